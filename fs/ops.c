@@ -1,0 +1,304 @@
+/*
+ * ops — FUSE low-level handlers: each turns a request into one vfs call and
+ * one reply. Nothing here knows IMAP; errors arrive as -errno from vfs and
+ * go back to the kernel unchanged.
+ *
+ * Message bodies never change for a (UIDVALIDITY, UID), so opens keep the
+ * kernel page cache (keep_cache) and a message's attributes can be cached.
+ */
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "log.h"
+
+static struct imapfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void to_stat(const struct imapfs *fs, const struct vfs_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = (time_t)a->mtime;
+}
+
+static void to_entry(const struct imapfs *fs, const struct vfs_attr *a, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = a->ino;
+	e->generation = a->generation;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+	to_stat(fs, a, &e->attr);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* mail is read through our own windows; let the kernel ask for big chunks */
+	conn->max_readahead = 128 * 1024;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct imapfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct vfs_attr a;
+	int rc = vfs_lookup(fs->vfs, parent, name, &a);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	to_entry(fs, &a, &e);
+	fuse_reply_entry(req, &e);
+}
+
+/* Inode numbers are computed, not allocated: nothing to forget. */
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct vfs_attr a;
+	struct stat st;
+	int rc = vfs_getattr(fs->vfs, ino, &a);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	to_stat(fs, &a, &st);
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+/* A directory handle holds a snapshot, so listing in several readdir calls
+ * sees one consistent state. */
+struct dirsnap {
+	struct vfs_dirent *d;
+	size_t n;
+};
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct dirsnap *snap = calloc(1, sizeof(*snap));
+	int rc;
+
+	if (snap == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = vfs_readdir(fs->vfs, ino, &snap->d, &snap->n);
+	if (rc < 0) {
+		free(snap);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)snap;
+	fi->cache_readdir = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct imapfs *fs = fs_of(req);
+	struct dirsnap *snap = (struct dirsnap *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0, i;
+
+	if (buf == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = (size_t)off; i < snap->n; i++) {
+		const struct vfs_dirent *d = &snap->d[i];
+		size_t need;
+
+		if (plus) {
+			struct fuse_entry_param e;
+			bool dot = strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0;
+
+			to_entry(fs, &d->attr, &e);
+			if (dot) {
+				/* the kernel does not count lookups for these */
+				memset(&e, 0, sizeof(e));
+				e.attr.st_ino = d->attr.ino;
+				e.attr.st_mode = d->attr.mode;
+			}
+			need = fuse_add_direntry_plus(req, buf + used, size - used, d->name, &e, (off_t)i + 1);
+		} else {
+			struct stat st;
+
+			to_stat(fs, &d->attr, &st);
+			need = fuse_add_direntry(req, buf + used, size - used, d->name, &st, (off_t)i + 1);
+		}
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirsnap *snap = (struct dirsnap *)(uintptr_t)fi->fh;
+
+	vfs_dirents_free(snap->d, snap->n);
+	free(snap);
+	fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct vfs_file *f;
+	bool size_changed;
+	int rc;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	rc = vfs_open(fs->vfs, ino, &f, &size_changed);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (size_changed) {
+		/* The kernel still has RFC822.SIZE: make it ask again. Offset -1
+		 * drops attributes only, which is safe from inside a handler. */
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	}
+	fi->fh = (uintptr_t)f;
+	fi->keep_cache = !size_changed;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		vfs_release(f);	/* the opener was interrupted */
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct vfs_file *f = (struct vfs_file *)(uintptr_t)fi->fh;
+	char *buf = malloc(size ? size : 1);
+	ssize_t n;
+
+	if (buf == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = vfs_read(fs->vfs, f, buf, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	vfs_release((struct vfs_file *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size_t len)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct imapfs *fs = fs_of(req);
+	char *val;
+	size_t len;
+	int rc = vfs_getxattr(fs->vfs, ino, name, &val, &len);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_xattr_value(req, size, val, len);
+	free(val);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct imapfs *fs = fs_of(req);
+	char *list;
+	size_t len;
+	int rc = vfs_listxattr(fs->vfs, ino, &list, &len);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_xattr_value(req, size, list, len);
+	free(list);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv = {
+		.f_bsize = 4096,
+		.f_frsize = 4096,
+		.f_namemax = 255,
+	};
+
+	fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops imapfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.statfs = op_statfs,
+};

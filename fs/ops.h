@@ -1,0 +1,25 @@
+/*
+ * ops — the FUSE low-level operations table, over the core's vfs API.
+ *
+ * Ownership: struct imapfs is owned by main.c and outlives the session loop;
+ * ops only borrows it (it is the fuse_session's userdata).
+ */
+#ifndef IMAPFS_OPS_H
+#define IMAPFS_OPS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "vfs.h"
+
+struct imapfs {
+	struct vfs *vfs;		/* immutable while the loop runs */
+	struct fuse_session *se;	/* set before the loop starts */
+	uid_t uid;			/* owner shown on every file */
+	gid_t gid;
+	double timeout;			/* entry/attr cache time, seconds */
+};
+
+extern const struct fuse_lowlevel_ops imapfs_ops;
+
+#endif

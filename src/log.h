@@ -1,0 +1,26 @@
+/*
+ * log — the daemon's one logging path.
+ *
+ * Before the daemon detaches (and with -f) lines go to stderr, prefixed
+ * "imapfs: "; afterwards to syslog (facility LOG_DAEMON... LOG_USER for a
+ * user's mount). Levels are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO,
+ * LOG_DEBUG). Thread-safe: each line is written with one call. Secrets
+ * must never be passed here; the IMAP trace (session.c) redacts them first.
+ */
+#ifndef IMAPFS_LOG_H
+#define IMAPFS_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+void log_init(bool verbose);
+/* Switch to syslog once the daemon has detached. */
+void log_use_syslog(void);
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

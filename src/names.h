@@ -1,0 +1,36 @@
+/*
+ * names — one mailbox name component (the text between two hierarchy
+ * delimiters, exactly as the server sent it) to and from the file name
+ * shown in the mount. Pure code, no I/O.
+ *
+ * Valid modified UTF-7 is decoded to UTF-8. Escapes use '%' and two
+ * upper-case hex digits, and are needed only for what a file name cannot
+ * be or would make the mapping ambiguous:
+ *   '%'              -> %25
+ *   '/'              -> %2F   (possible when the delimiter is not '/')
+ *   whole name "."   -> %2E,  whole name ".." -> %2E%2E
+ *   empty component  -> %00  (e.g. "a//b" with delimiter '/')
+ * A component that is NOT valid modified UTF-7 is shown with its raw bytes:
+ * printable ASCII stays as it is except '%' (%25), '/' (%2F) and '&' (%26);
+ * every other byte (controls, 0x7f, 8-bit) becomes %XX. Such a name always
+ * contains at least one escape outside {%25, %2F, %2E, %00} (an invalid name
+ * has an '&', a control or an 8-bit byte), and that is how names_from_fs
+ * tells the two apart: it treats a name with any such escape as raw bytes.
+ * A '%' not followed by two hex digits is taken literally (so "100%" works
+ * for mkdir).
+ */
+#ifndef IMAPFS_NAMES_H
+#define IMAPFS_NAMES_H
+
+/* Server component -> file name. 0 and a malloc'd *OUT, or -ENOMEM.
+ * Never fails on any server input. */
+int names_to_fs(const char *component, char **out);
+
+/* File name -> server component (modified UTF-7, or raw bytes for an
+ * escaped invalid name). 0 and a malloc'd *OUT, -EINVAL for a name that
+ * maps to nothing valid (empty, contains '/', invalid UTF-8 outside an
+ * escape, an escape that decodes to NUL other than the whole-name %00),
+ * or -ENOMEM. names_from_fs(names_to_fs(x)) == x for every x. */
+int names_from_fs(const char *fsname, char **out);
+
+#endif

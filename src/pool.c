@@ -1,0 +1,174 @@
+/*
+ * pool — a bounded set of IMAP sessions with checkout/checkin.
+ */
+#include "pool.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pool {
+	const struct session_params *params;	/* immutable, owned by the caller */
+	pthread_mutex_t lock;
+	pthread_cond_t freed;			/* signalled on checkin / slot release */
+	/* all below guarded by lock */
+	int limit;				/* current max sessions (may shrink) */
+	int count;				/* open + being opened */
+	int next_id;
+	struct session **idle;			/* idle sessions, [0, nidle) */
+	int nidle;
+	struct session **busy;			/* checked-out sessions, for shutdown */
+	int nbusy;
+	bool shutting_down;
+};
+
+int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out)
+{
+	struct pool *pool = calloc(1, sizeof(*pool));
+
+	if (pool == NULL)
+		return -ENOMEM;
+	pool->idle = calloc((size_t)max_conns, sizeof(*pool->idle));
+	pool->busy = calloc((size_t)max_conns, sizeof(*pool->busy));
+	if (pool->idle == NULL || pool->busy == NULL) {
+		free(pool->idle);
+		free(pool->busy);
+		free(pool);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->freed, NULL);
+	pool->params = p;
+	pool->limit = max_conns;
+	pool->next_id = session_id(first) + 1;
+	pool->idle[pool->nidle++] = first;
+	pool->count = 1;
+	*out = pool;
+	return 0;
+}
+
+void pool_free(struct pool *pool)
+{
+	int i;
+
+	if (pool == NULL)
+		return;
+	for (i = 0; i < pool->nidle; i++)
+		session_close(pool->idle[i]);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_cond_destroy(&pool->freed);
+	free(pool->idle);
+	free(pool->busy);
+	free(pool);
+}
+
+static void busy_add(struct pool *pool, struct session *s)
+{
+	pool->busy[pool->nbusy++] = s;
+}
+
+static void busy_remove(struct pool *pool, struct session *s)
+{
+	int i;
+
+	for (i = 0; i < pool->nbusy; i++) {
+		if (pool->busy[i] == s) {
+			pool->busy[i] = pool->busy[--pool->nbusy];
+			return;
+		}
+	}
+}
+
+int pool_checkout(struct pool *pool, const char *want, struct session **out)
+{
+	struct session *s = NULL;
+	enum session_err cls;
+	char err[256];
+	int i, pick = -1, id, rc;
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		if (pool->shutting_down) {
+			pthread_mutex_unlock(&pool->lock);
+			return -ESHUTDOWN;
+		}
+		if (pool->nidle > 0) {
+			pick = pool->nidle - 1;	/* most recently used */
+			for (i = 0; want != NULL && i < pool->nidle; i++) {
+				const char *sel = session_selected(pool->idle[i]);
+
+				if (sel != NULL && strcmp(sel, want) == 0) {
+					pick = i;
+					break;
+				}
+			}
+			s = pool->idle[pick];
+			pool->idle[pick] = pool->idle[--pool->nidle];
+			busy_add(pool, s);
+			pthread_mutex_unlock(&pool->lock);
+			*out = s;
+			return 0;
+		}
+		if (pool->count < pool->limit)
+			break;
+		pthread_cond_wait(&pool->freed, &pool->lock);
+	}
+	/* open a new session, outside the lock */
+	pool->count++;
+	id = pool->next_id++;
+	pthread_mutex_unlock(&pool->lock);
+
+	rc = session_open(pool->params, id, &s, &cls, err, sizeof(err));
+
+	pthread_mutex_lock(&pool->lock);
+	if (rc < 0) {
+		pool->count--;
+		/* The server may cap connections per user: live with what we have. */
+		if (pool->count > 0 && pool->limit > pool->count) {
+			log_warn("cannot open IMAP connection %d (%s); continuing with %d",
+				 id, err, pool->count);
+			pool->limit = pool->count;
+			pthread_cond_broadcast(&pool->freed);
+			pthread_mutex_unlock(&pool->lock);
+			return pool_checkout(pool, want, out);
+		}
+		log_err("cannot open IMAP connection: %s", err);
+		pthread_cond_broadcast(&pool->freed);
+		pthread_mutex_unlock(&pool->lock);
+		return rc == -EACCES || rc == -EPERM ? -EACCES : (rc == -ETIMEDOUT ? -ETIMEDOUT : -EIO);
+	}
+	busy_add(pool, s);
+	pthread_mutex_unlock(&pool->lock);
+	*out = s;
+	return 0;
+}
+
+void pool_checkin(struct pool *pool, struct session *s)
+{
+	bool broken = session_broken(s);
+
+	pthread_mutex_lock(&pool->lock);
+	busy_remove(pool, s);
+	if (broken || pool->shutting_down)
+		pool->count--;
+	else
+		pool->idle[pool->nidle++] = s;
+	pthread_cond_signal(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+	if (broken || pool->shutting_down)
+		session_close(s);
+}
+
+void pool_shutdown(struct pool *pool)
+{
+	int i;
+
+	pthread_mutex_lock(&pool->lock);
+	pool->shutting_down = true;
+	for (i = 0; i < pool->nbusy; i++)
+		session_shutdown(pool->busy[i]);
+	pthread_cond_broadcast(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+}

@@ -1,0 +1,37 @@
+/*
+ * pool — up to max_conns IMAP sessions shared by the FUSE worker threads.
+ *
+ * A thread checks a session out, uses it alone (libetpan sessions are not
+ * thread-safe), and checks it back in. Checkout prefers an idle session
+ * that already has the wanted mailbox selected (no SELECT churn), then any
+ * idle session, then opens a new one while under the limit, else waits.
+ * Connecting happens outside the lock. A broken session is closed at
+ * checkin and its slot freed, so the next checkout reconnects. When the
+ * server refuses another connection the pool lowers its limit to what it
+ * has rather than failing.
+ *
+ * Lock order: pool.lock is a leaf lock; it is never held across network
+ * I/O or while calling into other modules' locks.
+ *
+ * Ownership: pool_new takes a first, already-open session. pool_free closes
+ * all sessions; no session may be checked out then.
+ */
+#ifndef IMAPFS_POOL_H
+#define IMAPFS_POOL_H
+
+#include "session.h"
+
+struct pool;
+
+int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out);
+void pool_free(struct pool *pool);
+
+/* 0 and a session in *OUT, or -errno (connection failures, ETIMEDOUT).
+ * WANT may be NULL. */
+int pool_checkout(struct pool *pool, const char *want, struct session **out);
+void pool_checkin(struct pool *pool, struct session *s);
+
+/* Interrupt every session's blocked I/O (unmount in progress). */
+void pool_shutdown(struct pool *pool);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * secret — fetch the account password from the configured source.
+ *
+ * The password only ever lives in memory we own: it is read from a pipe, a
+ * private file, the environment or the terminal, kept for reconnects, and
+ * wiped with explicit_bzero when freed. It is never logged.
+ */
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define SECRET_MAX 8192
+
+static int secret_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int secret_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Read everything from FD (up to SECRET_MAX) and keep the first line. */
+static int secret_first_line(int fd, char **out)
+{
+	char *buf = malloc(SECRET_MAX + 1);
+	size_t n = 0;
+	ssize_t r;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	while (n < SECRET_MAX) {
+		r = read(fd, buf + n, SECRET_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int secret_from_command(const char *cmd, char **out, char *err, unsigned errlen)
+{
+	int pipefd[2], status, rc;
+	char *pw = NULL;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return secret_fail(err, errlen, -errno, "password_command: pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return secret_fail(err, errlen, rc, "password_command: fork: %s", strerror(-rc));
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	rc = secret_first_line(pipefd[0], &pw);
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
+		return secret_fail(err, errlen, rc, "password_command: out of memory");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		secret_free(pw);
+		return secret_fail(err, errlen, -EACCES, "password_command failed (exit status %d)",
+				   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	if (pw[0] == '\0') {
+		secret_free(pw);
+		return secret_fail(err, errlen, -EACCES, "password_command printed an empty password");
+	}
+	*out = pw;
+	return 0;
+}
+
+static int secret_from_file(const char *path, char **out, char *err, unsigned errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return secret_fail(err, errlen, -errno, "password_file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		rc = secret_fail(err, errlen, -errno, "password_file %s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = secret_fail(err, errlen, -EINVAL, "password_file %s is not a regular file", path);
+		goto out_close;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		rc = secret_fail(err, errlen, -EPERM,
+				 "password_file %s is accessible by others (mode %04o): run chmod 600 %s",
+				 path, (unsigned)(st.st_mode & 07777), path);
+		goto out_close;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		rc = secret_fail(err, errlen, -EPERM, "password_file %s is owned by another user", path);
+		goto out_close;
+	}
+	rc = secret_first_line(fd, out);
+	if (rc < 0)
+		secret_fail(err, errlen, rc, "password_file %s: out of memory", path);
+out_close:
+	close(fd);
+	return rc;
+}
+
+static int secret_prompt(const char *user, const char *host, char **out, char *err, unsigned errlen)
+{
+	struct termios old, quiet;
+	FILE *tty;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+
+	tty = fopen("/dev/tty", "r+e");
+	if (tty == NULL)
+		return secret_fail(err, errlen, -ENXIO, "cannot open the terminal to ask for the password");
+	fprintf(tty, "Password for %s@%s: ", user, host);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	n = getline(&line, &cap, tty);
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	if (n <= 0) {
+		rc = secret_fail(err, errlen, -EACCES, "no password entered");
+		goto out_free;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	*out = line;
+	return 0;
+out_free:
+	if (line)
+		secret_free(line);
+	return rc;
+}
+
+int secret_get(const struct config *c, const char *user, const char *host,
+	       char **out, char *err, unsigned errlen)
+{
+	const char *env;
+
+	if (c->password_command)
+		return secret_from_command(c->password_command, out, err, errlen);
+	if (c->password_file)
+		return secret_from_file(c->password_file, out, err, errlen);
+	env = getenv("IMAPFS_PASSWORD");
+	if (env != NULL) {
+		*out = strdup(env);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (isatty(STDIN_FILENO))
+		return secret_prompt(user, host, out, err, errlen);
+	return secret_fail(err, errlen, -EACCES,
+			   "no password: use -o password_command=CMD, -o password_file=PATH, "
+			   "IMAPFS_PASSWORD, or run on a terminal");
+}

@@ -1,0 +1,20 @@
+/*
+ * secret — where the password comes from, never from argv.
+ *
+ * Order: -o password_command=CMD (first line of its stdout), -o
+ * password_file=PATH (refused unless mode 0600 or stricter and owned by us),
+ * the environment variable IMAPFS_PASSWORD, and a prompt on the controlling
+ * terminal when stdin is one. The returned string is owned by the caller and
+ * must be released with secret_free(), which wipes it.
+ */
+#ifndef IMAPFS_SECRET_H
+#define IMAPFS_SECRET_H
+
+#include "config.h"
+
+/* 0 and a malloc'd password in *OUT, or -errno with a reason in ERR. */
+int secret_get(const struct config *c, const char *user, const char *host,
+	       char **out, char *err, unsigned errlen);
+void secret_free(char *s);
+
+#endif

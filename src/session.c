@@ -1,0 +1,727 @@
+/*
+ * session — connect, secure and log in one IMAP connection, then run the
+ * few commands the core needs through libetpan and hand back plain data.
+ *
+ * Order of checks in session_open follows RFC 3501 §6.2.1 and the lessons
+ * of CVE-2020-15953: never send a credential before the channel is verified
+ * TLS (or the user named insecure_plaintext for a loopback server), refuse
+ * PREAUTH on a connection we meant to upgrade, refuse bytes that arrived
+ * between "OK Begin TLS" and the handshake, ask CAPABILITY again after TLS,
+ * honour LOGINDISABLED.
+ */
+#include "session.h"
+#include "errmap.h"
+#include "log.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libetpan/libetpan.h>
+
+/* Used by one thread at a time (whoever checked it out of the pool); the
+ * pool reads `broken` and `selected` only while it owns the session too. */
+struct session {
+	mailimap *imap;
+	int id;
+	bool broken;
+	char *selected;		/* mailbox selected, or NULL */
+	bool selected_ro;
+	const struct config *cfg;
+};
+
+static int session_fail(char *err, unsigned errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int session_fail(char *err, unsigned errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static const char *session_text(const struct session *s)
+{
+	const char *t = s->imap->imap_response;
+
+	return (t != NULL && *t != '\0') ? t : "(no text)";
+}
+
+static const char *session_code(const struct session *s)
+{
+	struct mailimap_response_info *ri = s->imap->imap_response_info;
+
+	if (ri == NULL)
+		return NULL;
+	if (ri->rsp_atom != NULL)
+		return ri->rsp_atom;
+	if (ri->rsp_trycreate)
+		return "TRYCREATE";
+	return NULL;
+}
+
+/*
+ * Turn a libetpan result into 0 / -errno, logging failures with the
+ * server's text, and mark the session broken when the stream is unusable.
+ */
+static int session_rc(struct session *s, int r, const char *what)
+{
+	int e;
+
+	if (r == MAILIMAP_NO_ERROR)
+		return 0;
+	if (errmap_is_fatal(r)) {
+		int low = tls_low_last_errno(s->imap->imap_stream ?
+					     mailstream_get_low(s->imap->imap_stream) : NULL);
+
+		s->broken = true;
+		e = (low == ETIMEDOUT) ? ETIMEDOUT : EIO;
+		if (r == MAILIMAP_ERROR_PARSE)
+			log_err("imap[%d]: %s: unparsable reply from the server; dropping the connection",
+				s->id, what);
+		else if (low == ETIMEDOUT)
+			log_err("imap[%d]: %s: no answer within %d s; dropping the connection",
+				s->id, what, s->cfg->timeout);
+		else
+			log_err("imap[%d]: %s: connection failed (libetpan error %d%s%s); dropping it",
+				s->id, what, r, low ? ", " : "", low ? strerror(low) : "");
+		return -e;
+	}
+	e = errmap_etpan(r, session_code(s));
+	log_err("imap[%d]: %s refused by the server: %s%s%s", s->id, what,
+		session_code(s) ? "[" : "", session_code(s) ? session_code(s) : "",
+		session_code(s) ? "] " : "");
+	log_err("imap[%d]: server said: %s", s->id, session_text(s));
+	return -e;
+}
+
+bool session_broken(const struct session *s)
+{
+	return s->broken;
+}
+
+int session_id(const struct session *s)
+{
+	return s->id;
+}
+
+bool session_has_cap(const struct session *s, const char *cap)
+{
+	return mailimap_has_extension(s->imap, (char *)cap) != 0;
+}
+
+const char *session_selected(const struct session *s)
+{
+	return s->selected;
+}
+
+static int session_capability(struct session *s)
+{
+	struct mailimap_capability_data *cap = NULL;
+	int r = mailimap_capability(s->imap, &cap);
+
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_capability_data_free(cap);
+	return session_rc(s, r, "CAPABILITY");
+}
+
+/* Replace the plain stream under libetpan by a verified TLS one (STARTTLS). */
+static int session_upgrade(struct session *s, const struct session_params *p,
+			   struct tls_trace trace, char *err, unsigned errlen)
+{
+	mailstream *stream = s->imap->imap_stream;
+	mailstream_low *plain = mailstream_get_low(stream), *secure = NULL;
+	int fd, rc;
+
+	rc = session_rc(s, mailimap_starttls(s->imap), "STARTTLS");
+	if (rc < 0) {
+		session_fail(err, errlen, "STARTTLS refused by %s: %s", p->url->host, session_text(s));
+		return rc;
+	}
+	/* Anything already buffered was sent before TLS and could be injected
+	 * by an attacker: refuse rather than parse it as if it were secure. */
+	if (stream->read_buffer_len != 0) {
+		session_fail(err, errlen, "%s sent data right after STARTTLS (possible response injection); refusing",
+			     p->url->host);
+		return -EPROTO;
+	}
+	fd = dup(mailstream_low_get_fd(plain));
+	if (fd < 0) {
+		session_fail(err, errlen, "dup: %s", strerror(errno));
+		return -errno;
+	}
+	rc = tls_low_tls(p->tls, fd, p->url->host, p->cfg->timeout, trace, &secure, err, errlen);
+	if (rc < 0)
+		return rc;
+	mailstream_low_close(plain);
+	mailstream_low_free(plain);
+	mailstream_set_low(stream, secure);
+	return 0;
+}
+
+int session_open(const struct session_params *p, int id, struct session **out,
+		 enum session_err *cls, char *err, unsigned errlen)
+{
+	const struct url *u = p->url;
+	struct tls_trace trace = { .on = p->cfg->imap_trace, .id = id };
+	struct session *s;
+	mailstream_low *low = NULL;
+	mailstream *stream;
+	int fd, rc, r;
+	bool preauth;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->id = id;
+	s->cfg = p->cfg;
+	s->imap = mailimap_new(0, NULL);
+	if (s->imap == NULL) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+
+	*cls = SESSION_ERR_CONNECT;
+	rc = tls_connect_tcp(u->host, u->port, p->cfg->timeout, &fd, err, errlen);
+	if (rc < 0)
+		goto out_imap;
+	if (u->tls == URL_TLS_IMPLICIT) {
+		*cls = SESSION_ERR_TLS;
+		rc = tls_low_tls(p->tls, fd, u->host, p->cfg->timeout, trace, &low, err, errlen);
+	} else {
+		if (p->cfg->insecure_plaintext && !tls_fd_is_loopback(fd)) {
+			close(fd);
+			*cls = SESSION_ERR_TLS;
+			session_fail(err, errlen, "insecure_plaintext is allowed only to a loopback address, not %s",
+				     u->host);
+			rc = -EPERM;
+			goto out_imap;
+		}
+		rc = tls_low_plain(fd, p->cfg->timeout, trace, &low);
+	}
+	if (rc < 0)
+		goto out_imap;
+	stream = mailstream_new(low, 16384);
+	if (stream == NULL) {
+		mailstream_low_close(low);
+		mailstream_low_free(low);
+		rc = -ENOMEM;
+		goto out_imap;
+	}
+
+	/* mailimap_connect owns the stream from here on, even on failure */
+	*cls = SESSION_ERR_PROTOCOL;
+	r = mailimap_connect(s->imap, stream);
+	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
+		rc = session_rc(s, r, "greeting");
+		if (rc == 0)
+			rc = -EPROTO;
+		if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION)
+			session_fail(err, errlen, "%s refused the connection: %s", u->host, session_text(s));
+		else if (rc == -ETIMEDOUT)
+			session_fail(err, errlen, "%s sent no IMAP greeting within %d s", u->host, p->cfg->timeout);
+		else
+			session_fail(err, errlen, "%s did not greet like an IMAP server", u->host);
+		*cls = SESSION_ERR_CONNECT;
+		goto out_imap;
+	}
+	preauth = (r == MAILIMAP_NO_ERROR_AUTHENTICATED);
+
+	if (u->tls == URL_TLS_STARTTLS && !p->cfg->insecure_plaintext) {
+		*cls = SESSION_ERR_TLS;
+		if (preauth) {
+			session_fail(err, errlen, "%s greeted with PREAUTH on a connection that must be upgraded "
+				     "with STARTTLS; refusing", u->host);
+			rc = -EPROTO;
+			goto out_imap;
+		}
+		rc = session_capability(s);
+		if (rc < 0) {
+			session_fail(err, errlen, "CAPABILITY failed on %s", u->host);
+			goto out_imap;
+		}
+		if (!session_has_cap(s, "STARTTLS")) {
+			session_fail(err, errlen, "%s does not offer STARTTLS; refusing to log in without TLS "
+				     "(use imaps:// if the server has it)", u->host);
+			rc = -EPROTO;
+			goto out_imap;
+		}
+		rc = session_upgrade(s, p, trace, err, errlen);
+		if (rc < 0)
+			goto out_imap;
+	}
+
+	*cls = SESSION_ERR_PROTOCOL;
+	rc = session_capability(s);
+	if (rc < 0) {
+		session_fail(err, errlen, "CAPABILITY failed on %s", u->host);
+		goto out_imap;
+	}
+	if (!preauth) {
+		*cls = SESSION_ERR_AUTH;
+		if (session_has_cap(s, "LOGINDISABLED")) {
+			session_fail(err, errlen, "%s advertises LOGINDISABLED: it does not accept a password login here",
+				     u->host);
+			rc = -EACCES;
+			goto out_imap;
+		}
+		r = mailimap_login(s->imap, u->user, p->password);
+		if (r != MAILIMAP_NO_ERROR) {
+			rc = session_rc(s, r, "LOGIN");
+			if (s->broken) {
+				*cls = SESSION_ERR_CONNECT;
+				session_fail(err, errlen, "connection to %s lost during login", u->host);
+			} else {
+				rc = -EACCES;
+				session_fail(err, errlen, "login as %s on %s failed: %s", u->user, u->host,
+					     session_text(s));
+			}
+			goto out_imap;
+		}
+		/* capabilities may change after login */
+		*cls = SESSION_ERR_PROTOCOL;
+		rc = session_capability(s);
+		if (rc < 0) {
+			session_fail(err, errlen, "CAPABILITY failed on %s after login", u->host);
+			goto out_imap;
+		}
+	}
+	log_debug("imap[%d]: connected to %s:%d as %s", id, u->host, u->port, u->user);
+	*out = s;
+	return 0;
+
+out_imap:
+	mailimap_free(s->imap);
+out_free:
+	free(s);
+	return rc;
+}
+
+void session_close(struct session *s)
+{
+	if (s == NULL)
+		return;
+	/* no LOGOUT round trip: a broken or slow server must not delay us */
+	mailimap_free(s->imap);
+	free(s->selected);
+	free(s);
+}
+
+void session_shutdown(struct session *s)
+{
+	if (s->imap->imap_stream != NULL)
+		tls_low_shutdown(mailstream_get_low(s->imap->imap_stream));
+}
+
+/* ---- NAMESPACE and LIST ---------------------------------------------- */
+
+static void ns_item(struct mailimap_namespace_item *item, char kind, session_ns_cb *cb, void *ctx)
+{
+	clistiter *it;
+
+	if (item == NULL || item->ns_data_list == NULL)
+		return;
+	for (it = clist_begin(item->ns_data_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_namespace_info *ni = clist_content(it);
+
+		cb(ctx, kind, ni->ns_prefix, ni->ns_delimiter);
+	}
+}
+
+int session_namespace(struct session *s, session_ns_cb *cb, void *ctx)
+{
+	struct mailimap_namespace_data *ns = NULL;
+	int rc;
+
+	rc = session_rc(s, mailimap_namespace(s->imap, &ns), "NAMESPACE");
+	if (rc < 0)
+		return rc;
+	ns_item(ns->ns_personal, 'p', cb, ctx);
+	ns_item(ns->ns_other, 'o', cb, ctx);
+	ns_item(ns->ns_shared, 's', cb, ctx);
+	mailimap_namespace_data_free(ns);
+	return 0;
+}
+
+static void attr_add(char *buf, size_t len, const char *a, bool backslash)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s%s", n ? " " : "", backslash && a[0] != '\\' ? "\\" : "", a);
+}
+
+int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
+{
+	clist *res = NULL;
+	clistiter *it;
+	int rc;
+
+	rc = session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
+	if (rc < 0)
+		return rc;
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+		struct mailimap_mbx_list_flags *f = mb->mb_flag;
+		char attrs[512] = "";
+		bool noselect = false;
+
+		if (f != NULL) {
+			if (f->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG) {
+				switch (f->mbf_sflag) {
+				case MAILIMAP_MBX_LIST_SFLAG_NOSELECT:
+					attr_add(attrs, sizeof(attrs), "Noselect", true);
+					noselect = true;
+					break;
+				case MAILIMAP_MBX_LIST_SFLAG_MARKED:
+					attr_add(attrs, sizeof(attrs), "Marked", true);
+					break;
+				case MAILIMAP_MBX_LIST_SFLAG_UNMARKED:
+					attr_add(attrs, sizeof(attrs), "Unmarked", true);
+					break;
+				}
+			}
+			if (f->mbf_oflags != NULL) {
+				clistiter *oi;
+
+				for (oi = clist_begin(f->mbf_oflags); oi != NULL; oi = clist_next(oi)) {
+					struct mailimap_mbx_list_oflag *of = clist_content(oi);
+
+					if (of->of_type == MAILIMAP_MBX_LIST_OFLAG_NOINFERIORS) {
+						attr_add(attrs, sizeof(attrs), "Noinferiors", true);
+					} else if (of->of_flag_ext != NULL) {
+						attr_add(attrs, sizeof(attrs), of->of_flag_ext, true);
+						if (strcasecmp(of->of_flag_ext, "NonExistent") == 0 ||
+						    strcasecmp(of->of_flag_ext, "Noselect") == 0)
+							noselect = true;
+					}
+				}
+			}
+		}
+		cb(ctx, mb->mb_name, mb->mb_delimiter, attrs, noselect);
+	}
+	mailimap_list_result_free(res);
+	return 0;
+}
+
+/* ---- SELECT ----------------------------------------------------------- */
+
+int session_select(struct session *s, const char *mailbox, bool readonly, struct session_mbox *out)
+{
+	struct mailimap_selection_info *si;
+	uint64_t modseq = 0;
+	bool condstore = session_has_cap(s, "CONDSTORE");
+	int r, rc;
+
+	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0 && s->selected_ro == readonly &&
+	    s->imap->imap_selection_info != NULL) {
+		si = s->imap->imap_selection_info;
+		out->uidvalidity = si->sel_uidvalidity;
+		out->uidnext = si->sel_uidnext;
+		out->exists = si->sel_exists;
+		out->highestmodseq = 0;
+		return 0;
+	}
+	free(s->selected);
+	s->selected = NULL;
+	if (condstore)
+		r = readonly ? mailimap_examine_condstore(s->imap, mailbox, &modseq)
+			     : mailimap_select_condstore(s->imap, mailbox, &modseq);
+	else
+		r = readonly ? mailimap_examine(s->imap, mailbox) : mailimap_select(s->imap, mailbox);
+	rc = session_rc(s, r, readonly ? "EXAMINE" : "SELECT");
+	if (rc < 0)
+		return rc;
+	si = s->imap->imap_selection_info;
+	if (si == NULL || si->sel_uidvalidity == 0) {
+		log_err("imap[%d]: %s: server sent no UIDVALIDITY; cannot trust UIDs", s->id, mailbox);
+		s->broken = true;
+		return -EIO;
+	}
+	s->selected = strdup(mailbox);
+	if (s->selected == NULL)
+		return -ENOMEM;
+	s->selected_ro = readonly;
+	out->uidvalidity = si->sel_uidvalidity;
+	out->uidnext = si->sel_uidnext;
+	out->exists = si->sel_exists;
+	out->highestmodseq = modseq;
+	return 0;
+}
+
+/* ---- FETCH ------------------------------------------------------------ */
+
+static int64_t date_to_epoch(const struct mailimap_date_time *dt, int16_t *tz)
+{
+	struct tm tm = {
+		.tm_year = dt->dt_year - 1900, .tm_mon = dt->dt_month - 1, .tm_mday = dt->dt_day,
+		.tm_hour = dt->dt_hour, .tm_min = dt->dt_min, .tm_sec = dt->dt_sec,
+	};
+	int zone = dt->dt_zone;	/* libetpan keeps +HHMM as a signed decimal */
+	int minutes = (zone / 100) * 60 + (zone % 100);
+
+	*tz = (int16_t)minutes;
+	return (int64_t)timegm(&tm) - (int64_t)minutes * 60;
+}
+
+struct meta_ctx {
+	struct session *s;
+	session_msg_cb *cb;
+	void *cbctx;
+	int cbrc;
+	bool bad;	/* a reply we could not use (no UID) */
+};
+
+static void kw_add(char **kw, size_t *len, const char *pre, const char *name)
+{
+	size_t add = strlen(pre) + strlen(name) + 1;
+	char *n = realloc(*kw, *len + add + 1);
+
+	if (n == NULL)
+		return;
+	*kw = n;
+	*len += (size_t)snprintf(n + *len, add + 1, "%s%s%s", *len ? " " : "", pre, name);
+}
+
+static void meta_handler(struct mailimap_msg_att *att, void *vctx)
+{
+	struct meta_ctx *c = vctx;
+	struct session_msg m = { 0 };
+	char *kw = NULL;
+	size_t kwlen = 0;
+	clistiter *it;
+
+	if (c->cbrc != 0)
+		return;
+	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC) {
+			struct mailimap_msg_att_static *st = item->att_data.att_static;
+
+			switch (st->att_type) {
+			case MAILIMAP_MSG_ATT_UID:
+				m.uid = st->att_data.att_uid;
+				break;
+			case MAILIMAP_MSG_ATT_RFC822_SIZE:
+				m.size = st->att_data.att_rfc822_size;
+				break;
+			case MAILIMAP_MSG_ATT_INTERNALDATE:
+				m.date = date_to_epoch(st->att_data.att_internal_date, &m.tz);
+				break;
+			default:
+				break;
+			}
+		} else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			clist *fl = item->att_data.att_dyn->att_list;
+			clistiter *fi;
+
+			for (fi = fl ? clist_begin(fl) : NULL; fi != NULL; fi = clist_next(fi)) {
+				struct mailimap_flag_fetch *ff = clist_content(fi);
+				struct mailimap_flag *f = ff->fl_flag;
+
+				if (ff->fl_type == MAILIMAP_FLAG_FETCH_RECENT || f == NULL)
+					continue;
+				switch (f->fl_type) {
+				case MAILIMAP_FLAG_SEEN: m.sysflags |= SESSION_F_SEEN; break;
+				case MAILIMAP_FLAG_ANSWERED: m.sysflags |= SESSION_F_ANSWERED; break;
+				case MAILIMAP_FLAG_FLAGGED: m.sysflags |= SESSION_F_FLAGGED; break;
+				case MAILIMAP_FLAG_DELETED: m.sysflags |= SESSION_F_DELETED; break;
+				case MAILIMAP_FLAG_DRAFT: m.sysflags |= SESSION_F_DRAFT; break;
+				case MAILIMAP_FLAG_KEYWORD:
+					if (f->fl_data.fl_keyword)
+						kw_add(&kw, &kwlen, "", f->fl_data.fl_keyword);
+					break;
+				case MAILIMAP_FLAG_EXTENSION:
+					if (f->fl_data.fl_extension)
+						kw_add(&kw, &kwlen, "\\", f->fl_data.fl_extension);
+					break;
+				}
+			}
+		} else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_EXTENSION) {
+			struct mailimap_extension_data *ed = item->att_data.att_extension_data;
+
+			if (ed->ext_extension == &mailimap_extension_condstore &&
+			    ed->ext_type == MAILIMAP_CONDSTORE_TYPE_FETCH_DATA) {
+				struct mailimap_condstore_fetch_mod_resp *mr = ed->ext_data;
+
+				m.modseq = mr->cs_modseq_value;
+			}
+		}
+	}
+	if (m.uid == 0) {
+		/* an unsolicited FETCH (flag change) without UID: not ours */
+		free(kw);
+		return;
+	}
+	m.keywords = kw;
+	c->cbrc = c->cb(c->cbctx, &m);
+	free(kw);
+}
+
+static void no_progress(size_t current, size_t maximum, void *ctx)
+{
+}
+
+int session_fetch_meta(struct session *s, session_msg_cb *cb, void *ctx)
+{
+	struct meta_ctx c = { .s = s, .cb = cb, .cbctx = ctx };
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	int rc, r;
+
+	set = mailimap_set_new_interval(1, 0);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	if (set == NULL || ft == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_internaldate());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	if (session_has_cap(s, "CONDSTORE"))
+		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
+
+	/* libetpan only streams through the handler when a progress callback is set */
+	mailimap_set_progress_callback(s->imap, NULL, no_progress, NULL);
+	mailimap_set_msg_att_handler(s->imap, meta_handler, &c);
+	r = mailimap_uid_fetch(s->imap, set, ft, &res);
+	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
+	mailimap_set_progress_callback(s->imap, NULL, NULL, NULL);
+	rc = session_rc(s, r, "UID FETCH 1:* (metadata)");
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_fetch_list_free(res);
+	if (rc == 0 && c.cbrc != 0)
+		rc = c.cbrc;
+out:
+	if (set)
+		mailimap_set_free(set);
+	if (ft)
+		mailimap_fetch_type_free(ft);
+	return rc;
+}
+
+int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t len,
+		       char **buf, size_t *got)
+{
+	struct mailimap_fetch_type *ft = NULL;
+	struct mailimap_set *set = NULL;
+	struct mailimap_section *sec;
+	struct mailimap_fetch_att *fa;
+	clist *res = NULL;
+	clistiter *it;
+	int rc, r;
+	bool found = false;
+
+	if (off > UINT32_MAX)
+		return -EFBIG;	/* IMAP partial offsets are 32-bit */
+	set = mailimap_set_new_single(uid);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	sec = mailimap_section_new(NULL);
+	if (set == NULL || ft == NULL || sec == NULL) {
+		if (sec)
+			mailimap_section_free(sec);
+		rc = -ENOMEM;
+		goto out;
+	}
+	fa = mailimap_fetch_att_new_body_peek_section_partial(sec, (uint32_t)off, len);
+	if (fa == NULL) {
+		mailimap_section_free(sec);
+		rc = -ENOMEM;
+		goto out;
+	}
+	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
+	r = mailimap_uid_fetch(s->imap, set, ft, &res);
+	rc = session_rc(s, r, "UID FETCH (body)");
+	if (rc < 0)
+		goto out;
+	for (it = clist_begin(res); it != NULL && !found; it = clist_next(it)) {
+		struct mailimap_msg_att *att = clist_content(it);
+		struct mailimap_msg_att_body_section *body = NULL;
+		uint32_t this_uid = 0;
+		clistiter *ai;
+
+		for (ai = clist_begin(att->att_list); ai != NULL; ai = clist_next(ai)) {
+			struct mailimap_msg_att_item *item = clist_content(ai);
+
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+				continue;
+			if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
+				this_uid = item->att_data.att_static->att_data.att_uid;
+			else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+				body = item->att_data.att_static->att_data.att_body_section;
+		}
+		if (this_uid != uid || body == NULL)
+			continue;
+		found = true;
+		if (body->sec_length > len) {
+			log_err("imap[%d]: UID %u: server sent %zu bytes where at most %u were asked for",
+				s->id, uid, body->sec_length, len);
+			s->broken = true;
+			rc = -EIO;
+			break;
+		}
+		*got = body->sec_body_part ? body->sec_length : 0;
+		*buf = malloc(*got + 1);
+		if (*buf == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (*got)
+			memcpy(*buf, body->sec_body_part, *got);
+	}
+	if (rc == 0 && !found)
+		rc = -ENOENT;
+	mailimap_fetch_list_free(res);
+out:
+	if (set)
+		mailimap_set_free(set);
+	if (ft)
+		mailimap_fetch_type_free(ft);
+	return rc;
+}
+
+/* ---- STATUS ----------------------------------------------------------- */
+
+int session_status(struct session *s, const char *mailbox, struct session_status *out)
+{
+	struct mailimap_status_att_list *sl;
+	struct mailimap_mailbox_data_status *st = NULL;
+	clistiter *it;
+	int rc;
+
+	sl = mailimap_status_att_list_new_empty();
+	if (sl == NULL)
+		return -ENOMEM;
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_MESSAGES);
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UNSEEN);
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDNEXT);
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+	rc = session_rc(s, mailimap_status(s->imap, mailbox, sl, &st), "STATUS");
+	mailimap_status_att_list_free(sl);
+	if (rc < 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	for (it = st->st_info_list ? clist_begin(st->st_info_list) : NULL; it; it = clist_next(it)) {
+		struct mailimap_status_info *si = clist_content(it);
+
+		switch (si->st_att) {
+		case MAILIMAP_STATUS_ATT_MESSAGES: out->messages = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UNSEEN: out->unseen = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UIDNEXT: out->uidnext = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UIDVALIDITY: out->uidvalidity = si->st_value; break;
+		default: break;
+		}
+	}
+	mailimap_mailbox_data_status_free(st);
+	return 0;
+}

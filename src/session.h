@@ -1,0 +1,112 @@
+/*
+ * session — one authenticated IMAP connection (libetpan mailimap) and the
+ * handful of commands the core needs, each turned into our own plain types.
+ *
+ * A session is used by one thread at a time (the pool hands it out). After
+ * any error for which errmap_is_fatal() holds — stream broken, timeout,
+ * unparsable reply, BYE — the session marks itself broken and the pool
+ * closes it instead of reusing it: libetpan's parser is out of sync then.
+ *
+ * Ownership: session_open returns a session the caller must session_close.
+ * Callback arguments are only valid during the callback. Buffers returned
+ * through out-parameters are malloc'd and owned by the caller.
+ * This header is internal to src/.
+ */
+#ifndef IMAPFS_SESSION_H
+#define IMAPFS_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "url.h"
+
+struct tls_ctx;
+struct session;
+
+/* Everything needed to (re)connect; owned by the pool, outlives sessions. */
+struct session_params {
+	const struct url *url;
+	const struct config *cfg;
+	struct tls_ctx *tls;
+	const char *password;
+};
+
+/* Error classes session_open reports, so the program can pick exit codes. */
+enum session_err {
+	SESSION_ERR_CONNECT = 1,	/* TCP, DNS, timeout */
+	SESSION_ERR_TLS,		/* TLS, certificate, STARTTLS refusals */
+	SESSION_ERR_AUTH,		/* login refused */
+	SESSION_ERR_PROTOCOL,		/* server misbehaved */
+};
+
+/* Connect, secure, log in. 0 and *OUT, or -errno with *CLASS and a one-line
+ * reason in ERR. ID numbers the session in logs. */
+int session_open(const struct session_params *p, int id, struct session **out,
+		 enum session_err *cls, char *err, unsigned errlen);
+void session_close(struct session *s);
+
+bool session_broken(const struct session *s);
+bool session_has_cap(const struct session *s, const char *cap);
+int session_id(const struct session *s);
+
+/* NAMESPACE: calls CB once per namespace; kind is 'p'ersonal, 'o'ther, 's'hared. */
+typedef void session_ns_cb(void *ctx, char kind, const char *prefix, char delim);
+int session_namespace(struct session *s, session_ns_cb *cb, void *ctx);
+
+/* LIST "" PATTERN: calls CB per mailbox with its raw name, delimiter ('\0'
+ * for NIL) and its attributes as one string ("\HasNoChildren \Sent"). */
+typedef void session_list_cb(void *ctx, const char *name, char delim, const char *attrs,
+			     bool noselect);
+int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx);
+
+/* SELECT (or EXAMINE when read-only) unless already selected. */
+struct session_mbox {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t exists;
+	uint64_t highestmodseq;	/* 0 without CONDSTORE */
+};
+int session_select(struct session *s, const char *mailbox, bool readonly, struct session_mbox *out);
+/* The mailbox this session has selected, or NULL. */
+const char *session_selected(const struct session *s);
+
+/* One message's metadata from UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS [MODSEQ]). */
+struct session_msg {
+	uint32_t uid;
+	uint32_t size;
+	int64_t date;		/* INTERNALDATE, seconds since the epoch */
+	int16_t tz;		/* its zone, minutes east of UTC */
+	uint8_t sysflags;	/* SESSION_F_* */
+	uint64_t modseq;
+	const char *keywords;	/* space-separated other flags, or NULL */
+};
+#define SESSION_F_SEEN     0x01
+#define SESSION_F_ANSWERED 0x02
+#define SESSION_F_FLAGGED  0x04
+#define SESSION_F_DELETED  0x08
+#define SESSION_F_DRAFT    0x10
+
+/* Fetch metadata of every message in the selected mailbox, streamed: CB is
+ * called once per message as it arrives (no whole reply held in memory).
+ * A CB returning non-zero aborts with that value after the command ends. */
+typedef int session_msg_cb(void *ctx, const struct session_msg *m);
+int session_fetch_meta(struct session *s, session_msg_cb *cb, void *ctx);
+
+/* UID FETCH uid BODY.PEEK[]<off.len> on the selected mailbox. 0 and a
+ * malloc'd *BUF of *GOT bytes (fewer than LEN at the end of the message,
+ * 0 past it), -ENOENT when the server returned no such message, -EIO. */
+int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t len,
+		       char **buf, size_t *got);
+
+/* STATUS mailbox (MESSAGES UNSEEN UIDNEXT UIDVALIDITY). */
+struct session_status {
+	uint32_t messages, unseen, uidnext, uidvalidity;
+};
+int session_status(struct session *s, const char *mailbox, struct session_status *out);
+
+/* Interrupt blocked I/O from another thread (unmount). */
+void session_shutdown(struct session *s);
+
+#endif

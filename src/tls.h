@@ -1,0 +1,57 @@
+/*
+ * tls — the byte transport under libetpan: TCP connect with a timeout, and
+ * two mailstream_low drivers over a connected socket, one plain and one
+ * OpenSSL TLS (chain and host name always verified, TLS >= 1.2, SNI).
+ *
+ * Debian's libetpan does TLS with GnuTLS and verifies nothing, so we never
+ * use its mailimap_ssl_* / starttls helpers (DESIGN.md §3). Both drivers
+ * enforce the network timeout on every read and write themselves, and can
+ * trace the protocol with the LOGIN password redacted.
+ *
+ * Ownership: a mailstream_low returned here owns its socket (and SSL*); it
+ * is freed by mailstream_low_free / by the mailstream that wraps it, which
+ * closes the socket. tls_ctx is shared by all sessions and outlives them.
+ * This header is internal to src/: libetpan types never leave src/.
+ */
+#ifndef IMAPFS_TLS_H
+#define IMAPFS_TLS_H
+
+#include <stdbool.h>
+#include <libetpan/libetpan.h>
+
+struct tls_ctx;
+
+/* Build the shared OpenSSL context: system CAs, or only CAFILE if given. */
+int tls_ctx_new(const char *cafile, struct tls_ctx **out, char *err, unsigned errlen);
+void tls_ctx_free(struct tls_ctx *t);
+
+/* Resolve HOST and connect to PORT within TIMEOUT seconds. 0 and *FD, or
+ * -errno with a reason in ERR. */
+int tls_connect_tcp(const char *host, int port, int timeout, int *fd, char *err, unsigned errlen);
+
+/* True when the socket's peer is a loopback address (127/8, ::1). */
+bool tls_fd_is_loopback(int fd);
+
+/* Trace settings for a driver: when ON, every line crossing the stream is
+ * logged at LOG_INFO as "imap[ID] C: ..." / "imap[ID] S: ...". */
+struct tls_trace {
+	bool on;
+	int id;
+};
+
+/* Wrap FD in a plain driver. Takes FD (closes it on failure). */
+int tls_low_plain(int fd, int timeout, struct tls_trace trace, mailstream_low **out);
+
+/* TLS handshake on FD, verifying the certificate chain and HOST (name or IP
+ * literal), within TIMEOUT seconds. Takes FD (closes it on failure). */
+int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
+		struct tls_trace trace, mailstream_low **out, char *err, unsigned errlen);
+
+/* The errno of the last failed read/write on a stream made here
+ * (ETIMEDOUT for a timeout), 0 if none. */
+int tls_low_last_errno(mailstream_low *low);
+
+/* Interrupt any blocked read/write on the stream (from another thread). */
+void tls_low_shutdown(mailstream_low *low);
+
+#endif

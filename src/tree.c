@@ -1,0 +1,200 @@
+/*
+ * tree — mailbox hierarchy and per-mailbox message metadata.
+ *
+ * A mailbox name is split at its own delimiter (LIST reports it per
+ * mailbox, so personal, other-users and shared namespaces each keep theirs)
+ * and every component is mapped to a file name by names.c. Parents the
+ * server did not list become plain directories, like \Noselect ones.
+ */
+#include "tree.h"
+#include "names.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tree_init(struct tree *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->loaded, NULL);
+	t->cap = 64;
+	t->nodes = calloc(t->cap, sizeof(*t->nodes));
+	if (t->nodes == NULL)
+		return -ENOMEM;
+	t->nodes[0].parent = 0;
+	t->nodes[0].fsname = strdup("");
+	t->nodes[0].attrs = strdup("");
+	t->nodes[0].state = TREE_READY;
+	t->n = 1;
+	if (t->nodes[0].fsname == NULL || t->nodes[0].attrs == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void tree_msgs_free(struct tree_msg *msgs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(msgs[i].keywords);
+	free(msgs);
+}
+
+void tree_destroy(struct tree *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		free(t->nodes[i].fsname);
+		free(t->nodes[i].mailbox);
+		free(t->nodes[i].attrs);
+		tree_msgs_free(t->nodes[i].msgs, t->nodes[i].nmsgs);
+	}
+	free(t->nodes);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->loaded);
+}
+
+long tree_child(const struct tree *t, uint32_t parent, const char *fsname)
+{
+	size_t i;
+
+	for (i = 1; i < t->n; i++)
+		if (t->nodes[i].parent == parent && strcmp(t->nodes[i].fsname, fsname) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Append a child of PARENT; returns its index or -errno. */
+static long tree_new_node(struct tree *t, uint32_t parent, char *fsname, const char *mailbox, char delim)
+{
+	struct tree_node *n;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap * 2;
+		struct tree_node *nn = realloc(t->nodes, cap * sizeof(*nn));
+
+		if (nn == NULL)
+			return -ENOMEM;
+		t->nodes = nn;
+		t->cap = cap;
+	}
+	n = &t->nodes[t->n];
+	memset(n, 0, sizeof(*n));
+	n->parent = parent;
+	n->fsname = fsname;
+	n->mailbox = strdup(mailbox);
+	n->attrs = strdup("");
+	n->delim = delim;
+	n->state = TREE_UNLOADED;
+	if (n->mailbox == NULL || n->attrs == NULL) {
+		free(n->mailbox);
+		free(n->attrs);
+		return -ENOMEM;
+	}
+	t->nodes[parent].nchildren++;
+	return (long)t->n++;
+}
+
+int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *attrs, bool noselect)
+{
+	size_t len = strlen(name);
+	const char *p = name, *end;
+	uint32_t cur = 0;
+	char *attrs_copy;
+
+	/* Some servers list "Foo/" for a parent: the trailing delimiter is not
+	 * an empty child. */
+	if (delim != '\0' && len > 1 && name[len - 1] == delim)
+		len--;
+	for (;;) {
+		char *comp, *fsname, *prefix;
+		long idx;
+		int rc;
+
+		end = delim != '\0' ? memchr(p, delim, (size_t)(name + len - p)) : NULL;
+		if (end == NULL)
+			end = name + len;
+		comp = strndup(p, (size_t)(end - p));
+		if (comp == NULL)
+			return -ENOMEM;
+		rc = names_to_fs(comp, &fsname);
+		free(comp);
+		if (rc < 0)
+			return rc;
+		idx = tree_child(t, cur, fsname);
+		if (idx < 0) {
+			prefix = strndup(name, (size_t)(end - name));
+			if (prefix == NULL) {
+				free(fsname);
+				return -ENOMEM;
+			}
+			idx = tree_new_node(t, cur, fsname, prefix, delim);
+			free(prefix);
+			if (idx < 0) {
+				free(fsname);
+				return (int)idx;
+			}
+		} else {
+			free(fsname);
+		}
+		cur = (uint32_t)idx;
+		if (end >= name + len)
+			break;
+		p = end + 1;
+	}
+	attrs_copy = strdup(attrs);
+	if (attrs_copy == NULL)
+		return -ENOMEM;
+	free(t->nodes[cur].attrs);
+	t->nodes[cur].attrs = attrs_copy;
+	/* the listed name may differ from a synthesised prefix only by a
+	 * trailing delimiter; keep the name the server listed */
+	if (strlen(t->nodes[cur].mailbox) != strlen(name)) {
+		char *m = strdup(name);
+
+		if (m == NULL)
+			return -ENOMEM;
+		free(t->nodes[cur].mailbox);
+		t->nodes[cur].mailbox = m;
+	}
+	t->nodes[cur].selectable = !noselect;
+	return 0;
+}
+
+static int msg_cmp(const void *a, const void *b)
+{
+	const struct tree_msg *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+struct tree_msg *tree_msg_find(struct tree_node *node, uint32_t uid)
+{
+	struct tree_msg key = { .uid = uid };
+
+	if (node->msgs == NULL)
+		return NULL;
+	return bsearch(&key, node->msgs, node->nmsgs, sizeof(key), msg_cmp);
+}
+
+void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n, uint32_t uidvalidity)
+{
+	struct tree_node *node = &t->nodes[idx];
+	size_t i, o;
+
+	qsort(msgs, n, sizeof(*msgs), msg_cmp);
+	/* a server that repeats a UID gets one file for it, never two */
+	for (i = 0, o = 0; i < n; i++) {
+		if (o > 0 && msgs[o - 1].uid == msgs[i].uid) {
+			free(msgs[i].keywords);
+			continue;
+		}
+		msgs[o++] = msgs[i];
+	}
+	tree_msgs_free(node->msgs, node->nmsgs);
+	node->msgs = msgs;
+	node->nmsgs = o;
+	node->uidvalidity = uidvalidity;
+}

@@ -1,0 +1,92 @@
+/*
+ * tree — the in-memory model of the account: mailbox hierarchy (from
+ * NAMESPACE and LIST) and, per mailbox, the metadata of its messages.
+ *
+ * Nodes live in one array and are addressed by index; an index never
+ * changes while mounted, so the inode of a mailbox is index + 1 (the root,
+ * index 0, is FUSE's inode 1) and the inode of a message is
+ * (index + 1) << 32 | UID. Nothing needs to be remembered per inode and
+ * FORGET costs nothing.
+ *
+ * Locking: every field of every node, and the node array itself, is guarded
+ * by tree.lock. Callers copy what they need while holding it and must not
+ * keep pointers into the array after unlocking (it may be reallocated).
+ * tree.lock is never held across network I/O; loading a mailbox's messages
+ * marks it TREE_LOADING, drops the lock, fetches, then installs the result.
+ */
+#ifndef IMAPFS_TREE_H
+#define IMAPFS_TREE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "session.h"
+
+/* One message: ~40 bytes, so 100,000 messages cost a few MiB. */
+struct tree_msg {
+	uint32_t uid;
+	uint32_t size;		/* RFC822.SIZE, or the verified BODY[] length */
+	int64_t date;		/* INTERNALDATE, epoch seconds */
+	uint64_t modseq;
+	char *keywords;		/* malloc'd or NULL, owned by the tree */
+	int16_t tz;		/* minutes east of UTC, for the xattr */
+	uint8_t sysflags;	/* SESSION_F_* */
+	bool size_exact;	/* size checked against BODY[] */
+};
+
+enum tree_state { TREE_UNLOADED, TREE_LOADING, TREE_READY };
+
+struct tree_node {
+	uint32_t parent;	/* index; the root is its own parent */
+	char *fsname;		/* name in the mount (UTF-8, escaped) */
+	char *mailbox;		/* raw server name; NULL for the root */
+	char delim;		/* hierarchy delimiter, '\0' for flat */
+	bool selectable;	/* listed and not \Noselect / \NonExistent */
+	char *attrs;		/* LIST attributes, "" when none or not listed */
+	uint32_t nchildren;	/* child mailboxes, for st_nlink */
+
+	enum tree_state state;
+	struct tree_msg *msgs;	/* sorted by uid */
+	size_t nmsgs;
+	uint32_t uidvalidity;
+
+	struct session_status status;	/* cached STATUS */
+	time_t status_time;
+};
+
+struct tree {
+	pthread_mutex_t lock;
+	pthread_cond_t loaded;	/* broadcast when a node leaves TREE_LOADING */
+	struct tree_node *nodes;	/* guarded by lock */
+	size_t n, cap;
+};
+
+int tree_init(struct tree *t);
+void tree_destroy(struct tree *t);
+
+/* Add one LISTed mailbox, creating missing parents as non-selectable
+ * directories. Called with the lock held (or before threads exist). */
+int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *attrs, bool noselect);
+
+/* Child of PARENT named FSNAME, or -1. Lock held. */
+long tree_child(const struct tree *t, uint32_t parent, const char *fsname);
+
+/* Message UID in node IDX, or NULL. Lock held; pointer valid until unlock. */
+struct tree_msg *tree_msg_find(struct tree_node *node, uint32_t uid);
+
+/* Replace node IDX's message list with MSGS (taken over; sorted here). Lock held. */
+void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n, uint32_t uidvalidity);
+
+void tree_msgs_free(struct tree_msg *msgs, size_t n);
+
+#define TREE_INO_ROOT 1ULL
+static inline uint64_t tree_dir_ino(uint32_t idx) { return (uint64_t)idx + 1; }
+static inline uint64_t tree_msg_ino(uint32_t idx, uint32_t uid) { return ((uint64_t)idx + 1) << 32 | uid; }
+static inline bool tree_ino_is_msg(uint64_t ino) { return (ino & 0xffffffffULL) != 0 && (ino >> 32) != 0; }
+static inline uint32_t tree_ino_node(uint64_t ino) { return tree_ino_is_msg(ino) ? (uint32_t)((ino >> 32) - 1) : (uint32_t)(ino - 1); }
+static inline uint32_t tree_ino_uid(uint64_t ino) { return (uint32_t)ino; }
+
+#endif

@@ -1,0 +1,901 @@
+/*
+ * vfs — inode-level operations over the tree, the pool and the sessions.
+ *
+ * Listing a mailbox costs one metadata FETCH, after which lookup, getattr
+ * and readdir are answered from memory. Reads fetch BODY.PEEK[]<off.len>
+ * windows (never setting \Seen) and keep the last window per open file.
+ * The real size of BODY[] is checked once per message, at its first open:
+ * RFC822.SIZE is only the server's claim, and stat must agree with read.
+ */
+#include "vfs.h"
+#include "log.h"
+#include "names.h"
+#include "pool.h"
+#include "session.h"
+#include "tls.h"
+#include "tree.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define SMALL_MSG	(64 * 1024)	/* fetched whole at open */
+#define READ_WINDOW	(256 * 1024)	/* minimum fetch for a read */
+#define MAX_WINDOW	(4 * 1024 * 1024)
+#define PROBE_LEN	(64 * 1024)
+#define STATUS_TTL	2		/* seconds a STATUS answer is reused */
+
+struct vfs {
+	const struct config *cfg;	/* owned by the caller, immutable */
+	struct url url;			/* copy (strings owned here) */
+	char *password;			/* owned, wiped on free */
+	struct tls_ctx *tls;
+	struct session_params params;
+	struct pool *pool;
+	bool condstore;			/* immutable after vfs_new */
+	struct tree tree;		/* see tree.h for its lock */
+};
+
+/* Per open message. node/uid/uidvalidity/size immutable after vfs_open;
+ * the window is guarded by lock (the kernel may read in parallel). */
+struct vfs_file {
+	uint32_t node;
+	uint32_t uid;
+	uint32_t uidvalidity;
+	uint64_t size;
+	pthread_mutex_t lock;
+	char *win;
+	uint64_t win_off;
+	size_t win_len;
+};
+
+/* ---- attributes --------------------------------------------------------- */
+
+static void dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
+{
+	const struct tree_node *n = &v->tree.nodes[idx];
+
+	memset(a, 0, sizeof(*a));
+	a->ino = tree_dir_ino(idx);
+	a->mode = S_IFDIR | 0500;
+	a->nlink = 2 + n->nchildren;
+	a->size = 4096;
+	a->mtime = 0;
+}
+
+static void msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg *m, struct vfs_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = tree_msg_ino(idx, m->uid);
+	a->mode = S_IFREG | 0400;
+	a->nlink = 1;
+	a->size = m->size;
+	a->mtime = m->date;
+	a->generation = n->uidvalidity;
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+/* Check out a session with MAILBOX selected (EXAMINE under -o ro). */
+static int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb)
+{
+	int rc = pool_checkout(v->pool, mailbox, s);
+
+	if (rc < 0)
+		return rc;
+	rc = session_select(*s, mailbox, v->cfg->ro, mb);
+	if (rc < 0) {
+		pool_checkin(v->pool, *s);
+		*s = NULL;
+	}
+	return rc;
+}
+
+struct meta_acc {
+	struct tree_msg *v;
+	size_t n, cap;
+};
+
+static int meta_add(void *ctx, const struct session_msg *m)
+{
+	struct meta_acc *acc = ctx;
+	struct tree_msg *t;
+
+	if (acc->n == acc->cap) {
+		size_t cap = acc->cap ? acc->cap * 2 : 256;
+		struct tree_msg *nv = realloc(acc->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		acc->v = nv;
+		acc->cap = cap;
+	}
+	t = &acc->v[acc->n];
+	memset(t, 0, sizeof(*t));
+	t->uid = m->uid;
+	t->size = m->size;
+	t->date = m->date;
+	t->tz = m->tz;
+	t->sysflags = m->sysflags;
+	t->modseq = m->modseq;
+	if (m->keywords != NULL) {
+		t->keywords = strdup(m->keywords);
+		if (t->keywords == NULL)
+			return -ENOMEM;
+	}
+	acc->n++;
+	return 0;
+}
+
+/* Make sure node IDX's message list is loaded. Lock NOT held on entry. */
+static int vfs_load(struct vfs *v, uint32_t idx)
+{
+	struct tree *t = &v->tree;
+	struct meta_acc acc = { 0 };
+	struct session_mbox mb;
+	struct session *s;
+	char *mailbox;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	while (t->nodes[idx].state == TREE_LOADING)
+		pthread_cond_wait(&t->loaded, &t->lock);
+	if (t->nodes[idx].state == TREE_READY || !t->nodes[idx].selectable) {
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	t->nodes[idx].state = TREE_LOADING;
+	mailbox = strdup(t->nodes[idx].mailbox);
+	pthread_mutex_unlock(&t->lock);
+
+	rc = mailbox ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
+	if (rc == 0) {
+		rc = session_fetch_meta(s, meta_add, &acc);
+		pool_checkin(v->pool, s);
+	}
+
+	pthread_mutex_lock(&t->lock);
+	if (rc == 0) {
+		tree_set_msgs(t, idx, acc.v, acc.n, mb.uidvalidity);
+		t->nodes[idx].state = TREE_READY;
+		log_debug("%s: %zu messages", mailbox, t->nodes[idx].nmsgs);
+	} else {
+		tree_msgs_free(acc.v, acc.n);
+		t->nodes[idx].state = TREE_UNLOADED;
+		log_err("%s: cannot list messages: %s", mailbox, strerror(-rc));
+	}
+	pthread_cond_broadcast(&t->loaded);
+	pthread_mutex_unlock(&t->lock);
+	free(mailbox);
+	return rc;
+}
+
+/* UID FETCH uid BODY.PEEK[]<off.len> in node IDX, checking UIDVALIDITY. */
+static int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
+		     uint64_t off, uint32_t len, char **buf, size_t *got)
+{
+	struct session_mbox mb;
+	struct session *s;
+	char *mailbox;
+	int rc;
+
+	pthread_mutex_lock(&v->tree.lock);
+	mailbox = strdup(v->tree.nodes[idx].mailbox);
+	pthread_mutex_unlock(&v->tree.lock);
+	if (mailbox == NULL)
+		return -ENOMEM;
+	rc = vfs_session(v, mailbox, &s, &mb);
+	if (rc < 0)
+		goto out;
+	if (mb.uidvalidity != uidvalidity) {
+		/* the mailbox was recreated: UIDs now name other messages */
+		log_err("%s: UIDVALIDITY changed (%u -> %u); refusing to read UID %u",
+			mailbox, uidvalidity, mb.uidvalidity, uid);
+		pool_checkin(v->pool, s);
+		pthread_mutex_lock(&v->tree.lock);
+		if (v->tree.nodes[idx].state == TREE_READY)
+			v->tree.nodes[idx].state = TREE_UNLOADED;
+		pthread_mutex_unlock(&v->tree.lock);
+		rc = -ESTALE;
+		goto out;
+	}
+	rc = session_fetch_body(s, uid, off, len, buf, got);
+	pool_checkin(v->pool, s);
+	if (rc == -ENOENT)
+		log_err("%s: UID %u no longer exists on the server", mailbox, uid);
+out:
+	free(mailbox);
+	return rc;
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+struct ns_acc {
+	char *prefixes[16];
+	int n;
+};
+
+static void ns_add(void *ctx, char kind, const char *prefix, char delim)
+{
+	struct ns_acc *acc = ctx;
+
+	if (kind != 'p' && prefix[0] != '\0' && acc->n < 16)
+		acc->prefixes[acc->n++] = strdup(prefix);
+}
+
+static void list_add(void *ctx, const char *name, char delim, const char *attrs, bool noselect)
+{
+	struct tree *t = ctx;
+
+	if (tree_add_mailbox(t, name, delim, attrs, noselect) < 0)
+		log_err("cannot add mailbox %s: out of memory", name);
+}
+
+static int vfs_load_tree(struct vfs *v, struct session *s)
+{
+	struct ns_acc ns = { .n = 0 };
+	int rc, i;
+
+	if (session_has_cap(s, "NAMESPACE")) {
+		rc = session_namespace(s, ns_add, &ns);
+		if (rc < 0)
+			return rc;
+	}
+	rc = session_list(s, "*", list_add, &v->tree);
+	/* other users' and shared namespaces are not always in "*" */
+	for (i = 0; i < ns.n; i++) {
+		char *pat;
+
+		if (rc == 0 && ns.prefixes[i] != NULL && asprintf(&pat, "%s*", ns.prefixes[i]) >= 0) {
+			rc = session_list(s, pat, list_add, &v->tree);
+			free(pat);
+		}
+		free(ns.prefixes[i]);
+	}
+	return rc;
+}
+
+int vfs_new(const struct config *cfg, const struct url *url, const char *password,
+	    struct vfs **out, enum vfs_err *cls, char *err, unsigned errlen)
+{
+	struct vfs *v = calloc(1, sizeof(*v));
+	enum session_err scls;
+	struct session *s;
+	int rc;
+
+	if (v == NULL)
+		return -ENOMEM;
+	v->cfg = cfg;
+	v->url = *url;
+	v->url.user = strdup(url->user);
+	v->url.host = strdup(url->host);
+	v->password = strdup(password);
+	rc = tree_init(&v->tree);
+	if (v->url.user == NULL || v->url.host == NULL || v->password == NULL || rc < 0) {
+		rc = -ENOMEM;
+		*cls = VFS_ERR_CONFIG;
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+	rc = tls_ctx_new(cfg->cafile, &v->tls, err, errlen);
+	if (rc < 0) {
+		*cls = VFS_ERR_CONFIG;
+		goto out_free;
+	}
+	v->params.url = &v->url;
+	v->params.cfg = cfg;
+	v->params.tls = v->tls;
+	v->params.password = v->password;
+
+	rc = session_open(&v->params, 1, &s, &scls, err, errlen);
+	if (rc < 0) {
+		*cls = scls == SESSION_ERR_AUTH ? VFS_ERR_AUTH :
+		       scls == SESSION_ERR_TLS ? VFS_ERR_TLS : VFS_ERR_CONNECT;
+		goto out_tls;
+	}
+	v->condstore = session_has_cap(s, "CONDSTORE");
+	rc = vfs_load_tree(v, s);
+	if (rc < 0) {
+		*cls = VFS_ERR_CONNECT;
+		snprintf(err, errlen, "cannot list the mailboxes on %s (see the log above)", url->host);
+		session_close(s);
+		goto out_tls;
+	}
+	rc = pool_new(&v->params, cfg->max_conns, s, &v->pool);
+	if (rc < 0) {
+		*cls = VFS_ERR_CONFIG;
+		snprintf(err, errlen, "out of memory");
+		session_close(s);
+		goto out_tls;
+	}
+	log_debug("%zu mailbox directories", v->tree.n - 1);
+	*out = v;
+	return 0;
+out_tls:
+	tls_ctx_free(v->tls);
+out_free:
+	tree_destroy(&v->tree);
+	free(v->url.user);
+	free(v->url.host);
+	if (v->password)
+		explicit_bzero(v->password, strlen(v->password));
+	free(v->password);
+	free(v);
+	return rc;
+}
+
+void vfs_shutdown(struct vfs *v)
+{
+	pool_shutdown(v->pool);
+}
+
+void vfs_free(struct vfs *v)
+{
+	if (v == NULL)
+		return;
+	pool_free(v->pool);
+	tls_ctx_free(v->tls);
+	tree_destroy(&v->tree);
+	free(v->url.user);
+	free(v->url.host);
+	explicit_bzero(v->password, strlen(v->password));
+	free(v->password);
+	free(v);
+}
+
+/* ---- lookup / getattr / readdir ---------------------------------------- */
+
+/* "123.eml" -> 123; 0 for anything else (no leading zeros, no aliases). */
+static uint32_t parse_msg_name(const char *name)
+{
+	uint64_t uid = 0;
+	const char *p = name;
+
+	if (*p < '1' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9') {
+		uid = uid * 10 + (uint64_t)(*p - '0');
+		if (uid > UINT32_MAX)
+			return 0;
+		p++;
+	}
+	return strcmp(p, ".eml") == 0 ? (uint32_t)uid : 0;
+}
+
+static int check_dir_ino(const struct vfs *v, uint64_t ino)
+{
+	if (tree_ino_is_msg(ino))
+		return -ENOTDIR;
+	if (ino == 0 || tree_ino_node(ino) >= v->tree.n)
+		return -ENOENT;
+	return 0;
+}
+
+int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx, uid;
+	long child;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = check_dir_ino(v, parent);
+	if (rc < 0)
+		goto out_unlock;
+	idx = tree_ino_node(parent);
+	child = tree_child(t, idx, name);
+	if (child >= 0) {
+		dir_attr(v, (uint32_t)child, out);
+		goto out_unlock;
+	}
+	uid = parse_msg_name(name);
+	if (uid == 0 || !t->nodes[idx].selectable) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	pthread_mutex_unlock(&t->lock);
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	{
+		struct tree_msg *m = tree_msg_find(&t->nodes[idx], uid);
+
+		if (m == NULL)
+			rc = -ENOENT;
+		else
+			msg_attr(idx, &t->nodes[idx], m, out);
+	}
+out_unlock:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino);
+	struct tree_msg *m;
+	int rc = 0;
+
+	if (!tree_ino_is_msg(ino)) {
+		pthread_mutex_lock(&t->lock);
+		rc = check_dir_ino(v, ino);
+		if (rc == 0)
+			dir_attr(v, idx, out);
+		pthread_mutex_unlock(&t->lock);
+		return rc;
+	}
+	if (idx >= t->n)
+		return -ENOENT;
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	m = tree_msg_find(&t->nodes[idx], tree_ino_uid(ino));
+	if (m == NULL)
+		rc = -ENOENT;
+	else
+		msg_attr(idx, &t->nodes[idx], m, out);
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void vfs_dirents_free(struct vfs_dirent *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(d[i].name);
+	free(d);
+}
+
+int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *nout)
+{
+	struct tree *t = &v->tree;
+	struct vfs_dirent *d = NULL;
+	struct tree_node *node;
+	size_t n = 0, cap, i;
+	uint32_t idx;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = check_dir_ino(v, ino);
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	idx = tree_ino_node(ino);
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+
+	pthread_mutex_lock(&t->lock);
+	node = &t->nodes[idx];
+	cap = 2 + node->nchildren + node->nmsgs;
+	d = calloc(cap, sizeof(*d));
+	if (d == NULL) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	d[n].name = strdup(".");
+	dir_attr(v, idx, &d[n++].attr);
+	d[n].name = strdup("..");
+	dir_attr(v, node->parent, &d[n++].attr);
+	for (i = 1; i < t->n && n < cap; i++) {
+		if (t->nodes[i].parent != idx)
+			continue;
+		d[n].name = strdup(t->nodes[i].fsname);
+		dir_attr(v, (uint32_t)i, &d[n++].attr);
+	}
+	for (i = 0; i < node->nmsgs && n < cap; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%" PRIu32 ".eml", node->msgs[i].uid);
+		d[n].name = strdup(name);
+		msg_attr(idx, node, &node->msgs[i], &d[n++].attr);
+	}
+	for (i = 0; i < n; i++) {
+		if (d[i].name == NULL) {
+			rc = -ENOMEM;
+			vfs_dirents_free(d, n);
+			goto out_unlock;
+		}
+	}
+	*out = d;
+	*nout = n;
+out_unlock:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* ---- open / read -------------------------------------------------------- */
+
+/*
+ * Find the real length of BODY[] with as few bytes as possible: small
+ * messages are fetched whole (that fetch is the first read anyway); for a
+ * large one, ask for the bytes from RFC822.SIZE - 1 on: one byte back means
+ * the size was right.
+ */
+static int vfs_verify_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uint64_t *real)
+{
+	char *buf = NULL;
+	size_t got = 0;
+	uint64_t off;
+	int rc;
+
+	if (hint < SMALL_MSG) {
+		rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, 0, SMALL_MSG, &buf, &got);
+		if (rc < 0)
+			return rc;
+		if (got < SMALL_MSG) {
+			f->win = buf;
+			f->win_off = 0;
+			f->win_len = got;
+			*real = got;
+			return 0;
+		}
+		free(buf);
+		off = SMALL_MSG - 1;
+	} else {
+		off = (uint64_t)hint - 1;
+	}
+	for (;;) {
+		rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, off, PROBE_LEN, &buf, &got);
+		if (rc < 0)
+			return rc;
+		free(buf);
+		buf = NULL;
+		if (got == 0 && off > 0) {
+			/* shorter than claimed: find the end from the start */
+			uint64_t lo = 0, hi = off;	/* real size in [lo, hi] */
+
+			while (lo < hi) {
+				uint64_t mid = lo + (hi - lo + 1) / 2;
+
+				rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, mid - 1, 1, &buf, &got);
+				if (rc < 0)
+					return rc;
+				free(buf);
+				buf = NULL;
+				if (got == 1)
+					lo = mid;
+				else
+					hi = mid - 1;
+			}
+			*real = lo;
+			return 0;
+		}
+		if (got < PROBE_LEN) {
+			*real = off + got;
+			return 0;
+		}
+		off += PROBE_LEN;	/* longer than claimed: keep going */
+		if (off > UINT32_MAX)
+			return -EFBIG;
+	}
+}
+
+int vfs_open(struct vfs *v, uint64_t ino, struct vfs_file **out, bool *size_changed)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino), hint;
+	struct vfs_file *f;
+	struct tree_msg *m;
+	uint64_t real;
+	bool exact;
+	int rc;
+
+	*size_changed = false;
+	if (!tree_ino_is_msg(ino))
+		return -EISDIR;
+	if (idx >= t->n)
+		return -ENOENT;
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	f->node = idx;
+	f->uid = tree_ino_uid(ino);
+
+	pthread_mutex_lock(&t->lock);
+	m = tree_msg_find(&t->nodes[idx], f->uid);
+	if (m == NULL) {
+		pthread_mutex_unlock(&t->lock);
+		rc = -ENOENT;
+		goto out_free;
+	}
+	f->uidvalidity = t->nodes[idx].uidvalidity;
+	f->size = m->size;
+	hint = m->size;
+	exact = m->size_exact;
+	pthread_mutex_unlock(&t->lock);
+
+	if (!exact) {
+		rc = vfs_verify_size(v, f, hint, &real);
+		if (rc < 0)
+			goto out_free;
+		if (real > UINT32_MAX) {
+			rc = -EFBIG;
+			goto out_free;
+		}
+		f->size = real;
+		pthread_mutex_lock(&t->lock);
+		m = tree_msg_find(&t->nodes[idx], f->uid);
+		if (m != NULL && t->nodes[idx].uidvalidity == f->uidvalidity) {
+			if (m->size != real)
+				log_warn("UID %u: server said RFC822.SIZE %u but BODY[] has %" PRIu64
+					 " bytes; using the real size", f->uid, m->size, real);
+			m->size = (uint32_t)real;
+			m->size_exact = true;
+		}
+		pthread_mutex_unlock(&t->lock);
+		*size_changed = real != hint;
+	}
+	*out = f;
+	return 0;
+out_free:
+	free(f->win);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return rc;
+}
+
+ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off)
+{
+	uint64_t want, winlen;
+	char *data = NULL;
+	size_t got = 0;
+	bool sequential;
+	int rc;
+
+	if (off >= f->size)
+		return 0;
+	want = f->size - off < size ? f->size - off : size;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->win != NULL && off >= f->win_off && off + want <= f->win_off + f->win_len) {
+		memcpy(buf, f->win + (off - f->win_off), want);
+		pthread_mutex_unlock(&f->lock);
+		return (ssize_t)want;
+	}
+	/* reading on from where the last window ended: grow the window */
+	sequential = f->win != NULL && off == f->win_off + f->win_len;
+	winlen = sequential ? f->win_len * 2 : READ_WINDOW;
+	pthread_mutex_unlock(&f->lock);
+
+	if (winlen < READ_WINDOW)
+		winlen = READ_WINDOW;
+	if (winlen > MAX_WINDOW)
+		winlen = MAX_WINDOW;
+	if (winlen < want)
+		winlen = want;
+	if (winlen > f->size - off)
+		winlen = f->size - off;
+	rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, off, (uint32_t)winlen, &data, &got);
+	if (rc < 0)
+		return rc;
+	if (got < want) {
+		log_err("UID %u: server returned %zu bytes at offset %" PRIu64 " where %" PRIu64
+			" were expected", f->uid, got, off, want);
+		want = got;
+	}
+	memcpy(buf, data, want);
+	pthread_mutex_lock(&f->lock);
+	free(f->win);
+	f->win = data;
+	f->win_off = off;
+	f->win_len = got;
+	pthread_mutex_unlock(&f->lock);
+	return (ssize_t)want;
+}
+
+void vfs_release(struct vfs_file *f)
+{
+	if (f == NULL)
+		return;
+	free(f->win);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/* ---- extended attributes ----------------------------------------------- */
+
+static const char *const file_xattrs[] = {
+	"user.imap.flags", "user.imap.uid", "user.imap.internaldate", "user.imap.modseq",
+};
+static const char *const dir_xattrs[] = {
+	"user.imap.attributes", "user.imap.messages", "user.imap.unseen",
+	"user.imap.uidnext", "user.imap.uidvalidity",
+};
+
+static void flags_string(const struct tree_msg *m, char *buf, size_t len)
+{
+	static const struct { uint8_t bit; const char *name; } sys[] = {
+		{ SESSION_F_SEEN, "\\Seen" }, { SESSION_F_ANSWERED, "\\Answered" },
+		{ SESSION_F_FLAGGED, "\\Flagged" }, { SESSION_F_DELETED, "\\Deleted" },
+		{ SESSION_F_DRAFT, "\\Draft" },
+	};
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (m->sysflags & sys[i].bit)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", sys[i].name);
+	if (m->keywords != NULL && n < len)
+		snprintf(buf + n, len - n, "%s%s", n ? " " : "", m->keywords);
+}
+
+static void date_string(const struct tree_msg *m, char *buf, size_t len)
+{
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t local = (time_t)(m->date + (int64_t)m->tz * 60);
+	int tz = m->tz < 0 ? -m->tz : m->tz;
+	struct tm tm;
+
+	gmtime_r(&local, &tm);
+	snprintf(buf, len, "%02d-%s-%04d %02d:%02d:%02d %c%02d%02d", tm.tm_mday, months[tm.tm_mon],
+		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, m->tz < 0 ? '-' : '+',
+		 tz / 60, tz % 60);
+}
+
+static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, size_t len)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino);
+	struct tree_msg *m;
+	int rc;
+
+	if (idx >= t->n)
+		return -ENOENT;
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	m = tree_msg_find(&t->nodes[idx], tree_ino_uid(ino));
+	if (m == NULL)
+		rc = -ENOENT;
+	else if (strcmp(name, "user.imap.flags") == 0)
+		flags_string(m, out, len);
+	else if (strcmp(name, "user.imap.uid") == 0)
+		snprintf(out, len, "%" PRIu32, m->uid);
+	else if (strcmp(name, "user.imap.internaldate") == 0)
+		date_string(m, out, len);
+	else if (strcmp(name, "user.imap.modseq") == 0 && v->condstore)
+		snprintf(out, len, "%" PRIu64, m->modseq);
+	else
+		rc = -ENODATA;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+static int dir_status(struct vfs *v, uint32_t idx, struct session_status *st)
+{
+	struct tree *t = &v->tree;
+	struct session *s;
+	char *mailbox;
+	time_t now = time(NULL);
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->nodes[idx].status_time != 0 && now - t->nodes[idx].status_time < STATUS_TTL) {
+		*st = t->nodes[idx].status;
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	mailbox = strdup(t->nodes[idx].mailbox);
+	pthread_mutex_unlock(&t->lock);
+	if (mailbox == NULL)
+		return -ENOMEM;
+	rc = pool_checkout(v->pool, NULL, &s);
+	if (rc == 0) {
+		rc = session_status(s, mailbox, st);
+		pool_checkin(v->pool, s);
+	}
+	free(mailbox);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	t->nodes[idx].status = *st;
+	t->nodes[idx].status_time = now;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int dir_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, size_t len)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino);
+	struct session_status st;
+	bool selectable;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = check_dir_ino(v, ino);
+	if (rc == 0 && idx == 0)
+		rc = -ENODATA;
+	if (rc == 0 && strcmp(name, "user.imap.attributes") == 0) {
+		snprintf(out, len, "%s", t->nodes[idx].attrs);
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	selectable = rc == 0 && t->nodes[idx].selectable;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	if (!selectable || strncmp(name, "user.imap.", 10) != 0)
+		return -ENODATA;
+	name += 10;
+	if (strcmp(name, "messages") && strcmp(name, "unseen") && strcmp(name, "uidnext") &&
+	    strcmp(name, "uidvalidity"))
+		return -ENODATA;
+	rc = dir_status(v, idx, &st);
+	if (rc < 0)
+		return rc;
+	snprintf(out, len, "%" PRIu32,
+		 strcmp(name, "messages") == 0 ? st.messages :
+		 strcmp(name, "unseen") == 0 ? st.unseen :
+		 strcmp(name, "uidnext") == 0 ? st.uidnext : st.uidvalidity);
+	return 0;
+}
+
+int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size_t *len)
+{
+	char buf[4096];
+	int rc;
+
+	rc = tree_ino_is_msg(ino) ? msg_xattr(v, ino, name, buf, sizeof(buf))
+				  : dir_xattr(v, ino, name, buf, sizeof(buf));
+	if (rc < 0)
+		return rc;
+	*val = strdup(buf);
+	if (*val == NULL)
+		return -ENOMEM;
+	*len = strlen(buf);
+	return 0;
+}
+
+int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
+{
+	const char *const *names;
+	size_t n, i, total = 0;
+	char *out;
+	bool selectable = true;
+
+	if (tree_ino_is_msg(ino)) {
+		names = file_xattrs;
+		n = v->condstore ? 4 : 3;
+	} else {
+		uint32_t idx = tree_ino_node(ino);
+
+		pthread_mutex_lock(&v->tree.lock);
+		if (check_dir_ino(v, ino) < 0) {
+			pthread_mutex_unlock(&v->tree.lock);
+			return -ENOENT;
+		}
+		selectable = v->tree.nodes[idx].selectable;
+		pthread_mutex_unlock(&v->tree.lock);
+		names = dir_xattrs;
+		n = idx == 0 ? 0 : selectable ? 5 : 1;
+	}
+	for (i = 0; i < n; i++)
+		total += strlen(names[i]) + 1;
+	out = malloc(total + 1);
+	if (out == NULL)
+		return -ENOMEM;
+	total = 0;
+	for (i = 0; i < n; i++) {
+		memcpy(out + total, names[i], strlen(names[i]) + 1);
+		total += strlen(names[i]) + 1;
+	}
+	*list = out;
+	*len = total;
+	return 0;
+}

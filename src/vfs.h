@@ -1,0 +1,78 @@
+/*
+ * vfs — the core's whole API towards the FUSE adapter: inode numbers in,
+ * plain attributes, names and bytes out. fs/ includes only this header (and
+ * config.h, url.h, log.h); no libetpan or OpenSSL type crosses it.
+ *
+ * Every function returns 0 (or a byte count) on success and -errno on
+ * failure; failures are logged with their cause where they happen.
+ * All functions are thread-safe.
+ */
+#ifndef IMAPFS_VFS_H
+#define IMAPFS_VFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "url.h"
+
+struct vfs;
+struct vfs_file;
+
+struct vfs_attr {
+	uint64_t ino;
+	mode_t mode;
+	nlink_t nlink;
+	uint64_t size;
+	int64_t mtime;
+	uint32_t generation;	/* UIDVALIDITY for messages, so a recreated mailbox's inodes are new */
+};
+
+/* One directory entry of a snapshot. */
+struct vfs_dirent {
+	char *name;
+	struct vfs_attr attr;
+};
+
+/* Exit-code classes for failures in vfs_new. */
+enum vfs_err {
+	VFS_ERR_CONFIG = 1,
+	VFS_ERR_CONNECT,
+	VFS_ERR_TLS,
+	VFS_ERR_AUTH,
+};
+
+/*
+ * Connect (first session, before the daemon detaches), log in, read
+ * NAMESPACE and LIST. PASSWORD is copied. On failure: -errno, *CLS and a
+ * one-line reason in ERR.
+ */
+int vfs_new(const struct config *cfg, const struct url *url, const char *password,
+	    struct vfs **out, enum vfs_err *cls, char *err, unsigned errlen);
+void vfs_free(struct vfs *v);
+/* Make blocked network calls fail now (unmount). */
+void vfs_shutdown(struct vfs *v);
+
+int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out);
+int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
+
+/* Snapshot of a directory ("." and ".." included). Caller frees with
+ * vfs_dirents_free. */
+int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *n);
+void vfs_dirents_free(struct vfs_dirent *d, size_t n);
+
+/* Open a message for reading. Verifies the real size of BODY[] once per
+ * message; *SIZE_CHANGED tells the caller the kernel's cached size is wrong. */
+int vfs_open(struct vfs *v, uint64_t ino, struct vfs_file **out, bool *size_changed);
+/* Read up to SIZE bytes at OFF into BUF; returns the byte count (0 at EOF). */
+ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off);
+void vfs_release(struct vfs_file *f);
+
+/* Extended attributes. getxattr: the value in a malloc'd *VAL of *LEN bytes
+ * (not NUL-terminated); -ENODATA when absent. listxattr: NUL-separated names. */
+int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size_t *len);
+int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len);
+
+#endif
