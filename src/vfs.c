@@ -37,6 +37,7 @@ struct vfs {
 	struct session_params params;
 	struct pool *pool;
 	bool condstore;			/* immutable after vfs_new */
+	int64_t mounted_at;		/* mtime shown on directories; immutable */
 	struct tree tree;		/* see tree.h for its lock */
 };
 
@@ -64,7 +65,7 @@ static void dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
 	a->mode = S_IFDIR | 0500;
 	a->nlink = 2 + n->nchildren;
 	a->size = 4096;
-	a->mtime = 0;
+	a->mtime = v->mounted_at;
 }
 
 static void msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg *m, struct vfs_attr *a)
@@ -270,6 +271,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	if (v == NULL)
 		return -ENOMEM;
 	v->cfg = cfg;
+	v->mounted_at = time(NULL);
 	v->url = *url;
 	v->url.user = strdup(url->user);
 	v->url.host = strdup(url->host);
