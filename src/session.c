@@ -274,16 +274,18 @@ int session_open(const struct session_params *p, int id, struct session **out,
 			goto out_imap;
 		}
 		r = mailimap_login(s->imap, u->user, p->password);
-		if (r != MAILIMAP_NO_ERROR) {
+		if (r != MAILIMAP_NO_ERROR && errmap_is_fatal(r)) {
 			rc = session_rc(s, r, "LOGIN");
-			if (s->broken) {
-				*cls = SESSION_ERR_CONNECT;
-				session_fail(err, errlen, "connection to %s lost during login", u->host);
-			} else {
-				rc = -EACCES;
-				session_fail(err, errlen, "login as %s on %s failed: %s", u->user, u->host,
-					     session_text(s));
-			}
+			*cls = SESSION_ERR_CONNECT;
+			session_fail(err, errlen, "connection to %s lost during login", u->host);
+			goto out_imap;
+		}
+		if (r != MAILIMAP_NO_ERROR) {
+			/* the caller prints ERR: one line, no separate log noise */
+			rc = -EACCES;
+			session_fail(err, errlen, "login as %s on %s refused: %s%s%s%s", u->user, u->host,
+				     session_code(s) ? "[" : "", session_code(s) ? session_code(s) : "",
+				     session_code(s) ? "] " : "", session_text(s));
 			goto out_imap;
 		}
 		/* capabilities may change after login */
