@@ -1,0 +1,175 @@
+"""pytest fixtures for the imapfs integration tests.
+
+  servers          session: get(layout) -> a started, populated Dovecot
+  server           session, parametrised over "slash" and "dot"
+  slash_server     session: the "slash" Dovecot (tests that need only one)
+  imapfs_bin       path of the binary; FAILS (not skips) when missing
+  mount            factory: mount(server, opts=[...], **Mount kwargs) -> Mount,
+                   unmounted after the test
+  mnt              a default mount of `server` (parametrised)
+  imap             factory: imap(server, user=None, password=None) -> a
+                   logged-in imaplib.IMAP4_SSL trusting the test CA
+  pki              session: a CA plus leaf certificates (for fake servers)
+
+A watchdog aborts every FUSE mount the tests made if a test runs longer than
+its limit (default 300 s, @pytest.mark.timeout_s(N) to change), so a hung
+daemon fails that test instead of hanging the whole run.
+"""
+
+import os
+import sys
+import tempfile
+import threading
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import certs  # noqa: E402
+import corpus  # noqa: E402
+import dovecot  # noqa: E402
+import imaputil  # noqa: E402
+import mountutil  # noqa: E402
+
+DEFAULT_TEST_TIMEOUT = 300
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "timeout_s(n): watchdog limit for one test in seconds")
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+def _failed(request):
+    rep = getattr(request.node, "rep_call", None)
+    return rep is None or rep.failed
+
+
+@pytest.fixture(autouse=True)
+def _watchdog(request):
+    marker = request.node.get_closest_marker("timeout_s")
+    limit = marker.args[0] if marker else DEFAULT_TEST_TIMEOUT
+    fired = []
+
+    def fire():
+        fired.append(True)
+        sys.stderr.write("\nwatchdog: %s exceeded %ss, aborting its FUSE "
+                         "mounts\n" % (request.node.nodeid, limit))
+        for m in list(mountutil.Mount.all_mounts):
+            m.kill()
+
+    t = threading.Timer(limit, fire)
+    t.daemon = True
+    t.start()
+    yield
+    t.cancel()
+    if fired:
+        pytest.fail("test exceeded its %ss limit (watchdog aborted the "
+                    "mount)" % limit, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def servers():
+    if os.geteuid() != 0:
+        pytest.fail("the integration tests run as root (they start Dovecot "
+                    "and mount FUSE): use  sudo tests/run", pytrace=False)
+    reg = {}
+
+    def get(layout):
+        if layout not in reg:
+            d = dovecot.Dovecot(layout)
+            d.start()
+            try:
+                d.corpus = corpus.populate(d)
+            except Exception:
+                sys.stderr.write(d.log())
+                d.stop()
+                raise
+            reg[layout] = d
+        return reg[layout]
+
+    yield get
+    for d in reg.values():
+        d.stop()
+
+
+@pytest.fixture(scope="session", params=["slash", "dot"])
+def server(request, servers):
+    return servers(request.param)
+
+
+@pytest.fixture(scope="session")
+def slash_server(servers):
+    return servers("slash")
+
+
+@pytest.fixture(scope="session")
+def pki():
+    d = tempfile.mkdtemp(prefix="imapfs-pki-")
+    os.chmod(d, 0o755)
+    return certs.Pki(d)
+
+
+@pytest.fixture(scope="session")
+def imapfs_bin():
+    p = mountutil.imapfs_bin()
+    if not (os.path.isfile(p) and os.access(p, os.X_OK)):
+        pytest.fail("imapfs binary not found at %s: build it first "
+                    "(meson setup build && ninja -C build; tests/run does "
+                    "this) or point IMAPFS_BIN at it" % p, pytrace=False)
+    return p
+
+
+@pytest.fixture
+def mount(request, imapfs_bin):
+    made = []
+
+    def _mount(server=None, opts=(), url=None, start=True, **kw):
+        if server is not None:
+            url = url or server.url()
+            kw.setdefault("cafile", server.cafile)
+            kw.setdefault("password", server.password)
+        m = mountutil.Mount(url, opts=opts, **kw)
+        made.append(m)
+        return m.start() if start else m
+
+    yield _mount
+    failed = _failed(request)
+    for m in made:
+        m.stop()
+        if failed:
+            log = m.log()
+            lines = log.splitlines()
+            print("---- imapfs %s (exit %s), last %d log lines of %s ----"
+                  % (" ".join(m.argv()), m.returncode,
+                     min(len(lines), 150), m.logfile))
+            print("\n".join(lines[-150:]))
+
+
+@pytest.fixture
+def mnt(server, mount):
+    return mount(server)
+
+
+@pytest.fixture
+def imap():
+    made = []
+
+    def _connect(server, user=None, password=None, port=None):
+        c = imaputil.connect(server, user, password, port)
+        made.append(c)
+        return c
+
+    yield _connect
+    for c in made:
+        try:
+            c.logout()
+        except Exception:
+            pass

@@ -1,0 +1,650 @@
+"""A small scripted IMAP server for hostile-server tests.
+
+    fs = FakeServer(mode="imaps", cert=(crt, key)).start()
+    ... mount imaps://user@127.0.0.1:fs.port/ ...
+    fs.saw("LOGIN")        did any connection send a LOGIN command?
+    fs.commands            [(conn_no, tag, COMMAND, raw line bytes), ...]
+    fs.garbage = {"meta"}  answer the metadata UID FETCH with garbage
+    fs.garbage = {"body"}  answer body fetches with garbage
+                           ("body-quote": an unterminated quoted string)
+    fs.stop()
+
+Modes: "imaps" (TLS from the first byte), "starttls" (plaintext greeting,
+STARTTLS upgrades), "plain" (no TLS at all). Enough of IMAP4rev1 is spoken
+(CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE PLAIN, NAMESPACE, LIST/LSUB with
+wildcards, STATUS, SELECT/EXAMINE, UID FETCH/FETCH of metadata and partial
+bodies, NOOP, IDLE, ENABLE, ID, LOGOUT...) for a mount to work against it,
+so that a positive control proves the server can observe what the refusal
+tests assert never happens.
+
+Tags are whatever the client sends (libetpan uses "1", "2", ...): the
+command is the word after the tag (for "UID FETCH", "UID FETCH").
+"""
+
+import base64
+import re
+import socket
+import ssl
+import threading
+import time
+
+CRLF = b"\r\n"
+
+
+def _imap_quote(b):
+    if isinstance(b, str):
+        b = b.encode("utf-8")
+    if any(c >= 0x80 or c in (0, 10, 13) for c in b):
+        return b"{%d}\r\n" % len(b) + b
+    return b'"' + b.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def _wild_match(pattern, name, delim):
+    """IMAP LIST wildcard match: '*' anything, '%' anything but DELIM."""
+    rx = b""
+    for ch in pattern:
+        c = bytes([ch])
+        if c == b"*":
+            rx += b".*"
+        elif c == b"%":
+            rx += b"[^" + re.escape(delim) + b"]*" if delim else b".*"
+        else:
+            rx += re.escape(c)
+    return re.fullmatch(rx, name, re.S) is not None
+
+
+def _parse_set(s, maxval):
+    """'1:3,5,7:*' -> set of ints (bounded by MAXVAL for '*')."""
+    out = set()
+    for part in s.split(","):
+        if ":" in part:
+            a, b = part.split(":", 1)
+            a = maxval if a == "*" else int(a)
+            b = maxval if b == "*" else int(b)
+            lo, hi = min(a, b), max(a, b)
+            out.update(range(lo, hi + 1))
+        elif part == "*":
+            out.add(maxval)
+        else:
+            out.add(int(part))
+    return out
+
+
+def _tokens(rest):
+    """Split the arguments of a command line into astrings and
+    parenthesised groups (good enough for the commands we serve)."""
+    toks = []
+    i = 0
+    n = len(rest)
+    while i < n:
+        c = rest[i:i + 1]
+        if c == b" ":
+            i += 1
+        elif c == b'"':
+            j = i + 1
+            out = bytearray()
+            while j < n and rest[j:j + 1] != b'"':
+                if rest[j:j + 1] == b"\\":
+                    j += 1
+                out += rest[j:j + 1]
+                j += 1
+            toks.append(bytes(out))
+            i = j + 1
+        elif c == b"(":
+            depth = 0
+            j = i
+            while j < n:
+                if rest[j:j + 1] == b"(":
+                    depth += 1
+                elif rest[j:j + 1] == b")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            toks.append(rest[i:j + 1])
+            i = j + 1
+        else:
+            j = i
+            while j < n and rest[j:j + 1] != b" ":
+                # keep [..] sections (BODY.PEEK[HEADER.FIELDS (A B)])
+                if rest[j:j + 1] == b"[":
+                    k = rest.find(b"]", j)
+                    j = k if k > 0 else j
+                j += 1
+            toks.append(rest[i:j])
+            i = j
+    return toks
+
+
+class Message:
+    def __init__(self, uid, body, flags=(), internaldate="01-Jan-2024 "
+                 "10:00:00 +0000"):
+        self.uid = uid
+        self.body = body
+        self.flags = list(flags)
+        self.internaldate = internaldate
+
+
+class FakeServer:
+    def __init__(self, mode="imaps", cert=None, user="alice",
+                 password="secret", greeting=None, caps=None,
+                 caps_tls=None, caps_auth=None, starttls_extra=b"",
+                 preauth=False, advertise_starttls=True, delim=b"/",
+                 mailboxes=None, log=None):
+        assert mode in ("imaps", "starttls", "plain")
+        self.mode = mode
+        self.cert = cert
+        self.user = user
+        self.password = password
+        self.preauth = preauth
+        self.advertise_starttls = advertise_starttls
+        self.starttls_extra = starttls_extra
+        self.delim = delim
+        self.greeting = greeting
+        # capabilities before TLS (starttls mode), after TLS / imaps
+        # (before login), and after login
+        self.caps = caps
+        self.caps_tls = caps_tls or ["IMAP4rev1", "AUTH=PLAIN", "SASL-IR",
+                                     "ID", "ENABLE", "LITERAL+"]
+        self.caps_auth = caps_auth or ["IMAP4rev1", "NAMESPACE", "UIDPLUS",
+                                       "ID", "ENABLE", "LITERAL+",
+                                       "CHILDREN", "UNSELECT"]
+        if mailboxes is None:
+            mailboxes = {
+                b"INBOX": {"attrs": [r"\HasNoChildren"], "messages": [
+                    Message(1, b"From: a@b.example\r\nSubject: one\r\n\r\n"
+                            b"first message body\r\n", [r"\Seen"]),
+                    Message(2, b"From: a@b.example\r\nSubject: two\r\n\r\n"
+                            b"second message body\r\n" + b"x" * 5000 +
+                            b"\r\n", []),
+                ]},
+            }
+        self.mailboxes = mailboxes
+        self.garbage = set()
+        self.commands = []
+        self.events = []
+        self.port = None
+        self._lock = threading.Lock()
+        self._sock = None
+        self._stopping = False
+        self._conn_no = 0
+        self._conns = []
+        self._log = log
+        self._uidvalidity = 1234567
+
+    # ---------------------------------------------------------------- api
+    def start(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen(32)
+        self._sock = s
+        self.port = s.getsockname()[1]
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+        return self
+
+    def stop(self):
+        self._stopping = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def saw(self, *cmds):
+        want = {c.upper() for c in cmds}
+        with self._lock:
+            return any(c[2] in want for c in self.commands)
+
+    def command_names(self):
+        with self._lock:
+            return [c[2] for c in self.commands]
+
+    def transcript(self):
+        with self._lock:
+            return "\n".join("#%d %s" % (c[0], c[3][:200].decode(
+                "latin-1", "replace")) for c in self.commands) + \
+                "\nevents: %r" % (self.events,)
+
+    def _event(self, e):
+        with self._lock:
+            self.events.append(e)
+
+    # ---------------------------------------------------------- transport
+    def _server_ctx(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert[0], self.cert[1])
+        return ctx
+
+    def _accept_loop(self):
+        while not self._stopping:
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._conn_no += 1
+                no = self._conn_no
+                self._conns.append(c)
+            threading.Thread(target=self._serve, args=(c, no),
+                             daemon=True).start()
+
+    def _serve(self, raw, no):
+        conn = _Conn(raw)
+        try:
+            raw.settimeout(120)
+            if self.mode == "imaps":
+                try:
+                    conn.start_tls(self._server_ctx())
+                except (ssl.SSLError, OSError) as e:
+                    self._event(("tls-handshake-failed", no, str(e)))
+                    return
+                self._event(("tls", no))
+            _Session(self, conn, no).run()
+        except (OSError, ssl.SSLError, ValueError) as e:
+            self._event(("error", no, repr(e)))
+        finally:
+            try:
+                raw.close()
+            except OSError:
+                pass
+
+
+class _Conn:
+    """A socket with a line reader that can be upgraded to TLS."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.sock = raw
+        self.buf = b""
+        self.tls = False
+
+    def start_tls(self, ctx):
+        self.buf = b""  # anything the client pipelined before TLS is dropped
+        self.sock = ctx.wrap_socket(self.raw, server_side=True)
+        self.tls = True
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        d = self.sock.recv(65536)
+        if not d:
+            raise EOFError
+        self.buf += d
+
+    def readline(self):
+        while b"\r\n" not in self.buf:
+            if len(self.buf) > 1 << 20:
+                raise ValueError("line too long")
+            self._fill()
+        i = self.buf.index(b"\r\n")
+        line, self.buf = self.buf[:i], self.buf[i + 2:]
+        return line
+
+    def read(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        d, self.buf = self.buf[:n], self.buf[n:]
+        return d
+
+
+class _Session:
+    def __init__(self, srv, conn, no):
+        self.srv = srv
+        self.c = conn
+        self.no = no
+        self.state = "preauth" if srv.preauth else "nonauth"
+        self.selected = None
+
+    def send(self, s):
+        if isinstance(s, str):
+            s = s.encode("utf-8")
+        self.c.send(s)
+
+    def caps(self):
+        srv = self.srv
+        if self.state == "auth" or self.state == "selected":
+            return srv.caps_auth
+        if srv.mode == "starttls" and not self.c.tls:
+            if srv.caps is not None:
+                return srv.caps
+            caps = ["IMAP4rev1", "AUTH=PLAIN"]
+            if srv.advertise_starttls:
+                caps.append("STARTTLS")
+            return caps
+        if srv.mode == "plain" and srv.caps is not None:
+            return srv.caps
+        return srv.caps_tls
+
+    def read_command(self):
+        """A full command line with literals inlined (as quoted-ish raw)."""
+        line = self.c.readline()
+        parts = [line]
+        while True:
+            m = re.search(rb"\{(\d+)(\+?)\}$", line)
+            if not m:
+                break
+            n = int(m.group(1))
+            if not m.group(2):
+                self.send("+ go ahead\r\n")
+            lit = self.c.read(n)
+            parts[-1] = parts[-1][:m.start()] + b'"' + lit.replace(
+                b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+            line = self.c.readline()
+            parts.append(line)
+        return b"".join(parts)
+
+    def run(self):
+        srv = self.srv
+        if srv.greeting is not None:
+            self.send(srv.greeting + "\r\n")
+        elif srv.preauth:
+            self.send("* PREAUTH [CAPABILITY %s] fake server, logged in\r\n"
+                      % " ".join(srv.caps_auth))
+            self.state = "auth"
+        else:
+            self.send("* OK [CAPABILITY %s] fake IMAP server ready\r\n"
+                      % " ".join(self.caps()))
+        while True:
+            try:
+                line = self.read_command()
+            except EOFError:
+                return
+            m = re.match(rb"(\S+) (UID \S+|\S+) ?(.*)$", line, re.S)
+            if not m:
+                self.send(b"* BAD unparsable command\r\n")
+                continue
+            tag = m.group(1).decode("latin-1")
+            cmd = m.group(2).decode("latin-1").upper()
+            rest = m.group(3)
+            with srv._lock:
+                shown = line
+                if cmd in ("LOGIN", "AUTHENTICATE"):
+                    shown = m.group(1) + b" " + m.group(2) + b" <...>"
+                srv.commands.append((self.no, tag, cmd, shown))
+            handler = getattr(self, "do_" + cmd.replace(" ", "_"), None)
+            if handler is None:
+                self.send("%s BAD unknown command %s\r\n" % (tag, cmd))
+                continue
+            if handler(tag, rest) == "close":
+                return
+
+    # ------------------------------------------------------------ commands
+    def do_CAPABILITY(self, tag, rest):
+        self.send("* CAPABILITY %s\r\n%s OK done\r\n"
+                  % (" ".join(self.caps()), tag))
+
+    def do_NOOP(self, tag, rest):
+        self.send("%s OK noop\r\n" % tag)
+
+    def do_CHECK(self, tag, rest):
+        self.send("%s OK check\r\n" % tag)
+
+    def do_LOGOUT(self, tag, rest):
+        self.send("* BYE bye\r\n%s OK logout\r\n" % tag)
+        return "close"
+
+    def do_ID(self, tag, rest):
+        self.send('* ID ("name" "fakeserver")\r\n%s OK id\r\n' % tag)
+
+    def do_ENABLE(self, tag, rest):
+        self.send("* ENABLED\r\n%s OK enabled\r\n" % tag)
+
+    def do_STARTTLS(self, tag, rest):
+        srv = self.srv
+        if srv.mode != "starttls" or self.c.tls or \
+                "STARTTLS" not in self.caps():
+            self.send("%s BAD no STARTTLS here\r\n" % tag)
+            return
+        self.send(("%s OK Begin TLS negotiation now\r\n" % tag).encode() +
+                  srv.starttls_extra)
+        try:
+            self.c.start_tls(srv._server_ctx())
+        except (ssl.SSLError, OSError) as e:
+            srv._event(("tls-handshake-failed", self.no, str(e)))
+            return "close"
+        srv._event(("tls", self.no))
+
+    def _login_ok(self, tag, user, password):
+        srv = self.srv
+        if user == srv.user.encode() and password == srv.password.encode():
+            self.state = "auth"
+            self.send("%s OK [CAPABILITY %s] Logged in\r\n"
+                      % (tag, " ".join(srv.caps_auth)))
+        else:
+            srv._event(("bad-login", self.no, user))
+            self.send("%s NO [AUTHENTICATIONFAILED] Authentication failed."
+                      "\r\n" % tag)
+
+    def do_LOGIN(self, tag, rest):
+        if "LOGINDISABLED" in self.caps():
+            self.send("%s NO LOGIN is disabled\r\n" % tag)
+            return
+        toks = _tokens(rest)
+        if len(toks) != 2:
+            self.send("%s BAD LOGIN needs two arguments\r\n" % tag)
+            return
+        self._login_ok(tag, toks[0], toks[1])
+
+    def do_AUTHENTICATE(self, tag, rest):
+        toks = _tokens(rest)
+        if not toks or toks[0].upper() != b"PLAIN" or \
+                "AUTH=PLAIN" not in self.caps():
+            self.send("%s NO unsupported mechanism\r\n" % tag)
+            return
+        if len(toks) > 1:
+            resp = toks[1]
+        else:
+            self.send("+ \r\n")
+            resp = self.c.readline()
+        try:
+            dec = base64.b64decode(resp)
+            _authz, user, password = dec.split(b"\0")
+        except ValueError:
+            self.send("%s BAD bad PLAIN response\r\n" % tag)
+            return
+        self._login_ok(tag, user, password)
+
+    def _need_auth(self, tag):
+        if self.state not in ("auth", "selected"):
+            self.send("%s BAD not authenticated\r\n" % tag)
+            return False
+        return True
+
+    def do_NAMESPACE(self, tag, rest):
+        if not self._need_auth(tag):
+            return
+        self.send(b'* NAMESPACE (("" "' + self.srv.delim + b'")) NIL NIL\r\n'
+                  + tag.encode() + b" OK namespace\r\n")
+
+    def _list(self, tag, rest, cmd):
+        if not self._need_auth(tag):
+            return
+        toks = _tokens(rest)
+        if toks and toks[0].startswith(b"("):
+            toks = toks[1:]  # LIST-EXTENDED selection options: ignored
+        if len(toks) < 2:
+            self.send("%s BAD LIST needs two arguments\r\n" % tag)
+            return
+        ref, pat = toks[0], toks[1]
+        d = self.srv.delim
+        out = b""
+        if pat == b"":
+            out += b'* %s (\\Noselect) "%s" ""\r\n' % (cmd.encode(), d)
+        else:
+            full = ref + pat
+            for name, mb in self.srv.mailboxes.items():
+                if _wild_match(full, name, d):
+                    out += b"* %s (%s) \"%s\" %s\r\n" % (
+                        cmd.encode(), " ".join(mb["attrs"]).encode(), d,
+                        _imap_quote(name))
+        self.send(out + tag.encode() + b" OK list done\r\n")
+
+    def do_LIST(self, tag, rest):
+        self._list(tag, rest, "LIST")
+
+    def do_LSUB(self, tag, rest):
+        self._list(tag, rest, "LSUB")
+
+    def _mailbox(self, name):
+        return self.srv.mailboxes.get(name)
+
+    def do_STATUS(self, tag, rest):
+        if not self._need_auth(tag):
+            return
+        toks = _tokens(rest)
+        mb = self._mailbox(toks[0]) if toks else None
+        if mb is None or "\\Noselect" in mb["attrs"]:
+            self.send("%s NO no such mailbox\r\n" % tag)
+            return
+        msgs = mb["messages"]
+        vals = {"MESSAGES": len(msgs),
+                "UNSEEN": sum(1 for m in msgs if "\\Seen" not in m.flags),
+                "UIDNEXT": max([m.uid for m in msgs] + [0]) + 1,
+                "UIDVALIDITY": self.srv._uidvalidity, "RECENT": 0}
+        items = re.findall(rb"[A-Z]+", toks[1].upper()) if len(toks) > 1 \
+            else []
+        body = " ".join("%s %d" % (i.decode(), vals[i.decode()])
+                        for i in items if i.decode() in vals)
+        self.send(b"* STATUS " + _imap_quote(toks[0]) +
+                  (" (%s)\r\n%s OK status\r\n" % (body, tag)).encode())
+
+    def _select(self, tag, rest, ro):
+        if not self._need_auth(tag):
+            return
+        toks = _tokens(rest)
+        mb = self._mailbox(toks[0]) if toks else None
+        if mb is None or "\\Noselect" in mb["attrs"]:
+            self.selected = None
+            self.state = "auth"
+            self.send("%s NO no such mailbox\r\n" % tag)
+            return
+        self.selected = toks[0]
+        self.state = "selected"
+        msgs = mb["messages"]
+        uidnext = max([m.uid for m in msgs] + [0]) + 1
+        self.send("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+                  "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
+                  "\\Seen \\Draft \\*)] ok\r\n"
+                  "* %d EXISTS\r\n* 0 RECENT\r\n"
+                  "* OK [UIDVALIDITY %d] ok\r\n* OK [UIDNEXT %d] ok\r\n"
+                  "%s OK [%s] selected\r\n"
+                  % (len(msgs), self.srv._uidvalidity, uidnext, tag,
+                     "READ-ONLY" if ro else "READ-WRITE"))
+
+    def do_SELECT(self, tag, rest):
+        self._select(tag, rest, False)
+
+    def do_EXAMINE(self, tag, rest):
+        self._select(tag, rest, True)
+
+    def do_CLOSE(self, tag, rest):
+        self.selected = None
+        self.state = "auth"
+        self.send("%s OK closed\r\n" % tag)
+
+    do_UNSELECT = do_CLOSE
+
+    def do_IDLE(self, tag, rest):
+        self.send("+ idling\r\n")
+        while True:
+            line = self.c.readline()
+            if line.upper() == b"DONE":
+                break
+        self.send("%s OK idle done\r\n" % tag)
+
+    def do_UID_SEARCH(self, tag, rest):
+        mb = self._mailbox(self.selected) if self.selected else None
+        uids = [m.uid for m in mb["messages"]] if mb else []
+        self.send("* SEARCH %s\r\n%s OK search\r\n"
+                  % (" ".join(map(str, uids)), tag))
+
+    def do_SEARCH(self, tag, rest):
+        mb = self._mailbox(self.selected) if self.selected else None
+        n = len(mb["messages"]) if mb else 0
+        self.send("* SEARCH %s\r\n%s OK search\r\n"
+                  % (" ".join(str(i) for i in range(1, n + 1)), tag))
+
+    def do_UID_FETCH(self, tag, rest):
+        self._fetch(tag, rest, True)
+
+    def do_FETCH(self, tag, rest):
+        self._fetch(tag, rest, False)
+
+    def _fetch(self, tag, rest, by_uid):
+        if self.state != "selected":
+            self.send("%s BAD no mailbox selected\r\n" % tag)
+            return
+        msgs = self._mailbox(self.selected)["messages"]
+        toks = _tokens(rest)
+        if len(toks) < 2:
+            self.send("%s BAD FETCH needs arguments\r\n" % tag)
+            return
+        setspec = toks[0].decode()
+        items = toks[1].decode("latin-1").upper()
+        if by_uid:
+            want = _parse_set(setspec, max([m.uid for m in msgs] + [0]))
+        else:
+            want = _parse_set(setspec, len(msgs))
+        is_body = "BODY" in items or "RFC822" in re.sub(
+            r"RFC822\.SIZE", "", items)
+        garbage = self.srv.garbage
+        out = b""
+        for seq, m in enumerate(msgs, 1):
+            if (m.uid if by_uid else seq) not in want:
+                continue
+            if is_body and "body" in garbage:
+                # complete lines, but not IMAP: BODY[] must be an nstring
+                out += (b"* %d FETCH (UID %d BODY[]<0> ]]garbage(( 1 2 3)\r\n"
+                        % (seq, m.uid))
+                continue
+            if is_body and "body-quote" in garbage:
+                # a quoted string cut by CRLF: a parser may wait for more
+                out += (b"* %d FETCH (UID %d BODY[]<0> \"unterminated "
+                        b"}{)(\x01\r\n" % (seq, m.uid))
+                continue
+            if not is_body and "meta" in garbage:
+                out += (b"* %d FETCH (UID %d RFC822.SIZE 12x3 INTERNALDATE "
+                        b"\"99-Foo-20x4\" FLAGS (\\Seen \r\n" % (seq, m.uid))
+                continue
+            parts = [b"UID %d" % m.uid]
+            if "FLAGS" in items:
+                parts.append(b"FLAGS (" + " ".join(m.flags).encode() + b")")
+            if "INTERNALDATE" in items:
+                parts.append(b'INTERNALDATE "' + m.internaldate.encode() +
+                             b'"')
+            if "RFC822.SIZE" in items:
+                parts.append(b"RFC822.SIZE %d" % len(m.body))
+            for bm in re.finditer(r"BODY(?:\.PEEK)?\[([^\]]*)\](?:<(\d+)"
+                                  r"\.(\d+)>)?", items):
+                section = bm.group(1)
+                data = m.body
+                if section == "HEADER":
+                    i = data.find(b"\r\n\r\n")
+                    data = data[:i + 4] if i >= 0 else data
+                elif section == "TEXT":
+                    i = data.find(b"\r\n\r\n")
+                    data = data[i + 4:] if i >= 0 else b""
+                elif section != "":
+                    data = b""
+                name = b"BODY[" + section.encode() + b"]"
+                if bm.group(2) is not None:
+                    off, ln = int(bm.group(2)), int(bm.group(3))
+                    data = data[off:off + ln]
+                    name += b"<%d>" % off
+                parts.append(name + b" {%d}\r\n" % len(data) + data)
+            if re.search(r"(^|[ (])RFC822([ )]|$)", items):
+                parts.append(b"RFC822 {%d}\r\n" % len(m.body) + m.body)
+            out += b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
+        self.send(out + tag.encode() + b" OK fetch done\r\n")
