@@ -52,20 +52,23 @@ static int do_umount(const char *mnt)
 	return EXIT_MOUNT;
 }
 
-/* Build "-o fsname=...,subtype=imapfs,..." for libfuse. */
+/* Build "-o fsname=...,subtype=imapfs,..." for libfuse. The fsname shows
+ * the account in mount(8) and df(1); a ',' in it would split the options. */
 static int fuse_opts(const struct config *cfg, const struct url *u, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "fsname=imap%s://%s@%s:%d/,subtype=imapfs,default_permissions,ro%s",
-			 u->tls == URL_TLS_IMPLICIT ? "s" : "", u->user, u->host, u->port,
-			 cfg->allow_other ? ",allow_other" : "");
+	char fsname[512];
+	int n;
 
-	/* fsname must not carry a ',' that libfuse would split on */
-	for (char *p = buf + 7; *p && p < buf + n; p++)
-		if (*p == ',' && strncmp(p, ",subtype=", 9) == 0)
-			break;
-		else if (*p == ',')
+	n = snprintf(fsname, sizeof(fsname), "imap%s://%s@%s:%d/",
+		     u->tls == URL_TLS_IMPLICIT ? "s" : "", u->user, u->host, u->port);
+	if (n < 0 || (size_t)n >= sizeof(fsname))
+		return -ENAMETOOLONG;
+	for (char *p = fsname; *p; p++)
+		if (*p == ',' || *p == '\\')
 			*p = '_';
-	return n < (int)len ? 0 : -ENAMETOOLONG;
+	n = snprintf(buf, len, "fsname=%s,subtype=imapfs,default_permissions,ro%s",
+		     fsname, cfg->allow_other ? ",allow_other" : "");
+	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
 static int do_mount(int argc, char **argv)

@@ -24,7 +24,7 @@
 #include <time.h>
 
 #define SMALL_MSG	(64 * 1024)	/* fetched whole at open */
-#define READ_WINDOW	(256 * 1024)	/* minimum fetch for a read */
+#define READ_WINDOW	(64 * 1024)	/* first fetch for a read; doubles while reading on */
 #define MAX_WINDOW	(4 * 1024 * 1024)
 #define PROBE_LEN	(64 * 1024)
 #define STATUS_TTL	2		/* seconds a STATUS answer is reused */

@@ -328,11 +328,16 @@ protocol imap {
     def start_daemon(self, timeout=30):
         """Start Dovecot detached (it forks itself); for tests/demo."""
         self.prepare()
-        r = subprocess.run([DOVECOT, "-c", self.conf], capture_output=True,
-                           text=True)
+        # Not capture_output: the daemon keeps the inherited pipe open and
+        # run() would wait for its EOF forever. A file does not block.
+        out_path = os.path.join(self.dir, "stdout.log")
+        with open(out_path, "wb") as out:
+            r = subprocess.run([DOVECOT, "-c", self.conf], stdin=subprocess.DEVNULL,
+                               stdout=out, stderr=subprocess.STDOUT)
         if r.returncode != 0:
-            raise DovecotError("dovecot failed to start: %s\n%s"
-                               % (r.stderr, self.log()))
+            with open(out_path, errors="replace") as f:
+                raise DovecotError("dovecot failed to start: %s\n%s"
+                                   % (f.read(), self.log()))
         self._wait_ready(timeout)
         return self
 
