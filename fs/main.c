@@ -66,8 +66,8 @@ static int fuse_opts(const struct config *cfg, const struct url *u, char *buf, s
 	for (char *p = fsname; *p; p++)
 		if (*p == ',' || *p == '\\')
 			*p = '_';
-	n = snprintf(buf, len, "fsname=%s,subtype=imapfs,default_permissions,ro%s",
-		     fsname, cfg->allow_other ? ",allow_other" : "");
+	n = snprintf(buf, len, "fsname=%s,subtype=imapfs,default_permissions%s%s",
+		     fsname, cfg->ro ? ",ro" : "", cfg->allow_other ? ",allow_other" : "");
 	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
@@ -183,6 +183,11 @@ static int do_mount(int argc, char **argv)
 	if (!foreground)
 		log_use_syslog();
 	log_info("mounted %s on %s", src, mnt);
+	/* after fuse_daemonize: a thread started before the fork would be lost */
+	if (notify_start(se, &fs.notify) < 0) {
+		log_err("cannot start the notification thread");
+		goto out_unmount;
+	}
 
 	loop = fuse_loop_cfg_create();
 	if (loop == NULL)
@@ -193,6 +198,7 @@ static int do_mount(int argc, char **argv)
 	rc = fuse_session_loop_mt(se, loop);
 	fuse_loop_cfg_destroy(loop);
 	vfs_shutdown(vfs);
+	notify_stop(fs.notify);
 	status = rc == 0 ? 0 : EXIT_MOUNT;
 	log_info("unmounted %s", mnt);
 out_unmount:

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -41,8 +42,8 @@ static void to_entry(const struct imapfs *fs, const struct vfs_attr *a, struct f
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
 	e->generation = a->generation;
-	e->attr_timeout = fs->timeout;
-	e->entry_timeout = fs->timeout;
+	e->attr_timeout = vfs_attr_cacheable(a) ? fs->timeout : 0;
+	e->entry_timeout = vfs_attr_cacheable(a) ? fs->timeout : 0;
 	to_stat(fs, a, &e->attr);
 }
 
@@ -90,7 +91,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	to_stat(fs, &a, &st);
-	fuse_reply_attr(req, &st, fs->timeout);
+	fuse_reply_attr(req, &st, vfs_attr_cacheable(&a) ? fs->timeout : 0);
 }
 
 /* A directory handle holds a snapshot, so listing in several readdir calls
@@ -188,11 +189,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	bool size_changed;
 	int rc;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	rc = vfs_open(fs->vfs, ino, &f, &size_changed);
+	rc = vfs_open(fs->vfs, ino, fi->flags, &f, &size_changed);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -204,9 +201,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)f;
 	fi->keep_cache = !size_changed;
-	fi->noflush = 1;
+	if (!vfs_file_is_new(f))
+		fi->noflush = 1;	/* nothing to do at close for a message */
+	else
+		fi->direct_io = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		vfs_release(f);	/* the opener was interrupted */
+		vfs_release(fs->vfs, f);	/* the opener was interrupted */
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -230,8 +230,162 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	vfs_release((struct vfs_file *)(uintptr_t)fi->fh);
+	vfs_release(fs_of(req)->vfs, (struct vfs_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
+}
+
+static void queue_invals(struct imapfs *fs, const struct vfs_inval *inval, int n)
+{
+	for (int i = 0; i < n; i++)
+		notify_entry(fs->notify, inval[i].parent, inval[i].name);
+}
+
+static void reply_entry_or_err(fuse_req_t req, int rc, const struct vfs_attr *a)
+{
+	struct fuse_entry_param e;
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	to_entry(fs_of(req), a, &e);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct vfs_attr a;
+
+	reply_entry_or_err(req, vfs_mkdir(fs_of(req)->vfs, parent, name, &a), &a);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -vfs_rmdir(fs_of(req)->vfs, parent, name));
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -vfs_unlink(fs_of(req)->vfs, parent, name));
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct imapfs *fs = fs_of(req);
+	struct vfs_inval inval[VFS_MAX_INVAL];
+	struct vfs_attr a;
+	int n = 0, rc;
+
+	if (flags & RENAME_EXCHANGE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if ((flags & RENAME_NOREPLACE) && vfs_lookup(fs->vfs, newparent, newname, &a) == 0) {
+		fuse_reply_err(req, EEXIST);
+		return;
+	}
+	rc = vfs_rename(fs->vfs, parent, name, newparent, newname, inval, &n);
+	fuse_reply_err(req, -rc);
+	queue_invals(fs, inval, n);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct vfs_file *f;
+	struct vfs_attr a;
+	int rc = vfs_create(fs->vfs, parent, name, mode, &f, &a);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	to_entry(fs, &a, &e);
+	/* the entry changes name at close: do not let the kernel keep it long */
+	e.entry_timeout = 0;
+	e.attr_timeout = 0;
+	fi->fh = (uintptr_t)f;
+	fi->direct_io = 1;	/* a file being written: no page cache games */
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		vfs_release(fs->vfs, f);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	ssize_t n = vfs_write(fs_of(req)->vfs, (struct vfs_file *)(uintptr_t)fi->fh, buf, size, (uint64_t)off);
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct vfs_inval inval[VFS_MAX_INVAL];
+	int n = 0, rc;
+
+	rc = vfs_flush(fs->vfs, (struct vfs_file *)(uintptr_t)fi->fh, inval, &n);
+	fuse_reply_err(req, -rc);
+	queue_invals(fs, inval, n);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct vfs_setattr sa = { 0 };
+	struct vfs_attr a;
+	struct stat st;
+	int rc;
+
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		sa.set_size = true;
+		sa.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		sa.set_mtime = true;
+		sa.mtime = time(NULL);
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		sa.set_mtime = true;
+		sa.mtime = attr->st_mtim.tv_sec;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sa.set_mode = true;
+		sa.mode = attr->st_mode;
+	}
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		/* ownership is not ours to give away; chown to ourselves is fine */
+		if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
+		    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->gid)) {
+			fuse_reply_err(req, EPERM);
+			return;
+		}
+		sa.set_owner = true;
+	}
+	rc = vfs_setattr(fs->vfs, ino, &sa, &a);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	to_stat(fs, &a, &st);
+	fuse_reply_attr(req, &st, vfs_attr_cacheable(&a) ? fs->timeout : 0);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	fuse_reply_err(req, -vfs_setxattr(fs_of(req)->vfs, ino, name, value, size));
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, -vfs_removexattr(fs_of(req)->vfs, ino, name));
 }
 
 static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size_t len)
@@ -298,6 +452,16 @@ const struct fuse_lowlevel_ops imapfs_ops = {
 	.open = op_open,
 	.read = op_read,
 	.release = op_release,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.unlink = op_unlink,
+	.rename = op_rename,
+	.create = op_create,
+	.write = op_write,
+	.flush = op_flush,
+	.setattr = op_setattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
 	.statfs = op_statfs,

@@ -10,11 +10,13 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "notify.h"
 #include "vfs.h"
 
 struct imapfs {
 	struct vfs *vfs;		/* immutable while the loop runs */
 	struct fuse_session *se;	/* set before the loop starts */
+	struct notify *notify;		/* set before the loop starts */
 	uid_t uid;			/* owner shown on every file */
 	gid_t gid;
 	double timeout;			/* entry/attr cache time, seconds */

@@ -43,6 +43,8 @@ static const struct opt {
 	  "log the IMAP protocol (passwords redacted)" },
 	{ "debug", OPT_FLAG, offsetof(struct config, debug), 0, 0, NULL,
 	  "print FUSE requests (implies -f)" },
+	{ "subscribed", OPT_FLAG, offsetof(struct config, subscribed), 0, 0, NULL,
+	  "show only subscribed mailboxes (LSUB) and their parents" },
 	{ "allow_other", OPT_FLAG, offsetof(struct config, allow_other), 0, 0, NULL,
 	  "let other users access the mount (needs user_allow_other in /etc/fuse.conf)" },
 };

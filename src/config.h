@@ -25,6 +25,7 @@ struct config {
 	bool imap_trace;		/* imap_trace: log the protocol, secrets redacted */
 	bool debug;			/* debug: FUSE debug output (implies -f) */
 	bool allow_other;		/* allow_other: let other users see the mount */
+	bool subscribed;		/* subscribed: show only subscribed mailboxes */
 };
 
 void config_init(struct config *c);

@@ -32,6 +32,7 @@ struct session {
 	bool broken;
 	char *selected;		/* mailbox selected, or NULL */
 	bool selected_ro;
+	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
 	const struct config *cfg;
 };
 
@@ -141,16 +142,21 @@ static int session_upgrade(struct session *s, const struct session_params *p,
 	mailstream_low *plain = mailstream_get_low(stream), *secure = NULL;
 	int fd, rc;
 
-	rc = session_rc(s, mailimap_starttls(s->imap), "STARTTLS");
-	if (rc < 0) {
-		session_fail(err, errlen, "STARTTLS refused by %s: %s", p->url->host, session_text(s));
-		return rc;
-	}
+	int r = mailimap_starttls(s->imap);
+
 	/* Anything already buffered was sent before TLS and could be injected
-	 * by an attacker: refuse rather than parse it as if it were secure. */
+	 * by an attacker: refuse rather than parse it as if it were secure.
+	 * (libetpan may itself fail the command for this reason.) */
 	if (stream->read_buffer_len != 0) {
+		s->broken = true;
 		session_fail(err, errlen, "%s sent data right after STARTTLS (possible response injection); refusing",
 			     p->url->host);
+		return -EPROTO;
+	}
+	if (r != MAILIMAP_NO_ERROR) {
+		s->broken = errmap_is_fatal(r);
+		session_fail(err, errlen, "STARTTLS failed on %s: %s", p->url->host,
+			     s->broken ? "connection lost" : session_text(s));
 		return -EPROTO;
 	}
 	fd = dup(mailstream_low_get_fd(plain));
@@ -415,7 +421,8 @@ int session_list(struct session *s, const char *pattern, session_list_cb *cb, vo
 
 /* ---- SELECT ----------------------------------------------------------- */
 
-int session_select(struct session *s, const char *mailbox, bool readonly, struct session_mbox *out)
+int session_select(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,
+		   struct session_mbox *out)
 {
 	struct mailimap_selection_info *si;
 	uint64_t modseq = 0;
@@ -423,7 +430,7 @@ int session_select(struct session *s, const char *mailbox, bool readonly, struct
 	int r, rc;
 
 	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0 && s->selected_ro == readonly &&
-	    s->imap->imap_selection_info != NULL) {
+	    s->selected_epoch == epoch && s->imap->imap_selection_info != NULL) {
 		si = s->imap->imap_selection_info;
 		out->uidvalidity = si->sel_uidvalidity;
 		out->uidnext = si->sel_uidnext;
@@ -451,6 +458,7 @@ int session_select(struct session *s, const char *mailbox, bool readonly, struct
 	if (s->selected == NULL)
 		return -ENOMEM;
 	s->selected_ro = readonly;
+	s->selected_epoch = epoch;
 	out->uidvalidity = si->sel_uidvalidity;
 	out->uidnext = si->sel_uidnext;
 	out->exists = si->sel_exists;
@@ -572,7 +580,7 @@ static void no_progress(size_t current, size_t maximum, void *ctx)
 {
 }
 
-int session_fetch_meta(struct session *s, session_msg_cb *cb, void *ctx)
+int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx)
 {
 	struct meta_ctx c = { .s = s, .cb = cb, .cbctx = ctx };
 	struct mailimap_fetch_type *ft;
@@ -580,7 +588,7 @@ int session_fetch_meta(struct session *s, session_msg_cb *cb, void *ctx)
 	clist *res = NULL;
 	int rc, r;
 
-	set = mailimap_set_new_interval(1, 0);
+	set = mailimap_set_new_interval(first, last);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	if (set == NULL || ft == NULL) {
 		rc = -ENOMEM;
@@ -599,7 +607,7 @@ int session_fetch_meta(struct session *s, session_msg_cb *cb, void *ctx)
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
 	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
 	mailimap_set_progress_callback(s->imap, NULL, NULL, NULL);
-	rc = session_rc(s, r, "UID FETCH 1:* (metadata)");
+	rc = session_rc(s, r, "UID FETCH (metadata)");
 	if (r == MAILIMAP_NO_ERROR)
 		mailimap_fetch_list_free(res);
 	if (rc == 0 && c.cbrc != 0)
@@ -726,4 +734,310 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	}
 	mailimap_mailbox_data_status_free(st);
 	return 0;
+}
+
+/* ---- changes -------------------------------------------------------------- */
+
+/* Build a libetpan flag list from our flag set. NULL on ENOMEM. */
+static struct mailimap_flag_list *flag_list_new(const struct session_flags *f)
+{
+	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+	const char *p;
+
+	if (fl == NULL)
+		return NULL;
+	if (f->sysflags & SESSION_F_SEEN)
+		mailimap_flag_list_add(fl, mailimap_flag_new_seen());
+	if (f->sysflags & SESSION_F_ANSWERED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_answered());
+	if (f->sysflags & SESSION_F_FLAGGED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
+	if (f->sysflags & SESSION_F_DELETED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
+	if (f->sysflags & SESSION_F_DRAFT)
+		mailimap_flag_list_add(fl, mailimap_flag_new_draft());
+	for (p = f->keywords; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0) {
+			char *kw = p[0] == '\\' ? strndup(p + 1, n - 1) : strndup(p, n);
+
+			if (kw == NULL) {
+				mailimap_flag_list_free(fl);
+				return NULL;
+			}
+			mailimap_flag_list_add(fl, p[0] == '\\' ? mailimap_flag_new_flag_extension(kw)
+								: mailimap_flag_new_flag_keyword(kw));
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return fl;
+}
+
+/* May the selected mailbox keep keyword KW (PERMANENTFLAGS)? */
+static bool keyword_allowed(const struct session *s, const char *kw, size_t n)
+{
+	struct mailimap_selection_info *si = s->imap->imap_selection_info;
+	clistiter *it;
+
+	if (si == NULL || si->sel_perm_flags == NULL)
+		return true;	/* no PERMANENTFLAGS: the server did not restrict */
+	for (it = clist_begin(si->sel_perm_flags); it != NULL; it = clist_next(it)) {
+		struct mailimap_flag_perm *fp = clist_content(it);
+
+		if (fp->fl_type == MAILIMAP_FLAG_PERM_ALL)
+			return true;
+		if (fp->fl_flag != NULL && fp->fl_flag->fl_type == MAILIMAP_FLAG_KEYWORD &&
+		    fp->fl_flag->fl_data.fl_keyword != NULL &&
+		    strlen(fp->fl_flag->fl_data.fl_keyword) == n &&
+		    strncasecmp(fp->fl_flag->fl_data.fl_keyword, kw, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+int session_store(struct session *s, uint32_t uid, enum session_store_op op,
+		  const struct session_flags *f)
+{
+	struct mailimap_store_att_flags *sa = NULL;
+	struct mailimap_flag_list *fl;
+	struct mailimap_set *set;
+	const char *p;
+	int rc;
+
+	for (p = f->keywords; op != SESSION_STORE_REMOVE && p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && p[0] != '\\' && !keyword_allowed(s, p, n)) {
+			log_err("imap[%d]: %s does not allow the keyword %.*s (PERMANENTFLAGS)",
+				s->id, s->selected ? s->selected : "mailbox", (int)n, p);
+			return -EPERM;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	fl = flag_list_new(f);
+	set = mailimap_set_new_single(uid);
+	if (fl != NULL)
+		sa = op == SESSION_STORE_ADD ? mailimap_store_att_flags_new_add_flags_silent(fl) :
+		     op == SESSION_STORE_REMOVE ? mailimap_store_att_flags_new_remove_flags_silent(fl) :
+		     mailimap_store_att_flags_new_set_flags_silent(fl);
+	if (sa == NULL || set == NULL) {
+		if (sa == NULL && fl != NULL)
+			mailimap_flag_list_free(fl);
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = session_rc(s, mailimap_uid_store(s->imap, set, sa), "UID STORE");
+out:
+	if (sa)
+		mailimap_store_att_flags_free(sa);
+	if (set)
+		mailimap_set_free(set);
+	return rc;
+}
+
+int session_expunge_uid(struct session *s, uint32_t uid)
+{
+	struct session_flags del = { .sysflags = SESSION_F_DELETED };
+	struct mailimap_set *set;
+	int rc;
+
+	rc = session_store(s, uid, SESSION_STORE_ADD, &del);
+	if (rc < 0)
+		return rc;
+	set = mailimap_set_new_single(uid);
+	if (set == NULL)
+		return -ENOMEM;
+	/* UID EXPUNGE touches only this UID, whatever else is \Deleted */
+	rc = session_rc(s, mailimap_uid_expunge(s->imap, set), "UID EXPUNGE");
+	mailimap_set_free(set);
+	return rc;
+}
+
+static uint32_t set_first_uid(struct mailimap_set *set)
+{
+	struct mailimap_set_item *item;
+
+	if (set == NULL || set->set_list == NULL || clist_begin(set->set_list) == NULL)
+		return 0;
+	item = clist_content(clist_begin(set->set_list));
+	return item->set_first;
+}
+
+int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
+{
+	struct mailimap_set *set, *src = NULL, *dst = NULL;
+	uint32_t uidvalidity = 0;
+	int rc;
+
+	*new_uid = 0;
+	set = mailimap_set_new_single(uid);
+	if (set == NULL)
+		return -ENOMEM;
+	if (session_has_cap(s, "MOVE")) {
+		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, &uidvalidity, &src, &dst),
+				"UID MOVE");
+	} else {
+		rc = session_rc(s, mailimap_uidplus_uid_copy(s->imap, set, dest, &uidvalidity, &src, &dst),
+				"UID COPY");
+		/* the copy exists now: only then remove this one UID from here */
+		if (rc == 0)
+			rc = session_expunge_uid(s, uid);
+	}
+	*new_uid = set_first_uid(dst);
+	if (src)
+		mailimap_set_free(src);
+	if (dst)
+		mailimap_set_free(dst);
+	mailimap_set_free(set);
+	return rc;
+}
+
+int session_create(struct session *s, const char *mailbox)
+{
+	return session_rc(s, mailimap_create(s->imap, mailbox), "CREATE");
+}
+
+int session_delete(struct session *s, const char *mailbox)
+{
+	/* a selected mailbox being deleted would leave us selected on nothing */
+	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0) {
+		free(s->selected);
+		s->selected = NULL;
+	}
+	return session_rc(s, mailimap_delete(s->imap, mailbox), "DELETE");
+}
+
+int session_rename(struct session *s, const char *from, const char *to)
+{
+	if (s->selected != NULL) {
+		/* our idea of the selected name is stale after a rename */
+		free(s->selected);
+		s->selected = NULL;
+	}
+	return session_rc(s, mailimap_rename(s->imap, from, to), "RENAME");
+}
+
+int session_subscribe(struct session *s, const char *mailbox, bool on)
+{
+	return on ? session_rc(s, mailimap_subscribe(s->imap, mailbox), "SUBSCRIBE")
+		  : session_rc(s, mailimap_unsubscribe(s->imap, mailbox), "UNSUBSCRIBE");
+}
+
+int session_lsub(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
+{
+	clist *res = NULL;
+	clistiter *it;
+	int rc;
+
+	rc = session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB");
+	if (rc < 0)
+		return rc;
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+
+		cb(ctx, mb->mb_name, mb->mb_delimiter, "", false);
+	}
+	mailimap_list_result_free(res);
+	return 0;
+}
+
+int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
+		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
+		   uint32_t *uid, bool *ambiguous)
+{
+	struct mailimap_date_time *dt = NULL;
+	struct mailimap_flag_list *fl;
+	int r, rc;
+
+	*ambiguous = false;
+	*uid = 0;
+	*uidvalidity = 0;
+	fl = flag_list_new(f);
+	if (fl == NULL)
+		return -ENOMEM;
+	if (date >= 0) {
+		time_t t = (time_t)date;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		dt = mailimap_date_time_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900,
+					    tm.tm_hour, tm.tm_min, tm.tm_sec, 0);
+		if (dt == NULL) {
+			mailimap_flag_list_free(fl);
+			return -ENOMEM;
+		}
+	}
+	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
+	if (errmap_is_fatal(r))
+		*ambiguous = true;	/* it may have been stored before the link broke */
+	rc = session_rc(s, r, "APPEND");
+	mailimap_flag_list_free(fl);
+	if (dt)
+		mailimap_date_time_free(dt);
+	return rc;
+}
+
+int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid, uint32_t *uid)
+{
+	struct mailimap_search_key *key;
+	clist *res = NULL;
+	clistiter *it;
+	char *name = strdup("Message-ID"), *val = strdup(msgid);
+	int rc;
+
+	*uid = 0;
+	if (name == NULL || val == NULL) {
+		free(name);
+		free(val);
+		return -ENOMEM;
+	}
+	key = mailimap_search_key_new_header(name, val);
+	if (key == NULL) {
+		free(name);
+		free(val);
+		return -ENOMEM;
+	}
+	rc = session_rc(s, mailimap_uid_search(s->imap, NULL, key, &res), "UID SEARCH");
+	mailimap_search_key_free(key);
+	if (rc < 0)
+		return rc;
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		uint32_t u = *(uint32_t *)clist_content(it);
+
+		if (u >= min_uid && u > *uid)
+			*uid = u;
+	}
+	mailimap_search_result_free(res);
+	return 0;
+}
+
+int session_myrights(struct session *s, const char *mailbox, char **out)
+{
+	struct mailimap_acl_myrights_data *d = NULL;
+	int rc;
+
+	int state = s->imap->imap_state;
+
+	/* libetpan 1.9.4 refuses MYRIGHTS in the selected state (RFC 4314
+	 * allows it there): present the session as merely authenticated for
+	 * this one command, then put the state back. */
+	if (state == MAILIMAP_STATE_SELECTED)
+		s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	rc = session_rc(s, mailimap_acl_myrights(s->imap, mailbox, &d), "MYRIGHTS");
+	if (s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
+		s->imap->imap_state = state;
+	if (rc < 0)
+		return rc;
+	if (d == NULL) {
+		*out = NULL;
+		return -ENODATA;	/* OK without a MYRIGHTS line */
+	}
+	*out = strdup(d->rights ? d->rights : "");
+	mailimap_acl_myrights_data_free(d);
+	return *out ? 0 : -ENOMEM;
 }

@@ -61,14 +61,17 @@ typedef void session_list_cb(void *ctx, const char *name, char delim, const char
 			     bool noselect);
 int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx);
 
-/* SELECT (or EXAMINE when read-only) unless already selected. */
+/* SELECT (or EXAMINE when read-only) unless already selected under the
+ * same EPOCH: the caller bumps its epoch whenever a RENAME or DELETE may
+ * have given a selected name to another mailbox. */
 struct session_mbox {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint32_t exists;
 	uint64_t highestmodseq;	/* 0 without CONDSTORE */
 };
-int session_select(struct session *s, const char *mailbox, bool readonly, struct session_mbox *out);
+int session_select(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,
+		   struct session_mbox *out);
 /* The mailbox this session has selected, or NULL. */
 const char *session_selected(const struct session *s);
 
@@ -92,7 +95,8 @@ struct session_msg {
  * called once per message as it arrives (no whole reply held in memory).
  * A CB returning non-zero aborts with that value after the command ends. */
 typedef int session_msg_cb(void *ctx, const struct session_msg *m);
-int session_fetch_meta(struct session *s, session_msg_cb *cb, void *ctx);
+/* UIDs FIRST..LAST (LAST 0 means '*'). */
+int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx);
 
 /* UID FETCH uid BODY.PEEK[]<off.len> on the selected mailbox. 0 and a
  * malloc'd *BUF of *GOT bytes (fewer than LEN at the end of the message,
@@ -105,6 +109,52 @@ struct session_status {
 	uint32_t messages, unseen, uidnext, uidvalidity;
 };
 int session_status(struct session *s, const char *mailbox, struct session_status *out);
+
+/* ---- changes (all on the selected mailbox unless a name is given) ---- */
+
+/* A set of flags: system flags as bits plus other flags (keywords, and
+ * unknown \Extensions written with their backslash), space-separated. */
+struct session_flags {
+	uint8_t sysflags;
+	const char *keywords;	/* may be NULL */
+};
+enum session_store_op { SESSION_STORE_SET, SESSION_STORE_ADD, SESSION_STORE_REMOVE };
+
+/* UID STORE uid [+|-]FLAGS.SILENT (...). -EPERM for a keyword the selected
+ * mailbox does not allow (PERMANENTFLAGS), checked before sending. */
+int session_store(struct session *s, uint32_t uid, enum session_store_op op,
+		  const struct session_flags *f);
+
+/* UID STORE uid +FLAGS.SILENT (\Deleted) then UID EXPUNGE uid (UIDPLUS
+ * required; the caller checks). Never a bare EXPUNGE. */
+int session_expunge_uid(struct session *s, uint32_t uid);
+
+/* Move UID to DEST: UID MOVE, else UID COPY + STORE \Deleted + UID EXPUNGE.
+ * *NEW_UID is the UID in DEST from COPYUID, 0 when the server did not say. */
+int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid);
+
+int session_create(struct session *s, const char *mailbox);
+int session_delete(struct session *s, const char *mailbox);
+int session_rename(struct session *s, const char *from, const char *to);
+int session_subscribe(struct session *s, const char *mailbox, bool on);
+
+/* LSUB "" PATTERN, same callback as LIST. */
+int session_lsub(struct session *s, const char *pattern, session_list_cb *cb, void *ctx);
+
+/* APPEND with flags and INTERNALDATE (DATE < 0: let the server choose).
+ * *UID is the APPENDUID (0 if the server sent none). A failure in which
+ * the command may or may not have reached the server (stream broken after
+ * sending) is -EIO with *AMBIGUOUS set; a refusal is the mapped errno. */
+int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
+		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
+		   uint32_t *uid, bool *ambiguous);
+
+/* UID SEARCH HEADER Message-ID ID in the selected mailbox: the largest
+ * matching UID that is >= MIN_UID, or 0. */
+int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid, uint32_t *uid);
+
+/* MYRIGHTS mailbox (RFC 4314): malloc'd rights string in *OUT. */
+int session_myrights(struct session *s, const char *mailbox, char **out);
 
 /* Interrupt blocked I/O from another thread (unmount). */
 void session_shutdown(struct session *s);

@@ -10,6 +10,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,7 @@ void tree_destroy(struct tree *t)
 		free(t->nodes[i].fsname);
 		free(t->nodes[i].mailbox);
 		free(t->nodes[i].attrs);
+		free(t->nodes[i].rights);
 		tree_msgs_free(t->nodes[i].msgs, t->nodes[i].nmsgs);
 	}
 	free(t->nodes);
@@ -61,7 +63,8 @@ long tree_child(const struct tree *t, uint32_t parent, const char *fsname)
 	size_t i;
 
 	for (i = 1; i < t->n; i++)
-		if (t->nodes[i].parent == parent && strcmp(t->nodes[i].fsname, fsname) == 0)
+		if (t->nodes[i].parent == parent && !t->nodes[i].hidden &&
+		    strcmp(t->nodes[i].fsname, fsname) == 0)
 			return (long)i;
 	return -1;
 }
@@ -197,4 +200,74 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 	node->msgs = msgs;
 	node->nmsgs = o;
 	node->uidvalidity = uidvalidity;
+}
+
+int tree_msg_insert(struct tree_node *node, const struct tree_msg *m)
+{
+	struct tree_msg *old = tree_msg_find(node, m->uid), *nv;
+	size_t pos;
+
+	if (old != NULL) {
+		free(old->keywords);
+		*old = *m;
+		return 0;
+	}
+	nv = realloc(node->msgs, (node->nmsgs + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return -ENOMEM;
+	node->msgs = nv;
+	for (pos = node->nmsgs; pos > 0 && nv[pos - 1].uid > m->uid; pos--)
+		;
+	memmove(nv + pos + 1, nv + pos, (node->nmsgs - pos) * sizeof(*nv));
+	nv[pos] = *m;
+	node->nmsgs++;
+	return 0;
+}
+
+void tree_msg_remove(struct tree_node *node, uint32_t uid)
+{
+	struct tree_msg *m = tree_msg_find(node, uid);
+	size_t pos;
+
+	if (m == NULL)
+		return;
+	pos = (size_t)(m - node->msgs);
+	free(m->keywords);
+	memmove(m, m + 1, (node->nmsgs - pos - 1) * sizeof(*m));
+	node->nmsgs--;
+}
+
+void tree_hide(struct tree *t, uint32_t idx)
+{
+	if (idx == 0 || t->nodes[idx].hidden)
+		return;
+	t->nodes[idx].hidden = true;
+	t->nodes[t->nodes[idx].parent].nchildren--;
+}
+
+int tree_move(struct tree *t, uint32_t idx, uint32_t newparent, char *fsname, char *mailbox)
+{
+	char *old = t->nodes[idx].mailbox;
+	size_t oldlen = strlen(old), i;
+
+	for (i = 1; i < t->n; i++) {
+		struct tree_node *d = &t->nodes[i];
+		char *name;
+
+		if (i == idx || strncmp(d->mailbox, old, oldlen) != 0 ||
+		    d->mailbox[oldlen] != t->nodes[idx].delim || d->mailbox[oldlen] == '\0')
+			continue;
+		if (asprintf(&name, "%s%s", mailbox, d->mailbox + oldlen) < 0)
+			return -ENOMEM;
+		free(d->mailbox);
+		d->mailbox = name;
+	}
+	t->nodes[t->nodes[idx].parent].nchildren--;
+	t->nodes[newparent].nchildren++;
+	t->nodes[idx].parent = newparent;
+	free(t->nodes[idx].fsname);
+	t->nodes[idx].fsname = fsname;
+	t->nodes[idx].mailbox = mailbox;
+	free(old);
+	return 0;
 }

@@ -46,7 +46,10 @@ struct tree_node {
 	char delim;		/* hierarchy delimiter, '\0' for flat */
 	bool selectable;	/* listed and not \Noselect / \NonExistent */
 	char *attrs;		/* LIST attributes, "" when none or not listed */
-	uint32_t nchildren;	/* child mailboxes, for st_nlink */
+	uint32_t nchildren;	/* visible child mailboxes, for st_nlink */
+	bool hidden;		/* not shown (-o subscribed, or removed by rmdir) */
+	bool subscribed;	/* in LSUB */
+	char *rights;		/* MYRIGHTS (RFC 4314), NULL when unknown */
 
 	enum tree_state state;
 	struct tree_msg *msgs;	/* sorted by uid */
@@ -71,7 +74,7 @@ void tree_destroy(struct tree *t);
  * directories. Called with the lock held (or before threads exist). */
 int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *attrs, bool noselect);
 
-/* Child of PARENT named FSNAME, or -1. Lock held. */
+/* Child of PARENT named FSNAME, or -1 (hidden nodes are not found). Lock held. */
 long tree_child(const struct tree *t, uint32_t parent, const char *fsname);
 
 /* Message UID in node IDX, or NULL. Lock held; pointer valid until unlock. */
@@ -81,6 +84,19 @@ struct tree_msg *tree_msg_find(struct tree_node *node, uint32_t uid);
 void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n, uint32_t uidvalidity);
 
 void tree_msgs_free(struct tree_msg *msgs, size_t n);
+
+/* Insert (or replace) one message in a READY node, keeping UID order; the
+ * keywords string is taken over. Lock held. */
+int tree_msg_insert(struct tree_node *node, const struct tree_msg *m);
+/* Remove UID from a node's list, if there. Lock held. */
+void tree_msg_remove(struct tree_node *node, uint32_t uid);
+
+/* Hide node IDX (rmdir, -o subscribed); its parent loses a child. Lock held. */
+void tree_hide(struct tree *t, uint32_t idx);
+
+/* Re-parent node IDX as NEWPARENT/FSNAME with server name MAILBOX (taken
+ * over, like FSNAME); descendants' server names follow. Lock held. */
+int tree_move(struct tree *t, uint32_t idx, uint32_t newparent, char *fsname, char *mailbox);
 
 #define TREE_INO_ROOT 1ULL
 static inline uint64_t tree_dir_ino(uint32_t idx) { return (uint64_t)idx + 1; }

@@ -14,8 +14,10 @@
 #include "session.h"
 #include "tls.h"
 #include "tree.h"
+#include "vfs_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,56 +25,29 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SMALL_MSG	(64 * 1024)	/* fetched whole at open */
-#define READ_WINDOW	(64 * 1024)	/* first fetch for a read; doubles while reading on */
-#define MAX_WINDOW	(4 * 1024 * 1024)
-#define PROBE_LEN	(64 * 1024)
-#define STATUS_TTL	2		/* seconds a STATUS answer is reused */
-
-struct vfs {
-	const struct config *cfg;	/* owned by the caller, immutable */
-	struct url url;			/* copy (strings owned here) */
-	char *password;			/* owned, wiped on free */
-	struct tls_ctx *tls;
-	struct session_params params;
-	struct pool *pool;
-	bool condstore;			/* immutable after vfs_new */
-	int64_t mounted_at;		/* mtime shown on directories; immutable */
-	struct tree tree;		/* see tree.h for its lock */
-};
-
-/* Per open message. node/uid/uidvalidity/size immutable after vfs_open;
- * the window is guarded by lock (the kernel may read in parallel). */
-struct vfs_file {
-	uint32_t node;
-	uint32_t uid;
-	uint32_t uidvalidity;
-	uint64_t size;
-	pthread_mutex_t lock;
-	char *win;
-	uint64_t win_off;
-	size_t win_len;
-};
-
 /* ---- attributes --------------------------------------------------------- */
 
-static void dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
+void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
 {
 	const struct tree_node *n = &v->tree.nodes[idx];
 
 	memset(a, 0, sizeof(*a));
 	a->ino = tree_dir_ino(idx);
-	a->mode = S_IFDIR | 0500;
+	/* writable unless mounted ro or MYRIGHTS lacks insert and create */
+	a->mode = S_IFDIR | ((v->cfg->ro || (n->rights != NULL && strpbrk(n->rights, "ikc") == NULL))
+			     ? 0500 : 0700);
 	a->nlink = 2 + n->nchildren;
 	a->size = 4096;
 	a->mtime = v->mounted_at;
 }
 
-static void msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg *m, struct vfs_attr *a)
+void vfs_msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg *m, struct vfs_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = tree_msg_ino(idx, m->uid);
-	a->mode = S_IFREG | 0400;
+	/* contents are immutable (open for writing fails), but the owner may
+	 * set flags, and the kernel asks for write permission for that */
+	a->mode = S_IFREG | 0600;
 	a->nlink = 1;
 	a->size = m->size;
 	a->mtime = m->date;
@@ -82,13 +57,13 @@ static void msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_
 /* ---- sessions ----------------------------------------------------------- */
 
 /* Check out a session with MAILBOX selected (EXAMINE under -o ro). */
-static int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb)
+int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb)
 {
 	int rc = pool_checkout(v->pool, mailbox, s);
 
 	if (rc < 0)
 		return rc;
-	rc = session_select(*s, mailbox, v->cfg->ro, mb);
+	rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
 	if (rc < 0) {
 		pool_checkin(v->pool, *s);
 		*s = NULL;
@@ -133,13 +108,13 @@ static int meta_add(void *ctx, const struct session_msg *m)
 }
 
 /* Make sure node IDX's message list is loaded. Lock NOT held on entry. */
-static int vfs_load(struct vfs *v, uint32_t idx)
+int vfs_load(struct vfs *v, uint32_t idx)
 {
 	struct tree *t = &v->tree;
 	struct meta_acc acc = { 0 };
 	struct session_mbox mb;
 	struct session *s;
-	char *mailbox;
+	char *mailbox, *rights = NULL;
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
@@ -155,7 +130,9 @@ static int vfs_load(struct vfs *v, uint32_t idx)
 
 	rc = mailbox ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
 	if (rc == 0) {
-		rc = session_fetch_meta(s, meta_add, &acc);
+		rc = session_fetch_meta(s, 1, 0, meta_add, &acc);
+		if (rc == 0 && v->acl && session_myrights(s, mailbox, &rights) < 0)
+			rights = NULL;	/* unknown rights: the server will say no itself */
 		pool_checkin(v->pool, s);
 	}
 
@@ -163,6 +140,11 @@ static int vfs_load(struct vfs *v, uint32_t idx)
 	if (rc == 0) {
 		tree_set_msgs(t, idx, acc.v, acc.n, mb.uidvalidity);
 		t->nodes[idx].state = TREE_READY;
+		if (rights != NULL) {
+			free(t->nodes[idx].rights);
+			t->nodes[idx].rights = rights;
+			rights = NULL;
+		}
 		log_debug("%s: %zu messages", mailbox, t->nodes[idx].nmsgs);
 	} else {
 		tree_msgs_free(acc.v, acc.n);
@@ -171,12 +153,13 @@ static int vfs_load(struct vfs *v, uint32_t idx)
 	}
 	pthread_cond_broadcast(&t->loaded);
 	pthread_mutex_unlock(&t->lock);
+	free(rights);
 	free(mailbox);
 	return rc;
 }
 
 /* UID FETCH uid BODY.PEEK[]<off.len> in node IDX, checking UIDVALIDITY. */
-static int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
+int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 		     uint64_t off, uint32_t len, char **buf, size_t *got)
 {
 	struct session_mbox mb;
@@ -218,14 +201,56 @@ out:
 struct ns_acc {
 	char *prefixes[16];
 	int n;
+	bool have_personal;
+	char personal_delim;
 };
 
 static void ns_add(void *ctx, char kind, const char *prefix, char delim)
 {
 	struct ns_acc *acc = ctx;
 
+	if (kind == 'p' && !acc->have_personal) {
+		acc->have_personal = true;
+		acc->personal_delim = delim;
+	}
 	if (kind != 'p' && prefix[0] != '\0' && acc->n < 16)
 		acc->prefixes[acc->n++] = strdup(prefix);
+}
+
+static void lsub_add(void *ctx, const char *name, char delim, const char *attrs, bool noselect)
+{
+	struct tree *t = ctx;
+	size_t i;
+
+	for (i = 1; i < t->n; i++)
+		if (strcmp(t->nodes[i].mailbox, name) == 0)
+			t->nodes[i].subscribed = true;
+}
+
+/* -o subscribed: hide what is neither subscribed nor on the way to a
+ * subscribed mailbox. */
+static void hide_unsubscribed(struct tree *t)
+{
+	bool *keep = calloc(t->n, sizeof(*keep));
+	size_t i;
+
+	if (keep == NULL)
+		return;
+	keep[0] = true;
+	for (i = 1; i < t->n; i++) {
+		uint32_t j = (uint32_t)i;
+
+		if (!t->nodes[i].subscribed)
+			continue;
+		while (j != 0 && !keep[j]) {
+			keep[j] = true;
+			j = t->nodes[j].parent;
+		}
+	}
+	for (i = 1; i < t->n; i++)
+		if (!keep[i])
+			tree_hide(t, (uint32_t)i);
+	free(keep);
 }
 
 static void list_add(void *ctx, const char *name, char delim, const char *attrs, bool noselect)
@@ -246,6 +271,7 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 		if (rc < 0)
 			return rc;
 	}
+	v->personal_delim = ns.have_personal ? ns.personal_delim : '/';
 	rc = session_list(s, "*", list_add, &v->tree);
 	/* other users' and shared namespaces are not always in "*" */
 	for (i = 0; i < ns.n; i++) {
@@ -257,6 +283,16 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 		}
 		free(ns.prefixes[i]);
 	}
+	if (!ns.have_personal) {
+		long inbox = tree_child(&v->tree, 0, "INBOX");
+
+		if (inbox > 0 && v->tree.nodes[inbox].delim != '\0')
+			v->personal_delim = v->tree.nodes[inbox].delim;
+	}
+	if (rc == 0)
+		rc = session_lsub(s, "*", lsub_add, &v->tree);
+	if (rc == 0 && v->cfg->subscribed)
+		hide_unsubscribed(&v->tree);
 	return rc;
 }
 
@@ -272,6 +308,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 		return -ENOMEM;
 	v->cfg = cfg;
 	v->mounted_at = time(NULL);
+	pthread_mutex_init(&v->pend_lock, NULL);
 	v->url = *url;
 	v->url.user = strdup(url->user);
 	v->url.host = strdup(url->host);
@@ -300,6 +337,9 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 		goto out_tls;
 	}
 	v->condstore = session_has_cap(s, "CONDSTORE");
+	v->uidplus = session_has_cap(s, "UIDPLUS");
+	v->move = session_has_cap(s, "MOVE");
+	v->acl = session_has_cap(s, "ACL");
 	rc = vfs_load_tree(v, s);
 	if (rc < 0) {
 		*cls = VFS_ERR_CONNECT;
@@ -342,6 +382,8 @@ void vfs_free(struct vfs *v)
 	pool_free(v->pool);
 	tls_ctx_free(v->tls);
 	tree_destroy(&v->tree);
+	pending_free_all(v);
+	pthread_mutex_destroy(&v->pend_lock);
 	free(v->url.user);
 	free(v->url.host);
 	explicit_bzero(v->password, strlen(v->password));
@@ -352,7 +394,7 @@ void vfs_free(struct vfs *v)
 /* ---- lookup / getattr / readdir ---------------------------------------- */
 
 /* "123.eml" -> 123; 0 for anything else (no leading zeros, no aliases). */
-static uint32_t parse_msg_name(const char *name)
+uint32_t vfs_parse_msg_name(const char *name)
 {
 	uint64_t uid = 0;
 	const char *p = name;
@@ -368,11 +410,11 @@ static uint32_t parse_msg_name(const char *name)
 	return strcmp(p, ".eml") == 0 ? (uint32_t)uid : 0;
 }
 
-static int check_dir_ino(const struct vfs *v, uint64_t ino)
+int vfs_check_dir_ino(const struct vfs *v, uint64_t ino)
 {
-	if (tree_ino_is_msg(ino))
+	if (vfs_ino_is_pending(ino) || tree_ino_is_msg(ino))
 		return -ENOTDIR;
-	if (ino == 0 || tree_ino_node(ino) >= v->tree.n)
+	if (ino == 0 || tree_ino_node(ino) >= v->tree.n || v->tree.nodes[tree_ino_node(ino)].hidden)
 		return -ENOENT;
 	return 0;
 }
@@ -385,16 +427,20 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	rc = check_dir_ino(v, parent);
+	rc = vfs_check_dir_ino(v, parent);
 	if (rc < 0)
 		goto out_unlock;
 	idx = tree_ino_node(parent);
 	child = tree_child(t, idx, name);
 	if (child >= 0) {
-		dir_attr(v, (uint32_t)child, out);
+		vfs_dir_attr(v, (uint32_t)child, out);
 		goto out_unlock;
 	}
-	uid = parse_msg_name(name);
+	pthread_mutex_unlock(&t->lock);
+	if (pending_lookup(v, idx, name, out) == 0)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	uid = vfs_parse_msg_name(name);
 	if (uid == 0 || !t->nodes[idx].selectable) {
 		rc = -ENOENT;
 		goto out_unlock;
@@ -410,7 +456,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr
 		if (m == NULL)
 			rc = -ENOENT;
 		else
-			msg_attr(idx, &t->nodes[idx], m, out);
+			vfs_msg_attr(idx, &t->nodes[idx], m, out);
 	}
 out_unlock:
 	pthread_mutex_unlock(&t->lock);
@@ -424,11 +470,13 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 	struct tree_msg *m;
 	int rc = 0;
 
+	if (vfs_ino_is_pending(ino))
+		return pending_getattr(v, ino, out);
 	if (!tree_ino_is_msg(ino)) {
 		pthread_mutex_lock(&t->lock);
-		rc = check_dir_ino(v, ino);
+		rc = vfs_check_dir_ino(v, ino);
 		if (rc == 0)
-			dir_attr(v, idx, out);
+			vfs_dir_attr(v, idx, out);
 		pthread_mutex_unlock(&t->lock);
 		return rc;
 	}
@@ -442,7 +490,7 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 	if (m == NULL)
 		rc = -ENOENT;
 	else
-		msg_attr(idx, &t->nodes[idx], m, out);
+		vfs_msg_attr(idx, &t->nodes[idx], m, out);
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
@@ -466,7 +514,7 @@ int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *no
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	rc = check_dir_ino(v, ino);
+	rc = vfs_check_dir_ino(v, ino);
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
@@ -484,34 +532,43 @@ int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *no
 		goto out_unlock;
 	}
 	d[n].name = strdup(".");
-	dir_attr(v, idx, &d[n++].attr);
+	vfs_dir_attr(v, idx, &d[n++].attr);
 	d[n].name = strdup("..");
-	dir_attr(v, node->parent, &d[n++].attr);
+	vfs_dir_attr(v, node->parent, &d[n++].attr);
 	for (i = 1; i < t->n && n < cap; i++) {
-		if (t->nodes[i].parent != idx)
+		if (t->nodes[i].parent != idx || t->nodes[i].hidden)
 			continue;
 		d[n].name = strdup(t->nodes[i].fsname);
-		dir_attr(v, (uint32_t)i, &d[n++].attr);
+		vfs_dir_attr(v, (uint32_t)i, &d[n++].attr);
 	}
 	for (i = 0; i < node->nmsgs && n < cap; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "%" PRIu32 ".eml", node->msgs[i].uid);
 		d[n].name = strdup(name);
-		msg_attr(idx, node, &node->msgs[i], &d[n++].attr);
+		vfs_msg_attr(idx, node, &node->msgs[i], &d[n++].attr);
 	}
 	for (i = 0; i < n; i++) {
 		if (d[i].name == NULL) {
 			rc = -ENOMEM;
 			vfs_dirents_free(d, n);
+			d = NULL;
+			n = 0;
 			goto out_unlock;
 		}
 	}
-	*out = d;
-	*nout = n;
 out_unlock:
 	pthread_mutex_unlock(&t->lock);
-	return rc;
+	if (rc == 0)
+		rc = pending_list(v, idx, &d, &n, &cap);
+	if (rc < 0) {
+		if (d != NULL)
+			vfs_dirents_free(d, n);
+		return rc;
+	}
+	*out = d;
+	*nout = n;
+	return 0;
 }
 
 /* ---- open / read -------------------------------------------------------- */
@@ -581,7 +638,7 @@ static int vfs_verify_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uin
 	}
 }
 
-int vfs_open(struct vfs *v, uint64_t ino, struct vfs_file **out, bool *size_changed)
+int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino), hint;
@@ -592,8 +649,12 @@ int vfs_open(struct vfs *v, uint64_t ino, struct vfs_file **out, bool *size_chan
 	int rc;
 
 	*size_changed = false;
+	if (vfs_ino_is_pending(ino))
+		return pending_open(v, ino, flags, out);
 	if (!tree_ino_is_msg(ino))
 		return -EISDIR;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return v->cfg->ro ? -EROFS : -EPERM;	/* messages are immutable */
 	if (idx >= t->n)
 		return -ENOENT;
 	rc = vfs_load(v, idx);
@@ -657,6 +718,8 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 	bool sequential;
 	int rc;
 
+	if (f->pend != NULL)
+		return pending_read(f->pend, buf, size, off);
 	if (off >= f->size)
 		return 0;
 	want = f->size - off < size ? f->size - off : size;
@@ -698,10 +761,22 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 	return (ssize_t)want;
 }
 
-void vfs_release(struct vfs_file *f)
+bool vfs_attr_cacheable(const struct vfs_attr *a)
+{
+	return !vfs_ino_is_pending(a->ino);
+}
+
+bool vfs_file_is_new(const struct vfs_file *f)
+{
+	return f->pend != NULL;
+}
+
+void vfs_release(struct vfs *v, struct vfs_file *f)
 {
 	if (f == NULL)
 		return;
+	if (f->pend != NULL)
+		pending_release(v, f->pend);
 	free(f->win);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -713,11 +788,11 @@ static const char *const file_xattrs[] = {
 	"user.imap.flags", "user.imap.uid", "user.imap.internaldate", "user.imap.modseq",
 };
 static const char *const dir_xattrs[] = {
-	"user.imap.attributes", "user.imap.messages", "user.imap.unseen",
+	"user.imap.attributes", "user.imap.subscribed", "user.imap.messages", "user.imap.unseen",
 	"user.imap.uidnext", "user.imap.uidvalidity",
 };
 
-static void flags_string(const struct tree_msg *m, char *buf, size_t len)
+void vfs_flags_string(const struct tree_msg *m, char *buf, size_t len)
 {
 	static const struct { uint8_t bit; const char *name; } sys[] = {
 		{ SESSION_F_SEEN, "\\Seen" }, { SESSION_F_ANSWERED, "\\Answered" },
@@ -765,7 +840,7 @@ static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 	if (m == NULL)
 		rc = -ENOENT;
 	else if (strcmp(name, "user.imap.flags") == 0)
-		flags_string(m, out, len);
+		vfs_flags_string(m, out, len);
 	else if (strcmp(name, "user.imap.uid") == 0)
 		snprintf(out, len, "%" PRIu32, m->uid);
 	else if (strcmp(name, "user.imap.internaldate") == 0)
@@ -820,11 +895,16 @@ static int dir_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	rc = check_dir_ino(v, ino);
+	rc = vfs_check_dir_ino(v, ino);
 	if (rc == 0 && idx == 0)
 		rc = -ENODATA;
 	if (rc == 0 && strcmp(name, "user.imap.attributes") == 0) {
 		snprintf(out, len, "%s", t->nodes[idx].attrs);
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	if (rc == 0 && strcmp(name, "user.imap.subscribed") == 0) {
+		snprintf(out, len, "%d", t->nodes[idx].subscribed ? 1 : 0);
 		pthread_mutex_unlock(&t->lock);
 		return 0;
 	}
@@ -853,6 +933,8 @@ int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size
 	char buf[4096];
 	int rc;
 
+	if (vfs_ino_is_pending(ino))
+		return -ENODATA;	/* set before close, applied by APPEND */
 	rc = tree_ino_is_msg(ino) ? msg_xattr(v, ino, name, buf, sizeof(buf))
 				  : dir_xattr(v, ino, name, buf, sizeof(buf));
 	if (rc < 0)
@@ -871,21 +953,24 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
 	char *out;
 	bool selectable = true;
 
-	if (tree_ino_is_msg(ino)) {
+	if (vfs_ino_is_pending(ino)) {
+		names = file_xattrs;
+		n = 0;
+	} else if (tree_ino_is_msg(ino)) {
 		names = file_xattrs;
 		n = v->condstore ? 4 : 3;
 	} else {
 		uint32_t idx = tree_ino_node(ino);
 
 		pthread_mutex_lock(&v->tree.lock);
-		if (check_dir_ino(v, ino) < 0) {
+		if (vfs_check_dir_ino(v, ino) < 0) {
 			pthread_mutex_unlock(&v->tree.lock);
 			return -ENOENT;
 		}
 		selectable = v->tree.nodes[idx].selectable;
 		pthread_mutex_unlock(&v->tree.lock);
 		names = dir_xattrs;
-		n = idx == 0 ? 0 : selectable ? 5 : 1;
+		n = idx == 0 ? 0 : selectable ? 6 : 2;
 	}
 	for (i = 0; i < n; i++)
 		total += strlen(names[i]) + 1;

@@ -30,6 +30,10 @@ struct vfs_attr {
 	uint32_t generation;	/* UIDVALIDITY for messages, so a recreated mailbox's inodes are new */
 };
 
+/* May the kernel cache this (false for new files still being written,
+ * whose name and size change at close)? */
+bool vfs_attr_cacheable(const struct vfs_attr *a);
+
 /* One directory entry of a snapshot. */
 struct vfs_dirent {
 	char *name;
@@ -63,16 +67,52 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *n);
 void vfs_dirents_free(struct vfs_dirent *d, size_t n);
 
-/* Open a message for reading. Verifies the real size of BODY[] once per
- * message; *SIZE_CHANGED tells the caller the kernel's cached size is wrong. */
-int vfs_open(struct vfs *v, uint64_t ino, struct vfs_file **out, bool *size_changed);
+/* Open a message (read-only: messages are immutable, -EPERM otherwise) or
+ * a new file still being written. FLAGS are open(2) flags. Verifies the
+ * real size of BODY[] once per message; *SIZE_CHANGED tells the caller the
+ * kernel's cached size is wrong. */
+int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed);
 /* Read up to SIZE bytes at OFF into BUF; returns the byte count (0 at EOF). */
 ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off);
-void vfs_release(struct vfs_file *f);
+void vfs_release(struct vfs *v, struct vfs_file *f);
+/* True for a new file being written (it needs flush at close). */
+bool vfs_file_is_new(const struct vfs_file *f);
 
 /* Extended attributes. getxattr: the value in a malloc'd *VAL of *LEN bytes
  * (not NUL-terminated); -ENODATA when absent. listxattr: NUL-separated names. */
 int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size_t *len);
 int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len);
+
+/* ---- changes (each is one IMAP change; see imapfs.1) ---- */
+
+/* A kernel directory entry a change made stale: the adapter drops it after
+ * replying (never from inside the handler that holds the directory). */
+struct vfs_inval {
+	uint64_t parent;
+	char name[256];
+};
+#define VFS_MAX_INVAL 2
+
+int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out);
+int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name);
+int vfs_unlink(struct vfs *v, uint64_t parent, const char *name);
+int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
+	       const char *newname, struct vfs_inval *inval, int *ninval);
+
+/* New message: create, write, then flush (close) appends it. */
+int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+	       struct vfs_file **out, struct vfs_attr *attr);
+ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t size, uint64_t off);
+int vfs_flush(struct vfs *v, struct vfs_file *f, struct vfs_inval *inval, int *ninval);
+
+struct vfs_setattr {
+	bool set_size, set_mtime, set_mode, set_owner;
+	uint64_t size;
+	int64_t mtime;
+	mode_t mode;
+};
+int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out);
+int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len);
+int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
 
 #endif

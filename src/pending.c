@@ -1,0 +1,738 @@
+/*
+ * pending — new messages written into a mailbox directory.
+ *
+ * create + write + close is one APPEND, made when the file is closed
+ * (flush), of exactly the bytes written, with the INTERNALDATE and flags
+ * the writer set before closing (utimens, setxattr user.imap.flags). The
+ * bytes wait in an unnamed private file (O_TMPFILE, 0600) in the cache
+ * directory, never in memory, so large messages work; APPEND reads them
+ * through mmap. Afterwards the file's name is gone and the message is
+ * listed under its APPENDUID.
+ *
+ * Names starting with '.' (rsync's and editors' temporary files) are held
+ * until renamed to a visible name; an empty file appends nothing.
+ *
+ * An APPEND that fails after the command may have reached the server is
+ * never simply repeated: we look for the message (Message-ID, among UIDs
+ * the mailbox had not used before) and repeat only when it is not there.
+ */
+#include "flags.h"
+#include "log.h"
+#include "names.h"
+#include "vfs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- helpers (pend_lock held) ----------------------------------------- */
+
+static struct vfs_pending *find_ino(struct vfs *v, uint64_t ino)
+{
+	struct vfs_pending *p;
+
+	for (p = v->pending; p != NULL; p = p->next)
+		if (p->ino == ino)
+			return p;
+	return NULL;
+}
+
+static struct vfs_pending *find_name(struct vfs *v, uint32_t node, const char *name)
+{
+	struct vfs_pending *p;
+
+	for (p = v->pending; p != NULL; p = p->next)
+		if (p->name != NULL && p->node == node && strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static void pend_attr(const struct vfs_pending *p, struct vfs_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = p->ino;
+	a->mode = S_IFREG | (p->mode & 0777);
+	a->nlink = p->name ? 1 : 0;
+	a->size = p->size;
+	a->mtime = p->mtime;
+}
+
+/* Free P if nothing refers to it any more; unlinks it from the list. */
+static void maybe_free(struct vfs *v, struct vfs_pending *p)
+{
+	struct vfs_pending **pp;
+
+	if (p->name != NULL || p->opens > 0 || p->busy)
+		return;
+	for (pp = &v->pending; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->keywords);
+	free(p);
+}
+
+/* An unnamed private file under $XDG_CACHE_HOME/imapfs/tmp. */
+static int tmpfile_open(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char dir[4096], path[4200];
+	struct stat st;
+	int fd;
+
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/imapfs", xdg);
+	else
+		snprintf(dir, sizeof(dir), "%s/.cache/imapfs", home && home[0] == '/' ? home : "/tmp");
+	/* create the chain, each level private to us */
+	for (char *p = dir + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	}
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		log_err("%s is not our own directory; refusing to keep mail there", path);
+		return -EACCES;
+	}
+	if ((st.st_mode & 077) != 0 && chmod(path, 0700) < 0)
+		return -errno;
+	fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		char tmpl[4300];
+
+		snprintf(tmpl, sizeof(tmpl), "%s/new-XXXXXX", path);
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+	}
+	if (fd < 0) {
+		log_err("cannot create a temporary file in %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return fd;
+}
+
+static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval);
+
+/* ---- hooks for vfs.c ---------------------------------------------------- */
+
+int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out)
+{
+	struct vfs_pending *p;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_name(v, node, name);
+	if (p != NULL) {
+		pend_attr(p, out);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
+{
+	struct vfs_pending *p;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_ino(v, ino);
+	if (p != NULL) {
+		pend_attr(p, out);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n, size_t *cap)
+{
+	struct vfs_pending *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->pend_lock);
+	for (p = v->pending; p != NULL && rc == 0; p = p->next) {
+		if (p->name == NULL || p->node != node)
+			continue;
+		if (*n == *cap) {
+			size_t nc = *cap * 2 + 4;
+			struct vfs_dirent *nd = realloc(*d, nc * sizeof(*nd));
+
+			if (nd == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			*d = nd;
+			*cap = nc;
+		}
+		(*d)[*n].name = strdup(p->name);
+		if ((*d)[*n].name == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		pend_attr(p, &(*d)[*n].attr);
+		(*n)++;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+bool pending_any_in(struct vfs *v, uint32_t node)
+{
+	struct vfs_pending *p;
+	bool any = false;
+
+	pthread_mutex_lock(&v->pend_lock);
+	for (p = v->pending; p != NULL; p = p->next)
+		if (p->name != NULL && p->node == node)
+			any = true;
+	pthread_mutex_unlock(&v->pend_lock);
+	return any;
+}
+
+static struct vfs_file *file_for(struct vfs_pending *p)
+{
+	struct vfs_file *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	pthread_mutex_init(&f->lock, NULL);
+	f->node = p->node;
+	f->pend = p;
+	return f;
+}
+
+int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out)
+{
+	struct vfs_pending *p;
+	struct vfs_file *f;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_ino(v, ino);
+	if (p == NULL || p->name == NULL) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (flags & O_TRUNC) {
+		if (ftruncate(p->fd, 0) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		p->size = 0;
+		p->dirty = true;
+	}
+	f = file_for(p);
+	if (f == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	p->opens++;
+	*out = f;
+out:
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off)
+{
+	ssize_t n = pread(p->fd, buf, size, (off_t)off);
+
+	return n < 0 ? -errno : n;
+}
+
+void pending_release(struct vfs *v, struct vfs_pending *p)
+{
+	struct vfs_inval inval[VFS_MAX_INVAL];
+	int ninval = 0;
+
+	pthread_mutex_lock(&v->pend_lock);
+	p->opens--;
+	if (p->opens == 0 && p->unflushed) {
+		/* written through a handle that was never flushed (mmap, or a
+		 * crashed writer's close): append now, errors go to the log */
+		p->unflushed = false;
+		pthread_mutex_unlock(&v->pend_lock);
+		/* either keeps the name (nothing to free) or frees P itself */
+		pending_commit(v, p, inval, &ninval);
+		return;
+	}
+	maybe_free(v, p);
+	pthread_mutex_unlock(&v->pend_lock);
+}
+
+void pending_free_all(struct vfs *v)
+{
+	struct vfs_pending *p, *next;
+
+	for (p = v->pending; p != NULL; p = next) {
+		next = p->next;
+		if (p->fd >= 0)
+			close(p->fd);
+		free(p->name);
+		free(p->keywords);
+		free(p);
+	}
+	v->pending = NULL;
+}
+
+/* ---- create / write ----------------------------------------------------- */
+
+int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+	       struct vfs_file **out, struct vfs_attr *attr)
+{
+	struct tree *t = &v->tree;
+	struct vfs_pending *p;
+	struct vfs_file *f;
+	uint32_t idx;
+	int rc, fd;
+
+	if (v->cfg->ro)
+		return -EROFS;
+	pthread_mutex_lock(&t->lock);
+	rc = vfs_check_dir_ino(v, parent);
+	idx = tree_ino_node(parent);
+	if (rc == 0 && idx == 0)
+		rc = -EPERM;	/* messages live in mailboxes, not at the top */
+	else if (rc == 0 && !t->nodes[idx].selectable)
+		rc = -EPERM;	/* \Noselect: cannot hold messages */
+	else if (rc == 0 && t->nodes[idx].rights != NULL && strchr(t->nodes[idx].rights, 'i') == NULL)
+		rc = -EACCES;
+	else if (rc == 0 && tree_child(t, idx, name) >= 0)
+		rc = -EEXIST;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	if (vfs_parse_msg_name(name) != 0) {
+		struct vfs_attr a;
+
+		/* a name that is some message's file name is taken by it */
+		rc = vfs_lookup(v, parent, name, &a);
+		if (rc == 0)
+			return -EEXIST;
+	}
+	fd = tmpfile_open();
+	if (fd < 0)
+		return fd;
+	p = calloc(1, sizeof(*p));
+	if (p != NULL)
+		p->name = strdup(name);
+	if (p == NULL || p->name == NULL) {
+		free(p);
+		close(fd);
+		return -ENOMEM;
+	}
+	p->fd = fd;
+	p->node = idx;
+	p->mode = (mode & 0777) ? (mode & 0777) : 0600;
+	p->mtime = time(NULL);
+	p->opens = 1;
+
+	pthread_mutex_lock(&v->pend_lock);
+	if (find_name(v, idx, name) != NULL) {
+		pthread_mutex_unlock(&v->pend_lock);
+		free(p->name);
+		free(p);
+		close(fd);
+		return -EEXIST;
+	}
+	f = file_for(p);
+	if (f == NULL) {
+		pthread_mutex_unlock(&v->pend_lock);
+		free(p->name);
+		free(p);
+		close(fd);
+		return -ENOMEM;
+	}
+	p->ino = VFS_PENDING_BIT | ++v->next_pending;
+	p->next = v->pending;
+	v->pending = p;
+	pend_attr(p, attr);
+	pthread_mutex_unlock(&v->pend_lock);
+	*out = f;
+	return 0;
+}
+
+ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t size, uint64_t off)
+{
+	struct vfs_pending *p = f->pend;
+	ssize_t n;
+
+	if (p == NULL)
+		return -EBADF;
+	pthread_mutex_lock(&v->pend_lock);
+	if (p->name == NULL || p->busy) {
+		/* already appended: messages are immutable */
+		pthread_mutex_unlock(&v->pend_lock);
+		return -EPERM;
+	}
+	n = pwrite(p->fd, buf, size, (off_t)off);
+	if (n < 0) {
+		n = -errno;
+	} else {
+		if (off + (uint64_t)n > p->size)
+			p->size = off + (uint64_t)n;
+		p->dirty = true;
+		p->unflushed = true;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+	return n;
+}
+
+/* ---- APPEND ------------------------------------------------------------- */
+
+/* The Message-ID header's value ("<...>") from the header block, or NULL. */
+static char *find_msgid(const char *data, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t eol = i;
+
+		while (eol < len && data[eol] != '\n')
+			eol++;
+		if (eol == i || (eol == i + 1 && data[i] == '\r'))
+			break;	/* end of the header */
+		if (eol - i > 11 && strncasecmp(data + i, "Message-ID:", 11) == 0) {
+			const char *lt = memchr(data + i, '<', eol - i);
+			const char *gt = lt ? memchr(lt, '>', (size_t)(data + eol - lt)) : NULL;
+
+			if (lt && gt && gt - lt < 1000)
+				return strndup(lt, (size_t)(gt - lt + 1));
+			return NULL;
+		}
+		i = eol + 1;
+	}
+	return NULL;
+}
+
+/*
+ * APPEND P's bytes to its mailbox. Called without locks, with p->busy set
+ * by the caller (so no one else appends or frees it).
+ */
+static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_t size,
+		     int64_t date, uint8_t sysflags, const char *keywords)
+{
+	struct session_flags fl = { .sysflags = sysflags, .keywords = keywords };
+	struct session_status st;
+	struct session_mbox mb;
+	struct session *s = NULL;
+	uint32_t uidvalidity = 0, uid = 0;
+	char *mailbox, *data, *msgid = NULL;
+	bool ambiguous;
+	int rc, attempt;
+
+	pthread_mutex_lock(&v->tree.lock);
+	mailbox = strdup(v->tree.nodes[idx].mailbox);
+	pthread_mutex_unlock(&v->tree.lock);
+	if (mailbox == NULL)
+		return -ENOMEM;
+	data = mmap(NULL, size, PROT_READ, MAP_SHARED, p->fd, 0);
+	if (data == MAP_FAILED) {
+		rc = -errno;
+		free(mailbox);
+		return rc;
+	}
+	msgid = find_msgid(data, size);
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = pool_checkout(v->pool, mailbox, &s);
+		if (rc < 0)
+			break;
+		/* UIDs from here on are new: the look-up after a lost reply
+		 * must not mistake an older copy for this one */
+		rc = session_status(s, mailbox, &st);
+		if (rc == 0)
+			rc = session_append(s, mailbox, &fl, date, data, size, &uidvalidity, &uid, &ambiguous);
+		pool_checkin(v->pool, s);
+		s = NULL;
+		if (rc == 0 || !ambiguous)
+			break;
+		/* the outcome is unknown: look before doing anything again */
+		log_warn("%s: connection lost during APPEND; checking whether the message arrived", mailbox);
+		if (msgid == NULL) {
+			log_err("%s: the message has no Message-ID, so whether it was stored cannot be "
+				"checked; not repeating the APPEND (look in the mailbox)", mailbox);
+			rc = -EIO;
+			break;
+		}
+		rc = vfs_session(v, mailbox, &s, &mb);
+		if (rc == 0) {
+			rc = session_search_msgid(s, msgid, st.uidnext, &uid);
+			uidvalidity = mb.uidvalidity;
+			pool_checkin(v->pool, s);
+			s = NULL;
+		}
+		if (rc < 0) {
+			log_err("%s: cannot check whether the message arrived; not repeating the APPEND", mailbox);
+			rc = -EIO;
+			break;
+		}
+		if (uid != 0) {
+			log_info("%s: the message did arrive, as UID %u", mailbox, uid);
+			break;
+		}
+		log_info("%s: the message did not arrive; sending it once more", mailbox);
+	}
+	munmap(data, size);
+	free(msgid);
+	if (rc < 0) {
+		log_err("%s: APPEND failed: %s", mailbox, strerror(-rc));
+		free(mailbox);
+		return rc;
+	}
+
+	/* show it at once under its UID (or re-list when the server gave none) */
+	if (uid != 0 && vfs_session(v, mailbox, &s, &mb) == 0) {
+		if (mb.uidvalidity != uidvalidity || vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) < 0)
+			uid = 0;
+		pool_checkin(v->pool, s);
+	} else {
+		uid = 0;
+	}
+	if (uid == 0) {
+		pthread_mutex_lock(&v->tree.lock);
+		if (v->tree.nodes[idx].state == TREE_READY)
+			v->tree.nodes[idx].state = TREE_UNLOADED;
+		pthread_mutex_unlock(&v->tree.lock);
+	}
+	log_debug("%s: appended %" PRIu64 " bytes as UID %u", mailbox, size, uid);
+	free(mailbox);
+	return 0;
+}
+
+/*
+ * Append P if it is ready: visible name not starting with '.', written,
+ * not empty. On success or definite failure its name is gone, and INVAL
+ * gets the kernel entry to drop. pend_lock is NOT held on entry.
+ */
+static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval)
+{
+	uint64_t size;
+	int64_t date;
+	uint8_t sysflags;
+	char *keywords = NULL, *name;
+	uint32_t idx;
+	int rc;
+
+	pthread_mutex_lock(&v->pend_lock);
+	if (p->name == NULL || p->busy || !p->dirty || p->size == 0 || p->name[0] == '.') {
+		pthread_mutex_unlock(&v->pend_lock);
+		return 0;
+	}
+	p->busy = true;
+	idx = p->node;
+	size = p->size;
+	date = p->mtime_set ? p->mtime : -1;
+	sysflags = p->sysflags;
+	if (p->keywords != NULL && (keywords = strdup(p->keywords)) == NULL) {
+		p->busy = false;
+		pthread_mutex_unlock(&v->pend_lock);
+		return -ENOMEM;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+
+	rc = do_append(v, p, idx, size, date, sysflags, keywords);
+	free(keywords);
+
+	pthread_mutex_lock(&v->pend_lock);
+	p->busy = false;
+	p->dirty = false;
+	/* appended, or refused for good: either way the name goes (the
+	 * caller's close reports a refusal; nothing was half-written) */
+	name = p->name;
+	p->name = NULL;
+	if (name != NULL && *ninval < VFS_MAX_INVAL) {
+		inval[*ninval].parent = tree_dir_ino(idx);
+		snprintf(inval[*ninval].name, sizeof(inval[*ninval].name), "%s", name);
+		(*ninval)++;
+	}
+	free(name);
+	maybe_free(v, p);
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+int vfs_flush(struct vfs *v, struct vfs_file *f, struct vfs_inval *inval, int *ninval)
+{
+	*ninval = 0;
+	if (f->pend == NULL)
+		return 0;
+	pthread_mutex_lock(&v->pend_lock);
+	f->pend->unflushed = false;
+	pthread_mutex_unlock(&v->pend_lock);
+	return pending_commit(v, f->pend, inval, ninval);
+}
+
+/* ---- the pending side of setattr / setxattr / unlink / rename ---------- */
+
+int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out)
+{
+	struct vfs_pending *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_ino(v, ino);
+	if (p == NULL || p->name == NULL || p->busy) {
+		rc = p == NULL || p->name == NULL ? -ENOENT : -EBUSY;
+		goto out;
+	}
+	if (sa->set_size) {
+		if (ftruncate(p->fd, (off_t)sa->size) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		p->size = sa->size;
+		p->dirty = true;
+	}
+	if (sa->set_mtime) {
+		p->mtime = sa->mtime;
+		p->mtime_set = true;
+	}
+	if (sa->set_mode)
+		p->mode = sa->mode & 0777;
+	pend_attr(p, out);
+out:
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+int pending_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c)
+{
+	struct vfs_pending *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_ino(v, ino);
+	if (p == NULL || p->name == NULL) {
+		rc = -ENOENT;
+	} else if (c->replace) {
+		free(p->keywords);
+		p->keywords = c->add_kw ? strdup(c->add_kw) : NULL;
+		p->sysflags = c->add_sys;
+	} else {
+		/* keyword removal on a not-yet-sent message: rebuild the list */
+		char *kw = NULL;
+		size_t len = 0;
+		const char *lists[2] = { p->keywords, c->add_kw };
+
+		p->sysflags = (uint8_t)((p->sysflags | c->add_sys) & ~c->del_sys);
+		for (int l = 0; l < 2; l++) {
+			for (const char *q = lists[l]; q && *q;) {
+				size_t n = strcspn(q, " ");
+				bool drop = false;
+
+				for (const char *d = c->del_kw; d && *d;) {
+					size_t dn = strcspn(d, " ");
+
+					if (dn == n && strncasecmp(d, q, n) == 0)
+						drop = true;
+					d += dn;
+					while (*d == ' ')
+						d++;
+				}
+				if (!drop && n > 0) {
+					char *nk = realloc(kw, len + n + 2);
+
+					if (nk == NULL) {
+						free(kw);
+						rc = -ENOMEM;
+						goto out;
+					}
+					kw = nk;
+					if (len)
+						kw[len++] = ' ';
+					memcpy(kw + len, q, n);
+					len += n;
+					kw[len] = '\0';
+				}
+				q += n;
+				while (*q == ' ')
+					q++;
+			}
+		}
+		free(p->keywords);
+		p->keywords = kw;
+	}
+out:
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+/* unlink of a new file: it was never sent, so it is simply dropped. */
+int pending_unlink(struct vfs *v, uint32_t node, const char *name)
+{
+	struct vfs_pending *p;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_name(v, node, name);
+	if (p != NULL && !p->busy) {
+		free(p->name);
+		p->name = NULL;
+		maybe_free(v, p);
+		rc = 0;
+	} else if (p != NULL) {
+		rc = -EBUSY;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+/* rename of a new file (rsync: ".x.eml.AbC123" -> "x.eml"): move the name,
+ * then append if it is now visible and nobody is still writing. */
+int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newnode,
+		   const char *newname, struct vfs_inval *inval, int *ninval)
+{
+	struct vfs_pending *p, *old;
+	char *copy = strdup(newname);
+	bool commit;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_name(v, node, name);
+	if (p == NULL || p->busy) {
+		pthread_mutex_unlock(&v->pend_lock);
+		free(copy);
+		return p == NULL ? -ENOENT : -EBUSY;
+	}
+	old = find_name(v, newnode, newname);
+	if (old != NULL && old != p) {
+		/* rename replaces its target; this one was never sent */
+		free(old->name);
+		old->name = NULL;
+		maybe_free(v, old);
+	}
+	free(p->name);
+	p->name = copy;
+	p->node = newnode;
+	/* release is asynchronous: what matters is that every write was
+	 * followed by a close (flush), not that the handle is gone */
+	commit = !p->unflushed;
+	pthread_mutex_unlock(&v->pend_lock);
+	if (!commit)
+		return 0;	/* appended when the writer closes */
+	return pending_commit(v, p, inval, ninval);
+}

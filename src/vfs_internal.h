@@ -1,0 +1,120 @@
+/*
+ * vfs_internal — what the vfs_*.c files share: the account state, open
+ * file state and helpers. Internal to src/; fs/ sees only vfs.h.
+ *
+ * Locks: tree.lock (tree.h) guards the mailbox model; pend_lock guards the
+ * pending-file list and every field of every pending file. Lock order:
+ * tree.lock may be taken while holding pend_lock, never the reverse; the
+ * pool's lock is a leaf. None is held across network I/O.
+ */
+#ifndef IMAPFS_VFS_INTERNAL_H
+#define IMAPFS_VFS_INTERNAL_H
+
+#include <pthread.h>
+
+#include "pool.h"
+#include "session.h"
+#include "tree.h"
+#include "vfs.h"
+
+#define SMALL_MSG	(64 * 1024)	/* fetched whole at open */
+#define READ_WINDOW	(64 * 1024)	/* first fetch for a read; doubles while reading on */
+#define MAX_WINDOW	(4 * 1024 * 1024)
+#define PROBE_LEN	(64 * 1024)
+#define STATUS_TTL	2		/* seconds a STATUS answer is reused */
+
+struct vfs {
+	const struct config *cfg;	/* owned by the caller, immutable */
+	struct url url;			/* copy (strings owned here) */
+	char *password;			/* owned, wiped on free */
+	struct tls_ctx *tls;
+	struct session_params params;
+	struct pool *pool;
+	bool condstore;			/* immutable after vfs_new */
+	int64_t mounted_at;		/* mtime shown on directories; immutable */
+	bool uidplus, move, acl;	/* server capabilities; immutable */
+	char personal_delim;		/* delimiter for mailboxes made at the root; immutable */
+	uint64_t sel_epoch;		/* bumped on RENAME/DELETE; __atomic access */
+	struct tree tree;		/* see tree.h for its lock */
+
+	pthread_mutex_t pend_lock;
+	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */
+	uint64_t next_pending;		/* guarded by pend_lock */
+};
+
+/* Inode numbers of new, not yet appended files: a range message and
+ * mailbox inodes never reach (node indexes stay far below 2^30). */
+#define VFS_PENDING_BIT (1ULL << 62)
+static inline bool vfs_ino_is_pending(uint64_t ino) { return (ino & VFS_PENDING_BIT) != 0; }
+
+/*
+ * A message being written: create + write + close = one APPEND. The bytes
+ * live in an unnamed 0600 file under the cache directory, never in memory.
+ * Every field is guarded by vfs.pend_lock. The struct lives while it is
+ * listed (name != NULL) or open (opens > 0).
+ */
+struct vfs_pending {
+	struct vfs_pending *next;
+	uint64_t ino;
+	uint32_t node;		/* mailbox */
+	char *name;		/* visible name; NULL once appended or discarded */
+	int fd;
+	uint64_t size;
+	int64_t mtime;		/* INTERNALDATE to use, when mtime_set */
+	bool mtime_set;
+	mode_t mode;
+	uint8_t sysflags;	/* flags to APPEND with (setxattr before close) */
+	char *keywords;
+	int opens;
+	bool dirty;		/* written since created or last APPEND */
+	bool unflushed;		/* written since the last close (flush) */
+	bool busy;		/* an APPEND is running */
+};
+
+/* Per open message. node/uid/uidvalidity/size immutable after vfs_open;
+ * the window is guarded by lock (the kernel may read in parallel). */
+struct vfs_pending;
+
+struct vfs_file {
+	uint32_t node;
+	uint32_t uid;
+	uint32_t uidvalidity;
+	uint64_t size;
+	pthread_mutex_t lock;
+	char *win;
+	uint64_t win_off;
+	size_t win_len;
+	struct vfs_pending *pend;	/* a new message being written, else NULL */
+};
+
+
+void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a);
+void vfs_msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg *m, struct vfs_attr *a);
+int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb);
+int vfs_load(struct vfs *v, uint32_t idx);
+int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
+	      uint64_t off, uint32_t len, char **buf, size_t *got);
+uint32_t vfs_parse_msg_name(const char *name);
+int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
+void vfs_flags_string(const struct tree_msg *m, char *buf, size_t len);
+/* Fetch UID's metadata in the session's selected mailbox into node IDX. */
+int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
+
+/* pending.c: hooks used by vfs.c */
+int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);
+int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
+/* Append visible pending names of NODE to a dirent array (realloc'd). */
+int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n, size_t *cap);
+int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out);
+ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off);
+void pending_release(struct vfs *v, struct vfs_pending *p);
+bool pending_any_in(struct vfs *v, uint32_t node);
+void pending_free_all(struct vfs *v);
+struct flags_change;
+int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out);
+int pending_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c);
+int pending_unlink(struct vfs *v, uint32_t node, const char *name);
+int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newnode,
+		   const char *newname, struct vfs_inval *inval, int *ninval);
+
+#endif

@@ -1,0 +1,611 @@
+/*
+ * vfs_write — mailbox and message changes: mkdir, rmdir, unlink, rename,
+ * setattr and setxattr. Each file operation is exactly one IMAP change
+ * (DESIGN.md §1), and none may remove mail the user did not name:
+ *   - unlink expunges by UID (UIDPLUS) and never sends a bare EXPUNGE;
+ *   - rmdir refuses a mailbox that holds messages or children, because
+ *     IMAP DELETE would destroy them;
+ *   - a moved message lands under its new UID and never replaces another.
+ * The model (tree) is updated right after the server said OK so the next
+ * ls shows the new state.
+ */
+#include "flags.h"
+#include "log.h"
+#include "names.h"
+#include "vfs_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool is_inbox(const struct tree_node *n)
+{
+	return n->mailbox != NULL && strcasecmp(n->mailbox, "INBOX") == 0;
+}
+
+/* Sessions remember what they selected by name; after RENAME or DELETE a
+ * name can mean another mailbox, so every selection is made stale. */
+static void selections_stale(struct vfs *v)
+{
+	__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The server name for child FSNAME of node PARENT. Tree lock held. */
+static int child_mailbox(struct vfs *v, uint32_t parent, const char *fsname, char **out, char *delim)
+{
+	const struct tree_node *p = &v->tree.nodes[parent];
+	char *comp;
+	int rc;
+
+	rc = names_from_fs(fsname, &comp);
+	if (rc < 0)
+		return rc;
+	*delim = parent == 0 ? v->personal_delim : p->delim;
+	if (parent != 0 && *delim == '\0') {
+		free(comp);
+		return -EPERM;	/* a flat namespace has no children */
+	}
+	if (*delim != '\0' && strchr(comp, *delim) != NULL) {
+		log_err("mailbox name \"%s\" contains the server's hierarchy delimiter '%c'", fsname, *delim);
+		free(comp);
+		return -EINVAL;
+	}
+	if (parent == 0)
+		*out = comp;
+	else if (asprintf(out, "%s%c%s", p->mailbox, *delim, comp) < 0)
+		*out = NULL;
+	if (parent != 0)
+		free(comp);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Fetch one message's metadata (selected mailbox) into node IDX. */
+struct one_msg {
+	struct tree_msg m;
+	bool got;
+};
+
+static int one_msg_cb(void *ctx, const struct session_msg *sm)
+{
+	struct one_msg *o = ctx;
+
+	o->m.uid = sm->uid;
+	o->m.size = sm->size;
+	o->m.date = sm->date;
+	o->m.tz = sm->tz;
+	o->m.sysflags = sm->sysflags;
+	o->m.modseq = sm->modseq;
+	free(o->m.keywords);
+	o->m.keywords = sm->keywords ? strdup(sm->keywords) : NULL;
+	o->got = true;
+	return 0;
+}
+
+int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+{
+	struct one_msg o = { .got = false };
+	struct tree_node *n;
+	int rc;
+
+	rc = session_fetch_meta(s, uid, uid, one_msg_cb, &o);
+	if (rc < 0 || !o.got) {
+		free(o.m.keywords);
+		return rc < 0 ? rc : -ENOENT;
+	}
+	pthread_mutex_lock(&v->tree.lock);
+	n = &v->tree.nodes[idx];
+	if (n->state == TREE_READY && n->uidvalidity == uidvalidity)
+		rc = tree_msg_insert(n, &o.m);
+	else
+		free(o.m.keywords);
+	pthread_mutex_unlock(&v->tree.lock);
+	return rc;
+}
+
+/* ---- mkdir / rmdir ------------------------------------------------------- */
+
+int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
+{
+	struct tree *t = &v->tree;
+	struct session *s;
+	uint32_t pidx = tree_ino_node(parent);
+	char *mailbox = NULL, delim = '\0';
+	long idx;
+	int rc;
+
+	if (v->cfg->ro)
+		return -EROFS;
+	pthread_mutex_lock(&t->lock);
+	rc = vfs_check_dir_ino(v, parent);
+	if (rc == 0 && tree_child(t, pidx, name) >= 0)
+		rc = -EEXIST;
+	if (rc == 0 && pidx != 0 && t->nodes[pidx].rights != NULL &&
+	    strpbrk(t->nodes[pidx].rights, "kc") == NULL)
+		rc = -EACCES;
+	if (rc == 0)
+		rc = child_mailbox(v, pidx, name, &mailbox, &delim);
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+
+	rc = pool_checkout(v->pool, NULL, &s);
+	if (rc == 0) {
+		rc = session_create(s, mailbox);
+		pool_checkin(v->pool, s);
+	}
+	if (rc < 0) {
+		log_err("mkdir %s: CREATE %s failed: %s", name, mailbox, strerror(-rc));
+		free(mailbox);
+		return rc;
+	}
+	pthread_mutex_lock(&t->lock);
+	rc = tree_add_mailbox(t, mailbox, delim, "", false);
+	idx = rc == 0 ? tree_child(t, pidx, name) : -1;
+	if (idx > 0) {
+		t->nodes[idx].subscribed = false;
+		vfs_dir_attr(v, (uint32_t)idx, out);
+	} else if (rc == 0) {
+		rc = -EIO;	/* the name did not map back: cannot happen */
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(mailbox);
+	return rc;
+}
+
+int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
+{
+	struct tree *t = &v->tree;
+	struct session_status st;
+	struct session *s;
+	uint32_t pidx = tree_ino_node(parent);
+	char *mailbox = NULL;
+	bool selectable;
+	long idx;
+	int rc;
+
+	if (v->cfg->ro)
+		return -EROFS;
+	pthread_mutex_lock(&t->lock);
+	rc = vfs_check_dir_ino(v, parent);
+	idx = rc == 0 ? tree_child(t, pidx, name) : -1;
+	if (rc == 0 && idx < 0)
+		rc = vfs_parse_msg_name(name) ? -ENOTDIR : -ENOENT;
+	if (rc == 0 && is_inbox(&t->nodes[idx]))
+		rc = -EPERM;	/* IMAP does not allow deleting INBOX */
+	if (rc == 0 && t->nodes[idx].nchildren > 0)
+		rc = -ENOTEMPTY;
+	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
+		rc = -ENOMEM;
+	selectable = rc == 0 && t->nodes[idx].selectable;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	if (pending_any_in(v, (uint32_t)idx)) {
+		free(mailbox);
+		return -ENOTEMPTY;
+	}
+
+	rc = pool_checkout(v->pool, NULL, &s);
+	if (rc < 0)
+		goto out;
+	/* DELETE destroys the messages in it: ask the server, not our cache,
+	 * whether there are any, right before */
+	if (selectable) {
+		rc = session_status(s, mailbox, &st);
+		if (rc == 0 && st.messages > 0)
+			rc = -ENOTEMPTY;
+	}
+	if (rc == 0) {
+		rc = session_delete(s, mailbox);
+		selections_stale(v);
+	}
+	pool_checkin(v->pool, s);
+	if (rc == -ENOENT && !selectable)
+		rc = 0;	/* a parent the server never listed: nothing to delete */
+	if (rc < 0)
+		goto out;
+	pthread_mutex_lock(&t->lock);
+	tree_hide(t, (uint32_t)idx);
+	pthread_mutex_unlock(&t->lock);
+out:
+	if (rc < 0 && rc != -ENOTEMPTY)
+		log_err("rmdir %s failed: %s", mailbox, strerror(-rc));
+	free(mailbox);
+	return rc;
+}
+
+/* ---- unlink ---------------------------------------------------------------- */
+
+/* The \Trash special-use mailbox, or -1. Tree lock held. */
+static long trash_mailbox(const struct tree *t)
+{
+	size_t i;
+
+	for (i = 1; i < t->n; i++)
+		if (!t->nodes[i].hidden && t->nodes[i].selectable && strstr(t->nodes[i].attrs, "\\Trash"))
+			return (long)i;
+	return -1;
+}
+
+int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
+{
+	struct tree *t = &v->tree;
+	struct session_mbox mb;
+	struct session *s;
+	uint32_t idx = tree_ino_node(parent), uid, newuid;
+	char *mailbox = NULL, *trash = NULL;
+	long tr;
+	int rc;
+
+	if (v->cfg->ro)
+		return -EROFS;
+	pthread_mutex_lock(&t->lock);
+	rc = vfs_check_dir_ino(v, parent);
+	if (rc == 0 && tree_child(t, idx, name) >= 0)
+		rc = -EISDIR;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	rc = pending_unlink(v, idx, name);
+	if (rc != -ENOENT)
+		return rc;
+	uid = vfs_parse_msg_name(name);
+	if (uid == 0)
+		return -ENOENT;
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+
+	pthread_mutex_lock(&t->lock);
+	if (tree_msg_find(&t->nodes[idx], uid) == NULL)
+		rc = -ENOENT;
+	else if (t->nodes[idx].rights != NULL && (strchr(t->nodes[idx].rights, 't') == NULL ||
+						  strchr(t->nodes[idx].rights, 'e') == NULL))
+		rc = -EACCES;
+	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
+		rc = -ENOMEM;
+	if (rc == 0 && !v->uidplus) {
+		tr = trash_mailbox(t);
+		if (tr < 0 || (uint32_t)tr == idx || !v->move) {
+			log_err("rm %s/%s: the server has no UIDPLUS, so it cannot expunge one message "
+				"without possibly expunging others marked \\Deleted; refusing "
+				"(a \\Trash mailbox and MOVE would be used instead)", mailbox, name);
+			rc = -EPERM;
+		} else if ((trash = strdup(t->nodes[tr].mailbox)) == NULL) {
+			rc = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		goto out;
+
+	rc = vfs_session(v, mailbox, &s, &mb);
+	if (rc < 0)
+		goto out;
+	if (trash == NULL) {
+		rc = session_expunge_uid(s, uid);
+	} else {
+		rc = session_move(s, uid, trash, &newuid);
+		log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
+	}
+	pool_checkin(v->pool, s);
+	if (rc < 0) {
+		log_err("rm %s/%s failed: %s", mailbox, name, strerror(-rc));
+		goto out;
+	}
+	pthread_mutex_lock(&t->lock);
+	tree_msg_remove(&t->nodes[idx], uid);
+	t->nodes[idx].status_time = 0;
+	if (trash != NULL && (tr = trash_mailbox(t)) >= 0 && t->nodes[tr].state == TREE_READY)
+		t->nodes[tr].state = TREE_UNLOADED;	/* re-list to show it there */
+	pthread_mutex_unlock(&t->lock);
+out:
+	free(mailbox);
+	free(trash);
+	return rc;
+}
+
+/* ---- rename ---------------------------------------------------------------- */
+
+static void add_inval(struct vfs_inval *inval, int *n, uint64_t parent, const char *name)
+{
+	if (*n >= VFS_MAX_INVAL)
+		return;
+	inval[*n].parent = parent;
+	snprintf(inval[*n].name, sizeof(inval[*n].name), "%s", name);
+	(*n)++;
+}
+
+static int rename_dir(struct vfs *v, uint32_t idx, uint32_t newpidx, const char *newname)
+{
+	struct tree *t = &v->tree;
+	struct session *s;
+	char *from = NULL, *to = NULL, *fsname = NULL, delim;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (is_inbox(&t->nodes[idx]))
+		rc = -EPERM;	/* IMAP RENAME of INBOX moves its messages instead */
+	else if (tree_child(t, newpidx, newname) >= 0)
+		rc = -EEXIST;	/* never merge into or replace a mailbox */
+	else if (t->nodes[idx].delim != '\0' && newpidx != 0 && t->nodes[newpidx].delim != '\0' &&
+		 t->nodes[newpidx].delim != t->nodes[idx].delim)
+		rc = -EXDEV;	/* across namespaces with different delimiters */
+	if (rc == 0)
+		rc = child_mailbox(v, newpidx, newname, &to, &delim);
+	if (rc == 0 && ((from = strdup(t->nodes[idx].mailbox)) == NULL || (fsname = strdup(newname)) == NULL))
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		goto out;
+
+	rc = pool_checkout(v->pool, NULL, &s);
+	if (rc == 0) {
+		rc = session_rename(s, from, to);
+		selections_stale(v);
+		pool_checkin(v->pool, s);
+	}
+	if (rc < 0) {
+		log_err("mv: RENAME %s %s failed: %s", from, to, strerror(-rc));
+		goto out;
+	}
+	pthread_mutex_lock(&t->lock);
+	rc = tree_move(t, idx, newpidx, fsname, to);
+	pthread_mutex_unlock(&t->lock);
+	if (rc == 0)
+		fsname = to = NULL;	/* taken over by the tree */
+out:
+	free(from);
+	free(to);
+	free(fsname);
+	return rc;
+}
+
+static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx)
+{
+	struct tree *t = &v->tree;
+	struct session_mbox mb;
+	struct session *s;
+	char *from = NULL, *to = NULL;
+	uint32_t newuid = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (newidx == idx)
+		rc = -EPERM;	/* a message's name is its UID */
+	else if (newidx == 0 || !t->nodes[newidx].selectable)
+		rc = -EPERM;
+	else if (tree_msg_find(&t->nodes[idx], uid) == NULL)
+		rc = -ENOENT;
+	else if ((from = strdup(t->nodes[idx].mailbox)) == NULL || (to = strdup(t->nodes[newidx].mailbox)) == NULL)
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		goto out;
+
+	rc = vfs_session(v, from, &s, &mb);
+	if (rc < 0)
+		goto out;
+	rc = session_move(s, uid, to, &newuid);
+	pool_checkin(v->pool, s);
+	if (rc < 0) {
+		log_err("mv %s UID %u to %s failed: %s", from, uid, to, strerror(-rc));
+		goto out;
+	}
+	pthread_mutex_lock(&t->lock);
+	tree_msg_remove(&t->nodes[idx], uid);
+	t->nodes[idx].status_time = 0;
+	t->nodes[newidx].status_time = 0;
+	pthread_mutex_unlock(&t->lock);
+	/* show it in the target under its new UID */
+	if (newuid == 0 || vfs_session(v, to, &s, &mb) < 0) {
+		newuid = 0;
+	} else {
+		if (vfs_refresh_msg(v, s, newidx, mb.uidvalidity, newuid) < 0)
+			newuid = 0;
+		pool_checkin(v->pool, s);
+	}
+	if (newuid == 0) {
+		pthread_mutex_lock(&t->lock);
+		if (t->nodes[newidx].state == TREE_READY)
+			t->nodes[newidx].state = TREE_UNLOADED;
+		pthread_mutex_unlock(&t->lock);
+	}
+out:
+	free(from);
+	free(to);
+	return rc;
+}
+
+int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
+	       const char *newname, struct vfs_inval *inval, int *ninval)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(parent), newidx = tree_ino_node(newparent), uid;
+	long child;
+	int rc;
+
+	*ninval = 0;
+	if (v->cfg->ro)
+		return -EROFS;
+	pthread_mutex_lock(&t->lock);
+	rc = vfs_check_dir_ino(v, parent);
+	if (rc == 0)
+		rc = vfs_check_dir_ino(v, newparent);
+	child = rc == 0 ? tree_child(t, idx, name) : -1;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	if (child >= 0)
+		return rename_dir(v, (uint32_t)child, newidx, newname);
+
+	pthread_mutex_lock(&t->lock);
+	rc = newidx != 0 && t->nodes[newidx].selectable ? 0 : -EPERM;
+	if (rc == 0 && tree_child(t, newidx, newname) >= 0)
+		rc = -EISDIR;
+	pthread_mutex_unlock(&t->lock);
+	if (rc == 0) {
+		rc = pending_rename(v, idx, name, newidx, newname, inval, ninval);
+		if (rc != -ENOENT)
+			return rc;
+	}
+	uid = vfs_parse_msg_name(name);
+	if (uid == 0)
+		return rc < 0 ? rc : -ENOENT;
+	rc = vfs_load(v, idx);
+	if (rc == 0)
+		rc = vfs_load(v, newidx);
+	if (rc == 0)
+		rc = rename_msg(v, idx, uid, newidx);
+	if (rc == 0) {
+		/* The kernel now believes NEWNAME is the moved file; it is not:
+		 * the message is NEWUID.eml there and any message that had
+		 * NEWNAME still has it. Make the kernel ask again. */
+		add_inval(inval, ninval, newparent, newname);
+	}
+	return rc;
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out)
+{
+	if (v->cfg->ro)
+		return -EROFS;
+	if (vfs_ino_is_pending(ino))
+		return pending_setattr(v, ino, sa, out);
+	if (tree_ino_is_msg(ino))
+		return -EPERM;	/* messages are immutable */
+	/* Directories: IMAP keeps no times or modes for mailboxes. Accept
+	 * what cp -r and rsync -t set, change nothing, report what is. */
+	if (sa->set_size)
+		return -EISDIR;
+	return vfs_getattr(v, ino, out);
+}
+
+static int msg_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino);
+	struct session_flags add = { .sysflags = c->add_sys, .keywords = c->add_kw };
+	struct session_flags del = { .sysflags = c->del_sys, .keywords = c->del_kw };
+	struct session_mbox mb;
+	struct session *s;
+	char *mailbox = NULL;
+	uint32_t uidvalidity = 0;
+	int rc;
+
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	if (idx >= t->n || tree_msg_find(&t->nodes[idx], uid) == NULL)
+		rc = -ENOENT;
+	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
+		rc = -ENOMEM;
+	uidvalidity = t->nodes[idx].uidvalidity;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	rc = vfs_session(v, mailbox, &s, &mb);
+	if (rc < 0)
+		goto out;
+	if (mb.uidvalidity != uidvalidity) {
+		rc = -ESTALE;
+	} else if (c->replace) {
+		rc = session_store(s, uid, SESSION_STORE_SET, &add);
+	} else {
+		if (add.sysflags || add.keywords)
+			rc = session_store(s, uid, SESSION_STORE_ADD, &add);
+		if (rc == 0 && (del.sysflags || del.keywords))
+			rc = session_store(s, uid, SESSION_STORE_REMOVE, &del);
+	}
+	/* show what the server now has, not what we asked for */
+	if (rc == 0)
+		rc = vfs_refresh_msg(v, s, idx, uidvalidity, uid);
+	pool_checkin(v->pool, s);
+	pthread_mutex_lock(&t->lock);
+	t->nodes[idx].status_time = 0;
+	pthread_mutex_unlock(&t->lock);
+out:
+	if (rc < 0)
+		log_err("setting flags on %s UID %u failed: %s", mailbox, uid, strerror(-rc));
+	free(mailbox);
+	return rc;
+}
+
+static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t len)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino);
+	struct session *s;
+	char *mailbox = NULL;
+	bool on;
+	int rc;
+
+	while (len > 0 && (val[len - 1] == '\n' || val[len - 1] == '\0'))
+		len--;
+	if (len != 1 || (val[0] != '0' && val[0] != '1'))
+		return -EINVAL;
+	on = val[0] == '1';
+	pthread_mutex_lock(&t->lock);
+	rc = vfs_check_dir_ino(v, ino);
+	if (rc == 0 && idx == 0)
+		rc = -EPERM;
+	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	rc = pool_checkout(v->pool, NULL, &s);
+	if (rc == 0) {
+		rc = session_subscribe(s, mailbox, on);
+		pool_checkin(v->pool, s);
+	}
+	if (rc == 0) {
+		pthread_mutex_lock(&t->lock);
+		t->nodes[idx].subscribed = on;
+		pthread_mutex_unlock(&t->lock);
+	}
+	free(mailbox);
+	return rc;
+}
+
+int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len)
+{
+	struct flags_change c;
+	int rc;
+
+	if (strncmp(name, "user.imap.", 10) != 0)
+		return -ENOTSUP;
+	if (v->cfg->ro)
+		return -EROFS;
+	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino)) {
+		if (strcmp(name, "user.imap.subscribed") == 0)
+			return dir_subscribe(v, ino, val, len);
+		return -EPERM;	/* STATUS and LIST data are the server's */
+	}
+	if (strcmp(name, "user.imap.flags") != 0)
+		return -EPERM;	/* uid, internaldate, modseq are read-only */
+	rc = flags_parse(val, len, &c);
+	if (rc < 0) {
+		log_err("user.imap.flags: cannot parse \"%.*s\" (expected e.g. \"\\Seen $Label1\", "
+			"\"+\\Flagged\" or \"-\\Seen\")", (int)(len > 200 ? 200 : len), val);
+		return rc;
+	}
+	rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, &c);
+	flags_change_free(&c);
+	return rc;
+}
+
+int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
+{
+	if (strncmp(name, "user.imap.", 10) != 0)
+		return -ENOTSUP;
+	if (v->cfg->ro)
+		return -EROFS;
+	/* write "" to user.imap.flags to clear flags; the rest is read-only */
+	return -EPERM;
+}
