@@ -377,14 +377,29 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	fuse_reply_attr(req, &st, vfs_attr_cacheable(&a) ? fs->timeout : 0);
 }
 
+/* `imapfs status` reads this read-only attribute of the root; it is not
+ * listed, so getfattr -d and rsync -X do not copy daemon state around. */
+static bool is_status_xattr(fuse_ino_t ino, const char *name)
+{
+	return ino == FUSE_ROOT_ID && strcmp(name, VFS_STATUS_XATTR) == 0;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
+	if (is_status_xattr(ino, name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fuse_reply_err(req, -vfs_setxattr(fs_of(req)->vfs, ino, name, value, size));
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	if (is_status_xattr(ino, name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fuse_reply_err(req, -vfs_removexattr(fs_of(req)->vfs, ino, name));
 }
 
@@ -403,7 +418,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	struct imapfs *fs = fs_of(req);
 	char *val;
 	size_t len;
-	int rc = vfs_getxattr(fs->vfs, ino, name, &val, &len);
+	int rc = is_status_xattr(ino, name) ? vfs_status(fs->vfs, &val, &len) :
+		 vfs_getxattr(fs->vfs, ino, name, &val, &len);
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR };
+enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR, OPT_ENUM };
+
+static const char *const config_auth_names[] = { "login", "xoauth2", "oauthbearer", NULL };
 
 static const struct opt {
 	const char *name;
@@ -24,30 +26,65 @@ static const struct opt {
 	int min, max;		/* OPT_INT range */
 	const char *arg;	/* for --help */
 	const char *help;
+	const char *const *choices;	/* OPT_ENUM values, index stored as int */
 } config_opts[] = {
 	{ "ro", OPT_FLAG, offsetof(struct config, ro), 0, 0, NULL,
-	  "read-only: open mailboxes with EXAMINE, refuse every change" },
+	  "read-only: open mailboxes with EXAMINE, refuse every change", NULL },
 	{ "timeout", OPT_INT, offsetof(struct config, timeout), 1, 3600, "SECONDS",
-	  "network timeout for connecting and for each reply (default 30)" },
+	  "network timeout for connecting and for each reply (default 30)", NULL },
 	{ "max_conns", OPT_INT, offsetof(struct config, max_conns), 1, 64, "N",
-	  "at most N IMAP connections at once (default 4)" },
+	  "at most N IMAP connections at once (default 4)", NULL },
+	{ "poll", OPT_INT, offsetof(struct config, poll), 0, 86400, "SECONDS",
+	  "check mailboxes in use for changes by other clients every SECONDS (default 30, 0: INBOX by IDLE only)", NULL },
 	{ "cafile", OPT_STR, offsetof(struct config, cafile), 0, 0, "PATH",
-	  "trust the CA certificates in PATH instead of the system's" },
+	  "trust the CA certificates in PATH instead of the system's", NULL },
 	{ "password_file", OPT_STR, offsetof(struct config, password_file), 0, 0, "PATH",
-	  "read the password from PATH (must be mode 0600 or stricter)" },
+	  "read the password from PATH (must be mode 0600 or stricter)", NULL },
 	{ "password_command", OPT_STR, offsetof(struct config, password_command), 0, 0, "CMD",
-	  "run CMD with /bin/sh; the first line it prints is the password" },
+	  "run CMD with /bin/sh; the first line it prints is the password", NULL },
 	{ "insecure_plaintext", OPT_FLAG, offsetof(struct config, insecure_plaintext), 0, 0, NULL,
-	  "imap:// without TLS; allowed only to a loopback address" },
+	  "imap:// without TLS; allowed only to a loopback address", NULL },
 	{ "imap_trace", OPT_FLAG, offsetof(struct config, imap_trace), 0, 0, NULL,
-	  "log the IMAP protocol (passwords redacted)" },
+	  "log the IMAP protocol (passwords redacted)", NULL },
 	{ "debug", OPT_FLAG, offsetof(struct config, debug), 0, 0, NULL,
-	  "print FUSE requests (implies -f)" },
+	  "print FUSE requests (implies -f)", NULL },
 	{ "subscribed", OPT_FLAG, offsetof(struct config, subscribed), 0, 0, NULL,
-	  "show only subscribed mailboxes (LSUB) and their parents" },
+	  "show only subscribed mailboxes (LSUB) and their parents", NULL },
 	{ "allow_other", OPT_FLAG, offsetof(struct config, allow_other), 0, 0, NULL,
-	  "let other users access the mount (needs user_allow_other in /etc/fuse.conf)" },
+	  "let other users access the mount (needs user_allow_other in /etc/fuse.conf)", NULL },
+	{ "auth", OPT_ENUM, offsetof(struct config, auth), 0, 0, "MECH",
+	  "login (default), or xoauth2 / oauthbearer: OAuth2 with a token from password_command",
+	  config_auth_names },
 };
+
+/*
+ * Options that mount(8), mount.fuse3 and fstab(5) pass to every file
+ * system. The kernel-level ones go on to FUSE; the others concern mount(8)
+ * or systemd and mean nothing here, so they are accepted and ignored
+ * (refusing them would break fstab lines). "ro" is in the table above.
+ */
+static const struct generic_opt {
+	const char *name;
+	unsigned flag;		/* CONFIG_MNT_*, 0 = ignore */
+	bool prefix;		/* NAME is a prefix ("x-", "user=") */
+} config_generic[] = {
+	{ "nosuid", CONFIG_MNT_NOSUID, false },
+	{ "nodev", CONFIG_MNT_NODEV, false },
+	{ "noexec", CONFIG_MNT_NOEXEC, false },
+	{ "noatime", CONFIG_MNT_NOATIME, false },
+	{ "sync", CONFIG_MNT_SYNC, false },
+	{ "dirsync", CONFIG_MNT_DIRSYNC, false },
+	{ "rw", 0, false }, { "suid", 0, false }, { "dev", 0, false }, { "exec", 0, false },
+	{ "async", 0, false }, { "atime", 0, false }, { "relatime", 0, false },
+	{ "norelatime", 0, false }, { "strictatime", 0, false }, { "nodiratime", 0, false },
+	{ "lazytime", 0, false }, { "defaults", 0, false },
+	{ "user", 0, false }, { "nouser", 0, false }, { "users", 0, false },
+	{ "owner", 0, false }, { "group", 0, false }, { "auto", 0, false },
+	{ "noauto", 0, false }, { "_netdev", 0, false }, { "nofail", 0, false },
+	{ "user=", 0, true }, { "x-", 0, true }, { "comment=", 0, true },
+};
+
+#define N_GENERIC (sizeof(config_generic) / sizeof(config_generic[0]))
 
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 
@@ -62,12 +99,19 @@ void config_init(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->timeout = 30;
 	c->max_conns = 4;
+	c->poll = 30;
 }
 
 void config_free(struct config *c)
 {
 	size_t i;
 
+	if (c->password != NULL)
+		explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
+	c->password = NULL;
+	free(c->account);
+	c->account = NULL;
 	for (i = 0; i < N_OPTS; i++) {
 		if (config_opts[i].kind == OPT_STR) {
 			char **p = config_field(c, &config_opts[i]);
@@ -91,24 +135,52 @@ static int config_fail(char *err, unsigned errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Apply one "name" or "name=value" item (escapes already removed). */
-static int config_apply(struct config *c, const char *item, char *err, unsigned errlen)
+static const struct opt *config_find(const char *name, size_t nlen)
 {
-	const char *eq = strchr(item, '=');
-	size_t nlen = eq ? (size_t)(eq - item) : strlen(item);
-	const char *val = eq ? eq + 1 : NULL;
-	const struct opt *o = NULL;
 	size_t i;
 
-	for (i = 0; i < N_OPTS; i++) {
-		if (strlen(config_opts[i].name) == nlen &&
-		    strncmp(config_opts[i].name, item, nlen) == 0) {
-			o = &config_opts[i];
-			break;
+	for (i = 0; i < N_OPTS; i++)
+		if (strlen(config_opts[i].name) == nlen && strncmp(config_opts[i].name, name, nlen) == 0)
+			return &config_opts[i];
+	return NULL;
+}
+
+bool config_is_option(const char *name)
+{
+	return config_find(name, strlen(name)) != NULL;
+}
+
+bool config_is_flag(const char *name)
+{
+	const struct opt *o = config_find(name, strlen(name));
+
+	return o != NULL && o->kind == OPT_FLAG;
+}
+
+/* A generic mount(8) option: 1 if ITEM (the whole "name[=value]") is one. */
+static int config_generic_apply(struct config *c, const char *item)
+{
+	size_t i;
+
+	for (i = 0; i < N_GENERIC; i++) {
+		const struct generic_opt *g = &config_generic[i];
+
+		if (g->prefix ? strncmp(item, g->name, strlen(g->name)) == 0 : strcmp(item, g->name) == 0) {
+			c->mount_flags |= g->flag;
+			return 1;
 		}
 	}
+	return 0;
+}
+
+/* Apply one option NAME (NLEN bytes) with value VAL (NULL: none). */
+static int config_apply_nv(struct config *c, const char *name, size_t nlen, const char *val,
+			   char *err, unsigned errlen)
+{
+	const struct opt *o = config_find(name, nlen);
+
 	if (o == NULL)
-		return config_fail(err, errlen, "unknown option \"%.*s\" (see imapfs --help)", (int)nlen, item);
+		return config_fail(err, errlen, "unknown option \"%.*s\" (see imapfs --help)", (int)nlen, name);
 
 	switch (o->kind) {
 	case OPT_FLAG:
@@ -154,8 +226,59 @@ static int config_apply(struct config *c, const char *item, char *err, unsigned 
 		*p = copy;
 		return 0;
 	}
+	case OPT_ENUM: {
+		int *ip = config_field(c, o);
+
+		for (int k = 0; val != NULL && o->choices[k] != NULL; k++) {
+			if (strcmp(val, o->choices[k]) == 0) {
+				*ip = k;
+				return 0;
+			}
+		}
+		return config_fail(err, errlen, "option \"%s\" must be %s, %s or %s", o->name, o->choices[0],
+				   o->choices[1], o->choices[2]);
+	}
 	}
 	return -EINVAL;
+}
+
+/* Apply one "name" or "name=value" item (escapes already removed). */
+static int config_apply(struct config *c, const char *item, char *err, unsigned errlen)
+{
+	const char *eq = strchr(item, '=');
+	size_t nlen = eq ? (size_t)(eq - item) : strlen(item);
+
+	if (config_find(item, nlen) == NULL && config_generic_apply(c, item))
+		return 0;
+	return config_apply_nv(c, item, nlen, eq ? eq + 1 : NULL, err, errlen);
+}
+
+int config_set(struct config *c, const char *name, const char *value, char *err, unsigned errlen)
+{
+	return config_apply_nv(c, name, strlen(name), value, err, errlen);
+}
+
+const char *config_auth_name(int auth)
+{
+	return auth >= 0 && auth <= CONFIG_AUTH_OAUTHBEARER ? config_auth_names[auth] : "?";
+}
+
+void config_mount_flags(const struct config *c, char *buf, unsigned len)
+{
+	size_t i, n = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < N_GENERIC; i++) {
+		if (config_generic[i].flag & c->mount_flags) {
+			int w = snprintf(buf + n, len - n, ",%s", config_generic[i].name);
+
+			if (w < 0 || (size_t)w >= len - n)
+				return;
+			n += (size_t)w;
+		}
+	}
 }
 
 int config_parse_opts(struct config *c, const char *opts, char *err, unsigned errlen)
@@ -198,6 +321,9 @@ void config_print_help(FILE *out)
 			snprintf(left, sizeof(left), "%s", config_opts[i].name);
 		fprintf(out, "    -o %-24s %s\n", left, config_opts[i].help);
 	}
+	fprintf(out, "    -o %-24s %s\n", "nosuid,nodev,...",
+		"generic mount(8) options: nosuid nodev noexec noatime sync dirsync go to the kernel;");
+	fprintf(out, "    %-27s %s\n", "", "rw user users noauto auto _netdev nofail defaults x-* are ignored");
 }
 
 const char *config_option_name(unsigned i)

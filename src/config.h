@@ -18,6 +18,7 @@ struct config {
 	bool ro;			/* ro: EXAMINE, refuse every change */
 	int timeout;			/* timeout=SECONDS, network timeout, default 30 */
 	int max_conns;			/* max_conns=N, IMAP sessions, default 4 */
+	int poll;			/* poll=SECONDS, look for changes by others, default 30; 0 = IDLE only */
 	char *cafile;			/* cafile=PATH, else the system CAs */
 	char *password_file;		/* password_file=PATH (mode 0600 or stricter) */
 	char *password_command;		/* password_command=CMD (first line of stdout) */
@@ -26,7 +27,31 @@ struct config {
 	bool debug;			/* debug: FUSE debug output (implies -f) */
 	bool allow_other;		/* allow_other: let other users see the mount */
 	bool subscribed;		/* subscribed: show only subscribed mailboxes */
+	int auth;			/* auth=login|xoauth2|oauthbearer (enum config_auth) */
+	unsigned mount_flags;		/* generic mount(8) flags passed to FUSE (CONFIG_MNT_*) */
+	/* Not -o options (never on the command line); set from the accounts
+	 * file by accounts_resolve(), NULL otherwise: */
+	char *account;			/* the account's name, for status and logs */
+	char *password;			/* "password =" line; wiped by config_free() */
 };
+
+/* How to log in. The OAuth2 mechanisms take an access token from the
+ * password sources, fetched anew for every connection (tokens expire). */
+enum config_auth {
+	CONFIG_AUTH_LOGIN = 0,		/* IMAP LOGIN with a password (default) */
+	CONFIG_AUTH_XOAUTH2,		/* AUTHENTICATE XOAUTH2 (Gmail, Outlook) */
+	CONFIG_AUTH_OAUTHBEARER,	/* AUTHENTICATE OAUTHBEARER, RFC 7628 */
+};
+
+/* Generic mount(8) options that are handed to the kernel through FUSE.
+ * The others mount(8) and mount.fuse3 pass (user, noauto, _netdev,
+ * x-systemd.*, ...) are accepted and ignored; see config_parse_opts. */
+#define CONFIG_MNT_NOSUID	0x01u
+#define CONFIG_MNT_NODEV	0x02u
+#define CONFIG_MNT_NOEXEC	0x04u
+#define CONFIG_MNT_NOATIME	0x08u
+#define CONFIG_MNT_SYNC		0x10u
+#define CONFIG_MNT_DIRSYNC	0x20u
 
 void config_init(struct config *c);
 void config_free(struct config *c);
@@ -38,6 +63,23 @@ void config_free(struct config *c);
  * Values cannot contain commas except escaped as "\,".
  */
 int config_parse_opts(struct config *c, const char *opts, char *err, unsigned errlen);
+
+/*
+ * Apply one option given as NAME and VALUE (NULL for a flag), as the
+ * accounts file does; no escape processing. Same errors as above.
+ */
+int config_set(struct config *c, const char *name, const char *value, char *err, unsigned errlen);
+
+/* True if NAME is an imapfs option from the table (not a generic mount
+ * option); config_is_flag: one that takes no value. */
+bool config_is_option(const char *name);
+bool config_is_flag(const char *name);
+
+/* The name of mechanism AUTH ("login", "xoauth2", "oauthbearer"). */
+const char *config_auth_name(int auth);
+
+/* Write the CONFIG_MNT_* flags of C as ",nosuid,nodev..." into BUF. */
+void config_mount_flags(const struct config *c, char *buf, unsigned len);
 
 /* Print the option table for --help. */
 void config_print_help(FILE *out);

@@ -5,15 +5,26 @@
  */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Set once at start-up and once after daemonising, both before any worker
  * thread exists; read-only afterwards, so no lock. */
 static bool log_syslog;
 static bool log_verbose;
+
+/* The last few errors, for `imapfs status`: a ring, oldest overwritten. */
+#define LOG_RING 4
+static pthread_mutex_t log_ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_ring_entry {
+	time_t when;
+	char text[256];
+} log_ring[LOG_RING];			/* guarded by log_ring_lock */
+static unsigned long log_nerrors;	/* guarded by log_ring_lock; errors so far */
 
 void log_init(bool verbose)
 {
@@ -26,26 +37,74 @@ void log_use_syslog(void)
 	log_syslog = true;
 }
 
+static void log_remember(const char *msg)
+{
+	struct log_ring_entry *e;
+	size_t n;
+
+	pthread_mutex_lock(&log_ring_lock);
+	e = &log_ring[log_nerrors % LOG_RING];
+	e->when = time(NULL);
+	/* cut, not formatted: a long line only loses its tail */
+	n = strnlen(msg, sizeof(e->text) - 1);
+	memcpy(e->text, msg, n);
+	e->text[n] = '\0';
+	log_nerrors++;
+	pthread_mutex_unlock(&log_ring_lock);
+}
+
+unsigned long log_recent_errors(char *buf, size_t len)
+{
+	unsigned long total, i;
+	size_t n = 0;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	pthread_mutex_lock(&log_ring_lock);
+	total = log_nerrors;
+	for (i = total > LOG_RING ? total - LOG_RING : 0; i < total; i++) {
+		const struct log_ring_entry *e = &log_ring[i % LOG_RING];
+		struct tm tm;
+		char when[32];
+		int w;
+
+		localtime_r(&e->when, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		w = snprintf(buf + n, len - n, "%s %s\n", when, e->text);
+		if (w < 0 || (size_t)w >= len - n)
+			break;
+		n += (size_t)w;
+	}
+	pthread_mutex_unlock(&log_ring_lock);
+	return total;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
-	char line[2048];
+	char msg[2048], line[2048 + 16];
 	va_list ap;
 	int n;
 
 	if (level >= LOG_DEBUG && !log_verbose)
 		return;
 	va_start(ap, fmt);
-	if (log_syslog) {
-		vsnprintf(line, sizeof(line), fmt, ap);
-		syslog(level, "%s", line);
-	} else {
-		n = snprintf(line, sizeof(line), "imapfs: ");
-		vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-		n = (int)strlen(line);
-		line[n++] = '\n';
-		if (write(STDERR_FILENO, line, (size_t)n) < 0) {
-			/* nowhere left to report it */
-		}
-	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (level <= LOG_ERR)
+		log_remember(msg);
+	if (log_syslog) {
+		syslog(level, "%s", msg);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "imapfs: %s\n", msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
 }

@@ -11,12 +11,18 @@
 #define IMAPFS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 void log_init(bool verbose);
 /* Switch to syslog once the daemon has detached. */
 void log_use_syslog(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The last few LOG_ERR lines, "YYYY-MM-DD HH:MM:SS text\n" each, oldest
+ * first, into BUF (always NUL-terminated); returns how many errors were
+ * logged since start. Thread-safe (a small ring under its own mutex). */
+unsigned long log_recent_errors(char *buf, size_t len);
 
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)

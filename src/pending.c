@@ -249,6 +249,10 @@ int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out)
 		goto out;
 	}
 	p->opens++;
+	if ((flags & O_ACCMODE) != O_RDONLY) {
+		f->writer = true;
+		p->writers++;
+	}
 	*out = f;
 out:
 	pthread_mutex_unlock(&v->pend_lock);
@@ -262,14 +266,16 @@ ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off
 	return n < 0 ? -errno : n;
 }
 
-void pending_release(struct vfs *v, struct vfs_pending *p)
+void pending_release(struct vfs *v, struct vfs_pending *p, bool writer)
 {
 	struct vfs_inval inval[VFS_MAX_INVAL];
 	int ninval = 0;
 
 	pthread_mutex_lock(&v->pend_lock);
 	p->opens--;
-	if (p->opens == 0 && p->unflushed) {
+	if (writer)
+		p->writers--;
+	if (p->writers == 0 && p->unflushed) {
 		/* written through a handle that was never flushed (mmap, or a
 		 * crashed writer's close): append now, errors go to the log */
 		p->unflushed = false;
@@ -348,6 +354,7 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	p->mode = (mode & 0777) ? (mode & 0777) : 0600;
 	p->mtime = time(NULL);
 	p->opens = 1;
+	p->writers = 1;
 
 	pthread_mutex_lock(&v->pend_lock);
 	if (find_name(v, idx, name) != NULL) {
@@ -365,6 +372,7 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 		close(fd);
 		return -ENOMEM;
 	}
+	f->writer = true;
 	p->ino = VFS_PENDING_BIT | ++v->next_pending;
 	p->next = v->pending;
 	v->pending = p;
@@ -576,13 +584,20 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 
 int vfs_flush(struct vfs *v, struct vfs_file *f, struct vfs_inval *inval, int *ninval)
 {
+	bool last;
+
 	*ninval = 0;
-	if (f->pend == NULL)
+	/* only the close of the last handle that can write sends the
+	 * message: a reader's close (cat, an indexer) must not send it half
+	 * written */
+	if (f->pend == NULL || !f->writer)
 		return 0;
 	pthread_mutex_lock(&v->pend_lock);
-	f->pend->unflushed = false;
+	last = f->pend->writers <= 1;
+	if (last)
+		f->pend->unflushed = false;
 	pthread_mutex_unlock(&v->pend_lock);
-	return pending_commit(v, f->pend, inval, ninval);
+	return last ? pending_commit(v, f->pend, inval, ninval) : 0;
 }
 
 /* ---- the pending side of setattr / setxattr / unlink / rename ---------- */

@@ -22,6 +22,8 @@ struct pool {
 	struct session **busy;			/* checked-out sessions, for shutdown */
 	int nbusy;
 	bool shutting_down;
+	int max;				/* max_conns as configured; immutable */
+	unsigned long opened;			/* sessions opened, for status */
 };
 
 int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out)
@@ -42,6 +44,8 @@ int pool_new(const struct session_params *p, int max_conns, struct session *firs
 	pthread_cond_init(&pool->freed, NULL);
 	pool->params = p;
 	pool->limit = max_conns;
+	pool->max = max_conns;
+	pool->opened = 1;
 	pool->next_id = session_id(first) + 1;
 	pool->idle[pool->nidle++] = first;
 	pool->count = 1;
@@ -108,6 +112,13 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 			pool->idle[pick] = pool->idle[--pool->nidle];
 			busy_add(pool, s);
 			pthread_mutex_unlock(&pool->lock);
+			/* a connection the server closed while idle (Dovecot does when
+			 * the selected mailbox is deleted) is replaced, not used */
+			if (session_check_idle(s) < 0) {
+				pool_checkin(pool, s);
+				pthread_mutex_lock(&pool->lock);
+				continue;
+			}
 			*out = s;
 			return 0;
 		}
@@ -140,6 +151,7 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 		return rc == -EACCES || rc == -EPERM ? -EACCES : (rc == -ETIMEDOUT ? -ETIMEDOUT : -EIO);
 	}
 	busy_add(pool, s);
+	pool->opened++;
 	pthread_mutex_unlock(&pool->lock);
 	*out = s;
 	return 0;
@@ -170,5 +182,16 @@ void pool_shutdown(struct pool *pool)
 	for (i = 0; i < pool->nbusy; i++)
 		session_shutdown(pool->busy[i]);
 	pthread_cond_broadcast(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void pool_get_stats(struct pool *pool, struct pool_stats *out)
+{
+	pthread_mutex_lock(&pool->lock);
+	out->open = pool->count;
+	out->busy = pool->nbusy;
+	out->limit = pool->limit;
+	out->max = pool->max;
+	out->opened = pool->opened;
 	pthread_mutex_unlock(&pool->lock);
 }

@@ -34,4 +34,14 @@ void pool_checkin(struct pool *pool, struct session *s);
 /* Interrupt every session's blocked I/O (unmount in progress). */
 void pool_shutdown(struct pool *pool);
 
+/* A consistent snapshot for `imapfs status`, taken under pool.lock. */
+struct pool_stats {
+	int open;		/* sessions open or being opened */
+	int busy;		/* of those, checked out right now */
+	int limit;		/* current limit (max_conns, or lower if the server capped us) */
+	int max;		/* max_conns as configured */
+	unsigned long opened;	/* sessions opened since mount, the first included */
+};
+void pool_get_stats(struct pool *pool, struct pool_stats *out);
+
 #endif

@@ -183,6 +183,11 @@ int secret_get(const struct config *c, const char *user, const char *host,
 		return secret_from_command(c->password_command, out, err, errlen);
 	if (c->password_file)
 		return secret_from_file(c->password_file, out, err, errlen);
+	if (c->password) {
+		/* from the accounts file, whose mode the program has checked */
+		*out = strdup(c->password);
+		return *out ? 0 : -ENOMEM;
+	}
 	env = getenv("IMAPFS_PASSWORD");
 	if (env != NULL) {
 		*out = strdup(env);
@@ -192,5 +197,5 @@ int secret_get(const struct config *c, const char *user, const char *host,
 		return secret_prompt(user, host, out, err, errlen);
 	return secret_fail(err, errlen, -EACCES,
 			   "no password: use -o password_command=CMD, -o password_file=PATH, "
-			   "IMAPFS_PASSWORD, or run on a terminal");
+			   "a password line in the accounts file, IMAPFS_PASSWORD, or run on a terminal");
 }

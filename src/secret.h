@@ -3,8 +3,10 @@
  *
  * Order: -o password_command=CMD (first line of its stdout), -o
  * password_file=PATH (refused unless mode 0600 or stricter and owned by us),
- * the environment variable IMAPFS_PASSWORD, and a prompt on the controlling
- * terminal when stdin is one. The returned string is owned by the caller and
+ * a "password =" line of the accounts file (config.password), the
+ * environment variable IMAPFS_PASSWORD, and a prompt on the controlling
+ * terminal when stdin is one. With auth=xoauth2/oauthbearer the same
+ * sources give the access token, fetched again for every connection. The returned string is owned by the caller and
  * must be released with secret_free(), which wipes it.
  */
 #ifndef IMAPFS_SECRET_H

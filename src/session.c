@@ -12,9 +12,11 @@
 #include "session.h"
 #include "errmap.h"
 #include "log.h"
+#include "secret.h"
 #include "tls.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include <libetpan/libetpan.h>
+#include <openssl/evp.h>
 
 /* Used by one thread at a time (whoever checked it out of the pool); the
  * pool reads `broken` and `selected` only while it owns the session too. */
@@ -173,6 +176,196 @@ static int session_upgrade(struct session *s, const struct session_params *p,
 	return 0;
 }
 
+/* ---- login ------------------------------------------------------------ */
+
+/* libetpan exports this parser but does not install its header
+ * (mailimap_parser.h); mailimap_oauth2_authenticate uses it the same way
+ * to tell a SASL continuation ("+ ...") from the final response. */
+struct mailimap_parser_context;
+int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
+				struct mailimap_parser_context *parser_ctx, size_t *indx,
+				struct mailimap_continue_req **result, size_t progr_rate,
+				progress_function *progr_fun);
+
+/* Write the pieces of one line and flush. PRIVATE keeps it out of the
+ * protocol trace (tls.c shows only "TAG COMMAND <redacted>"). */
+static int session_send_line(struct session *s, bool private_data, const char *a, const char *b)
+{
+	mailstream *st = s->imap->imap_stream;
+	int r = MAILIMAP_NO_ERROR;
+
+	mailstream_set_privacy(st, private_data ? 0 : 1);
+	if (mailstream_write(st, a, strlen(a)) < 0 || (b != NULL && mailstream_write(st, b, strlen(b)) < 0) ||
+	    mailstream_write(st, "\r\n", 2) < 0 || mailstream_flush(st) < 0)
+		r = MAILIMAP_ERROR_STREAM;
+	mailstream_set_privacy(st, 1);
+	return r;
+}
+
+/* Read one line; true if it is a continuation request. */
+static int session_read_cont(struct session *s, bool *cont)
+{
+	struct mailimap_continue_req *cr = NULL;
+	size_t indx = 0;
+	int r;
+
+	if (mailimap_read_line(s->imap) == NULL)
+		return MAILIMAP_ERROR_STREAM;
+	r = mailimap_continue_req_parse(s->imap->imap_stream, s->imap->imap_stream_buffer, NULL, &indx,
+					&cr, s->imap->imap_progr_rate, s->imap->imap_progr_fun);
+	*cont = (r == MAILIMAP_NO_ERROR);
+	if (cr != NULL)
+		mailimap_continue_req_free(cr);
+	return r == MAILIMAP_NO_ERROR || r == MAILIMAP_ERROR_PARSE ? MAILIMAP_NO_ERROR : r;
+}
+
+/*
+ * AUTHENTICATE MECH with one client response RESP (base64), sent inline
+ * when the server has SASL-IR (RFC 4959), else after its "+". A second "+"
+ * is the server's error challenge (RFC 7628 §3.2.3): answer ABORT and read
+ * the tagged NO. libetpan parses every server line; the tag is its own.
+ */
+static int session_sasl(struct session *s, const char *mech, const char *resp, const char *abort)
+{
+	struct mailimap_response *rsp = NULL;
+	char cmd[64];
+	bool cont = false;
+	int r, ok;
+
+	r = mailimap_send_current_tag(s->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	snprintf(cmd, sizeof(cmd), "AUTHENTICATE %s%s", mech, session_has_cap(s, "SASL-IR") ? " " : "");
+	if (session_has_cap(s, "SASL-IR")) {
+		r = session_send_line(s, true, cmd, resp);
+	} else {
+		r = session_send_line(s, false, cmd, NULL);
+		if (r == MAILIMAP_NO_ERROR)
+			r = session_read_cont(s, &cont);
+		if (r == MAILIMAP_NO_ERROR && cont)
+			r = session_send_line(s, true, resp, NULL);
+		else if (r == MAILIMAP_NO_ERROR)
+			goto response;	/* refused the mechanism outright */
+	}
+	if (r == MAILIMAP_NO_ERROR)
+		r = session_read_cont(s, &cont);
+	if (r == MAILIMAP_NO_ERROR && cont)
+		r = session_send_line(s, false, abort, NULL);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+response:
+	r = mailimap_parse_response(s->imap, &rsp);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	ok = rsp->rsp_resp_done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
+	     rsp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type == MAILIMAP_RESP_COND_STATE_OK;
+	mailimap_response_free(rsp);
+	if (!ok)
+		return MAILIMAP_ERROR_LOGIN;
+	s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	return MAILIMAP_NO_ERROR;
+}
+
+/* RFC 7628 saslname: ',' and '=' escaped as =2C and =3D. */
+static void session_saslname(FILE *f, const char *user)
+{
+	for (; *user; user++) {
+		if (*user == ',')
+			fputs("=2C", f);
+		else if (*user == '=')
+			fputs("=3D", f);
+		else
+			fputc(*user, f);
+	}
+}
+
+/* The base64 client response for the OAuth2 mechanism in P->cfg->auth. */
+static int session_oauth_response(const struct session_params *p, const char *token, char **out)
+{
+	const struct url *u = p->url;
+	char *raw = NULL, *b64;
+	size_t rawlen = 0;
+	FILE *f = open_memstream(&raw, &rawlen);
+
+	if (f == NULL)
+		return -ENOMEM;
+	if (p->cfg->auth == CONFIG_AUTH_XOAUTH2) {
+		fprintf(f, "user=%s\001auth=Bearer %s\001\001", u->user, token);
+	} else {
+		fputs("n,a=", f);
+		session_saslname(f, u->user);
+		fprintf(f, ",\001host=%s\001port=%d\001auth=Bearer %s\001\001", u->host, u->port, token);
+	}
+	if (fclose(f) != 0 || raw == NULL) {
+		free(raw);
+		return -ENOMEM;
+	}
+	b64 = malloc(4 * ((rawlen + 2) / 3) + 1);
+	if (b64 != NULL)
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)raw, (int)rawlen);
+	explicit_bzero(raw, rawlen);
+	free(raw);
+	*out = b64;
+	return b64 ? 0 : -ENOMEM;
+}
+
+/* Log in with LOGIN or an OAuth2 mechanism; 0, or -errno with *CLS and ERR. */
+static int session_login(struct session *s, const struct session_params *p, enum session_err *cls,
+			 char *err, unsigned errlen)
+{
+	const struct url *u = p->url;
+	const char *mech = p->cfg->auth == CONFIG_AUTH_XOAUTH2 ? "XOAUTH2" :
+			   p->cfg->auth == CONFIG_AUTH_OAUTHBEARER ? "OAUTHBEARER" : "LOGIN";
+	char *token = NULL, *resp = NULL, why[256];
+	int r, rc;
+
+	*cls = SESSION_ERR_AUTH;
+	if (p->cfg->auth == CONFIG_AUTH_LOGIN) {
+		if (session_has_cap(s, "LOGINDISABLED")) {
+			session_fail(err, errlen, "%s advertises LOGINDISABLED: it does not accept a password "
+				     "login here (does it want -o auth=xoauth2 or oauthbearer?)", u->host);
+			return -EACCES;
+		}
+		r = mailimap_login(s->imap, u->user, p->password);
+	} else {
+		if (!mailimap_has_authentication(s->imap, (char *)mech)) {
+			session_fail(err, errlen, "%s does not offer AUTH=%s; use the mechanism it offers "
+				     "(-o auth=xoauth2 or oauthbearer) or a password", u->host, mech);
+			return -EACCES;
+		}
+		/* a fresh token for every connection: the helper refreshes it */
+		rc = secret_get(p->cfg, u->user, u->host, &token, why, sizeof(why));
+		if (rc < 0) {
+			session_fail(err, errlen, "cannot get an OAuth2 access token for %s: %s", mech, why);
+			return rc == -ENOMEM ? rc : -EACCES;
+		}
+		rc = session_oauth_response(p, token, &resp);
+		secret_free(token);
+		if (rc < 0)
+			return rc;
+		r = session_sasl(s, mech, resp, p->cfg->auth == CONFIG_AUTH_XOAUTH2 ? "" : "AQ==");
+		explicit_bzero(resp, strlen(resp));
+		free(resp);
+	}
+	if (r != MAILIMAP_NO_ERROR && errmap_is_fatal(r)) {
+		session_rc(s, r, mech);
+		*cls = SESSION_ERR_CONNECT;
+		session_fail(err, errlen, "connection to %s lost during %s login", u->host, mech);
+		return -EIO;
+	}
+	if (r != MAILIMAP_NO_ERROR) {
+		/* the caller prints ERR: one line, no separate log noise */
+		session_fail(err, errlen, "%s as %s on %s refused: %s%s%s%s%s", mech, u->user, u->host,
+			     session_code(s) ? "[" : "", session_code(s) ? session_code(s) : "",
+			     session_code(s) ? "] " : "", session_text(s),
+			     p->cfg->auth == CONFIG_AUTH_LOGIN ? "" :
+			     " (the access token may have expired or lack the IMAP scope: run the "
+			     "password_command by hand to check it)");
+		return -EACCES;
+	}
+	return 0;
+}
+
 int session_open(const struct session_params *p, int id, struct session **out,
 		 enum session_err *cls, char *err, unsigned errlen)
 {
@@ -273,27 +466,9 @@ int session_open(const struct session_params *p, int id, struct session **out,
 	}
 	if (!preauth) {
 		*cls = SESSION_ERR_AUTH;
-		if (session_has_cap(s, "LOGINDISABLED")) {
-			session_fail(err, errlen, "%s advertises LOGINDISABLED: it does not accept a password login here",
-				     u->host);
-			rc = -EACCES;
+		rc = session_login(s, p, cls, err, errlen);
+		if (rc < 0)
 			goto out_imap;
-		}
-		r = mailimap_login(s->imap, u->user, p->password);
-		if (r != MAILIMAP_NO_ERROR && errmap_is_fatal(r)) {
-			rc = session_rc(s, r, "LOGIN");
-			*cls = SESSION_ERR_CONNECT;
-			session_fail(err, errlen, "connection to %s lost during login", u->host);
-			goto out_imap;
-		}
-		if (r != MAILIMAP_NO_ERROR) {
-			/* the caller prints ERR: one line, no separate log noise */
-			rc = -EACCES;
-			session_fail(err, errlen, "login as %s on %s refused: %s%s%s%s", u->user, u->host,
-				     session_code(s) ? "[" : "", session_code(s) ? session_code(s) : "",
-				     session_code(s) ? "] " : "", session_text(s));
-			goto out_imap;
-		}
 		/* capabilities may change after login */
 		*cls = SESSION_ERR_PROTOCOL;
 		rc = session_capability(s);
@@ -500,16 +675,15 @@ static void kw_add(char **kw, size_t *len, const char *pre, const char *name)
 	*len += (size_t)snprintf(n + *len, add + 1, "%s%s%s", *len ? " " : "", pre, name);
 }
 
-static void meta_handler(struct mailimap_msg_att *att, void *vctx)
+/* Turn one FETCH response into a session_msg; *KW gets the malloc'd
+ * keyword string (or NULL) that m->keywords points to. */
+static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, char **kwp)
 {
-	struct meta_ctx *c = vctx;
 	struct session_msg m = { 0 };
 	char *kw = NULL;
 	size_t kwlen = 0;
 	clistiter *it;
 
-	if (c->cbrc != 0)
-		return;
 	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
 		struct mailimap_msg_att_item *item = clist_content(it);
 
@@ -566,13 +740,24 @@ static void meta_handler(struct mailimap_msg_att *att, void *vctx)
 			}
 		}
 	}
-	if (m.uid == 0) {
-		/* an unsolicited FETCH (flag change) without UID: not ours */
-		free(kw);
-		return;
-	}
 	m.keywords = kw;
-	c->cbrc = c->cb(c->cbctx, &m);
+	*mp = m;
+	*kwp = kw;
+}
+
+static void meta_handler(struct mailimap_msg_att *att, void *vctx)
+{
+	struct meta_ctx *c = vctx;
+	struct session_msg m;
+	char *kw;
+
+	if (c->cbrc != 0)
+		return;
+	msg_att_parse(att, &m, &kw);
+	/* an unsolicited FETCH (flag change) without UID is not ours; UID 0
+	 * does not exist in IMAP */
+	if (m.uid != 0)
+		c->cbrc = c->cb(c->cbctx, &m);
 	free(kw);
 }
 
@@ -709,6 +894,14 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	clistiter *it;
 	int rc;
 
+	/* For the mailbox this session has selected, servers answer STATUS
+	 * from what the session has seen so far (Dovecot does): NOOP first
+	 * lets it see what other clients did. */
+	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0) {
+		rc = session_rc(s, mailimap_noop(s->imap), "NOOP");
+		if (rc < 0)
+			return rc;
+	}
 	sl = mailimap_status_att_list_new_empty();
 	if (sl == NULL)
 		return -ENOMEM;
@@ -716,6 +909,8 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UNSEEN);
 	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDNEXT);
 	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+	if (session_has_cap(s, "CONDSTORE"))
+		mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
 	rc = session_rc(s, mailimap_status(s->imap, mailbox, sl, &st), "STATUS");
 	mailimap_status_att_list_free(sl);
 	if (rc < 0)
@@ -729,7 +924,15 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 		case MAILIMAP_STATUS_ATT_UNSEEN: out->unseen = si->st_value; break;
 		case MAILIMAP_STATUS_ATT_UIDNEXT: out->uidnext = si->st_value; break;
 		case MAILIMAP_STATUS_ATT_UIDVALIDITY: out->uidvalidity = si->st_value; break;
-		default: break;
+		default:
+			if (si->st_ext_data != NULL &&
+			    si->st_ext_data->ext_extension == &mailimap_extension_condstore &&
+			    si->st_ext_data->ext_type == MAILIMAP_CONDSTORE_TYPE_STATUS_INFO) {
+				struct mailimap_condstore_status_info *ci = si->st_ext_data->ext_data;
+
+				out->highestmodseq = ci->cs_highestmodseq_value;
+			}
+			break;
 		}
 	}
 	mailimap_mailbox_data_status_free(st);
@@ -1040,4 +1243,131 @@ int session_myrights(struct session *s, const char *mailbox, char **out)
 	*out = strdup(d->rights ? d->rights : "");
 	mailimap_acl_myrights_data_free(d);
 	return *out ? 0 : -ENOMEM;
+}
+
+/* ---- changes made by others --------------------------------------------- */
+
+void session_forget_selection(struct session *s)
+{
+	free(s->selected);
+	s->selected = NULL;
+}
+
+int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
+			      session_msg_cb *cb, void *ctx)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	clistiter *it;
+	int rc = 0;
+
+	set = mailimap_set_new_interval(1, last);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	if (set == NULL || ft == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	if (modseq != 0) {
+		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
+		rc = session_rc(s, mailimap_uid_fetch_changedsince(s->imap, set, ft, modseq, &res),
+				"UID FETCH (CHANGEDSINCE)");
+	} else {
+		rc = session_rc(s, mailimap_uid_fetch(s->imap, set, ft, &res), "UID FETCH (FLAGS)");
+	}
+	if (rc < 0)
+		goto out;
+	for (it = clist_begin(res); it != NULL && rc == 0; it = clist_next(it)) {
+		struct session_msg m;
+		char *kw;
+
+		msg_att_parse(clist_content(it), &m, &kw);
+		if (m.uid != 0 && m.uid <= last)
+			rc = cb(ctx, &m);
+		free(kw);
+	}
+	mailimap_fetch_list_free(res);
+out:
+	if (set)
+		mailimap_set_free(set);
+	if (ft)
+		mailimap_fetch_type_free(ft);
+	return rc;
+}
+
+int session_search_all(struct session *s, uint32_t **uids, size_t *n)
+{
+	struct mailimap_search_key *key = mailimap_search_key_new_all();
+	clist *res = NULL;
+	clistiter *it;
+	size_t i = 0;
+	int rc;
+
+	*uids = NULL;
+	*n = 0;
+	if (key == NULL)
+		return -ENOMEM;
+	rc = session_rc(s, mailimap_uid_search(s->imap, NULL, key, &res), "UID SEARCH ALL");
+	mailimap_search_key_free(key);
+	if (rc < 0)
+		return rc;
+	*uids = malloc((clist_count(res) + 1) * sizeof(**uids));
+	if (*uids == NULL) {
+		mailimap_search_result_free(res);
+		return -ENOMEM;
+	}
+	for (it = clist_begin(res); it != NULL; it = clist_next(it))
+		(*uids)[i++] = *(uint32_t *)clist_content(it);
+	*n = i;
+	mailimap_search_result_free(res);
+	return 0;
+}
+
+int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed)
+{
+	mailstream *stream = s->imap->imap_stream;
+	struct pollfd p[2];
+	int rc, r;
+
+	*changed = false;
+	rc = session_rc(s, mailimap_idle(s->imap), "IDLE");
+	if (rc < 0)
+		return rc;
+	/* libetpan's own wait does not know our driver: poll the socket, and
+	 * count bytes already buffered by libetpan or OpenSSL */
+	if (stream->read_buffer_len == 0 && !tls_low_has_pending(mailstream_get_low(stream))) {
+		p[0].fd = mailstream_low_get_fd(mailstream_get_low(stream));
+		p[0].events = POLLIN;
+		p[1].fd = cancel_fd;
+		p[1].events = POLLIN;
+		do
+			r = poll(p, cancel_fd >= 0 ? 2 : 1, timeout_ms);
+		while (r < 0 && errno == EINTR);
+		*changed = r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR));
+	} else {
+		*changed = true;
+	}
+	return session_rc(s, mailimap_idle_done(s->imap), "IDLE DONE");
+}
+
+int session_check_idle(struct session *s)
+{
+	mailstream *stream = s->imap->imap_stream;
+	struct pollfd p;
+	int r;
+
+	if (stream == NULL)
+		return -EIO;
+	p.fd = mailstream_low_get_fd(mailstream_get_low(stream));
+	p.events = POLLIN;
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r == 0 && stream->read_buffer_len == 0 && !tls_low_has_pending(mailstream_get_low(stream)))
+		return 0;
+	/* the server said something while nobody listened: a BYE (mailbox
+	 * deleted, idle timeout) or news; NOOP reads it, or fails */
+	return session_rc(s, mailimap_noop(s->imap), "NOOP");
 }

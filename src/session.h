@@ -30,6 +30,10 @@ struct session_params {
 	const struct url *url;
 	const struct config *cfg;
 	struct tls_ctx *tls;
+	/* auth=login: the password, fetched once and kept for reconnects.
+	 * OAuth2 (cfg->auth xoauth2/oauthbearer): NULL; session_open runs
+	 * secret_get() for a fresh access token on every connection, since
+	 * tokens expire and the helper (oama, pizauth...) refreshes them. */
 	const char *password;
 };
 
@@ -107,6 +111,7 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 /* STATUS mailbox (MESSAGES UNSEEN UIDNEXT UIDVALIDITY). */
 struct session_status {
 	uint32_t messages, unseen, uidnext, uidvalidity;
+	uint64_t highestmodseq;	/* 0 without CONDSTORE */
 };
 int session_status(struct session *s, const char *mailbox, struct session_status *out);
 
@@ -155,6 +160,30 @@ int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid,
 
 /* MYRIGHTS mailbox (RFC 4314): malloc'd rights string in *OUT. */
 int session_myrights(struct session *s, const char *mailbox, char **out);
+
+/* ---- changes made by other clients ---- */
+
+/* Make the next session_select send SELECT/EXAMINE again (fresh counts). */
+void session_forget_selection(struct session *s);
+
+/* Flags of UIDs 1..LAST in the selected mailbox: only those changed since
+ * MODSEQ (CONDSTORE CHANGEDSINCE) when MODSEQ != 0, else all. CB as for
+ * session_fetch_meta, with only uid, sysflags, keywords (and modseq) set. */
+int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
+			      session_msg_cb *cb, void *ctx);
+
+/* UID SEARCH ALL: malloc'd array of the UIDs in the selected mailbox. */
+int session_search_all(struct session *s, uint32_t **uids, size_t *n);
+
+/* IDLE on the selected mailbox until the server says something, CANCEL_FD
+ * becomes readable or TIMEOUT_MS passes; then DONE. *CHANGED: the server
+ * sent something (new mail, expunges, flag changes). */
+int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed);
+
+/* Before reusing an idle session: if the server sent anything meanwhile
+ * (BYE, say), read it with NOOP. -errno (and broken) when the connection
+ * is gone; nothing is sent on a quiet connection. */
+int session_check_idle(struct session *s);
 
 /* Interrupt blocked I/O from another thread (unmount). */
 void session_shutdown(struct session *s);

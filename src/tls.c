@@ -220,6 +220,9 @@ static void trace_sent(struct tls_conn *c, const char *buf, size_t n, bool priva
 		for (i = 0; i < n && words < 2; i++)
 			if (buf[i] == ' ')
 				words++;
+		/* a SASL continuation line is the secret alone: show none of it */
+		if (words < 2)
+			i = 0;
 		log_info("imap[%d] C: %.*s<redacted>", c->trace.id, (int)i, buf);
 		return;
 	}
@@ -530,6 +533,16 @@ int tls_low_last_errno(mailstream_low *low)
 		return 0;
 	c = low->data;
 	return c->last_errno;
+}
+
+bool tls_low_has_pending(mailstream_low *low)
+{
+	struct tls_conn *c;
+
+	if (low == NULL || low->driver != &tls_conn_driver)
+		return false;
+	c = low->data;
+	return c->ssl != NULL && SSL_pending(c->ssl) > 0;
 }
 
 void tls_low_shutdown(mailstream_low *low)

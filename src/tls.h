@@ -51,6 +51,9 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
  * (ETIMEDOUT for a timeout), 0 if none. */
 int tls_low_last_errno(mailstream_low *low);
 
+/* True when OpenSSL holds decrypted bytes not yet read (poll would not see them). */
+bool tls_low_has_pending(mailstream_low *low);
+
 /* Interrupt any blocked read/write on the stream (from another thread). */
 void tls_low_shutdown(mailstream_low *low);
 

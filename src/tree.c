@@ -107,6 +107,7 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 	uint32_t cur = 0;
 	char *attrs_copy;
 
+	t->gen++;
 	/* Some servers list "Foo/" for a parent: the trailing delimiter is not
 	 * an empty child. */
 	if (delim != '\0' && len > 1 && name[len - 1] == delim)
@@ -163,6 +164,8 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 		t->nodes[cur].mailbox = m;
 	}
 	t->nodes[cur].selectable = !noselect;
+	t->nodes[cur].listed = true;
+	t->nodes[cur].seen = true;
 	return 0;
 }
 
@@ -197,6 +200,7 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 		msgs[o++] = msgs[i];
 	}
 	tree_msgs_free(node->msgs, node->nmsgs);
+	node->gen++;
 	node->msgs = msgs;
 	node->nmsgs = o;
 	node->uidvalidity = uidvalidity;
@@ -207,6 +211,7 @@ int tree_msg_insert(struct tree_node *node, const struct tree_msg *m)
 	struct tree_msg *old = tree_msg_find(node, m->uid), *nv;
 	size_t pos;
 
+	node->gen++;
 	if (old != NULL) {
 		free(old->keywords);
 		*old = *m;
@@ -231,6 +236,7 @@ void tree_msg_remove(struct tree_node *node, uint32_t uid)
 
 	if (m == NULL)
 		return;
+	node->gen++;
 	pos = (size_t)(m - node->msgs);
 	free(m->keywords);
 	memmove(m, m + 1, (node->nmsgs - pos - 1) * sizeof(*m));
@@ -241,6 +247,7 @@ void tree_hide(struct tree *t, uint32_t idx)
 {
 	if (idx == 0 || t->nodes[idx].hidden)
 		return;
+	t->gen++;
 	t->nodes[idx].hidden = true;
 	t->nodes[t->nodes[idx].parent].nchildren--;
 }
@@ -250,6 +257,7 @@ int tree_move(struct tree *t, uint32_t idx, uint32_t newparent, char *fsname, ch
 	char *old = t->nodes[idx].mailbox;
 	size_t oldlen = strlen(old), i;
 
+	t->gen++;
 	for (i = 1; i < t->n; i++) {
 		struct tree_node *d = &t->nodes[i];
 		char *name;

@@ -48,6 +48,7 @@ struct tree_node {
 	char *attrs;		/* LIST attributes, "" when none or not listed */
 	uint32_t nchildren;	/* visible child mailboxes, for st_nlink */
 	bool hidden;		/* not shown (-o subscribed, or removed by rmdir) */
+	bool filtered;		/* hidden by -o subscribed only: it still exists */
 	bool subscribed;	/* in LSUB */
 	char *rights;		/* MYRIGHTS (RFC 4314), NULL when unknown */
 
@@ -58,6 +59,12 @@ struct tree_node {
 
 	struct session_status status;	/* cached STATUS */
 	time_t status_time;
+
+	bool listed;		/* the server listed this name (not a made-up parent) */
+	bool seen;		/* scratch for the LIST comparison in watch.c */
+	uint64_t highestmodseq;	/* largest MODSEQ we know of (CONDSTORE) */
+	uint64_t gen;		/* bumped by every change to msgs */
+	struct session_status watched;	/* STATUS at the watcher's last look */
 };
 
 struct tree {
@@ -65,6 +72,8 @@ struct tree {
 	pthread_cond_t loaded;	/* broadcast when a node leaves TREE_LOADING */
 	struct tree_node *nodes;	/* guarded by lock */
 	size_t n, cap;
+	bool filtering;		/* -o subscribed: set before threads exist */
+	uint64_t gen;		/* bumped by every change to the hierarchy */
 };
 
 int tree_init(struct tree *t);
@@ -86,7 +95,9 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 void tree_msgs_free(struct tree_msg *msgs, size_t n);
 
 /* Insert (or replace) one message in a READY node, keeping UID order; the
- * keywords string is taken over. Lock held. */
+ * keywords string is taken over. Lock held. Changes to the hierarchy and
+ * to a node's messages bump t->gen / node->gen, so work that read the
+ * server without the lock can tell that its picture is out of date. */
 int tree_msg_insert(struct tree_node *node, const struct tree_msg *m);
 /* Remove UID from a node's list, if there. Lock held. */
 void tree_msg_remove(struct tree_node *node, uint32_t uid);

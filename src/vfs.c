@@ -59,14 +59,24 @@ void vfs_msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg
 /* Check out a session with MAILBOX selected (EXAMINE under -o ro). */
 int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb)
 {
-	int rc = pool_checkout(v->pool, mailbox, s);
+	bool broken;
+	int rc, attempt;
 
-	if (rc < 0)
-		return rc;
-	rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
-	if (rc < 0) {
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = pool_checkout(v->pool, mailbox, s);
+		if (rc < 0)
+			return rc;
+		rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
+		if (rc == 0)
+			return 0;
+		broken = session_broken(*s);
 		pool_checkin(v->pool, *s);
 		*s = NULL;
+		/* SELECT changes nothing: once more on a new connection when
+		 * this one broke, not when the server said no */
+		if (!broken)
+			break;
+		log_info("%s: connection lost; trying once more on a new one", mailbox);
 	}
 	return rc;
 }
@@ -128,18 +138,34 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	mailbox = strdup(t->nodes[idx].mailbox);
 	pthread_mutex_unlock(&t->lock);
 
-	rc = mailbox ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
-	if (rc == 0) {
+	/* listing changes nothing: when the connection breaks, once more on
+	 * a new one */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool broken;
+
+		rc = mailbox ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
+		if (rc < 0)
+			break;
 		rc = session_fetch_meta(s, 1, 0, meta_add, &acc);
 		if (rc == 0 && v->acl && session_myrights(s, mailbox, &rights) < 0)
 			rights = NULL;	/* unknown rights: the server will say no itself */
+		broken = rc < 0 && session_broken(s);
 		pool_checkin(v->pool, s);
+		if (!broken)
+			break;
+		tree_msgs_free(acc.v, acc.n);
+		memset(&acc, 0, sizeof(acc));
+		log_info("%s: connection lost while listing; trying once more", mailbox);
 	}
 
 	pthread_mutex_lock(&t->lock);
 	if (rc == 0) {
 		tree_set_msgs(t, idx, acc.v, acc.n, mb.uidvalidity);
 		t->nodes[idx].state = TREE_READY;
+		t->nodes[idx].highestmodseq = mb.highestmodseq;
+		for (size_t i = 0; i < t->nodes[idx].nmsgs; i++)
+			if (t->nodes[idx].msgs[i].modseq > t->nodes[idx].highestmodseq)
+				t->nodes[idx].highestmodseq = t->nodes[idx].msgs[i].modseq;
 		if (rights != NULL) {
 			free(t->nodes[idx].rights);
 			t->nodes[idx].rights = rights;
@@ -165,6 +191,7 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 	struct session_mbox mb;
 	struct session *s;
 	char *mailbox;
+	bool retried = false;
 	int rc;
 
 	pthread_mutex_lock(&v->tree.lock);
@@ -172,6 +199,7 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 	pthread_mutex_unlock(&v->tree.lock);
 	if (mailbox == NULL)
 		return -ENOMEM;
+again:
 	rc = vfs_session(v, mailbox, &s, &mb);
 	if (rc < 0)
 		goto out;
@@ -188,6 +216,14 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 		goto out;
 	}
 	rc = session_fetch_body(s, uid, off, len, buf, got);
+	if (rc < 0 && session_broken(s) && !retried) {
+		/* a FETCH changes nothing (BODY.PEEK): repeat it once on a new
+		 * connection, so a cut connection costs no error */
+		pool_checkin(v->pool, s);
+		retried = true;
+		log_info("%s: connection lost while reading UID %u; trying once more", mailbox, uid);
+		goto again;
+	}
 	pool_checkin(v->pool, s);
 	if (rc == -ENOENT)
 		log_err("%s: UID %u no longer exists on the server", mailbox, uid);
@@ -247,9 +283,12 @@ static void hide_unsubscribed(struct tree *t)
 			j = t->nodes[j].parent;
 		}
 	}
-	for (i = 1; i < t->n; i++)
-		if (!keep[i])
+	for (i = 1; i < t->n; i++) {
+		if (!keep[i]) {
 			tree_hide(t, (uint32_t)i);
+			t->nodes[i].filtered = true;
+		}
+	}
 	free(keep);
 }
 
@@ -281,7 +320,8 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 			rc = session_list(s, pat, list_add, &v->tree);
 			free(pat);
 		}
-		free(ns.prefixes[i]);
+		if (ns.prefixes[i] != NULL)
+			v->ns_prefix[v->nns++] = ns.prefixes[i];	/* kept for the watcher */
 	}
 	if (!ns.have_personal) {
 		long inbox = tree_child(&v->tree, 0, "INBOX");
@@ -291,8 +331,10 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 	}
 	if (rc == 0)
 		rc = session_lsub(s, "*", lsub_add, &v->tree);
-	if (rc == 0 && v->cfg->subscribed)
+	if (rc == 0 && v->cfg->subscribed) {
+		v->tree.filtering = true;
 		hide_unsubscribed(&v->tree);
+	}
 	return rc;
 }
 
@@ -312,9 +354,9 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	v->url = *url;
 	v->url.user = strdup(url->user);
 	v->url.host = strdup(url->host);
-	v->password = strdup(password);
+	v->password = password ? strdup(password) : NULL;	/* NULL: OAuth2, see session.h */
 	rc = tree_init(&v->tree);
-	if (v->url.user == NULL || v->url.host == NULL || v->password == NULL || rc < 0) {
+	if (v->url.user == NULL || v->url.host == NULL || (password && v->password == NULL) || rc < 0) {
 		rc = -ENOMEM;
 		*cls = VFS_ERR_CONFIG;
 		snprintf(err, errlen, "out of memory");
@@ -370,8 +412,16 @@ out_free:
 	return rc;
 }
 
+void vfs_set_notify(struct vfs *v, void (*cb)(void *ctx, uint64_t parent, const char *name), void *ctx)
+{
+	v->notify = cb;
+	v->notify_ctx = ctx;
+}
+
 void vfs_shutdown(struct vfs *v)
 {
+	watch_stop(v->watch);
+	v->watch = NULL;
 	pool_shutdown(v->pool);
 }
 
@@ -379,14 +429,18 @@ void vfs_free(struct vfs *v)
 {
 	if (v == NULL)
 		return;
+	watch_stop(v->watch);
 	pool_free(v->pool);
 	tls_ctx_free(v->tls);
 	tree_destroy(&v->tree);
 	pending_free_all(v);
 	pthread_mutex_destroy(&v->pend_lock);
+	for (int i = 0; i < v->nns; i++)
+		free(v->ns_prefix[i]);
 	free(v->url.user);
 	free(v->url.host);
-	explicit_bzero(v->password, strlen(v->password));
+	if (v->password)
+		explicit_bzero(v->password, strlen(v->password));
 	free(v->password);
 	free(v);
 }
@@ -776,7 +830,7 @@ void vfs_release(struct vfs *v, struct vfs_file *f)
 	if (f == NULL)
 		return;
 	if (f->pend != NULL)
-		pending_release(v, f->pend);
+		pending_release(v, f->pend, f->writer);
 	free(f->win);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

@@ -50,12 +50,21 @@ enum vfs_err {
 
 /*
  * Connect (first session, before the daemon detaches), log in, read
- * NAMESPACE and LIST. PASSWORD is copied. On failure: -errno, *CLS and a
+ * NAMESPACE and LIST. PASSWORD is copied (NULL with OAuth2: see
+ * session_params). On failure: -errno, *CLS and a
  * one-line reason in ERR.
  */
 int vfs_new(const struct config *cfg, const struct url *url, const char *password,
 	    struct vfs **out, enum vfs_err *cls, char *err, unsigned errlen);
 void vfs_free(struct vfs *v);
+/* Tell the core how to drop a stale kernel directory entry (changes made
+ * by other clients). Set once, before vfs_watch_start. */
+void vfs_set_notify(struct vfs *v, void (*cb)(void *ctx, uint64_t parent, const char *name), void *ctx);
+/* Start watching for changes made by other clients (IDLE on INBOX, STATUS
+ * polling of mailboxes in use, LIST for new and removed mailboxes). Call
+ * after the daemon has detached: it starts a thread. */
+int vfs_watch_start(struct vfs *v);
+
 /* Make blocked network calls fail now (unmount). */
 void vfs_shutdown(struct vfs *v);
 
@@ -82,6 +91,12 @@ bool vfs_file_is_new(const struct vfs_file *f);
  * (not NUL-terminated); -ENODATA when absent. listxattr: NUL-separated names. */
 int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size_t *len);
 int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len);
+
+/* `imapfs status`: the read-only xattr VFS_STATUS_XATTR on the mount root
+ * gives this text (account, capabilities in use, connections, errors) in
+ * a malloc'd *OUT of *LEN bytes. No network I/O. vfs_status.c. */
+#define VFS_STATUS_XATTR "user.imapfs.status"
+int vfs_status(struct vfs *v, char **out, size_t *len);
 
 /* ---- changes (each is one IMAP change; see imapfs.1) ---- */
 

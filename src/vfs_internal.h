@@ -34,8 +34,16 @@ struct vfs {
 	int64_t mounted_at;		/* mtime shown on directories; immutable */
 	bool uidplus, move, acl;	/* server capabilities; immutable */
 	char personal_delim;		/* delimiter for mailboxes made at the root; immutable */
+	char *ns_prefix[16];		/* other users' and shared namespaces; immutable */
+	int nns;
 	uint64_t sel_epoch;		/* bumped on RENAME/DELETE; __atomic access */
 	struct tree tree;		/* see tree.h for its lock */
+
+	/* who to tell about kernel entries that changed (fs/ sets it once
+	 * before the loop starts; immutable afterwards) */
+	void (*notify)(void *ctx, uint64_t parent, const char *name);
+	void *notify_ctx;
+	struct watch *watch;		/* the watcher thread, or NULL */
 
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */
@@ -66,6 +74,7 @@ struct vfs_pending {
 	uint8_t sysflags;	/* flags to APPEND with (setxattr before close) */
 	char *keywords;
 	int opens;
+	int writers;		/* open handles that may write */
 	bool dirty;		/* written since created or last APPEND */
 	bool unflushed;		/* written since the last close (flush) */
 	bool busy;		/* an APPEND is running */
@@ -85,6 +94,7 @@ struct vfs_file {
 	uint64_t win_off;
 	size_t win_len;
 	struct vfs_pending *pend;	/* a new message being written, else NULL */
+	bool writer;			/* opened for writing (pend only) */
 };
 
 
@@ -100,6 +110,14 @@ void vfs_flags_string(const struct tree_msg *m, char *buf, size_t len);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
 
+/* Bring node IDX's listing up to date with the server (new, expunged and
+ * re-flagged messages, UIDVALIDITY) and tell the kernel what vanished. */
+int vfs_resync(struct vfs *v, uint32_t idx);
+void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name);
+
+struct watch;
+void watch_stop(struct watch *w);
+
 /* pending.c: hooks used by vfs.c */
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);
 int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
@@ -107,7 +125,7 @@ int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n, size_t *cap);
 int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out);
 ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off);
-void pending_release(struct vfs *v, struct vfs_pending *p);
+void pending_release(struct vfs *v, struct vfs_pending *p, bool writer);
 bool pending_any_in(struct vfs *v, uint32_t node);
 void pending_free_all(struct vfs *v);
 struct flags_change;

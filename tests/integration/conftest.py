@@ -11,6 +11,9 @@
                    logged-in imaplib.IMAP4_SSL trusting the test CA
   pki              session: a CA plus leaf certificates (for fake servers)
 
+All temp dirs live under one per-run root that is removed at the end
+(IMAPFS_KEEP_TMP=1 keeps it for a post-mortem).
+
 A watchdog aborts every FUSE mount the tests made if a test runs longer than
 its limit (default 300 s, @pytest.mark.timeout_s(N) to change), so a hung
 daemon fails that test instead of hanging the whole run.
@@ -50,6 +53,40 @@ def pytest_runtest_makereport(item, call):
 def _failed(request):
     rep = getattr(request.node, "rep_call", None)
     return rep is None or rep.failed
+
+
+_SESSION_TMP = None
+
+
+def pytest_sessionstart(session):
+    """Every temp dir of the run (mount points, password files, Dovecot
+    homes, certificates) goes under one root, removed at the end."""
+    global _SESSION_TMP
+    _SESSION_TMP = tempfile.mkdtemp(prefix="imapfs-tests-")
+    os.chmod(_SESSION_TMP, 0o755)   # Dovecot's mail uid must traverse it
+    tempfile.tempdir = _SESSION_TMP
+
+
+def pytest_sessionfinish(session, exitstatus):
+    root = _SESSION_TMP
+    if not root:
+        return
+    tempfile.tempdir = None
+    for m in list(mountutil.Mount.all_mounts):
+        m.stop()
+    inside = [e["mountpoint"] for e in mountutil.mountinfo()
+              if e["mountpoint"].startswith(root + "/")]
+    for mp in inside:
+        mountutil.unmount(mp)
+    if any(mountutil.is_mounted(mp) for mp in inside):
+        sys.stderr.write("imapfs tests: %s still has mounts, not removed\n"
+                         % root)
+        return
+    if os.environ.get("IMAPFS_KEEP_TMP"):
+        sys.stderr.write("imapfs tests: kept %s\n" % root)
+        return
+    import shutil
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -100,6 +137,41 @@ def servers():
         d.stop()
 
 
+@pytest.fixture(scope="module")
+def fresh_servers():
+    """module: get(layout, populate=False, **opts) -> a Dovecot of this
+    module's own (opts: see dovecot.Dovecot), stopped after the module.
+    For tests that change what the server holds."""
+    if os.geteuid() != 0:
+        pytest.fail("the integration tests run as root", pytrace=False)
+    reg = {}
+
+    def get(layout, populate=False, **opts):
+        key = (layout, populate, tuple(sorted(opts.items())))
+        if key not in reg:
+            d = dovecot.Dovecot(layout, **opts)
+            d.start()
+            reg[key] = d
+            if populate:
+                try:
+                    d.corpus = corpus.populate(d)
+                except Exception:
+                    sys.stderr.write(d.log())
+                    raise
+        return reg[key]
+
+    yield get
+    for d in reg.values():
+        d.stop()
+
+
+@pytest.fixture(scope="module", params=["slash", "dot"])
+def fresh_server(request, fresh_servers):
+    """module, parametrised over both layouts: an empty Dovecot (INBOX,
+    Sent, Trash, Archive) of this module's own."""
+    return fresh_servers(request.param)
+
+
 @pytest.fixture(scope="session", params=["slash", "dot"])
 def server(request, servers):
     return servers(request.param)
@@ -143,7 +215,7 @@ def mount(request, imapfs_bin):
     yield _mount
     failed = _failed(request)
     for m in made:
-        m.stop()
+        m.stop(cleanup=False)
         if failed:
             log = m.log()
             lines = log.splitlines()
@@ -151,6 +223,7 @@ def mount(request, imapfs_bin):
                   % (" ".join(m.argv()), m.returncode,
                      min(len(lines), 150), m.logfile))
             print("\n".join(lines[-150:]))
+        m.cleanup()
 
 
 @pytest.fixture

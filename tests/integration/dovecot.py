@@ -91,12 +91,42 @@ class DovecotError(RuntimeError):
     pass
 
 
+# Dovecot 2.3's built-in post-login CAPABILITY (plugins such as imap_acl
+# append their own). drop_caps removes names from it via imap_capability.
+DEFAULT_CAPS = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY "
+    "THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND "
+    "URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED "
+    "I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN "
+    "CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY "
+    "PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE").split()
+
+
 class Dovecot:
-    def __init__(self, layout="slash", tmp_parent=None):
+    """Options (all off by default, so the default config is unchanged):
+
+      drop_caps=("UIDPLUS",)   advertise Dovecot's default capabilities
+                               minus these (imap_capability); the server
+                               still accepts the commands, a client must
+                               honour what is advertised
+      quota="1M"               quota plugin (Maildir++ backend) with
+                               quota_rule = *:storage=QUOTA
+      special_use=False        no auto-created Sent/Trash/Archive with
+                               SPECIAL-USE
+      rawlog=True              log every IMAP session's traffic under
+                               DIR/rawlog (see imap_commands())
+    """
+
+    def __init__(self, layout="slash", tmp_parent=None, drop_caps=(),
+                 quota=None, special_use=True, rawlog=False):
         if layout not in ("slash", "dot"):
             raise ValueError("layout must be 'slash' or 'dot'")
         self.layout = layout
         self.tmp_parent = tmp_parent
+        self.drop_caps = tuple(c.upper() for c in drop_caps)
+        self.quota = quota
+        self.special_use = special_use
+        self.rawlog = rawlog
         self.dir = None
         self.proc = None
         self.user = USER
@@ -207,6 +237,19 @@ plugin {
             % (name, use)
             for name, use in (("Sent", r"\Sent"), ("Trash", r"\Trash"),
                               ("Archive", r"\Archive")))
+        if not self.special_use:
+            mailboxes = ""
+        extra = ""
+        if self.drop_caps:
+            extra += "imap_capability = %s\n" % " ".join(
+                c for c in DEFAULT_CAPS if c.upper() not in self.drop_caps)
+        if self.rawlog:
+            extra += "rawlog_dir = %s/rawlog\n" % d
+        if self.quota:
+            plugins += " quota"
+            plugin = plugin.rstrip().rstrip("}") + (
+                "  quota = maildir:User quota\n"
+                "  quota_rule = *:storage=%s\n}\n" % self.quota)
         vals = {"dir": d, "mailboxes": mailboxes}
         namespaces = namespaces % vals
         plugin = plugin % vals
@@ -264,7 +307,7 @@ protocol imap {
   mail_max_userip_connections = 200
 }
 %(plugin)s
-""" % {"dir": d, "port": self.imaps_port, "mail_location": mail_location,
+%(extra)s""" % {"extra": extra, "dir": d, "port": self.imaps_port, "mail_location": mail_location,
            "plugins": plugins, "imap_plugins": imap_plugins,
            "namespaces": namespaces, "cert": self.cert, "key": self.key,
            "uid": MAIL_UID, "gid": MAIL_GID, "home": home,
@@ -295,7 +338,7 @@ protocol imap {
             f.write("%s:{PLAIN}%s::::::\n" % (self.user, self.password))
             f.write("%s:{PLAIN}%s::::::\n" % (self.user2, self.password2))
         os.chmod(os.path.join(self.dir, "passwd"), 0o644)
-        for sub in ("home", "public", "dict", "home/" + self.user,
+        for sub in ("home", "public", "dict", "rawlog", "home/" + self.user,
                     "home/" + self.user2):
             p = os.path.join(self.dir, sub)
             os.makedirs(p, exist_ok=True)
@@ -313,7 +356,22 @@ protocol imap {
         with open(self.conf, "w") as f:
             f.write(self._config())
 
-    def start(self, timeout=30):
+    def start(self, timeout=30, attempts=3):
+        """Start in the foreground as our child. Free ports are picked just
+        before starting, so another process may grab one first: retry with
+        new ports when the log says so."""
+        for attempt in range(attempts):
+            try:
+                return self._start_once(timeout)
+            except DovecotError as e:
+                if attempt + 1 == attempts or \
+                        "Address already in use" not in str(e):
+                    raise
+                if self.dir:
+                    shutil.rmtree(self.dir, ignore_errors=True)
+                    self.dir = None
+
+    def _start_once(self, timeout):
         self.prepare()
         # -F: foreground, our child; its own process group so stop() can
         # signal just it.
@@ -397,6 +455,17 @@ protocol imap {
             self.dir = None
 
     # ---- helpers for tests ----
+    def imap_sessions(self):
+        """With rawlog=True: -> list of (path, bytes) of what each IMAP
+        session sent to the server (*.in files), oldest first."""
+        d = os.path.join(self.dir, "rawlog")
+        out = []
+        for n in sorted(os.listdir(d)):
+            if n.endswith(".in"):
+                with open(os.path.join(d, n), "rb") as f:
+                    out.append((n, f.read()))
+        return out
+
     def maildir_home(self, user=None):
         return os.path.join(self.dir, "home", user or self.user)
 

@@ -11,7 +11,8 @@
 
 Modes: "imaps" (TLS from the first byte), "starttls" (plaintext greeting,
 STARTTLS upgrades), "plain" (no TLS at all). Enough of IMAP4rev1 is spoken
-(CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE PLAIN, NAMESPACE, LIST/LSUB with
+(CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE PLAIN, XOAUTH2 and
+OAUTHBEARER (fs.oauth_tokens, fs.sasl), NAMESPACE, LIST/LSUB with
 wildcards, STATUS, SELECT/EXAMINE, UID FETCH/FETCH of metadata and partial
 bodies, NOOP, IDLE, ENABLE, ID, LOGOUT...) for a mount to work against it,
 so that a positive control proves the server can observe what the refusal
@@ -26,7 +27,6 @@ import re
 import socket
 import ssl
 import threading
-import time
 
 CRLF = b"\r\n"
 
@@ -171,6 +171,11 @@ class FakeServer:
         self._conns = []
         self._log = log
         self._uidvalidity = 1234567
+        # OAuth2 (AUTH=XOAUTH2 / AUTH=OAUTHBEARER in the caps): accepted
+        # access tokens, the host the client must name, what it sent
+        self.oauth_tokens = []
+        self.oauth_host = "127.0.0.1"
+        self.sasl = []
 
     # ---------------------------------------------------------------- api
     def start(self):
@@ -198,6 +203,18 @@ class FakeServer:
                 pass
             try:
                 c.close()
+            except OSError:
+                pass
+
+    def drop_connections(self):
+        """Cut every open connection (the listener stays): the client
+        must reconnect for its next command."""
+        with self._lock:
+            conns = list(self._conns)
+            self._conns = []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
@@ -439,6 +456,8 @@ class _Session:
 
     def do_AUTHENTICATE(self, tag, rest):
         toks = _tokens(rest)
+        if toks and toks[0].upper() in (b"XOAUTH2", b"OAUTHBEARER"):
+            return self._oauth(tag, toks[0].upper().decode(), toks[1:])
         if not toks or toks[0].upper() != b"PLAIN" or \
                 "AUTH=PLAIN" not in self.caps():
             self.send("%s NO unsupported mechanism\r\n" % tag)
@@ -455,6 +474,55 @@ class _Session:
             self.send("%s BAD bad PLAIN response\r\n" % tag)
             return
         self._login_ok(tag, user, password)
+
+    def _oauth(self, tag, mech, rest):
+        """XOAUTH2 / OAUTHBEARER: the client response must be exactly the
+        expected SASL string with one of srv.oauth_tokens. Every exchange
+        is recorded in srv.sasl as (mech, decoded response, inline,
+        the client's answer to the error challenge or None)."""
+        srv = self.srv
+        if "AUTH=" + mech not in self.caps():
+            self.send("%s NO unsupported mechanism\r\n" % tag)
+            return
+        inline = bool(rest)
+        if inline:
+            resp = rest[0]
+        else:
+            self.send("+ \r\n")
+            resp = self.c.readline()
+        try:
+            dec = base64.b64decode(resp, validate=True)
+        except ValueError:
+            dec = None
+        user = srv.user.encode()
+        ok = False
+        for tok in srv.oauth_tokens:
+            tok = tok.encode()
+            if mech == "XOAUTH2":
+                want = b"user=" + user + b"\x01auth=Bearer " + tok + b"\x01\x01"
+            else:
+                want = (b"n,a=" + user.replace(b"=", b"=3D").replace(
+                    b",", b"=2C") + b",\x01host=" + srv.oauth_host.encode() +
+                    b"\x01port=%d\x01auth=Bearer " % self.srv.port + tok +
+                    b"\x01\x01")
+            if dec == want:
+                ok = True
+        answer = None
+        if not ok:
+            # RFC 7628 3.2.2 / Google's XOAUTH2: an error challenge first
+            err = base64.b64encode(b'{"status":"invalid_token",'
+                                   b'"schemes":"bearer","scope":"mail"}')
+            self.send(b"+ " + err + b"\r\n")
+            answer = self.c.readline()
+        with srv._lock:
+            srv.sasl.append((mech, dec, inline, answer))
+        if ok:
+            self.state = "auth"
+            self.send("%s OK [CAPABILITY %s] Logged in\r\n"
+                      % (tag, " ".join(srv.caps_auth)))
+        else:
+            self.send("%s NO [AUTHENTICATIONFAILED] Invalid credentials "
+                      "(Failure)\r\n" % tag)
 
     def _need_auth(self, tag):
         if self.state not in ("auth", "selected"):

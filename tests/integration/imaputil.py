@@ -480,3 +480,83 @@ def expected_tree(c):
             tree.setdefault(p, {"name": None, "attrs": [], "delim": delim,
                                 "selectable": False})
     return tree
+
+
+# ---------------------------------------------------------------- write tests
+
+
+def personal_name(server, *parts):
+    """UTF-8 components under the personal namespace -> the server's
+    mailbox name (modified UTF-7, the server's delimiter and prefix)."""
+    if parts == ("INBOX",):
+        return "INBOX"
+    return server.personal_prefix + server.delimiter.join(
+        mutf7_encode(p) for p in parts)
+
+
+def personal_rel(server, *parts):
+    """The same mailbox as a path relative to the mount root (UTF-8)."""
+    if parts == ("INBOX",):
+        return "INBOX"
+    root = "" if server.layout == "slash" else "INBOX/"
+    return root + "/".join(parts)
+
+
+def create(c, name):
+    return check(c.create(quote(name)), "CREATE %r" % name)
+
+
+def uids(c, name):
+    """EXAMINE NAME; -> sorted list of UIDs."""
+    examine(c, name)
+    dat = check(c.uid("SEARCH", "ALL"), "UID SEARCH")
+    return sorted(int(x) for x in dat[0].split())
+
+
+def append_uid(c, name, body, flags=(), date=None):
+    """APPEND BODY verbatim -> its UID (from APPENDUID)."""
+    typ, dat = append(c, name, list(flags), date, body)
+    check((typ, dat), "APPEND %r" % name)
+    m = re.search(rb"APPENDUID \d+ (\d+)", dat[-1] or b"")
+    if not m:
+        raise imaplib.IMAP4.error("no APPENDUID in %r" % dat)
+    return int(m.group(1))
+
+
+def flags_of(c, name, uid):
+    """Flags of UID in NAME (\\Recent left out) as a set of str."""
+    meta = fetch_meta(c, name)
+    return {f for f in meta[uid]["FLAGS"] if f.lower() != "\\recent"}
+
+
+def bodies(c, name):
+    """EXAMINE NAME; -> dict uid -> BODY[] bytes."""
+    out = {}
+    for uid in uids(c, name):
+        out[uid] = fetch_body(c, uid)
+    return out
+
+
+def mailbox_names(c, pattern="*"):
+    """LIST "" PATTERN -> dict name (bytes) -> attrs (list of str)."""
+    return {name: attrs for attrs, d, name in list_mailboxes(c, "", pattern)}
+
+
+def lsub(c, pattern="*"):
+    """LSUB "" PATTERN -> set of names (bytes)."""
+    typ, dat = c._simple_command("LSUB", '""', quote(pattern))
+    check((typ, dat), "LSUB")
+    typ, dat = c._untagged_response(typ, dat, "LSUB")
+    out = set()
+    for grp in group_fetch(dat):
+        toks = parse(grp)
+        if toks:
+            out.add(_b(toks[2]))
+    return out
+
+
+def store_flags(c, name, uid, op, flags):
+    """SELECT NAME and UID STORE UID OP (FLAGS)."""
+    check(c.select(quote(name)), "SELECT %r" % name)
+    return check(c.uid("STORE", str(uid), op, "(%s)" % " ".join(flags)),
+                 "STORE")

@@ -12,6 +12,7 @@ command line).
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -160,6 +161,7 @@ class Mount:
         self.foreground = foreground
         self.password_source = password_source
         self.env = dict(env or {})
+        self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="imapfs-test-")
         self.path = mountpoint or os.path.join(self.workdir, "mnt")
         os.makedirs(self.path, exist_ok=True)
@@ -236,8 +238,16 @@ class Mount:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self):
-        """Unmount and reap; returns the daemon's exit code (foreground)."""
+    def cleanup(self):
+        """Remove the work dir we made (never while something is mounted
+        there: rmtree through a live mount would delete mail)."""
+        if self._own_workdir and os.path.isdir(self.workdir) and \
+                not is_mounted(self.path):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def stop(self, cleanup=True):
+        """Unmount and reap; returns the daemon's exit code (foreground).
+        With CLEANUP, also remove the work dir (log included)."""
         unmount(self.path)
         if self.proc is not None:
             try:
@@ -250,6 +260,8 @@ class Mount:
                 self.returncode = self.proc.wait(10)
         if self in Mount.all_mounts:
             Mount.all_mounts.remove(self)
+        if cleanup:
+            self.cleanup()
         return self.returncode
 
     def kill(self):

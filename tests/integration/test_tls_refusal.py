@@ -45,8 +45,9 @@ def _assert_refused(fs, r, mounted, exit_code=None):
     assert not fs.saw(*SECRET_CMDS), "credentials were sent: " + info
     lines = [ln for ln in r.stderr.decode("utf-8", "replace").splitlines()
              if ln.strip()]
-    assert lines and lines[-1].startswith("imapfs: "), info
-    print(info)
+    # the contract: an error is one line on stderr starting "imapfs: "
+    assert len(lines) == 1 and lines[0].startswith("imapfs: "), \
+        "expected one 'imapfs: ' line on stderr: " + info
 
 
 @pytest.fixture
@@ -159,3 +160,17 @@ def test_insecure_plaintext_loopback(fake, pki, mount):
               password=PASSWORD, opts=["insecure_plaintext"])
     assert fs.saw(*SECRET_CMDS)
     assert os.listdir(m.path) == ["INBOX"]
+
+
+def test_starttls_with_dovecot(slash_server, mount):
+    """imap:// against the real Dovecot: STARTTLS, then LOGIN, then the
+    mount works."""
+    m = mount(slash_server, url=slash_server.url("imap"),
+              opts=["imap_trace"])
+    assert "INBOX" in os.listdir(m.path)
+    client = [ln.split("C: ", 1)[1] for ln in m.log().splitlines()
+              if "C: " in ln]
+    st = [i for i, ln in enumerate(client) if "STARTTLS" in ln.upper()]
+    lg = [i for i, ln in enumerate(client)
+          if ln.split()[1:2] and ln.split()[1].upper() in SECRET_CMDS]
+    assert st and lg and st[0] < lg[0], client[:10]

@@ -1,0 +1,193 @@
+/*
+ * resync — bring one mailbox's listing up to date after other clients
+ * changed it, without re-listing everything:
+ *   - UIDVALIDITY changed: the old listing means nothing any more; fetch
+ *     it anew and make the kernel forget every old name;
+ *   - new messages: UID FETCH last+1:* (metadata);
+ *   - flag changes: UID FETCH 1:last (FLAGS) (CHANGEDSINCE modseq) with
+ *     CONDSTORE, all flags without;
+ *   - expunges: only when the count does not add up, UID SEARCH ALL and
+ *     a diff; the kernel is told to drop each vanished name.
+ */
+#include "log.h"
+#include "vfs_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct acc {
+	struct tree_msg *v;
+	size_t n, cap;
+	uint32_t after;		/* keep only UIDs above this (n:* quirk) */
+};
+
+static int acc_add(void *ctx, const struct session_msg *m)
+{
+	struct acc *a = ctx;
+	struct tree_msg *t;
+
+	if (m->uid <= a->after)
+		return 0;	/* "n:*" always includes the largest UID */
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		struct tree_msg *nv = realloc(a->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = cap;
+	}
+	t = &a->v[a->n];
+	memset(t, 0, sizeof(*t));
+	t->uid = m->uid;
+	t->size = m->size;
+	t->date = m->date;
+	t->tz = m->tz;
+	t->sysflags = m->sysflags;
+	t->modseq = m->modseq;
+	if (m->keywords != NULL && (t->keywords = strdup(m->keywords)) == NULL)
+		return -ENOMEM;
+	a->n++;
+	return 0;
+}
+
+void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name)
+{
+	if (v->notify != NULL)
+		v->notify(v->notify_ctx, parent, name);
+}
+
+static void notify_uid(struct vfs *v, uint32_t idx, uint32_t uid)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%" PRIu32 ".eml", uid);
+	vfs_notify_gone(v, tree_dir_ino(idx), name);
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int vfs_resync(struct vfs *v, uint32_t idx)
+{
+	struct tree *t = &v->tree;
+	struct acc fresh = { 0 }, changed = { 0 };
+	struct session_mbox mb;
+	struct session *s;
+	struct tree_node *n;
+	uint32_t uidvalidity, maxuid, *uids = NULL, *gone = NULL;
+	size_t count, nuids = 0, ngone = 0, i;
+	uint64_t modseq, gen;
+	char *mailbox;
+	bool reload = false;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	n = &t->nodes[idx];
+	if (n->state != TREE_READY || !n->selectable || n->hidden) {
+		pthread_mutex_unlock(&t->lock);
+		return 0;	/* listed fresh when next needed */
+	}
+	mailbox = strdup(n->mailbox);
+	uidvalidity = n->uidvalidity;
+	maxuid = n->nmsgs ? n->msgs[n->nmsgs - 1].uid : 0;
+	count = n->nmsgs;
+	modseq = n->highestmodseq;
+	gen = n->gen;
+	pthread_mutex_unlock(&t->lock);
+	if (mailbox == NULL)
+		return -ENOMEM;
+
+	rc = pool_checkout(v->pool, mailbox, &s);
+	if (rc < 0)
+		goto out;
+	session_forget_selection(s);	/* counts must be the server's now */
+	rc = session_select(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), &mb);
+	if (rc == 0 && mb.uidvalidity != uidvalidity) {
+		log_warn("%s: UIDVALIDITY changed (%u -> %u): listing it anew", mailbox, uidvalidity,
+			 mb.uidvalidity);
+		reload = true;
+		rc = session_fetch_meta(s, 1, 0, acc_add, &fresh);
+	} else if (rc == 0) {
+		fresh.after = maxuid;
+		rc = session_fetch_meta(s, maxuid + 1, 0, acc_add, &fresh);
+		if (rc == 0 && maxuid > 0)
+			rc = session_fetch_flags_since(s, maxuid, v->condstore ? modseq : 0, acc_add, &changed);
+		if (rc == 0 && mb.exists != count + fresh.n)
+			rc = session_search_all(s, &uids, &nuids);
+	}
+	pool_checkin(v->pool, s);
+	if (rc < 0)
+		goto out;
+
+	pthread_mutex_lock(&t->lock);
+	n = &t->nodes[idx];
+	if (n->state != TREE_READY || n->gen != gen) {
+		/* changed meanwhile (by us, or reloaded): what we fetched may
+		 * be older than what the tree has; look again next time */
+		pthread_mutex_unlock(&t->lock);
+		rc = -EAGAIN;
+		goto out;
+	}
+	if (reload) {
+		/* every old name is stale: remember them for the kernel */
+		gone = malloc((n->nmsgs + 1) * sizeof(*gone));
+		for (i = 0; gone != NULL && i < n->nmsgs; i++)
+			gone[ngone++] = n->msgs[i].uid;
+		tree_set_msgs(t, idx, fresh.v, fresh.n, mb.uidvalidity);
+		fresh.v = NULL;
+		fresh.n = 0;
+	} else {
+		for (i = 0; i < changed.n; i++) {
+			struct tree_msg *m = tree_msg_find(n, changed.v[i].uid);
+
+			if (m == NULL)
+				continue;
+			m->sysflags = changed.v[i].sysflags;
+			free(m->keywords);
+			m->keywords = changed.v[i].keywords;
+			changed.v[i].keywords = NULL;
+			if (changed.v[i].modseq)
+				m->modseq = changed.v[i].modseq;
+		}
+		for (i = 0; i < fresh.n; i++) {
+			if (tree_msg_insert(n, &fresh.v[i]) == 0)
+				fresh.v[i].keywords = NULL;	/* taken over */
+		}
+		if (uids != NULL) {
+			qsort(uids, nuids, sizeof(*uids), uid_cmp);
+			gone = malloc((n->nmsgs + 1) * sizeof(*gone));
+			for (i = 0; gone != NULL && i < n->nmsgs; i++)
+				if (bsearch(&n->msgs[i].uid, uids, nuids, sizeof(*uids), uid_cmp) == NULL)
+					gone[ngone++] = n->msgs[i].uid;
+			for (i = 0; i < ngone; i++)
+				tree_msg_remove(n, gone[i]);
+		}
+	}
+	for (i = 0; i < n->nmsgs; i++)
+		if (n->msgs[i].modseq > n->highestmodseq)
+			n->highestmodseq = n->msgs[i].modseq;
+	if (mb.highestmodseq > n->highestmodseq)
+		n->highestmodseq = mb.highestmodseq;
+	n->status_time = 0;
+	pthread_mutex_unlock(&t->lock);
+
+	for (i = 0; i < ngone; i++)
+		notify_uid(v, idx, gone[i]);
+	if (fresh.n || changed.n || ngone)
+		log_debug("%s: %zu new, %zu re-flagged, %zu gone", mailbox, fresh.n, changed.n, ngone);
+out:
+	tree_msgs_free(fresh.v, fresh.n);
+	tree_msgs_free(changed.v, changed.n);
+	free(uids);
+	free(gone);
+	free(mailbox);
+	return rc;
+}

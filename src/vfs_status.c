@@ -1,0 +1,79 @@
+/*
+ * vfs_status — what `imapfs status MOUNTPOINT` prints, built inside the
+ * running daemon and read through the read-only extended attribute
+ * user.imapfs.status of the mount root (fs/ops.c routes it here). Plain
+ * "key: value" lines so that scripts can grep them.
+ *
+ * Everything shown is either immutable after vfs_new (account, URL,
+ * capabilities, options) or read under its owner's lock (pool_get_stats,
+ * log_recent_errors); no network I/O happens here, so status answers even
+ * while the server hangs.
+ */
+#include "log.h"
+#include "vfs_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int vfs_status(struct vfs *v, char **out, size_t *len)
+{
+	const struct config *cfg = v->cfg;
+	struct pool_stats ps;
+	char *buf = NULL, errs[1200], when[32];
+	size_t blen = 0;
+	unsigned long nerr;
+	struct tm tm;
+	time_t t = (time_t)v->mounted_at;
+	FILE *f;
+
+	f = open_memstream(&buf, &blen);
+	if (f == NULL)
+		return -ENOMEM;
+	pool_get_stats(v->pool, &ps);
+	nerr = log_recent_errors(errs, sizeof(errs));
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+
+	fprintf(f, "account: %s\n", cfg->account ? cfg->account : "(none: mounted by URL)");
+	fprintf(f, "server: imap%s://%s@%s:%d/ (%s)\n", v->url.tls == URL_TLS_IMPLICIT ? "s" : "",
+		v->url.user, v->url.host, v->url.port,
+		cfg->insecure_plaintext ? "no TLS: insecure_plaintext" :
+		v->url.tls == URL_TLS_IMPLICIT ? "TLS" : "STARTTLS");
+	fprintf(f, "login: %s\n", cfg->auth == CONFIG_AUTH_XOAUTH2 ? "XOAUTH2" :
+		cfg->auth == CONFIG_AUTH_OAUTHBEARER ? "OAUTHBEARER" : "LOGIN");
+	fprintf(f, "mounted: %s%s\n", when, cfg->ro ? " read-only" : "");
+	fprintf(f, "capabilities used:%s%s%s%s\n", v->uidplus ? " UIDPLUS" : "", v->move ? " MOVE" : "",
+		v->condstore ? " CONDSTORE" : "", v->acl ? " ACL" : "");
+	fprintf(f, "capabilities missing:%s%s%s%s%s\n", v->uidplus ? "" : " UIDPLUS (rm moves to Trash)",
+		v->move ? "" : " MOVE (mv copies and expunges)", v->condstore ? "" : " CONDSTORE",
+		v->acl ? "" : " ACL", v->uidplus && v->move && v->condstore && v->acl ? " none" : "");
+	fprintf(f, "connections: %d open, %d busy, max %d", ps.open, ps.busy, ps.limit);
+	if (ps.limit < ps.max)
+		fprintf(f, " (max_conns=%d, lowered: the server refused more)", ps.max);
+	fprintf(f, "; %lu opened since mount\n", ps.opened);
+	fprintf(f, "cache: none (message bodies are fetched from the server when read; "
+		"each open file keeps one read window)\n");
+	fprintf(f, "errors: %lu since mount\n", nerr);
+	if (nerr == 0) {
+		fprintf(f, "last error: none\n");
+	} else {
+		char *line = errs, *nl;
+
+		/* oldest first in the ring; "last error" is the newest */
+		while ((nl = strchr(line, '\n')) != NULL && nl[1] != '\0')
+			line = nl + 1;
+		fprintf(f, "last error: %s", line);
+		if (nerr > 1)
+			fprintf(f, "recent errors:\n%s", errs);
+	}
+	if (fclose(f) != 0 || buf == NULL) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*out = buf;
+	*len = blen;
+	return 0;
+}

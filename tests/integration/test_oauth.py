@@ -1,0 +1,166 @@
+"""OAuth2 login: -o auth=xoauth2 and -o auth=oauthbearer against a
+scripted server that checks the exact SASL client response, inline
+(SASL-IR) when the server offers it and after a "+" when it does not. The
+access token comes from password_command, which runs again for every new
+connection (tokens expire): a counter file proves it. A rejected token is
+one clear line naming the mechanism (exit 3), after the client answered
+the server's error challenge as the RFC says; the token never reaches the
+protocol trace."""
+
+import base64
+import os
+import tempfile
+import time
+
+import pytest
+
+from fakeserver import FakeServer
+from mountutil import Mount, in_proc_mounts, run_imapfs
+
+USER = "me@example.com"
+
+
+def _token_command(d, prefix="tok"):
+    """A password_command printing PREFIX-N, N counting its runs."""
+    counter = os.path.join(d, "runs")
+    script = os.path.join(d, "token.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nn=$(( $(cat %s 2>/dev/null || echo 0) + 1 ))\n"
+                "echo $n > %s\necho %s-$n\n" % (counter, counter, prefix))
+    os.chmod(script, 0o755)
+    return script, counter
+
+
+def _runs(counter):
+    with open(counter) as f:
+        return int(f.read())
+
+
+def _expected(mech, token, port):
+    if mech == "xoauth2":
+        return b"user=" + USER.encode() + b"\x01auth=Bearer " + \
+            token.encode() + b"\x01\x01"
+    return (b"n,a=" + USER.encode() + b",\x01host=127.0.0.1\x01port=%d"
+            b"\x01auth=Bearer " % port + token.encode() + b"\x01\x01")
+
+
+@pytest.fixture
+def oauth_server(pki):
+    made = []
+
+    def _make(sasl_ir=True, mechs=("XOAUTH2", "OAUTHBEARER"), tokens=None):
+        caps = ["IMAP4rev1", "ID", "ENABLE", "LITERAL+"] + \
+            ["AUTH=" + m for m in mechs] + (["SASL-IR"] if sasl_ir else [])
+        fs = FakeServer("imaps", cert=pki.leaf("fake-good"), user=USER,
+                        password="not-used", caps_tls=caps)
+        fs.oauth_tokens = tokens if tokens is not None else \
+            ["tok-%d" % i for i in range(1, 100)]
+        made.append(fs.start())
+        return fs
+
+    yield _make
+    for fs in made:
+        fs.stop()
+
+
+def _url(fs):
+    return "imaps://%s@127.0.0.1:%d/" % (USER.replace("@", "%40"), fs.port)
+
+
+@pytest.mark.parametrize("sasl_ir", [True, False], ids=["sasl-ir", "no-ir"])
+@pytest.mark.parametrize("mech", ["xoauth2", "oauthbearer"])
+def test_oauth_login_and_reconnect(oauth_server, pki, mount, mech, sasl_ir):
+    fs = oauth_server(sasl_ir=sasl_ir)
+    d = tempfile.mkdtemp(prefix="imapfs-oauth-")
+    cmd, counter = _token_command(d)
+    m = mount(url=_url(fs), cafile=pki.cafile, password=None,
+              opts=["auth=" + mech, "password_command=" + cmd, "timeout=10",
+                    "imap_trace"])
+    assert "INBOX" in os.listdir(m.path)
+    assert fs.sasl, "no OAuth exchange seen:\n" + fs.transcript()
+    got_mech, dec, inline, answer = fs.sasl[0]
+    assert got_mech == mech.upper()
+    assert dec == _expected(mech, "tok-1", fs.port), dec
+    assert inline == sasl_ir, "SASL-IR %s but inline=%s" % (sasl_ir, inline)
+    assert answer is None
+    assert not fs.saw("LOGIN"), "fell back to LOGIN"
+
+    # tokens expire: a new connection must run the command again
+    before = _runs(counter)
+    fs.drop_connections()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            names = os.listdir(os.path.join(m.path, "INBOX"))
+            with open(os.path.join(m.path, "INBOX", sorted(names)[0]),
+                      "rb") as f:
+                f.read()
+            if len(fs.sasl) > 1:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    assert _runs(counter) > before, "reconnected without a fresh token"
+    assert len(fs.sasl) >= 2, fs.transcript()
+    # every exchange used the token of its own run, in order
+    for i, (mech_i, dec_i, _, _) in enumerate(fs.sasl):
+        assert dec_i == _expected(mech, "tok-%d" % (i + 1), fs.port), \
+            (i, dec_i)
+
+    # the token never reaches the trace (nor its base64)
+    log = m.log()
+    assert "C: " in log
+    for i in range(1, _runs(counter) + 1):
+        tok = "tok-%d" % i
+        assert tok not in log
+        assert base64.b64encode(_expected(mech, tok, fs.port)).decode() \
+            not in log
+    assert "<redacted>" in log
+
+
+@pytest.mark.parametrize("mech", ["xoauth2", "oauthbearer"])
+def test_oauth_rejected_token(oauth_server, pki, mech):
+    fs = oauth_server(tokens=["the-good-one"])
+    d = tempfile.mkdtemp(prefix="imapfs-oauth-")
+    cmd, counter = _token_command(d, prefix="expired")
+    mp = os.path.join(d, "mnt")
+    os.mkdir(mp)
+    r = run_imapfs(["mount", "-o", "auth=%s,password_command=%s,cafile=%s,"
+                    "timeout=10" % (mech, cmd, pki.cafile), _url(fs), mp])
+    mounted = in_proc_mounts(mp)
+    err = r.stderr.decode()
+    assert r.returncode == 3, (r.returncode, err)
+    assert not mounted
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("imapfs: "), lines
+    assert mech.upper() in lines[0] and "refused" in lines[0], lines
+    assert "expired-1" not in err
+    # the client answered the error challenge: "" (XOAUTH2), AQ== (RFC 7628)
+    assert len(fs.sasl) == 1 and fs.sasl[0][1] == _expected(
+        mech, "expired-1", fs.port)
+    assert fs.sasl[0][3] == (b"" if mech == "xoauth2" else b"AQ==")
+
+
+def test_oauth_mechanism_not_offered(oauth_server, pki):
+    fs = oauth_server(mechs=("XOAUTH2",))
+    d = tempfile.mkdtemp(prefix="imapfs-oauth-")
+    cmd, counter = _token_command(d)
+    mp = os.path.join(d, "mnt")
+    os.mkdir(mp)
+    r = run_imapfs(["mount", "-o", "auth=oauthbearer,password_command=%s,"
+                    "cafile=%s" % (cmd, pki.cafile), _url(fs), mp])
+    assert r.returncode == 3, r.stderr
+    assert not in_proc_mounts(mp)
+    assert b"AUTH=OAUTHBEARER" in r.stderr
+    assert not fs.saw("AUTHENTICATE", "LOGIN")
+    assert not os.path.exists(counter), "token fetched for nothing"
+
+
+def test_oauth_needs_a_token_source(imapfs_bin):
+    d = tempfile.mkdtemp(prefix="imapfs-oauth-")
+    mp = os.path.join(d, "mnt")
+    os.mkdir(mp)
+    r = run_imapfs(["mount", "-o", "auth=xoauth2",
+                    "imaps://u@127.0.0.1:1/", mp])
+    assert r.returncode == 1, r.stderr
+    assert b"password_command" in r.stderr
