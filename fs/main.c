@@ -347,6 +347,7 @@ static int do_mount(int argc, char **argv)
 		struct fuse_args args = FUSE_ARGS_INIT(cfg.debug ? 4 : 3, fargv);
 
 		fs.vfs = vfs;
+		pthread_mutex_init(&fs.hlock, NULL);
 		fs.uid = getuid();
 		fs.gid = getgid();
 		fs.timeout = 30.0;
@@ -393,6 +394,7 @@ static int do_mount(int argc, char **argv)
 	fuse_loop_cfg_destroy(loop);
 	vfs_shutdown(vfs);
 	notify_stop(fs.notify);
+	ops_release_all(&fs);
 	status = rc == 0 ? 0 : EXIT_MOUNT;
 	log_info("unmounted %s", mnt);
 out_unmount:

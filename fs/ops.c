@@ -101,10 +101,78 @@ struct dirsnap {
 	size_t n;
 };
 
+/* Every open file and directory, listed so that unmount can free what the
+ * kernel never released. fi->fh points to one of these. */
+struct ops_handle {
+	struct ops_handle *prev, *next;	/* guarded by imapfs.hlock */
+	struct dirsnap *dir;		/* exactly one of dir and file */
+	struct vfs_file *file;
+};
+
+static struct ops_handle *handle_new(struct imapfs *fs, struct dirsnap *dir, struct vfs_file *file)
+{
+	struct ops_handle *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->dir = dir;
+	h->file = file;
+	pthread_mutex_lock(&fs->hlock);
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->hlock);
+	return h;
+}
+
+static struct ops_handle *handle_of(const struct fuse_file_info *fi)
+{
+	return (struct ops_handle *)(uintptr_t)fi->fh;
+}
+
+static struct vfs_file *file_of(const struct fuse_file_info *fi)
+{
+	return handle_of(fi)->file;
+}
+
+static void handle_free(struct imapfs *fs, struct ops_handle *h)
+{
+	pthread_mutex_lock(&fs->hlock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->hlock);
+	free(h);
+}
+
+static void dirsnap_free(struct dirsnap *snap)
+{
+	vfs_dirents_free(snap->d, snap->n);
+	free(snap);
+}
+
+void ops_release_all(struct imapfs *fs)
+{
+	while (fs->handles != NULL) {
+		struct ops_handle *h = fs->handles;
+
+		if (h->dir)
+			dirsnap_free(h->dir);
+		else
+			vfs_release(fs->vfs, h->file);
+		handle_free(fs, h);
+	}
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct imapfs *fs = fs_of(req);
 	struct dirsnap *snap = calloc(1, sizeof(*snap));
+	struct ops_handle *h;
 	int rc;
 
 	if (snap == NULL) {
@@ -117,15 +185,24 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uintptr_t)snap;
+	h = handle_new(fs, snap, NULL);
+	if (h == NULL) {
+		dirsnap_free(snap);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
 	fi->cache_readdir = 0;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		dirsnap_free(snap);	/* the opener was interrupted */
+		handle_free(fs, h);
+	}
 }
 
 static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
 {
 	struct imapfs *fs = fs_of(req);
-	struct dirsnap *snap = (struct dirsnap *)(uintptr_t)fi->fh;
+	struct dirsnap *snap = handle_of(fi)->dir;
 	char *buf = malloc(size);
 	size_t used = 0, i;
 
@@ -175,10 +252,10 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dirsnap *snap = (struct dirsnap *)(uintptr_t)fi->fh;
+	struct ops_handle *h = handle_of(fi);
 
-	vfs_dirents_free(snap->d, snap->n);
-	free(snap);
+	dirsnap_free(h->dir);
+	handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
@@ -186,6 +263,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct imapfs *fs = fs_of(req);
 	struct vfs_file *f;
+	struct ops_handle *h;
 	bool size_changed;
 	int rc;
 
@@ -199,20 +277,28 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 * drops attributes only, which is safe from inside a handler. */
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	}
-	fi->fh = (uintptr_t)f;
+	h = handle_new(fs, NULL, f);
+	if (h == NULL) {
+		vfs_release(fs->vfs, f);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
 	fi->keep_cache = !size_changed;
 	if (!vfs_file_is_new(f))
 		fi->noflush = 1;	/* nothing to do at close for a message */
 	else
 		fi->direct_io = 1;
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	if (fuse_reply_open(req, fi) == -ENOENT) {
 		vfs_release(fs->vfs, f);	/* the opener was interrupted */
+		handle_free(fs, h);
+	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct imapfs *fs = fs_of(req);
-	struct vfs_file *f = (struct vfs_file *)(uintptr_t)fi->fh;
+	struct vfs_file *f = file_of(fi);
 	char *buf = malloc(size ? size : 1);
 	ssize_t n;
 
@@ -230,7 +316,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	vfs_release(fs_of(req)->vfs, (struct vfs_file *)(uintptr_t)fi->fh);
+	struct ops_handle *h = handle_of(fi);
+
+	vfs_release(fs_of(req)->vfs, h->file);
+	handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
@@ -296,6 +385,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct imapfs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct vfs_file *f;
+	struct ops_handle *h;
 	struct vfs_attr a;
 	int rc = vfs_create(fs->vfs, parent, name, mode, &f, &a);
 
@@ -307,16 +397,24 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	/* the entry changes name at close: do not let the kernel keep it long */
 	e.entry_timeout = 0;
 	e.attr_timeout = 0;
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;	/* a file being written: no page cache games */
-	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+	h = handle_new(fs, NULL, f);
+	if (h == NULL) {
 		vfs_release(fs->vfs, f);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;	/* a file being written: no page cache games */
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		vfs_release(fs->vfs, f);
+		handle_free(fs, h);
+	}
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	ssize_t n = vfs_write(fs_of(req)->vfs, (struct vfs_file *)(uintptr_t)fi->fh, buf, size, (uint64_t)off);
+	ssize_t n = vfs_write(fs_of(req)->vfs, file_of(fi), buf, size, (uint64_t)off);
 
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -330,7 +428,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct vfs_inval inval[VFS_MAX_INVAL];
 	int n = 0, rc;
 
-	rc = vfs_flush(fs->vfs, (struct vfs_file *)(uintptr_t)fi->fh, inval, &n);
+	rc = vfs_flush(fs->vfs, file_of(fi), inval, &n);
 	fuse_reply_err(req, -rc);
 	queue_invals(fs, inval, n);
 }

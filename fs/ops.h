@@ -10,6 +10,8 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include <pthread.h>
+
 #include "notify.h"
 #include "vfs.h"
 
@@ -20,7 +22,13 @@ struct imapfs {
 	uid_t uid;			/* owner shown on every file */
 	gid_t gid;
 	double timeout;			/* entry/attr cache time, seconds */
+	pthread_mutex_t hlock;		/* guards handles */
+	struct ops_handle *handles;	/* open files and directories */
 };
+
+/* Release what the kernel left open at unmount (it sends no release
+ * then). Call after the session loop has ended. */
+void ops_release_all(struct imapfs *fs);
 
 extern const struct fuse_lowlevel_ops imapfs_ops;
 

@@ -18,42 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct acc {
-	struct tree_msg *v;
-	size_t n, cap;
-	uint32_t after;		/* keep only UIDs above this (n:* quirk) */
-};
-
-static int acc_add(void *ctx, const struct session_msg *m)
-{
-	struct acc *a = ctx;
-	struct tree_msg *t;
-
-	if (m->uid <= a->after)
-		return 0;	/* "n:*" always includes the largest UID */
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		struct tree_msg *nv = realloc(a->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -ENOMEM;
-		a->v = nv;
-		a->cap = cap;
-	}
-	t = &a->v[a->n];
-	memset(t, 0, sizeof(*t));
-	t->uid = m->uid;
-	t->size = m->size;
-	t->date = m->date;
-	t->tz = m->tz;
-	t->sysflags = m->sysflags;
-	t->modseq = m->modseq;
-	if (m->keywords != NULL && (t->keywords = strdup(m->keywords)) == NULL)
-		return -ENOMEM;
-	a->n++;
-	return 0;
-}
-
 void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name)
 {
 	if (v->notify != NULL)
@@ -78,7 +42,7 @@ static int uid_cmp(const void *a, const void *b)
 int vfs_resync(struct vfs *v, uint32_t idx)
 {
 	struct tree *t = &v->tree;
-	struct acc fresh = { 0 }, changed = { 0 };
+	struct tree_msgbuf fresh = { 0 }, changed = { 0 };
 	struct session_mbox mb;
 	struct session *s;
 	struct tree_node *n;
@@ -114,12 +78,12 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		log_warn("%s: UIDVALIDITY changed (%u -> %u): listing it anew", mailbox, uidvalidity,
 			 mb.uidvalidity);
 		reload = true;
-		rc = session_fetch_meta(s, 1, 0, acc_add, &fresh);
+		rc = session_fetch_meta(s, 1, 0, tree_msgbuf_add, &fresh);
 	} else if (rc == 0) {
 		fresh.after = maxuid;
-		rc = session_fetch_meta(s, maxuid + 1, 0, acc_add, &fresh);
+		rc = session_fetch_meta(s, maxuid + 1, 0, tree_msgbuf_add, &fresh);
 		if (rc == 0 && maxuid > 0)
-			rc = session_fetch_flags_since(s, maxuid, v->condstore ? modseq : 0, acc_add, &changed);
+			rc = session_fetch_flags_since(s, maxuid, v->condstore ? modseq : 0, tree_msgbuf_add, &changed);
 		if (rc == 0 && mb.exists != count + fresh.n)
 			rc = session_search_all(s, &uids, &nuids);
 	}

@@ -36,6 +36,7 @@ struct session {
 	char *selected;		/* mailbox selected, or NULL */
 	bool selected_ro;
 	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
+	const char *alert_seen;		/* last [ALERT] logged (libetpan's string) */
 	const struct config *cfg;
 };
 
@@ -78,8 +79,16 @@ static const char *session_code(const struct session *s)
  */
 static int session_rc(struct session *s, int r, const char *what)
 {
+	struct mailimap_response_info *ri = s->imap->imap_response_info;
 	int e;
 
+	/* RFC 3501 7.1: an [ALERT] must be shown to the user; the log is
+	 * where a daemon's user looks */
+	if (ri != NULL && ri->rsp_alert != NULL && ri->rsp_alert != s->alert_seen) {
+		/* libetpan owns the string; remember it so it is logged once */
+		log_warn("imap[%d]: ALERT from the server: %s", s->id, ri->rsp_alert);
+		s->alert_seen = ri->rsp_alert;
+	}
 	if (r == MAILIMAP_NO_ERROR)
 		return 0;
 	if (errmap_is_fatal(r)) {
@@ -1084,6 +1093,12 @@ int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *ne
 	if (session_has_cap(s, "MOVE")) {
 		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, &uidvalidity, &src, &dst),
 				"UID MOVE");
+	} else if (!session_has_cap(s, "UIDPLUS")) {
+		/* COPY would work, but removing the original then needs a bare
+		 * EXPUNGE that takes every other \Deleted message too */
+		log_err("imap[%d]: the server has neither MOVE nor UIDPLUS: a message cannot be moved "
+			"without risking other messages marked \\Deleted; refusing", s->id);
+		rc = -EPERM;
 	} else {
 		rc = session_rc(s, mailimap_uidplus_uid_copy(s->imap, set, dest, &uidvalidity, &src, &dst),
 				"UID COPY");

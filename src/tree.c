@@ -279,3 +279,33 @@ int tree_move(struct tree *t, uint32_t idx, uint32_t newparent, char *fsname, ch
 	free(old);
 	return 0;
 }
+
+int tree_msgbuf_add(void *ctx, const struct session_msg *m)
+{
+	struct tree_msgbuf *b = ctx;
+	struct tree_msg *t;
+
+	if (m->uid <= b->after)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct tree_msg *nv = realloc(b->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		b->v = nv;
+		b->cap = cap;
+	}
+	t = &b->v[b->n];
+	memset(t, 0, sizeof(*t));
+	t->uid = m->uid;
+	t->size = m->size;
+	t->date = m->date;
+	t->tz = m->tz;
+	t->sysflags = m->sysflags;
+	t->modseq = m->modseq;
+	if (m->keywords != NULL && (t->keywords = strdup(m->keywords)) == NULL)
+		return -ENOMEM;
+	b->n++;
+	return 0;
+}

@@ -94,6 +94,17 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 
 void tree_msgs_free(struct tree_msg *msgs, size_t n);
 
+/* A growing array of fetched messages. tree_msgbuf_add has the shape of a
+ * session_msg_cb, so a metadata FETCH can stream straight into it; UIDs
+ * not above AFTER are skipped (a "n:*" FETCH always returns the largest
+ * UID, even below n). Free with tree_msgs_free(buf.v, buf.n). */
+struct tree_msgbuf {
+	struct tree_msg *v;
+	size_t n, cap;
+	uint32_t after;
+};
+int tree_msgbuf_add(void *buf, const struct session_msg *m);
+
 /* Insert (or replace) one message in a READY node, keeping UID order; the
  * keywords string is taken over. Lock held. Changes to the hierarchy and
  * to a node's messages bump t->gen / node->gen, so work that read the

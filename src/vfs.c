@@ -81,47 +81,11 @@ int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct s
 	return rc;
 }
 
-struct meta_acc {
-	struct tree_msg *v;
-	size_t n, cap;
-};
-
-static int meta_add(void *ctx, const struct session_msg *m)
-{
-	struct meta_acc *acc = ctx;
-	struct tree_msg *t;
-
-	if (acc->n == acc->cap) {
-		size_t cap = acc->cap ? acc->cap * 2 : 256;
-		struct tree_msg *nv = realloc(acc->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -ENOMEM;
-		acc->v = nv;
-		acc->cap = cap;
-	}
-	t = &acc->v[acc->n];
-	memset(t, 0, sizeof(*t));
-	t->uid = m->uid;
-	t->size = m->size;
-	t->date = m->date;
-	t->tz = m->tz;
-	t->sysflags = m->sysflags;
-	t->modseq = m->modseq;
-	if (m->keywords != NULL) {
-		t->keywords = strdup(m->keywords);
-		if (t->keywords == NULL)
-			return -ENOMEM;
-	}
-	acc->n++;
-	return 0;
-}
-
 /* Make sure node IDX's message list is loaded. Lock NOT held on entry. */
 int vfs_load(struct vfs *v, uint32_t idx)
 {
 	struct tree *t = &v->tree;
-	struct meta_acc acc = { 0 };
+	struct tree_msgbuf acc = { 0 };
 	struct session_mbox mb;
 	struct session *s;
 	char *mailbox, *rights = NULL;
@@ -146,7 +110,7 @@ int vfs_load(struct vfs *v, uint32_t idx)
 		rc = mailbox ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
 		if (rc < 0)
 			break;
-		rc = session_fetch_meta(s, 1, 0, meta_add, &acc);
+		rc = session_fetch_meta(s, 1, 0, tree_msgbuf_add, &acc);
 		if (rc == 0 && v->acl && session_myrights(s, mailbox, &rights) < 0)
 			rights = NULL;	/* unknown rights: the server will say no itself */
 		broken = rc < 0 && session_broken(s);
@@ -798,6 +762,8 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 	if (winlen > f->size - off)
 		winlen = f->size - off;
 	rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, off, (uint32_t)winlen, &data, &got);
+	if (rc == -ENOENT)
+		return -ESTALE;	/* expunged by someone while we had it open */
 	if (rc < 0)
 		return rc;
 	if (got < want) {

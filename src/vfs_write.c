@@ -62,45 +62,26 @@ static int child_mailbox(struct vfs *v, uint32_t parent, const char *fsname, cha
 }
 
 /* Fetch one message's metadata (selected mailbox) into node IDX. */
-struct one_msg {
-	struct tree_msg m;
-	bool got;
-};
-
-static int one_msg_cb(void *ctx, const struct session_msg *sm)
-{
-	struct one_msg *o = ctx;
-
-	o->m.uid = sm->uid;
-	o->m.size = sm->size;
-	o->m.date = sm->date;
-	o->m.tz = sm->tz;
-	o->m.sysflags = sm->sysflags;
-	o->m.modseq = sm->modseq;
-	free(o->m.keywords);
-	o->m.keywords = sm->keywords ? strdup(sm->keywords) : NULL;
-	o->got = true;
-	return 0;
-}
-
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
 {
-	struct one_msg o = { .got = false };
+	struct tree_msgbuf b = { 0 };
 	struct tree_node *n;
 	int rc;
 
-	rc = session_fetch_meta(s, uid, uid, one_msg_cb, &o);
-	if (rc < 0 || !o.got) {
-		free(o.m.keywords);
-		return rc < 0 ? rc : -ENOENT;
+	rc = session_fetch_meta(s, uid, uid, tree_msgbuf_add, &b);
+	if (rc == 0 && b.n == 0)
+		rc = -ENOENT;
+	if (rc == 0) {
+		pthread_mutex_lock(&v->tree.lock);
+		n = &v->tree.nodes[idx];
+		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
+			rc = tree_msg_insert(n, &b.v[b.n - 1]);
+			if (rc == 0)
+				b.v[b.n - 1].keywords = NULL;	/* taken over */
+		}
+		pthread_mutex_unlock(&v->tree.lock);
 	}
-	pthread_mutex_lock(&v->tree.lock);
-	n = &v->tree.nodes[idx];
-	if (n->state == TREE_READY && n->uidvalidity == uidvalidity)
-		rc = tree_msg_insert(n, &o.m);
-	else
-		free(o.m.keywords);
-	pthread_mutex_unlock(&v->tree.lock);
+	tree_msgs_free(b.v, b.n);
 	return rc;
 }
 

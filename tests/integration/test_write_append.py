@@ -82,6 +82,8 @@ def test_cp_appends_exactly_once(fresh_server, mount, imap):
     names = os.listdir(inbox)
     assert "%d.eml" % uid in names, "%s; INBOX lists %r" % (EML_OK, names)
     assert "file.eml" not in names, "the written name must not stay listed"
+    assert not os.path.exists(os.path.join(inbox, "file.eml")), \
+        "the written name still resolves (stale kernel entry?)"
     with open(os.path.join(inbox, "%d.eml" % uid), "rb") as f:
         assert f.read() == data
     assert os.stat(os.path.join(inbox, "%d.eml" % uid)).st_size == len(data)
@@ -253,6 +255,8 @@ def _rsync(s, c, mount, box, flags, nfiles=4):
     listed = sorted(os.listdir(d))
     assert listed == sorted("%d.eml" % u for u in got), \
         "after rsync the mailbox lists %r" % listed
+    stale = [n for n in files if os.path.exists(os.path.join(d, n))]
+    assert not stale, "names rsync wrote still resolve: %r" % stale
     return sname, got, mtimes
 
 
@@ -290,6 +294,9 @@ def test_dotfile_held_until_renamed(fresh_server, mount, imap):
         % len(got)
     listed = sorted(os.listdir(d))
     assert listed == ["%d.eml" % u for u in got], listed
+    assert not os.path.exists(os.path.join(d, "draft.eml")), \
+        "the rename target name still resolves after the APPEND"
+    assert not os.path.exists(tmp)
     m.stop(cleanup=False)
     assert len(imaputil.uids(c, sname)) == 1
 
@@ -579,3 +586,48 @@ def test_two_write_handles_one_append(fresh_server, mount, imap):
     os.close(fd2)
     assert list(imaputil.bodies(c, sname).values()) == [data], \
         "after the last close the server must hold the whole message"
+
+
+def test_unlink_while_writing_discards(fresh_server, mount, imap):
+    """rm of a new file whose writer is still writing: at close nothing is
+    appended (the file is gone, as on any file system)."""
+    s = fresh_server
+    c = imap(s)
+    sname, rel = _box(c, s, "UnlinkOpen")
+    m = mount(s)
+    p = os.path.join(m.path, rel, "doomed.eml")
+    f = open(p, "wb", buffering=0)
+    try:
+        f.write(_msg("unlink-open"))
+        os.unlink(p)
+        assert not os.path.exists(p)
+    finally:
+        try:
+            f.close()
+        except OSError:
+            pass
+    assert imaputil.status(c, sname)["MESSAGES"] == 0, \
+        "a file removed before its close was appended"
+    m.stop(cleanup=False)
+    assert imaputil.status(c, sname)["MESSAGES"] == 0
+
+
+def test_rmdir_with_file_being_written(fresh_server, mount, imap):
+    """A mailbox holding a new file that is still open is not empty: rmdir
+    is ENOTEMPTY, and the file is appended there at close."""
+    s = fresh_server
+    c = imap(s)
+    sname, rel = _box(c, s, "BusyBox")
+    data = _msg("busy")
+    m = mount(s)
+    d = os.path.join(m.path, rel)
+    f = open(os.path.join(d, "busy.eml"), "wb", buffering=0)
+    try:
+        f.write(data)
+        with pytest.raises(OSError) as ei:
+            os.rmdir(d)
+        assert ei.value.errno == errno.ENOTEMPTY, ei.value
+        assert sname.encode() in imaputil.mailbox_names(c)
+    finally:
+        f.close()
+    assert list(imaputil.bodies(c, sname).values()) == [data]

@@ -416,3 +416,40 @@ def test_next_operation_after_rmdir_of_listed_mailbox(fresh_server, mount,
     os.unlink(os.path.join(m.path, personal_rel(s, "StillHere%d" % n),
                            "%d.eml" % first))
     assert imaputil.uids(c, other) == sorted(msgs)[1:]
+
+
+def test_rename_to_name_with_delimiter(fresh_server, mount, imap):
+    """Like mkdir, mv DIR to a name holding the server's delimiter would
+    silently make a hierarchy: EINVAL, nothing changed."""
+    s = fresh_server
+    if s.layout != "dot":
+        pytest.skip("the delimiter '/' cannot be part of a file name")
+    c = imap(s)
+    sname = personal_name(s, "DotRen")
+    msgs = _fill(c, sname, 1)
+    before = _names(s)
+    m = mount(s)
+    with pytest.raises(OSError) as ei:
+        os.rename(os.path.join(m.path, "INBOX", "DotRen"),
+                  os.path.join(m.path, "INBOX", "x.y"))
+    assert ei.value.errno == errno.EINVAL, ei.value
+    assert _names(s) == before
+    assert imaputil.bodies(c, sname) == msgs
+
+
+def test_rmdir_noselect_parent_after_child(fresh_server, mount, imap):
+    """Only P/C exists on the server (P is implied / \\Noselect): rmdir
+    P/C then rmdir P leaves neither on the server or in the mount."""
+    s = fresh_server
+    c = imap(s)
+    child = personal_name(s, "ImpliedP", "C")
+    imaputil.create(c, child)
+    m = mount(s)
+    p = os.path.join(m.path, personal_rel(s, "ImpliedP"))
+    os.rmdir(os.path.join(p, "C"))
+    os.rmdir(p)
+    names = _names(s)
+    assert child.encode() not in names
+    assert personal_name(s, "ImpliedP").encode() not in names, \
+        sorted(names)
+    assert not os.path.exists(p)

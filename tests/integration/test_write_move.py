@@ -108,6 +108,9 @@ def test_mv_message_explicit_target_name(fresh_server, mount, imap):
     assert imaputil.uids(c, a) == []
     assert sorted(os.listdir(os.path.join(m.path, brel))) == [
         "%d.eml" % u for u in got]
+    assert not os.path.exists(os.path.join(m.path, brel, "whatever.eml")), \
+        "the target name resolves after the move (stale kernel entry?)"
+    assert not os.path.exists(os.path.join(m.path, arel, "%d.eml" % a1))
 
 
 def test_rename_within_mailbox_refused(fresh_server, mount, imap):

@@ -1,0 +1,163 @@
+"""A TCP fault proxy for the tests: forwards bytes untouched (TLS passes
+through: the server certificate has IP:127.0.0.1 in its SAN), and can
+
+    p = FaultProxy(server.imaps_port).start()   # listens on 127.0.0.1:p.port
+    p.stall()       stop forwarding in both directions; sockets stay open,
+                    new connections are accepted but get no byte (not even
+                    the greeting): a server that hangs
+    p.resume()      forward again (bytes held meanwhile are delivered)
+    p.drop_all()    close every proxied connection, both sides, now
+    p.refuse = True accept and immediately close new connections (a server
+                    that is gone); False to serve again
+    p.connections   connections accepted so far
+    p.down, p.up    bytes forwarded server -> client, client -> server
+    p.stop()
+
+The proxy never looks into the bytes.
+"""
+
+import socket
+import threading
+
+
+class FaultProxy:
+    def __init__(self, target_port, target_host="127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.port = None
+        self.refuse = False
+        self.connections = 0
+        self.down = 0
+        self.up = 0
+        self._lock = threading.Lock()
+        self._running = threading.Event()   # set: forwarding
+        self._running.set()
+        self._sock = None
+        self._stopping = False
+        self._conns = []
+
+    # ---- control ----
+    def start(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        self._sock = s
+        self.port = s.getsockname()[1]
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+        return self
+
+    def stall(self):
+        self._running.clear()
+
+    def resume(self):
+        self._running.set()
+
+    @property
+    def stalled(self):
+        return not self._running.is_set()
+
+    def counts(self):
+        with self._lock:
+            return self.down, self.up
+
+    def drop_all(self):
+        with self._lock:
+            conns = list(self._conns)
+            self._conns = []
+        for pair in conns:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                try:
+                    s.close()
+                except OSError:
+                    pass
+        return len(conns)
+
+    def open_connections(self):
+        with self._lock:
+            return len(self._conns)
+
+    def stop(self):
+        self._stopping = True
+        self._running.set()
+        if self._sock:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+        self.drop_all()
+
+    # ---- internals ----
+    def _accept_loop(self):
+        while not self._stopping:
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                return
+            if self.refuse:
+                try:
+                    c.close()
+                except OSError:
+                    pass
+                continue
+            threading.Thread(target=self._connect, args=(c,),
+                             daemon=True).start()
+
+    def _connect(self, c):
+        # a stalled server: the client's connect() succeeds (the kernel
+        # accepted), but nothing comes back until resume()
+        while not self._running.wait(0.2):
+            if self._stopping:
+                c.close()
+                return
+        try:
+            u = socket.create_connection(self.target, timeout=10)
+            u.settimeout(None)
+        except OSError:
+            c.close()
+            return
+        with self._lock:
+            self.connections += 1
+            self._conns.append((c, u))
+        threading.Thread(target=self._pump, args=(u, c, True),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(c, u, False),
+                         daemon=True).start()
+
+    def _hold(self):
+        while not self._running.wait(0.2):
+            if self._stopping:
+                return False
+        return True
+
+    def _pump(self, src, dst, downstream):
+        try:
+            while True:
+                if not self._hold():
+                    break
+                data = src.recv(65536)
+                if not data:
+                    break
+                # bytes read just before a stall are held, not forwarded
+                if not self._hold():
+                    break
+                dst.sendall(data)
+                with self._lock:
+                    if downstream:
+                        self.down += len(data)
+                    else:
+                        self.up += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            with self._lock:
+                self._conns = [p for p in self._conns
+                               if src not in p and dst not in p]

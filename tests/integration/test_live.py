@@ -1,0 +1,385 @@
+"""Changes made by another client while mounted (src/watch.c, src/resync.c).
+
+A second, independent IMAP client (imaplib) appends, flags, expunges,
+creates, deletes, renames and recreates mailboxes on the module's own
+Dovecot while imapfs has it mounted; the mount must show each change:
+
+  INBOX (watched by IDLE)          within IDLE_BOUND seconds
+  other loaded mailboxes, LIST     within POLL_BOUND seconds (-o poll=POLL)
+
+Names that vanish are invalidated in the kernel (notify_inval_entry): the
+tests stat a name first (so the kernel caches it for the 30 s entry and
+attribute timeout) and then expect stat to fail well before that.
+Every expectation is polled up to its bound and then fails.
+"""
+
+import errno
+import os
+import time
+
+import pytest
+
+import corpus
+import imaputil
+from imaputil import personal_name, personal_rel
+
+POLL = 2
+IDLE_BOUND = 5 + 6                 # "within ~5 s" + slack
+POLL_BOUND = 2 * POLL + 8          # one poll period late at worst + slack
+OPTS = ["poll=%d" % POLL, "timeout=10"]
+
+_seq = [0]
+
+
+def _uniq(tag):
+    _seq[0] += 1
+    return "%s%d%d" % (tag, os.getpid() % 1000, _seq[0])
+
+
+def _msg(subject, lines=("hello",), **kw):
+    return corpus.msg_plain(subject, list(lines), **kw)
+
+
+def wait_for(pred, bound, what):
+    """Poll PRED (a function returning a true value when done) for up to
+    BOUND seconds; fail with WHAT (a string or a function giving one)."""
+    deadline = time.monotonic() + bound
+    last = None
+    while True:
+        try:
+            last = pred()
+        except OSError as e:
+            last = None
+            err = e
+        else:
+            err = None
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            msg = what() if callable(what) else what
+            pytest.fail("%s (not within %ss; last error %r)"
+                        % (msg, bound, err))
+        time.sleep(0.2)
+
+
+def exists(path):
+    try:
+        os.stat(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def expunge(c, name, uid):
+    imaputil.check(c.select(imaputil.quote(name)), "SELECT")
+    imaputil.check(c.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)"),
+                   "STORE")
+    imaputil.check(c.uid("EXPUNGE", str(uid)), "UID EXPUNGE")
+    c.close()
+
+
+@pytest.fixture
+def live(fresh_server, mount):
+    return mount(fresh_server, opts=OPTS)
+
+
+def _mailbox(server, imap, tag, bodies=()):
+    """Create a fresh personal mailbox holding BODIES -> (name, rel, uids)."""
+    c = imap(server)
+    leaf = _uniq(tag)
+    name = personal_name(server, leaf)
+    imaputil.create(c, name)
+    uids = [imaputil.append_uid(c, name, b) for b in bodies]
+    return name, personal_rel(server, leaf), uids
+
+
+# ---------------------------------------------------------------- INBOX
+
+
+def test_inbox_append_shows_by_idle(fresh_server, live, imap):
+    c = imap(fresh_server)
+    inbox = os.path.join(live.path, "INBOX")
+    before = set(os.listdir(inbox))          # loaded: the watcher may resync
+    body = _msg("live append " + _uniq("a"), ["pushed by IDLE"])
+    uid = imaputil.append_uid(c, "INBOX", body)
+    name = "%d.eml" % uid
+    assert name not in before
+    wait_for(lambda: name in os.listdir(inbox), IDLE_BOUND,
+             lambda: "INBOX/%s appended by another client not listed; "
+             "listing %r\n%s" % (name, sorted(os.listdir(inbox)), live.log()))
+    p = os.path.join(inbox, name)
+    assert os.stat(p).st_size == len(body)
+    assert read(p) == body
+    n = imaputil.status(c, "INBOX")["MESSAGES"]
+    wait_for(lambda: os.getxattr(inbox, "user.imap.messages") ==
+             str(n).encode(), 5, "user.imap.messages of INBOX != %d" % n)
+
+
+def test_inbox_expunge_vanishes_by_idle(fresh_server, live, imap):
+    c = imap(fresh_server)
+    body = _msg("live expunge " + _uniq("e"))
+    uid = imaputil.append_uid(c, "INBOX", body)
+    inbox = os.path.join(live.path, "INBOX")
+    p = os.path.join(inbox, "%d.eml" % uid)
+    wait_for(lambda: "%d.eml" % uid in os.listdir(inbox), IDLE_BOUND,
+             "new message not listed")
+    assert os.stat(p).st_size == len(body)   # the kernel now caches it
+    expunge(c, "INBOX", uid)
+    assert uid not in imaputil.uids(c, "INBOX")
+    wait_for(lambda: not exists(p), IDLE_BOUND,
+             lambda: "stat of %s still works after another client expunged "
+             "it (kernel not told?)\n%s" % (p, live.log()))
+    assert "%d.eml" % uid not in os.listdir(inbox)
+    with pytest.raises(OSError) as ei:
+        os.getxattr(p, "user.imap.flags")
+    assert ei.value.errno == errno.ENOENT
+
+
+def test_inbox_flag_change_by_idle(fresh_server, live, imap):
+    c = imap(fresh_server)
+    uid = imaputil.append_uid(c, "INBOX", _msg("live flags " + _uniq("f")))
+    inbox = os.path.join(live.path, "INBOX")
+    p = os.path.join(inbox, "%d.eml" % uid)
+    wait_for(lambda: exists(p), IDLE_BOUND, "new message not shown")
+    assert b"\\Flagged" not in os.getxattr(p, "user.imap.flags")
+    imaputil.store_flags(c, "INBOX", uid, "+FLAGS", ["\\Flagged", "$Live"])
+    assert {"\\Flagged", "$Live"} <= imaputil.flags_of(c, "INBOX", uid)
+
+    def flagged():
+        fl = os.getxattr(p, "user.imap.flags").split()
+        return b"\\Flagged" in fl and b"$Live" in fl
+    wait_for(flagged, IDLE_BOUND,
+             lambda: "flags set by another client not shown: %r\n%s"
+             % (os.getxattr(p, "user.imap.flags"), live.log()))
+    imaputil.store_flags(c, "INBOX", uid, "-FLAGS", ["\\Flagged"])
+    wait_for(lambda: b"\\Flagged" not in os.getxattr(p, "user.imap.flags"),
+             IDLE_BOUND, "flag removed by another client still shown")
+
+
+# ------------------------------------------------------- other mailboxes
+
+
+def test_polled_mailbox_append_flags_expunge(fresh_server, imap, mount):
+    c = imap(fresh_server)
+    b1 = _msg("polled one")
+    b2 = _msg("polled two", ["second"])
+    name, rel, (u1, u2) = _mailbox(fresh_server, imap, "Polled", [b1, b2])
+    m = mount(fresh_server, opts=OPTS)
+    d = os.path.join(m.path, rel)
+    assert sorted(os.listdir(d)) == sorted(["%d.eml" % u1, "%d.eml" % u2])
+    p1 = os.path.join(d, "%d.eml" % u1)
+    assert os.stat(p1).st_size == len(b1)
+
+    # append
+    b3 = _msg("polled three", ["third"])
+    u3 = imaputil.append_uid(c, name, b3)
+    wait_for(lambda: "%d.eml" % u3 in os.listdir(d), POLL_BOUND,
+             lambda: "%s/%d.eml appended by another client not listed: %r\n%s"
+             % (rel, u3, os.listdir(d), m.log()))
+    assert read(os.path.join(d, "%d.eml" % u3)) == b3
+
+    # flags
+    imaputil.store_flags(c, name, u2, "+FLAGS", ["\\Answered"])
+    p2 = os.path.join(d, "%d.eml" % u2)
+    wait_for(lambda: b"\\Answered" in os.getxattr(p2, "user.imap.flags"),
+             POLL_BOUND, lambda: "flag set by another client not shown: %r"
+             % os.getxattr(p2, "user.imap.flags"))
+
+    # expunge
+    expunge(c, name, u1)
+    assert imaputil.uids(c, name) == sorted([u2, u3])
+    wait_for(lambda: not exists(p1), POLL_BOUND,
+             lambda: "expunged %s still stat-able\n%s" % (p1, m.log()))
+    assert sorted(os.listdir(d)) == sorted(["%d.eml" % u2, "%d.eml" % u3])
+    wait_for(lambda: os.getxattr(d, "user.imap.messages") == b"2", 5,
+             "user.imap.messages of the polled mailbox")
+
+
+def _parent(server, m):
+    return os.path.join(m.path, "" if server.layout == "slash" else "INBOX")
+
+
+def test_mailbox_created_by_other_client(fresh_server, imap, live):
+    c = imap(fresh_server)
+    parent = _parent(fresh_server, live)
+    before = os.listdir(parent)
+    leaf = _uniq("Born")
+    assert leaf not in before
+    imaputil.create(c, personal_name(fresh_server, leaf))
+    u = imaputil.append_uid(c, personal_name(fresh_server, leaf),
+                            _msg("in a new mailbox"))
+    wait_for(lambda: leaf in os.listdir(parent), POLL_BOUND,
+             lambda: "mailbox %s created by another client not shown: %r\n%s"
+             % (leaf, os.listdir(parent), live.log()))
+    d = os.path.join(parent, leaf)
+    assert os.path.isdir(d)
+    assert os.listdir(d) == ["%d.eml" % u]
+
+
+def test_mailbox_deleted_by_other_client(fresh_server, imap, mount):
+    c = imap(fresh_server)
+    name, rel, _ = _mailbox(fresh_server, imap, "Doomed")
+    m = mount(fresh_server, opts=OPTS)
+    d = os.path.join(m.path, rel)
+    assert os.path.isdir(d)
+    assert os.listdir(d) == []               # loaded, and cached by the kernel
+    imaputil.check(c.delete(imaputil.quote(name)), "DELETE")
+    assert name.encode() not in imaputil.mailbox_names(c)
+    wait_for(lambda: not exists(d), POLL_BOUND,
+             lambda: "stat of %s still works after another client deleted "
+             "the mailbox\n%s" % (d, m.log()))
+    assert os.path.basename(d) not in os.listdir(os.path.dirname(d))
+    with pytest.raises(OSError) as ei:
+        os.getxattr(d, "user.imap.messages")
+    assert ei.value.errno == errno.ENOENT
+    # the mount stays usable
+    assert "INBOX" in os.listdir(m.path)
+    assert m.alive()
+
+
+def test_mailbox_renamed_by_other_client(fresh_server, imap, mount):
+    c = imap(fresh_server)
+    body = _msg("travels with its mailbox")
+    name, rel, (uid,) = _mailbox(fresh_server, imap, "OldName", [body])
+    m = mount(fresh_server, opts=OPTS)
+    old = os.path.join(m.path, rel)
+    assert os.listdir(old) == ["%d.eml" % uid]
+    leaf = _uniq("NewName")
+    new_name = personal_name(fresh_server, leaf)
+    imaputil.check(c.rename(imaputil.quote(name), imaputil.quote(new_name)),
+                   "RENAME")
+    new = os.path.join(m.path, personal_rel(fresh_server, leaf))
+    wait_for(lambda: exists(new) and not exists(old), POLL_BOUND,
+             lambda: "after RENAME by another client: old exists %s, new "
+             "exists %s\n%s" % (exists(old), exists(new), m.log()))
+    assert os.path.basename(old) not in os.listdir(os.path.dirname(old))
+    newuids = imaputil.uids(c, new_name)
+    assert os.listdir(new) == ["%d.eml" % u for u in newuids]
+    assert read(os.path.join(new, "%d.eml" % newuids[0])) == body
+
+
+# ------------------------------------------------------------ UIDVALIDITY
+
+
+def _same_shape(body, marker):
+    """A message of exactly len(BODY) bytes with different content."""
+    out = body.replace(b"ORIGINAL", marker)
+    assert len(out) == len(body) and out != body
+    return out
+
+
+def test_uidvalidity_change(fresh_server, imap, mount):
+    c = imap(fresh_server)
+    date = imaputil.internaldate_str(1704103200)
+    a1 = _msg("uidvalidity ORIGINAL one", ["ORIGINAL first"])
+    a2 = _msg("uidvalidity ORIGINAL two", ["ORIGINAL %06d" % i
+                                           for i in range(20000)])  # >64 KiB
+    a3 = _msg("uidvalidity ORIGINAL three")
+    leaf = _uniq("Again")
+    name = personal_name(fresh_server, leaf)
+    imaputil.create(c, name)
+    olduids = [imaputil.append_uid(c, name, b, date=date)
+               for b in (a1, a2, a3)]
+    assert olduids == [1, 2, 3]
+    old_uv = imaputil.status(c, name)["UIDVALIDITY"]
+
+    m = mount(fresh_server, opts=OPTS)
+    d = os.path.join(m.path, personal_rel(fresh_server, leaf))
+    assert sorted(os.listdir(d)) == ["1.eml", "2.eml", "3.eml"]
+    assert read(os.path.join(d, "1.eml")) == a1     # now in the page cache
+    assert os.stat(os.path.join(d, "3.eml")).st_size == len(a3)
+    f1 = os.open(os.path.join(d, "1.eml"), os.O_RDONLY)
+    f2 = os.open(os.path.join(d, "2.eml"), os.O_RDONLY)
+    try:
+        assert os.pread(f1, 1 << 20, 0) == a1
+        assert os.pread(f2, 4096, 0) == a2[:4096]
+
+        # another client deletes and recreates the mailbox: same name, new
+        # UIDVALIDITY, UIDs 1 and 2 now name other messages; the new 1 has
+        # the old 1's size and date
+        b1 = _same_shape(a1, b"REPLACED")
+        b2 = _msg("uidvalidity NEW two", ["new second"])
+        for attempt in range(5):
+            imaputil.check(c.delete(imaputil.quote(name)), "DELETE")
+            imaputil.create(c, name)
+            if imaputil.status(c, name)["UIDVALIDITY"] != old_uv:
+                break
+            time.sleep(1.1)
+        new_uv = imaputil.status(c, name)["UIDVALIDITY"]
+        assert new_uv != old_uv, "Dovecot reused UIDVALIDITY"
+        assert [imaputil.append_uid(c, name, b, date=date)
+                for b in (b1, b2)] == [1, 2]
+
+        p3 = os.path.join(d, "3.eml")
+        wait_for(lambda: not exists(p3) and
+                 sorted(os.listdir(d)) == ["1.eml", "2.eml"], POLL_BOUND,
+                 lambda: "recreated mailbox not re-listed: %r\n%s"
+                 % (os.listdir(d), m.log()))
+        wait_for(lambda: os.getxattr(d, "user.imap.uidvalidity") ==
+                 str(new_uv).encode(), 5, "user.imap.uidvalidity")
+
+        # the new messages under their names, never the old bytes
+        got1 = read(os.path.join(d, "1.eml"))
+        assert got1 != a1, "the old message 1 (page cache) is served under " \
+            "the new mailbox's 1.eml"
+        assert got1 == b1
+        assert read(os.path.join(d, "2.eml")) == b2
+        assert os.stat(os.path.join(d, "2.eml")).st_size == len(b2)
+
+        # files opened before: the old bytes or a clean error, never the
+        # new message's bytes
+        for fd, old, new, off in ((f1, a1, b1, 0), (f2, a2, b2, 70000)):
+            try:
+                got = os.pread(fd, 4096, off)
+            except OSError as e:
+                assert e.errno in (errno.ESTALE, errno.EIO, errno.ENOENT), e
+            else:
+                assert got == old[off:off + 4096], \
+                    "a file opened before the change read %r" % got[:80]
+    finally:
+        os.close(f1)
+        os.close(f2)
+    assert m.alive()
+
+
+# ------------------------------------------------------- expunged while open
+
+
+def test_expunged_while_open(fresh_server, imap, live):
+    c = imap(fresh_server)
+    body = _msg("expunged while open", ["line %06d of a big message" % i
+                                        for i in range(12000)])
+    assert len(body) > 300_000
+    uid = imaputil.append_uid(c, "INBOX", body)
+    inbox = os.path.join(live.path, "INBOX")
+    p = os.path.join(inbox, "%d.eml" % uid)
+    wait_for(lambda: exists(p), IDLE_BOUND, "new message not shown")
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        head = os.pread(fd, 65536, 0)
+        assert head == body[:65536]
+        expunge(c, "INBOX", uid)
+        wait_for(lambda: "%d.eml" % uid not in os.listdir(inbox),
+                 IDLE_BOUND, "expunged message still listed")
+        for off in (200_000, 0):
+            try:
+                got = os.pread(fd, 65536, off)
+            except OSError as e:
+                assert e.errno in (errno.EIO, errno.ESTALE, errno.ENOENT), e
+            else:
+                assert got == body[off:off + 65536]
+    finally:
+        os.close(fd)
+    assert live.alive(), live.log()
+    assert not exists(p)
+    # still usable: a new message shows and reads
+    b2 = _msg("after the expunge")
+    u2 = imaputil.append_uid(c, "INBOX", b2)
+    p2 = os.path.join(inbox, "%d.eml" % u2)
+    wait_for(lambda: exists(p2), IDLE_BOUND, "mount stopped following INBOX")
+    assert read(p2) == b2
