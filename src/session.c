@@ -53,6 +53,17 @@ static int session_fail(char *err, unsigned errlen, const char *fmt, ...)
 	return 0;
 }
 
+/* mailimap_free without its LOGOUT round trip (it would send one and wait
+ * for the answer): a broken or stalled server must not delay anything. */
+static void imap_free_quietly(mailimap *imap)
+{
+	if (imap->imap_stream != NULL) {
+		mailstream_close(imap->imap_stream);
+		imap->imap_stream = NULL;
+	}
+	mailimap_free(imap);
+}
+
 static const char *session_text(const struct session *s)
 {
 	const char *t = s->imap->imap_response;
@@ -491,7 +502,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 	return 0;
 
 out_imap:
-	mailimap_free(s->imap);
+	imap_free_quietly(s->imap);
 out_free:
 	free(s);
 	return rc;
@@ -501,8 +512,7 @@ void session_close(struct session *s)
 {
 	if (s == NULL)
 		return;
-	/* no LOGOUT round trip: a broken or slow server must not delay us */
-	mailimap_free(s->imap);
+	imap_free_quietly(s->imap);
 	free(s->selected);
 	free(s);
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -259,6 +260,34 @@ static void trace_received(struct tls_conn *c, const char *buf, size_t n)
 	}
 }
 
+/*
+ * libetpan 1.9.4 crashes (strdup(NULL) in mailimap_parse_response) on a
+ * response code [ALERT] or [PARSE] with no text after it. A server must not
+ * be able to kill us with that: rename such a code in place to an unknown
+ * one ("[XLERT]"), which libetpan parses as an ordinary code. Codes with
+ * text, the ones that carry a message, are left alone.
+ */
+static void defuse_empty_codes(char *buf, size_t n)
+{
+	static const char *const codes[] = { "[ALERT]", "[PARSE]" };
+	size_t i, k;
+
+	for (i = 0; i + 7 <= n; i++) {
+		if (buf[i] != '[')
+			continue;
+		for (k = 0; k < 2; k++) {
+			size_t j = i + 7;
+
+			if (strncasecmp(buf + i, codes[k], 7) != 0)
+				continue;
+			while (j < n && buf[j] == ' ')
+				j++;
+			if (j == n || buf[j] == '\r' || buf[j] == '\n' || buf[j] == '\0')
+				buf[i + 1] = 'X';
+		}
+	}
+}
+
 /* ---- drivers ---------------------------------------------------------- */
 
 static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
@@ -283,7 +312,9 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 				rc = tls_wait(c->fd, POLLOUT, c->timeout_ms);
 				break;
 			case SSL_ERROR_ZERO_RETURN:
-				return 0;
+				/* see the plain case below */
+				c->last_errno = ECONNRESET;
+				return -1;
 			default:
 				ERR_clear_error();
 				c->last_errno = ECONNRESET;
@@ -291,7 +322,13 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 			}
 		} else {
 			r = read(c->fd, buf, count);
-			if (r >= 0)
+			if (r == 0) {
+				/* end of stream: libetpan's literal reader retries a
+				 * 0-byte read forever, so report it as an error */
+				c->last_errno = ECONNRESET;
+				return -1;
+			}
+			if (r > 0)
 				break;
 			if (errno == EINTR)
 				continue;
@@ -308,6 +345,7 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 	}
 	if (c->trace.on && r > 0)
 		trace_received(c, buf, (size_t)r);
+	defuse_empty_codes(buf, (size_t)r);
 	return r;
 }
 
@@ -454,6 +492,7 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 		struct tls_trace trace, mailstream_low **out, char *err, unsigned errlen)
 {
 	SSL *ssl;
+	struct timespec start;
 	int rc, n;
 	long vr;
 
@@ -479,16 +518,26 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 		rc = tls_fail(err, errlen, -EIO, "TLS: SSL_set_fd failed");
 		goto out_ssl;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
+		struct timespec now;
+		long left_ms;
+
 		n = SSL_connect(ssl);
 		if (n == 1)
 			break;
+		/* the whole handshake, not each step, gets the timeout */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left_ms = timeout * 1000L - ((now.tv_sec - start.tv_sec) * 1000L +
+					     (now.tv_nsec - start.tv_nsec) / 1000000L);
+		if (left_ms < 1)
+			left_ms = 1;
 		switch (SSL_get_error(ssl, n)) {
 		case SSL_ERROR_WANT_READ:
-			rc = tls_wait(fd, POLLIN, timeout * 1000);
+			rc = tls_wait(fd, POLLIN, (int)left_ms);
 			break;
 		case SSL_ERROR_WANT_WRITE:
-			rc = tls_wait(fd, POLLOUT, timeout * 1000);
+			rc = tls_wait(fd, POLLOUT, (int)left_ms);
 			break;
 		default:
 			vr = SSL_get_verify_result(ssl);

@@ -57,26 +57,36 @@ void vfs_msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg
 /* ---- sessions ----------------------------------------------------------- */
 
 /* Check out a session with MAILBOX selected (EXAMINE under -o ro). */
+/* One checkout + SELECT; *BROKEN tells whether a failure was the
+ * connection's (worth one more try elsewhere) rather than the server's no. */
+static int vfs_session_attempt(struct vfs *v, const char *mailbox, struct session **s,
+			       struct session_mbox *mb, bool *broken)
+{
+	int rc = pool_checkout(v->pool, mailbox, s);
+
+	*broken = false;
+	if (rc < 0)
+		return rc;	/* the pool could not connect: no second try */
+	rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
+	if (rc < 0) {
+		*broken = session_broken(*s);
+		pool_checkin(v->pool, *s);
+		*s = NULL;
+	}
+	return rc;
+}
+
 int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb)
 {
 	bool broken;
-	int rc, attempt;
+	int rc;
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		rc = pool_checkout(v->pool, mailbox, s);
-		if (rc < 0)
-			return rc;
-		rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
-		if (rc == 0)
-			return 0;
-		broken = session_broken(*s);
-		pool_checkin(v->pool, *s);
-		*s = NULL;
-		/* SELECT changes nothing: once more on a new connection when
-		 * this one broke, not when the server said no */
-		if (!broken)
-			break;
+	rc = vfs_session_attempt(v, mailbox, s, mb, &broken);
+	/* SELECT changes nothing: once more on a new connection when this one
+	 * broke, not when the server said no */
+	if (rc < 0 && broken) {
 		log_info("%s: connection lost; trying once more on a new one", mailbox);
+		rc = vfs_session_attempt(v, mailbox, s, mb, &broken);
 	}
 	return rc;
 }
@@ -107,7 +117,11 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool broken;
 
-		rc = mailbox ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
+		/* one retry in all, whether SELECT or FETCH broke, so a stalled
+		 * server costs about two timeouts, not more */
+		rc = mailbox ? vfs_session_attempt(v, mailbox, &s, &mb, &broken) : -ENOMEM;
+		if (rc < 0 && broken && attempt == 0)
+			continue;
 		if (rc < 0)
 			break;
 		rc = session_fetch_meta(s, 1, 0, tree_msgbuf_add, &acc);
@@ -155,7 +169,7 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 	struct session_mbox mb;
 	struct session *s;
 	char *mailbox;
-	bool retried = false;
+	bool retried = false, broken;
 	int rc;
 
 	pthread_mutex_lock(&v->tree.lock);
@@ -164,7 +178,13 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 	if (mailbox == NULL)
 		return -ENOMEM;
 again:
-	rc = vfs_session(v, mailbox, &s, &mb);
+	/* one retry in all, whether SELECT or FETCH broke */
+	rc = vfs_session_attempt(v, mailbox, &s, &mb, &broken);
+	if (rc < 0 && broken && !retried) {
+		retried = true;
+		log_info("%s: connection lost; trying once more on a new one", mailbox);
+		goto again;
+	}
 	if (rc < 0)
 		goto out;
 	if (mb.uidvalidity != uidvalidity) {

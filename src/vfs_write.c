@@ -116,6 +116,12 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 		rc = session_create(s, mailbox);
 		pool_checkin(v->pool, s);
 	}
+	if (rc == -EEXIST) {
+		/* made by another client since we listed: show it, and say so */
+		pthread_mutex_lock(&t->lock);
+		tree_add_mailbox(t, mailbox, delim, "", false);
+		pthread_mutex_unlock(&t->lock);
+	}
 	if (rc < 0) {
 		log_err("mkdir %s: CREATE %s failed: %s", name, mailbox, strerror(-rc));
 		free(mailbox);

@@ -102,6 +102,11 @@ static int poll_loaded(struct watch *w)
 		}
 		rc = session_status(w->s, mailbox, &st);
 		free(mailbox);
+		if (rc < 0 && !session_broken(w->s)) {
+			/* refused (deleted meanwhile?): LIST sorts that out */
+			rc = 0;
+			continue;
+		}
 		if (rc < 0)
 			break;
 		if (st.messages != old.messages || st.uidnext != old.uidnext || st.unseen != old.unseen ||
@@ -216,7 +221,7 @@ static void *watch_main(void *arg)
 {
 	struct watch *w = arg;
 	struct vfs *v = w->v;
-	time_t last_poll = 0;
+	time_t last_poll = time(NULL);	/* the mount has just listed everything */
 	int poll_ms = v->cfg->poll * 1000;
 
 	while (!cancelled(w)) {
@@ -241,9 +246,11 @@ static void *watch_main(void *arg)
 		}
 		if (poll_ms > 0 && time(NULL) - last_poll >= v->cfg->poll) {
 			last_poll = time(NULL);
-			rc = poll_loaded(w);
+			/* LIST first: a mailbox deleted or renamed by another
+			 * client is hidden before we ask its STATUS */
+			rc = poll_list(w);
 			if (rc == 0)
-				rc = poll_list(w);
+				rc = poll_loaded(w);
 		}
 		inbox = inbox_node(v);
 		wait_ms = poll_ms > 0 ? poll_ms : IDLE_RENEW_MS;

@@ -82,9 +82,17 @@ static ssize_t mem_read(mailstream_low *s, void *buf, size_t count)
 	/* short reads exercise libetpan's buffer refills */
 	if (n > 61)
 		n = 61;
+	if (n == 0) {
+		/* End of input: the server closed. This is an error, not the
+		 * 0 a socket's read() gives: libetpan retries a 0 forever while
+		 * it waits for the rest of an announced literal (a busy loop
+		 * that no timeout ends). tls.c's conn_read returned 0 at EOF when
+		 * this target was written; see repro_eof_literal.c. */
+		return -1;
+	}
 	memcpy(buf, m->data + m->pos, n);
 	m->pos += n;
-	return (ssize_t)n;	/* 0 at the end: the server closed */
+	return (ssize_t)n;
 }
 
 static ssize_t mem_write(mailstream_low *s, const void *buf, size_t count)
@@ -156,6 +164,32 @@ static void check_rc(int rc)
 		abort();
 }
 
+/*
+ * Known libetpan 1.9.4 bug, found by this target: a response code [ALERT]
+ * or [PARSE] with no text after it ("* OK [ALERT]\r\n", also tagged, with
+ * trailing blanks, or a NUL where the text should be) makes
+ * mailimap_parse_response strdup(NULL) and crash the whole daemon. Until
+ * imapfs works around it (or libetpan is fixed) such inputs are skipped
+ * here so that the fuzzer keeps exploring everything else;
+ * corpus/fetch/regress-alert-no-text keeps the input. Remove this filter
+ * once fixed: that seed then proves the fix.
+ */
+static bool known_libetpan_crash(const uint8_t *d, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i + 7 <= n; i++) {
+		if (d[i] != '[' || (strncasecmp((const char *)d + i + 1, "ALERT]", 6) != 0 &&
+				    strncasecmp((const char *)d + i + 1, "PARSE]", 6) != 0))
+			continue;
+		for (j = i + 7; j < n && d[j] == ' '; j++)
+			;
+		if (j == n || d[j] == '\r' || d[j] == '\n' || d[j] == '\0')
+			return true;
+	}
+	return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char greet_plain[] = "* PREAUTH fuzz\r\n";
@@ -168,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned first, i, count = 0;
 	int r;
 
-	if (size < 1)
+	if (size < 1 || known_libetpan_crash(data, size))
 		return 0;
 	first = data[0] % 3;
 	m.greeting = (data[0] & 0x80) ? greet_cs : greet_plain;

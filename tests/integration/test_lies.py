@@ -1,0 +1,204 @@
+"""A server that lies or misbehaves (lieserver.LieServer, a scripted fake
+over TLS with the test CA): each oddity costs at most that one operation,
+never the daemon, and never wrong bytes.
+
+  RFC822.SIZE smaller / larger than BODY[]   stat after open == the real
+                                             size, reads return the real bytes
+  BYE before / after / in the middle of a body FETCH, a huge literal then
+  a closed connection, garbage after a literal   that read fails with EIO
+                                             (or, retried on a new
+                                             connection, returns the right
+                                             bytes); the next read works
+  duplicate UIDs in the metadata FETCH       one file per UID
+  UID 0                                      not shown
+  [ALERT]                                    in the imapfs log
+  unsolicited EXISTS / RECENT / FLAGS lines  tolerated
+"""
+
+import errno
+import os
+import subprocess
+import time
+
+import pytest
+
+from fakeserver import Message
+from lieserver import LieServer
+
+TIMEOUT = 5
+
+
+def _body(tag, size):
+    head = (b"From: liar@b.example\r\nSubject: %s\r\n\r\n" % tag)
+    line = b"%s filler line of the body, 48 bytes long......\r\n" % tag[:1]
+    n = max(0, (size - len(head)) // len(line))
+    return head + line * n + b"end\r\n"
+
+
+SMALL = _body(b"small", 200)
+MEDIUM = _body(b"medium", 20_000)
+BIG = _body(b"big", 200_000)
+BODIES = {1: SMALL, 2: MEDIUM, 3: BIG}
+
+
+@pytest.fixture
+def liar(pki):
+    mbs = {b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": [
+        Message(u, b, []) for u, b in sorted(BODIES.items())]}}
+    s = LieServer("imaps", cert=pki.leaf("liar"), password="pw",
+                  mailboxes=mbs).start()
+    yield s
+    s.stop()
+
+
+def _mount(liar, pki, mount, extra=()):
+    return mount(url="imaps://alice@127.0.0.1:%d/" % liar.port,
+                 cafile=pki.cafile, password="pw",
+                 opts=["timeout=%d" % TIMEOUT, "poll=0"] + list(extra))
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _read_or_errno(path):
+    try:
+        return _read(path)
+    except OSError as e:
+        return e.errno
+
+
+# ---------------------------------------------------------------- sizes
+
+
+@pytest.mark.parametrize("uid,claim", [
+    (1, 50), (1, 5000), (2, 10_000), (2, 90_000), (3, 70_000),
+    (3, 150_000), (3, 199_000), (3, 260_000), (3, 1_000_000)])
+def test_size_lie(liar, pki, mount, uid, claim):
+    body = BODIES[uid]
+    assert claim != len(body)
+    liar.size_lie = {uid: claim}
+    m = _mount(liar, pki, mount)
+    p = os.path.join(m.path, "INBOX", "%d.eml" % uid)
+    assert sorted(os.listdir(os.path.join(m.path, "INBOX"))) == \
+        ["1.eml", "2.eml", "3.eml"]
+    os.stat(p)                      # the claim (cached by the kernel)
+    with open(p, "rb") as f:
+        assert os.fstat(f.fileno()).st_size == len(body), \
+            "fstat after open shows %d, BODY[] has %d" % (
+                os.fstat(f.fileno()).st_size, len(body))
+        data = f.read()
+    assert data == body, "read %d bytes, BODY[] has %d" % (len(data),
+                                                          len(body))
+    assert os.stat(p).st_size == len(body)
+    r = subprocess.run("cat '%s' | wc -c" % p, shell=True,
+                       capture_output=True, timeout=60)
+    assert int(r.stdout) == len(body)
+    r = subprocess.run(["cat", p], capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == body
+    assert m.alive()
+
+
+# ------------------------------------------------------------ body faults
+
+
+@pytest.mark.parametrize("mode", ["bye", "bye-after", "bye-mid", "huge",
+                                  "garbage-lit"])
+@pytest.mark.parametrize("uid", [2, 3])
+def test_body_fault_once(liar, pki, mount, mode, uid):
+    """Once: the read fails with EIO or (retried on a new connection)
+    returns the right bytes; never other bytes; the next read works."""
+    m = _mount(liar, pki, mount)
+    inbox = os.path.join(m.path, "INBOX")
+    p = os.path.join(inbox, "%d.eml" % uid)
+    assert os.stat(p).st_size == len(BODIES[uid])
+    liar.fault_once = True
+    liar.body_fault = {uid: mode}
+    t = time.monotonic()
+    got = _read_or_errno(p)
+    el = time.monotonic() - t
+    assert liar.faults_fired == [(uid, mode)], liar.transcript()
+    assert got in (errno.EIO, BODIES[uid]), \
+        "%s: read gave %r" % (mode, got if isinstance(got, int) else
+                              got[:100])
+    assert el <= 2 * TIMEOUT + 6, "%s: the read took %.1fs" % (mode, el)
+    assert m.alive(), m.log()
+    assert os.listdir(m.path) == ["INBOX"]
+    assert _read(p) == BODIES[uid]
+    assert _read(os.path.join(inbox, "1.eml")) == SMALL
+    assert m.alive()
+
+
+@pytest.mark.parametrize("mode", ["bye", "bye-after", "bye-mid", "huge",
+                                  "garbage-lit"])
+def test_body_fault_persistent(liar, pki, mount, mode):
+    """Every time: the read fails with EIO (the retry fails too) within
+    the timeout, no crash, no huge allocation; the mount recovers when
+    the server behaves."""
+    uid = 3
+    m = _mount(liar, pki, mount)
+    p = os.path.join(m.path, "INBOX", "%d.eml" % uid)
+    assert os.stat(p).st_size == len(BIG)
+    liar.body_fault = {uid: mode}
+    t = time.monotonic()
+    got = _read_or_errno(p)
+    el = time.monotonic() - t
+    assert (uid, mode) in liar.faults_fired, liar.transcript()
+    assert got == errno.EIO, "%s: read gave %r" % (
+        mode, got if isinstance(got, int) else got[:100])
+    assert el <= 2 * TIMEOUT + 6, "%s: the read took %.1fs" % (mode, el)
+    assert m.alive(), m.log()
+    with open("/proc/%d/status" % m.proc.pid) as f:
+        rss = [int(x.split()[1]) for x in f if x.startswith("VmRSS:")][0]
+    assert rss < 200 * 1024, "imapfs uses %d kB after %s" % (rss, mode)
+    assert os.listdir(m.path) == ["INBOX"]
+    liar.body_fault = {}
+    assert _read(p) == BIG
+    assert m.alive()
+
+
+# ------------------------------------------------------------- metadata
+
+
+def test_duplicate_uids(liar, pki, mount):
+    liar.dup_uids = {1, 3}
+    m = _mount(liar, pki, mount)
+    names = os.listdir(os.path.join(m.path, "INBOX"))
+    assert sorted(names) == ["1.eml", "2.eml", "3.eml"], names
+    for u, b in BODIES.items():
+        assert _read(os.path.join(m.path, "INBOX", "%d.eml" % u)) == b
+    assert m.alive()
+
+
+def test_uid_zero_not_shown(liar, pki, mount):
+    liar.uid_zero = True
+    m = _mount(liar, pki, mount)
+    names = os.listdir(os.path.join(m.path, "INBOX"))
+    assert sorted(names) == ["1.eml", "2.eml", "3.eml"], names
+    assert not os.path.exists(os.path.join(m.path, "INBOX", "0.eml"))
+    assert _read(os.path.join(m.path, "INBOX", "2.eml")) == MEDIUM
+    assert m.alive()
+
+
+def test_alert_logged(liar, pki, mount):
+    text = b"Mailbox is 99%% full XYZZY-%d" % os.getpid()
+    liar.alert = text
+    m = _mount(liar, pki, mount)
+    os.listdir(os.path.join(m.path, "INBOX"))       # SELECT
+    deadline = time.monotonic() + 5
+    while text.decode() not in m.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert text.decode() in m.log(), m.log()
+    assert "ALERT" in m.log()
+
+
+def test_unsolicited_untagged(liar, pki, mount):
+    liar.chatter = True
+    m = _mount(liar, pki, mount)
+    inbox = os.path.join(m.path, "INBOX")
+    assert sorted(os.listdir(inbox)) == ["1.eml", "2.eml", "3.eml"]
+    for u, b in BODIES.items():
+        assert os.stat(os.path.join(inbox, "%d.eml" % u)).st_size == len(b)
+        assert _read(os.path.join(inbox, "%d.eml" % u)) == b
+    assert m.alive(), m.log()

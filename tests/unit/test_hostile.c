@@ -1,0 +1,88 @@
+/*
+ * test_hostile — server replies that once hung or crashed the daemon, fed
+ * through our real plain driver (tls.c) and session code (session.c) over a
+ * socketpair, table-driven. Each case must end with a clean result, within
+ * the alarm: a hang or a crash fails the test.
+ *
+ * The session is built by hand (PREAUTH greeting, SELECTED state) so no
+ * network and no server are needed; session.c is included to reach its
+ * private struct.
+ */
+#include "../../src/session.c"
+
+#include <signal.h>
+#include <sys/socket.h>
+
+#include "check.h"
+
+static const struct {
+	const char *name;
+	const char *server;	/* bytes the "server" sends after the greeting */
+	bool close_after;	/* then half-close (FIN) */
+	int want_rc;		/* 0, or any negative (-1) */
+	size_t want_got;	/* bytes of body expected when want_rc == 0 */
+} cases[] = {
+	/* libetpan retried a 0-byte read forever at EOF inside a literal */
+	{ "eof inside a literal", "* 1 FETCH (UID 7 BODY[]<0> {99999}\r\nabc", true, -1, 0 },
+	/* libetpan 1.9.4 crashed (strdup(NULL)) on a code without text */
+	{ "empty [ALERT] before the reply",
+	  "* OK [ALERT]\r\n* 1 FETCH (UID 7 BODY[]<0> {3}\r\nabc)\r\n1 OK done\r\n", false, 0, 3 },
+	{ "empty [ALERT] with blanks", "* OK [ALERT]   \r\n* 1 FETCH (UID 7 BODY[]<0> {3}\r\nabc)\r\n1 OK done\r\n",
+	  false, 0, 3 },
+	{ "empty [PARSE] in the tagged reply", "1 NO [PARSE]\r\n", false, -1, 0 },
+	{ "[ALERT] with text still parses",
+	  "* OK [ALERT] disk almost full\r\n* 1 FETCH (UID 7 BODY[]<0> {3}\r\nabc)\r\n1 OK done\r\n", false, 0, 3 },
+	{ "garbage instead of a reply", "\x01\x02 garbage (((\r\n", true, -1, 0 },
+	{ "BYE in the middle", "* BYE going away\r\n", true, -1, 0 },
+	{ "reply for another UID only", "* 1 FETCH (UID 8 BODY[]<0> {3}\r\nabc)\r\n1 OK done\r\n", false, -1, 0 },
+};
+
+static int run_case(size_t i)
+{
+	static const char greeting[] = "* PREAUTH hi\r\n";
+	struct tls_trace tr = { .on = getenv("TRACE") != NULL };
+	struct config cfg;
+	struct session *s;
+	mailstream_low *low;
+	char *buf = NULL;
+	size_t got = 0;
+	int sv[2], rc;
+	size_t len = strlen(cases[i].server);
+
+	config_init(&cfg);
+	cfg.timeout = 3;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
+	    write(sv[1], greeting, sizeof(greeting) - 1) != (ssize_t)(sizeof(greeting) - 1) ||
+	    write(sv[1], cases[i].server, len) != (ssize_t)len)
+		return -100;
+	if (cases[i].close_after)
+		shutdown(sv[1], SHUT_WR);
+	s = calloc(1, sizeof(*s));
+	s->cfg = &cfg;
+	s->imap = mailimap_new(0, NULL);
+	if (tls_low_plain(sv[0], cfg.timeout, tr, &low) != 0 ||
+	    mailimap_connect(s->imap, mailstream_new(low, 16384)) != MAILIMAP_NO_ERROR_AUTHENTICATED)
+		return -101;
+	s->imap->imap_state = MAILIMAP_STATE_SELECTED;
+	rc = session_fetch_body(s, 7, 0, 4096, &buf, &got);
+	CHECK(cases[i].want_rc == 0 ? rc == 0 : rc < 0, "%s: rc %d", cases[i].name, rc);
+	if (rc == 0)
+		CHECK(got == cases[i].want_got && memcmp(buf, "abc", got) == 0,
+		      "%s: got %zu bytes", cases[i].name, got);
+	free(buf);
+	session_close(s);
+	close(sv[1]);
+	config_free(&cfg);
+	return 0;
+}
+
+int main(void)
+{
+	size_t i;
+
+	/* a hang is a failure: SIGALRM ends the process with a non-zero status */
+	alarm(30);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(run_case(i) == 0, "%s: setup failed", cases[i].name);
+	return check_finish("test_hostile");
+}
