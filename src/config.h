@@ -18,6 +18,7 @@ struct config {
 	bool ro;			/* ro: EXAMINE, refuse every change */
 	int timeout;			/* timeout=SECONDS, network timeout, default 30 */
 	int max_conns;			/* max_conns=N, IMAP sessions, default 4 */
+	char *watch;			/* watch=MAILBOX,...: IDLE on these (mount paths), default INBOX */
 	int poll;			/* poll=SECONDS, look for changes by others, default 30; 0 = IDLE only */
 	char *cafile;			/* cafile=PATH, else the system CAs */
 	char *password_file;		/* password_file=PATH (mode 0600 or stricter) */

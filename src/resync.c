@@ -8,6 +8,9 @@
  *     CONDSTORE, all flags without;
  *   - expunges: only when the count does not add up, UID SEARCH ALL and
  *     a diff; the kernel is told to drop each vanished name.
+ * With QRESYNC (RFC 7162, enabled per connection in session.c) the flag
+ * changes and the expunges come from one UID FETCH ... (CHANGEDSINCE m
+ * VANISHED) instead.
  */
 #include "log.h"
 #include "vfs_internal.h"
@@ -46,8 +49,9 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	struct session_mbox mb;
 	struct session *s;
 	struct tree_node *n;
-	uint32_t uidvalidity, maxuid, *uids = NULL, *gone = NULL;
-	size_t count, nuids = 0, ngone = 0, i;
+	uint32_t uidvalidity, maxuid, *uids = NULL, *gone = NULL, *vanished = NULL;
+	size_t count, nuids = 0, ngone = 0, nvanished = 0, i;
+	bool qresync = false;
 	uint64_t modseq, gen;
 	char *mailbox;
 	bool reload = false;
@@ -74,6 +78,7 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		goto out;
 	session_forget_selection(s);	/* counts must be the server's now */
 	rc = session_select(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), &mb);
+	qresync = session_qresync(s) && modseq != 0;
 	if (rc == 0 && mb.uidvalidity != uidvalidity) {
 		log_warn("%s: UIDVALIDITY changed (%u -> %u): listing it anew", mailbox, uidvalidity,
 			 mb.uidvalidity);
@@ -82,9 +87,13 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	} else if (rc == 0) {
 		fresh.after = maxuid;
 		rc = session_fetch_meta(s, maxuid + 1, 0, tree_msgbuf_add, &fresh);
-		if (rc == 0 && maxuid > 0)
+		/* flag changes and expunges in one command (RFC 7162) */
+		if (rc == 0 && maxuid > 0 && qresync)
+			rc = session_fetch_vanished(s, maxuid, modseq, tree_msgbuf_add, &changed,
+						    &vanished, &nvanished);
+		if (rc == 0 && maxuid > 0 && !qresync)
 			rc = session_fetch_flags_since(s, maxuid, v->condstore ? modseq : 0, tree_msgbuf_add, &changed);
-		if (rc == 0 && mb.exists != count + fresh.n)
+		if (rc == 0 && !qresync && mb.exists != count + fresh.n)
 			rc = session_search_all(s, &uids, &nuids);
 	}
 	pool_checkin(v->pool, s);
@@ -125,6 +134,14 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 			if (tree_msg_insert(n, &fresh.v[i]) == 0)
 				fresh.v[i].keywords = NULL;	/* taken over */
 		}
+		if (qresync && nvanished > 0) {
+			gone = malloc(nvanished * sizeof(*gone));
+			for (i = 0; gone != NULL && i < nvanished; i++)
+				if (tree_msg_find(n, vanished[i]) != NULL)
+					gone[ngone++] = vanished[i];
+			for (i = 0; i < ngone; i++)
+				tree_msg_remove(n, gone[i]);
+		}
 		if (uids != NULL) {
 			qsort(uids, nuids, sizeof(*uids), uid_cmp);
 			gone = malloc((n->nmsgs + 1) * sizeof(*gone));
@@ -151,6 +168,7 @@ out:
 	tree_msgs_free(fresh.v, fresh.n);
 	tree_msgs_free(changed.v, changed.n);
 	free(uids);
+	free(vanished);
 	free(gone);
 	free(mailbox);
 	return rc;

@@ -37,6 +37,7 @@ struct session {
 	bool selected_ro;
 	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
 	const char *alert_seen;		/* last [ALERT] logged (libetpan's string) */
+	bool qresync;			/* ENABLE QRESYNC succeeded */
 	const struct config *cfg;
 };
 
@@ -62,6 +63,44 @@ static void imap_free_quietly(mailimap *imap)
 		imap->imap_stream = NULL;
 	}
 	mailimap_free(imap);
+}
+
+static int session_rc(struct session *s, int r, const char *what);
+
+/* ENABLE QRESYNC (RFC 7162) where offered, so a mailbox can be brought up
+ * to date with one SELECT. Failing to is not an error: we resync without. */
+static void session_enable_qresync(struct session *s)
+{
+	struct mailimap_capability_data *want, *got = NULL;
+	struct mailimap_capability *cap;
+	clist *l;
+	char *name;
+
+	if (!session_has_cap(s, "QRESYNC") || !session_has_cap(s, "ENABLE"))
+		return;
+	l = clist_new();
+	name = strdup("QRESYNC");
+	cap = name ? mailimap_capability_new(MAILIMAP_CAPABILITY_NAME, NULL, name) : NULL;
+	if (l == NULL || cap == NULL || clist_append(l, cap) < 0) {
+		if (cap)
+			mailimap_capability_free(cap);
+		else
+			free(name);
+		if (l)
+			clist_free(l);
+		return;
+	}
+	want = mailimap_capability_data_new(l);
+	if (want == NULL) {
+		mailimap_capability_free(cap);
+		clist_free(l);
+		return;
+	}
+	if (session_rc(s, mailimap_enable(s->imap, want, &got), "ENABLE QRESYNC") == 0)
+		s->qresync = true;
+	if (got)
+		mailimap_capability_data_free(got);
+	mailimap_capability_data_free(want);
 }
 
 static const char *session_text(const struct session *s)
@@ -497,6 +536,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 			goto out_imap;
 		}
 	}
+	session_enable_qresync(s);
 	log_debug("imap[%d]: connected to %s:%d as %s", id, u->host, u->port, u->user);
 	*out = s;
 	return 0;
@@ -1395,4 +1435,87 @@ int session_check_idle(struct session *s)
 	/* the server said something while nobody listened: a BYE (mailbox
 	 * deleted, idle timeout) or news; NOOP reads it, or fails */
 	return session_rc(s, mailimap_noop(s->imap), "NOOP");
+}
+
+bool session_qresync(const struct session *s)
+{
+	return s->qresync;
+}
+
+int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, session_msg_cb *cb,
+			   void *ctx, uint32_t **vanished, size_t *nvanished)
+{
+	struct mailimap_qresync_vanished *van = NULL;
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	clistiter *it;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*vanished = NULL;
+	*nvanished = 0;
+	set = mailimap_set_new_interval(1, last);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	if (set == NULL || ft == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
+	/* UID FETCH 1:last (UID FLAGS MODSEQ) (CHANGEDSINCE modseq VANISHED) */
+	rc = session_rc(s, mailimap_uid_fetch_qresync(s->imap, set, ft, modseq, &res, &van),
+			"UID FETCH (CHANGEDSINCE VANISHED)");
+	if (rc < 0)
+		goto out;
+	for (it = res ? clist_begin(res) : NULL; it != NULL && rc == 0; it = clist_next(it)) {
+		struct session_msg m;
+		char *kw;
+
+		msg_att_parse(clist_content(it), &m, &kw);
+		if (m.uid != 0)
+			rc = cb(ctx, &m);
+		free(kw);
+	}
+	/* expand the VANISHED set; "*" cannot occur in it (RFC 7162 3.2.10) */
+	if (rc == 0 && van != NULL && van->qr_known_uids != NULL) {
+		for (it = clist_begin(van->qr_known_uids->set_list); it != NULL && rc == 0; it = clist_next(it)) {
+			struct mailimap_set_item *item = clist_content(it);
+			uint32_t u, end = item->set_last ? item->set_last : item->set_first;
+
+			for (u = item->set_first; u <= end && rc == 0; u++) {
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 64;
+					uint32_t *nv = realloc(*vanished, nc * sizeof(*nv));
+
+					if (nv == NULL) {
+						rc = -ENOMEM;
+						break;
+					}
+					*vanished = nv;
+					cap = nc;
+				}
+				(*vanished)[n++] = u;
+				if (u == UINT32_MAX)
+					break;
+			}
+		}
+	}
+	*nvanished = n;
+out:
+	if (res)
+		mailimap_fetch_list_free(res);
+	if (van)
+		mailimap_qresync_vanished_free(van);
+	if (set)
+		mailimap_set_free(set);
+	if (ft)
+		mailimap_fetch_type_free(ft);
+	if (rc < 0) {
+		free(*vanished);
+		*vanished = NULL;
+		*nvanished = 0;
+	}
+	return rc;
 }

@@ -163,6 +163,17 @@ int session_myrights(struct session *s, const char *mailbox, char **out);
 
 /* ---- changes made by other clients ---- */
 
+/* QRESYNC is enabled on this connection (RFC 7162). */
+bool session_qresync(const struct session *s);
+
+/* On the selected mailbox, UID FETCH 1:LAST (UID FLAGS MODSEQ) (CHANGEDSINCE
+ * MODSEQ VANISHED): CB gets every message whose flags changed since MODSEQ,
+ * *VANISHED (malloc'd) the UIDs expunged since then. Only where
+ * session_qresync() holds. (libetpan's SELECT ... QRESYNC form sends the
+ * wrong syntax, so the selection itself stays a plain SELECT/EXAMINE.) */
+int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, session_msg_cb *cb,
+			   void *ctx, uint32_t **vanished, size_t *nvanished);
+
 /* Make the next session_select send SELECT/EXAMINE again (fresh counts). */
 void session_forget_selection(struct session *s);
 

@@ -32,6 +32,9 @@ struct watch {
 	int cancel[2];		/* pipe: written once by watch_stop */
 	pthread_mutex_t lock;	/* guards s, so watch_stop can cut it */
 	struct session *s;	/* used by the thread; replaced under lock */
+	uint32_t node;		/* mailbox to IDLE on (0: none); immutable */
+	bool poller;		/* this one also polls STATUS and LIST; immutable */
+	struct watch *next;	/* the other watchers; immutable */
 };
 
 static void set_session(struct watch *w, struct session *s)
@@ -62,16 +65,18 @@ static bool cancelled(struct watch *w)
 	return watch_sleep(w, 0);
 }
 
-static long inbox_node(struct vfs *v)
+/* The server name of the mailbox W idles on, if it can be selected now
+ * (it may have been renamed or removed meanwhile): malloc'd, or NULL. */
+static char *idle_mailbox(struct watch *w)
 {
-	long idx;
+	struct tree *t = &w->v->tree;
+	char *name = NULL;
 
-	pthread_mutex_lock(&v->tree.lock);
-	idx = tree_child(&v->tree, 0, "INBOX");
-	if (idx > 0 && !v->tree.nodes[idx].selectable)
-		idx = -1;
-	pthread_mutex_unlock(&v->tree.lock);
-	return idx;
+	pthread_mutex_lock(&t->lock);
+	if (w->node != 0 && !t->nodes[w->node].hidden && t->nodes[w->node].selectable)
+		name = strdup(t->nodes[w->node].mailbox);
+	pthread_mutex_unlock(&t->lock);
+	return name;
 }
 
 /* STATUS every mailbox whose messages we hold; resync those that moved. */
@@ -227,8 +232,7 @@ static void *watch_main(void *arg)
 	while (!cancelled(w)) {
 		struct session_mbox mb;
 		enum session_err cls;
-		char err[256];
-		long inbox;
+		char err[256], *mailbox;
 		bool changed = false;
 		int rc = 0, wait_ms;
 
@@ -244,7 +248,7 @@ static void *watch_main(void *arg)
 			}
 			set_session(w, s);
 		}
-		if (poll_ms > 0 && time(NULL) - last_poll >= v->cfg->poll) {
+		if (w->poller && poll_ms > 0 && time(NULL) - last_poll >= v->cfg->poll) {
 			last_poll = time(NULL);
 			/* LIST first: a mailbox deleted or renamed by another
 			 * client is hidden before we ask its STATUS */
@@ -252,17 +256,23 @@ static void *watch_main(void *arg)
 			if (rc == 0)
 				rc = poll_loaded(w);
 		}
-		inbox = inbox_node(v);
-		wait_ms = poll_ms > 0 ? poll_ms : IDLE_RENEW_MS;
-		if (rc == 0 && inbox > 0 && session_has_cap(w->s, "IDLE")) {
+		mailbox = idle_mailbox(w);
+		wait_ms = w->poller && poll_ms > 0 ? poll_ms : IDLE_RENEW_MS;
+		if (rc == 0 && mailbox != NULL && session_has_cap(w->s, "IDLE")) {
 			session_forget_selection(w->s);
-			rc = session_select(w->s, "INBOX", true, 0, &mb);
+			rc = session_select(w->s, mailbox, true, 0, &mb);
+			/* what changed before IDLE began would never be
+			 * reported by it: catch up first */
+			if (rc == 0)
+				vfs_resync(v, w->node);
 			if (rc == 0)
 				rc = session_idle(w->s, wait_ms < IDLE_RENEW_MS ? wait_ms : IDLE_RENEW_MS,
 						  w->cancel[0], &changed);
 			if (rc == 0 && changed)
-				vfs_resync(v, (uint32_t)inbox);
+				vfs_resync(v, w->node);
+			free(mailbox);
 		} else if (rc == 0) {
+			free(mailbox);
 			if (watch_sleep(w, wait_ms))
 				break;
 		}
@@ -275,7 +285,7 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-int vfs_watch_start(struct vfs *v)
+static int watch_one(struct vfs *v, uint32_t node, bool poller)
 {
 	struct watch *w = calloc(1, sizeof(*w));
 	int rc;
@@ -283,9 +293,12 @@ int vfs_watch_start(struct vfs *v)
 	if (w == NULL)
 		return -ENOMEM;
 	w->v = v;
+	w->node = node;
+	w->poller = poller;
 	pthread_mutex_init(&w->lock, NULL);
 	if (pipe2(w->cancel, O_CLOEXEC) < 0) {
 		rc = -errno;
+		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return rc;
 	}
@@ -293,17 +306,65 @@ int vfs_watch_start(struct vfs *v)
 	if (rc != 0) {
 		close(w->cancel[0]);
 		close(w->cancel[1]);
+		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return -rc;
 	}
+	w->next = v->watch;
 	v->watch = w;
 	return 0;
+}
+
+/* Node of mount path PATH ("INBOX", "Lists/dev"), or -1. Tree lock held. */
+static long path_node(struct tree *t, const char *path)
+{
+	char *copy = strdup(path), *save = NULL, *part;
+	long idx = 0;
+
+	if (copy == NULL)
+		return -1;
+	for (part = strtok_r(copy, "/", &save); part && idx >= 0; part = strtok_r(NULL, "/", &save))
+		idx = tree_child(t, (uint32_t)idx, part);
+	free(copy);
+	return idx > 0 && t->nodes[idx].selectable ? idx : -1;
+}
+
+int vfs_watch_start(struct vfs *v)
+{
+	const char *list = v->cfg->watch ? v->cfg->watch : "INBOX";
+	char *copy = strdup(list), *save = NULL, *path;
+	bool first = true;
+	int rc = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	/* one connection idles on each watched mailbox (IDLE watches only the
+	 * selected one); the first also polls the rest */
+	for (path = strtok_r(copy, ",", &save); path != NULL && rc == 0; path = strtok_r(NULL, ",", &save)) {
+		long idx;
+
+		pthread_mutex_lock(&v->tree.lock);
+		idx = path_node(&v->tree, path);
+		pthread_mutex_unlock(&v->tree.lock);
+		if (idx < 0) {
+			log_warn("watch: no mailbox %s to watch here (give mount paths such as INBOX or "
+				 "Lists/dev); it is polled like the others", path);
+			continue;
+		}
+		rc = watch_one(v, (uint32_t)idx, first);
+		first = false;
+	}
+	if (rc == 0 && first)
+		rc = watch_one(v, 0, true);	/* nothing to idle on: poll only */
+	free(copy);
+	return rc;
 }
 
 void watch_stop(struct watch *w)
 {
 	if (w == NULL)
 		return;
+	watch_stop(w->next);
 	if (write(w->cancel[1], "x", 1) < 0) {
 		/* the pipe cannot be full: one byte, written once */
 	}

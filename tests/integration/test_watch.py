@@ -1,0 +1,32 @@
+"""-o watch=MAILBOX[,...]: IDLE on mailboxes other than INBOX (src/watch.c).
+
+With polling off (-o poll=0) nothing but IDLE can tell the mount about a
+change, so a change by another client in a watched mailbox that shows up
+within seconds proves the watch is there; the same change in a mailbox
+that is not watched must not show up (no poller runs).
+"""
+
+import os
+import time
+
+import imaputil
+from test_live import IDLE_BOUND, _mailbox, _msg, wait_for
+
+
+def test_watch_other_mailbox(fresh_server, imap, mount):
+    c = imap(fresh_server)
+    name, rel, (u1,) = _mailbox(fresh_server, imap, "Watched", [_msg("w one")])
+    oname, orel, (o1,) = _mailbox(fresh_server, imap, "Unwatched", [_msg("u one")])
+    m = mount(fresh_server, opts=["poll=0", "timeout=10", "watch=%s" % rel])
+    d, od = os.path.join(m.path, rel), os.path.join(m.path, orel)
+    assert os.listdir(d) == ["%d.eml" % u1]
+    assert os.listdir(od) == ["%d.eml" % o1]
+
+    u2 = imaputil.append_uid(c, name, _msg("w two", ["second"]))
+    o2 = imaputil.append_uid(c, oname, _msg("u two", ["second"]))
+    wait_for(lambda: "%d.eml" % u2 in os.listdir(d), IDLE_BOUND,
+             lambda: "append to watched %s not shown: %r\n%s" % (rel, os.listdir(d), m.log()))
+    # the unwatched one is neither idled on nor polled (poll=0)
+    time.sleep(3)
+    assert "%d.eml" % o2 not in os.listdir(od), \
+        "unwatched mailbox updated without IDLE or polling: the test proves nothing"
