@@ -1519,3 +1519,19 @@ out:
 	}
 	return rc;
 }
+
+int session_notify(struct session *s)
+{
+	int rc;
+
+	if (!session_has_cap(s, "NOTIFY"))
+		return -ENOTSUP;
+	/* RFC 5465: tell us about new, expunged and re-flagged messages in
+	 * every personal mailbox, not only the selected one. (MailboxName is
+	 * left out: its LIST replies may carry extended data libetpan does
+	 * not parse; the LIST comparison covers mailbox changes.) */
+	rc = session_rc(s, mailimap_custom_command(s->imap,
+		"NOTIFY SET (selected (MessageNew (UID) MessageExpunge FlagChange)) "
+		"(personal (MessageNew MessageExpunge FlagChange))"), "NOTIFY SET");
+	return rc;
+}

@@ -196,6 +196,11 @@ int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed
  * is gone; nothing is sent on a quiet connection. */
 int session_check_idle(struct session *s);
 
+/* NOTIFY SET (RFC 5465) for all personal mailboxes, where offered: then
+ * an IDLE on this session also ends when another mailbox changes.
+ * -ENOTSUP without NOTIFY. */
+int session_notify(struct session *s);
+
 /* Interrupt blocked I/O from another thread (unmount). */
 void session_shutdown(struct session *s);
 

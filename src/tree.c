@@ -190,7 +190,8 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 	struct tree_node *node = &t->nodes[idx];
 	size_t i, o;
 
-	qsort(msgs, n, sizeof(*msgs), msg_cmp);
+	if (n > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(msgs, n, sizeof(*msgs), msg_cmp);
 	/* a server that repeats a UID gets one file for it, never two */
 	for (i = 0, o = 0; i < n; i++) {
 		if (o > 0 && msgs[o - 1].uid == msgs[i].uid) {

@@ -227,6 +227,7 @@ static void *watch_main(void *arg)
 	struct watch *w = arg;
 	struct vfs *v = w->v;
 	time_t last_poll = time(NULL);	/* the mount has just listed everything */
+	bool notify = false;		/* NOTIFY SET active on w->s */
 	int poll_ms = v->cfg->poll * 1000;
 
 	while (!cancelled(w)) {
@@ -247,6 +248,12 @@ static void *watch_main(void *arg)
 				continue;
 			}
 			set_session(w, s);
+			/* the poller asks to hear about every mailbox at once */
+			notify = w->poller && poll_ms > 0 && session_notify(w->s) == 0;
+			/* changes made before NOTIFY SET are not reported by it:
+			 * look at every mailbox once right away */
+			if (notify)
+				last_poll = 0;
 		}
 		if (w->poller && poll_ms > 0 && time(NULL) - last_poll >= v->cfg->poll) {
 			last_poll = time(NULL);
@@ -270,6 +277,10 @@ static void *watch_main(void *arg)
 						  w->cancel[0], &changed);
 			if (rc == 0 && changed)
 				vfs_resync(v, w->node);
+			/* with NOTIFY the news may be about another mailbox:
+			 * look at all of them now, not at the next poll */
+			if (rc == 0 && changed && notify)
+				last_poll = 0;
 			free(mailbox);
 		} else if (rc == 0) {
 			free(mailbox);

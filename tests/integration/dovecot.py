@@ -269,6 +269,9 @@ first_valid_uid = 100
 last_valid_uid = 0
 first_valid_gid = 100
 mail_location = %(mail_location)s
+# NOTIFY (RFC 5465) reports changes in mailboxes other than the selected
+# one only with the mailbox list index (Dovecot 2.4's default)
+mailbox_list_index = yes
 mail_plugins = $mail_plugins %(plugins)s
 %(namespaces)s
 ssl = yes

@@ -503,7 +503,15 @@ def personal_rel(server, *parts):
 
 
 def create(c, name):
-    return check(c.create(quote(name)), "CREATE %r" % name)
+    typ, dat = c.create(quote(name))
+    # Dovecot (Maildir++ with listescape) now and then answers a CREATE that
+    # races with another session's LIST with NO [ALREADYEXISTS] although it
+    # did create the mailbox; accept that only when LIST then shows it.
+    if typ == "NO" and b"ALREADYEXISTS" in b" ".join(
+            d for d in dat if isinstance(d, bytes)):
+        if name.encode() in mailbox_names(c):
+            return typ, dat
+    return check((typ, dat), "CREATE %r" % name)
 
 
 def uids(c, name):

@@ -30,3 +30,22 @@ def test_watch_other_mailbox(fresh_server, imap, mount):
     time.sleep(3)
     assert "%d.eml" % o2 not in os.listdir(od), \
         "unwatched mailbox updated without IDLE or polling: the test proves nothing"
+
+
+def test_notify_reports_other_mailboxes(fresh_server, imap, mount):
+    """Dovecot offers NOTIFY (RFC 5465): with it, a change in a mailbox that
+    is neither idled on nor due for polling (poll=3600) still shows within
+    seconds."""
+    c = imap(fresh_server)
+    caps = c.capability()[1][0].split()
+    assert b"NOTIFY" in caps, "this Dovecot does not offer NOTIFY: %r" % (caps,)
+    oname, orel, (o1,) = _mailbox(fresh_server, imap, "Notified", [_msg("n one")])
+    m = mount(fresh_server, opts=["poll=3600", "timeout=10"])
+    od = os.path.join(m.path, orel)
+    assert os.listdir(od) == ["%d.eml" % o1]
+    # let the watcher finish starting up (it looks at every mailbox once
+    # after NOTIFY SET), so that only a notification can report what follows
+    time.sleep(3)
+    o2 = imaputil.append_uid(c, oname, _msg("n two", ["second"]))
+    wait_for(lambda: "%d.eml" % o2 in os.listdir(od), IDLE_BOUND,
+             lambda: "append to %s not shown via NOTIFY: %r\n%s" % (orel, os.listdir(od), m.log()))
