@@ -235,6 +235,10 @@ int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out)
 		rc = -ENOENT;
 		goto out;
 	}
+	if (p->busy && (flags & (O_TRUNC | O_ACCMODE))) {
+		rc = -EBUSY;	/* being sent: its bytes must not change now */
+		goto out;
+	}
 	if (flags & O_TRUNC) {
 		if (ftruncate(p->fd, 0) < 0) {
 			rc = -errno;
@@ -279,10 +283,11 @@ void pending_release(struct vfs *v, struct vfs_pending *p, bool writer)
 		/* written through a handle that was never flushed (mmap, or a
 		 * crashed writer's close): append now, errors go to the log */
 		p->unflushed = false;
+		p->opens++;	/* our reference while unlocked: nobody frees P */
 		pthread_mutex_unlock(&v->pend_lock);
-		/* either keeps the name (nothing to free) or frees P itself */
 		pending_commit(v, p, inval, &ninval);
-		return;
+		pthread_mutex_lock(&v->pend_lock);
+		p->opens--;
 	}
 	maybe_free(v, p);
 	pthread_mutex_unlock(&v->pend_lock);
@@ -448,7 +453,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_
 	struct session *s = NULL;
 	uint32_t uidvalidity = 0, uid = 0;
 	char *mailbox, *data, *msgid = NULL;
-	bool ambiguous;
+	bool ambiguous = false;
 	int rc, attempt;
 
 	pthread_mutex_lock(&v->tree.lock);
@@ -470,6 +475,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_
 			break;
 		/* UIDs from here on are new: the look-up after a lost reply
 		 * must not mistake an older copy for this one */
+		ambiguous = false;	/* only an APPEND under way can be */
 		rc = session_status(s, mailbox, &st);
 		if (rc == 0)
 			rc = session_append(s, mailbox, &fl, date, data, size, &uidvalidity, &uid, &ambiguous);
@@ -723,6 +729,7 @@ int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newn
 	struct vfs_pending *p, *old;
 	char *copy = strdup(newname);
 	bool commit;
+	int rc;
 
 	if (copy == NULL)
 		return -ENOMEM;
@@ -746,8 +753,15 @@ int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newn
 	/* release is asynchronous: what matters is that every write was
 	 * followed by a close (flush), not that the handle is gone */
 	commit = !p->unflushed;
+	if (commit)
+		p->opens++;	/* our reference while unlocked: nobody frees P */
 	pthread_mutex_unlock(&v->pend_lock);
 	if (!commit)
 		return 0;	/* appended when the writer closes */
-	return pending_commit(v, p, inval, ninval);
+	rc = pending_commit(v, p, inval, ninval);
+	pthread_mutex_lock(&v->pend_lock);
+	p->opens--;
+	maybe_free(v, p);
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
 }

@@ -88,9 +88,17 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		fresh.after = maxuid;
 		rc = session_fetch_meta(s, maxuid + 1, 0, tree_msgbuf_add, &fresh);
 		/* flag changes and expunges in one command (RFC 7162) */
-		if (rc == 0 && maxuid > 0 && qresync)
+		if (rc == 0 && maxuid > 0 && qresync) {
 			rc = session_fetch_vanished(s, maxuid, modseq, tree_msgbuf_add, &changed,
 						    &vanished, &nvanished);
+			if (rc == -E2BIG) {
+				/* too many to list: compare UID lists instead */
+				tree_msgs_free(changed.v, changed.n);
+				memset(&changed, 0, sizeof(changed));
+				qresync = false;
+				rc = 0;
+			}
+		}
 		if (rc == 0 && maxuid > 0 && !qresync)
 			rc = session_fetch_flags_since(s, maxuid, v->condstore ? modseq : 0, tree_msgbuf_add, &changed);
 		if (rc == 0 && !qresync && mb.exists != count + fresh.n)

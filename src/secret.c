@@ -8,6 +8,9 @@
 #include "secret.h"
 
 #include <errno.h>
+#include <time.h>
+#include <signal.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,16 +44,32 @@ void secret_free(char *s)
 	free(s);
 }
 
-/* Read everything from FD (up to SECRET_MAX) and keep the first line. */
-static int secret_first_line(int fd, char **out)
+/* Read everything from FD (up to SECRET_MAX) and keep the first line.
+ * TIMEOUT_MS > 0 bounds the whole read (-ETIMEDOUT). */
+static int secret_first_line(int fd, int timeout_ms, char **out)
 {
 	char *buf = malloc(SECRET_MAX + 1);
+	struct timespec start, now;
 	size_t n = 0;
 	ssize_t r;
 
 	if (buf == NULL)
 		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (n < SECRET_MAX) {
+		if (timeout_ms > 0) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			long left;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000L +
+					     (now.tv_nsec - start.tv_nsec) / 1000000L);
+			if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+				explicit_bzero(buf, n);
+				free(buf);
+				return -ETIMEDOUT;
+			}
+		}
 		r = read(fd, buf + n, SECRET_MAX - n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -64,7 +83,13 @@ static int secret_first_line(int fd, char **out)
 	return 0;
 }
 
-static int secret_from_command(const char *cmd, char **out, char *err, unsigned errlen)
+/*
+ * Inside the running daemon (OAuth2 runs the command for every new
+ * connection) a helper that never finishes must not hang a file operation:
+ * it gets four network timeouts, at least a minute (time enough for a
+ * passphrase prompt at mount time), then it is killed.
+ */
+static int secret_from_command(const char *cmd, int timeout, char **out, char *err, unsigned errlen)
 {
 	int pipefd[2], status, rc;
 	char *pw = NULL;
@@ -85,10 +110,15 @@ static int secret_from_command(const char *cmd, char **out, char *err, unsigned 
 		_exit(127);
 	}
 	close(pipefd[1]);
-	rc = secret_first_line(pipefd[0], &pw);
+	rc = secret_first_line(pipefd[0], (timeout * 4 > 60 ? timeout * 4 : 60) * 1000, &pw);
 	close(pipefd[0]);
+	if (rc == -ETIMEDOUT)
+		kill(pid, SIGTERM);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (rc == -ETIMEDOUT)
+		return secret_fail(err, errlen, rc, "password_command did not print a password within %d s; "
+				   "run it by hand to see why", timeout * 4 > 60 ? timeout * 4 : 60);
 	if (rc < 0)
 		return secret_fail(err, errlen, rc, "password_command: out of memory");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -130,7 +160,7 @@ static int secret_from_file(const char *path, char **out, char *err, unsigned er
 		rc = secret_fail(err, errlen, -EPERM, "password_file %s is owned by another user", path);
 		goto out_close;
 	}
-	rc = secret_first_line(fd, out);
+	rc = secret_first_line(fd, 0, out);
 	if (rc < 0)
 		secret_fail(err, errlen, rc, "password_file %s: out of memory", path);
 out_close:
@@ -180,7 +210,7 @@ int secret_get(const struct config *c, const char *user, const char *host,
 	const char *env;
 
 	if (c->password_command)
-		return secret_from_command(c->password_command, out, err, errlen);
+		return secret_from_command(c->password_command, c->timeout, out, err, errlen);
 	if (c->password_file)
 		return secret_from_file(c->password_file, out, err, errlen);
 	if (c->password) {

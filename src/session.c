@@ -16,6 +16,8 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -221,7 +223,7 @@ static int session_upgrade(struct session *s, const struct session_params *p,
 			     s->broken ? "connection lost" : session_text(s));
 		return -EPROTO;
 	}
-	fd = dup(mailstream_low_get_fd(plain));
+	fd = fcntl(mailstream_low_get_fd(plain), F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
 		session_fail(err, errlen, "dup: %s", strerror(errno));
 		return -errno;
@@ -755,6 +757,7 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 				break;
 			case MAILIMAP_MSG_ATT_RFC822_SIZE:
 				m.size = st->att_data.att_rfc822_size;
+				m.have_size = true;
 				break;
 			case MAILIMAP_MSG_ATT_INTERNALDATE:
 				m.date = date_to_epoch(st->att_data.att_internal_date, &m.tz);
@@ -813,9 +816,10 @@ static void meta_handler(struct mailimap_msg_att *att, void *vctx)
 	if (c->cbrc != 0)
 		return;
 	msg_att_parse(att, &m, &kw);
-	/* an unsolicited FETCH (flag change) without UID is not ours; UID 0
-	 * does not exist in IMAP */
-	if (m.uid != 0)
+	/* an unsolicited FETCH (a flag change, with or without UID) is not
+	 * an answer to our metadata request, which always has RFC822.SIZE;
+	 * UID 0 does not exist in IMAP */
+	if (m.uid != 0 && m.have_size)
 		c->cbrc = c->cb(c->cbctx, &m);
 	free(kw);
 }
@@ -917,6 +921,15 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 		if (this_uid != uid || body == NULL)
 			continue;
 		found = true;
+		if (body->sec_origin_octet != off && !(off == 0 && body->sec_origin_octet == 0)) {
+			/* a server that ignored <off.len> would have us serve
+			 * bytes at the wrong place */
+			log_err("imap[%d]: UID %u: asked for bytes from %" PRIu64 ", got them from %u",
+				s->id, uid, off, body->sec_origin_octet);
+			s->broken = true;
+			rc = -EIO;
+			break;
+		}
 		if (body->sec_length > len) {
 			log_err("imap[%d]: UID %u: server sent %zu bytes where at most %u were asked for",
 				s->id, uid, body->sec_length, len);
@@ -1312,6 +1325,9 @@ int session_myrights(struct session *s, const char *mailbox, char **out)
 
 /* ---- changes made by others --------------------------------------------- */
 
+/* More vanished UIDs than this in one answer are not expanded. */
+#define SESSION_VANISHED_MAX (4u * 1024 * 1024)
+
 void session_forget_selection(struct session *s)
 {
 	free(s->selected);
@@ -1433,8 +1449,13 @@ int session_check_idle(struct session *s)
 	if (r == 0 && stream->read_buffer_len == 0 && !tls_low_has_pending(mailstream_get_low(stream)))
 		return 0;
 	/* the server said something while nobody listened: a BYE (mailbox
-	 * deleted, idle timeout) or news; NOOP reads it, or fails */
-	return session_rc(s, mailimap_noop(s->imap), "NOOP");
+	 * deleted, idle timeout) or news; NOOP reads it, or fails; a session
+	 * that cannot even NOOP is not worth keeping */
+	if (session_rc(s, mailimap_noop(s->imap), "NOOP") < 0) {
+		s->broken = true;
+		return -EIO;
+	}
+	return 0;
 }
 
 bool session_qresync(const struct session *s)
@@ -1485,6 +1506,12 @@ int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, se
 			uint32_t u, end = item->set_last ? item->set_last : item->set_first;
 
 			for (u = item->set_first; u <= end && rc == 0; u++) {
+				if (n >= SESSION_VANISHED_MAX) {
+					/* a hostile or absurd set: let the caller
+					 * fall back to comparing UID lists */
+					rc = -E2BIG;
+					break;
+				}
 				if (n == cap) {
 					size_t nc = cap ? cap * 2 : 64;
 					uint32_t *nv = realloc(*vanished, nc * sizeof(*nv));

@@ -88,6 +88,7 @@ struct session_msg {
 	uint8_t sysflags;	/* SESSION_F_* */
 	uint64_t modseq;
 	const char *keywords;	/* space-separated other flags, or NULL */
+	bool have_size;		/* RFC822.SIZE was in the reply */
 };
 #define SESSION_F_SEEN     0x01
 #define SESSION_F_ANSWERED 0x02

@@ -46,6 +46,12 @@ struct tls_conn {
 	struct tls_trace trace;
 	char *rxline;		/* partial received line, for the trace */
 	size_t rxlen;
+	/* defuse_codes() state */
+	uint64_t lit_left;	/* literal bytes still to pass untouched */
+	uint64_t lit_num;
+	int lit_state;		/* 0, 1 in "{digits", 2 after "}", 3 after "}\r" */
+	char held[16];		/* a possible code prefix kept for the next read */
+	size_t nheld;
 };
 
 static int tls_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
@@ -260,39 +266,10 @@ static void trace_received(struct tls_conn *c, const char *buf, size_t n)
 	}
 }
 
-/*
- * libetpan 1.9.4 crashes (strdup(NULL) in mailimap_parse_response) on a
- * response code [ALERT] or [PARSE] with no text after it. A server must not
- * be able to kill us with that: rename such a code in place to an unknown
- * one ("[XLERT]"), which libetpan parses as an ordinary code. Codes with
- * text, the ones that carry a message, are left alone.
- */
-static void defuse_empty_codes(char *buf, size_t n)
-{
-	static const char *const codes[] = { "[ALERT]", "[PARSE]" };
-	size_t i, k;
-
-	for (i = 0; i + 7 <= n; i++) {
-		if (buf[i] != '[')
-			continue;
-		for (k = 0; k < 2; k++) {
-			size_t j = i + 7;
-
-			if (strncasecmp(buf + i, codes[k], 7) != 0)
-				continue;
-			while (j < n && buf[j] == ' ')
-				j++;
-			if (j == n || buf[j] == '\r' || buf[j] == '\n' || buf[j] == '\0')
-				buf[i + 1] = 'X';
-		}
-	}
-}
-
 /* ---- drivers ---------------------------------------------------------- */
 
-static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
+static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
 {
-	struct tls_conn *c = s->data;
 	ssize_t r;
 	int rc;
 
@@ -345,8 +322,106 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 	}
 	if (c->trace.on && r > 0)
 		trace_received(c, buf, (size_t)r);
-	defuse_empty_codes(buf, (size_t)r);
 	return r;
+}
+
+/*
+ * libetpan 1.9.4 crashes (strdup(NULL) in mailimap_parse_response) on a
+ * response code [ALERT] or [PARSE] with no text after it. A server must not
+ * be able to kill us with that, so such a code is renamed in place to an
+ * unknown one ("[XLERT]"), which libetpan parses as an ordinary code.
+ *
+ * Only protocol text is touched, never message bytes: the scan follows
+ * "{N}" literals and skips their contents. A possible start of such a code
+ * at the end of a read is held back until the next read completes it, so
+ * splitting it across TLS records does not get past. Returns how many of
+ * the N bytes in BUF may be handed to libetpan; the rest (at most 8) wait
+ * in c->held.
+ */
+static size_t defuse_codes(struct tls_conn *c, char *buf, size_t n)
+{
+	static const char *const codes[] = { "[ALERT]", "[PARSE]" };
+	size_t i = 0, k;
+
+	while (i < n) {
+		char ch;
+
+		if (c->lit_left > 0) {
+			size_t skip = n - i < c->lit_left ? n - i : (size_t)c->lit_left;
+
+			i += skip;
+			c->lit_left -= skip;
+			continue;
+		}
+		ch = buf[i];
+		if (ch == '[') {
+			for (k = 0; k < 2; k++) {
+				size_t have = n - i < 7 ? n - i : 7, j = i + 7;
+
+				if (strncasecmp(buf + i, codes[k], have) != 0)
+					continue;
+				if (have < 7)
+					goto hold;	/* may be completed by the next read */
+				while (j < n && buf[j] == ' ')
+					j++;
+				if (j == n && j - i < sizeof(c->held))
+					goto hold;	/* text may still follow */
+				if (j == n || buf[j] == '\r' || buf[j] == '\n' || buf[j] == '\0')
+					buf[i + 1] = 'X';
+			}
+		}
+		/* "{N}" or "{N+}" then CRLF: N bytes of literal follow */
+		if (ch == '{') {
+			c->lit_state = 1;
+			c->lit_num = 0;
+		} else if (c->lit_state == 1 && ch >= '0' && ch <= '9') {
+			if (c->lit_num < UINT32_MAX)
+				c->lit_num = c->lit_num * 10 + (uint64_t)(ch - '0');
+		} else if (c->lit_state == 1 && ch == '+') {
+			/* LITERAL+ marker */
+		} else if (c->lit_state == 1 && ch == '}') {
+			c->lit_state = 2;
+		} else if (c->lit_state == 2 && ch == '\r') {
+			c->lit_state = 3;
+		} else if ((c->lit_state == 2 || c->lit_state == 3) && ch == '\n') {
+			c->lit_left = c->lit_num;
+			c->lit_state = 0;
+		} else {
+			c->lit_state = 0;
+		}
+		i++;
+	}
+	return n;
+hold:
+	c->nheld = n - i;
+	memcpy(c->held, buf + i, c->nheld);
+	return i;
+}
+
+static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
+{
+	struct tls_conn *c = s->data;
+	char *b = buf;
+	size_t have, safe;
+	ssize_t r;
+
+	if (count <= sizeof(c->held))
+		return conn_read_raw(c, buf, count);	/* libetpan never asks this little */
+	for (;;) {
+		have = c->nheld;
+		memcpy(b, c->held, have);
+		c->nheld = 0;
+		r = conn_read_raw(c, b + have, count - have);
+		if (r < 0) {
+			if (have > 0)
+				return (ssize_t)have;	/* hand over what was held, then fail */
+			return -1;
+		}
+		safe = defuse_codes(c, b, have + (size_t)r);
+		if (safe > 0)
+			return (ssize_t)safe;
+		/* everything is a possible code prefix: read more first */
+	}
 }
 
 static ssize_t conn_write(mailstream_low *s, const void *buf, size_t count)

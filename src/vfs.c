@@ -404,9 +404,11 @@ void vfs_set_notify(struct vfs *v, void (*cb)(void *ctx, uint64_t parent, const 
 
 void vfs_shutdown(struct vfs *v)
 {
+	/* the pool first: a watcher busy with a pool session then fails fast
+	 * instead of holding up the unmount */
+	pool_shutdown(v->pool);
 	watch_stop(v->watch);
 	v->watch = NULL;
-	pool_shutdown(v->pool);
 }
 
 void vfs_free(struct vfs *v)

@@ -68,16 +68,20 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 	struct tree_node *n;
 	int rc;
 
+	size_t i;
+
 	rc = session_fetch_meta(s, uid, uid, tree_msgbuf_add, &b);
-	if (rc == 0 && b.n == 0)
+	for (i = 0; rc == 0 && i < b.n && b.v[i].uid != uid; i++)
+		;
+	if (rc == 0 && i == b.n)
 		rc = -ENOENT;
 	if (rc == 0) {
 		pthread_mutex_lock(&v->tree.lock);
 		n = &v->tree.nodes[idx];
 		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
-			rc = tree_msg_insert(n, &b.v[b.n - 1]);
+			rc = tree_msg_insert(n, &b.v[i]);
 			if (rc == 0)
-				b.v[b.n - 1].keywords = NULL;	/* taken over */
+				b.v[i].keywords = NULL;	/* taken over */
 		}
 		pthread_mutex_unlock(&v->tree.lock);
 	}
@@ -86,6 +90,18 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 }
 
 /* ---- mkdir / rmdir ------------------------------------------------------- */
+
+/* Any child mailbox that still exists, shown or not (-o subscribed hides
+ * some): rmdir must not DELETE a parent of mail. Tree lock held. */
+static bool has_children(const struct tree *t, uint32_t idx)
+{
+	size_t i;
+
+	for (i = 1; i < t->n; i++)
+		if (t->nodes[i].parent == idx && (!t->nodes[i].hidden || t->nodes[i].filtered))
+			return true;
+	return false;
+}
 
 int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
@@ -161,7 +177,7 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 		rc = vfs_parse_msg_name(name) ? -ENOTDIR : -ENOENT;
 	if (rc == 0 && is_inbox(&t->nodes[idx]))
 		rc = -EPERM;	/* IMAP does not allow deleting INBOX */
-	if (rc == 0 && t->nodes[idx].nchildren > 0)
+	if (rc == 0 && has_children(t, (uint32_t)idx))
 		rc = -ENOTEMPTY;
 	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
@@ -178,12 +194,13 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 	if (rc < 0)
 		goto out;
 	/* DELETE destroys the messages in it: ask the server, not our cache,
-	 * whether there are any, right before */
-	if (selectable) {
-		rc = session_status(s, mailbox, &st);
-		if (rc == 0 && st.messages > 0)
-			rc = -ENOTEMPTY;
-	}
+	 * whether there are any, right before (a \Noselect one may have
+	 * become selectable meanwhile: a NO there just means no messages) */
+	rc = session_status(s, mailbox, &st);
+	if (rc == 0 && st.messages > 0)
+		rc = -ENOTEMPTY;
+	else if (rc < 0 && !selectable && !session_broken(s))
+		rc = 0;
 	if (rc == 0) {
 		rc = session_delete(s, mailbox);
 		selections_stale(v);
@@ -221,7 +238,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	struct tree *t = &v->tree;
 	struct session_mbox mb;
 	struct session *s;
-	uint32_t idx = tree_ino_node(parent), uid, newuid;
+	uint32_t idx = tree_ino_node(parent), uid, newuid, uidvalidity;
 	char *mailbox = NULL, *trash = NULL;
 	long tr;
 	int rc;
@@ -253,6 +270,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 		rc = -EACCES;
 	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
+	uidvalidity = t->nodes[idx].uidvalidity;
 	if (rc == 0 && !v->uidplus) {
 		tr = trash_mailbox(t);
 		if (tr < 0 || (uint32_t)tr == idx || !v->move) {
@@ -271,6 +289,17 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	rc = vfs_session(v, mailbox, &s, &mb);
 	if (rc < 0)
 		goto out;
+	if (mb.uidvalidity != uidvalidity) {
+		/* recreated since we listed it: UID n is another message now */
+		pool_checkin(v->pool, s);
+		pthread_mutex_lock(&t->lock);
+		if (t->nodes[idx].state == TREE_READY)
+			t->nodes[idx].state = TREE_UNLOADED;
+		pthread_mutex_unlock(&t->lock);
+		log_err("rm %s/%s: the mailbox changed UIDVALIDITY; refusing", mailbox, name);
+		rc = -ESTALE;
+		goto out;
+	}
 	if (trash == NULL) {
 		rc = session_expunge_uid(s, uid);
 	} else {
@@ -356,7 +385,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	struct session_mbox mb;
 	struct session *s;
 	char *from = NULL, *to = NULL;
-	uint32_t newuid = 0;
+	uint32_t newuid = 0, uidvalidity;
 	int rc = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -368,6 +397,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 		rc = -ENOENT;
 	else if ((from = strdup(t->nodes[idx].mailbox)) == NULL || (to = strdup(t->nodes[newidx].mailbox)) == NULL)
 		rc = -ENOMEM;
+	uidvalidity = t->nodes[idx].uidvalidity;
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		goto out;
@@ -375,6 +405,17 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	rc = vfs_session(v, from, &s, &mb);
 	if (rc < 0)
 		goto out;
+	if (mb.uidvalidity != uidvalidity) {
+		/* recreated since we listed it: UID n is another message now */
+		pool_checkin(v->pool, s);
+		pthread_mutex_lock(&t->lock);
+		if (t->nodes[idx].state == TREE_READY)
+			t->nodes[idx].state = TREE_UNLOADED;
+		pthread_mutex_unlock(&t->lock);
+		log_err("mv %s UID %u: the mailbox changed UIDVALIDITY; refusing", from, uid);
+		rc = -ESTALE;
+		goto out;
+	}
 	rc = session_move(s, uid, to, &newuid);
 	pool_checkin(v->pool, s);
 	if (rc < 0) {

@@ -34,6 +34,9 @@ static const struct {
 	  "* OK [ALERT] disk almost full\r\n* 1 FETCH (UID 7 BODY[]<0> {3}\r\nabc)\r\n1 OK done\r\n", false, 0, 3 },
 	{ "garbage instead of a reply", "\x01\x02 garbage (((\r\n", true, -1, 0 },
 	{ "BYE in the middle", "* BYE going away\r\n", true, -1, 0 },
+	/* the guard against that crash must never touch message bytes */
+	{ "[ALERT] inside a message body stays",
+	  "* 1 FETCH (UID 7 BODY[]<0> {9}\r\n[ALERT]\r\n)\r\n1 OK done\r\n", false, 0, 9 },
 	{ "reply for another UID only", "* 1 FETCH (UID 8 BODY[]<0> {3}\r\nabc)\r\n1 OK done\r\n", false, -1, 0 },
 };
 
@@ -67,8 +70,9 @@ static int run_case(size_t i)
 	rc = session_fetch_body(s, 7, 0, 4096, &buf, &got);
 	CHECK(cases[i].want_rc == 0 ? rc == 0 : rc < 0, "%s: rc %d", cases[i].name, rc);
 	if (rc == 0)
-		CHECK(got == cases[i].want_got && memcmp(buf, "abc", got) == 0,
-		      "%s: got %zu bytes", cases[i].name, got);
+		CHECK(got == cases[i].want_got &&
+		      memcmp(buf, got == 9 ? "[ALERT]\r\n" : "abc", got) == 0,
+		      "%s: got %zu bytes: %.*s", cases[i].name, got, (int)got, buf);
 	free(buf);
 	session_close(s);
 	close(sv[1]);
