@@ -158,7 +158,8 @@ static int poll_list(struct watch *w)
 	struct tree *t = &v->tree;
 	struct { uint64_t parent; char *name; } *gone = NULL;
 	size_t i, ngone = 0;
-	uint64_t gen;
+	uint64_t gen, gen_after_compare = 0;
+	bool added = false;
 	int rc;
 	struct tree scratch;
 
@@ -193,6 +194,7 @@ static int poll_list(struct watch *w)
 	}
 	for (i = 1; i < t->n; i++)
 		t->nodes[i].seen = false;
+	gen_after_compare = t->gen;
 	for (i = 1; i < scratch.n; i++) {
 		if (scratch.nodes[i].listed)
 			list_seen(t, scratch.nodes[i].mailbox, scratch.nodes[i].delim, scratch.nodes[i].attrs,
@@ -210,7 +212,12 @@ static int poll_list(struct watch *w)
 		log_info("mailbox %s is gone", nd->mailbox);
 		tree_hide(t, (uint32_t)i);
 	}
+	added = t->gen != gen_after_compare;
 	pthread_mutex_unlock(&t->lock);
+	/* a mailbox that came or went may reuse a name some session has
+	 * selected: make every selection be sent again */
+	if (ngone > 0 || added)
+		__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < ngone; i++) {
 		if (gone[i].name != NULL)
 			vfs_notify_gone(v, gone[i].parent, gone[i].name);
