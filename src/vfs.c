@@ -187,18 +187,9 @@ again:
 	}
 	if (rc < 0)
 		goto out;
-	if (mb.uidvalidity != uidvalidity) {
-		/* the mailbox was recreated: UIDs now name other messages */
-		log_err("%s: UIDVALIDITY changed (%u -> %u); refusing to read UID %u",
-			mailbox, uidvalidity, mb.uidvalidity, uid);
-		pool_checkin(v->pool, s);
-		pthread_mutex_lock(&v->tree.lock);
-		if (v->tree.nodes[idx].state == TREE_READY)
-			v->tree.nodes[idx].state = TREE_UNLOADED;
-		pthread_mutex_unlock(&v->tree.lock);
-		rc = -ESTALE;
+	rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
+	if (rc < 0)
 		goto out;
-	}
 	rc = session_fetch_body(s, uid, off, len, buf, got);
 	if (rc < 0 && session_broken(s) && !retried) {
 		/* a FETCH changes nothing (BODY.PEEK): repeat it once on a new
@@ -214,6 +205,22 @@ again:
 out:
 	free(mailbox);
 	return rc;
+}
+
+int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
+			 const struct session_mbox *mb, const char *mailbox, uint32_t uid)
+{
+	if (mb->uidvalidity == uidvalidity)
+		return 0;
+	/* the mailbox was recreated: UIDs now name other messages */
+	log_err("%s: UIDVALIDITY changed (%u -> %u); refusing to act on UID %u",
+		mailbox, uidvalidity, mb->uidvalidity, uid);
+	pool_checkin(v->pool, s);
+	pthread_mutex_lock(&v->tree.lock);
+	if (v->tree.nodes[idx].state == TREE_READY)
+		v->tree.nodes[idx].state = TREE_UNLOADED;
+	pthread_mutex_unlock(&v->tree.lock);
+	return -ESTALE;
 }
 
 /* ---- setup -------------------------------------------------------------- */

@@ -105,6 +105,11 @@ int vfs_load(struct vfs *v, uint32_t idx);
 int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 	      uint64_t off, uint32_t len, char **buf, size_t *got);
 uint32_t vfs_parse_msg_name(const char *name);
+/* After vfs_session: 0 when the mailbox still has the UIDVALIDITY our UIDs
+ * come from; otherwise checks S back in, marks node IDX for re-listing,
+ * logs and returns -ESTALE (UID n would name another message). */
+int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
+			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
 void vfs_flags_string(const struct tree_msg *m, char *buf, size_t len);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */

@@ -287,19 +287,10 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 		goto out;
 
 	rc = vfs_session(v, mailbox, &s, &mb);
+	if (rc == 0)
+		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
 	if (rc < 0)
 		goto out;
-	if (mb.uidvalidity != uidvalidity) {
-		/* recreated since we listed it: UID n is another message now */
-		pool_checkin(v->pool, s);
-		pthread_mutex_lock(&t->lock);
-		if (t->nodes[idx].state == TREE_READY)
-			t->nodes[idx].state = TREE_UNLOADED;
-		pthread_mutex_unlock(&t->lock);
-		log_err("rm %s/%s: the mailbox changed UIDVALIDITY; refusing", mailbox, name);
-		rc = -ESTALE;
-		goto out;
-	}
 	if (trash == NULL) {
 		rc = session_expunge_uid(s, uid);
 	} else {
@@ -403,19 +394,10 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 		goto out;
 
 	rc = vfs_session(v, from, &s, &mb);
+	if (rc == 0)
+		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, from, uid);
 	if (rc < 0)
 		goto out;
-	if (mb.uidvalidity != uidvalidity) {
-		/* recreated since we listed it: UID n is another message now */
-		pool_checkin(v->pool, s);
-		pthread_mutex_lock(&t->lock);
-		if (t->nodes[idx].state == TREE_READY)
-			t->nodes[idx].state = TREE_UNLOADED;
-		pthread_mutex_unlock(&t->lock);
-		log_err("mv %s UID %u: the mailbox changed UIDVALIDITY; refusing", from, uid);
-		rc = -ESTALE;
-		goto out;
-	}
 	rc = session_move(s, uid, to, &newuid);
 	pool_checkin(v->pool, s);
 	if (rc < 0) {
@@ -538,11 +520,11 @@ static int msg_setflags(struct vfs *v, uint64_t ino, const struct flags_change *
 	if (rc < 0)
 		return rc;
 	rc = vfs_session(v, mailbox, &s, &mb);
+	if (rc == 0)
+		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
 	if (rc < 0)
 		goto out;
-	if (mb.uidvalidity != uidvalidity) {
-		rc = -ESTALE;
-	} else if (c->replace) {
+	if (c->replace) {
 		rc = session_store(s, uid, SESSION_STORE_SET, &add);
 	} else {
 		if (add.sysflags || add.keywords)
