@@ -83,6 +83,9 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		log_warn("%s: UIDVALIDITY changed (%u -> %u): listing it anew", mailbox, uidvalidity,
 			 mb.uidvalidity);
 		reload = true;
+		/* another session may still have the old mailbox selected
+		 * under this name: make every selection be sent again */
+		__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
 		rc = session_fetch_meta(s, 1, 0, tree_msgbuf_add, &fresh);
 	} else if (rc == 0) {
 		fresh.after = maxuid;
