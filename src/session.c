@@ -602,15 +602,11 @@ static void attr_add(char *buf, size_t len, const char *a, bool backslash)
 	snprintf(buf + n, len - n, "%s%s%s", n ? " " : "", backslash && a[0] != '\\' ? "\\" : "", a);
 }
 
-int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
+/* Hand each mailbox of a LIST or LSUB answer to CB, then free the answer. */
+static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
 {
-	clist *res = NULL;
 	clistiter *it;
-	int rc;
 
-	rc = session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
-	if (rc < 0)
-		return rc;
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		struct mailimap_mailbox_list *mb = clist_content(it);
 		struct mailimap_mbx_list_flags *f = mb->mb_flag;
@@ -652,6 +648,17 @@ int session_list(struct session *s, const char *pattern, session_list_cb *cb, vo
 		cb(ctx, mb->mb_name, mb->mb_delimiter, attrs, noselect);
 	}
 	mailimap_list_result_free(res);
+}
+
+int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
+{
+	clist *res = NULL;
+	int rc;
+
+	rc = session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
+	if (rc < 0)
+		return rc;
+	list_deliver(res, cb, ctx);
 	return 0;
 }
 
@@ -1212,18 +1219,12 @@ int session_subscribe(struct session *s, const char *mailbox, bool on)
 int session_lsub(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
 {
 	clist *res = NULL;
-	clistiter *it;
 	int rc;
 
 	rc = session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB");
 	if (rc < 0)
 		return rc;
-	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
-		struct mailimap_mailbox_list *mb = clist_content(it);
-
-		cb(ctx, mb->mb_name, mb->mb_delimiter, "", false);
-	}
-	mailimap_list_result_free(res);
+	list_deliver(res, cb, ctx);
 	return 0;
 }
 
