@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR, OPT_ENUM };
+enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR, OPT_ENUM, OPT_SIZE };
 
 static const char *const config_auth_names[] = { "login", "xoauth2", "oauthbearer", NULL };
+static const char *const config_yes_no[] = { "yes", "no", NULL };
 
 static const struct opt {
 	const char *name;
@@ -57,6 +58,13 @@ static const struct opt {
 	{ "auth", OPT_ENUM, offsetof(struct config, auth), 0, 0, "MECH",
 	  "login (default), or xoauth2 / oauthbearer: OAuth2 with a token from password_command",
 	  config_auth_names },
+	{ "cache", OPT_ENUM, offsetof(struct config, cache), 0, 0, "yes|no",
+	  "keep message bodies on disk across mounts (default yes); no: only in memory, 32 MiB at most",
+	  config_yes_no },
+	{ "cache_dir", OPT_STR, offsetof(struct config, cache_dir), 0, 0, "PATH",
+	  "keep the body cache under PATH (default $XDG_CACHE_HOME/imapfs)", NULL },
+	{ "cache_size", OPT_SIZE, offsetof(struct config, cache_size), 0, 0, "BYTES",
+	  "at most this much in the body cache, least recently used out first (K, M, G suffixes; default 1G)", NULL },
 };
 
 /*
@@ -102,6 +110,7 @@ void config_init(struct config *c)
 	c->timeout = 30;
 	c->max_conns = 4;
 	c->poll = 30;
+	c->cache_size = CONFIG_CACHE_SIZE_DEFAULT;
 }
 
 void config_free(struct config *c)
@@ -237,8 +246,44 @@ static int config_apply_nv(struct config *c, const char *name, size_t nlen, cons
 				return 0;
 			}
 		}
-		return config_fail(err, errlen, "option \"%s\" must be %s, %s or %s", o->name, o->choices[0],
-				   o->choices[1], o->choices[2]);
+		{
+			char list[128] = "";
+
+			for (int k = 0; o->choices[k] != NULL; k++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 k == 0 ? "" : o->choices[k + 1] == NULL ? " or " : ", ", o->choices[k]);
+			return config_fail(err, errlen, "option \"%s\" must be %s", o->name, list);
+		}
+	}
+	case OPT_SIZE: {
+		uint64_t *up = config_field(c, o);
+		unsigned long long v;
+		char *end;
+		int shift = 0;
+
+		if (val == NULL || *val == '\0')
+			return config_fail(err, errlen, "option \"%s\" needs a value: %s=%s", o->name, o->name, o->arg);
+		if (!isdigit((unsigned char)val[0]))
+			return config_fail(err, errlen, "option \"%s\": \"%s\" is not a size", o->name, val);
+		errno = 0;
+		v = strtoull(val, &end, 10);
+		switch (*end) {
+		case 'k': case 'K': shift = 10; end++; break;
+		case 'm': case 'M': shift = 20; end++; break;
+		case 'g': case 'G': shift = 30; end++; break;
+		case 't': case 'T': shift = 40; end++; break;
+		default: break;
+		}
+		if (*end == 'i' && shift != 0)
+			end++;	/* "MiB" style */
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end != '\0' || errno != 0)
+			return config_fail(err, errlen, "option \"%s\": \"%s\" is not a size (try 500M or 2G)", o->name, val);
+		if (v > (UINT64_MAX >> 1) >> shift)
+			return config_fail(err, errlen, "option \"%s\": \"%s\" is too large", o->name, val);
+		*up = (uint64_t)v << shift;
+		return 0;
 	}
 	}
 	return -EINVAL;

@@ -10,6 +10,7 @@
 #define IMAPFS_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Owned by whoever called config_init(); strings are malloc'd and freed by
@@ -29,6 +30,9 @@ struct config {
 	bool allow_other;		/* allow_other: let other users see the mount */
 	bool subscribed;		/* subscribed: show only subscribed mailboxes */
 	int auth;			/* auth=login|xoauth2|oauthbearer (enum config_auth) */
+	int cache;			/* cache=yes|no (enum config_cache), default yes */
+	char *cache_dir;		/* cache_dir=PATH, default $XDG_CACHE_HOME/imapfs */
+	uint64_t cache_size;		/* cache_size=BYTES, default CONFIG_CACHE_SIZE_DEFAULT */
 	unsigned mount_flags;		/* generic mount(8) flags passed to FUSE (CONFIG_MNT_*) */
 	/* Not -o options (never on the command line); set from the accounts
 	 * file by accounts_resolve(), NULL otherwise: */
@@ -43,6 +47,13 @@ enum config_auth {
 	CONFIG_AUTH_XOAUTH2,		/* AUTHENTICATE XOAUTH2 (Gmail, Outlook) */
 	CONFIG_AUTH_OAUTHBEARER,	/* AUTHENTICATE OAUTHBEARER, RFC 7628 */
 };
+
+/* Where message bodies are kept (see cache.h). */
+enum config_cache {
+	CONFIG_CACHE_YES = 0,		/* on disk, across mounts */
+	CONFIG_CACHE_NO,		/* in memory only, dropped at unmount */
+};
+#define CONFIG_CACHE_SIZE_DEFAULT (1ULL << 30)
 
 /* Generic mount(8) options that are handed to the kernel through FUSE.
  * The others mount(8) and mount.fuse3 pass (user, noauto, _netdev,

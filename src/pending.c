@@ -17,6 +17,7 @@
  * the mailbox had not used before) and repeat only when it is not there.
  */
 #include "flags.h"
+#include "cache.h"
 #include "log.h"
 #include "names.h"
 #include "vfs_internal.h"
@@ -84,38 +85,23 @@ static void maybe_free(struct vfs *v, struct vfs_pending *p)
 	free(p);
 }
 
-/* An unnamed private file under $XDG_CACHE_HOME/imapfs/tmp. */
-static int tmpfile_open(void)
+/* An unnamed private file under the cache directory's tmp/ (cache_dir=,
+ * else $XDG_CACHE_HOME/imapfs), whatever cache= says: the bytes of a
+ * message being written must not sit in memory. */
+static int tmpfile_open(struct vfs *v)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char dir[4096], path[4200];
-	struct stat st;
-	int fd;
+	char path[4200];
+	int fd, rc;
 
-	if (xdg != NULL && xdg[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/imapfs", xdg);
-	else
-		snprintf(dir, sizeof(dir), "%s/.cache/imapfs", home && home[0] == '/' ? home : "/tmp");
-	/* create the chain, each level private to us */
-	for (char *p = dir + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
+	if (v->cfg->cache_dir != NULL)
+		snprintf(path, sizeof(path), "%s/tmp", v->cfg->cache_dir);
+	else {
+		cache_default_dir(path, sizeof(path) - 4);
+		strcat(path, "/tmp");
 	}
-	mkdir(dir, 0700);
-	snprintf(path, sizeof(path), "%s/tmp", dir);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (lstat(path, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-		log_err("%s is not our own directory; refusing to keep mail there", path);
-		return -EACCES;
-	}
-	if ((st.st_mode & 077) != 0 && chmod(path, 0700) < 0)
-		return -errno;
+	rc = cache_private_dir(path);
+	if (rc < 0)
+		return rc;
 	fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		char tmpl[4300];
@@ -218,6 +204,7 @@ static struct vfs_file *file_for(struct vfs_pending *p)
 	if (f == NULL)
 		return NULL;
 	pthread_mutex_init(&f->lock, NULL);
+	f->fd = -1;		/* the bytes are in P's file, not a cached body */
 	f->node = p->node;
 	f->pend = p;
 	return f;
@@ -343,7 +330,7 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 		if (rc == 0)
 			return -EEXIST;
 	}
-	fd = tmpfile_open();
+	fd = tmpfile_open(v);
 	if (fd < 0)
 		return fd;
 	p = calloc(1, sizeof(*p));

@@ -835,13 +835,31 @@ static void no_progress(size_t current, size_t maximum, void *ctx)
 {
 }
 
+/* UID FETCH with each reply handed to HANDLER as it is parsed and then
+ * freed, so no whole reply is held in memory. */
+static int fetch_streamed(struct session *s, struct mailimap_set *set, struct mailimap_fetch_type *ft,
+			  void (*handler)(struct mailimap_msg_att *, void *), void *ctx, const char *what)
+{
+	clist *res = NULL;
+	int r;
+
+	/* libetpan only streams through the handler when a progress callback is set */
+	mailimap_set_progress_callback(s->imap, NULL, no_progress, NULL);
+	mailimap_set_msg_att_handler(s->imap, handler, ctx);
+	r = mailimap_uid_fetch(s->imap, set, ft, &res);
+	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
+	mailimap_set_progress_callback(s->imap, NULL, NULL, NULL);
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_fetch_list_free(res);
+	return session_rc(s, r, what);
+}
+
 int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx)
 {
 	struct meta_ctx c = { .s = s, .cb = cb, .cbctx = ctx };
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
-	clist *res = NULL;
-	int rc, r;
+	int rc;
 
 	set = mailimap_set_new_interval(first, last);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
@@ -856,15 +874,7 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 	if (session_has_cap(s, "CONDSTORE"))
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 
-	/* libetpan only streams through the handler when a progress callback is set */
-	mailimap_set_progress_callback(s->imap, NULL, no_progress, NULL);
-	mailimap_set_msg_att_handler(s->imap, meta_handler, &c);
-	r = mailimap_uid_fetch(s->imap, set, ft, &res);
-	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
-	mailimap_set_progress_callback(s->imap, NULL, NULL, NULL);
-	rc = session_rc(s, r, "UID FETCH (metadata)");
-	if (r == MAILIMAP_NO_ERROR)
-		mailimap_fetch_list_free(res);
+	rc = fetch_streamed(s, set, ft, meta_handler, &c, "UID FETCH (metadata)");
 	if (rc == 0 && c.cbrc != 0)
 		rc = c.cbrc;
 out:
@@ -873,6 +883,27 @@ out:
 	if (ft)
 		mailimap_fetch_type_free(ft);
 	return rc;
+}
+
+/* The UID (0 if none) and the BODY[...] section (NULL if none) of one
+ * FETCH reply. */
+static uint32_t att_uid_body(struct mailimap_msg_att *att, struct mailimap_msg_att_body_section **body)
+{
+	uint32_t uid = 0;
+	clistiter *it;
+
+	*body = NULL;
+	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
+			uid = item->att_data.att_static->att_data.att_uid;
+		else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+			*body = item->att_data.att_static->att_data.att_body_section;
+	}
+	return uid;
 }
 
 int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t len,
@@ -911,20 +942,9 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 		goto out;
 	for (it = clist_begin(res); it != NULL && !found; it = clist_next(it)) {
 		struct mailimap_msg_att *att = clist_content(it);
-		struct mailimap_msg_att_body_section *body = NULL;
-		uint32_t this_uid = 0;
-		clistiter *ai;
+		struct mailimap_msg_att_body_section *body;
+		uint32_t this_uid = att_uid_body(att, &body);
 
-		for (ai = clist_begin(att->att_list); ai != NULL; ai = clist_next(ai)) {
-			struct mailimap_msg_att_item *item = clist_content(ai);
-
-			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-				continue;
-			if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
-				this_uid = item->att_data.att_static->att_data.att_uid;
-			else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
-				body = item->att_data.att_static->att_data.att_body_section;
-		}
 		if (this_uid != uid || body == NULL)
 			continue;
 		found = true;
@@ -956,6 +976,108 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 	if (rc == 0 && !found)
 		rc = -ENOENT;
 	mailimap_fetch_list_free(res);
+out:
+	if (set)
+		mailimap_set_free(set);
+	if (ft)
+		mailimap_fetch_type_free(ft);
+	return rc;
+}
+
+/* ---- FETCH of whole bodies, streamed ------------------------------------ */
+
+struct bodies_ctx {
+	struct session *s;
+	const uint32_t *uids;	/* sorted */
+	size_t n;
+	session_body_cb *cb;
+	void *cbctx;
+	int cbrc;
+};
+
+static bool uid_wanted(const struct bodies_ctx *c, uint32_t uid)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->uids[mid] == uid)
+			return true;
+		if (c->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static void bodies_handler(struct mailimap_msg_att *att, void *vctx)
+{
+	struct bodies_ctx *c = vctx;
+	struct mailimap_msg_att_body_section *body;
+	uint32_t uid;
+
+	if (c->cbrc != 0)
+		return;
+	uid = att_uid_body(att, &body);
+	/* unsolicited FETCHes (flag changes) carry no body; a body for a UID
+	 * we did not ask for, or a part or a partial range of one, is not
+	 * what we are filing */
+	if (uid == 0 || body == NULL || !uid_wanted(c, uid))
+		return;
+	if ((body->sec_section != NULL && body->sec_section->sec_spec != NULL) || body->sec_origin_octet != 0) {
+		log_err("imap[%d]: UID %u: asked for the whole body, got a part of it", c->s->id, uid);
+		c->s->broken = true;
+		c->cbrc = -EIO;
+		return;
+	}
+	c->cbrc = c->cb(c->cbctx, uid, body->sec_body_part ? body->sec_body_part : "",
+			body->sec_body_part ? body->sec_length : 0);
+}
+
+int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, session_body_cb *cb, void *ctx)
+{
+	struct bodies_ctx c = { .s = s, .uids = uids, .n = n, .cb = cb, .cbctx = ctx };
+	struct mailimap_fetch_type *ft = NULL;
+	struct mailimap_set *set;
+	struct mailimap_fetch_att *fa;
+	struct mailimap_section *sec;
+	int rc, r;
+
+	set = mailimap_set_new_empty();
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	if (set == NULL || ft == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* runs of consecutive UIDs as ranges keep the command short */
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		r = j == i ? mailimap_set_add_single(set, uids[i]) : mailimap_set_add_interval(set, uids[i], uids[j]);
+		if (r != MAILIMAP_NO_ERROR) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		i = j + 1;
+	}
+	sec = mailimap_section_new(NULL);
+	fa = sec ? mailimap_fetch_att_new_body_peek_section(sec) : NULL;
+	if (fa == NULL) {
+		if (sec)
+			mailimap_section_free(sec);
+		rc = -ENOMEM;
+		goto out;
+	}
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
+
+	rc = fetch_streamed(s, set, ft, bodies_handler, &c, "UID FETCH (bodies)");
+	if (rc == 0 && c.cbrc != 0)
+		rc = c.cbrc;
 out:
 	if (set)
 		mailimap_set_free(set);

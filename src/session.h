@@ -109,6 +109,14 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t len,
 		       char **buf, size_t *got);
 
+/* UID FETCH uids BODY.PEEK[] (UIDS sorted ascending), streamed: CB is
+ * called once per message with its whole body as its reply arrives, so
+ * one body at a time is in memory. UIDs the server does not return (gone)
+ * are not called back. A CB returning non-zero stops further callbacks
+ * and is returned after the command ends. */
+typedef int session_body_cb(void *ctx, uint32_t uid, const char *data, size_t len);
+int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, session_body_cb *cb, void *ctx);
+
 /* STATUS mailbox (MESSAGES UNSEEN UIDNEXT UIDVALIDITY). */
 struct session_status {
 	uint32_t messages, unseen, uidnext, uidvalidity;

@@ -8,7 +8,9 @@
  * RFC822.SIZE is only the server's claim, and stat must agree with read.
  */
 #include "vfs.h"
+#include "cache.h"
 #include "log.h"
+#include "prefetch.h"
 #include "names.h"
 #include "pool.h"
 #include "session.h"
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- attributes --------------------------------------------------------- */
 
@@ -210,6 +213,10 @@ out:
 int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
 			 const struct session_mbox *mb, const char *mailbox, uint32_t uid)
 {
+	struct tree_node *n;
+	uint32_t *gone = NULL;
+	size_t ngone = 0;
+
 	if (mb->uidvalidity == uidvalidity)
 		return 0;
 	/* the mailbox was recreated: UIDs now name other messages */
@@ -217,9 +224,24 @@ int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_
 		mailbox, uidvalidity, mb->uidvalidity, uid);
 	pool_checkin(v->pool, s);
 	pthread_mutex_lock(&v->tree.lock);
-	if (v->tree.nodes[idx].state == TREE_READY)
-		v->tree.nodes[idx].state = TREE_UNLOADED;
+	n = &v->tree.nodes[idx];
+	if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
+		/* list it anew when next needed, and make the kernel forget
+		 * every old name now (as resync.c does when it notices) */
+		gone = malloc((n->nmsgs + 1) * sizeof(*gone));
+		for (size_t i = 0; gone != NULL && i < n->nmsgs; i++)
+			gone[ngone++] = n->msgs[i].uid;
+		n->state = TREE_UNLOADED;
+		n->gen++;
+	}
 	pthread_mutex_unlock(&v->tree.lock);
+	for (size_t i = 0; i < ngone; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%" PRIu32 ".eml", gone[i]);
+		vfs_notify_gone(v, tree_dir_ino(idx), name);
+	}
+	free(gone);
 	return -ESTALE;
 }
 
@@ -329,6 +351,32 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 	return rc;
 }
 
+/* The body cache: on disk unless cache=no. An unusable default directory
+ * falls back to memory with a warning; an unusable cache_dir= the user
+ * chose is an error. */
+static int vfs_cache_open(struct vfs *v, char *err, unsigned errlen)
+{
+	const struct config *cfg = v->cfg;
+	char dir[4096], account[1024];
+	int rc;
+
+	if (cfg->cache == CONFIG_CACHE_NO)
+		return cache_new(NULL, NULL, cfg->cache_size, &v->cache);
+	if (cfg->cache_dir != NULL)
+		snprintf(dir, sizeof(dir), "%s", cfg->cache_dir);
+	else
+		cache_default_dir(dir, sizeof(dir));
+	snprintf(account, sizeof(account), "%s@%s:%d", v->url.user, v->url.host, v->url.port);
+	rc = cache_new(dir, account, cfg->cache_size, &v->cache);
+	if (rc < 0 && cfg->cache_dir == NULL && rc != -ENOMEM) {
+		log_warn("cache: %s is unusable (%s); keeping bodies in memory only", dir, strerror(-rc));
+		rc = cache_new(NULL, NULL, cfg->cache_size, &v->cache);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "cannot use the cache directory %s: %s", dir, strerror(-rc));
+	return rc;
+}
+
 int vfs_new(const struct config *cfg, const struct url *url, const char *password,
 	    struct vfs **out, enum vfs_err *cls, char *err, unsigned errlen)
 {
@@ -351,6 +399,11 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 		rc = -ENOMEM;
 		*cls = VFS_ERR_CONFIG;
 		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+	rc = vfs_cache_open(v, err, errlen);
+	if (rc < 0) {
+		*cls = VFS_ERR_CONFIG;
 		goto out_free;
 	}
 	rc = tls_ctx_new(cfg->cafile, &v->tls, err, errlen);
@@ -381,6 +434,9 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 		goto out_tls;
 	}
 	rc = pool_new(&v->params, cfg->max_conns, s, &v->pool);
+	/* read-ahead on the pool's other sessions; one stays for the reader */
+	if (rc == 0)
+		rc = prefetch_new(v, cfg->max_conns - 1, &v->prefetch);
 	if (rc < 0) {
 		*cls = VFS_ERR_CONFIG;
 		snprintf(err, errlen, "out of memory");
@@ -393,6 +449,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 out_tls:
 	tls_ctx_free(v->tls);
 out_free:
+	cache_free(v->cache);
 	tree_destroy(&v->tree);
 	free(v->url.user);
 	free(v->url.host);
@@ -423,7 +480,9 @@ void vfs_free(struct vfs *v)
 	if (v == NULL)
 		return;
 	watch_stop(v->watch);
+	prefetch_free(v->prefetch);	/* its workers use the pool */
 	pool_free(v->pool);
+	cache_free(v->cache);
 	tls_ctx_free(v->tls);
 	tree_destroy(&v->tree);
 	pending_free_all(v);
@@ -621,34 +680,17 @@ out_unlock:
 /* ---- open / read -------------------------------------------------------- */
 
 /*
- * Find the real length of BODY[] with as few bytes as possible: small
- * messages are fetched whole (that fetch is the first read anyway); for a
- * large one, ask for the bytes from RFC822.SIZE - 1 on: one byte back means
- * the size was right.
+ * Find the real length of a large BODY[] with as few bytes as possible:
+ * ask for the bytes from RFC822.SIZE - 1 on; one byte back means the size
+ * was right. (Smaller messages are fetched whole, which gives the length.)
  */
 static int vfs_verify_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uint64_t *real)
 {
 	char *buf = NULL;
 	size_t got = 0;
-	uint64_t off;
+	uint64_t off = hint > 0 ? (uint64_t)hint - 1 : 0;
 	int rc;
 
-	if (hint < SMALL_MSG) {
-		rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, 0, SMALL_MSG, &buf, &got);
-		if (rc < 0)
-			return rc;
-		if (got < SMALL_MSG) {
-			f->win = buf;
-			f->win_off = 0;
-			f->win_len = got;
-			*real = got;
-			return 0;
-		}
-		free(buf);
-		off = SMALL_MSG - 1;
-	} else {
-		off = (uint64_t)hint - 1;
-	}
 	for (;;) {
 		rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, off, PROBE_LEN, &buf, &got);
 		if (rc < 0)
@@ -685,12 +727,58 @@ static int vfs_verify_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uin
 	}
 }
 
+/* The body's real length is known: remember it (RFC822.SIZE may lie). */
+static void vfs_set_real_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uint64_t real,
+			      bool *size_changed)
+{
+	struct tree *t = &v->tree;
+	struct tree_msg *m;
+
+	f->size = real;
+	pthread_mutex_lock(&t->lock);
+	m = tree_msg_find(&t->nodes[f->node], f->uid);
+	if (m != NULL && t->nodes[f->node].uidvalidity == f->uidvalidity && !m->size_exact) {
+		if (m->size != real)
+			log_warn("UID %u: server said RFC822.SIZE %u but BODY[] has %" PRIu64
+				 " bytes; using the real size", f->uid, m->size, real);
+		m->size = (uint32_t)real;
+		m->size_exact = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	*size_changed = real != hint;
+}
+
+/* The body from the cache, or fetched whole into it (waiting for a
+ * prefetch that has it in flight). -ENOENT: not there, and not fetched
+ * because LARGE says it should be read in windows. */
+static int vfs_open_cached(struct vfs *v, struct vfs_file *f, const char *mailbox, bool large,
+			   uint64_t *len)
+{
+	struct cache_key k = { mailbox, f->uidvalidity, f->uid };
+	int rc;
+
+	for (int tries = 0; tries < 3; tries++) {
+		rc = cache_get(v->cache, &k, true, &f->fd, len);
+		if (rc != -ENOENT || large)
+			return rc;
+		rc = cache_claim(v->cache, &k);
+		if (rc == -EEXIST)
+			continue;	/* someone else just started on it: wait for them */
+		if (rc < 0)
+			return rc;
+		return vfs_fetch_bodies(v, f->node, mailbox, f->uidvalidity, &f->uid, 1, true, f->uid,
+					&f->fd, len);
+	}
+	return -EAGAIN;
+}
+
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino), hint;
 	struct vfs_file *f;
 	struct tree_msg *m;
+	char *mailbox = NULL;
 	uint64_t real;
 	bool exact;
 	int rc;
@@ -711,14 +799,17 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 	if (f == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&f->lock, NULL);
+	f->fd = -1;
 	f->node = idx;
 	f->uid = tree_ino_uid(ino);
 
 	pthread_mutex_lock(&t->lock);
 	m = tree_msg_find(&t->nodes[idx], f->uid);
-	if (m == NULL) {
+	if (m != NULL)
+		mailbox = strdup(t->nodes[idx].mailbox);
+	if (m == NULL || mailbox == NULL) {
 		pthread_mutex_unlock(&t->lock);
-		rc = -ENOENT;
+		rc = m == NULL ? -ENOENT : -ENOMEM;
 		goto out_free;
 	}
 	f->uidvalidity = t->nodes[idx].uidvalidity;
@@ -727,34 +818,85 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 	exact = m->size_exact;
 	pthread_mutex_unlock(&t->lock);
 
-	if (!exact) {
-		rc = vfs_verify_size(v, f, hint, &real);
-		if (rc < 0)
-			goto out_free;
+	/* what a process reading the folder will want next goes ahead now */
+	prefetch_note(v->prefetch, idx, f->uid);
+
+	rc = vfs_open_cached(v, f, mailbox, hint >= WHOLE_MSG, &real);
+	if (rc == 0) {
 		if (real > UINT32_MAX) {
 			rc = -EFBIG;
 			goto out_free;
 		}
-		f->size = real;
-		pthread_mutex_lock(&t->lock);
-		m = tree_msg_find(&t->nodes[idx], f->uid);
-		if (m != NULL && t->nodes[idx].uidvalidity == f->uidvalidity) {
-			if (m->size != real)
-				log_warn("UID %u: server said RFC822.SIZE %u but BODY[] has %" PRIu64
-					 " bytes; using the real size", f->uid, m->size, real);
-			m->size = (uint32_t)real;
-			m->size_exact = true;
+		vfs_set_real_size(v, f, hint, real, size_changed);
+	} else if (rc == -ENOENT && hint >= WHOLE_MSG) {
+		/* large: read in windows; check the size the server claimed */
+		if (!exact) {
+			rc = vfs_verify_size(v, f, hint, &real);
+			if (rc < 0)
+				goto out_free;
+			if (real > UINT32_MAX) {
+				rc = -EFBIG;
+				goto out_free;
+			}
+			vfs_set_real_size(v, f, hint, real, size_changed);
 		}
-		pthread_mutex_unlock(&t->lock);
-		*size_changed = real != hint;
+		{
+			struct cache_key k = { mailbox, f->uidvalidity, f->uid };
+
+			if (cache_writer_new(v->cache, &k, &f->fill) < 0)
+				f->fill = NULL;	/* not cached, still readable */
+		}
+	} else {
+		goto out_free;
 	}
+	free(mailbox);
 	*out = f;
 	return 0;
 out_free:
+	free(mailbox);
+	if (f->fd >= 0)
+		close(f->fd);
 	free(f->win);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	return rc;
+}
+
+/* A window arrived: collect it into the cache while windows come in order
+ * from byte 0; the last one completes the cache file. Lock held. */
+static void vfs_fill(struct vfs_file *f, const char *data, size_t got, uint64_t off)
+{
+	if (f->fill == NULL)
+		return;
+	if (off != cache_writer_len(f->fill) || cache_writer_add(f->fill, data, got) < 0) {
+		cache_writer_abort(f->fill);	/* a jump: this reader is not reading it through */
+		f->fill = NULL;
+		return;
+	}
+	if (cache_writer_len(f->fill) == f->size) {
+		cache_writer_commit(f->fill, NULL);
+		f->fill = NULL;
+	}
+}
+
+static ssize_t vfs_read_fd(struct vfs_file *f, char *buf, size_t want, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < want) {
+		ssize_t r = pread(f->fd, buf + done, want - done, (off_t)(CACHE_DATA_OFF + off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			log_err("UID %u: cannot read the cached body: %s", f->uid, strerror(errno));
+			return -EIO;
+		}
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
 }
 
 ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off)
@@ -770,6 +912,8 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 	if (off >= f->size)
 		return 0;
 	want = f->size - off < size ? f->size - off : size;
+	if (f->fd >= 0)
+		return vfs_read_fd(f, buf, want, off);
 
 	pthread_mutex_lock(&f->lock);
 	if (f->win != NULL && off >= f->win_off && off + want <= f->win_off + f->win_len) {
@@ -802,6 +946,7 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 	}
 	memcpy(buf, data, want);
 	pthread_mutex_lock(&f->lock);
+	vfs_fill(f, data, got, off);
 	free(f->win);
 	f->win = data;
 	f->win_off = off;
@@ -826,6 +971,9 @@ void vfs_release(struct vfs *v, struct vfs_file *f)
 		return;
 	if (f->pend != NULL)
 		pending_release(v, f->pend, f->writer);
+	if (f->fd >= 0)
+		close(f->fd);
+	cache_writer_abort(f->fill);	/* not read through: nothing to keep */
 	free(f->win);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

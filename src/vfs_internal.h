@@ -17,8 +17,8 @@
 #include "tree.h"
 #include "vfs.h"
 
-#define SMALL_MSG	(64 * 1024)	/* fetched whole at open */
-#define READ_WINDOW	(64 * 1024)	/* first fetch for a read; doubles while reading on */
+#define WHOLE_MSG	(256 * 1024)	/* below this, open fetches the whole body into the cache */
+#define READ_WINDOW	(32 * 1024)	/* first fetch for a read of a large message; doubles while reading on */
 #define MAX_WINDOW	(4 * 1024 * 1024)
 #define PROBE_LEN	(64 * 1024)
 #define STATUS_TTL	2		/* seconds a STATUS answer is reused */
@@ -38,6 +38,8 @@ struct vfs {
 	int nns;
 	uint64_t sel_epoch;		/* bumped on RENAME/DELETE; __atomic access */
 	struct tree tree;		/* see tree.h for its lock */
+	struct cache *cache;		/* bodies (cache.h has its own lock); immutable pointer */
+	struct prefetch *prefetch;	/* read-ahead of whole folders (prefetch.h); immutable pointer */
 
 	/* who to tell about kernel entries that changed (fs/ sets it once
 	 * before the loop starts; immutable afterwards) */
@@ -80,8 +82,11 @@ struct vfs_pending {
 	bool busy;		/* an APPEND is running */
 };
 
-/* Per open message. node/uid/uidvalidity/size immutable after vfs_open;
- * the window is guarded by lock (the kernel may read in parallel). */
+/* Per open message. node/uid/uidvalidity/size/fd immutable after
+ * vfs_open; the window and the cache writer are guarded by lock (the
+ * kernel may read in parallel). A cached body is read from FD (body at
+ * CACHE_DATA_OFF); a large uncached one through windows, which FILL
+ * collects into the cache while they arrive in order from byte 0. */
 struct vfs_pending;
 
 struct vfs_file {
@@ -89,7 +94,9 @@ struct vfs_file {
 	uint32_t uid;
 	uint32_t uidvalidity;
 	uint64_t size;
+	int fd;
 	pthread_mutex_t lock;
+	struct cache_writer *fill;
 	char *win;
 	uint64_t win_off;
 	size_t win_len;
@@ -112,6 +119,13 @@ int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_
 			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
 void vfs_flags_string(const struct tree_msg *m, char *buf, size_t len);
+/* Whole bodies of UIDS (sorted, each claimed with cache_claim) from node
+ * IDX into the cache; every UID ends stored or unclaimed. RETRY: once
+ * more on a new connection if this one breaks. With FD non-NULL, *FD and
+ * *LEN give the stored body of WANT (-ENOENT when the server did not
+ * return it). bodies.c. */
+int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
+		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
 

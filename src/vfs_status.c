@@ -10,9 +10,12 @@
  * while the server hangs.
  */
 #include "log.h"
+#include "cache.h"
+#include "prefetch.h"
 #include "vfs_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +57,25 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 	if (ps.limit < ps.max)
 		fprintf(f, " (max_conns=%d, lowered: the server refused more)", ps.max);
 	fprintf(f, "; %lu opened since mount\n", ps.opened);
-	fprintf(f, "cache: none (message bodies are fetched from the server when read; "
-		"each open file keeps one read window)\n");
+	{
+		struct cache_stats cs;
+		struct prefetch_stats pf;
+
+		cache_get_stats(v->cache, &cs);
+		prefetch_get_stats(v->prefetch, &pf);
+		if (cs.disk)
+			fprintf(f, "cache: %s\n", cs.dir);
+		else
+			fprintf(f, "cache: in memory only (cache=no)\n");
+		fprintf(f, "cache use: %" PRIu64 " bodies, %.1f MiB of %.1f MiB; %" PRIu64 " hits, %" PRIu64
+			" misses, %" PRIu64 " evicted, %" PRIu64 " damaged files refetched\n", cs.entries,
+			cs.bytes / 1048576.0, cs.max / 1048576.0, cs.hits, cs.misses, cs.evicted, cs.damaged);
+		if (pf.workers == 0)
+			fprintf(f, "read-ahead: off (max_conns=1)\n");
+		else
+			fprintf(f, "read-ahead: %d threads, %d busy; %lu messages in %lu batches since mount\n",
+				pf.workers, pf.busy, pf.queued, pf.batches);
+	}
 	fprintf(f, "errors: %lu since mount\n", nerr);
 	if (nerr == 0) {
 		fprintf(f, "last error: none\n");

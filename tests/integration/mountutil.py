@@ -190,6 +190,9 @@ class Mount:
         e.pop("IMAPFS_PASSWORD", None)
         if self.password is not None and self.password_source == "env":
             e["IMAPFS_PASSWORD"] = self.password
+        # each mount its own body cache, so one test's cached bodies never
+        # answer another's reads (tests of the cache pass their own)
+        e["XDG_CACHE_HOME"] = os.path.join(self.workdir, "cache")
         e.update(self.env)
         return e
 

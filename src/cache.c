@@ -1,0 +1,903 @@
+/*
+ * cache — the body cache (see cache.h for the layout and the contract).
+ *
+ * In memory: a hash table of entries keyed by (mailbox id, UIDVALIDITY,
+ * UID), and one LRU list of the entries that hold a body. An entry is
+ * either FETCHING (claimed, no body yet: waiters sleep on c->changed) or
+ * READY. All file I/O (writing, checking, unlinking) happens with the lock
+ * dropped; an entry carries a serial number so that work done without the
+ * lock can tell whether the entry it looked at is still the same one.
+ */
+#include "cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "crc32c.h"
+#include "log.h"
+
+#define MAGIC "IMAPFSB1"
+#define TMP_PREFIX "tmp."
+#define TMP_MAX_AGE 3600	/* a temporary file this old was left by a crash */
+
+struct cache_hdr {
+	char magic[8];
+	uint8_t mbox[16];
+	uint32_t uidvalidity;
+	uint32_t uid;
+	uint64_t len;		/* body bytes after the header */
+	uint32_t crc;		/* CRC-32C of the body */
+	uint32_t hcrc;		/* CRC-32C of the header up to here */
+	uint8_t pad[16];
+};
+_Static_assert(sizeof(struct cache_hdr) == CACHE_DATA_OFF, "cache header size");
+
+enum centry_state { CE_FETCHING, CE_READY };
+
+struct centry {
+	uint8_t mbox[16];
+	uint32_t uidvalidity, uid;
+	enum centry_state state;
+	uint64_t bytes;		/* file size (header included), READY only */
+	uint64_t serial;
+	int64_t stamp;		/* last use, for the scan's ordering */
+	int fd;			/* memory mode: the memfd; -1 on disk */
+	bool verified;		/* checked in this mount */
+	struct centry *hnext;	/* hash chain */
+	struct centry *prev, *next;	/* LRU, READY only; head = most recent */
+};
+
+struct cache {
+	char *dir;		/* DIR/ACCOUNT, NULL in memory mode; immutable */
+	uint64_t max;		/* immutable */
+	pthread_mutex_t lock;
+	pthread_cond_t changed;	/* an entry left FETCHING */
+	struct centry **tab;	/* guarded by lock */
+	size_t tabsize, n;
+	struct centry *lru_head, *lru_tail;
+	uint64_t bytes, serial;
+	uint64_t hits, misses, evicted, damaged;
+};
+
+struct cache_writer {
+	struct cache *c;
+	struct cache_hdr hdr;
+	char *tmp;		/* disk: the temporary path */
+	int fd;
+	uint32_t crc;
+	uint64_t len;
+	bool failed;
+};
+
+/* ---- keys and names ---------------------------------------------------- */
+
+static void mbox_id(const char *mailbox, uint8_t out[16])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)mailbox, strlen(mailbox), md);
+	memcpy(out, md, 16);
+}
+
+static void hex16(const uint8_t id[16], char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static bool unhex16(const char *s, uint8_t id[16])
+{
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		id[i] = (uint8_t)v;
+	}
+	return strlen(s) == 32;
+}
+
+static size_t hash_key(const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+{
+	uint64_t h;
+
+	memcpy(&h, mbox, 8);
+	h ^= (uint64_t)uidvalidity * 0x9E3779B97F4A7C15ULL;
+	h ^= (uint64_t)uid * 0xC2B2AE3D27D4EB4FULL;
+	h ^= h >> 29;
+	return (size_t)h;
+}
+
+static void entry_path(const struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity,
+		       uint32_t uid, char *buf, size_t len)
+{
+	char hx[33];
+
+	hex16(mbox, hx);
+	snprintf(buf, len, "%s/%s/%" PRIu32 ".%" PRIu32, c->dir, hx, uidvalidity, uid);
+}
+
+void cache_default_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(buf, len, "%s/imapfs", xdg);
+	else
+		snprintf(buf, len, "%s/.cache/imapfs", home && home[0] == '/' ? home : "/tmp");
+}
+
+/* mkdir -p with every new level 0700; the last level must be ours and
+ * is made private if it is not. */
+int cache_private_dir(const char *path)
+{
+	char tmp[4096];
+	struct stat st;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0700);
+			*p = '/';
+		}
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(tmp, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		log_err("cache: %s is not our own directory; refusing to keep mail there", tmp);
+		return -EACCES;
+	}
+	if ((st.st_mode & 077) != 0 && chmod(tmp, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- the table (lock held) --------------------------------------------- */
+
+static struct centry **slot(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+{
+	struct centry **pp = &c->tab[hash_key(mbox, uidvalidity, uid) & (c->tabsize - 1)];
+
+	while (*pp != NULL && !((*pp)->uid == uid && (*pp)->uidvalidity == uidvalidity &&
+				memcmp((*pp)->mbox, mbox, 16) == 0))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static int grow(struct cache *c)
+{
+	size_t nsize = c->tabsize ? c->tabsize * 2 : 1024;
+	struct centry **nt = calloc(nsize, sizeof(*nt));
+
+	if (nt == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->tabsize; i++) {
+		struct centry *e = c->tab[i], *next;
+
+		for (; e != NULL; e = next) {
+			size_t h = hash_key(e->mbox, e->uidvalidity, e->uid) & (nsize - 1);
+
+			next = e->hnext;
+			e->hnext = nt[h];
+			nt[h] = e;
+		}
+	}
+	free(c->tab);
+	c->tab = nt;
+	c->tabsize = nsize;
+	return 0;
+}
+
+static struct centry *insert(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+{
+	struct centry *e, **pp;
+
+	if (c->n + 1 > c->tabsize && grow(c) < 0)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	memcpy(e->mbox, mbox, 16);
+	e->uidvalidity = uidvalidity;
+	e->uid = uid;
+	e->fd = -1;
+	e->serial = ++c->serial;
+	pp = slot(c, mbox, uidvalidity, uid);
+	e->hnext = *pp;
+	*pp = e;
+	c->n++;
+	return e;
+}
+
+static void lru_unlink(struct cache *c, struct centry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		c->lru_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->lru_tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_push(struct cache *c, struct centry *e)
+{
+	e->prev = NULL;
+	e->next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->prev = e;
+	c->lru_head = e;
+	if (c->lru_tail == NULL)
+		c->lru_tail = e;
+}
+
+/* Take E out of the table (and the LRU and the totals when READY); the
+ * caller frees it, after closing or unlinking outside the lock. */
+static void detach(struct cache *c, struct centry *e)
+{
+	struct centry **pp = slot(c, e->mbox, e->uidvalidity, e->uid);
+
+	if (*pp == e)
+		*pp = e->hnext;
+	c->n--;
+	if (e->state == CE_READY) {
+		lru_unlink(c, e);
+		c->bytes -= e->bytes;
+	}
+}
+
+/* Detach least recently used entries until the total fits; returns them
+ * as a list (through hnext) to be removed outside the lock. */
+static struct centry *evict(struct cache *c)
+{
+	struct centry *out = NULL;
+
+	while (c->bytes > c->max && c->lru_tail != NULL) {
+		struct centry *e = c->lru_tail;
+
+		detach(c, e);
+		c->evicted++;
+		e->hnext = out;
+		out = e;
+	}
+	return out;
+}
+
+/* Delete the files (or close the memfds) of a detached list. */
+static void drop_list(struct cache *c, struct centry *list)
+{
+	while (list != NULL) {
+		struct centry *next = list->hnext;
+		char path[4200];
+
+		if (list->fd >= 0) {
+			close(list->fd);
+		} else if (c->dir != NULL) {
+			entry_path(c, list->mbox, list->uidvalidity, list->uid, path, sizeof(path));
+			if (unlink(path) < 0 && errno != ENOENT)
+				log_warn("cache: cannot remove %s: %s", path, strerror(errno));
+		}
+		free(list);
+		list = next;
+	}
+}
+
+/* ---- scanning an existing cache at mount ------------------------------- */
+
+struct scanned {
+	struct centry *e;
+	int64_t stamp;
+};
+
+static int by_stamp(const void *a, const void *b)
+{
+	const struct scanned *x = a, *y = b;
+
+	return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
+}
+
+static void scan_mailbox(struct cache *c, const char *name, struct scanned **v, size_t *n, size_t *cap)
+{
+	char path[4200];
+	uint8_t id[16];
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+	time_t now = time(NULL);
+
+	if (!unhex16(name, id))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		uint32_t uv, uid;
+		struct stat st;
+		char tail;
+		struct centry *e;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0) {
+			/* left by a crash (or another mount writing right now:
+			 * hence the age) */
+			if (now - st.st_mtime > TMP_MAX_AGE)
+				unlinkat(dfd, de->d_name, 0);
+			continue;
+		}
+		if (sscanf(de->d_name, "%" SCNu32 ".%" SCNu32 "%c", &uv, &uid, &tail) != 2)
+			continue;
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 256;
+			struct scanned *nv = realloc(*v, ncap * sizeof(**v));
+
+			if (nv == NULL)
+				break;
+			*v = nv;
+			*cap = ncap;
+		}
+		e = insert(c, id, uv, uid);
+		if (e == NULL)
+			break;
+		e->state = CE_READY;
+		e->bytes = (uint64_t)st.st_size;
+		(*v)[*n].e = e;
+		(*v)[*n].stamp = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		(*n)++;
+	}
+	closedir(d);
+}
+
+static void scan(struct cache *c)
+{
+	struct scanned *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	struct centry *gone;
+	DIR *d = opendir(c->dir);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			scan_mailbox(c, de->d_name, &v, &n, &cap);
+	closedir(d);
+	/* oldest first onto the front: the newest ends up at the head */
+	qsort(v, n, sizeof(*v), by_stamp);
+	for (size_t i = 0; i < n; i++) {
+		lru_push(c, v[i].e);
+		c->bytes += v[i].e->bytes;
+	}
+	free(v);
+	gone = evict(c);	/* cache_size may have been lowered */
+	drop_list(c, gone);
+	log_debug("cache: %s: %zu bodies, %" PRIu64 " bytes", c->dir, c->n, c->bytes);
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+int cache_new(const char *dir, const char *account, uint64_t max_bytes, struct cache **out)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	int rc = -ENOMEM;
+
+	if (c == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->changed, NULL);
+	c->max = max_bytes;
+	if (grow(c) < 0)
+		goto fail;
+	if (dir != NULL) {
+		size_t len = strlen(dir) + 3 * strlen(account) + 2;
+		char *p;
+
+		c->dir = malloc(len);
+		if (c->dir == NULL)
+			goto fail;
+		p = c->dir + snprintf(c->dir, len, "%s/", dir);
+		/* the account as a readable file name: %-escape all but a
+		 * safe set (no '/', no leading dot) */
+		for (const char *a = account; *a; a++) {
+			unsigned char ch = (unsigned char)*a;
+
+			if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			    ch == '@' || ch == '-' || ch == '_' || ch == '+' || ch == ':' || (ch == '.' && a != account))
+				*p++ = (char)ch;
+			else
+				p += sprintf(p, "%%%02X", ch);
+		}
+		*p = '\0';
+		rc = cache_private_dir(c->dir);
+		if (rc < 0) {
+			log_err("cache: cannot use %s: %s", c->dir, strerror(-rc));
+			goto fail;
+		}
+		scan(c);
+	} else {
+		if (c->max > CACHE_MEM_MAX)
+			c->max = CACHE_MEM_MAX;
+	}
+	*out = c;
+	return 0;
+fail:
+	free(c->dir);
+	free(c->tab);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->changed);
+	free(c);
+	return rc;
+}
+
+void cache_free(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->tabsize; i++) {
+		struct centry *e = c->tab[i], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->hnext;
+			if (e->fd >= 0)
+				close(e->fd);
+			free(e);
+		}
+	}
+	free(c->tab);
+	free(c->dir);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->changed);
+	free(c);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static void header_fill(struct cache_hdr *h, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, MAGIC, 8);
+	memcpy(h->mbox, mbox, 16);
+	h->uidvalidity = uidvalidity;
+	h->uid = uid;
+}
+
+static uint32_t header_crc(const struct cache_hdr *h)
+{
+	return crc32c(0, h, offsetof(struct cache_hdr, hcrc));
+}
+
+/* Check an entry's file against its key: header, length, checksum. 0, or
+ * a reason in WHY. */
+static int check_file(int fd, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid,
+		      uint64_t *len, const char **why)
+{
+	static const size_t chunk = 256 * 1024;
+	struct cache_hdr h;
+	struct stat st;
+	uint64_t off = 0;
+	uint32_t crc = 0;
+	char *buf;
+
+	if (fstat(fd, &st) < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		*why = "shorter than its header";
+		return -EIO;
+	}
+	if (memcmp(h.magic, MAGIC, 8) != 0 || h.hcrc != header_crc(&h)) {
+		*why = "bad header";
+		return -EIO;
+	}
+	if (memcmp(h.mbox, mbox, 16) != 0 || h.uidvalidity != uidvalidity || h.uid != uid) {
+		*why = "header names another message";
+		return -EIO;
+	}
+	if ((uint64_t)st.st_size != h.len + sizeof(h)) {
+		*why = "length does not match its header (torn write?)";
+		return -EIO;
+	}
+	buf = malloc(chunk);
+	if (buf == NULL)
+		return -ENOMEM;
+	while (off < h.len) {
+		size_t want = h.len - off < chunk ? (size_t)(h.len - off) : chunk;
+		ssize_t r = pread(fd, buf, want, (off_t)(sizeof(h) + off));
+
+		if (r <= 0) {
+			free(buf);
+			*why = "read error";
+			return -EIO;
+		}
+		crc = crc32c(crc, buf, (size_t)r);
+		off += (uint64_t)r;
+	}
+	free(buf);
+	if (crc != h.crc) {
+		*why = "checksum mismatch";
+		return -EIO;
+	}
+	*len = h.len;
+	return 0;
+}
+
+bool cache_has(struct cache *c, const struct cache_key *k)
+{
+	uint8_t id[16];
+	bool has;
+
+	mbox_id(k->mailbox, id);
+	pthread_mutex_lock(&c->lock);
+	has = *slot(c, id, k->uidvalidity, k->uid) != NULL;
+	pthread_mutex_unlock(&c->lock);
+	return has;
+}
+
+int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
+{
+	uint8_t id[16];
+	struct centry *e;
+	uint64_t serial, len = 0;
+	bool verified;
+	int fd = -1, rc;
+	const char *why = NULL;
+	char path[4200];
+
+	mbox_id(k->mailbox, id);
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		e = *slot(c, id, k->uidvalidity, k->uid);
+		if (e == NULL || e->state == CE_READY || !wait)
+			break;
+		pthread_cond_wait(&c->changed, &c->lock);
+	}
+	if (e == NULL || e->state != CE_READY) {
+		c->misses++;
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	lru_unlink(c, e);
+	lru_push(c, e);
+	serial = e->serial;
+	verified = e->verified;
+	if (e->fd >= 0) {
+		/* memory: nothing can damage it */
+		fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
+		len = e->bytes - CACHE_DATA_OFF;
+		if (fd >= 0)
+			c->hits++;
+		pthread_mutex_unlock(&c->lock);
+		if (fd < 0)
+			return -errno;
+		*fdp = fd;
+		*lenp = len;
+		return 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+
+	entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = -errno;
+		why = "cannot open";
+	} else if (verified) {
+		struct stat st;
+
+		/* checked earlier in this mount: the length still has to match */
+		rc = fstat(fd, &st) < 0 ? -errno : 0;
+		len = rc == 0 && (uint64_t)st.st_size >= CACHE_DATA_OFF ? (uint64_t)st.st_size - CACHE_DATA_OFF : 0;
+		if (rc == 0 && (uint64_t)st.st_size != e->bytes) {
+			rc = -EIO;
+			why = "length changed";
+		}
+	} else {
+		rc = check_file(fd, id, k->uidvalidity, k->uid, &len, &why);
+	}
+	if (rc == 0) {
+		/* the mtime carries the LRU order over to the next mount */
+		futimens(fd, (const struct timespec[2]){ { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW } });
+	}
+
+	pthread_mutex_lock(&c->lock);
+	e = *slot(c, id, k->uidvalidity, k->uid);
+	if (e == NULL || e->serial != serial) {
+		/* evicted or replaced meanwhile: an fd we opened is still good */
+		e = NULL;
+	}
+	if (rc == 0) {
+		if (e != NULL)
+			e->verified = true;
+		c->hits++;
+	} else {
+		c->misses++;
+		if (e != NULL && e->state == CE_READY) {
+			detach(c, e);
+			free(e);
+		}
+		if (rc != -ENOMEM) {
+			c->damaged++;
+			rc = -ENOENT;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		if (rc == -ENOENT) {
+			log_warn("cache: %s: %s; fetching the message again", path, why);
+			unlink(path);
+		}
+		return rc;
+	}
+	*fdp = fd;
+	*lenp = len;
+	return 0;
+}
+
+/* ---- claiming and storing ---------------------------------------------- */
+
+int cache_claim(struct cache *c, const struct cache_key *k)
+{
+	uint8_t id[16];
+	int rc = 0;
+
+	mbox_id(k->mailbox, id);
+	pthread_mutex_lock(&c->lock);
+	if (*slot(c, id, k->uidvalidity, k->uid) != NULL)
+		rc = -EEXIST;
+	else if (insert(c, id, k->uidvalidity, k->uid) == NULL)
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+void cache_unclaim(struct cache *c, const struct cache_key *k)
+{
+	uint8_t id[16];
+	struct centry *e;
+
+	mbox_id(k->mailbox, id);
+	pthread_mutex_lock(&c->lock);
+	e = *slot(c, id, k->uidvalidity, k->uid);
+	if (e != NULL && e->state == CE_FETCHING) {
+		detach(c, e);
+		free(e);
+		pthread_cond_broadcast(&c->changed);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_writer **out)
+{
+	struct cache_writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (w == NULL)
+		return -ENOMEM;
+	w->c = c;
+	{
+		uint8_t id[16];
+
+		mbox_id(k->mailbox, id);
+		header_fill(&w->hdr, id, k->uidvalidity, k->uid);
+	}
+	if (c->dir == NULL) {
+		w->fd = memfd_create("imapfs-body", MFD_CLOEXEC);
+	} else {
+		char hx[33], mdir[4200];
+
+		hex16(w->hdr.mbox, hx);
+		snprintf(mdir, sizeof(mdir), "%s/%s", c->dir, hx);
+		if (mkdir(mdir, 0700) < 0 && errno != EEXIST) {
+			rc = -errno;
+			log_err("cache: cannot create %s: %s", mdir, strerror(errno));
+			free(w);
+			return rc;
+		}
+		if (asprintf(&w->tmp, "%s/" TMP_PREFIX "XXXXXX", mdir) < 0) {
+			free(w);
+			return -ENOMEM;
+		}
+		w->fd = mkostemp(w->tmp, O_CLOEXEC);	/* mode 0600 */
+	}
+	if (w->fd < 0) {
+		rc = -errno;
+		log_err("cache: cannot create a file for UID %u: %s", k->uid, strerror(errno));
+		free(w->tmp);
+		free(w);
+		return rc;
+	}
+	/* the header goes in last, at commit: until then the file is short
+	 * of a valid header and never mistaken for a whole body */
+	if (lseek(w->fd, CACHE_DATA_OFF, SEEK_SET) < 0)
+		w->failed = true;
+	*out = w;
+	return 0;
+}
+
+int cache_writer_add(struct cache_writer *w, const void *data, size_t len)
+{
+	const char *p = data;
+
+	if (w->failed)
+		return -EIO;
+	w->crc = crc32c(w->crc, data, len);
+	w->len += len;
+	while (len > 0) {
+		ssize_t r = write(w->fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int err = r < 0 ? errno : ENOSPC;
+
+			log_err("cache: cannot write a body: %s", strerror(err));
+			w->failed = true;
+			return -err;
+		}
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+uint64_t cache_writer_len(const struct cache_writer *w)
+{
+	return w->len;
+}
+
+void cache_writer_abort(struct cache_writer *w)
+{
+	if (w == NULL)
+		return;
+	close(w->fd);
+	if (w->tmp != NULL)
+		unlink(w->tmp);
+	free(w->tmp);
+	free(w);
+}
+
+int cache_writer_commit(struct cache_writer *w, int *fdp)
+{
+	struct cache *c = w->c;
+	struct cache_hdr *h = &w->hdr;
+	struct centry *e, *gone = NULL;
+	char path[4200];
+	bool keep = true;
+	int rc = 0;
+
+	if (fdp != NULL)
+		*fdp = -1;
+	h->len = w->len;
+	h->crc = w->crc;
+	h->hcrc = header_crc(h);
+	if (w->failed || pwrite(w->fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
+		rc = -EIO;
+		goto fail;
+	}
+	if (fdp != NULL) {
+		*fdp = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+		if (*fdp < 0) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	if (c->dir != NULL) {
+		entry_path(c, h->mbox, h->uidvalidity, h->uid, path, sizeof(path));
+		pthread_mutex_lock(&c->lock);
+		e = *slot(c, h->mbox, h->uidvalidity, h->uid);
+		keep = e == NULL || e->state == CE_FETCHING;
+		pthread_mutex_unlock(&c->lock);
+		/* rename first: the name appears only once the file is whole */
+		if (keep && rename(w->tmp, path) < 0) {
+			log_err("cache: cannot rename %s: %s", w->tmp, strerror(errno));
+			keep = false;
+		}
+		if (!keep)
+			unlink(w->tmp);
+		close(w->fd);
+		w->fd = -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	e = *slot(c, h->mbox, h->uidvalidity, h->uid);
+	if (keep && (e == NULL || e->state == CE_FETCHING)) {
+		if (e == NULL)
+			e = insert(c, h->mbox, h->uidvalidity, h->uid);
+		if (e != NULL) {
+			e->state = CE_READY;
+			e->bytes = w->len + sizeof(*h);
+			e->verified = true;
+			e->fd = w->fd;	/* memory mode keeps the memfd */
+			w->fd = -1;
+			c->bytes += e->bytes;
+			lru_push(c, e);
+			gone = evict(c);
+		}
+	} else if (e != NULL && e->state == CE_FETCHING) {
+		detach(c, e);
+		free(e);
+	}
+	pthread_cond_broadcast(&c->changed);
+	pthread_mutex_unlock(&c->lock);
+	drop_list(c, gone);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->tmp);
+	free(w);
+	return 0;
+fail:
+	if (fdp != NULL && *fdp >= 0) {
+		close(*fdp);
+		*fdp = -1;
+	}
+	{
+		/* let waiters go and fetch it themselves */
+		pthread_mutex_lock(&c->lock);
+		e = *slot(c, h->mbox, h->uidvalidity, h->uid);
+		if (e != NULL && e->state == CE_FETCHING) {
+			detach(c, e);
+			free(e);
+		}
+		pthread_cond_broadcast(&c->changed);
+		pthread_mutex_unlock(&c->lock);
+	}
+	cache_writer_abort(w);
+	return rc;
+}
+
+int cache_put(struct cache *c, const struct cache_key *k, const char *data, size_t len, int *fd)
+{
+	struct cache_writer *w;
+	int rc;
+
+	if (fd != NULL)
+		*fd = -1;
+	rc = cache_writer_new(c, k, &w);
+	if (rc < 0) {
+		cache_unclaim(c, k);
+		return rc;
+	}
+	rc = cache_writer_add(w, data, len);
+	if (rc < 0) {
+		cache_writer_abort(w);
+		cache_unclaim(c, k);
+		return rc;
+	}
+	return cache_writer_commit(w, fd);
+}
+
+void cache_get_stats(struct cache *c, struct cache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->disk = c->dir != NULL;
+	if (c->dir != NULL)
+		snprintf(out->dir, sizeof(out->dir), "%s", c->dir);
+	pthread_mutex_lock(&c->lock);
+	out->bytes = c->bytes;
+	out->max = c->max;
+	out->entries = c->n;
+	out->hits = c->hits;
+	out->misses = c->misses;
+	out->evicted = c->evicted;
+	out->damaged = c->damaged;
+	pthread_mutex_unlock(&c->lock);
+}

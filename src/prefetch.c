@@ -1,0 +1,426 @@
+/*
+ * prefetch — see prefetch.h. A tracker per recently read mailbox holds a
+ * snapshot of its messages in UID order (and, once needed, in name
+ * order), where the reader was, and how far ahead batches have been
+ * queued. Batches go on one FIFO queue served by the worker threads.
+ * Keys are claimed in the cache when queued, so an open that overtakes
+ * the prefetch waits for the body instead of fetching it twice.
+ */
+#include "prefetch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "log.h"
+#include "vfs_internal.h"
+
+#define NTRACK 4	/* mailboxes followed at once */
+#define SKIP 4		/* a reader may skip this many (already cached, say) */
+
+enum order { ORDER_NONE, ORDER_UID, ORDER_NAME };
+
+struct pmsg {
+	uint32_t uid, size;
+};
+
+struct track {
+	bool used;
+	uint32_t node;
+	uint64_t gen;		/* node gen the snapshot was taken at */
+	uint32_t uidvalidity;
+	char *mailbox;
+	struct pmsg *byuid;	/* snapshot, UID order */
+	struct pmsg *byname;	/* the same, name order; NULL until needed */
+	size_t n;
+	enum order order;
+	uint32_t last_uid;
+	size_t queued_to;	/* in the order: positions before this were considered */
+	uint64_t stamp;
+};
+
+struct batch {
+	struct batch *next;
+	uint32_t node, uidvalidity;
+	char *mailbox;
+	uint32_t *uids;		/* sorted */
+	size_t n;
+};
+
+struct prefetch {
+	struct vfs *v;		/* immutable */
+	int nworkers;		/* immutable */
+	pthread_t *threads;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	bool started, stop;	/* guarded by lock */
+	struct track tracks[NTRACK];	/* guarded by lock */
+	struct batch *head, *tail;	/* guarded by lock */
+	uint64_t clock;
+	int busy;
+	unsigned long batches, queued;
+};
+
+/* ---- orders ------------------------------------------------------------ */
+
+static int cmp_uid(const void *a, const void *b)
+{
+	const struct pmsg *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static int cmp_uid_plain(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* "UID.eml" names compare as their decimal strings do ('.' sorts before
+ * every digit), which is how rsync and the C locale's globs order them. */
+static int cmp_name(const void *a, const void *b)
+{
+	const struct pmsg *x = a, *y = b;
+	char sx[16], sy[16];
+
+	snprintf(sx, sizeof(sx), "%u", x->uid);
+	snprintf(sy, sizeof(sy), "%u", y->uid);
+	return strcmp(sx, sy);
+}
+
+/* Position of UID in V (sorted by CMP), or n. */
+static size_t find(const struct pmsg *v, size_t n, uint32_t uid, int (*cmp)(const void *, const void *))
+{
+	struct pmsg key = { uid, 0 };
+	const struct pmsg *p = bsearch(&key, v, n, sizeof(*v), cmp);
+
+	return p ? (size_t)(p - v) : n;
+}
+
+static const struct pmsg *order_of(const struct track *t)
+{
+	return t->order == ORDER_NAME ? t->byname : t->byuid;
+}
+
+static void track_clear(struct track *t)
+{
+	free(t->mailbox);
+	free(t->byuid);
+	free(t->byname);
+	memset(t, 0, sizeof(*t));
+}
+
+/* (Re)take node NODE's snapshot into T. Lock held (prefetch's; tree.lock
+ * is taken inside). */
+static int track_load(struct prefetch *p, struct track *t, uint32_t node)
+{
+	struct tree *tr = &p->v->tree;
+	struct tree_node *nd;
+	int rc = 0;
+
+	track_clear(t);
+	pthread_mutex_lock(&tr->lock);
+	nd = &tr->nodes[node];
+	if (nd->state != TREE_READY || nd->mailbox == NULL) {
+		rc = -EAGAIN;
+		goto out;
+	}
+	t->byuid = malloc((nd->nmsgs ? nd->nmsgs : 1) * sizeof(*t->byuid));
+	t->mailbox = strdup(nd->mailbox);
+	if (t->byuid == NULL || t->mailbox == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nd->nmsgs; i++) {
+		t->byuid[i].uid = nd->msgs[i].uid;
+		t->byuid[i].size = nd->msgs[i].size;
+	}
+	t->n = nd->nmsgs;
+	t->gen = nd->gen;
+	t->uidvalidity = nd->uidvalidity;
+	t->node = node;
+	t->used = true;
+out:
+	pthread_mutex_unlock(&tr->lock);
+	if (rc < 0)
+		track_clear(t);
+	return rc;
+}
+
+static struct track *track_for(struct prefetch *p, uint32_t node)
+{
+	struct track *oldest = &p->tracks[0];
+	uint64_t gen;
+	bool fresh;
+
+	for (int i = 0; i < NTRACK; i++) {
+		struct track *t = &p->tracks[i];
+
+		if (t->used && t->node == node) {
+			pthread_mutex_lock(&p->v->tree.lock);
+			gen = p->v->tree.nodes[node].gen;
+			pthread_mutex_unlock(&p->v->tree.lock);
+			fresh = gen == t->gen;
+			if (!fresh && track_load(p, t, node) < 0)
+				return NULL;	/* the folder changed: start over */
+			t->stamp = ++p->clock;
+			return t;
+		}
+		if (!t->used || t->stamp < oldest->stamp)
+			oldest = t;
+	}
+	if (track_load(p, oldest, node) < 0)
+		return NULL;
+	oldest->stamp = ++p->clock;
+	return oldest;
+}
+
+/* Is CUR a few steps after LAST in the order V? */
+static bool follows(const struct pmsg *v, size_t n, uint32_t last, uint32_t cur,
+		    int (*cmp)(const void *, const void *), size_t *pos)
+{
+	size_t a = find(v, n, last, cmp), b = find(v, n, cur, cmp);
+
+	*pos = b;
+	return a < n && b < n && b > a && b - a <= SKIP;
+}
+
+/* ---- queueing (lock held) ---------------------------------------------- */
+
+static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t n)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL || (b->mailbox = strdup(t->mailbox)) == NULL) {
+		for (size_t i = 0; i < n; i++) {
+			struct cache_key k = { t->mailbox, t->uidvalidity, uids[i] };
+
+			cache_unclaim(p->v->cache, &k);
+		}
+		free(b);
+		free(uids);
+		return;
+	}
+	qsort(uids, n, sizeof(*uids), cmp_uid_plain);
+	b->node = t->node;
+	b->uidvalidity = t->uidvalidity;
+	b->uids = uids;
+	b->n = n;
+	if (p->tail)
+		p->tail->next = b;
+	else
+		p->head = b;
+	p->tail = b;
+	p->queued += n;
+	pthread_cond_signal(&p->work);
+}
+
+/* Queue what follows position POS in T's order, up to the read-ahead
+ * bounds counted from POS. */
+static void plan(struct prefetch *p, struct track *t, size_t pos)
+{
+	const struct pmsg *v = order_of(t);
+	uint64_t ahead = 0;
+	uint32_t *uids = NULL;
+	size_t nb = 0, msgs = 0;
+	uint64_t bbytes = 0;
+	size_t i;
+
+	if (t->queued_to < pos + 1)
+		t->queued_to = pos + 1;
+	/* what is already queued counts against the bound */
+	for (i = pos + 1; i < t->queued_to && i < t->n; i++) {
+		ahead += v[i].size;
+		msgs++;
+	}
+	for (i = t->queued_to; i < t->n && ahead < PREFETCH_AHEAD && msgs < PREFETCH_AHEAD_MSGS; i++) {
+		struct cache_key k = { t->mailbox, t->uidvalidity, v[i].uid };
+
+		ahead += v[i].size;
+		msgs++;
+		if (v[i].size > PREFETCH_MAX_MSG || cache_claim(p->v->cache, &k) < 0)
+			continue;	/* too big to fetch whole, or cached / in flight */
+		if (uids == NULL && (uids = malloc(PREFETCH_BATCH_MSGS * sizeof(*uids))) == NULL) {
+			cache_unclaim(p->v->cache, &k);
+			break;
+		}
+		uids[nb++] = v[i].uid;
+		bbytes += v[i].size;
+		if (nb == PREFETCH_BATCH_MSGS || bbytes >= PREFETCH_BATCH) {
+			enqueue(p, t, uids, nb);
+			uids = NULL;
+			nb = 0;
+			bbytes = 0;
+		}
+	}
+	t->queued_to = i;
+	if (nb > 0)
+		enqueue(p, t, uids, nb);
+	else
+		free(uids);
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static void *worker(void *arg)
+{
+	struct prefetch *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct batch *b;
+		int rc;
+
+		while (!p->stop && p->head == NULL)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->stop)
+			break;
+		b = p->head;
+		p->head = b->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->busy++;
+		p->batches++;
+		pthread_mutex_unlock(&p->lock);
+
+		/* no second try: a reader that needs one of these fetches it */
+		rc = vfs_fetch_bodies(p->v, b->node, b->mailbox, b->uidvalidity, b->uids, b->n,
+				      false, 0, NULL, NULL);
+		if (rc < 0)
+			log_info("%s: reading ahead %zu messages failed: %s", b->mailbox, b->n, strerror(-rc));
+		free(b->uids);
+		free(b->mailbox);
+		free(b);
+
+		pthread_mutex_lock(&p->lock);
+		p->busy--;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Start the workers. Lock held. */
+static void start(struct prefetch *p)
+{
+	p->started = true;
+	p->threads = calloc((size_t)p->nworkers, sizeof(*p->threads));
+	if (p->threads == NULL) {
+		p->nworkers = 0;
+		return;
+	}
+	for (int i = 0; i < p->nworkers; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker, p) != 0) {
+			log_err("cannot start a read-ahead thread");
+			p->nworkers = i;
+			break;
+		}
+	}
+}
+
+/* ---- API --------------------------------------------------------------- */
+
+int prefetch_new(struct vfs *v, int workers, struct prefetch **out)
+{
+	struct prefetch *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return -ENOMEM;
+	p->v = v;
+	p->nworkers = workers;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	*out = p;
+	return 0;
+}
+
+void prefetch_free(struct prefetch *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; p->threads != NULL && i < p->nworkers; i++)
+		pthread_join(p->threads[i], NULL);
+	/* batches never sent: let go of their claims */
+	while (p->head != NULL) {
+		struct batch *b = p->head;
+
+		p->head = b->next;
+		for (size_t i = 0; i < b->n; i++) {
+			struct cache_key k = { b->mailbox, b->uidvalidity, b->uids[i] };
+
+			cache_unclaim(p->v->cache, &k);
+		}
+		free(b->uids);
+		free(b->mailbox);
+		free(b);
+	}
+	for (int i = 0; i < NTRACK; i++)
+		track_clear(&p->tracks[i]);
+	free(p->threads);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work);
+	free(p);
+}
+
+void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
+{
+	struct track *t;
+	size_t pos = 0;
+
+	if (p == NULL || p->nworkers == 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->stop)
+		goto out;
+	if (!p->started)
+		start(p);
+	t = track_for(p, node);
+	if (t == NULL)
+		goto out;
+	if (t->order == ORDER_NONE && t->last_uid != 0) {
+		/* the second open decides the order, if any */
+		if (follows(t->byuid, t->n, t->last_uid, uid, cmp_uid, &pos)) {
+			t->order = ORDER_UID;
+		} else {
+			if (t->byname == NULL && (t->byname = malloc((t->n ? t->n : 1) * sizeof(*t->byname))) != NULL) {
+				memcpy(t->byname, t->byuid, t->n * sizeof(*t->byname));
+				qsort(t->byname, t->n, sizeof(*t->byname), cmp_name);
+			}
+			if (t->byname != NULL && follows(t->byname, t->n, t->last_uid, uid, cmp_name, &pos))
+				t->order = ORDER_NAME;
+		}
+		t->queued_to = 0;
+	} else if (t->order != ORDER_NONE) {
+		int (*cmp)(const void *, const void *) = t->order == ORDER_NAME ? cmp_name : cmp_uid;
+
+		if (!follows(order_of(t), t->n, t->last_uid, uid, cmp, &pos)) {
+			t->order = ORDER_NONE;	/* the reader jumped: wait for a new pattern */
+			t->queued_to = 0;
+		}
+	}
+	t->last_uid = uid;
+	if (t->order != ORDER_NONE)
+		plan(p, t, pos);
+out:
+	pthread_mutex_unlock(&p->lock);
+}
+
+void prefetch_get_stats(struct prefetch *p, struct prefetch_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	out->workers = p->nworkers;
+	out->busy = p->busy;
+	out->batches = p->batches;
+	out->queued = p->queued;
+	pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,51 @@
+/*
+ * prefetch — read ahead when a process reads a folder's messages one
+ * after another (grep -r, rsync, cat *, a backup script).
+ *
+ * Every open of a message is noted. When two opens in a row in one
+ * mailbox are neighbours in UID order (grep -r: our readdir order) or in
+ * name order ("10.eml" < "9.eml": rsync, shell globs), the messages that
+ * come next in that order are fetched ahead, whole, into the body cache:
+ * batched `UID FETCH set BODY.PEEK[]` commands (never \Seen) run by worker
+ * threads on the pool's other sessions, streamed one message at a time.
+ * Read-ahead is bounded (PREFETCH_AHEAD bytes and messages beyond the
+ * reader), so when the reader stops, prefetch stops. Messages larger than
+ * PREFETCH_MAX_MSG are left to the reader's windows.
+ *
+ * Thread-safe: prefetch.lock guards the trackers, the queue and the
+ * counters; it is taken before cache.lock and tree.lock, never while
+ * holding them, and never across network I/O.
+ * Ownership: the struct belongs to the vfs; prefetch_free joins the
+ * workers (call it before the pool is freed).
+ */
+#ifndef IMAPFS_PREFETCH_H
+#define IMAPFS_PREFETCH_H
+
+#include <stdint.h>
+
+struct vfs;
+struct prefetch;
+
+#define PREFETCH_AHEAD		(16u << 20)	/* bytes fetched ahead of the reader */
+#define PREFETCH_AHEAD_MSGS	256		/* and at most this many messages */
+#define PREFETCH_BATCH		(1u << 20)	/* bytes per FETCH command */
+#define PREFETCH_BATCH_MSGS	64
+#define PREFETCH_MAX_MSG	(8u << 20)
+
+/* WORKERS threads (started on first use, after the daemon has detached);
+ * 0 turns prefetch off. */
+int prefetch_new(struct vfs *v, int workers, struct prefetch **out);
+void prefetch_free(struct prefetch *p);
+
+/* UID in mailbox node NODE is being opened. Cheap; never blocks on I/O. */
+void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid);
+
+struct prefetch_stats {
+	int workers;		/* threads (0: prefetch off) */
+	int busy;		/* running a batch now */
+	unsigned long batches;	/* FETCH commands sent */
+	unsigned long queued;	/* messages queued since mount */
+};
+void prefetch_get_stats(struct prefetch *p, struct prefetch_stats *out);
+
+#endif
