@@ -807,6 +807,10 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 		e = *slot(c, h->mbox, h->uidvalidity, h->uid);
 		keep = e == NULL || e->state == CE_FETCHING;
 		pthread_mutex_unlock(&c->lock);
+		/* larger than the whole cache: the caller gets its fd, the
+		 * cache keeps what it has rather than emptying itself */
+		if (w->len + sizeof(*h) > c->max)
+			keep = false;
 		/* rename first: the name appears only once the file is whole */
 		if (keep && rename(w->tmp, path) < 0) {
 			log_err("cache: cannot rename %s: %s", w->tmp, strerror(errno));
@@ -819,6 +823,8 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 	}
 	pthread_mutex_lock(&c->lock);
 	e = *slot(c, h->mbox, h->uidvalidity, h->uid);
+	if (w->len + sizeof(*h) > c->max)
+		keep = false;
 	if (keep && (e == NULL || e->state == CE_FETCHING)) {
 		if (e == NULL)
 			e = insert(c, h->mbox, h->uidvalidity, h->uid);

@@ -72,7 +72,56 @@ static const char *const bad[] = {
 	"insecure_plaintext=1",
 	/* one bad option spoils the string */
 	"ro,timeout=0", "timeout=5,bogus",
+	/* the cache options */
+	"cache", "cache=", "cache=off", "cache=0", "cache_dir", "cache_dir=",
+	"cache_size", "cache_size=", "cache_size=-1", "cache_size=1X", "cache_size=M",
+	"cache_size=1.5G", "cache_size=99999999999999999999", "cache_size=9999999999T",
 };
+
+/* cache= and cache_size=: sizes take binary K/M/G/T suffixes. */
+static const struct {
+	const char *opts;
+	int cache;
+	unsigned long long size;
+} cache_good[] = {
+	{ "", CONFIG_CACHE_YES, 1ULL << 30 },
+	{ "cache=no", CONFIG_CACHE_NO, 1ULL << 30 },
+	{ "cache=no,cache=yes", CONFIG_CACHE_YES, 1ULL << 30 },
+	{ "cache_size=0", CONFIG_CACHE_YES, 0 },
+	{ "cache_size=12345", CONFIG_CACHE_YES, 12345 },
+	{ "cache_size=200K", CONFIG_CACHE_YES, 200ULL << 10 },
+	{ "cache_size=500M", CONFIG_CACHE_YES, 500ULL << 20 },
+	{ "cache_size=500MiB", CONFIG_CACHE_YES, 500ULL << 20 },
+	{ "cache_size=2g", CONFIG_CACHE_YES, 2ULL << 30 },
+	{ "cache_size=1T", CONFIG_CACHE_YES, 1ULL << 40 },
+	{ "cache_size=64kb", CONFIG_CACHE_YES, 64ULL << 10 },
+};
+
+static void test_cache_opts(void)
+{
+	for (size_t i = 0; i < sizeof(cache_good) / sizeof(cache_good[0]); i++) {
+		struct config c;
+		char err[128] = "";
+		int rc;
+
+		config_init(&c);
+		rc = cache_good[i].opts[0] ? config_parse_opts(&c, cache_good[i].opts, err, sizeof(err)) : 0;
+		CHECK(rc == 0, "config_parse_opts(%s) = %d (%s)", check_q(cache_good[i].opts), rc, err);
+		CHECK(c.cache == cache_good[i].cache && c.cache_size == cache_good[i].size,
+		      "config_parse_opts(%s): cache %d size %llu", check_q(cache_good[i].opts), c.cache,
+		      (unsigned long long)c.cache_size);
+		config_free(&c);
+	}
+	{
+		struct config c;
+		char err[128] = "";
+
+		config_init(&c);
+		CHECK(config_parse_opts(&c, "cache_dir=/var/cache/me", err, sizeof(err)) == 0 &&
+		      check_streq(c.cache_dir, "/var/cache/me"), "cache_dir=: %s", check_q(c.cache_dir));
+		config_free(&c);
+	}
+}
 
 static int matches(const struct config *c, const struct want *w)
 {
@@ -194,6 +243,7 @@ static void test_table(void)
 int main(void)
 {
 	test_defaults();
+	test_cache_opts();
 	test_good();
 	test_bad();
 	test_two_calls();

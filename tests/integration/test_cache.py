@@ -1,0 +1,302 @@
+"""The body cache and read-ahead (imapfs.1, CACHE): bodies read once are
+served from disk after a remount, a damaged cache file is noticed and the
+message fetched again, cache_size holds, cache files are private, cache=no
+writes nothing, a crash mid-read leaves nothing torn behind, and reading a
+folder in order fetches ahead without ever setting \\Seen.
+
+Traffic is counted with the TCP proxy between imapfs and Dovecot; bodies
+are checked against Python's imaplib. Each test has its own mailbox on a
+Dovecot of this module's own, and its own cache directory."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import corpus
+import imaputil
+import mountutil
+from proxy import Proxy
+
+_seq = [0]
+
+
+def _uniq(tag):
+    _seq[0] += 1
+    return "%s%d%d" % (tag, os.getpid() % 1000, _seq[0])
+
+
+@pytest.fixture(scope="module")
+def srv(fresh_servers):
+    return fresh_servers("slash")
+
+
+def _fill(imap, srv, n, size, tag):
+    """A new mailbox with N unseen messages of about SIZE bytes each;
+    -> (name, {uid: body})."""
+    c = imap(srv)
+    name = _uniq(tag)
+    imaputil.create(c, name)
+    date = imaputil.internaldate_str(1704103200)
+    for i in range(n):
+        lines = ["%s message %d line %06d" % (tag, i, k) for k in range(max(1, size // 40))]
+        if i % 7 == 3:
+            lines.append("this one mentions an invoice")
+        imaputil.append_uid(c, name, corpus.msg_plain("%s %d" % (tag, i), lines), date=date)
+    return name, imaputil.bodies(c, name)
+
+
+def _cache_files(d):
+    """Every file under cache directory D -> {path: stat}."""
+    out = {}
+    for root, dirs, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            out[p] = os.lstat(p)
+    return out
+
+
+def _bodies_in(d):
+    """The body files (UIDVALIDITY.UID) under cache directory D."""
+    return {p: st for p, st in _cache_files(d).items()
+            if not os.path.relpath(p, d).startswith("tmp/")
+            and not os.path.basename(p).startswith("tmp.")}
+
+
+def _status(m):
+    return os.getxattr(m.path, "user.imapfs.status").decode()
+
+
+def _status_field(m, key):
+    for line in _status(m).splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError("no %r in status:\n%s" % (key, _status(m)))
+
+
+def _settle(p, quiet=0.5, timeout=15):
+    deadline = time.monotonic() + timeout
+    last, since = p.counts(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = p.counts()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
+def _read_all(m, name, uids):
+    d = os.path.join(m.path, name)
+    out = {}
+    for uid in sorted(uids):
+        with open(os.path.join(d, "%d.eml" % uid), "rb") as f:
+            out[uid] = f.read()
+    return out
+
+
+def _mount(mount, srv, cache, proxy=None, opts=()):
+    url = None
+    if proxy is not None:
+        url = "imaps://%s@127.0.0.1:%d/" % (srv.user, proxy.port)
+    return mount(srv, url=url, opts=["cache_dir=" + cache] + list(opts))
+
+
+def test_cache_hit_after_remount(srv, imap, mount, tmp_path):
+    name, want = _fill(imap, srv, 12, 3000, "Hit")
+    cache = str(tmp_path / "cache")
+    # one proxy for both mounts: the cache is per account, and the
+    # account's port is part of its name
+    p = Proxy(srv.imaps_port).start()
+    try:
+        m = _mount(mount, srv, cache, proxy=p)
+        assert _read_all(m, name, want) == want
+        m.stop(cleanup=False)
+        assert len(_bodies_in(cache)) == len(want)
+
+        m2 = _mount(mount, srv, cache, proxy=p)
+        os.listdir(os.path.join(m2.path, name))  # metadata: not counted
+        _settle(p)
+        p.reset()
+        got = _read_all(m2, name, want)
+        _settle(p)
+        down, _ = p.counts()
+    finally:
+        p.stop()
+    assert got == want, "bytes from the cache differ from the server's"
+    total = sum(len(b) for b in want.values())
+    print("re-read of %d bytes after remount: %d bytes from the server" % (total, down))
+    assert down < 2000, "a cached folder was fetched again (%d bytes)" % down
+    assert "%d hits" % len(want) in _status_field(m2, "cache use")
+
+
+def test_damaged_cache_file_is_refetched(srv, imap, mount, tmp_path):
+    name, want = _fill(imap, srv, 6, 5000, "Dmg")
+    cache = str(tmp_path / "cache")
+    m = _mount(mount, srv, cache)
+    assert _read_all(m, name, want) == want
+    m.stop(cleanup=False)
+    files = sorted(_bodies_in(cache))
+    assert len(files) == len(want)
+    # three kinds of damage: a flipped byte in the body, a torn (short)
+    # file, a header of garbage
+    with open(files[0], "r+b") as f:
+        f.seek(64 + 100)
+        b = f.read(1)
+        f.seek(64 + 100)
+        f.write(bytes([b[0] ^ 0x20]))
+    with open(files[1], "r+b") as f:
+        f.truncate(os.path.getsize(files[1]) - 10)
+    with open(files[2], "r+b") as f:
+        f.write(b"\0" * 64)
+
+    m2 = _mount(mount, srv, cache)
+    assert _read_all(m2, name, want) == want, "a damaged cache file was served"
+    assert "3 damaged files refetched" in _status_field(m2, "cache use")
+    m2.stop(cleanup=False)
+    assert "fetching the message again" in m2.log()
+    # and the cache holds good copies again
+    m3 = _mount(mount, srv, cache)
+    assert _read_all(m3, name, want) == want
+    assert "0 damaged" in _status_field(m3, "cache use")
+
+
+def test_cache_size_is_respected(srv, imap, mount, tmp_path):
+    name, want = _fill(imap, srv, 10, 60000, "Size")   # ~60 KB each
+    cache = str(tmp_path / "cache")
+    limit = 200 * 1024
+    m = _mount(mount, srv, cache, opts=["cache_size=200K"])
+    assert _read_all(m, name, want) == want
+    used = sum(st.st_size for st in _bodies_in(cache).values())
+    assert 0 < used <= limit, "cache holds %d bytes, limit %d" % (used, limit)
+    assert "evicted" in _status_field(m, "cache use")
+    # least recently used out first: the last ones read are the ones kept
+    m.stop(cleanup=False)
+    m2 = _mount(mount, srv, cache, opts=["cache_size=200K"])
+    st = _status_field(m2, "cache use")
+    assert int(st.split()[0]) == len(_bodies_in(cache))
+    # a smaller limit at the next mount trims what is there
+    m2.stop(cleanup=False)
+    m3 = _mount(mount, srv, cache, opts=["cache_size=70K"])
+    used = sum(st.st_size for st in _bodies_in(cache).values())
+    assert used <= 70 * 1024, used
+    assert _read_all(m3, name, want) == want
+
+
+def test_cache_files_are_private(srv, imap, mount, tmp_path):
+    name, want = _fill(imap, srv, 3, 2000, "Priv")
+    cache = str(tmp_path / "cache")
+    m = _mount(mount, srv, cache)
+    assert _read_all(m, name, want) == want
+    m.stop(cleanup=False)
+    for root, dirs, files in os.walk(cache):
+        for d in dirs:
+            mode = os.lstat(os.path.join(root, d)).st_mode & 0o777
+            assert mode == 0o700, "%s is %o" % (os.path.join(root, d), mode)
+        for f in files:
+            mode = os.lstat(os.path.join(root, f)).st_mode & 0o777
+            assert mode == 0o600, "%s is %o" % (os.path.join(root, f), mode)
+            assert not f.startswith("tmp."), "temporary file left: " + f
+    # the account's directory is named after it, readable by a person
+    assert os.listdir(cache) == ["%s@127.0.0.1:%d" % (srv.user, srv.imaps_port)]
+
+
+def test_cache_no_writes_nothing(srv, imap, mount, tmp_path):
+    name, want = _fill(imap, srv, 5, 3000, "NoC")
+    xdg = str(tmp_path / "xdg")
+    m = mount(srv, opts=["cache=no"], env={"XDG_CACHE_HOME": xdg})
+    assert _read_all(m, name, want) == want
+    assert _read_all(m, name, want) == want
+    assert "in memory only" in _status_field(m, "cache")
+    m.stop(cleanup=False)
+    assert _cache_files(xdg) == {}, "cache=no wrote %r" % list(_cache_files(xdg))
+
+
+def test_crash_while_filling_leaves_nothing_torn(srv, imap, mount, tmp_path):
+    """kill -9 in the middle of reading: the next mount serves only whole
+    bodies (a partial file never carries a final name)."""
+    name, want = _fill(imap, srv, 40, 20000, "Crash")
+    cache = str(tmp_path / "cache")
+    m = _mount(mount, srv, cache)
+    d = os.path.join(m.path, name)
+    r = subprocess.Popen(["cat"] + [os.path.join(d, "%d.eml" % u) for u in sorted(want)],
+                         stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    os.kill(m.proc.pid, signal.SIGKILL)
+    r.wait(30)
+    m.stop(cleanup=False)
+    m2 = _mount(mount, srv, cache)
+    assert _read_all(m2, name, want) == want
+    assert "0 damaged" in _status_field(m2, "cache use") or \
+        "fetching the message again" in m2.log()
+
+
+def test_read_ahead_never_sets_seen(srv, imap, mount, tmp_path):
+    name, want = _fill(imap, srv, 60, 4000, "Ahead")
+    c = imap(srv)
+    cache = str(tmp_path / "cache")
+    p = Proxy(srv.imaps_port).start()
+    try:
+        m = _mount(mount, srv, cache, proxy=p)
+        d = os.path.join(m.path, name)
+        r = subprocess.run(["grep", "-rl", "invoice", d], capture_output=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        hits = sorted(int(os.path.basename(x)[:-4]) for x in r.stdout.decode().split())
+        assert hits == sorted(u for u, b in want.items() if b"invoice" in b)
+        st = _status_field(m, "read-ahead")
+        batches = int(st.split(" in ")[1].split()[0])
+        assert batches > 0, "grep -r read the folder without read-ahead: " + st
+        _settle(p)
+    finally:
+        p.stop()
+    for uid, flags in ((u, imaputil.flags_of(c, name, u)) for u in want):
+        assert "\\Seen" not in flags, "UID %d got \\Seen from reading ahead" % uid
+    # everything grep read is now cached: a second mount fetches no body
+    m.stop(cleanup=False)
+    assert len(_bodies_in(cache)) == len(want)
+
+
+def test_read_ahead_in_name_order(srv, imap, mount, tmp_path):
+    """`cat *` and rsync read 10.eml before 9.eml: that order is followed
+    too."""
+    name, want = _fill(imap, srv, 25, 2000, "Names")
+    m = _mount(mount, srv, str(tmp_path / "cache"))
+    d = os.path.join(m.path, name)
+    names = sorted(os.listdir(d))               # "1.eml", "10.eml", ...
+    assert names != sorted(names, key=lambda x: int(x[:-4]))
+    for n in names:
+        with open(os.path.join(d, n), "rb") as f:
+            assert f.read() == want[int(n[:-4])]
+    st = _status_field(m, "read-ahead")
+    assert int(st.split(" in ")[1].split()[0]) > 0, st
+
+
+def test_large_message_read_through_is_cached(srv, imap, mount, tmp_path):
+    """A message read in windows (large) is kept once read to the end."""
+    c = imap(srv)
+    name = _uniq("Large")
+    imaputil.create(c, name)
+    body = corpus.msg_big("Large", 900_000, 3)
+    uid = imaputil.append_uid(c, name, body)
+    cache = str(tmp_path / "cache")
+    p = Proxy(srv.imaps_port).start()
+    try:
+        m = _mount(mount, srv, cache, proxy=p)
+        with open(os.path.join(m.path, name, "%d.eml" % uid), "rb") as f:
+            assert hashlib.sha256(f.read()).digest() == hashlib.sha256(body).digest()
+        m.stop(cleanup=False)
+        assert len(_bodies_in(cache)) == 1
+        m2 = _mount(mount, srv, cache, proxy=p)
+        os.listdir(os.path.join(m2.path, name))
+        _settle(p)
+        p.reset()
+        with open(os.path.join(m2.path, name, "%d.eml" % uid), "rb") as f:
+            assert f.read() == body
+        _settle(p)
+        down, _ = p.counts()
+    finally:
+        p.stop()
+    assert down < 2000, down

@@ -1,0 +1,329 @@
+/*
+ * test_cache — the body cache without a server: CRC-32C against its
+ * standard check value (both code paths), store and read back, the file
+ * layout and modes, damage of every kind detected (and the file removed),
+ * LRU eviction to max_bytes (also across a "remount"), a claim making
+ * others wait until the body is stored or the claim dropped, temporary
+ * files left by a crash removed at the next start, and memory mode.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "check.h"
+#include "crc32c.h"
+
+uint32_t crc32c_portable(uint32_t crc, const void *data, size_t len);
+
+static char root[256];
+
+static void test_crc(void)
+{
+	static const struct {
+		const char *in;
+		uint32_t want;
+	} cases[] = {
+		{ "", 0 },
+		{ "123456789", 0xE3069283u },	/* the standard check value */
+		{ "a", 0xC1D04330u },
+	};
+	char big[10007];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(crc32c(0, cases[i].in, strlen(cases[i].in)) == cases[i].want,
+		      "crc32c(%s) = %08x", cases[i].in, crc32c(0, cases[i].in, strlen(cases[i].in)));
+		CHECK(crc32c_portable(0, cases[i].in, strlen(cases[i].in)) == cases[i].want,
+		      "table crc32c(%s)", cases[i].in);
+	}
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7 + 3);
+	/* unaligned starts and odd lengths, and in pieces */
+	for (size_t off = 0; off < 9; off++) {
+		uint32_t a = crc32c(0, big + off, sizeof(big) - off - 5);
+		uint32_t b = crc32c_portable(0, big + off, sizeof(big) - off - 5);
+		uint32_t c = crc32c(crc32c(0, big + off, 1000), big + off + 1000, sizeof(big) - off - 1005);
+
+		CHECK(a == b && a == c, "crc32c paths differ at offset %zu: %08x %08x %08x", off, a, b, c);
+	}
+}
+
+static int read_body(int fd, char *buf, size_t len)
+{
+	return pread(fd, buf, len, CACHE_DATA_OFF) == (ssize_t)len ? 0 : -1;
+}
+
+static void put(struct cache *c, const char *mbox, uint32_t uid, const char *data)
+{
+	struct cache_key k = { mbox, 7, uid };
+
+	CHECK(cache_claim(c, &k) == 0, "claim UID %u", uid);
+	CHECK(cache_put(c, &k, data, strlen(data), NULL) == 0, "put UID %u", uid);
+}
+
+static int get(struct cache *c, const char *mbox, uint32_t uid, char *buf, size_t len)
+{
+	struct cache_key k = { mbox, 7, uid };
+	uint64_t n;
+	int fd, rc = cache_get(c, &k, false, &fd, &n);
+
+	if (rc < 0)
+		return rc;
+	rc = n == len && read_body(fd, buf, len) == 0 ? 0 : -EIO;
+	close(fd);
+	return rc;
+}
+
+/* The path of the only body file of UID under the account dir. */
+static int body_path(const char *acct, uint32_t uid, char *out, size_t len)
+{
+	char d[512], name[32];
+	struct dirent *de;
+	DIR *dir;
+	int found = -1;
+
+	snprintf(name, sizeof(name), "7.%u", uid);
+	dir = opendir(acct);
+	while (dir && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(d, sizeof(d), "%s/%s/%s", acct, de->d_name, name);
+		if (access(d, F_OK) == 0) {
+			snprintf(out, len, "%s", d);
+			found = 0;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+static void test_store_and_damage(void)
+{
+	static const char *const bodies[] = { "first body\r\n", "second, longer body\r\n", "3\r\n", "fourth\r\n" };
+	char acct[512], path[1024], buf[64];
+	struct cache *c;
+	struct stat st;
+	int fd;
+
+	snprintf(acct, sizeof(acct), "%s/me@host:993", root);
+	CHECK(cache_new(root, "me@host:993", 1 << 20, &c) == 0 || (c = NULL), "cache_new");
+	if (c == NULL)
+		return;
+	CHECK(stat(acct, &st) == 0 && (st.st_mode & 0777) == 0700, "account dir mode %o", st.st_mode & 0777);
+	for (uint32_t i = 0; i < 4; i++)
+		put(c, "INBOX", i + 1, bodies[i]);
+	for (uint32_t i = 0; i < 4; i++) {
+		memset(buf, 0, sizeof(buf));
+		CHECK(get(c, "INBOX", i + 1, buf, strlen(bodies[i])) == 0 && strcmp(buf, bodies[i]) == 0,
+		      "read back UID %u: %s", i + 1, buf);
+	}
+	CHECK(get(c, "Other", 1, buf, 3) == -ENOENT, "another mailbox's UID 1 is not INBOX's");
+	CHECK(body_path(acct, 1, path, sizeof(path)) == 0 && stat(path, &st) == 0 &&
+	      (st.st_mode & 0777) == 0600, "body file mode %o", st.st_mode & 0777);
+	cache_free(c);
+
+	/* damage, then a new instance (a remount) must notice each kind */
+	body_path(acct, 1, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	pwrite(fd, "X", 1, CACHE_DATA_OFF + 2);	/* a flipped byte */
+	close(fd);
+	body_path(acct, 2, path, sizeof(path));
+	truncate(path, CACHE_DATA_OFF + 4);		/* torn */
+	body_path(acct, 3, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	pwrite(fd, "garbage!", 8, 0);			/* header */
+	close(fd);
+	CHECK(cache_new(root, "me@host:993", 1 << 20, &c) == 0, "cache_new again");
+	for (uint32_t i = 0; i < 3; i++)
+		CHECK(get(c, "INBOX", i + 1, buf, strlen(bodies[i])) == -ENOENT,
+		      "damaged UID %u served", i + 1);
+	CHECK(get(c, "INBOX", 4, buf, strlen(bodies[3])) == 0, "undamaged UID 4 lost");
+	for (uint32_t i = 0; i < 3; i++)
+		CHECK(body_path(acct, i + 1, path, sizeof(path)) < 0, "damaged UID %u not removed", i + 1);
+	{
+		struct cache_stats s;
+
+		cache_get_stats(c, &s);
+		CHECK(s.damaged == 3 && s.hits == 1, "stats: %llu damaged, %llu hits",
+		      (unsigned long long)s.damaged, (unsigned long long)s.hits);
+	}
+	cache_free(c);
+}
+
+static void test_lru(void)
+{
+	char body[1000], buf[1000];
+	struct cache *c;
+	struct cache_stats s;
+	const uint64_t each = sizeof(body) - 1 + CACHE_DATA_OFF;
+
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	/* room for three */
+	CHECK(cache_new(root, "lru@host:1", 3 * each + 10, &c) == 0, "cache_new lru");
+	for (uint32_t uid = 1; uid <= 3; uid++)
+		put(c, "L", uid, body);
+	CHECK(get(c, "L", 1, buf, sizeof(body) - 1) == 0, "UID 1");	/* 1 is now the most recent */
+	put(c, "L", 4, body);		/* evicts 2, the least recently used */
+	CHECK(get(c, "L", 2, buf, sizeof(body) - 1) == -ENOENT, "UID 2 should be evicted");
+	CHECK(get(c, "L", 1, buf, sizeof(body) - 1) == 0, "UID 1 evicted");
+	CHECK(get(c, "L", 3, buf, sizeof(body) - 1) == 0, "UID 3 evicted");
+	CHECK(get(c, "L", 4, buf, sizeof(body) - 1) == 0, "UID 4 evicted");
+	cache_get_stats(c, &s);
+	CHECK(s.bytes <= 3 * each + 10 && s.evicted == 1, "bytes %llu evicted %llu",
+	      (unsigned long long)s.bytes, (unsigned long long)s.evicted);
+	/* a body larger than the whole cache: the caller still gets it */
+	{
+		struct cache_key k = { "L", 7, 99 };
+		char *huge = malloc(4 * each);
+		uint64_t n;
+		int fd = -1;
+
+		memset(huge, 'h', 4 * each);
+		CHECK(cache_claim(c, &k) == 0, "claim huge");
+		CHECK(cache_put(c, &k, huge, 4 * each, &fd) == 0 && fd >= 0, "put huge");
+		CHECK(fd >= 0 && pread(fd, huge, 4, CACHE_DATA_OFF + 5) == 4 && memcmp(huge, "hhhh", 4) == 0,
+		      "huge body readable from its fd");
+		if (fd >= 0)
+			close(fd);
+		CHECK(cache_get(c, &k, false, &fd, &n) == -ENOENT, "huge body kept beyond the limit");
+		free(huge);
+	}
+	cache_free(c);
+	/* a smaller limit at the next start trims to it */
+	CHECK(cache_new(root, "lru@host:1", each + 10, &c) == 0, "cache_new smaller");
+	cache_get_stats(c, &s);
+	CHECK(s.bytes <= each + 10 && s.entries == 1, "after restart with a smaller limit: %llu bytes %llu entries",
+	      (unsigned long long)s.bytes, (unsigned long long)s.entries);
+	cache_free(c);
+}
+
+struct waiter {
+	struct cache *c;
+	int rc;
+	char buf[16];
+};
+
+static void *wait_get(void *arg)
+{
+	struct waiter *w = arg;
+	struct cache_key k = { "W", 7, 5 };
+	uint64_t n;
+	int fd;
+
+	w->rc = cache_get(w->c, &k, true, &fd, &n);
+	if (w->rc == 0) {
+		read_body(fd, w->buf, (size_t)n);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void test_claims(void)
+{
+	struct cache_key k = { "W", 7, 5 };
+	struct waiter w = { 0 };
+	pthread_t th;
+	struct cache *c;
+
+	CHECK(cache_new(root, "w@host:1", 1 << 20, &c) == 0, "cache_new claims");
+	w.c = c;
+	CHECK(cache_claim(c, &k) == 0, "claim");
+	CHECK(cache_claim(c, &k) == -EEXIST, "second claim must fail");
+	CHECK(cache_has(c, &k), "claimed key is 'had'");
+	pthread_create(&th, NULL, wait_get, &w);
+	usleep(100 * 1000);
+	CHECK(cache_put(c, &k, "waited", 6, NULL) == 0, "put");
+	pthread_join(th, NULL);
+	CHECK(w.rc == 0 && memcmp(w.buf, "waited", 6) == 0, "waiter got %d %.6s", w.rc, w.buf);
+
+	/* an unclaim wakes the waiter with "absent" */
+	k.uid = 6;
+	CHECK(cache_claim(c, &k) == 0, "claim 6");
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	{
+		struct waiter *wp = &w;
+		struct cache_key k6 = { "W", 7, 6 };
+
+		(void)wp;
+		pthread_create(&th, NULL, wait_get, &w);
+		usleep(50 * 1000);
+		cache_unclaim(c, &k6);
+		pthread_join(th, NULL);
+	}
+	CHECK(!cache_has(c, &k), "unclaimed key still there");
+	cache_free(c);
+}
+
+static void test_crash_leftovers(void)
+{
+	char dir[512], tmp[600];
+	struct cache *c;
+	struct cache_writer *w;
+	struct cache_key k = { "T", 7, 1 };
+	int fd;
+
+	CHECK(cache_new(root, "t@host:1", 1 << 20, &c) == 0, "cache_new t");
+	/* a writer abandoned halfway leaves no final name */
+	CHECK(cache_writer_new(c, &k, &w) == 0, "writer");
+	cache_writer_add(w, "half", 4);
+	cache_writer_abort(w);
+	CHECK(!cache_has(c, &k), "aborted writer left an entry");
+	cache_free(c);
+	/* an old temporary file (a crash) is removed at the next start */
+	snprintf(dir, sizeof(dir), "%s/t@host:1/0123456789abcdef0123456789abcdef", root);
+	mkdir(dir, 0700);
+	snprintf(tmp, sizeof(tmp), "%s/tmp.abcdef", dir);
+	fd = open(tmp, O_CREAT | O_WRONLY, 0600);
+	write(fd, "partial", 7);
+	close(fd);
+	{
+		struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+
+		utimensat(AT_FDCWD, tmp, old, 0);
+	}
+	CHECK(cache_new(root, "t@host:1", 1 << 20, &c) == 0, "cache_new t again");
+	CHECK(access(tmp, F_OK) != 0, "old temporary file not removed");
+	cache_free(c);
+}
+
+static void test_memory(void)
+{
+	struct cache *c;
+	struct cache_stats s;
+	char buf[16];
+
+	CHECK(cache_new(NULL, NULL, 1ULL << 40, &c) == 0, "memory cache");
+	put(c, "M", 1, "in memory");
+	CHECK(get(c, "M", 1, buf, 9) == 0 && memcmp(buf, "in memory", 9) == 0, "memory read back");
+	cache_get_stats(c, &s);
+	CHECK(!s.disk && s.max == CACHE_MEM_MAX, "memory mode limit %llu", (unsigned long long)s.max);
+	cache_free(c);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/imapfs-test-cache-XXXXXX";
+	char cmd[300];
+
+	if (mkdtemp(tmpl) == NULL)
+		return 1;
+	snprintf(root, sizeof(root), "%s/a", tmpl);
+	test_crc();
+	test_store_and_damage();
+	test_lru();
+	test_claims();
+	test_crash_leftovers();
+	test_memory();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpl);
+	return check_finish("test_cache");
+}
