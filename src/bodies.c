@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -27,6 +28,23 @@ struct bodies_acc {
 	int fd;
 	uint64_t len;
 };
+
+/* An anonymous file laid out like a cache file (body at CACHE_DATA_OFF). */
+static int memory_copy(const char *data, size_t len, int *fd)
+{
+	static const char zero[CACHE_DATA_OFF];
+	int f = memfd_create("imapfs-body", MFD_CLOEXEC);
+
+	if (f < 0)
+		return -errno;
+	if (pwrite(f, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) ||
+	    (len > 0 && pwrite(f, data, len, CACHE_DATA_OFF) != (ssize_t)len)) {
+		close(f);
+		return -EIO;
+	}
+	*fd = f;
+	return 0;
+}
 
 static int store_body(void *ctx, uint32_t uid, const char *data, size_t len)
 {
@@ -47,8 +65,13 @@ static int store_body(void *ctx, uint32_t uid, const char *data, size_t len)
 		return 0;	/* a second copy of one we have */
 	a->done[lo] = true;
 	rc = cache_put(a->v->cache, &k, data, len, uid == a->want && a->fd < 0 ? &a->fd : NULL);
+	if (rc < 0 && uid == a->want) {
+		/* the cache cannot take it (disk full, say): the reader still
+		 * gets its message, from memory */
+		rc = memory_copy(data, len, &a->fd);
+	}
 	if (rc < 0)
-		return rc;	/* disk full or the like: stop filing this batch */
+		return rc;	/* stop filing this batch */
 	if (uid == a->want)
 		a->len = len;
 	return 0;

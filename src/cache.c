@@ -385,7 +385,8 @@ static void scan(struct cache *c)
 			scan_mailbox(c, de->d_name, &v, &n, &cap);
 	closedir(d);
 	/* oldest first onto the front: the newest ends up at the head */
-	qsort(v, n, sizeof(*v), by_stamp);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), by_stamp);
 	for (size_t i = 0; i < n; i++) {
 		lru_push(c, v[i].e);
 		c->bytes += v[i].e->bytes;

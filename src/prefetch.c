@@ -96,7 +96,7 @@ static int cmp_name(const void *a, const void *b)
 static size_t find(const struct pmsg *v, size_t n, uint32_t uid, int (*cmp)(const void *, const void *))
 {
 	struct pmsg key = { uid, 0 };
-	const struct pmsg *p = bsearch(&key, v, n, sizeof(*v), cmp);
+	const struct pmsg *p = n > 0 ? bsearch(&key, v, n, sizeof(*v), cmp) : NULL;
 
 	return p ? (size_t)(p - v) : n;
 }
@@ -390,8 +390,10 @@ void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 			t->order = ORDER_UID;
 		} else {
 			if (t->byname == NULL && (t->byname = malloc((t->n ? t->n : 1) * sizeof(*t->byname))) != NULL) {
-				memcpy(t->byname, t->byuid, t->n * sizeof(*t->byname));
-				qsort(t->byname, t->n, sizeof(*t->byname), cmp_name);
+				if (t->n > 0) {
+					memcpy(t->byname, t->byuid, t->n * sizeof(*t->byname));
+					qsort(t->byname, t->n, sizeof(*t->byname), cmp_name);
+				}
 			}
 			if (t->byname != NULL && follows(t->byname, t->n, t->last_uid, uid, cmp_name, &pos))
 				t->order = ORDER_NAME;

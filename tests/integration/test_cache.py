@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -32,6 +33,12 @@ def _uniq(tag):
 @pytest.fixture(scope="module")
 def srv(fresh_servers):
     return fresh_servers("slash")
+
+
+@pytest.fixture
+def tmpdir_own():
+    """A scratch directory under the run's temp root (removed with it)."""
+    return tempfile.mkdtemp(prefix="cache-test-")
 
 
 def _fill(imap, srv, n, size, tag):
@@ -105,9 +112,9 @@ def _mount(mount, srv, cache, proxy=None, opts=()):
     return mount(srv, url=url, opts=["cache_dir=" + cache] + list(opts))
 
 
-def test_cache_hit_after_remount(srv, imap, mount, tmp_path):
+def test_cache_hit_after_remount(srv, imap, mount, tmpdir_own):
     name, want = _fill(imap, srv, 12, 3000, "Hit")
-    cache = str(tmp_path / "cache")
+    cache = os.path.join(tmpdir_own, "cache")
     # one proxy for both mounts: the cache is per account, and the
     # account's port is part of its name
     p = Proxy(srv.imaps_port).start()
@@ -133,9 +140,9 @@ def test_cache_hit_after_remount(srv, imap, mount, tmp_path):
     assert "%d hits" % len(want) in _status_field(m2, "cache use")
 
 
-def test_damaged_cache_file_is_refetched(srv, imap, mount, tmp_path):
+def test_damaged_cache_file_is_refetched(srv, imap, mount, tmpdir_own):
     name, want = _fill(imap, srv, 6, 5000, "Dmg")
-    cache = str(tmp_path / "cache")
+    cache = os.path.join(tmpdir_own, "cache")
     m = _mount(mount, srv, cache)
     assert _read_all(m, name, want) == want
     m.stop(cleanup=False)
@@ -164,9 +171,9 @@ def test_damaged_cache_file_is_refetched(srv, imap, mount, tmp_path):
     assert "0 damaged" in _status_field(m3, "cache use")
 
 
-def test_cache_size_is_respected(srv, imap, mount, tmp_path):
+def test_cache_size_is_respected(srv, imap, mount, tmpdir_own):
     name, want = _fill(imap, srv, 10, 60000, "Size")   # ~60 KB each
-    cache = str(tmp_path / "cache")
+    cache = os.path.join(tmpdir_own, "cache")
     limit = 200 * 1024
     m = _mount(mount, srv, cache, opts=["cache_size=200K"])
     assert _read_all(m, name, want) == want
@@ -186,9 +193,9 @@ def test_cache_size_is_respected(srv, imap, mount, tmp_path):
     assert _read_all(m3, name, want) == want
 
 
-def test_cache_files_are_private(srv, imap, mount, tmp_path):
+def test_cache_files_are_private(srv, imap, mount, tmpdir_own):
     name, want = _fill(imap, srv, 3, 2000, "Priv")
-    cache = str(tmp_path / "cache")
+    cache = os.path.join(tmpdir_own, "cache")
     m = _mount(mount, srv, cache)
     assert _read_all(m, name, want) == want
     m.stop(cleanup=False)
@@ -204,9 +211,9 @@ def test_cache_files_are_private(srv, imap, mount, tmp_path):
     assert os.listdir(cache) == ["%s@127.0.0.1:%d" % (srv.user, srv.imaps_port)]
 
 
-def test_cache_no_writes_nothing(srv, imap, mount, tmp_path):
+def test_cache_no_writes_nothing(srv, imap, mount, tmpdir_own):
     name, want = _fill(imap, srv, 5, 3000, "NoC")
-    xdg = str(tmp_path / "xdg")
+    xdg = os.path.join(tmpdir_own, "xdg")
     m = mount(srv, opts=["cache=no"], env={"XDG_CACHE_HOME": xdg})
     assert _read_all(m, name, want) == want
     assert _read_all(m, name, want) == want
@@ -215,11 +222,11 @@ def test_cache_no_writes_nothing(srv, imap, mount, tmp_path):
     assert _cache_files(xdg) == {}, "cache=no wrote %r" % list(_cache_files(xdg))
 
 
-def test_crash_while_filling_leaves_nothing_torn(srv, imap, mount, tmp_path):
+def test_crash_while_filling_leaves_nothing_torn(srv, imap, mount, tmpdir_own):
     """kill -9 in the middle of reading: the next mount serves only whole
     bodies (a partial file never carries a final name)."""
     name, want = _fill(imap, srv, 40, 20000, "Crash")
-    cache = str(tmp_path / "cache")
+    cache = os.path.join(tmpdir_own, "cache")
     m = _mount(mount, srv, cache)
     d = os.path.join(m.path, name)
     r = subprocess.Popen(["cat"] + [os.path.join(d, "%d.eml" % u) for u in sorted(want)],
@@ -234,10 +241,10 @@ def test_crash_while_filling_leaves_nothing_torn(srv, imap, mount, tmp_path):
         "fetching the message again" in m2.log()
 
 
-def test_read_ahead_never_sets_seen(srv, imap, mount, tmp_path):
+def test_read_ahead_never_sets_seen(srv, imap, mount, tmpdir_own):
     name, want = _fill(imap, srv, 60, 4000, "Ahead")
     c = imap(srv)
-    cache = str(tmp_path / "cache")
+    cache = os.path.join(tmpdir_own, "cache")
     p = Proxy(srv.imaps_port).start()
     try:
         m = _mount(mount, srv, cache, proxy=p)
@@ -259,11 +266,11 @@ def test_read_ahead_never_sets_seen(srv, imap, mount, tmp_path):
     assert len(_bodies_in(cache)) == len(want)
 
 
-def test_read_ahead_in_name_order(srv, imap, mount, tmp_path):
+def test_read_ahead_in_name_order(srv, imap, mount, tmpdir_own):
     """`cat *` and rsync read 10.eml before 9.eml: that order is followed
     too."""
     name, want = _fill(imap, srv, 25, 2000, "Names")
-    m = _mount(mount, srv, str(tmp_path / "cache"))
+    m = _mount(mount, srv, os.path.join(tmpdir_own, "cache"))
     d = os.path.join(m.path, name)
     names = sorted(os.listdir(d))               # "1.eml", "10.eml", ...
     assert names != sorted(names, key=lambda x: int(x[:-4]))
@@ -274,14 +281,14 @@ def test_read_ahead_in_name_order(srv, imap, mount, tmp_path):
     assert int(st.split(" in ")[1].split()[0]) > 0, st
 
 
-def test_large_message_read_through_is_cached(srv, imap, mount, tmp_path):
+def test_large_message_read_through_is_cached(srv, imap, mount, tmpdir_own):
     """A message read in windows (large) is kept once read to the end."""
     c = imap(srv)
     name = _uniq("Large")
     imaputil.create(c, name)
     body = corpus.msg_big("Large", 900_000, 3)
     uid = imaputil.append_uid(c, name, body)
-    cache = str(tmp_path / "cache")
+    cache = os.path.join(tmpdir_own, "cache")
     p = Proxy(srv.imaps_port).start()
     try:
         m = _mount(mount, srv, cache, proxy=p)
