@@ -31,6 +31,7 @@
 #define MAGIC "IMAPFSB1"
 #define TMP_PREFIX "tmp."
 #define TMP_MAX_AGE 3600	/* a temporary file this old was left by a crash */
+#define TOUCH_EVERY 60		/* seconds between mtime updates of a file in use */
 
 struct cache_hdr {
 	char magic[8];
@@ -52,7 +53,7 @@ struct centry {
 	enum centry_state state;
 	uint64_t bytes;		/* file size (header included), READY only */
 	uint64_t serial;
-	int64_t stamp;		/* last use, for the scan's ordering */
+	int64_t touched;	/* when the file's mtime was last set (seconds) */
 	int fd;			/* memory mode: the memfd; -1 on disk */
 	bool verified;		/* checked in this mount */
 	struct centry *hnext;	/* hash chain */
@@ -62,6 +63,7 @@ struct centry {
 struct cache {
 	char *dir;		/* DIR/ACCOUNT, NULL in memory mode; immutable */
 	uint64_t max;		/* immutable */
+	bool no_tmpfile;	/* O_TMPFILE or /proc unusable here; __atomic access */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;	/* an entry left FETCHING */
 	struct centry **tab;	/* guarded by lock */
@@ -76,8 +78,9 @@ struct cache_writer {
 	struct cache_hdr hdr;
 	char *tmp;		/* disk: the temporary path */
 	int fd;
-	uint32_t crc;
-	uint64_t len;
+	uint32_t crc;		/* of bytes 0..len, while in order */
+	uint64_t len;		/* end of the furthest byte written */
+	bool scattered;		/* written out of order: crc is computed at commit */
 	bool failed;
 };
 
@@ -363,6 +366,7 @@ static void scan_mailbox(struct cache *c, const char *name, struct scanned **v, 
 			break;
 		e->state = CE_READY;
 		e->bytes = (uint64_t)st.st_size;
+		e->touched = st.st_mtime;
 		(*v)[*n].e = e;
 		(*v)[*n].stamp = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 		(*n)++;
@@ -558,7 +562,8 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	uint8_t id[16];
 	struct centry *e;
 	uint64_t serial, len = 0;
-	bool verified;
+	bool verified, touch;
+	int64_t now = time(NULL);
 	int fd = -1, rc;
 	const char *why = NULL;
 	char path[4200];
@@ -580,6 +585,9 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	lru_push(c, e);
 	serial = e->serial;
 	verified = e->verified;
+	touch = now - e->touched > TOUCH_EVERY;
+	if (touch)
+		e->touched = now;
 	if (e->fd >= 0) {
 		/* memory: nothing can damage it */
 		fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
@@ -613,8 +621,9 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	} else {
 		rc = check_file(fd, id, k->uidvalidity, k->uid, &len, &why);
 	}
-	if (rc == 0) {
-		/* the mtime carries the LRU order over to the next mount */
+	if (rc == 0 && touch) {
+		/* the mtime carries the LRU order over to the next mount (to
+		 * the minute: a write per open would cost more than it tells) */
 		futimens(fd, (const struct timespec[2]){ { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW } });
 	}
 
@@ -708,17 +717,31 @@ int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_wr
 
 		hex16(w->hdr.mbox, hx);
 		snprintf(mdir, sizeof(mdir), "%s/%s", c->dir, hx);
-		if (mkdir(mdir, 0700) < 0 && errno != EEXIST) {
-			rc = -errno;
-			log_err("cache: cannot create %s: %s", mdir, strerror(errno));
-			free(w);
-			return rc;
+		/* an unnamed file, linked in at commit: nothing half-written
+		 * ever has a name, a crash leaves nothing behind, and the
+		 * directory is locked once per body instead of three times */
+		w->fd = -1;
+		if (!__atomic_load_n(&c->no_tmpfile, __ATOMIC_RELAXED)) {
+			w->fd = open(mdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			if (w->fd < 0 && errno == ENOENT && mkdir(mdir, 0700) == 0)
+				w->fd = open(mdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			if (w->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+				__atomic_store_n(&c->no_tmpfile, true, __ATOMIC_RELAXED);
 		}
-		if (asprintf(&w->tmp, "%s/" TMP_PREFIX "XXXXXX", mdir) < 0) {
-			free(w);
-			return -ENOMEM;
+		if (w->fd < 0 && __atomic_load_n(&c->no_tmpfile, __ATOMIC_RELAXED)) {
+			/* a file system without O_TMPFILE: a temporary name */
+			if (mkdir(mdir, 0700) < 0 && errno != EEXIST) {
+				rc = -errno;
+				log_err("cache: cannot create %s: %s", mdir, strerror(errno));
+				free(w);
+				return rc;
+			}
+			if (asprintf(&w->tmp, "%s/" TMP_PREFIX "XXXXXX", mdir) < 0) {
+				free(w);
+				return -ENOMEM;
+			}
+			w->fd = mkostemp(w->tmp, O_CLOEXEC);	/* mode 0600 */
 		}
-		w->fd = mkostemp(w->tmp, O_CLOEXEC);	/* mode 0600 */
 	}
 	if (w->fd < 0) {
 		rc = -errno;
@@ -741,6 +764,8 @@ int cache_writer_add(struct cache_writer *w, const void *data, size_t len)
 
 	if (w->failed)
 		return -EIO;
+	if (w->scattered)
+		return cache_writer_pwrite(w, w->len, data, len);
 	w->crc = crc32c(w->crc, data, len);
 	w->len += len;
 	while (len > 0) {
@@ -758,6 +783,59 @@ int cache_writer_add(struct cache_writer *w, const void *data, size_t len)
 		p += r;
 		len -= (size_t)r;
 	}
+	return 0;
+}
+
+int cache_writer_pwrite(struct cache_writer *w, uint64_t off, const void *data, size_t len)
+{
+	const char *p = data;
+	uint64_t at = off;
+
+	if (w->failed)
+		return -EIO;
+	if (off == w->len && !w->scattered)
+		return cache_writer_add(w, data, len);
+	w->scattered = true;
+	while (len > 0) {
+		ssize_t r = pwrite(w->fd, p, len, (off_t)(CACHE_DATA_OFF + at));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			w->failed = true;
+			return r < 0 ? -errno : -ENOSPC;
+		}
+		p += r;
+		at += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	if (at > w->len)
+		w->len = at;
+	return 0;
+}
+
+/* The checksum of a body written out of order: read it back. */
+static int writer_crc(struct cache_writer *w)
+{
+	static const size_t chunk = 256 * 1024;
+	char *buf = malloc(chunk);
+	uint64_t off = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	w->crc = 0;
+	while (off < w->len) {
+		size_t want = w->len - off < chunk ? (size_t)(w->len - off) : chunk;
+		ssize_t r = pread(w->fd, buf, want, (off_t)(CACHE_DATA_OFF + off));
+
+		if (r <= 0) {
+			free(buf);
+			return -EIO;
+		}
+		w->crc = crc32c(w->crc, buf, (size_t)r);
+		off += (uint64_t)r;
+	}
+	free(buf);
 	return 0;
 }
 
@@ -788,6 +866,8 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 
 	if (fdp != NULL)
 		*fdp = -1;
+	if (w->scattered && !w->failed && writer_crc(w) < 0)
+		w->failed = true;
 	h->len = w->len;
 	h->crc = w->crc;
 	h->hcrc = header_crc(h);
@@ -812,12 +892,23 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 		 * cache keeps what it has rather than emptying itself */
 		if (w->len + sizeof(*h) > c->max)
 			keep = false;
-		/* rename first: the name appears only once the file is whole */
-		if (keep && rename(w->tmp, path) < 0) {
+		/* the name appears only now that the file is whole */
+		if (keep && w->tmp != NULL && rename(w->tmp, path) < 0) {
 			log_err("cache: cannot rename %s: %s", w->tmp, strerror(errno));
 			keep = false;
+		} else if (keep && w->tmp == NULL) {
+			char proc[64];
+
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
+			if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0) {
+				if (errno != EEXIST)	/* EEXIST: another mount stored it */
+					log_err("cache: cannot link %s: %s", path, strerror(errno));
+				if (errno == ENOENT)	/* no /proc: use names from now on */
+					__atomic_store_n(&c->no_tmpfile, true, __ATOMIC_RELAXED);
+				keep = false;
+			}
 		}
-		if (!keep)
+		if (!keep && w->tmp != NULL)
 			unlink(w->tmp);
 		close(w->fd);
 		w->fd = -1;
@@ -831,6 +922,7 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 			e = insert(c, h->mbox, h->uidvalidity, h->uid);
 		if (e != NULL) {
 			e->state = CE_READY;
+			e->touched = time(NULL);
 			e->bytes = w->len + sizeof(*h);
 			e->verified = true;
 			e->fd = w->fd;	/* memory mode keeps the memfd */

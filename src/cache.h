@@ -86,10 +86,14 @@ void cache_unclaim(struct cache *c, const struct cache_key *k);
  * at once, e.g. a body larger than the whole cache). */
 int cache_put(struct cache *c, const struct cache_key *k, const char *data, size_t len, int *fd);
 
-/* A body that arrives in pieces, in order. commit checks nothing about
+/* A body that arrives in pieces. commit checks nothing about
  * completeness: the caller commits only a whole body. Both free W. */
 int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_writer **out);
 int cache_writer_add(struct cache_writer *w, const void *data, size_t len);
+/* Bytes at OFF, in any order (the kernel's parallel read-ahead): the
+ * checksum is then computed at commit. */
+int cache_writer_pwrite(struct cache_writer *w, uint64_t off, const void *data, size_t len);
+/* The end of the furthest byte written. */
 uint64_t cache_writer_len(const struct cache_writer *w);
 int cache_writer_commit(struct cache_writer *w, int *fd);
 void cache_writer_abort(struct cache_writer *w);

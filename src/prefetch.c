@@ -237,6 +237,10 @@ static void plan(struct prefetch *p, struct track *t, size_t pos)
 		ahead += v[i].size;
 		msgs++;
 	}
+	/* refill only once half of it has been read: one FETCH of many
+	 * messages, not one per message the reader takes */
+	if (t->queued_to > pos + 1 && (ahead >= PREFETCH_AHEAD / 2 || msgs >= PREFETCH_AHEAD_MSGS / 2))
+		return;
 	for (i = t->queued_to; i < t->n && ahead < PREFETCH_AHEAD && msgs < PREFETCH_AHEAD_MSGS; i++) {
 		struct cache_key k = { t->mailbox, t->uidvalidity, v[i].uid };
 

@@ -862,24 +862,51 @@ out_free:
 	return rc;
 }
 
-/* A window arrived: collect it into the cache while windows come in order
- * from byte 0; the last one completes the cache file. Lock held. */
+/* A window arrived: collect it into the cache. The kernel may read ahead
+ * in parallel, so windows can come out of order; once they cover the
+ * whole body the cache file is complete. Lock held. */
 static void vfs_fill(struct vfs_file *f, const char *data, size_t got, uint64_t off)
 {
-	if (f->fill == NULL)
+	uint64_t end = off + got;
+	int i, j;
+
+	if (f->fill == NULL || got == 0)
 		return;
-	if (off != cache_writer_len(f->fill) || cache_writer_add(f->fill, data, got) < 0) {
-		cache_writer_abort(f->fill);	/* a jump: this reader is not reading it through */
-		f->fill = NULL;
-		return;
+	if (cache_writer_pwrite(f->fill, off, data, got) < 0)
+		goto drop;
+	/* merge [off, end) into the sorted, disjoint covered ranges */
+	for (i = 0; i < f->nfilled && f->filled[i].end < off; i++)
+		;
+	j = i;
+	while (j < f->nfilled && f->filled[j].off <= end) {
+		if (f->filled[j].off < off)
+			off = f->filled[j].off;
+		if (f->filled[j].end > end)
+			end = f->filled[j].end;
+		j++;
 	}
-	if (cache_writer_len(f->fill) == f->size) {
+	if (j == i) {
+		if (f->nfilled == VFS_FILL_RANGES)
+			goto drop;	/* a reader jumping all over: not worth keeping */
+		memmove(&f->filled[i + 1], &f->filled[i], (size_t)(f->nfilled - i) * sizeof(f->filled[0]));
+		f->nfilled++;
+	} else if (j > i + 1) {
+		memmove(&f->filled[i + 1], &f->filled[j], (size_t)(f->nfilled - j) * sizeof(f->filled[0]));
+		f->nfilled -= j - i - 1;
+	}
+	f->filled[i].off = off;
+	f->filled[i].end = end;
+	if (f->nfilled == 1 && f->filled[0].off == 0 && f->filled[0].end >= f->size) {
 		cache_writer_commit(f->fill, NULL);
 		f->fill = NULL;
 	}
+	return;
+drop:
+	cache_writer_abort(f->fill);
+	f->fill = NULL;
 }
 
-static ssize_t vfs_read_fd(struct vfs_file *f, char *buf, size_t want, uint64_t off)
+static ssize_t vfs_pread_cached(struct vfs_file *f, char *buf, size_t want, uint64_t off)
 {
 	size_t done = 0;
 
@@ -913,7 +940,7 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 		return 0;
 	want = f->size - off < size ? f->size - off : size;
 	if (f->fd >= 0)
-		return vfs_read_fd(f, buf, want, off);
+		return vfs_pread_cached(f, buf, want, off);
 
 	pthread_mutex_lock(&f->lock);
 	if (f->win != NULL && off >= f->win_off && off + want <= f->win_off + f->win_len) {
@@ -953,6 +980,16 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 	f->win_len = got;
 	pthread_mutex_unlock(&f->lock);
 	return (ssize_t)want;
+}
+
+int vfs_read_where(const struct vfs_file *f, size_t size, uint64_t off, int *fd, int64_t *pos, size_t *len)
+{
+	if (f->pend != NULL || f->fd < 0)
+		return -ENOENT;
+	*fd = f->fd;
+	*pos = (int64_t)(CACHE_DATA_OFF + off);
+	*len = off >= f->size ? 0 : f->size - off < size ? (size_t)(f->size - off) : size;
+	return 0;
 }
 
 bool vfs_attr_cacheable(const struct vfs_attr *a)
@@ -1130,6 +1167,11 @@ int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size
 	char buf[4096];
 	int rc;
 
+	/* only user.* exists here. Saying "not supported" (not "no such
+	 * attribute") for security.selinux and system.posix_acl_access lets
+	 * ls -l ask once per directory instead of twice per file */
+	if (strncmp(name, "user.", 5) != 0)
+		return -EOPNOTSUPP;
 	if (vfs_ino_is_pending(ino))
 		return -ENODATA;	/* set before close, applied by APPEND */
 	rc = tree_ino_is_msg(ino) ? msg_xattr(v, ino, name, buf, sizeof(buf))

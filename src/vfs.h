@@ -83,6 +83,11 @@ void vfs_dirents_free(struct vfs_dirent *d, size_t n);
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed);
 /* Read up to SIZE bytes at OFF into BUF; returns the byte count (0 at EOF). */
 ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off);
+/* A message whose body is in the cache can be read straight from its fd
+ * (the adapter splices it to the kernel): 0 with the fd (F's: do not
+ * close it), the position of byte OFF in it, and how many bytes of SIZE
+ * there are (0 at EOF). -ENOENT: use vfs_read. */
+int vfs_read_where(const struct vfs_file *f, size_t size, uint64_t off, int *fd, int64_t *pos, size_t *len);
 void vfs_release(struct vfs *v, struct vfs_file *f);
 /* True for a new file being written (it needs flush at close). */
 bool vfs_file_is_new(const struct vfs_file *f);

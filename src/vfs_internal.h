@@ -20,6 +20,7 @@
 #define WHOLE_MSG	(256 * 1024)	/* below this, open fetches the whole body into the cache */
 #define READ_WINDOW	(32 * 1024)	/* first fetch for a read of a large message; doubles while reading on */
 #define MAX_WINDOW	(4 * 1024 * 1024)
+#define VFS_FILL_RANGES	16		/* separate pieces a cache fill may hold */
 #define PROBE_LEN	(64 * 1024)
 #define STATUS_TTL	2		/* seconds a STATUS answer is reused */
 
@@ -97,6 +98,8 @@ struct vfs_file {
 	int fd;
 	pthread_mutex_t lock;
 	struct cache_writer *fill;
+	struct { uint64_t off, end; } filled[VFS_FILL_RANGES];	/* what FILL holds, sorted */
+	int nfilled;
 	char *win;
 	uint64_t win_off;
 	size_t win_len;

@@ -121,3 +121,18 @@ def test_unknown_xattr(server, mnt):
     with pytest.raises(OSError) as ei:
         os.getxattr(f, "user.imap.nonexistent")
     assert ei.value.errno in (errno.ENODATA, errno.EOPNOTSUPP)
+
+
+def test_other_namespaces_are_not_supported(mnt):
+    """security.* and system.* do not exist here: ENOTSUP (not ENODATA),
+    so that ls -l stops asking for SELinux labels and ACLs per file."""
+    inbox = os.path.join(mnt.path, "INBOX")
+    msg = os.path.join(inbox, sorted(os.listdir(inbox))[0])
+    for path in (inbox, msg):
+        for name in ("security.selinux", "system.posix_acl_access", "trusted.x"):
+            try:
+                os.getxattr(path, name)
+            except OSError as e:
+                assert e.errno == errno.ENOTSUP, (path, name, e)
+            else:
+                raise AssertionError("%s has %s" % (path, name))
