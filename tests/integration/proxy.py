@@ -51,6 +51,19 @@ class Proxy:
         with self._lock:
             return self.down, self.up
 
+    def settle(self, quiet=0.5, timeout=15):
+        """Wait until no bytes flow for QUIET seconds (the client's
+        background work is done), at most TIMEOUT seconds."""
+        deadline = time.monotonic() + timeout
+        last, since = self.counts(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.counts()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+
     def _accept_loop(self):
         while not self._stopping:
             try:

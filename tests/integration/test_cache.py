@@ -84,18 +84,6 @@ def _status_field(m, key):
     raise AssertionError("no %r in status:\n%s" % (key, _status(m)))
 
 
-def _settle(p, quiet=0.5, timeout=15):
-    deadline = time.monotonic() + timeout
-    last, since = p.counts(), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = p.counts()
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return
-
-
 def _read_all(m, name, uids):
     d = os.path.join(m.path, name)
     out = {}
@@ -126,10 +114,10 @@ def test_cache_hit_after_remount(srv, imap, mount, tmpdir_own):
 
         m2 = _mount(mount, srv, cache, proxy=p)
         os.listdir(os.path.join(m2.path, name))  # metadata: not counted
-        _settle(p)
+        p.settle()
         p.reset()
         got = _read_all(m2, name, want)
-        _settle(p)
+        p.settle()
         down, _ = p.counts()
     finally:
         p.stop()
@@ -256,7 +244,7 @@ def test_read_ahead_never_sets_seen(srv, imap, mount, tmpdir_own):
         st = _status_field(m, "read-ahead")
         batches = int(st.split(" in ")[1].split()[0])
         assert batches > 0, "grep -r read the folder without read-ahead: " + st
-        _settle(p)
+        p.settle()
     finally:
         p.stop()
     for uid, flags in ((u, imaputil.flags_of(c, name, u)) for u in want):
@@ -298,11 +286,11 @@ def test_large_message_read_through_is_cached(srv, imap, mount, tmpdir_own):
         assert len(_bodies_in(cache)) == 1
         m2 = _mount(mount, srv, cache, proxy=p)
         os.listdir(os.path.join(m2.path, name))
-        _settle(p)
+        p.settle()
         p.reset()
         with open(os.path.join(m2.path, name, "%d.eml" % uid), "rb") as f:
             assert f.read() == body
-        _settle(p)
+        p.settle()
         down, _ = p.counts()
     finally:
         p.stop()

@@ -25,20 +25,6 @@ def proxied(slash_server, mount):
     p.stop()
 
 
-def _settle(p, quiet=0.5, timeout=10):
-    """Wait until no bytes flow for QUIET seconds (background work done)."""
-    deadline = time.monotonic() + timeout
-    last = p.counts()
-    since = time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = p.counts()
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return
-
-
 def _big(server, imap, name):
     c = imap(server)
     meta = imaputil.fetch_meta(c, name)
@@ -54,13 +40,13 @@ def test_head_is_partial(slash_server, proxied, imap):
     path = os.path.join(m.path, "Big", "%d.eml" % uid)
     os.listdir(os.path.join(m.path, "Big"))       # metadata, not bodies
     assert os.stat(path).st_size == len(body)
-    _settle(p)
+    p.settle()
     p.reset()
     r = subprocess.run(["head", "-c", "100", path], capture_output=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == body[:100]
-    _settle(p)
+    p.settle()
     down, _ = p.counts()
     print("head -c 100: %d bytes from the server" % down)
     assert down <= HEAD_LIMIT, "head -c 100 of a %d-byte message made the server " \
@@ -72,7 +58,7 @@ def test_read_at_offset(slash_server, proxied, imap):
     uid, body = _big(slash_server, imap, slash_server.corpus.big_mailbox)
     path = os.path.join(m.path, "Big", "%d.eml" % uid)
     os.stat(path)
-    _settle(p)
+    p.settle()
     p.reset()
     # dd with a block size: blocks 200..201 of 4 KiB
     r = subprocess.run(["dd", "if=" + path, "bs=4096", "skip=200", "count=2",
@@ -86,7 +72,7 @@ def test_read_at_offset(slash_server, proxied, imap):
         f.seek(len(body) - 100)
         assert f.read(1000) == body[-100:]
         assert f.read(10) == b""
-    _settle(p)
+    p.settle()
     down, _ = p.counts()
     print("three small reads: %d bytes from the server" % down)
     assert down < 3 * LIMIT, "three small reads made the server send %d " \
@@ -111,12 +97,12 @@ def test_head_of_20mb(slash_server, mount, imap):
         assert len(body) > 15_000_000
         path = os.path.join(m.path, name, "%d.eml" % uid)
         assert os.stat(path).st_size == len(body)
-        _settle(p)
+        p.settle()
         p.reset()
         r = subprocess.run(["head", "-c", "100", path], capture_output=True,
                            timeout=120)
         assert r.stdout == body[:100]
-        _settle(p)
+        p.settle()
         down, _ = p.counts()
         print("head -c 100 of 20 MB: %d bytes from the server" % down)
         assert down <= HEAD_LIMIT, "head of 20 MB transferred %d bytes" % down
