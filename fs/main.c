@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +419,16 @@ int main(int argc, char **argv)
 {
 	/* a server closing on us must be an error return, not a signal */
 	signal(SIGPIPE, SIG_IGN);
+	/* every open message holds a cache fd, and read-ahead a few more:
+	 * the soft limit of 1024 is not much */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 
 	if (argc < 2) {
 		usage(stderr);

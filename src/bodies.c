@@ -4,6 +4,12 @@
  * FETCH streams (session_fetch_bodies): each body goes into its cache file
  * as its reply arrives, so memory holds one body, never a batch.
  *
+ * A body is written to its (still unnamed) cache file as it arrives, but
+ * the files are linked into the cache only once the server has ended the
+ * command with OK: a server that sends BODY[] NIL or an empty literal
+ * for a message it cannot read, then NO, must not leave an empty body
+ * cached for good.
+ *
  * The caller has claimed every UID it passes (cache_claim); here each one
  * ends either stored or unclaimed, so nobody waits for it forever.
  */
@@ -22,10 +28,10 @@ struct bodies_acc {
 	const char *mailbox;
 	uint32_t uidvalidity;
 	const uint32_t *uids;
-	bool *done;		/* per UID: stored */
+	struct cache_writer **w;	/* per UID: its body, written, not yet linked in */
 	size_t n;
 	uint32_t want;		/* the caller wants an fd for this UID */
-	int fd;
+	int memfd;		/* WANT's body when the cache could not take it */
 	uint64_t len;
 };
 
@@ -50,8 +56,8 @@ static int store_body(void *ctx, uint32_t uid, const char *data, size_t len)
 {
 	struct bodies_acc *a = ctx;
 	struct cache_key k = { a->mailbox, a->uidvalidity, uid };
+	struct cache_writer *w = NULL;
 	size_t lo = 0, hi = a->n;
-	int rc;
 
 	while (lo < hi) {	/* session.c only passes UIDs we asked for */
 		size_t mid = lo + (hi - lo) / 2;
@@ -61,34 +67,60 @@ static int store_body(void *ctx, uint32_t uid, const char *data, size_t len)
 		else
 			hi = mid;
 	}
-	if (lo == a->n || a->uids[lo] != uid || a->done[lo])
+	if (lo == a->n || a->uids[lo] != uid || a->w[lo] != NULL)
 		return 0;	/* a second copy of one we have */
-	a->done[lo] = true;
-	rc = cache_put(a->v->cache, &k, data, len, uid == a->want && a->fd < 0 ? &a->fd : NULL);
-	if (rc < 0 && uid == a->want) {
-		/* the cache cannot take it (disk full, say): the reader still
-		 * gets its message, from memory */
-		rc = memory_copy(data, len, &a->fd);
-	}
-	if (rc < 0)
-		return rc;	/* stop filing this batch */
 	if (uid == a->want)
 		a->len = len;
+	if (cache_writer_new(a->v->cache, &k, &w) == 0)
+		cache_writer_claimed(w);	/* vfs_fetch_bodies' caller claimed it */
+	if (w != NULL && cache_writer_add(w, data, len) == 0) {
+		a->w[lo] = w;
+		return 0;
+	}
+	cache_writer_abort(w);	/* NULL-safe */
+	/* the cache cannot take it (disk full, say): the reader still gets
+	 * its message, from memory; the other bodies go on */
+	if (uid == a->want && a->memfd < 0)
+		memory_copy(data, len, &a->memfd);
 	return 0;
+}
+
+/* End of one attempt: link the bodies in when the command succeeded,
+ * throw them away otherwise. */
+static void finish(struct bodies_acc *a, bool ok, bool *done, int *fd)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->w[i] == NULL)
+			continue;
+		if (ok && cache_writer_commit(a->w[i], a->uids[i] == a->want && *fd < 0 ? fd : NULL) == 0)
+			done[i] = true;
+		else if (!ok)
+			cache_writer_abort(a->w[i]);
+		a->w[i] = NULL;
+	}
+	if (ok && *fd < 0 && a->memfd >= 0) {
+		*fd = a->memfd;
+		a->memfd = -1;
+	}
+	if (a->memfd >= 0) {
+		close(a->memfd);
+		a->memfd = -1;
+	}
 }
 
 int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len)
 {
 	struct bodies_acc a = { .v = v, .mailbox = mailbox, .uidvalidity = uidvalidity,
-				.uids = uids, .n = n, .want = want, .fd = -1 };
+				.uids = uids, .n = n, .want = want, .memfd = -1 };
 	struct session_mbox mb;
 	struct session *s = NULL;
-	bool retried = !retry;
-	int rc;
+	bool retried = !retry, *done;
+	int rc, got = -1;
 
-	a.done = calloc(n ? n : 1, sizeof(*a.done));
-	if (a.done == NULL) {
+	a.w = calloc(n ? n : 1, sizeof(*a.w));
+	done = calloc(n ? n : 1, sizeof(*done));
+	if (a.w == NULL || done == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -100,9 +132,9 @@ again:
 	if (rc < 0)
 		goto out;	/* vfs_same_uidvalidity checked S in */
 	rc = session_fetch_bodies(s, uids, n, store_body, &a);
+	finish(&a, rc == 0, done, &got);
 	if (rc < 0 && session_broken(s) && !retried) {
-		/* BODY.PEEK changes nothing: once more on a new connection,
-		 * for the bodies that did not arrive */
+		/* BODY.PEEK changes nothing: once more on a new connection */
 		pool_checkin(v->pool, s);
 		retried = true;
 		log_info("%s: connection lost while fetching messages; trying once more", mailbox);
@@ -111,24 +143,25 @@ again:
 	pool_checkin(v->pool, s);
 out:
 	for (size_t i = 0; i < n; i++) {
-		if (a.done == NULL || !a.done[i]) {
+		if (done == NULL || !done[i]) {
 			struct cache_key k = { mailbox, uidvalidity, uids[i] };
 
 			cache_unclaim(v->cache, &k);
 		}
 	}
-	free(a.done);
+	free(a.w);
+	free(done);
 	if (fd != NULL) {
-		if (rc == 0 && a.fd < 0)
+		if (rc == 0 && got < 0)
 			rc = -ENOENT;	/* the server did not return it: expunged */
-		if (rc < 0 && a.fd >= 0) {
-			close(a.fd);
-			a.fd = -1;
+		if (rc < 0 && got >= 0) {
+			close(got);
+			got = -1;
 		}
-		*fd = a.fd;
+		*fd = got;
 		*len = a.len;
-	} else if (a.fd >= 0) {
-		close(a.fd);
+	} else if (got >= 0) {
+		close(got);
 	}
 	return rc;
 }

@@ -81,6 +81,7 @@ struct cache_writer {
 	uint32_t crc;		/* of bytes 0..len, while in order */
 	uint64_t len;		/* end of the furthest byte written */
 	bool scattered;		/* written out of order: crc is computed at commit */
+	bool claimed;		/* its creator claimed the key: a failure gives the claim up */
 	bool failed;
 };
 
@@ -352,6 +353,15 @@ static void scan_mailbox(struct cache *c, const char *name, struct scanned **v, 
 		}
 		if (sscanf(de->d_name, "%" SCNu32 ".%" SCNu32 "%c", &uv, &uid, &tail) != 2)
 			continue;
+		{
+			char canon[32];
+
+			/* only our own spelling ("01.5" or "+1.5" would be a
+			 * second entry for one key) */
+			snprintf(canon, sizeof(canon), "%" PRIu32 ".%" PRIu32, uv, uid);
+			if (strcmp(canon, de->d_name) != 0)
+				continue;
+		}
 		if (*n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 256;
 			struct scanned *nv = realloc(*v, ncap * sizeof(**v));
@@ -562,7 +572,8 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	uint8_t id[16];
 	struct centry *e;
 	uint64_t serial, len = 0;
-	bool verified, touch;
+	bool verified, touch, damaged = false;
+	uint64_t bytes;
 	int64_t now = time(NULL);
 	int fd = -1, rc;
 	const char *why = NULL;
@@ -584,6 +595,7 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	lru_unlink(c, e);
 	lru_push(c, e);
 	serial = e->serial;
+	bytes = e->bytes;
 	verified = e->verified;
 	touch = now - e->touched > TOUCH_EVERY;
 	if (touch)
@@ -606,20 +618,24 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
+		/* gone (someone cleaned the directory): a plain miss; out of
+		 * fds or the like: a miss too, and the file stays */
 		rc = -errno;
-		why = "cannot open";
+		why = strerror(errno);
 	} else if (verified) {
 		struct stat st;
 
 		/* checked earlier in this mount: the length still has to match */
 		rc = fstat(fd, &st) < 0 ? -errno : 0;
 		len = rc == 0 && (uint64_t)st.st_size >= CACHE_DATA_OFF ? (uint64_t)st.st_size - CACHE_DATA_OFF : 0;
-		if (rc == 0 && (uint64_t)st.st_size != e->bytes) {
+		if (rc == 0 && (uint64_t)st.st_size != bytes) {
 			rc = -EIO;
 			why = "length changed";
+			damaged = true;
 		}
 	} else {
 		rc = check_file(fd, id, k->uidvalidity, k->uid, &len, &why);
+		damaged = rc == -EIO;
 	}
 	if (rc == 0 && touch) {
 		/* the mtime carries the LRU order over to the next mount (to
@@ -639,24 +655,28 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		c->hits++;
 	} else {
 		c->misses++;
-		if (e != NULL && e->state == CE_READY) {
+		/* a damaged or vanished file leaves the index; only a damaged
+		 * one that is still this entry's is deleted */
+		if (e != NULL && e->state == CE_READY && (damaged || rc == -ENOENT)) {
 			detach(c, e);
 			free(e);
+		} else {
+			damaged = false;
 		}
-		if (rc != -ENOMEM) {
+		if (damaged)
 			c->damaged++;
-			rc = -ENOENT;
-		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (rc < 0) {
 		if (fd >= 0)
 			close(fd);
-		if (rc == -ENOENT) {
+		if (damaged) {
 			log_warn("cache: %s: %s; fetching the message again", path, why);
 			unlink(path);
+		} else if (rc != -ENOENT) {
+			log_warn("cache: cannot use %s: %s; fetching the message instead", path, why);
 		}
-		return rc;
+		return -ENOENT;
 	}
 	*fdp = fd;
 	*lenp = len;
@@ -723,7 +743,7 @@ int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_wr
 		w->fd = -1;
 		if (!__atomic_load_n(&c->no_tmpfile, __ATOMIC_RELAXED)) {
 			w->fd = open(mdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-			if (w->fd < 0 && errno == ENOENT && mkdir(mdir, 0700) == 0)
+			if (w->fd < 0 && errno == ENOENT && (mkdir(mdir, 0700) == 0 || errno == EEXIST))
 				w->fd = open(mdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 			if (w->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 				__atomic_store_n(&c->no_tmpfile, true, __ATOMIC_RELAXED);
@@ -931,7 +951,7 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 			lru_push(c, e);
 			gone = evict(c);
 		}
-	} else if (e != NULL && e->state == CE_FETCHING) {
+	} else if (e != NULL && e->state == CE_FETCHING && w->claimed) {
 		detach(c, e);
 		free(e);
 	}
@@ -952,7 +972,7 @@ fail:
 		/* let waiters go and fetch it themselves */
 		pthread_mutex_lock(&c->lock);
 		e = *slot(c, h->mbox, h->uidvalidity, h->uid);
-		if (e != NULL && e->state == CE_FETCHING) {
+		if (e != NULL && e->state == CE_FETCHING && w->claimed) {
 			detach(c, e);
 			free(e);
 		}
@@ -975,6 +995,7 @@ int cache_put(struct cache *c, const struct cache_key *k, const char *data, size
 		cache_unclaim(c, k);
 		return rc;
 	}
+	cache_writer_claimed(w);
 	rc = cache_writer_add(w, data, len);
 	if (rc < 0) {
 		cache_writer_abort(w);
@@ -982,6 +1003,16 @@ int cache_put(struct cache *c, const struct cache_key *k, const char *data, size
 		return rc;
 	}
 	return cache_writer_commit(w, fd);
+}
+
+bool cache_fits(const struct cache *c, uint64_t len)
+{
+	return len + CACHE_DATA_OFF <= c->max;
+}
+
+void cache_writer_claimed(struct cache_writer *w)
+{
+	w->claimed = true;
 }
 
 void cache_get_stats(struct cache *c, struct cache_stats *out)

@@ -9,7 +9,8 @@
  * the hex of the first 16 bytes of SHA-256(mailbox name). Directories are
  * 0700, files 0600. Each file is a 64-byte header (magic, key, body
  * length, CRC-32C of the body and of the header) then the body. A file is
- * written under a temporary name and renamed when complete, and checked
+ * written unnamed (O_TMPFILE; a temporary name where that is missing) and
+ * linked in under its name when complete, and checked
  * (header, length, checksum) the first time a mount uses it, so a torn,
  * short or damaged file is never served: it is deleted and the body is
  * fetched again. The total size is kept under max_bytes by evicting the
@@ -95,6 +96,12 @@ int cache_writer_add(struct cache_writer *w, const void *data, size_t len);
 int cache_writer_pwrite(struct cache_writer *w, uint64_t off, const void *data, size_t len);
 /* The end of the furthest byte written. */
 uint64_t cache_writer_len(const struct cache_writer *w);
+/* The writer's creator holds the claim on its key (cache_claim): a
+ * failed commit gives the claim up. Writers without it never touch
+ * another thread's claim. */
+void cache_writer_claimed(struct cache_writer *w);
+/* Would a body of LEN bytes be kept at all? */
+bool cache_fits(const struct cache *c, uint64_t len);
 int cache_writer_commit(struct cache_writer *w, int *fd);
 void cache_writer_abort(struct cache_writer *w);
 

@@ -93,8 +93,8 @@ static int tmpfile_open(struct vfs *v)
 	char path[4200];
 	int fd, rc;
 
-	if (v->cfg->cache_dir != NULL)
-		snprintf(path, sizeof(path), "%s/tmp", v->cfg->cache_dir);
+	if (v->cache_dir != NULL)
+		snprintf(path, sizeof(path), "%s/tmp", v->cache_dir);
 	else {
 		cache_default_dir(path, sizeof(path) - 4);
 		strcat(path, "/tmp");

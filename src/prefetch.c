@@ -25,6 +25,7 @@ enum order { ORDER_NONE, ORDER_UID, ORDER_NAME };
 
 struct pmsg {
 	uint32_t uid, size;
+	uint64_t key;		/* name_key(uid), set in the name-order array */
 };
 
 struct track {
@@ -52,11 +53,11 @@ struct batch {
 
 struct prefetch {
 	struct vfs *v;		/* immutable */
-	int nworkers;		/* immutable */
+	int nworkers;		/* guarded by lock (start() lowers it if threads fail) */
 	pthread_t *threads;
 	pthread_mutex_t lock;
 	pthread_cond_t work;
-	bool started, stop;	/* guarded by lock */
+	bool started, stop, joined;	/* guarded by lock */
 	struct track tracks[NTRACK];	/* guarded by lock */
 	struct batch *head, *tail;	/* guarded by lock */
 	uint64_t clock;
@@ -81,21 +82,32 @@ static int cmp_uid_plain(const void *a, const void *b)
 }
 
 /* "UID.eml" names compare as their decimal strings do ('.' sorts before
- * every digit), which is how rsync and the C locale's globs order them. */
+ * every digit), which is how rsync and the C locale's globs order them.
+ * The key spells the digits in base 11 (digit + 1, 0 = end), left
+ * aligned in 10 places, so that comparing keys compares the strings
+ * without printing any: 11^10 < 2^64. */
+static uint64_t name_key(uint32_t uid)
+{
+	char d[16];
+	int n = snprintf(d, sizeof(d), "%u", uid);
+	uint64_t k = 0;
+
+	for (int i = 0; i < 10; i++)
+		k = k * 11 + (i < n ? (uint64_t)(d[i] - '0' + 1) : 0);
+	return k;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
 	const struct pmsg *x = a, *y = b;
-	char sx[16], sy[16];
 
-	snprintf(sx, sizeof(sx), "%u", x->uid);
-	snprintf(sy, sizeof(sy), "%u", y->uid);
-	return strcmp(sx, sy);
+	return x->key < y->key ? -1 : x->key > y->key;
 }
 
 /* Position of UID in V (sorted by CMP), or n. */
 static size_t find(const struct pmsg *v, size_t n, uint32_t uid, int (*cmp)(const void *, const void *))
 {
-	struct pmsg key = { uid, 0 };
+	struct pmsg key = { uid, 0, name_key(uid) };
 	const struct pmsg *p = n > 0 ? bsearch(&key, v, n, sizeof(*v), cmp) : NULL;
 
 	return p ? (size_t)(p - v) : n;
@@ -341,16 +353,28 @@ int prefetch_new(struct vfs *v, int workers, struct prefetch **out)
 	return 0;
 }
 
-void prefetch_free(struct prefetch *p)
+void prefetch_stop(struct prefetch *p)
 {
+	bool joined;
+
 	if (p == NULL)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
+	joined = p->joined;
+	p->joined = true;
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
-	for (int i = 0; p->threads != NULL && i < p->nworkers; i++)
+	/* only the first caller joins (workers exist only if started) */
+	for (int i = 0; !joined && p->threads != NULL && i < p->nworkers; i++)
 		pthread_join(p->threads[i], NULL);
+}
+
+void prefetch_free(struct prefetch *p)
+{
+	if (p == NULL)
+		return;
+	prefetch_stop(p);
 	/* batches never sent: let go of their claims */
 	while (p->head != NULL) {
 		struct batch *b = p->head;
@@ -378,10 +402,10 @@ void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 	struct track *t;
 	size_t pos = 0;
 
-	if (p == NULL || p->nworkers == 0)
+	if (p == NULL)
 		return;
 	pthread_mutex_lock(&p->lock);
-	if (p->stop)
+	if (p->stop || p->nworkers == 0)
 		goto out;
 	if (!p->started)
 		start(p);
@@ -394,10 +418,12 @@ void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 			t->order = ORDER_UID;
 		} else {
 			if (t->byname == NULL && (t->byname = malloc((t->n ? t->n : 1) * sizeof(*t->byname))) != NULL) {
-				if (t->n > 0) {
-					memcpy(t->byname, t->byuid, t->n * sizeof(*t->byname));
-					qsort(t->byname, t->n, sizeof(*t->byname), cmp_name);
+				for (size_t i = 0; i < t->n; i++) {
+					t->byname[i] = t->byuid[i];
+					t->byname[i].key = name_key(t->byuid[i].uid);
 				}
+				if (t->n > 0)
+					qsort(t->byname, t->n, sizeof(*t->byname), cmp_name);
 			}
 			if (t->byname != NULL && follows(t->byname, t->n, t->last_uid, uid, cmp_name, &pos))
 				t->order = ORDER_NAME;

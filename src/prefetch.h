@@ -35,9 +35,14 @@ struct prefetch;
 /* WORKERS threads (started on first use, after the daemon has detached);
  * 0 turns prefetch off. */
 int prefetch_new(struct vfs *v, int workers, struct prefetch **out);
+/* Stop and join the workers (unmount); batches not sent are dropped at
+ * prefetch_free. Idempotent. */
+void prefetch_stop(struct prefetch *p);
 void prefetch_free(struct prefetch *p);
 
-/* UID in mailbox node NODE is being opened. Cheap; never blocks on I/O. */
+/* UID in mailbox node NODE is being opened. Never blocks on I/O; the
+ * first time a mailbox is read in name order its UIDs are sorted once
+ * (n log n on integers). */
 void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid);
 
 struct prefetch_stats {

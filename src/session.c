@@ -1032,8 +1032,12 @@ static void bodies_handler(struct mailimap_msg_att *att, void *vctx)
 		c->cbrc = -EIO;
 		return;
 	}
-	c->cbrc = c->cb(c->cbctx, uid, body->sec_body_part ? body->sec_body_part : "",
-			body->sec_body_part ? body->sec_length : 0);
+	if (body->sec_body_part == NULL) {
+		/* BODY[] NIL: the server could not give it; not an empty body */
+		log_err("imap[%d]: UID %u: the server sent no body (NIL)", c->s->id, uid);
+		return;
+	}
+	c->cbrc = c->cb(c->cbctx, uid, body->sec_body_part, body->sec_length);
 }
 
 int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, session_body_cb *cb, void *ctx)

@@ -223,6 +223,10 @@ int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_
 	log_err("%s: UIDVALIDITY changed (%u -> %u); refusing to act on UID %u",
 		mailbox, uidvalidity, mb->uidvalidity, uid);
 	pool_checkin(v->pool, s);
+	/* other sessions may still have the old mailbox selected under this
+	 * name (and Dovecot answers STATUS for it from that selection): make
+	 * every selection be sent again, as resync.c does */
+	__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&v->tree.lock);
 	n = &v->tree.nodes[idx];
 	if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
@@ -360,12 +364,26 @@ static int vfs_cache_open(struct vfs *v, char *err, unsigned errlen)
 	char dir[4096], account[1024];
 	int rc;
 
+	if (cfg->cache_dir != NULL && cfg->cache_dir[0] != '/') {
+		/* relative to where imapfs was started, not to / where the
+		 * daemon ends up */
+		char cwd[2048];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			snprintf(err, errlen, "cache_dir=%s: cannot tell the current directory", cfg->cache_dir);
+			return -errno;
+		}
+		snprintf(dir, sizeof(dir), "%s/%s", cwd, cfg->cache_dir);
+	} else if (cfg->cache_dir != NULL) {
+		snprintf(dir, sizeof(dir), "%s", cfg->cache_dir);
+	} else {
+		cache_default_dir(dir, sizeof(dir));
+	}
+	v->cache_dir = strdup(dir);
+	if (v->cache_dir == NULL)
+		return -ENOMEM;
 	if (cfg->cache == CONFIG_CACHE_NO)
 		return cache_new(NULL, NULL, cfg->cache_size, &v->cache);
-	if (cfg->cache_dir != NULL)
-		snprintf(dir, sizeof(dir), "%s", cfg->cache_dir);
-	else
-		cache_default_dir(dir, sizeof(dir));
 	snprintf(account, sizeof(account), "%s@%s:%d", v->url.user, v->url.host, v->url.port);
 	rc = cache_new(dir, account, cfg->cache_size, &v->cache);
 	if (rc < 0 && cfg->cache_dir == NULL && rc != -ENOMEM) {
@@ -434,9 +452,16 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 		goto out_tls;
 	}
 	rc = pool_new(&v->params, cfg->max_conns, s, &v->pool);
-	/* read-ahead on the pool's other sessions; one stays for the reader */
-	if (rc == 0)
+	if (rc == 0) {
+		/* read-ahead on the pool's other sessions; one stays for the reader */
 		rc = prefetch_new(v, cfg->max_conns - 1, &v->prefetch);
+		if (rc < 0) {
+			pool_free(v->pool);	/* it owned S: closed with it */
+			*cls = VFS_ERR_CONFIG;
+			snprintf(err, errlen, "out of memory");
+			goto out_tls;
+		}
+	}
 	if (rc < 0) {
 		*cls = VFS_ERR_CONFIG;
 		snprintf(err, errlen, "out of memory");
@@ -450,6 +475,7 @@ out_tls:
 	tls_ctx_free(v->tls);
 out_free:
 	cache_free(v->cache);
+	free(v->cache_dir);
 	tree_destroy(&v->tree);
 	free(v->url.user);
 	free(v->url.host);
@@ -471,6 +497,9 @@ void vfs_shutdown(struct vfs *v)
 	/* the pool first: a watcher busy with a pool session then fails fast
 	 * instead of holding up the unmount */
 	pool_shutdown(v->pool);
+	/* read-ahead workers end here, before the adapter's notification
+	 * thread goes (they may report stale names) */
+	prefetch_stop(v->prefetch);
 	watch_stop(v->watch);
 	v->watch = NULL;
 }
@@ -483,6 +512,7 @@ void vfs_free(struct vfs *v)
 	prefetch_free(v->prefetch);	/* its workers use the pool */
 	pool_free(v->pool);
 	cache_free(v->cache);
+	free(v->cache_dir);
 	tls_ctx_free(v->tls);
 	tree_destroy(&v->tree);
 	pending_free_all(v);
@@ -769,7 +799,9 @@ static int vfs_open_cached(struct vfs *v, struct vfs_file *f, const char *mailbo
 		return vfs_fetch_bodies(v, f->node, mailbox, f->uidvalidity, &f->uid, 1, true, f->uid,
 					&f->fd, len);
 	}
-	return -EAGAIN;
+	/* three other fetchers in a row failed for it: so would we */
+	log_err("%s: UID %u could not be fetched", mailbox, f->uid);
+	return -EIO;
 }
 
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
@@ -843,7 +875,8 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 		{
 			struct cache_key k = { mailbox, f->uidvalidity, f->uid };
 
-			if (cache_writer_new(v->cache, &k, &f->fill) < 0)
+			/* (a body larger than the whole cache is not collected) */
+			if (!cache_fits(v->cache, f->size) || cache_writer_new(v->cache, &k, &f->fill) < 0)
 				f->fill = NULL;	/* not cached, still readable */
 		}
 	} else {

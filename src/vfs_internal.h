@@ -40,6 +40,7 @@ struct vfs {
 	uint64_t sel_epoch;		/* bumped on RENAME/DELETE; __atomic access */
 	struct tree tree;		/* see tree.h for its lock */
 	struct cache *cache;		/* bodies (cache.h has its own lock); immutable pointer */
+	char *cache_dir;		/* absolute; also for pending.c's temporary files; immutable */
 	struct prefetch *prefetch;	/* read-ahead of whole folders (prefetch.h); immutable pointer */
 
 	/* who to tell about kernel entries that changed (fs/ sets it once
@@ -87,7 +88,8 @@ struct vfs_pending {
  * vfs_open; the window and the cache writer are guarded by lock (the
  * kernel may read in parallel). A cached body is read from FD (body at
  * CACHE_DATA_OFF); a large uncached one through windows, which FILL
- * collects into the cache while they arrive in order from byte 0. */
+ * collects into the cache in whatever order they come (FILLED: the
+ * pieces it holds). */
 struct vfs_pending;
 
 struct vfs_file {

@@ -288,12 +288,13 @@ static void *watch_main(void *arg)
 			 * look at all of them now, not at the next poll */
 			if (rc == 0 && changed && notify)
 				last_poll = 0;
-			free(mailbox);
 		} else if (rc == 0) {
 			free(mailbox);
+			mailbox = NULL;
 			if (watch_sleep(w, wait_ms))
 				break;
 		}
+		free(mailbox);	/* also when the poll above failed */
 		if (rc < 0 || session_broken(w->s)) {
 			set_session(w, NULL);
 			if (watch_sleep(w, 1000))

@@ -138,7 +138,7 @@ def servers():
 
 
 @pytest.fixture(scope="module")
-def fresh_servers():
+def fresh_servers(request):
     """module: get(layout, populate=False, **opts) -> a Dovecot of this
     module's own (opts: see dovecot.Dovecot), stopped after the module.
     For tests that change what the server holds."""
@@ -160,8 +160,15 @@ def fresh_servers():
                     raise
         return reg[key]
 
+    failed_before = request.session.testsfailed
     yield get
     for d in reg.values():
+        if request.session.testsfailed > failed_before:
+            # a test of this module failed: the server's side of it
+            # (disconnects, errors) goes into the output too
+            lines = d.log().splitlines()
+            sys.stderr.write("---- dovecot %s log, last %d lines ----\n%s\n"
+                             % (d.dir, min(len(lines), 60), "\n".join(lines[-60:])))
         d.stop()
 
 

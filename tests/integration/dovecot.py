@@ -453,7 +453,8 @@ protocol imap {
             pid = self.master_pid()
             if pid:
                 _kill_and_wait(pid)
-        if self.dir and not keep_dir:
+        # IMAPFS_KEEP_TMP (see conftest) keeps the server's dir and log too
+        if self.dir and not keep_dir and not os.environ.get("IMAPFS_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
