@@ -1100,10 +1100,14 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	int rc;
 
 	/* For the mailbox this session has selected, servers answer STATUS
-	 * from what the session has seen so far (Dovecot does): NOOP first
-	 * lets it see what other clients did. */
+	 * from what the session has seen so far (Dovecot does), and after
+	 * another client deleted and recreated it, from the old mailbox:
+	 * NOOP does not help there. EXAMINE opens it afresh (read-only:
+	 * nothing changes); the selection is forgotten so that the next user
+	 * of this session selects again in its own mode. */
 	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0) {
-		rc = session_rc(s, mailimap_noop(s->imap), "NOOP");
+		session_forget_selection(s);
+		rc = session_rc(s, mailimap_examine(s->imap, mailbox), "EXAMINE");
 		if (rc < 0)
 			return rc;
 	}

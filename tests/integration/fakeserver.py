@@ -669,6 +669,7 @@ class _Session:
             r"RFC822\.SIZE", "", items)
         garbage = self.srv.garbage
         out = b""
+        failed = False
         for seq, m in enumerate(msgs, 1):
             if (m.uid if by_uid else seq) not in want:
                 continue
@@ -676,6 +677,13 @@ class _Session:
                 # complete lines, but not IMAP: BODY[] must be an nstring
                 out += (b"* %d FETCH (UID %d BODY[]<0> ]]garbage(( 1 2 3)\r\n"
                         % (seq, m.uid))
+                continue
+            if is_body and garbage & {"body-nil-no", "body-empty-no"}:
+                # a message the server cannot read: NIL (or nothing) and
+                # then NO for the command (Dovecot's imap_fetch_failure)
+                nil = b"NIL" if "body-nil-no" in garbage else b"{0}\r\n"
+                out += b"* %d FETCH (UID %d BODY[] %s)\r\n" % (seq, m.uid, nil)
+                failed = True
                 continue
             if is_body and "body-quote" in garbage:
                 # a quoted string cut by CRLF: a parser may wait for more
@@ -715,4 +723,7 @@ class _Session:
             if re.search(r"(^|[ (])RFC822([ )]|$)", items):
                 parts.append(b"RFC822 {%d}\r\n" % len(m.body) + m.body)
             out += b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
+        if failed:
+            self.send(out + tag.encode() + b" NO cannot read the message\r\n")
+            return
         self.send(out + tag.encode() + b" OK fetch done\r\n")

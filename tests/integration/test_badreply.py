@@ -69,6 +69,25 @@ def test_garbage_body_fetch(fake, pki, mount):
     assert m.alive()
 
 
+@pytest.mark.parametrize("mode", ["body-nil-no", "body-empty-no"])
+def test_unreadable_body_is_not_cached(fake, pki, mount, mode):
+    """BODY[] NIL (or an empty literal) followed by NO: the read fails,
+    and nothing is cached: once the server can read it again, the real
+    bytes come back, not an empty file."""
+    m = _mount(fake, pki, mount)
+    inbox = os.path.join(m.path, "INBOX")
+    assert sorted(os.listdir(inbox)) == ["1.eml", "2.eml"]
+    fake.garbage = {mode}
+    with pytest.raises(OSError) as ei:
+        with open(os.path.join(inbox, "2.eml"), "rb") as f:
+            f.read()
+    assert ei.value.errno in (errno.EIO, errno.ENOENT), ei.value
+    fake.garbage = set()
+    with open(os.path.join(inbox, "2.eml"), "rb") as f:
+        assert f.read() == BODY2
+    assert m.alive()
+
+
 def test_garbage_unterminated_string(fake, pki, mount):
     """A quoted string cut off by CRLF: the parser may wait for the rest,
     so a timeout (ETIMEDOUT) is as acceptable as EIO; what matters is that
