@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct pool {
 	const struct session_params *params;	/* immutable, owned by the caller */
@@ -15,6 +16,7 @@ struct pool {
 	pthread_cond_t freed;			/* signalled on checkin / slot release */
 	/* all below guarded by lock */
 	int limit;				/* current max sessions (may shrink) */
+	time_t lowered_at;			/* when limit was last lowered */
 	int count;				/* open + being opened */
 	int next_id;
 	struct session **idle;			/* idle sessions, [0, nidle) */
@@ -25,6 +27,8 @@ struct pool {
 	int max;				/* max_conns as configured; immutable */
 	unsigned long opened;			/* sessions opened, for status */
 };
+
+#define POOL_RETRY_SECS 60	/* a lowered limit is raised again after this */
 
 int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out)
 {
@@ -122,6 +126,10 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 			*out = s;
 			return 0;
 		}
+		/* a refusal may have been passing (a restart, a burst of other
+		 * clients): try for the configured number again after a while */
+		if (pool->limit < pool->max && time(NULL) - pool->lowered_at >= POOL_RETRY_SECS)
+			pool->limit = pool->max;
 		if (pool->count < pool->limit)
 			break;
 		pthread_cond_wait(&pool->freed, &pool->lock);
@@ -141,6 +149,7 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 			log_warn("cannot open IMAP connection %d (%s); continuing with %d",
 				 id, err, pool->count);
 			pool->limit = pool->count;
+			pool->lowered_at = time(NULL);
 			pthread_cond_broadcast(&pool->freed);
 			pthread_mutex_unlock(&pool->lock);
 			return pool_checkout(pool, want, out);

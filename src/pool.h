@@ -8,7 +8,8 @@
  * Connecting happens outside the lock. A broken session is closed at
  * checkin and its slot freed, so the next checkout reconnects. When the
  * server refuses another connection the pool lowers its limit to what it
- * has rather than failing.
+ * has rather than failing, and tries the configured number again a minute
+ * later (the refusal may have been passing).
  *
  * Lock order: pool.lock is a leaf lock; it is never held across network
  * I/O or while calling into other modules' locks.

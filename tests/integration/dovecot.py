@@ -115,10 +115,12 @@ class Dovecot:
                                SPECIAL-USE
       rawlog=True              log every IMAP session's traffic under
                                DIR/rawlog (see imap_commands())
+      max_userip=N             at most N IMAP sessions per user and IP
+                               (mail_max_userip_connections; default 200)
     """
 
     def __init__(self, layout="slash", tmp_parent=None, drop_caps=(),
-                 quota=None, special_use=True, rawlog=False):
+                 quota=None, special_use=True, rawlog=False, max_userip=200):
         if layout not in ("slash", "dot"):
             raise ValueError("layout must be 'slash' or 'dot'")
         self.layout = layout
@@ -127,6 +129,7 @@ class Dovecot:
         self.quota = quota
         self.special_use = special_use
         self.rawlog = rawlog
+        self.max_userip = max_userip
         self.dir = None
         self.proc = None
         self.user = USER
@@ -307,7 +310,7 @@ service imap {
 }
 protocol imap {
   mail_plugins = $mail_plugins %(imap_plugins)s
-  mail_max_userip_connections = 200
+  mail_max_userip_connections = %(max_userip)d
 }
 %(plugin)s
 %(extra)s""" % {"extra": extra, "dir": d, "port": self.imaps_port, "mail_location": mail_location,
@@ -315,7 +318,7 @@ protocol imap {
            "namespaces": namespaces, "cert": self.cert, "key": self.key,
            "uid": MAIL_UID, "gid": MAIL_GID, "home": home,
            "imap_port": self.imap_port, "imaps_port": self.imaps_port,
-           "plugin": plugin}
+           "plugin": plugin, "max_userip": self.max_userip}
 
     # ---- lifecycle ----
     def prepare(self):

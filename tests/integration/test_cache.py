@@ -295,3 +295,20 @@ def test_large_message_read_through_is_cached(srv, imap, mount, tmpdir_own):
     finally:
         p.stop()
     assert down < 2000, down
+
+
+def test_read_ahead_with_few_connections_allowed(fresh_servers, imap, mount, tmpdir_own):
+    """A server that allows 3 sessions per user: the test's own client,
+    imapfs's first session and its IDLE watcher take them all. Read-ahead
+    wants more; the refusal lowers the pool's limit and every read still
+    returns the right bytes (imapfs.1: max_conns)."""
+    s = fresh_servers("slash", max_userip=3)
+    name, want = _fill(imap, s, 30, 3000, "Few")
+    m = mount(s, opts=["cache_dir=" + os.path.join(tmpdir_own, "cache"), "max_conns=4"])
+    d = os.path.join(m.path, name)
+    for uid in sorted(want):
+        with open(os.path.join(d, "%d.eml" % uid), "rb") as f:
+            assert f.read() == want[uid], "UID %d" % uid
+    conns = _status_field(m, "connections")
+    assert "lowered" in conns, conns
+    assert m.alive()
