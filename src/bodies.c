@@ -57,18 +57,13 @@ static int store_body(void *ctx, uint32_t uid, const char *data, size_t len)
 	struct bodies_acc *a = ctx;
 	struct cache_key k = { a->mailbox, a->uidvalidity, uid };
 	struct cache_writer *w = NULL;
-	size_t lo = 0, hi = a->n;
+	/* session.c only passes UIDs we asked for */
+	const uint32_t *p = bsearch(&uid, a->uids, a->n, sizeof(*a->uids), tree_uid_cmp);
+	size_t lo;
 
-	while (lo < hi) {	/* session.c only passes UIDs we asked for */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == a->n || a->uids[lo] != uid || a->w[lo] != NULL)
+	if (p == NULL || a->w[p - a->uids] != NULL)
 		return 0;	/* a second copy of one we have */
+	lo = (size_t)(p - a->uids);
 	if (uid == a->want)
 		a->len = len;
 	if (cache_writer_new(a->v->cache, &k, &w) == 0)

@@ -503,17 +503,40 @@ static uint32_t header_crc(const struct cache_hdr *h)
 	return crc32c(0, h, offsetof(struct cache_hdr, hcrc));
 }
 
+/* CRC-32C of the LEN body bytes of the cache file FD. */
+static int body_crc(int fd, uint64_t len, uint32_t *crc)
+{
+	static const size_t chunk = 256 * 1024;
+	char *buf = malloc(chunk);
+	uint64_t off = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	*crc = 0;
+	while (off < len) {
+		size_t want = len - off < chunk ? (size_t)(len - off) : chunk;
+		ssize_t r = pread(fd, buf, want, (off_t)(CACHE_DATA_OFF + off));
+
+		if (r <= 0) {
+			free(buf);
+			return -EIO;
+		}
+		*crc = crc32c(*crc, buf, (size_t)r);
+		off += (uint64_t)r;
+	}
+	free(buf);
+	return 0;
+}
+
 /* Check an entry's file against its key: header, length, checksum. 0, or
  * a reason in WHY. */
 static int check_file(int fd, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid,
 		      uint64_t *len, const char **why)
 {
-	static const size_t chunk = 256 * 1024;
 	struct cache_hdr h;
 	struct stat st;
-	uint64_t off = 0;
-	uint32_t crc = 0;
-	char *buf;
+	uint32_t crc;
+	int rc;
 
 	if (fstat(fd, &st) < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
 		*why = "shorter than its header";
@@ -531,40 +554,17 @@ static int check_file(int fd, const uint8_t mbox[16], uint32_t uidvalidity, uint
 		*why = "length does not match its header (torn write?)";
 		return -EIO;
 	}
-	buf = malloc(chunk);
-	if (buf == NULL)
-		return -ENOMEM;
-	while (off < h.len) {
-		size_t want = h.len - off < chunk ? (size_t)(h.len - off) : chunk;
-		ssize_t r = pread(fd, buf, want, (off_t)(sizeof(h) + off));
-
-		if (r <= 0) {
-			free(buf);
-			*why = "read error";
-			return -EIO;
-		}
-		crc = crc32c(crc, buf, (size_t)r);
-		off += (uint64_t)r;
+	rc = body_crc(fd, h.len, &crc);
+	if (rc < 0) {
+		*why = "read error";
+		return rc;
 	}
-	free(buf);
 	if (crc != h.crc) {
 		*why = "checksum mismatch";
 		return -EIO;
 	}
 	*len = h.len;
 	return 0;
-}
-
-bool cache_has(struct cache *c, const struct cache_key *k)
-{
-	uint8_t id[16];
-	bool has;
-
-	mbox_id(k->mailbox, id);
-	pthread_mutex_lock(&c->lock);
-	has = *slot(c, id, k->uidvalidity, k->uid) != NULL;
-	pthread_mutex_unlock(&c->lock);
-	return has;
 }
 
 int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
@@ -834,31 +834,6 @@ int cache_writer_pwrite(struct cache_writer *w, uint64_t off, const void *data, 
 	return 0;
 }
 
-/* The checksum of a body written out of order: read it back. */
-static int writer_crc(struct cache_writer *w)
-{
-	static const size_t chunk = 256 * 1024;
-	char *buf = malloc(chunk);
-	uint64_t off = 0;
-
-	if (buf == NULL)
-		return -ENOMEM;
-	w->crc = 0;
-	while (off < w->len) {
-		size_t want = w->len - off < chunk ? (size_t)(w->len - off) : chunk;
-		ssize_t r = pread(w->fd, buf, want, (off_t)(CACHE_DATA_OFF + off));
-
-		if (r <= 0) {
-			free(buf);
-			return -EIO;
-		}
-		w->crc = crc32c(w->crc, buf, (size_t)r);
-		off += (uint64_t)r;
-	}
-	free(buf);
-	return 0;
-}
-
 uint64_t cache_writer_len(const struct cache_writer *w)
 {
 	return w->len;
@@ -886,7 +861,8 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 
 	if (fdp != NULL)
 		*fdp = -1;
-	if (w->scattered && !w->failed && writer_crc(w) < 0)
+	/* written out of order: the checksum comes from reading it back */
+	if (w->scattered && !w->failed && body_crc(w->fd, w->len, &w->crc) < 0)
 		w->failed = true;
 	h->len = w->len;
 	h->crc = w->crc;
@@ -981,28 +957,6 @@ fail:
 	}
 	cache_writer_abort(w);
 	return rc;
-}
-
-int cache_put(struct cache *c, const struct cache_key *k, const char *data, size_t len, int *fd)
-{
-	struct cache_writer *w;
-	int rc;
-
-	if (fd != NULL)
-		*fd = -1;
-	rc = cache_writer_new(c, k, &w);
-	if (rc < 0) {
-		cache_unclaim(c, k);
-		return rc;
-	}
-	cache_writer_claimed(w);
-	rc = cache_writer_add(w, data, len);
-	if (rc < 0) {
-		cache_writer_abort(w);
-		cache_unclaim(c, k);
-		return rc;
-	}
-	return cache_writer_commit(w, fd);
 }
 
 bool cache_fits(const struct cache *c, uint64_t len)

@@ -73,22 +73,17 @@ int cache_private_dir(const char *path);
  */
 int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fd, uint64_t *len);
 
-/* Whether K is cached or being fetched (no I/O, no waiting). */
-bool cache_has(struct cache *c, const struct cache_key *k);
-
-/* Claim K for fetching: 0 when the caller must end with cache_put (or a
- * writer's commit) or cache_unclaim; -EEXIST when it is cached or another
+/* Claim K for fetching: 0 when the caller must end with a writer's
+ * commit (cache_writer_claimed) or cache_unclaim; -EEXIST when it is cached or another
  * thread is fetching it. */
 int cache_claim(struct cache *c, const struct cache_key *k);
 void cache_unclaim(struct cache *c, const struct cache_key *k);
 
-/* Store K's whole body and wake waiters. With FD non-NULL, *FD is an fd of
- * the stored body for the caller (valid even if eviction drops the entry
- * at once, e.g. a body larger than the whole cache). */
-int cache_put(struct cache *c, const struct cache_key *k, const char *data, size_t len, int *fd);
-
-/* A body that arrives in pieces. commit checks nothing about
- * completeness: the caller commits only a whole body. Both free W. */
+/* A body, written in pieces, kept once committed (waiters are woken).
+ * commit checks nothing about completeness: the caller commits only a
+ * whole body. With FD non-NULL, commit gives *FD, an fd of the stored
+ * body for the caller (valid even if eviction drops the entry at once,
+ * e.g. a body larger than the whole cache). Commit and abort free W. */
 int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_writer **out);
 int cache_writer_add(struct cache_writer *w, const void *data, size_t len);
 /* Bytes at OFF, in any order (the kernel's parallel read-ahead): the

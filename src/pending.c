@@ -93,12 +93,7 @@ static int tmpfile_open(struct vfs *v)
 	char path[4200];
 	int fd, rc;
 
-	if (v->cache_dir != NULL)
-		snprintf(path, sizeof(path), "%s/tmp", v->cache_dir);
-	else {
-		cache_default_dir(path, sizeof(path) - 4);
-		strcat(path, "/tmp");
-	}
+	snprintf(path, sizeof(path), "%s/tmp", v->cache_dir);
 	rc = cache_private_dir(path);
 	if (rc < 0)
 		return rc;

@@ -74,13 +74,6 @@ static int cmp_uid(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-static int cmp_uid_plain(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* "UID.eml" names compare as their decimal strings do ('.' sorts before
  * every digit), which is how rsync and the C locale's globs order them.
  * The key spells the digits in base 11 (digit + 1, 0 = end), left
@@ -217,7 +210,7 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
 		free(uids);
 		return;
 	}
-	qsort(uids, n, sizeof(*uids), cmp_uid_plain);
+	qsort(uids, n, sizeof(*uids), tree_uid_cmp);
 	b->node = t->node;
 	b->uidvalidity = t->uidvalidity;
 	b->uids = uids;

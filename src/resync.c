@@ -35,13 +35,6 @@ static void notify_uid(struct vfs *v, uint32_t idx, uint32_t uid)
 	vfs_notify_gone(v, tree_dir_ino(idx), name);
 }
 
-static int uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int vfs_resync(struct vfs *v, uint32_t idx)
 {
 	struct tree *t = &v->tree;
@@ -154,10 +147,10 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 				tree_msg_remove(n, gone[i]);
 		}
 		if (uids != NULL) {
-			qsort(uids, nuids, sizeof(*uids), uid_cmp);
+			qsort(uids, nuids, sizeof(*uids), tree_uid_cmp);
 			gone = malloc((n->nmsgs + 1) * sizeof(*gone));
 			for (i = 0; gone != NULL && i < n->nmsgs; i++)
-				if (bsearch(&n->msgs[i].uid, uids, nuids, sizeof(*uids), uid_cmp) == NULL)
+				if (bsearch(&n->msgs[i].uid, uids, nuids, sizeof(*uids), tree_uid_cmp) == NULL)
 					gone[ngone++] = n->msgs[i].uid;
 			for (i = 0; i < ngone; i++)
 				tree_msg_remove(n, gone[i]);

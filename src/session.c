@@ -650,16 +650,23 @@ static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
 	mailimap_list_result_free(res);
 }
 
-int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
+/* LIST or LSUB "" PATTERN: the two answers have the same shape. */
+static int list_cmd(struct session *s, bool lsub, const char *pattern, session_list_cb *cb, void *ctx)
 {
 	clist *res = NULL;
 	int rc;
 
-	rc = session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
+	rc = lsub ? session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB")
+		  : session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
 	if (rc < 0)
 		return rc;
 	list_deliver(res, cb, ctx);
 	return 0;
+}
+
+int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
+{
+	return list_cmd(s, false, pattern, cb, ctx);
 }
 
 /* ---- SELECT ----------------------------------------------------------- */
@@ -1348,14 +1355,7 @@ int session_subscribe(struct session *s, const char *mailbox, bool on)
 
 int session_lsub(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
 {
-	clist *res = NULL;
-	int rc;
-
-	rc = session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB");
-	if (rc < 0)
-		return rc;
-	list_deliver(res, cb, ctx);
-	return 0;
+	return list_cmd(s, true, pattern, cb, ctx);
 }
 
 int session_append(struct session *s, const char *mailbox, const struct session_flags *f,

@@ -169,6 +169,13 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 	return 0;
 }
 
+int tree_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int msg_cmp(const void *a, const void *b)
 {
 	const struct tree_msg *x = a, *y = b;

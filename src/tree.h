@@ -94,6 +94,9 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 
 void tree_msgs_free(struct tree_msg *msgs, size_t n);
 
+/* qsort/bsearch order of plain uint32_t UIDs. */
+int tree_uid_cmp(const void *a, const void *b);
+
 /* A growing array of fetched messages. tree_msgbuf_add has the shape of a
  * session_msg_cb, so a metadata FETCH can stream straight into it; UIDs
  * not above AFTER are skipped (a "n:*" FETCH always returns the largest

@@ -718,7 +718,7 @@ static int vfs_verify_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uin
 {
 	char *buf = NULL;
 	size_t got = 0;
-	uint64_t off = hint > 0 ? (uint64_t)hint - 1 : 0;
+	uint64_t off = (uint64_t)hint - 1;	/* hint >= WHOLE_MSG > 0 */
 	int rc;
 
 	for (;;) {
