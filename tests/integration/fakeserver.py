@@ -650,6 +650,20 @@ class _Session:
     def do_FETCH(self, tag, rest):
         self._fetch(tag, rest, False)
 
+    @staticmethod
+    def _meta_parts(m, items, size=None):
+        """The UID, FLAGS, INTERNALDATE and RFC822.SIZE items of message M
+        that ITEMS asks for (SIZE: what to claim, default the truth)."""
+        parts = [b"UID %d" % m.uid]
+        if "FLAGS" in items:
+            parts.append(b"FLAGS (" + " ".join(m.flags).encode() + b")")
+        if "INTERNALDATE" in items:
+            parts.append(b'INTERNALDATE "' + m.internaldate.encode() + b'"')
+        if "RFC822.SIZE" in items:
+            parts.append(b"RFC822.SIZE %d"
+                         % (len(m.body) if size is None else size))
+        return parts
+
     def _fetch(self, tag, rest, by_uid):
         if self.state != "selected":
             self.send("%s BAD no mailbox selected\r\n" % tag)
@@ -694,14 +708,7 @@ class _Session:
                 out += (b"* %d FETCH (UID %d RFC822.SIZE 12x3 INTERNALDATE "
                         b"\"99-Foo-20x4\" FLAGS (\\Seen \r\n" % (seq, m.uid))
                 continue
-            parts = [b"UID %d" % m.uid]
-            if "FLAGS" in items:
-                parts.append(b"FLAGS (" + " ".join(m.flags).encode() + b")")
-            if "INTERNALDATE" in items:
-                parts.append(b'INTERNALDATE "' + m.internaldate.encode() +
-                             b'"')
-            if "RFC822.SIZE" in items:
-                parts.append(b"RFC822.SIZE %d" % len(m.body))
+            parts = self._meta_parts(m, items)
             for bm in re.finditer(r"BODY(?:\.PEEK)?\[([^\]]*)\](?:<(\d+)"
                                   r"\.(\d+)>)?", items):
                 section = bm.group(1)

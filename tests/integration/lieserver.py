@@ -103,15 +103,8 @@ class _LieSession(fakeserver._Session):
         for seq, m in enumerate(msgs, 1):
             if (m.uid if by_uid else seq) not in want:
                 continue
-            parts = [b"UID %d" % m.uid]
-            if "FLAGS" in items:
-                parts.append(b"FLAGS (" + " ".join(m.flags).encode() + b")")
-            if "INTERNALDATE" in items:
-                parts.append(b'INTERNALDATE "' + m.internaldate.encode() +
-                             b'"')
-            if "RFC822.SIZE" in items:
-                parts.append(b"RFC822.SIZE %d"
-                             % srv.size_lie.get(m.uid, len(m.body)))
+            parts = self._meta_parts(m, items,
+                                     srv.size_lie.get(m.uid, len(m.body)))
             fault = srv.body_fault.get(m.uid) if is_body else None
             if fault and srv.fault_once:
                 del srv.body_fault[m.uid]
