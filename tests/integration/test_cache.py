@@ -321,9 +321,9 @@ def test_large_message_read_through_is_cached(srv, imap, mount, tmpdir_own):
 
 def test_read_ahead_with_few_connections_allowed(fresh_servers, imap, mount, tmpdir_own):
     """A server that allows 3 sessions per user: the test's own client,
-    imapfs's first session and its IDLE watcher take them all. Read-ahead
-    wants more; the refusal lowers the pool's limit and every read still
-    returns the right bytes (imapfs.1: max_conns)."""
+    imapfs's first session and its IDLE watcher take them all. When
+    read-ahead wants more, the refusal lowers the pool's limit, and every
+    read still returns the right bytes (imapfs.1: max_conns)."""
     s = fresh_servers("slash", max_userip=3)
     name, want = _fill(imap, s, 30, 3000, "Few")
     m = mount(s, opts=["cache_dir=" + os.path.join(tmpdir_own, "cache"), "max_conns=4"])
@@ -331,6 +331,10 @@ def test_read_ahead_with_few_connections_allowed(fresh_servers, imap, mount, tmp
     for uid in sorted(want):
         with open(os.path.join(d, "%d.eml" % uid), "rb") as f:
             assert f.read() == want[uid], "UID %d" % uid
-    conns = _status_field(m, "connections")
-    assert "lowered" in conns, conns
     assert m.alive()
+    # Whether read-ahead needed a second connection at all depends on
+    # timing (workers take the one session whenever it is idle); when it
+    # asked and was refused, the pool must say it lowered its limit.
+    conns = _status_field(m, "connections")
+    if "cannot open IMAP connection" in m.log():
+        assert "lowered" in conns, conns
