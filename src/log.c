@@ -80,17 +80,53 @@ unsigned long log_recent_errors(char *buf, size_t len)
 	return total;
 }
 
+size_t log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (outlen == 0)
+		return 0;
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+		char esc[4];
+		size_t k = 0;
+
+		if (c >= 0x20 && c != 0x7f) {
+			esc[k++] = (char)c;
+		} else {
+			esc[k++] = '\\';
+			if (c == '\r' || c == '\n' || c == '\t') {
+				esc[k++] = c == '\r' ? 'r' : c == '\n' ? 'n' : 't';
+			} else {
+				esc[k++] = 'x';
+				esc[k++] = hex[c >> 4];
+				esc[k++] = hex[c & 15];
+			}
+		}
+		if (o + k >= outlen)
+			break;	/* cut before an escape, never inside one */
+		memcpy(out + o, esc, k);
+		o += k;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
-	char msg[2048], line[2048 + 16];
+	char raw[2048], msg[2048], line[2048 + 16];
 	va_list ap;
 	int n;
 
 	if (level >= LOG_DEBUG && !log_verbose)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* names and replies come from servers and users: a CR or LF in them
+	 * must not start a line that looks like one of ours */
+	log_escape(raw, msg, sizeof(msg));
 	if (level <= LOG_ERR)
 		log_remember(msg);
 	if (log_syslog) {
