@@ -20,6 +20,7 @@
 #include "cache.h"
 #include "log.h"
 #include "names.h"
+#include "wire.h"
 #include "vfs_internal.h"
 
 #include <errno.h>
@@ -382,6 +383,14 @@ ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t siz
 		pthread_mutex_unlock(&v->pend_lock);
 		return -EPERM;
 	}
+	if (off > v->append_limit || size > v->append_limit - off) {
+		/* refused now, not after gigabytes: APPEND could not send it */
+		log_err("%s: a new message may not exceed %" PRIu64 " bytes (%s); write refused", p->name,
+			v->append_limit, v->append_limit < WIRE_LITERAL_MAX ? "the server's APPENDLIMIT" :
+			"IMAP's largest literal");
+		pthread_mutex_unlock(&v->pend_lock);
+		return -EFBIG;
+	}
 	n = pwrite(p->fd, buf, size, (off_t)off);
 	if (n < 0) {
 		n = -errno;
@@ -602,6 +611,12 @@ int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, s
 		goto out;
 	}
 	if (sa->set_size) {
+		if (sa->size > v->append_limit) {
+			log_err("%s: a new message may not exceed %" PRIu64 " bytes; truncate refused",
+				p->name, v->append_limit);
+			rc = -EFBIG;
+			goto out;
+		}
 		if (ftruncate(p->fd, (off_t)sa->size) < 0) {
 			rc = -errno;
 			goto out;

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "secret.h"
 #include "tls.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -68,6 +69,26 @@ static void imap_free_quietly(mailimap *imap)
 }
 
 static int session_rc(struct session *s, int r, const char *what);
+
+/* Every mailbox name, pattern and search value passes here before libetpan
+ * formats it (wire.h): one with CR or LF is refused, nothing is sent. */
+static int session_gate(const struct session *s, const char *what, const char *str)
+{
+	if (wire_astring(str) == 0)
+		return 0;
+	log_err("imap[%d]: %s: refusing to send a name with CR or LF in it: \"%s\"", s->id, what,
+		str ? str : "(null)");
+	return -EINVAL;
+}
+
+/* Keywords and flags pass here (they are sent as bare atoms). */
+static int session_gate_flags(const struct session *s, const char *what, const struct session_flags *f)
+{
+	if (wire_flag_list(f->keywords) == 0)
+		return 0;
+	log_err("imap[%d]: %s: refusing flags that are not IMAP atoms: \"%s\"", s->id, what, f->keywords);
+	return -EINVAL;
+}
 
 /* ENABLE QRESYNC (RFC 7162) where offered, so a mailbox can be brought up
  * to date with one SELECT. Failing to is not an error: we resync without. */
@@ -387,6 +408,12 @@ static int session_login(struct session *s, const struct session_params *p, enum
 				     "login here (does it want -o auth=xoauth2 or oauthbearer?)", u->host);
 			return -EACCES;
 		}
+		/* a user name from a URL can hold %0D%0A: never on the wire */
+		if (wire_astring(u->user) < 0 || wire_astring(p->password) < 0) {
+			session_fail(err, errlen, "the user name or password holds a CR or LF character, "
+				     "which IMAP cannot send; nothing was sent");
+			return -EINVAL;
+		}
 		r = mailimap_login(s->imap, u->user, p->password);
 	} else {
 		if (!mailimap_has_authentication(s->imap, (char *)mech)) {
@@ -399,6 +426,13 @@ static int session_login(struct session *s, const struct session_params *p, enum
 		if (rc < 0) {
 			session_fail(err, errlen, "cannot get an OAuth2 access token for %s: %s", mech, why);
 			return rc == -ENOMEM ? rc : -EACCES;
+		}
+		/* control bytes separate SASL fields: none from the user or token */
+		if (wire_sasl_value(u->user) < 0 || wire_sasl_value(token) < 0) {
+			secret_free(token);
+			session_fail(err, errlen, "the user name or the access token holds control "
+				     "characters, which %s cannot carry; nothing was sent", mech);
+			return -EINVAL;
 		}
 		rc = session_oauth_response(p, token, &resp);
 		secret_free(token);
@@ -656,6 +690,9 @@ static int list_cmd(struct session *s, bool lsub, const char *pattern, session_l
 	clist *res = NULL;
 	int rc;
 
+	rc = session_gate(s, lsub ? "LSUB" : "LIST", pattern);
+	if (rc < 0)
+		return rc;
 	rc = lsub ? session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB")
 		  : session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
 	if (rc < 0)
@@ -679,6 +716,9 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 	bool condstore = session_has_cap(s, "CONDSTORE");
 	int r, rc;
 
+	rc = session_gate(s, readonly ? "EXAMINE" : "SELECT", mailbox);
+	if (rc < 0)
+		return rc;
 	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0 && s->selected_ro == readonly &&
 	    s->selected_epoch == epoch && s->imap->imap_selection_info != NULL) {
 		si = s->imap->imap_selection_info;
@@ -1106,6 +1146,9 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	clistiter *it;
 	int rc;
 
+	rc = session_gate(s, "STATUS", mailbox);
+	if (rc < 0)
+		return rc;
 	/* For the mailbox this session has selected, servers answer STATUS
 	 * from what the session has seen so far (Dovecot does), and after
 	 * another client deleted and recreated it, from the old mailbox:
@@ -1226,6 +1269,8 @@ int session_store(struct session *s, uint32_t uid, enum session_store_op op,
 	const char *p;
 	int rc;
 
+	if (session_gate_flags(s, "UID STORE", f) < 0)
+		return -EINVAL;
 	for (p = f->keywords; op != SESSION_STORE_REMOVE && p != NULL && *p != '\0';) {
 		size_t n = strcspn(p, " ");
 
@@ -1294,6 +1339,9 @@ int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *ne
 	int rc;
 
 	*new_uid = 0;
+	rc = session_gate(s, "UID MOVE", dest);
+	if (rc < 0)
+		return rc;
 	set = mailimap_set_new_single(uid);
 	if (set == NULL)
 		return -ENOMEM;
@@ -1324,11 +1372,15 @@ int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *ne
 
 int session_create(struct session *s, const char *mailbox)
 {
+	if (session_gate(s, "CREATE", mailbox) < 0)
+		return -EINVAL;
 	return session_rc(s, mailimap_create(s->imap, mailbox), "CREATE");
 }
 
 int session_delete(struct session *s, const char *mailbox)
 {
+	if (session_gate(s, "DELETE", mailbox) < 0)
+		return -EINVAL;
 	/* a selected mailbox being deleted would leave us selected on nothing */
 	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0) {
 		free(s->selected);
@@ -1339,6 +1391,8 @@ int session_delete(struct session *s, const char *mailbox)
 
 int session_rename(struct session *s, const char *from, const char *to)
 {
+	if (session_gate(s, "RENAME", from) < 0 || session_gate(s, "RENAME", to) < 0)
+		return -EINVAL;
 	if (s->selected != NULL) {
 		/* our idea of the selected name is stale after a rename */
 		free(s->selected);
@@ -1349,6 +1403,8 @@ int session_rename(struct session *s, const char *from, const char *to)
 
 int session_subscribe(struct session *s, const char *mailbox, bool on)
 {
+	if (session_gate(s, on ? "SUBSCRIBE" : "UNSUBSCRIBE", mailbox) < 0)
+		return -EINVAL;
 	return on ? session_rc(s, mailimap_subscribe(s->imap, mailbox), "SUBSCRIBE")
 		  : session_rc(s, mailimap_unsubscribe(s->imap, mailbox), "UNSUBSCRIBE");
 }
@@ -1356,6 +1412,54 @@ int session_subscribe(struct session *s, const char *mailbox, bool on)
 int session_lsub(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
 {
 	return list_cmd(s, true, pattern, cb, ctx);
+}
+
+uint64_t session_append_limit(const struct session *s)
+{
+	struct mailimap_connection_info *ci = s->imap->imap_connection_info;
+	uint64_t limit = WIRE_LITERAL_MAX;
+	clistiter *it;
+
+	if (ci == NULL || ci->imap_capability == NULL)
+		return limit;
+	for (it = clist_begin(ci->imap_capability->cap_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_capability *c = clist_content(it);
+		const char *v;
+		char *end;
+		unsigned long long n;
+
+		if (c->cap_type != MAILIMAP_CAPABILITY_NAME || c->cap_data.cap_name == NULL ||
+		    strncasecmp(c->cap_data.cap_name, "APPENDLIMIT=", 12) != 0)
+			continue;
+		/* RFC 7889: APPENDLIMIT=N is the server-wide limit; a bare
+		 * APPENDLIMIT (per mailbox) tells us nothing we can use here */
+		v = c->cap_data.cap_name + 12;
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (*v >= '0' && *v <= '9' && *end == '\0' && errno == 0 && n < limit)
+			limit = n;
+	}
+	return limit;
+}
+
+/* May LEN bytes of DATA go out as one APPEND literal? libetpan sends them
+ * with every bare CR or LF made CRLF, so that is the size that counts. */
+static int session_append_fits(struct session *s, const char *mailbox, const char *data, size_t len)
+{
+	uint64_t limit = session_append_limit(s);
+	uint64_t wire_len;
+
+	if (len > limit)
+		wire_len = len;	/* no need to count: too big already */
+	else
+		wire_len = mailstream_get_data_crlf_size(data, len);
+	if (wire_len <= limit)
+		return 0;
+	log_err("imap[%d]: APPEND to %s: the message is %" PRIu64 " bytes on the wire, more than %s "
+		"(%" PRIu64 "); not sent", s->id, mailbox, wire_len,
+		limit < WIRE_LITERAL_MAX ? "the server's APPENDLIMIT" : "IMAP can send in one piece",
+		limit);
+	return -EFBIG;
 }
 
 int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
@@ -1369,6 +1473,11 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 	*ambiguous = false;
 	*uid = 0;
 	*uidvalidity = 0;
+	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
+		return -EINVAL;
+	rc = session_append_fits(s, mailbox, data, len);
+	if (rc < 0)
+		return rc;
 	fl = flag_list_new(f);
 	if (fl == NULL)
 		return -ENOMEM;
@@ -1403,6 +1512,11 @@ int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid,
 	int rc;
 
 	*uid = 0;
+	if (session_gate(s, "UID SEARCH", msgid) < 0) {
+		free(name);
+		free(val);
+		return -EINVAL;
+	}
 	if (name == NULL || val == NULL) {
 		free(name);
 		free(val);
@@ -1434,6 +1548,9 @@ int session_myrights(struct session *s, const char *mailbox, char **out)
 	int rc;
 
 	int state = s->imap->imap_state;
+
+	if (session_gate(s, "MYRIGHTS", mailbox) < 0)
+		return -EINVAL;
 
 	/* libetpan 1.9.4 refuses MYRIGHTS in the selected state (RFC 4314
 	 * allows it there): present the session as merely authenticated for

@@ -163,6 +163,12 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
 		   uint32_t *uid, bool *ambiguous);
 
+/* The largest message APPEND may send on this connection: the server's
+ * APPENDLIMIT (RFC 7889) when it advertises one, and never 2^32 or more
+ * (the literal count is 32 bits). session_append refuses larger ones with
+ * -EFBIG, counting bare CR/LF as the CRLF libetpan sends for them. */
+uint64_t session_append_limit(const struct session *s);
+
 /* UID SEARCH HEADER Message-ID ID in the selected mailbox: the largest
  * matching UID that is >= MIN_UID, or 0. */
 int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid, uint32_t *uid);

@@ -10,6 +10,7 @@
  */
 #include "tls.h"
 #include "log.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +53,7 @@ struct tls_conn {
 	int lit_state;		/* 0, 1 in "{digits", 2 after "}", 3 after "}\r" */
 	char held[16];		/* a possible code prefix kept for the next read */
 	size_t nheld;
+	struct wire_out out;	/* framing of what we have sent (wire.h) */
 };
 
 static int tls_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
@@ -430,14 +432,26 @@ static ssize_t conn_write(mailstream_low *s, const void *buf, size_t count)
 	ssize_t r;
 	int rc;
 
+	/* Nothing that would break the command framing leaves this process:
+	 * check the whole buffer first, then follow only what was sent (a
+	 * partial write is offered again from where it stopped). */
+	struct wire_out ahead = c->out;
+
+	if (wire_out_scan(&ahead, buf, count) < 0) {
+		log_err("refusing to send a command with CR, LF or NUL out of place; connection dropped");
+		c->last_errno = EPROTO;
+		return -1;
+	}
 	if (c->trace.on)
 		trace_sent(c, buf, count, s->privacy == 0);
 	for (;;) {
 		if (c->ssl != NULL) {
 			int n = SSL_write(c->ssl, buf, count > INT32_MAX ? INT32_MAX : (int)count);
 
-			if (n > 0)
+			if (n > 0) {
+				wire_out_scan(&c->out, buf, (size_t)n);
 				return n;
+			}
 			switch (SSL_get_error(c->ssl, n)) {
 			case SSL_ERROR_WANT_READ:
 				rc = tls_wait(c->fd, POLLIN, c->timeout_ms);
@@ -452,8 +466,10 @@ static ssize_t conn_write(mailstream_low *s, const void *buf, size_t count)
 			}
 		} else {
 			r = send(c->fd, buf, count, MSG_NOSIGNAL);
-			if (r >= 0)
+			if (r >= 0) {
+				wire_out_scan(&c->out, buf, (size_t)r);
 				return r;
+			}
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN) {
@@ -537,6 +553,7 @@ static int conn_new(int fd, SSL *ssl, int timeout, struct tls_trace trace, mails
 	c->fd = fd;
 	c->ssl = ssl;
 	c->timeout_ms = timeout * 1000;
+	wire_out_init(&c->out);
 	c->trace = trace;
 	*out = mailstream_low_new(c, &tls_conn_driver);
 	if (*out == NULL) {

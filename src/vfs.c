@@ -444,6 +444,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	v->uidplus = session_has_cap(s, "UIDPLUS");
 	v->move = session_has_cap(s, "MOVE");
 	v->acl = session_has_cap(s, "ACL");
+	v->append_limit = session_append_limit(s);
 	rc = vfs_load_tree(v, s);
 	if (rc < 0) {
 		*cls = VFS_ERR_CONNECT;

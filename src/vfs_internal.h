@@ -34,6 +34,7 @@ struct vfs {
 	bool condstore;			/* immutable after vfs_new */
 	int64_t mounted_at;		/* mtime shown on directories; immutable */
 	bool uidplus, move, acl;	/* server capabilities; immutable */
+	uint64_t append_limit;		/* largest new message (session_append_limit); immutable */
 	char personal_delim;		/* delimiter for mailboxes made at the root; immutable */
 	char *ns_prefix[16];		/* other users' and shared namespaces; immutable */
 	int nns;

@@ -14,7 +14,7 @@ STARTTLS upgrades), "plain" (no TLS at all). Enough of IMAP4rev1 is spoken
 (CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE PLAIN, XOAUTH2 and
 OAUTHBEARER (fs.oauth_tokens, fs.sasl), NAMESPACE, LIST/LSUB with
 wildcards, STATUS, SELECT/EXAMINE, UID FETCH/FETCH of metadata and partial
-bodies, NOOP, IDLE, ENABLE, ID, LOGOUT...) for a mount to work against it,
+bodies, APPEND, NOOP, IDLE, ENABLE, ID, LOGOUT...) for a mount to work against it,
 so that a positive control proves the server can observe what the refusal
 tests assert never happens.
 
@@ -176,6 +176,8 @@ class FakeServer:
         self.oauth_tokens = []
         self.oauth_host = "127.0.0.1"
         self.sasl = []
+        # (mailbox, bytes) of every APPEND stored
+        self.appended = []
 
     # ---------------------------------------------------------------- api
     def start(self):
@@ -643,6 +645,26 @@ class _Session:
         n = len(mb["messages"]) if mb else 0
         self.send("* SEARCH %s\r\n%s OK search\r\n"
                   % (" ".join(str(i) for i in range(1, n + 1)), tag))
+
+    def do_APPEND(self, tag, rest):
+        """APPEND MAILBOX [(FLAGS)] ["DATE"] LITERAL (the literal arrives
+        inlined by read_command): stored, answered with APPENDUID."""
+        if not self._need_auth(tag):
+            return
+        toks = _tokens(rest)
+        mb = self._mailbox(toks[0]) if toks else None
+        if mb is None or len(toks) < 2:
+            self.send("%s NO [TRYCREATE] no such mailbox\r\n" % tag)
+            return
+        flags = []
+        if len(toks) > 2 and toks[1].startswith(b"("):
+            flags = toks[1][1:-1].decode("latin-1").split()
+        uid = max([m.uid for m in mb["messages"]] + [0]) + 1
+        mb["messages"].append(Message(uid, toks[-1], flags))
+        with self.srv._lock:
+            self.srv.appended.append((toks[0], toks[-1]))
+        self.send("%s OK [APPENDUID %d %d] appended\r\n"
+                  % (tag, self.srv._uidvalidity, uid))
 
     def do_UID_FETCH(self, tag, rest):
         self._fetch(tag, rest, True)

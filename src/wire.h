@@ -1,0 +1,73 @@
+/*
+ * wire — the one gate between strings we did not write ourselves and the
+ * IMAP connection.
+ *
+ * libetpan turns our arguments into command text, and it sends a string
+ * as an atom or a quoted string exactly as given: it escapes '"' and '\'
+ * but lets CR and LF through, and it sends flag keywords raw. A mailbox
+ * name, flag, search value or user name that holds CR LF would then end
+ * the command line early and the rest would run as a command of its own
+ * (a crafted folder name deleted a mailbox that way). So every such string
+ * passes one of the checks below before libetpan sees it, and a string
+ * that could break the command's framing is refused with -EINVAL before
+ * anything is sent. libetpan's API has no way to send a mailbox name as a
+ * literal, so refusing is the only safe answer for such a name.
+ *
+ * Second line of defence: the transport (tls.c) runs every byte it sends
+ * through wire_out_scan(), which follows the command grammar's framing
+ * (lines, quoted strings, {N} literals) and fails the connection on any
+ * CR, LF or NUL inside a quoted string, any NUL or lone CR/LF outside a
+ * literal. A check forgotten above then costs a broken connection, not a
+ * command the user never meant.
+ *
+ * Pure code: no I/O, no allocation, thread-safe; a wire_out is owned by its
+ * connection and used by one thread at a time.
+ */
+#ifndef IMAPFS_WIRE_H
+#define IMAPFS_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An astring or quoted string (mailbox names, LIST patterns, search values,
+ * the LOGIN user name and password): 0, or -EINVAL when it holds CR or LF
+ * (or is NULL). Other bytes are libetpan's to quote. */
+int wire_astring(const char *s);
+
+/* A flag as we hold it: "\Name" (a system or extension flag) or a keyword;
+ * the name must be an IMAP atom (RFC 3501 ATOM-CHAR: printable 7-bit, no
+ * SP ( ) { % * " \ ]). 0 or -EINVAL. */
+int wire_flag(const char *s, size_t len);
+
+/* A space-separated flag list as struct session_flags keeps its keywords:
+ * every token passes wire_flag. NULL and "" are fine. */
+int wire_flag_list(const char *s);
+
+/* A value that goes inside a SASL message (user name, OAuth2 token): no
+ * control bytes at all (they separate SASL fields), no CR/LF. */
+int wire_sasl_value(const char *s);
+
+/* The largest message APPEND can send: libetpan writes the literal count
+ * as 32 bits, so 2^32 or more would wrap and the rest of the message would
+ * be read by the server as commands. */
+#define WIRE_LITERAL_MAX UINT32_MAX
+
+/* ---- outgoing framing check --------------------------------------------- */
+
+struct wire_out {
+	int state;		/* WIRE_OUT_* in wire.c */
+	uint64_t lit_left;	/* literal bytes still to pass */
+	uint64_t lit_num;	/* the count being read in "{N}" */
+	bool lit_plus;		/* "{N+}" */
+};
+
+/* Start of a connection (or after a broken one): a command line begins. */
+void wire_out_init(struct wire_out *w);
+
+/* Follow N bytes the client is about to send. 0, or -EPROTO at the first
+ * byte that breaks the framing; the state is then undefined (drop the
+ * connection). */
+int wire_out_scan(struct wire_out *w, const char *buf, size_t n);
+
+#endif
