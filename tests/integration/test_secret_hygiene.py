@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -33,7 +34,7 @@ def _core_pattern():
 
 
 def test_crash_leaves_no_core_file(srv):
-    """imapfs crashes (SIGSEGV) while it holds the password: no core file.
+    """imapfs crashes (SIGABRT, as abort() would) while it holds the password: no core file.
     Its password_command delivers the signal, so that the crash comes
     before the daemon moves to / (where a core would otherwise go)."""
     pat = _core_pattern()
@@ -44,7 +45,7 @@ def test_crash_leaves_no_core_file(srv):
     os.mkdir(mp)
     script = os.path.join(d, "crash.sh")
     with open(script, "w") as f:
-        f.write("kill -SEGV $PPID\nsleep 5\n")   # sourced: $PPID is imapfs
+        f.write("kill -ABRT $PPID\nsleep 1\n")   # sourced: $PPID is imapfs
 
     def unlimited_core():
         import resource
@@ -56,7 +57,7 @@ def test_crash_leaves_no_core_file(srv):
                         "imaps://someone@127.0.0.1:1/", mp],
                        env=env, cwd=d, stdin=subprocess.DEVNULL, capture_output=True,
                        timeout=60, preexec_fn=unlimited_core)
-    assert r.returncode == -signal.SIGSEGV, (r.returncode, r.stderr)
+    assert r.returncode == -signal.SIGABRT, (r.returncode, r.stderr)
     cores = [f for f in os.listdir(d) if f.startswith("core")]
     found = 0
     for f in cores:
@@ -124,8 +125,10 @@ def test_password_command_does_not_see_password_env(srv, mount):
 
 def _count_in_memory(pid, needle):
     """How many times NEEDLE is in the writable memory of PID (root reads
-    /proc/PID/mem whatever the process's dumpable flag)."""
+    /proc/PID/mem whatever the process's dumpable flag). Mappings over
+    1 GiB (a sanitizer's shadow memory) are left out."""
     n = 0
+    chunk = 1 << 20
     with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for line in maps:
             parts = line.split()
@@ -134,27 +137,57 @@ def _count_in_memory(pid, needle):
             if "r" not in perms or "w" not in perms or name.startswith("[v"):
                 continue
             lo, hi = (int(x, 16) for x in parts[0].split("-"))
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except OSError:
+            if hi - lo > (1 << 30):
                 continue
-            n += data.count(needle)
+            tail = b""
+            for at in range(lo, hi, chunk):
+                try:
+                    mem.seek(at)
+                    data = tail + mem.read(min(chunk, hi - at))
+                except OSError:
+                    tail = b""
+                    continue
+                n += data.count(needle)
+                # a match across the chunk boundary, counted once
+                tail = data[-(len(needle) - 1):] if len(data) >= len(needle) else data
     return n
 
 
-def test_running_daemon_holds_the_password_once(srv, mount):
-    m = mount(srv, password_source="env")
-    # several connections (read-ahead opens the pool's others)
-    inbox = os.path.join(m.path, "INBOX")
-    for name in sorted(os.listdir(inbox))[:20]:
-        with open(os.path.join(inbox, name), "rb") as f:
-            f.read()
+def _settled_count(pid, needle):
+    """_count_in_memory once connections still logging in (in the
+    background, after the mount) are done: the lowest of a few looks over
+    three seconds. A spent copy stays; one in use for a moment does not."""
+    best = None
+    for _ in range(15):
+        n = _count_in_memory(pid, needle)
+        best = n if best is None else min(best, n)
+        if best <= 1:
+            break
+        time.sleep(0.2)
+    return best
+
+
+@pytest.mark.parametrize("source", ["env", "file"])
+def test_running_daemon_holds_the_password_once(srv, mount, source):
+    if source == "env" and "ASAN_OPTIONS" in os.environ:
+        pytest.skip("the sanitizer runtime keeps its own copy of the environment")
+    m = mount(srv, password_source=source)
     pid = m.proc.pid
     pw = srv.password.encode()
     with open("/proc/%d/environ" % pid, "rb") as f:
         environ = f.read()
     assert b"IMAPFS_PASSWORD" not in environ and pw not in environ, \
         "the password is still in the daemon's environment"
-    n = _count_in_memory(pid, pw)
-    assert n == 1, "the daemon holds the password %d times (one is kept for reconnects)" % n
+    # its second half too: a later, shorter command overwrites only the
+    # start of a spent LOGIN line
+    tail = pw[len(pw) // 2:]
+    counts = [_settled_count(pid, tail)]
+    # more connections (read-ahead logs in on the pool's others)
+    inbox = os.path.join(m.path, "INBOX")
+    for name in sorted(os.listdir(inbox))[:20]:
+        with open(os.path.join(inbox, name), "rb") as f:
+            f.read()
+    counts.append(_settled_count(pid, tail))
+    assert counts == [1, 1], \
+        "the daemon holds the password %r times after mounting and after reading " \
+        "(one copy is kept for reconnects)" % counts
