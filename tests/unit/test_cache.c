@@ -5,7 +5,8 @@
  * LRU eviction to max_bytes (also across a "remount"), a claim making
  * others wait until the body is stored or the claim dropped, temporary
  * files left by a crash removed at the next start, memory mode, the
- * checks of the cache directory's path (owners, modes, links), a file
+ * default directory (never a guess under /tmp), the checks of the cache
+ * directory's path (owners, modes, links), a file
  * altered after it was read once, and a directory swapped after mount.
  */
 #include <dirent.h>
@@ -362,6 +363,54 @@ static void test_memory(void)
 	cache_free(c);
 }
 
+/* The default directory never falls back to a shared one such as /tmp. */
+static void test_default_dir(void)
+{
+	static const struct {
+		const char *xdg, *home;	/* NULL: unset */
+		int want;
+		const char *dir;
+	} cases[] = {
+		{ "/x/cache", "/home/me", 0, "/x/cache/imapfs" },
+		{ NULL, "/home/me", 0, "/home/me/.cache/imapfs" },
+		{ "relative", "/home/me", 0, "/home/me/.cache/imapfs" },
+		{ NULL, NULL, -ENOENT, NULL },
+		{ NULL, "", -ENOENT, NULL },
+		{ "", "relative/home", -ENOENT, NULL },
+	};
+	char *saved_xdg = getenv("XDG_CACHE_HOME"), *saved_home = getenv("HOME");
+	char buf[256];
+
+	saved_xdg = saved_xdg ? strdup(saved_xdg) : NULL;
+	saved_home = saved_home ? strdup(saved_home) : NULL;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		if (cases[i].xdg)
+			setenv("XDG_CACHE_HOME", cases[i].xdg, 1);
+		else
+			unsetenv("XDG_CACHE_HOME");
+		if (cases[i].home)
+			setenv("HOME", cases[i].home, 1);
+		else
+			unsetenv("HOME");
+		buf[0] = '\0';
+		rc = cache_default_dir(buf, sizeof(buf));
+		CHECK(rc == cases[i].want && (cases[i].dir == NULL || strcmp(buf, cases[i].dir) == 0),
+		      "XDG_CACHE_HOME=%s HOME=%s: %d %s", check_q(cases[i].xdg), check_q(cases[i].home), rc, buf);
+	}
+	if (saved_xdg)
+		setenv("XDG_CACHE_HOME", saved_xdg, 1);
+	else
+		unsetenv("XDG_CACHE_HOME");
+	if (saved_home)
+		setenv("HOME", saved_home, 1);
+	else
+		unsetenv("HOME");
+	free(saved_xdg);
+	free(saved_home);
+}
+
 /* cache_dir_open: what may lie on the way to the cache and what may not.
  * Paths are under BASE (ours, 0700); OTHER is a uid that is not ours. */
 static void test_dir_rules(void)
@@ -496,6 +545,7 @@ int main(void)
 	test_crash_leftovers();
 	test_scattered();
 	test_memory();
+	test_default_dir();
 	test_dir_rules();
 	test_altered_after_first_read();
 	test_swapped_after_open();
