@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,16 @@ static int do_mount(int argc, char **argv)
 	struct stat st;
 	int i, rc, status = EXIT_USAGE;
 
+	/* From here on the process holds secrets (the accounts file, the
+	 * password, tokens). Like ssh-agent: no core file, and no other
+	 * process of the user may ptrace it or read /proc/PID/mem; children
+	 * (helpers) become dumpable again when they exec. The core limit
+	 * covers systems where fs.suid_dumpable still dumps such processes. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "imapfs: warning: cannot turn off core dumps: %s\n", strerror(errno));
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	secret_take_env();
+
 	config_init(&cfg);
 	cmdline_opts = calloc((size_t)argc + 1, sizeof(*cmdline_opts));
 	if (cmdline_opts == NULL)
@@ -314,8 +325,7 @@ static int do_mount(int argc, char **argv)
 	}
 	if (cfg.auth != CONFIG_AUTH_LOGIN) {
 		/* OAuth2: the token is fetched by every connection (session_open) */
-		if (!cfg.password_command && !cfg.password_file && !cfg.password &&
-		    !getenv("IMAPFS_PASSWORD")) {
+		if (!cfg.password_command && !cfg.password_file && !cfg.password && !secret_env_set()) {
 			fprintf(stderr, "imapfs: auth=%s needs an access token from -o password_command=CMD "
 				"(e.g. oama access ADDRESS, pizauth show ACCOUNT, mutt_oauth2.py TOKENFILE), "
 				"so that it can be fetched again when it expires\n", config_auth_name(cfg.auth));
@@ -323,6 +333,14 @@ static int do_mount(int argc, char **argv)
 		}
 	} else {
 		rc = secret_get(&cfg, url.user, url.host, &password, err, sizeof(err));
+		/* LOGIN needs the password once, here: the copies of its
+		 * sources go now; the vfs keeps one for reconnects */
+		secret_drop_env();
+		if (cfg.password != NULL) {
+			explicit_bzero(cfg.password, strlen(cfg.password));
+			free(cfg.password);
+			cfg.password = NULL;
+		}
 		if (rc < 0) {
 			fprintf(stderr, "imapfs: %s\n", err);
 			goto out;
@@ -412,6 +430,7 @@ out:
 	config_free(&cfg);
 	free(account_url);
 	free(cmdline_opts);
+	secret_drop_env();
 	return status;
 }
 

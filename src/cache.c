@@ -14,11 +14,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,13 +59,15 @@ struct centry {
 	uint64_t serial;
 	int64_t touched;	/* when the file's mtime was last set (seconds) */
 	int fd;			/* memory mode: the memfd; -1 on disk */
-	bool verified;		/* checked in this mount */
 	struct centry *hnext;	/* hash chain */
 	struct centry *prev, *next;	/* LRU, READY only; head = most recent */
 };
 
 struct cache {
-	char *dir;		/* DIR/ACCOUNT, NULL in memory mode; immutable */
+	char *dir;		/* DIR/ACCOUNT, NULL in memory mode, for messages; immutable */
+	int dirfd;		/* that directory, as checked at mount (-1 in memory):
+				 * every name is resolved under it, so that nothing
+				 * done to the path afterwards redirects the cache */
 	uint64_t max;		/* immutable */
 	bool no_tmpfile;	/* O_TMPFILE or /proc unusable here; __atomic access */
 	pthread_mutex_t lock;
@@ -76,7 +82,7 @@ struct cache {
 struct cache_writer {
 	struct cache *c;
 	struct cache_hdr hdr;
-	char *tmp;		/* disk: the temporary path */
+	char *tmp;		/* disk, without O_TMPFILE: the temporary name under dirfd */
 	int fd;
 	uint32_t crc;		/* of bytes 0..len, while in order */
 	uint64_t len;		/* end of the furthest byte written */
@@ -124,52 +130,298 @@ static size_t hash_key(const uint8_t mbox[16], uint32_t uidvalidity, uint32_t ui
 	return (size_t)h;
 }
 
-static void entry_path(const struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity,
-		       uint32_t uid, char *buf, size_t len)
+/* MBOX/UIDVALIDITY.UID, the entry's name under c->dirfd. */
+static void entry_name(const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid, char *buf, size_t len)
 {
 	char hx[33];
 
 	hex16(mbox, hx);
-	snprintf(buf, len, "%s/%s/%" PRIu32 ".%" PRIu32, c->dir, hx, uidvalidity, uid);
+	snprintf(buf, len, "%s/%" PRIu32 ".%" PRIu32, hx, uidvalidity, uid);
 }
 
-void cache_default_dir(char *buf, size_t len)
+/* The same with the directory in front, for messages. */
+static void entry_path(const struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity,
+		       uint32_t uid, char *buf, size_t len)
+{
+	char name[64];
+
+	entry_name(mbox, uidvalidity, uid, name, sizeof(name));
+	snprintf(buf, len, "%s/%s", c->dir, name);
+}
+
+int cache_default_dir(char *buf, size_t len)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 
 	if (xdg != NULL && xdg[0] == '/')
 		snprintf(buf, len, "%s/imapfs", xdg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(buf, len, "%s/.cache/imapfs", home);
 	else
-		snprintf(buf, len, "%s/.cache/imapfs", home && home[0] == '/' ? home : "/tmp");
+		return -ENOENT;	/* never a guess such as /tmp, which others share */
+	return 0;
 }
 
-/* mkdir -p with every new level 0700; the last level must be ours and
- * is made private if it is not. */
-int cache_private_dir(const char *path)
+int cache_create_excl(int dirfd, const char *prefix, char *name, size_t len)
 {
-	char tmp[4096];
+	for (int tries = 0; tries < 100; tries++) {
+		uint64_t r;
+		int fd;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)tries << 32 ^ (uint64_t)getpid();
+		if (snprintf(name, len, "%s%016" PRIx64, prefix, r) >= (int)len)
+			return -ENAMETOOLONG;
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+/* ---- the cache directory: where it may be ------------------------------ */
+
+#define WALK_MAX_DEPTH 256
+#define WALK_MAX_LINKS 40
+
+static int walk_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int walk_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* "nobody (uid 65534)", or "uid 65534" for a uid without a name. */
+static void owner_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[1024];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res != NULL)
+		snprintf(buf, len, "%s (uid %u)", res->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+}
+
+/* May a directory like ST lie on the way to the cache? Owned by root or
+ * us, and nobody else may add, remove or rename its entries: not
+ * writable by group or others, unless it is root's and sticky (/tmp),
+ * where only an entry's owner may rename or remove it, and the entry
+ * itself is checked next. */
+static int walk_check(const struct stat *st, const char *shown, char *err, unsigned errlen)
+{
+	char who[160];
+
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		owner_name(st->st_uid, who, sizeof(who));
+		return walk_fail(err, errlen, -EPERM, "%s belongs to %s, not to you or root", shown, who);
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_uid == 0 && (st->st_mode & S_ISVTX)))
+		return walk_fail(err, errlen, -EPERM, "%s is writable by %s (mode %04o)", shown,
+				 st->st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+/* SHOWN + "/" + NAME into SHOWN (the path walked so far, for messages). */
+static void shown_push(char *shown, size_t len, const char *name, size_t nlen)
+{
+	size_t n = strlen(shown);
+
+	if (n + (n > 1) + nlen + 1 > len)
+		return;		/* only the messages suffer */
+	if (n > 1)
+		shown[n++] = '/';
+	memcpy(shown + n, name, nlen);
+	shown[n + nlen] = '\0';
+}
+
+static void shown_pop(char *shown)
+{
+	char *slash = strrchr(shown, '/');
+
+	if (slash != NULL)
+		slash[slash == shown ? 1 : 0] = '\0';
+}
+
+int cache_dir_open(const char *path, int *out, char *err, unsigned errlen)
+{
+	int stack[WALK_MAX_DEPTH];
+	size_t depth = 0;
+	char shown[4096] = "/", *rest = NULL, *p;
+	int links = 0, tries = 0, fd = -1, rc;
 	struct stat st;
 
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(tmp, 0700);
-			*p = '/';
+	*out = -1;
+	if (path[0] != '/')
+		return walk_fail(err, errlen, -EINVAL, "%s is not an absolute path", path);
+	rest = strdup(path);
+	if (rest == NULL)
+		return walk_fail(err, errlen, -ENOMEM, "out of memory");
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = walk_fail(err, errlen, -errno, "/: %s", strerror(errno));
+		goto out;
+	}
+	stack[depth++] = fd;
+	if (fstat(fd, &st) < 0) {
+		rc = walk_fail(err, errlen, -errno, "/: %s", strerror(errno));
+		goto out;
+	}
+	rc = walk_check(&st, "/", err, errlen);
+	if (rc < 0)
+		goto out;
+	p = rest;
+	for (;;) {
+		char *name, *target;
+		size_t nlen;
+		ssize_t tl;
+		int top = stack[depth - 1];
+		const char *sep = depth > 1 ? "/" : "";
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		name = p;
+		nlen = strcspn(p, "/");
+		p += nlen;
+		if (*p == '/')
+			*p++ = '\0';
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			if (depth > 1) {
+				close(stack[--depth]);
+				shown_pop(shown);
+			}
+			continue;
 		}
+		if (fstatat(top, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT) {
+				rc = walk_fail(err, errlen, -errno, "%s%s%s: %s", shown, sep, name, strerror(errno));
+				goto out;
+			}
+			/* a missing level: made private */
+			if (mkdirat(top, name, 0700) < 0 && errno != EEXIST) {
+				rc = walk_fail(err, errlen, -errno, "cannot create %s%s%s: %s", shown, sep, name,
+					       strerror(errno));
+				goto out;
+			}
+			if (fstatat(top, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				rc = walk_fail(err, errlen, -errno, "%s%s%s: %s", shown, sep, name, strerror(errno));
+				goto out;
+			}
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char who[160];
+			size_t rlen = strlen(p);
+
+			/* followed only if root or we made it: the directory
+			 * holding it has passed, but a sticky one (/tmp) lets
+			 * anybody add links */
+			if (st.st_uid != 0 && st.st_uid != geteuid()) {
+				owner_name(st.st_uid, who, sizeof(who));
+				rc = walk_fail(err, errlen, -EPERM, "%s%s%s is a symbolic link that belongs to %s",
+					       shown, sep, name, who);
+				goto out;
+			}
+			if (++links > WALK_MAX_LINKS) {
+				rc = walk_fail(err, errlen, -ELOOP, "%s: too many symbolic links", path);
+				goto out;
+			}
+			target = malloc(PATH_MAX + 1 + rlen + 1);
+			if (target == NULL) {
+				rc = walk_fail(err, errlen, -ENOMEM, "out of memory");
+				goto out;
+			}
+			tl = readlinkat(top, name, target, PATH_MAX);
+			if (tl <= 0) {
+				rc = walk_fail(err, errlen, tl < 0 ? -errno : -ENOENT, "%s%s%s: %s", shown, sep, name,
+					       tl < 0 ? strerror(errno) : "empty symbolic link");
+				free(target);
+				goto out;
+			}
+			/* the link's text, then what was left of the path */
+			target[tl] = '/';
+			memcpy(target + tl + 1, p, rlen + 1);
+			free(rest);
+			rest = p = target;
+			if (rest[0] == '/') {
+				while (depth > 1)
+					close(stack[--depth]);
+				snprintf(shown, sizeof(shown), "/");
+			}
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			rc = walk_fail(err, errlen, -ENOTDIR, "%s%s%s is not a directory", shown,
+				       sep, name);
+			goto out;
+		}
+		if (depth == WALK_MAX_DEPTH) {
+			rc = walk_fail(err, errlen, -ENAMETOOLONG, "%s: too deep", path);
+			goto out;
+		}
+		/* the checks are made on what we hold, not on the name */
+		fd = openat(top, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == ENOENT) && ++tries < 10) {
+			/* changed under us: look again (rest still holds NAME) */
+			name[nlen] = p > name + nlen ? '/' : '\0';
+			p = name;
+			continue;
+		}
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			rc = walk_fail(err, errlen, -errno, "%s%s%s: %s", shown, sep, name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		stack[depth++] = fd;
+		shown_push(shown, sizeof(shown), name, nlen);
+		rc = walk_check(&st, shown, err, errlen);
+		if (rc < 0)
+			goto out;
 	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (lstat(tmp, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-		log_err("cache: %s is not our own directory; refusing to keep mail there", tmp);
-		return -EACCES;
+	/* the cache directory itself must be ours, and private */
+	if (fstat(stack[depth - 1], &st) < 0) {
+		rc = walk_fail(err, errlen, -errno, "%s: %s", shown, strerror(errno));
+		goto out;
 	}
-	if ((st.st_mode & 077) != 0 && chmod(tmp, 0700) < 0)
-		return -errno;
-	return 0;
+	if (st.st_uid != geteuid()) {
+		char who[160];
+
+		owner_name(st.st_uid, who, sizeof(who));
+		rc = walk_fail(err, errlen, -EPERM, "%s belongs to %s, not to you", shown, who);
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		rc = walk_fail(err, errlen, -EPERM, "%s is writable by %s (mode %04o): run chmod 700 %s", shown,
+			       st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777), shown);
+		goto out;
+	}
+	fd = openat(stack[depth - 1], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = walk_fail(err, errlen, -errno, "%s: %s", shown, strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0 && fchmod(fd, 0700) < 0) {
+		rc = walk_fail(err, errlen, -errno, "chmod 700 %s: %s", shown, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	*out = fd;
+	rc = 0;
+out:
+	while (depth > 0)
+		close(stack[--depth]);
+	free(rest);
+	return rc;
 }
 
 /* ---- the table (lock held) --------------------------------------------- */
@@ -295,9 +547,9 @@ static void drop_list(struct cache *c, struct centry *list)
 		if (list->fd >= 0) {
 			close(list->fd);
 		} else if (c->dir != NULL) {
-			entry_path(c, list->mbox, list->uidvalidity, list->uid, path, sizeof(path));
-			if (unlink(path) < 0 && errno != ENOENT)
-				log_warn("cache: cannot remove %s: %s", path, strerror(errno));
+			entry_name(list->mbox, list->uidvalidity, list->uid, path, sizeof(path));
+			if (unlinkat(c->dirfd, path, 0) < 0 && errno != ENOENT)
+				log_warn("cache: cannot remove %s/%s: %s", c->dir, path, strerror(errno));
 		}
 		free(list);
 		list = next;
@@ -320,20 +572,29 @@ static int by_stamp(const void *a, const void *b)
 
 static void scan_mailbox(struct cache *c, const char *name, struct scanned **v, size_t *n, size_t *cap)
 {
-	char path[4200];
 	uint8_t id[16];
 	struct dirent *de;
+	struct stat dst;
 	DIR *d;
 	int dfd;
 	time_t now = time(NULL);
 
 	if (!unhex16(name, id))
 		return;
-	snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-	d = opendir(path);
-	if (d == NULL)
+	/* only a directory of ours (a link here was not made by imapfs) */
+	dfd = openat(c->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
 		return;
-	dfd = dirfd(d);
+	if (fstat(dfd, &dst) < 0 || dst.st_uid != geteuid() || (dst.st_mode & (S_IWGRP | S_IWOTH))) {
+		log_warn("cache: %s/%s is not a private directory of yours; not using it", c->dir, name);
+		close(dfd);
+		return;
+	}
+	d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		uint32_t uv, uid;
 		struct stat st;
@@ -390,10 +651,14 @@ static void scan(struct cache *c)
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	struct centry *gone;
-	DIR *d = opendir(c->dir);
+	int fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (d == NULL)
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
 			scan_mailbox(c, de->d_name, &v, &n, &cap);
@@ -413,13 +678,16 @@ static void scan(struct cache *c)
 
 /* ---- setup ------------------------------------------------------------- */
 
-int cache_new(const char *dir, const char *account, uint64_t max_bytes, struct cache **out)
+int cache_new(const char *dir, const char *account, uint64_t max_bytes, struct cache **out,
+	      char *err, unsigned errlen)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	int rc = -ENOMEM;
 
+	snprintf(err, errlen, "out of memory");
 	if (c == NULL)
 		return -ENOMEM;
+	c->dirfd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->changed, NULL);
 	c->max = max_bytes;
@@ -445,11 +713,9 @@ int cache_new(const char *dir, const char *account, uint64_t max_bytes, struct c
 				p += sprintf(p, "%%%02X", ch);
 		}
 		*p = '\0';
-		rc = cache_private_dir(c->dir);
-		if (rc < 0) {
-			log_err("cache: cannot use %s: %s", c->dir, strerror(-rc));
+		rc = cache_dir_open(c->dir, &c->dirfd, err, errlen);
+		if (rc < 0)
 			goto fail;
-		}
 		scan(c);
 	} else {
 		if (c->max > CACHE_MEM_MAX)
@@ -458,6 +724,8 @@ int cache_new(const char *dir, const char *account, uint64_t max_bytes, struct c
 	*out = c;
 	return 0;
 fail:
+	if (c->dirfd >= 0)
+		close(c->dirfd);
 	free(c->dir);
 	free(c->tab);
 	pthread_mutex_destroy(&c->lock);
@@ -482,6 +750,8 @@ void cache_free(struct cache *c)
 	}
 	free(c->tab);
 	free(c->dir);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->changed);
 	free(c);
@@ -572,12 +842,11 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	uint8_t id[16];
 	struct centry *e;
 	uint64_t serial, len = 0;
-	bool verified, touch, damaged = false;
-	uint64_t bytes;
+	bool touch, damaged = false;
 	int64_t now = time(NULL);
 	int fd = -1, rc;
 	const char *why = NULL;
-	char path[4200];
+	char path[4200], name[64];
 
 	mbox_id(k->mailbox, id);
 	pthread_mutex_lock(&c->lock);
@@ -595,8 +864,6 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	lru_unlink(c, e);
 	lru_push(c, e);
 	serial = e->serial;
-	bytes = e->bytes;
-	verified = e->verified;
 	touch = now - e->touched > TOUCH_EVERY;
 	if (touch)
 		e->touched = now;
@@ -615,25 +882,18 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	}
 	pthread_mutex_unlock(&c->lock);
 
+	entry_name(id, k->uidvalidity, k->uid, name, sizeof(name));
 	entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		/* gone (someone cleaned the directory): a plain miss; out of
 		 * fds or the like: a miss too, and the file stays */
 		rc = -errno;
 		why = strerror(errno);
-	} else if (verified) {
-		struct stat st;
-
-		/* checked earlier in this mount: the length still has to match */
-		rc = fstat(fd, &st) < 0 ? -errno : 0;
-		len = rc == 0 && (uint64_t)st.st_size >= CACHE_DATA_OFF ? (uint64_t)st.st_size - CACHE_DATA_OFF : 0;
-		if (rc == 0 && (uint64_t)st.st_size != bytes) {
-			rc = -EIO;
-			why = "length changed";
-			damaged = true;
-		}
 	} else {
+		/* every open checks the whole body, not only the first: a
+		 * file changed since (same length, other bytes) is never
+		 * served, and CRC-32C costs far less than the read itself */
 		rc = check_file(fd, id, k->uidvalidity, k->uid, &len, &why);
 		damaged = rc == -EIO;
 	}
@@ -650,8 +910,6 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		e = NULL;
 	}
 	if (rc == 0) {
-		if (e != NULL)
-			e->verified = true;
 		c->hits++;
 	} else {
 		c->misses++;
@@ -672,7 +930,7 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 			close(fd);
 		if (damaged) {
 			log_warn("cache: %s: %s; fetching the message again", path, why);
-			unlink(path);
+			unlinkat(c->dirfd, name, 0);
 		} else if (rc != -ENOENT) {
 			log_warn("cache: cannot use %s: %s; fetching the message instead", path, why);
 		}
@@ -733,34 +991,41 @@ int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_wr
 	if (c->dir == NULL) {
 		w->fd = memfd_create("imapfs-body", MFD_CLOEXEC);
 	} else {
-		char hx[33], mdir[4200];
+		char hx[33], tmp[64];
 
 		hex16(w->hdr.mbox, hx);
-		snprintf(mdir, sizeof(mdir), "%s/%s", c->dir, hx);
 		/* an unnamed file, linked in at commit: nothing half-written
 		 * ever has a name, a crash leaves nothing behind, and the
-		 * directory is locked once per body instead of three times */
+		 * directory is locked once per body instead of three times.
+		 * Names are resolved under the directory checked at mount,
+		 * never through a link. */
 		w->fd = -1;
 		if (!__atomic_load_n(&c->no_tmpfile, __ATOMIC_RELAXED)) {
-			w->fd = open(mdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-			if (w->fd < 0 && errno == ENOENT && (mkdir(mdir, 0700) == 0 || errno == EEXIST))
-				w->fd = open(mdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			w->fd = openat(c->dirfd, hx, O_TMPFILE | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (w->fd < 0 && errno == ENOENT && (mkdirat(c->dirfd, hx, 0700) == 0 || errno == EEXIST))
+				w->fd = openat(c->dirfd, hx, O_TMPFILE | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (w->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 				__atomic_store_n(&c->no_tmpfile, true, __ATOMIC_RELAXED);
 		}
 		if (w->fd < 0 && __atomic_load_n(&c->no_tmpfile, __ATOMIC_RELAXED)) {
 			/* a file system without O_TMPFILE: a temporary name */
-			if (mkdir(mdir, 0700) < 0 && errno != EEXIST) {
+			if (mkdirat(c->dirfd, hx, 0700) < 0 && errno != EEXIST) {
 				rc = -errno;
-				log_err("cache: cannot create %s: %s", mdir, strerror(errno));
+				log_err("cache: cannot create %s/%s: %s", c->dir, hx, strerror(errno));
 				free(w);
 				return rc;
 			}
-			if (asprintf(&w->tmp, "%s/" TMP_PREFIX "XXXXXX", mdir) < 0) {
+			snprintf(tmp, sizeof(tmp), "%s/" TMP_PREFIX, hx);
+			w->tmp = malloc(64);
+			if (w->tmp == NULL) {
 				free(w);
 				return -ENOMEM;
 			}
-			w->fd = mkostemp(w->tmp, O_CLOEXEC);	/* mode 0600 */
+			w->fd = cache_create_excl(c->dirfd, tmp, w->tmp, 64);
+			if (w->fd < 0) {
+				errno = -w->fd;
+				w->fd = -1;
+			}
 		}
 	}
 	if (w->fd < 0) {
@@ -845,7 +1110,7 @@ void cache_writer_abort(struct cache_writer *w)
 		return;
 	close(w->fd);
 	if (w->tmp != NULL)
-		unlink(w->tmp);
+		unlinkat(w->c->dirfd, w->tmp, 0);
 	free(w->tmp);
 	free(w);
 }
@@ -879,7 +1144,7 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 		}
 	}
 	if (c->dir != NULL) {
-		entry_path(c, h->mbox, h->uidvalidity, h->uid, path, sizeof(path));
+		entry_name(h->mbox, h->uidvalidity, h->uid, path, sizeof(path));
 		pthread_mutex_lock(&c->lock);
 		e = *slot(c, h->mbox, h->uidvalidity, h->uid);
 		keep = e == NULL || e->state == CE_FETCHING;
@@ -889,23 +1154,23 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 		if (w->len + sizeof(*h) > c->max)
 			keep = false;
 		/* the name appears only now that the file is whole */
-		if (keep && w->tmp != NULL && rename(w->tmp, path) < 0) {
-			log_err("cache: cannot rename %s: %s", w->tmp, strerror(errno));
+		if (keep && w->tmp != NULL && renameat(c->dirfd, w->tmp, c->dirfd, path) < 0) {
+			log_err("cache: cannot rename %s/%s: %s", c->dir, w->tmp, strerror(errno));
 			keep = false;
 		} else if (keep && w->tmp == NULL) {
 			char proc[64];
 
 			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
-			if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0) {
+			if (linkat(AT_FDCWD, proc, c->dirfd, path, AT_SYMLINK_FOLLOW) < 0) {
 				if (errno != EEXIST)	/* EEXIST: another mount stored it */
-					log_err("cache: cannot link %s: %s", path, strerror(errno));
+					log_err("cache: cannot link %s/%s: %s", c->dir, path, strerror(errno));
 				if (errno == ENOENT)	/* no /proc: use names from now on */
 					__atomic_store_n(&c->no_tmpfile, true, __ATOMIC_RELAXED);
 				keep = false;
 			}
 		}
 		if (!keep && w->tmp != NULL)
-			unlink(w->tmp);
+			unlinkat(c->dirfd, w->tmp, 0);
 		close(w->fd);
 		w->fd = -1;
 	}
@@ -920,7 +1185,6 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 			e->state = CE_READY;
 			e->touched = time(NULL);
 			e->bytes = w->len + sizeof(*h);
-			e->verified = true;
 			e->fd = w->fd;	/* memory mode keeps the memfd */
 			w->fd = -1;
 			c->bytes += e->bytes;

@@ -11,8 +11,8 @@
  * length, CRC-32C of the body and of the header) then the body. A file is
  * written unnamed (O_TMPFILE; a temporary name where that is missing) and
  * linked in under its name when complete, and checked
- * (header, length, checksum) the first time a mount uses it, so a torn,
- * short or damaged file is never served: it is deleted and the body is
+ * (header, length, checksum) every time it is opened, so a torn, short,
+ * damaged or altered file is never served: it is deleted and the body is
  * fetched again. The total size is kept under max_bytes by evicting the
  * least recently used files (the order survives remounts through the
  * files' mtimes, touched on use).
@@ -22,6 +22,11 @@
  * Fetching is coordinated here: a thread about to fetch a body claims its
  * key; others asking for it meanwhile wait for the result instead of
  * fetching it again (prefetch and a reader meet this way).
+ *
+ * Where: DIR/ACCOUNT is walked at mount one directory at a time without
+ * trusting names (cache_dir_open) and then held open; every entry is
+ * reached from that descriptor, so a directory renamed or swapped for a
+ * link afterwards changes nothing.
  *
  * Thread-safe. cache.lock guards the entry table, the LRU list, the totals
  * and every entry; it is a leaf lock and is never held across file I/O.
@@ -51,20 +56,41 @@ struct cache_key {
 #define CACHE_MEM_MAX (32ULL << 20)
 
 /*
- * DIR NULL: memory mode. Otherwise DIR/ACCOUNT is created (0700, must be
- * ours) and scanned for existing entries; temporary files left by a crash
- * are removed. -errno with a log line on failure.
+ * DIR NULL: memory mode. Otherwise DIR/ACCOUNT is opened with
+ * cache_dir_open (created 0700 where missing) and scanned for existing
+ * entries; temporary files left by a crash are removed. -errno with one
+ * line in ERR on failure (-EPERM: the path is not safe), nothing logged.
  */
-int cache_new(const char *dir, const char *account, uint64_t max_bytes, struct cache **out);
+int cache_new(const char *dir, const char *account, uint64_t max_bytes, struct cache **out,
+	      char *err, unsigned errlen);
 void cache_free(struct cache *c);
 
-/* The default directory: $XDG_CACHE_HOME/imapfs or ~/.cache/imapfs, into
- * BUF. */
-void cache_default_dir(char *buf, size_t len);
+/* The default directory: $XDG_CACHE_HOME/imapfs or $HOME/.cache/imapfs,
+ * into BUF; -ENOENT when neither is an absolute path (no guess under a
+ * shared directory such as /tmp). */
+int cache_default_dir(char *buf, size_t len);
 
-/* mkdir -p PATH, new levels 0700; the last level must be a directory of
- * ours and is made 0700 if it is not. -errno (logged). */
-int cache_private_dir(const char *path);
+/*
+ * The directory PATH (absolute), like mkdir -p with new levels 0700, as
+ * an O_RDONLY descriptor in *FD (the caller's). Like OpenSSH's StrictModes,
+ * refused with -EPERM and one line in ERR unless, walking from / one
+ * level at a time (openat with O_NOFOLLOW, checks made on the directory
+ * held, not on its name):
+ *   - every directory on the way belongs to root or to us (geteuid) and
+ *     is not writable by group or others, except that a root-owned
+ *     sticky directory such as /tmp may be (only an entry's owner can
+ *     rename or remove it there, and the entry is checked next);
+ *   - a symbolic link on the way belongs to root or to us; it is then
+ *     followed and what it points to is checked the same way;
+ *   - PATH itself belongs to us and is not writable by group or others;
+ *     read or search bits for them are taken away (chmod 700).
+ * Other failures: -errno with a line in ERR.
+ */
+int cache_dir_open(const char *path, int *fd, char *err, unsigned errlen);
+
+/* A new file PREFIX + 16 random hex digits under DIRFD, O_EXCL and
+ * O_NOFOLLOW, mode 0600; its name into NAME. The fd, or -errno. */
+int cache_create_excl(int dirfd, const char *prefix, char *name, size_t len);
 
 /*
  * The body of K: 0 with *FD (the caller's; body at CACHE_DATA_OFF) and its

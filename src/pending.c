@@ -88,29 +88,46 @@ static void maybe_free(struct vfs *v, struct vfs_pending *p)
 
 /* An unnamed private file under the cache directory's tmp/ (cache_dir=,
  * else $XDG_CACHE_HOME/imapfs), whatever cache= says: the bytes of a
- * message being written must not sit in memory. */
+ * message being written must not sit in memory. The directory is checked
+ * as the cache's is (cache_dir_open). Without any cache directory (no
+ * HOME and cache=no) the file is made unnamed in /tmp: with no name
+ * nobody else can reach it. */
 static int tmpfile_open(struct vfs *v)
 {
-	char path[4200];
-	int fd, rc;
+	char path[4200], why[512], name[64];
+	int dfd, fd, rc;
 
-	snprintf(path, sizeof(path), "%s/tmp", v->cache_dir);
-	rc = cache_private_dir(path);
-	if (rc < 0)
-		return rc;
-	fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (v->cache_dir != NULL) {
+		snprintf(path, sizeof(path), "%s/tmp", v->cache_dir);
+		rc = cache_dir_open(path, &dfd, why, sizeof(why));
+		if (rc < 0) {
+			log_err("cannot keep a new message under %s: %s", path, why);
+			return rc;
+		}
+	} else {
+		snprintf(path, sizeof(path), "/tmp");
+		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			rc = -errno;
+			log_err("cannot open %s: %s", path, strerror(errno));
+			return rc;
+		}
+	}
+	fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		char tmpl[4300];
-
-		snprintf(tmpl, sizeof(tmpl), "%s/new-XXXXXX", path);
-		fd = mkostemp(tmpl, O_CLOEXEC);
+		fd = cache_create_excl(dfd, "new-", name, sizeof(name));
 		if (fd >= 0)
-			unlink(tmpl);
+			unlinkat(dfd, name, 0);
+		else
+			errno = -fd;
 	}
 	if (fd < 0) {
+		rc = -errno;
 		log_err("cannot create a temporary file in %s: %s", path, strerror(errno));
-		return -errno;
+		close(dfd);
+		return rc;
 	}
+	close(dfd);
 	return fd;
 }
 

@@ -3,7 +3,12 @@
  *
  * The password only ever lives in memory we own: it is read from a pipe, a
  * private file, the environment or the terminal, kept for reconnects, and
- * wiped with explicit_bzero when freed. It is never logged.
+ * wiped with explicit_bzero when freed; so are the buffers it passed
+ * through (the rest of a read, the terminal's stdio buffer). It is never
+ * logged. IMAPFS_PASSWORD is taken out of the environment at start
+ * (secret_take_env), its bytes there overwritten, so that neither
+ * /proc/PID/environ nor a helper command we run sees it; helpers also get
+ * an environment without it in any case.
  */
 #include "secret.h"
 
@@ -22,6 +27,14 @@
 #include <unistd.h>
 
 #define SECRET_MAX 8192
+#define SECRET_ENV "IMAPFS_PASSWORD"
+
+extern char **environ;
+
+/* IMAPFS_PASSWORD as it was at start, or NULL. Set and dropped only while
+ * the program is single-threaded (main, before the daemon starts any
+ * thread); read by any thread after that. */
+static char *secret_env;
 
 static int secret_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -42,6 +55,62 @@ void secret_free(char *s)
 		return;
 	explicit_bzero(s, strlen(s));
 	free(s);
+}
+
+void secret_take_env(void)
+{
+	size_t len = strlen(SECRET_ENV), n = 0;
+	char *v = getenv(SECRET_ENV), *seen[8];
+
+	if (v != NULL && secret_env == NULL)
+		secret_env = strdup(v);	/* NULL: as if unset, the mount then says what is missing */
+	/* the original "NAME=value" sits in the process's environment block,
+	 * which /proc/PID/environ shows: overwrite every such entry (a
+	 * hand-made environment may hold several), after taking them out of
+	 * environ (unsetenv goes by the name) */
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, SECRET_ENV, len) == 0 && (*e)[len] == '=') {
+			explicit_bzero(*e + len + 1, strlen(*e + len + 1));
+			if (n < sizeof(seen) / sizeof(seen[0]))
+				seen[n++] = *e;
+		}
+	}
+	unsetenv(SECRET_ENV);
+	while (n > 0) {
+		n--;
+		explicit_bzero(seen[n], len);
+	}
+}
+
+bool secret_env_set(void)
+{
+	return secret_env != NULL || getenv(SECRET_ENV) != NULL;
+}
+
+void secret_drop_env(void)
+{
+	secret_free(secret_env);
+	secret_env = NULL;
+}
+
+/* A copy of environ without IMAPFS_PASSWORD for a helper (built before
+ * fork: the child may only call async-signal-safe functions). Only the
+ * array is malloc'd; free it with free(). */
+static char **secret_child_env(void)
+{
+	size_t n = 0, k = 0, len = strlen(SECRET_ENV);
+	char **env;
+
+	while (environ != NULL && environ[n] != NULL)
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(strncmp(environ[i], SECRET_ENV, len) == 0 && environ[i][len] == '='))
+			env[k++] = environ[i];
+	env[k] = NULL;
+	return env;
 }
 
 /* Read everything from FD (up to SECRET_MAX) and keep the first line.
@@ -78,7 +147,12 @@ static int secret_first_line(int fd, int timeout_ms, char **out)
 		n += (size_t)r;
 	}
 	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
+	{
+		size_t line = strcspn(buf, "\r\n");
+
+		/* what followed the first line is not kept, nor left behind */
+		explicit_bzero(buf + line, n - line);
+	}
 	*out = buf;
 	return 0;
 }
@@ -92,23 +166,32 @@ static int secret_first_line(int fd, int timeout_ms, char **out)
 static int secret_from_command(const char *cmd, int timeout, char **out, char *err, unsigned errlen)
 {
 	int pipefd[2], status, rc;
-	char *pw = NULL;
+	char *pw = NULL, **env;
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
 	pid_t pid;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return secret_fail(err, errlen, -errno, "password_command: pipe: %s", strerror(errno));
+	env = secret_child_env();
+	if (env == NULL)
+		return secret_fail(err, errlen, -ENOMEM, "password_command: out of memory");
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc = -errno;
+		free(env);
+		return secret_fail(err, errlen, rc, "password_command: pipe: %s", strerror(-rc));
+	}
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		close(pipefd[0]);
 		close(pipefd[1]);
+		free(env);
 		return secret_fail(err, errlen, rc, "password_command: fork: %s", strerror(-rc));
 	}
 	if (pid == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execve("/bin/sh", argv, env);
 		_exit(127);
 	}
+	free(env);
 	close(pipefd[1]);
 	rc = secret_first_line(pipefd[0], (timeout * 4 > 60 ? timeout * 4 : 60) * 1000, &pw);
 	close(pipefd[0]);
@@ -180,6 +263,8 @@ static int secret_prompt(const char *user, const char *host, char **out, char *e
 	tty = fopen("/dev/tty", "r+e");
 	if (tty == NULL)
 		return secret_fail(err, errlen, -ENXIO, "cannot open the terminal to ask for the password");
+	/* no stdio buffer: it would keep a copy of what was typed */
+	setvbuf(tty, NULL, _IONBF, 0);
 	fprintf(tty, "Password for %s@%s: ", user, host);
 	fflush(tty);
 	if (tcgetattr(fileno(tty), &old) == 0) {
@@ -218,7 +303,7 @@ int secret_get(const struct config *c, const char *user, const char *host,
 		*out = strdup(c->password);
 		return *out ? 0 : -ENOMEM;
 	}
-	env = getenv("IMAPFS_PASSWORD");
+	env = secret_env != NULL ? secret_env : getenv(SECRET_ENV);
 	if (env != NULL) {
 		*out = strdup(env);
 		return *out ? 0 : -ENOMEM;

@@ -12,9 +12,24 @@
 #ifndef IMAPFS_SECRET_H
 #define IMAPFS_SECRET_H
 
+#include <stdbool.h>
+
 #include "config.h"
 
-/* 0 and a malloc'd password in *OUT, or -errno with a reason in ERR. */
+/* Move IMAPFS_PASSWORD out of the environment into memory of this
+ * module (its bytes in the environment block are overwritten), so that
+ * /proc/PID/environ and child processes never see it; secret_get uses
+ * the copy. Call first thing, while single-threaded. */
+void secret_take_env(void);
+/* Whether IMAPFS_PASSWORD was (or is) set. */
+bool secret_env_set(void);
+/* Wipe and forget the copy (LOGIN needs it once; OAuth2 at every
+ * connection, so it keeps it). While single-threaded. */
+void secret_drop_env(void);
+
+/* 0 and a malloc'd password in *OUT, or -errno with a reason in ERR.
+ * Helper commands run with /bin/sh -c and without IMAPFS_PASSWORD in
+ * their environment. */
 int secret_get(const struct config *c, const char *user, const char *host,
 	       char **out, char *err, unsigned errlen);
 void secret_free(char *s);

@@ -348,47 +348,69 @@ response:
 	return MAILIMAP_NO_ERROR;
 }
 
-/* RFC 7628 saslname: ',' and '=' escaped as =2C and =3D. */
-static void session_saslname(FILE *f, const char *user)
+/* RFC 7628 saslname: ',' and '=' escaped as =2C and =3D; malloc'd. */
+static char *session_saslname(const char *user)
 {
+	char *out = malloc(3 * strlen(user) + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
 	for (; *user; user++) {
-		if (*user == ',')
-			fputs("=2C", f);
-		else if (*user == '=')
-			fputs("=3D", f);
+		if (*user == ',' || *user == '=')
+			o += sprintf(o, "=%s", *user == ',' ? "2C" : "3D");
 		else
-			fputc(*user, f);
+			*o++ = *user;
 	}
+	*o = '\0';
+	return out;
 }
 
-/* The base64 client response for the OAuth2 mechanism in P->cfg->auth. */
+/* The base64 client response for the OAuth2 mechanism in P->cfg->auth.
+ * The token passes through one buffer of exactly its size, wiped after
+ * (a growing memstream would leave copies behind in freed memory). */
 static int session_oauth_response(const struct session_params *p, const char *token, char **out)
 {
 	const struct url *u = p->url;
-	char *raw = NULL, *b64;
-	size_t rawlen = 0;
-	FILE *f = open_memstream(&raw, &rawlen);
+	char *raw = NULL, *b64 = NULL, *name = NULL;
+	int rawlen;
 
-	if (f == NULL)
-		return -ENOMEM;
+	*out = NULL;
 	if (p->cfg->auth == CONFIG_AUTH_XOAUTH2) {
-		fprintf(f, "user=%s\001auth=Bearer %s\001\001", u->user, token);
+		rawlen = snprintf(NULL, 0, "user=%s\001auth=Bearer %s\001\001", u->user, token);
+		raw = rawlen >= 0 ? malloc((size_t)rawlen + 1) : NULL;
+		if (raw != NULL)
+			snprintf(raw, (size_t)rawlen + 1, "user=%s\001auth=Bearer %s\001\001", u->user, token);
 	} else {
-		fputs("n,a=", f);
-		session_saslname(f, u->user);
-		fprintf(f, ",\001host=%s\001port=%d\001auth=Bearer %s\001\001", u->host, u->port, token);
+		name = session_saslname(u->user);
+		if (name == NULL)
+			return -ENOMEM;
+		rawlen = snprintf(NULL, 0, "n,a=%s,\001host=%s\001port=%d\001auth=Bearer %s\001\001", name,
+				  u->host, u->port, token);
+		raw = rawlen >= 0 ? malloc((size_t)rawlen + 1) : NULL;
+		if (raw != NULL)
+			snprintf(raw, (size_t)rawlen + 1, "n,a=%s,\001host=%s\001port=%d\001auth=Bearer %s\001\001",
+				 name, u->host, u->port, token);
+		free(name);
 	}
-	if (fclose(f) != 0 || raw == NULL) {
-		free(raw);
+	if (raw == NULL)
 		return -ENOMEM;
-	}
-	b64 = malloc(4 * ((rawlen + 2) / 3) + 1);
+	b64 = malloc(4 * (((size_t)rawlen + 2) / 3) + 1);
 	if (b64 != NULL)
-		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)raw, (int)rawlen);
-	explicit_bzero(raw, rawlen);
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)raw, rawlen);
+	explicit_bzero(raw, (size_t)rawlen);
 	free(raw);
 	*out = b64;
 	return b64 ? 0 : -ENOMEM;
+}
+
+/* The stream's write buffer still holds the last command sent, which
+ * after LOGIN or AUTHENTICATE is the secret: overwrite it. */
+static void session_wipe_sent(struct session *s)
+{
+	mailstream *st = s->imap->imap_stream;
+
+	if (st != NULL && st->write_buffer != NULL)
+		explicit_bzero(st->write_buffer, st->buffer_max_size);
 }
 
 /* Log in with LOGIN or an OAuth2 mechanism; 0, or -errno with *CLS and ERR. */
@@ -415,6 +437,7 @@ static int session_login(struct session *s, const struct session_params *p, enum
 			return -EINVAL;
 		}
 		r = mailimap_login(s->imap, u->user, p->password);
+		session_wipe_sent(s);
 	} else {
 		if (!mailimap_has_authentication(s->imap, (char *)mech)) {
 			session_fail(err, errlen, "%s does not offer AUTH=%s; use the mechanism it offers "
@@ -439,6 +462,7 @@ static int session_login(struct session *s, const struct session_params *p, enum
 		if (rc < 0)
 			return rc;
 		r = session_sasl(s, mech, resp, p->cfg->auth == CONFIG_AUTH_XOAUTH2 ? "" : "AQ==");
+		session_wipe_sent(s);
 		explicit_bzero(resp, strlen(resp));
 		free(resp);
 	}

@@ -355,13 +355,15 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 	return rc;
 }
 
-/* The body cache: on disk unless cache=no. An unusable default directory
- * falls back to memory with a warning; an unusable cache_dir= the user
- * chose is an error. */
+/* The body cache: on disk unless cache=no. A directory that is not safe
+ * (see cache_dir_open), or no HOME to put the default under, fails the
+ * mount; a default directory that cannot be made for another reason
+ * (read-only home) falls back to memory with a warning; an unusable
+ * cache_dir= the user chose is an error. */
 static int vfs_cache_open(struct vfs *v, char *err, unsigned errlen)
 {
 	const struct config *cfg = v->cfg;
-	char dir[4096], account[1024];
+	char dir[4096], account[1024], why[512];
 	int rc;
 
 	if (cfg->cache_dir != NULL && cfg->cache_dir[0] != '/') {
@@ -376,22 +378,31 @@ static int vfs_cache_open(struct vfs *v, char *err, unsigned errlen)
 		snprintf(dir, sizeof(dir), "%s/%s", cwd, cfg->cache_dir);
 	} else if (cfg->cache_dir != NULL) {
 		snprintf(dir, sizeof(dir), "%s", cfg->cache_dir);
-	} else {
-		cache_default_dir(dir, sizeof(dir));
+	} else if (cache_default_dir(dir, sizeof(dir)) < 0) {
+		if (cfg->cache == CONFIG_CACHE_NO)	/* nothing on disk; see pending.c */
+			return cache_new(NULL, NULL, cfg->cache_size, &v->cache, err, errlen);
+		snprintf(err, errlen, "neither HOME nor XDG_CACHE_HOME is set, so there is no private place "
+			 "for the body cache: give -o cache_dir=PATH (a directory of your own) or -o cache=no");
+		return -EINVAL;
 	}
 	v->cache_dir = strdup(dir);
 	if (v->cache_dir == NULL)
 		return -ENOMEM;
 	if (cfg->cache == CONFIG_CACHE_NO)
-		return cache_new(NULL, NULL, cfg->cache_size, &v->cache);
+		return cache_new(NULL, NULL, cfg->cache_size, &v->cache, err, errlen);
 	snprintf(account, sizeof(account), "%s@%s:%d", v->url.user, v->url.host, v->url.port);
-	rc = cache_new(dir, account, cfg->cache_size, &v->cache);
+	rc = cache_new(dir, account, cfg->cache_size, &v->cache, why, sizeof(why));
+	if (rc == -EPERM) {
+		snprintf(err, errlen, "refusing the cache directory %s: %s (give -o cache_dir= a directory "
+			 "of your own, or -o cache=no; see cache_dir in imapfs(1))", dir, why);
+		return rc;
+	}
 	if (rc < 0 && cfg->cache_dir == NULL && rc != -ENOMEM) {
-		log_warn("cache: %s is unusable (%s); keeping bodies in memory only", dir, strerror(-rc));
-		rc = cache_new(NULL, NULL, cfg->cache_size, &v->cache);
+		log_warn("cache: %s is unusable (%s); keeping bodies in memory only", dir, why);
+		rc = cache_new(NULL, NULL, cfg->cache_size, &v->cache, err, errlen);
 	}
 	if (rc < 0)
-		snprintf(err, errlen, "cannot use the cache directory %s: %s", dir, strerror(-rc));
+		snprintf(err, errlen, "cannot use the cache directory %s: %s", dir, why);
 	return rc;
 }
 

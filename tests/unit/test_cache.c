@@ -4,12 +4,16 @@
  * layout and modes, damage of every kind detected (and the file removed),
  * LRU eviction to max_bytes (also across a "remount"), a claim making
  * others wait until the body is stored or the claim dropped, temporary
- * files left by a crash removed at the next start, and memory mode.
+ * files left by a crash removed at the next start, memory mode, the
+ * default directory (never a guess under /tmp), the checks of the cache
+ * directory's path (owners, modes, links), a file
+ * altered after it was read once, and a directory swapped after mount.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +26,7 @@
 uint32_t crc32c_portable(uint32_t crc, const void *data, size_t len);
 
 static char root[256];
+static char err[512];
 
 static void test_crc(void)
 {
@@ -138,7 +143,7 @@ static void test_store_and_damage(void)
 	int fd;
 
 	snprintf(acct, sizeof(acct), "%s/me@host:993", root);
-	CHECK(cache_new(root, "me@host:993", 1 << 20, &c) == 0 || (c = NULL), "cache_new");
+	CHECK(cache_new(root, "me@host:993", 1 << 20, &c, err, sizeof(err)) == 0 || (c = NULL), "cache_new");
 	if (c == NULL)
 		return;
 	CHECK(stat(acct, &st) == 0 && (st.st_mode & 0777) == 0700, "account dir mode %o", st.st_mode & 0777);
@@ -165,7 +170,7 @@ static void test_store_and_damage(void)
 	fd = open(path, O_RDWR);
 	pwrite(fd, "garbage!", 8, 0);			/* header */
 	close(fd);
-	CHECK(cache_new(root, "me@host:993", 1 << 20, &c) == 0, "cache_new again");
+	CHECK(cache_new(root, "me@host:993", 1 << 20, &c, err, sizeof(err)) == 0, "cache_new again");
 	for (uint32_t i = 0; i < 3; i++)
 		CHECK(get(c, "INBOX", i + 1, buf, strlen(bodies[i])) == -ENOENT,
 		      "damaged UID %u served", i + 1);
@@ -192,7 +197,7 @@ static void test_lru(void)
 	memset(body, 'b', sizeof(body) - 1);
 	body[sizeof(body) - 1] = '\0';
 	/* room for three */
-	CHECK(cache_new(root, "lru@host:1", 3 * each + 10, &c) == 0, "cache_new lru");
+	CHECK(cache_new(root, "lru@host:1", 3 * each + 10, &c, err, sizeof(err)) == 0, "cache_new lru");
 	for (uint32_t uid = 1; uid <= 3; uid++)
 		put(c, "L", uid, body);
 	CHECK(get(c, "L", 1, buf, sizeof(body) - 1) == 0, "UID 1");	/* 1 is now the most recent */
@@ -223,7 +228,7 @@ static void test_lru(void)
 	}
 	cache_free(c);
 	/* a smaller limit at the next start trims to it */
-	CHECK(cache_new(root, "lru@host:1", each + 10, &c) == 0, "cache_new smaller");
+	CHECK(cache_new(root, "lru@host:1", each + 10, &c, err, sizeof(err)) == 0, "cache_new smaller");
 	cache_get_stats(c, &s);
 	CHECK(s.bytes <= each + 10 && s.entries == 1, "after restart with a smaller limit: %llu bytes %llu entries",
 	      (unsigned long long)s.bytes, (unsigned long long)s.entries);
@@ -258,7 +263,7 @@ static void test_claims(void)
 	pthread_t th;
 	struct cache *c;
 
-	CHECK(cache_new(root, "w@host:1", 1 << 20, &c) == 0, "cache_new claims");
+	CHECK(cache_new(root, "w@host:1", 1 << 20, &c, err, sizeof(err)) == 0, "cache_new claims");
 	w.c = c;
 	CHECK(cache_claim(c, &k) == 0, "claim");
 	CHECK(cache_claim(c, &k) == -EEXIST, "second claim must fail");
@@ -296,7 +301,7 @@ static void test_crash_leftovers(void)
 	struct cache_key k = { "T", 7, 1 };
 	int fd;
 
-	CHECK(cache_new(root, "t@host:1", 1 << 20, &c) == 0, "cache_new t");
+	CHECK(cache_new(root, "t@host:1", 1 << 20, &c, err, sizeof(err)) == 0, "cache_new t");
 	/* a writer abandoned halfway leaves no final name */
 	CHECK(cache_writer_new(c, &k, &w) == 0, "writer");
 	cache_writer_add(w, "half", 4);
@@ -315,7 +320,7 @@ static void test_crash_leftovers(void)
 
 		utimensat(AT_FDCWD, tmp, old, 0);
 	}
-	CHECK(cache_new(root, "t@host:1", 1 << 20, &c) == 0, "cache_new t again");
+	CHECK(cache_new(root, "t@host:1", 1 << 20, &c, err, sizeof(err)) == 0, "cache_new t again");
 	CHECK(access(tmp, F_OK) != 0, "old temporary file not removed");
 	cache_free(c);
 }
@@ -329,7 +334,7 @@ static void test_scattered(void)
 	struct cache *c;
 	char buf[32];
 
-	CHECK(cache_new(root, "s@host:1", 1 << 20, &c) == 0, "cache_new s");
+	CHECK(cache_new(root, "s@host:1", 1 << 20, &c, err, sizeof(err)) == 0, "cache_new s");
 	CHECK(cache_writer_new(c, &k, &w) == 0, "writer s");
 	cache_writer_pwrite(w, 10, "klmnopqrst", 10);
 	cache_writer_pwrite(w, 0, "abcdefghij", 10);
@@ -337,7 +342,7 @@ static void test_scattered(void)
 	CHECK(cache_writer_len(w) == 26, "len %llu", (unsigned long long)cache_writer_len(w));
 	CHECK(cache_writer_commit(w, NULL) == 0, "commit s");
 	cache_free(c);
-	CHECK(cache_new(root, "s@host:1", 1 << 20, &c) == 0, "cache_new s again");
+	CHECK(cache_new(root, "s@host:1", 1 << 20, &c, err, sizeof(err)) == 0, "cache_new s again");
 	memset(buf, 0, sizeof(buf));
 	CHECK(get(c, "S", 9, buf, 26) == 0 && strcmp(buf, "abcdefghijklmnopqrstuvwxyz") == 0,
 	      "scattered body: %s", buf);
@@ -350,11 +355,178 @@ static void test_memory(void)
 	struct cache_stats s;
 	char buf[16];
 
-	CHECK(cache_new(NULL, NULL, 1ULL << 40, &c) == 0, "memory cache");
+	CHECK(cache_new(NULL, NULL, 1ULL << 40, &c, err, sizeof(err)) == 0, "memory cache");
 	put(c, "M", 1, "in memory");
 	CHECK(get(c, "M", 1, buf, 9) == 0 && memcmp(buf, "in memory", 9) == 0, "memory read back");
 	cache_get_stats(c, &s);
 	CHECK(!s.disk && s.max == CACHE_MEM_MAX, "memory mode limit %llu", (unsigned long long)s.max);
+	cache_free(c);
+}
+
+/* The default directory never falls back to a shared one such as /tmp. */
+static void test_default_dir(void)
+{
+	static const struct {
+		const char *xdg, *home;	/* NULL: unset */
+		int want;
+		const char *dir;
+	} cases[] = {
+		{ "/x/cache", "/home/me", 0, "/x/cache/imapfs" },
+		{ NULL, "/home/me", 0, "/home/me/.cache/imapfs" },
+		{ "relative", "/home/me", 0, "/home/me/.cache/imapfs" },
+		{ NULL, NULL, -ENOENT, NULL },
+		{ NULL, "", -ENOENT, NULL },
+		{ "", "relative/home", -ENOENT, NULL },
+	};
+	char *saved_xdg = getenv("XDG_CACHE_HOME"), *saved_home = getenv("HOME");
+	char buf[256];
+
+	saved_xdg = saved_xdg ? strdup(saved_xdg) : NULL;
+	saved_home = saved_home ? strdup(saved_home) : NULL;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		if (cases[i].xdg)
+			setenv("XDG_CACHE_HOME", cases[i].xdg, 1);
+		else
+			unsetenv("XDG_CACHE_HOME");
+		if (cases[i].home)
+			setenv("HOME", cases[i].home, 1);
+		else
+			unsetenv("HOME");
+		buf[0] = '\0';
+		rc = cache_default_dir(buf, sizeof(buf));
+		CHECK(rc == cases[i].want && (cases[i].dir == NULL || strcmp(buf, cases[i].dir) == 0),
+		      "XDG_CACHE_HOME=%s HOME=%s: %d %s", check_q(cases[i].xdg), check_q(cases[i].home), rc, buf);
+	}
+	if (saved_xdg)
+		setenv("XDG_CACHE_HOME", saved_xdg, 1);
+	else
+		unsetenv("XDG_CACHE_HOME");
+	if (saved_home)
+		setenv("HOME", saved_home, 1);
+	else
+		unsetenv("HOME");
+	free(saved_xdg);
+	free(saved_home);
+}
+
+/* cache_dir_open: what may lie on the way to the cache and what may not.
+ * Paths are under BASE (ours, 0700); OTHER is a uid that is not ours. */
+static void test_dir_rules(void)
+{
+	static const struct {
+		const char *setup;	/* shell commands run in BASE first */
+		const char *path;	/* walked, relative to BASE ("" = BASE) */
+		int want;		/* 0 or -errno */
+		const char *why;	/* a part of the refusal's line */
+		bool needs_root;	/* chown to another user */
+	} cases[] = {
+		{ "", "new/deeper/cache", 0, NULL, false },
+		{ "mkdir -m 755 open", "open", 0, NULL, false },		/* made 0700 */
+		{ "mkdir -m 777 ww", "ww", -EPERM, "writable by others (mode 0777)", false },
+		{ "mkdir -m 770 gw", "gw", -EPERM, "writable by its group", false },
+		{ "mkdir -m 777 mid", "mid/cache", -EPERM, "mid is writable by others", false },
+		{ "mkdir -m 1777 sticky", "sticky/cache", 0, NULL, true },	/* root's, like /tmp */
+		{ "mkdir -m 700 real && ln -s real link", "link/cache", 0, NULL, false },
+		{ "mkdir -m 700 r2 sub && ln -s ../r2 sub/rel", "sub/rel/x/../cache", 0, NULL, false },
+		{ "touch file", "file/cache", -ENOTDIR, "is not a directory", false },
+		{ "mkdir -m 777 theirs && chown 65534 theirs", "theirs", -EPERM,
+		  "theirs belongs to nobody (uid 65534), not to you", true },
+		{ "mkdir -m 777 theirs2 && chown 65534 theirs2", "theirs2/acct", -EPERM,
+		  "theirs2 belongs to nobody (uid 65534), not to you or root", true },
+		{ "mkdir -m 700 mine && ln -s mine evil && chown -h 65534 evil", "evil/acct", -EPERM,
+		  "evil is a symbolic link that belongs to nobody", true },
+		{ "mkdir -m 755 elsewhere && chown 65534 elsewhere && ln -s elsewhere good", "good", -EPERM,
+		  "elsewhere belongs to nobody", true },
+		{ "mkdir -m 1777 st2 && mkdir -m 700 st2/pre && chown 65534 st2/pre", "st2/pre/acct", -EPERM,
+		  "pre belongs to nobody", true },
+	};
+	char base[300], cmd[1200], path[600];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct stat st;
+		int fd = -1, rc;
+
+		if (cases[i].needs_root && geteuid() != 0)
+			continue;
+		snprintf(base, sizeof(base), "%s-rules%zu", root, i);
+		snprintf(cmd, sizeof(cmd), "mkdir -m 700 -p '%s' && cd '%s'%s%s", base, base,
+			 cases[i].setup[0] ? " && " : "", cases[i].setup);
+		CHECK(system(cmd) == 0, "setup %s", cases[i].setup);
+		snprintf(path, sizeof(path), "%s/%s", base, cases[i].path);
+		err[0] = '\0';
+		rc = cache_dir_open(path, &fd, err, sizeof(err));
+		CHECK(rc == cases[i].want, "%s: %d, want %d (%s)", cases[i].path, rc, cases[i].want, err);
+		if (cases[i].why != NULL)
+			CHECK(strstr(err, cases[i].why) != NULL, "%s: reason \"%s\", want \"%s\"", cases[i].path,
+			      err, cases[i].why);
+		if (rc == 0) {
+			CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700 &&
+			      st.st_uid == geteuid(), "%s: fd %d mode %o", cases[i].path, fd, st.st_mode & 0777);
+			close(fd);
+		} else {
+			CHECK(fd == -1, "%s: fd %d on failure", cases[i].path, fd);
+		}
+	}
+	CHECK(cache_dir_open("relative/path", &(int){ 0 }, err, sizeof(err)) == -EINVAL, "a relative path");
+}
+
+/* A file altered after it was read once, same length: the next open
+ * checks it again and does not serve it. Before, only the length was
+ * looked at once a file had been verified in this mount. */
+static void test_altered_after_first_read(void)
+{
+	static const char body[] = "Subject: real\r\n\r\nthe server's bytes\r\n";
+	char acct[512], path[1024], buf[64];
+	struct cache_stats s;
+	struct cache *c;
+	int fd;
+
+	snprintf(acct, sizeof(acct), "%s/alter@host:1", root);
+	CHECK(cache_new(root, "alter@host:1", 1 << 20, &c, err, sizeof(err)) == 0 || (c = NULL), "cache_new alter");
+	if (c == NULL)
+		return;
+	put(c, "INBOX", 1, body);
+	CHECK(get(c, "INBOX", 1, buf, strlen(body)) == 0, "first read");
+	CHECK(get(c, "INBOX", 1, buf, strlen(body)) == 0, "second read");
+	CHECK(body_path(acct, 1, path, sizeof(path)) == 0, "body file");
+	fd = open(path, O_RDWR);
+	CHECK(pwrite(fd, "Subject: FAKE", 13, CACHE_DATA_OFF) == 13, "forge");
+	close(fd);
+	CHECK(get(c, "INBOX", 1, buf, strlen(body)) == -ENOENT, "an altered file was served");
+	CHECK(body_path(acct, 1, path, sizeof(path)) < 0, "the altered file was not removed");
+	cache_get_stats(c, &s);
+	CHECK(s.damaged == 1, "%llu damaged", (unsigned long long)s.damaged);
+	cache_free(c);
+}
+
+/* The account directory renamed away and replaced by a link after the
+ * cache opened it: new bodies still go where the cache checked. */
+static void test_swapped_after_open(void)
+{
+	char acct[512], moved[512], evil[512], path[1024], buf[16];
+	struct cache *c;
+	DIR *d;
+	int n = 0;
+
+	snprintf(acct, sizeof(acct), "%s/swap@host:1", root);
+	snprintf(moved, sizeof(moved), "%s/swap-moved", root);
+	snprintf(evil, sizeof(evil), "%s/swap-evil", root);
+	CHECK(cache_new(root, "swap@host:1", 1 << 20, &c, err, sizeof(err)) == 0 || (c = NULL), "cache_new swap");
+	if (c == NULL)
+		return;
+	put(c, "INBOX", 1, "one\r\n");
+	CHECK(rename(acct, moved) == 0 && mkdir(evil, 0777) == 0 && symlink(evil, acct) == 0, "swap");
+	put(c, "INBOX", 2, "two\r\n");
+	CHECK(get(c, "INBOX", 1, buf, 5) == 0 && get(c, "INBOX", 2, buf, 5) == 0, "both served");
+	CHECK(body_path(moved, 2, path, sizeof(path)) == 0, "UID 2 is not in the directory checked");
+	d = opendir(evil);
+	while (d != NULL && readdir(d) != NULL)
+		n++;
+	if (d != NULL)
+		closedir(d);
+	CHECK(n == 2, "the link's target got %d entries", n - 2);
 	cache_free(c);
 }
 
@@ -373,6 +545,10 @@ int main(void)
 	test_crash_leftovers();
 	test_scattered();
 	test_memory();
+	test_default_dir();
+	test_dir_rules();
+	test_altered_after_first_read();
+	test_swapped_after_open();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpl);
