@@ -718,17 +718,41 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 
 /* ---- FETCH ------------------------------------------------------------ */
 
-static int64_t date_to_epoch(const struct mailimap_date_time *dt, int16_t *tz)
+/*
+ * INTERNALDATE to epoch seconds and *TZ (minutes east of UTC). A date no
+ * calendar has (day 31 of April, hour 25, a zone of +9999: libetpan keeps
+ * +HHMM as a signed decimal and checks none of it) is garbage like any
+ * other malformed reply: -1, and the caller shows the message with no
+ * date (1970-01-01 +0000) and logs it. Zones are bounded at 15:59, which
+ * every zone ever in use fits (the largest, local mean times, are about
+ * 15:56).
+ */
+static int date_to_epoch(const struct mailimap_date_time *dt, int64_t *date, int16_t *tz)
 {
 	struct tm tm = {
 		.tm_year = dt->dt_year - 1900, .tm_mon = dt->dt_month - 1, .tm_mday = dt->dt_day,
 		.tm_hour = dt->dt_hour, .tm_min = dt->dt_min, .tm_sec = dt->dt_sec,
 	};
-	int zone = dt->dt_zone;	/* libetpan keeps +HHMM as a signed decimal */
-	int minutes = (zone / 100) * 60 + (zone % 100);
+	int zone = dt->dt_zone, az = zone < 0 ? -zone : zone;
+	int minutes = (az / 100) * 60 + az % 100;
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap;
+	time_t t;
 
-	*tz = (int16_t)minutes;
-	return (int64_t)timegm(&tm) - (int64_t)minutes * 60;
+	*date = 0;
+	*tz = 0;
+	if (dt->dt_year < 1 || dt->dt_year > 9999 || dt->dt_month < 1 || dt->dt_month > 12 ||
+	    dt->dt_day < 1 || dt->dt_day > 31 || dt->dt_hour < 0 || dt->dt_hour > 23 ||
+	    dt->dt_min < 0 || dt->dt_min > 59 || dt->dt_sec < 0 || dt->dt_sec > 60 ||
+	    az > 1559 || az % 100 > 59)
+		return -1;
+	leap = dt->dt_year % 4 == 0 && (dt->dt_year % 100 != 0 || dt->dt_year % 400 == 0);
+	if (dt->dt_day > mdays[dt->dt_month - 1] || (dt->dt_month == 2 && dt->dt_day == 29 && !leap))
+		return -1;	/* no such day in that month */
+	t = timegm(&tm);
+	*tz = (int16_t)(zone < 0 ? -minutes : minutes);
+	*date = (int64_t)t - (int64_t)*tz * 60;
+	return 0;
 }
 
 struct meta_ctx {
@@ -757,6 +781,7 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 	struct session_msg m = { 0 };
 	char *kw = NULL;
 	size_t kwlen = 0;
+	bool bad_date = false;
 	clistiter *it;
 
 	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
@@ -774,7 +799,8 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 				m.have_size = true;
 				break;
 			case MAILIMAP_MSG_ATT_INTERNALDATE:
-				m.date = date_to_epoch(st->att_data.att_internal_date, &m.tz);
+				if (date_to_epoch(st->att_data.att_internal_date, &m.date, &m.tz) < 0)
+					bad_date = true;
 				break;
 			default:
 				break;
@@ -816,6 +842,9 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 			}
 		}
 	}
+	if (bad_date)
+		log_err("UID %u: the server sent an impossible INTERNALDATE; shown as 1970-01-01 +0000",
+			m.uid);
 	m.keywords = kw;
 	*mp = m;
 	*kwp = kw;
