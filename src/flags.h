@@ -10,7 +10,9 @@
  * System flags are \Seen \Answered \Flagged \Deleted \Draft (any case);
  * other flags are IMAP keywords (atoms without ( ) { % * " \ ] or spaces,
  * ASCII only), or flag extensions: '\' and such an atom ("\Foo", as a
- * server may show one), kept with their backslash. \Recent cannot be set.
+ * server may show one), kept with their backslash (vfs_setxattr takes one
+ * only where the server shows it on a message of that mailbox: a server
+ * answers an unknown one with BAD). \Recent cannot be set.
  * Mixing plain and +/- items is an error.
  *
  * flags_format writes the value getxattr shows, in the same grammar, so

@@ -177,6 +177,10 @@ def test_flags_xattr_round_trip(pki, mount):
         assert sorted(v.split()) == sorted([b"\\Seen", b"\\Foo", b"$Label"]), v
         os.setxattr(p1, "user.imap.flags", v)
         assert sorted(msgs[0].flags) == sorted(["\\Seen", "\\Foo", "$Label"])
+        # one the server shows nowhere in the mailbox is still refused
+        with pytest.raises(OSError) as ei:
+            os.setxattr(p1, "user.imap.flags", b"+\\Bogus")
+        assert ei.value.errno == 22  # EINVAL
         os.setxattr(p1, "user.imap.flags", b"-\\Foo")
         assert "\\Foo" not in msgs[0].flags
 
