@@ -602,8 +602,21 @@ static void attr_add(char *buf, size_t len, const char *a, bool backslash)
 	snprintf(buf + n, len - n, "%s%s%s", n ? " " : "", backslash && a[0] != '\\' ? "\\" : "", a);
 }
 
-/* Hand each mailbox of a LIST or LSUB answer to CB, then free the answer. */
-static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
+/* Whether NAME is what libetpan made of a name with a NUL byte (CUTS):
+ * then it may stand for several mailboxes, and selecting it could act on
+ * another one. */
+static bool name_is_cut(const char *name, char *const *cuts, size_t ncuts)
+{
+	for (size_t i = 0; i < ncuts; i++)
+		if (strcmp(name, cuts[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Hand each mailbox of a LIST or LSUB answer to CB, then free the answer.
+ * Names equal to one of CUTS are left out (see name_is_cut). */
+static void list_deliver(struct session *s, clist *res, session_list_cb *cb, void *ctx,
+			 char *const *cuts, size_t ncuts)
 {
 	clistiter *it;
 
@@ -613,6 +626,12 @@ static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
 		char attrs[512] = "";
 		bool noselect = false;
 
+		if (name_is_cut(mb->mb_name, cuts, ncuts)) {
+			log_err("imap[%d]: the server sent a mailbox name with a NUL byte; a name of %zu "
+				"bytes before it cannot be told apart from others and is left out",
+				s->id, strlen(mb->mb_name));
+			continue;
+		}
 		if (f != NULL) {
 			if (f->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG) {
 				switch (f->mbf_sflag) {
@@ -653,15 +672,31 @@ static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
 /* LIST or LSUB "" PATTERN: the two answers have the same shape. */
 static int list_cmd(struct session *s, bool lsub, const char *pattern, session_list_cb *cb, void *ctx)
 {
+	mailstream *stream = s->imap->imap_stream;
+	char *const *cuts = NULL;
 	clist *res = NULL;
+	uint64_t from = 0;
+	size_t ncuts = 0;
+	bool unknown = false;
 	int rc;
 
+	/* libetpan cuts names at a NUL byte (tls.c notes where): the answer
+	 * starts with what libetpan holds unread, or with the next byte */
+	if (stream != NULL)
+		from = tls_low_rx_offset(mailstream_get_low(stream)) - stream->read_buffer_len;
 	rc = lsub ? session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB")
 		  : session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
-	if (rc < 0)
-		return rc;
-	list_deliver(res, cb, ctx);
-	return 0;
+	if (rc == 0 && stream != NULL)
+		unknown = tls_low_nul_cuts(mailstream_get_low(stream), from, &cuts, &ncuts);
+	if (rc == 0 && unknown) {
+		log_err("imap[%d]: %s: the server sent a NUL byte where no name could hold it; "
+			"its answer cannot be trusted", s->id, lsub ? "LSUB" : "LIST");
+		mailimap_list_result_free(res);
+		rc = -EIO;
+	} else if (rc == 0) {
+		list_deliver(s, res, cb, ctx, cuts, ncuts);
+	}
+	return rc;
 }
 
 int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)

@@ -222,3 +222,31 @@ def test_impossible_internaldate(pki, mount):
         assert "impossible INTERNALDATE" in m.log()
     finally:
         fs.stop()
+
+
+def test_nul_in_names_never_selects_another(pki, mount):
+    """Names with a NUL byte (sent as literals) reach libetpan cut at the
+    NUL: "nul<NUL>a", "nul<NUL>b" and the real "nul" cannot be told apart,
+    so all three are left out (with a log line) and "nul" is never
+    selected; the other mailboxes are shown as usual."""
+    mbs = {
+        b"INBOX": {"attrs": [], "messages": [Message(1, _body("inbox"))]},
+        b"nul\x00a": {"attrs": [], "messages": [Message(1, _body("a"))]},
+        b"nul\x00b": {"attrs": [], "messages": [Message(1, _body("b"))]},
+        b"nul": {"attrs": [], "messages": [Message(1, _body("nul"))]},
+        b"Other": {"attrs": [], "messages": [Message(2, _body("other"))]},
+    }
+    fs = _fake(pki, mbs)
+    try:
+        m = _mount_fake(mount, pki, fs)
+        assert sorted(os.listdir(m.path)) == ["INBOX", "Other"]
+        assert not os.path.exists(os.path.join(m.path, "nul"))
+        with open(os.path.join(m.path, "Other", "2.eml"), "rb") as f:
+            assert f.read() == _body("other")
+        _find_ok(m.path)
+        for (_, _, name, cmd) in fs.commands:
+            if name in ("SELECT", "EXAMINE", "STATUS"):
+                assert b"nul" not in cmd, cmd
+        assert "NUL byte" in m.log()
+    finally:
+        fs.stop()
