@@ -142,9 +142,10 @@ static int tree_fsname(const struct tree *t, uint32_t parent, const char *comp, 
 			break;
 		if (tree_child(t, parent, tagged) < 0) {
 			/* (the tagged name is escaped: safe to log) */
-			log_info("a mailbox is shown as %s: %s", tagged,
-				 strlen(name) > NAMES_MAX ? "its name is longer than 255 bytes"
-							  : "another mailbox has the same path");
+			if (!t->quiet)
+				log_info("a mailbox is shown as %s: %s", tagged,
+					 strlen(name) > NAMES_MAX ? "its name is longer than 255 bytes"
+								  : "another mailbox has the same path");
 			*fsname = tagged;
 			break;
 		}

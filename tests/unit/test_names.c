@@ -5,10 +5,8 @@
  * which is what keeps a rename or rmdir from acting on the wrong mailbox.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "names.h"
@@ -333,26 +331,6 @@ static void test_tag(void)
 
 /* ---- the whole mapping, through the tree ---------------------------------- */
 
-/* The tree logs each tagged name: keep the test's output to failures. */
-static void quiet(int on)
-{
-	static int saved = -1;
-
-	if (on && saved < 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		saved = dup(2);
-		if (null >= 0) {
-			dup2(null, 2);
-			close(null);
-		}
-	} else if (!on && saved >= 0) {
-		dup2(saved, 2);
-		close(saved);
-		saved = -1;
-	}
-}
-
 static uint64_t rng_state;
 
 static uint32_t rng(void)
@@ -420,6 +398,7 @@ static void test_tree_bijection(void)
 			CHECK(0, "tree_init");
 			return;
 		}
+		t.quiet = true;	/* the tree logs each tagged name */
 		for (int k = 0; k < NAMES; k++) {
 			char buf[2048] = "";
 			size_t n = 0;
@@ -446,9 +425,7 @@ static void test_tree_bijection(void)
 				free(names[k]);
 				names[k] = strdup(names[rng() % (unsigned)k]);
 			}
-			quiet(1);
 			rc = tree_add_mailbox(&t, names[k], delims[k], "", rng() % 4 == 0);
-			quiet(0);
 			CHECK(rc == 0, "tree_add_mailbox(%s): %d", check_q(names[k]), rc);
 		}
 		for (int k = 0; k < NAMES; k++) {
@@ -521,10 +498,9 @@ static void test_tree_cases(void)
 		long ia, ib;
 
 		tree_init(&t);
-		quiet(1);
+		t.quiet = true;
 		tree_add_mailbox(&t, pairs[i].a, pairs[i].da, "", false);
 		tree_add_mailbox(&t, pairs[i].b, pairs[i].db, "", false);
-		quiet(0);
 		ia = node_of(&t, pairs[i].a, pairs[i].da);
 		ib = node_of(&t, pairs[i].b, pairs[i].db);
 		CHECK(ia > 0 && ib > 0 && ia != ib && strcmp(t.nodes[ia].mailbox, pairs[i].a) == 0 &&
