@@ -10,6 +10,7 @@ apart. Dovecot holds the first case; the others need the fake server
 (Dovecot refuses such names).
 """
 
+import ctypes
 import os
 import subprocess
 
@@ -67,6 +68,17 @@ def test_mailbox_named_like_a_message(fresh_servers, mount, imap):
     assert ei.value.errno == 22  # EINVAL
     os.mkdir(os.path.join(m.path, "Archive", "9%2Eeml"))
     assert b"Archive/9.eml" in imaputil.mailbox_names(c)
+
+
+def _xattr_size(path, name):
+    """getxattr(PATH, NAME, NULL, 0): the size query."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.getxattr.restype = ctypes.c_ssize_t
+    libc.getxattr.argtypes = [ctypes.c_char_p, ctypes.c_char_p,
+                              ctypes.c_void_p, ctypes.c_size_t]
+    n = libc.getxattr(path.encode(), name.encode(), None, 0)
+    assert n >= 0, os.strerror(ctypes.get_errno())
+    return n
 
 
 def _fake(pki, mailboxes, delim=b"/"):
@@ -185,8 +197,9 @@ def test_flags_xattr_round_trip(pki, mount):
         assert "\\Foo" not in msgs[0].flags
 
         p2 = os.path.join(m.path, "INBOX", "2.eml")
-        v = os.getxattr(p2, "user.imap.flags")   # size query, then the value
+        v = os.getxattr(p2, "user.imap.flags")
         assert 65536 - 7 <= len(v) <= 65536, len(v)
+        assert _xattr_size(p2, "user.imap.flags") == len(v)
         toks = v.decode().split(" ")
         assert toks == many[:len(toks)], "cut inside a keyword: %r" % toks[-1]
         # it parses back (replacing with the shown part is accepted)
