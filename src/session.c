@@ -627,9 +627,13 @@ static void list_deliver(struct session *s, clist *res, session_list_cb *cb, voi
 		bool noselect = false;
 
 		if (name_is_cut(mb->mb_name, cuts, ncuts)) {
-			log_err("imap[%d]: the server sent a mailbox name with a NUL byte; a name of %zu "
-				"bytes before it cannot be told apart from others and is left out",
-				s->id, strlen(mb->mb_name));
+			/* once per process: the watcher lists again and again */
+			static bool logged;
+
+			if (!__atomic_exchange_n(&logged, true, __ATOMIC_RELAXED))
+				log_err("imap[%d]: the server sent a mailbox name with a NUL byte; the "
+					"names it cannot be told apart from (%zu bytes before the NUL) are "
+					"left out (logged once)", s->id, strlen(mb->mb_name));
 			continue;
 		}
 		if (f != NULL) {
