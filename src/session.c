@@ -686,8 +686,10 @@ static int list_cmd(struct session *s, bool lsub, const char *pattern, session_l
 
 	/* libetpan cuts names at a NUL byte (tls.c notes where): the answer
 	 * starts with what libetpan holds unread, or with the next byte */
-	if (stream != NULL)
-		from = tls_low_rx_offset(mailstream_get_low(stream)) - stream->read_buffer_len;
+	if (stream != NULL) {
+		from = tls_low_rx_offset(mailstream_get_low(stream));
+		from = from > stream->read_buffer_len ? from - stream->read_buffer_len : 0;
+	}
 	rc = lsub ? session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB")
 		  : session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
 	if (rc == 0 && stream != NULL)

@@ -66,7 +66,7 @@ struct tls_conn {
 	} cuts[NUL_CUTS];	/* the last NUL_CUTS, a ring */
 	uint64_t ncuts;		/* recorded in all */
 	uint64_t dropped_off;	/* largest offset that left the ring, +1 (0: none) */
-	char *const *view;	/* tls_low_nul_cuts's answer, malloc'd */
+	char **view;		/* tls_low_nul_cuts's answer, malloc'd */
 };
 
 static int tls_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
@@ -411,7 +411,7 @@ static void nul_free(struct tls_conn *c)
 {
 	for (size_t i = 0; i < NUL_CUTS; i++)
 		free(c->cuts[i].name);
-	free((void *)c->view);
+	free(c->view);
 }
 
 uint64_t tls_low_rx_offset(mailstream_low *low)
@@ -427,7 +427,7 @@ bool tls_low_nul_cuts(mailstream_low *low, uint64_t from, char *const **cuts, si
 	bool unknown = c->dropped_off > from;	/* one we no longer have */
 	size_t k = 0;
 
-	free((void *)c->view);
+	free(c->view);
 	c->view = NULL;
 	*cuts = NULL;
 	*n = 0;
@@ -592,8 +592,13 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 	size_t have, safe;
 	ssize_t r;
 
-	if (count <= sizeof(c->held))
-		return conn_read_raw(c, buf, count);	/* libetpan never asks this little */
+	if (count <= sizeof(c->held)) {
+		/* libetpan never asks this little; keep the offset right anyway */
+		r = conn_read_raw(c, buf, count);
+		if (r > 0)
+			c->rx_off += (uint64_t)r;
+		return r;
+	}
 	for (;;) {
 		have = c->nheld;
 		memcpy(b, c->held, have);

@@ -1081,9 +1081,13 @@ static int msg_flags_xattr(const struct tree_msg *m, char **val, size_t *len)
 	size_t dropped;
 	int rc = flags_format(m->sysflags, m->keywords, FLAGS_XATTR_MAX, val, len, &dropped);
 
+	/* at warning level once (ls -l and getfattr ask again and again) */
+	static bool warned;
+
 	if (rc == 0 && dropped > 0)
-		log_warn("UID %u: %zu of its flags are not shown in user.imap.flags (longer than %d "
-			 "bytes in all, or not IMAP atoms)", m->uid, dropped, FLAGS_XATTR_MAX);
+		log_msg(__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED) ? LOG_DEBUG : LOG_WARNING,
+			"UID %u: %zu of its flags are not shown in user.imap.flags (longer than %d "
+			"bytes in all, or not IMAP atoms)", m->uid, dropped, FLAGS_XATTR_MAX);
 	return rc;
 }
 
