@@ -12,6 +12,7 @@ apart. Dovecot holds the first case; the others need the fake server
 
 import ctypes
 import os
+import re
 import subprocess
 
 import pytest
@@ -68,6 +69,28 @@ def test_mailbox_named_like_a_message(fresh_servers, mount, imap):
     assert ei.value.errno == 22  # EINVAL
     os.mkdir(os.path.join(m.path, "Archive", "9%2Eeml"))
     assert b"Archive/9.eml" in imaputil.mailbox_names(c)
+
+
+def test_long_utf8_name_on_dovecot(fresh_servers, mount, imap):
+    """90 CJK characters are 242 bytes of modified UTF-7 (Dovecot keeps
+    them) but 270 bytes of UTF-8 (more than a file name may have): shown
+    cut with a %~HASH tag, reachable, and find over the mount succeeds."""
+    server = fresh_servers("slash")
+    c = imap(server)
+    logical = "\u65e5" * 90
+    name = imaputil.mutf7_encode(logical)
+    assert len(name) <= 255 < len(logical.encode())
+    imaputil.create(c, name)
+    uid = imaputil.append_uid(c, name, _body("cjk"))
+    m = mount(server)
+    names = os.listdir(m.path)
+    assert all(len(n.encode()) <= 255 for n in names), names
+    tagged = [n for n in names if n.startswith("\u65e5")]
+    assert len(tagged) == 1 and re.search(r"%~[0-9A-F]{8}$", tagged[0]), names
+    assert {"INBOX", "Archive", "Sent", "Trash"} <= set(names), names
+    with open(os.path.join(m.path, tagged[0], "%d.eml" % uid), "rb") as f:
+        assert f.read() == _body("cjk")
+    _find_ok(m.path)
 
 
 def _xattr_size(path, name):
