@@ -1,7 +1,9 @@
 /*
- * flags — the user.imap.flags value grammar (see flags.h). Strict: an
- * unknown \System flag or a keyword with characters IMAP does not allow is
- * refused here with EINVAL instead of being sent to the server.
+ * flags — the user.imap.flags value grammar (see flags.h). Strict: a
+ * keyword or flag extension with characters IMAP does not allow, or
+ * \Recent, is refused here with EINVAL instead of being sent to the
+ * server. flags_format writes only what flags_parse takes back, so a value
+ * read with getxattr can always be written with setxattr.
  */
 #include "flags.h"
 #include "session.h"
@@ -90,17 +92,21 @@ int flags_parse(const char *value, size_t len, struct flags_change *out)
 				if (strlen(flags_sys[k].name) == n &&
 				    strncasecmp(flags_sys[k].name, value + start, n) == 0)
 					bit = flags_sys[k].bit;
-			if (bit == 0) {
-				rc = -EINVAL;	/* \Recent or an unknown system flag */
+			if (bit != 0) {
+				if (sign == '-')
+					out->del_sys |= bit;
+				else
+					out->add_sys |= bit;
+				continue;
+			}
+			/* a flag extension ("\Foo") goes as it is, backslash
+			 * included; \Recent only the server sets */
+			if (n == 1 || (n == 7 && strncasecmp(value + start, "\\Recent", 7) == 0)) {
+				rc = -EINVAL;
 				break;
 			}
-			if (sign == '-')
-				out->del_sys |= bit;
-			else
-				out->add_sys |= bit;
-			continue;
 		}
-		for (k = 0; k < n; k++) {
+		for (k = value[start] == '\\' ? 1 : 0; k < n; k++) {
 			if (!atom_char((unsigned char)value[start + k])) {
 				rc = -EINVAL;
 				break;
@@ -116,5 +122,72 @@ int flags_parse(const char *value, size_t len, struct flags_change *out)
 		return rc;
 	}
 	out->replace = signed_items == 0;
+	return 0;
+}
+
+/* Whether the N bytes at P are one flag flags_parse takes back as it is. */
+static bool flag_token_ok(const char *p, size_t n)
+{
+	size_t k = p[0] == '\\' ? 1 : 0;
+
+	if (n <= k || (n == 7 && strncasecmp(p, "\\Recent", 7) == 0))
+		return false;
+	for (; k < n; k++)
+		if (!atom_char((unsigned char)p[k]))
+			return false;
+	return true;
+}
+
+int flags_format(uint8_t sysflags, const char *keywords, size_t max, char **out, size_t *len,
+		 size_t *dropped)
+{
+	size_t cap = (keywords ? strlen(keywords) : 0) + 64, n = 0, skipped = 0, k;
+	const char *p;
+	char *buf;
+
+	if (cap > max + 1)
+		cap = max + 1;
+	buf = malloc(cap);
+	if (buf == NULL)
+		return -ENOMEM;
+	/* the system flags first, in a fixed order; all of them fit in 64 */
+	for (k = 0; k < sizeof(flags_sys) / sizeof(flags_sys[0]); k++) {
+		size_t l = strlen(flags_sys[k].name);
+
+		if (!(sysflags & flags_sys[k].bit))
+			continue;
+		if (n + (n > 0) + l > max) {
+			skipped++;
+			continue;
+		}
+		if (n > 0)
+			buf[n++] = ' ';
+		memcpy(buf + n, flags_sys[k].name, l);
+		n += l;
+	}
+	for (p = keywords; p != NULL && *p != '\0';) {
+		size_t l = strcspn(p, " ");
+
+		if (l > 0) {
+			/* whole flags only: one that does not fit is left out,
+			 * never cut */
+			if (!flag_token_ok(p, l) || n + (n > 0) + l > max) {
+				skipped++;
+			} else {
+				if (n > 0)
+					buf[n++] = ' ';
+				memcpy(buf + n, p, l);
+				n += l;
+			}
+		}
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	if (dropped != NULL)
+		*dropped = skipped;
 	return 0;
 }

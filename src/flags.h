@@ -9,7 +9,16 @@
  *   ""                         clear all flags
  * System flags are \Seen \Answered \Flagged \Deleted \Draft (any case);
  * other flags are IMAP keywords (atoms without ( ) { % * " \ ] or spaces,
- * ASCII only). \Recent cannot be set. Mixing plain and +/- items is an error.
+ * ASCII only), or flag extensions: '\' and such an atom ("\Foo", as a
+ * server may show one), kept with their backslash (vfs_setxattr takes one
+ * only where the server shows it on a message of that mailbox: a server
+ * answers an unknown one with BAD). \Recent cannot be set.
+ * Mixing plain and +/- items is an error.
+ *
+ * flags_format writes the value getxattr shows, in the same grammar, so
+ * what is read can be written back. It holds at most FLAGS_XATTR_MAX bytes
+ * (the kernel's XATTR_SIZE_MAX: no getxattr can return more); a longer
+ * list is cut after the last whole flag that fits, never inside one.
  */
 #ifndef IMAPFS_FLAGS_H
 #define IMAPFS_FLAGS_H
@@ -29,5 +38,16 @@ struct flags_change {
  * syntax, -ENOMEM. */
 int flags_parse(const char *value, size_t len, struct flags_change *out);
 void flags_change_free(struct flags_change *c);
+
+#define FLAGS_XATTR_MAX 65536
+
+/* The value of user.imap.flags for SYSFLAGS (SESSION_F_*) and KEYWORDS
+ * (space-separated, as the server sent them; may be NULL), at most MAX
+ * bytes: a malloc'd *OUT of *LEN bytes (NUL-terminated too). A flag the
+ * grammar above cannot take back (a keyword with a character that is not
+ * an ASCII atom character) is left out. *DROPPED (may be NULL) counts the
+ * flags left out, for the caller's log line. 0 or -ENOMEM. */
+int flags_format(uint8_t sysflags, const char *keywords, size_t max, char **out, size_t *len,
+		 size_t *dropped);
 
 #endif

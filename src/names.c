@@ -10,6 +10,12 @@
  * Anything else is shown byte for byte, and because such a name always has
  * an '&', a control or an 8-bit byte, it always carries an escape the first
  * mode never writes; names_from_fs uses that to pick the mode.
+ *
+ * The decoded mode also escapes the '.' of names the mount makes itself
+ * (N.eml, .search), so a mailbox can never hide a message file, and
+ * names_tag gives a long or colliding name a short unique form; the tree
+ * keeps the exact server name of every node, which is what maps a tagged
+ * name back.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -122,13 +128,25 @@ static int raw_to_fs(const char *component, char **out)
 	return 0;
 }
 
+bool names_reserved(const char *name)
+{
+	const char *p = name;
+
+	if (strcmp(name, ".search") == 0)
+		return true;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p > name && strcmp(p, ".eml") == 0;
+}
+
 /* Show UTF8, a decoded valid name, escaping only what a file name cannot
- * hold and the '%' that introduces escapes. */
+ * hold, the '%' that introduces escapes, and the '.' of a reserved name. */
 static int decoded_to_fs(const char *utf8, char **out)
 {
 	const char *p;
 	char *buf, *o;
 	size_t len;
+	bool reserved;
 
 	/* These three are names a directory entry cannot have. */
 	if (strcmp(utf8, "") == 0)
@@ -147,6 +165,7 @@ static int decoded_to_fs(const char *utf8, char **out)
 		return 0;
 	}
 
+	reserved = names_reserved(utf8);
 	len = strlen(utf8);
 	if (len > (SIZE_MAX - 1) / 3)
 		return -ENOMEM;
@@ -155,7 +174,7 @@ static int decoded_to_fs(const char *utf8, char **out)
 		return -ENOMEM;
 	o = buf;
 	for (p = utf8; *p; p++) {
-		if (*p == '%' || *p == '/')
+		if (*p == '%' || *p == '/' || (reserved && *p == '.'))
 			o = put_escape(o, (unsigned char)*p);
 		else
 			*o++ = *p;
@@ -248,6 +267,10 @@ int names_from_fs(const char *fsname, char **out)
 		return -EINVAL;
 	if (!utf8_valid(fsname))
 		return -EINVAL;
+	/* "7.eml" is message 7 and ".search" a view; such mailboxes are
+	 * spelled 7%2Eeml and %2Esearch */
+	if (names_reserved(fsname))
+		return -EINVAL;
 
 	if (strcmp(fsname, "%00") == 0) {
 		plain = strdup("");
@@ -271,4 +294,57 @@ int names_from_fs(const char *fsname, char **out)
 		rc = -EINVAL;	/* cannot happen after utf8_valid; be safe */
 	free(plain);
 	return rc;
+}
+
+/* FNV-1a over SALT and then NAME: stable across mounts and builds, which
+ * keeps a tagged path the same from one mount to the next. */
+static uint32_t tag_hash(const char *name, unsigned salt)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p = (const unsigned char *)name;
+
+	for (int i = 0; i < 4; i++, salt >>= 8) {
+		h ^= salt & 0xff;
+		h *= 16777619u;
+	}
+	for (; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+int names_tag(const char *fsname, const char *mailbox, unsigned salt, char **out)
+{
+	enum { TAG_LEN = 10 };	/* "%~" and eight hex digits */
+	size_t cut = strlen(fsname);
+	uint32_t h = tag_hash(mailbox, salt);
+	char *buf;
+
+	if (cut > NAMES_MAX - TAG_LEN)
+		cut = NAMES_MAX - TAG_LEN;
+	for (;;) {
+		/* never inside a UTF-8 character ... */
+		while (cut > 0 && ((unsigned char)fsname[cut] & 0xc0) == 0x80)
+			cut--;
+		/* ... nor inside a %XX escape (escape_at reads at most to the
+		 * NUL, and an escape cannot reach past the end) */
+		if (cut >= 1 && escape_at(fsname + cut - 1) >= 0)
+			cut -= 1;
+		else if (cut >= 2 && escape_at(fsname + cut - 2) >= 0)
+			cut -= 2;
+		else
+			break;
+	}
+	buf = malloc(cut + TAG_LEN + 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	memcpy(buf, fsname, cut);
+	buf[cut++] = '%';
+	buf[cut++] = '~';
+	for (int i = 7; i >= 0; i--)
+		buf[cut++] = hex_digits[(h >> (4 * i)) & 0xf];
+	buf[cut] = '\0';
+	*out = buf;
+	return 0;
 }

@@ -18,9 +18,27 @@
  * tells the two apart: it treats a name with any such escape as raw bytes.
  * A '%' not followed by two hex digits is taken literally (so "100%" works
  * for mkdir).
+ *
+ * Names the mount makes itself are reserved: a mailbox named like a message
+ * file (one or more ASCII digits then ".eml") or ".search" has its '.'
+ * written %2E ("7%2Eeml", "%2Esearch"), so it never hides a message or a
+ * view; names_from_fs refuses the reserved spellings themselves (EINVAL).
+ *
+ * A file name longer than NAMES_MAX bytes, or one a sibling already has
+ * (two server names that map to one path, e.g. "a.b" with delimiter '.'
+ * and "a/b" with '/'), is tagged by names_tag: cut at a character
+ * boundary, then "%~" and eight hex digits of a hash of the server's full
+ * mailbox name. names_to_fs never writes "%~" (it writes '%' only before
+ * two hex digits), so a tagged name is never another mailbox's plain name;
+ * the tree maps it back to the server name it stores for the node.
  */
 #ifndef IMAPFS_NAMES_H
 #define IMAPFS_NAMES_H
+
+#include <stdbool.h>
+
+/* The longest file name the kernel takes (NAME_MAX). */
+#define NAMES_MAX 255
 
 /* Server component -> file name. 0 and a malloc'd *OUT, or -ENOMEM.
  * Never fails on any server input. */
@@ -32,5 +50,16 @@ int names_to_fs(const char *component, char **out);
  * escape, an escape that decodes to NUL other than the whole-name %00),
  * or -ENOMEM. names_from_fs(names_to_fs(x)) == x for every x. */
 int names_from_fs(const char *fsname, char **out);
+
+/* Whether the decoded name NAME is one the mount reserves for its own
+ * entries (N.eml, .search). */
+bool names_reserved(const char *name);
+
+/* FSNAME (from names_to_fs) cut to fit NAMES_MAX with the "%~HHHHHHHH"
+ * tag, HHHHHHHH a hash of MAILBOX (the full server name) and SALT (0
+ * first; a caller whose tagged name is still taken tries 1, 2, ...). The
+ * cut never splits an escape or a UTF-8 character. 0 and a malloc'd *OUT,
+ * or -ENOMEM. */
+int names_tag(const char *fsname, const char *mailbox, unsigned salt, char **out);
 
 #endif

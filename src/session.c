@@ -660,8 +660,21 @@ static void attr_add(char *buf, size_t len, const char *a, bool backslash)
 	snprintf(buf + n, len - n, "%s%s%s", n ? " " : "", backslash && a[0] != '\\' ? "\\" : "", a);
 }
 
-/* Hand each mailbox of a LIST or LSUB answer to CB, then free the answer. */
-static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
+/* Whether NAME is what libetpan made of a name with a NUL byte (CUTS):
+ * then it may stand for several mailboxes, and selecting it could act on
+ * another one. */
+static bool name_is_cut(const char *name, char *const *cuts, size_t ncuts)
+{
+	for (size_t i = 0; i < ncuts; i++)
+		if (strcmp(name, cuts[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Hand each mailbox of a LIST or LSUB answer to CB, then free the answer.
+ * Names equal to one of CUTS are left out (see name_is_cut). */
+static void list_deliver(struct session *s, clist *res, session_list_cb *cb, void *ctx,
+			 char *const *cuts, size_t ncuts)
 {
 	clistiter *it;
 
@@ -671,6 +684,16 @@ static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
 		char attrs[512] = "";
 		bool noselect = false;
 
+		if (name_is_cut(mb->mb_name, cuts, ncuts)) {
+			/* once per process: the watcher lists again and again */
+			static bool logged;
+
+			if (!__atomic_exchange_n(&logged, true, __ATOMIC_RELAXED))
+				log_err("imap[%d]: the server sent a mailbox name with a NUL byte; the "
+					"names it cannot be told apart from (%zu bytes before the NUL) are "
+					"left out (logged once)", s->id, strlen(mb->mb_name));
+			continue;
+		}
 		if (f != NULL) {
 			if (f->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG) {
 				switch (f->mbf_sflag) {
@@ -711,18 +734,36 @@ static void list_deliver(clist *res, session_list_cb *cb, void *ctx)
 /* LIST or LSUB "" PATTERN: the two answers have the same shape. */
 static int list_cmd(struct session *s, bool lsub, const char *pattern, session_list_cb *cb, void *ctx)
 {
+	mailstream *stream = s->imap->imap_stream;
+	char *const *cuts = NULL;
 	clist *res = NULL;
+	uint64_t from = 0;
+	size_t ncuts = 0;
+	bool unknown = false;
 	int rc;
 
 	rc = session_gate(s, lsub ? "LSUB" : "LIST", pattern);
 	if (rc < 0)
 		return rc;
+	/* libetpan cuts names at a NUL byte (tls.c notes where): the answer
+	 * starts with what libetpan holds unread, or with the next byte */
+	if (stream != NULL) {
+		from = tls_low_rx_offset(mailstream_get_low(stream));
+		from = from > stream->read_buffer_len ? from - stream->read_buffer_len : 0;
+	}
 	rc = lsub ? session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB")
 		  : session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
-	if (rc < 0)
-		return rc;
-	list_deliver(res, cb, ctx);
-	return 0;
+	if (rc == 0 && stream != NULL)
+		unknown = tls_low_nul_cuts(mailstream_get_low(stream), from, &cuts, &ncuts);
+	if (rc == 0 && unknown) {
+		log_err("imap[%d]: %s: the server sent a NUL byte where no name could hold it; "
+			"its answer cannot be trusted", s->id, lsub ? "LSUB" : "LIST");
+		mailimap_list_result_free(res);
+		rc = -EIO;
+	} else if (rc == 0) {
+		list_deliver(s, res, cb, ctx, cuts, ncuts);
+	}
+	return rc;
 }
 
 int session_list(struct session *s, const char *pattern, session_list_cb *cb, void *ctx)
@@ -782,17 +823,41 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 
 /* ---- FETCH ------------------------------------------------------------ */
 
-static int64_t date_to_epoch(const struct mailimap_date_time *dt, int16_t *tz)
+/*
+ * INTERNALDATE to epoch seconds and *TZ (minutes east of UTC). A date no
+ * calendar has (day 31 of April, hour 25, a zone of +9999: libetpan keeps
+ * +HHMM as a signed decimal and checks none of it) is garbage like any
+ * other malformed reply: -1, and the caller shows the message with no
+ * date (1970-01-01 +0000) and logs it. Zones are bounded at 15:59, which
+ * every zone ever in use fits (the largest, local mean times, are about
+ * 15:56).
+ */
+static int date_to_epoch(const struct mailimap_date_time *dt, int64_t *date, int16_t *tz)
 {
 	struct tm tm = {
 		.tm_year = dt->dt_year - 1900, .tm_mon = dt->dt_month - 1, .tm_mday = dt->dt_day,
 		.tm_hour = dt->dt_hour, .tm_min = dt->dt_min, .tm_sec = dt->dt_sec,
 	};
-	int zone = dt->dt_zone;	/* libetpan keeps +HHMM as a signed decimal */
-	int minutes = (zone / 100) * 60 + (zone % 100);
+	int zone = dt->dt_zone, az = zone < 0 ? -zone : zone;
+	int minutes = (az / 100) * 60 + az % 100;
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap;
+	time_t t;
 
-	*tz = (int16_t)minutes;
-	return (int64_t)timegm(&tm) - (int64_t)minutes * 60;
+	*date = 0;
+	*tz = 0;
+	if (dt->dt_year < 1 || dt->dt_year > 9999 || dt->dt_month < 1 || dt->dt_month > 12 ||
+	    dt->dt_day < 1 || dt->dt_day > 31 || dt->dt_hour < 0 || dt->dt_hour > 23 ||
+	    dt->dt_min < 0 || dt->dt_min > 59 || dt->dt_sec < 0 || dt->dt_sec > 60 ||
+	    az > 1559 || az % 100 > 59)
+		return -1;
+	leap = dt->dt_year % 4 == 0 && (dt->dt_year % 100 != 0 || dt->dt_year % 400 == 0);
+	if (dt->dt_day > mdays[dt->dt_month - 1] || (dt->dt_month == 2 && dt->dt_day == 29 && !leap))
+		return -1;	/* no such day in that month */
+	t = timegm(&tm);
+	*tz = (int16_t)(zone < 0 ? -minutes : minutes);
+	*date = (int64_t)t - (int64_t)*tz * 60;
+	return 0;
 }
 
 struct meta_ctx {
@@ -821,6 +886,7 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 	struct session_msg m = { 0 };
 	char *kw = NULL;
 	size_t kwlen = 0;
+	bool bad_date = false;
 	clistiter *it;
 
 	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
@@ -838,7 +904,8 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 				m.have_size = true;
 				break;
 			case MAILIMAP_MSG_ATT_INTERNALDATE:
-				m.date = date_to_epoch(st->att_data.att_internal_date, &m.tz);
+				if (date_to_epoch(st->att_data.att_internal_date, &m.date, &m.tz) < 0)
+					bad_date = true;
 				break;
 			default:
 				break;
@@ -880,6 +947,9 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 			}
 		}
 	}
+	if (bad_date)
+		log_err("UID %u: the server sent an impossible INTERNALDATE; shown as 1970-01-01 +0000",
+			m.uid);
 	m.keywords = kw;
 	*mp = m;
 	*kwp = kw;

@@ -36,6 +36,9 @@ struct tls_ctx {
 	SSL_CTX *ctx;		/* immutable after tls_ctx_new; SSL_CTX is thread-safe for SSL_new */
 };
 
+#define NUL_NAME_MAX 4096	/* longest string before a NUL that is told apart */
+#define NUL_CUTS 64
+
 /* Per-stream state, owned by the mailstream_low (freed by its free hook).
  * Used by one thread at a time (the session's), except `fd` which
  * tls_low_shutdown may read from another thread (it never changes). */
@@ -54,6 +57,18 @@ struct tls_conn {
 	char held[16];		/* a possible code prefix kept for the next read */
 	size_t nheld;
 	struct wire_out out;	/* framing of what we have sent (wire.h) */
+	/* nul_feed() state: where NUL bytes cut strings (see there) */
+	uint64_t rx_off;	/* bytes handed to libetpan so far */
+	char str[NUL_NAME_MAX];	/* the literal or quoted string so far */
+	size_t strlen_;		/* bytes in str (more were seen when > NUL_NAME_MAX) */
+	bool in_lit, in_quote, backslash, str_cut;	/* str_cut: its NUL is recorded */
+	struct tls_cut {
+		uint64_t off;	/* where the NUL was */
+		char *name;	/* what libetpan makes of the string; NULL: unknown */
+	} cuts[NUL_CUTS];	/* the last NUL_CUTS, a ring */
+	uint64_t ncuts;		/* recorded in all */
+	uint64_t dropped_off;	/* largest offset that left the ring, +1 (0: none) */
+	char **view;		/* tls_low_nul_cuts's answer, malloc'd */
 };
 
 static int tls_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
@@ -268,6 +283,175 @@ static void trace_received(struct tls_conn *c, const char *buf, size_t n)
 	}
 }
 
+/* ---- NUL bytes in names ------------------------------------------------ */
+
+/*
+ * libetpan hands every string on as a C string, so a quoted string or a
+ * literal with a NUL byte in it (which IMAP forbids, but a server can
+ * send) reaches us cut at the NUL, and two mailboxes "a<NUL>x" and
+ * "a<NUL>y" would both look like "a". So every NUL handed to libetpan is
+ * recorded with its stream offset and what libetpan will have made of the
+ * string it is in: the literal's bytes before it, or the quoted string's,
+ * unescaped as mailimap_quoted_parse does. A NUL outside any string, or
+ * after more than NUL_NAME_MAX bytes of one, is recorded as unknown. The
+ * tracking runs always (libetpan may read a reply before the command that
+ * asks for it is even sent), costs a store per byte of protocol text and
+ * at most NUL_NAME_MAX bytes of copy per literal.
+ */
+static void nul_record(struct tls_conn *c, uint64_t off)
+{
+	struct tls_cut *e = &c->cuts[c->ncuts % NUL_CUTS];
+	char *name = NULL;
+
+	if ((c->in_lit || c->in_quote) && c->str_cut)
+		return;	/* libetpan's copy ends at the string's first NUL */
+	if ((c->in_lit || c->in_quote) && c->strlen_ <= NUL_NAME_MAX) {
+		size_t n = c->strlen_;
+
+		/* a backslash before the NUL stays one (NUL is not special) */
+		name = malloc(n + 2);
+		if (name != NULL) {
+			memcpy(name, c->str, n);
+			if (c->in_quote && c->backslash)
+				name[n++] = '\\';
+			name[n] = '\0';
+		}
+	}
+	c->str_cut = true;
+	if (c->ncuts >= NUL_CUTS) {
+		if (e->off + 1 > c->dropped_off)
+			c->dropped_off = e->off + 1;
+		free(e->name);
+	}
+	e->off = off;
+	e->name = name;
+	c->ncuts++;
+}
+
+static void str_add(struct tls_conn *c, char ch)
+{
+	if (c->strlen_ < NUL_NAME_MAX)
+		c->str[c->strlen_] = ch;
+	if (c->strlen_ <= NUL_NAME_MAX)
+		c->strlen_++;
+}
+
+static void str_start(struct tls_conn *c)
+{
+	c->strlen_ = 0;
+	c->str_cut = false;
+	c->backslash = false;
+}
+
+/* N bytes at BUF handed to libetpan, all inside a literal (LIT) or all
+ * outside one. */
+static void nul_feed(struct tls_conn *c, const char *buf, size_t n, bool lit)
+{
+	if (lit) {
+		const char *z;
+
+		if (!c->in_lit) {
+			c->in_lit = true;
+			c->in_quote = false;
+			str_start(c);
+		}
+		z = c->str_cut ? NULL : memchr(buf, '\0', n);
+		if (z != NULL) {
+			for (const char *p = buf; p < z; p++)
+				str_add(c, *p);
+			nul_record(c, c->rx_off + (uint64_t)(z - buf));
+		} else if (!c->str_cut) {
+			size_t room = c->strlen_ < NUL_NAME_MAX ? NUL_NAME_MAX - c->strlen_ : 0;
+
+			if (room > 0)
+				memcpy(c->str + c->strlen_, buf, n < room ? n : room);
+			c->strlen_ += n < room ? n : room;
+			if (n > room)
+				c->strlen_ = NUL_NAME_MAX + 1;
+		}
+		c->rx_off += n;
+		return;
+	}
+	c->in_lit = false;
+	for (size_t i = 0; i < n; i++, c->rx_off++) {
+		char ch = buf[i];
+
+		if (ch == '\0') {
+			nul_record(c, c->rx_off);
+			if (c->in_quote && c->backslash)
+				c->backslash = false;	/* the backslash was consumed with it */
+			continue;
+		}
+		if (ch == '\n') {
+			c->in_quote = false;
+			continue;
+		}
+		if (!c->in_quote) {
+			if (ch == '"') {
+				c->in_quote = true;
+				str_start(c);
+			}
+		} else if (c->backslash) {
+			/* an escaped '"' or backslash is that byte; before
+			 * anything else the backslash stays, and CH is an
+			 * ordinary byte (it is neither special) */
+			c->backslash = false;
+			if (ch != '"' && ch != '\\')
+				str_add(c, '\\');
+			str_add(c, ch);
+		} else if (ch == '\\') {
+			c->backslash = true;
+		} else if (ch == '"') {
+			c->in_quote = false;
+		} else {
+			str_add(c, ch);
+		}
+	}
+}
+
+static void nul_free(struct tls_conn *c)
+{
+	for (size_t i = 0; i < NUL_CUTS; i++)
+		free(c->cuts[i].name);
+	free(c->view);
+}
+
+uint64_t tls_low_rx_offset(mailstream_low *low)
+{
+	return ((struct tls_conn *)low->data)->rx_off;
+}
+
+bool tls_low_nul_cuts(mailstream_low *low, uint64_t from, char *const **cuts, size_t *n)
+{
+	struct tls_conn *c = low->data;
+	uint64_t first = c->ncuts > NUL_CUTS ? c->ncuts - NUL_CUTS : 0;
+	char **v;
+	bool unknown = c->dropped_off > from;	/* one we no longer have */
+	size_t k = 0;
+
+	free(c->view);
+	c->view = NULL;
+	*cuts = NULL;
+	*n = 0;
+	v = malloc(NUL_CUTS * sizeof(*v));
+	if (v == NULL)
+		return true;
+	for (uint64_t i = first; i < c->ncuts; i++) {
+		struct tls_cut *e = &c->cuts[i % NUL_CUTS];
+
+		if (e->off < from)
+			continue;
+		if (e->name == NULL)
+			unknown = true;
+		else
+			v[k++] = e->name;
+	}
+	c->view = v;
+	*cuts = v;
+	*n = k;
+	return unknown;
+}
+
 /* ---- drivers ---------------------------------------------------------- */
 
 static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
@@ -351,6 +535,7 @@ static size_t defuse_codes(struct tls_conn *c, char *buf, size_t n)
 		if (c->lit_left > 0) {
 			size_t skip = n - i < c->lit_left ? n - i : (size_t)c->lit_left;
 
+			nul_feed(c, buf + i, skip, true);
 			i += skip;
 			c->lit_left -= skip;
 			continue;
@@ -391,6 +576,8 @@ static size_t defuse_codes(struct tls_conn *c, char *buf, size_t n)
 		} else {
 			c->lit_state = 0;
 		}
+		/* (here, not above: a held byte comes back with the next read) */
+		nul_feed(c, buf + i, 1, false);
 		i++;
 	}
 	return n;
@@ -407,8 +594,13 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 	size_t have, safe;
 	ssize_t r;
 
-	if (count <= sizeof(c->held))
-		return conn_read_raw(c, buf, count);	/* libetpan never asks this little */
+	if (count <= sizeof(c->held)) {
+		/* libetpan never asks this little; keep the offset right anyway */
+		r = conn_read_raw(c, buf, count);
+		if (r > 0)
+			c->rx_off += (uint64_t)r;
+		return r;
+	}
 	for (;;) {
 		have = c->nheld;
 		memcpy(b, c->held, have);
@@ -518,6 +710,7 @@ static void conn_free(mailstream_low *s)
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	free(c->rxline);
+	nul_free(c);
 	free(c);
 	free(s);
 }

@@ -17,6 +17,7 @@
 #define IMAPFS_TLS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <libetpan/libetpan.h>
 
 struct tls_ctx;
@@ -53,6 +54,15 @@ int tls_low_last_errno(mailstream_low *low);
 
 /* True when OpenSSL holds decrypted bytes not yet read (poll would not see them). */
 bool tls_low_has_pending(mailstream_low *low);
+
+/* Bytes of protocol received and handed to libetpan so far. */
+uint64_t tls_low_rx_offset(mailstream_low *low);
+/* libetpan cuts a string at its first NUL byte (see tls.c): what it made
+ * of each string with a NUL received at offset FROM or later (*CUTS: N
+ * strings owned by the stream, valid until the next read or call). True
+ * when a NUL there could not be placed in a string, or its record is
+ * gone: then nothing received since FROM can be trusted to be whole. */
+bool tls_low_nul_cuts(mailstream_low *low, uint64_t from, char *const **cuts, size_t *n);
 
 /* Interrupt any blocked read/write on the stream (from another thread). */
 void tls_low_shutdown(mailstream_low *low);

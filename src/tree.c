@@ -5,8 +5,11 @@
  * mailbox, so personal, other-users and shared namespaces each keep theirs)
  * and every component is mapped to a file name by names.c. Parents the
  * server did not list become plain directories, like \Noselect ones.
+ * A node is its exact server name: two names never share a node, and a
+ * file name a sibling already has is tagged (names.h) instead.
  */
 #include "tree.h"
+#include "log.h"
 #include "names.h"
 
 #include <errno.h>
@@ -100,6 +103,58 @@ static long tree_new_node(struct tree *t, uint32_t parent, char *fsname, const c
 	return (long)t->n++;
 }
 
+/* The visible child of PARENT whose server name is exactly MAILBOX (LEN
+ * bytes), or -1. */
+static long tree_child_raw(const struct tree *t, uint32_t parent, const char *mailbox, size_t len)
+{
+	size_t i;
+
+	for (i = 1; i < t->n; i++)
+		if (t->nodes[i].parent == parent && !t->nodes[i].hidden &&
+		    strlen(t->nodes[i].mailbox) == len && memcmp(t->nodes[i].mailbox, mailbox, len) == 0)
+			return (long)i;
+	return -1;
+}
+
+/*
+ * The file name for component COMP of server name PREFIX under PARENT: the
+ * escaped name, tagged (names.h) when it is too long for the kernel or a
+ * sibling with another server name already has it, so two mailboxes
+ * never share one path. A *FSNAME is malloc'd.
+ */
+static int tree_fsname(const struct tree *t, uint32_t parent, const char *comp, const char *prefix,
+		       char **fsname)
+{
+	char *name, *tagged;
+	unsigned salt;
+	int rc;
+
+	rc = names_to_fs(comp, &name);
+	if (rc < 0)
+		return rc;
+	if (strlen(name) <= NAMES_MAX && tree_child(t, parent, name) < 0) {
+		*fsname = name;
+		return 0;
+	}
+	for (salt = 0;; salt++) {
+		rc = names_tag(name, prefix, salt, &tagged);
+		if (rc < 0)
+			break;
+		if (tree_child(t, parent, tagged) < 0) {
+			/* (the tagged name is escaped: safe to log) */
+			if (!t->quiet)
+				log_info("a mailbox is shown as %s: %s", tagged,
+					 strlen(name) > NAMES_MAX ? "its name is longer than 255 bytes"
+								  : "another mailbox has the same path");
+			*fsname = tagged;
+			break;
+		}
+		free(tagged);
+	}
+	free(name);
+	return rc;
+}
+
 int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *attrs, bool noselect)
 {
 	size_t len = strlen(name);
@@ -108,10 +163,8 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 	char *attrs_copy;
 
 	t->gen++;
-	/* Some servers list "Foo/" for a parent: the trailing delimiter is not
-	 * an empty child. */
-	if (delim != '\0' && len > 1 && name[len - 1] == delim)
-		len--;
+	/* Every component becomes a node, an empty one included: "Foo/" is
+	 * Foo/%00, not Foo, so two server names never meet in one node. */
 	for (;;) {
 		char *comp, *fsname, *prefix;
 		long idx;
@@ -120,28 +173,22 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 		end = delim != '\0' ? memchr(p, delim, (size_t)(name + len - p)) : NULL;
 		if (end == NULL)
 			end = name + len;
-		comp = strndup(p, (size_t)(end - p));
-		if (comp == NULL)
-			return -ENOMEM;
-		rc = names_to_fs(comp, &fsname);
-		free(comp);
-		if (rc < 0)
-			return rc;
-		idx = tree_child(t, cur, fsname);
+		idx = tree_child_raw(t, cur, name, (size_t)(end - name));
 		if (idx < 0) {
+			comp = strndup(p, (size_t)(end - p));
 			prefix = strndup(name, (size_t)(end - name));
-			if (prefix == NULL) {
-				free(fsname);
-				return -ENOMEM;
+			rc = comp == NULL || prefix == NULL ? -ENOMEM
+							    : tree_fsname(t, cur, comp, prefix, &fsname);
+			free(comp);
+			if (rc == 0) {
+				idx = tree_new_node(t, cur, fsname, prefix, delim);
+				if (idx < 0)
+					free(fsname);
+				rc = idx < 0 ? (int)idx : 0;
 			}
-			idx = tree_new_node(t, cur, fsname, prefix, delim);
 			free(prefix);
-			if (idx < 0) {
-				free(fsname);
-				return (int)idx;
-			}
-		} else {
-			free(fsname);
+			if (rc < 0)
+				return rc;
 		}
 		cur = (uint32_t)idx;
 		if (end >= name + len)
@@ -153,16 +200,6 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 		return -ENOMEM;
 	free(t->nodes[cur].attrs);
 	t->nodes[cur].attrs = attrs_copy;
-	/* the listed name may differ from a synthesised prefix only by a
-	 * trailing delimiter; keep the name the server listed */
-	if (strlen(t->nodes[cur].mailbox) != strlen(name)) {
-		char *m = strdup(name);
-
-		if (m == NULL)
-			return -ENOMEM;
-		free(t->nodes[cur].mailbox);
-		t->nodes[cur].mailbox = m;
-	}
 	t->nodes[cur].selectable = !noselect;
 	t->nodes[cur].listed = true;
 	t->nodes[cur].seen = true;

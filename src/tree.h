@@ -73,6 +73,7 @@ struct tree {
 	struct tree_node *nodes;	/* guarded by lock */
 	size_t n, cap;
 	bool filtering;		/* -o subscribed: set before threads exist */
+	bool quiet;		/* a scratch copy: log nothing (set before use) */
 	uint64_t gen;		/* bumped by every change to the hierarchy */
 };
 

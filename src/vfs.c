@@ -9,6 +9,7 @@
  */
 #include "vfs.h"
 #include "cache.h"
+#include "flags.h"
 #include "log.h"
 #include "prefetch.h"
 #include "names.h"
@@ -1071,23 +1072,6 @@ static const char *const dir_xattrs[] = {
 	"user.imap.uidnext", "user.imap.uidvalidity",
 };
 
-void vfs_flags_string(const struct tree_msg *m, char *buf, size_t len)
-{
-	static const struct { uint8_t bit; const char *name; } sys[] = {
-		{ SESSION_F_SEEN, "\\Seen" }, { SESSION_F_ANSWERED, "\\Answered" },
-		{ SESSION_F_FLAGGED, "\\Flagged" }, { SESSION_F_DELETED, "\\Deleted" },
-		{ SESSION_F_DRAFT, "\\Draft" },
-	};
-	size_t i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (m->sysflags & sys[i].bit)
-			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", sys[i].name);
-	if (m->keywords != NULL && n < len)
-		snprintf(buf + n, len - n, "%s%s", n ? " " : "", m->keywords);
-}
-
 static void date_string(const struct tree_msg *m, char *buf, size_t len)
 {
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -1102,7 +1086,25 @@ static void date_string(const struct tree_msg *m, char *buf, size_t len)
 		 tz / 60, tz % 60);
 }
 
-static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, size_t len)
+/* user.imap.flags of M: whole up to FLAGS_XATTR_MAX bytes (what getxattr
+ * can return), else cut after the last whole flag, with a log line. */
+static int msg_flags_xattr(const struct tree_msg *m, char **val, size_t *len)
+{
+	size_t dropped;
+	int rc = flags_format(m->sysflags, m->keywords, FLAGS_XATTR_MAX, val, len, &dropped);
+
+	/* at warning level once (ls -l and getfattr ask again and again) */
+	static bool warned;
+
+	if (rc == 0 && dropped > 0)
+		log_msg(__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED) ? LOG_DEBUG : LOG_WARNING,
+			"UID %u: %zu of its flags are not shown in user.imap.flags (longer than %d "
+			"bytes in all, or not IMAP atoms)", m->uid, dropped, FLAGS_XATTR_MAX);
+	return rc;
+}
+
+static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, size_t len,
+		     char **big, size_t *biglen)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino);
@@ -1119,7 +1121,7 @@ static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 	if (m == NULL)
 		rc = -ENOENT;
 	else if (strcmp(name, "user.imap.flags") == 0)
-		vfs_flags_string(m, out, len);
+		rc = msg_flags_xattr(m, big, biglen);
 	else if (strcmp(name, "user.imap.uid") == 0)
 		snprintf(out, len, "%" PRIu32, m->uid);
 	else if (strcmp(name, "user.imap.internaldate") == 0)
@@ -1219,9 +1221,10 @@ int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size
 		return -EOPNOTSUPP;
 	if (vfs_ino_is_pending(ino))
 		return -ENODATA;	/* set before close, applied by APPEND */
-	rc = tree_ino_is_msg(ino) ? msg_xattr(v, ino, name, buf, sizeof(buf))
+	*val = NULL;
+	rc = tree_ino_is_msg(ino) ? msg_xattr(v, ino, name, buf, sizeof(buf), val, len)
 				  : dir_xattr(v, ino, name, buf, sizeof(buf));
-	if (rc < 0)
+	if (rc < 0 || *val != NULL)
 		return rc;
 	*val = strdup(buf);
 	if (*val == NULL)

@@ -124,7 +124,6 @@ uint32_t vfs_parse_msg_name(const char *name);
 int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
 			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
-void vfs_flags_string(const struct tree_msg *m, char *buf, size_t len);
 /* Whole bodies of UIDS (sorted, each claimed with cache_claim) from node
  * IDX into the cache; every UID ends stored or unclaimed. RETRY: once
  * more on a new connection if this one breaks. With FD non-NULL, *FD and

@@ -495,6 +495,41 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 	return vfs_getattr(v, ino, out);
 }
 
+/* Whether every flag extension ("\\Foo") in the space-separated LIST is one
+ * the server shows on some message of node N: those can be written back
+ * (what getxattr shows, setxattr takes), while an unknown one would only
+ * earn a BAD from the server. Tree lock held. */
+static bool flag_exts_shown(const struct tree_node *n, const char *list)
+{
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, " ");
+		bool found = p[0] != '\\';
+
+		for (size_t i = 0; !found && i < n->nmsgs; i++) {
+			for (const char *q = n->msgs[i].keywords; q != NULL && *q != '\0';) {
+				size_t ql = strcspn(q, " ");
+
+				if (ql == len && strncasecmp(p, q, len) == 0) {
+					found = true;
+					break;
+				}
+				q += ql;
+				while (*q == ' ')
+					q++;
+			}
+		}
+		if (!found) {
+			log_err("user.imap.flags: %.*s is not a flag this server shows in %s", (int)len, p,
+				n->mailbox);
+			return false;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
 static int msg_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c)
 {
 	struct tree *t = &v->tree;
@@ -513,6 +548,8 @@ static int msg_setflags(struct vfs *v, uint64_t ino, const struct flags_change *
 	pthread_mutex_lock(&t->lock);
 	if (idx >= t->n || tree_msg_find(&t->nodes[idx], uid) == NULL)
 		rc = -ENOENT;
+	else if (!flag_exts_shown(&t->nodes[idx], c->add_kw) || !flag_exts_shown(&t->nodes[idx], c->del_kw))
+		rc = -EINVAL;
 	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
 	uidvalidity = t->nodes[idx].uidvalidity;
@@ -605,7 +642,14 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 			"\"+\\Flagged\" or \"-\\Seen\")", (int)(len > 200 ? 200 : len), val);
 		return rc;
 	}
-	rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, &c);
+	if (vfs_ino_is_pending(ino) && ((c.add_kw != NULL && (c.add_kw[0] == '\\' || strstr(c.add_kw, " \\"))) ||
+					 (c.del_kw != NULL && (c.del_kw[0] == '\\' || strstr(c.del_kw, " \\"))))) {
+		/* a new message has no flag extension the server showed */
+		log_err("user.imap.flags: a flag extension (\\Name) cannot be set on a new message");
+		rc = -EINVAL;
+	} else {
+		rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, &c);
+	}
 	flags_change_free(&c);
 	return rc;
 }

@@ -168,6 +168,7 @@ static int poll_list(struct watch *w)
 	rc = tree_init(&scratch);
 	if (rc < 0)
 		return rc;
+	scratch.quiet = true;	/* the real tree says what it shows */
 	pthread_mutex_lock(&t->lock);
 	gen = t->gen;
 	pthread_mutex_unlock(&t->lock);

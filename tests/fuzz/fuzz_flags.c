@@ -3,14 +3,19 @@
  * (src/flags.c). The value comes from setxattr: arbitrary bytes, not
  * NUL-terminated. Checked with abort(): only 0 / -EINVAL; on success the
  * result is consistent (keywords are non-empty space-separated atoms of
- * printable ASCII, system-flag bits only SESSION_F_*, a replace has no
- * removals); on failure nothing is left to free.
+ * printable ASCII, or '\\' and such an atom other than \Recent,
+ * system-flag bits only SESSION_F_*, a replace has no removals); on failure
+ * nothing is left to free. And what flags_format shows for a parsed
+ * replace parses back to the same flags (getxattr's value can be written
+ * back).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "flags.h"
 #include "session.h"
@@ -28,10 +33,40 @@ static void check_kw(const char *kw)
 		return;
 	if (kw[0] == '\0' || kw[0] == ' ' || kw[strlen(kw) - 1] == ' ' || strstr(kw, "  "))
 		abort();
-	for (p = kw; *p; p++)
+	for (p = kw; *p; p++) {
+		bool start = p == kw || p[-1] == ' ';
+
+		if (start && *p == '\\') {
+			/* a flag extension: an atom follows, and it is not \Recent */
+			size_t n = strcspn(p, " ");
+
+			if (n == 1 || (n == 7 && strncasecmp(p, "\\Recent", 7) == 0))
+				abort();
+			continue;
+		}
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e ||
 		    strchr("(){%*\"\\]", *p) != NULL)
 			abort();
+	}
+}
+
+/* flags_format of a parsed replace parses back to the same flags. */
+static void check_format(const struct flags_change *c)
+{
+	struct flags_change back;
+	char *val;
+	size_t len;
+
+	if (flags_format(c->add_sys, c->add_kw, FLAGS_XATTR_MAX, &val, &len, NULL) != 0)
+		return;	/* ENOMEM */
+	if (strlen(val) != len || flags_parse(val, len, &back) != 0)
+		abort();
+	if (!back.replace || back.add_sys != c->add_sys ||
+	    ((back.add_kw == NULL) != (c->add_kw == NULL)) ||
+	    (back.add_kw != NULL && strcmp(back.add_kw, c->add_kw) != 0))
+		abort();
+	flags_change_free(&back);
+	free(val);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,6 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		check_kw(c.add_kw);
 		check_kw(c.del_kw);
+		if (c.replace)
+			check_format(&c);
 		flags_change_free(&c);
 	} else if (c.add_kw != NULL || c.del_kw != NULL) {
 		abort();	/* failure must leave nothing to free */

@@ -5,7 +5,8 @@
  * abort():
  *  - any server component X (no NUL): names_to_fs(X) succeeds, gives a
  *    name a directory entry can hold (non-empty, no '/', not "." or "..",
- *    valid UTF-8 as names_from_fs checks it), and names_from_fs of it is X;
+ *    valid UTF-8 as names_from_fs checks it), never a reserved name
+ *    (N.eml, .search), and names_from_fs of it is X;
  *  - any file name F: names_from_fs(F) never crashes; when it gives a
  *    component C, names_to_fs(C) gives a name names_from_fs accepts again,
  *    and it maps back to C.
@@ -29,6 +30,8 @@ static void check_component(const char *x)
 	if (fs[0] == '\0' || strchr(fs, '/') != NULL || strcmp(fs, ".") == 0 ||
 	    strcmp(fs, "..") == 0)
 		abort();	/* not a possible directory entry name */
+	if (names_reserved(fs))
+		abort();	/* would hide a message file or a view */
 	if (names_from_fs(fs, &back) != 0)
 		abort();	/* our own file name is refused */
 	if (strcmp(back, x) != 0)

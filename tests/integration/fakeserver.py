@@ -669,6 +669,27 @@ class _Session:
     def do_UID_FETCH(self, tag, rest):
         self._fetch(tag, rest, True)
 
+    def do_UID_STORE(self, tag, rest):
+        """UID STORE uid [+|-]FLAGS[.SILENT] (flags): one message's flags,
+        as a list of strings, spelled as the client sent them."""
+        m = re.match(rb"(\d+) ([+-]?)FLAGS(\.SILENT)? \((.*)\)\s*$", rest,
+                     re.I | re.S)
+        if self.state != "selected" or not m:
+            self.send("%s BAD bad STORE\r\n" % tag)
+            return
+        uid, op = int(m.group(1)), m.group(2)
+        flags = m.group(4).decode("latin-1").split()
+        for msg in self._mailbox(self.selected)["messages"]:
+            if msg.uid != uid:
+                continue
+            if op == b"+":
+                msg.flags += [f for f in flags if f not in msg.flags]
+            elif op == b"-":
+                msg.flags = [f for f in msg.flags if f not in flags]
+            else:
+                msg.flags = flags
+        self.send("%s OK store done\r\n" % tag)
+
     def do_FETCH(self, tag, rest):
         self._fetch(tag, rest, False)
 

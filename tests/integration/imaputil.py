@@ -118,7 +118,11 @@ def names_to_fs(component):
         return "%2E"
     if s == "..":
         return "%2E%2E"
-    return s.replace("%", "%25").replace("/", "%2F")
+    s = s.replace("%", "%25").replace("/", "%2F")
+    # names the mount makes itself (N.eml, .search): the '.' is escaped
+    if re.fullmatch(r"[0-9]+\.eml|\.search", s):
+        s = s.replace(".", "%2E")
+    return s
 
 
 def fs_path(name, delim):

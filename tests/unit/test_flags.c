@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -26,7 +27,14 @@ static const struct {
 	{ "+$Todo -\\Seen -Old", 0, 0, 0, SESSION_F_SEEN, "$Todo", "Old" },
 	{ "  \\Draft\t\\Answered  \\Deleted ", 0, 1, SESSION_F_DRAFT | SESSION_F_ANSWERED | SESSION_F_DELETED, 0, NULL, NULL },
 	{ "\\Recent", -EINVAL, 0, 0, 0, NULL, NULL },
-	{ "\\Bogus", -EINVAL, 0, 0, 0, NULL, NULL },
+	/* a flag extension a server shows can be written back */
+	{ "\\Bogus", 0, 1, 0, 0, "\\Bogus", NULL },
+	{ "+\\Foo -\\Bar", 0, 0, 0, 0, "\\Foo", "\\Bar" },
+	{ "\\", -EINVAL, 0, 0, 0, NULL, NULL },
+	{ "\\recent", -EINVAL, 0, 0, 0, NULL, NULL },
+	{ "\\*", -EINVAL, 0, 0, 0, NULL, NULL },
+	{ "\\a\\b", -EINVAL, 0, 0, 0, NULL, NULL },
+	{ "\\a]", -EINVAL, 0, 0, 0, NULL, NULL },
 	{ "+\\Recent", -EINVAL, 0, 0, 0, NULL, NULL },
 	{ "a(b", -EINVAL, 0, 0, 0, NULL, NULL },
 	{ "a]b", -EINVAL, 0, 0, 0, NULL, NULL },
@@ -43,6 +51,85 @@ static int streq_null(const char *a, const char *b)
 	if (a == NULL || b == NULL)
 		return a == b;
 	return strcmp(a, b) == 0;
+}
+
+/* What flags_format shows parses back to the same flags. */
+static int reparses(uint8_t sys, const char *val, size_t len, const char *want_kw)
+{
+	struct flags_change c;
+	int ok = flags_parse(val, len, &c) == 0 && c.replace && c.add_sys == sys &&
+		 streq_null(c.add_kw, want_kw);
+
+	flags_change_free(&c);
+	return ok;
+}
+
+static void test_format(void)
+{
+	static const struct {
+		uint8_t sys;
+		const char *kw, *want, *want_kw;
+		size_t dropped;
+	} fmt[] = {
+		{ 0, NULL, "", NULL, 0 },
+		{ SESSION_F_SEEN | SESSION_F_DRAFT, NULL, "\\Seen \\Draft", NULL, 0 },
+		{ SESSION_F_FLAGGED, "$Label1 \\Foo", "\\Flagged $Label1 \\Foo", "$Label1 \\Foo", 0 },
+		/* what the grammar cannot take back is left out, not shown */
+		{ 0, "ok caf\xc3\xa9 a]b \\Recent fine", "ok fine", "ok fine", 3 },
+	};
+	char *val = NULL;
+	size_t len, dropped, i;
+
+	for (i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
+		CHECK(flags_format(fmt[i].sys, fmt[i].kw, FLAGS_XATTR_MAX, &val, &len, &dropped) == 0 &&
+		      strcmp(val, fmt[i].want) == 0 && len == strlen(val) && dropped == fmt[i].dropped &&
+		      reparses(fmt[i].sys, val, len, fmt[i].want_kw),
+		      "flags_format case %zu: \"%s\" dropped %zu", i, val ? val : "", dropped);
+		free(val);
+		val = NULL;
+	}
+
+	/* 10,000 keywords: whole flags only, up to the bound, and the value
+	 * parses back to exactly the flags it shows */
+	{
+		size_t cap = 10000 * 12 + 1, n = 0, shown = 0;
+		char *kw = malloc(cap), *p;
+
+		for (i = 0; i < 10000; i++)
+			n += (size_t)snprintf(kw + n, cap - n, "%s$kw%06zu", i ? " " : "", i);
+		CHECK(flags_format(SESSION_F_SEEN, kw, FLAGS_XATTR_MAX, &val, &len, &dropped) == 0,
+		      "format 10k keywords");
+		CHECK(len <= FLAGS_XATTR_MAX && len > FLAGS_XATTR_MAX - 12 && val[len] == '\0',
+		      "10k keywords: %zu bytes", len);
+		/* every shown token is a whole keyword of the input */
+		for (p = val + strlen("\\Seen "); p < val + len; p += 10) {
+			CHECK(strncmp(p, "$kw", 3) == 0 && (p[9] == ' ' || p[9] == '\0'),
+			      "token at %zu is whole", (size_t)(p - val));
+			shown++;
+			if (p[9] == '\0')
+				break;
+		}
+		CHECK(shown + dropped == 10000, "shown %zu + dropped %zu", shown, dropped);
+		CHECK(strncmp(kw, val + 6, len - 6) == 0, "the shown part is the input's start");
+		kw[len - 6] = '\0';
+		CHECK(reparses(SESSION_F_SEEN, val, len, kw), "10k keywords parse back");
+		free(val);
+		val = NULL;
+		free(kw);
+	}
+	/* one keyword of 1 MB: left out whole, the rest is shown */
+	{
+		size_t big = 1 << 20;
+		char *kw = malloc(big + 16);
+
+		memset(kw, 'k', big);
+		memcpy(kw + big, " after", 7);
+		CHECK(flags_format(0, kw, FLAGS_XATTR_MAX, &val, &len, &dropped) == 0 &&
+		      strcmp(val, "after") == 0 && dropped == 1, "1 MB keyword: \"%.20s\" %zu", val, dropped);
+		free(val);
+		val = NULL;
+		free(kw);
+	}
 }
 
 int main(void)
@@ -72,5 +159,6 @@ int main(void)
 		      "length-bounded parse");
 		flags_change_free(&c);
 	}
+	test_format();
 	return check_finish("test_flags");
 }

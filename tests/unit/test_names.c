@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "names.h"
+#include "tree.h"
 
 /* Server component -> file name, and back (the round trip is implied). */
 static const struct {
@@ -71,6 +72,18 @@ static const struct {
 	{ ".\xff", ".%FF" },
 	{ "%2E\xff", "%252E%FF" },
 	{ "&%", "%26%25" },
+	/* names the mount makes itself: the '.' is escaped */
+	{ "7.eml", "7%2Eeml" },
+	{ "0.eml", "0%2Eeml" },
+	{ "007.eml", "007%2Eeml" },
+	{ "4294967296.eml", "4294967296%2Eeml" },
+	{ ".search", "%2Esearch" },
+	{ "7.EML", "7.EML" },
+	{ "7.eml.", "7.eml." },
+	{ "a7.eml", "a7.eml" },
+	{ ".eml", ".eml" },
+	{ ".search2", ".search2" },
+	{ "&ADc-.eml", "%26ADc-.eml" },	/* "7" encoded: invalid, raw */
 };
 
 /* File name -> server component, for names names_to_fs does not write. */
@@ -116,6 +129,8 @@ static const char *const bad_fs[] = {
 	"%26\xed\xa0\x80", "%26\xf4\x90\x80\x80", "%26\xf0\x9f\x98",
 	"%26\xc3\x41", "%26\xe6\x97z",
 	"a%00", "%00a", "%00%00", "%26%00", "%00%26",
+	/* reserved for the mount's own entries */
+	"7.eml", "0.eml", "123.eml", ".search",
 };
 
 /* Hostile server names for the round trip, on top of the tables above. */
@@ -245,8 +260,261 @@ static void test_exhaustive(void)
 	CHECK(bad == 0, "%u of %u names do not round trip, first %s", bad, tried, check_q(first));
 }
 
+/* A tagged name: at most NAMES_MAX bytes, "%~" and eight hex digits at the
+ * end, the part before it a prefix of FS cut at a character and escape
+ * boundary. */
+static int tag_ok(const char *fs, const char *tagged)
+{
+	size_t n = strlen(tagged), cut;
+
+	if (n > NAMES_MAX || n < 10 || tagged[n - 10] != '%' || tagged[n - 9] != '~')
+		return 0;
+	for (size_t i = n - 8; i < n; i++)
+		if (!strchr("0123456789ABCDEF", tagged[i]))
+			return 0;
+	cut = n - 10;
+	if (strncmp(fs, tagged, cut) != 0)
+		return 0;
+	/* the cut is not inside a UTF-8 character or an escape */
+	if (((unsigned char)fs[cut] & 0xc0) == 0x80)
+		return 0;
+	if ((cut >= 1 && fs[cut - 1] == '%') || (cut >= 2 && fs[cut - 2] == '%'))
+		return 0;
+	return 1;
+}
+
+static void test_tag(void)
+{
+	static const char *const pieces[] = { "a", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80", "%25", "%2F" };
+	char *long_fs, *t1 = NULL, *t2 = NULL, *t3 = NULL;
+
+	for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+		size_t pl = strlen(pieces[k]);
+
+		/* every alignment of the piece against the cut */
+		for (size_t shift = 0; shift < 4; shift++) {
+			long_fs = malloc(5000 + 1);
+			memset(long_fs, 'x', shift);
+			for (size_t o = shift; o + pl <= 5000; o += pl)
+				memcpy(long_fs + o, pieces[k], pl), long_fs[o + pl] = '\0';
+			CHECK(names_tag(long_fs, "server-name", 0, &t1) == 0 && tag_ok(long_fs, t1),
+			      "names_tag of 5000 bytes of %s shifted %zu: %s", check_q(pieces[k]), shift,
+			      t1 ? check_q(t1) : "-");
+			free(t1);
+			t1 = NULL;
+			free(long_fs);
+		}
+	}
+	/* the same server name gives the same tag (paths stay the same from
+	 * one mount to the next); another name or salt gives another */
+	CHECK(names_tag("short", "A", 0, &t1) == 0 && names_tag("short", "A", 0, &t2) == 0 &&
+	      names_tag("short", "B", 0, &t3) == 0 && strcmp(t1, t2) == 0 && strcmp(t1, t3) != 0 &&
+	      strncmp(t1, "short%~", 7) == 0 && strlen(t1) == 15,
+	      "names_tag is stable and depends on the server name: %s %s %s", t1, t2, t3);
+	free(t2);
+	free(t3);
+	CHECK(names_tag("short", "A", 1, &t2) == 0 && strcmp(t1, t2) != 0, "the salt changes the tag");
+	free(t1);
+	free(t2);
+	/* a tagged name is never the file name of another mailbox */
+	CHECK(names_tag("x", "x", 0, &t1) == 0 && names_from_fs(t1, &t2) == 0, "tagged name parses");
+	if (t2 != NULL) {
+		char *back = NULL;
+
+		CHECK(names_to_fs(t2, &back) == 0 && strcmp(back, t1) != 0,
+		      "%s as a server name is shown as %s, not as the tag", check_q(t2), check_q(back));
+		free(back);
+	}
+	free(t1);
+	free(t2);
+}
+
+/* ---- the whole mapping, through the tree ---------------------------------- */
+
+static uint64_t rng_state;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)rng_state;
+}
+
+/* The visible node whose server name is exactly NAME reached by walking
+ * NAME's own prefixes at DELIM (what tree_add_mailbox does), or -1. */
+static long node_of(const struct tree *t, const char *name, char delim)
+{
+	size_t len = strlen(name), i;
+	uint32_t cur = 0;
+	const char *end = name;
+
+	for (;;) {
+		long found = -1;
+		size_t plen;
+
+		end = delim ? memchr(end, delim, (size_t)(name + len - end)) : NULL;
+		plen = end ? (size_t)(end - name) : len;
+		for (i = 1; i < t->n; i++)
+			if (t->nodes[i].parent == cur && !t->nodes[i].hidden &&
+			    strlen(t->nodes[i].mailbox) == plen &&
+			    memcmp(t->nodes[i].mailbox, name, plen) == 0)
+				found = (long)i;
+		if (found < 0)
+			return -1;
+		cur = (uint32_t)found;
+		if (end == NULL)
+			return found;
+		end++;
+	}
+}
+
+/*
+ * Property: for random server names over both delimiters (dots, slashes,
+ * empty parts, trailing delimiters, reserved names, escapes, 8-bit bytes,
+ * names over 255 bytes), name -> path -> name is the identity: the path
+ * the tree shows for a name, looked up again one file name at a time,
+ * leads to a node with exactly that server name. And every file name is
+ * one the kernel takes, unique among its siblings, and never a message or
+ * reserved name.
+ */
+static void test_tree_bijection(void)
+{
+	static const char *const pieces[] = {
+		"a", "b", "7.eml", "12.eml", ".search", ".", "..", "/", "//", "%", "%2E", "%~",
+		"&", "&Jjo-", "&-", "\xff", "\xc3\xa9", "\x01", "INBOX", "eml", " ",
+	};
+	enum { ROUNDS = 40, NAMES = 60 };
+	unsigned bad = 0;
+	char first[600] = "";
+
+	rng_state = 0x9e3779b97f4a7c15ULL;
+	for (int round = 0; round < ROUNDS; round++) {
+		struct tree t;
+		char *names[NAMES];
+		char delims[NAMES];
+
+		if (tree_init(&t) < 0) {
+			CHECK(0, "tree_init");
+			return;
+		}
+		t.quiet = true;	/* the tree logs each tagged name */
+		for (int k = 0; k < NAMES; k++) {
+			char buf[2048] = "";
+			size_t n = 0;
+			int parts = 1 + (int)(rng() % 6), rc;
+
+			for (int j = 0; j < parts; j++) {
+				const char *pc = pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+
+				if (rng() % 23 == 0) {	/* now and then one part over 255 bytes */
+					size_t l = 250 + rng() % 300;
+
+					memset(buf + n, rng() % 2 ? 'L' : '.', l);
+					n += l;
+				} else {
+					memcpy(buf + n, pc, strlen(pc));
+					n += strlen(pc);
+				}
+				buf[n] = '\0';
+			}
+			names[k] = strdup(buf);
+			delims[k] = rng() % 2 ? '.' : '/';
+			/* the same name again, with the other delimiter */
+			if (k > 0 && rng() % 5 == 0) {
+				free(names[k]);
+				names[k] = strdup(names[rng() % (unsigned)k]);
+			}
+			rc = tree_add_mailbox(&t, names[k], delims[k], "", rng() % 4 == 0);
+			CHECK(rc == 0, "tree_add_mailbox(%s): %d", check_q(names[k]), rc);
+		}
+		for (int k = 0; k < NAMES; k++) {
+			long idx = node_of(&t, names[k], delims[k]), back = 0;
+			uint32_t chain[1024];
+			int depth = 0;
+
+			if (idx < 0) {
+				if (!bad++)
+					snprintf(first, sizeof(first), "%s: no node", check_q(names[k]));
+				continue;
+			}
+			for (uint32_t j = (uint32_t)idx; j != 0 && depth < 1024; j = t.nodes[j].parent)
+				chain[depth++] = j;
+			/* the path, looked up again name by name from the root */
+			while (depth > 0 && back >= 0)
+				back = tree_child(&t, (uint32_t)back, t.nodes[chain[--depth]].fsname);
+			if (back != idx || strcmp(t.nodes[back].mailbox, names[k]) != 0) {
+				if (!bad++)
+					snprintf(first, sizeof(first), "%s (delimiter %c): path leads to %ld",
+						 check_q(names[k]), delims[k], back);
+			}
+		}
+		for (size_t i = 1; i < t.n; i++) {
+			const char *fs = t.nodes[i].fsname;
+			const char *tag = strstr(fs, "%~");
+			char *comp = NULL;
+			int ok = strlen(fs) <= NAMES_MAX && fs[0] != '\0' && !strchr(fs, '/') &&
+				 strcmp(fs, ".") != 0 && strcmp(fs, "..") != 0 && !names_reserved(fs);
+
+			for (size_t j = 1; j < t.n && ok; j++)
+				if (j != i && t.nodes[j].parent == t.nodes[i].parent &&
+				    strcmp(t.nodes[j].fsname, fs) == 0)
+					ok = 0;
+			/* an untagged name maps back to its component by itself */
+			if (ok && tag == NULL) {
+				const struct tree_node *pn = &t.nodes[t.nodes[i].parent];
+				size_t skip = t.nodes[i].parent == 0 ? 0 : strlen(pn->mailbox) + 1;
+
+				ok = names_from_fs(fs, &comp) == 0 && strcmp(comp, t.nodes[i].mailbox + skip) == 0;
+				free(comp);
+			}
+			if (!ok && !bad++)
+				snprintf(first, sizeof(first), "file name %s of %s", check_q(fs),
+					 check_q(t.nodes[i].mailbox));
+		}
+		for (int k = 0; k < NAMES; k++)
+			free(names[k]);
+		tree_destroy(&t);
+	}
+	CHECK(bad == 0, "%u failures of the server name <-> path mapping, first: %s", bad, first);
+}
+
+/* The cases of the review, one by one. */
+static void test_tree_cases(void)
+{
+	static const struct {
+		const char *a, *b;
+		char da, db;
+	} pairs[] = {
+		{ "Foo", "Foo/", '/', '/' },
+		{ ".", "..", '.', '.' },
+		{ "a.b.c", "a/b/c", '.', '/' },
+		{ "INBOX/7.eml", "INBOX/7%2Eeml", '/', '/' },
+		{ "x", "x/", '/', '/' },
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		struct tree t;
+		long ia, ib;
+
+		tree_init(&t);
+		t.quiet = true;
+		tree_add_mailbox(&t, pairs[i].a, pairs[i].da, "", false);
+		tree_add_mailbox(&t, pairs[i].b, pairs[i].db, "", false);
+		ia = node_of(&t, pairs[i].a, pairs[i].da);
+		ib = node_of(&t, pairs[i].b, pairs[i].db);
+		CHECK(ia > 0 && ib > 0 && ia != ib && strcmp(t.nodes[ia].mailbox, pairs[i].a) == 0 &&
+		      strcmp(t.nodes[ib].mailbox, pairs[i].b) == 0,
+		      "%s and %s are two nodes (%ld, %ld)", check_q(pairs[i].a), check_q(pairs[i].b), ia, ib);
+		tree_destroy(&t);
+	}
+}
+
 int main(void)
 {
+	test_tag();
+	test_tree_bijection();
+	test_tree_cases();
 	test_to_fs();
 	test_from_fs();
 	test_hostile();
