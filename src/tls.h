@@ -2,6 +2,7 @@
  * tls — the byte transport under libetpan: TCP connect with a timeout, and
  * two mailstream_low drivers over a connected socket, one plain and one
  * OpenSSL TLS (chain and host name always verified, TLS >= 1.2, SNI).
+ * Both pass what the server sends through the guard (guard.h) first.
  *
  * Debian's libetpan does TLS with GnuTLS and verifies nothing, so we never
  * use its mailimap_ssl_* / starttls helpers (DESIGN.md §3). Both drivers
@@ -17,6 +18,7 @@
 #define IMAPFS_TLS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <libetpan/libetpan.h>
 
 struct tls_ctx;
@@ -53,6 +55,11 @@ int tls_low_last_errno(mailstream_low *low);
 
 /* True when OpenSSL holds decrypted bytes not yet read (poll would not see them). */
 bool tls_low_has_pending(mailstream_low *low);
+
+/* The largest literal the server may send on the stream from now on (the
+ * guard refuses a larger one before libetpan allocates for it, failing
+ * the read with EPROTO). A new stream starts at GUARD_LITERAL_META. */
+void tls_low_set_literal_limit(mailstream_low *low, uint64_t bytes);
 
 /* Interrupt any blocked read/write on the stream (from another thread). */
 void tls_low_shutdown(mailstream_low *low);
