@@ -31,7 +31,7 @@ enum {
 	GK_STATUS,
 };
 
-enum { CL_W1, CL_SP, CL_W2 };			/* classifier steps */
+enum { CL_W1, CL_SP, CL_W2, CL_PLUS };		/* classifier steps */
 enum { CODE_NONE, CODE_EXPECT, CODE_IN, CODE_TEXT };	/* status: [code] */
 enum { AL_NONE, AL_SP1, AL_NAME, AL_SP2, AL_AFTER };	/* [ALERT] matching */
 
@@ -175,6 +175,7 @@ static void classify(struct guard *g, unsigned char ch)
 		if (ch == '+') {
 			g->kind = GK_STATUS;
 			g->code = CODE_EXPECT;
+			g->cls = CL_PLUS;	/* step_status skips this '+' */
 			return;
 		}
 		g->kind = GK_UNDECIDED;
@@ -288,6 +289,10 @@ static int step_status(struct guard *g, char *buf, size_t i)
 	case CODE_EXPECT:
 		if (ch == ' ' || ch == '\t')
 			break;
+		if (g->cls == CL_PLUS) {
+			g->cls = CL_W1;
+			break;
+		}
 		if (ch == '[') {
 			g->code = CODE_IN;
 			g->al = AL_SP1;
