@@ -43,6 +43,7 @@ static const char *const wide_words[] = { "MODSEQ", "HIGHESTMODSEQ", "X-GM-MSGID
 static void guard_reset_line(struct guard *g)
 {
 	g->kind = GK_NEW;
+	g->text = 0;
 	g->cls = CL_W1;
 	g->w2n = 0;
 	g->code = CODE_NONE;
@@ -413,6 +414,8 @@ long guard_scan(struct guard *g, char *buf, size_t start, size_t n)
 			continue;
 		}
 		ch = (unsigned char)buf[i];
+		if (++g->text > GUARD_TEXT_MAX)
+			return guard_fail(g, "a response of more than %u bytes of text", GUARD_TEXT_MAX);
 		classify(g, ch);
 		rc = g->kind == GK_STATUS ? step_status(g, buf, i) : step_data(g, ch);
 		if (rc < 0)

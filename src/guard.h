@@ -19,6 +19,8 @@
  *     after MODSEQ / HIGHESTMODSEQ / X-GM-MSGID / X-GM-THRID (64-bit);
  *     in a status response only the numbers inside its leading [code]
  *     count, the text after it is free;
+ *   - a response has at most GUARD_TEXT_MAX bytes of text (literals
+ *     apart): libetpan would buffer any amount of it;
  *   - a status response's leading [ALERT] or [PARSE] with no text after it
  *     (libetpan: strdup(NULL)) is renamed in place to [XLERT] / [XARSE].
  * Literal bytes are never looked at or changed.
@@ -35,6 +37,10 @@
 
 /* Literal bound for commands that set none: names, metadata, STATUS... */
 #define GUARD_LITERAL_META	(1u << 20)
+/* Protocol text (literals not counted) of one response: libetpan keeps a
+ * response's lines in one growing buffer, so this bounds it. A SEARCH of
+ * a million UIDs is about 8 MB. */
+#define GUARD_TEXT_MAX		(16u << 20)
 /* Bytes held back at most while deciding whether a [ALERT] has text. */
 #define GUARD_HOLD_MAX		256
 
@@ -43,6 +49,7 @@ struct guard {
 	uint64_t limit;		/* largest literal accepted now */
 	uint64_t lit_left;	/* literal bytes still to pass untouched */
 	bool failed;		/* a rule was broken: everything after is refused */
+	uint64_t text;		/* text bytes of the response so far */
 	/* the response being read */
 	int kind;		/* GK_* in guard.c */
 	int cls;		/* classifier step of its first line */
