@@ -173,6 +173,8 @@ static void word_add(struct guard *g, unsigned char ch)
 static void classify(struct guard *g, unsigned char ch)
 {
 	if (g->kind == GK_NEW) {
+		if (ch == ' ' || ch == '\t')
+			return;	/* libetpan skips blanks before a tag, "*" or "+" */
 		if (ch == '+') {
 			g->kind = GK_STATUS;
 			g->code = CODE_EXPECT;

@@ -61,6 +61,10 @@ static const struct {
 	{ "empty [PARSE], tagged, blanks", "9 NO [PARSE] \t \r\n", 1, "9 NO [XARSE] \t \r\n" },
 	{ "empty [ alert ], bare LF", "* BYE [ alert ]\n", 1, "* BYE [ Xlert ]\n" },
 	{ "empty [ALERT] in a continuation", "+ [ALERT]\r\n", 1, "+ [XLERT]\r\n" },
+	/* found by fuzz_guard: libetpan skips blanks before the tag */
+	{ "empty [ALERT] after blanks and an 8-bit tag", "\t \xea\xea\t OK [ALERT]\r}\r\n", 1,
+	  "\t \xea\xea\t OK [XLERT]\r}\r\n" },
+	{ "literal in a status after leading blanks", "  \t* OK x {5}\r\nabcde\r\n", 0, NULL },
 	{ "empty [ALERT] then a NUL", "* OK [ALERT]\0x\r\n", 1, "* OK [XLERT]\0x\r\n" },
 	{ "[ALERT] with text stays", "* OK [ALERT] disk full\r\n", 1, NULL },
 	{ "[ALERT] after text stays", "* OK text [ALERT]\r\n", 1, NULL },
