@@ -107,7 +107,7 @@ static void finish(struct bodies_acc *a, bool ok, bool *done, int *fd)
  * The largest body the server may send for UIDS: RFC822.SIZE is a hint
  * (servers count line ends their own way, some lie), so a body may be up
  * to twice its claim plus 1 MiB; anything larger is refused before it is
- * buffered, so a lying server costs that read, not the daemon's memory.
+ * buffered (-EFBIG, not retried: vfs_open reads such a body in windows).
  */
 #define BODY_SLACK	(1u << 20)
 
@@ -153,7 +153,7 @@ again:
 		goto out;	/* vfs_same_uidvalidity checked S in */
 	rc = session_fetch_bodies(s, uids, n, bound, store_body, &a);
 	finish(&a, rc == 0, done, &got);
-	if (rc < 0 && session_broken(s) && !retried) {
+	if (rc < 0 && rc != -EFBIG && session_broken(s) && !retried) {
 		/* BODY.PEEK changes nothing: once more on a new connection */
 		pool_checkin(v->pool, s);
 		retried = true;

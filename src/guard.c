@@ -88,6 +88,7 @@ void guard_consumed(struct guard *g, size_t n)
 
 static int guard_fail(struct guard *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A broken rule: -EPROTO, logged once; later scans fail the same way. */
 static int guard_fail(struct guard *g, const char *fmt, ...)
 {
 	char why[200];
@@ -96,10 +97,12 @@ static int guard_fail(struct guard *g, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (!g->failed)
+	if (!g->failed) {
 		log_err("imap[%d]: protocol error from the server: %s; dropping the connection", g->id, why);
-	g->failed = true;
-	return -EPROTO;
+		g->failed = true;
+		g->err = EPROTO;
+	}
+	return -g->err;
 }
 
 static bool is_delim(unsigned char ch)
@@ -220,9 +223,12 @@ static int literal_start(struct guard *g)
 {
 	if (g->brnum > UINT32_MAX)
 		return guard_fail(g, "a literal of %" PRIu64 " bytes (IMAP literals are 32-bit)", g->brnum);
-	if (g->brnum > g->limit)
-		return guard_fail(g, "a literal of %" PRIu64 " bytes where at most %" PRIu64 " were expected",
-				  g->brnum, g->limit);
+	if (g->brnum > g->limit) {
+		guard_fail(g, "a literal of %" PRIu64 " bytes where at most %" PRIu64 " were expected",
+			   g->brnum, g->limit);
+		g->err = EFBIG;	/* the caller may ask again for less */
+		return -EFBIG;
+	}
 	g->lit_left = g->brnum;
 	g->br = 0;
 	g->quoted = false;
@@ -404,7 +410,7 @@ long guard_scan(struct guard *g, char *buf, size_t start, size_t n)
 	int rc;
 
 	if (g->failed)
-		return -EPROTO;
+		return -g->err;
 	while (i < n) {
 		unsigned char ch;
 

@@ -49,6 +49,7 @@ struct guard {
 	uint64_t limit;		/* largest literal accepted now */
 	uint64_t lit_left;	/* literal bytes still to pass untouched */
 	bool failed;		/* a rule was broken: everything after is refused */
+	int err;		/* then: EFBIG for a literal over the limit, else EPROTO */
 	uint64_t text;		/* text bytes of the response so far */
 	/* the response being read */
 	int kind;		/* GK_* in guard.c */
@@ -87,8 +88,8 @@ void guard_set_limit(struct guard *g, uint64_t bytes);
  * BUF[0..START) were scanned by an earlier call; scan BUF[START..N),
  * renaming bytes in place where needed. Returns how many bytes from
  * BUF[0] may be handed to libetpan (the rest wait for more input), or
- * -EPROTO (logged) when the server broke a rule: the stream is then
- * unusable. */
+ * -EPROTO (logged) when the server broke a rule, -EFBIG when the rule was
+ * the literal limit: the stream is then unusable. */
 long guard_scan(struct guard *g, char *buf, size_t start, size_t n);
 
 /* The caller handed on (and removed) the first N bytes of its buffer. */

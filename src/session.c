@@ -1102,6 +1102,10 @@ int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint
 	session_literal_limit(s, max_len);
 	rc = fetch_streamed(s, set, ft, bodies_handler, &c, "UID FETCH (bodies)");
 	session_literal_limit(s, GUARD_LITERAL_META);
+	/* a body over MAX_LEN: the caller may read it in windows instead */
+	if (rc < 0 && s->imap->imap_stream != NULL &&
+	    tls_low_last_errno(mailstream_get_low(s->imap->imap_stream)) == EFBIG)
+		rc = -EFBIG;
 	if (rc == 0 && c.cbrc != 0)
 		rc = c.cbrc;
 out:

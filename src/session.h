@@ -115,8 +115,8 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
  * one body at a time is in memory. UIDs the server does not return (gone)
  * are not called back. A CB returning non-zero stops further callbacks
  * and is returned after the command ends. A body (a literal) of more than
- * MAX_LEN bytes is a protocol error (-EIO, the session broken) refused
- * before it is read into memory. */
+ * MAX_LEN bytes is refused before it is read into memory: -EFBIG, the
+ * session broken. */
 typedef int session_body_cb(void *ctx, uint32_t uid, const char *data, size_t len);
 int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint64_t max_len,
 			 session_body_cb *cb, void *ctx);

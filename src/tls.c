@@ -352,7 +352,7 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 			return (ssize_t)n;
 		}
 		if (c->guard.failed) {
-			c->last_errno = EPROTO;
+			c->last_errno = c->guard.err;
 			return -1;
 		}
 		/* what is left was held back: move it to the front */
@@ -378,7 +378,7 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 		ok = guard_scan(&c->guard, c->ib, c->ib_len, c->ib_len + (size_t)r);
 		c->ib_len += (size_t)r;
 		if (ok < 0) {
-			c->last_errno = EPROTO;
+			c->last_errno = (int)-ok;
 			return -1;
 		}
 		c->ib_ready = (size_t)ok;

@@ -50,7 +50,8 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 		struct tls_trace trace, mailstream_low **out, char *err, unsigned errlen);
 
 /* The errno of the last failed read/write on a stream made here
- * (ETIMEDOUT for a timeout), 0 if none. */
+ * (ETIMEDOUT for a timeout, EPROTO for a reply the guard refused, EFBIG
+ * for a literal over the limit), 0 if none. */
 int tls_low_last_errno(mailstream_low *low);
 
 /* True when OpenSSL holds decrypted bytes not yet read (poll would not see them). */
@@ -58,7 +59,7 @@ bool tls_low_has_pending(mailstream_low *low);
 
 /* The largest literal the server may send on the stream from now on (the
  * guard refuses a larger one before libetpan allocates for it, failing
- * the read with EPROTO). A new stream starts at GUARD_LITERAL_META. */
+ * the read with EFBIG). A new stream starts at GUARD_LITERAL_META. */
 void tls_low_set_literal_limit(mailstream_low *low, uint64_t bytes);
 
 /* Interrupt any blocked read/write on the stream (from another thread). */

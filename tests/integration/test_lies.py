@@ -240,6 +240,32 @@ def test_body_framing_attack(liar, pki, mount, mode):
 
 
 LARGE = _body(b"large", 400_000)     # read in windows (partial FETCH)
+HUGE = _body(b"huge", 1_500_000)
+
+
+@pytest.mark.parametrize("claim", [1000, 100_000])
+def test_size_lie_far_too_small(pki, mount, claim):
+    """RFC822.SIZE far below the real size (more than twice it plus 1 MiB):
+    too large to take whole (the guard refuses the literal before it is
+    buffered), so the message is read in windows, and right."""
+    mbs = {b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": [
+        Message(1, SMALL, []), Message(5, HUGE, [])]}}
+    liar = LieServer("imaps", cert=pki.leaf("liar"), password="pw",
+                     mailboxes=mbs).start()
+    try:
+        liar.size_lie = {5: claim}
+        m = _mount(liar, pki, mount)
+        p = os.path.join(m.path, "INBOX", "5.eml")
+        assert os.stat(p).st_size == claim
+        with open(p, "rb") as f:
+            assert os.fstat(f.fileno()).st_size == len(HUGE)
+            data = f.read()
+        assert data == HUGE, "read %d bytes of %d" % (len(data), len(HUGE))
+        assert os.stat(p).st_size == len(HUGE)
+        assert _read(os.path.join(m.path, "INBOX", "1.eml")) == SMALL
+        assert m.alive()
+    finally:
+        liar.stop()
 
 
 def _vmhwm_kb(pid):
