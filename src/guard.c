@@ -382,7 +382,9 @@ static int step_data(struct guard *g, unsigned char ch)
 		else if (ch == '"')
 			g->quoted = false;
 		else if (ch == '\n')
-			guard_reset_line(g);	/* libetpan fails on it */
+			/* never legal; and were libetpan not inside a quoted
+			 * string here, a "{N}" before it could be a literal */
+			return guard_fail(g, "a quoted string not closed at the end of its line");
 		return 0;
 	}
 	if (ch == '"' || ch == '{' || is_delim(ch)) {

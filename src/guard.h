@@ -10,7 +10,8 @@
  *     BAD / BYE / PREAUTH, or a "+" continuation) must not contain "{" and
  *     a digit anywhere: libetpan reads it as text in some places and as a
  *     literal in others, so only refusing it keeps us in step;
- *   - in any other response a "{" outside a quoted string must be a literal
+ *   - in any other response a quoted string ends on its line, and a "{"
+ *     outside a quoted string must be a literal
  *     "{N}" ending its line (libetpan also accepts one in mid line and then
  *     reads past the line end: refused), N has at most 10 digits, is below
  *     2^32 and at most the limit the session set for the command;

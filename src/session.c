@@ -212,7 +212,7 @@ static int session_upgrade(struct session *s, const struct session_params *p,
 	/* Anything already buffered was sent before TLS and could be injected
 	 * by an attacker: refuse rather than parse it as if it were secure.
 	 * (libetpan may itself fail the command for this reason.) */
-	if (stream->read_buffer_len != 0) {
+	if (stream->read_buffer_len != 0 || tls_low_has_pending(plain)) {
 		s->broken = true;
 		session_fail(err, errlen, "%s sent data right after STARTTLS (possible response injection); refusing",
 			     p->url->host);

@@ -635,7 +635,8 @@ bool tls_low_has_pending(mailstream_low *low)
 	if (low == NULL || low->driver != &tls_conn_driver)
 		return false;
 	c = low->data;
-	return c->ssl != NULL && SSL_pending(c->ssl) > 0;
+	/* bytes the guard has read from the socket count too */
+	return c->ib_len > c->ib_off || (c->ssl != NULL && SSL_pending(c->ssl) > 0);
 }
 
 void tls_low_shutdown(mailstream_low *low)

@@ -54,7 +54,8 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
  * for a literal over the limit), 0 if none. */
 int tls_low_last_errno(mailstream_low *low);
 
-/* True when OpenSSL holds decrypted bytes not yet read (poll would not see them). */
+/* True when OpenSSL or the guard holds bytes libetpan has not read yet
+ * (poll would not see them). */
 bool tls_low_has_pending(mailstream_low *low);
 
 /* The largest literal the server may send on the stream from now on (the

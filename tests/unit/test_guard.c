@@ -79,6 +79,7 @@ static const struct {
 	{ "literal in mid line", "* 1 FETCH (BODY[] {3} abc)\r\n", 0, NULL },
 	{ "literal then CR CR LF", "* 1 FETCH (BODY[] {3}\r\r\nabc)\r\n", 0, NULL },
 	{ "LITERAL+ from a server", "* 1 FETCH (BODY[] {3+}\r\nabc)\r\n", 0, NULL },
+	{ "quoted string across a line end", "* LIST () \"/\" \"abc {5}\r\nabcde\"\r\n", 0, NULL },
 	{ "negative literal", "* 1 FETCH (BODY[] {-3}\r\n)\r\n", 0, NULL },
 	{ "blank in a literal size", "* 1 FETCH (BODY[] { 3}\r\nabc)\r\n", 0, NULL },
 	{ "UID of 2^32 + 2", "* 1 FETCH (UID 4294967298 RFC822.SIZE 10)\r\n", 0, NULL },
