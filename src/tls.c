@@ -7,6 +7,7 @@
  * fails with ETIMEDOUT, never a hung thread. Certificate checking is
  * OpenSSL's own (SSL_VERIFY_PEER plus SSL_set1_host / an IP check): we add
  * no verification logic of our own, only refuse to go on when it fails.
+ * What the server sends passes the guard (guard.c) on its way to libetpan.
  */
 #include "tls.h"
 #include "guard.h"
@@ -23,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
