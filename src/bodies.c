@@ -103,6 +103,30 @@ static void finish(struct bodies_acc *a, bool ok, bool *done, int *fd)
 	}
 }
 
+/*
+ * The largest body the server may send for UIDS: RFC822.SIZE is a hint
+ * (servers count line ends their own way, some lie), so a body may be up
+ * to twice its claim plus 1 MiB; anything larger is refused before it is
+ * buffered (-EFBIG, not retried: vfs_open reads such a body in windows).
+ */
+#define BODY_SLACK	(1u << 20)
+
+static uint64_t bodies_bound(struct vfs *v, uint32_t idx, const uint32_t *uids, size_t n)
+{
+	struct tree *t = &v->tree;
+	uint64_t max = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; idx < t->n && i < n; i++) {
+		struct tree_msg *m = tree_msg_find(&t->nodes[idx], uids[i]);
+
+		if (m != NULL && m->size > max)
+			max = m->size;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 2 * max + BODY_SLACK;
+}
+
 int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len)
 {
@@ -111,6 +135,7 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 	struct session_mbox mb;
 	struct session *s = NULL;
 	bool retried = !retry, *done;
+	uint64_t bound = bodies_bound(v, idx, uids, n);
 	int rc, got = -1;
 
 	a.w = calloc(n ? n : 1, sizeof(*a.w));
@@ -126,9 +151,9 @@ again:
 	rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uids[0]);
 	if (rc < 0)
 		goto out;	/* vfs_same_uidvalidity checked S in */
-	rc = session_fetch_bodies(s, uids, n, store_body, &a);
+	rc = session_fetch_bodies(s, uids, n, bound, store_body, &a);
 	finish(&a, rc == 0, done, &got);
-	if (rc < 0 && session_broken(s) && !retried) {
+	if (rc < 0 && rc != -EFBIG && session_broken(s) && !retried) {
 		/* BODY.PEEK changes nothing: once more on a new connection */
 		pool_checkin(v->pool, s);
 		retried = true;

@@ -13,6 +13,7 @@
 #include "errmap.h"
 #include "log.h"
 #include "secret.h"
+#include "guard.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -232,7 +233,7 @@ static int session_upgrade(struct session *s, const struct session_params *p,
 	/* Anything already buffered was sent before TLS and could be injected
 	 * by an attacker: refuse rather than parse it as if it were secure.
 	 * (libetpan may itself fail the command for this reason.) */
-	if (stream->read_buffer_len != 0) {
+	if (stream->read_buffer_len != 0 || tls_low_has_pending(plain)) {
 		s->broken = true;
 		session_fail(err, errlen, "%s sent data right after STARTTLS (possible response injection); refusing",
 			     p->url->host);
@@ -976,6 +977,14 @@ static void no_progress(size_t current, size_t maximum, void *ctx)
 {
 }
 
+/* The largest literal the server may send for the next command (the guard
+ * in tls.c refuses a larger one before libetpan buffers it). */
+static void session_literal_limit(struct session *s, uint64_t bytes)
+{
+	if (s->imap->imap_stream != NULL)
+		tls_low_set_literal_limit(mailstream_get_low(s->imap->imap_stream), bytes);
+}
+
 /* UID FETCH with each reply handed to HANDLER as it is parsed and then
  * freed, so no whole reply is held in memory. */
 static int fetch_streamed(struct session *s, struct mailimap_set *set, struct mailimap_fetch_type *ft,
@@ -1077,7 +1086,10 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 		goto out;
 	}
 	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
+	/* the reply's literal is at most the window asked for */
+	session_literal_limit(s, len);
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
+	session_literal_limit(s, GUARD_LITERAL_META);
 	rc = session_rc(s, r, "UID FETCH (body)");
 	if (rc < 0)
 		goto out;
@@ -1181,7 +1193,8 @@ static void bodies_handler(struct mailimap_msg_att *att, void *vctx)
 	c->cbrc = c->cb(c->cbctx, uid, body->sec_body_part, body->sec_length);
 }
 
-int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, session_body_cb *cb, void *ctx)
+int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint64_t max_len,
+			 session_body_cb *cb, void *ctx)
 {
 	struct bodies_ctx c = { .s = s, .uids = uids, .n = n, .cb = cb, .cbctx = ctx };
 	struct mailimap_fetch_type *ft = NULL;
@@ -1220,7 +1233,13 @@ int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, sess
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
 
+	session_literal_limit(s, max_len);
 	rc = fetch_streamed(s, set, ft, bodies_handler, &c, "UID FETCH (bodies)");
+	session_literal_limit(s, GUARD_LITERAL_META);
+	/* a body over MAX_LEN: the caller may read it in windows instead */
+	if (rc < 0 && s->imap->imap_stream != NULL &&
+	    tls_low_last_errno(mailstream_get_low(s->imap->imap_stream)) == EFBIG)
+		rc = -EFBIG;
 	if (rc == 0 && c.cbrc != 0)
 		rc = c.cbrc;
 out:

@@ -105,7 +105,8 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 
 /* UID FETCH uid BODY.PEEK[]<off.len> on the selected mailbox. 0 and a
  * malloc'd *BUF of *GOT bytes (fewer than LEN at the end of the message,
- * 0 past it), -ENOENT when the server returned no such message, -EIO. */
+ * 0 past it), -ENOENT when the server returned no such message, -EIO (also
+ * for a literal longer than LEN, refused before it is read). */
 int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t len,
 		       char **buf, size_t *got);
 
@@ -113,9 +114,12 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
  * called once per message with its whole body as its reply arrives, so
  * one body at a time is in memory. UIDs the server does not return (gone)
  * are not called back. A CB returning non-zero stops further callbacks
- * and is returned after the command ends. */
+ * and is returned after the command ends. A body (a literal) of more than
+ * MAX_LEN bytes is refused before it is read into memory: -EFBIG, the
+ * session broken. */
 typedef int session_body_cb(void *ctx, uint32_t uid, const char *data, size_t len);
-int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, session_body_cb *cb, void *ctx);
+int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint64_t max_len,
+			 session_body_cb *cb, void *ctx);
 
 /* STATUS mailbox (MESSAGES UNSEEN UIDNEXT UIDVALIDITY). */
 struct session_status {

@@ -7,8 +7,10 @@
  * fails with ETIMEDOUT, never a hung thread. Certificate checking is
  * OpenSSL's own (SSL_VERIFY_PEER plus SSL_set1_host / an IP check): we add
  * no verification logic of our own, only refuse to go on when it fails.
+ * What the server sends passes the guard (guard.c) on its way to libetpan.
  */
 #include "tls.h"
+#include "guard.h"
 #include "log.h"
 #include "wire.h"
 
@@ -23,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ struct tls_ctx {
 
 #define NUL_NAME_MAX 4096	/* longest string before a NUL that is told apart */
 #define NUL_CUTS 64
+#define TLS_IBUF	(16 * 1024)	/* libetpan reads in 16 KiB (mailstream_new) */
 
 /* Per-stream state, owned by the mailstream_low (freed by its free hook).
  * Used by one thread at a time (the session's), except `fd` which
@@ -50,13 +52,11 @@ struct tls_conn {
 	struct tls_trace trace;
 	char *rxline;		/* partial received line, for the trace */
 	size_t rxlen;
-	/* defuse_codes() state */
-	uint64_t lit_left;	/* literal bytes still to pass untouched */
+	struct wire_out out;	/* framing of what we have sent (wire.h) */
+	/* nul_scan() state: the literals among the bytes handed to libetpan */
+	uint64_t lit_left;	/* literal bytes still to pass */
 	uint64_t lit_num;
 	int lit_state;		/* 0, 1 in "{digits", 2 after "}", 3 after "}\r" */
-	char held[16];		/* a possible code prefix kept for the next read */
-	size_t nheld;
-	struct wire_out out;	/* framing of what we have sent (wire.h) */
 	/* nul_feed() state: where NUL bytes cut strings (see there) */
 	uint64_t rx_off;	/* bytes handed to libetpan so far */
 	char str[NUL_NAME_MAX];	/* the literal or quoted string so far */
@@ -69,6 +69,11 @@ struct tls_conn {
 	uint64_t ncuts;		/* recorded in all */
 	uint64_t dropped_off;	/* largest offset that left the ring, +1 (0: none) */
 	char **view;		/* tls_low_nul_cuts's answer, malloc'd */
+	struct guard guard;	/* checks what the server sends (guard.h) */
+	char *ib;		/* bytes read, not yet handed to libetpan */
+	size_t ib_off;		/* next byte to hand on */
+	size_t ib_ready;	/* bytes before this are scanned and may go */
+	size_t ib_len;		/* bytes in ib */
 };
 
 static int tls_fail(char *err, unsigned errlen, int rc, const char *fmt, ...)
@@ -512,22 +517,22 @@ static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
 }
 
 /*
- * libetpan 1.9.4 crashes (strdup(NULL) in mailimap_parse_response) on a
- * response code [ALERT] or [PARSE] with no text after it. A server must not
- * be able to kill us with that, so such a code is renamed in place to an
- * unknown one ("[XLERT]"), which libetpan parses as an ordinary code.
- *
- * Only protocol text is touched, never message bytes: the scan follows
- * "{N}" literals and skips their contents. A possible start of such a code
- * at the end of a read is held back until the next read completes it, so
- * splitting it across TLS records does not get past. Returns how many of
- * the N bytes in BUF may be handed to libetpan; the rest (at most 8) wait
- * in c->held.
+ * Every byte from the server goes through the guard (guard.c) before
+ * libetpan sees it. Bytes come into c->ib and are handed on from there
+ * once scanned; the guard may hold back the tail of a read (a possible
+ * empty [ALERT] code) until more arrives. Literal bytes, the bulk of a
+ * body, skip the copy: they are read straight into libetpan's buffer and
+ * only counted.
  */
-static size_t defuse_codes(struct tls_conn *c, char *buf, size_t n)
+/*
+ * N bytes at BUF are handed to libetpan: split them into literal and other
+ * bytes for nul_feed. The guard has already refused every "{" that is not
+ * a literal ending its line the way libetpan reads it, so "{N}" CRLF is
+ * all this needs to follow.
+ */
+static void nul_scan(struct tls_conn *c, const char *buf, size_t n)
 {
-	static const char *const codes[] = { "[ALERT]", "[PARSE]" };
-	size_t i = 0, k;
+	size_t i = 0;
 
 	while (i < n) {
 		char ch;
@@ -541,23 +546,6 @@ static size_t defuse_codes(struct tls_conn *c, char *buf, size_t n)
 			continue;
 		}
 		ch = buf[i];
-		if (ch == '[') {
-			for (k = 0; k < 2; k++) {
-				size_t have = n - i < 7 ? n - i : 7, j = i + 7;
-
-				if (strncasecmp(buf + i, codes[k], have) != 0)
-					continue;
-				if (have < 7)
-					goto hold;	/* may be completed by the next read */
-				while (j < n && buf[j] == ' ')
-					j++;
-				if (j == n && j - i < sizeof(c->held))
-					goto hold;	/* text may still follow */
-				if (j == n || buf[j] == '\r' || buf[j] == '\n' || buf[j] == '\0')
-					buf[i + 1] = 'X';
-			}
-		}
-		/* "{N}" or "{N+}" then CRLF: N bytes of literal follow */
 		if (ch == '{') {
 			c->lit_state = 1;
 			c->lit_num = 0;
@@ -576,45 +564,62 @@ static size_t defuse_codes(struct tls_conn *c, char *buf, size_t n)
 		} else {
 			c->lit_state = 0;
 		}
-		/* (here, not above: a held byte comes back with the next read) */
 		nul_feed(c, buf + i, 1, false);
 		i++;
 	}
-	return n;
-hold:
-	c->nheld = n - i;
-	memcpy(c->held, buf + i, c->nheld);
-	return i;
 }
 
 static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 {
 	struct tls_conn *c = s->data;
-	char *b = buf;
-	size_t have, safe;
 	ssize_t r;
+	long ok;
 
-	if (count <= sizeof(c->held)) {
-		/* libetpan never asks this little; keep the offset right anyway */
-		r = conn_read_raw(c, buf, count);
-		if (r > 0)
-			c->rx_off += (uint64_t)r;
-		return r;
-	}
 	for (;;) {
-		have = c->nheld;
-		memcpy(b, c->held, have);
-		c->nheld = 0;
-		r = conn_read_raw(c, b + have, count - have);
-		if (r < 0) {
-			if (have > 0)
-				return (ssize_t)have;	/* hand over what was held, then fail */
+		if (c->ib_off < c->ib_ready) {
+			size_t n = c->ib_ready - c->ib_off;
+
+			if (n > count)
+				n = count;
+			memcpy(buf, c->ib + c->ib_off, n);
+			c->ib_off += n;
+			nul_scan(c, buf, n);
+			return (ssize_t)n;
+		}
+		if (c->guard.failed) {
+			c->last_errno = c->guard.err;
 			return -1;
 		}
-		safe = defuse_codes(c, b, have + (size_t)r);
-		if (safe > 0)
-			return (ssize_t)safe;
-		/* everything is a possible code prefix: read more first */
+		/* what is left was held back: move it to the front */
+		if (c->ib_off > 0) {
+			memmove(c->ib, c->ib + c->ib_off, c->ib_len - c->ib_off);
+			guard_consumed(&c->guard, c->ib_off);
+			c->ib_len -= c->ib_off;
+			c->ib_ready -= c->ib_off;
+			c->ib_off = 0;
+		}
+		if (c->ib_len == 0 && c->guard.lit_left > 0 && guard_idle(&c->guard)) {
+			size_t want = count < c->guard.lit_left ? count : (size_t)c->guard.lit_left;
+
+			r = conn_read_raw(c, buf, want);
+			if (r < 0)
+				return -1;
+			guard_scan(&c->guard, buf, 0, (size_t)r);
+			nul_scan(c, buf, (size_t)r);
+			return r;
+		}
+		r = conn_read_raw(c, c->ib + c->ib_len, TLS_IBUF - c->ib_len);
+		if (r < 0)
+			return -1;
+		ok = guard_scan(&c->guard, c->ib, c->ib_len, c->ib_len + (size_t)r);
+		c->ib_len += (size_t)r;
+		if (ok < 0) {
+			c->last_errno = (int)-ok;
+			return -1;
+		}
+		c->ib_ready = (size_t)ok;
+		if (c->ib_off == c->ib_len)
+			c->ib_off = c->ib_len = c->ib_ready = 0;
 	}
 }
 
@@ -711,6 +716,7 @@ static void conn_free(mailstream_low *s)
 		SSL_free(c->ssl);
 	free(c->rxline);
 	nul_free(c);
+	free(c->ib);
 	free(c);
 	free(s);
 }
@@ -739,10 +745,14 @@ static int conn_new(int fd, SSL *ssl, int timeout, struct tls_trace trace, mails
 	if (c == NULL)
 		return -ENOMEM;
 	c->rxline = malloc(TRACE_LINE_MAX + 1);
-	if (c->rxline == NULL) {
+	c->ib = malloc(TLS_IBUF);
+	if (c->rxline == NULL || c->ib == NULL) {
+		free(c->rxline);
+		free(c->ib);
 		free(c);
 		return -ENOMEM;
 	}
+	guard_init(&c->guard, trace.id);
 	c->fd = fd;
 	c->ssl = ssl;
 	c->timeout_ms = timeout * 1000;
@@ -751,6 +761,7 @@ static int conn_new(int fd, SSL *ssl, int timeout, struct tls_trace trace, mails
 	*out = mailstream_low_new(c, &tls_conn_driver);
 	if (*out == NULL) {
 		free(c->rxline);
+		free(c->ib);
 		free(c);
 		return -ENOMEM;
 	}
@@ -876,11 +887,22 @@ bool tls_low_has_pending(mailstream_low *low)
 	if (low == NULL || low->driver != &tls_conn_driver)
 		return false;
 	c = low->data;
-	return c->ssl != NULL && SSL_pending(c->ssl) > 0;
+	/* bytes the guard has read from the socket count too */
+	return c->ib_len > c->ib_off || (c->ssl != NULL && SSL_pending(c->ssl) > 0);
 }
 
 void tls_low_shutdown(mailstream_low *low)
 {
 	if (low != NULL && low->driver == &tls_conn_driver)
 		conn_cancel(low);
+}
+
+void tls_low_set_literal_limit(mailstream_low *low, uint64_t bytes)
+{
+	struct tls_conn *c;
+
+	if (low == NULL || low->driver != &tls_conn_driver)
+		return;
+	c = low->data;
+	guard_set_limit(&c->guard, bytes);
 }

@@ -2,6 +2,7 @@
  * tls — the byte transport under libetpan: TCP connect with a timeout, and
  * two mailstream_low drivers over a connected socket, one plain and one
  * OpenSSL TLS (chain and host name always verified, TLS >= 1.2, SNI).
+ * Both pass what the server sends through the guard (guard.h) first.
  *
  * Debian's libetpan does TLS with GnuTLS and verifies nothing, so we never
  * use its mailimap_ssl_* / starttls helpers (DESIGN.md §3). Both drivers
@@ -49,10 +50,12 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 		struct tls_trace trace, mailstream_low **out, char *err, unsigned errlen);
 
 /* The errno of the last failed read/write on a stream made here
- * (ETIMEDOUT for a timeout), 0 if none. */
+ * (ETIMEDOUT for a timeout, EPROTO for a reply the guard refused, EFBIG
+ * for a literal over the limit), 0 if none. */
 int tls_low_last_errno(mailstream_low *low);
 
-/* True when OpenSSL holds decrypted bytes not yet read (poll would not see them). */
+/* True when OpenSSL or the guard holds bytes libetpan has not read yet
+ * (poll would not see them). */
 bool tls_low_has_pending(mailstream_low *low);
 
 /* Bytes of protocol received and handed to libetpan so far. */
@@ -63,6 +66,10 @@ uint64_t tls_low_rx_offset(mailstream_low *low);
  * when a NUL there could not be placed in a string, or its record is
  * gone: then nothing received since FROM can be trusted to be whole. */
 bool tls_low_nul_cuts(mailstream_low *low, uint64_t from, char *const **cuts, size_t *n);
+/* The largest literal the server may send on the stream from now on (the
+ * guard refuses a larger one before libetpan allocates for it, failing
+ * the read with EFBIG). A new stream starts at GUARD_LITERAL_META. */
+void tls_low_set_literal_limit(mailstream_low *low, uint64_t bytes);
 
 /* Interrupt any blocked read/write on the stream (from another thread). */
 void tls_low_shutdown(mailstream_low *low);

@@ -867,6 +867,15 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 	prefetch_note(v->prefetch, idx, f->uid);
 
 	rc = vfs_open_cached(v, f, mailbox, hint >= WHOLE_MSG, &real);
+	if (rc == -EFBIG) {
+		/* far larger than RFC822.SIZE said: too large to take whole,
+		 * so read it in windows like any large message */
+		log_warn("%s: UID %u is much larger than its RFC822.SIZE %u; reading it in parts",
+			 mailbox, f->uid, hint);
+		rc = -ENOENT;
+		hint = hint > WHOLE_MSG ? hint : WHOLE_MSG;
+		exact = false;
+	}
 	if (rc == 0) {
 		if (real > UINT32_MAX) {
 			rc = -EFBIG;

@@ -128,7 +128,8 @@ int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
  * IDX into the cache; every UID ends stored or unclaimed. RETRY: once
  * more on a new connection if this one breaks. With FD non-NULL, *FD and
  * *LEN give the stored body of WANT (-ENOENT when the server did not
- * return it). bodies.c. */
+ * return it; -EFBIG when a body was far larger than its RFC822.SIZE).
+ * bodies.c. */
 int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */

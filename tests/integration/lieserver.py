@@ -22,6 +22,17 @@ Knobs (attributes, may be changed while running; all off by default):
         "huge"         a literal of 999999999 bytes announced, a few bytes
                        sent, then the connection closes
         "garbage-lit"  a correct literal followed by garbage instead of ")"
+        "text-literal-alert"  "* OK text {100}" then "* OK [ALERT]" with no
+                       text (libetpan: strdup(NULL)), then the real reply
+        "literal-2p32" a literal of 2^32 + 3 bytes with 3 bytes sent (libetpan
+                       wraps the size to 3), then an empty [ALERT]
+        "flood"        a literal of ls.flood_literal bytes (default
+                       99999999999, which libetpan wraps to 1.2 GB), then
+                       FLOOD_BYTES of filler as fast as the client takes
+                       them, then the connection closes
+    ls.uid_huge = True             the metadata FETCH also lists UIDs
+                                   4294967298 and 18446744073709551623
+                                   (libetpan wraps them onto 2 and 7)
     ls.fault_once = True           each body_fault fires once, then the
                                    UID is served normally
     ls.body_fetches                number of body FETCH commands seen
@@ -33,9 +44,14 @@ import fakeserver
 from fakeserver import _parse_set, _tokens
 
 
+FLOOD_BYTES = 256 << 20
+
+
 class LieServer(fakeserver.FakeServer):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
+        self.uid_huge = False
+        self.flood_literal = b"99999999999"
         self.size_lie = {}
         self.dup_uids = set()
         self.uid_zero = False
@@ -97,6 +113,10 @@ class _LieSession(fakeserver._Session):
         out = b""
         if srv.chatter:
             out += CHATTER
+        if not is_body and srv.uid_huge:
+            for n, big in ((1, 4294967298), (2, 18446744073709551623)):
+                out += (b"* %d FETCH (UID %d FLAGS () INTERNALDATE \"01-Jan-2024 "
+                        b"10:00:00 +0000\" RFC822.SIZE 777)\r\n" % (n, big))
         if not is_body and srv.uid_zero:
             out += (b"* 1 FETCH (UID 0 FLAGS () INTERNALDATE \"01-Jan-2024 "
                     b"10:00:00 +0000\" RFC822.SIZE 10)\r\n")
@@ -129,6 +149,27 @@ class _LieSession(fakeserver._Session):
                 if fault == "huge":
                     self.send(out + b"* %d FETCH (UID %d %s {999999999}\r\n"
                               % (seq, m.uid, name) + data[:100])
+                    return "close"
+                if fault == "text-literal-alert":
+                    self.send(out + b"* OK text {100}\r\n* OK [ALERT]\r\n"
+                              b"* %d FETCH (UID %d %s {%d}\r\n"
+                              % (seq, m.uid, name, len(data)) + data +
+                              b")\r\n" + tag.encode() + b" OK fetch done\r\n")
+                    return
+                if fault == "literal-2p32":
+                    self.send(out + b"* %d FETCH (UID %d %s {4294967299}\r\n"
+                              b"abc)\r\n* OK [ALERT]\r\n" % (seq, m.uid, name)
+                              + tag.encode() + b" OK fetch done\r\n")
+                    return
+                if fault == "flood":
+                    self.send(out + b"* %d FETCH (UID %d %s {%s}\r\n"
+                              % (seq, m.uid, name, srv.flood_literal))
+                    chunk = b"x" * (1 << 20)
+                    try:
+                        for _ in range(FLOOD_BYTES // len(chunk)):
+                            self.send(chunk)
+                    except (OSError, fakeserver.ssl.SSLError):
+                        pass
                     return "close"
                 if fault == "garbage-lit":
                     self.send(out + b"* %d FETCH (UID %d %s {%d}\r\n"

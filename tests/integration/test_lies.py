@@ -13,6 +13,13 @@ never the daemon, and never wrong bytes.
   UID 0                                      not shown
   [ALERT]                                    in the imapfs log
   unsolicited EXISTS / RECENT / FLAGS lines  tolerated
+  "{N}" ending status text, then an empty    that read fails with EIO, the
+  [ALERT]; a literal of 2^32 + 3 bytes       daemon lives (it crashed), the
+                                             next read works
+  a literal far larger than asked for,      refused before it is read: EIO,
+  and 256 MiB sent into it                  peak RSS stays under 200 MiB
+  UIDs above 2^32 - 1 in the metadata        the listing fails with EIO (they
+                                             wrapped onto UIDs 2 and 7)
 """
 
 import errno
@@ -202,3 +209,121 @@ def test_unsolicited_untagged(liar, pki, mount):
         assert os.stat(os.path.join(inbox, "%d.eml" % u)).st_size == len(b)
         assert _read(os.path.join(inbox, "%d.eml" % u)) == b
     assert m.alive(), m.log()
+
+
+# ------------------------------------- framing and number bounds (issue 10)
+
+
+@pytest.mark.parametrize("mode", ["text-literal-alert", "literal-2p32"])
+def test_body_framing_attack(liar, pki, mount, mode):
+    """A "{N}" ending the text of a status line is no literal for
+    libetpan, and a literal of 2^32 + 3 bytes is 3 bytes to it: the guard
+    once framed both otherwise and let an empty [ALERT] reach libetpan's
+    strdup(NULL) (SIGSEGV, mount gone). Now: a protocol error for that
+    connection, EIO for that read, a log line, and the next read works."""
+    uid = 2
+    m = _mount(liar, pki, mount)
+    inbox = os.path.join(m.path, "INBOX")
+    p = os.path.join(inbox, "%d.eml" % uid)
+    assert os.stat(p).st_size == len(MEDIUM)
+    liar.body_fault = {uid: mode}
+    got = _read_or_errno(p)
+    assert (uid, mode) in liar.faults_fired, liar.transcript()
+    assert m.alive(), "daemon died on %s\n%s" % (mode, m.log())
+    assert got == errno.EIO, "%s: read gave %r" % (
+        mode, got if isinstance(got, int) else got[:100])
+    assert "protocol error from the server" in m.log(), m.log()
+    assert _read(os.path.join(inbox, "1.eml")) == SMALL
+    liar.body_fault = {}
+    assert _read(p) == MEDIUM
+    assert m.alive()
+
+
+LARGE = _body(b"large", 400_000)     # read in windows (partial FETCH)
+HUGE = _body(b"huge", 1_500_000)
+
+
+@pytest.mark.parametrize("claim", [1000, 100_000])
+def test_size_lie_far_too_small(pki, mount, claim):
+    """RFC822.SIZE far below the real size (more than twice it plus 1 MiB):
+    too large to take whole (the guard refuses the literal before it is
+    buffered), so the message is read in windows, and right."""
+    mbs = {b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": [
+        Message(1, SMALL, []), Message(5, HUGE, [])]}}
+    liar = LieServer("imaps", cert=pki.leaf("liar"), password="pw",
+                     mailboxes=mbs).start()
+    try:
+        liar.size_lie = {5: claim}
+        m = _mount(liar, pki, mount)
+        p = os.path.join(m.path, "INBOX", "5.eml")
+        assert os.stat(p).st_size == claim
+        with open(p, "rb") as f:
+            assert os.fstat(f.fileno()).st_size == len(HUGE)
+            data = f.read()
+        assert data == HUGE, "read %d bytes of %d" % (len(data), len(HUGE))
+        assert os.stat(p).st_size == len(HUGE)
+        assert _read(os.path.join(m.path, "INBOX", "1.eml")) == SMALL
+        assert m.alive()
+    finally:
+        liar.stop()
+
+
+def _vmhwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return [int(x.split()[1]) for x in f if x.startswith("VmHWM:")][0]
+
+
+@pytest.mark.parametrize("literal", [b"99999999999", b"4000000000"])
+@pytest.mark.parametrize("uid", [2, 4])
+def test_huge_literal_memory(pki, mount, uid, literal):
+    """A body FETCH (whole: UID 2; partial: UID 4) answered with a literal
+    far larger than asked for, and 256 MiB sent into it: refused at the
+    "{N}" line, so the daemon's peak RSS stays within its 200 MiB budget
+    (libetpan buffered 1.2 GB of such a reply before)."""
+    mbs = {b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": [
+        Message(1, SMALL, []), Message(2, MEDIUM, []),
+        Message(4, LARGE, [])]}}
+    liar = LieServer("imaps", cert=pki.leaf("liar"), password="pw",
+                     mailboxes=mbs).start()
+    try:
+        m = _mount(liar, pki, mount)
+        inbox = os.path.join(m.path, "INBOX")
+        p = os.path.join(inbox, "%d.eml" % uid)
+        assert os.stat(p).st_size == len(LARGE if uid == 4 else MEDIUM)
+        liar.flood_literal = literal
+        liar.body_fault = {uid: "flood"}
+        got = _read_or_errno(p)
+        assert (uid, "flood") in liar.faults_fired, liar.transcript()
+        assert m.alive(), m.log()
+        hwm = _vmhwm_kb(m.proc.pid)
+        print("peak RSS after the flood: %d kB" % hwm)
+        assert hwm < 200 * 1024, "peak RSS %d kB after the flood" % hwm
+        assert got == errno.EIO, "read gave %r" % (
+            got if isinstance(got, int) else got[:100])
+        assert "protocol error from the server" in m.log(), m.log()
+        assert _read(os.path.join(inbox, "1.eml")) == SMALL
+        liar.body_fault = {}
+        assert _read(p) == (LARGE if uid == 4 else MEDIUM)
+        assert m.alive()
+    finally:
+        liar.stop()
+
+
+def test_uid_above_32_bits(liar, pki, mount):
+    """UIDs 4294967298 and 18446744073709551623 in the metadata FETCH:
+    libetpan wraps them onto 2 and 7 (a file 7.eml, UID 2 with another's
+    size). Now the listing fails with EIO and shows nothing wrong; once
+    the server stops, it is right."""
+    liar.uid_huge = True
+    m = _mount(liar, pki, mount)
+    inbox = os.path.join(m.path, "INBOX")
+    with pytest.raises(OSError) as ei:
+        names = os.listdir(inbox)
+        raise AssertionError("listing gave %r" % names)
+    assert ei.value.errno == errno.EIO, ei.value
+    assert m.alive(), m.log()
+    assert "protocol error from the server" in m.log(), m.log()
+    liar.uid_huge = False
+    assert sorted(os.listdir(inbox)) == ["1.eml", "2.eml", "3.eml"]
+    assert os.stat(os.path.join(inbox, "2.eml")).st_size == len(MEDIUM)
+    assert m.alive()
