@@ -43,6 +43,9 @@ enum session_err {
 	SESSION_ERR_TLS,		/* TLS, certificate, STARTTLS refusals */
 	SESSION_ERR_AUTH,		/* login refused */
 	SESSION_ERR_PROTOCOL,		/* server misbehaved */
+	SESSION_ERR_REFUSED,		/* the server answered no: BYE greeting, or
+					 * BYE / NO [UNAVAILABLE|LIMIT] at login
+					 * (too many connections, say) */
 };
 
 /* Connect, secure, log in. 0 and *OUT, or -errno with *CLASS and a one-line
