@@ -51,6 +51,14 @@ static bool pool_transient(int rc, enum session_err cls)
 	return rc != -EPERM && rc != -EPROTO && rc != -EINVAL && rc != -ENOMEM && rc != -EACCES;
 }
 
+static void pool_sleep_ms(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 /* Open session ID, connecting again with backoff (100 ms, doubling to 2 s)
  * while the failure is transient and the attempt's deadline leaves room,
  * so that one reset connection or handshake costs no error. */
@@ -77,12 +85,7 @@ static int pool_connect(struct pool *pool, int id, struct session **s, enum sess
 		pthread_mutex_unlock(&pool->lock);
 		log_info("cannot open IMAP connection %d (%s); trying again in %lld ms", id, err,
 			 (long long)delay);
-		{
-			struct timespec ts = { .tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000L };
-
-			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-				;
-		}
+		pool_sleep_ms(delay);
 		if (delay < POOL_BACKOFF_MAX_MS)
 			delay *= 2;
 	}
