@@ -214,26 +214,33 @@ def _await(cond, limit=10):
 
 
 @pytest.mark.timeout_s(240)
-def test_read_folder_across_resets_one_connection(srv, imap, mount, proxy):
-    """max_conns=1: before each message every connection is reset, and so
-    is the reconnect's TLS handshake; every read still succeeds."""
-    name, rel, bodies = _mailbox(srv, imap, "Reset", 8, 6000)
+def test_reads_across_resets_one_connection(srv, imap, mount, proxy):
+    """max_conns=1: before each read every connection is reset, and so is
+    the reconnect's TLS handshake; every read still succeeds. One message
+    per mailbox, so that read-ahead cannot have fetched the next one and
+    every read needs the network."""
+    boxes = [_mailbox(srv, imap, "Reset", 1, 6000) for _ in range(6)]
     p = proxy(srv)
     m = mount(srv, url=_url(srv, p), opts=["timeout=10", "poll=0",
                                            "max_conns=1"])
-    d = os.path.join(m.path, rel)
-    assert sorted(os.listdir(d)) == sorted("%d.eml" % u for u in bodies)
-    for u in sorted(bodies):
+    for name, rel, bodies in boxes:
+        assert os.listdir(os.path.join(m.path, rel)) == \
+            ["%d.eml" % u for u in bodies]
+    for name, rel, bodies in boxes:
+        (u, body), = bodies.items()
         p.reset_all(then_handshakes=0)
         # the watcher (a connection of its own) reconnects by itself: let
         # it, so that the handshake cut below hits the reader's reconnect
         _await(lambda: p.open_connections() >= 1, 5)
-        before = p.resets
+        before, down = p.resets, p.counts()[0]
         p.cut_next_handshakes(1)
-        status, data, el = child_read(os.path.join(d, "%d.eml" % u), 60)
-        assert status == "OK %d" % len(bodies[u]), \
-            "UID %d across a reset handshake: %s\n%s" % (u, status, m.log())
-        assert data == bodies[u], "UID %d: wrong bytes" % u
+        status, data, el = child_read(os.path.join(m.path, rel,
+                                                   "%d.eml" % u), 60)
+        assert status == "OK %d" % len(body), \
+            "%s/%d across a reset handshake: %s\n%s" % (rel, u, status,
+                                                        m.log())
+        assert data == body, "%s/%d: wrong bytes" % (rel, u)
+        assert p.counts()[0] - down >= len(body), "read from the network?"
         assert p.resets > before, "the handshake was not reset?"
     assert m.alive()
     assert "continuing with" not in m.log(), m.log()
