@@ -16,10 +16,15 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "log.h"
 
+/* Every handler calls this before anything else: a request is one file
+ * operation, with one deadline for all the IMAP it needs (deadline.h).
+ * Calling it again later in the same handler is harmless. */
 static struct imapfs *fs_of(fuse_req_t req)
 {
+	deadline_op_begin();
 	return fuse_req_userdata(req);
 }
 

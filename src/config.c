@@ -32,7 +32,7 @@ static const struct opt {
 	{ "ro", OPT_FLAG, offsetof(struct config, ro), 0, 0, NULL,
 	  "read-only: open mailboxes with EXAMINE, refuse every change", NULL },
 	{ "timeout", OPT_INT, offsetof(struct config, timeout), 1, 3600, "SECONDS",
-	  "network timeout for connecting and for each reply (default 30)", NULL },
+	  "network timeout per wait; each file operation at most twice it (default 30)", NULL },
 	{ "max_conns", OPT_INT, offsetof(struct config, max_conns), 1, 64, "N",
 	  "at most N IMAP connections at once (default 4)", NULL },
 	{ "poll", OPT_INT, offsetof(struct config, poll), 0, 86400, "SECONDS",

@@ -18,6 +18,7 @@
  */
 #include "flags.h"
 #include "cache.h"
+#include "deadline.h"
 #include "log.h"
 #include "names.h"
 #include "wire.h"
@@ -485,6 +486,9 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_
 		 * must not mistake an older copy for this one */
 		ambiguous = false;	/* only an APPEND under way can be */
 		rc = session_status(s, mailbox, &st);
+		/* sending a large message takes its time: the deadline grows by
+		 * a second per 64 KiB (imapfs.1, timeout=) */
+		deadline_extend_ms((int64_t)(size / 65536) * 1000);
 		if (rc == 0)
 			rc = session_append(s, mailbox, &fl, date, data, size, &uidvalidity, &uid, &ambiguous);
 		pool_checkin(v->pool, s);

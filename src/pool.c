@@ -2,6 +2,7 @@
  * pool — a bounded set of IMAP sessions with checkout/checkin.
  */
 #include "pool.h"
+#include "deadline.h"
 #include "log.h"
 
 #include <errno.h>
@@ -29,6 +30,66 @@ struct pool {
 };
 
 #define POOL_RETRY_SECS 60	/* a lowered limit is raised again after this */
+#define POOL_BACKOFF_MIN_MS 100	/* first pause before connecting again */
+#define POOL_BACKOFF_MAX_MS 2000
+
+/* The server itself said no (BYE greeting, login refused): it may cap
+ * connections per user, so the pool lives with fewer. A reset, a timeout or
+ * a failed TLS handshake says nothing about a cap. */
+static bool pool_refusal(enum session_err cls)
+{
+	return cls == SESSION_ERR_REFUSED || cls == SESSION_ERR_AUTH;
+}
+
+/* Worth connecting again within the attempt's deadline: the network or the
+ * TLS transport failed (reset, refused, timed out), not the certificate,
+ * the configuration or the server's answer. */
+static bool pool_transient(int rc, enum session_err cls)
+{
+	if (cls != SESSION_ERR_CONNECT && cls != SESSION_ERR_TLS)
+		return false;
+	return rc != -EPERM && rc != -EPROTO && rc != -EINVAL && rc != -ENOMEM && rc != -EACCES;
+}
+
+static void pool_sleep_ms(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Open session ID, connecting again with backoff (100 ms, doubling to 2 s)
+ * while the failure is transient and the attempt's deadline leaves room,
+ * so that one reset connection or handshake costs no error. */
+static int pool_connect(struct pool *pool, int id, struct session **s, enum session_err *cls,
+			char *err, unsigned errlen)
+{
+	int64_t delay = POOL_BACKOFF_MIN_MS, left;
+	int rc;
+
+	for (;;) {
+		rc = session_open(pool->params, id, s, cls, err, errlen);
+		if (rc == 0 || !pool_transient(rc, *cls))
+			return rc;
+		left = deadline_left_ms();
+		if (left < 0)
+			return rc;	/* no deadline to bound the retries */
+		if (left <= delay)
+			return left == 0 ? -ETIMEDOUT : rc;
+		pthread_mutex_lock(&pool->lock);
+		if (pool->shutting_down) {
+			pthread_mutex_unlock(&pool->lock);
+			return rc;
+		}
+		pthread_mutex_unlock(&pool->lock);
+		log_info("cannot open IMAP connection %d (%s); trying again in %lld ms", id, err,
+			 (long long)delay);
+		pool_sleep_ms(delay);
+		if (delay < POOL_BACKOFF_MAX_MS)
+			delay *= 2;
+	}
+}
 
 int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out)
 {
@@ -116,6 +177,7 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 			pool->idle[pick] = pool->idle[--pool->nidle];
 			busy_add(pool, s);
 			pthread_mutex_unlock(&pool->lock);
+			deadline_attempt(pool->params->cfg->timeout);
 			/* a connection the server closed while idle (Dovecot does when
 			 * the selected mailbox is deleted) is replaced, not used */
 			if (session_check_idle(s) < 0) {
@@ -139,13 +201,14 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 	id = pool->next_id++;
 	pthread_mutex_unlock(&pool->lock);
 
-	rc = session_open(pool->params, id, &s, &cls, err, sizeof(err));
+	deadline_attempt(pool->params->cfg->timeout);
+	rc = pool_connect(pool, id, &s, &cls, err, sizeof(err));
 
 	pthread_mutex_lock(&pool->lock);
 	if (rc < 0) {
 		pool->count--;
 		/* The server may cap connections per user: live with what we have. */
-		if (pool->count > 0 && pool->limit > pool->count) {
+		if (pool_refusal(cls) && pool->count > 0 && pool->limit > pool->count) {
 			log_warn("cannot open IMAP connection %d (%s); continuing with %d",
 				 id, err, pool->count);
 			pool->limit = pool->count;
@@ -157,6 +220,7 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 		log_err("cannot open IMAP connection: %s", err);
 		pthread_cond_broadcast(&pool->freed);
 		pthread_mutex_unlock(&pool->lock);
+		deadline_attempt_end();
 		return rc == -EACCES || rc == -EPERM ? -EACCES : (rc == -ETIMEDOUT ? -ETIMEDOUT : -EIO);
 	}
 	busy_add(pool, s);
@@ -170,6 +234,7 @@ void pool_checkin(struct pool *pool, struct session *s)
 {
 	bool broken = session_broken(s);
 
+	deadline_attempt_end();
 	pthread_mutex_lock(&pool->lock);
 	busy_remove(pool, s);
 	if (broken || pool->shutting_down)

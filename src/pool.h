@@ -6,10 +6,15 @@
  * that already has the wanted mailbox selected (no SELECT churn), then any
  * idle session, then opens a new one while under the limit, else waits.
  * Connecting happens outside the lock. A broken session is closed at
- * checkin and its slot freed, so the next checkout reconnects. When the
- * server refuses another connection the pool lowers its limit to what it
- * has rather than failing, and tries the configured number again a minute
- * later (the refusal may have been passing).
+ * checkin and its slot freed, so the next checkout reconnects. A connect
+ * that fails on the way (reset, timeout, TLS handshake cut) is tried again
+ * with backoff until the attempt's deadline (deadline.h). When the server
+ * itself refuses another connection (BYE, login refused) the pool lowers
+ * its limit to what it has rather than failing, and tries the configured
+ * number again a minute later (the refusal may have been passing).
+ *
+ * Each checkout starts an attempt (deadline_attempt) on the calling thread;
+ * checkin ends it.
  *
  * Lock order: pool.lock is a leaf lock; it is never held across network
  * I/O or while calling into other modules' locks.

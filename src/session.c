@@ -10,6 +10,7 @@
  * honour LOGINDISABLED.
  */
 #include "session.h"
+#include "deadline.h"
 #include "errmap.h"
 #include "log.h"
 #include "secret.h"
@@ -174,6 +175,9 @@ static int session_rc(struct session *s, int r, const char *what)
 		if (r == MAILIMAP_ERROR_PARSE)
 			log_err("imap[%d]: %s: unparsable reply from the server; dropping the connection",
 				s->id, what);
+		else if (low == ETIMEDOUT && deadline_expired())
+			log_err("imap[%d]: %s: not done by the operation's deadline (timeout=%d s, at most "
+				"twice that per operation); dropping the connection", s->id, what, s->cfg->timeout);
 		else if (low == ETIMEDOUT)
 			log_err("imap[%d]: %s: no answer within %d s; dropping the connection",
 				s->id, what, s->cfg->timeout);
@@ -543,13 +547,15 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		rc = session_rc(s, r, "greeting");
 		if (rc == 0)
 			rc = -EPROTO;
-		if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION)
-			session_fail(err, errlen, "%s refused the connection: %s", u->host, session_text(s));
-		else if (rc == -ETIMEDOUT)
-			session_fail(err, errlen, "%s sent no IMAP greeting within %d s", u->host, p->cfg->timeout);
-		else
-			session_fail(err, errlen, "%s did not greet like an IMAP server", u->host);
 		*cls = SESSION_ERR_CONNECT;
+		if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION) {
+			session_fail(err, errlen, "%s refused the connection: %s", u->host, session_text(s));
+			*cls = SESSION_ERR_REFUSED;
+		} else if (rc == -ETIMEDOUT) {
+			session_fail(err, errlen, "%s sent no IMAP greeting within %d s", u->host, p->cfg->timeout);
+		} else {
+			session_fail(err, errlen, "%s did not greet like an IMAP server", u->host);
+		}
 		goto out_imap;
 	}
 	preauth = (r == MAILIMAP_NO_ERROR_AUTHENTICATED);
@@ -1774,6 +1780,9 @@ int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed
 	int rc, r;
 
 	*changed = false;
+	/* the waiting is bounded by TIMEOUT_MS below; the commands around it
+	 * each get a deadline of their own */
+	deadline_start(s->cfg->timeout);
 	rc = session_rc(s, mailimap_idle(s->imap), "IDLE");
 	if (rc < 0)
 		return rc;
@@ -1791,6 +1800,7 @@ int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed
 	} else {
 		*changed = true;
 	}
+	deadline_start(s->cfg->timeout);
 	return session_rc(s, mailimap_idle_done(s->imap), "IDLE DONE");
 }
 

@@ -43,6 +43,9 @@ enum session_err {
 	SESSION_ERR_TLS,		/* TLS, certificate, STARTTLS refusals */
 	SESSION_ERR_AUTH,		/* login refused */
 	SESSION_ERR_PROTOCOL,		/* server misbehaved */
+	SESSION_ERR_REFUSED,		/* the server greeted with BYE (too many
+					 * connections, say); a refused login
+					 * (Dovecot's NO [LIMIT]) is _AUTH */
 };
 
 /* Connect, secure, log in. 0 and *OUT, or -errno with *CLASS and a one-line

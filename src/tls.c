@@ -3,7 +3,8 @@
  * libetpan with timeouts and a redacting protocol trace.
  *
  * Sockets are non-blocking; every read and write waits with poll() for at
- * most the network timeout, so a stalled server costs one operation that
+ * most the network timeout, and never past the calling thread's deadline
+ * (deadline.h), so a stalled or trickling server costs one operation that
  * fails with ETIMEDOUT, never a hung thread. Certificate checking is
  * OpenSSL's own (SSL_VERIFY_PEER plus SSL_set1_host / an IP check): we add
  * no verification logic of our own, only refuse to go on when it fails.
@@ -11,6 +12,7 @@
  */
 #include "tls.h"
 #include "guard.h"
+#include "deadline.h"
 #include "log.h"
 #include "wire.h"
 
@@ -135,19 +137,46 @@ void tls_ctx_free(struct tls_ctx *t)
 
 /* ---- TCP -------------------------------------------------------------- */
 
+/* Wait for EVENTS at most TIMEOUT_MS, and not past the thread's deadline
+ * (re-read after every EINTR, so a signal cannot extend it). */
 static int tls_wait(int fd, short events, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
-	int r;
+	int64_t until = deadline_now_ms() + timeout_ms;
+	int r, ms;
 
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
+	for (;;) {
+		ms = (int)(until - deadline_now_ms());
+		if (ms < 0)
+			ms = 0;
+		ms = deadline_wait_ms(ms);
+		if (ms == 0 && deadline_left_ms() == 0) {
+			deadline_note_expired();
+			return -ETIMEDOUT;
+		}
+		r = poll(&p, 1, ms);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
 	if (r < 0)
 		return -errno;
-	if (r == 0)
+	if (r == 0) {
+		if (deadline_left_ms() == 0)
+			deadline_note_expired();
 		return -ETIMEDOUT;
+	}
 	return 0;
+}
+
+/* A server that sends without pause never makes a read wait: the deadline
+ * is checked before every read and write too. */
+static bool tls_past_deadline(struct tls_conn *c)
+{
+	if (deadline_left_ms() != 0)
+		return false;
+	deadline_note_expired();
+	c->last_errno = ETIMEDOUT;
+	return true;
 }
 
 int tls_connect_tcp(const char *host, int port, int timeout, int *fdp, char *err, unsigned errlen)
@@ -464,6 +493,8 @@ static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
 	ssize_t r;
 	int rc;
 
+	if (tls_past_deadline(c))
+		return -1;
 	for (;;) {
 		if (c->ssl != NULL) {
 			int n = SSL_read(c->ssl, buf, count > INT32_MAX ? INT32_MAX : (int)count);
@@ -639,6 +670,8 @@ static ssize_t conn_write(mailstream_low *s, const void *buf, size_t count)
 		c->last_errno = EPROTO;
 		return -1;
 	}
+	if (tls_past_deadline(c))
+		return -1;
 	if (c->trace.on)
 		trace_sent(c, buf, count, s->privacy == 0);
 	for (;;) {

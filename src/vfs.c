@@ -70,7 +70,7 @@ static int vfs_session_attempt(struct vfs *v, const char *mailbox, struct sessio
 
 	*broken = false;
 	if (rc < 0)
-		return rc;	/* the pool could not connect: no second try */
+		return rc;	/* the pool already tried to connect until the deadline */
 	rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
 	if (rc < 0) {
 		*broken = session_broken(*s);

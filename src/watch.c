@@ -12,6 +12,7 @@
  * Without NOTIFY support in libetpan, IDLE can watch only one mailbox; the
  * others are polled (imapfs.1 says so).
  */
+#include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
 
@@ -105,6 +106,7 @@ static int poll_loaded(struct watch *w)
 			free(mailbox);
 			continue;
 		}
+		deadline_start(v->cfg->timeout);
 		rc = session_status(w->s, mailbox, &st);
 		free(mailbox);
 		if (rc < 0 && !session_broken(w->s)) {
@@ -172,6 +174,8 @@ static int poll_list(struct watch *w)
 	pthread_mutex_lock(&t->lock);
 	gen = t->gen;
 	pthread_mutex_unlock(&t->lock);
+	/* one deadline for the LIST commands together, as for a file operation */
+	deadline_start(v->cfg->timeout);
 	rc = session_list(w->s, "*", list_add_scratch, &scratch);
 	/* the same patterns as at mount: other namespaces are not always in "*" */
 	for (i = 0; rc == 0 && i < (size_t)v->nns; i++) {
@@ -237,6 +241,9 @@ static void *watch_main(void *arg)
 	time_t last_poll = time(NULL);	/* the mount has just listed everything */
 	bool notify = false;		/* NOTIFY SET active on w->s */
 	int poll_ms = v->cfg->poll * 1000;
+	/* after a failed connect: wait 1 s, then 2, 4... up to the poll
+	 * interval, so changes show soon after the server is back */
+	int backoff_ms = 1000, backoff_max = poll_ms > 0 ? poll_ms : 30000;
 
 	while (!cancelled(w)) {
 		struct session_mbox mb;
@@ -248,14 +255,18 @@ static void *watch_main(void *arg)
 		if (w->s == NULL) {
 			struct session *s;
 
+			deadline_start(v->cfg->timeout);
 			if (session_open(&v->params, 0, &s, &cls, err, sizeof(err)) < 0) {
 				log_warn("watcher: cannot connect (%s); changes by other clients will show "
-					 "late; trying again", err);
-				if (watch_sleep(w, poll_ms > 0 ? poll_ms : 30000))
+					 "late; trying again in %d s", err, backoff_ms / 1000);
+				if (watch_sleep(w, backoff_ms))
 					break;
+				backoff_ms = backoff_ms * 2 < backoff_max ? backoff_ms * 2 : backoff_max;
 				continue;
 			}
+			backoff_ms = 1000;
 			set_session(w, s);
+			deadline_start(v->cfg->timeout);
 			/* the poller asks to hear about every mailbox at once */
 			notify = w->poller && poll_ms > 0 && session_notify(w->s) == 0;
 			/* changes made before NOTIFY SET are not reported by it:
@@ -275,6 +286,7 @@ static void *watch_main(void *arg)
 		wait_ms = w->poller && poll_ms > 0 ? poll_ms : IDLE_RENEW_MS;
 		if (rc == 0 && mailbox != NULL && session_has_cap(w->s, "IDLE")) {
 			session_forget_selection(w->s);
+			deadline_start(v->cfg->timeout);
 			rc = session_select(w->s, mailbox, true, 0, &mb);
 			/* what changed before IDLE began would never be
 			 * reported by it: catch up first */

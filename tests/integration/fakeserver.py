@@ -6,7 +6,10 @@
     fs.commands            [(conn_no, tag, COMMAND, raw line bytes), ...]
     fs.garbage = {"meta"}  answer the metadata UID FETCH with garbage
     fs.garbage = {"body"}  answer body fetches with garbage
-                           ("body-quote": an unterminated quoted string)
+                           ("body-quote": an unterminated quoted string;
+                           "body-endless": valid untagged lines, 20 a
+                           second, for ever; "body-half-bye": half the
+                           literal, then "* BYE", the connection left open)
     fs.stop()
 
 Modes: "imaps" (TLS from the first byte), "starttls" (plaintext greeting,
@@ -27,6 +30,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 
 CRLF = b"\r\n"
 
@@ -742,6 +746,20 @@ class _Session:
                 out += b"* %d FETCH (UID %d BODY[] %s)\r\n" % (seq, m.uid, nil)
                 failed = True
                 continue
+            if is_body and "body-endless" in garbage:
+                # every line is valid IMAP, but the reply never ends
+                self.send(out)
+                while not self.srv._stopping:
+                    self.send(b"* OK still working on it\r\n")
+                    time.sleep(0.05)
+                return
+            if is_body and "body-half-bye" in garbage:
+                self.send(out + b"* %d FETCH (UID %d BODY[] {%d}\r\n"
+                          % (seq, m.uid, len(m.body)) +
+                          m.body[:len(m.body) // 2] + b"\r\n* BYE going away\r\n")
+                while not self.srv._stopping:
+                    time.sleep(0.2)   # the connection stays open, silent
+                return
             if is_body and "body-quote" in garbage:
                 # a quoted string cut by CRLF: a parser may wait for more
                 out += (b"* %d FETCH (UID %d BODY[]<0> \"unterminated "

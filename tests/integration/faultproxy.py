@@ -9,6 +9,19 @@ through: the server certificate has IP:127.0.0.1 in its SAN), and can
     p.drop_all()    close every proxied connection, both sides, now
     p.refuse = True accept and immediately close new connections (a server
                     that is gone); False to serve again
+    p.trickle(bps)  forward server -> client bytes at BPS bytes a second on
+                    every connection (a server that trickles: no single
+                    wait ever runs out); resume() forwards at full speed
+    p.reset_all(then_handshakes=1)
+                    reset (RST) every proxied connection now, and then the
+                    next THEN_HANDSHAKES new connections once the server
+                    has sent its first bytes (the TLS ServerHello): half of
+                    them are passed on, then both sides are reset, so the
+                    reconnect's TLS handshake is cut too
+    p.cut_next_handshakes(n)
+                    only the second half of reset_all: reset the next N new
+                    connections after the server's first bytes
+    p.resets        connections reset so far (both kinds)
     p.connections   connections accepted so far
     p.down, p.up    bytes forwarded server -> client, client -> server
     p.stop()
@@ -17,7 +30,9 @@ The proxy never looks into the bytes.
 """
 
 import socket
+import struct
 import threading
+import time
 
 
 class FaultProxy:
@@ -34,6 +49,9 @@ class FaultProxy:
         self._sock = None
         self._stopping = False
         self._conns = []
+        self._trickle = 0           # bytes a second downstream; 0: off
+        self._reset_next = 0        # new connections to reset after hello
+        self.resets = 0
 
     # ---- control ----
     def start(self):
@@ -50,7 +68,38 @@ class FaultProxy:
         self._running.clear()
 
     def resume(self):
+        self._trickle = 0
         self._running.set()
+
+    def trickle(self, bps=1):
+        self._trickle = bps
+
+    @staticmethod
+    def _rst(s):
+        # linger 0: close sends RST; SHUT_RD first wakes the other pump
+        # blocked in recv() on it, which would keep the socket alive
+        for f in (lambda: s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0)),
+                  lambda: s.shutdown(socket.SHUT_RD), s.close):
+            try:
+                f()
+            except OSError:
+                pass
+
+    def cut_next_handshakes(self, n=1):
+        with self._lock:
+            self._reset_next = n
+
+    def reset_all(self, then_handshakes=1):
+        with self._lock:
+            conns = list(self._conns)
+            self._conns = []
+            self._reset_next = then_handshakes
+            self.resets += len(conns)
+        for c, u in conns:
+            self._rst(c)
+            self._rst(u)
+        return len(conns)
 
     @property
     def stalled(self):
@@ -122,7 +171,10 @@ class FaultProxy:
         with self._lock:
             self.connections += 1
             self._conns.append((c, u))
-        threading.Thread(target=self._pump, args=(u, c, True),
+            cut_hello = self._reset_next > 0
+            if cut_hello:
+                self._reset_next -= 1
+        threading.Thread(target=self._pump, args=(u, c, True, cut_hello),
                          daemon=True).start()
         threading.Thread(target=self._pump, args=(c, u, False),
                          daemon=True).start()
@@ -133,7 +185,17 @@ class FaultProxy:
                 return False
         return True
 
-    def _pump(self, src, dst, downstream):
+    def _send_slowly(self, dst, data):
+        """Send DATA at the trickle rate while trickling is on."""
+        while data and self._trickle and not self._stopping:
+            dst.sendall(data[:1])
+            data = data[1:]
+            with self._lock:
+                self.down += 1
+            time.sleep(1.0 / max(self._trickle, 1))
+        return data
+
+    def _pump(self, src, dst, downstream, cut_hello=False):
         try:
             while True:
                 if not self._hold():
@@ -144,6 +206,20 @@ class FaultProxy:
                 # bytes read just before a stall are held, not forwarded
                 if not self._hold():
                     break
+                if cut_hello:
+                    # the server has started its TLS handshake: pass on
+                    # half of its first bytes, then cut it
+                    dst.sendall(data[:max(1, len(data) // 2)])
+                    with self._lock:
+                        self.resets += 1
+                        self._conns = [p for p in self._conns
+                                       if src not in p and dst not in p]
+                    time.sleep(0.05)
+                    self._rst(dst)
+                    self._rst(src)
+                    return
+                if downstream and self._trickle:
+                    data = self._send_slowly(dst, data)
                 dst.sendall(data)
                 with self._lock:
                     if downstream:
