@@ -12,18 +12,26 @@ default: the root directory then holds N entries) or in groups of 100
 under N/100 parents ("nested"). For each N it measures, R times (median
 reported):
 
-  raw LIST     one TLS connection, LOGIN, then LIST "" "*": seconds from
-               sending LIST to the tagged OK (the server's own cost and the
-               bytes on the wire; the baseline).
+  raw LIST     one TLS connection, LOGIN, then LIST "" "*" and LSUB "" "*"
+               (what a mount asks): seconds from sending each to its tagged
+               OK, added (the server's own cost and the bytes on the wire;
+               the baseline).
   mount        from starting `imapfs mount -f` to the mount answering a
                listing of its root (os.listdir, checked for the right
                number of entries).
   ls root      `ls MNT >/dev/null` on that mount, right after (the kernel
                has not cached the directory yet on the first `ls`).
-  peak RSS     VmHWM of the imapfs process after the `ls`.
-
-The mount runs with -o poll=5 (the default), so the watcher lists every
-mailbox again every 5 seconds while the next measurements run. Every
+  lookup stall for WATCH seconds (default 12) after the `ls`, `stat`s of
+               names that do not exist at the root, one after the other
+               (each a FUSE LOOKUP that takes the tree lock; a negative
+               answer is not cached): the slowest one. The mount runs with
+               -o poll=5 (the default), so the watcher lists every mailbox
+               again and compares the list with its tree meanwhile.
+  tree lock    from `imapfs status` after that: how long the watcher's
+               last LIST comparison took, and the longest it held the tree
+               lock for one since mount.
+  peak RSS     VmHWM of the imapfs process at the end.
+ Every
 command runs with LC_ALL=C; seconds come from time.monotonic(). The table
 is printed and written as Markdown to --out (default
 bench/last-manymbox.md). --keep N leaves one mount of N mailboxes up
@@ -40,6 +48,7 @@ sys.dont_write_bytecode = True  # noqa: E402  (no __pycache__ in the tree)
 import argparse
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -113,6 +122,8 @@ class Bench:
         try:
             c.command('LOGIN alice "%s"' % PASSWORD)
             dt, nbytes = c.command('LIST "" "*"')
+            dt2, nbytes2 = c.command('LSUB "" "*"')
+            dt, nbytes = dt + dt2, nbytes + nbytes2
         finally:
             c.close()
         self.add(n, "raw LIST", dt)
@@ -139,6 +150,32 @@ class Bench:
             self.problem("%d mailboxes: ls exited %d" % (n, r.returncode))
         self.add(n, "mount", t_mount)
         self.add(n, "ls root", t_ls)
+        worst = 0.0
+        i = 0
+        end = time.monotonic() + self.args.watch
+        while time.monotonic() < end:
+            i += 1
+            t0 = time.monotonic()
+            try:
+                os.stat(os.path.join(m.path, "no-such-mailbox-%d" % i))
+                self.problem("%d mailboxes: no-such-mailbox-%d exists" % (n, i))
+            except FileNotFoundError:
+                pass
+            worst = max(worst, time.monotonic() - t0)
+            time.sleep(0.005)
+        self.add(n, "lookup stall", worst)
+        st = os.getxattr(m.path, "user.imapfs.status").decode()
+        mm = re.search(r"mailbox list: (\d+) mailboxes in the last LIST, "
+                       r"compared in ([\d.]+) ms; .* for ([\d.]+) ms", st)
+        if mm is None:
+            self.problem("%d mailboxes: no LIST comparison in imapfs status "
+                         "after %ds:\n%s" % (n, self.args.watch, st))
+        else:
+            if int(mm.group(1)) != n:
+                self.problem("%d mailboxes: the watcher's LIST had %s"
+                             % (n, mm.group(1)))
+            self.add(n, "compare", float(mm.group(2)) / 1e3)
+            self.add(n, "lock held", float(mm.group(3)) / 1e3)
         pid = m.proc.pid if m.proc else None
         if pid:
             self.add(n, "peak RSS", vm_hwm(pid))
@@ -149,8 +186,8 @@ class Bench:
         self.mount = None
         if rc not in (0, None):
             self.problem("%d mailboxes: imapfs exited %s" % (n, rc))
-        say("%d mailboxes: mounted in %.2fs, ls %.3fs"
-            % (n, t_mount, t_ls))
+        say("%d mailboxes: mounted in %.2fs, ls %.3fs, slowest lookup %.3fs"
+            % (n, t_mount, t_ls, worst))
 
     def run(self):
         t0 = time.monotonic()
@@ -192,6 +229,9 @@ class Bench:
             mnt = median(self.samples.get((n, "mount"), []))
             ls = median(self.samples.get((n, "ls root"), []))
             rss = median(self.samples.get((n, "peak RSS"), []))
+            stall = max(self.samples.get((n, "lookup stall"), [0]))
+            cmp_ = median(self.samples.get((n, "compare"), []))
+            held = max(self.samples.get((n, "lock held"), [0]))
             per = mnt / n * 1e6 if n else float("nan")
             if first is None:
                 first = (n, per)
@@ -199,13 +239,15 @@ class Bench:
                         "%.2fx" % (mnt / raw) if raw else "-",
                         "%.1f µs" % per,
                         "%.2fx" % (per / first[1]),
-                        fmt_secs(ls), fmt_bytes(rss)))
+                        fmt_secs(ls), fmt_secs(stall), fmt_secs(cmp_),
+                        fmt_secs(held), fmt_bytes(rss)))
         return out
 
     def table(self):
         head = ("mailboxes", "raw LIST", "mount to ls", "mount / raw LIST",
                 "mount per mailbox", "per mailbox vs %d" % self.args.counts[0],
-                "ls root", "peak RSS")
+                "ls root", "slowest lookup (max)", "LIST compare",
+                "tree lock held (max)", "peak RSS")
         rows = [head] + self.rows()
         w = [max(len(r[i]) for r in rows) for i in range(len(head))]
         lines = ["| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r))
@@ -240,6 +282,8 @@ def main():
                     help="mailbox counts, comma-separated")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--layout", choices=("flat", "nested"), default="flat")
+    ap.add_argument("--watch", type=int, default=12,
+                    help="seconds of lookups while the watcher polls")
     ap.add_argument("--out", default=os.path.join(HERE, "last-manymbox.md"))
     ap.add_argument("--keep", type=int, default=0,
                     help="leave the first mount of this many mailboxes up "

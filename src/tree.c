@@ -272,7 +272,6 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 	}
 	t->nodes[cur].selectable = !noselect;
 	t->nodes[cur].listed = true;
-	t->nodes[cur].seen = true;
 	return 0;
 }
 

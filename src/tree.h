@@ -66,7 +66,6 @@ struct tree_node {
 	time_t status_time;
 
 	bool listed;		/* the server listed this name (not a made-up parent) */
-	bool seen;		/* scratch for the LIST comparison in watch.c */
 	uint64_t highestmodseq;	/* largest MODSEQ we know of (CONDSTORE) */
 	uint64_t gen;		/* bumped by every change to msgs */
 	struct session_status watched;	/* STATUS at the watcher's last look */

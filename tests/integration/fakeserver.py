@@ -4,6 +4,9 @@
     ... mount imaps://user@127.0.0.1:fs.port/ ...
     fs.saw("LOGIN")        did any connection send a LOGIN command?
     fs.commands            [(conn_no, tag, COMMAND, raw line bytes), ...]
+    fs.mailboxes           {name bytes: {"attrs": [...], "messages": [...],
+                           "unsubscribed": True (left out of LSUB)}}; the
+                           test may add and remove entries while serving
     fs.garbage = {"meta"}  answer the metadata UID FETCH with garbage
     fs.garbage = {"body"}  answer body fetches with garbage
                            ("body-quote": an unterminated quoted string)
@@ -560,6 +563,8 @@ class _Session:
             # mailboxes (bench/manymbox.py) must not be quadratic here
             rx = _wild_rx(ref + pat, d)
             for name, mb in list(self.srv.mailboxes.items()):
+                if cmd == "LSUB" and mb.get("unsubscribed"):
+                    continue
                 if rx.fullmatch(name) is not None:
                     out.append(b"* %s (%s) \"%s\" %s\r\n" % (
                         cmd.encode(), " ".join(mb["attrs"]).encode(), d,
