@@ -327,8 +327,13 @@ static int poll_list(struct watch *w)
 	bool *added = NULL;
 	size_t nadded = 0;
 	uint64_t gen, t0, tcmp;
-	int rc, tries;
+	int rc;
 
+	/* the tree's generation before LIST: a change we make meanwhile
+	 * (mkdir, rmdir, rename) may or may not be in the answer */
+	pthread_mutex_lock(&t->lock);
+	gen = t->gen;
+	pthread_mutex_unlock(&t->lock);
 	/* LIST outside the lock, into a plain array */
 	rc = session_list(w->s, "*", list_collect, &now);
 	/* the same patterns as at mount: other namespaces are not always in "*" */
@@ -361,20 +366,17 @@ static int poll_list(struct watch *w)
 	now.n = o;
 
 	/* the tree's names, copied again only when it changed */
-	for (tries = 0;; tries++) {
-		pthread_mutex_lock(&t->lock);
-		gen = t->gen;
-		pthread_mutex_unlock(&t->lock);
-		if (w->known.valid && w->known.gen == gen)
-			break;
+	if (!w->known.valid || w->known.gen != gen) {
 		rc = known_build(w);
-		if (rc == -EAGAIN && tries < 3)
-			continue;
 		if (rc == -EAGAIN)
-			rc = 0;		/* busy tree: compare next time */
-		if (rc < 0 || !w->known.valid)
+			rc = 0;		/* changing right now: compare next time */
+		if (rc < 0)
 			goto out;
 	}
+	/* the tree changed while LIST ran: the answer may predate that
+	 * change; compare next time (the copy is kept if it is current) */
+	if (!w->known.valid || w->known.gen != gen)
+		goto out;
 
 	/* compare, outside the lock: a merge of two sorted lists */
 	add = malloc((now.n ? now.n : 1) * sizeof(*add));
@@ -417,9 +419,9 @@ static int poll_list(struct watch *w)
 	/* apply the difference: the only part that holds the lock */
 	pthread_mutex_lock(&t->lock);
 	t0 = now_ns();
-	if (t->gen != w->known.gen) {
-		/* we changed mailboxes ourselves while LIST ran: the answer
-		 * may predate that; compare next time */
+	if (t->gen != gen) {
+		/* we changed mailboxes ourselves meanwhile: the answer may
+		 * predate that; compare next time */
 		lock_held(v, t0);
 		pthread_mutex_unlock(&t->lock);
 		goto out;
