@@ -14,8 +14,9 @@
  * lookup and a readdir cost no more than their own size, not N each.
  *
  * Locking: every field of every node, the node array and the index are
- * guarded by tree.lock. Callers copy what they need while holding it and must not
- * keep pointers into the array after unlocking (it may be reallocated).
+ * guarded by tree.lock. Callers copy what they need while holding it and
+ * must not keep pointers into the array after unlocking (it may be
+ * reallocated).
  * tree.lock is never held across network I/O; loading a mailbox's messages
  * marks it TREE_LOADING, drops the lock, fetches, then installs the result.
  */

@@ -283,9 +283,6 @@ static void lsub_add(void *ctx, const char *name, char delim, const char *attrs,
 {
 	struct lsub_acc *a = ctx;
 
-	(void)delim;
-	(void)attrs;
-	(void)noselect;
 	if (a->rc < 0)
 		return;
 	if (a->n == a->cap) {
