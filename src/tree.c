@@ -7,6 +7,14 @@
  * server did not list become plain directories, like \Noselect ones.
  * A node is its exact server name: two names never share a node, and a
  * file name a sibling already has is tagged (names.h) instead.
+ *
+ * The index: a chained hash of (parent, fsname) over all nodes, hidden
+ * ones included (a hidden node may share its name with a visible one;
+ * lookups skip it). Nodes are never removed from the array, only hidden
+ * or moved, so the index changes only in tree_new_node and tree_move. It
+ * has at least as many buckets as nodes and doubles with them: adding a
+ * node costs O(1) amortised, where scanning all nodes made a LIST of N
+ * mailboxes cost O(N^2).
  */
 #include "tree.h"
 #include "log.h"
@@ -17,6 +25,140 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TREE_MIN_BUCKETS 64
+
+/* FNV-1a of the name, mixed with the parent. */
+static size_t tree_hash(uint32_t parent, const char *fsname)
+{
+	uint64_t h = 14695981039346656037ULL ^ ((uint64_t)parent * 0x9e3779b97f4a7c15ULL);
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)fsname; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 29));
+}
+
+static void tree_index_link(struct tree *t, uint32_t idx)
+{
+	size_t b = tree_hash(t->nodes[idx].parent, t->nodes[idx].fsname) & (t->nbuckets - 1);
+
+	t->nodes[idx].hnext = t->buckets[b];
+	t->buckets[b] = idx;
+}
+
+static void tree_index_unlink(struct tree *t, uint32_t idx)
+{
+	size_t b = tree_hash(t->nodes[idx].parent, t->nodes[idx].fsname) & (t->nbuckets - 1);
+	uint32_t *p = &t->buckets[b];
+
+	while (*p != 0 && *p != idx)
+		p = &t->nodes[*p].hnext;
+	if (*p == idx)
+		*p = t->nodes[idx].hnext;
+	t->nodes[idx].hnext = 0;
+}
+
+/* The second index: nodes by their exact server name, so that LIST of N
+ * names finds each one's node without a scan (names.h: a node is its
+ * server name). FNV-1a of LEN bytes. */
+static size_t tree_raw_hash(const char *mailbox, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)mailbox[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 29));
+}
+
+static void tree_raw_link(struct tree *t, uint32_t idx)
+{
+	const char *m = t->nodes[idx].mailbox;
+	size_t b = tree_raw_hash(m, strlen(m)) & (t->nbuckets - 1);
+
+	t->nodes[idx].rnext = t->rbuckets[b];
+	t->rbuckets[b] = idx;
+}
+
+static void tree_raw_unlink(struct tree *t, uint32_t idx)
+{
+	const char *m = t->nodes[idx].mailbox;
+	uint32_t *p = &t->rbuckets[tree_raw_hash(m, strlen(m)) & (t->nbuckets - 1)];
+
+	while (*p != 0 && *p != idx)
+		p = &t->nodes[*p].rnext;
+	if (*p == idx)
+		*p = t->nodes[idx].rnext;
+	t->nodes[idx].rnext = 0;
+}
+
+/* Make room in the indexes for one more node: double the buckets when
+ * there would be more nodes than buckets. */
+static int tree_index_reserve(struct tree *t)
+{
+	size_t nb = t->nbuckets, i;
+	uint32_t *b, *rb;
+
+	if (t->n + 1 <= nb)
+		return 0;
+	while (nb < t->n + 1)
+		nb *= 2;
+	b = calloc(nb, sizeof(*b));
+	rb = calloc(nb, sizeof(*rb));
+	if (b == NULL || rb == NULL) {
+		free(b);
+		free(rb);
+		return -ENOMEM;
+	}
+	free(t->buckets);
+	free(t->rbuckets);
+	t->buckets = b;
+	t->rbuckets = rb;
+	t->nbuckets = nb;
+	for (i = 1; i < t->n; i++) {
+		tree_index_link(t, (uint32_t)i);
+		tree_raw_link(t, (uint32_t)i);
+	}
+	return 0;
+}
+
+/* Append IDX to its parent's children. */
+static void tree_children_link(struct tree *t, uint32_t idx)
+{
+	struct tree_node *p = &t->nodes[t->nodes[idx].parent];
+
+	t->nodes[idx].next_sibling = 0;
+	if (p->last_child != 0)
+		t->nodes[p->last_child].next_sibling = idx;
+	else
+		p->first_child = idx;
+	p->last_child = idx;
+}
+
+/* Take IDX out of its parent's children (a walk of its siblings: only a
+ * rename does this). */
+static void tree_children_unlink(struct tree *t, uint32_t idx)
+{
+	struct tree_node *p = &t->nodes[t->nodes[idx].parent];
+	uint32_t prev = 0, c;
+
+	for (c = p->first_child; c != 0 && c != idx; c = t->nodes[c].next_sibling)
+		prev = c;
+	if (c != idx)
+		return;
+	if (prev == 0)
+		p->first_child = t->nodes[idx].next_sibling;
+	else
+		t->nodes[prev].next_sibling = t->nodes[idx].next_sibling;
+	if (p->last_child == idx)
+		p->last_child = prev;
+	t->nodes[idx].next_sibling = 0;
+}
+
 int tree_init(struct tree *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -24,7 +166,10 @@ int tree_init(struct tree *t)
 	pthread_cond_init(&t->loaded, NULL);
 	t->cap = 64;
 	t->nodes = calloc(t->cap, sizeof(*t->nodes));
-	if (t->nodes == NULL)
+	t->nbuckets = TREE_MIN_BUCKETS;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->rbuckets = calloc(t->nbuckets, sizeof(*t->rbuckets));
+	if (t->nodes == NULL || t->buckets == NULL || t->rbuckets == NULL)
 		return -ENOMEM;
 	t->nodes[0].parent = 0;
 	t->nodes[0].fsname = strdup("");
@@ -57,19 +202,23 @@ void tree_destroy(struct tree *t)
 		tree_msgs_free(t->nodes[i].msgs, t->nodes[i].nmsgs);
 	}
 	free(t->nodes);
+	free(t->buckets);
+	free(t->rbuckets);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->loaded);
 }
 
 long tree_child(const struct tree *t, uint32_t parent, const char *fsname)
 {
-	size_t i;
+	uint32_t i = t->buckets[tree_hash(parent, fsname) & (t->nbuckets - 1)];
+	long found = -1;
 
-	for (i = 1; i < t->n; i++)
+	/* the lowest index wins, as when this was a scan of the array */
+	for (; i != 0; i = t->nodes[i].hnext)
 		if (t->nodes[i].parent == parent && !t->nodes[i].hidden &&
-		    strcmp(t->nodes[i].fsname, fsname) == 0)
-			return (long)i;
-	return -1;
+		    strcmp(t->nodes[i].fsname, fsname) == 0 && (found < 0 || i < (uint32_t)found))
+			found = (long)i;
+	return found;
 }
 
 /* Append a child of PARENT; returns its index or -errno. */
@@ -77,6 +226,8 @@ static long tree_new_node(struct tree *t, uint32_t parent, char *fsname, const c
 {
 	struct tree_node *n;
 
+	if (t->n >= UINT32_MAX - 1 || tree_index_reserve(t) < 0)
+		return -ENOMEM;
 	if (t->n == t->cap) {
 		size_t cap = t->cap * 2;
 		struct tree_node *nn = realloc(t->nodes, cap * sizeof(*nn));
@@ -100,6 +251,9 @@ static long tree_new_node(struct tree *t, uint32_t parent, char *fsname, const c
 		return -ENOMEM;
 	}
 	t->nodes[parent].nchildren++;
+	tree_index_link(t, (uint32_t)t->n);
+	tree_raw_link(t, (uint32_t)t->n);
+	tree_children_link(t, (uint32_t)t->n);
 	return (long)t->n++;
 }
 
@@ -107,13 +261,16 @@ static long tree_new_node(struct tree *t, uint32_t parent, char *fsname, const c
  * bytes), or -1. */
 static long tree_child_raw(const struct tree *t, uint32_t parent, const char *mailbox, size_t len)
 {
-	size_t i;
+	uint32_t i = t->rbuckets[tree_raw_hash(mailbox, len) & (t->nbuckets - 1)];
+	long found = -1;
 
-	for (i = 1; i < t->n; i++)
+	/* the lowest index wins, as when this was a scan of the array */
+	for (; i != 0; i = t->nodes[i].rnext)
 		if (t->nodes[i].parent == parent && !t->nodes[i].hidden &&
-		    strlen(t->nodes[i].mailbox) == len && memcmp(t->nodes[i].mailbox, mailbox, len) == 0)
-			return (long)i;
-	return -1;
+		    strlen(t->nodes[i].mailbox) == len && memcmp(t->nodes[i].mailbox, mailbox, len) == 0 &&
+		    (found < 0 || i < (uint32_t)found))
+			found = (long)i;
+	return found;
 }
 
 /*
@@ -202,7 +359,6 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 	t->nodes[cur].attrs = attrs_copy;
 	t->nodes[cur].selectable = !noselect;
 	t->nodes[cur].listed = true;
-	t->nodes[cur].seen = true;
 	return 0;
 }
 
@@ -312,15 +468,23 @@ int tree_move(struct tree *t, uint32_t idx, uint32_t newparent, char *fsname, ch
 			continue;
 		if (asprintf(&name, "%s%s", mailbox, d->mailbox + oldlen) < 0)
 			return -ENOMEM;
+		tree_raw_unlink(t, (uint32_t)i);
 		free(d->mailbox);
 		d->mailbox = name;
+		tree_raw_link(t, (uint32_t)i);
 	}
+	tree_raw_unlink(t, idx);
+	tree_index_unlink(t, idx);
+	tree_children_unlink(t, idx);
 	t->nodes[t->nodes[idx].parent].nchildren--;
 	t->nodes[newparent].nchildren++;
 	t->nodes[idx].parent = newparent;
 	free(t->nodes[idx].fsname);
 	t->nodes[idx].fsname = fsname;
 	t->nodes[idx].mailbox = mailbox;
+	tree_index_link(t, idx);
+	tree_raw_link(t, idx);
+	tree_children_link(t, idx);
 	free(old);
 	return 0;
 }

@@ -8,9 +8,15 @@
  * (index + 1) << 32 | UID. Nothing needs to be remembered per inode and
  * FORGET costs nothing.
  *
- * Locking: every field of every node, and the node array itself, is guarded
- * by tree.lock. Callers copy what they need while holding it and must not
- * keep pointers into the array after unlocking (it may be reallocated).
+ * A node is found from its parent and file name through a hash index
+ * (chained through tree_node.hnext) and a directory's children are linked
+ * (first_child / next_sibling), so building a tree of N mailboxes, a
+ * lookup and a readdir cost no more than their own size, not N each.
+ *
+ * Locking: every field of every node, the node array and the index are
+ * guarded by tree.lock. Callers copy what they need while holding it and
+ * must not keep pointers into the array after unlocking (it may be
+ * reallocated).
  * tree.lock is never held across network I/O; loading a mailbox's messages
  * marks it TREE_LOADING, drops the lock, fetches, then installs the result.
  */
@@ -61,10 +67,15 @@ struct tree_node {
 	time_t status_time;
 
 	bool listed;		/* the server listed this name (not a made-up parent) */
-	bool seen;		/* scratch for the LIST comparison in watch.c */
 	uint64_t highestmodseq;	/* largest MODSEQ we know of (CONDSTORE) */
 	uint64_t gen;		/* bumped by every change to msgs */
 	struct session_status watched;	/* STATUS at the watcher's last look */
+
+	/* index links, kept by tree.c only; 0 ends a chain (the root is
+	 * nobody's child) */
+	uint32_t hnext;		/* next node in the same hash bucket */
+	uint32_t rnext;		/* next node in the same server-name bucket */
+	uint32_t first_child, last_child, next_sibling;	/* hidden ones too */
 };
 
 struct tree {
@@ -72,8 +83,11 @@ struct tree {
 	pthread_cond_t loaded;	/* broadcast when a node leaves TREE_LOADING */
 	struct tree_node *nodes;	/* guarded by lock */
 	size_t n, cap;
+	uint32_t *buckets;	/* (parent, fsname) hash -> first node; guarded by lock */
+	uint32_t *rbuckets;	/* server name hash -> first node; guarded by lock */
+	size_t nbuckets;	/* of each; a power of two, >= n */
 	bool filtering;		/* -o subscribed: set before threads exist */
-	bool quiet;		/* a scratch copy: log nothing (set before use) */
+	bool quiet;		/* log nothing (tests' trees; set before use) */
 	uint64_t gen;		/* bumped by every change to the hierarchy */
 };
 
@@ -86,6 +100,12 @@ int tree_add_mailbox(struct tree *t, const char *name, char delim, const char *a
 
 /* Child of PARENT named FSNAME, or -1 (hidden nodes are not found). Lock held. */
 long tree_child(const struct tree *t, uint32_t parent, const char *fsname);
+
+/* Walk the children of node P (hidden ones included: test ->hidden):
+ *   for (c = tree_first_child(t, p); c != 0; c = tree_next_sibling(t, c))
+ * Lock held. */
+static inline uint32_t tree_first_child(const struct tree *t, uint32_t p) { return t->nodes[p].first_child; }
+static inline uint32_t tree_next_sibling(const struct tree *t, uint32_t c) { return t->nodes[c].next_sibling; }
 
 /* Message UID in node IDX, or NULL. Lock held; pointer valid until unlock. */
 struct tree_msg *tree_msg_find(struct tree_node *node, uint32_t uid);

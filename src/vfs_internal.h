@@ -49,6 +49,11 @@ struct vfs {
 	void (*notify)(void *ctx, uint64_t parent, const char *name);
 	void *notify_ctx;
 	struct watch *watch;		/* the watcher thread, or NULL */
+	/* the watcher's LIST comparison, for `imapfs status` (__atomic access):
+	 * mailboxes in its last LIST, how long comparing and applying it took
+	 * (ns), and the longest it held tree.lock for it since mount (ns; wall
+	 * clock, and the watcher's CPU time during that hold) */
+	uint64_t watch_list_n, watch_compare_ns, watch_lock_ns_max, watch_lock_cpu_ns_max;
 
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */

@@ -77,6 +77,19 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 			fprintf(f, "read-ahead: %d threads, %d busy; %lu messages in %lu batches since mount\n",
 				pf.workers, pf.busy, pf.queued, pf.batches);
 	}
+	{
+		uint64_t ln = __atomic_load_n(&v->watch_list_n, __ATOMIC_RELAXED);
+		uint64_t cmp = __atomic_load_n(&v->watch_compare_ns, __ATOMIC_RELAXED);
+		uint64_t held = __atomic_load_n(&v->watch_lock_ns_max, __ATOMIC_RELAXED);
+		uint64_t cpu = __atomic_load_n(&v->watch_lock_cpu_ns_max, __ATOMIC_RELAXED);
+
+		if (ln == 0)
+			fprintf(f, "mailbox list: not compared with the server yet\n");
+		else
+			fprintf(f, "mailbox list: %" PRIu64 " mailboxes in the last LIST, compared in %.3f ms; "
+				"the comparison held the tree lock for %.3f ms at most since mount "
+				"(%.3f ms of CPU at most)\n", ln, cmp / 1e6, held / 1e6, cpu / 1e6);
+	}
 	fprintf(f, "errors: %lu since mount\n", nerr);
 	if (nerr == 0) {
 		fprintf(f, "last error: none\n");

@@ -95,10 +95,10 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
  * some): rmdir must not DELETE a parent of mail. Tree lock held. */
 static bool has_children(const struct tree *t, uint32_t idx)
 {
-	size_t i;
+	uint32_t c;
 
-	for (i = 1; i < t->n; i++)
-		if (t->nodes[i].parent == idx && (!t->nodes[i].hidden || t->nodes[i].filtered))
+	for (c = tree_first_child(t, idx); c != 0; c = tree_next_sibling(t, c))
+		if (!t->nodes[c].hidden || t->nodes[c].filtered)
 			return true;
 	return false;
 }

@@ -11,6 +11,14 @@
  *
  * Without NOTIFY support in libetpan, IDLE can watch only one mailbox; the
  * others are polled (imapfs.1 says so).
+ *
+ * The LIST comparison must not stall file operations on an account of
+ * 200,000 mailboxes: the answer is sorted and compared, outside the tree
+ * lock, with a sorted copy of the server names the tree holds (taken in
+ * short locked slices, and kept while the tree's generation says it is
+ * current); the lock is then held only to apply the difference. Each
+ * step is O(N log N) or less; the longest hold is measured for
+ * `imapfs status`.
  */
 #include "deadline.h"
 #include "log.h"
@@ -26,6 +34,37 @@
 #include <unistd.h>
 
 #define IDLE_RENEW_MS (25 * 60 * 1000)
+#define KNOWN_SLICE 1024	/* nodes copied per hold of the tree lock */
+
+/* One mailbox of a LIST answer. */
+struct list_ent {
+	char *name;
+	char *attrs;
+	char delim;
+	bool noselect;
+};
+
+/* A LIST answer being collected; RC: the first error (out of memory). */
+struct listing {
+	struct list_ent *v;
+	size_t n, cap;
+	int rc;
+};
+
+/* The server names of the tree's listed nodes (hidden ones only when
+ * -o subscribed hides them), sorted, with their indexes, as they were at
+ * tree generation GEN. Owned by the watcher thread. */
+struct known_ent {
+	char *name;
+	uint32_t node;
+};
+
+struct known {
+	struct known_ent *v;
+	size_t n;
+	uint64_t gen;
+	bool valid;
+};
 
 struct watch {
 	struct vfs *v;		/* borrowed; outlives the watch */
@@ -36,7 +75,50 @@ struct watch {
 	uint32_t node;		/* mailbox to IDLE on (0: none); immutable */
 	bool poller;		/* this one also polls STATUS and LIST; immutable */
 	struct watch *next;	/* the other watchers; immutable */
+	struct known known;	/* the poller's copy of the tree's names; its thread only */
 };
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* When a hold of the tree lock began: wall clock and this thread's CPU
+ * time (a busy machine can preempt the holder: the wall clock says what
+ * lookups waited, the CPU time what the work under the lock cost). */
+struct hold {
+	uint64_t wall, cpu;
+};
+
+static struct hold hold_begin(void)
+{
+	struct hold h = { now_ns(), clock_ns(CLOCK_THREAD_CPUTIME_ID) };
+
+	return h;
+}
+
+static void max_store(uint64_t *p, uint64_t d)
+{
+	uint64_t max = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (d > max && !__atomic_compare_exchange_n(p, &max, d, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Record a hold of the tree lock that began at H. */
+static void lock_held(struct vfs *v, struct hold h)
+{
+	max_store(&v->watch_lock_ns_max, now_ns() - h.wall);
+	max_store(&v->watch_lock_cpu_ns_max, clock_ns(CLOCK_THREAD_CPUTIME_ID) - h.cpu);
+}
 
 static void set_session(struct watch *w, struct session *s)
 {
@@ -91,7 +173,7 @@ static int poll_loaded(struct watch *w)
 	pthread_mutex_lock(&t->lock);
 	n = t->n;
 	pthread_mutex_unlock(&t->lock);
-	for (i = 1; i < n && rc == 0 && !cancelled(w); i++) {
+	for (i = 1; i < n && rc == 0; i++) {
 		struct session_status st, old;
 		char *mailbox = NULL;
 		bool loaded;
@@ -105,6 +187,12 @@ static int poll_loaded(struct watch *w)
 		if (!loaded || mailbox == NULL) {
 			free(mailbox);
 			continue;
+		}
+		/* asked only before network I/O: one poll(2) per node would
+		 * cost more than the STATUS round trips of a big account */
+		if (cancelled(w)) {
+			free(mailbox);
+			break;
 		}
 		deadline_start(v->cfg->timeout);
 		rc = session_status(w->s, mailbox, &st);
@@ -128,29 +216,129 @@ static int poll_loaded(struct watch *w)
 	return rc;
 }
 
-static void list_seen(void *ctx, const char *name, char delim, const char *attrs, bool noselect)
+static void list_collect(void *ctx, const char *name, char delim, const char *attrs, bool noselect)
 {
-	struct tree *t = ctx;
-	size_t i;
+	struct listing *l = ctx;
+	struct list_ent *e;
 
-	for (i = 1; i < t->n; i++) {
-		if (t->nodes[i].listed && (!t->nodes[i].hidden || t->nodes[i].filtered) &&
-		    strcmp(t->nodes[i].mailbox, name) == 0) {
-			t->nodes[i].seen = true;
+	if (l->rc < 0)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct list_ent *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (nv == NULL) {
+			l->rc = -ENOMEM;
 			return;
 		}
+		l->v = nv;
+		l->cap = cap;
 	}
-	/* new mailbox (made by another client); under -o subscribed only
-	 * subscribed ones are shown, and those are read at mount */
-	if (t->filtering)
+	e = &l->v[l->n];
+	e->name = strdup(name);
+	e->attrs = strdup(attrs);
+	e->delim = delim;
+	e->noselect = noselect;
+	if (e->name == NULL || e->attrs == NULL) {
+		free(e->name);
+		free(e->attrs);
+		l->rc = -ENOMEM;
 		return;
-	if (tree_add_mailbox(t, name, delim, attrs, noselect) == 0 && !noselect)
-		log_info("new mailbox %s", name);
+	}
+	l->n++;
 }
 
-static void list_add_scratch(void *ctx, const char *name, char delim, const char *attrs, bool noselect)
+static void listing_free(struct listing *l)
 {
-	tree_add_mailbox(ctx, name, delim, attrs, noselect);
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].attrs);
+	}
+	free(l->v);
+}
+
+static int list_ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct list_ent *)a)->name, ((const struct list_ent *)b)->name);
+}
+
+static int known_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct known_ent *)a)->name, ((const struct known_ent *)b)->name);
+}
+
+/* Descending node index: children (made after their parents) first. */
+static int node_desc_cmp(const void *a, const void *b)
+{
+	uint32_t x = (*(const struct known_ent *const *)a)->node, y = (*(const struct known_ent *const *)b)->node;
+
+	return x > y ? -1 : x < y;
+}
+
+static void known_free(struct known *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->v[i].name);
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Copy the tree's names into W->known, a slice of nodes per hold of the
+ * lock. Node indexes never change and every change to names bumps
+ * tree.gen, so slices taken at one generation make one consistent copy;
+ * -EAGAIN when the tree changed meanwhile. */
+static int known_build(struct watch *w)
+{
+	struct vfs *v = w->v;
+	struct tree *t = &v->tree;
+	struct known k = { 0 };
+	size_t n, i = 1;
+	int rc = 0;
+
+	known_free(&w->known);
+	pthread_mutex_lock(&t->lock);
+	k.gen = t->gen;
+	n = t->n;
+	pthread_mutex_unlock(&t->lock);
+	k.v = malloc((n ? n : 1) * sizeof(*k.v));
+	if (k.v == NULL)
+		return -ENOMEM;
+	while (rc == 0 && i < n) {
+		size_t end = i + KNOWN_SLICE < n ? i + KNOWN_SLICE : n;
+		struct hold h;
+
+		pthread_mutex_lock(&t->lock);
+		h = hold_begin();
+		if (t->gen != k.gen)
+			rc = -EAGAIN;
+		for (; rc == 0 && i < end; i++) {
+			const struct tree_node *nd = &t->nodes[i];
+
+			if (!nd->listed || (nd->hidden && !nd->filtered))
+				continue;
+			k.v[k.n].name = strdup(nd->mailbox);
+			if (k.v[k.n].name == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			k.v[k.n++].node = (uint32_t)i;
+		}
+		lock_held(v, h);
+		pthread_mutex_unlock(&t->lock);
+	}
+	if (rc < 0) {
+		known_free(&k);
+		return rc;
+	}
+	if (k.n > 1)
+		qsort(k.v, k.n, sizeof(*k.v), known_cmp);
+	k.valid = true;
+	w->known = k;
+	return 0;
 }
 
 /* LIST again: add new mailboxes, hide the ones that are gone. */
@@ -158,25 +346,25 @@ static int poll_list(struct watch *w)
 {
 	struct vfs *v = w->v;
 	struct tree *t = &v->tree;
+	struct listing now = { .rc = 0 };
 	struct { uint64_t parent; char *name; } *gone = NULL;
-	size_t i, ngone = 0;
-	uint64_t gen, gen_after_compare = 0;
-	bool added = false;
+	size_t *add = NULL, nadd = 0, ngone = 0, nhidden = 0, i, j, o;
+	const struct known_ent **drop = NULL;
+	bool *added = NULL;
+	size_t nadded = 0;
+	uint64_t gen, tcmp;
+	struct hold h;
 	int rc;
-	struct tree scratch;
 
-	/* LIST into the tree under its lock would hold the lock across I/O:
-	 * list into a scratch tree first, then compare. */
-	rc = tree_init(&scratch);
-	if (rc < 0)
-		return rc;
-	scratch.quiet = true;	/* the real tree says what it shows */
+	/* the tree's generation before LIST: a change we make meanwhile
+	 * (mkdir, rmdir, rename) may or may not be in the answer */
 	pthread_mutex_lock(&t->lock);
 	gen = t->gen;
 	pthread_mutex_unlock(&t->lock);
-	/* one deadline for the LIST commands together, as for a file operation */
+	/* LIST outside the lock, into a plain array; one deadline for the
+	 * LIST commands together, as for a file operation */
 	deadline_start(v->cfg->timeout);
-	rc = session_list(w->s, "*", list_add_scratch, &scratch);
+	rc = session_list(w->s, "*", list_collect, &now);
 	/* the same patterns as at mount: other namespaces are not always in "*" */
 	for (i = 0; rc == 0 && i < (size_t)v->nns; i++) {
 		char *pat;
@@ -185,52 +373,132 @@ static int poll_list(struct watch *w)
 			rc = -ENOMEM;
 			break;
 		}
-		rc = session_list(w->s, pat, list_add_scratch, &scratch);
+		rc = session_list(w->s, pat, list_collect, &now);
 		free(pat);
 	}
+	if (rc == 0)
+		rc = now.rc;
 	if (rc < 0)
 		goto out;
+	tcmp = now_ns();
+	if (now.n > 1)
+		qsort(now.v, now.n, sizeof(*now.v), list_ent_cmp);
+	/* the patterns may overlap: one entry per name */
+	for (i = 0, o = 0; i < now.n; i++) {
+		if (o > 0 && strcmp(now.v[o - 1].name, now.v[i].name) == 0) {
+			free(now.v[i].name);
+			free(now.v[i].attrs);
+			continue;
+		}
+		now.v[o++] = now.v[i];
+	}
+	now.n = o;
+
+	/* the tree's names, copied again only when it changed */
+	if (!w->known.valid || w->known.gen != gen) {
+		rc = known_build(w);
+		if (rc == -EAGAIN)
+			rc = 0;		/* changing right now: compare next time */
+		if (rc < 0)
+			goto out;
+	}
+	/* the tree changed while LIST ran: the answer may predate that
+	 * change; compare next time (the copy is kept if it is current) */
+	if (!w->known.valid || w->known.gen != gen)
+		goto out;
+
+	/* compare, outside the lock: a merge of two sorted lists */
+	add = malloc((now.n ? now.n : 1) * sizeof(*add));
+	drop = malloc((w->known.n ? w->known.n : 1) * sizeof(*drop));
+	if (add == NULL || drop == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0, j = 0; i < now.n || j < w->known.n;) {
+		int c = i == now.n ? 1 : j == w->known.n ? -1 : strcmp(now.v[i].name, w->known.v[j].name);
+
+		if (c < 0) {
+			add[nadd++] = i++;
+		} else if (c > 0) {
+			drop[ngone++] = &w->known.v[j++];
+		} else {
+			/* seen; a name the tree holds twice is seen twice */
+			const char *name = now.v[i++].name;
+
+			while (j < w->known.n && strcmp(w->known.v[j].name, name) == 0)
+				j++;
+		}
+	}
+	__atomic_store_n(&v->watch_list_n, (uint64_t)now.n, __ATOMIC_RELAXED);
+	if (nadd == 0 && ngone == 0) {
+		__atomic_store_n(&v->watch_compare_ns, now_ns() - tcmp, __ATOMIC_RELAXED);
+		goto out;
+	}
+	/* children before their parents: a parent that is gone with all
+	 * its children goes in the same round */
+	if (ngone > 1)
+		qsort(drop, ngone, sizeof(*drop), node_desc_cmp);
+	gone = calloc(ngone ? ngone : 1, sizeof(*gone));
+	added = calloc(nadd ? nadd : 1, sizeof(*added));
+	if (gone == NULL || added == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+
+	/* apply the difference: the only part that holds the lock */
 	pthread_mutex_lock(&t->lock);
+	h = hold_begin();
 	if (t->gen != gen) {
-		/* we changed mailboxes ourselves while LIST ran: the answer may
+		/* we changed mailboxes ourselves meanwhile: the answer may
 		 * predate that; compare next time */
+		lock_held(v, h);
 		pthread_mutex_unlock(&t->lock);
 		goto out;
 	}
-	for (i = 1; i < t->n; i++)
-		t->nodes[i].seen = false;
-	gen_after_compare = t->gen;
-	for (i = 1; i < scratch.n; i++) {
-		if (scratch.nodes[i].listed)
-			list_seen(t, scratch.nodes[i].mailbox, scratch.nodes[i].delim, scratch.nodes[i].attrs,
-				  !scratch.nodes[i].selectable);
-	}
-	gone = calloc(t->n, sizeof(*gone));
-	for (i = 1; gone != NULL && i < t->n; i++) {
-		struct tree_node *nd = &t->nodes[i];
+	for (i = 0; i < ngone; i++) {
+		struct tree_node *nd = &t->nodes[drop[i]->node];
 
-		if (!nd->listed || nd->hidden || nd->seen || nd->nchildren > 0)
+		if (!nd->listed || nd->hidden || nd->nchildren > 0)
 			continue;
-		gone[ngone].parent = tree_dir_ino(nd->parent);
-		gone[ngone].name = strdup(nd->fsname);
-		ngone++;
-		log_info("mailbox %s is gone", nd->mailbox);
-		tree_hide(t, (uint32_t)i);
+		gone[nhidden].parent = tree_dir_ino(nd->parent);
+		gone[nhidden].name = strdup(nd->fsname);
+		tree_hide(t, drop[i]->node);
+		drop[nhidden++] = drop[i];	/* for the log, after unlocking */
 	}
-	added = t->gen != gen_after_compare;
+	/* new mailboxes (made by another client); under -o subscribed only
+	 * subscribed ones are shown, and those are read at mount */
+	for (i = 0; i < nadd && !t->filtering; i++) {
+		const struct list_ent *e = &now.v[add[i]];
+
+		if (tree_add_mailbox(t, e->name, e->delim, e->attrs, e->noselect) == 0) {
+			added[i] = true;
+			nadded++;
+		}
+	}
+	lock_held(v, h);
 	pthread_mutex_unlock(&t->lock);
+	__atomic_store_n(&v->watch_compare_ns, now_ns() - tcmp, __ATOMIC_RELAXED);
+
+	for (i = 0; i < nadd; i++)
+		if (added[i] && !now.v[add[i]].noselect)
+			log_info("new mailbox %s", now.v[add[i]].name);
+	for (i = 0; i < nhidden; i++)
+		log_info("mailbox %s is gone", drop[i]->name);
 	/* a mailbox that came or went may reuse a name some session has
 	 * selected: make every selection be sent again */
-	if (ngone > 0 || added)
+	if (nhidden > 0 || nadded > 0)
 		__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
-	for (i = 0; i < ngone; i++) {
+	for (i = 0; i < nhidden; i++) {
 		if (gone[i].name != NULL)
 			vfs_notify_gone(v, gone[i].parent, gone[i].name);
 		free(gone[i].name);
 	}
 out:
 	free(gone);
-	tree_destroy(&scratch);
+	free(added);
+	free(add);
+	free(drop);
+	listing_free(&now);
 	return rc;
 }
 
@@ -416,6 +684,7 @@ void watch_stop(struct watch *w)
 		}
 	}
 	pthread_mutex_destroy(&w->lock);
+	known_free(&w->known);
 	session_close(w->s);
 	close(w->cancel[0]);
 	close(w->cancel[1]);
