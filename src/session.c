@@ -38,6 +38,7 @@ struct session {
 	mailimap *imap;
 	int id;
 	bool broken;
+	bool transport_failed;	/* broken by the transport (reset, EOF, timeout), not a bad reply */
 	char *selected;		/* mailbox selected, or NULL */
 	bool selected_ro;
 	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
@@ -171,6 +172,7 @@ static int session_rc(struct session *s, int r, const char *what)
 					     mailstream_get_low(s->imap->imap_stream) : NULL);
 
 		s->broken = true;
+		s->transport_failed = r != MAILIMAP_ERROR_PARSE && low != EPROTO && low != EFBIG;
 		e = (low == ETIMEDOUT) ? ETIMEDOUT : EIO;
 		if (r == MAILIMAP_ERROR_PARSE)
 			log_err("imap[%d]: %s: unparsable reply from the server; dropping the connection",
@@ -587,6 +589,9 @@ int session_open(const struct session_params *p, int id, struct session **out,
 	*cls = SESSION_ERR_PROTOCOL;
 	rc = session_capability(s);
 	if (rc < 0) {
+		/* a cut here is the network's doing: worth connecting again */
+		if (s->transport_failed)
+			*cls = SESSION_ERR_CONNECT;
 		session_fail(err, errlen, "CAPABILITY failed on %s", u->host);
 		goto out_imap;
 	}
@@ -599,6 +604,8 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		*cls = SESSION_ERR_PROTOCOL;
 		rc = session_capability(s);
 		if (rc < 0) {
+			if (s->transport_failed)
+				*cls = SESSION_ERR_CONNECT;
 			session_fail(err, errlen, "CAPABILITY failed on %s after login", u->host);
 			goto out_imap;
 		}

@@ -34,6 +34,7 @@ import corpus  # noqa: E402
 import dovecot  # noqa: E402
 import imaputil  # noqa: E402
 import mountutil  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
 
 DEFAULT_TEST_TIMEOUT = 300
 
@@ -253,3 +254,18 @@ def imap():
             c.logout()
         except Exception:
             pass
+
+
+@pytest.fixture
+def proxy():
+    """proxy(server) -> a FaultProxy in front of SERVER's imaps port,
+    stopped after the test (faultproxy.py; URLs: faultutil.proxy_url)."""
+    made = []
+
+    def _p(server):
+        p = FaultProxy(server.imaps_port).start()
+        made.append(p)
+        return p
+    yield _p
+    for p in made:
+        p.stop()

@@ -17,8 +17,6 @@ Times are asserted only as upper bounds with generous slack.
 """
 
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -27,67 +25,15 @@ import pytest
 import corpus
 import imaputil
 from fakeserver import FakeServer, Message
-from faultproxy import FaultProxy
+from faultutil import child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
 
 T = 3           # -o timeout for the deadline tests
 SLACK = 4       # process start-up, a loaded machine
 
-_READER = r"""
-import errno, sys
-try:
-    with open(sys.argv[1], "rb") as f:
-        d = f.read()
-    sys.stdout.write("OK %d\n" % len(d))
-    sys.stdout.buffer.write(d)
-except OSError as e:
-    sys.stdout.write("ERR %s\n" % errno.errorcode.get(e.errno, e.errno))
-"""
-
-
-def child_read(path, limit):
-    """-> (status line, data, seconds); fails the test if it hangs."""
-    t = time.monotonic()
-    try:
-        r = subprocess.run([sys.executable, "-c", _READER, path],
-                           capture_output=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        pytest.fail("reading %s hung for more than %ss" % (path, limit))
-    head, _, data = r.stdout.partition(b"\n")
-    return head.decode(), data, time.monotonic() - t
-
-
-def child_ls(path, limit):
-    t = time.monotonic()
-    try:
-        r = subprocess.run(["ls", "-1", path], capture_output=True,
-                           timeout=limit)
-    except subprocess.TimeoutExpired:
-        pytest.fail("ls %s hung for more than %ss" % (path, limit))
-    return r.returncode, sorted(r.stdout.decode().split()), \
-        time.monotonic() - t
-
-
 @pytest.fixture(scope="module")
 def srv(fresh_servers):
     return fresh_servers("slash")
-
-
-@pytest.fixture
-def proxy():
-    made = []
-
-    def _p(server):
-        p = FaultProxy(server.imaps_port).start()
-        made.append(p)
-        return p
-    yield _p
-    for p in made:
-        p.stop()
-
-
-def _url(server, p):
-    return "imaps://%s@127.0.0.1:%d/" % (server.user, p.port)
 
 
 _n = [0]
@@ -118,7 +64,7 @@ def test_trickling_server_read_ends_by_deadline(srv, imap, mount, proxy):
     name, rel, bodies = _mailbox(srv, imap, "Trickle", 3, 3000)
     uids = sorted(bodies)
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=%d" % T, "poll=0"])
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=%d" % T, "poll=0"])
     d = os.path.join(m.path, rel)
     assert sorted(os.listdir(d)) == sorted("%d.eml" % u for u in uids)
     p.trickle(1)
@@ -147,7 +93,7 @@ def test_trickling_server_read_ends_by_deadline(srv, imap, mount, proxy):
 def test_trickling_server_listing_ends_by_deadline(srv, imap, mount, proxy):
     name, rel, bodies = _mailbox(srv, imap, "TrickleLs", 2, 1000)
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=%d" % T, "poll=0"])
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=%d" % T, "poll=0"])
     d = os.path.join(m.path, rel)
     assert os.path.isdir(d)
     p.trickle(1)
@@ -221,7 +167,7 @@ def test_reads_across_resets_one_connection(srv, imap, mount, proxy):
     every read needs the network."""
     boxes = [_mailbox(srv, imap, "Reset", 1, 6000) for _ in range(6)]
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=10", "poll=0",
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=10", "poll=0",
                                            "max_conns=1"])
     for name, rel, bodies in boxes:
         assert os.listdir(os.path.join(m.path, rel)) == \
@@ -253,7 +199,7 @@ def test_parallel_reads_across_resets_keep_the_limit(srv, imap, mount, proxy):
     no error, and the pool does not take the resets for a server's cap."""
     name, rel, bodies = _mailbox(srv, imap, "ResetPar", 40, 100_000)
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=10", "poll=0",
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=10", "poll=0",
                                            "max_conns=4"])
     d = os.path.join(m.path, rel)
     assert sorted(os.listdir(d)) == sorted("%d.eml" % u for u in bodies)
@@ -304,7 +250,7 @@ def test_watcher_reconnects_soon_after_failed_connect(srv, imap, mount,
     name, rel, (u1,) = test_live._mailbox(srv, imap, "WatchBack",
                                           [test_live._msg("one")])
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["poll=0", "timeout=5",
+    m = mount(srv, url=proxy_url(srv, p), opts=["poll=0", "timeout=5",
                                            "watch=%s" % rel])
     d = os.path.join(m.path, rel)
     assert os.listdir(d) == ["%d.eml" % u1]

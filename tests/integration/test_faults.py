@@ -11,80 +11,23 @@ and Dovecot's imaps port).
   - with the server gone (connections refused), the same.
 """
 
-import errno
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
 import corpus
 import imaputil
-from faultproxy import FaultProxy
+from faultutil import child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
 
 TIMEOUT = 8
 SLACK = 6
 
-# open + read a file in a child (so a hang cannot hang the test); prints
-# "OK <len>" or "ERR <errno name>"
-_READER = r"""
-import errno, os, sys
-try:
-    with open(sys.argv[1], "rb") as f:
-        d = f.read()
-    sys.stdout.write("OK %d\n" % len(d))
-    sys.stdout.buffer.write(d)
-except OSError as e:
-    sys.stdout.write("ERR %s\n" % errno.errorcode.get(e.errno, e.errno))
-"""
-
-
-def child_read(path, limit):
-    """-> (status line, data, seconds); fails the test if it hangs."""
-    t = time.monotonic()
-    try:
-        r = subprocess.run([sys.executable, "-c", _READER, path],
-                           capture_output=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        pytest.fail("reading %s hung for more than %ss" % (path, limit))
-    el = time.monotonic() - t
-    head, _, data = r.stdout.partition(b"\n")
-    return head.decode(), data, el
-
-
-def child_listdir(path, limit):
-    t = time.monotonic()
-    try:
-        r = subprocess.run(["ls", "-1", path], capture_output=True,
-                           timeout=limit)
-    except subprocess.TimeoutExpired:
-        pytest.fail("ls %s hung for more than %ss" % (path, limit))
-    return r.returncode, sorted(r.stdout.decode().split()), \
-        time.monotonic() - t
-
-
 @pytest.fixture(scope="module")
 def srv(fresh_servers):
     return fresh_servers("slash")
-
-
-@pytest.fixture
-def proxy():
-    made = []
-
-    def _p(server):
-        p = FaultProxy(server.imaps_port).start()
-        made.append(p)
-        return p
-    yield _p
-    for p in made:
-        p.stop()
-
-
-def _url(server, p):
-    return "imaps://%s@127.0.0.1:%d/" % (server.user, p.port)
 
 
 _n = [0]
@@ -124,7 +67,7 @@ def test_grep_across_cut(srv, imap, mount, proxy):
     want = _expected_matches(srv, imap, name, needle)
     assert len(want) == 20
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=10", "max_conns=2",
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=10", "max_conns=2",
                                            "poll=0"])
     d = os.path.join(m.path, rel)
     assert len(os.listdir(d)) == 60          # listing loaded, no body yet
@@ -155,7 +98,7 @@ def test_listing_after_cut(srv, imap, mount, proxy):
     new ones, without an error."""
     name, rel, needle = _filled_mailbox(srv, imap, "Idle", 4, 2000, 1)
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=10", "poll=0"])
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=10", "poll=0"])
     assert "INBOX" in os.listdir(m.path)
     assert p.drop_all() >= 1
     time.sleep(0.3)
@@ -177,7 +120,7 @@ def _stall_setup(srv, imap, mount, proxy, tag):
     c = imap(srv)
     bodies = imaputil.bodies(c, name)
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=%d" % TIMEOUT, "poll=0"])
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=%d" % TIMEOUT, "poll=0"])
     d = os.path.join(m.path, rel)
     assert sorted(os.listdir(d)) == sorted("%d.eml" % u for u in bodies)
     return m, p, d, bodies
@@ -198,9 +141,9 @@ def test_stalled_server_read_fails_in_time_and_recovers(srv, imap, mount,
             "a read on a stalled server took %.1fs (timeout=%d)" % (
                 el, TIMEOUT)
         # what is in memory is still served
-        rc, names, el = child_listdir(m.path, TIMEOUT + SLACK)
+        rc, names, el = child_ls(m.path, TIMEOUT + SLACK)
         assert rc == 0 and "INBOX" in names, (rc, names)
-        rc, names, el = child_listdir(d, TIMEOUT + SLACK)
+        rc, names, el = child_ls(d, TIMEOUT + SLACK)
         assert rc == 0 and names == sorted("%d.eml" % u for u in uids)
         assert m.alive()
     finally:
@@ -219,21 +162,21 @@ def test_stalled_listing_fails_in_time(srv, imap, mount, proxy):
     """Listing a mailbox not yet loaded while the server is stalled."""
     name, rel, _ = _filled_mailbox(srv, imap, "StallLs", 2, 1000, 1)
     p = proxy(srv)
-    m = mount(srv, url=_url(srv, p), opts=["timeout=%d" % TIMEOUT, "poll=0"])
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=%d" % TIMEOUT, "poll=0"])
     d = os.path.join(m.path, rel)
     assert os.path.isdir(d)
     p.stall()
     try:
-        rc, names, el = child_listdir(d, 2 * TIMEOUT + 60)
+        rc, names, el = child_ls(d, 2 * TIMEOUT + 60)
         assert rc != 0, "listing worked while the server was stalled?"
         assert el <= 2 * TIMEOUT + SLACK, "ls took %.1fs" % el
-        rc, names, el = child_listdir(m.path, TIMEOUT + SLACK)
+        rc, names, el = child_ls(m.path, TIMEOUT + SLACK)
         assert rc == 0 and "INBOX" in names
     finally:
         p.resume()
     c = imap(srv)
     want = sorted("%d.eml" % u for u in imaputil.uids(c, name))
-    rc, names, el = child_listdir(d, 2 * TIMEOUT + 60)
+    rc, names, el = child_ls(d, 2 * TIMEOUT + 60)
     assert rc == 0 and names == want, (rc, names, m.log())
 
 
@@ -282,7 +225,7 @@ def test_dead_server_then_back(srv, imap, mount, proxy):
                                2 * TIMEOUT + 60)
     assert status in ("ERR EIO", "ERR ETIMEDOUT"), status
     assert el <= 2 * TIMEOUT + SLACK
-    rc, names, _ = child_listdir(d, TIMEOUT + SLACK)
+    rc, names, _ = child_ls(d, TIMEOUT + SLACK)
     assert rc == 0 and names == sorted("%d.eml" % u for u in uids)
     assert m.alive(), m.log()
     p.refuse = False
