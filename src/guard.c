@@ -40,6 +40,16 @@ static const char *const alert_codes[] = { "ALERT", "PARSE" };
 /* numbers after these words are 64-bit (RFC 7162 mod-sequences, Gmail ids) */
 static const char *const wide_words[] = { "MODSEQ", "HIGHESTMODSEQ", "X-GM-MSGID", "X-GM-THRID" };
 
+/* No word under way. */
+static void word_reset(struct guard *g)
+{
+	g->wn = 0;
+	g->wdigits = true;
+	g->wdig = 0;
+	g->wval = 0;
+	g->wover = false;
+}
+
 static void guard_reset_line(struct guard *g)
 {
 	g->kind = GK_NEW;
@@ -50,11 +60,7 @@ static void guard_reset_line(struct guard *g)
 	g->quoted = false;
 	g->esc = false;
 	g->br = 0;
-	g->wn = 0;
-	g->wdigits = true;
-	g->wdig = 0;
-	g->wval = 0;
-	g->wover = false;
+	word_reset(g);
 	g->last[0] = '\0';
 	g->al = AL_NONE;
 }
@@ -144,11 +150,7 @@ static int word_end(struct guard *g, bool check)
 		memcpy(g->last, g->word, n);
 		g->last[n] = '\0';
 	}
-	g->wn = 0;
-	g->wdigits = true;
-	g->wdig = 0;
-	g->wval = 0;
-	g->wover = false;
+	word_reset(g);
 	return rc;
 }
 
@@ -306,11 +308,7 @@ static int step_status(struct guard *g, char *buf, size_t i)
 			g->code = CODE_IN;
 			g->al = AL_SP1;
 			g->hold_at = i;
-			g->wn = 0;
-			g->wdigits = true;
-			g->wdig = 0;
-			g->wval = 0;
-			g->wover = false;
+			word_reset(g);
 			g->last[0] = '\0';
 		} else {
 			g->code = CODE_TEXT;
