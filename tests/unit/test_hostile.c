@@ -11,9 +11,9 @@
 #include "../../src/session.c"
 
 #include <signal.h>
-#include <sys/socket.h>
 
 #include "check.h"
+#include "socksession.h"
 
 static const struct {
 	const char *name;
@@ -77,32 +77,23 @@ static const struct {
 
 static int run_case(size_t i)
 {
-	static const char greeting[] = "* PREAUTH hi\r\n";
-	struct tls_trace tr = { .on = getenv("TRACE") != NULL };
 	struct config cfg;
 	struct session *s;
-	mailstream_low *low;
 	char *buf = NULL;
 	size_t got = 0;
-	int sv[2], rc;
+	int peer = -1, rc;
 	size_t len = strlen(cases[i].server);
 
 	config_init(&cfg);
 	cfg.timeout = 3;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
-	    write(sv[1], greeting, sizeof(greeting) - 1) != (ssize_t)(sizeof(greeting) - 1))
-		return -100;
-	s = calloc(1, sizeof(*s));
-	s->cfg = &cfg;
-	s->imap = mailimap_new(0, NULL);
-	if (tls_low_plain(sv[0], cfg.timeout, tr, &low) != 0 ||
-	    mailimap_connect(s->imap, mailstream_new(low, 16384)) != MAILIMAP_NO_ERROR_AUTHENTICATED)
+	s = socksession_open(&cfg, NULL, 0, &peer);
+	if (s == NULL)
 		return -101;
 	/* the rest only now: the guard checks bytes as they arrive */
-	if (write(sv[1], cases[i].server, len) != (ssize_t)len)
+	if (write(peer, cases[i].server, len) != (ssize_t)len)
 		return -100;
 	if (cases[i].close_after)
-		shutdown(sv[1], SHUT_WR);
+		shutdown(peer, SHUT_WR);
 	s->imap->imap_state = MAILIMAP_STATE_SELECTED;
 	rc = session_fetch_body(s, 7, 0, 4096, &buf, &got);
 	CHECK(cases[i].want_rc == 0 ? rc == 0 : rc < 0, "%s: rc %d", cases[i].name, rc);
@@ -112,7 +103,7 @@ static int run_case(size_t i)
 		      "%s: got %zu bytes: %.*s", cases[i].name, got, (int)got, buf);
 	free(buf);
 	session_close(s);
-	close(sv[1]);
+	close(peer);
 	config_free(&cfg);
 	return 0;
 }

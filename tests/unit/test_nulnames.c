@@ -11,9 +11,9 @@
 #include "../../src/session.c"
 
 #include <signal.h>
-#include <sys/socket.h>
 
 #include "check.h"
+#include "socksession.h"
 
 #define S(x) x, sizeof(x) - 1
 
@@ -49,32 +49,22 @@ static void collect(void *ctx, const char *name, char delim, const char *attrs, 
 
 static int run_case(size_t i)
 {
-	static const char greeting[] = "* PREAUTH hi\r\n";
-	struct tls_trace tr = { .on = getenv("TRACE") != NULL };
 	struct config cfg;
 	struct session *s;
-	mailstream_low *low;
 	char got[1024] = "";
-	int sv[2], rc;
+	int peer = -1, rc;
 
 	config_init(&cfg);
 	cfg.timeout = 3;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
-	    write(sv[1], greeting, sizeof(greeting) - 1) != (ssize_t)(sizeof(greeting) - 1) ||
-	    write(sv[1], cases[i].server, cases[i].len) != (ssize_t)cases[i].len)
+	s = socksession_open(&cfg, cases[i].server, cases[i].len, &peer);
+	if (s == NULL)
 		return -100;
-	s = calloc(1, sizeof(*s));
-	s->cfg = &cfg;
-	s->imap = mailimap_new(0, NULL);
-	if (tls_low_plain(sv[0], cfg.timeout, tr, &low) != 0 ||
-	    mailimap_connect(s->imap, mailstream_new(low, 16384)) != MAILIMAP_NO_ERROR_AUTHENTICATED)
-		return -101;
 	rc = session_list(s, "*", collect, got);
 	CHECK(cases[i].want_rc == 0 ? rc == 0 : rc < 0, "%s: rc %d", cases[i].name, rc);
 	CHECK(strcmp(got, cases[i].want) == 0, "%s: delivered \"%s\", want \"%s\"", cases[i].name, got,
 	      cases[i].want);
 	session_close(s);
-	close(sv[1]);
+	close(peer);
 	config_free(&cfg);
 	return 0;
 }

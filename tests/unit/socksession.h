@@ -1,0 +1,45 @@
+/*
+ * socksession — a session (session.c's private struct) over a socketpair,
+ * through our real plain driver (tls.c), for table-driven tests of what a
+ * server sends. The "server" greets with PREAUTH, so no login is needed.
+ *
+ * Include after "../../src/session.c". socksession_open returns the
+ * session (the caller session_close()s it) and, in *PEER, the server's
+ * end of the pair (the caller closes it); NULL when setting up failed.
+ * EARLY (LEN bytes, may be NULL) is written after the greeting, before
+ * libetpan reads anything.
+ */
+#ifndef IMAPFS_TEST_SOCKSESSION_H
+#define IMAPFS_TEST_SOCKSESSION_H
+
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static inline struct session *socksession_open(struct config *cfg, const char *early, size_t len,
+					       int *peer)
+{
+	static const char greeting[] = "* PREAUTH hi\r\n";
+	struct tls_trace tr = { .on = getenv("TRACE") != NULL };
+	mailstream_low *low;
+	struct session *s;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return NULL;
+	*peer = sv[1];
+	if (write(sv[1], greeting, sizeof(greeting) - 1) != (ssize_t)(sizeof(greeting) - 1) ||
+	    (len > 0 && write(sv[1], early, len) != (ssize_t)len))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->cfg = cfg;
+	s->imap = mailimap_new(0, NULL);
+	if (tls_low_plain(sv[0], cfg->timeout, tr, &low) != 0 ||
+	    mailimap_connect(s->imap, mailstream_new(low, 16384)) != MAILIMAP_NO_ERROR_AUTHENTICATED)
+		return NULL;
+	return s;
+}
+
+#endif
