@@ -25,34 +25,9 @@
 
 #include "names.h"
 
+#include "silent_log.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* ---- silent replacements for log.c ------------------------------------ */
-
-void log_init(bool verbose)
-{
-}
-
-void log_use_syslog(void)
-{
-}
-
-unsigned long log_recent_errors(char *buf, size_t len)
-{
-	if (len)
-		buf[0] = '\0';
-	return 0;
-}
-
-void log_msg(int level, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-}
 
 /* ---- a mailstream_low over memory -------------------------------------- */
 
