@@ -3,6 +3,7 @@ child process, so that a hang fails the test instead of hanging it, and
 the URL of a mount through a FaultProxy. (The `proxy` fixture is in
 conftest.py.)"""
 
+import os
 import subprocess
 import sys
 import time
@@ -34,6 +35,15 @@ def child_read(path, limit):
     el = time.monotonic() - t
     head, _, data = r.stdout.partition(b"\n")
     return head.decode(), data, el
+
+
+def assert_reads_back(d, uids, bodies, limit, m):
+    """Every UID.eml in directory D reads (each within LIMIT s) as BODIES
+    (uid -> bytes, as imaplib reads them); M's log goes with a failure."""
+    for u in uids:
+        status, data, _ = child_read(os.path.join(d, "%d.eml" % u), limit)
+        assert status == "OK %d" % len(bodies[u]), (status, m.log())
+        assert data == bodies[u]
 
 
 def child_ls(path, limit):

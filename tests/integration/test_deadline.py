@@ -25,7 +25,7 @@ import pytest
 import corpus
 import imaputil
 from fakeserver import FakeServer, Message
-from faultutil import child_ls, child_read, proxy_url
+from faultutil import assert_reads_back, child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
 
 T = 3           # -o timeout for the deadline tests
@@ -82,11 +82,7 @@ def test_trickling_server_read_ends_by_deadline(srv, imap, mount, proxy):
         assert m.alive()
     finally:
         p.resume()
-    for u in uids:
-        status, data, _ = child_read(os.path.join(d, "%d.eml" % u),
-                                     2 * T + 60)
-        assert status == "OK %d" % len(bodies[u]), (status, m.log())
-        assert data == bodies[u]
+    assert_reads_back(d, uids, bodies, 2 * T + 60, m)
 
 
 @pytest.mark.timeout_s(240)

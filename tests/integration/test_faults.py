@@ -19,7 +19,7 @@ import pytest
 
 import corpus
 import imaputil
-from faultutil import child_ls, child_read, proxy_url
+from faultutil import assert_reads_back, child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
 
 TIMEOUT = 8
@@ -149,11 +149,7 @@ def test_stalled_server_read_fails_in_time_and_recovers(srv, imap, mount,
     finally:
         p.resume()
     # recovers by itself: the very next reads work
-    for u in uids:
-        status, data, el = child_read(os.path.join(d, "%d.eml" % u),
-                                      2 * TIMEOUT + 60)
-        assert status == "OK %d" % len(bodies[u]), (status, m.log())
-        assert data == bodies[u]
+    assert_reads_back(d, uids, bodies, 2 * TIMEOUT + 60, m)
     assert m.alive()
 
 
@@ -229,8 +225,4 @@ def test_dead_server_then_back(srv, imap, mount, proxy):
     assert rc == 0 and names == sorted("%d.eml" % u for u in uids)
     assert m.alive(), m.log()
     p.refuse = False
-    for u in uids:
-        status, data, _ = child_read(os.path.join(d, "%d.eml" % u),
-                                     2 * TIMEOUT + 60)
-        assert status == "OK %d" % len(bodies[u]), (status, m.log())
-        assert data == bodies[u]
+    assert_reads_back(d, uids, bodies, 2 * TIMEOUT + 60, m)
