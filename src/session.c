@@ -1634,15 +1634,14 @@ int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid,
 	struct mailimap_search_key *key;
 	clist *res = NULL;
 	clistiter *it;
-	char *name = strdup("Message-ID"), *val = strdup(msgid);
+	char *name, *val;
 	int rc;
 
 	*uid = 0;
-	if (session_gate(s, "UID SEARCH", msgid) < 0) {
-		free(name);
-		free(val);
+	if (session_gate(s, "UID SEARCH", msgid) < 0)
 		return -EINVAL;
-	}
+	name = strdup("Message-ID");
+	val = strdup(msgid);
 	if (name == NULL || val == NULL) {
 		free(name);
 		free(val);
