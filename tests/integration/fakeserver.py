@@ -15,6 +15,29 @@
                            literal, then "* BYE", the connection left open)
     fs.stop()
 
+Profiles (PROFILES below): FakeServer(profile="old-acl") or a list of
+names, e.g. profile=("old-acl", "refuse-selected"), starts from the
+"dovecotlike" capabilities and applies each named entry. An entry only
+sets flags on the server object, so a new server quirk is one table entry
+(plus, for a new kind of behaviour, one flag read by its command):
+    fs.caps_auth           capabilities after login (entries drop some)
+    fs.myrights            MYRIGHTS answer (ACL in the caps)
+    fs.refuse_selected     DELETE/RENAME/APPEND of the mailbox this
+                           connection has selected answer NO (texts seen
+                           on a real server)
+    fs.delim               hierarchy delimiter; None = flat (NIL)
+Every profile server also speaks the write path: CREATE, DELETE, RENAME
+(children too), SUBSCRIBE/UNSUBSCRIBE, EXPUNGE, UID EXPUNGE, UID COPY /
+UID MOVE (COPYUID), UID STORE on sets, MYRIGHTS, GETACL, UNSELECT, CLOSE
+(after a read-write SELECT it expunges \\Deleted messages, as RFC 3501
+says; fs.events gets ("close-expunged", conn, mailbox, uids)), APPEND with
+flags and date, UID SEARCH (ALL, UID, HEADER, DELETED, UNDELETED). These
+commands work without a profile too; with one, LIST computes
+\\HasChildren/\\HasNoChildren. State helpers for "another client":
+fs.add(mailbox, body, flags) -> uid, fs.uids(mailbox), fs.message(mailbox,
+uid), fs.expunge(mailbox, uid), fs.rename(old, new). A mailbox's next
+UID is kept in its "uidnext" entry, so UIDs are never reused.
+
 Modes: "imaps" (TLS from the first byte), "starttls" (plaintext greeting,
 STARTTLS upgrades), "plain" (no TLS at all). Enough of IMAP4rev1 is spoken
 (CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE PLAIN, XOAUTH2 and
@@ -128,6 +151,65 @@ def _tokens(rest):
     return toks
 
 
+# capabilities after login of every profile server, before its entry
+# drops some: a Dovecot-like server without CONDSTORE/QRESYNC (the fake
+# server does not keep mod-sequences; those are tested against Dovecot)
+PROFILE_CAPS = ["IMAP4rev1", "NAMESPACE", "UIDPLUS", "ID", "ENABLE",
+                "LITERAL+", "CHILDREN", "UNSELECT", "MOVE", "IDLE",
+                "SPECIAL-USE", "ACL"]
+
+# name -> server attributes to set ("drop_caps": capabilities removed
+# from PROFILE_CAPS). One entry per kind of server imapfs must work with.
+PROFILES = {
+    "dovecotlike": {},
+    # RFC 2086 rights: no t, e, x, k (RFC 4314 2.1.1 says how to read them)
+    "old-acl": {"myrights": "acdilrsw"},
+    # no UNSELECT; NO for DELETE/RENAME/APPEND of the selected mailbox
+    "refuse-selected": {"drop_caps": ("UNSELECT",), "refuse_selected": True},
+    "no-condstore": {"drop_caps": ("CONDSTORE", "QRESYNC")},
+    "no-uidplus": {"drop_caps": ("UIDPLUS",)},
+    "no-move": {"drop_caps": ("MOVE",)},
+    "no-uidplus-no-move": {"drop_caps": ("UIDPLUS", "MOVE")},
+    # NIL delimiter, INBOX \NoInferiors
+    "flat": {"delim": None},
+}
+
+# RFC 4314 rights of a mailbox owner on Dovecot
+FULL_RIGHTS = "lrwstipekxacd"
+
+
+def _b(x):
+    return x.encode() if isinstance(x, str) else x
+
+
+def _uidnext(mb):
+    """The mailbox's next UID: never below what its messages use, never
+    lowered by an expunge (UIDs are not reused)."""
+    n = max([m.uid for m in mb["messages"]] + [0]) + 1
+    if mb.get("uidnext", 0) < n:
+        mb["uidnext"] = n
+    return mb["uidnext"]
+
+
+def _take_uid(mb):
+    uid = _uidnext(mb)
+    mb["uidnext"] = uid + 1
+    return uid
+
+
+def _children(srv, name):
+    """Names strictly under NAME (nothing in a flat namespace)."""
+    d = srv.delim
+    if not d:
+        return []
+    return [n for n in srv.mailboxes if n.startswith(name + d)]
+
+
+def _rename_boxes(srv, old, new):
+    for n in [old] + _children(srv, old):
+        srv.mailboxes[new + n[len(old):]] = srv.mailboxes.pop(n)
+
+
 class Message:
     def __init__(self, uid, body, flags=(), internaldate="01-Jan-2024 "
                  "10:00:00 +0000"):
@@ -142,7 +224,7 @@ class FakeServer:
                  password="secret", greeting=None, caps=None,
                  caps_tls=None, caps_auth=None, starttls_extra=b"",
                  preauth=False, advertise_starttls=True, delim=b"/",
-                 mailboxes=None, log=None):
+                 mailboxes=None, log=None, profile=None):
         assert mode in ("imaps", "starttls", "plain")
         self.mode = mode
         self.cert = cert
@@ -190,6 +272,62 @@ class FakeServer:
         self.sasl = []
         # (mailbox, bytes) of every APPEND stored
         self.appended = []
+        self.myrights = FULL_RIGHTS
+        self.refuse_selected = False
+        self.profile = None
+        if profile is not None:
+            self._apply_profile(profile, caps_auth is None)
+
+    def _apply_profile(self, profile, set_caps):
+        names = [profile] if isinstance(profile, str) else list(profile)
+        caps = list(PROFILE_CAPS)
+        for name in names:
+            for key, val in PROFILES[name].items():
+                if key == "drop_caps":
+                    caps = [c for c in caps if c not in val]
+                else:
+                    setattr(self, key, val)
+        if set_caps:
+            self.caps_auth = caps
+        self.profile = "+".join(names)
+        inbox = self.mailboxes.get(b"INBOX")
+        if self.delim is None and inbox is not None and \
+                "\\NoInferiors" not in inbox["attrs"]:
+            inbox["attrs"].append("\\NoInferiors")
+
+    # ------------------------------------------------------------- state
+    # what "another client" does, straight on the server's state
+
+    def _box(self, name):
+        return self.mailboxes[name.encode() if isinstance(name, str)
+                              else name]
+
+    def add(self, mailbox, body, flags=(), internaldate=None):
+        """Store a message as another client's APPEND would: -> UID."""
+        mb = self._box(mailbox)
+        uid = _take_uid(mb)
+        m = Message(uid, body, flags)
+        if internaldate:
+            m.internaldate = internaldate
+        mb["messages"].append(m)
+        return uid
+
+    def uids(self, mailbox):
+        return sorted(m.uid for m in self._box(mailbox)["messages"])
+
+    def message(self, mailbox, uid):
+        for m in self._box(mailbox)["messages"]:
+            if m.uid == uid:
+                return m
+        return None
+
+    def expunge(self, mailbox, uid):
+        mb = self._box(mailbox)
+        mb["messages"] = [m for m in mb["messages"] if m.uid != uid]
+
+    def rename(self, old, new):
+        """RENAME as another client: OLD and its children."""
+        _rename_boxes(self, _b(old), _b(new))
 
     # ---------------------------------------------------------------- api
     def start(self):
@@ -282,7 +420,7 @@ class FakeServer:
                     return
                 self._event(("tls", no))
             _Session(self, conn, no).run()
-        except (OSError, ssl.SSLError, ValueError) as e:
+        except (OSError, ssl.SSLError, ValueError, EOFError) as e:
             self._event(("error", no, repr(e)))
         finally:
             try:
@@ -337,6 +475,7 @@ class _Session:
         self.no = no
         self.state = "preauth" if srv.preauth else "nonauth"
         self.selected = None
+        self.selected_ro = False
 
     def send(self, s):
         if isinstance(s, str):
@@ -547,8 +686,25 @@ class _Session:
     def do_NAMESPACE(self, tag, rest):
         if not self._need_auth(tag):
             return
-        self.send(b'* NAMESPACE (("" "' + self.srv.delim + b'")) NIL NIL\r\n'
-                  + tag.encode() + b" OK namespace\r\n")
+        self.send(b'* NAMESPACE (("" ' + self._delim_word() + b')) NIL NIL'
+                  b'\r\n' + tag.encode() + b" OK namespace\r\n")
+
+    def _delim_word(self):
+        d = self.srv.delim
+        return b'"' + d + b'"' if d else b"NIL"
+
+    def _attrs(self, name, mb):
+        """MB's LIST attributes; a profile server computes the CHILDREN
+        ones from what exists now."""
+        attrs = mb["attrs"]
+        if self.srv.profile is None:
+            return attrs
+        attrs = [a for a in attrs
+                 if a not in ("\\HasChildren", "\\HasNoChildren")]
+        if "\\NoInferiors" not in attrs:
+            attrs.append("\\HasChildren" if _children(self.srv, name)
+                         else "\\HasNoChildren")
+        return attrs
 
     def _list(self, tag, rest, cmd):
         if not self._need_auth(tag):
@@ -561,9 +717,10 @@ class _Session:
             return
         ref, pat = toks[0], toks[1]
         d = self.srv.delim
+        dw = self._delim_word()
         out = []
         if pat == b"":
-            out.append(b'* %s (\\Noselect) "%s" ""\r\n' % (cmd.encode(), d))
+            out.append(b'* %s (\\Noselect) %s ""\r\n' % (cmd.encode(), dw))
         else:
             # one compiled pattern and one join: a LIST of 200,000
             # mailboxes (bench/manymbox.py) must not be quadratic here
@@ -572,9 +729,9 @@ class _Session:
                 if cmd == "LSUB" and mb.get("unsubscribed"):
                     continue
                 if rx.fullmatch(name) is not None:
-                    out.append(b"* %s (%s) \"%s\" %s\r\n" % (
-                        cmd.encode(), " ".join(mb["attrs"]).encode(), d,
-                        _imap_quote(name)))
+                    out.append(b"* %s (%s) %s %s\r\n" % (
+                        cmd.encode(), " ".join(self._attrs(name, mb)).encode(),
+                        dw, _imap_quote(name)))
         self.send(b"".join(out) + tag.encode() + b" OK list done\r\n")
 
     def do_LIST(self, tag, rest):
@@ -597,7 +754,7 @@ class _Session:
         msgs = mb["messages"]
         vals = {"MESSAGES": len(msgs),
                 "UNSEEN": sum(1 for m in msgs if "\\Seen" not in m.flags),
-                "UIDNEXT": max([m.uid for m in msgs] + [0]) + 1,
+                "UIDNEXT": _uidnext(mb),
                 "UIDVALIDITY": self.srv._uidvalidity, "RECENT": 0}
         items = re.findall(rb"[A-Z]+", toks[1].upper()) if len(toks) > 1 \
             else []
@@ -616,10 +773,12 @@ class _Session:
             self.state = "auth"
             self.send("%s NO no such mailbox\r\n" % tag)
             return
+        # switching the selection expunges nothing (RFC 3501 6.3.1)
         self.selected = toks[0]
+        self.selected_ro = ro
         self.state = "selected"
         msgs = mb["messages"]
-        uidnext = max([m.uid for m in msgs] + [0]) + 1
+        uidnext = _uidnext(mb)
         self.send("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
                   "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
                   "\\Seen \\Draft \\*)] ok\r\n"
@@ -636,11 +795,31 @@ class _Session:
         self._select(tag, rest, True)
 
     def do_CLOSE(self, tag, rest):
+        """RFC 3501 6.4.2: after a read-write SELECT, CLOSE expunges
+        every \\Deleted message, silently. Recorded in fs.events."""
+        if self.state != "selected":
+            self.send("%s BAD no mailbox selected\r\n" % tag)
+            return
+        mb = self._mailbox(self.selected)
+        if not self.selected_ro and mb is not None:
+            gone = [m.uid for m in mb["messages"] if "\\Deleted" in m.flags]
+            mb["messages"] = [m for m in mb["messages"]
+                              if "\\Deleted" not in m.flags]
+            self.srv._event(("close-expunged", self.no, self.selected, gone))
         self.selected = None
         self.state = "auth"
         self.send("%s OK closed\r\n" % tag)
 
-    do_UNSELECT = do_CLOSE
+    def do_UNSELECT(self, tag, rest):
+        if "UNSELECT" not in self.caps():
+            self.send("%s BAD unknown command UNSELECT\r\n" % tag)
+            return
+        if self.state != "selected":
+            self.send("%s BAD no mailbox selected\r\n" % tag)
+            return
+        self.selected = None
+        self.state = "auth"
+        self.send("%s OK unselected\r\n" % tag)
 
     def do_IDLE(self, tag, rest):
         self.send("+ idling\r\n")
@@ -652,7 +831,8 @@ class _Session:
 
     def do_UID_SEARCH(self, tag, rest):
         mb = self._mailbox(self.selected) if self.selected else None
-        uids = [m.uid for m in mb["messages"]] if mb else []
+        uids = [m.uid for m in mb["messages"]
+                if _search_match(m, _tokens(rest), mb)] if mb else []
         self.send("* SEARCH %s\r\n%s OK search\r\n"
                   % (" ".join(map(str, uids)), tag))
 
@@ -672,31 +852,48 @@ class _Session:
         if mb is None or len(toks) < 2:
             self.send("%s NO [TRYCREATE] no such mailbox\r\n" % tag)
             return
+        if self._refused_selected(tag, toks[0], "APPEND"):
+            return
         flags = []
         if len(toks) > 2 and toks[1].startswith(b"("):
             flags = toks[1][1:-1].decode("latin-1").split()
-        uid = max([m.uid for m in mb["messages"]] + [0]) + 1
-        mb["messages"].append(Message(uid, toks[-1], flags))
+        msg = Message(_take_uid(mb), toks[-1], flags)
+        if len(toks) > 2 and re.fullmatch(rb" ?\d{1,2}-[A-Za-z]{3}-\d{4} "
+                                          rb"\d\d:\d\d:\d\d [+-]\d{4}",
+                                          toks[-2]):
+            msg.internaldate = toks[-2].strip().decode()
+        mb["messages"].append(msg)
         with self.srv._lock:
             self.srv.appended.append((toks[0], toks[-1]))
-        self.send("%s OK [APPENDUID %d %d] appended\r\n"
-                  % (tag, self.srv._uidvalidity, uid))
+        if "UIDPLUS" in self.caps():
+            self.send("%s OK [APPENDUID %d %d] appended\r\n"
+                      % (tag, self.srv._uidvalidity, msg.uid))
+        else:
+            self.send("%s OK appended\r\n" % tag)
 
     def do_UID_FETCH(self, tag, rest):
         self._fetch(tag, rest, True)
 
     def do_UID_STORE(self, tag, rest):
-        """UID STORE uid [+|-]FLAGS[.SILENT] (flags): one message's flags,
-        as a list of strings, spelled as the client sent them."""
-        m = re.match(rb"(\d+) ([+-]?)FLAGS(\.SILENT)? \((.*)\)\s*$", rest,
-                     re.I | re.S)
+        """UID STORE set [+|-]FLAGS[.SILENT] (flags): flags as a list of
+        strings, spelled as the client sent them; FETCH FLAGS answers
+        unless .SILENT."""
+        m = re.match(rb"([\d:,*]+) ([+-]?)FLAGS(\.SILENT)? \((.*)\)\s*$",
+                     rest, re.I | re.S)
         if self.state != "selected" or not m:
             self.send("%s BAD bad STORE\r\n" % tag)
             return
-        uid, op = int(m.group(1)), m.group(2)
+        if self.selected_ro:
+            self.send("%s NO mailbox is read-only\r\n" % tag)
+            return
+        msgs = self._mailbox(self.selected)["messages"]
+        want = _parse_set(m.group(1).decode(),
+                          max([x.uid for x in msgs] + [0]))
+        op = m.group(2)
         flags = m.group(4).decode("latin-1").split()
-        for msg in self._mailbox(self.selected)["messages"]:
-            if msg.uid != uid:
+        out = ""
+        for seq, msg in enumerate(msgs, 1):
+            if msg.uid not in want:
                 continue
             if op == b"+":
                 msg.flags += [f for f in flags if f not in msg.flags]
@@ -704,7 +901,10 @@ class _Session:
                 msg.flags = [f for f in msg.flags if f not in flags]
             else:
                 msg.flags = flags
-        self.send("%s OK store done\r\n" % tag)
+            if not m.group(3):
+                out += "* %d FETCH (UID %d FLAGS (%s))\r\n" % (
+                    seq, msg.uid, " ".join(msg.flags))
+        self.send("%s%s OK store done\r\n" % (out, tag))
 
     def do_FETCH(self, tag, rest):
         self._fetch(tag, rest, False)
@@ -807,3 +1007,239 @@ class _Session:
             self.send(out + tag.encode() + b" NO cannot read the message\r\n")
             return
         self.send(out + tag.encode() + b" OK fetch done\r\n")
+
+    # ---------------------------------------------------- write path
+    def _refused_selected(self, tag, name, cmd):
+        """fs.refuse_selected: NO for DELETE/RENAME of the mailbox this
+        connection has selected (or one under it), and for APPEND to it,
+        read-only or not, with the texts a real server sends."""
+        sel = self.selected
+        if not self.srv.refuse_selected or self.state != "selected":
+            return False
+        under = cmd != "APPEND" and sel in _children(self.srv, name)
+        if sel != name and not under:
+            return False
+        text = {"DELETE": "Cannot delete currently-open folder.",
+                "RENAME": "Can't RENAME the currently-open folder",
+                "APPEND": "Current box is selected READ-ONLY."}[cmd]
+        self.srv._event(("refused-selected", self.no, cmd, name))
+        self.send("%s NO %s\r\n" % (tag, text))
+        return True
+
+    def do_CREATE(self, tag, rest):
+        if not self._need_auth(tag):
+            return
+        toks = _tokens(rest)
+        srv = self.srv
+        name = toks[0].rstrip(srv.delim) if toks and srv.delim else \
+            (toks[0] if toks else b"")
+        if not name or name in srv.mailboxes:
+            self.send("%s NO [ALREADYEXISTS] mailbox exists\r\n" % tag)
+            return
+        d = srv.delim
+        if d and d in name:
+            parent = name[:name.rindex(d)]
+            pmb = srv.mailboxes.get(parent)
+            if pmb is not None and "\\NoInferiors" in pmb["attrs"]:
+                self.send("%s NO mailbox cannot have children\r\n" % tag)
+                return
+            if pmb is None:   # like Dovecot: parents are made too
+                srv.mailboxes[parent] = {"attrs": ["\\HasChildren"],
+                                         "messages": []}
+        srv.mailboxes[name] = {"attrs": ["\\HasNoChildren"], "messages": []}
+        self.send("%s OK created\r\n" % tag)
+
+    def do_DELETE(self, tag, rest):
+        if not self._need_auth(tag):
+            return
+        toks = _tokens(rest)
+        name = toks[0] if toks else b""
+        if name not in self.srv.mailboxes or name.upper() == b"INBOX":
+            self.send("%s NO no such mailbox\r\n" % tag)
+            return
+        if self._refused_selected(tag, name, "DELETE"):
+            return
+        del self.srv.mailboxes[name]
+        self.send("%s OK deleted\r\n" % tag)
+
+    def do_RENAME(self, tag, rest):
+        if not self._need_auth(tag):
+            return
+        toks = _tokens(rest)
+        if len(toks) != 2 or toks[0] not in self.srv.mailboxes:
+            self.send("%s NO no such mailbox\r\n" % tag)
+            return
+        if toks[1] in self.srv.mailboxes:
+            self.send("%s NO [ALREADYEXISTS] target exists\r\n" % tag)
+            return
+        if self._refused_selected(tag, toks[0], "RENAME"):
+            return
+        _rename_boxes(self.srv, toks[0], toks[1])
+        self.send("%s OK renamed\r\n" % tag)
+
+    def _named_box(self, tag, rest):
+        """-> (arguments, mailbox named by the first), or None after
+        answering BAD (not logged in) or NO (no such mailbox)."""
+        if not self._need_auth(tag):
+            return None
+        toks = _tokens(rest)
+        mb = self._mailbox(toks[0]) if toks else None
+        if mb is None:
+            self.send("%s NO no such mailbox\r\n" % tag)
+            return None
+        return toks, mb
+
+    def _subscribe(self, tag, rest, on):
+        named = self._named_box(tag, rest)
+        if named is None:
+            return
+        mb = named[1]
+        mb.pop("unsubscribed", None)
+        if not on:
+            mb["unsubscribed"] = True
+        self.send("%s OK done\r\n" % tag)
+
+    def do_SUBSCRIBE(self, tag, rest):
+        self._subscribe(tag, rest, True)
+
+    def do_UNSUBSCRIBE(self, tag, rest):
+        self._subscribe(tag, rest, False)
+
+    def _writable(self, tag):
+        if self.state != "selected":
+            self.send("%s BAD no mailbox selected\r\n" % tag)
+            return None
+        if self.selected_ro:
+            self.send("%s NO mailbox is read-only\r\n" % tag)
+            return None
+        return self._mailbox(self.selected)
+
+    def _expunge(self, tag, mb, uids):
+        """Remove the \\Deleted messages among UIDS (None: all), with one
+        untagged EXPUNGE each, highest sequence number first."""
+        out = ""
+        msgs = mb["messages"]
+        for seq in range(len(msgs), 0, -1):
+            m = msgs[seq - 1]
+            if "\\Deleted" in m.flags and (uids is None or m.uid in uids):
+                del msgs[seq - 1]
+                out += "* %d EXPUNGE\r\n" % seq
+        self.send("%s%s OK expunged\r\n" % (out, tag))
+
+    def do_EXPUNGE(self, tag, rest):
+        mb = self._writable(tag)
+        if mb is not None:
+            self._expunge(tag, mb, None)
+
+    def do_UID_EXPUNGE(self, tag, rest):
+        if "UIDPLUS" not in self.caps():
+            self.send("%s BAD unknown command UID EXPUNGE\r\n" % tag)
+            return
+        mb = self._writable(tag)
+        if mb is not None:
+            self._expunge(tag, mb, _parse_set(rest.decode().strip(),
+                                              _uidnext(mb) - 1))
+
+    def _copy(self, tag, rest, move):
+        """UID COPY / UID MOVE set mailbox: COPYUID where UIDPLUS is
+        offered (tagged for COPY, untagged before the EXPUNGEs for MOVE,
+        as Dovecot does)."""
+        mb = self._writable(tag) if move else (
+            self._mailbox(self.selected) if self.state == "selected" else None)
+        if mb is None:
+            if not move:
+                self.send("%s BAD no mailbox selected\r\n" % tag)
+            return
+        toks = _tokens(rest)
+        dest = self._mailbox(toks[1]) if len(toks) == 2 else None
+        if dest is None:
+            self.send("%s NO [TRYCREATE] no such mailbox\r\n" % tag)
+            return
+        want = _parse_set(toks[0].decode(), _uidnext(mb) - 1)
+        src, dst = [], []
+        for m in list(mb["messages"]):
+            if m.uid in want:
+                n = Message(_take_uid(dest), m.body,
+                            [f for f in m.flags if f != "\\Recent"],
+                            m.internaldate)
+                dest["messages"].append(n)
+                src.append(m.uid)
+                dst.append(n.uid)
+        code = ""
+        if src and "UIDPLUS" in self.caps():
+            code = "[COPYUID %d %s %s] " % (
+                self.srv._uidvalidity, ",".join(map(str, src)),
+                ",".join(map(str, dst)))
+        if not move:
+            self.send("%s OK %scopied\r\n" % (tag, code))
+            return
+        out = "* OK %smoved\r\n" % code if code else ""
+        msgs = mb["messages"]
+        for seq in range(len(msgs), 0, -1):
+            if msgs[seq - 1].uid in src:
+                del msgs[seq - 1]
+                out += "* %d EXPUNGE\r\n" % seq
+        self.send("%s%s OK move done\r\n" % (out, tag))
+
+    def do_UID_COPY(self, tag, rest):
+        self._copy(tag, rest, False)
+
+    def do_UID_MOVE(self, tag, rest):
+        if "MOVE" not in self.caps():
+            self.send("%s BAD unknown command UID MOVE\r\n" % tag)
+            return
+        self._copy(tag, rest, True)
+
+    def _acl(self, tag, rest, what):
+        if "ACL" not in self.caps():
+            self.send("%s BAD unknown command %s\r\n" % (tag, what))
+            return
+        named = self._named_box(tag, rest)
+        if named is None:
+            return
+        toks, mb = named
+        rights = mb.get("rights", self.srv.myrights)
+        if what == "MYRIGHTS":
+            line = b"* MYRIGHTS " + _imap_quote(toks[0]) + b" " + \
+                rights.encode()
+        else:
+            line = b"* ACL " + _imap_quote(toks[0]) + b" " + \
+                self.srv.user.encode() + b" " + rights.encode()
+        self.send(line + b"\r\n" + tag.encode() + b" OK done\r\n")
+
+    def do_MYRIGHTS(self, tag, rest):
+        self._acl(tag, rest, "MYRIGHTS")
+
+    def do_GETACL(self, tag, rest):
+        self._acl(tag, rest, "GETACL")
+
+
+def _search_match(m, toks, mb):
+    """UID SEARCH criteria, ANDed: ALL, UID set, HEADER name value,
+    DELETED, UNDELETED (enough for what imapfs asks)."""
+    i = 0
+    while i < len(toks):
+        k = toks[i].upper()
+        if k == b"UID" and i + 1 < len(toks):
+            if m.uid not in _parse_set(toks[i + 1].decode(),
+                                       _uidnext(mb) - 1):
+                return False
+            i += 2
+        elif k == b"HEADER" and i + 2 < len(toks):
+            rx = rb"(?im)^" + re.escape(toks[i + 1]) + rb":[^\r\n]*" + \
+                re.escape(toks[i + 2])
+            head = m.body.split(b"\r\n\r\n", 1)[0]
+            if not re.search(rx, head):
+                return False
+            i += 3
+        elif k == b"DELETED":
+            if "\\Deleted" not in m.flags:
+                return False
+            i += 1
+        elif k == b"UNDELETED":
+            if "\\Deleted" in m.flags:
+                return False
+            i += 1
+        else:
+            i += 1   # ALL, CHARSET ..., anything else: no filter
+    return True
