@@ -21,6 +21,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "names.h"
+#include "rights.h"
 #include "wire.h"
 #include "vfs_internal.h"
 
@@ -329,10 +330,10 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 		rc = -EPERM;	/* messages live in mailboxes, not at the top */
 	else if (rc == 0 && !t->nodes[idx].selectable)
 		rc = -EPERM;	/* \Noselect: cannot hold messages */
-	else if (rc == 0 && t->nodes[idx].rights != NULL && strchr(t->nodes[idx].rights, 'i') == NULL)
-		rc = -EACCES;
 	else if (rc == 0 && tree_child(t, idx, name) >= 0)
 		rc = -EEXIST;
+	if (rc == 0)
+		rc = rights_check(t->nodes[idx].rights, "i", false, "new message in", t->nodes[idx].mailbox);
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;

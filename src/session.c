@@ -13,6 +13,7 @@
 #include "deadline.h"
 #include "errmap.h"
 #include "log.h"
+#include "rights.h"
 #include "secret.h"
 #include "guard.h"
 #include "tls.h"
@@ -1691,7 +1692,8 @@ int session_myrights(struct session *s, const char *mailbox, char **out)
 		*out = NULL;
 		return -ENODATA;	/* OK without a MYRIGHTS line */
 	}
-	*out = strdup(d->rights ? d->rights : "");
+	/* RFC 2086 letters become RFC 4314 ones here, once for every check */
+	*out = rights_read(d->rights ? d->rights : "");
 	mailimap_acl_myrights_data_free(d);
 	return *out ? 0 : -ENOMEM;
 }

@@ -12,6 +12,7 @@
 #include "flags.h"
 #include "log.h"
 #include "names.h"
+#include "rights.h"
 #include "vfs_internal.h"
 
 #include <errno.h>
@@ -118,9 +119,8 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 	rc = vfs_check_dir_ino(v, parent);
 	if (rc == 0 && tree_child(t, pidx, name) >= 0)
 		rc = -EEXIST;
-	if (rc == 0 && pidx != 0 && t->nodes[pidx].rights != NULL &&
-	    strpbrk(t->nodes[pidx].rights, "kc") == NULL)
-		rc = -EACCES;
+	if (rc == 0 && pidx != 0)
+		rc = rights_check(t->nodes[pidx].rights, "kc", true, "mkdir in", t->nodes[pidx].mailbox);
 	if (rc == 0)
 		rc = child_mailbox(v, pidx, name, &mailbox, &delim);
 	pthread_mutex_unlock(&t->lock);
@@ -265,10 +265,9 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	pthread_mutex_lock(&t->lock);
 	if (tree_msg_find(&t->nodes[idx], uid) == NULL)
 		rc = -ENOENT;
-	else if (t->nodes[idx].rights != NULL && (strchr(t->nodes[idx].rights, 't') == NULL ||
-						  strchr(t->nodes[idx].rights, 'e') == NULL))
-		rc = -EACCES;
-	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
+	else
+		rc = rights_check(t->nodes[idx].rights, "te", false, "rm in", t->nodes[idx].mailbox);
+	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
 	uidvalidity = t->nodes[idx].uidvalidity;
 	if (rc == 0 && !v->uidplus) {
