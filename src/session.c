@@ -42,6 +42,10 @@ struct session {
 	bool transport_failed;	/* broken by the transport (reset, EOF, timeout), not a bad reply */
 	char *selected;		/* mailbox selected, or NULL */
 	bool selected_ro;
+	/* what the server has selected, or NULL, also where `selected` was
+	 * forgotten to force a fresh SELECT: session_leave looks here */
+	char *open;
+	bool open_ro;
 	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
 	const char *alert_seen;		/* last [ALERT] logged (libetpan's string) */
 	bool qresync;			/* ENABLE QRESYNC succeeded */
@@ -629,6 +633,7 @@ void session_close(struct session *s)
 		return;
 	imap_free_quietly(s->imap);
 	free(s->selected);
+	free(s->open);
 	free(s);
 }
 
@@ -788,6 +793,17 @@ int session_list(struct session *s, const char *pattern, session_list_cb *cb, vo
 
 /* ---- SELECT ----------------------------------------------------------- */
 
+/* Note what the server has selected after a SELECT or EXAMINE of MAILBOX
+ * (RO: EXAMINE) answered RC: nothing after a failure (RFC 3501 6.3.1).
+ * Out of memory it is noted as nothing too, which at worst lets a server
+ * refuse a DELETE; session_leave never CLOSEs what it does not know. */
+static void session_opened(struct session *s, const char *mailbox, bool ro, int rc)
+{
+	free(s->open);
+	s->open = rc == 0 ? strdup(mailbox) : NULL;
+	s->open_ro = ro;
+}
+
 int session_select(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,
 		   struct session_mbox *out)
 {
@@ -816,6 +832,7 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 	else
 		r = readonly ? mailimap_examine(s->imap, mailbox) : mailimap_select(s->imap, mailbox);
 	rc = session_rc(s, r, readonly ? "EXAMINE" : "SELECT");
+	session_opened(s, mailbox, readonly, rc);
 	if (rc < 0)
 		return rc;
 	si = s->imap->imap_selection_info;
@@ -1285,6 +1302,7 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0) {
 		session_forget_selection(s);
 		rc = session_rc(s, mailimap_examine(s->imap, mailbox), "EXAMINE");
+		session_opened(s, mailbox, true, rc);
 		if (rc < 0)
 			return rc;
 	}
@@ -1497,6 +1515,43 @@ int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *ne
 	return rc;
 }
 
+/*
+ * Leave MAILBOX if this connection has it selected (with SUBTREE, also a
+ * mailbox whose name begins with it: a child, or now and then a sibling
+ * that shares the prefix, which costs one needless round trip). Some
+ * servers refuse DELETE, RENAME and APPEND of the mailbox the connection
+ * has open ("NO Cannot delete currently-open folder."). UNSELECT where
+ * offered (RFC 3691); otherwise EXAMINE it, since switching the selection
+ * expunges nothing, and then CLOSE, which after EXAMINE expunges nothing
+ * either. A read-write selection is never CLOSEd: that would expunge
+ * every message marked \Deleted, by whichever client.
+ */
+static int session_leave(struct session *s, const char *mailbox, bool subtree)
+{
+	size_t n = strlen(mailbox);
+	int rc = 0;
+
+	if (s->open == NULL || strncmp(s->open, mailbox, n) != 0 || (!subtree && s->open[n] != '\0'))
+		return 0;
+	session_forget_selection(s);
+	if (session_has_cap(s, "UNSELECT")) {
+		rc = session_rc(s, mailimap_custom_command(s->imap, "UNSELECT"), "UNSELECT");
+	} else {
+		if (!s->open_ro)
+			rc = session_rc(s, mailimap_examine(s->imap, s->open), "EXAMINE");
+		/* a failed EXAMINE leaves nothing selected (RFC 3501 6.3.1):
+		 * no CLOSE then, and above all none on the read-write one */
+		if (rc == 0)
+			rc = session_rc(s, mailimap_close(s->imap), "CLOSE");
+		else if (!s->broken)
+			rc = 0;
+	}
+	session_opened(s, mailbox, false, -1);
+	if (rc == 0)
+		s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	return rc;
+}
+
 int session_create(struct session *s, const char *mailbox)
 {
 	if (session_gate(s, "CREATE", mailbox) < 0)
@@ -1508,11 +1563,8 @@ int session_delete(struct session *s, const char *mailbox)
 {
 	if (session_gate(s, "DELETE", mailbox) < 0)
 		return -EINVAL;
-	/* a selected mailbox being deleted would leave us selected on nothing */
-	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0) {
-		free(s->selected);
-		s->selected = NULL;
-	}
+	if (session_leave(s, mailbox, true) < 0)
+		return -EIO;
 	return session_rc(s, mailimap_delete(s->imap, mailbox), "DELETE");
 }
 
@@ -1520,6 +1572,8 @@ int session_rename(struct session *s, const char *from, const char *to)
 {
 	if (session_gate(s, "RENAME", from) < 0 || session_gate(s, "RENAME", to) < 0)
 		return -EINVAL;
+	if (session_leave(s, from, true) < 0)
+		return -EIO;
 	if (s->selected != NULL) {
 		/* our idea of the selected name is stale after a rename */
 		free(s->selected);
@@ -1603,6 +1657,8 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
 		return -EINVAL;
 	rc = session_append_fits(s, mailbox, data, len);
+	if (rc == 0 && session_leave(s, mailbox, false) < 0)
+		rc = -EIO;
 	if (rc < 0)
 		return rc;
 	fl = flag_list_new(f);
