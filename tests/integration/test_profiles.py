@@ -1,0 +1,288 @@
+"""The write path and changes by others against every server profile of
+the scripted server (fakeserver.PROFILES), checked in the server's own
+state: cp in (APPEND: bytes, flags, date), rm (only that UID goes; another
+client's \\Deleted bystander stays), mv of a message, mkdir, ls + rmdir,
+ls + mv of a directory, setfattr user.imap.flags, and another client's
+append, expunge and rename seen after the poll.
+
+A new profile is one entry in fakeserver.PROFILES: the tests here run on
+every entry, and where a missing capability changes the outcome
+(profileutil.rm_outcome / mv_outcome) they assert the outcome imapfs.1
+documents (SERVERS). After every test the server must have seen no CLOSE
+of a read-write selection (it would expunge \\Deleted messages).
+
+Issue 11, item 1 (RFC 2086 rights, "old-acl") and item 2 (DELETE, RENAME
+and APPEND refused on the selected mailbox, no UNSELECT:
+"refuse-selected") fail on the code before the fix; the Dovecot test at
+the end checks the same paths with UNSELECT taken out of Dovecot's caps.
+"""
+
+import errno
+import os
+import subprocess
+import time
+
+import pytest
+
+import fakeserver
+import imaputil
+import profileutil as pu
+
+PROFILES = sorted(fakeserver.PROFILES)
+
+
+@pytest.fixture(params=PROFILES)
+def prof(request, pki, mount):
+    """(fake server of this profile, mount of it); the server is checked
+    for read-write CLOSEs and stopped afterwards."""
+    fs = pu.start(pki, request.param)
+    try:
+        yield fs, pu.mount_fake(mount, pki, fs)
+        assert pu.rw_closes(fs) == [], "CLOSE after a read-write SELECT " \
+            "(expunges every \\Deleted message):\n" + fs.transcript()
+    finally:
+        fs.stop()
+
+
+def _err(fn, *a):
+    try:
+        fn(*a)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def _errname(e):
+    return errno.errorcode.get(e, e) if e else "success"
+
+
+def test_cp_in(prof):
+    """ls F, then cp a message into F: one APPEND of exactly those bytes,
+    with the flags set before close and cp -p's date."""
+    fs, m = prof
+    d = os.path.join(m.path, "Archive")
+    assert os.listdir(d) == ["1.eml"]          # Archive is selected now
+    data = pu.body("cp-in")
+    p = os.path.join(d, "new.eml")
+    with open(p, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.setxattr(f.fileno(), "user.imap.flags", b"\\Flagged $Work")
+        os.utime(f.fileno(), (1600000000, 1600000000))
+    got = pu.bodies(fs, "Archive")
+    new = [u for u in got if u != 1]
+    assert len(new) == 1 and got[new[0]] == data, "%s: Archive holds " \
+        "%r after cp\n%s" % (fs.profile, sorted(got), fs.transcript())
+    assert pu.flags(fs, "Archive", new[0]) == {"\\Flagged", "$Work"}
+    assert fs.message("Archive", new[0]).internaldate == \
+        "13-Sep-2020 12:26:40 +0000"
+    assert pu.wait_for(lambda: "%d.eml" % new[0] in os.listdir(d), 5), \
+        os.listdir(d)
+    with open(os.path.join(d, "%d.eml" % new[0]), "rb") as f:
+        assert f.read() == data
+
+
+def test_rm(prof):
+    """rm INBOX/2.eml: only UID 2 leaves INBOX (expunged, or moved to
+    Trash without UIDPLUS); the bystander keeps its \\Deleted flag."""
+    fs, m = prof
+    inbox = os.path.join(m.path, "INBOX")
+    before = pu.bodies(fs, "INBOX")
+    assert pu.listing(inbox) == ["1.eml", "2.eml", "3.eml"]
+    e = _err(os.unlink, os.path.join(inbox, "2.eml"))
+    want = pu.rm_outcome(fs)
+    after = pu.bodies(fs, "INBOX")
+    assert pu.flags(fs, "INBOX", 3) == {"\\Deleted"}, fs.transcript()
+    if want == errno.EPERM:
+        assert e == errno.EPERM, "%s: rm gave %s, expected EPERM" % (
+            fs.profile, _errname(e))
+        assert after == before and pu.flags(fs, "INBOX", 2) == set()
+        return
+    assert e == 0, "%s: rm gave %s\n%s" % (fs.profile, _errname(e),
+                                            fs.transcript())
+    assert sorted(after) == [1, 3], "%s: INBOX holds %r after rm of 2" % (
+        fs.profile, sorted(after))
+    trash = list(pu.bodies(fs, "Trash").values())
+    assert trash == ([before[2]] if want == "trash" else []), trash
+    assert pu.listing(inbox) == ["1.eml", "3.eml"]
+
+
+def test_mv_message(prof):
+    """mv INBOX/1.eml Archive/: the message is in Archive with its flags
+    and gone from INBOX; the bystander stays."""
+    fs, m = prof
+    src = os.path.join(m.path, "INBOX", "1.eml")
+    dst = os.path.join(m.path, "Archive", "moved.eml")
+    os.listdir(os.path.join(m.path, "Archive"))
+    before = pu.bodies(fs, "INBOX")
+    e = _err(os.rename, src, dst)
+    assert pu.flags(fs, "INBOX", 3) == {"\\Deleted"}
+    if pu.mv_outcome(fs) == errno.EPERM:
+        assert e == errno.EPERM, "%s: mv gave %s" % (fs.profile, _errname(e))
+        assert pu.bodies(fs, "INBOX") == before
+        assert sorted(pu.bodies(fs, "Archive")) == [1]
+        return
+    assert e == 0, "%s: mv gave %s\n%s" % (fs.profile, _errname(e),
+                                            fs.transcript())
+    assert sorted(pu.bodies(fs, "INBOX")) == [2, 3]
+    arch = pu.bodies(fs, "Archive")
+    new = [u for u in arch if u != 1]
+    assert len(new) == 1 and arch[new[0]] == before[1], sorted(arch)
+    assert pu.flags(fs, "Archive", new[0]) == {"\\Seen"}
+
+
+def test_mkdir_ls_rmdir(prof):
+    """mkdir Work; ls Work; rmdir Work (the connection that listed Work
+    has it selected: a refuse-selected server says NO to DELETE there)."""
+    fs, m = prof
+    d = os.path.join(m.path, "Work")
+    os.mkdir(d)
+    assert b"Work" in fs.mailboxes
+    assert os.listdir(d) == []
+    e = _err(os.rmdir, d)
+    assert e == 0, "%s: rmdir after ls gave %s\n%s" % (
+        fs.profile, _errname(e), fs.transcript())
+    assert b"Work" not in fs.mailboxes
+    assert "Work" not in os.listdir(m.path)
+
+
+def test_mkdir_child_ls_rmdir(prof):
+    """The issue's case: mkdir INBOX-like parent/X; ls; rmdir."""
+    fs, m = prof
+    if not fs.delim:
+        e = _err(os.mkdir, os.path.join(m.path, "Archive", "X"))
+        assert e == errno.EPERM, "flat: mkdir of a child gave %s" % (
+            _errname(e))
+        return
+    d = os.path.join(m.path, "Projects", "X")
+    os.mkdir(d)
+    assert pu.name(fs, "Projects", "X") in fs.mailboxes
+    assert os.listdir(d) == []
+    e = _err(os.rmdir, d)
+    assert e == 0, "%s: rmdir after ls gave %s\n%s" % (
+        fs.profile, _errname(e), fs.transcript())
+    assert pu.name(fs, "Projects", "X") not in fs.mailboxes
+
+
+def test_ls_mv_dir(prof):
+    """ls a mailbox (and its child), then mv it: RENAME, children follow,
+    every message is still there (a CLOSE would have expunged the
+    bystander we mark \\Deleted first)."""
+    fs, m = prof
+    old, new = ("Projects", "Plans") if fs.delim else ("Archive", "Old")
+    top = fs.delim and pu.name(fs, old, "Q1")
+    box = top or old.encode()
+    fs.message(box, 1).flags.append("\\Deleted")
+    want = pu.bodies(fs, box)
+    if fs.delim:
+        assert os.listdir(os.path.join(m.path, old)) == ["Q1"]
+        assert os.listdir(os.path.join(m.path, old, "Q1")) == ["1.eml"]
+    else:
+        assert os.listdir(os.path.join(m.path, old)) == ["1.eml"]
+    r = subprocess.run(["mv", os.path.join(m.path, old),
+                        os.path.join(m.path, new)], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, "%s: mv dir: %r\n%s" % (
+        fs.profile, r.stderr, fs.transcript())
+    moved = pu.name(fs, new, "Q1") if fs.delim else new.encode()
+    assert old.encode() not in fs.mailboxes and moved in fs.mailboxes, \
+        sorted(fs.mailboxes)
+    assert pu.bodies(fs, moved) == want
+    assert pu.flags(fs, moved, 1) == {"\\Deleted"}
+    assert new in os.listdir(m.path) and old not in os.listdir(m.path)
+
+
+def test_setfattr_flags(prof):
+    fs, m = prof
+    p = os.path.join(m.path, "INBOX", "2.eml")
+    os.setxattr(p, "user.imap.flags", b"+\\Flagged +$Todo")
+    assert pu.flags(fs, "INBOX", 2) == {"\\Flagged", "$Todo"}
+    os.setxattr(p, "user.imap.flags", b"-$Todo")
+    assert pu.flags(fs, "INBOX", 2) == {"\\Flagged"}
+    assert pu.flags(fs, "INBOX", 1) == {"\\Seen"}
+    assert pu.flags(fs, "INBOX", 3) == {"\\Deleted"}
+
+
+def test_changes_by_others(prof):
+    """Another client appends to INBOX (watched) and Archive (polled),
+    expunges from INBOX and renames a mailbox: the mount shows each
+    after the poll (1 s here)."""
+    fs, m = prof
+    inbox = os.path.join(m.path, "INBOX")
+    arch = os.path.join(m.path, "Archive")
+    assert pu.listing(inbox) == ["1.eml", "2.eml", "3.eml"]
+    assert pu.listing(arch) == ["1.eml"]
+    a = fs.add("Archive", pu.body("other-archive"))
+    i = fs.add("INBOX", pu.body("other-inbox"))
+    fs.expunge("INBOX", 2)
+    want_inbox = ["1.eml", "3.eml", "%d.eml" % i]
+    assert pu.wait_for(lambda: pu.listing(inbox) == want_inbox), \
+        "%s: INBOX shows %r, server has %r" % (fs.profile,
+                                              pu.listing(inbox), want_inbox)
+    assert pu.wait_for(lambda: pu.listing(arch) == ["1.eml", "%d.eml" % a]), \
+        "%s: Archive shows %r" % (fs.profile, pu.listing(arch))
+    with open(os.path.join(inbox, "%d.eml" % i), "rb") as f:
+        assert f.read() == fs.message("INBOX", i).body
+    fs.rename("Archive", "Archive2")
+    assert pu.wait_for(lambda: "Archive2" in pu.listing(m.path) and
+                       "Archive" not in pu.listing(m.path)), \
+        "%s: root shows %r after another client's RENAME" % (
+            fs.profile, pu.listing(m.path))
+    assert pu.listing(os.path.join(m.path, "Archive2")) == \
+        ["1.eml", "%d.eml" % a]
+
+
+def test_old_acl_refusal_is_logged(pki, mount):
+    """RFC 2086 rights without 'd' ("acilrsw"): rm is EACCES, the message
+    stays, and the log names the rights seen."""
+    fs = pu.start(pki, "old-acl")
+    fs.myrights = "acilrsw"
+    try:
+        m = pu.mount_fake(mount, pki, fs)
+        e = _err(os.unlink, os.path.join(m.path, "INBOX", "2.eml"))
+        assert e == errno.EACCES, _errname(e)
+        assert pu.flags(fs, "INBOX", 2) == set() and \
+            sorted(pu.bodies(fs, "INBOX")) == [1, 2, 3]
+        assert pu.wait_for(lambda: "acilrsw" in m.log(), 5), m.log()
+    finally:
+        fs.stop()
+
+
+# ---------------------------------------------------------------- Dovecot
+
+@pytest.fixture(scope="module")
+def no_unselect(fresh_servers):
+    return fresh_servers("slash", drop_caps=("UNSELECT",))
+
+
+def test_dovecot_without_unselect(no_unselect, mount, imap):
+    """Dovecot with UNSELECT taken out of its caps: rmdir and mv of a
+    directory after ls work, a cp into a listed mailbox works, and a
+    message another client marked \\Deleted in it is never expunged (a
+    CLOSE of the read-write selection would)."""
+    s = no_unselect
+    c = imap(s)
+    imaputil.create(c, "Empty")
+    imaputil.create(c, "Keep")
+    keep = imaputil.append_uid(c, "Keep", pu.body("keep"))
+    bystander = imaputil.append_uid(c, "Keep", pu.body("bystander"))
+    imaputil.store_flags(c, "Keep", bystander, "+FLAGS.SILENT",
+                         ["\\Deleted"])
+    c.unselect()   # not CLOSE: that would expunge the bystander
+    m = mount(s, opts=["timeout=10"])
+    assert os.listdir(os.path.join(m.path, "Empty")) == []
+    os.rmdir(os.path.join(m.path, "Empty"))
+    assert b"Empty" not in imaputil.mailbox_names(c)
+    assert sorted(os.listdir(os.path.join(m.path, "Keep"))) == \
+        sorted(["%d.eml" % keep, "%d.eml" % bystander])
+    with open(os.path.join(m.path, "Keep", "new.eml"), "wb") as f:
+        f.write(pu.body("cp-keep"))
+    r = subprocess.run(["mv", os.path.join(m.path, "Keep"),
+                        os.path.join(m.path, "Kept")], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    names = imaputil.mailbox_names(c)
+    assert b"Kept" in names and b"Keep" not in names, names
+    uids = imaputil.uids(c, "Kept")
+    assert keep in uids and bystander in uids and len(uids) == 3, uids
+    assert "\\Deleted" in imaputil.flags_of(c, "Kept", bystander)
