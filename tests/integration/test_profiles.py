@@ -286,3 +286,40 @@ def test_dovecot_without_unselect(no_unselect, mount, imap):
     uids = imaputil.uids(c, "Kept")
     assert keep in uids and bystander in uids and len(uids) == 3, uids
     assert "\\Deleted" in imaputil.flags_of(c, "Kept", bystander)
+
+
+# ------------------------------------------------- the server's own checks
+
+def test_fake_server_positive_controls(pki):
+    """What the tests above rely on the scripted server to notice, shown
+    with imaplib: CLOSE after SELECT expunges \\Deleted (after EXAMINE it
+    does not), UNSELECT never does, and refuse-selected answers NO for
+    DELETE/RENAME/APPEND on the open mailbox only."""
+    import imaplib
+    import ssl
+
+    fs = pu.start(pki, "refuse-selected")
+    try:
+        ctx = ssl.create_default_context(cafile=pki.cafile)
+        c = imaplib.IMAP4_SSL("127.0.0.1", fs.port, ssl_context=ctx)
+        c.login(pu.USER, pu.PASSWORD)
+        assert "UNSELECT" not in fs.caps_auth
+        c.select("INBOX", readonly=True)
+        c.close()
+        assert pu.flags(fs, "INBOX", 3) == {"\\Deleted"}
+        c.select("Archive")
+        typ, _ = c.delete("Archive")
+        assert typ == "NO" and b"Archive" in fs.mailboxes
+        typ, _ = c.rename("Archive", "A2")
+        assert typ == "NO" and b"Archive" in fs.mailboxes
+        typ, _ = c.append("Archive", None, None, pu.body("x"))
+        assert typ == "NO" and pu.bodies(fs, "Archive").keys() == {1}
+        typ, _ = c.append("INBOX", "(\\Flagged)", None, pu.body("y"))
+        assert typ == "OK" and pu.flags(fs, "INBOX", 4) == {"\\Flagged"}
+        c.select("INBOX")
+        c.close()
+        assert sorted(pu.bodies(fs, "INBOX")) == [1, 2, 4]
+        assert [e[3] for e in pu.rw_closes(fs)] == [[3]]
+        c.logout()
+    finally:
+        fs.stop()
