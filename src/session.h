@@ -170,6 +170,15 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
 		   uint32_t *uid, bool *ambiguous);
 
+/* What the server said when it refused the last session_append on S
+ * ("[CODE] text", e.g. "Message contains invalid header"), or "" when that
+ * APPEND got no tagged NO: stored, refused before sending, the connection
+ * broke, or a BAD (libetpan cannot tell that from a reply out of step with
+ * the command, so it is ambiguous). Owned by S, valid until its next
+ * session_append; the server's raw bytes: log them only through log_msg,
+ * which escapes. */
+const char *session_append_refusal(const struct session *s);
+
 /* The largest message APPEND may send on this connection: the server's
  * APPENDLIMIT (RFC 7889) when it advertises one, and never 2^32 or more
  * (the literal count is 32 bits). session_append refuses larger ones with
