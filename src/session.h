@@ -197,7 +197,7 @@ int session_myrights(struct session *s, const char *mailbox, char **out);
 /* QRESYNC is enabled on this connection (RFC 7162). */
 bool session_qresync(const struct session *s);
 
-/* On the selected mailbox, UID FETCH 1:LAST (UID FLAGS MODSEQ) (CHANGEDSINCE
+/* On the selected mailbox, UID FETCH 1:LAST (UID FLAGS RFC822.SIZE MODSEQ) (CHANGEDSINCE
  * MODSEQ VANISHED): CB gets every message whose flags changed since MODSEQ,
  * *VANISHED (malloc'd) the UIDs expunged since then. Only where
  * session_qresync() holds. (libetpan's SELECT ... QRESYNC form sends the
@@ -210,7 +210,8 @@ void session_forget_selection(struct session *s);
 
 /* Flags of UIDs 1..LAST in the selected mailbox: only those changed since
  * MODSEQ (CONDSTORE CHANGEDSINCE) when MODSEQ != 0, else all. CB as for
- * session_fetch_meta, with only uid, sysflags, keywords (and modseq) set. */
+ * session_fetch_meta, with only uid, sysflags, keywords, size (RFC822.SIZE,
+ * have_size; a changed one means changed bytes) and modseq set. */
 int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 			      session_msg_cb *cb, void *ctx);
 
