@@ -197,10 +197,24 @@ static int do_status(const char *mnt)
 			fprintf(stderr, "imapfs: cannot read the status of %s: %s\n", mnt, strerror(errno));
 		return EXIT_USAGE;
 	}
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL)
-		return EXIT_USAGE;
-	n = getxattr(mnt, VFS_STATUS_XATTR, buf, (size_t)n);
+	/* the counters may grow between asking the size and reading it:
+	 * leave room, and ask again if even that was not enough */
+	for (int tries = 0;; tries++) {
+		size_t cap = (size_t)n + 4096;
+
+		buf = malloc(cap);
+		if (buf == NULL)
+			return EXIT_USAGE;
+		n = getxattr(mnt, VFS_STATUS_XATTR, buf, cap);
+		if (n >= 0 || errno != ERANGE || tries == 2)
+			break;
+		free(buf);
+		n = getxattr(mnt, VFS_STATUS_XATTR, NULL, 0);
+		if (n < 0) {
+			fprintf(stderr, "imapfs: cannot read the status of %s: %s\n", mnt, strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
 	if (n < 0) {
 		fprintf(stderr, "imapfs: cannot read the status of %s: %s\n", mnt, strerror(errno));
 		free(buf);

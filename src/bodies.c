@@ -28,6 +28,7 @@ struct bodies_acc {
 	const char *mailbox;
 	uint32_t uidvalidity;
 	const uint32_t *uids;
+	const uint32_t *claims;		/* per UID: its RFC822.SIZE, stored with the body */
 	struct cache_writer **w;	/* per UID: its body, written, not yet linked in */
 	size_t n;
 	uint32_t want;		/* the caller wants an fd for this UID */
@@ -55,7 +56,7 @@ static int memory_copy(const char *data, size_t len, int *fd)
 static int store_body(void *ctx, uint32_t uid, const char *data, size_t len)
 {
 	struct bodies_acc *a = ctx;
-	struct cache_key k = { a->mailbox, a->uidvalidity, uid };
+	struct cache_key k = { a->mailbox, a->uidvalidity, uid, 0 };
 	struct cache_writer *w = NULL;
 	/* session.c only passes UIDs we asked for */
 	const uint32_t *p = bsearch(&uid, a->uids, a->n, sizeof(*a->uids), tree_uid_cmp);
@@ -64,6 +65,7 @@ static int store_body(void *ctx, uint32_t uid, const char *data, size_t len)
 	if (p == NULL || a->w[p - a->uids] != NULL)
 		return 0;	/* a second copy of one we have */
 	lo = (size_t)(p - a->uids);
+	k.claim = a->claims[lo];
 	if (uid == a->want)
 		a->len = len;
 	if (cache_writer_new(a->v->cache, &k, &w) == 0)
@@ -108,18 +110,20 @@ static void finish(struct bodies_acc *a, bool ok, bool *done, int *fd)
  * (servers count line ends their own way, some lie), so a body may be up
  * to twice its claim plus 1 MiB; anything larger is refused before it is
  * buffered (-EFBIG, not retried: vfs_open reads such a body in windows).
+ * CLAIMS gets each UID's RFC822.SIZE claim, for the cache.
  */
 #define BODY_SLACK	(1u << 20)
 
-static uint64_t bodies_bound(struct vfs *v, uint32_t idx, const uint32_t *uids, size_t n)
+static uint64_t bodies_bound(struct vfs *v, uint32_t idx, const uint32_t *uids, size_t n, uint32_t *claims)
 {
 	struct tree *t = &v->tree;
 	uint64_t max = 0;
 
 	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; idx < t->n && i < n; i++) {
-		struct tree_msg *m = tree_msg_find(&t->nodes[idx], uids[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct tree_msg *m = idx < t->n ? tree_msg_find(&t->nodes[idx], uids[i]) : NULL;
 
+		claims[i] = m != NULL ? m->claimed : 0;
 		if (m != NULL && m->size > max)
 			max = m->size;
 	}
@@ -135,15 +139,18 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 	struct session_mbox mb;
 	struct session *s = NULL;
 	bool retried = !retry, *done;
-	uint64_t bound = bodies_bound(v, idx, uids, n);
+	uint32_t *claims;
+	uint64_t bound = 0;
 	int rc, got = -1;
 
 	a.w = calloc(n ? n : 1, sizeof(*a.w));
 	done = calloc(n ? n : 1, sizeof(*done));
-	if (a.w == NULL || done == NULL) {
+	a.claims = claims = calloc(n ? n : 1, sizeof(*claims));
+	if (a.w == NULL || done == NULL || claims == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	bound = bodies_bound(v, idx, uids, n, claims);
 again:
 	rc = vfs_session(v, mailbox, &s, &mb);
 	if (rc < 0)
@@ -164,13 +171,14 @@ again:
 out:
 	for (size_t i = 0; i < n; i++) {
 		if (done == NULL || !done[i]) {
-			struct cache_key k = { mailbox, uidvalidity, uids[i] };
+			struct cache_key k = { mailbox, uidvalidity, uids[i], 0 };
 
 			cache_unclaim(v->cache, &k);
 		}
 	}
 	free(a.w);
 	free(done);
+	free(claims);
 	if (fd != NULL) {
 		if (rc == 0 && got < 0)
 			rc = -ENOENT;	/* the server did not return it: expunged */

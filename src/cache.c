@@ -45,7 +45,11 @@ struct cache_hdr {
 	uint64_t len;		/* body bytes after the header */
 	uint32_t crc;		/* CRC-32C of the body */
 	uint32_t hcrc;		/* CRC-32C of the header up to here */
-	uint8_t pad[16];
+	/* the key's RFC822.SIZE claim when stored, 0 unknown; outside hcrc so
+	 * that files written before it existed (zero here) stay good: a wrong
+	 * value costs a fetch, never wrong bytes (the body has its CRC) */
+	uint32_t claim;
+	uint8_t pad[12];
 };
 _Static_assert(sizeof(struct cache_hdr) == CACHE_DATA_OFF, "cache header size");
 
@@ -56,6 +60,7 @@ struct centry {
 	uint32_t uidvalidity, uid;
 	enum centry_state state;
 	uint64_t bytes;		/* file size (header included), READY only */
+	uint32_t claim;		/* memory mode: the header's claim (disk: read from the file) */
 	uint64_t serial;
 	int64_t touched;	/* when the file's mtime was last set (seconds) */
 	int fd;			/* memory mode: the memfd; -1 on disk */
@@ -76,7 +81,7 @@ struct cache {
 	size_t tabsize, n;
 	struct centry *lru_head, *lru_tail;
 	uint64_t bytes, serial;
-	uint64_t hits, misses, evicted, damaged;
+	uint64_t hits, misses, evicted, damaged, stale;
 };
 
 struct cache_writer {
@@ -801,7 +806,7 @@ static int body_crc(int fd, uint64_t len, uint32_t *crc)
 /* Check an entry's file against its key: header, length, checksum. 0, or
  * a reason in WHY. */
 static int check_file(int fd, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid,
-		      uint64_t *len, const char **why)
+		      uint64_t *len, uint32_t *claim, const char **why)
 {
 	struct cache_hdr h;
 	struct stat st;
@@ -834,7 +839,31 @@ static int check_file(int fd, const uint8_t mbox[16], uint32_t uidvalidity, uint
 		return -EIO;
 	}
 	*len = h.len;
+	*claim = h.claim;
 	return 0;
+}
+
+/* Was the body of K (LEN bytes, stored under CLAIM) stored for other bytes
+ * than the server now has? Only a moved claim tells: RFC822.SIZE may
+ * differ from the real length for good (servers count line ends their own
+ * way), so the length is compared only for files stored without a claim. */
+static bool stale(const struct cache_key *k, uint32_t claim, uint64_t len)
+{
+	if (k->claim == 0)
+		return false;
+	return claim != 0 ? claim != k->claim : len != k->claim;
+}
+
+static void log_stale(const struct cache_key *k, uint32_t claim, uint64_t len)
+{
+	if (claim != 0)
+		log_warn("cache: %s UID %u: the server's RFC822.SIZE is now %u, it was %u when the "
+			 "message was cached: it changed on the server under the same UID; fetching it "
+			 "again", k->mailbox, k->uid, k->claim, claim);
+	else
+		log_warn("cache: %s UID %u: the server's RFC822.SIZE is now %u, the cached copy has %"
+			 PRIu64 " bytes: it changed on the server under the same UID; fetching it again",
+			 k->mailbox, k->uid, k->claim, len);
 }
 
 int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
@@ -842,7 +871,8 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	uint8_t id[16];
 	struct centry *e;
 	uint64_t serial, len = 0;
-	bool touch, damaged = false;
+	uint32_t claim = 0;
+	bool touch, damaged = false, old = false;
 	int64_t now = time(NULL);
 	int fd = -1, rc;
 	const char *why = NULL;
@@ -869,8 +899,19 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		e->touched = now;
 	if (e->fd >= 0) {
 		/* memory: nothing can damage it */
-		fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
 		len = e->bytes - CACHE_DATA_OFF;
+		if (stale(k, e->claim, len)) {
+			claim = e->claim;
+			detach(c, e);
+			c->misses++;
+			c->stale++;
+			pthread_mutex_unlock(&c->lock);
+			log_stale(k, claim, len);
+			e->hnext = NULL;
+			drop_list(c, e);
+			return -ENOENT;
+		}
+		fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
 		if (fd >= 0)
 			c->hits++;
 		pthread_mutex_unlock(&c->lock);
@@ -894,8 +935,12 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		/* every open checks the whole body, not only the first: a
 		 * file changed since (same length, other bytes) is never
 		 * served, and CRC-32C costs far less than the read itself */
-		rc = check_file(fd, id, k->uidvalidity, k->uid, &len, &why);
+		rc = check_file(fd, id, k->uidvalidity, k->uid, &len, &claim, &why);
 		damaged = rc == -EIO;
+		if (rc == 0 && stale(k, claim, len)) {
+			old = true;
+			rc = -ESTALE;
+		}
 	}
 	if (rc == 0 && touch) {
 		/* the mtime carries the LRU order over to the next mount (to
@@ -915,14 +960,16 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		c->misses++;
 		/* a damaged or vanished file leaves the index; only a damaged
 		 * one that is still this entry's is deleted */
-		if (e != NULL && e->state == CE_READY && (damaged || rc == -ENOENT)) {
+		if (e != NULL && e->state == CE_READY && (damaged || old || rc == -ENOENT)) {
 			detach(c, e);
 			free(e);
 		} else {
-			damaged = false;
+			damaged = old = false;
 		}
 		if (damaged)
 			c->damaged++;
+		if (old)
+			c->stale++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (rc < 0) {
@@ -931,7 +978,10 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		if (damaged) {
 			log_warn("cache: %s: %s; fetching the message again", path, why);
 			unlinkat(c->dirfd, name, 0);
-		} else if (rc != -ENOENT) {
+		} else if (old) {
+			log_stale(k, claim, len);
+			unlinkat(c->dirfd, name, 0);
+		} else if (rc != -ENOENT && rc != -ESTALE) {
 			log_warn("cache: cannot use %s: %s; fetching the message instead", path, why);
 		}
 		return -ENOENT;
@@ -987,6 +1037,7 @@ int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_wr
 
 		mbox_id(k->mailbox, id);
 		header_fill(&w->hdr, id, k->uidvalidity, k->uid);
+		w->hdr.claim = k->claim;
 	}
 	if (c->dir == NULL) {
 		w->fd = memfd_create("imapfs-body", MFD_CLOEXEC);
@@ -1185,6 +1236,7 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 			e->state = CE_READY;
 			e->touched = time(NULL);
 			e->bytes = w->len + sizeof(*h);
+			e->claim = h->claim;
 			e->fd = w->fd;	/* memory mode keeps the memfd */
 			w->fd = -1;
 			c->bytes += e->bytes;
@@ -1247,5 +1299,6 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 	out->misses = c->misses;
 	out->evicted = c->evicted;
 	out->damaged = c->damaged;
+	out->stale = c->stale;
 	pthread_mutex_unlock(&c->lock);
 }

@@ -3,6 +3,12 @@
  * traffic. A body never changes for one (mailbox, UIDVALIDITY, UID), so an
  * entry never needs refreshing: it is either there and whole, or absent.
  *
+ * One exception: servers that keep mail in mbox files rewrite a message's
+ * Status: and X-Status: headers under the same UID (RFC 3501 forbids it).
+ * Each entry remembers the RFC822.SIZE the server claimed when it was
+ * stored; a lookup with another claim finds it stale, so a changed size
+ * means a fresh fetch (the same size with other bytes is not noticed).
+ *
  * cache=yes (default): files on disk that outlive the mount,
  *   DIR/ACCOUNT/MBOX/UIDVALIDITY.UID
  * where ACCOUNT is "user@host:port" (unsafe bytes %-escaped) and MBOX is
@@ -47,6 +53,7 @@ struct cache_key {
 	const char *mailbox;	/* raw server name */
 	uint32_t uidvalidity;
 	uint32_t uid;
+	uint32_t claim;		/* the RFC822.SIZE the server gives now, 0 unknown (see cache_get) */
 };
 
 /* The body starts at this offset in every fd the cache hands out. */
@@ -96,6 +103,9 @@ int cache_create_excl(int dirfd, const char *prefix, char *name, size_t len);
  * The body of K: 0 with *FD (the caller's; body at CACHE_DATA_OFF) and its
  * length in *LEN, or -ENOENT. With WAIT, a body another thread is fetching
  * is waited for. A damaged file is logged, deleted, and reported as absent.
+ * So is a stale one: K->claim is not 0 and differs from the claim the body
+ * was stored with (or, stored without one, from the body's length).
+ * Writers store K->claim with the body.
  */
 int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fd, uint64_t *len);
 
@@ -132,6 +142,7 @@ struct cache_stats {
 	uint64_t bytes, max;	/* in use (headers included) and the limit */
 	uint64_t entries;
 	uint64_t hits, misses, evicted, damaged;
+	uint64_t stale;		/* dropped: the server's RFC822.SIZE for them moved */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 

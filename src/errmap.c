@@ -3,10 +3,16 @@
  *
  * Response codes come from RFC 5530 (and RFC 3501's TRYCREATE); anything we
  * do not know is EIO, which callers report with the server's text in the log.
+ *
+ * A refused APPEND is read differently in two ways: the command names one
+ * message, so a refusal without a code we know is about that message
+ * (servers answer "NO Message contains invalid header" and the like):
+ * EINVAL; and [LIMIT] there is a size limit on the message: EFBIG.
  */
 #include "errmap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <strings.h>
 
@@ -15,41 +21,50 @@
 static const struct {
 	const char *code;
 	int err;
+	int append;	/* for a refused APPEND, when it differs from ERR */
 } errmap_codes[] = {
-	{ "OVERQUOTA",		EDQUOT },
-	{ "ALREADYEXISTS",	EEXIST },
-	{ "NONEXISTENT",	ENOENT },
-	{ "TRYCREATE",		ENOENT },
-	{ "NOPERM",		EACCES },
-	{ "AUTHORIZATIONFAILED", EACCES },
-	{ "AUTHENTICATIONFAILED", EACCES },
-	{ "EXPIRED",		EACCES },
-	{ "PRIVACYREQUIRED",	EACCES },
-	{ "INUSE",		EBUSY },
-	{ "EXPUNGEISSUED",	ESTALE },
-	{ "LIMIT",		ENOSPC },
-	{ "TOOBIG",		EFBIG },
-	{ "CANNOT",		EPERM },
-	{ "CONTACTADMIN",	EPERM },
-	{ "READ-ONLY",		EROFS },
-	{ "UNAVAILABLE",	EAGAIN },
-	{ "SERVERBUG",		EIO },
-	{ "CORRUPTION",		EIO },
-	{ "CLIENTBUG",		EINVAL },
-	{ "BADCHARSET",		EINVAL },
-	{ "PARSE",		EINVAL },
+	{ "OVERQUOTA",		EDQUOT, 0 },
+	{ "ALREADYEXISTS",	EEXIST, 0 },
+	{ "NONEXISTENT",	ENOENT, 0 },
+	{ "TRYCREATE",		ENOENT, 0 },
+	{ "NOPERM",		EACCES, 0 },
+	{ "AUTHORIZATIONFAILED", EACCES, 0 },
+	{ "AUTHENTICATIONFAILED", EACCES, 0 },
+	{ "EXPIRED",		EACCES, 0 },
+	{ "PRIVACYREQUIRED",	EACCES, 0 },
+	{ "INUSE",		EBUSY, 0 },
+	{ "EXPUNGEISSUED",	ESTALE, 0 },
+	{ "LIMIT",		ENOSPC, EFBIG },
+	{ "TOOBIG",		EFBIG, 0 },
+	{ "CANNOT",		EPERM, 0 },
+	{ "CONTACTADMIN",	EPERM, 0 },
+	{ "READ-ONLY",		EROFS, 0 },
+	{ "UNAVAILABLE",	EAGAIN, 0 },
+	{ "SERVERBUG",		EIO, 0 },
+	{ "CORRUPTION",		EIO, 0 },
+	{ "CLIENTBUG",		EINVAL, 0 },
+	{ "BADCHARSET",		EINVAL, 0 },
+	{ "PARSE",		EINVAL, 0 },
 };
 
-int errmap_resp_code(const char *code)
+static int errmap_code(const char *code, bool append)
 {
 	size_t i;
 
-	if (code == NULL)
-		return EIO;
-	for (i = 0; i < sizeof(errmap_codes) / sizeof(errmap_codes[0]); i++)
+	for (i = 0; code != NULL && i < sizeof(errmap_codes) / sizeof(errmap_codes[0]); i++)
 		if (strcasecmp(code, errmap_codes[i].code) == 0)
-			return errmap_codes[i].err;
-	return EIO;
+			return append && errmap_codes[i].append ? errmap_codes[i].append : errmap_codes[i].err;
+	return append ? EINVAL : EIO;
+}
+
+int errmap_resp_code(const char *code)
+{
+	return errmap_code(code, false);
+}
+
+int errmap_append_code(const char *code)
+{
+	return errmap_code(code, true);
 }
 
 int errmap_is_fatal(int etpan_rc)
@@ -80,6 +95,8 @@ int errmap_etpan(int etpan_rc, const char *resp_code)
 		return ENOMEM;
 	case MAILIMAP_ERROR_LOGIN:
 		return resp_code != NULL ? errmap_resp_code(resp_code) : EACCES;
+	case MAILIMAP_ERROR_APPEND:
+		return errmap_append_code(resp_code);
 	default:
 		if (errmap_is_fatal(etpan_rc))
 			return EIO;

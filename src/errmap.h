@@ -16,9 +16,17 @@
 int errmap_resp_code(const char *code);
 
 /*
+ * The same for the tagged NO (or BAD) to an APPEND: a refusal of that one
+ * message. [LIMIT] is EFBIG (the message is too large for the server),
+ * NULL or a code not in the table EINVAL (refused for its content, e.g.
+ * "NO Message contains invalid header"); the rest as errmap_resp_code.
+ */
+int errmap_append_code(const char *code);
+
+/*
  * Map a libetpan return code to a positive errno: stream and parse errors
  * are EIO (the session must be dropped), a tagged NO to a command is
- * errmap_resp_code(code), memory errors ENOMEM; a refused LOGIN without a
+ * errmap_resp_code(code) (errmap_append_code for APPEND), memory errors ENOMEM; a refused LOGIN without a
  * response code is EACCES. 0 and the two connect
  * successes map to 0.
  */

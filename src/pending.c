@@ -9,6 +9,13 @@
  * through mmap. Afterwards the file's name is gone and the message is
  * listed under its APPENDUID.
  *
+ * An APPEND that fails (the server refused the message, the quota is
+ * full, the connection broke) leaves the file as it was, listed and
+ * readable, so nothing written is lost: the close reports the errno, the
+ * log says why (with the server's text), and the user removes the file or
+ * writes it again, which sends it again. It lives only as long as the
+ * mount.
+ *
  * Names starting with '.' (rsync's and editors' temporary files) are held
  * until renamed to a visible name; an empty file appends nothing.
  *
@@ -301,6 +308,9 @@ void pending_free_all(struct vfs *v)
 
 	for (p = v->pending; p != NULL; p = next) {
 		next = p->next;
+		if (p->name != NULL && p->size > 0)
+			log_warn("%s: a new message of %" PRIu64 " bytes that was never stored on the "
+				 "server is gone with the mount", p->name, p->size);
 		if (p->fd >= 0)
 			close(p->fd);
 		free(p->name);
@@ -454,15 +464,15 @@ static char *find_msgid(const char *data, size_t len)
  * APPEND P's bytes to its mailbox. Called without locks, with p->busy set
  * by the caller (so no one else appends or frees it).
  */
-static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_t size,
-		     int64_t date, uint8_t sysflags, const char *keywords)
+static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *name,
+		     uint64_t size, int64_t date, uint8_t sysflags, const char *keywords)
 {
 	struct session_flags fl = { .sysflags = sysflags, .keywords = keywords };
 	struct session_status st;
 	struct session_mbox mb;
 	struct session *s = NULL;
 	uint32_t uidvalidity = 0, uid = 0;
-	char *mailbox, *data, *msgid = NULL;
+	char *mailbox, *data, *msgid = NULL, said[256];
 	bool ambiguous = false;
 	int rc, attempt;
 
@@ -490,8 +500,12 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_
 		/* sending a large message takes its time: the deadline grows by
 		 * a second per 64 KiB (imapfs.1, timeout=) */
 		deadline_extend_ms((int64_t)(size / 65536) * 1000);
-		if (rc == 0)
+		said[0] = '\0';
+		if (rc == 0) {
 			rc = session_append(s, mailbox, &fl, date, data, size, &uidvalidity, &uid, &ambiguous);
+			/* a refusal is final (never repeated) and the user needs the why */
+			snprintf(said, sizeof(said), "%s", session_append_refusal(s));
+		}
 		pool_checkin(v->pool, s);
 		s = NULL;
 		if (rc == 0 || !ambiguous)
@@ -520,12 +534,25 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_
 			log_info("%s: the message did arrive, as UID %u", mailbox, uid);
 			break;
 		}
+		if (attempt == 1) {
+			/* the repeat failed the same way: stored nowhere, and
+			 * the close must say so (not succeed with nothing sent) */
+			log_err("%s: the message did not arrive; the second APPEND failed too", mailbox);
+			rc = -EIO;
+			break;
+		}
 		log_info("%s: the message did not arrive; sending it once more", mailbox);
 	}
 	munmap(data, size);
 	free(msgid);
 	if (rc < 0) {
-		log_err("%s: APPEND failed: %s", mailbox, strerror(-rc));
+		/* one line with all of it: `imapfs status` shows the last one */
+		if (said[0] != '\0')
+			log_err("%s: APPEND of %s refused (%s; the file stays until removed); the server "
+				"said: %s", mailbox, name, strerror(-rc), said);
+		else
+			log_err("%s: APPEND of %s failed: %s; the file stays until removed", mailbox, name,
+				strerror(-rc));
 		free(mailbox);
 		return rc;
 	}
@@ -551,15 +578,16 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, uint64_
 
 /*
  * Append P if it is ready: visible name not starting with '.', written,
- * not empty. On success or definite failure its name is gone, and INVAL
- * gets the kernel entry to drop. pend_lock is NOT held on entry.
+ * not empty. On success its name is gone, and INVAL gets the kernel entry
+ * to drop; on failure it keeps its name and bytes (not dirty any more: only
+ * writing it again sends it again). pend_lock is NOT held on entry.
  */
 static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval)
 {
 	uint64_t size;
 	int64_t date;
 	uint8_t sysflags;
-	char *keywords = NULL, *name;
+	char *keywords = NULL, *name, shown[256];
 	uint32_t idx;
 	int rc;
 
@@ -569,6 +597,7 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 		return 0;
 	}
 	p->busy = true;
+	snprintf(shown, sizeof(shown), "%s", p->name);
 	idx = p->node;
 	size = p->size;
 	date = p->mtime_set ? p->mtime : -1;
@@ -580,14 +609,20 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 	}
 	pthread_mutex_unlock(&v->pend_lock);
 
-	rc = do_append(v, p, idx, size, date, sysflags, keywords);
+	rc = do_append(v, p, idx, shown, size, date, sysflags, keywords);
 	free(keywords);
 
 	pthread_mutex_lock(&v->pend_lock);
 	p->busy = false;
 	p->dirty = false;
-	/* appended, or refused for good: either way the name goes (the
-	 * caller's close reports a refusal; nothing was half-written) */
+	if (rc < 0) {
+		/* not stored: the file stays as written, listed and readable
+		 * (the caller's close reports the errno); written again, it is
+		 * sent again, and rm drops it */
+		pthread_mutex_unlock(&v->pend_lock);
+		return rc;
+	}
+	/* appended: the name goes, the message shows under its UID */
 	name = p->name;
 	p->name = NULL;
 	if (name != NULL && *ninval < VFS_MAX_INVAL) {

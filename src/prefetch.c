@@ -202,7 +202,7 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
 
 	if (b == NULL || (b->mailbox = strdup(t->mailbox)) == NULL) {
 		for (size_t i = 0; i < n; i++) {
-			struct cache_key k = { t->mailbox, t->uidvalidity, uids[i] };
+			struct cache_key k = { t->mailbox, t->uidvalidity, uids[i], 0 };
 
 			cache_unclaim(p->v->cache, &k);
 		}
@@ -247,7 +247,7 @@ static void plan(struct prefetch *p, struct track *t, size_t pos)
 	if (t->queued_to > pos + 1 && (ahead >= PREFETCH_AHEAD / 2 || msgs >= PREFETCH_AHEAD_MSGS / 2))
 		return;
 	for (i = t->queued_to; i < t->n && ahead < PREFETCH_AHEAD && msgs < PREFETCH_AHEAD_MSGS; i++) {
-		struct cache_key k = { t->mailbox, t->uidvalidity, v[i].uid };
+		struct cache_key k = { t->mailbox, t->uidvalidity, v[i].uid, 0 };
 
 		ahead += v[i].size;
 		msgs++;
@@ -374,7 +374,7 @@ void prefetch_free(struct prefetch *p)
 
 		p->head = b->next;
 		for (size_t i = 0; i < b->n; i++) {
-			struct cache_key k = { b->mailbox, b->uidvalidity, b->uids[i] };
+			struct cache_key k = { b->mailbox, b->uidvalidity, b->uids[i], 0 };
 
 			cache_unclaim(p->v->cache, &k);
 		}

@@ -4,8 +4,12 @@
  *   - UIDVALIDITY changed: the old listing means nothing any more; fetch
  *     it anew and make the kernel forget every old name;
  *   - new messages: UID FETCH last+1:* (metadata);
- *   - flag changes: UID FETCH 1:last (FLAGS) (CHANGEDSINCE modseq) with
- *     CONDSTORE, all flags without;
+ *   - flag changes: UID FETCH 1:last (FLAGS RFC822.SIZE) (CHANGEDSINCE
+ *     modseq) with CONDSTORE, all flags without. A message whose size
+ *     moved was rewritten under its UID (mbox servers do that to Status:
+ *     and X-Status: when flags change; RFC 3501 forbids it): it takes the
+ *     new size, and its cached copy is stale (cache_get drops it at the
+ *     next open, which fetches it again);
  *   - expunges: only when the count does not add up, UID SEARCH ALL and
  *     a diff; the kernel is told to drop each vanished name.
  * With QRESYNC (RFC 7162, enabled per connection in session.c) the flag
@@ -42,8 +46,8 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	struct session_mbox mb;
 	struct session *s;
 	struct tree_node *n;
-	uint32_t uidvalidity, maxuid, *uids = NULL, *gone = NULL, *vanished = NULL;
-	size_t count, nuids = 0, ngone = 0, nvanished = 0, i;
+	uint32_t uidvalidity, maxuid, *uids = NULL, *gone = NULL, *vanished = NULL, *resized = NULL;
+	size_t count, nuids = 0, ngone = 0, nvanished = 0, nresized = 0, i;
 	bool qresync = false;
 	uint64_t modseq, gen;
 	char *mailbox;
@@ -122,11 +126,23 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		fresh.v = NULL;
 		fresh.n = 0;
 	} else {
+		if (changed.n > 0)
+			resized = malloc(changed.n * sizeof(*resized));
 		for (i = 0; i < changed.n; i++) {
 			struct tree_msg *m = tree_msg_find(n, changed.v[i].uid);
 
 			if (m == NULL)
 				continue;
+			if (changed.v[i].claimed != 0 && m->claimed != 0 && changed.v[i].claimed != m->claimed) {
+				log_warn("%s: UID %u changed on the server under the same UID (RFC822.SIZE %u, "
+					 "now %u); its cached copy is stale", mailbox, m->uid, m->claimed,
+					 changed.v[i].claimed);
+				m->size = m->claimed = changed.v[i].claimed;
+				m->size_exact = false;
+				n->gen++;
+				if (resized != NULL)
+					resized[nresized++] = m->uid;
+			}
 			m->sysflags = changed.v[i].sysflags;
 			free(m->keywords);
 			m->keywords = changed.v[i].keywords;
@@ -166,6 +182,9 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 
 	for (i = 0; i < ngone; i++)
 		notify_uid(v, idx, gone[i]);
+	/* the kernel asks again: a new size drops its cached pages */
+	for (i = 0; i < nresized; i++)
+		notify_uid(v, idx, resized[i]);
 	if (fresh.n || changed.n || ngone)
 		log_debug("%s: %zu new, %zu re-flagged, %zu gone", mailbox, fresh.n, changed.n, ngone);
 out:
@@ -174,6 +193,7 @@ out:
 	free(uids);
 	free(vanished);
 	free(gone);
+	free(resized);
 	free(mailbox);
 	return rc;
 }

@@ -50,6 +50,7 @@ struct session {
 	const char *alert_seen;		/* last [ALERT] logged (libetpan's string) */
 	bool qresync;			/* ENABLE QRESYNC succeeded */
 	const struct config *cfg;
+	char refusal[256];		/* the server's "[CODE] text" when it refused the last APPEND, else "" */
 };
 
 static int session_fail(char *err, unsigned errlen, const char *fmt, ...)
@@ -1654,6 +1655,7 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 	*ambiguous = false;
 	*uid = 0;
 	*uidvalidity = 0;
+	s->refusal[0] = '\0';
 	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
 		return -EINVAL;
 	rc = session_append_fits(s, mailbox, data, len);
@@ -1679,11 +1681,19 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
 	if (errmap_is_fatal(r))
 		*ambiguous = true;	/* it may have been stored before the link broke */
+	else if (r != MAILIMAP_NO_ERROR)
+		snprintf(s->refusal, sizeof(s->refusal), "%s%s%s%s", session_code(s) ? "[" : "",
+			 session_code(s) ? session_code(s) : "", session_code(s) ? "] " : "", session_text(s));
 	rc = session_rc(s, r, "APPEND");
 	mailimap_flag_list_free(fl);
 	if (dt)
 		mailimap_date_time_free(dt);
 	return rc;
+}
+
+const char *session_append_refusal(const struct session *s)
+{
+	return s->refusal;
 }
 
 int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid, uint32_t *uid)
@@ -1782,6 +1792,8 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 	}
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	/* a new size under an old UID: the bytes changed (resync.c) */
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
 	if (modseq != 0) {
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 		rc = session_rc(s, mailimap_uid_fetch_changedsince(s->imap, set, ft, modseq, &res),
@@ -1919,6 +1931,7 @@ int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, se
 	}
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 	/* UID FETCH 1:last (UID FLAGS MODSEQ) (CHANGEDSINCE modseq VANISHED) */
 	rc = session_rc(s, mailimap_uid_fetch_qresync(s->imap, set, ft, modseq, &res, &van),

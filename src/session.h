@@ -175,6 +175,15 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
 		   uint32_t *uid, bool *ambiguous);
 
+/* What the server said when it refused the last session_append on S
+ * ("[CODE] text", e.g. "Message contains invalid header"), or "" when that
+ * APPEND got no tagged NO: stored, refused before sending, the connection
+ * broke, or a BAD (libetpan cannot tell that from a reply out of step with
+ * the command, so it is ambiguous). Owned by S, valid until its next
+ * session_append; the server's raw bytes: log them only through log_msg,
+ * which escapes. */
+const char *session_append_refusal(const struct session *s);
+
 /* The largest message APPEND may send on this connection: the server's
  * APPENDLIMIT (RFC 7889) when it advertises one, and never 2^32 or more
  * (the literal count is 32 bits). session_append refuses larger ones with
@@ -193,7 +202,7 @@ int session_myrights(struct session *s, const char *mailbox, char **out);
 /* QRESYNC is enabled on this connection (RFC 7162). */
 bool session_qresync(const struct session *s);
 
-/* On the selected mailbox, UID FETCH 1:LAST (UID FLAGS MODSEQ) (CHANGEDSINCE
+/* On the selected mailbox, UID FETCH 1:LAST (UID FLAGS RFC822.SIZE MODSEQ) (CHANGEDSINCE
  * MODSEQ VANISHED): CB gets every message whose flags changed since MODSEQ,
  * *VANISHED (malloc'd) the UIDs expunged since then. Only where
  * session_qresync() holds. (libetpan's SELECT ... QRESYNC form sends the
@@ -206,7 +215,8 @@ void session_forget_selection(struct session *s);
 
 /* Flags of UIDs 1..LAST in the selected mailbox: only those changed since
  * MODSEQ (CONDSTORE CHANGEDSINCE) when MODSEQ != 0, else all. CB as for
- * session_fetch_meta, with only uid, sysflags, keywords (and modseq) set. */
+ * session_fetch_meta, with only uid, sysflags, keywords, size (RFC822.SIZE,
+ * have_size; a changed one means changed bytes) and modseq set. */
 int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 			      session_msg_cb *cb, void *ctx);
 

@@ -414,8 +414,15 @@ int tree_msg_insert(struct tree_node *node, const struct tree_msg *m)
 
 	node->gen++;
 	if (old != NULL) {
+		bool keep = old->size_exact && old->claimed == m->claimed;
+		uint32_t size = old->size;
+
 		free(old->keywords);
 		*old = *m;
+		if (keep) {
+			old->size = size;
+			old->size_exact = true;
+		}
 		return 0;
 	}
 	nv = realloc(node->msgs, (node->nmsgs + 1) * sizeof(*nv));
@@ -509,6 +516,7 @@ int tree_msgbuf_add(void *ctx, const struct session_msg *m)
 	memset(t, 0, sizeof(*t));
 	t->uid = m->uid;
 	t->size = m->size;
+	t->claimed = m->have_size ? m->size : 0;
 	t->date = m->date;
 	t->tz = m->tz;
 	t->sysflags = m->sysflags;

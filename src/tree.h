@@ -41,6 +41,8 @@ struct tree_msg {
 	int16_t tz;		/* minutes east of UTC, for the xattr */
 	uint8_t sysflags;	/* SESSION_F_* */
 	bool size_exact;	/* size checked against BODY[] */
+	uint32_t claimed;	/* RFC822.SIZE as the server last gave it, 0 unknown: when it
+				 * moves, the bytes did (cache.h, resync.c) */
 };
 
 enum tree_state { TREE_UNLOADED, TREE_LOADING, TREE_READY };
@@ -130,7 +132,8 @@ struct tree_msgbuf {
 int tree_msgbuf_add(void *buf, const struct session_msg *m);
 
 /* Insert (or replace) one message in a READY node, keeping UID order; the
- * keywords string is taken over. Lock held. Changes to the hierarchy and
+ * keywords string is taken over. A replaced message whose RFC822.SIZE
+ * claim did not move keeps the size checked against its BODY[]. Lock held. Changes to the hierarchy and
  * to a node's messages bump t->gen / node->gen, so work that read the
  * server without the lock can tell that its picture is out of date. */
 int tree_msg_insert(struct tree_node *node, const struct tree_msg *m);

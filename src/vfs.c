@@ -845,11 +845,12 @@ static void vfs_set_real_size(struct vfs *v, struct vfs_file *f, uint32_t hint, 
 
 /* The body from the cache, or fetched whole into it (waiting for a
  * prefetch that has it in flight). -ENOENT: not there, and not fetched
- * because LARGE says it should be read in windows. */
+ * because LARGE says it should be read in windows. CLAIM is the server's
+ * RFC822.SIZE now: a copy cached under another one is stale (cache_get). */
 static int vfs_open_cached(struct vfs *v, struct vfs_file *f, const char *mailbox, bool large,
-			   uint64_t *len)
+			   uint32_t claim, uint64_t *len)
 {
-	struct cache_key k = { mailbox, f->uidvalidity, f->uid };
+	struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
 	int rc;
 
 	for (int tries = 0; tries < 3; tries++) {
@@ -872,7 +873,7 @@ static int vfs_open_cached(struct vfs *v, struct vfs_file *f, const char *mailbo
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
 	struct tree *t = &v->tree;
-	uint32_t idx = tree_ino_node(ino), hint;
+	uint32_t idx = tree_ino_node(ino), hint, claim;
 	struct vfs_file *f;
 	struct tree_msg *m;
 	char *mailbox = NULL;
@@ -913,12 +914,13 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 	f->size = m->size;
 	hint = m->size;
 	exact = m->size_exact;
+	claim = m->claimed;
 	pthread_mutex_unlock(&t->lock);
 
 	/* what a process reading the folder will want next goes ahead now */
 	prefetch_note(v->prefetch, idx, f->uid);
 
-	rc = vfs_open_cached(v, f, mailbox, hint >= WHOLE_MSG, &real);
+	rc = vfs_open_cached(v, f, mailbox, hint >= WHOLE_MSG, claim, &real);
 	if (rc == -EFBIG) {
 		/* far larger than RFC822.SIZE said: too large to take whole,
 		 * so read it in windows like any large message */
@@ -947,7 +949,7 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 			vfs_set_real_size(v, f, hint, real, size_changed);
 		}
 		{
-			struct cache_key k = { mailbox, f->uidvalidity, f->uid };
+			struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
 
 			/* (a body larger than the whole cache is not collected) */
 			if (!cache_fits(v->cache, f->size) || cache_writer_new(v->cache, &k, &f->fill) < 0)

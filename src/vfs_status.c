@@ -69,8 +69,9 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 			fprintf(f, "cache: in memory only (%s)\n", cfg->cache == CONFIG_CACHE_NO ? "cache=no" :
 				"the cache directory was unusable: see the log");
 		fprintf(f, "cache use: %" PRIu64 " bodies, %.1f MiB of %.1f MiB; %" PRIu64 " hits, %" PRIu64
-			" misses, %" PRIu64 " evicted, %" PRIu64 " damaged files refetched\n", cs.entries,
-			cs.bytes / 1048576.0, cs.max / 1048576.0, cs.hits, cs.misses, cs.evicted, cs.damaged);
+			" misses, %" PRIu64 " evicted, %" PRIu64 " damaged files refetched, %" PRIu64
+			" changed on the server and refetched\n", cs.entries, cs.bytes / 1048576.0,
+			cs.max / 1048576.0, cs.hits, cs.misses, cs.evicted, cs.damaged, cs.stale);
 		if (pf.workers == 0)
 			fprintf(f, "read-ahead: off (%s)\n", cfg->max_conns == 1 ? "max_conns=1" : "no threads");
 		else

@@ -13,6 +13,9 @@
                            "body-endless": valid untagged lines, 20 a
                            second, for ever; "body-half-bye": half the
                            literal, then "* BYE", the connection left open)
+    fs.append_refusal = b"NO Message contains invalid header"
+                           answer every APPEND with this (after its
+                           literal); fs.refused lists (mailbox, bytes)
     fs.stop()
 
 Profiles (PROFILES below): FakeServer(profile="old-acl") or a list of
@@ -272,6 +275,10 @@ class FakeServer:
         self.sasl = []
         # (mailbox, bytes) of every APPEND stored
         self.appended = []
+        # the tagged reply to every APPEND instead of storing it, and
+        # (mailbox, bytes) of each APPEND so refused
+        self.append_refusal = None
+        self.refused = []
         self.myrights = FULL_RIGHTS
         self.refuse_selected = False
         self.profile = None
@@ -848,6 +855,11 @@ class _Session:
         if not self._need_auth(tag):
             return
         toks = _tokens(rest)
+        if self.srv.append_refusal is not None and len(toks) >= 2:
+            with self.srv._lock:
+                self.srv.refused.append((toks[0], toks[-1]))
+            self.send(tag.encode() + b" " + self.srv.append_refusal + CRLF)
+            return
         mb = self._mailbox(toks[0]) if toks else None
         if mb is None or len(toks) < 2:
             self.send("%s NO [TRYCREATE] no such mailbox\r\n" % tag)

@@ -7,7 +7,8 @@
  * files left by a crash removed at the next start, memory mode, the
  * default directory (never a guess under /tmp), the checks of the cache
  * directory's path (owners, modes, links), a file
- * altered after it was read once, and a directory swapped after mount.
+ * altered after it was read once, a directory swapped after mount, and
+ * a body stale because the server's RFC822.SIZE for it moved.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -91,7 +92,7 @@ static int read_body(int fd, char *buf, size_t len)
 
 static void put(struct cache *c, const char *mbox, uint32_t uid, const char *data)
 {
-	struct cache_key k = { mbox, 7, uid };
+	struct cache_key k = { mbox, 7, uid, 0 };
 
 	CHECK(cache_claim(c, &k) == 0, "claim UID %u", uid);
 	CHECK(store(c, &k, data, strlen(data), NULL) == 0, "put UID %u", uid);
@@ -99,7 +100,7 @@ static void put(struct cache *c, const char *mbox, uint32_t uid, const char *dat
 
 static int get(struct cache *c, const char *mbox, uint32_t uid, char *buf, size_t len)
 {
-	struct cache_key k = { mbox, 7, uid };
+	struct cache_key k = { mbox, 7, uid, 0 };
 	uint64_t n;
 	int fd, rc = cache_get(c, &k, false, &fd, &n);
 
@@ -211,7 +212,7 @@ static void test_lru(void)
 	      (unsigned long long)s.bytes, (unsigned long long)s.evicted);
 	/* a body larger than the whole cache: the caller still gets it */
 	{
-		struct cache_key k = { "L", 7, 99 };
+		struct cache_key k = { "L", 7, 99, 0 };
 		char *huge = malloc(4 * each);
 		uint64_t n;
 		int fd = -1;
@@ -244,7 +245,7 @@ struct waiter {
 static void *wait_get(void *arg)
 {
 	struct waiter *w = arg;
-	struct cache_key k = { "W", 7, 5 };
+	struct cache_key k = { "W", 7, 5, 0 };
 	uint64_t n;
 	int fd;
 
@@ -258,7 +259,7 @@ static void *wait_get(void *arg)
 
 static void test_claims(void)
 {
-	struct cache_key k = { "W", 7, 5 };
+	struct cache_key k = { "W", 7, 5, 0 };
 	struct waiter w = { 0 };
 	pthread_t th;
 	struct cache *c;
@@ -281,7 +282,7 @@ static void test_claims(void)
 	w.c = c;
 	{
 		struct waiter *wp = &w;
-		struct cache_key k6 = { "W", 7, 6 };
+		struct cache_key k6 = { "W", 7, 6, 0 };
 
 		(void)wp;
 		pthread_create(&th, NULL, wait_get, &w);
@@ -298,7 +299,7 @@ static void test_crash_leftovers(void)
 	char dir[512], tmp[600];
 	struct cache *c;
 	struct cache_writer *w;
-	struct cache_key k = { "T", 7, 1 };
+	struct cache_key k = { "T", 7, 1, 0 };
 	int fd;
 
 	CHECK(cache_new(root, "t@host:1", 1 << 20, &c, err, sizeof(err)) == 0, "cache_new t");
@@ -329,7 +330,7 @@ static void test_crash_leftovers(void)
  * whose checksum holds at the next start. */
 static void test_scattered(void)
 {
-	struct cache_key k = { "S", 7, 9 };
+	struct cache_key k = { "S", 7, 9, 0 };
 	struct cache_writer *w;
 	struct cache *c;
 	char buf[32];
@@ -360,6 +361,45 @@ static void test_memory(void)
 	CHECK(get(c, "M", 1, buf, 9) == 0 && memcmp(buf, "in memory", 9) == 0, "memory read back");
 	cache_get_stats(c, &s);
 	CHECK(!s.disk && s.max == CACHE_MEM_MAX, "memory mode limit %llu", (unsigned long long)s.max);
+	cache_free(c);
+}
+
+/* A body stored under one RFC822.SIZE claim is stale for a lookup with
+ * another (an mbox server rewrote the message under its UID): dropped,
+ * file and all, and counted. The same claim serves it even when the body's
+ * length differs (a server that counts its own way), no claim never drops
+ * it, and a body stored without one is compared by length. Disk (DIR) and
+ * memory (NULL). */
+static void test_claim_moved(const char *dir)
+{
+	struct cache_key k = { "C", 7, 1, 9 }, lie = { "C", 7, 1, 11 }, none = { "C", 7, 1, 0 };
+	struct cache_key old = { "C", 7, 2, 0 }, old3 = { "C", 7, 2, 3 }, old4 = { "C", 7, 2, 4 };
+	struct cache_stats st;
+	struct cache *c;
+	char acct[600], path[600];
+	uint64_t len;
+	int fd;
+
+	CHECK(cache_new(dir, "claims@host:1", 1ULL << 30, &c, err, sizeof(err)) == 0, "cache: %s", err);
+	CHECK(cache_claim(c, &lie) == 0 && store(c, &lie, "hello", 5, NULL) == 0, "store under claim 11");
+	CHECK(cache_get(c, &lie, false, &fd, &len) == 0 && len == 5, "same claim, other length: served");
+	close(fd);
+	CHECK(cache_get(c, &none, false, &fd, &len) == 0, "no claim: served");
+	close(fd);
+	CHECK(cache_get(c, &k, false, &fd, &len) == -ENOENT, "claim moved 11 -> 9: stale");
+	CHECK(cache_get(c, &lie, false, &fd, &len) == -ENOENT, "dropped, not only skipped");
+	CHECK(!taken(c, &lie), "the key is free to be fetched again");
+	if (dir != NULL) {
+		snprintf(acct, sizeof(acct), "%s/claims@host:1", dir);
+		CHECK(body_path(acct, 1, path, sizeof(path)) < 0, "the stale file is deleted");
+	}
+	CHECK(cache_claim(c, &old) == 0 && store(c, &old, "abc", 3, NULL) == 0, "store without a claim");
+	CHECK(cache_get(c, &old3, false, &fd, &len) == 0 && len == 3, "no claim stored, length matches");
+	close(fd);
+	CHECK(cache_get(c, &old4, false, &fd, &len) == -ENOENT, "no claim stored, length differs: stale");
+	cache_get_stats(c, &st);
+	CHECK(st.stale == 2 && st.damaged == 0, "stale %llu damaged %llu", (unsigned long long)st.stale,
+	      (unsigned long long)st.damaged);
 	cache_free(c);
 }
 
@@ -545,6 +585,8 @@ int main(void)
 	test_crash_leftovers();
 	test_scattered();
 	test_memory();
+	test_claim_moved(root);
+	test_claim_moved(NULL);
 	test_default_dir();
 	test_dir_rules();
 	test_altered_after_first_read();

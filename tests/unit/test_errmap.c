@@ -49,6 +49,24 @@ static const struct {
 	{ "ALREADYEXIST", EIO },
 };
 
+/* a refused APPEND: about that one message */
+static const struct {
+	const char *code;
+	int err;
+} append_codes[] = {
+	{ NULL, EINVAL },		/* "NO Message contains invalid header" */
+	{ "XYZZY", EINVAL },
+	{ "LIMIT", EFBIG },
+	{ "limit", EFBIG },
+	{ "TOOBIG", EFBIG },
+	{ "OVERQUOTA", EDQUOT },
+	{ "TRYCREATE", ENOENT },
+	{ "READ-ONLY", EROFS },
+	{ "NOPERM", EACCES },
+	{ "SERVERBUG", EIO },
+	{ "UNAVAILABLE", EAGAIN },
+};
+
 static const struct {
 	int rc;
 	const char *code;
@@ -69,6 +87,9 @@ static const struct {
 	{ MAILIMAP_ERROR_CREATE, "ALREADYEXISTS", EEXIST, 0 },
 	{ MAILIMAP_ERROR_APPEND, "OVERQUOTA", EDQUOT, 0 },
 	{ MAILIMAP_ERROR_APPEND, "overquota", EDQUOT, 0 },
+	{ MAILIMAP_ERROR_APPEND, NULL, EINVAL, 0 },
+	{ MAILIMAP_ERROR_APPEND, "LIMIT", EFBIG, 0 },
+	{ MAILIMAP_ERROR_STREAM, "LIMIT", EIO, 1 },
 	{ MAILIMAP_ERROR_SELECT, "NONEXISTENT", ENOENT, 0 },
 	{ MAILIMAP_ERROR_DELETE, "INUSE", EBUSY, 0 },
 	{ MAILIMAP_ERROR_RENAME, "NOPERM", EACCES, 0 },
@@ -84,6 +105,12 @@ int main(void)
 
 		CHECK(got == codes[i].err, "errmap_resp_code(%s) = %d, want %d",
 		      check_q(codes[i].code), got, codes[i].err);
+	}
+	for (size_t i = 0; i < sizeof(append_codes) / sizeof(append_codes[0]); i++) {
+		int got = errmap_append_code(append_codes[i].code);
+
+		CHECK(got == append_codes[i].err, "errmap_append_code(%s) = %d, want %d",
+		      check_q(append_codes[i].code), got, append_codes[i].err);
 	}
 	for (size_t i = 0; i < sizeof(etpan) / sizeof(etpan[0]); i++) {
 		int got = errmap_etpan(etpan[i].rc, etpan[i].code);

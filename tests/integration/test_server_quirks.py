@@ -1,0 +1,349 @@
+"""Servers that behave in ways Dovecot does not (issue 11, items 5 and 6),
+scripted with fakeserver.FakeServer and checked against its own state.
+
+APPEND refused for the message's content ("NO Message contains invalid
+header", [OVERQUOTA], [LIMIT], [TOOBIG]): close() fails with the errno
+errmap_append_code gives (EINVAL, EDQUOT, EFBIG), the APPEND is sent once
+and never repeated, nothing is stored (a BAD, which libetpan cannot tell
+from a reply out of step, is checked by Message-ID, sent once more, and
+then fails with EIO), the server's text is in the log
+(escaped) and in `imapfs status`; the file stays as written, listed and
+readable, so a careful user can remove it or write it again (which sends it
+again, and then it shows under its UID).
+
+A message whose bytes change under the same UID (an mbox server rewriting
+Status: and X-Status: when its flags change): when the server's
+RFC822.SIZE for it moves, the mount drops the cached copy and fetches it
+once more, both at the next poll of a running mount and at the first open
+after a remount over the same cache. A server whose RFC822.SIZE merely
+differs from the real size (always the same) keeps its cached copies.
+"""
+
+import errno
+import glob
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from fakeserver import FakeServer, Message
+from lieserver import LieServer
+from mountutil import run_imapfs
+
+UIDVALIDITY = 1234567   # FakeServer's
+
+HEAD = (b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\n"
+        b"Subject: rewritten by the server\r\n"
+        b"Message-ID: <quirk-1@example.org>\r\n")
+BODY = HEAD + b"\r\n" + b"the body of the message, unchanged\r\n" * 40
+# what an mbox server stores once a client has read (and answered) it
+LONGER = HEAD + b"Status: RO\r\nX-Status: A\r\n\r\n" + \
+    b"the body of the message, unchanged\r\n" * 40
+# ... and once a client removed those headers again: shorter than BODY
+SHORTER = HEAD.replace(b"Subject: rewritten by the server\r\n",
+                       b"Subject: short\r\n") + b"\r\n" + \
+    b"the body of the message, unchanged\r\n" * 40
+
+NEW = (b"From: Carol <carol@example.org>\r\nTo: bob@example.org\r\n"
+       b"Subject: a new message\r\nMessage-ID: <quirk-new@example.org>\r\n"
+       b"\r\nwritten through the mount\r\n")
+
+
+def _fake(pki, bodies, flags=()):
+    mbs = {b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": [
+        Message(u, b, list(flags)) for u, b in sorted(bodies.items())]}}
+    return FakeServer("imaps", cert=pki.leaf("fake-quirks"), password="pw",
+                      mailboxes=mbs).start()
+
+
+def _mount(fs, pki, mount, opts=()):
+    return mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+                 cafile=pki.cafile, password="pw",
+                 opts=["timeout=10"] + list(opts))
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _server_bodies(fs):
+    return {m.uid: m.body for m in fs.mailboxes[b"INBOX"]["messages"]}
+
+
+def _count(fs, cmd, needle=b""):
+    with fs._lock:
+        return sum(1 for c in fs.commands if c[2] == cmd and needle in c[3])
+
+
+def _status_field(mp, key):
+    r = run_imapfs(["status", mp])
+    assert r.returncode == 0, r.stderr
+    for ln in r.stdout.decode().splitlines():
+        if ln.startswith(key + ":"):
+            return ln[len(key) + 1:].strip()
+    raise AssertionError("no %r in:\n%s" % (key, r.stdout.decode()))
+
+
+def _write_close(path, data):
+    """open, write, close -> the errno close (or write) failed with, or
+    None."""
+    f = open(path, "wb")
+    try:
+        f.write(data)
+        f.flush()
+    except OSError as e:
+        try:
+            f.close()
+        except OSError:
+            pass
+        return e.errno
+    try:
+        f.close()
+    except OSError as e:
+        return e.errno
+    return None
+
+
+# ---------------------------------------------------- item 5: refused APPEND
+
+@pytest.fixture
+def refusing(pki, mount):
+    """A fake server holding UID 1 and a mount of it (poll=0):
+    (server, mount, the INBOX directory, the server's bodies before)."""
+    fs = _fake(pki, {1: BODY})
+    try:
+        m = _mount(fs, pki, mount, ["poll=0"])
+        inbox = os.path.join(m.path, "INBOX")
+        assert os.listdir(inbox) == ["1.eml"]
+        yield fs, m, inbox, _server_bodies(fs)
+    finally:
+        fs.stop()
+
+
+def test_refused_append_cp_keeps_file_and_retries(refusing):
+    """`cp msg.eml INBOX/` to a server that answers "NO Message contains
+    invalid header": cp fails with EINVAL at close, one APPEND, nothing
+    stored; the reason is in the log and in `imapfs status`; the file is
+    still there with the bytes written; once the server takes it, writing
+    it again appends it (and it shows under its UID)."""
+    fs, m, inbox, before = refusing
+    src = os.path.join(tempfile.mkdtemp(prefix="imapfs-src-"), "msg.eml")
+    with open(src, "wb") as f:
+        f.write(NEW)
+    fs.append_refusal = b"NO Message contains invalid header"
+    r = subprocess.run(["cp", src, inbox + "/"], capture_output=True,
+                       timeout=60)
+    assert r.returncode != 0, "cp succeeded although the server said NO"
+    assert b"Invalid argument" in r.stderr, r.stderr
+    assert fs.refused == [(b"INBOX", NEW)], fs.transcript()
+    assert _count(fs, "APPEND") == 1, "a refused APPEND was repeated:\n" \
+        + fs.transcript()
+    assert fs.appended == [] and _server_bodies(fs) == before
+
+    log = m.log()
+    assert "Message contains invalid header" in log, log
+    line = [ln for ln in log.splitlines()
+            if "APPEND of msg.eml refused" in ln]
+    assert line and "INBOX" in line[0] and "Invalid argument" in line[0], log
+    last = _status_field(m.path, "last error")
+    assert "APPEND" in last and "INBOX" in last and \
+        "Message contains invalid header" in last, last
+
+    # nothing written is lost: the file is still there, as written
+    assert sorted(os.listdir(inbox)) == ["1.eml", "msg.eml"]
+    assert _read(os.path.join(inbox, "msg.eml")) == NEW
+    assert os.stat(os.path.join(inbox, "msg.eml")).st_size == len(NEW)
+    time.sleep(0.5)
+    assert _count(fs, "APPEND") == 1, "APPEND repeated on its own"
+
+    # the server takes it now: writing it again sends it again
+    fs.append_refusal = None
+    r = subprocess.run(["cp", src, inbox + "/"], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert fs.appended == [(b"INBOX", NEW)], fs.transcript()
+    new = [u for u, b in _server_bodies(fs).items() if b == NEW]
+    assert len(new) == 1, _server_bodies(fs)
+    assert sorted(os.listdir(inbox)) == ["1.eml", "%d.eml" % new[0]]
+    assert _read(os.path.join(inbox, "%d.eml" % new[0])) == NEW
+    assert m.alive()
+
+
+@pytest.mark.parametrize("reply,err", [
+    (b"NO Message contains invalid header", errno.EINVAL),
+    (b"NO [OVERQUOTA] Quota exceeded (mailbox for user is full)",
+     errno.EDQUOT),
+    (b"NO [LIMIT] Message size exceeds the limit", errno.EFBIG),
+    (b"NO [TOOBIG] Message too large", errno.EFBIG),
+])
+def test_refused_append_errno(refusing, reply, err):
+    """Each refusal is its errno at close, sent once, stored nowhere; the
+    file stays until rm, and rm only drops it (nothing on the server)."""
+    fs, m, inbox, before = refusing
+    fs.append_refusal = reply
+    got = _write_close(os.path.join(inbox, "new.eml"), NEW)
+    assert got == err, "close failed with %s, expected %s" % (
+        errno.errorcode.get(got, got), errno.errorcode[err])
+    assert len(fs.refused) == 1 and _count(fs, "APPEND") == 1, \
+        fs.transcript()
+    assert fs.appended == [] and _server_bodies(fs) == before
+    text = reply.split(b"] ", 1)[-1].split(b" ", 1)[-1].decode()
+    assert text in m.log(), m.log()
+    assert _read(os.path.join(inbox, "new.eml")) == NEW
+    os.unlink(os.path.join(inbox, "new.eml"))
+    assert os.listdir(inbox) == ["1.eml"]
+    assert _server_bodies(fs) == before and _count(fs, "APPEND") == 1
+    assert m.alive()
+
+
+def test_bad_append_fails_and_keeps_file(refusing):
+    """A tagged BAD to APPEND: libetpan cannot tell it from a reply out of
+    step with the command (MAILIMAP_ERROR_PROTOCOL), so it counts as an
+    APPEND whose outcome is unknown: looked for by Message-ID (not there),
+    sent once more, BAD again. close() must then fail and the file stay;
+    it used to succeed with nothing stored and the file gone."""
+    fs, m, inbox, before = refusing
+    fs.append_refusal = b"BAD [PARSE] Invalid message header"
+    got = _write_close(os.path.join(inbox, "bad.eml"), NEW)
+    assert got == errno.EIO, "close() gave %s with nothing stored" % (
+        errno.errorcode.get(got, got))
+    assert fs.appended == [] and _server_bodies(fs) == before
+    assert _count(fs, "APPEND") == 2, fs.transcript()
+    assert _count(fs, "UID SEARCH") >= 1, fs.transcript()
+    assert "the second APPEND failed too" in m.log(), m.log()
+    assert sorted(os.listdir(inbox)) == ["1.eml", "bad.eml"]
+    assert _read(os.path.join(inbox, "bad.eml")) == NEW
+    assert m.alive()
+
+
+def test_refusal_text_escaped(refusing):
+    """The server's text reaches the log and the status with its control
+    bytes escaped, never raw (a terminal escape, a bell)."""
+    fs, m, inbox, before = refusing
+    fs.append_refusal = b"NO Invalid header \x1b[2J\x07 in message"
+    got = _write_close(os.path.join(inbox, "esc.eml"), NEW)
+    assert got == errno.EINVAL, got
+    log = m.log()
+    assert "Invalid header \\x1b[2J\\x07 in message" in log, log
+    assert "\x1b" not in log and "\x07" not in log
+    last = _status_field(m.path, "last error")
+    assert "\\x1b[2J\\x07" in last and "\x1b" not in last, last
+    assert m.alive()
+
+
+# ------------------------------------ item 6: bytes changed under one UID
+
+def _cache_files(cache_root):
+    return glob.glob(os.path.join(cache_root, "**", "%d.1" % UIDVALIDITY),
+                     recursive=True)
+
+
+def _cached_body(cache_root):
+    files = _cache_files(cache_root)
+    assert len(files) == 1, files
+    with open(files[0], "rb") as f:
+        return f.read()[64:]    # CACHE_DATA_OFF
+
+
+@pytest.mark.parametrize("new", [LONGER, SHORTER], ids=["longer", "shorter"])
+def test_rewritten_message_seen_at_poll(pki, mount, new):
+    """The mount has read (and cached) UID 1; the server then rewrites it
+    under the same UID as an mbox server does when its flags change. At
+    the next poll the new RFC822.SIZE is seen: the next read returns the
+    server's new bytes, with the new size, fetched exactly once more, and
+    the cache file holds the new bytes."""
+    fs = _fake(pki, {1: BODY})
+    try:
+        cache = tempfile.mkdtemp(prefix="imapfs-quirks-cache-")
+        m = _mount(fs, pki, mount, ["poll=1", "cache_dir=" + cache])
+        p = os.path.join(m.path, "INBOX", "1.eml")
+        assert _read(p) == BODY
+        assert _cached_body(cache) == BODY
+        fetches = _count(fs, "UID FETCH", b"BODY")
+        assert fetches >= 1
+        assert _read(p) == BODY                 # from the cache
+        assert _count(fs, "UID FETCH", b"BODY") == fetches
+
+        msg = fs.mailboxes[b"INBOX"]["messages"][0]
+        msg.body = new
+        msg.flags = ["\\Seen", "\\Answered"]
+        deadline = time.monotonic() + 20
+        got = _read(p)
+        while got != new and time.monotonic() < deadline:
+            time.sleep(0.3)
+            got = _read(p)
+        assert got == new == _server_bodies(fs)[1], \
+            "the mount still serves %d bytes, the server has %d" % (
+                len(got), len(new))
+        assert os.stat(p).st_size == len(new)
+        assert _count(fs, "UID FETCH", b"BODY") == fetches + 1, \
+            fs.transcript()
+        assert _cached_body(cache) == new
+        assert "changed on the server under the same UID" in m.log()
+        assert "1 changed on the server and refetched" in \
+            _status_field(m.path, "cache use")
+        assert m.alive()
+    finally:
+        fs.stop()
+
+
+@pytest.mark.parametrize("new", [LONGER, SHORTER], ids=["longer", "shorter"])
+def test_rewritten_message_seen_after_remount(pki, mount, new):
+    """Cached by one mount, rewritten while unmounted, read by the next
+    mount over the same cache: the cached copy is dropped at open (the
+    server's RFC822.SIZE moved) and the new bytes are fetched and cached."""
+    fs = _fake(pki, {1: BODY})
+    try:
+        cache = tempfile.mkdtemp(prefix="imapfs-quirks-cache-")
+        m = _mount(fs, pki, mount, ["poll=0", "cache_dir=" + cache])
+        assert _read(os.path.join(m.path, "INBOX", "1.eml")) == BODY
+        m.stop(cleanup=False)
+        assert _cached_body(cache) == BODY
+        fetches = _count(fs, "UID FETCH", b"BODY")
+
+        fs.mailboxes[b"INBOX"]["messages"][0].body = new
+        m = _mount(fs, pki, mount, ["poll=0", "cache_dir=" + cache])
+        p = os.path.join(m.path, "INBOX", "1.eml")
+        got = _read(p)
+        assert got == new == _server_bodies(fs)[1], \
+            "read %d bytes (the old copy is %d), the server has %d" % (
+                len(got), len(BODY), len(new))
+        with open(p, "rb") as f:
+            assert os.fstat(f.fileno()).st_size == len(new)
+        assert _count(fs, "UID FETCH", b"BODY") == fetches + 1, \
+            fs.transcript()
+        assert _cached_body(cache) == new
+        assert "1 changed on the server and refetched" in \
+            _status_field(m.path, "cache use")
+        assert _read(p) == new
+        assert _count(fs, "UID FETCH", b"BODY") == fetches + 1
+        assert m.alive()
+    finally:
+        fs.stop()
+
+
+def test_size_lie_stays_cached_across_mounts(pki, mount):
+    """A server whose RFC822.SIZE is always off (it counts its own way) is
+    not a changed message: the second mount serves the cached copy without
+    fetching the body again."""
+    mbs = {b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": [
+        Message(1, BODY, [])]}}
+    liar = LieServer("imaps", cert=pki.leaf("liar-quirks"), password="pw",
+                     mailboxes=mbs).start()
+    try:
+        liar.size_lie = {1: len(BODY) + 37}
+        cache = tempfile.mkdtemp(prefix="imapfs-quirks-cache-")
+        m = _mount(liar, pki, mount, ["poll=0", "cache_dir=" + cache])
+        assert _read(os.path.join(m.path, "INBOX", "1.eml")) == BODY
+        m.stop(cleanup=False)
+        assert liar.body_fetches == 1
+        m = _mount(liar, pki, mount, ["poll=0", "cache_dir=" + cache])
+        assert _read(os.path.join(m.path, "INBOX", "1.eml")) == BODY
+        assert liar.body_fetches == 1, "a lying RFC822.SIZE made the " \
+            "mount fetch the cached message again"
+        assert "changed on the server" not in m.log()
+    finally:
+        liar.stop()
