@@ -243,28 +243,50 @@ const char *gmail_folder_label(struct gmail *g, const struct tree *t, uint32_t n
 	return t->nodes[node].mailbox;
 }
 
-nlink_t gmail_nlink(struct gmail *g, const struct tree *t, uint32_t node, const struct tree_msg *m)
+/* Calls FN(ARG, node) for each shown folder a label of LABELS names. */
+static void each_label_node(struct gmail *g, const struct tree *t, const char *labels,
+			    void (*fn)(void *arg, long node), void *arg)
 {
-	long all = gmail_special(g, t, GMAIL_ALL);
-	bool binned = (long)node == g->spec[GMAIL_TRASH] || (long)node == g->spec[GMAIL_SPAM];
-	nlink_t n = 1;	/* this folder */
-
-	/* count each other folder once, whatever order the labels come in */
-	for (const char *p = m->gm_labels; p != NULL && *p != '\0';) {
+	for (const char *p = labels; p != NULL && *p != '\0';) {
 		size_t len = strcspn(p, "\n");
-		long f = gmail_label_node(g, t, p, len);
 
-		if (f >= 0 && (f == g->spec[GMAIL_TRASH] || f == g->spec[GMAIL_SPAM]))
-			binned = true;
-		if (f >= 0 && f != (long)node && f != all)
-			n++;
+		fn(arg, gmail_label_node(g, t, p, len));
 		p += len;
 		if (*p == '\n')
 			p++;
 	}
-	if (all >= 0 && (long)node != all && !binned)
-		n++;
-	return n;
+}
+
+struct nlink_acc {
+	const struct gmail *g;
+	long node, all;
+	bool binned, count;
+	nlink_t n;
+};
+
+static void nlink_step(void *arg, long f)
+{
+	struct nlink_acc *a = arg;
+	bool bin = f >= 0 && (f == a->g->spec[GMAIL_TRASH] || f == a->g->spec[GMAIL_SPAM]);
+
+	if (!a->count)
+		a->binned |= bin;
+	/* a message in Trash or Spam shows there only, as Gmail does */
+	else if (f >= 0 && f != a->node && f != a->all && (bin || !a->binned))
+		a->n++;
+}
+
+nlink_t gmail_nlink(struct gmail *g, const struct tree *t, uint32_t node, const struct tree_msg *m)
+{
+	struct nlink_acc a = { .g = g, .node = (long)node, .all = gmail_special(g, t, GMAIL_ALL), .n = 1 };
+
+	a.binned = a.node == g->spec[GMAIL_TRASH] || a.node == g->spec[GMAIL_SPAM];
+	each_label_node(g, t, m->gm_labels, nlink_step, &a);
+	a.count = true;
+	each_label_node(g, t, m->gm_labels, nlink_step, &a);
+	if (a.all >= 0 && a.node != a.all && !a.binned)
+		a.n++;
+	return a.n;
 }
 
 /* ---- user.imap.labels ---------------------------------------------------- */
