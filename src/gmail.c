@@ -107,11 +107,11 @@ uint64_t gmail_ino(struct gmail *g, const struct tree *t, uint64_t msgid, uint32
 	size_t b;
 
 	if (i >= 0) {
-		/* keep one place that still shows it */
-		if (!still_there(t, g->v[i].node, g->v[i].uid, msgid)) {
-			g->v[i].node = node;
-			g->v[i].uid = uid;
-		}
+		/* the place it was last looked up or listed: an open that
+		 * follows (grep -r after readdir) then reads it there, and
+		 * read-ahead follows that folder's order */
+		g->v[i].node = node;
+		g->v[i].uid = uid;
 		return GMAIL_INO_BIT | ((uint64_t)i + 1);
 	}
 	if (reserve(g) < 0)
@@ -241,6 +241,22 @@ const char *gmail_folder_label(struct gmail *g, const struct tree *t, uint32_t n
 		if (g->spec[k] == (long)node)
 			return gmail_spec[k].label;
 	return t->nodes[node].mailbox;
+}
+
+bool gmail_labels_has(const char *raw, const char *label)
+{
+	size_t ll = strlen(label);
+
+	for (const char *p = raw; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+
+		if (len == ll && (label[0] == '\\' ? strncasecmp(p, label, len) : strncmp(p, label, len)) == 0)
+			return true;
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return false;
 }
 
 /* Calls FN(ARG, node) for each shown folder a label of LABELS names. */

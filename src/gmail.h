@@ -8,8 +8,8 @@
  * that folder's own UID. Its identity is its X-GM-MSGID. Here:
  *   - every message with an X-GM-MSGID gets one inode number, whatever
  *     folder it is seen in: GMAIL_INO_BIT | (table index + 1). The table
- *     maps the number to the msgid and to one place the message was seen
- *     (node, UID), where getattr, open and the xattrs find it; when that
+ *     maps the number to the msgid and to the place the message was last
+ *     seen (node, UID), where getattr, open and the xattrs find it; when that
  *     place no longer holds it, the loaded folders are searched for
  *     another. Entries are never removed while mounted, so FORGET still
  *     costs nothing and a number never names another message;
@@ -72,7 +72,8 @@ struct gmail {
 void gmail_free(struct gmail *g);
 
 /* The inode number of message MSGID seen at (NODE, UID), made on first
- * sight; 0 when out of memory (the caller then uses the plain number). */
+ * sight; (NODE, UID) becomes the place gmail_locate gives. 0 when out of
+ * memory (the caller then uses the plain number). */
 uint64_t gmail_ino(struct gmail *g, const struct tree *t, uint64_t msgid, uint32_t node, uint32_t uid);
 
 /* Where the message of inode INO is: 0 with *NODE and *UID; -ENOENT when
@@ -91,6 +92,9 @@ long gmail_label_node(struct gmail *g, const struct tree *t, const char *label, 
  * node's name: valid while the lock is held); NULL for All Mail or a
  * folder no label names. */
 const char *gmail_folder_label(struct gmail *g, const struct tree *t, uint32_t node);
+
+/* Is LABEL in the '\n'-joined RAW (system labels in any case)? */
+bool gmail_labels_has(const char *raw, const char *label);
 
 /* Node of special folder WHICH (GMAIL_*), or -1. */
 long gmail_special(struct gmail *g, const struct tree *t, int which);

@@ -1206,7 +1206,7 @@ static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 	else if (strcmp(name, "user.imap.modseq") == 0 && v->condstore)
 		snprintf(out, len, "%" PRIu64, m->modseq);
 	else if (strcmp(name, "user.imap.labels") == 0)
-		rc = vfs_gmail_labels_xattr(v, m, big, biglen);
+		rc = vfs_gmail_labels_xattr(v, idx, m, big, biglen);
 	else
 		rc = -ENODATA;
 	pthread_mutex_unlock(&t->lock);

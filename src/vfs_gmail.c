@@ -229,11 +229,24 @@ void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const cha
 	free(goneuid);
 }
 
-int vfs_gmail_labels_xattr(struct vfs *v, const struct tree_msg *m, char **val, size_t *len)
+int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len)
 {
+	const char *own;
+	char *all = NULL;
+	int rc;
+
 	if (!v->gm.on)
 		return -ENODATA;
-	return gmail_labels_format(m->gm_labels, val, len);
+	/* Gmail leaves the selected folder's own label out of X-GM-LABELS:
+	 * a file in INBOX has \Inbox all the same */
+	own = gmail_folder_label(&v->gm, &v->tree, idx);
+	if (own != NULL && !gmail_labels_has(m->gm_labels, own) &&
+	    asprintf(&all, "%s%s%s", m->gm_labels ? m->gm_labels : "",
+		     m->gm_labels && m->gm_labels[0] ? "\n" : "", own) < 0)
+		return -ENOMEM;
+	rc = gmail_labels_format(all ? all : m->gm_labels, val, len);
+	free(all);
+	return rc;
 }
 
 int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len)

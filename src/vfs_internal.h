@@ -167,8 +167,9 @@ uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid);
  * All Mail, Trash or Spam name is listed again when next used, and the
  * kernel forgets its names there. Lock NOT held. */
 void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels);
-/* getxattr / setxattr user.imap.labels (INO plain). Lock held / NOT held. */
-int vfs_gmail_labels_xattr(struct vfs *v, const struct tree_msg *m, char **val, size_t *len);
+/* getxattr user.imap.labels of M in node IDX (lock held); setxattr
+ * (INO plain; lock NOT held). */
+int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len);
 int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len);
 
 /* pending.c: hooks used by vfs.c */

@@ -28,9 +28,10 @@ What changes do, as Gmail documents them (its default settings):
                        in [Gmail]/All Mail     moves it to Trash
                        in Trash or Spam        deletes it for ever
     CREATE / DELETE / RENAME            of user labels
-FETCH X-GM-LABELS sends system labels as quoted strings ("\\\\Inbox"), as
-Gmail does. LIST carries SPECIAL-USE attributes; APPEND stores a new
-message with the folder's label. Flags belong to the message (shared by
+FETCH X-GM-LABELS sends system labels as quoted strings ("\\\\Inbox"), and
+leaves out the selected folder's own label, as Gmail does. LIST carries
+SPECIAL-USE attributes; APPEND stores a new message with the folder's
+label. Flags belong to the message (shared by
 all its folders), except \\Deleted, which is per folder until EXPUNGE.
 """
 
@@ -210,7 +211,10 @@ class _GmailSession(_Session):
             parts.append(b"X-GM-THRID %d" % g.thrid)
         if "X-GM-LABELS" in items:
             labs = []
-            for lab in sorted(g.labels):
+            # Gmail leaves out the label of the selected folder itself
+            own = self.srv._label_of(self.selected) if self.selected \
+                else None
+            for lab in sorted(g.labels - {own}):
                 b = lab.encode("ascii")
                 if re.fullmatch(rb"[A-Za-z0-9_.&+-]+", b):
                     labs.append(b)

@@ -158,15 +158,15 @@ static void test_links(void)
 	      gmail_ino(&g, &t, 42, (uint32_t)all, 3) == ino, "one inode for msgid 42");
 	ino2 = gmail_ino(&g, &t, 43, (uint32_t)trash, 2);
 	CHECK(ino2 != ino && gmail_msgid(&g, ino2) == 43, "another msgid, another inode");
-	CHECK(gmail_locate(&g, &t, ino, &node, &uid) == 0 && node == (uint32_t)work && uid == 9,
-	      "found where first seen");
-	/* Work loses it: found again elsewhere */
-	tree_set_msgs(&t, (uint32_t)work, NULL, 0, 7);
-	CHECK(gmail_locate(&g, &t, ino, &node, &uid) == 0 && node != (uint32_t)work &&
-	      (node == (uint32_t)inbox || node == (uint32_t)all), "found in another folder");
+	CHECK(gmail_locate(&g, &t, ino, &node, &uid) == 0 && node == (uint32_t)all && uid == 3,
+	      "found where last seen");
+	/* All Mail loses it: found again elsewhere */
+	tree_set_msgs(&t, (uint32_t)all, NULL, 0, 7);
+	CHECK(gmail_locate(&g, &t, ino, &node, &uid) == 0 && node != (uint32_t)all &&
+	      (node == (uint32_t)inbox || node == (uint32_t)work), "found in another folder");
 	/* gone everywhere loaded, last seen in an unloaded folder: load it */
 	t.nodes[inbox].state = TREE_UNLOADED;
-	t.nodes[all].state = TREE_UNLOADED;
+	t.nodes[work].state = TREE_UNLOADED;
 	CHECK(gmail_locate(&g, &t, ino, &node, &uid) == -EAGAIN, "ask to load its folder");
 	CHECK(gmail_locate(&g, &t, GMAIL_INO_BIT | 999, &node, &uid) == -ENOENT, "unknown inode");
 	CHECK(!gmail_ino_is(((uint64_t)travel + 1) << 32 | 5) && !gmail_ino_is(1ULL << 62 | 1),
