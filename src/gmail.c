@@ -156,10 +156,19 @@ int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, 
 			}
 		}
 	}
-	if (e->node < t->n && !t->nodes[e->node].hidden && t->nodes[e->node].selectable &&
-	    t->nodes[e->node].state != TREE_READY) {
-		*node = e->node;
-		return -EAGAIN;
+	/* not in any loaded folder: load where it was last seen, else the
+	 * folders that hold every message (All Mail, the bins), one by one */
+	{
+		long cand[4] = { (long)e->node, gmail_special(g, t, GMAIL_ALL), g->spec[GMAIL_TRASH],
+				 g->spec[GMAIL_SPAM] };
+
+		for (int k = 0; k < 4; k++) {
+			if (cand[k] >= 0 && (size_t)cand[k] < t->n && !t->nodes[cand[k]].hidden &&
+			    t->nodes[cand[k]].selectable && t->nodes[cand[k]].state != TREE_READY) {
+				*node = (uint32_t)cand[k];
+				return -EAGAIN;
+			}
+		}
 	}
 	return -ENOENT;
 found:
@@ -243,20 +252,42 @@ const char *gmail_folder_label(struct gmail *g, const struct tree *t, uint32_t n
 	return t->nodes[node].mailbox;
 }
 
-bool gmail_labels_has(const char *raw, const char *label)
+/* The first item of RAW equal to LABEL (system labels in any case), or
+ * NULL; *LEN its length. */
+static char *labels_find(const char *raw, const char *label, size_t *len)
 {
 	size_t ll = strlen(label);
 
 	for (const char *p = raw; p != NULL && *p != '\0';) {
-		size_t len = strcspn(p, "\n");
-
-		if (len == ll && (label[0] == '\\' ? strncasecmp(p, label, len) : strncmp(p, label, len)) == 0)
-			return true;
-		p += len;
+		*len = strcspn(p, "\n");
+		if (*len == ll && (label[0] == '\\' ? strncasecmp(p, label, ll) : strncmp(p, label, ll)) == 0)
+			return (char *)p;
+		p += *len;
 		if (*p == '\n')
 			p++;
 	}
-	return false;
+	return NULL;
+}
+
+bool gmail_labels_has(const char *raw, const char *label)
+{
+	size_t len;
+
+	return labels_find(raw, label, &len) != NULL;
+}
+
+void gmail_labels_remove(char *raw, const char *label)
+{
+	size_t len;
+	char *p;
+
+	while ((p = labels_find(raw, label, &len)) != NULL) {
+		if (p[len] == '\n')
+			len++;		/* "a\nX\nb" -> "a\nb" */
+		else if (p > raw)
+			p--, len++;	/* "a\nX" -> "a" */
+		memmove(p, p + len, strlen(p + len) + 1);
+	}
 }
 
 /* Calls FN(ARG, node) for each shown folder a label of LABELS names. */

@@ -76,9 +76,10 @@ void gmail_free(struct gmail *g);
  * memory (the caller then uses the plain number). */
 uint64_t gmail_ino(struct gmail *g, const struct tree *t, uint64_t msgid, uint32_t node, uint32_t uid);
 
-/* Where the message of inode INO is: 0 with *NODE and *UID; -ENOENT when
- * no loaded folder shows it; -EAGAIN with *NODE when the last place it was
- * seen is a folder not loaded now (load it and ask again). */
+/* Where the message of inode INO is: 0 with *NODE and *UID; -EAGAIN with
+ * *NODE when no loaded folder shows it but folder *NODE, not loaded now,
+ * may (the last place it was seen, All Mail, Trash, Spam: load it and ask
+ * again); -ENOENT when none can. */
 int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, uint32_t *uid);
 
 /* The msgid of inode INO, 0 when unknown. */
@@ -95,6 +96,8 @@ const char *gmail_folder_label(struct gmail *g, const struct tree *t, uint32_t n
 
 /* Is LABEL in the '\n'-joined RAW (system labels in any case)? */
 bool gmail_labels_has(const char *raw, const char *label);
+/* Take LABEL out of the '\n'-joined RAW, in place. */
+void gmail_labels_remove(char *raw, const char *label);
 
 /* Node of special folder WHICH (GMAIL_*), or -1. */
 long gmail_special(struct gmail *g, const struct tree *t, int which);

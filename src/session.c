@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,6 +493,128 @@ static int session_login(struct session *s, const struct session_params *p, enum
 	return 0;
 }
 
+/* ---- Gmail's labels, parsed leniently ---------------------------------- */
+
+/*
+ * X-GM-LABELS with system labels as bare flags: Google's documentation
+ * shows "X-GM-LABELS (\\Inbox \\Sent Important)", and libetpan's own parser
+ * takes only astrings there (it wants "\\\\Inbox" quoted, as Gmail sends it
+ * today), so such a reply would break the connection and no folder could
+ * be listed. libetpan tries its own parser first and this one only when
+ * that fails: a list of quoted strings, atoms and \\flags. A literal in
+ * the list is left to libetpan (a parse error, as before).
+ */
+static bool label_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\", c) == NULL;
+}
+
+/* A label list whose strings are plain malloc'd ones (ours), not
+ * libetpan's parser strings, which mailimap_msg_att_xgmlabels_free
+ * expects (it releases them with mmap_string_unref, a no-op on ours). */
+static void labels_list_free(struct mailimap_msg_att_xgmlabels *l)
+{
+	if (l == NULL)
+		return;
+	for (clistiter *it = clist_begin(l->att_labels); it != NULL; it = clist_next(it))
+		free(clist_content(it));
+	clist_free(l->att_labels);
+	free(l);
+}
+
+static void lenient_labels_free(struct mailimap_extension_data *ed)
+{
+	labels_list_free(ed->ext_data);
+	free(ed);
+}
+
+static int lenient_labels_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
+				struct mailimap_parser_context *parser_ctx, size_t *indx,
+				struct mailimap_extension_data **result, size_t progr_rate,
+				progress_function *progr_fun);
+
+static struct mailimap_extension_api lenient_labels = {
+	.ext_name = (char *)"X-GM-LABELS (bare flags)",
+	.ext_id = -1,
+	.ext_parser = lenient_labels_parse,
+	.ext_free = lenient_labels_free,
+};
+
+static int lenient_labels_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
+				struct mailimap_parser_context *parser_ctx, size_t *indx,
+				struct mailimap_extension_data **result, size_t progr_rate,
+				progress_function *progr_fun)
+{
+	const char *b = buffer->str, *end = buffer->str + buffer->len, *p = b + *indx;
+	struct mailimap_msg_att_xgmlabels *l = NULL;
+	struct mailimap_extension_data *ed;
+	int r = MAILIMAP_ERROR_PARSE;
+
+	if (calling_parser != MAILIMAP_EXTENDED_PARSER_FETCH_DATA || (size_t)(end - p) < 14 ||
+	    strncasecmp(p, "X-GM-LABELS (", 13) != 0)
+		return MAILIMAP_ERROR_PARSE;
+	p += 13;
+	if ((l = mailimap_msg_att_xgmlabels_new_empty()) == NULL)
+		return MAILIMAP_ERROR_MEMORY;
+	for (;;) {
+		char *lab;
+		size_t n = 0;
+
+		while (p < end && *p == ' ')
+			p++;
+		if (p < end && *p == ')')
+			break;
+		if (p >= end || (lab = malloc((size_t)(end - p) + 1)) == NULL) {
+			r = p >= end ? MAILIMAP_ERROR_PARSE : MAILIMAP_ERROR_MEMORY;
+			goto fail;
+		}
+		if (*p == '"') {
+			for (p++; p < end && *p != '"' && *p != '\r' && *p != '\n'; p++) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				lab[n++] = *p;
+			}
+			if (p >= end || *p != '"') {
+				free(lab);
+				goto fail;
+			}
+			p++;
+		} else {
+			if (*p == '\\')
+				lab[n++] = *p++;
+			while (p < end && (label_char((unsigned char)*p) || *p == ']'))
+				lab[n++] = *p++;
+		}
+		lab[n] = '\0';
+		if (n == 0 || (n == 1 && lab[0] == '\\') || clist_append(l->att_labels, lab) < 0) {
+			free(lab);
+			goto fail;
+		}
+	}
+	ed = mailimap_extension_data_new(&lenient_labels, 0, l);
+	if (ed == NULL) {
+		r = MAILIMAP_ERROR_MEMORY;
+		goto fail;
+	}
+	*indx = (size_t)(p + 1 - b);
+	*result = ed;
+	return MAILIMAP_NO_ERROR;
+fail:
+	labels_list_free(l);
+	return r;
+}
+
+static pthread_once_t lenient_once = PTHREAD_ONCE_INIT;
+
+/* libetpan's extension list is process-wide: registered once, before the
+ * first connection exists (session_open from vfs_new). */
+static void lenient_register(void)
+{
+	mailimap_extension_register(&lenient_labels);
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
 int session_open(const struct session_params *p, int id, struct session **out,
 		 enum session_err *cls, char *err, unsigned errlen)
 {
@@ -508,6 +631,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		return -ENOMEM;
 	s->id = id;
 	s->cfg = p->cfg;
+	pthread_once(&lenient_once, lenient_register);
 	s->imap = mailimap_new(0, NULL);
 	if (s->imap == NULL) {
 		rc = -ENOMEM;
@@ -995,7 +1119,8 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 
 			if (ed->ext_extension == &mailimap_extension_xgmmsgid && ed->ext_data != NULL)
 				m.gm_msgid = *(uint64_t *)ed->ext_data;
-			else if (ed->ext_extension == &mailimap_extension_xgmlabels && ed->ext_data != NULL)
+			else if ((ed->ext_extension == &mailimap_extension_xgmlabels ||
+				  ed->ext_extension == &lenient_labels) && ed->ext_data != NULL)
 				m.gm_labels = labels_join(ed->ext_data);
 			else if (ed->ext_extension == &mailimap_extension_condstore &&
 			    ed->ext_type == MAILIMAP_CONDSTORE_TYPE_FETCH_DATA) {
@@ -1532,14 +1657,7 @@ int session_store_labels(struct session *s, uint32_t uid, enum session_store_op 
 							 op == SESSION_STORE_ADD ? 1 : op == SESSION_STORE_REMOVE ? -1 : 0,
 							 1, l), "UID STORE X-GM-LABELS");
 out:
-	/* not mailimap_msg_att_xgmlabels_free: it releases labels as parser
-	 * strings (mmap_string_unref), which leaves our strndup'd ones */
-	if (l) {
-		for (clistiter *it = clist_begin(l->att_labels); it != NULL; it = clist_next(it))
-			free(clist_content(it));
-		clist_free(l->att_labels);
-		free(l);
-	}
+	labels_list_free(l);
 	if (set)
 		mailimap_set_free(set);
 	return rc;

@@ -123,9 +123,9 @@ int vfs_gmail_resolve(struct vfs *v, uint64_t *ino)
 		pthread_mutex_lock(&t->lock);
 		rc = gmail_locate(&v->gm, t, *ino, &node, &uid);
 		pthread_mutex_unlock(&t->lock);
-		if (rc != -EAGAIN || tries > 0)
+		if (rc != -EAGAIN || tries > 4)
 			break;
-		/* last seen in a folder that was unloaded since: list it */
+		/* in no loaded folder: list the ones it may be in, one by one */
 		rc = vfs_load(v, node);
 		if (rc < 0)
 			return rc;
@@ -227,6 +227,66 @@ void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const cha
 	}
 	free(gone);
 	free(goneuid);
+}
+
+void vfs_gmail_relabel(struct vfs *v, uint64_t msgid, const char *gone, const char *added)
+{
+	struct tree *t = &v->tree;
+
+	if (!v->gm.on || msgid == 0)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (size_t n = 1; n < t->n; n++) {
+		struct tree_node *nd = &t->nodes[n];
+
+		if (nd->state != TREE_READY)
+			continue;
+		for (size_t k = 0; k < nd->nmsgs; k++) {
+			struct tree_msg *m = &nd->msgs[k];
+			char *nl;
+
+			if (m->gm_msgid != msgid || m->gm_labels == NULL)
+				continue;
+			if (gone != NULL)
+				gmail_labels_remove(m->gm_labels, gone);
+			if (added != NULL && !gmail_labels_has(m->gm_labels, added) &&
+			    asprintf(&nl, "%s%s%s", m->gm_labels, m->gm_labels[0] ? "\n" : "", added) >= 0) {
+				free(m->gm_labels);
+				m->gm_labels = nl;
+			}
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void vfs_gmail_moved(struct vfs *v, uint32_t from, uint32_t to, uint64_t msgid)
+{
+	const char *gone = NULL, *added = NULL;
+	char *g = NULL, *a = NULL;
+	bool binned = false;
+
+	if (!v->gm.on || msgid == 0)
+		return;
+	pthread_mutex_lock(&v->tree.lock);
+	gone = gmail_folder_label(&v->gm, &v->tree, from);
+	added = to != 0 ? gmail_folder_label(&v->gm, &v->tree, to) : NULL;
+	for (int k = GMAIL_ALL; k <= GMAIL_SPAM; k++) {
+		long f = gmail_special(&v->gm, &v->tree, k);
+
+		binned |= f >= 0 && ((uint32_t)f == from || (uint32_t)f == to);
+	}
+	g = gone ? strdup(gone) : NULL;
+	a = added ? strdup(added) : NULL;
+	pthread_mutex_unlock(&v->tree.lock);
+	/* between label folders only labels change: the other folders keep
+	 * their listing; to or from All Mail or a bin, folders gain or lose
+	 * it (rm in All Mail puts it in Trash): list those again */
+	if (binned || (gone != NULL && g == NULL) || (added != NULL && a == NULL))
+		vfs_gmail_changed(v, to != 0 ? to : from, msgid, NULL);
+	else
+		vfs_gmail_relabel(v, msgid, g, a);
+	free(g);
+	free(a);
 }
 
 int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len)

@@ -167,6 +167,15 @@ uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid);
  * All Mail, Trash or Spam name is listed again when next used, and the
  * kernel forgets its names there. Lock NOT held. */
 void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels);
+/* Labels changed on the server: GONE (may be NULL) taken from and ADDED
+ * (may be NULL) put into the labels of every loaded copy of MSGID, so link
+ * counts and user.imap.labels stay right without listing anything again.
+ * Lock NOT held. */
+void vfs_gmail_relabel(struct vfs *v, uint64_t msgid, const char *gone, const char *added);
+/* MSGID left folder FROM by rm (TO 0) or mv (to folder TO): relabel its
+ * copies (between label folders), or list again the folders that gain
+ * or lose it (All Mail, Trash or Spam involved). Lock NOT held. */
+void vfs_gmail_moved(struct vfs *v, uint32_t from, uint32_t to, uint64_t msgid);
 /* getxattr user.imap.labels of M in node IDX (lock held); setxattr
  * (INO plain; lock NOT held). */
 int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len);

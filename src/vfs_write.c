@@ -312,7 +312,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	if (trash != NULL && (tr = trash_mailbox(t)) >= 0 && t->nodes[tr].state == TREE_READY)
 		t->nodes[tr].state = TREE_UNLOADED;	/* re-list to show it there */
 	pthread_mutex_unlock(&t->lock);
-	vfs_gmail_changed(v, idx, msgid, NULL);	/* Gmail: its other folders see the change */
+	vfs_gmail_moved(v, idx, 0, msgid);	/* Gmail: its other folders see the change */
 out:
 	free(mailbox);
 	free(trash);
@@ -430,7 +430,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 		pthread_mutex_unlock(&t->lock);
 	}
 	/* Gmail: the message's other folders (its labels changed) */
-	vfs_gmail_changed(v, newidx, msgid, NULL);
+	vfs_gmail_moved(v, idx, newidx, msgid);
 out:
 	free(from);
 	free(to);

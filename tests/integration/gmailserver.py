@@ -7,6 +7,7 @@ fakeserver.py's transport, TLS and login.
     gs.folder_uids(b"Work")  {msgid: uid} of that folder now
     gs.exists(mid)         still stored (not deleted for ever)?
     gs.body_fetches()      UID FETCH commands that asked for a body
+    gs.bare_system_labels = True   X-GM-LABELS (\\Inbox Work), unquoted
 
 One message store; each message has an X-GM-MSGID, an X-GM-THRID and a
 set of labels. Folders are views of the store, each with its own UIDs and
@@ -87,6 +88,9 @@ class GmailServer(FakeServer):
         self.folders = {}           # name -> {"uidvalidity", "uidnext",
         #                                      "uids": {msgid: uid},
         #                                      "deleted": set of uids}
+        # send system labels bare (\\Inbox), as Google's documentation
+        # shows them, instead of quoted ("\\\\Inbox") as Gmail sends them
+        self.bare_system_labels = False
         self._next_msgid = 1278455344230334865
         self._next_uidvalidity = 11
         for f in list(SYSTEM) + [b"[Gmail]/Important"]:
@@ -216,7 +220,9 @@ class _GmailSession(_Session):
                 else None
             for lab in sorted(g.labels - {own}):
                 b = lab.encode("ascii")
-                if re.fullmatch(rb"[A-Za-z0-9_.&+-]+", b):
+                if re.fullmatch(rb"[A-Za-z0-9_.&+-]+", b) or \
+                        (self.srv.bare_system_labels and
+                         re.fullmatch(rb"\\[A-Za-z]+", b)):
                     labs.append(b)
                 else:
                     labs.append(_imap_quote(b))

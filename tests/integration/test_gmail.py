@@ -157,6 +157,20 @@ def test_labels_xattr(gmail, pki, mount):
     assert gmail.labels(mid) == {"Travel", "\\Starred"}
 
 
+def test_bare_system_labels(gmail, pki, mount):
+    """X-GM-LABELS (\\Inbox Work) as Google's documentation writes it:
+    libetpan's parser wants "\\\\Inbox" quoted and would drop the
+    connection; the listing works all the same."""
+    gmail.bare_system_labels = True
+    mid = gmail.add(_body(b"bare"), labels={"\\Inbox", "\\Important", "Work"})
+    m = _mount(gmail, pki, mount)
+    p = _path(m, ALL, _uid(gmail, ALL, mid))
+    assert os.stat(p).st_nlink == 4     # All Mail, INBOX, Important, Work
+    assert sorted(_getlabels(p).split()) == ["Work", "\\Important",
+                                             "\\Inbox"]
+    assert "error" not in [e[0] for e in gmail.events]
+
+
 def test_rm_in_label_folder_removes_the_label(gmail, pki, mount):
     mid = gmail.add(_body(b"rmlabel"), labels={"\\Inbox", "Work"})
     m = _mount(gmail, pki, mount)

@@ -5,6 +5,7 @@
  * again when its folder loses it) and link counts from labels.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,30 @@ static void test_format(void)
 		free(out);
 		free(add);
 		free(del);
+	}
+}
+
+static void test_remove(void)
+{
+	static const struct {
+		const char *in, *label, *out;
+	} rm[] = {
+		{ "a\nX\nb", "X", "a\nb" },
+		{ "X\nb", "X", "b" },
+		{ "a\nX", "X", "a" },
+		{ "X", "X", "" },
+		{ "XY\nX", "X", "XY" },
+		{ "\\Inbox\nWork", "\\INBOX", "Work" },
+		{ "work\nWork", "Work", "work" },	/* user labels: exact */
+		{ "", "X", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(rm) / sizeof(rm[0]); i++) {
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%s", rm[i].in);
+		gmail_labels_remove(buf, rm[i].label);
+		CHECK(strcmp(buf, rm[i].out) == 0, "remove %zu: %s", i, check_q(buf));
 	}
 }
 
@@ -180,6 +205,7 @@ int main(void)
 	test_parse();
 	test_format();
 	test_wire();
+	test_remove();
 	test_links();
 	return check_finish("test_gmail");
 }
