@@ -290,6 +290,63 @@ void gmail_labels_remove(char *raw, const char *label)
 	}
 }
 
+/* LABELS with every item equal to FROM, or under it (FROM DELIM ...),
+ * renamed to TO: a new malloc'd string, or NULL when none is (or out of
+ * memory: the labels then stay as they were). */
+static char *labels_renamed(const char *labels, const char *from, const char *to, char delim)
+{
+	size_t fl = strlen(from), n = 0;
+	char *out;
+	bool any = false;
+
+	out = malloc(strlen(labels) + 1 + (strlen(to) + 1) * (strlen(labels) / (fl ? fl : 1) + 1));
+	if (out == NULL)
+		return NULL;
+	for (const char *p = labels; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+
+		if (n > 0)
+			out[n++] = '\n';
+		if (len >= fl && strncmp(p, from, fl) == 0 &&
+		    (len == fl || (delim != '\0' && p[fl] == delim))) {
+			memcpy(out + n, to, strlen(to));
+			n += strlen(to);
+			memcpy(out + n, p + fl, len - fl);
+			n += len - fl;
+			any = true;
+		} else {
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	out[n] = '\0';
+	if (!any) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+void gmail_label_renamed(struct tree *t, const char *from, const char *to, char delim)
+{
+	for (size_t i = 1; i < t->n; i++) {
+		struct tree_node *nd = &t->nodes[i];
+
+		for (size_t k = 0; nd->state == TREE_READY && k < nd->nmsgs; k++) {
+			char *nl;
+
+			if (nd->msgs[k].gm_labels == NULL ||
+			    (nl = labels_renamed(nd->msgs[k].gm_labels, from, to, delim)) == NULL)
+				continue;
+			free(nd->msgs[k].gm_labels);
+			nd->msgs[k].gm_labels = nl;
+		}
+	}
+}
+
 /* Calls FN(ARG, node) for each shown folder a label of LABELS names. */
 static void each_label_node(struct gmail *g, const struct tree *t, const char *labels,
 			    void (*fn)(void *arg, long node), void *arg)

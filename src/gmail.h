@@ -99,6 +99,10 @@ bool gmail_labels_has(const char *raw, const char *label);
 /* Take LABEL out of the '\n'-joined RAW, in place. */
 void gmail_labels_remove(char *raw, const char *label);
 
+/* RENAME FROM TO of a label folder (with DELIM, its children too): the
+ * loaded messages' labels follow, as Gmail's do. Lock held. */
+void gmail_label_renamed(struct tree *t, const char *from, const char *to, char delim);
+
 /* Node of special folder WHICH (GMAIL_*), or -1. */
 long gmail_special(struct gmail *g, const struct tree *t, int which);
 

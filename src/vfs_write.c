@@ -364,6 +364,8 @@ static int rename_dir(struct vfs *v, uint32_t idx, uint32_t newpidx, const char 
 		goto out;
 	}
 	pthread_mutex_lock(&t->lock);
+	if (v->gm.on)	/* Gmail: the messages' labels are renamed too */
+		gmail_label_renamed(t, from, to, delim);
 	rc = tree_move(t, idx, newpidx, fsname, to);
 	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)

@@ -196,6 +196,12 @@ class _GmailSession(_Session):
     def _mailbox(self, name):
         return self.srv.mailboxes.get(name)
 
+    def do_IDLE(self, tag, rest):
+        try:
+            return _Session.do_IDLE(self, tag, rest)
+        except EOFError:
+            return "close"      # the client went away while idling
+
     def do_UID_FETCH(self, tag, rest):
         with self.srv._lock:    # the store's view must not move meanwhile
             self._fetch(tag, rest, True)

@@ -21,6 +21,7 @@ through the mount.
   a server without X-GM-EXT-1               plain files, nlink 1
 """
 
+import errno
 import os
 import subprocess
 import tempfile
@@ -149,6 +150,11 @@ def test_labels_xattr(gmail, pki, mount):
     os.setxattr(p, "user.imap.labels", b"Travel \\Starred")
     assert gmail.labels(mid) == {"Travel", "\\Starred"}
     assert sorted(_getlabels(p).split()) == ["Travel", "\\Starred"]
+    # beyond ASCII: modified UTF-7 on the wire, UTF-8 in the attribute
+    os.setxattr(p, "user.imap.labels", "+Caf\u00e9".encode())
+    assert gmail.labels(mid) == {"Travel", "\\Starred", "Caf&AOk-"}
+    assert "Caf\u00e9" in _getlabels(p).split()
+    os.setxattr(p, "user.imap.labels", "-Caf\u00e9".encode())
     # CR/LF never reach the wire: refused before anything is sent
     n = len(gmail.commands)
     with pytest.raises(OSError):
@@ -222,6 +228,31 @@ def test_mv_between_label_folders(gmail, pki, mount):
     st = os.stat(tp)
     assert st.st_ino == ino and st.st_nlink == 3
     assert os.listdir(os.path.join(m.path, "Work")) == []
+
+
+def test_label_folders(gmail, pki, mount):
+    """mkdir / rmdir / mv of label folders: CREATE / DELETE / RENAME of
+    labels; rmdir never takes a label off mail."""
+    mid = gmail.add(_body(b"lf"), labels={"\\Inbox", "Work"})
+    m = _mount(gmail, pki, mount)
+    os.mkdir(os.path.join(m.path, "Later"))
+    assert b"Later" in gmail.folders
+    with pytest.raises(OSError) as e:
+        os.rmdir(os.path.join(m.path, "Work"))
+    assert e.value.errno == errno.ENOTEMPTY
+    assert gmail.labels(mid) == {"\\Inbox", "Work"}
+    os.rmdir(os.path.join(m.path, "Later"))
+    assert b"Later" not in gmail.folders
+    ap = _path(m, ALL, _uid(gmail, ALL, mid))
+    assert os.stat(ap).st_nlink == 3
+    os.rename(os.path.join(m.path, "Work"), os.path.join(m.path, "Job"))
+    assert gmail.labels(mid) == {"\\Inbox", "Job"}
+    assert b"Job" in gmail.folders and b"Work" not in gmail.folders
+    # the message's labels followed: still three links, labels say Job
+    assert os.stat(ap).st_nlink == 3
+    assert sorted(_getlabels(ap).split()) == ["Job", "\\Inbox"]
+    assert os.stat(_path(m, b"Job", _uid(gmail, b"Job", mid))).st_ino == \
+        os.stat(ap).st_ino
 
 
 @pytest.mark.parametrize("mode", ["hide", "only"])

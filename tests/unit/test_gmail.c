@@ -175,6 +175,17 @@ static void test_links(void)
 	add_msg(&t, trash, 2, 43, "\\Trash\nTravel");
 	CHECK(gmail_nlink(&g, &t, (uint32_t)inbox, &t.nodes[inbox].msgs[0]) == 3, "INBOX + Work + All");
 	CHECK(gmail_nlink(&g, &t, (uint32_t)all, &t.nodes[all].msgs[0]) == 3, "same from All Mail");
+	/* RENAME Work Job (and Work/Sub, not Workshop) */
+	{
+		char *keep = t.nodes[all].msgs[0].gm_labels;
+
+		t.nodes[all].msgs[0].gm_labels = strdup("Work\nWork/Sub\nWorkshop\n\\Inbox");
+		gmail_label_renamed(&t, "Work", "Job", '/');
+		CHECK(strcmp(t.nodes[all].msgs[0].gm_labels, "Job\nJob/Sub\nWorkshop\n\\Inbox") == 0,
+		      "labels renamed: %s", check_q(t.nodes[all].msgs[0].gm_labels));
+		free(t.nodes[all].msgs[0].gm_labels);
+		t.nodes[all].msgs[0].gm_labels = keep;
+	}
 	CHECK(gmail_nlink(&g, &t, (uint32_t)trash, &t.nodes[trash].msgs[0]) == 1,
 	      "in Trash: shown there only (not in All Mail nor in Travel)");
 
