@@ -360,9 +360,13 @@ int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len
 	/* show what the server now has; removing this folder's own label
 	 * takes the message out of it: the refresh then finds nothing */
 	if (rc == 0 && vfs_refresh_msg(v, s, idx, uidvalidity, uid) == -ENOENT) {
+		char name[32];
+
 		pthread_mutex_lock(&t->lock);
 		tree_msg_remove(&t->nodes[idx], uid);
 		pthread_mutex_unlock(&t->lock);
+		snprintf(name, sizeof(name), "%" PRIu32 ".eml", uid);
+		vfs_notify_gone(v, tree_dir_ino(idx), name);
 	}
 	pool_checkin(v->pool, s);
 	if (rc == 0) {

@@ -147,6 +147,13 @@ def test_labels_xattr(gmail, pki, mount):
         "%d.eml" % u for u in gmail.folder_uids(b"To do").values())
     os.setxattr(p, "user.imap.labels", b"-Work")
     assert gmail.labels(mid) == {"\\Inbox", "To do"}
+    # taking off a folder's own label takes the file out of that folder
+    ip = _path(m, b"INBOX", _uid(gmail, b"INBOX", mid))
+    os.listdir(os.path.join(m.path, "INBOX"))
+    os.setxattr(ip, "user.imap.labels", b"-\\Inbox")
+    assert gmail.labels(mid) == {"To do"}
+    assert not os.path.exists(ip)
+    assert os.listdir(os.path.join(m.path, "INBOX")) == []
     os.setxattr(p, "user.imap.labels", b"Travel \\Starred")
     assert gmail.labels(mid) == {"Travel", "\\Starred"}
     assert sorted(_getlabels(p).split()) == ["Travel", "\\Starred"]
