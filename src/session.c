@@ -497,11 +497,11 @@ static int session_login(struct session *s, const struct session_params *p, enum
 
 /*
  * X-GM-LABELS with system labels as bare flags: Google's documentation
- * shows "X-GM-LABELS (\\Inbox \\Sent Important)", and libetpan's own parser
- * takes only astrings there (it wants "\\\\Inbox" quoted, as Gmail sends it
+ * shows "X-GM-LABELS (\Inbox \Sent Important)", and libetpan's own parser
+ * takes only astrings there (it wants "\\Inbox" quoted, as Gmail sends it
  * today), so such a reply would break the connection and no folder could
  * be listed. libetpan tries its own parser first and this one only when
- * that fails: a list of quoted strings, atoms and \\flags. A literal in
+ * that fails: a list of quoted strings, atoms and \flags. A literal in
  * the list is left to libetpan (a parse error, as before).
  */
 static bool label_char(unsigned char c)
