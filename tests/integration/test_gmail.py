@@ -152,6 +152,11 @@ def test_labels_xattr(gmail, pki, mount):
     os.listdir(os.path.join(m.path, "INBOX"))
     os.setxattr(ip, "user.imap.labels", b"-\\Inbox")
     assert gmail.labels(mid) == {"To do"}
+    # (the kernel is told from imapfs's notification thread, just after
+    # the reply)
+    deadline = time.time() + 2
+    while os.path.exists(ip) and time.time() < deadline:
+        time.sleep(0.05)
     assert not os.path.exists(ip)
     assert os.listdir(os.path.join(m.path, "INBOX")) == []
     os.setxattr(p, "user.imap.labels", b"Travel \\Starred")
@@ -262,6 +267,17 @@ def test_label_folders(gmail, pki, mount):
         os.stat(ap).st_ino
 
 
+def _idles_on(gs, folder):
+    """Did a connection send IDLE with FOLDER selected?"""
+    sel = {}
+    for conn, _tag, cmd, raw in list(gs.commands):
+        if cmd in ("SELECT", "EXAMINE"):
+            sel[conn] = folder.decode() in raw.decode("latin-1")
+        elif cmd == "IDLE" and sel.get(conn):
+            return True
+    return False
+
+
 @pytest.mark.parametrize("mode", ["hide", "only"])
 def test_allmail_option(gmail, pki, mount, mode):
     mid = gmail.add(_body(b"opt"), labels={"\\Inbox", "Work"})
@@ -276,6 +292,11 @@ def test_allmail_option(gmail, pki, mount, mode):
         assert top == ["[Gmail]"] and gm == ["All Mail"]
         st = os.stat(_path(m, ALL, _uid(gmail, ALL, mid)))
         assert st.st_nlink == 1
+        # INBOX is hidden: the watcher idles on All Mail instead
+        deadline = time.time() + 5
+        while time.time() < deadline and not _idles_on(gmail, ALL):
+            time.sleep(0.1)
+        assert _idles_on(gmail, ALL), gmail.transcript()
 
 
 def test_not_gmail_unchanged(pki, mount):
