@@ -10,14 +10,25 @@ through the mount.
   du -s of the mount                        counts it once
   rsync -aH of the mount                    one inode in the copy, 3 links
   find -samefile                            lists its three paths
-  getfattr user.imap.labels                 the server's labels
+  getfattr user.imap.labels                 the server's labels, the
+                                            folder's own label included
+                                            (Gmail leaves it out there)
   setfattr +Label / -Label / replace        the server's labels change so
+                                            (modified UTF-7 beyond ASCII;
+                                            CR/LF refused, nothing sent)
+  X-GM-LABELS (\Inbox Work), unquoted       read all the same
   rm in a label folder                      only that label goes; the
                                             message stays in All Mail
   rm in Trash                               deleted for ever
+  rm in All Mail                            in Trash (Gmail's default),
+                                            gone from INBOX
   mv between label folders                  gains the target label, loses
                                             the source one; one message
-  allmail=hide / allmail=only               All Mail hidden / only it
+  mkdir / rmdir / mv of a label folder      CREATE / DELETE (refused while
+                                            it shows mail) / RENAME; the
+                                            links follow the new name
+  allmail=hide / allmail=only               All Mail hidden / only it (and
+                                            the watcher idles there)
   a server without X-GM-EXT-1               plain files, nlink 1
 """
 
