@@ -82,6 +82,8 @@ struct cache {
 	struct centry *lru_head, *lru_tail;
 	uint64_t bytes, serial;
 	uint64_t hits, misses, evicted, damaged, stale;
+	cache_key_map *map;	/* cache_set_key_map; set before threads, immutable */
+	void *map_ctx;
 };
 
 struct cache_writer {
@@ -97,6 +99,23 @@ struct cache_writer {
 };
 
 /* ---- keys and names ---------------------------------------------------- */
+
+void cache_set_key_map(struct cache *c, cache_key_map *map, void *ctx)
+{
+	c->map = map;
+	c->map_ctx = ctx;
+}
+
+/* The key K stands for (cache_set_key_map): K itself, or *TMP filled in.
+ * Called without c->lock: the map takes the caller's locks. */
+static const struct cache_key *key_of(const struct cache *c, const struct cache_key *k, struct cache_key *tmp)
+{
+	if (c->map == NULL)
+		return k;
+	*tmp = *k;
+	c->map(c->map_ctx, k, tmp);
+	return tmp;
+}
 
 static void mbox_id(const char *mailbox, uint8_t out[16])
 {
@@ -868,6 +887,7 @@ static void log_stale(const struct cache_key *k, uint32_t claim, uint64_t len)
 
 int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
 {
+	struct cache_key mk;
 	uint8_t id[16];
 	struct centry *e;
 	uint64_t serial, len = 0;
@@ -878,6 +898,7 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	const char *why = NULL;
 	char path[4200], name[64];
 
+	k = key_of(c, k, &mk);
 	mbox_id(k->mailbox, id);
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
@@ -995,9 +1016,11 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 
 int cache_claim(struct cache *c, const struct cache_key *k)
 {
+	struct cache_key mk;
 	uint8_t id[16];
 	int rc = 0;
 
+	k = key_of(c, k, &mk);
 	mbox_id(k->mailbox, id);
 	pthread_mutex_lock(&c->lock);
 	if (*slot(c, id, k->uidvalidity, k->uid) != NULL)
@@ -1010,9 +1033,11 @@ int cache_claim(struct cache *c, const struct cache_key *k)
 
 void cache_unclaim(struct cache *c, const struct cache_key *k)
 {
+	struct cache_key mk;
 	uint8_t id[16];
 	struct centry *e;
 
+	k = key_of(c, k, &mk);
 	mbox_id(k->mailbox, id);
 	pthread_mutex_lock(&c->lock);
 	e = *slot(c, id, k->uidvalidity, k->uid);
@@ -1026,6 +1051,7 @@ void cache_unclaim(struct cache *c, const struct cache_key *k)
 
 int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_writer **out)
 {
+	struct cache_key mk;
 	struct cache_writer *w = calloc(1, sizeof(*w));
 	int rc;
 
@@ -1035,6 +1061,7 @@ int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_wr
 	{
 		uint8_t id[16];
 
+		k = key_of(c, k, &mk);
 		mbox_id(k->mailbox, id);
 		header_fill(&w->hdr, id, k->uidvalidity, k->uid);
 		w->hdr.claim = k->claim;

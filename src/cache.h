@@ -56,6 +56,17 @@ struct cache_key {
 	uint32_t claim;		/* the RFC822.SIZE the server gives now, 0 unknown (see cache_get) */
 };
 
+/*
+ * Keys that name one body under several names (Gmail: one message shown
+ * in many folders, gmail.h): MAP may rewrite *OUT (a copy of IN) to the
+ * one key the body is kept under; its mailbox string must outlive the
+ * cache. Every cache_get, cache_claim, cache_unclaim and cache_writer_new
+ * calls it first, without cache.lock held, so callers of those must hold
+ * no lock MAP takes. Set once, before other threads use the cache.
+ */
+typedef void cache_key_map(void *ctx, const struct cache_key *in, struct cache_key *out);
+void cache_set_key_map(struct cache *c, cache_key_map *map, void *ctx);
+
 /* The body starts at this offset in every fd the cache hands out. */
 #define CACHE_DATA_OFF 64
 

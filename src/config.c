@@ -19,6 +19,7 @@ enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR, OPT_ENUM, OPT_SIZE };
 
 static const char *const config_auth_names[] = { "login", "xoauth2", "oauthbearer", NULL };
 static const char *const config_yes_no[] = { "yes", "no", NULL };
+static const char *const config_allmail_names[] = { "show", "hide", "only", NULL };
 
 static const struct opt {
 	const char *name;
@@ -63,6 +64,9 @@ static const struct opt {
 	  config_yes_no },
 	{ "cache_dir", OPT_STR, offsetof(struct config, cache_dir), 0, 0, "PATH",
 	  "keep the body cache under PATH (default $XDG_CACHE_HOME/imapfs)", NULL },
+	{ "allmail", OPT_ENUM, offsetof(struct config, allmail), 0, 0, "show|hide|only",
+	  "Gmail: show [Gmail]/All Mail with the labels (default), hide it, or show only it (for backups)",
+	  config_allmail_names },
 	{ "cache_size", OPT_SIZE, offsetof(struct config, cache_size), 0, 0, "BYTES",
 	  "at most this much in the body cache, least recently used out first (K, M, G suffixes; default 1G)", NULL },
 };

@@ -33,6 +33,7 @@ struct config {
 	int cache;			/* cache=yes|no (enum config_cache), default yes */
 	char *cache_dir;		/* cache_dir=PATH, default $XDG_CACHE_HOME/imapfs */
 	uint64_t cache_size;		/* cache_size=BYTES, default CONFIG_CACHE_SIZE_DEFAULT */
+	int allmail;			/* allmail=show|hide|only (enum config_allmail), Gmail only */
 	unsigned mount_flags;		/* generic mount(8) flags passed to FUSE (CONFIG_MNT_*) */
 	/* Not -o options (never on the command line); set from the accounts
 	 * file by accounts_resolve(), NULL otherwise: */
@@ -54,6 +55,13 @@ enum config_cache {
 	CONFIG_CACHE_NO,		/* in memory only, dropped at unmount */
 };
 #define CONFIG_CACHE_SIZE_DEFAULT (1ULL << 30)
+
+/* Gmail's [Gmail]/All Mail (the \All mailbox) on X-GM-EXT-1 servers. */
+enum config_allmail {
+	CONFIG_ALLMAIL_SHOW = 0,	/* with the label folders (default) */
+	CONFIG_ALLMAIL_HIDE,		/* not shown: each message once per label */
+	CONFIG_ALLMAIL_ONLY,		/* only it (and its parents): each message once */
+};
 
 /* Generic mount(8) options that are handed to the kernel through FUSE.
  * The others mount(8) and mount.fuse3 pass (user, noauto, _netdev,

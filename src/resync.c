@@ -149,10 +149,17 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 			changed.v[i].keywords = NULL;
 			if (changed.v[i].modseq)
 				m->modseq = changed.v[i].modseq;
+			if (changed.v[i].gm_labels != NULL) {	/* Gmail: labels move like flags */
+				free(m->gm_labels);
+				m->gm_labels = changed.v[i].gm_labels;
+				changed.v[i].gm_labels = NULL;
+			}
 		}
 		for (i = 0; i < fresh.n; i++) {
-			if (tree_msg_insert(n, &fresh.v[i]) == 0)
+			if (tree_msg_insert(n, &fresh.v[i]) == 0) {
 				fresh.v[i].keywords = NULL;	/* taken over */
+				fresh.v[i].gm_labels = NULL;
+			}
 		}
 		if (qresync && nvanished > 0) {
 			gone = malloc(nvanished * sizeof(*gone));

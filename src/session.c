@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,128 @@ static int session_login(struct session *s, const struct session_params *p, enum
 	return 0;
 }
 
+/* ---- Gmail's labels, parsed leniently ---------------------------------- */
+
+/*
+ * X-GM-LABELS with system labels as bare flags: Google's documentation
+ * shows "X-GM-LABELS (\Inbox \Sent Important)", and libetpan's own parser
+ * takes only astrings there (it wants "\\Inbox" quoted, as Gmail sends it
+ * today), so such a reply would break the connection and no folder could
+ * be listed. libetpan tries its own parser first and this one only when
+ * that fails: a list of quoted strings, atoms and \flags. A literal in
+ * the list is left to libetpan (a parse error, as before).
+ */
+static bool label_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\", c) == NULL;
+}
+
+/* A label list whose strings are plain malloc'd ones (ours), not
+ * libetpan's parser strings, which mailimap_msg_att_xgmlabels_free
+ * expects (it releases them with mmap_string_unref, a no-op on ours). */
+static void labels_list_free(struct mailimap_msg_att_xgmlabels *l)
+{
+	if (l == NULL)
+		return;
+	for (clistiter *it = clist_begin(l->att_labels); it != NULL; it = clist_next(it))
+		free(clist_content(it));
+	clist_free(l->att_labels);
+	free(l);
+}
+
+static void lenient_labels_free(struct mailimap_extension_data *ed)
+{
+	labels_list_free(ed->ext_data);
+	free(ed);
+}
+
+static int lenient_labels_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
+				struct mailimap_parser_context *parser_ctx, size_t *indx,
+				struct mailimap_extension_data **result, size_t progr_rate,
+				progress_function *progr_fun);
+
+static struct mailimap_extension_api lenient_labels = {
+	.ext_name = (char *)"X-GM-LABELS (bare flags)",
+	.ext_id = -1,
+	.ext_parser = lenient_labels_parse,
+	.ext_free = lenient_labels_free,
+};
+
+static int lenient_labels_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
+				struct mailimap_parser_context *parser_ctx, size_t *indx,
+				struct mailimap_extension_data **result, size_t progr_rate,
+				progress_function *progr_fun)
+{
+	const char *b = buffer->str, *end = buffer->str + buffer->len, *p = b + *indx;
+	struct mailimap_msg_att_xgmlabels *l = NULL;
+	struct mailimap_extension_data *ed;
+	int r = MAILIMAP_ERROR_PARSE;
+
+	if (calling_parser != MAILIMAP_EXTENDED_PARSER_FETCH_DATA || (size_t)(end - p) < 14 ||
+	    strncasecmp(p, "X-GM-LABELS (", 13) != 0)
+		return MAILIMAP_ERROR_PARSE;
+	p += 13;
+	if ((l = mailimap_msg_att_xgmlabels_new_empty()) == NULL)
+		return MAILIMAP_ERROR_MEMORY;
+	for (;;) {
+		char *lab;
+		size_t n = 0;
+
+		while (p < end && *p == ' ')
+			p++;
+		if (p < end && *p == ')')
+			break;
+		if (p >= end || (lab = malloc((size_t)(end - p) + 1)) == NULL) {
+			r = p >= end ? MAILIMAP_ERROR_PARSE : MAILIMAP_ERROR_MEMORY;
+			goto fail;
+		}
+		if (*p == '"') {
+			for (p++; p < end && *p != '"' && *p != '\r' && *p != '\n'; p++) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				lab[n++] = *p;
+			}
+			if (p >= end || *p != '"') {
+				free(lab);
+				goto fail;
+			}
+			p++;
+		} else {
+			if (*p == '\\')
+				lab[n++] = *p++;
+			while (p < end && (label_char((unsigned char)*p) || *p == ']'))
+				lab[n++] = *p++;
+		}
+		lab[n] = '\0';
+		if (n == 0 || (n == 1 && lab[0] == '\\') || clist_append(l->att_labels, lab) < 0) {
+			free(lab);
+			goto fail;
+		}
+	}
+	ed = mailimap_extension_data_new(&lenient_labels, 0, l);
+	if (ed == NULL) {
+		r = MAILIMAP_ERROR_MEMORY;
+		goto fail;
+	}
+	*indx = (size_t)(p + 1 - b);
+	*result = ed;
+	return MAILIMAP_NO_ERROR;
+fail:
+	labels_list_free(l);
+	return r;
+}
+
+static pthread_once_t lenient_once = PTHREAD_ONCE_INIT;
+
+/* libetpan's extension list is process-wide: registered once, before the
+ * first connection exists (session_open from vfs_new). */
+static void lenient_register(void)
+{
+	mailimap_extension_register(&lenient_labels);
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
 int session_open(const struct session_params *p, int id, struct session **out,
 		 enum session_err *cls, char *err, unsigned errlen)
 {
@@ -514,6 +637,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		return -ENOMEM;
 	s->id = id;
 	s->cfg = p->cfg;
+	pthread_once(&lenient_once, lenient_register);
 	s->imap = mailimap_new(0, NULL);
 	if (s->imap == NULL) {
 		rc = -ENOMEM;
@@ -914,6 +1038,46 @@ static void kw_add(char **kw, size_t *len, const char *pre, const char *name)
 
 /* Turn one FETCH response into a session_msg; *KW gets the malloc'd
  * keyword string (or NULL) that m->keywords points to. */
+/* X-GM-LABELS as one malloc'd string, labels joined by '\n' ("" for
+ * none; NULL when out of memory). A label holding a byte that could not
+ * be sent back (CR, LF) is dropped with a log line. */
+static char *labels_join(const struct mailimap_msg_att_xgmlabels *l)
+{
+	size_t len = 0, cap = 64;
+	char *out = malloc(cap);
+	clistiter *it;
+
+	if (out == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (it = l->att_labels ? clist_begin(l->att_labels) : NULL; it != NULL; it = clist_next(it)) {
+		const char *lab = clist_content(it);
+		size_t n = lab ? strlen(lab) : 0;
+
+		if (n == 0 || strpbrk(lab, "\r\n") != NULL) {
+			log_warn("a Gmail label with CR or LF in it is not shown");
+			continue;
+		}
+		if (len + n + 2 > cap) {
+			char *nv;
+
+			while (len + n + 2 > cap)
+				cap *= 2;
+			if ((nv = realloc(out, cap)) == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = nv;
+		}
+		if (len > 0)
+			out[len++] = '\n';
+		memcpy(out + len, lab, n + 1);
+		len += n;
+	}
+	return out;
+}
+
+/* Fills *MP; *KWP and MP->gm_labels are the caller's to free. */
 static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, char **kwp)
 {
 	struct session_msg m = { 0 };
@@ -972,7 +1136,12 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 		} else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_EXTENSION) {
 			struct mailimap_extension_data *ed = item->att_data.att_extension_data;
 
-			if (ed->ext_extension == &mailimap_extension_condstore &&
+			if (ed->ext_extension == &mailimap_extension_xgmmsgid && ed->ext_data != NULL)
+				m.gm_msgid = *(uint64_t *)ed->ext_data;
+			else if ((ed->ext_extension == &mailimap_extension_xgmlabels ||
+				  ed->ext_extension == &lenient_labels) && ed->ext_data != NULL)
+				m.gm_labels = labels_join(ed->ext_data);
+			else if (ed->ext_extension == &mailimap_extension_condstore &&
 			    ed->ext_type == MAILIMAP_CONDSTORE_TYPE_FETCH_DATA) {
 				struct mailimap_condstore_fetch_mod_resp *mr = ed->ext_data;
 
@@ -1003,6 +1172,7 @@ static void meta_handler(struct mailimap_msg_att *att, void *vctx)
 	if (m.uid != 0 && m.have_size)
 		c->cbrc = c->cb(c->cbctx, &m);
 	free(kw);
+	free((char *)m.gm_labels);
 }
 
 static void no_progress(size_t current, size_t maximum, void *ctx)
@@ -1036,6 +1206,27 @@ static int fetch_streamed(struct session *s, struct mailimap_set *set, struct ma
 	return session_rc(s, r, what);
 }
 
+bool session_gmail(struct session *s)
+{
+	return session_has_cap(s, "X-GM-EXT-1");
+}
+
+/* On Gmail every metadata FETCH also asks for the message's identity and
+ * labels, so that a re-flag or a poll brings the labels up to date too. */
+static void add_gmail_atts(struct session *s, struct mailimap_fetch_type *ft)
+{
+	struct mailimap_fetch_att *a;
+
+	if (!session_gmail(s))
+		return;
+	if ((a = mailimap_fetch_att_new_xgmmsgid()) != NULL &&
+	    mailimap_fetch_type_new_fetch_att_list_add(ft, a) != MAILIMAP_NO_ERROR)
+		mailimap_fetch_att_free(a);
+	if ((a = mailimap_fetch_att_new_xgmlabels()) != NULL &&
+	    mailimap_fetch_type_new_fetch_att_list_add(ft, a) != MAILIMAP_NO_ERROR)
+		mailimap_fetch_att_free(a);
+}
+
 int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx)
 {
 	struct meta_ctx c = { .s = s, .cb = cb, .cbctx = ctx };
@@ -1055,6 +1246,7 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
 	if (session_has_cap(s, "CONDSTORE"))
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
+	add_gmail_atts(s, ft);
 
 	rc = fetch_streamed(s, set, ft, meta_handler, &c, "UID FETCH (metadata)");
 	if (rc == 0 && c.cbrc != 0)
@@ -1450,6 +1642,47 @@ out:
 	return rc;
 }
 
+int session_store_labels(struct session *s, uint32_t uid, enum session_store_op op, const char *labels)
+{
+	struct mailimap_msg_att_xgmlabels *l = NULL;
+	struct mailimap_set *set = NULL;
+	const char *p;
+	int rc;
+
+	if (wire_label_list(labels) < 0) {
+		log_err("imap[%d]: UID STORE X-GM-LABELS: refusing a label that is not printable ASCII",
+			s->id);
+		return -EINVAL;
+	}
+	l = mailimap_msg_att_xgmlabels_new_empty();
+	set = mailimap_set_new_single(uid);
+	if (l == NULL || set == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (p = labels; *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+		char *one = strndup(p, n);
+
+		if (one == NULL || mailimap_msg_att_xgmlabels_add(l, one) != 0) {
+			free(one);
+			rc = -ENOMEM;
+			goto out;
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	rc = session_rc(s, mailimap_uid_store_xgmlabels(s->imap, set,
+							 op == SESSION_STORE_ADD ? 1 : op == SESSION_STORE_REMOVE ? -1 : 0,
+							 1, l), "UID STORE X-GM-LABELS");
+out:
+	labels_list_free(l);
+	if (set)
+		mailimap_set_free(set);
+	return rc;
+}
+
 int session_expunge_uid(struct session *s, uint32_t uid)
 {
 	struct session_flags del = { .sysflags = SESSION_F_DELETED };
@@ -1794,6 +2027,7 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
 	/* a new size under an old UID: the bytes changed (resync.c) */
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	add_gmail_atts(s, ft);
 	if (modseq != 0) {
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 		rc = session_rc(s, mailimap_uid_fetch_changedsince(s->imap, set, ft, modseq, &res),
@@ -1811,6 +2045,7 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 		if (m.uid != 0 && m.uid <= last)
 			rc = cb(ctx, &m);
 		free(kw);
+		free((char *)m.gm_labels);
 	}
 	mailimap_fetch_list_free(res);
 out:
@@ -1932,6 +2167,7 @@ int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, se
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	add_gmail_atts(s, ft);
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 	/* UID FETCH 1:last (UID FLAGS MODSEQ) (CHANGEDSINCE modseq VANISHED) */
 	rc = session_rc(s, mailimap_uid_fetch_qresync(s->imap, set, ft, modseq, &res, &van),
@@ -1946,6 +2182,7 @@ int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, se
 		if (m.uid != 0)
 			rc = cb(ctx, &m);
 		free(kw);
+		free((char *)m.gm_labels);
 	}
 	/* expand the VANISHED set; "*" cannot occur in it (RFC 7162 3.2.10) */
 	if (rc == 0 && van != NULL && van->qr_known_uids != NULL) {

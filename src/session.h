@@ -92,6 +92,11 @@ struct session_msg {
 	uint64_t modseq;
 	const char *keywords;	/* space-separated other flags, or NULL */
 	bool have_size;		/* RFC822.SIZE was in the reply */
+	/* X-GM-EXT-1 (session_gmail): X-GM-MSGID (0: none) and X-GM-LABELS
+	 * as raw server strings joined by '\n' ("" for none; NULL when not
+	 * in the reply). A label holding CR, LF or NUL is dropped. */
+	uint64_t gm_msgid;
+	const char *gm_labels;
 };
 #define SESSION_F_SEEN     0x01
 #define SESSION_F_ANSWERED 0x02
@@ -145,6 +150,16 @@ enum session_store_op { SESSION_STORE_SET, SESSION_STORE_ADD, SESSION_STORE_REMO
  * mailbox does not allow (PERMANENTFLAGS), checked before sending. */
 int session_store(struct session *s, uint32_t uid, enum session_store_op op,
 		  const struct session_flags *f);
+
+/* The server speaks Gmail's X-GM-EXT-1: metadata FETCHes then carry
+ * X-GM-MSGID and X-GM-LABELS (session_msg.gm_*). */
+bool session_gmail(struct session *s);
+
+/* UID STORE uid [+|-]X-GM-LABELS.SILENT (...) on the selected mailbox.
+ * LABELS: raw server strings joined by '\n' (what session_msg.gm_labels
+ * holds); each passes the wire gate (wire_label_list), so CR, LF and NUL
+ * never reach the wire. */
+int session_store_labels(struct session *s, uint32_t uid, enum session_store_op op, const char *labels);
 
 /* UID STORE uid +FLAGS.SILENT (\Deleted) then UID EXPUNGE uid (UIDPLUS
  * required; the caller checks). Never a bare EXPUNGE. */

@@ -185,8 +185,10 @@ void tree_msgs_free(struct tree_msg *msgs, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(msgs[i].keywords);
+		free(msgs[i].gm_labels);
+	}
 	free(msgs);
 }
 
@@ -396,6 +398,7 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 	for (i = 0, o = 0; i < n; i++) {
 		if (o > 0 && msgs[o - 1].uid == msgs[i].uid) {
 			free(msgs[i].keywords);
+			free(msgs[i].gm_labels);
 			continue;
 		}
 		msgs[o++] = msgs[i];
@@ -418,6 +421,7 @@ int tree_msg_insert(struct tree_node *node, const struct tree_msg *m)
 		uint32_t size = old->size;
 
 		free(old->keywords);
+		free(old->gm_labels);
 		*old = *m;
 		if (keep) {
 			old->size = size;
@@ -447,8 +451,21 @@ void tree_msg_remove(struct tree_node *node, uint32_t uid)
 	node->gen++;
 	pos = (size_t)(m - node->msgs);
 	free(m->keywords);
+	free(m->gm_labels);
 	memmove(m, m + 1, (node->nmsgs - pos - 1) * sizeof(*m));
 	node->nmsgs--;
+}
+
+long tree_find_raw(const struct tree *t, const char *mailbox)
+{
+	uint32_t i = t->rbuckets[tree_raw_hash(mailbox, strlen(mailbox)) & (t->nbuckets - 1)];
+	long found = -1;
+
+	for (; i != 0; i = t->nodes[i].rnext)
+		if (!t->nodes[i].hidden && strcmp(t->nodes[i].mailbox, mailbox) == 0 &&
+		    (found < 0 || i < (uint32_t)found))
+			found = (long)i;
+	return found;
 }
 
 void tree_hide(struct tree *t, uint32_t idx)
@@ -521,8 +538,13 @@ int tree_msgbuf_add(void *ctx, const struct session_msg *m)
 	t->tz = m->tz;
 	t->sysflags = m->sysflags;
 	t->modseq = m->modseq;
+	t->gm_msgid = m->gm_msgid;
 	if (m->keywords != NULL && (t->keywords = strdup(m->keywords)) == NULL)
 		return -ENOMEM;
+	if (m->gm_labels != NULL && (t->gm_labels = strdup(m->gm_labels)) == NULL) {
+		free(t->keywords);
+		return -ENOMEM;
+	}
 	b->n++;
 	return 0;
 }

@@ -38,6 +38,9 @@ struct tree_msg {
 	int64_t date;		/* INTERNALDATE, epoch seconds */
 	uint64_t modseq;
 	char *keywords;		/* malloc'd or NULL, owned by the tree */
+	uint64_t gm_msgid;	/* X-GM-MSGID on Gmail (gmail.h), else 0 */
+	char *gm_labels;	/* X-GM-LABELS joined by '\n', malloc'd or NULL, owned
+				 * by the tree like keywords */
 	int16_t tz;		/* minutes east of UTC, for the xattr */
 	uint8_t sysflags;	/* SESSION_F_* */
 	bool size_exact;	/* size checked against BODY[] */
@@ -132,13 +135,18 @@ struct tree_msgbuf {
 int tree_msgbuf_add(void *buf, const struct session_msg *m);
 
 /* Insert (or replace) one message in a READY node, keeping UID order; the
- * keywords string is taken over. A replaced message whose RFC822.SIZE
- * claim did not move keeps the size checked against its BODY[]. Lock held. Changes to the hierarchy and
+ * keywords and gm_labels strings are taken over. A replaced message whose
+ * RFC822.SIZE claim did not move keeps the size checked against its
+ * BODY[]. Lock held. Changes to the hierarchy and
  * to a node's messages bump t->gen / node->gen, so work that read the
  * server without the lock can tell that its picture is out of date. */
 int tree_msg_insert(struct tree_node *node, const struct tree_msg *m);
 /* Remove UID from a node's list, if there. Lock held. */
 void tree_msg_remove(struct tree_node *node, uint32_t uid);
+
+/* The visible node whose server name is exactly MAILBOX, wherever it is
+ * in the hierarchy, or -1. Lock held. */
+long tree_find_raw(const struct tree *t, const char *mailbox);
 
 /* Hide node IDX (rmdir, -o subscribed); its parent loses a child. Lock held. */
 void tree_hide(struct tree *t, uint32_t idx);

@@ -45,7 +45,8 @@ void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
 	a->mtime = v->mounted_at;
 }
 
-void vfs_msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg *m, struct vfs_attr *a)
+void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const struct tree_msg *m,
+		  struct vfs_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = tree_msg_ino(idx, m->uid);
@@ -56,6 +57,7 @@ void vfs_msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg
 	a->size = m->size;
 	a->mtime = m->date;
 	a->generation = n->uidvalidity;
+	vfs_gmail_attr(v, idx, m, a);	/* Gmail: one inode per message, a link per folder */
 }
 
 /* ---- sessions ----------------------------------------------------------- */
@@ -516,6 +518,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 		session_close(s);
 		goto out_tls;
 	}
+	vfs_gmail_setup(v, s);
 	rc = pool_new(&v->params, cfg->max_conns, s, &v->pool);
 	if (rc == 0) {
 		/* read-ahead on the pool's other sessions; one stays for the reader */
@@ -580,6 +583,7 @@ void vfs_free(struct vfs *v)
 	free(v->cache_dir);
 	tls_ctx_free(v->tls);
 	tree_destroy(&v->tree);
+	gmail_free(&v->gm);
 	pending_free_all(v);
 	pthread_mutex_destroy(&v->pend_lock);
 	for (int i = 0; i < v->nns; i++)
@@ -657,7 +661,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr
 		if (m == NULL)
 			rc = -ENOENT;
 		else
-			vfs_msg_attr(idx, &t->nodes[idx], m, out);
+			vfs_msg_attr(v, idx, &t->nodes[idx], m, out);
 	}
 out_unlock:
 	pthread_mutex_unlock(&t->lock);
@@ -667,9 +671,13 @@ out_unlock:
 int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
-	uint32_t idx = tree_ino_node(ino);
+	uint32_t idx;
 	struct tree_msg *m;
-	int rc = 0;
+	int rc = vfs_gmail_resolve(v, &ino);
+
+	if (rc < 0)
+		return rc;
+	idx = tree_ino_node(ino);
 
 	if (vfs_ino_is_pending(ino))
 		return pending_getattr(v, ino, out);
@@ -691,7 +699,7 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 	if (m == NULL)
 		rc = -ENOENT;
 	else
-		vfs_msg_attr(idx, &t->nodes[idx], m, out);
+		vfs_msg_attr(v, idx, &t->nodes[idx], m, out);
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
@@ -747,7 +755,7 @@ int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *no
 
 		snprintf(name, sizeof(name), "%" PRIu32 ".eml", node->msgs[i].uid);
 		d[n].name = strdup(name);
-		vfs_msg_attr(idx, node, &node->msgs[i], &d[n++].attr);
+		vfs_msg_attr(v, idx, node, &node->msgs[i], &d[n++].attr);
 	}
 	for (i = 0; i < n; i++) {
 		if (d[i].name == NULL) {
@@ -873,7 +881,7 @@ static int vfs_open_cached(struct vfs *v, struct vfs_file *f, const char *mailbo
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
 	struct tree *t = &v->tree;
-	uint32_t idx = tree_ino_node(ino), hint, claim;
+	uint32_t idx, hint, claim;
 	struct vfs_file *f;
 	struct tree_msg *m;
 	char *mailbox = NULL;
@@ -882,6 +890,10 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 	int rc;
 
 	*size_changed = false;
+	rc = vfs_gmail_resolve(v, &ino);
+	if (rc < 0)
+		return rc;
+	idx = tree_ino_node(ino);
 	if (vfs_ino_is_pending(ino))
 		return pending_open(v, ino, flags, out);
 	if (!tree_ino_is_msg(ino))
@@ -1130,6 +1142,10 @@ void vfs_release(struct vfs *v, struct vfs_file *f)
 static const char *const file_xattrs[] = {
 	"user.imap.flags", "user.imap.uid", "user.imap.internaldate", "user.imap.modseq",
 };
+/* Gmail: user.imap.labels too (read-only modseq stays last, as above) */
+static const char *const gmail_file_xattrs[] = {
+	"user.imap.flags", "user.imap.uid", "user.imap.internaldate", "user.imap.labels", "user.imap.modseq",
+};
 static const char *const dir_xattrs[] = {
 	"user.imap.attributes", "user.imap.subscribed", "user.imap.messages", "user.imap.unseen",
 	"user.imap.uidnext", "user.imap.uidvalidity",
@@ -1191,6 +1207,8 @@ static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 		date_string(m, out, len);
 	else if (strcmp(name, "user.imap.modseq") == 0 && v->condstore)
 		snprintf(out, len, "%" PRIu64, m->modseq);
+	else if (strcmp(name, "user.imap.labels") == 0)
+		rc = vfs_gmail_labels_xattr(v, idx, m, big, biglen);
 	else
 		rc = -ENODATA;
 	pthread_mutex_unlock(&t->lock);
@@ -1284,6 +1302,9 @@ int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size
 		return -EOPNOTSUPP;
 	if (vfs_ino_is_pending(ino))
 		return -ENODATA;	/* set before close, applied by APPEND */
+	rc = vfs_gmail_resolve(v, &ino);
+	if (rc < 0)
+		return rc;
 	*val = NULL;
 	rc = tree_ino_is_msg(ino) ? msg_xattr(v, ino, name, buf, sizeof(buf), val, len)
 				  : dir_xattr(v, ino, name, buf, sizeof(buf));
@@ -1302,6 +1323,10 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
 	size_t n, i, total = 0;
 	char *out;
 	bool selectable = true;
+	int rc = vfs_gmail_resolve(v, &ino);
+
+	if (rc < 0)
+		return rc;
 
 	if (vfs_ino_is_pending(ino)) {
 		names = file_xattrs;
@@ -1309,6 +1334,10 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
 	} else if (tree_ino_is_msg(ino)) {
 		names = file_xattrs;
 		n = v->condstore ? 4 : 3;
+		if (v->gm.on) {
+			names = gmail_file_xattrs;
+			n = v->condstore ? 5 : 4;
+		}
 	} else {
 		uint32_t idx = tree_ino_node(ino);
 

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 
+#include "gmail.h"
 #include "pool.h"
 #include "session.h"
 #include "tree.h"
@@ -40,6 +41,7 @@ struct vfs {
 	int nns;
 	uint64_t sel_epoch;		/* bumped on RENAME/DELETE; __atomic access */
 	struct tree tree;		/* see tree.h for its lock */
+	struct gmail gm;		/* X-GM-EXT-1 (gmail.h); guarded by tree.lock */
 	struct cache *cache;		/* bodies (cache.h has its own lock); immutable pointer */
 	char *cache_dir;		/* absolute; also for pending.c's temporary files; immutable */
 	struct prefetch *prefetch;	/* read-ahead of whole folders (prefetch.h); immutable pointer */
@@ -117,7 +119,9 @@ struct vfs_file {
 
 
 void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a);
-void vfs_msg_attr(uint32_t idx, const struct tree_node *n, const struct tree_msg *m, struct vfs_attr *a);
+/* Tree lock held (it may add M to the Gmail table). */
+void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const struct tree_msg *m,
+		  struct vfs_attr *a);
 int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb);
 int vfs_load(struct vfs *v, uint32_t idx);
 int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
@@ -147,6 +151,35 @@ void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name);
 
 struct watch;
 void watch_stop(struct watch *w);
+
+/* vfs_gmail.c: Gmail (X-GM-EXT-1); each is a no-op on other servers. */
+/* After LIST at mount: notice X-GM-EXT-1, apply allmail=, map cache keys. */
+void vfs_gmail_setup(struct vfs *v, struct session *s);
+/* M's inode number and link count, on Gmail. Tree lock held. */
+void vfs_gmail_attr(struct vfs *v, uint32_t idx, const struct tree_msg *m, struct vfs_attr *a);
+/* A Gmail inode number -> the plain one of a place showing it (others
+ * unchanged). Lock NOT held; may list a folder. */
+int vfs_gmail_resolve(struct vfs *v, uint64_t *ino);
+/* X-GM-MSGID of UID in node IDX, 0 when none. Lock NOT held. */
+uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid);
+/* A change moved MSGID between folders (rm, mv, labels): every other
+ * loaded folder that shows it or that LABELS ('\n'-joined, may be NULL),
+ * All Mail, Trash or Spam name is listed again when next used, and the
+ * kernel forgets its names there. Lock NOT held. */
+void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels);
+/* Labels changed on the server: GONE (may be NULL) taken from and ADDED
+ * (may be NULL) put into the labels of every loaded copy of MSGID, so link
+ * counts and user.imap.labels stay right without listing anything again.
+ * Lock NOT held. */
+void vfs_gmail_relabel(struct vfs *v, uint64_t msgid, const char *gone, const char *added);
+/* MSGID left folder FROM by rm (TO 0) or mv (to folder TO): relabel its
+ * copies (between label folders), or list again the folders that gain
+ * or lose it (All Mail, Trash or Spam involved). Lock NOT held. */
+void vfs_gmail_moved(struct vfs *v, uint32_t from, uint32_t to, uint64_t msgid);
+/* getxattr user.imap.labels of M in node IDX (lock held); setxattr
+ * (INO plain; lock NOT held). */
+int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len);
+int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len);
 
 /* pending.c: hooks used by vfs.c */
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);

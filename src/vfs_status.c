@@ -48,8 +48,9 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 	fprintf(f, "login: %s\n", cfg->auth == CONFIG_AUTH_XOAUTH2 ? "XOAUTH2" :
 		cfg->auth == CONFIG_AUTH_OAUTHBEARER ? "OAUTHBEARER" : "LOGIN");
 	fprintf(f, "mounted: %s%s\n", when, cfg->ro ? " read-only" : "");
-	fprintf(f, "capabilities used:%s%s%s%s\n", v->uidplus ? " UIDPLUS" : "", v->move ? " MOVE" : "",
-		v->condstore ? " CONDSTORE" : "", v->acl ? " ACL" : "");
+	fprintf(f, "capabilities used:%s%s%s%s%s\n", v->uidplus ? " UIDPLUS" : "", v->move ? " MOVE" : "",
+		v->condstore ? " CONDSTORE" : "", v->acl ? " ACL" : "",
+		v->gm.on ? " X-GM-EXT-1 (Gmail: one inode per message)" : "");
 	fprintf(f, "capabilities missing:%s%s%s%s%s\n", v->uidplus ? "" : " UIDPLUS (rm moves to Trash)",
 		v->move ? "" : " MOVE (mv copies and expunges)", v->condstore ? "" : " CONDSTORE",
 		v->acl ? "" : " ACL", v->uidplus && v->move && v->condstore && v->acl ? " none" : "");

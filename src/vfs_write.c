@@ -81,8 +81,10 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 		n = &v->tree.nodes[idx];
 		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
 			rc = tree_msg_insert(n, &b.v[i]);
-			if (rc == 0)
+			if (rc == 0) {
 				b.v[i].keywords = NULL;	/* taken over */
+				b.v[i].gm_labels = NULL;
+			}
 		}
 		pthread_mutex_unlock(&v->tree.lock);
 	}
@@ -239,6 +241,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	struct session_mbox mb;
 	struct session *s;
 	uint32_t idx = tree_ino_node(parent), uid, newuid, uidvalidity;
+	uint64_t msgid;
 	char *mailbox = NULL, *trash = NULL;
 	long tr;
 	int rc;
@@ -285,6 +288,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	if (rc < 0)
 		goto out;
 
+	msgid = vfs_gmail_msgid(v, idx, uid);
 	rc = vfs_session(v, mailbox, &s, &mb);
 	if (rc == 0)
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
@@ -307,6 +311,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	if (trash != NULL && (tr = trash_mailbox(t)) >= 0 && t->nodes[tr].state == TREE_READY)
 		t->nodes[tr].state = TREE_UNLOADED;	/* re-list to show it there */
 	pthread_mutex_unlock(&t->lock);
+	vfs_gmail_moved(v, idx, 0, msgid);	/* Gmail: its other folders see the change */
 out:
 	free(mailbox);
 	free(trash);
@@ -358,6 +363,8 @@ static int rename_dir(struct vfs *v, uint32_t idx, uint32_t newpidx, const char 
 		goto out;
 	}
 	pthread_mutex_lock(&t->lock);
+	if (v->gm.on)	/* Gmail: the messages' labels are renamed too */
+		gmail_label_renamed(t, from, to, delim);
 	rc = tree_move(t, idx, newpidx, fsname, to);
 	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)
@@ -376,6 +383,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	struct session *s;
 	char *from = NULL, *to = NULL;
 	uint32_t newuid = 0, uidvalidity;
+	uint64_t msgid = vfs_gmail_msgid(v, idx, uid);
 	int rc = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -422,6 +430,8 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 			t->nodes[newidx].state = TREE_UNLOADED;
 		pthread_mutex_unlock(&t->lock);
 	}
+	/* Gmail: the message's other folders (its labels changed) */
+	vfs_gmail_moved(v, idx, newidx, msgid);
 out:
 	free(from);
 	free(to);
@@ -633,6 +643,11 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 			return dir_subscribe(v, ino, val, len);
 		return -EPERM;	/* STATUS and LIST data are the server's */
 	}
+	rc = vfs_gmail_resolve(v, &ino);
+	if (rc < 0)
+		return rc;
+	if (strcmp(name, "user.imap.labels") == 0 && !vfs_ino_is_pending(ino))
+		return vfs_gmail_setlabels(v, ino, val, len);
 	if (strcmp(name, "user.imap.flags") != 0)
 		return -EPERM;	/* uid, internaldate, modseq are read-only */
 	rc = flags_parse(val, len, &c);

@@ -638,6 +638,18 @@ int vfs_watch_start(struct vfs *v)
 
 	if (copy == NULL)
 		return -ENOMEM;
+	/* allmail=only hides INBOX: its new mail arrives in All Mail too */
+	if (v->cfg->watch == NULL && v->gm.on && v->gm.allmail == CONFIG_ALLMAIL_ONLY) {
+		long all;
+
+		pthread_mutex_lock(&v->tree.lock);
+		all = gmail_special(&v->gm, &v->tree, GMAIL_ALL);
+		pthread_mutex_unlock(&v->tree.lock);
+		if (all > 0) {
+			free(copy);
+			return watch_one(v, (uint32_t)all, true);
+		}
+	}
 	/* one connection idles on each watched mailbox (IDLE watches only the
 	 * selected one); the first also polls the rest */
 	for (path = strtok_r(copy, ",", &save); path != NULL && rc == 0; path = strtok_r(NULL, ",", &save)) {

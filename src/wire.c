@@ -55,6 +55,16 @@ int wire_flag_list(const char *s)
 	return 0;
 }
 
+int wire_label_list(const char *s)
+{
+	if (s == NULL)
+		return -EINVAL;
+	for (; *s != '\0'; s++)
+		if (*s != '\n' && ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e))
+			return -EINVAL;
+	return 0;
+}
+
 int wire_sasl_value(const char *s)
 {
 	if (s == NULL)

@@ -44,6 +44,12 @@ int wire_flag(const char *s, size_t len);
  * every token passes wire_flag. NULL and "" are fine. */
 int wire_flag_list(const char *s);
 
+/* Gmail labels (X-GM-LABELS) joined by '\n', each sent by libetpan as an
+ * atom or a quoted string: every byte of a label is printable 7-bit ASCII
+ * (names beyond ASCII travel in modified UTF-7, mutf7.h), so no CR, LF,
+ * NUL or 8-bit byte reaches the wire. 0 or -EINVAL. */
+int wire_label_list(const char *s);
+
 /* A value that goes inside a SASL message (user name, OAuth2 token): no
  * control bytes at all (they separate SASL fields), no CR/LF. */
 int wire_sasl_value(const char *s);

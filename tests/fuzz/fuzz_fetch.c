@@ -17,7 +17,7 @@
  *
  * Input: byte 0 picks the first command (list / meta / body, the others
  * follow while the session is not broken) and whether the greeting
- * announces CONDSTORE; the rest is the server's reply. Checked with abort():
+ * announces CONDSTORE and X-GM-EXT-1 (Gmail's labels); the rest is the server's reply. Checked with abort():
  * only the documented errors, a broken session after a fatal one, every
  * callback value sane, no more body bytes than asked for.
  */
@@ -128,6 +128,8 @@ static int meta_cb(void *ctx, const struct session_msg *m)
 		abort();
 	if (m->keywords != NULL)
 		(void)strlen(m->keywords);
+	if (m->gm_labels != NULL && strpbrk(m->gm_labels, "\r") != NULL)
+		abort();	/* no label with CR or LF gets through */
 	(*(unsigned *)ctx)++;
 	return 0;
 }
@@ -183,7 +185,7 @@ static bool known_libetpan_crash(const uint8_t *d, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char greet_plain[] = "* PREAUTH fuzz\r\n";
-	static const char greet_cs[] = "* PREAUTH [CAPABILITY IMAP4rev1 CONDSTORE UIDPLUS] fuzz\r\n";
+	static const char greet_cs[] = "* PREAUTH [CAPABILITY IMAP4rev1 CONDSTORE UIDPLUS X-GM-EXT-1] fuzz\r\n";
 	struct mem_conn m = { 0 };
 	struct config cfg;
 	struct session *s;
@@ -201,6 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.len = size - 1;
 
 	config_init(&cfg);
+	pthread_once(&lenient_once, lenient_register);	/* as session_open does */
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return 0;

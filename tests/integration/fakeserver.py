@@ -397,6 +397,11 @@ class FakeServer:
             self.events.append(e)
 
     # ---------------------------------------------------------- transport
+    def _session(self, conn, no):
+        """The protocol side of one connection (a subclass may serve its
+        own _Session subclass over the same transport)."""
+        return _Session(self, conn, no)
+
     def _server_ctx(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert[0], self.cert[1])
@@ -426,7 +431,7 @@ class FakeServer:
                     self._event(("tls-handshake-failed", no, str(e)))
                     return
                 self._event(("tls", no))
-            _Session(self, conn, no).run()
+            self._session(conn, no).run()
         except (OSError, ssl.SSLError, ValueError, EOFError) as e:
             self._event(("error", no, repr(e)))
         finally:

@@ -1,0 +1,390 @@
+/*
+ * vfs_gmail — what the vfs does differently on a server with X-GM-EXT-1
+ * (gmail.h says what and why): one inode per X-GM-MSGID with a link per
+ * folder, bodies cached once under the msgid, user.imap.labels, the
+ * allmail= option, and other folders told when a change moved a message
+ * between them.
+ *
+ * On other servers every function here returns at once and nothing
+ * changes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "gmail.h"
+#include "log.h"
+#include "vfs_internal.h"
+
+/* The pseudo mailbox bodies are cached under: no server name can be it
+ * (a LF never reaches a name we use, wire.h), and the 64-bit msgid goes
+ * in the UIDVALIDITY and UID halves of the key. */
+static const char gmail_cache_mbox[] = "\nX-GM-MSGID";
+
+/* cache_key_map: (folder, UIDVALIDITY, UID) -> the message's msgid key.
+ * Called by the cache without its lock; takes tree.lock (a leaf here). */
+static void gmail_key_map(void *ctx, const struct cache_key *in, struct cache_key *out)
+{
+	struct vfs *v = ctx;
+	struct tree *t = &v->tree;
+	struct tree_msg *m;
+	long node;
+
+	if (in->mailbox == gmail_cache_mbox)
+		return;
+	pthread_mutex_lock(&t->lock);
+	node = tree_find_raw(t, in->mailbox);
+	if (node >= 0 && t->nodes[node].uidvalidity == in->uidvalidity &&
+	    (m = tree_msg_find(&t->nodes[node], in->uid)) != NULL && m->gm_msgid != 0) {
+		out->mailbox = gmail_cache_mbox;
+		out->uidvalidity = (uint32_t)(m->gm_msgid >> 32);
+		out->uid = (uint32_t)m->gm_msgid;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* allmail=hide|only: hide All Mail, or everything but it and its parents.
+ * Hidden as -o subscribed hides (filtered: the watcher does not take
+ * them for deleted). Lock held or before threads. */
+static void gmail_allmail(struct vfs *v)
+{
+	struct tree *t = &v->tree;
+	long all = gmail_special(&v->gm, t, GMAIL_ALL);
+	bool *keep;
+
+	if (v->gm.allmail == CONFIG_ALLMAIL_SHOW)
+		return;
+	if (all < 0) {
+		log_warn("allmail=%s: the server lists no \\All mailbox; showing every folder",
+			 v->gm.allmail == CONFIG_ALLMAIL_HIDE ? "hide" : "only");
+		return;
+	}
+	if (v->gm.allmail == CONFIG_ALLMAIL_HIDE) {
+		tree_hide(t, (uint32_t)all);
+		t->nodes[all].filtered = true;
+		return;
+	}
+	keep = calloc(t->n, sizeof(*keep));
+	if (keep == NULL)
+		return;
+	keep[0] = true;
+	for (uint32_t j = (uint32_t)all; j != 0; j = t->nodes[j].parent)
+		keep[j] = true;
+	for (size_t i = 1; i < t->n; i++) {
+		if (!keep[i] && keep[t->nodes[i].parent]) {
+			tree_hide(t, (uint32_t)i);
+			t->nodes[i].filtered = true;
+		}
+	}
+	t->filtering = true;	/* new mailboxes stay out too */
+	free(keep);
+}
+
+void vfs_gmail_setup(struct vfs *v, struct session *s)
+{
+	v->gm.on = session_gmail(s);
+	v->gm.allmail = v->cfg->allmail;
+	if (!v->gm.on) {
+		if (v->cfg->allmail != CONFIG_ALLMAIL_SHOW)
+			log_warn("allmail= is for Gmail (X-GM-EXT-1) only; this server does not have it");
+		return;
+	}
+	log_info("Gmail (X-GM-EXT-1): one file per message, hard-linked into each of its labels' folders");
+	gmail_allmail(v);
+	cache_set_key_map(v->cache, gmail_key_map, v);
+}
+
+void vfs_gmail_attr(struct vfs *v, uint32_t idx, const struct tree_msg *m, struct vfs_attr *a)
+{
+	uint64_t ino;
+
+	if (!v->gm.on || m->gm_msgid == 0)
+		return;
+	ino = gmail_ino(&v->gm, &v->tree, m->gm_msgid, idx, m->uid);
+	if (ino == 0)
+		return;	/* out of memory: a plain file then */
+	a->ino = ino;
+	a->nlink = gmail_nlink(&v->gm, &v->tree, idx, m);
+	a->generation = 0;	/* one message for ever, whichever folder's UIDVALIDITY */
+}
+
+int vfs_gmail_resolve(struct vfs *v, uint64_t *ino)
+{
+	struct tree *t = &v->tree;
+	uint32_t node = 0, uid = 0;
+	int rc;
+
+	if (!gmail_ino_is(*ino))
+		return 0;
+	for (int tries = 0;; tries++) {
+		pthread_mutex_lock(&t->lock);
+		rc = gmail_locate(&v->gm, t, *ino, &node, &uid);
+		pthread_mutex_unlock(&t->lock);
+		if (rc != -EAGAIN || tries > 4)
+			break;
+		/* in no loaded folder: list the ones it may be in, one by one */
+		rc = vfs_load(v, node);
+		if (rc < 0)
+			return rc;
+	}
+	if (rc == -EAGAIN)
+		rc = -ENOENT;
+	if (rc == 0)
+		*ino = tree_msg_ino(node, uid);
+	return rc;
+}
+
+uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid)
+{
+	struct tree_msg *m;
+	uint64_t id = 0;
+
+	if (!v->gm.on)
+		return 0;
+	pthread_mutex_lock(&v->tree.lock);
+	if (idx < v->tree.n && (m = tree_msg_find(&v->tree.nodes[idx], uid)) != NULL)
+		id = m->gm_msgid;
+	pthread_mutex_unlock(&v->tree.lock);
+	return id;
+}
+
+/* Mark node N to be listed again and remember its copies of MSGID for
+ * the kernel. Lock held. */
+static void relist(struct tree *t, uint32_t n, uint64_t msgid, uint32_t *gone, uint32_t *goneuid,
+		   size_t *ngone, size_t max)
+{
+	struct tree_node *nd = &t->nodes[n];
+
+	if (nd->state != TREE_READY)
+		return;
+	for (size_t k = 0; k < nd->nmsgs && *ngone < max; k++) {
+		if (nd->msgs[k].gm_msgid == msgid) {
+			gone[*ngone] = n;
+			goneuid[(*ngone)++] = nd->msgs[k].uid;
+		}
+	}
+	nd->state = TREE_UNLOADED;
+	nd->gen++;
+	nd->status_time = 0;
+}
+
+void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels)
+{
+	struct tree *t = &v->tree;
+	uint32_t *gone = NULL, *goneuid = NULL;
+	size_t ngone = 0, max = 0;
+
+	if (!v->gm.on || msgid == 0)
+		return;
+	pthread_mutex_lock(&t->lock);
+	max = t->n;
+	gone = malloc(max * sizeof(*gone));
+	goneuid = malloc(max * sizeof(*goneuid));
+	if (gone == NULL || goneuid == NULL)
+		max = 0;
+	/* every loaded folder that shows it (its labels there are stale),
+	 * the folders its labels now name, and the bins (rm in All Mail
+	 * puts it in Trash) */
+	for (size_t n = 1; n < t->n; n++) {
+		const struct tree_node *nd = &t->nodes[n];
+
+		if (n == except || nd->state != TREE_READY)
+			continue;
+		for (size_t k = 0; k < nd->nmsgs; k++) {
+			if (nd->msgs[k].gm_msgid == msgid) {
+				relist(t, (uint32_t)n, msgid, gone, goneuid, &ngone, max);
+				break;
+			}
+		}
+	}
+	for (const char *p = labels; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		long f = gmail_label_node(&v->gm, t, p, len);
+
+		if (f >= 0 && (uint32_t)f != except)
+			relist(t, (uint32_t)f, msgid, gone, goneuid, &ngone, max);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	for (int k = GMAIL_ALL; k <= GMAIL_SPAM; k++) {
+		long f = gmail_special(&v->gm, t, k);
+
+		if (f >= 0 && (uint32_t)f != except)
+			relist(t, (uint32_t)f, msgid, gone, goneuid, &ngone, max);
+	}
+	pthread_mutex_unlock(&t->lock);
+	/* the kernel forgets those names; one that still exists is simply
+	 * looked up again */
+	for (size_t i = 0; i < ngone; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%" PRIu32 ".eml", goneuid[i]);
+		vfs_notify_gone(v, tree_dir_ino(gone[i]), name);
+	}
+	free(gone);
+	free(goneuid);
+}
+
+void vfs_gmail_relabel(struct vfs *v, uint64_t msgid, const char *gone, const char *added)
+{
+	struct tree *t = &v->tree;
+
+	if (!v->gm.on || msgid == 0)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (size_t n = 1; n < t->n; n++) {
+		struct tree_node *nd = &t->nodes[n];
+
+		if (nd->state != TREE_READY)
+			continue;
+		for (size_t k = 0; k < nd->nmsgs; k++) {
+			struct tree_msg *m = &nd->msgs[k];
+			char *nl;
+
+			if (m->gm_msgid != msgid || m->gm_labels == NULL)
+				continue;
+			if (gone != NULL)
+				gmail_labels_remove(m->gm_labels, gone);
+			if (added != NULL && !gmail_labels_has(m->gm_labels, added) &&
+			    asprintf(&nl, "%s%s%s", m->gm_labels, m->gm_labels[0] ? "\n" : "", added) >= 0) {
+				free(m->gm_labels);
+				m->gm_labels = nl;
+			}
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void vfs_gmail_moved(struct vfs *v, uint32_t from, uint32_t to, uint64_t msgid)
+{
+	const char *gone = NULL, *added = NULL;
+	char *g = NULL, *a = NULL;
+	bool binned = false;
+
+	if (!v->gm.on || msgid == 0)
+		return;
+	pthread_mutex_lock(&v->tree.lock);
+	gone = gmail_folder_label(&v->gm, &v->tree, from);
+	added = to != 0 ? gmail_folder_label(&v->gm, &v->tree, to) : NULL;
+	for (int k = GMAIL_ALL; k <= GMAIL_SPAM; k++) {
+		long f = gmail_special(&v->gm, &v->tree, k);
+
+		binned |= f >= 0 && ((uint32_t)f == from || (uint32_t)f == to);
+	}
+	g = gone ? strdup(gone) : NULL;
+	a = added ? strdup(added) : NULL;
+	pthread_mutex_unlock(&v->tree.lock);
+	/* between label folders only labels change: the other folders keep
+	 * their listing; to or from All Mail or a bin, folders gain or lose
+	 * it (rm in All Mail puts it in Trash): list those again */
+	if (binned || (gone != NULL && g == NULL) || (added != NULL && a == NULL))
+		vfs_gmail_changed(v, to != 0 ? to : from, msgid, NULL);
+	else
+		vfs_gmail_relabel(v, msgid, g, a);
+	free(g);
+	free(a);
+}
+
+int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len)
+{
+	const char *own;
+	char *all = NULL;
+	int rc;
+
+	if (!v->gm.on)
+		return -ENODATA;
+	/* Gmail leaves the selected folder's own label out of X-GM-LABELS:
+	 * a file in INBOX has \Inbox all the same */
+	own = gmail_folder_label(&v->gm, &v->tree, idx);
+	if (own != NULL && !gmail_labels_has(m->gm_labels, own) &&
+	    asprintf(&all, "%s%s%s", m->gm_labels ? m->gm_labels : "",
+		     m->gm_labels && m->gm_labels[0] ? "\n" : "", own) < 0)
+		return -ENOMEM;
+	rc = gmail_labels_format(all ? all : m->gm_labels, val, len);
+	free(all);
+	return rc;
+}
+
+int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino), uidvalidity = 0;
+	struct session_mbox mb;
+	struct session *s;
+	char *add = NULL, *del = NULL, *mailbox = NULL, *labels = NULL;
+	struct tree_msg *m;
+	uint64_t msgid = 0;
+	bool replace;
+	int rc;
+
+	if (!v->gm.on)
+		return -EPERM;
+	rc = gmail_labels_parse(val, len, &replace, &add, &del);
+	if (rc < 0) {
+		log_err("user.imap.labels: cannot parse \"%.*s\" (expected e.g. \"Work \\\"To do\\\"\", "
+			"\"+Work\" or \"-\\\\Inbox\")", (int)(len > 200 ? 200 : len), val);
+		return rc;
+	}
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		goto out;
+	pthread_mutex_lock(&t->lock);
+	m = idx < t->n ? tree_msg_find(&t->nodes[idx], uid) : NULL;
+	if (m == NULL)
+		rc = -ENOENT;
+	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
+		rc = -ENOMEM;
+	else
+		msgid = m->gm_msgid;
+	uidvalidity = t->nodes[idx].uidvalidity;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		goto out;
+	rc = vfs_session(v, mailbox, &s, &mb);
+	if (rc == 0)
+		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
+	if (rc < 0)
+		goto out;
+	if (replace) {
+		rc = session_store_labels(s, uid, SESSION_STORE_SET, add ? add : "");
+	} else {
+		if (add != NULL)
+			rc = session_store_labels(s, uid, SESSION_STORE_ADD, add);
+		if (rc == 0 && del != NULL)
+			rc = session_store_labels(s, uid, SESSION_STORE_REMOVE, del);
+	}
+	/* show what the server now has; removing this folder's own label
+	 * takes the message out of it: the refresh then finds nothing */
+	if (rc == 0 && vfs_refresh_msg(v, s, idx, uidvalidity, uid) == -ENOENT) {
+		char name[32];
+
+		pthread_mutex_lock(&t->lock);
+		tree_msg_remove(&t->nodes[idx], uid);
+		pthread_mutex_unlock(&t->lock);
+		snprintf(name, sizeof(name), "%" PRIu32 ".eml", uid);
+		vfs_notify_gone(v, tree_dir_ino(idx), name);
+	}
+	pool_checkin(v->pool, s);
+	if (rc == 0) {
+		pthread_mutex_lock(&t->lock);
+		m = tree_msg_find(&t->nodes[idx], uid);
+		labels = m != NULL && m->gm_labels != NULL ? strdup(m->gm_labels) : NULL;
+		pthread_mutex_unlock(&t->lock);
+		/* the folders of labels added and removed change too */
+		vfs_gmail_changed(v, idx, msgid, add);
+		vfs_gmail_changed(v, idx, msgid, del);
+		vfs_gmail_changed(v, idx, msgid, labels);
+	}
+out:
+	if (rc < 0)
+		log_err("setting labels on %s UID %u failed: %s", mailbox ? mailbox : "?", uid, strerror(-rc));
+	free(labels);
+	free(add);
+	free(del);
+	free(mailbox);
+	return rc;
+}
