@@ -10,11 +10,11 @@
  * listed under its APPENDUID.
  *
  * An APPEND that fails (the server refused the message, the quota is
- * full, the connection broke) leaves the file as it was, listed and
- * readable, so nothing written is lost: the close reports the errno, the
- * log says why (with the server's text), and the user removes the file or
- * writes it again, which sends it again. It lives only as long as the
- * mount.
+ * full, the connection broke) takes the file's name away as a stored one
+ * would: the close reports the errno and the log says why, with the
+ * server's text. Keeping it would show a message the server does not
+ * have, which a later rsync or mv would take for stored (and which would
+ * be gone at unmount); the writer still has its source.
  *
  * Names starting with '.' (rsync's and editors' temporary files) are held
  * until renamed to a visible name; an empty file appends nothing.
@@ -473,7 +473,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	struct session *s = NULL;
 	uint32_t uidvalidity = 0, uid = 0;
 	char *mailbox, *data, *msgid = NULL, said[256];
-	bool ambiguous = false;
+	bool ambiguous = false, unsure = false;
 	int rc, attempt;
 
 	pthread_mutex_lock(&v->tree.lock);
@@ -514,8 +514,9 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 		log_warn("%s: connection lost during APPEND; checking whether the message arrived", mailbox);
 		if (msgid == NULL) {
 			log_err("%s: the message has no Message-ID, so whether it was stored cannot be "
-				"checked; not repeating the APPEND (look in the mailbox)", mailbox);
+				"checked; not repeating the APPEND", mailbox);
 			rc = -EIO;
+			unsure = true;
 			break;
 		}
 		rc = vfs_session(v, mailbox, &s, &mb);
@@ -528,6 +529,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 		if (rc < 0) {
 			log_err("%s: cannot check whether the message arrived; not repeating the APPEND", mailbox);
 			rc = -EIO;
+			unsure = true;
 			break;
 		}
 		if (uid != 0) {
@@ -535,10 +537,10 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 			break;
 		}
 		if (attempt == 1) {
-			/* the repeat failed the same way: stored nowhere, and
-			 * the close must say so (not succeed with nothing sent) */
-			log_err("%s: the message did not arrive; the second APPEND failed too", mailbox);
+			/* the repeat failed the same way: the close must say so
+			 * (not succeed with nothing known to be stored) */
 			rc = -EIO;
+			unsure = true;
 			break;
 		}
 		log_info("%s: the message did not arrive; sending it once more", mailbox);
@@ -547,12 +549,14 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	free(msgid);
 	if (rc < 0) {
 		/* one line with all of it: `imapfs status` shows the last one */
-		if (said[0] != '\0')
-			log_err("%s: APPEND of %s refused (%s; the file stays until removed); the server "
-				"said: %s", mailbox, name, strerror(-rc), said);
+		if (unsure)
+			log_err("%s: APPEND of %s: the outcome is unknown (%s); it may have been stored: "
+				"look in the mailbox before writing it again", mailbox, name, strerror(-rc));
+		else if (said[0] != '\0')
+			log_err("%s: APPEND of %s refused (%s), not stored; the server said: %s", mailbox,
+				name, strerror(-rc), said);
 		else
-			log_err("%s: APPEND of %s failed: %s; the file stays until removed", mailbox, name,
-				strerror(-rc));
+			log_err("%s: APPEND of %s failed (%s), not stored", mailbox, name, strerror(-rc));
 		free(mailbox);
 		return rc;
 	}
@@ -615,14 +619,8 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 	pthread_mutex_lock(&v->pend_lock);
 	p->busy = false;
 	p->dirty = false;
-	if (rc < 0) {
-		/* not stored: the file stays as written, listed and readable
-		 * (the caller's close reports the errno); written again, it is
-		 * sent again, and rm drops it */
-		pthread_mutex_unlock(&v->pend_lock);
-		return rc;
-	}
-	/* appended: the name goes, the message shows under its UID */
+	/* appended, or failed: either way the name goes (the caller's close
+	 * reports a failure; a stored message shows under its UID) */
 	name = p->name;
 	p->name = NULL;
 	if (name != NULL && *ninval < VFS_MAX_INVAL) {

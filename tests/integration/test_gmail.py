@@ -1,4 +1,4 @@
-"""Gmail (X-GM-EXT-1) against a scripted Gmail (gmailserver.GmailServer):
+r"""Gmail (X-GM-EXT-1) against a scripted Gmail (gmailserver.GmailServer):
 one message, many folders, one inode. Every result is checked in the
 server's own state (its store, its labels, its transcript), not only
 through the mount.

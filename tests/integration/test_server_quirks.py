@@ -7,9 +7,9 @@ errmap_append_code gives (EINVAL, EDQUOT, EFBIG), the APPEND is sent once
 and never repeated, nothing is stored (a BAD, which libetpan cannot tell
 from a reply out of step, is checked by Message-ID, sent once more, and
 then fails with EIO), the server's text is in the log
-(escaped) and in `imapfs status`; the file stays as written, listed and
-readable, so a careful user can remove it or write it again (which sends it
-again, and then it shows under its UID).
+(escaped) and in `imapfs status`; the file's name goes, as for a stored
+one (a file the server does not have must not look stored to a later rsync
+or mv), and writing it again once the server takes it stores it.
 
 A message whose bytes change under the same UID (an mbox server rewriting
 Status: and X-Status: when its flags change): when the server's
@@ -123,12 +123,12 @@ def refusing(pki, mount):
         fs.stop()
 
 
-def test_refused_append_cp_keeps_file_and_retries(refusing):
+def test_refused_append_cp_fails_and_retries(refusing):
     """`cp msg.eml INBOX/` to a server that answers "NO Message contains
     invalid header": cp fails with EINVAL at close, one APPEND, nothing
-    stored; the reason is in the log and in `imapfs status`; the file is
-    still there with the bytes written; once the server takes it, writing
-    it again appends it (and it shows under its UID)."""
+    stored; the reason is in the log and in `imapfs status`; the mount
+    shows nothing the server does not have; once the server takes it,
+    writing it again appends it (and it shows under its UID)."""
     fs, m, inbox, before = refusing
     src = os.path.join(tempfile.mkdtemp(prefix="imapfs-src-"), "msg.eml")
     with open(src, "wb") as f:
@@ -152,10 +152,9 @@ def test_refused_append_cp_keeps_file_and_retries(refusing):
     assert "APPEND" in last and "INBOX" in last and \
         "Message contains invalid header" in last, last
 
-    # nothing written is lost: the file is still there, as written
-    assert sorted(os.listdir(inbox)) == ["1.eml", "msg.eml"]
-    assert _read(os.path.join(inbox, "msg.eml")) == NEW
-    assert os.stat(os.path.join(inbox, "msg.eml")).st_size == len(NEW)
+    # the mount shows what the server has: no message that is not there
+    assert sorted(os.listdir(inbox)) == ["1.eml"]
+    assert not os.path.exists(os.path.join(inbox, "msg.eml"))
     time.sleep(0.5)
     assert _count(fs, "APPEND") == 1, "APPEND repeated on its own"
 
@@ -180,8 +179,8 @@ def test_refused_append_cp_keeps_file_and_retries(refusing):
     (b"NO [TOOBIG] Message too large", errno.EFBIG),
 ])
 def test_refused_append_errno(refusing, reply, err):
-    """Each refusal is its errno at close, sent once, stored nowhere; the
-    file stays until rm, and rm only drops it (nothing on the server)."""
+    """Each refusal is its errno at close, sent once, stored nowhere, and
+    the name is gone (nothing listed that the server does not have)."""
     fs, m, inbox, before = refusing
     fs.append_refusal = reply
     got = _write_close(os.path.join(inbox, "new.eml"), NEW)
@@ -192,19 +191,17 @@ def test_refused_append_errno(refusing, reply, err):
     assert fs.appended == [] and _server_bodies(fs) == before
     text = reply.split(b"] ", 1)[-1].split(b" ", 1)[-1].decode()
     assert text in m.log(), m.log()
-    assert _read(os.path.join(inbox, "new.eml")) == NEW
-    os.unlink(os.path.join(inbox, "new.eml"))
     assert os.listdir(inbox) == ["1.eml"]
     assert _server_bodies(fs) == before and _count(fs, "APPEND") == 1
     assert m.alive()
 
 
-def test_bad_append_fails_and_keeps_file(refusing):
+def test_bad_append_fails(refusing):
     """A tagged BAD to APPEND: libetpan cannot tell it from a reply out of
     step with the command (MAILIMAP_ERROR_PROTOCOL), so it counts as an
     APPEND whose outcome is unknown: looked for by Message-ID (not there),
-    sent once more, BAD again. close() must then fail and the file stay;
-    it used to succeed with nothing stored and the file gone."""
+    sent once more, BAD again. close() must then fail, and the log say the
+    outcome is unknown; it used to succeed with nothing stored."""
     fs, m, inbox, before = refusing
     fs.append_refusal = b"BAD [PARSE] Invalid message header"
     got = _write_close(os.path.join(inbox, "bad.eml"), NEW)
@@ -213,9 +210,8 @@ def test_bad_append_fails_and_keeps_file(refusing):
     assert fs.appended == [] and _server_bodies(fs) == before
     assert _count(fs, "APPEND") == 2, fs.transcript()
     assert _count(fs, "UID SEARCH") >= 1, fs.transcript()
-    assert "the second APPEND failed too" in m.log(), m.log()
-    assert sorted(os.listdir(inbox)) == ["1.eml", "bad.eml"]
-    assert _read(os.path.join(inbox, "bad.eml")) == NEW
+    assert "APPEND of bad.eml: the outcome is unknown" in m.log(), m.log()
+    assert sorted(os.listdir(inbox)) == ["1.eml"]
     assert m.alive()
 
 
