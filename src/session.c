@@ -924,9 +924,14 @@ int session_list(struct session *s, const char *pattern, session_list_cb *cb, vo
  * refuse a DELETE; session_leave never CLOSEs what it does not know. */
 static void session_opened(struct session *s, const char *mailbox, bool ro, int rc)
 {
-	free(s->open);
+	const struct mailimap_selection_info *si = s->imap->imap_selection_info;
+	char *was = s->open;	/* MAILBOX may be it */
+
 	s->open = rc == 0 ? strdup(mailbox) : NULL;
-	s->open_ro = ro;
+	free(was);
+	/* read-only only when the server said so ([READ-ONLY], RFC 3501
+	 * 6.3.2): a CLOSE of anything else may expunge */
+	s->open_ro = ro && rc == 0 && si != NULL && si->sel_perm == MAILIMAP_MAILBOX_READONLY;
 }
 
 int session_select(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,
@@ -1771,14 +1776,24 @@ static int session_leave(struct session *s, const char *mailbox, bool subtree)
 	if (session_has_cap(s, "UNSELECT")) {
 		rc = session_rc(s, mailimap_custom_command(s->imap, "UNSELECT"), "UNSELECT");
 	} else {
-		if (!s->open_ro)
+		if (!s->open_ro) {
 			rc = session_rc(s, mailimap_examine(s->imap, s->open), "EXAMINE");
+			session_opened(s, s->open, true, rc);
+		}
 		/* a failed EXAMINE leaves nothing selected (RFC 3501 6.3.1):
 		 * no CLOSE then, and above all none on the read-write one */
-		if (rc == 0)
+		if (rc == 0 && s->open != NULL && !s->open_ro) {
+			/* EXAMINE answered without [READ-ONLY]: a CLOSE might
+			 * expunge. Dropping the connection expunges nothing. */
+			log_warn("imap[%d]: %s: EXAMINE did not say READ-ONLY; dropping the connection "
+				 "rather than CLOSE it", s->id, s->open);
+			s->broken = true;
+			rc = -EIO;
+		} else if (rc == 0) {
 			rc = session_rc(s, mailimap_close(s->imap), "CLOSE");
-		else if (!s->broken)
+		} else if (!s->broken) {
 			rc = 0;
+		}
 	}
 	session_opened(s, mailbox, false, -1);
 	if (rc == 0)

@@ -29,6 +29,7 @@ sets flags on the server object, so a new server quirk is one table entry
                            connection has selected answer NO (texts seen
                            on a real server)
     fs.delim               hierarchy delimiter; None = flat (NIL)
+    fs.examine_rw          a lie: EXAMINE is read-write, [READ-WRITE]
 Every profile server also speaks the write path: CREATE, DELETE, RENAME
 (children too), SUBSCRIBE/UNSUBSCRIBE, EXPUNGE, UID EXPUNGE, UID COPY /
 UID MOVE (COPYUID), UID STORE on sets, MYRIGHTS, GETACL, UNSELECT, CLOSE
@@ -281,6 +282,9 @@ class FakeServer:
         self.refused = []
         self.myrights = FULL_RIGHTS
         self.refuse_selected = False
+        # a lie: EXAMINE answers [READ-WRITE] and is read-write (a CLOSE
+        # after it expunges)
+        self.examine_rw = False
         self.profile = None
         if profile is not None:
             self._apply_profile(profile, caps_auth is None)
@@ -787,6 +791,8 @@ class _Session:
             return
         # switching the selection expunges nothing (RFC 3501 6.3.1)
         self.selected = toks[0]
+        if self.srv.examine_rw:
+            ro = False   # the lie: EXAMINE opens it read-write
         self.selected_ro = ro
         self.state = "selected"
         msgs = mb["messages"]

@@ -58,7 +58,7 @@ def start(pki, profile):
 def mount_fake(mount, pki, fs, opts=()):
     return mount(url="imaps://%s@127.0.0.1:%d/" % (USER, fs.port),
                  cafile=pki.cafile, password=PASSWORD,
-                 opts=["timeout=10", "poll=1"] + list(opts))
+                 opts=["timeout=10", "poll=1", "max_conns=1"] + list(opts))
 
 
 def has(fs, cap):

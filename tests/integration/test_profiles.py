@@ -232,6 +232,31 @@ def test_changes_by_others(prof):
         ["1.eml", "%d.eml" % a]
 
 
+def test_examine_read_write_lie_never_closed(pki, mount):
+    """A server without UNSELECT whose EXAMINE answers [READ-WRITE] (and
+    is read-write: a CLOSE after it expunges): leaving the mailbox before
+    RENAME must not CLOSE it. The connection is dropped instead, so the
+    rename may fail, but the bystander \\Deleted message survives."""
+    fs = pu.start(pki, "refuse-selected")
+    fs.examine_rw = True
+    try:
+        m = pu.mount_fake(mount, pki, fs)
+        fs.message("Archive", 1).flags.append("\\Deleted")
+        want = pu.bodies(fs, "Archive")
+        assert os.listdir(os.path.join(m.path, "Archive")) == ["1.eml"]
+        subprocess.run(["mv", os.path.join(m.path, "Archive"),
+                        os.path.join(m.path, "Old")], capture_output=True,
+                       timeout=60)
+        assert pu.rw_closes(fs) == [], "CLOSE after an EXAMINE that said " \
+            "READ-WRITE:\n" + fs.transcript()
+        box = b"Old" if b"Old" in fs.mailboxes else b"Archive"
+        assert pu.bodies(fs, box) == want, fs.transcript()
+        assert "EXAMINE did not say READ-ONLY" in m.log(), m.log()
+        assert m.alive()
+    finally:
+        fs.stop()
+
+
 def test_old_acl_refusal_is_logged(pki, mount):
     """RFC 2086 rights without 'd' ("acilrsw"): rm is EACCES, the message
     stays, and the log names the rights seen."""
