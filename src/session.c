@@ -1892,6 +1892,15 @@ static int session_append_fits(struct session *s, const char *mailbox, const cha
 	return -EFBIG;
 }
 
+/* Keep the server's "[CODE] text" of the NO just read (session_append_refusal). */
+static void note_refusal(struct session *s)
+{
+	const char *code = session_code(s);
+
+	snprintf(s->refusal, sizeof(s->refusal), "%s%s%s%s", code ? "[" : "", code ? code : "",
+		 code ? "] " : "", session_text(s));
+}
+
 int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
 		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
 		   uint32_t *uid, bool *ambiguous)
@@ -1907,8 +1916,6 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
 		return -EINVAL;
 	rc = session_append_fits(s, mailbox, data, len);
-	if (rc == 0 && session_leave(s, mailbox, false) < 0)
-		rc = -EIO;
 	if (rc < 0)
 		return rc;
 	fl = flag_list_new(f);
@@ -1927,11 +1934,21 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 		}
 	}
 	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
+	if (r == MAILIMAP_ERROR_APPEND && s->open != NULL && strcmp(s->open, mailbox) == 0) {
+		/* A NO: nothing was stored. RFC 3501 allows APPEND to the
+		 * selected mailbox, but some servers refuse it ("NO Current box
+		 * is selected READ-ONLY."): leave it and send once more. Only
+		 * then, so that servers that allow it pay no round trips. */
+		log_info("imap[%d]: APPEND to %s refused while it is open here; leaving it and sending "
+			 "the message once more", s->id, mailbox);
+		note_refusal(s);
+		if (session_leave(s, mailbox, false) == 0)
+			r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
+	}
 	if (errmap_is_fatal(r))
 		*ambiguous = true;	/* it may have been stored before the link broke */
 	else if (r != MAILIMAP_NO_ERROR)
-		snprintf(s->refusal, sizeof(s->refusal), "%s%s%s%s", session_code(s) ? "[" : "",
-			 session_code(s) ? session_code(s) : "", session_code(s) ? "] " : "", session_text(s));
+		note_refusal(s);
 	rc = session_rc(s, r, "APPEND");
 	mailimap_flag_list_free(fl);
 	if (dt)

@@ -170,11 +170,12 @@ int session_expunge_uid(struct session *s, uint32_t uid);
 int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid);
 
 int session_create(struct session *s, const char *mailbox);
-/* DELETE, RENAME and APPEND first leave MAILBOX (FROM) if this connection
- * has it selected, and for DELETE and RENAME a mailbox under it too:
- * some servers refuse them on the open mailbox. UNSELECT, or EXAMINE +
- * CLOSE without it; never a CLOSE of a read-write selection. A failure
- * to leave is -EIO and nothing else is sent. */
+/* DELETE and RENAME first leave MAILBOX (FROM) if this connection has it
+ * (or a mailbox under it) selected: some servers refuse them on the open
+ * mailbox. UNSELECT, or EXAMINE + CLOSE without it; never a CLOSE of a
+ * read-write selection. A failure to leave is -EIO and nothing else is
+ * sent. APPEND leaves only after a NO on a connection that had the
+ * mailbox open, then sends once more (a NO stored nothing). */
 int session_delete(struct session *s, const char *mailbox);
 int session_rename(struct session *s, const char *from, const char *to);
 int session_subscribe(struct session *s, const char *mailbox, bool on);
