@@ -35,6 +35,30 @@ static void notify_uid(struct vfs *v, uint32_t idx, uint32_t uid)
 	vfs_notify_gone(v, tree_dir_ino(idx), name);
 }
 
+size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed)
+{
+	size_t i, differ = 0;
+
+	for (i = 0; i < changed->n; i++) {
+		struct tree_msg *m = tree_msg_find(n, changed->v[i].uid);
+		const char *ok, *nk;
+
+		if (m == NULL)
+			continue;
+		ok = m->keywords ? m->keywords : "";
+		nk = changed->v[i].keywords ? changed->v[i].keywords : "";
+		if (m->sysflags != changed->v[i].sysflags || strcmp(ok, nk) != 0)
+			differ++;
+		m->sysflags = changed->v[i].sysflags;
+		free(m->keywords);
+		m->keywords = changed->v[i].keywords;
+		changed->v[i].keywords = NULL;
+		if (changed->v[i].modseq)
+			m->modseq = changed->v[i].modseq;
+	}
+	return differ;
+}
+
 int vfs_resync(struct vfs *v, uint32_t idx)
 {
 	struct tree *t = &v->tree;
@@ -122,18 +146,7 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		fresh.v = NULL;
 		fresh.n = 0;
 	} else {
-		for (i = 0; i < changed.n; i++) {
-			struct tree_msg *m = tree_msg_find(n, changed.v[i].uid);
-
-			if (m == NULL)
-				continue;
-			m->sysflags = changed.v[i].sysflags;
-			free(m->keywords);
-			m->keywords = changed.v[i].keywords;
-			changed.v[i].keywords = NULL;
-			if (changed.v[i].modseq)
-				m->modseq = changed.v[i].modseq;
-		}
+		vfs_apply_flags(n, &changed);
 		for (i = 0; i < fresh.n; i++) {
 			if (tree_msg_insert(n, &fresh.v[i]) == 0)
 				fresh.v[i].keywords = NULL;	/* taken over */

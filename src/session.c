@@ -1707,8 +1707,9 @@ void session_forget_selection(struct session *s)
 	s->selected = NULL;
 }
 
-int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
-			      session_msg_cb *cb, void *ctx)
+/* UID FETCH FIRST:LAST (UID FLAGS), CHANGEDSINCE MODSEQ when not 0. */
+static int fetch_flags(struct session *s, uint32_t first, uint32_t last, uint64_t modseq,
+		       session_msg_cb *cb, void *ctx)
 {
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
@@ -1716,7 +1717,7 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 	clistiter *it;
 	int rc = 0;
 
-	set = mailimap_set_new_interval(1, last);
+	set = mailimap_set_new_interval(first, last);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	if (set == NULL || ft == NULL) {
 		rc = -ENOMEM;
@@ -1738,7 +1739,7 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 		char *kw;
 
 		msg_att_parse(clist_content(it), &m, &kw);
-		if (m.uid != 0 && m.uid <= last)
+		if (m.uid >= first && m.uid != 0 && m.uid <= last)
 			rc = cb(ctx, &m);
 		free(kw);
 	}
@@ -1749,6 +1750,17 @@ out:
 	if (ft)
 		mailimap_fetch_type_free(ft);
 	return rc;
+}
+
+int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
+			      session_msg_cb *cb, void *ctx)
+{
+	return fetch_flags(s, 1, last, modseq, cb, ctx);
+}
+
+int session_fetch_flags(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx)
+{
+	return fetch_flags(s, first, last, 0, cb, ctx);
 }
 
 int session_search_all(struct session *s, uint32_t **uids, size_t *n)

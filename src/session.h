@@ -205,6 +205,10 @@ void session_forget_selection(struct session *s);
 int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 			      session_msg_cb *cb, void *ctx);
 
+/* UID FETCH FIRST:LAST (UID FLAGS) in the selected mailbox, for servers
+ * without CONDSTORE: CB as for session_fetch_flags_since. */
+int session_fetch_flags(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx);
+
 /* UID SEARCH ALL: malloc'd array of the UIDs in the selected mailbox. */
 int session_search_all(struct session *s, uint32_t **uids, size_t *n);
 

@@ -11,6 +11,8 @@
 #define IMAPFS_VFS_INTERNAL_H
 
 #include <pthread.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "pool.h"
 #include "session.h"
@@ -54,6 +56,10 @@ struct vfs {
 	 * (ns), and the longest it held tree.lock for it since mount (ns; wall
 	 * clock, and the watcher's CPU time during that hold) */
 	uint64_t watch_list_n, watch_compare_ns, watch_lock_ns_max, watch_lock_cpu_ns_max;
+	/* the last bounded FLAGS refetch without CONDSTORE (flagpoll.c), for
+	 * `imapfs status` (__atomic access): mailboxes and messages asked,
+	 * messages whose flags had changed, how long it took (ns) */
+	uint64_t flagpoll_boxes, flagpoll_msgs, flagpoll_changed, flagpoll_ns;
 
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */
@@ -147,6 +153,27 @@ void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name);
 
 struct watch;
 void watch_stop(struct watch *w);
+/* How each kind of change by other clients reaches us (IDLE, NOTIFY,
+ * poll; flags by CHANGEDSINCE or FLAGS refetch): lines for `imapfs
+ * status`. No network I/O. watch.c. */
+void watch_describe(struct vfs *v, FILE *f);
+
+/* Monotonic clock in seconds (for tree_node.used). */
+time_t vfs_now_s(void);
+
+/* Copy the flags (and MODSEQ) of each message of CHANGED into node N,
+ * taking over their keywords; messages N does not hold are skipped.
+ * Returns how many messages' flags differed. Tree lock held. resync.c. */
+size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed);
+
+/* Without CONDSTORE: UID FETCH a:b (FLAGS) on S for the mailboxes in recent
+ * use, within the bounds flagpoll.c documents (imapfs.1 too), SKIP
+ * excepted (the mailbox S idles on, 0: none). Flag changes found go into
+ * the tree. flagpoll.c. */
+int flagpoll_run(struct vfs *v, struct session *s, uint32_t skip);
+#define FLAGPOLL_RECENT_S (15 * 60)	/* "in recent use": listing asked for this recently */
+#define FLAGPOLL_MAILBOXES 8		/* of those, the most recently used, per poll */
+#define FLAGPOLL_MESSAGES 4096		/* messages whose flags one poll asks for, in all */
 
 /* pending.c: hooks used by vfs.c */
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);
