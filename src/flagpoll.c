@@ -16,9 +16,12 @@
  *     mailboxes are refetched whole and a larger one in turns: the next
  *     poll goes on from the UID where this one stopped (tree_node.flag_next),
  *     so its every message is looked at within ceil(n / share) polls.
- * imapfs.1 documents these numbers. The mailbox the watcher idles on is
- * left out: IDLE reports its flag changes (untagged FETCH), which makes
- * the watcher resync it.
+ * imapfs.1 documents these numbers. resync.c, which runs when STATUS
+ * moved or IDLE woke up, fetches no flags without CONDSTORE, so this
+ * bound holds whatever else changes. The mailbox the watcher idles on is
+ * polled like the others (for what changed while it was not idling);
+ * what IDLE reports, untagged FETCH with a sequence number, is refetched
+ * at once by flagpoll_idle: FETCH those numbers (UID FLAGS).
  *
  * Runs on the watcher's own session (never a pool one, so file operations
  * never wait for it), EXAMINE only. The tree lock is held only to choose
@@ -80,7 +83,7 @@ static size_t first_at(const struct tree_node *n, uint32_t uid)
 
 /* The mailboxes this poll refetches, with their shares, into P (room for
  * FLAGPOLL_MAILBOXES): how many. */
-static size_t flagpoll_choose(struct vfs *v, uint32_t skip, struct flagpoll_pick *p)
+static size_t flagpoll_choose(struct vfs *v, struct flagpoll_pick *p)
 {
 	struct tree *t = &v->tree;
 	struct flagpoll_pick *all;
@@ -92,7 +95,7 @@ static size_t flagpoll_choose(struct vfs *v, uint32_t skip, struct flagpoll_pick
 	for (i = 1; all != NULL && i < t->n; i++) {
 		const struct tree_node *nd = &t->nodes[i];
 
-		if (i == skip || nd->state != TREE_READY || !nd->selectable || nd->hidden || nd->nmsgs == 0 ||
+		if (nd->state != TREE_READY || !nd->selectable || nd->hidden || nd->nmsgs == 0 ||
 		    nd->used == 0 || now - nd->used > FLAGPOLL_RECENT_S)
 			continue;
 		all[n].idx = (uint32_t)i;
@@ -120,6 +123,24 @@ static size_t flagpoll_choose(struct vfs *v, uint32_t skip, struct flagpoll_pick
 		left -= p[i].take;
 	}
 	return n;
+}
+
+/* Apply GOT to node IDX if its message list is still what it was at GEN. */
+static size_t flagpoll_apply(struct vfs *v, uint32_t idx, uint64_t gen, struct tree_msgbuf *got, uint32_t *next)
+{
+	struct tree *t = &v->tree;
+	struct tree_node *n;
+	size_t differ = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = &t->nodes[idx];
+	if (n->state == TREE_READY && n->gen == gen) {
+		differ = vfs_apply_flags(n, got);
+		if (next != NULL)
+			n->flag_next = *next;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return differ;
 }
 
 /* Refetch the flags of PICK's next slice on S; *ASKED, *DIFFER: messages
@@ -176,20 +197,14 @@ static int flagpoll_one(struct vfs *v, struct session *s, const struct flagpoll_
 		goto out;
 	}
 	*asked += i1 - i0;
-	pthread_mutex_lock(&t->lock);
-	n = &t->nodes[pick->idx];
-	if (n->state == TREE_READY && n->gen == gen) {
-		*differ += vfs_apply_flags(n, &got);
-		n->flag_next = next;
-	}
-	pthread_mutex_unlock(&t->lock);
+	*differ += flagpoll_apply(v, pick->idx, gen, &got, &next);
 out:
 	tree_msgs_free(got.v, got.n);
 	free(mailbox);
 	return rc;
 }
 
-int flagpoll_run(struct vfs *v, struct session *s, uint32_t skip)
+int flagpoll_run(struct vfs *v, struct session *s)
 {
 	struct flagpoll_pick pick[FLAGPOLL_MAILBOXES];
 	struct timespec t0, t1;
@@ -197,7 +212,7 @@ int flagpoll_run(struct vfs *v, struct session *s, uint32_t skip)
 	int rc = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	n = flagpoll_choose(v, skip, pick);
+	n = flagpoll_choose(v, pick);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = flagpoll_one(v, s, &pick[i], &asked, &differ);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -209,5 +224,52 @@ int flagpoll_run(struct vfs *v, struct session *s, uint32_t skip)
 	if (differ > 0)
 		log_debug("flags poll: %zu of %zu messages in %zu mailboxes re-flagged by another client",
 			  differ, asked, n);
+	return rc;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+	return tree_uid_cmp(a, b);
+}
+
+int flagpoll_idle(struct vfs *v, struct session *s, uint32_t idx)
+{
+	struct tree *t = &v->tree;
+	struct tree_msgbuf got = { 0 };
+	uint32_t *seqs = NULL;
+	size_t n, i, o;
+	bool expunged, ready;
+	uint64_t gen;
+	int rc;
+
+	rc = session_idle_news(s, &seqs, &n, &expunged);
+	/* after an EXPUNGE the numbers may name other messages now: the
+	 * flag poll finds those changes */
+	if (rc < 0 || n == 0 || expunged)
+		goto out;
+	qsort(seqs, n, sizeof(*seqs), seq_cmp);
+	for (i = 0, o = 0; i < n; i++)
+		if (o == 0 || seqs[o - 1] != seqs[i])
+			seqs[o++] = seqs[i];
+	/* more than a poll's worth (another client re-flagged a whole
+	 * mailbox): the flag poll does the rest, slice by slice */
+	n = o < FLAGPOLL_MESSAGES ? o : FLAGPOLL_MESSAGES;
+	pthread_mutex_lock(&t->lock);
+	ready = t->nodes[idx].state == TREE_READY;
+	gen = t->nodes[idx].gen;
+	pthread_mutex_unlock(&t->lock);
+	if (!ready)
+		goto out;	/* listed afresh when next used */
+	deadline_start(v->cfg->timeout);
+	rc = session_fetch_flags_seqs(s, seqs, n, tree_msgbuf_add, &got);
+	if (rc < 0) {
+		rc = session_broken(s) ? rc : 0;
+		goto out;
+	}
+	if (flagpoll_apply(v, idx, gen, &got, NULL) > 0)
+		log_debug("IDLE: %zu messages re-flagged by another client", got.n);
+out:
+	tree_msgs_free(got.v, got.n);
+	free(seqs);
 	return rc;
 }

@@ -5,7 +5,9 @@
  *     it anew and make the kernel forget every old name;
  *   - new messages: UID FETCH last+1:* (metadata);
  *   - flag changes: UID FETCH 1:last (FLAGS) (CHANGEDSINCE modseq) with
- *     CONDSTORE, all flags without;
+ *     CONDSTORE; without it, fetching every flag at each change would
+ *     cost megabytes a poll in a large mailbox, so flagpoll.c refetches
+ *     them within its bounds instead;
  *   - expunges: only when the count does not add up, UID SEARCH ALL and
  *     a diff; the kernel is told to drop each vanished name.
  * With QRESYNC (RFC 7162, enabled per connection in session.c) the flag
@@ -119,8 +121,8 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 				rc = 0;
 			}
 		}
-		if (rc == 0 && maxuid > 0 && !qresync)
-			rc = session_fetch_flags_since(s, maxuid, v->condstore ? modseq : 0, tree_msgbuf_add, &changed);
+		if (rc == 0 && maxuid > 0 && !qresync && v->condstore)
+			rc = session_fetch_flags_since(s, maxuid, modseq, tree_msgbuf_add, &changed);
 		if (rc == 0 && !qresync && mb.exists != count + fresh.n)
 			rc = session_search_all(s, &uids, &nuids);
 	}

@@ -167,10 +167,12 @@ time_t vfs_now_s(void);
 size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed);
 
 /* Without CONDSTORE: UID FETCH a:b (FLAGS) on S for the mailboxes in recent
- * use, within the bounds flagpoll.c documents (imapfs.1 too), SKIP
- * excepted (the mailbox S idles on, 0: none). Flag changes found go into
- * the tree. flagpoll.c. */
-int flagpoll_run(struct vfs *v, struct session *s, uint32_t skip);
+ * use, within the bounds flagpoll.c documents (imapfs.1 too). Flag
+ * changes found go into the tree. flagpoll.c. */
+int flagpoll_run(struct vfs *v, struct session *s);
+/* Without CONDSTORE, right after an IDLE on S (node IDX selected) woke up:
+ * FETCH (UID FLAGS) the messages it reported re-flagged, into the tree. */
+int flagpoll_idle(struct vfs *v, struct session *s, uint32_t idx);
 #define FLAGPOLL_RECENT_S (15 * 60)	/* "in recent use": listing asked for this recently */
 #define FLAGPOLL_MAILBOXES 8		/* of those, the most recently used, per poll */
 #define FLAGPOLL_MESSAGES 4096		/* messages whose flags one poll asks for, in all */

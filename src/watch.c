@@ -565,10 +565,9 @@ static void *watch_main(void *arg)
 			if (rc == 0)
 				rc = poll_loaded(w);
 			/* without CONDSTORE, STATUS misses flag changes: fetch
-			 * the flags of the mailboxes in recent use (the one we
-			 * idle on reports its own) */
+			 * the flags of the mailboxes in recent use */
 			if (rc == 0 && !v->condstore)
-				rc = flagpoll_run(v, w->s, session_has_cap(w->s, "IDLE") ? w->node : 0);
+				rc = flagpoll_run(v, w->s);
 		}
 		mailbox = idle_mailbox(w);
 		wait_ms = w->poller && poll_ms > 0 ? poll_ms : IDLE_RENEW_MS;
@@ -583,6 +582,11 @@ static void *watch_main(void *arg)
 			if (rc == 0)
 				rc = session_idle(w->s, wait_ms < IDLE_RENEW_MS ? wait_ms : IDLE_RENEW_MS,
 						  w->cancel[0], &changed);
+			/* without CONDSTORE resync fetches no flags: fetch
+			 * those IDLE said changed (before any other command,
+			 * which would replace what it said) */
+			if (rc == 0 && changed && !v->condstore)
+				rc = flagpoll_idle(v, w->s, w->node);
 			if (rc == 0 && changed)
 				vfs_resync(v, w->node);
 			/* with NOTIFY the news may be about another mailbox:

@@ -59,9 +59,14 @@ def _field(out, key):
     raise AssertionError("no %r line in:\n%s" % (key, out))
 
 
-def _flag_fetches(server):
-    """{mailbox name (bytes): number of UID FETCH ... (UID FLAGS) sent with
-    it selected} over every session's rawlog."""
+UID_FLAGS = rb"(?i)UID FETCH \S+ \(UID FLAGS\)$"
+SEQ_FLAGS = rb"(?i)FETCH \S+ \(UID FLAGS\)$"
+
+
+def _flag_fetches(server, rx=UID_FLAGS):
+    """{mailbox name (bytes): number of commands matching RX (default: UID
+    FETCH ... (UID FLAGS)) sent with it selected} over every session's
+    rawlog."""
     time.sleep(0.2)
     out = {}
     for _, data in server.imap_sessions():
@@ -74,7 +79,7 @@ def _flag_fetches(server):
             s = re.match(rb'(?i)(SELECT|EXAMINE) "?([^"]*)"?', cmd)
             if s:
                 sel = s.group(2)
-            elif re.match(rb"(?i)UID FETCH \S+ \(UID FLAGS\)$", cmd):
+            elif re.match(rx, cmd):
                 out[sel] = out.get(sel, 0) + 1
     return out
 
@@ -157,8 +162,10 @@ def test_flag_poll_bound_most_recent_mailboxes(bare, imap, mount):
 
 def test_idle_watched_mailbox_flags_without_condstore(bare, imap, mount):
     """INBOX (IDLE-watched) without CONDSTORE: the untagged FETCH FLAGS that
-    IDLE reports makes the watcher refetch the flags; with poll=3600 no
-    poll can be what shows them."""
+    IDLE reports makes the watcher refetch those messages' flags by
+    sequence number (FETCH n (UID FLAGS)), not every flag of the mailbox
+    (UID FETCH 1:n (UID FLAGS): megabytes for a large INBOX, at each new
+    mail); with poll=3600 no poll can be what shows them."""
     c = imap(bare)
     uid = imaputil.append_uid(c, "INBOX", _msg("idle flags"))
     m = mount(bare, opts=["poll=3600", "timeout=10"])
@@ -167,12 +174,15 @@ def test_idle_watched_mailbox_flags_without_condstore(bare, imap, mount):
     wait_for(lambda: _field(_status(m.path), "watch INBOX") == "IDLE (within seconds)", 10,
              lambda: "watcher not idling: %s" % _status(m.path))
     time.sleep(1)       # let it get into IDLE
+    whole, seq = _flag_fetches(bare).get(b"INBOX", 0), _flag_fetches(bare, SEQ_FLAGS).get(b"INBOX", 0)
     _other_client_flags(bare, imap, "INBOX", uid, "+FLAGS", ["\\Flagged", "$Idle"])
     wait_for(lambda: {"\\Flagged", "$Idle"} <= _flags(p), IDLE_BOUND,
              lambda: "flags set in INBOX not shown via IDLE: %r\n%s" % (_flags(p), m.log()))
     _other_client_flags(bare, imap, "INBOX", uid, "-FLAGS", ["\\Flagged", "$Idle"])
     wait_for(lambda: not ({"\\Flagged", "$Idle"} & _flags(p)), IDLE_BOUND,
              lambda: "flags cleared in INBOX not shown via IDLE: %r" % (_flags(p),))
+    assert _flag_fetches(bare).get(b"INBOX", 0) == whole, "every flag of INBOX fetched again"
+    assert _flag_fetches(bare, SEQ_FLAGS).get(b"INBOX", 0) >= seq + 2
 
 
 def _watch_lines(m):
