@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FLAGPOLL_IDLE_RUNS 256	/* ranges in one FETCH after IDLE: a line of a few kB at most */
+
 struct flagpoll_pick {
 	uint32_t idx;
 	time_t used;
@@ -237,7 +239,7 @@ int flagpoll_idle(struct vfs *v, struct session *s, uint32_t idx)
 	struct tree *t = &v->tree;
 	struct tree_msgbuf got = { 0 };
 	uint32_t *seqs = NULL;
-	size_t n, i, o;
+	size_t n, i, o, runs;
 	bool expunged, ready;
 	uint64_t gen;
 	int rc;
@@ -248,12 +250,19 @@ int flagpoll_idle(struct vfs *v, struct session *s, uint32_t idx)
 	if (rc < 0 || n == 0 || expunged)
 		goto out;
 	qsort(seqs, n, sizeof(*seqs), seq_cmp);
-	for (i = 0, o = 0; i < n; i++)
-		if (o == 0 || seqs[o - 1] != seqs[i])
-			seqs[o++] = seqs[i];
-	/* more than a poll's worth (another client re-flagged a whole
-	 * mailbox): the flag poll does the rest, slice by slice */
-	n = o < FLAGPOLL_MESSAGES ? o : FLAGPOLL_MESSAGES;
+	/* without repeats; and at most a poll's worth of messages in at most
+	 * FLAGPOLL_IDLE_RUNS ranges, so the command stays short: the flag
+	 * poll does the rest, slice by slice */
+	for (i = 0, o = 0, runs = 0; i < n && o < FLAGPOLL_MESSAGES; i++) {
+		if (o > 0 && seqs[o - 1] == seqs[i])
+			continue;
+		if (o == 0 || seqs[i] != seqs[o - 1] + 1)
+			runs++;
+		if (runs > FLAGPOLL_IDLE_RUNS)
+			break;
+		seqs[o++] = seqs[i];
+	}
+	n = o;
 	pthread_mutex_lock(&t->lock);
 	ready = t->nodes[idx].state == TREE_READY;
 	gen = t->nodes[idx].gen;

@@ -1768,10 +1768,13 @@ int session_fetch_flags(struct session *s, uint32_t first, uint32_t last, sessio
 int session_fetch_flags_seqs(struct session *s, const uint32_t *seqs, size_t n, session_msg_cb *cb, void *ctx)
 {
 	struct mailimap_set *set = mailimap_set_new_empty();
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; set != NULL && i < n; i++) {
-		if (mailimap_set_add_single(set, seqs[i]) != MAILIMAP_NO_ERROR) {
+	/* runs as ranges: "mark all read" elsewhere is one "1:n" */
+	for (i = 0; set != NULL && i < n; i = j) {
+		for (j = i + 1; j < n && seqs[j] == seqs[j - 1] + 1; j++)
+			;
+		if (mailimap_set_add_interval(set, seqs[i], seqs[j - 1]) != MAILIMAP_NO_ERROR) {
 			mailimap_set_free(set);
 			set = NULL;
 		}

@@ -210,7 +210,8 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 int session_fetch_flags(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx);
 
 /* FETCH SEQS (UID FLAGS), by sequence number: the messages an IDLE said
- * were re-flagged. CB as for session_fetch_flags. */
+ * were re-flagged. SEQS sorted, without repeats; runs are sent as
+ * ranges. CB as for session_fetch_flags. */
 int session_fetch_flags_seqs(struct session *s, const uint32_t *seqs, size_t n, session_msg_cb *cb, void *ctx);
 
 /* Right after session_idle: the sequence numbers of the untagged FETCH
