@@ -724,6 +724,10 @@ static void describe_tree(struct vfs *v, uint32_t idx, char *name, size_t len, s
 	*held = 0;
 	pthread_mutex_lock(&t->lock);
 	snprintf(name, len, "%s", idx != 0 && idx < t->n ? t->nodes[idx].mailbox : "");
+	/* the server chose it: no line breaks into the "key: value" lines */
+	for (i = 0; name[i] != '\0'; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			name[i] = '?';
 	for (i = 1; i < t->n; i++)
 		if (t->nodes[i].state == TREE_READY && !t->nodes[i].hidden)
 			(*held)++;
