@@ -197,10 +197,25 @@ static int do_status(const char *mnt)
 			fprintf(stderr, "imapfs: cannot read the status of %s: %s\n", mnt, strerror(errno));
 		return EXIT_USAGE;
 	}
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL)
-		return EXIT_USAGE;
-	n = getxattr(mnt, VFS_STATUS_XATTR, buf, (size_t)n);
+	/* the text is built anew for each call and may grow in between (a
+	 * watcher connects, a figure gains a digit): room to spare, and
+	 * again if that was not enough */
+	for (int tries = 0;; tries++) {
+		size_t room = (size_t)n + 4096;
+
+		buf = malloc(room);
+		if (buf == NULL)
+			return EXIT_USAGE;
+		n = getxattr(mnt, VFS_STATUS_XATTR, buf, room);
+		if (n >= 0 || errno != ERANGE || tries == 3)
+			break;
+		free(buf);
+		n = getxattr(mnt, VFS_STATUS_XATTR, NULL, 0);
+		if (n < 0) {
+			fprintf(stderr, "imapfs: cannot read the status of %s: %s\n", mnt, strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
 	if (n < 0) {
 		fprintf(stderr, "imapfs: cannot read the status of %s: %s\n", mnt, strerror(errno));
 		free(buf);
