@@ -197,16 +197,17 @@ static int do_status(const char *mnt)
 			fprintf(stderr, "imapfs: cannot read the status of %s: %s\n", mnt, strerror(errno));
 		return EXIT_USAGE;
 	}
-	/* the counters may grow between asking the size and reading it:
-	 * leave room, and ask again if even that was not enough */
+	/* the text is built anew for each call and may grow in between (a
+	 * watcher connects, a figure gains a digit): room to spare, and
+	 * again if that was not enough */
 	for (int tries = 0;; tries++) {
-		size_t cap = (size_t)n + 4096;
+		size_t room = (size_t)n + 4096;
 
-		buf = malloc(cap);
+		buf = malloc(room);
 		if (buf == NULL)
 			return EXIT_USAGE;
-		n = getxattr(mnt, VFS_STATUS_XATTR, buf, cap);
-		if (n >= 0 || errno != ERANGE || tries == 2)
+		n = getxattr(mnt, VFS_STATUS_XATTR, buf, room);
+		if (n >= 0 || errno != ERANGE || tries == 3)
 			break;
 		free(buf);
 		n = getxattr(mnt, VFS_STATUS_XATTR, NULL, 0);

@@ -5,11 +5,13 @@
  *     it anew and make the kernel forget every old name;
  *   - new messages: UID FETCH last+1:* (metadata);
  *   - flag changes: UID FETCH 1:last (FLAGS RFC822.SIZE) (CHANGEDSINCE
- *     modseq) with CONDSTORE, all flags without. A message whose size
- *     moved was rewritten under its UID (mbox servers do that to Status:
- *     and X-Status: when flags change; RFC 3501 forbids it): it takes the
- *     new size, and its cached copy is stale (cache_get drops it at the
- *     next open, which fetches it again);
+ *     modseq) with CONDSTORE; without it, fetching every flag at each
+ *     change would cost megabytes a poll in a large mailbox, so
+ *     flagpoll.c refetches them within its bounds instead. A message whose
+ *     size moved was rewritten under its UID (mbox servers do that to
+ *     Status: and X-Status: when flags change; RFC 3501 forbids it): it
+ *     takes the new size, and its cached copy is stale (cache_get drops
+ *     it at the next open, which fetches it again);
  *   - expunges: only when the count does not add up, UID SEARCH ALL and
  *     a diff; the kernel is told to drop each vanished name.
  * With QRESYNC (RFC 7162, enabled per connection in session.c) the flag
@@ -37,6 +39,47 @@ static void notify_uid(struct vfs *v, uint32_t idx, uint32_t uid)
 
 	snprintf(name, sizeof(name), "%" PRIu32 ".eml", uid);
 	vfs_notify_gone(v, tree_dir_ino(idx), name);
+}
+
+size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_t *resized,
+		       size_t *nresized)
+{
+	size_t i, differ = 0;
+
+	for (i = 0; i < changed->n; i++) {
+		struct tree_msg *m = tree_msg_find(n, changed->v[i].uid);
+		struct tree_msg *c = &changed->v[i];
+		const char *ok, *nk;
+
+		if (m == NULL)
+			continue;
+		if (c->claimed != 0 && m->claimed != 0 && c->claimed != m->claimed) {
+			log_warn("%s: UID %u changed on the server under the same UID (RFC822.SIZE %u, "
+				 "now %u); its cached copy is stale", n->mailbox, m->uid, m->claimed,
+				 c->claimed);
+			m->size = m->claimed = c->claimed;
+			m->size_exact = false;
+			n->gen++;
+			if (resized != NULL)
+				resized[(*nresized)++] = m->uid;
+		}
+		ok = m->keywords ? m->keywords : "";
+		nk = c->keywords ? c->keywords : "";
+		if (m->sysflags != c->sysflags || strcmp(ok, nk) != 0)
+			differ++;
+		m->sysflags = c->sysflags;
+		free(m->keywords);
+		m->keywords = c->keywords;
+		c->keywords = NULL;
+		if (c->modseq)
+			m->modseq = c->modseq;
+		if (c->gm_labels != NULL) {	/* Gmail: labels move like flags */
+			free(m->gm_labels);
+			m->gm_labels = c->gm_labels;
+			c->gm_labels = NULL;
+		}
+	}
+	return differ;
 }
 
 int vfs_resync(struct vfs *v, uint32_t idx)
@@ -99,8 +142,8 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 				rc = 0;
 			}
 		}
-		if (rc == 0 && maxuid > 0 && !qresync)
-			rc = session_fetch_flags_since(s, maxuid, v->condstore ? modseq : 0, tree_msgbuf_add, &changed);
+		if (rc == 0 && maxuid > 0 && !qresync && v->condstore)
+			rc = session_fetch_flags_since(s, maxuid, modseq, tree_msgbuf_add, &changed);
 		if (rc == 0 && !qresync && mb.exists != count + fresh.n)
 			rc = session_search_all(s, &uids, &nuids);
 	}
@@ -128,33 +171,7 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	} else {
 		if (changed.n > 0)
 			resized = malloc(changed.n * sizeof(*resized));
-		for (i = 0; i < changed.n; i++) {
-			struct tree_msg *m = tree_msg_find(n, changed.v[i].uid);
-
-			if (m == NULL)
-				continue;
-			if (changed.v[i].claimed != 0 && m->claimed != 0 && changed.v[i].claimed != m->claimed) {
-				log_warn("%s: UID %u changed on the server under the same UID (RFC822.SIZE %u, "
-					 "now %u); its cached copy is stale", mailbox, m->uid, m->claimed,
-					 changed.v[i].claimed);
-				m->size = m->claimed = changed.v[i].claimed;
-				m->size_exact = false;
-				n->gen++;
-				if (resized != NULL)
-					resized[nresized++] = m->uid;
-			}
-			m->sysflags = changed.v[i].sysflags;
-			free(m->keywords);
-			m->keywords = changed.v[i].keywords;
-			changed.v[i].keywords = NULL;
-			if (changed.v[i].modseq)
-				m->modseq = changed.v[i].modseq;
-			if (changed.v[i].gm_labels != NULL) {	/* Gmail: labels move like flags */
-				free(m->gm_labels);
-				m->gm_labels = changed.v[i].gm_labels;
-				changed.v[i].gm_labels = NULL;
-			}
-		}
+		vfs_apply_flags(n, &changed, resized, &nresized);
 		for (i = 0; i < fresh.n; i++) {
 			if (tree_msg_insert(n, &fresh.v[i]) == 0) {
 				fresh.v[i].keywords = NULL;	/* taken over */

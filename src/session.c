@@ -2040,16 +2040,17 @@ void session_forget_selection(struct session *s)
 	s->selected = NULL;
 }
 
-int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
-			      session_msg_cb *cb, void *ctx)
+/* [UID] FETCH SET (UID FLAGS), CHANGEDSINCE MODSEQ when not 0; SET (taken
+ * over) holds UIDs when BY_UID, else sequence numbers. CB gets the
+ * messages whose UID is within FIRST..LAST. */
+static int fetch_flags(struct session *s, struct mailimap_set *set, bool by_uid, uint32_t first, uint32_t last,
+		       uint64_t modseq, session_msg_cb *cb, void *ctx)
 {
 	struct mailimap_fetch_type *ft;
-	struct mailimap_set *set;
 	clist *res = NULL;
 	clistiter *it;
 	int rc = 0;
 
-	set = mailimap_set_new_interval(1, last);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	if (set == NULL || ft == NULL) {
 		rc = -ENOMEM;
@@ -2064,8 +2065,10 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 		rc = session_rc(s, mailimap_uid_fetch_changedsince(s->imap, set, ft, modseq, &res),
 				"UID FETCH (CHANGEDSINCE)");
-	} else {
+	} else if (by_uid) {
 		rc = session_rc(s, mailimap_uid_fetch(s->imap, set, ft, &res), "UID FETCH (FLAGS)");
+	} else {
+		rc = session_rc(s, mailimap_fetch(s->imap, set, ft, &res), "FETCH (FLAGS)");
 	}
 	if (rc < 0)
 		goto out;
@@ -2074,7 +2077,7 @@ int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 		char *kw;
 
 		msg_att_parse(clist_content(it), &m, &kw);
-		if (m.uid != 0 && m.uid <= last)
+		if (m.uid >= first && m.uid != 0 && m.uid <= last)
 			rc = cb(ctx, &m);
 		free(kw);
 		free((char *)m.gm_labels);
@@ -2086,6 +2089,58 @@ out:
 	if (ft)
 		mailimap_fetch_type_free(ft);
 	return rc;
+}
+
+int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
+			      session_msg_cb *cb, void *ctx)
+{
+	return fetch_flags(s, mailimap_set_new_interval(1, last), true, 1, last, modseq, cb, ctx);
+}
+
+int session_fetch_flags(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx)
+{
+	return fetch_flags(s, mailimap_set_new_interval(first, last), true, first, last, 0, cb, ctx);
+}
+
+int session_fetch_flags_seqs(struct session *s, const uint32_t *seqs, size_t n, session_msg_cb *cb, void *ctx)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+	size_t i, j;
+
+	/* runs as ranges: "mark all read" elsewhere is one "1:n" */
+	for (i = 0; set != NULL && i < n; i = j) {
+		for (j = i + 1; j < n && seqs[j] == seqs[j - 1] + 1; j++)
+			;
+		if (mailimap_set_add_interval(set, seqs[i], seqs[j - 1]) != MAILIMAP_NO_ERROR) {
+			mailimap_set_free(set);
+			set = NULL;
+		}
+	}
+	return fetch_flags(s, set, false, 1, UINT32_MAX, 0, cb, ctx);
+}
+
+int session_idle_news(const struct session *s, uint32_t **seqs, size_t *n, bool *expunged)
+{
+	const struct mailimap_response_info *ri = s->imap->imap_response_info;
+	clistiter *it;
+	size_t k = 0;
+
+	*seqs = NULL;
+	*n = 0;
+	*expunged = ri != NULL && ri->rsp_expunged != NULL && clist_count(ri->rsp_expunged) > 0;
+	if (ri == NULL || ri->rsp_fetch_list == NULL || clist_count(ri->rsp_fetch_list) == 0)
+		return 0;
+	*seqs = malloc(clist_count(ri->rsp_fetch_list) * sizeof(**seqs));
+	if (*seqs == NULL)
+		return -ENOMEM;
+	for (it = clist_begin(ri->rsp_fetch_list); it != NULL; it = clist_next(it)) {
+		const struct mailimap_msg_att *att = clist_content(it);
+
+		if (att->att_number != 0)
+			(*seqs)[k++] = att->att_number;
+	}
+	*n = k;
+	return 0;
 }
 
 int session_search_all(struct session *s, uint32_t **uids, size_t *n)

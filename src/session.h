@@ -236,6 +236,21 @@ void session_forget_selection(struct session *s);
 int session_fetch_flags_since(struct session *s, uint32_t last, uint64_t modseq,
 			      session_msg_cb *cb, void *ctx);
 
+/* UID FETCH FIRST:LAST (UID FLAGS) in the selected mailbox, for servers
+ * without CONDSTORE: CB as for session_fetch_flags_since. */
+int session_fetch_flags(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx);
+
+/* FETCH SEQS (UID FLAGS), by sequence number: the messages an IDLE said
+ * were re-flagged. SEQS sorted, without repeats; runs are sent as
+ * ranges. CB as for session_fetch_flags. */
+int session_fetch_flags_seqs(struct session *s, const uint32_t *seqs, size_t n, session_msg_cb *cb, void *ctx);
+
+/* Right after session_idle: the sequence numbers of the untagged FETCH
+ * (flag changes) the server sent during it, in *SEQS (malloc'd, N of
+ * them, repeats possible), and whether it sent EXPUNGE (then those
+ * numbers may have shifted). */
+int session_idle_news(const struct session *s, uint32_t **seqs, size_t *n, bool *expunged);
+
 /* UID SEARCH ALL: malloc'd array of the UIDs in the selected mailbox. */
 int session_search_all(struct session *s, uint32_t **uids, size_t *n);
 

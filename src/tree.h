@@ -75,6 +75,8 @@ struct tree_node {
 	uint64_t highestmodseq;	/* largest MODSEQ we know of (CONDSTORE) */
 	uint64_t gen;		/* bumped by every change to msgs */
 	struct session_status watched;	/* STATUS at the watcher's last look */
+	time_t used;		/* CLOCK_MONOTONIC seconds its listing was last asked for (vfs_load) */
+	uint32_t flag_next;	/* UID the next bounded FLAGS refetch starts at (flagpoll.c) */
 
 	/* index links, kept by tree.c only; 0 ends a chain (the root is
 	 * nobody's child) */

@@ -108,6 +108,8 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
+	/* in recent use: the flags poll without CONDSTORE looks here first */
+	t->nodes[idx].used = vfs_now_s();
 	while (t->nodes[idx].state == TREE_LOADING)
 		pthread_cond_wait(&t->loaded, &t->lock);
 	if (t->nodes[idx].state == TREE_READY || !t->nodes[idx].selectable) {

@@ -11,6 +11,8 @@
 #define IMAPFS_VFS_INTERNAL_H
 
 #include <pthread.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "gmail.h"
 #include "pool.h"
@@ -56,6 +58,10 @@ struct vfs {
 	 * (ns), and the longest it held tree.lock for it since mount (ns; wall
 	 * clock, and the watcher's CPU time during that hold) */
 	uint64_t watch_list_n, watch_compare_ns, watch_lock_ns_max, watch_lock_cpu_ns_max;
+	/* the last bounded FLAGS refetch without CONDSTORE (flagpoll.c), for
+	 * `imapfs status` (__atomic access): mailboxes and messages asked,
+	 * messages whose flags had changed, how long it took (ns) */
+	uint64_t flagpoll_boxes, flagpoll_msgs, flagpoll_changed, flagpoll_ns;
 
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */
@@ -151,6 +157,33 @@ void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name);
 
 struct watch;
 void watch_stop(struct watch *w);
+/* How each kind of change by other clients reaches us (IDLE, NOTIFY,
+ * poll; flags by CHANGEDSINCE or FLAGS refetch): lines for `imapfs
+ * status`. No network I/O. watch.c. */
+void watch_describe(struct vfs *v, FILE *f);
+
+/* Monotonic clock in seconds (for tree_node.used). */
+time_t vfs_now_s(void);
+
+/* Copy the flags (and MODSEQ, and Gmail labels) of each message of CHANGED
+ * into node N, taking over their keywords and labels; messages N does not
+ * hold are skipped. A message whose RFC822.SIZE moved (rewritten under its
+ * UID) takes the new size and its UID is added to RESIZED (room for
+ * CHANGED->n; may be NULL), so the caller can tell the kernel. Returns how
+ * many messages' flags differed. Tree lock held. resync.c. */
+size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_t *resized,
+		       size_t *nresized);
+
+/* Without CONDSTORE: UID FETCH a:b (FLAGS) on S for the mailboxes in recent
+ * use, within the bounds flagpoll.c documents (imapfs.1 too). Flag
+ * changes found go into the tree. flagpoll.c. */
+int flagpoll_run(struct vfs *v, struct session *s);
+/* Without CONDSTORE, right after an IDLE on S (node IDX selected) woke up:
+ * FETCH (UID FLAGS) the messages it reported re-flagged, into the tree. */
+int flagpoll_idle(struct vfs *v, struct session *s, uint32_t idx);
+#define FLAGPOLL_RECENT_S (15 * 60)	/* "in recent use": listing asked for this recently */
+#define FLAGPOLL_MAILBOXES 8		/* of those, the most recently used, per poll */
+#define FLAGPOLL_MESSAGES 4096		/* messages whose flags one poll asks for, in all */
 
 /* vfs_gmail.c: Gmail (X-GM-EXT-1); each is a no-op on other servers. */
 /* After LIST at mount: notice X-GM-EXT-1, apply allmail=, map cache keys. */

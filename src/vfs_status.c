@@ -92,6 +92,7 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 				"the comparison held the tree lock for %.3f ms at most since mount "
 				"(%.3f ms of CPU at most)\n", ln, cmp / 1e6, held / 1e6, cpu / 1e6);
 	}
+	watch_describe(v, f);
 	fprintf(f, "errors: %lu since mount\n", nerr);
 	if (nerr == 0) {
 		fprintf(f, "last error: none\n");

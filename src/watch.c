@@ -9,8 +9,13 @@
  * that changed (resync.c), and compares LIST with the tree to add new and
  * hide removed mailboxes, telling the kernel what vanished.
  *
- * Without NOTIFY support in libetpan, IDLE can watch only one mailbox; the
- * others are polled (imapfs.1 says so).
+ * IDLE watches only the selected mailbox. Where the server offers NOTIFY
+ * (RFC 5465) the poller asks to hear about every personal mailbox and
+ * polls at once when told; without it the others change only at the poll
+ * (imapfs.1 says so). Without CONDSTORE, STATUS misses flag changes: each
+ * poll also refetches the flags of the mailboxes in recent use, within
+ * the bounds flagpoll.c sets. `imapfs status` shows which of these
+ * applies (watch_describe).
  *
  * The LIST comparison must not stall file operations on an account of
  * 200,000 mailboxes: the answer is sorted and compared, outside the tree
@@ -25,6 +30,7 @@
 #include "vfs_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -76,7 +82,13 @@ struct watch {
 	bool poller;		/* this one also polls STATUS and LIST; immutable */
 	struct watch *next;	/* the other watchers; immutable */
 	struct known known;	/* the poller's copy of the tree's names; its thread only */
+	/* how changes reach us, for `imapfs status` (__atomic access): the
+	 * connection's mechanism for NODE, and whether NOTIFY SET is on */
+	int how;		/* a WATCH_* */
+	bool notify;
 };
+
+enum { WATCH_CONNECTING, WATCH_IDLE, WATCH_NO_IDLE };
 
 static uint64_t clock_ns(clockid_t clk)
 {
@@ -541,6 +553,9 @@ static void *watch_main(void *arg)
 			 * look at every mailbox once right away */
 			if (notify)
 				last_poll = 0;
+			__atomic_store_n(&w->notify, notify, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->how, session_has_cap(w->s, "IDLE") ? WATCH_IDLE : WATCH_NO_IDLE,
+					 __ATOMIC_RELAXED);
 		}
 		if (w->poller && poll_ms > 0 && time(NULL) - last_poll >= v->cfg->poll) {
 			last_poll = time(NULL);
@@ -549,6 +564,10 @@ static void *watch_main(void *arg)
 			rc = poll_list(w);
 			if (rc == 0)
 				rc = poll_loaded(w);
+			/* without CONDSTORE, STATUS misses flag changes: fetch
+			 * the flags of the mailboxes in recent use */
+			if (rc == 0 && !v->condstore)
+				rc = flagpoll_run(v, w->s);
 		}
 		mailbox = idle_mailbox(w);
 		wait_ms = w->poller && poll_ms > 0 ? poll_ms : IDLE_RENEW_MS;
@@ -563,6 +582,11 @@ static void *watch_main(void *arg)
 			if (rc == 0)
 				rc = session_idle(w->s, wait_ms < IDLE_RENEW_MS ? wait_ms : IDLE_RENEW_MS,
 						  w->cancel[0], &changed);
+			/* without CONDSTORE resync fetches no flags: fetch
+			 * those IDLE said changed (before any other command,
+			 * which would replace what it said) */
+			if (rc == 0 && changed && !v->condstore)
+				rc = flagpoll_idle(v, w->s, w->node);
 			if (rc == 0 && changed)
 				vfs_resync(v, w->node);
 			/* with NOTIFY the news may be about another mailbox:
@@ -701,4 +725,73 @@ void watch_stop(struct watch *w)
 	close(w->cancel[0]);
 	close(w->cancel[1]);
 	free(w);
+}
+
+/* Server name of node IDX and how many mailboxes' listings we hold. */
+static void describe_tree(struct vfs *v, uint32_t idx, char *name, size_t len, size_t *held)
+{
+	struct tree *t = &v->tree;
+	size_t i;
+
+	*held = 0;
+	pthread_mutex_lock(&t->lock);
+	snprintf(name, len, "%s", idx != 0 && idx < t->n ? t->nodes[idx].mailbox : "");
+	/* the server chose it: no line breaks into the "key: value" lines */
+	for (i = 0; name[i] != '\0'; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			name[i] = '?';
+	for (i = 1; i < t->n; i++)
+		if (t->nodes[i].state == TREE_READY && !t->nodes[i].hidden)
+			(*held)++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void watch_describe(struct vfs *v, FILE *f)
+{
+	const struct watch *w, *poller = NULL;
+	int poll_s = v->cfg->poll;
+	char name[512];
+	size_t held;
+
+	for (w = v->watch; w != NULL; w = w->next) {
+		int how = __atomic_load_n(&w->how, __ATOMIC_RELAXED);
+
+		if (w->poller)
+			poller = w;
+		if (w->node == 0)
+			continue;
+		describe_tree(v, w->node, name, sizeof(name), &held);
+		if (how == WATCH_IDLE)
+			fprintf(f, "watch %s: IDLE (within seconds)\n", name);
+		else if (how == WATCH_NO_IDLE && poll_s > 0)
+			fprintf(f, "watch %s: STATUS poll every %d s (the server has no IDLE)\n", name, poll_s);
+		else if (how == WATCH_NO_IDLE)
+			fprintf(f, "watch %s: not watched (the server has no IDLE, and poll=0)\n", name);
+		else
+			fprintf(f, "watch %s: not connected yet\n", name);
+	}
+	describe_tree(v, 0, name, sizeof(name), &held);
+	if (poller == NULL || poll_s == 0) {
+		fprintf(f, "watch other mailboxes: not watched (%s)\n", poller ? "poll=0" : "no watcher");
+	} else if (__atomic_load_n(&poller->notify, __ATOMIC_RELAXED)) {
+		fprintf(f, "watch other mailboxes: NOTIFY (within seconds), and LIST and STATUS of the %zu "
+			"whose listing we hold every %d s\n", held, poll_s);
+	} else {
+		fprintf(f, "watch other mailboxes: LIST and STATUS of the %zu whose listing we hold every %d s "
+			"(%s)\n", held, poll_s, __atomic_load_n(&poller->how, __ATOMIC_RELAXED) == WATCH_CONNECTING ?
+			"not connected yet" : "the server has no NOTIFY");
+	}
+	if (v->condstore)
+		fprintf(f, "watch flags: CHANGEDSINCE (CONDSTORE), when STATUS shows a change\n");
+	else if (poller == NULL || poll_s == 0)
+		fprintf(f, "watch flags: not polled (no CONDSTORE, and poll=0)\n");
+	else
+		fprintf(f, "watch flags: FLAGS refetch every %d s (no CONDSTORE) of up to %d mailboxes used in "
+			"the last %d min, %d messages a poll; last poll: %" PRIu64 " mailboxes, %" PRIu64
+			" messages, %" PRIu64 " re-flagged, %.1f ms\n", poll_s, FLAGPOLL_MAILBOXES,
+			FLAGPOLL_RECENT_S / 60, FLAGPOLL_MESSAGES,
+			__atomic_load_n(&v->flagpoll_boxes, __ATOMIC_RELAXED),
+			__atomic_load_n(&v->flagpoll_msgs, __ATOMIC_RELAXED),
+			__atomic_load_n(&v->flagpoll_changed, __ATOMIC_RELAXED),
+			__atomic_load_n(&v->flagpoll_ns, __ATOMIC_RELAXED) / 1e6);
 }

@@ -7,6 +7,7 @@ and the attribute cannot be written or removed, nor is it listed."""
 import errno
 import os
 import tempfile
+import time
 
 import pytest
 
@@ -47,6 +48,16 @@ def test_status_dovecot(slash_server, mount):
     assert _field(out, "cache")
     assert _field(out, "last error") == "none"
     assert _field(out, "errors").startswith("0 ")
+    # Dovecot offers IDLE, NOTIFY and CONDSTORE: how changes by others come
+    for _ in range(50):
+        if "not connected yet" not in out:
+            break
+        time.sleep(0.2)
+        out = _status(m.path)[1]
+    assert _field(out, "watch INBOX") == "IDLE (within seconds)", out
+    assert _field(out, "watch other mailboxes").startswith("NOTIFY (within seconds), and LIST and "
+                                                           "STATUS of the "), out
+    assert _field(out, "watch flags").startswith("CHANGEDSINCE (CONDSTORE)"), out
 
     # read-only, and not part of getfattr -d / rsync -X
     with pytest.raises(OSError) as ei:
