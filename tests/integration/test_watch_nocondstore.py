@@ -59,8 +59,8 @@ def _field(out, key):
     raise AssertionError("no %r line in:\n%s" % (key, out))
 
 
-UID_FLAGS = rb"(?i)UID FETCH \S+ \(UID FLAGS\)$"
-SEQ_FLAGS = rb"(?i)FETCH \S+ \(UID FLAGS\)$"
+UID_FLAGS = rb"(?i)UID FETCH \S+ \(UID FLAGS RFC822\.SIZE\)$"
+SEQ_FLAGS = rb"(?i)FETCH \S+ \(UID FLAGS RFC822\.SIZE\)$"
 
 
 def _flag_fetches(server, rx=UID_FLAGS):

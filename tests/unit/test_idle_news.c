@@ -81,7 +81,7 @@ static void idle_case(const char *name, const char *during, const uint32_t *want
 		CHECK(write(peer, reply, sizeof(reply) - 1) == (ssize_t)(sizeof(reply) - 1), "%s: write", name);
 		rc = session_fetch_flags_seqs(s, ask, 4, collect, &got);
 		sent(peer, out, sizeof(out));
-		CHECK(strcmp(out, "2 FETCH 3:5,9 (UID FLAGS)\r\n") == 0, "%s: sent %s", name, out);
+		CHECK(strcmp(out, "2 FETCH 3:5,9 (UID FLAGS RFC822.SIZE)\r\n") == 0, "%s: sent %s", name, out);
 		CHECK(rc == 0 && got.n == 2 && got.uid[0] == 10 && got.uid[1] == 12 &&
 		      (got.sys[0] & SESSION_F_FLAGGED) && got.sys[1] == 0,
 		      "%s: fetch rc %d, %d messages", name, rc, got.n);
