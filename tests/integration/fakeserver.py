@@ -156,11 +156,12 @@ def _tokens(rest):
 
 
 # capabilities after login of every profile server, before its entry
-# drops some: a Dovecot-like server without CONDSTORE/QRESYNC (the fake
-# server does not keep mod-sequences; those are tested against Dovecot)
+# drops some: a Dovecot-like server with CONDSTORE (RFC 7162: MODSEQ per
+# message, HIGHESTMODSEQ, CHANGEDSINCE) but without QRESYNC (VANISHED is
+# tested against Dovecot)
 PROFILE_CAPS = ["IMAP4rev1", "NAMESPACE", "UIDPLUS", "ID", "ENABLE",
                 "LITERAL+", "CHILDREN", "UNSELECT", "MOVE", "IDLE",
-                "SPECIAL-USE", "ACL"]
+                "SPECIAL-USE", "ACL", "CONDSTORE"]
 
 # name -> server attributes to set ("drop_caps": capabilities removed
 # from PROFILE_CAPS). One entry per kind of server imapfs must work with.
@@ -170,6 +171,7 @@ PROFILES = {
     "old-acl": {"myrights": "acdilrsw"},
     # no UNSELECT; NO for DELETE/RENAME/APPEND of the selected mailbox
     "refuse-selected": {"drop_caps": ("UNSELECT",), "refuse_selected": True},
+    # flags changed by others are then found by refetching them
     "no-condstore": {"drop_caps": ("CONDSTORE", "QRESYNC")},
     "no-uidplus": {"drop_caps": ("UIDPLUS",)},
     "no-move": {"drop_caps": ("MOVE",)},
@@ -221,6 +223,17 @@ class Message:
         self.body = body
         self.flags = list(flags)
         self.internaldate = internaldate
+        self.modseq = 1   # CONDSTORE: bumped by _touch on every change
+
+
+def _highestmodseq(mb):
+    return max([mb.get("modseq", 1)] + [m.modseq for m in mb["messages"]])
+
+
+def _touch(mb, msg):
+    """MSG (new, or its flags changed) gets the mailbox's next MODSEQ."""
+    mb["modseq"] = _highestmodseq(mb) + 1
+    msg.modseq = mb["modseq"]
 
 
 class FakeServer:
@@ -320,8 +333,16 @@ class FakeServer:
         m = Message(uid, body, flags)
         if internaldate:
             m.internaldate = internaldate
+        _touch(mb, m)
         mb["messages"].append(m)
         return uid
+
+    def set_flags(self, mailbox, uid, flags):
+        """Another client's STORE FLAGS (flags): MODSEQ moves."""
+        mb = self._box(mailbox)
+        m = self.message(mailbox, uid)
+        m.flags = list(flags)
+        _touch(mb, m)
 
     def uids(self, mailbox):
         return sorted(m.uid for m in self._box(mailbox)["messages"])
@@ -772,6 +793,8 @@ class _Session:
                 "UNSEEN": sum(1 for m in msgs if "\\Seen" not in m.flags),
                 "UIDNEXT": _uidnext(mb),
                 "UIDVALIDITY": self.srv._uidvalidity, "RECENT": 0}
+        if "CONDSTORE" in self.caps():
+            vals["HIGHESTMODSEQ"] = _highestmodseq(mb)
         items = re.findall(rb"[A-Z]+", toks[1].upper()) if len(toks) > 1 \
             else []
         body = " ".join("%s %d" % (i.decode(), vals[i.decode()])
@@ -802,8 +825,10 @@ class _Session:
                   "\\Seen \\Draft \\*)] ok\r\n"
                   "* %d EXISTS\r\n* 0 RECENT\r\n"
                   "* OK [UIDVALIDITY %d] ok\r\n* OK [UIDNEXT %d] ok\r\n"
-                  "%s OK [%s] selected\r\n"
-                  % (len(msgs), self.srv._uidvalidity, uidnext, tag,
+                  "%s%s OK [%s] selected\r\n"
+                  % (len(msgs), self.srv._uidvalidity, uidnext,
+                     "* OK [HIGHESTMODSEQ %d] ok\r\n" % _highestmodseq(mb)
+                     if "CONDSTORE" in self.caps() else "", tag,
                      "READ-ONLY" if ro else "READ-WRITE"))
 
     def do_SELECT(self, tag, rest):
@@ -885,6 +910,7 @@ class _Session:
                                           rb"\d\d:\d\d:\d\d [+-]\d{4}",
                                           toks[-2]):
             msg.internaldate = toks[-2].strip().decode()
+        _touch(mb, msg)
         mb["messages"].append(msg)
         with self.srv._lock:
             self.srv.appended.append((toks[0], toks[-1]))
@@ -909,7 +935,8 @@ class _Session:
         if self.selected_ro:
             self.send("%s NO mailbox is read-only\r\n" % tag)
             return
-        msgs = self._mailbox(self.selected)["messages"]
+        box = self._mailbox(self.selected)
+        msgs = box["messages"]
         want = _parse_set(m.group(1).decode(),
                           max([x.uid for x in msgs] + [0]))
         op = m.group(2)
@@ -924,6 +951,7 @@ class _Session:
                 msg.flags = [f for f in msg.flags if f not in flags]
             else:
                 msg.flags = flags
+            _touch(box, msg)
             if not m.group(3):
                 out += "* %d FETCH (UID %d FLAGS (%s))\r\n" % (
                     seq, msg.uid, " ".join(msg.flags))
@@ -957,6 +985,13 @@ class _Session:
             return
         setspec = toks[0].decode()
         items = toks[1].decode("latin-1").upper()
+        # CONDSTORE: FETCH ... (CHANGEDSINCE n) and the MODSEQ item
+        since = re.search(rb"CHANGEDSINCE (\d+)", b" ".join(toks[2:]), re.I)
+        since = int(since.group(1)) if since else None
+        if since is not None or "MODSEQ" in items:
+            if "CONDSTORE" not in self.caps():
+                self.send("%s BAD no CONDSTORE here\r\n" % tag)
+                return
         if by_uid:
             want = _parse_set(setspec, max([m.uid for m in msgs] + [0]))
         else:
@@ -968,6 +1003,8 @@ class _Session:
         failed = False
         for seq, m in enumerate(msgs, 1):
             if (m.uid if by_uid else seq) not in want:
+                continue
+            if since is not None and m.modseq <= since:
                 continue
             if is_body and "body" in garbage:
                 # complete lines, but not IMAP: BODY[] must be an nstring
@@ -1005,6 +1042,8 @@ class _Session:
                         b"\"99-Foo-20x4\" FLAGS (\\Seen \r\n" % (seq, m.uid))
                 continue
             parts = self._meta_parts(m, items)
+            if since is not None or "MODSEQ" in items:
+                parts.append(b"MODSEQ (%d)" % m.modseq)
             for bm in re.finditer(r"BODY(?:\.PEEK)?\[([^\]]*)\](?:<(\d+)"
                                   r"\.(\d+)>)?", items):
                 section = bm.group(1)
@@ -1185,6 +1224,7 @@ class _Session:
                 n = Message(_take_uid(dest), m.body,
                             [f for f in m.flags if f != "\\Recent"],
                             m.internaldate)
+                _touch(dest, n)
                 dest["messages"].append(n)
                 src.append(m.uid)
                 dst.append(n.uid)

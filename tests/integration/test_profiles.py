@@ -52,6 +52,10 @@ def _err(fn, *a):
     return 0
 
 
+def _xflags(path):
+    return set(os.getxattr(path, "user.imap.flags").decode().split())
+
+
 def _errname(e):
     return errno.errorcode.get(e, e) if e else "success"
 
@@ -205,8 +209,8 @@ def test_setfattr_flags(prof):
 
 def test_changes_by_others(prof):
     """Another client appends to INBOX (watched) and Archive (polled),
-    expunges from INBOX and renames a mailbox: the mount shows each
-    after the poll (1 s here)."""
+    expunges from INBOX, flags a message in Archive and renames a
+    mailbox: the mount shows each after the poll (1 s here)."""
     fs, m = prof
     inbox = os.path.join(m.path, "INBOX")
     arch = os.path.join(m.path, "Archive")
@@ -223,6 +227,19 @@ def test_changes_by_others(prof):
         "%s: Archive shows %r" % (fs.profile, pu.listing(arch))
     with open(os.path.join(inbox, "%d.eml" % i), "rb") as f:
         assert f.read() == fs.message("INBOX", i).body
+    # a flag change by another client in a polled mailbox: found through
+    # HIGHESTMODSEQ and CHANGEDSINCE with CONDSTORE, by the flag poll
+    # without it
+    fs.set_flags("Archive", 1, ["\\Flagged", "$Other"])
+    p1 = os.path.join(arch, "1.eml")
+    assert pu.wait_for(lambda: _xflags(p1) == {"\\Flagged", "$Other"}), \
+        "%s: Archive/1.eml shows flags %r after another client's STORE" % (
+            fs.profile, _xflags(p1))
+    with fs._lock:
+        sent = b"\n".join(c[3] for c in fs.commands)
+    assert (b"CHANGEDSINCE" in sent) == pu.has(fs, "CONDSTORE"), \
+        "%s: flags found without the path its capabilities call for:\n%s" \
+        % (fs.profile, fs.transcript())
     fs.rename("Archive", "Archive2")
     assert pu.wait_for(lambda: "Archive2" in pu.listing(m.path) and
                        "Archive" not in pu.listing(m.path)), \
