@@ -137,6 +137,117 @@ int vfs_gmail_resolve(struct vfs *v, uint64_t *ino)
 	return rc;
 }
 
+/* Is NODE All Mail, Trash or Spam? Lock held. */
+static bool is_bin(struct vfs *v, uint32_t node)
+{
+	for (int k = GMAIL_ALL; k <= GMAIL_SPAM; k++)
+		if (gmail_special(&v->gm, &v->tree, k) == (long)node)
+			return true;
+	return false;
+}
+
+/* The first label folder (not a bin, listable) LABELS name, or -1. Lock
+ * held. */
+static long label_folder(struct vfs *v, const char *labels)
+{
+	struct tree *t = &v->tree;
+
+	for (const char *p = labels; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		long f = gmail_label_node(&v->gm, t, p, len);
+
+		if (f > 0 && !is_bin(v, (uint32_t)f) && !t->nodes[f].hidden && t->nodes[f].selectable)
+			return f;
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return -1;
+}
+
+bool vfs_gmail_still(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, uint64_t msgid)
+{
+	struct tree *t = &v->tree;
+	struct tree_msg *m;
+
+	if (msgid == 0)
+		return true;
+	return idx < t->n && t->nodes[idx].uidvalidity == uidvalidity &&
+	       (m = tree_msg_find(&t->nodes[idx], uid)) != NULL && m->gm_msgid == msgid;
+}
+
+int vfs_gmail_recheck(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
+		      uint64_t msgid)
+{
+	bool same;
+
+	pthread_mutex_lock(&v->tree.lock);
+	same = vfs_gmail_still(v, idx, uid, uidvalidity, msgid);
+	pthread_mutex_unlock(&v->tree.lock);
+	if (same)
+		return 0;
+	log_info("UID %u left its folder (or the folder was recreated) before the change was sent; "
+		 "nothing sent", uid);
+	pool_checkin(v->pool, s);
+	return -ENOENT;
+}
+
+int vfs_gmail_resolve_write(struct vfs *v, uint64_t *ino, uint32_t *uidvalidity, uint64_t *msgid)
+{
+	struct tree *t = &v->tree;
+	bool gm = gmail_ino_is(*ino);
+	uint32_t node, uid;
+	struct tree_msg *m;
+	uint64_t id = 0;
+	long lab = -1;
+	int rc;
+
+	*uidvalidity = 0;
+	*msgid = 0;
+	rc = vfs_gmail_resolve(v, ino);
+	if (rc < 0 || !gm)
+		return rc;
+	node = tree_ino_node(*ino);
+	uid = tree_ino_uid(*ino);
+	pthread_mutex_lock(&t->lock);
+	m = node < t->n ? tree_msg_find(&t->nodes[node], uid) : NULL;
+	if (m == NULL) {
+		rc = -ENOENT;
+	} else {
+		id = m->gm_msgid;
+		/* found in a bin while a label folder shows it: act there (a
+		 * flag stored in All Mail or Trash acts on the message as
+		 * everywhere, but a folder the user sees is the safer place) */
+		if (is_bin(v, node))
+			lab = label_folder(v, m->gm_labels);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	if (lab > 0 && vfs_load(v, (uint32_t)lab) == 0) {
+		pthread_mutex_lock(&t->lock);
+		for (size_t k = 0; k < t->nodes[lab].nmsgs; k++) {
+			if (t->nodes[lab].msgs[k].gm_msgid == id) {
+				node = (uint32_t)lab;
+				uid = t->nodes[lab].msgs[k].uid;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	pthread_mutex_lock(&t->lock);
+	if (node < t->n && (m = tree_msg_find(&t->nodes[node], uid)) != NULL && m->gm_msgid == id) {
+		*uidvalidity = t->nodes[node].uidvalidity;
+		*msgid = id;
+	} else {
+		rc = -ENOENT;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc == 0)
+		*ino = tree_msg_ino(node, uid);
+	return rc;
+}
+
 uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid)
 {
 	struct tree_msg *m;
@@ -309,7 +420,8 @@ int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m
 	return rc;
 }
 
-int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len)
+int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t resolved_id, const char *val,
+			size_t len)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino), uidvalidity = 0;
@@ -334,19 +446,22 @@ int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len
 		goto out;
 	pthread_mutex_lock(&t->lock);
 	m = idx < t->n ? tree_msg_find(&t->nodes[idx], uid) : NULL;
-	if (m == NULL)
-		rc = -ENOENT;
+	if (m == NULL || !vfs_gmail_still(v, idx, uid, resolved_uv, resolved_id))
+		rc = -ENOENT;	/* it left (or the folder was recreated) since resolved */
 	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
 	else
 		msgid = m->gm_msgid;
-	uidvalidity = t->nodes[idx].uidvalidity;
+	uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		goto out;
 	rc = vfs_session(v, mailbox, &s, &mb);
 	if (rc == 0)
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
+	if (rc < 0)
+		goto out;
+	rc = vfs_gmail_recheck(v, s, idx, uid, uidvalidity, resolved_id);
 	if (rc < 0)
 		goto out;
 	if (replace) {

@@ -8,6 +8,10 @@ fakeserver.py's transport, TLS and login.
     gs.exists(mid)         still stored (not deleted for ever)?
     gs.body_fetches()      UID FETCH commands that asked for a body
     gs.bare_system_labels = True   X-GM-LABELS (\\Inbox Work), unquoted
+    gs.auto_expunge = True   STORE +FLAGS (\\Deleted) expunges at once
+                             (Gmail's "Auto-Expunge on", its default)
+    gs.body_delay = 2.0      a UID FETCH of a body waits that long first
+                             (outside the store's lock)
 
 One message store; each message has an X-GM-MSGID, an X-GM-THRID and a
 set of labels. Folders are views of the store, each with its own UIDs and
@@ -37,6 +41,7 @@ all its folders), except \\Deleted, which is per folder until EXPUNGE.
 """
 
 import re
+import time
 
 from fakeserver import FakeServer, Message, _Session, _imap_quote, \
     _parse_set, _tokens
@@ -91,6 +96,11 @@ class GmailServer(FakeServer):
         # send system labels bare (\\Inbox), as Google's documentation
         # shows them, instead of quoted ("\\\\Inbox") as Gmail sends them
         self.bare_system_labels = False
+        # Gmail's IMAP setting "Auto-Expunge": a message marked \\Deleted
+        # is expunged from that folder at once (what EXPUNGE does there,
+        # below); off, it waits for EXPUNGE
+        self.auto_expunge = False
+        self.body_delay = 0.0
         self._next_msgid = 1278455344230334865
         self._next_uidvalidity = 11
         for f in list(SYSTEM) + [b"[Gmail]/Important"]:
@@ -203,6 +213,8 @@ class _GmailSession(_Session):
             return "close"      # the client went away while idling
 
     def do_UID_FETCH(self, tag, rest):
+        if self.srv.body_delay and b"BODY" in rest.upper():
+            time.sleep(self.srv.body_delay)     # others go on meanwhile
         with self.srv._lock:    # the store's view must not move meanwhile
             self._fetch(tag, rest, True)
 
@@ -331,7 +343,11 @@ class _GmailSession(_Session):
                     else:
                         g.labels = set(vals)
             self.srv._sync()
-        self.send("%s OK Success\r\n" % tag)
+            out = b""
+            if self.srv.auto_expunge and what == b"FLAGS" and \
+                    f["deleted"]:
+                out = self._expunge(f, set(f["deleted"]))
+        self.send(out + tag.encode() + b" OK Success\r\n")
 
     def _expunge(self, f, uids):
         """Gmail's EXPUNGE of UIDS in the selected folder; the untagged

@@ -1,0 +1,168 @@
+r"""Gmail (X-GM-EXT-1): writes through one name of a many-named message
+must never act on another folder's copy in a way that loses mail, and no
+race between a body fetch and the message leaving its folder may leave a
+reader waiting for ever. Against gmailserver.GmailServer; every result is
+checked in the server's own state and transcript.
+
+  the model's Auto-Expunge (imaplib)       STORE +FLAGS (\Deleted) in
+                                           INBOX takes \Inbox away at once;
+                                           in All Mail it moves to Trash
+  setfattr +\Deleted on a Gmail file       EPERM, nothing stored: even
+                                           after ls of All Mail, which made
+                                           the inode's place All Mail (its
+                                           auto-expunge there would trash
+                                           the message)
+  setfattr +\Flagged after ls All Mail     stored, in a label folder that
+                                           shows the message, not All Mail
+  rm of INBOX/N.eml while its body is      cat of the All Mail copy ends in
+  being fetched (slow server)              seconds (the claim on the shared
+                                           body was left behind before)
+"""
+
+import imaplib
+import os
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+
+from gmailserver import ALL
+from test_gmail import ALLDIR, _body, _mount, _path, gmail  # noqa: F401
+
+
+def _look_all(m, first):
+    """Look FIRST up, then every file of All Mail: All Mail becomes the
+    place its inode was last seen."""
+    os.stat(first)
+    for name in os.listdir(os.path.join(m.path, ALLDIR)):
+        os.stat(os.path.join(m.path, ALLDIR, name))
+
+
+def _stores(gs, since=0):
+    """(mailbox selected, arguments) of each UID STORE after command
+    SINCE, following each connection's SELECT."""
+    sel, out = {}, []
+    with gs._lock:
+        cmds = list(gs.commands)
+    for i, (no, _tag, cmd, shown) in enumerate(cmds):
+        if cmd in ("SELECT", "EXAMINE"):
+            # "TAG SELECT mailbox"
+            sel[no] = shown.split(b" ", 2)[2].strip().strip(b'"')
+        elif cmd == "UID STORE" and i >= since:
+            out.append((sel.get(no), shown))
+    return out
+
+
+def _imap(gs, pki):
+    ctx = ssl.create_default_context(cafile=pki.cafile)
+    c = imaplib.IMAP4_SSL("127.0.0.1", gs.port, ssl_context=ctx)
+    c.login("alice", "pw")
+    return c
+
+
+def test_model_auto_expunge(gmail, pki):
+    """The scripted server's Auto-Expunge, checked with imaplib."""
+    gmail.auto_expunge = True
+    a = gmail.add(_body(b"a"), labels={"\\Inbox", "Work"})
+    b = gmail.add(_body(b"b"), labels={"\\Inbox"})
+    c = _imap(gmail, pki)
+    try:
+        c.select("INBOX")
+        typ, data = c.uid("STORE", str(gmail.folder_uids(b"INBOX")[a]),
+                          "+FLAGS", "(\\Deleted)")
+        assert typ == "OK"
+        assert gmail.labels(a) == {"Work"}          # out of INBOX at once
+        assert a not in gmail.folder_uids(b"INBOX")
+        c.select('"[Gmail]/All Mail"')
+        c.uid("STORE", str(gmail.folder_uids(ALL)[b]), "+FLAGS",
+              "(\\Deleted)")
+        assert "\\Trash" in gmail.labels(b)         # All Mail: to Trash
+    finally:
+        c.logout()
+    gmail.auto_expunge = False
+    d = gmail.add(_body(b"d"), labels={"\\Inbox"})
+    c = _imap(gmail, pki)
+    try:
+        c.select("INBOX")
+        c.uid("STORE", str(gmail.folder_uids(b"INBOX")[d]), "+FLAGS",
+              "(\\Deleted)")
+        assert gmail.labels(d) == {"\\Inbox"}       # off: waits for EXPUNGE
+    finally:
+        c.logout()
+
+
+def test_deleted_flag_refused(gmail, pki, mount):
+    gmail.auto_expunge = True
+    mid = gmail.add(_body(b"del"), labels={"\\Inbox", "Work"})
+    m = _mount(gmail, pki, mount)
+    ip = _path(m, b"INBOX", gmail.folder_uids(b"INBOX")[mid])
+    _look_all(m, ip)
+    n = len(gmail.commands)
+    with pytest.raises(OSError) as e:
+        os.setxattr(ip, "user.imap.flags", b"+\\Deleted")
+    assert e.value.errno == 1   # EPERM
+    with pytest.raises(OSError):
+        os.setxattr(ip, "user.imap.flags", b"\\Seen \\Deleted")
+    assert _stores(gmail, n) == []
+    assert gmail.exists(mid)
+    assert gmail.labels(mid) == {"\\Inbox", "Work"}
+    assert mid in gmail.folder_uids(ALL)
+
+
+def test_flags_stored_in_a_label_folder(gmail, pki, mount):
+    mid = gmail.add(_body(b"flag"), labels={"\\Inbox"})
+    alone = gmail.add(_body(b"alone"), labels=set())
+    m = _mount(gmail, pki, mount)
+    ip = _path(m, b"INBOX", gmail.folder_uids(b"INBOX")[mid])
+    _look_all(m, ip)
+    n = len(gmail.commands)
+    os.setxattr(ip, "user.imap.flags", b"+\\Flagged")
+    stores = _stores(gmail, n)
+    assert stores and all(mb == b"INBOX" for mb, _ in stores), stores
+    assert "\\Flagged" in gmail.store[mid].flags
+    # a message only in All Mail is flagged there (no other place)
+    ap = _path(m, ALL, gmail.folder_uids(ALL)[alone])
+    n = len(gmail.commands)
+    os.setxattr(ap, "user.imap.flags", b"+\\Seen")
+    assert [mb for mb, _ in _stores(gmail, n)] == [ALL]
+    assert "\\Seen" in gmail.store[alone].flags
+
+
+def test_rm_during_body_fetch_does_not_hang(gmail, pki, mount):
+    body = _body(b"race", 20_000)
+    mid = gmail.add(body, labels={"\\Inbox", "Work"})
+    m = _mount(gmail, pki, mount)
+    ip = _path(m, b"INBOX", gmail.folder_uids(b"INBOX")[mid])
+    apath = _path(m, ALL, gmail.folder_uids(ALL)[mid])
+    os.stat(apath)
+    os.stat(ip)     # last looked up in INBOX: the open reads it there
+    gmail.body_delay = 2.0
+    got = {}
+
+    def slow_read():
+        try:
+            with open(ip, "rb") as f:
+                got["inbox"] = f.read()
+        except OSError as e:
+            got["inbox"] = e
+
+    t = threading.Thread(target=slow_read, daemon=True)
+    t.start()
+    # wait until the body FETCH has been sent, then rm the INBOX name
+    deadline = time.time() + 5
+    while not gmail.body_fetches() and time.time() < deadline:
+        time.sleep(0.02)
+    assert gmail.body_fetches()
+    os.unlink(ip)
+    assert gmail.labels(mid) == {"Work"}
+    gmail.body_delay = 0.0
+    t.join(10)
+    p = subprocess.Popen(["cat", apath], stdout=subprocess.PIPE)
+    try:
+        out, _ = p.communicate(timeout=8)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("cat of the All Mail copy hangs (a claim left behind)")
+    assert out == body
