@@ -395,12 +395,32 @@ nlink_t gmail_nlink(struct gmail *g, const struct tree *t, uint32_t node, const 
 
 /* ---- user.imap.labels ---------------------------------------------------- */
 
+/* Is LABEL one of Gmail's system labels (any case)? */
+static bool system_label(const char *label)
+{
+	static const char *const more[] = { "\\Draft", "\\Muted" };
+
+	for (int k = 0; k < GMAIL_NSPEC; k++)
+		if (gmail_spec[k].label != NULL && strcasecmp(label, gmail_spec[k].label) == 0)
+			return true;
+	for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++)
+		if (strcasecmp(label, more[k]) == 0)
+			return true;
+	return false;
+}
+
+/* Quoted when the parser would read it otherwise: empty, a sign or quote
+ * first, a blank anywhere (leading and trailing ones too), a '"' or '\\'
+ * after the first byte, or a '\\' first that is not a system label (an
+ * unquoted \Name is written back as a system label). */
 static bool needs_quotes(const char *s)
 {
-	if (*s == '\0' || *s == '+' || *s == '-' || *s == '"')
+	if (*s == '\0' || *s == '+' || *s == '-' || *s == '"' || *s == ' ' || *s == '\t')
+		return true;
+	if (*s == '\\' && !system_label(s))
 		return true;
 	for (const char *p = s + 1; *p != '\0'; p++)
-		if (*p == ' ' || *p == '"' || *p == '\\')
+		if (*p == ' ' || *p == '\t' || *p == '"' || *p == '\\')
 			return true;
 	return false;
 }
@@ -464,15 +484,15 @@ int gmail_labels_format(const char *raw, char **out, size_t *len)
 	return 0;
 }
 
-/* Append LABEL (UTF-8, or a \System label as is) to the '\n'-joined *LIST
- * in modified UTF-7. */
-static int list_add(char **list, const char *label)
+/* Append LABEL (UTF-8, or, written unquoted (QUOTED false), a \System
+ * label as is) to the '\n'-joined *LIST in modified UTF-7. */
+static int list_add(char **list, const char *label, bool quoted)
 {
 	char *enc = NULL, *nl;
 	size_t old = *list ? strlen(*list) : 0;
 	int rc;
 
-	if (label[0] == '\\') {
+	if (label[0] == '\\' && !quoted) {
 		enc = strdup(label);
 		rc = enc ? 0 : -ENOMEM;
 	} else {
@@ -509,6 +529,7 @@ int gmail_labels_parse(const char *val, size_t len, bool *replace, char **add, c
 	while (rc == 0 && i < len) {
 		char s = 0;
 		size_t n = 0;
+		bool quoted = false;
 
 		if (val[i] == ' ' || val[i] == '\t') {
 			i++;
@@ -517,6 +538,7 @@ int gmail_labels_parse(const char *val, size_t len, bool *replace, char **add, c
 		if (val[i] == '+' || val[i] == '-')
 			s = val[i++];
 		if (i < len && val[i] == '"') {
+			quoted = true;
 			for (i++; i < len && val[i] != '"'; i++) {
 				if (val[i] == '\\' && i + 1 < len)
 					i++;
@@ -540,7 +562,7 @@ int gmail_labels_parse(const char *val, size_t len, bool *replace, char **add, c
 			sign = true;
 		else
 			plain = true;
-		rc = list_add(s == '-' ? del : add, tok);
+		rc = list_add(s == '-' ? del : add, tok, quoted);
 	}
 	if (rc == 0 && plain && sign)
 		rc = -EINVAL;	/* "A +B": replace or change? say so instead of guessing */

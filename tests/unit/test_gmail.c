@@ -35,6 +35,10 @@ static const struct {
 	{ "\"unterminated", -EINVAL, 0, NULL, NULL },
 	{ "+\"a\rb\"", -EINVAL, 0, NULL, NULL },
 	{ "+bad\xff", -EILSEQ, 0, NULL, NULL },
+	{ "+\"a\tb\"", 0, 0, "a&AAk-b", NULL },	/* a tab inside quotes is the label's */
+	/* quoted: a user label, even starting with '\' (encoded as one) */
+	{ "+\"\\\\Caf\xc3\xa9\"", 0, 0, "\\Caf&AOk-", NULL },
+	{ "+\\Caf\xc3\xa9", 0, 0, "\\Caf\xc3\xa9", NULL },
 };
 
 static void test_parse(void)
@@ -74,6 +78,11 @@ static void test_format(void)
 		{ "Caf&AOk-", "Caf\xc3\xa9" },
 		{ "+plus\na\"q\\b", "\"+plus\" \"a\\\"q\\\\b\"" },
 		{ "bad&-utf7-&", "bad&-utf7-&" },	/* not valid modified UTF-7: as sent */
+		/* blanks at either end survive the round trip */
+		{ " lead\ntrail ", "\" lead\" \"trail \"" },
+		/* a user label starting with '\' is quoted, so it is not
+		 * written back as a system label; system labels are not */
+		{ "\\Foo\n\\Starred", "\"\\\\Foo\" \\Starred" },
 	};
 
 	for (size_t i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
