@@ -24,7 +24,8 @@ UIDVALIDITY (a message gets the next UID of a folder when it enters it):
     [Gmail]/Spam (\\Junk)        label \\Spam
     NAME                        user label NAME     (not in Trash/Spam)
 
-What changes do, as Gmail documents them (its default settings):
+What changes do, as Gmail documents them (with the account's "expunged
+from the last visible folder" setting at "move to Trash"):
     UID STORE [+|-]X-GM-LABELS (...)   change the labels
     UID COPY uid FOLDER                adds FOLDER's label (COPYUID)
     UID MOVE uid FOLDER                adds FOLDER's label, removes the
@@ -364,7 +365,10 @@ class _GmailSession(_Session):
             if name in (TRASH, SPAM):
                 del self.srv.store[mid]             # deleted for ever
             elif name == ALL:
-                g.labels.add("\\Trash")             # Gmail's default
+                # the account's "last visible folder" setting: the
+                # model takes "move to Trash" (archive and delete for
+                # ever are the others)
+                g.labels.add("\\Trash")
             else:
                 g.labels.discard(self.srv._label_of(name))
         self.srv._sync()
