@@ -154,6 +154,8 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
  * re-flagged messages, UIDVALIDITY) and tell the kernel what vanished. */
 int vfs_resync(struct vfs *v, uint32_t idx);
 void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name);
+/* The kernel's cached attributes of INO are stale (a link count). */
+void vfs_notify_inode(struct vfs *v, uint64_t ino);
 
 struct watch;
 void watch_stop(struct watch *w);
@@ -205,6 +207,9 @@ bool vfs_gmail_still(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvali
  * selected): 0, or -ENOENT with S checked in. Lock NOT held. */
 int vfs_gmail_recheck(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
 		      uint64_t msgid);
+/* M's exact size, learned in folder NODE, given to its copies in the
+ * other loaded folders it can be in. Lock held. */
+void vfs_gmail_real_size(struct vfs *v, uint32_t node, const struct tree_msg *m);
 /* X-GM-MSGID of UID in node IDX, 0 when none. Lock NOT held. */
 uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid);
 /* A change moved MSGID between folders (rm, mv, labels): every other

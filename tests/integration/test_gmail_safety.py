@@ -40,9 +40,9 @@ def _look_all(m, first):
         os.stat(os.path.join(m.path, ALLDIR, name))
 
 
-def _stores(gs, since=0):
-    """(mailbox selected, arguments) of each UID STORE after command
-    SINCE, following each connection's SELECT."""
+def _stores(gs, since=0, name="UID STORE"):
+    """(mailbox selected, command line) of each command NAME after
+    command SINCE, following each connection's SELECT."""
     sel, out = {}, []
     with gs._lock:
         cmds = list(gs.commands)
@@ -50,7 +50,7 @@ def _stores(gs, since=0):
         if cmd in ("SELECT", "EXAMINE"):
             # "TAG SELECT mailbox"
             sel[no] = shown.split(b" ", 2)[2].strip().strip(b'"')
-        elif cmd == "UID STORE" and i >= since:
+        elif cmd == name and i >= since:
             out.append((sel.get(no), shown))
     return out
 
@@ -128,6 +128,37 @@ def test_flags_stored_in_a_label_folder(gmail, pki, mount):
     os.setxattr(ap, "user.imap.flags", b"+\\Seen")
     assert [mb for mb, _ in _stores(gmail, n)] == [ALL]
     assert "\\Seen" in gmail.store[alone].flags
+
+
+def test_label_change_lists_only_its_folders(gmail, pki, mount):
+    """+Label lists that label's folder again, not All Mail (a UID FETCH
+    1:* of the whole account per setfattr), and the link count seen
+    through every name follows at once."""
+    mid = gmail.add(_body(b"lab"), labels={"\\Inbox", "Work"})
+    gmail.add(_body(b"trip"), labels={"Travel"})
+    m = _mount(gmail, pki, mount)
+    ip = _path(m, b"INBOX", gmail.folder_uids(b"INBOX")[mid])
+    ap = _path(m, ALL, gmail.folder_uids(ALL)[mid])
+    for d in ("INBOX", "Work", "Travel", ALLDIR):
+        os.listdir(os.path.join(m.path, d))
+    assert os.stat(ap).st_nlink == 3
+    assert os.stat(ip).st_nlink == 3
+    n = len(gmail.commands)
+    os.setxattr(ip, "user.imap.labels", b"+Travel")
+    assert gmail.labels(mid) == {"\\Inbox", "Work", "Travel"}
+    assert os.stat(ap).st_nlink == 4
+    assert sorted(os.getxattr(ap, "user.imap.labels").decode().split()) \
+        == ["Travel", "Work", "\\Inbox"]
+    assert "%d.eml" % gmail.folder_uids(b"Travel")[mid] in \
+        os.listdir(os.path.join(m.path, "Travel"))
+    os.listdir(os.path.join(m.path, ALLDIR))
+    os.listdir(os.path.join(m.path, "Work"))
+    lists = [mb for mb, line in _stores(gmail, n, "UID FETCH")
+             if b" 1:* " in line]
+    assert ALL not in lists and b"Work" not in lists, lists
+    os.setxattr(ip, "user.imap.labels", b"-Work")
+    assert os.stat(ap).st_nlink == 3
+    assert os.listdir(os.path.join(m.path, "Work")) == []
 
 
 def test_rm_during_body_fetch_does_not_hang(gmail, pki, mount):
