@@ -65,6 +65,10 @@ static int reserve(struct gmail *g)
 	uint32_t *nb;
 	size_t cap, i;
 
+	if (g->n >= (g->max ? g->max : GMAIL_MAX_MSGIDS)) {
+		g->full = true;
+		return -ENOSPC;
+	}
 	if (g->n < g->cap)
 		return 0;
 	cap = g->cap ? g->cap * 2 : 1024;
@@ -101,23 +105,41 @@ static bool still_there(const struct tree *t, uint32_t node, uint32_t uid, uint6
 	return m != NULL && m->gm_msgid == msgid;
 }
 
+/* (NODE, UID) is where E was seen last: one of its places. */
+static void seen_at(struct gmail_ent *e, uint32_t node, uint32_t uid)
+{
+	int k;
+
+	for (k = 0; k < GMAIL_PLACES; k++)
+		if (e->node[k] == node && e->uid[k] == uid)
+			break;
+	if (k == GMAIL_PLACES) {
+		/* a new place: it replaces the oldest one */
+		k = (e->last + 1) % GMAIL_PLACES;
+		e->node[k] = node;
+		e->uid[k] = uid;
+	}
+	e->last = (uint8_t)k;
+}
+
 uint64_t gmail_ino(struct gmail *g, const struct tree *t, uint64_t msgid, uint32_t node, uint32_t uid)
 {
 	long i = find(g, msgid);
 	size_t b;
 
+	(void)t;
 	if (i >= 0) {
 		/* the place it was last looked up or listed: an open that
 		 * follows (grep -r after readdir) then reads it there, and
 		 * read-ahead follows that folder's order */
-		g->v[i].node = node;
-		g->v[i].uid = uid;
+		seen_at(&g->v[i], node, uid);
 		return GMAIL_INO_BIT | ((uint64_t)i + 1);
 	}
 	if (reserve(g) < 0)
 		return 0;
 	b = msgid_hash(msgid) & (g->nbuckets - 1);
-	g->v[g->n] = (struct gmail_ent){ .msgid = msgid, .node = node, .uid = uid, .next = g->buckets[b] };
+	g->v[g->n] = (struct gmail_ent){ .msgid = msgid, .next = g->buckets[b] };
+	seen_at(&g->v[g->n], node, uid);
 	g->buckets[b] = (uint32_t)g->n + 1;
 	g->n++;
 	return GMAIL_INO_BIT | (uint64_t)g->n;
@@ -136,13 +158,22 @@ int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, 
 {
 	uint64_t i = ino & ~GMAIL_INO_BIT;
 	struct gmail_ent *e;
+	long cand[GMAIL_PLACES + 3];
 
 	if (!gmail_ino_is(ino) || i == 0 || i > g->n)
 		return -ENOENT;
 	e = &g->v[i - 1];
-	if (still_there(t, e->node, e->uid, e->msgid))
-		goto found;
-	/* moved or gone there: any loaded folder that shows it will do */
+	/* where it was seen last, then its other places */
+	for (int j = 0; j < GMAIL_PLACES; j++) {
+		int k = (e->last + GMAIL_PLACES - j) % GMAIL_PLACES;
+
+		if (e->node[k] != 0 && still_there(t, e->node[k], e->uid[k], e->msgid)) {
+			e->last = (uint8_t)k;
+			goto found;
+		}
+	}
+	/* moved or gone in all of them: any loaded folder that shows it
+	 * will do (rare: it left every folder it was seen in) */
 	for (size_t n = 1; n < t->n; n++) {
 		const struct tree_node *nd = &t->nodes[n];
 
@@ -150,30 +181,29 @@ int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, 
 			continue;
 		for (size_t k = 0; k < nd->nmsgs; k++) {
 			if (nd->msgs[k].gm_msgid == e->msgid) {
-				e->node = (uint32_t)n;
-				e->uid = nd->msgs[k].uid;
+				seen_at(e, (uint32_t)n, nd->msgs[k].uid);
 				goto found;
 			}
 		}
 	}
-	/* not in any loaded folder: load where it was last seen, else the
+	/* not in any loaded folder: load a place it was seen in, else the
 	 * folders that hold every message (All Mail, the bins), one by one */
-	{
-		long cand[4] = { (long)e->node, gmail_special(g, t, GMAIL_ALL), g->spec[GMAIL_TRASH],
-				 g->spec[GMAIL_SPAM] };
-
-		for (int k = 0; k < 4; k++) {
-			if (cand[k] >= 0 && (size_t)cand[k] < t->n && !t->nodes[cand[k]].hidden &&
-			    t->nodes[cand[k]].selectable && t->nodes[cand[k]].state != TREE_READY) {
-				*node = (uint32_t)cand[k];
-				return -EAGAIN;
-			}
+	for (int j = 0; j < GMAIL_PLACES; j++)
+		cand[j] = e->node[(e->last + GMAIL_PLACES - j) % GMAIL_PLACES];
+	cand[GMAIL_PLACES] = gmail_special(g, t, GMAIL_ALL);
+	cand[GMAIL_PLACES + 1] = g->spec[GMAIL_TRASH];
+	cand[GMAIL_PLACES + 2] = g->spec[GMAIL_SPAM];
+	for (int k = 0; k < GMAIL_PLACES + 3; k++) {
+		if (cand[k] > 0 && (size_t)cand[k] < t->n && !t->nodes[cand[k]].hidden &&
+		    t->nodes[cand[k]].selectable && t->nodes[cand[k]].state != TREE_READY) {
+			*node = (uint32_t)cand[k];
+			return -EAGAIN;
 		}
 	}
 	return -ENOENT;
 found:
-	*node = e->node;
-	*uid = e->uid;
+	*node = e->node[e->last];
+	*uid = e->uid[e->last];
 	return 0;
 }
 

@@ -104,8 +104,14 @@ void vfs_gmail_attr(struct vfs *v, uint32_t idx, const struct tree_msg *m, struc
 	if (!v->gm.on || m->gm_msgid == 0)
 		return;
 	ino = gmail_ino(&v->gm, &v->tree, m->gm_msgid, idx, m->uid);
+	if (ino == 0 && v->gm.full && !v->gm.warned) {
+		v->gm.warned = true;
+		log_warn("Gmail: %zu messages seen in this mount, the most imapfs keeps an inode of their "
+			 "own for; messages seen from now on are plain files (one link per folder) until "
+			 "remounted", v->gm.n);
+	}
 	if (ino == 0)
-		return;	/* out of memory: a plain file then */
+		return;	/* out of memory or past the bound: a plain file then */
 	a->ino = ino;
 	a->nlink = gmail_nlink(&v->gm, &v->tree, idx, m);
 	a->generation = 0;	/* one message for ever, whichever folder's UIDVALIDITY */

@@ -216,6 +216,30 @@ static void test_links(void)
 	CHECK(gmail_locate(&g, &t, GMAIL_INO_BIT | 999, &node, &uid) == -ENOENT, "unknown inode");
 	CHECK(!gmail_ino_is(((uint64_t)travel + 1) << 32 | 5) && !gmail_ino_is(1ULL << 62 | 1),
 	      "plain and pending inodes are not Gmail's");
+	/* the table is bounded: past it, a new msgid gets no inode (plain
+	 * file), known ones keep theirs */
+	g.max = g.n;
+	CHECK(gmail_ino(&g, &t, 44, (uint32_t)travel, 7) == 0 && g.full, "past the bound: plain");
+	CHECK(gmail_ino(&g, &t, 42, (uint32_t)inbox, 5) == ino, "a known msgid keeps its inode");
+	gmail_free(&g);
+	/* it left each of its last places but one, oldest first: found
+	 * there without a search */
+	{
+		struct gmail h = { .on = true };
+		uint64_t i3;
+
+		t.nodes[inbox].state = TREE_READY;
+		t.nodes[work].state = TREE_READY;
+		add_msg(&t, all, 3, 42, "\\Inbox\nWork");
+		i3 = gmail_ino(&h, &t, 42, (uint32_t)work, 9);
+		gmail_ino(&h, &t, 42, (uint32_t)inbox, 5);
+		gmail_ino(&h, &t, 42, (uint32_t)all, 3);
+		tree_set_msgs(&t, (uint32_t)all, NULL, 0, 7);
+		tree_set_msgs(&t, (uint32_t)inbox, NULL, 0, 7);
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == 0 && node == (uint32_t)work && uid == 9,
+		      "found in an older place: %u %u", node, uid);
+		gmail_free(&h);
+	}
 	gmail_free(&g);
 	tree_destroy(&t);
 }
