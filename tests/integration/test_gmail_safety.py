@@ -14,6 +14,9 @@ checked in the server's own state and transcript.
                                            the message)
   setfattr +\Flagged after ls All Mail     stored, in a label folder that
                                            shows the message, not All Mail
+  rm in a label folder, Auto-Expunge on    only that label goes
+  setfattr +Label                          lists that label's folder again,
+                                           not All Mail; st_nlink follows
   rm of INBOX/N.eml while its body is      cat of the All Mail copy ends in
   being fetched (slow server)              seconds (the claim on the shared
                                            body was left behind before)
@@ -109,6 +112,22 @@ def test_deleted_flag_refused(gmail, pki, mount):
     assert gmail.exists(mid)
     assert gmail.labels(mid) == {"\\Inbox", "Work"}
     assert mid in gmail.folder_uids(ALL)
+
+
+def test_rm_with_auto_expunge(gmail, pki, mount):
+    """Gmail's Auto-Expunge on: rm in a label folder still takes only that
+    label away (the STORE expunges at once, the UID EXPUNGE that follows
+    finds nothing), and nothing else is touched."""
+    gmail.auto_expunge = True
+    mid = gmail.add(_body(b"ae"), labels={"\\Inbox", "Work"})
+    other = gmail.add(_body(b"other"), labels={"Work"})
+    m = _mount(gmail, pki, mount)
+    wp = _path(m, b"Work", gmail.folder_uids(b"Work")[mid])
+    os.unlink(wp)
+    assert gmail.labels(mid) == {"\\Inbox"}
+    assert mid in gmail.folder_uids(ALL)
+    assert gmail.labels(other) == {"Work"}
+    assert not os.path.exists(wp)
 
 
 def test_flags_stored_in_a_label_folder(gmail, pki, mount):
