@@ -12,6 +12,7 @@ fakeserver.py's transport, TLS and login.
                              (Gmail's "Auto-Expunge on", its default)
     gs.body_delay = 2.0      a UID FETCH of a body waits that long first
                              (outside the store's lock)
+    gs.size_claims[mid] = n  RFC822.SIZE n for that message (a lie)
 
 One message store; each message has an X-GM-MSGID, an X-GM-THRID and a
 set of labels. Folders are views of the store, each with its own UIDs and
@@ -102,6 +103,7 @@ class GmailServer(FakeServer):
         # below); off, it waits for EXPUNGE
         self.auto_expunge = False
         self.body_delay = 0.0
+        self.size_claims = {}       # msgid -> RFC822.SIZE to claim
         self._next_msgid = 1278455344230334865
         self._next_uidvalidity = 11
         for f in list(SYSTEM) + [b"[Gmail]/Important"]:
@@ -224,8 +226,10 @@ class _GmailSession(_Session):
             self._fetch(tag, rest, False)
 
     def _meta_parts(self, m, items, size=None):
-        parts = _Session._meta_parts(m, items, size)
         g = getattr(m, "g", None)
+        if g is not None and size is None:
+            size = self.srv.size_claims.get(g.msgid)
+        parts = _Session._meta_parts(m, items, size)
         if g is None:
             return parts
         if "X-GM-MSGID" in items:

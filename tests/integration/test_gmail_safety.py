@@ -17,6 +17,8 @@ checked in the server's own state and transcript.
   rm in a label folder, Auto-Expunge on    only that label goes
   setfattr +Label                          lists that label's folder again,
                                            not All Mail; st_nlink follows
+  RFC822.SIZE lies; body read via INBOX    the Work copy's size is the
+                                           real one too
   rm of INBOX/N.eml while its body is      cat of the All Mail copy ends in
   being fetched (slow server)              seconds (the claim on the shared
                                            body was left behind before)
@@ -178,6 +180,26 @@ def test_label_change_lists_only_its_folders(gmail, pki, mount):
     os.setxattr(ip, "user.imap.labels", b"-Work")
     assert os.stat(ap).st_nlink == 3
     assert os.listdir(os.path.join(m.path, "Work")) == []
+
+
+def test_real_size_reaches_every_copy(gmail, pki, mount):
+    """RFC822.SIZE lies; once the body is read through one name, the
+    message's copies in the other loaded folders have its real size."""
+    body = _body(b"size", 6000)
+    mid = gmail.add(body, labels={"\\Inbox", "Work"})
+    gmail.size_claims[mid] = len(body) - 500
+    m = _mount(gmail, pki, mount)
+    ip = _path(m, b"INBOX", gmail.folder_uids(b"INBOX")[mid])
+    wdir = os.path.join(m.path, "Work")
+    os.listdir(wdir)
+    os.listdir(os.path.join(m.path, ALLDIR))
+    with open(ip, "rb") as f:
+        assert f.read() == body
+    # the Work copy, listed before the read, is looked up (and its
+    # attributes taken) there now
+    assert os.path.getsize(os.path.join(
+        wdir, "%d.eml" % gmail.folder_uids(b"Work")[mid])) == len(body)
+    assert [e.stat().st_size for e in os.scandir(wdir)] == [len(body)]
 
 
 def test_rm_during_body_fetch_does_not_hang(gmail, pki, mount):
