@@ -154,11 +154,28 @@ uint64_t gmail_msgid(const struct gmail *g, uint64_t ino)
 	return g->v[i - 1].msgid;
 }
 
+/* A hash of every folder's (gen, loaded, hidden) and the hierarchy's gen:
+ * it changes whenever any folder's messages or the hierarchy do, so a
+ * failed search need not be repeated while it stays the same (a collision
+ * costs one missed search: about 2^-64). O(folders), not O(messages). */
+static uint64_t state_of(const struct tree *t)
+{
+	uint64_t h = msgid_hash(t->gen ^ t->n);
+
+	for (size_t n = 1; n < t->n; n++) {
+		const struct tree_node *nd = &t->nodes[n];
+
+		h = msgid_hash(h ^ (nd->gen * 4 + (nd->state == TREE_READY) * 2 + nd->hidden)) + n;
+	}
+	return h;
+}
+
 int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, uint32_t *uid)
 {
 	uint64_t i = ino & ~GMAIL_INO_BIT;
 	struct gmail_ent *e;
 	long cand[GMAIL_PLACES + 3];
+	uint64_t state;
 
 	if (!gmail_ino_is(ino) || i == 0 || i > g->n)
 		return -ENOENT;
@@ -173,8 +190,10 @@ int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, 
 		}
 	}
 	/* moved or gone in all of them: any loaded folder that shows it
-	 * will do (rare: it left every folder it was seen in) */
-	for (size_t n = 1; n < t->n; n++) {
+	 * will do (rare: it left every folder it was seen in; and not
+	 * searched again while no folder changed since it was not found) */
+	state = state_of(t) + 1;
+	for (size_t n = 1; e->missed != state && n < t->n; n++) {
 		const struct tree_node *nd = &t->nodes[n];
 
 		if (nd->hidden || nd->state != TREE_READY)
@@ -186,6 +205,7 @@ int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, 
 			}
 		}
 	}
+	e->missed = state;
 	/* not in any loaded folder: load a place it was seen in, else the
 	 * folders that hold every message (All Mail, the bins), one by one */
 	for (int j = 0; j < GMAIL_PLACES; j++)

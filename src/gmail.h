@@ -56,8 +56,8 @@ enum { GMAIL_ALL, GMAIL_TRASH, GMAIL_SPAM, GMAIL_SENT, GMAIL_DRAFTS, GMAIL_IMPOR
  * last seen in is nearly always found again without a search. */
 #define GMAIL_PLACES 4
 
-/* At most this many msgids get an inode of their own per mount (48 bytes
- * each, about 100 MB): past it, messages not seen before are plain files
+/* At most this many msgids get an inode of their own per mount (56 bytes
+ * each, about 120 MB): past it, messages not seen before are plain files
  * of one link in each folder (logged once), so a huge account costs
  * bounded memory. */
 #define GMAIL_MAX_MSGIDS (2u << 20)
@@ -67,6 +67,8 @@ struct gmail_ent {
 	uint32_t node[GMAIL_PLACES], uid[GMAIL_PLACES];	/* places it was seen (node 0: none) */
 	uint32_t next;		/* hash chain: index + 1, 0 ends it */
 	uint8_t last;		/* the place it was seen last */
+	uint64_t missed;	/* 1 + the tree's state (gmail.c state_of) when a search
+				 * of the loaded folders last failed, 0 none */
 };
 
 struct gmail {

@@ -238,6 +238,16 @@ static void test_links(void)
 		tree_set_msgs(&t, (uint32_t)inbox, NULL, 0, 7);
 		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == 0 && node == (uint32_t)work && uid == 9,
 		      "found in an older place: %u %u", node, uid);
+		/* gone from every loaded folder: not found, and found again as
+		 * soon as a folder lists it (the skipped search is redone once
+		 * anything changed) */
+		tree_set_msgs(&t, (uint32_t)work, NULL, 0, 7);
+		t.nodes[inbox].state = TREE_READY;
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == -ENOENT, "gone everywhere");
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == -ENOENT, "still gone, nothing changed");
+		add_msg(&t, travel, 11, 42, "Travel");
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == 0 && node == (uint32_t)travel && uid == 11,
+		      "found once a folder lists it: %u %u", node, uid);
 		gmail_free(&h);
 	}
 	gmail_free(&g);
