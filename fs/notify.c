@@ -15,7 +15,8 @@
 
 struct notify_item {
 	struct notify_item *next;
-	uint64_t parent;
+	uint64_t parent;	/* or the inode whose attributes changed, INODE */
+	bool inode;
 	char name[];
 };
 
@@ -45,7 +46,10 @@ static void *notify_main(void *arg)
 			n->tail = NULL;
 		pthread_mutex_unlock(&n->lock);
 		/* ENOENT just means the kernel had no such entry cached */
-		fuse_lowlevel_notify_inval_entry(n->se, it->parent, it->name, strlen(it->name));
+		if (it->inode)
+			fuse_lowlevel_notify_inval_inode(n->se, it->parent, -1, 0);
+		else
+			fuse_lowlevel_notify_inval_entry(n->se, it->parent, it->name, strlen(it->name));
 		free(it);
 		pthread_mutex_lock(&n->lock);
 	}
@@ -76,14 +80,15 @@ int notify_start(struct fuse_session *se, struct notify **out)
 
 void notify_entry(struct notify *n, uint64_t parent, const char *name)
 {
-	size_t len = strlen(name);
+	size_t len = name != NULL ? strlen(name) : 0;
 	struct notify_item *it = malloc(sizeof(*it) + len + 1);
 
 	if (it == NULL)
 		return;	/* the entry then only expires with its timeout */
 	it->next = NULL;
 	it->parent = parent;
-	memcpy(it->name, name, len + 1);
+	it->inode = name == NULL;
+	memcpy(it->name, name != NULL ? name : "", len + 1);
 	pthread_mutex_lock(&n->lock);
 	if (n->tail)
 		n->tail->next = it;

@@ -19,6 +19,7 @@ struct fuse_session;
 struct notify;
 
 int notify_start(struct fuse_session *se, struct notify **out);
+/* NAME NULL: PARENT is an inode whose attributes (link count) changed. */
 void notify_entry(struct notify *n, uint64_t parent, const char *name);
 void notify_stop(struct notify *n);
 

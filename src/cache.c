@@ -66,7 +66,17 @@ struct centry {
 	int fd;			/* memory mode: the memfd; -1 on disk */
 	struct centry *hnext;	/* hash chain */
 	struct centry *prev, *next;	/* LRU, READY only; head = most recent */
+	/* FETCHING with a key map: the key it was claimed under, before
+	 * mapping (cache_claim), on the list c->claims[from_uid % NCLAIMS] */
+	bool aliased;
+	uint8_t from_mbox[16];
+	uint32_t from_uidvalidity, from_uid;
+	struct centry *aprev, *anext;
 };
+
+/* Buckets of the claims made through a key map (a few hundred at most:
+ * prefetch's read-ahead bounds them). */
+#define NCLAIMS 64
 
 struct cache {
 	char *dir;		/* DIR/ACCOUNT, NULL in memory mode, for messages; immutable */
@@ -84,6 +94,12 @@ struct cache {
 	uint64_t hits, misses, evicted, damaged, stale;
 	cache_key_map *map;	/* cache_set_key_map; set before threads, immutable */
 	void *map_ctx;
+	/* guarded by lock: FETCHING entries claimed through MAP, found by the
+	 * caller's key. The map is asked once, at claim time: what the key
+	 * stands for may change before the fetch ends (Gmail: the message
+	 * leaves the folder), and the claim must be ended where it was made,
+	 * or waiters on it would wait for ever. */
+	struct centry *claims[NCLAIMS];
 };
 
 struct cache_writer {
@@ -529,6 +545,34 @@ static void lru_push(struct cache *c, struct centry *e)
 		c->lru_tail = e;
 }
 
+/* E's claim has ended: it no longer answers for the key it was claimed
+ * under. */
+static void unalias(struct cache *c, struct centry *e)
+{
+	if (!e->aliased)
+		return;
+	if (e->aprev != NULL)
+		e->aprev->anext = e->anext;
+	else
+		c->claims[e->from_uid % NCLAIMS] = e->anext;
+	if (e->anext != NULL)
+		e->anext->aprev = e->aprev;
+	e->aprev = e->anext = NULL;
+	e->aliased = false;
+}
+
+/* The FETCHING entry claimed under the unmapped key (MBOX, UIDVALIDITY,
+ * UID), or NULL. */
+static struct centry *claim_of(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+{
+	struct centry *e = c->claims[uid % NCLAIMS];
+
+	while (e != NULL && !(e->from_uid == uid && e->from_uidvalidity == uidvalidity &&
+			      memcmp(e->from_mbox, mbox, 16) == 0))
+		e = e->anext;
+	return e;
+}
+
 /* Take E out of the table (and the LRU and the totals when READY); the
  * caller frees it, after closing or unlinking outside the lock. */
 static void detach(struct cache *c, struct centry *e)
@@ -538,6 +582,7 @@ static void detach(struct cache *c, struct centry *e)
 	if (*pp == e)
 		*pp = e->hnext;
 	c->n--;
+	unalias(c, e);
 	if (e->state == CE_READY) {
 		lru_unlink(c, e);
 		c->bytes -= e->bytes;
@@ -1014,33 +1059,75 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 
 /* ---- claiming and storing ---------------------------------------------- */
 
+/* Where a claimed key K's body goes: the key its claim was mapped to when
+ * made (the map is not asked again), or, unclaimed, what the map says
+ * now. Into MBOX, *UIDVALIDITY, *UID. Without c->lock. */
+static void claimed_key(struct cache *c, const struct cache_key *k, uint8_t mbox[16], uint32_t *uidvalidity,
+			uint32_t *uid)
+{
+	struct cache_key mk;
+	struct centry *e = NULL;
+
+	if (c->map != NULL) {
+		mbox_id(k->mailbox, mbox);
+		pthread_mutex_lock(&c->lock);
+		e = claim_of(c, mbox, k->uidvalidity, k->uid);
+		if (e != NULL) {
+			memcpy(mbox, e->mbox, 16);
+			*uidvalidity = e->uidvalidity;
+			*uid = e->uid;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (e != NULL)
+			return;
+	}
+	k = key_of(c, k, &mk);
+	mbox_id(k->mailbox, mbox);
+	*uidvalidity = k->uidvalidity;
+	*uid = k->uid;
+}
+
 int cache_claim(struct cache *c, const struct cache_key *k)
 {
 	struct cache_key mk;
-	uint8_t id[16];
+	const struct cache_key *m = key_of(c, k, &mk);
+	uint8_t id[16], from[16];
+	struct centry *e;
 	int rc = 0;
 
-	k = key_of(c, k, &mk);
-	mbox_id(k->mailbox, id);
+	mbox_id(m->mailbox, id);
+	if (c->map != NULL)
+		mbox_id(k->mailbox, from);
 	pthread_mutex_lock(&c->lock);
-	if (*slot(c, id, k->uidvalidity, k->uid) != NULL)
+	if (*slot(c, id, m->uidvalidity, m->uid) != NULL ||
+	    (c->map != NULL && claim_of(c, from, k->uidvalidity, k->uid) != NULL)) {
 		rc = -EEXIST;
-	else if (insert(c, id, k->uidvalidity, k->uid) == NULL)
+	} else if ((e = insert(c, id, m->uidvalidity, m->uid)) == NULL) {
 		rc = -ENOMEM;
+	} else if (c->map != NULL) {
+		/* remember what it was claimed as (see c->claims) */
+		memcpy(e->from_mbox, from, 16);
+		e->from_uidvalidity = k->uidvalidity;
+		e->from_uid = k->uid;
+		e->aliased = true;
+		e->anext = c->claims[k->uid % NCLAIMS];
+		if (e->anext != NULL)
+			e->anext->aprev = e;
+		c->claims[k->uid % NCLAIMS] = e;
+	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
 void cache_unclaim(struct cache *c, const struct cache_key *k)
 {
-	struct cache_key mk;
 	uint8_t id[16];
+	uint32_t uidvalidity, uid;
 	struct centry *e;
 
-	k = key_of(c, k, &mk);
-	mbox_id(k->mailbox, id);
+	claimed_key(c, k, id, &uidvalidity, &uid);
 	pthread_mutex_lock(&c->lock);
-	e = *slot(c, id, k->uidvalidity, k->uid);
+	e = *slot(c, id, uidvalidity, uid);
 	if (e != NULL && e->state == CE_FETCHING) {
 		detach(c, e);
 		free(e);
@@ -1051,7 +1138,6 @@ void cache_unclaim(struct cache *c, const struct cache_key *k)
 
 int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_writer **out)
 {
-	struct cache_key mk;
 	struct cache_writer *w = calloc(1, sizeof(*w));
 	int rc;
 
@@ -1060,10 +1146,12 @@ int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_wr
 	w->c = c;
 	{
 		uint8_t id[16];
+		uint32_t uidvalidity, uid;
 
-		k = key_of(c, k, &mk);
-		mbox_id(k->mailbox, id);
-		header_fill(&w->hdr, id, k->uidvalidity, k->uid);
+		/* the key its claim was made under, mapped once then: the
+		 * writer carries it from here on */
+		claimed_key(c, k, id, &uidvalidity, &uid);
+		header_fill(&w->hdr, id, uidvalidity, uid);
 		w->hdr.claim = k->claim;
 	}
 	if (c->dir == NULL) {
@@ -1260,6 +1348,7 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 		if (e == NULL)
 			e = insert(c, h->mbox, h->uidvalidity, h->uid);
 		if (e != NULL) {
+			unalias(c, e);
 			e->state = CE_READY;
 			e->touched = time(NULL);
 			e->bytes = w->len + sizeof(*h);

@@ -60,9 +60,14 @@ struct cache_key {
  * Keys that name one body under several names (Gmail: one message shown
  * in many folders, gmail.h): MAP may rewrite *OUT (a copy of IN) to the
  * one key the body is kept under; its mailbox string must outlive the
- * cache. Every cache_get, cache_claim, cache_unclaim and cache_writer_new
- * calls it first, without cache.lock held, so callers of those must hold
- * no lock MAP takes. Set once, before other threads use the cache.
+ * cache. cache_get and cache_claim call it first, without cache.lock
+ * held, so callers of those must hold no lock MAP takes. A claim is
+ * mapped once, when made: cache_unclaim and cache_writer_new of a key
+ * that is claimed use what the key was mapped to then, never ask MAP
+ * again (what a key stands for may change meanwhile: the message left
+ * the folder, and a claim left behind under another key would keep its
+ * waiters waiting for ever); for a key not claimed they ask MAP. Set
+ * once, before other threads use the cache.
  */
 typedef void cache_key_map(void *ctx, const struct cache_key *in, struct cache_key *out);
 void cache_set_key_map(struct cache *c, cache_key_map *map, void *ctx);

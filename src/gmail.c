@@ -65,6 +65,10 @@ static int reserve(struct gmail *g)
 	uint32_t *nb;
 	size_t cap, i;
 
+	if (g->n >= (g->max ? g->max : GMAIL_MAX_MSGIDS)) {
+		g->full = true;
+		return -ENOSPC;
+	}
 	if (g->n < g->cap)
 		return 0;
 	cap = g->cap ? g->cap * 2 : 1024;
@@ -101,23 +105,41 @@ static bool still_there(const struct tree *t, uint32_t node, uint32_t uid, uint6
 	return m != NULL && m->gm_msgid == msgid;
 }
 
+/* (NODE, UID) is where E was seen last: one of its places. */
+static void seen_at(struct gmail_ent *e, uint32_t node, uint32_t uid)
+{
+	int k;
+
+	for (k = 0; k < GMAIL_PLACES; k++)
+		if (e->node[k] == node && e->uid[k] == uid)
+			break;
+	if (k == GMAIL_PLACES) {
+		/* a new place: it replaces the oldest one */
+		k = (e->last + 1) % GMAIL_PLACES;
+		e->node[k] = node;
+		e->uid[k] = uid;
+	}
+	e->last = (uint8_t)k;
+}
+
 uint64_t gmail_ino(struct gmail *g, const struct tree *t, uint64_t msgid, uint32_t node, uint32_t uid)
 {
 	long i = find(g, msgid);
 	size_t b;
 
+	(void)t;
 	if (i >= 0) {
 		/* the place it was last looked up or listed: an open that
 		 * follows (grep -r after readdir) then reads it there, and
 		 * read-ahead follows that folder's order */
-		g->v[i].node = node;
-		g->v[i].uid = uid;
+		seen_at(&g->v[i], node, uid);
 		return GMAIL_INO_BIT | ((uint64_t)i + 1);
 	}
 	if (reserve(g) < 0)
 		return 0;
 	b = msgid_hash(msgid) & (g->nbuckets - 1);
-	g->v[g->n] = (struct gmail_ent){ .msgid = msgid, .node = node, .uid = uid, .next = g->buckets[b] };
+	g->v[g->n] = (struct gmail_ent){ .msgid = msgid, .next = g->buckets[b] };
+	seen_at(&g->v[g->n], node, uid);
 	g->buckets[b] = (uint32_t)g->n + 1;
 	g->n++;
 	return GMAIL_INO_BIT | (uint64_t)g->n;
@@ -132,48 +154,76 @@ uint64_t gmail_msgid(const struct gmail *g, uint64_t ino)
 	return g->v[i - 1].msgid;
 }
 
+/* A hash of every folder's (gen, loaded, hidden) and the hierarchy's gen:
+ * it changes whenever any folder's messages or the hierarchy do, so a
+ * failed search need not be repeated while it stays the same (a collision
+ * costs one missed search: about 2^-64). O(folders), not O(messages). */
+static uint64_t state_of(const struct tree *t)
+{
+	uint64_t h = msgid_hash(t->gen ^ t->n);
+
+	for (size_t n = 1; n < t->n; n++) {
+		const struct tree_node *nd = &t->nodes[n];
+
+		h = msgid_hash(h ^ (nd->gen * 4 + (nd->state == TREE_READY) * 2 + nd->hidden)) + n;
+	}
+	return h;
+}
+
 int gmail_locate(struct gmail *g, struct tree *t, uint64_t ino, uint32_t *node, uint32_t *uid)
 {
 	uint64_t i = ino & ~GMAIL_INO_BIT;
 	struct gmail_ent *e;
+	long cand[GMAIL_PLACES + 3];
+	uint64_t state;
 
 	if (!gmail_ino_is(ino) || i == 0 || i > g->n)
 		return -ENOENT;
 	e = &g->v[i - 1];
-	if (still_there(t, e->node, e->uid, e->msgid))
-		goto found;
-	/* moved or gone there: any loaded folder that shows it will do */
-	for (size_t n = 1; n < t->n; n++) {
+	/* where it was seen last, then its other places */
+	for (int j = 0; j < GMAIL_PLACES; j++) {
+		int k = (e->last + GMAIL_PLACES - j) % GMAIL_PLACES;
+
+		if (e->node[k] != 0 && still_there(t, e->node[k], e->uid[k], e->msgid)) {
+			e->last = (uint8_t)k;
+			goto found;
+		}
+	}
+	/* moved or gone in all of them: any loaded folder that shows it
+	 * will do (rare: it left every folder it was seen in; and not
+	 * searched again while no folder changed since it was not found) */
+	state = state_of(t) + 1;
+	for (size_t n = 1; e->missed != state && n < t->n; n++) {
 		const struct tree_node *nd = &t->nodes[n];
 
 		if (nd->hidden || nd->state != TREE_READY)
 			continue;
 		for (size_t k = 0; k < nd->nmsgs; k++) {
 			if (nd->msgs[k].gm_msgid == e->msgid) {
-				e->node = (uint32_t)n;
-				e->uid = nd->msgs[k].uid;
+				seen_at(e, (uint32_t)n, nd->msgs[k].uid);
 				goto found;
 			}
 		}
 	}
-	/* not in any loaded folder: load where it was last seen, else the
+	e->missed = state;
+	/* not in any loaded folder: load a place it was seen in, else the
 	 * folders that hold every message (All Mail, the bins), one by one */
-	{
-		long cand[4] = { (long)e->node, gmail_special(g, t, GMAIL_ALL), g->spec[GMAIL_TRASH],
-				 g->spec[GMAIL_SPAM] };
-
-		for (int k = 0; k < 4; k++) {
-			if (cand[k] >= 0 && (size_t)cand[k] < t->n && !t->nodes[cand[k]].hidden &&
-			    t->nodes[cand[k]].selectable && t->nodes[cand[k]].state != TREE_READY) {
-				*node = (uint32_t)cand[k];
-				return -EAGAIN;
-			}
+	for (int j = 0; j < GMAIL_PLACES; j++)
+		cand[j] = e->node[(e->last + GMAIL_PLACES - j) % GMAIL_PLACES];
+	cand[GMAIL_PLACES] = gmail_special(g, t, GMAIL_ALL);
+	cand[GMAIL_PLACES + 1] = g->spec[GMAIL_TRASH];
+	cand[GMAIL_PLACES + 2] = g->spec[GMAIL_SPAM];
+	for (int k = 0; k < GMAIL_PLACES + 3; k++) {
+		if (cand[k] > 0 && (size_t)cand[k] < t->n && !t->nodes[cand[k]].hidden &&
+		    t->nodes[cand[k]].selectable && t->nodes[cand[k]].state != TREE_READY) {
+			*node = (uint32_t)cand[k];
+			return -EAGAIN;
 		}
 	}
 	return -ENOENT;
 found:
-	*node = e->node;
-	*uid = e->uid;
+	*node = e->node[e->last];
+	*uid = e->uid[e->last];
 	return 0;
 }
 
@@ -395,12 +445,32 @@ nlink_t gmail_nlink(struct gmail *g, const struct tree *t, uint32_t node, const 
 
 /* ---- user.imap.labels ---------------------------------------------------- */
 
+/* Is LABEL one of Gmail's system labels (any case)? */
+static bool system_label(const char *label)
+{
+	static const char *const more[] = { "\\Draft", "\\Muted" };
+
+	for (int k = 0; k < GMAIL_NSPEC; k++)
+		if (gmail_spec[k].label != NULL && strcasecmp(label, gmail_spec[k].label) == 0)
+			return true;
+	for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++)
+		if (strcasecmp(label, more[k]) == 0)
+			return true;
+	return false;
+}
+
+/* Quoted when the parser would read it otherwise: empty, a sign or quote
+ * first, a blank anywhere (leading and trailing ones too), a '"' or '\\'
+ * after the first byte, or a '\\' first that is not a system label (an
+ * unquoted \Name is written back as a system label). */
 static bool needs_quotes(const char *s)
 {
-	if (*s == '\0' || *s == '+' || *s == '-' || *s == '"')
+	if (*s == '\0' || *s == '+' || *s == '-' || *s == '"' || *s == ' ' || *s == '\t')
+		return true;
+	if (*s == '\\' && !system_label(s))
 		return true;
 	for (const char *p = s + 1; *p != '\0'; p++)
-		if (*p == ' ' || *p == '"' || *p == '\\')
+		if (*p == ' ' || *p == '\t' || *p == '"' || *p == '\\')
 			return true;
 	return false;
 }
@@ -464,15 +534,15 @@ int gmail_labels_format(const char *raw, char **out, size_t *len)
 	return 0;
 }
 
-/* Append LABEL (UTF-8, or a \System label as is) to the '\n'-joined *LIST
- * in modified UTF-7. */
-static int list_add(char **list, const char *label)
+/* Append LABEL (UTF-8, or, written unquoted (QUOTED false), a \System
+ * label as is) to the '\n'-joined *LIST in modified UTF-7. */
+static int list_add(char **list, const char *label, bool quoted)
 {
 	char *enc = NULL, *nl;
 	size_t old = *list ? strlen(*list) : 0;
 	int rc;
 
-	if (label[0] == '\\') {
+	if (label[0] == '\\' && !quoted) {
 		enc = strdup(label);
 		rc = enc ? 0 : -ENOMEM;
 	} else {
@@ -509,6 +579,7 @@ int gmail_labels_parse(const char *val, size_t len, bool *replace, char **add, c
 	while (rc == 0 && i < len) {
 		char s = 0;
 		size_t n = 0;
+		bool quoted = false;
 
 		if (val[i] == ' ' || val[i] == '\t') {
 			i++;
@@ -517,6 +588,7 @@ int gmail_labels_parse(const char *val, size_t len, bool *replace, char **add, c
 		if (val[i] == '+' || val[i] == '-')
 			s = val[i++];
 		if (i < len && val[i] == '"') {
+			quoted = true;
 			for (i++; i < len && val[i] != '"'; i++) {
 				if (val[i] == '\\' && i + 1 < len)
 					i++;
@@ -540,7 +612,7 @@ int gmail_labels_parse(const char *val, size_t len, bool *replace, char **add, c
 			sign = true;
 		else
 			plain = true;
-		rc = list_add(s == '-' ? del : add, tok);
+		rc = list_add(s == '-' ? del : add, tok, quoted);
 	}
 	if (rc == 0 && plain && sign)
 		rc = -EINVAL;	/* "A +B": replace or change? say so instead of guessing */

@@ -51,10 +51,24 @@ static inline bool gmail_ino_is(uint64_t ino) { return (ino >> 61) == 1; }
 enum { GMAIL_ALL, GMAIL_TRASH, GMAIL_SPAM, GMAIL_SENT, GMAIL_DRAFTS, GMAIL_IMPORTANT,
        GMAIL_STARRED, GMAIL_INBOX, GMAIL_NSPEC };
 
+/* Places remembered per message: a message is rarely in more folders
+ * (INBOX, All Mail, a label or two), so one that leaves the folder it was
+ * last seen in is nearly always found again without a search. */
+#define GMAIL_PLACES 4
+
+/* At most this many msgids get an inode of their own per mount (56 bytes
+ * each, about 120 MB): past it, messages not seen before are plain files
+ * of one link in each folder (logged once), so a huge account costs
+ * bounded memory. */
+#define GMAIL_MAX_MSGIDS (2u << 20)
+
 struct gmail_ent {
 	uint64_t msgid;
-	uint32_t node, uid;	/* one place it was seen */
+	uint32_t node[GMAIL_PLACES], uid[GMAIL_PLACES];	/* places it was seen (node 0: none) */
 	uint32_t next;		/* hash chain: index + 1, 0 ends it */
+	uint8_t last;		/* the place it was seen last */
+	uint64_t missed;	/* 1 + the tree's state (gmail.c state_of) when a search
+				 * of the loaded folders last failed, 0 none */
 };
 
 struct gmail {
@@ -63,6 +77,9 @@ struct gmail {
 	struct gmail_ent *v;	/* guarded by tree.lock, as all below */
 	size_t n, cap;
 	uint32_t *buckets;	/* msgid hash -> index + 1 */
+	size_t max;		/* bound on n, GMAIL_MAX_MSGIDS when 0 */
+	bool full;		/* n reached it: new msgids get no inode of their own */
+	bool warned;		/* FULL logged */
 	size_t nbuckets;	/* a power of two, or 0 */
 	uint64_t spec_gen;	/* tree.gen when SPEC was computed */
 	bool spec_valid;
@@ -73,7 +90,8 @@ void gmail_free(struct gmail *g);
 
 /* The inode number of message MSGID seen at (NODE, UID), made on first
  * sight; (NODE, UID) becomes the place gmail_locate gives. 0 when out of
- * memory (the caller then uses the plain number). */
+ * memory or past the bound (FULL set; the caller then uses the plain
+ * number). */
 uint64_t gmail_ino(struct gmail *g, const struct tree *t, uint64_t msgid, uint32_t node, uint32_t uid);
 
 /* Where the message of inode INO is: 0 with *NODE and *UID; -EAGAIN with

@@ -33,6 +33,12 @@ void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name)
 		v->notify(v->notify_ctx, parent, name);
 }
 
+void vfs_notify_inode(struct vfs *v, uint64_t ino)
+{
+	if (v->notify != NULL)
+		v->notify(v->notify_ctx, ino, NULL);
+}
+
 static void notify_uid(struct vfs *v, uint32_t idx, uint32_t uid)
 {
 	char name[32];

@@ -563,6 +563,7 @@ static int lenient_labels_parse(int calling_parser, mailstream *fd, MMAPString *
 	if ((l = mailimap_msg_att_xgmlabels_new_empty()) == NULL)
 		return MAILIMAP_ERROR_MEMORY;
 	for (;;) {
+		const char *q;
 		char *lab;
 		size_t n = 0;
 
@@ -570,25 +571,39 @@ static int lenient_labels_parse(int calling_parser, mailstream *fd, MMAPString *
 			p++;
 		if (p < end && *p == ')')
 			break;
-		if (p >= end || (lab = malloc((size_t)(end - p) + 1)) == NULL) {
-			r = p >= end ? MAILIMAP_ERROR_PARSE : MAILIMAP_ERROR_MEMORY;
+		if (p >= end) {
+			r = MAILIMAP_ERROR_PARSE;
+			goto fail;
+		}
+		/* find the token's end first and allocate what it holds: sized
+		 * to the rest of the line, a hostile "a a a ..." would cost
+		 * the line's length per label */
+		q = p;
+		if (*q == '"') {
+			for (q++; q < end && *q != '"' && *q != '\r' && *q != '\n'; q++)
+				if (*q == '\\' && q + 1 < end)
+					q++;
+			if (q >= end || *q != '"')
+				goto fail;
+		} else {
+			if (*q == '\\')
+				q++;
+			while (q < end && (label_char((unsigned char)*q) || *q == ']'))
+				q++;
+		}
+		if ((lab = malloc((size_t)(q - p) + 1)) == NULL) {
+			r = MAILIMAP_ERROR_MEMORY;
 			goto fail;
 		}
 		if (*p == '"') {
-			for (p++; p < end && *p != '"' && *p != '\r' && *p != '\n'; p++) {
-				if (*p == '\\' && p + 1 < end)
+			for (p++; p < q; p++) {
+				if (*p == '\\' && p + 1 < q)
 					p++;
 				lab[n++] = *p;
 			}
-			if (p >= end || *p != '"') {
-				free(lab);
-				goto fail;
-			}
-			p++;
+			p++;	/* the closing quote */
 		} else {
-			if (*p == '\\')
-				lab[n++] = *p++;
-			while (p < end && (label_char((unsigned char)*p) || *p == ']'))
+			while (p < q)
 				lab[n++] = *p++;
 		}
 		lab[n] = '\0';
@@ -1144,8 +1159,11 @@ static void msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, 
 			if (ed->ext_extension == &mailimap_extension_xgmmsgid && ed->ext_data != NULL)
 				m.gm_msgid = *(uint64_t *)ed->ext_data;
 			else if ((ed->ext_extension == &mailimap_extension_xgmlabels ||
-				  ed->ext_extension == &lenient_labels) && ed->ext_data != NULL)
+				  ed->ext_extension == &lenient_labels) && ed->ext_data != NULL) {
+				/* a hostile server may repeat it: the last one counts */
+				free((char *)m.gm_labels);
 				m.gm_labels = labels_join(ed->ext_data);
+			}
 			else if (ed->ext_extension == &mailimap_extension_condstore &&
 			    ed->ext_type == MAILIMAP_CONDSTORE_TYPE_FETCH_DATA) {
 				struct mailimap_condstore_fetch_mod_resp *mr = ed->ext_data;

@@ -848,6 +848,7 @@ static void vfs_set_real_size(struct vfs *v, struct vfs_file *f, uint32_t hint, 
 				 " bytes; using the real size", f->uid, m->size, real);
 		m->size = (uint32_t)real;
 		m->size_exact = true;
+		vfs_gmail_real_size(v, f->node, m);	/* Gmail: its other folders' copies too */
 	}
 	pthread_mutex_unlock(&t->lock);
 	*size_changed = real != hint;

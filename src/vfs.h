@@ -58,7 +58,8 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	    struct vfs **out, enum vfs_err *cls, char *err, unsigned errlen);
 void vfs_free(struct vfs *v);
 /* Tell the core how to drop a stale kernel directory entry (changes made
- * by other clients). Set once, before vfs_watch_start. */
+ * by other clients); NAME NULL: the attributes of inode PARENT changed
+ * (Gmail: a link count). Set once, before vfs_watch_start. */
 void vfs_set_notify(struct vfs *v, void (*cb)(void *ctx, uint64_t parent, const char *name), void *ctx);
 /* Start watching for changes made by other clients (IDLE on INBOX, STATUS
  * polling of mailboxes in use, LIST for new and removed mailboxes). Call

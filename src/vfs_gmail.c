@@ -104,8 +104,14 @@ void vfs_gmail_attr(struct vfs *v, uint32_t idx, const struct tree_msg *m, struc
 	if (!v->gm.on || m->gm_msgid == 0)
 		return;
 	ino = gmail_ino(&v->gm, &v->tree, m->gm_msgid, idx, m->uid);
+	if (ino == 0 && v->gm.full && !v->gm.warned) {
+		v->gm.warned = true;
+		log_warn("Gmail: %zu messages seen in this mount, the most imapfs keeps an inode of their "
+			 "own for; messages seen from now on are plain files (one link per folder) until "
+			 "remounted", v->gm.n);
+	}
 	if (ino == 0)
-		return;	/* out of memory: a plain file then */
+		return;	/* out of memory or past the bound: a plain file then */
 	a->ino = ino;
 	a->nlink = gmail_nlink(&v->gm, &v->tree, idx, m);
 	a->generation = 0;	/* one message for ever, whichever folder's UIDVALIDITY */
@@ -132,6 +138,117 @@ int vfs_gmail_resolve(struct vfs *v, uint64_t *ino)
 	}
 	if (rc == -EAGAIN)
 		rc = -ENOENT;
+	if (rc == 0)
+		*ino = tree_msg_ino(node, uid);
+	return rc;
+}
+
+/* Is NODE All Mail, Trash or Spam? Lock held. */
+static bool is_bin(struct vfs *v, uint32_t node)
+{
+	for (int k = GMAIL_ALL; k <= GMAIL_SPAM; k++)
+		if (gmail_special(&v->gm, &v->tree, k) == (long)node)
+			return true;
+	return false;
+}
+
+/* The first label folder (not a bin, listable) LABELS name, or -1. Lock
+ * held. */
+static long label_folder(struct vfs *v, const char *labels)
+{
+	struct tree *t = &v->tree;
+
+	for (const char *p = labels; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		long f = gmail_label_node(&v->gm, t, p, len);
+
+		if (f > 0 && !is_bin(v, (uint32_t)f) && !t->nodes[f].hidden && t->nodes[f].selectable)
+			return f;
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return -1;
+}
+
+bool vfs_gmail_still(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, uint64_t msgid)
+{
+	struct tree *t = &v->tree;
+	struct tree_msg *m;
+
+	if (msgid == 0)
+		return true;
+	return idx < t->n && t->nodes[idx].uidvalidity == uidvalidity &&
+	       (m = tree_msg_find(&t->nodes[idx], uid)) != NULL && m->gm_msgid == msgid;
+}
+
+int vfs_gmail_recheck(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
+		      uint64_t msgid)
+{
+	bool same;
+
+	pthread_mutex_lock(&v->tree.lock);
+	same = vfs_gmail_still(v, idx, uid, uidvalidity, msgid);
+	pthread_mutex_unlock(&v->tree.lock);
+	if (same)
+		return 0;
+	log_info("UID %u left its folder (or the folder was recreated) before the change was sent; "
+		 "nothing sent", uid);
+	pool_checkin(v->pool, s);
+	return -ENOENT;
+}
+
+int vfs_gmail_resolve_write(struct vfs *v, uint64_t *ino, uint32_t *uidvalidity, uint64_t *msgid)
+{
+	struct tree *t = &v->tree;
+	bool gm = gmail_ino_is(*ino);
+	uint32_t node, uid;
+	struct tree_msg *m;
+	uint64_t id = 0;
+	long lab = -1;
+	int rc;
+
+	*uidvalidity = 0;
+	*msgid = 0;
+	rc = vfs_gmail_resolve(v, ino);
+	if (rc < 0 || !gm)
+		return rc;
+	node = tree_ino_node(*ino);
+	uid = tree_ino_uid(*ino);
+	pthread_mutex_lock(&t->lock);
+	m = node < t->n ? tree_msg_find(&t->nodes[node], uid) : NULL;
+	if (m == NULL) {
+		rc = -ENOENT;
+	} else {
+		id = m->gm_msgid;
+		/* found in a bin while a label folder shows it: act there (a
+		 * flag stored in All Mail or Trash acts on the message as
+		 * everywhere, but a folder the user sees is the safer place) */
+		if (is_bin(v, node))
+			lab = label_folder(v, m->gm_labels);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	if (lab > 0 && vfs_load(v, (uint32_t)lab) == 0) {
+		pthread_mutex_lock(&t->lock);
+		for (size_t k = 0; k < t->nodes[lab].nmsgs; k++) {
+			if (t->nodes[lab].msgs[k].gm_msgid == id) {
+				node = (uint32_t)lab;
+				uid = t->nodes[lab].msgs[k].uid;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	pthread_mutex_lock(&t->lock);
+	if (node < t->n && (m = tree_msg_find(&t->nodes[node], uid)) != NULL && m->gm_msgid == id) {
+		*uidvalidity = t->nodes[node].uidvalidity;
+		*msgid = id;
+	} else {
+		rc = -ENOENT;
+	}
+	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)
 		*ino = tree_msg_ino(node, uid);
 	return rc;
@@ -171,7 +288,10 @@ static void relist(struct tree *t, uint32_t n, uint64_t msgid, uint32_t *gone, u
 	nd->status_time = 0;
 }
 
-void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels)
+/* vfs_gmail_changed; with ALL false only the folders LABELS name are
+ * listed again (a label change that involves no bin: the other folders
+ * keep their listing, the caller relabels their copies). */
+static void changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels, bool all)
 {
 	struct tree *t = &v->tree;
 	uint32_t *gone = NULL, *goneuid = NULL;
@@ -188,7 +308,7 @@ void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const cha
 	/* every loaded folder that shows it (its labels there are stale),
 	 * the folders its labels now name, and the bins (rm in All Mail
 	 * puts it in Trash) */
-	for (size_t n = 1; n < t->n; n++) {
+	for (size_t n = 1; all && n < t->n; n++) {
 		const struct tree_node *nd = &t->nodes[n];
 
 		if (n == except || nd->state != TREE_READY)
@@ -210,7 +330,7 @@ void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const cha
 		if (*p == '\n')
 			p++;
 	}
-	for (int k = GMAIL_ALL; k <= GMAIL_SPAM; k++) {
+	for (int k = GMAIL_ALL; all && k <= GMAIL_SPAM; k++) {
 		long f = gmail_special(&v->gm, t, k);
 
 		if (f >= 0 && (uint32_t)f != except)
@@ -227,6 +347,96 @@ void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const cha
 	}
 	free(gone);
 	free(goneuid);
+}
+
+void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels)
+{
+	changed(v, except, msgid, labels, true);
+}
+
+/* Does the '\n'-joined LABELS put a message in Trash or Spam? */
+static bool bins_named(const char *labels)
+{
+	return gmail_labels_has(labels, "\\Trash") || gmail_labels_has(labels, "\\Spam");
+}
+
+/* The labels of every loaded copy of MSGID but the one in EXCEPT become
+ * LABELS (the whole set, '\n'-joined): link counts and user.imap.labels
+ * stay right without listing those folders again. Lock held. */
+static void set_labels(struct tree *t, uint32_t except, uint64_t msgid, const char *labels)
+{
+	for (size_t n = 1; n < t->n; n++) {
+		struct tree_node *nd = &t->nodes[n];
+
+		if (n == except || nd->state != TREE_READY)
+			continue;
+		for (size_t k = 0; k < nd->nmsgs; k++) {
+			char *copy;
+
+			if (nd->msgs[k].gm_msgid != msgid || (copy = strdup(labels)) == NULL)
+				continue;
+			free(nd->msgs[k].gm_labels);
+			nd->msgs[k].gm_labels = copy;
+		}
+	}
+}
+
+/* LABELS ('\n'-joined, may be NULL) with OWN (may be NULL) added when
+ * missing: malloc'd, NULL when out of memory. */
+static char *with_own(const char *labels, const char *own)
+{
+	char *out = NULL;
+
+	if (labels == NULL)
+		labels = "";
+	if (own == NULL || gmail_labels_has(labels, own))
+		return strdup(labels);
+	if (asprintf(&out, "%s%s%s", labels, labels[0] ? "\n" : "", own) < 0)
+		return NULL;
+	return out;
+}
+
+/* Set the exact size of M's copy in folder F, when it shows one. */
+static void copy_size(struct tree *t, long f, const struct tree_msg *m)
+{
+	struct tree_node *nd;
+
+	if (f <= 0 || (size_t)f >= t->n || t->nodes[f].state != TREE_READY)
+		return;
+	nd = &t->nodes[f];
+	for (size_t k = 0; k < nd->nmsgs; k++) {
+		if (nd->msgs[k].gm_msgid == m->gm_msgid) {
+			nd->msgs[k].size = m->size;
+			nd->msgs[k].size_exact = true;
+			return;
+		}
+	}
+}
+
+void vfs_gmail_real_size(struct vfs *v, uint32_t node, const struct tree_msg *m)
+{
+	struct tree *t = &v->tree;
+
+	if (!v->gm.on || m->gm_msgid == 0)
+		return;
+	/* only the folders it can be in: those its labels name, and the
+	 * folders that show every message (All Mail, the bins) */
+	for (const char *p = m->gm_labels; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		long f = gmail_label_node(&v->gm, t, p, len);
+
+		if (f != (long)node)
+			copy_size(t, f, m);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	for (int k = GMAIL_ALL; k <= GMAIL_SPAM; k++) {
+		long f = gmail_special(&v->gm, t, k);
+
+		if (f != (long)node)
+			copy_size(t, f, m);
+	}
 }
 
 void vfs_gmail_relabel(struct vfs *v, uint64_t msgid, const char *gone, const char *added)
@@ -309,13 +519,14 @@ int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m
 	return rc;
 }
 
-int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len)
+int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t resolved_id, const char *val,
+			size_t len)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino), uidvalidity = 0;
 	struct session_mbox mb;
 	struct session *s;
-	char *add = NULL, *del = NULL, *mailbox = NULL, *labels = NULL;
+	char *add = NULL, *del = NULL, *mailbox = NULL, *labels = NULL, *old = NULL;
 	struct tree_msg *m;
 	uint64_t msgid = 0;
 	bool replace;
@@ -334,19 +545,23 @@ int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len
 		goto out;
 	pthread_mutex_lock(&t->lock);
 	m = idx < t->n ? tree_msg_find(&t->nodes[idx], uid) : NULL;
-	if (m == NULL)
-		rc = -ENOENT;
-	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
+	if (m == NULL || !vfs_gmail_still(v, idx, uid, resolved_uv, resolved_id))
+		rc = -ENOENT;	/* it left (or the folder was recreated) since resolved */
+	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL ||
+		 (old = with_own(m->gm_labels, gmail_folder_label(&v->gm, t, idx))) == NULL)
 		rc = -ENOMEM;
 	else
 		msgid = m->gm_msgid;
-	uidvalidity = t->nodes[idx].uidvalidity;
+	uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		goto out;
 	rc = vfs_session(v, mailbox, &s, &mb);
 	if (rc == 0)
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
+	if (rc < 0)
+		goto out;
+	rc = vfs_gmail_recheck(v, s, idx, uid, uidvalidity, resolved_id);
 	if (rc < 0)
 		goto out;
 	if (replace) {
@@ -370,19 +585,40 @@ int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len
 	}
 	pool_checkin(v->pool, s);
 	if (rc == 0) {
+		uint64_t gino = 0;
+
 		pthread_mutex_lock(&t->lock);
 		m = tree_msg_find(&t->nodes[idx], uid);
-		labels = m != NULL && m->gm_labels != NULL ? strdup(m->gm_labels) : NULL;
+		labels = m != NULL ? with_own(m->gm_labels, gmail_folder_label(&v->gm, t, idx)) : NULL;
+		if (labels != NULL)
+			gino = gmail_ino(&v->gm, t, msgid, idx, uid);
 		pthread_mutex_unlock(&t->lock);
-		/* the folders of labels added and removed change too */
-		vfs_gmail_changed(v, idx, msgid, add);
-		vfs_gmail_changed(v, idx, msgid, del);
-		vfs_gmail_changed(v, idx, msgid, labels);
+		if (labels == NULL || bins_named(add) || bins_named(del) || (replace && bins_named(old))) {
+			/* into or out of a bin (All Mail gains or loses it too),
+			 * or the message left this folder: list every place
+			 * that may show it again */
+			vfs_gmail_changed(v, idx, msgid, add);
+			vfs_gmail_changed(v, idx, msgid, del);
+			vfs_gmail_changed(v, idx, msgid, old);
+		} else {
+			/* only the folders of the labels that changed gain or
+			 * lose it; its other copies are relabelled in place */
+			pthread_mutex_lock(&t->lock);
+			set_labels(t, idx, msgid, labels);
+			pthread_mutex_unlock(&t->lock);
+			changed(v, idx, msgid, add, false);
+			changed(v, idx, msgid, del, false);
+			if (replace)
+				changed(v, idx, msgid, old, false);
+			if (gino != 0)
+				vfs_notify_inode(v, gino);	/* its link count changed */
+		}
 	}
 out:
 	if (rc < 0)
 		log_err("setting labels on %s UID %u failed: %s", mailbox ? mailbox : "?", uid, strerror(-rc));
 	free(labels);
+	free(old);
 	free(add);
 	free(del);
 	free(mailbox);

@@ -154,6 +154,8 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
  * re-flagged messages, UIDVALIDITY) and tell the kernel what vanished. */
 int vfs_resync(struct vfs *v, uint32_t idx);
 void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name);
+/* The kernel's cached attributes of INO are stale (a link count). */
+void vfs_notify_inode(struct vfs *v, uint64_t ino);
 
 struct watch;
 void watch_stop(struct watch *w);
@@ -193,6 +195,21 @@ void vfs_gmail_attr(struct vfs *v, uint32_t idx, const struct tree_msg *m, struc
 /* A Gmail inode number -> the plain one of a place showing it (others
  * unchanged). Lock NOT held; may list a folder. */
 int vfs_gmail_resolve(struct vfs *v, uint64_t *ino);
+/* For a write to inode *INO: vfs_gmail_resolve, except that a message
+ * found in All Mail, Trash or Spam is acted on in a label folder that
+ * shows it when there is one; *UIDVALIDITY and *MSGID are what the place
+ * had when checked (both 0 for a plain inode). Lock NOT held. */
+int vfs_gmail_resolve_write(struct vfs *v, uint64_t *ino, uint32_t *uidvalidity, uint64_t *msgid);
+/* Does UID of node IDX still hold MSGID under UIDVALIDITY (true when MSGID
+ * is 0)? Checked again right before a STORE. Lock held. */
+bool vfs_gmail_still(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, uint64_t msgid);
+/* The same, right before a STORE on session S (which has the folder
+ * selected): 0, or -ENOENT with S checked in. Lock NOT held. */
+int vfs_gmail_recheck(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
+		      uint64_t msgid);
+/* M's exact size, learned in folder NODE, given to its copies in the
+ * other loaded folders it can be in. Lock held. */
+void vfs_gmail_real_size(struct vfs *v, uint32_t node, const struct tree_msg *m);
 /* X-GM-MSGID of UID in node IDX, 0 when none. Lock NOT held. */
 uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid);
 /* A change moved MSGID between folders (rm, mv, labels): every other
@@ -212,7 +229,8 @@ void vfs_gmail_moved(struct vfs *v, uint32_t from, uint32_t to, uint64_t msgid);
 /* getxattr user.imap.labels of M in node IDX (lock held); setxattr
  * (INO plain; lock NOT held). */
 int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len);
-int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, const char *val, size_t len);
+int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t uidvalidity, uint64_t msgid, const char *val,
+			size_t len);
 
 /* pending.c: hooks used by vfs.c */
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);

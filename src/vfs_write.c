@@ -539,7 +539,10 @@ static bool flag_exts_shown(const struct tree_node *n, const char *list)
 	return true;
 }
 
-static int msg_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c)
+/* RESOLVED_UV and RESOLVED_ID: what vfs_gmail_resolve_write checked
+ * (msgid 0: a plain inode, nothing to check). */
+static int msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t resolved_id,
+			const struct flags_change *c)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino);
@@ -555,19 +558,23 @@ static int msg_setflags(struct vfs *v, uint64_t ino, const struct flags_change *
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);
-	if (idx >= t->n || tree_msg_find(&t->nodes[idx], uid) == NULL)
-		rc = -ENOENT;
+	if (idx >= t->n || tree_msg_find(&t->nodes[idx], uid) == NULL ||
+	    !vfs_gmail_still(v, idx, uid, resolved_uv, resolved_id))
+		rc = -ENOENT;	/* (Gmail: it left, or the folder was recreated, since resolved) */
 	else if (!flag_exts_shown(&t->nodes[idx], c->add_kw) || !flag_exts_shown(&t->nodes[idx], c->del_kw))
 		rc = -EINVAL;
 	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
-	uidvalidity = t->nodes[idx].uidvalidity;
+	uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
 	rc = vfs_session(v, mailbox, &s, &mb);
 	if (rc == 0)
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
+	if (rc < 0)
+		goto out;
+	rc = vfs_gmail_recheck(v, s, idx, uid, uidvalidity, resolved_id);
 	if (rc < 0)
 		goto out;
 	if (c->replace) {
@@ -632,6 +639,9 @@ static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t le
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len)
 {
 	struct flags_change c;
+	bool gm = gmail_ino_is(ino);
+	uint32_t uidvalidity;
+	uint64_t msgid;
 	int rc;
 
 	if (strncmp(name, "user.imap.", 10) != 0)
@@ -643,11 +653,13 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 			return dir_subscribe(v, ino, val, len);
 		return -EPERM;	/* STATUS and LIST data are the server's */
 	}
-	rc = vfs_gmail_resolve(v, &ino);
+	/* Gmail: one inode, many folders; the kernel gives the inode, not
+	 * the name written through, so the place is chosen here */
+	rc = vfs_gmail_resolve_write(v, &ino, &uidvalidity, &msgid);
 	if (rc < 0)
 		return rc;
 	if (strcmp(name, "user.imap.labels") == 0 && !vfs_ino_is_pending(ino))
-		return vfs_gmail_setlabels(v, ino, val, len);
+		return vfs_gmail_setlabels(v, ino, uidvalidity, msgid, val, len);
 	if (strcmp(name, "user.imap.flags") != 0)
 		return -EPERM;	/* uid, internaldate, modseq are read-only */
 	rc = flags_parse(val, len, &c);
@@ -656,13 +668,20 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 			"\"+\\Flagged\" or \"-\\Seen\")", (int)(len > 200 ? 200 : len), val);
 		return rc;
 	}
-	if (vfs_ino_is_pending(ino) && ((c.add_kw != NULL && (c.add_kw[0] == '\\' || strstr(c.add_kw, " \\"))) ||
+	if (gm && (c.add_sys & SESSION_F_DELETED)) {
+		/* \Deleted would act on whichever folder the inode was found
+		 * in, not the one named, and Gmail's auto-expunge takes it out
+		 * of that folder at once (from All Mail: to Trash or for ever) */
+		log_err("user.imap.flags: \\Deleted is refused on Gmail (it would act on the message in "
+			"whatever folder, not on the name written to); use rm on the name instead");
+		rc = -EPERM;
+	} else if (vfs_ino_is_pending(ino) && ((c.add_kw != NULL && (c.add_kw[0] == '\\' || strstr(c.add_kw, " \\"))) ||
 					 (c.del_kw != NULL && (c.del_kw[0] == '\\' || strstr(c.del_kw, " \\"))))) {
 		/* a new message has no flag extension the server showed */
 		log_err("user.imap.flags: a flag extension (\\Name) cannot be set on a new message");
 		rc = -EINVAL;
 	} else {
-		rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, &c);
+		rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, uidvalidity, msgid, &c);
 	}
 	flags_change_free(&c);
 	return rc;

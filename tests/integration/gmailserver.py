@@ -8,6 +8,11 @@ fakeserver.py's transport, TLS and login.
     gs.exists(mid)         still stored (not deleted for ever)?
     gs.body_fetches()      UID FETCH commands that asked for a body
     gs.bare_system_labels = True   X-GM-LABELS (\\Inbox Work), unquoted
+    gs.auto_expunge = True   STORE +FLAGS (\\Deleted) expunges at once
+                             (Gmail's "Auto-Expunge on", its default)
+    gs.body_delay = 2.0      a UID FETCH of a body waits that long first
+                             (outside the store's lock)
+    gs.size_claims[mid] = n  RFC822.SIZE n for that message (a lie)
 
 One message store; each message has an X-GM-MSGID, an X-GM-THRID and a
 set of labels. Folders are views of the store, each with its own UIDs and
@@ -20,7 +25,8 @@ UIDVALIDITY (a message gets the next UID of a folder when it enters it):
     [Gmail]/Spam (\\Junk)        label \\Spam
     NAME                        user label NAME     (not in Trash/Spam)
 
-What changes do, as Gmail documents them (its default settings):
+What changes do, as Gmail documents them (with the account's "expunged
+from the last visible folder" setting at "move to Trash"):
     UID STORE [+|-]X-GM-LABELS (...)   change the labels
     UID COPY uid FOLDER                adds FOLDER's label (COPYUID)
     UID MOVE uid FOLDER                adds FOLDER's label, removes the
@@ -37,6 +43,7 @@ all its folders), except \\Deleted, which is per folder until EXPUNGE.
 """
 
 import re
+import time
 
 from fakeserver import FakeServer, Message, _Session, _imap_quote, \
     _parse_set, _tokens
@@ -91,6 +98,12 @@ class GmailServer(FakeServer):
         # send system labels bare (\\Inbox), as Google's documentation
         # shows them, instead of quoted ("\\\\Inbox") as Gmail sends them
         self.bare_system_labels = False
+        # Gmail's IMAP setting "Auto-Expunge": a message marked \\Deleted
+        # is expunged from that folder at once (what EXPUNGE does there,
+        # below); off, it waits for EXPUNGE
+        self.auto_expunge = False
+        self.body_delay = 0.0
+        self.size_claims = {}       # msgid -> RFC822.SIZE to claim
         self._next_msgid = 1278455344230334865
         self._next_uidvalidity = 11
         for f in list(SYSTEM) + [b"[Gmail]/Important"]:
@@ -203,6 +216,8 @@ class _GmailSession(_Session):
             return "close"      # the client went away while idling
 
     def do_UID_FETCH(self, tag, rest):
+        if self.srv.body_delay and b"BODY" in rest.upper():
+            time.sleep(self.srv.body_delay)     # others go on meanwhile
         with self.srv._lock:    # the store's view must not move meanwhile
             self._fetch(tag, rest, True)
 
@@ -211,8 +226,10 @@ class _GmailSession(_Session):
             self._fetch(tag, rest, False)
 
     def _meta_parts(self, m, items, size=None):
-        parts = _Session._meta_parts(m, items, size)
         g = getattr(m, "g", None)
+        if g is not None and size is None:
+            size = self.srv.size_claims.get(g.msgid)
+        parts = _Session._meta_parts(m, items, size)
         if g is None:
             return parts
         if "X-GM-MSGID" in items:
@@ -331,7 +348,11 @@ class _GmailSession(_Session):
                     else:
                         g.labels = set(vals)
             self.srv._sync()
-        self.send("%s OK Success\r\n" % tag)
+            out = b""
+            if self.srv.auto_expunge and what == b"FLAGS" and \
+                    f["deleted"]:
+                out = self._expunge(f, set(f["deleted"]))
+        self.send(out + tag.encode() + b" OK Success\r\n")
 
     def _expunge(self, f, uids):
         """Gmail's EXPUNGE of UIDS in the selected folder; the untagged
@@ -348,7 +369,10 @@ class _GmailSession(_Session):
             if name in (TRASH, SPAM):
                 del self.srv.store[mid]             # deleted for ever
             elif name == ALL:
-                g.labels.add("\\Trash")             # Gmail's default
+                # the account's "last visible folder" setting: the
+                # model takes "move to Trash" (archive and delete for
+                # ever are the others)
+                g.labels.add("\\Trash")
             else:
                 g.labels.discard(self.srv._label_of(name))
         self.srv._sync()

@@ -403,6 +403,61 @@ static void test_claim_moved(const char *dir)
 	cache_free(c);
 }
 
+/* A key map as Gmail's (vfs_gmail.c): INBOX UID 5 and All UID 9 are one
+ * message, kept under M; once REMAPPED is false INBOX UID 5 no longer
+ * maps (the message left INBOX while its body was being fetched). */
+static bool remapped;
+
+static void remap(void *ctx, const struct cache_key *in, struct cache_key *out)
+{
+	(void)ctx;
+	if ((strcmp(in->mailbox, "INBOX") == 0 && in->uid == 5 && remapped) ||
+	    (strcmp(in->mailbox, "All") == 0 && in->uid == 9)) {
+		out->mailbox = "M";
+		out->uidvalidity = 1;
+		out->uid = 42;
+	}
+}
+
+/* A claim is mapped once, when made: the unclaim or the body that ends
+ * it lands on the key it was claimed as even when the map says otherwise
+ * by then; before, the claim under M stayed FETCHING and a wait for All
+ * UID 9 never ended. Disk (DIR) and memory (NULL). */
+static void test_claim_remapped(const char *dir)
+{
+	struct cache_key in = { "INBOX", 7, 5, 0 }, all = { "All", 3, 9, 0 };
+	struct cache *c;
+	char buf[8];
+	uint64_t len;
+	int fd;
+
+	CHECK(cache_new(dir, "remap@host:1", 1ULL << 30, &c, err, sizeof(err)) == 0, "cache: %s", err);
+	cache_set_key_map(c, remap, NULL);
+	remapped = true;
+	CHECK(cache_claim(c, &in) == 0, "claim INBOX 5");
+	CHECK(cache_claim(c, &all) == -EEXIST, "All 9 is the same message: claimed");
+	CHECK(cache_claim(c, &in) == -EEXIST, "INBOX 5 claimed");
+	remapped = false;
+	CHECK(cache_claim(c, &in) == -EEXIST, "INBOX 5 still claimed once it no longer maps");
+	cache_unclaim(c, &in);
+	CHECK(cache_claim(c, &all) == 0, "unclaim of INBOX 5 freed M: All 9 can be claimed");
+	cache_unclaim(c, &all);
+
+	remapped = true;
+	CHECK(cache_claim(c, &in) == 0, "claim INBOX 5 again");
+	remapped = false;
+	CHECK(store(c, &in, "body", 4, NULL) == 0, "store INBOX 5");
+	CHECK(cache_get(c, &all, false, &fd, &len) == 0 && len == 4, "the body went under M: All 9 has it");
+	if (fd >= 0 && len == 4) {
+		CHECK(read_body(fd, buf, 4) == 0 && memcmp(buf, "body", 4) == 0, "All 9 body");
+		close(fd);
+	}
+	CHECK(cache_get(c, &in, false, &fd, &len) == -ENOENT, "nothing under the plain INBOX key");
+	CHECK(cache_claim(c, &in) == 0, "INBOX 5 (plain now) is free");
+	cache_unclaim(c, &in);
+	cache_free(c);
+}
+
 /* The default directory never falls back to a shared one such as /tmp. */
 static void test_default_dir(void)
 {
@@ -587,6 +642,8 @@ int main(void)
 	test_memory();
 	test_claim_moved(root);
 	test_claim_moved(NULL);
+	test_claim_remapped(root);
+	test_claim_remapped(NULL);
 	test_default_dir();
 	test_dir_rules();
 	test_altered_after_first_read();

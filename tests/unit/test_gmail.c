@@ -35,6 +35,10 @@ static const struct {
 	{ "\"unterminated", -EINVAL, 0, NULL, NULL },
 	{ "+\"a\rb\"", -EINVAL, 0, NULL, NULL },
 	{ "+bad\xff", -EILSEQ, 0, NULL, NULL },
+	{ "+\"a\tb\"", 0, 0, "a&AAk-b", NULL },	/* a tab inside quotes is the label's */
+	/* quoted: a user label, even starting with '\' (encoded as one) */
+	{ "+\"\\\\Caf\xc3\xa9\"", 0, 0, "\\Caf&AOk-", NULL },
+	{ "+\\Caf\xc3\xa9", 0, 0, "\\Caf\xc3\xa9", NULL },
 };
 
 static void test_parse(void)
@@ -74,6 +78,11 @@ static void test_format(void)
 		{ "Caf&AOk-", "Caf\xc3\xa9" },
 		{ "+plus\na\"q\\b", "\"+plus\" \"a\\\"q\\\\b\"" },
 		{ "bad&-utf7-&", "bad&-utf7-&" },	/* not valid modified UTF-7: as sent */
+		/* blanks at either end survive the round trip */
+		{ " lead\ntrail ", "\" lead\" \"trail \"" },
+		/* a user label starting with '\' is quoted, so it is not
+		 * written back as a system label; system labels are not */
+		{ "\\Foo\n\\Starred", "\"\\\\Foo\" \\Starred" },
 	};
 
 	for (size_t i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
@@ -207,6 +216,40 @@ static void test_links(void)
 	CHECK(gmail_locate(&g, &t, GMAIL_INO_BIT | 999, &node, &uid) == -ENOENT, "unknown inode");
 	CHECK(!gmail_ino_is(((uint64_t)travel + 1) << 32 | 5) && !gmail_ino_is(1ULL << 62 | 1),
 	      "plain and pending inodes are not Gmail's");
+	/* the table is bounded: past it, a new msgid gets no inode (plain
+	 * file), known ones keep theirs */
+	g.max = g.n;
+	CHECK(gmail_ino(&g, &t, 44, (uint32_t)travel, 7) == 0 && g.full, "past the bound: plain");
+	CHECK(gmail_ino(&g, &t, 42, (uint32_t)inbox, 5) == ino, "a known msgid keeps its inode");
+	gmail_free(&g);
+	/* it left each of its last places but one, oldest first: found
+	 * there without a search */
+	{
+		struct gmail h = { .on = true };
+		uint64_t i3;
+
+		t.nodes[inbox].state = TREE_READY;
+		t.nodes[work].state = TREE_READY;
+		add_msg(&t, all, 3, 42, "\\Inbox\nWork");
+		i3 = gmail_ino(&h, &t, 42, (uint32_t)work, 9);
+		gmail_ino(&h, &t, 42, (uint32_t)inbox, 5);
+		gmail_ino(&h, &t, 42, (uint32_t)all, 3);
+		tree_set_msgs(&t, (uint32_t)all, NULL, 0, 7);
+		tree_set_msgs(&t, (uint32_t)inbox, NULL, 0, 7);
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == 0 && node == (uint32_t)work && uid == 9,
+		      "found in an older place: %u %u", node, uid);
+		/* gone from every loaded folder: not found, and found again as
+		 * soon as a folder lists it (the skipped search is redone once
+		 * anything changed) */
+		tree_set_msgs(&t, (uint32_t)work, NULL, 0, 7);
+		t.nodes[inbox].state = TREE_READY;
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == -ENOENT, "gone everywhere");
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == -ENOENT, "still gone, nothing changed");
+		add_msg(&t, travel, 11, 42, "Travel");
+		CHECK(gmail_locate(&h, &t, i3, &node, &uid) == 0 && node == (uint32_t)travel && uid == 11,
+		      "found once a folder lists it: %u %u", node, uid);
+		gmail_free(&h);
+	}
 	gmail_free(&g);
 	tree_destroy(&t);
 }
