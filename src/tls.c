@@ -450,23 +450,33 @@ static void nul_free(struct tls_conn *c)
 	free(c->view);
 }
 
+/* Like the other tls_low_* calls, these answer for our own driver only
+ * (the fuzz targets run sessions over a memory driver): another has no
+ * offsets and no cuts. */
+static bool ours(mailstream_low *low);
+
 uint64_t tls_low_rx_offset(mailstream_low *low)
 {
-	return ((struct tls_conn *)low->data)->rx_off;
+	return ours(low) ? ((struct tls_conn *)low->data)->rx_off : 0;
 }
 
 bool tls_low_nul_cuts(mailstream_low *low, uint64_t from, char *const **cuts, size_t *n)
 {
-	struct tls_conn *c = low->data;
-	uint64_t first = c->ncuts > NUL_CUTS ? c->ncuts - NUL_CUTS : 0;
+	struct tls_conn *c;
+	uint64_t first;
 	char **v;
-	bool unknown = c->dropped_off > from;	/* one we no longer have */
+	bool unknown;
 	size_t k = 0;
 
-	free(c->view);
-	c->view = NULL;
 	*cuts = NULL;
 	*n = 0;
+	if (!ours(low))
+		return false;
+	c = low->data;
+	first = c->ncuts > NUL_CUTS ? c->ncuts - NUL_CUTS : 0;
+	unknown = c->dropped_off > from;	/* one we no longer have */
+	free(c->view);
+	c->view = NULL;
 	v = malloc(NUL_CUTS * sizeof(*v));
 	if (v == NULL)
 		return true;
@@ -901,6 +911,11 @@ out_ssl:
 out_fd:
 	close(fd);
 	return rc;
+}
+
+static bool ours(mailstream_low *low)
+{
+	return low != NULL && low->driver == &tls_conn_driver;
 }
 
 int tls_low_last_errno(mailstream_low *low)
