@@ -1514,8 +1514,10 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	 * another client deleted and recreated it, from the old mailbox:
 	 * NOOP does not help there. EXAMINE opens it afresh (read-only:
 	 * nothing changes); the selection is forgotten so that the next user
-	 * of this session selects again in its own mode. */
-	if (s->selected != NULL && strcmp(s->selected, mailbox) == 0) {
+	 * of this session selects again in its own mode. What the server
+	 * has open counts, not what we would reuse: after this EXAMINE (or a
+	 * forgotten selection) the server still has it open. */
+	if (s->open != NULL && strcmp(s->open, mailbox) == 0) {
 		session_forget_selection(s);
 		rc = session_rc(s, mailimap_examine(s->imap, mailbox), "EXAMINE");
 		session_opened(s, mailbox, true, rc);
