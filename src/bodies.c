@@ -89,10 +89,15 @@ static void finish(struct bodies_acc *a, bool ok, bool *done, int *fd)
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->w[i] == NULL)
 			continue;
-		if (ok && cache_writer_commit(a->w[i], a->uids[i] == a->want && *fd < 0 ? fd : NULL) == 0)
+		if (ok) {
+			/* stored, or a failed commit gave the claim up: the
+			 * claim is not ours to release any more either way
+			 * (an unclaim now could drop a waiter's new claim) */
+			cache_writer_commit(a->w[i], a->uids[i] == a->want && *fd < 0 ? fd : NULL);
 			done[i] = true;
-		else if (!ok)
+		} else {
 			cache_writer_abort(a->w[i]);
+		}
 		a->w[i] = NULL;
 	}
 	if (ok && *fd < 0 && a->memfd >= 0) {

@@ -139,11 +139,13 @@ static size_t flagpoll_apply(struct vfs *v, uint32_t idx, uint64_t gen, struct t
 
 	pthread_mutex_lock(&t->lock);
 	n = &t->nodes[idx];
-	if (n->state == TREE_READY && n->gen == gen) {
+	if (n->state == TREE_READY && n->gen == gen)
 		differ = vfs_apply_flags(n, got, resized, &nresized);
-		if (next != NULL)
-			n->flag_next = *next;
-	}
+	/* the cursor moves on even when the listing changed meanwhile (only
+	 * the flags are then left to the next round): in a busy mailbox the
+	 * later slices would otherwise never come round */
+	if (n->state == TREE_READY && next != NULL)
+		n->flag_next = *next;
 	pthread_mutex_unlock(&t->lock);
 	/* rewritten under its UID: the kernel asks again and drops its pages */
 	for (i = 0; i < nresized; i++) {

@@ -57,7 +57,7 @@ enum { GMAIL_ALL, GMAIL_TRASH, GMAIL_SPAM, GMAIL_SENT, GMAIL_DRAFTS, GMAIL_IMPOR
 #define GMAIL_PLACES 4
 
 /* At most this many msgids get an inode of their own per mount (56 bytes
- * each, about 120 MB): past it, messages not seen before are plain files
+ * each, about 125 MB): past it, messages not seen before are plain files
  * of one link in each folder (logged once), so a huge account costs
  * bounded memory. */
 #define GMAIL_MAX_MSGIDS (2u << 20)

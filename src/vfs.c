@@ -108,6 +108,10 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
+	if (idx >= t->n) {
+		pthread_mutex_unlock(&t->lock);
+		return -ENOENT;
+	}
 	/* in recent use: the flags poll without CONDSTORE looks here first */
 	t->nodes[idx].used = vfs_now_s();
 	while (t->nodes[idx].state == TREE_LOADING)

@@ -552,7 +552,8 @@ int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint6
 		rc = -ENOMEM;
 	else
 		msgid = m->gm_msgid;
-	uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
+	if (rc == 0)
+		uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		goto out;

@@ -565,7 +565,8 @@ static int msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint6
 		rc = -EINVAL;
 	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
-	uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
+	if (rc == 0)
+		uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
@@ -639,7 +640,9 @@ static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t le
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len)
 {
 	struct flags_change c;
-	bool gm = gmail_ino_is(ino);
+	/* any message of a Gmail mount: past the msgid table's bound, or
+	 * out of memory, a message may have a plain inode of its own */
+	bool gm = v->gm.on && !vfs_ino_is_pending(ino);
 	uint32_t uidvalidity;
 	uint64_t msgid;
 	int rc;
@@ -653,37 +656,46 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 			return dir_subscribe(v, ino, val, len);
 		return -EPERM;	/* STATUS and LIST data are the server's */
 	}
+	if (strcmp(name, "user.imap.labels") != 0 && strcmp(name, "user.imap.flags") != 0)
+		return -EPERM;	/* uid, internaldate, modseq are read-only */
+	if (strcmp(name, "user.imap.flags") == 0) {
+		rc = flags_parse(val, len, &c);
+		if (rc < 0) {
+			log_err("user.imap.flags: cannot parse \"%.*s\" (expected e.g. \"\\Seen $Label1\", "
+				"\"+\\Flagged\" or \"-\\Seen\")", (int)(len > 200 ? 200 : len), val);
+			return rc;
+		}
+	}
+	if (strcmp(name, "user.imap.flags") == 0 && gm && (c.add_sys & SESSION_F_DELETED)) {
+		/* \Deleted would act on whichever folder the inode was found
+		 * in, not the one named, and Gmail's auto-expunge takes it out
+		 * of that folder at once (from All Mail: to Trash or for ever).
+		 * Refused before anything is looked up or sent. */
+		log_err("user.imap.flags: \\Deleted is refused on Gmail (it would act on the message in "
+			"whatever folder, not on the name written to); use rm on the name instead");
+		rc = -EPERM;
+		goto out;
+	}
 	/* Gmail: one inode, many folders; the kernel gives the inode, not
 	 * the name written through, so the place is chosen here */
 	rc = vfs_gmail_resolve_write(v, &ino, &uidvalidity, &msgid);
 	if (rc < 0)
-		return rc;
-	if (strcmp(name, "user.imap.labels") == 0 && !vfs_ino_is_pending(ino))
-		return vfs_gmail_setlabels(v, ino, uidvalidity, msgid, val, len);
-	if (strcmp(name, "user.imap.flags") != 0)
-		return -EPERM;	/* uid, internaldate, modseq are read-only */
-	rc = flags_parse(val, len, &c);
-	if (rc < 0) {
-		log_err("user.imap.flags: cannot parse \"%.*s\" (expected e.g. \"\\Seen $Label1\", "
-			"\"+\\Flagged\" or \"-\\Seen\")", (int)(len > 200 ? 200 : len), val);
+		goto out;
+	if (strcmp(name, "user.imap.labels") == 0) {
+		rc = vfs_ino_is_pending(ino) ? -EPERM : vfs_gmail_setlabels(v, ino, uidvalidity, msgid, val, len);
 		return rc;
 	}
-	if (gm && (c.add_sys & SESSION_F_DELETED)) {
-		/* \Deleted would act on whichever folder the inode was found
-		 * in, not the one named, and Gmail's auto-expunge takes it out
-		 * of that folder at once (from All Mail: to Trash or for ever) */
-		log_err("user.imap.flags: \\Deleted is refused on Gmail (it would act on the message in "
-			"whatever folder, not on the name written to); use rm on the name instead");
-		rc = -EPERM;
-	} else if (vfs_ino_is_pending(ino) && ((c.add_kw != NULL && (c.add_kw[0] == '\\' || strstr(c.add_kw, " \\"))) ||
-					 (c.del_kw != NULL && (c.del_kw[0] == '\\' || strstr(c.del_kw, " \\"))))) {
+	if (vfs_ino_is_pending(ino) && ((c.add_kw != NULL && (c.add_kw[0] == '\\' || strstr(c.add_kw, " \\"))) ||
+					(c.del_kw != NULL && (c.del_kw[0] == '\\' || strstr(c.del_kw, " \\"))))) {
 		/* a new message has no flag extension the server showed */
 		log_err("user.imap.flags: a flag extension (\\Name) cannot be set on a new message");
 		rc = -EINVAL;
 	} else {
 		rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, uidvalidity, msgid, &c);
 	}
-	flags_change_free(&c);
+out:
+	if (strcmp(name, "user.imap.flags") == 0)
+		flags_change_free(&c);
 	return rc;
 }
 
