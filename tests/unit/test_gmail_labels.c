@@ -13,6 +13,17 @@
 
 #include "check.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define IMAPFS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IMAPFS_ASAN 1
+#endif
+#endif
+#ifndef IMAPFS_ASAN
+#define IMAPFS_ASAN 0
+#endif
+
 static void test_long_list(void)
 {
 	enum { N = 500000 };
@@ -28,7 +39,13 @@ static void test_long_list(void)
 	CHECK(buf != NULL && mmap_string_append(buf, " \"q \\\"x\\\"\")\r\n") != NULL, "line built");
 	if (buf == NULL)
 		return;
+#if IMAPFS_ASAN
+	/* ASan reserves terabytes of shadow address space: no cap there
+	 * (the plain build's run is the one that proves the bound) */
+	(void)rl;
+#else
 	CHECK(setrlimit(RLIMIT_AS, &rl) == 0, "address space capped");
+#endif
 	r = lenient_labels_parse(MAILIMAP_EXTENDED_PARSER_FETCH_DATA, NULL, buf, NULL, &indx, &ed, 0, NULL);
 	CHECK(r == MAILIMAP_NO_ERROR && ed != NULL, "parsed: %d", r);
 	if (r == MAILIMAP_NO_ERROR && ed != NULL) {
