@@ -78,6 +78,10 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 		rc = -ENOENT;
 	if (rc == 0) {
 		pthread_mutex_lock(&v->tree.lock);
+		/* a listing being loaded may have been answered before this
+		 * message existed: wait for it, then add the message to it */
+		while (v->tree.nodes[idx].state == TREE_LOADING)
+			pthread_cond_wait(&v->tree.loaded, &v->tree.lock);
 		n = &v->tree.nodes[idx];
 		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
 			rc = tree_msg_insert(n, &b.v[i]);
