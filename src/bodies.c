@@ -20,8 +20,14 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
+
+/* Attempts at a body fetch when connections break (BODY.PEEK changes
+ * nothing, so repeating it is safe), all within the operation's deadline:
+ * a link that drops twice in one read still reads. */
+#define BODIES_ATTEMPTS 3
 
 struct bodies_acc {
 	struct vfs *v;
@@ -143,7 +149,8 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 				.uids = uids, .n = n, .want = want, .memfd = -1 };
 	struct session_mbox mb;
 	struct session *s = NULL;
-	bool retried = !retry, *done;
+	int attempts = retry ? BODIES_ATTEMPTS : 1;
+	bool *done;
 	uint32_t *claims;
 	uint64_t bound = 0;
 	int rc, got = -1;
@@ -165,11 +172,10 @@ again:
 		goto out;	/* vfs_same_uidvalidity checked S in */
 	rc = session_fetch_bodies(s, uids, n, bound, store_body, &a);
 	finish(&a, rc == 0, done, &got);
-	if (rc < 0 && rc != -EFBIG && session_broken(s) && !retried) {
-		/* BODY.PEEK changes nothing: once more on a new connection */
+	if (rc < 0 && rc != -EFBIG && session_broken(s) && --attempts > 0 && deadline_left_ms() != 0) {
+		/* BODY.PEEK changes nothing: again on a new connection */
 		pool_checkin(v->pool, s);
-		retried = true;
-		log_info("%s: connection lost while fetching messages; trying once more", mailbox);
+		log_info("%s: connection lost while fetching messages; trying again", mailbox);
 		goto again;
 	}
 	pool_checkin(v->pool, s);

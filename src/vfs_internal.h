@@ -140,8 +140,9 @@ int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_
 			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
 /* Whole bodies of UIDS (sorted, each claimed with cache_claim) from node
- * IDX into the cache; every UID ends stored or unclaimed. RETRY: once
- * more on a new connection if this one breaks. With FD non-NULL, *FD and
+ * IDX into the cache; every UID ends stored or unclaimed. RETRY: again
+ * on a new connection when one breaks (3 attempts at most, within the
+ * operation's deadline). With FD non-NULL, *FD and
  * *LEN give the stored body of WANT (-ENOENT when the server did not
  * return it; -EFBIG when a body was far larger than its RFC822.SIZE).
  * bodies.c. */
