@@ -198,6 +198,20 @@ int vfs_gmail_recheck(struct vfs *v, struct session *s, uint32_t idx, uint32_t u
 	return -ENOENT;
 }
 
+int vfs_store_session(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid,
+		      uint32_t uidvalidity, uint64_t msgid, struct session **s)
+{
+	struct session_mbox mb;
+	int rc;
+
+	rc = vfs_session(v, mailbox, s, &mb);
+	if (rc == 0)
+		rc = vfs_same_uidvalidity(v, *s, idx, uidvalidity, &mb, mailbox, uid);
+	if (rc == 0)
+		rc = vfs_gmail_recheck(v, *s, idx, uid, uidvalidity, msgid);
+	return rc;
+}
+
 int vfs_gmail_resolve_write(struct vfs *v, uint64_t *ino, uint32_t *uidvalidity, uint64_t *msgid)
 {
 	struct tree *t = &v->tree;
@@ -524,7 +538,6 @@ int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint6
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino), uidvalidity = 0;
-	struct session_mbox mb;
 	struct session *s;
 	char *add = NULL, *del = NULL, *mailbox = NULL, *labels = NULL, *old = NULL;
 	struct tree_msg *m;
@@ -557,12 +570,7 @@ int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint6
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		goto out;
-	rc = vfs_session(v, mailbox, &s, &mb);
-	if (rc == 0)
-		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
-	if (rc < 0)
-		goto out;
-	rc = vfs_gmail_recheck(v, s, idx, uid, uidvalidity, resolved_id);
+	rc = vfs_store_session(v, idx, mailbox, uid, uidvalidity, resolved_id, &s);
 	if (rc < 0)
 		goto out;
 	if (replace) {

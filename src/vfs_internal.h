@@ -188,6 +188,12 @@ int flagpoll_idle(struct vfs *v, struct session *s, uint32_t idx);
 #define FLAGPOLL_MAILBOXES 8		/* of those, the most recently used, per poll */
 #define FLAGPOLL_MESSAGES 4096		/* messages whose flags one poll asks for, in all */
 
+/* A session on MAILBOX (node IDX) for a STORE on UID: checked out, the
+ * folder still of UIDVALIDITY and, on Gmail (MSGID != 0), UID still that
+ * message (vfs_gmail_recheck). On failure *S is checked in (or was never
+ * out). vfs_gmail.c. */
+int vfs_store_session(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid,
+		      uint32_t uidvalidity, uint64_t msgid, struct session **s);
 /* vfs_gmail.c: Gmail (X-GM-EXT-1); each is a no-op on other servers. */
 /* After LIST at mount: notice X-GM-EXT-1, apply allmail=, map cache keys. */
 void vfs_gmail_setup(struct vfs *v, struct session *s);

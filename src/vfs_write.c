@@ -552,7 +552,6 @@ static int msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint6
 	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino);
 	struct session_flags add = { .sysflags = c->add_sys, .keywords = c->add_kw };
 	struct session_flags del = { .sysflags = c->del_sys, .keywords = c->del_kw };
-	struct session_mbox mb;
 	struct session *s;
 	char *mailbox = NULL;
 	uint32_t uidvalidity = 0;
@@ -574,12 +573,7 @@ static int msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint6
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
-	rc = vfs_session(v, mailbox, &s, &mb);
-	if (rc == 0)
-		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
-	if (rc < 0)
-		goto out;
-	rc = vfs_gmail_recheck(v, s, idx, uid, uidvalidity, resolved_id);
+	rc = vfs_store_session(v, idx, mailbox, uid, uidvalidity, resolved_id, &s);
 	if (rc < 0)
 		goto out;
 	if (c->replace) {
