@@ -48,7 +48,7 @@ static void to_entry(const struct imapfs *fs, const struct vfs_attr *a, struct f
 	e->ino = a->ino;
 	e->generation = a->generation;
 	e->attr_timeout = vfs_attr_cacheable(a) ? fs->timeout : 0;
-	e->entry_timeout = vfs_attr_cacheable(a) ? fs->timeout : 0;
+	e->entry_timeout = vfs_attr_cacheable(a) && !a->alias ? fs->timeout : 0;
 	to_stat(fs, a, &e->attr);
 }
 
@@ -493,7 +493,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		}
 		sa.set_owner = true;
 	}
-	rc = vfs_setattr(fs->vfs, ino, &sa, &a);
+	rc = vfs_fsetattr(fs->vfs, fi != NULL && handle_of(fi)->file != NULL ? file_of(fi) : NULL, ino, &sa, &a);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;

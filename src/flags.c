@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 static const struct {
@@ -189,5 +190,40 @@ int flags_format(uint8_t sysflags, const char *keywords, size_t max, char **out,
 	*len = n;
 	if (dropped != NULL)
 		*dropped = skipped;
+	return 0;
+}
+
+int flags_parse_date(const char *value, size_t len, int64_t *out)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	char buf[64], mon[4], sign, end;
+	int day, year, hour, min, sec, zh, zm, m;
+	const char *hit;
+	struct tm tm = { 0 };
+
+	while (len > 0 && (value[len - 1] == '\n' || value[len - 1] == '\0'))
+		len--;
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, value, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "%2d-%3[A-Za-z]-%4d %2d:%2d:%2d %c%2d%2d%c", &day, mon, &year, &hour, &min, &sec,
+		   &sign, &zh, &zm, &end) != 9 || (sign != '+' && sign != '-'))
+		return -EINVAL;
+	hit = strlen(mon) == 3 ? strstr(months, mon) : NULL;
+	if (hit == NULL || (hit - months) % 3 != 0)
+		return -EINVAL;
+	m = (int)(hit - months) / 3;
+	if (day < 1 || day > mdays[m] || year < 1970 || year > 9999 || hour > 23 || min > 59 || sec > 60 ||
+	    hour < 0 || min < 0 || sec < 0 || zh < 0 || zh > 23 || zm < 0 || zm > 59)
+		return -EINVAL;
+	tm.tm_mday = day;
+	tm.tm_mon = m;
+	tm.tm_year = year - 1900;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	*out = (int64_t)timegm(&tm) - (sign == '-' ? -1 : 1) * (int64_t)(zh * 3600 + zm * 60);
 	return 0;
 }

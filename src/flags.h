@@ -50,4 +50,10 @@ void flags_change_free(struct flags_change *c);
 int flags_format(uint8_t sysflags, const char *keywords, size_t max, char **out, size_t *len,
 		 size_t *dropped);
 
+/* The value of user.imap.internaldate ("17-Jul-1996 02:44:25 -0700", what
+ * getxattr shows; a trailing newline is allowed), as epoch seconds in
+ * *OUT: rsync -X and cp -a write it back onto a new file, and it becomes
+ * the APPEND's INTERNALDATE. 0, or -EINVAL for anything else. */
+int flags_parse_date(const char *value, size_t len, int64_t *out);
+
 #endif

@@ -25,6 +25,7 @@
  */
 #include "flags.h"
 #include "cache.h"
+#include "maildir.h"
 #include "deadline.h"
 #include "log.h"
 #include "names.h"
@@ -61,7 +62,7 @@ static struct vfs_pending *find_name(struct vfs *v, uint32_t node, const char *n
 	struct vfs_pending *p;
 
 	for (p = v->pending; p != NULL; p = p->next)
-		if (p->name != NULL && p->node == node && strcmp(p->name, name) == 0)
+		if (p->name != NULL && !p->over && p->node == node && strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
 }
@@ -181,7 +182,7 @@ int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n,
 
 	pthread_mutex_lock(&v->pend_lock);
 	for (p = v->pending; p != NULL && rc == 0; p = p->next) {
-		if (p->name == NULL || p->node != node)
+		if (p->name == NULL || p->over || p->node != node)
 			continue;
 		if (*n == *cap) {
 			size_t nc = *cap * 2 + 4;
@@ -213,7 +214,7 @@ bool pending_any_in(struct vfs *v, uint32_t node)
 
 	pthread_mutex_lock(&v->pend_lock);
 	for (p = v->pending; p != NULL; p = p->next)
-		if (p->name != NULL && p->node == node)
+		if (p->name != NULL && !p->over && p->node == node)
 			any = true;
 	pthread_mutex_unlock(&v->pend_lock);
 	return any;
@@ -322,14 +323,15 @@ void pending_free_all(struct vfs *v)
 
 /* ---- create / write ----------------------------------------------------- */
 
+static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
+		       const struct alias_target *over, struct vfs_file **out);
+
 int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	       struct vfs_file **out, struct vfs_attr *attr)
 {
 	struct tree *t = &v->tree;
-	struct vfs_pending *p;
-	struct vfs_file *f;
 	uint32_t idx;
-	int rc, fd;
+	int rc;
 
 	if (v->cfg->ro)
 		return -EROFS;
@@ -355,6 +357,22 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 		if (rc == 0)
 			return -EEXIST;
 	}
+	rc = pending_add(v, idx, name, mode, NULL, out);
+	if (rc == 0)
+		pend_attr((*out)->pend, attr);
+	return rc;
+}
+
+/* A new pending file NAME in node IDX, open for writing once (*OUT).
+ * OVER: it is written over that message, not under a name of its own
+ * (not listed, not found by name; see pending_open_over). */
+static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
+		       const struct alias_target *over, struct vfs_file **out)
+{
+	struct vfs_pending *p;
+	struct vfs_file *f = NULL;
+	int fd, rc = 0;
+
 	fd = tmpfile_open(v);
 	if (fd < 0)
 		return fd;
@@ -362,9 +380,8 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	if (p != NULL)
 		p->name = strdup(name);
 	if (p == NULL || p->name == NULL) {
-		free(p);
-		close(fd);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	p->fd = fd;
 	p->node = idx;
@@ -372,31 +389,65 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	p->mtime = time(NULL);
 	p->opens = 1;
 	p->writers = 1;
+	if (over != NULL) {
+		p->over = true;
+		p->replacing = true;
+		p->replace = *over;
+	}
 
 	pthread_mutex_lock(&v->pend_lock);
-	if (find_name(v, idx, name) != NULL) {
+	if (over == NULL && find_name(v, idx, name) != NULL)
+		rc = -EEXIST;
+	else if ((f = file_for(p)) == NULL)
+		rc = -ENOMEM;
+	if (rc < 0) {
 		pthread_mutex_unlock(&v->pend_lock);
-		free(p->name);
-		free(p);
-		close(fd);
-		return -EEXIST;
-	}
-	f = file_for(p);
-	if (f == NULL) {
-		pthread_mutex_unlock(&v->pend_lock);
-		free(p->name);
-		free(p);
-		close(fd);
-		return -ENOMEM;
+		goto fail;
 	}
 	f->writer = true;
 	p->ino = VFS_PENDING_BIT | ++v->next_pending;
 	p->next = v->pending;
 	v->pending = p;
-	pend_attr(p, attr);
 	pthread_mutex_unlock(&v->pend_lock);
 	*out = f;
 	return 0;
+fail:
+	if (p != NULL)
+		free(p->name);
+	free(p);
+	close(fd);
+	return rc;
+}
+
+int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out)
+{
+	struct tree *t = &v->tree;
+	struct alias_target over = { .node = tree_ino_node(ino), .uid = tree_ino_uid(ino) };
+	char name[32];
+	int rc;
+
+	if (v->gm.on) {
+		/* one message, many folders and labels: which one a write
+		 * replaces is not something a file name can say */
+		log_err("UID %u: messages cannot be overwritten on Gmail; write a new file instead",
+			over.uid);
+		return -EPERM;
+	}
+	rc = vfs_load(v, over.node);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	if (over.node >= t->n || tree_msg_find(&t->nodes[over.node], over.uid) == NULL)
+		rc = -ENOENT;
+	else
+		rc = rights_check(t->nodes[over.node].rights, "ite", false, "overwrite a message in",
+				  t->nodes[over.node].mailbox);
+	over.uidvalidity = rc == 0 ? t->nodes[over.node].uidvalidity : 0;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	snprintf(name, sizeof(name), "%" PRIu32 ".eml", over.uid);
+	return pending_add(v, over.node, name, 0600, &over, out);
 }
 
 ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t size, uint64_t off)
@@ -435,37 +486,13 @@ ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t siz
 
 /* ---- APPEND ------------------------------------------------------------- */
 
-/* The Message-ID header's value ("<...>") from the header block, or NULL. */
-static char *find_msgid(const char *data, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		size_t eol = i;
-
-		while (eol < len && data[eol] != '\n')
-			eol++;
-		if (eol == i || (eol == i + 1 && data[i] == '\r'))
-			break;	/* end of the header */
-		if (eol - i > 11 && strncasecmp(data + i, "Message-ID:", 11) == 0) {
-			const char *lt = memchr(data + i, '<', eol - i);
-			const char *gt = lt ? memchr(lt, '>', (size_t)(data + eol - lt)) : NULL;
-
-			if (lt && gt && gt - lt < 1000)
-				return strndup(lt, (size_t)(gt - lt + 1));
-			return NULL;
-		}
-		i = eol + 1;
-	}
-	return NULL;
-}
-
 /*
  * APPEND P's bytes to its mailbox. Called without locks, with p->busy set
  * by the caller (so no one else appends or frees it).
  */
 static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *name,
-		     uint64_t size, int64_t date, uint8_t sysflags, const char *keywords)
+		     uint64_t size, int64_t date, uint8_t sysflags, const char *keywords,
+		     struct alias_target *stored)
 {
 	struct session_flags fl = { .sysflags = sysflags, .keywords = keywords };
 	struct session_status st;
@@ -487,7 +514,22 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 		free(mailbox);
 		return rc;
 	}
-	msgid = find_msgid(data, size);
+	msgid = vfs_find_msgid(data, size);
+
+	/* already there (a restore run again): stored is what it is */
+	rc = vfs_find_identical(v, idx, data, size, &uid, &uidvalidity);
+	if (rc == 1) {
+		log_info("%s: %s is identical to UID %u already there; not appended again", mailbox, name,
+			 uid);
+		munmap(data, size);
+		free(msgid);
+		free(mailbox);
+		*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity };
+		return 0;
+	}
+	if (rc < 0)
+		log_warn("%s: cannot check whether %s is already there (%s); appending it", mailbox, name,
+			 strerror(-rc));
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		rc = pool_checkout(v->pool, mailbox, &s);
@@ -577,6 +619,30 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	}
 	log_debug("%s: appended %" PRIu64 " bytes as UID %u", mailbox, size, uid);
 	free(mailbox);
+	*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity, .appended = true };
+	return 0;
+}
+
+/* Flags from a Maildir name's info suffix (maildir.h), for a file whose
+ * user.imap.flags was not written: added to *SYSFLAGS and *KEYWORDS. */
+static int maildir_flags(const char *name, uint8_t *sysflags, char **keywords)
+{
+	struct maildir_info mi;
+
+	if (!maildir_info_parse(name, &mi))
+		return 0;
+	*sysflags |= mi.sysflags;
+	if (mi.trashed)
+		log_info("%s: the Maildir flag T (trashed) is not carried over: \\Deleted would let "
+			 "the next EXPUNGE of any client remove the message", name);
+	if (mi.forwarded) {
+		char *kw;
+
+		if (asprintf(&kw, "%s%s$Forwarded", *keywords ? *keywords : "", *keywords ? " " : "") < 0)
+			return -ENOMEM;
+		free(*keywords);
+		*keywords = kw;
+	}
 	return 0;
 }
 
@@ -588,10 +654,12 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
  */
 static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval)
 {
-	uint64_t size;
+	struct alias_target stored = { 0 }, replace = { 0 };
+	uint64_t size, ino;
 	int64_t date;
 	uint8_t sysflags;
 	char *keywords = NULL, *name, shown[256];
+	bool from_name, replacing;
 	uint32_t idx;
 	int rc;
 
@@ -603,9 +671,13 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 	p->busy = true;
 	snprintf(shown, sizeof(shown), "%s", p->name);
 	idx = p->node;
+	ino = p->ino;
 	size = p->size;
 	date = p->mtime_set ? p->mtime : -1;
 	sysflags = p->sysflags;
+	from_name = !p->flags_set;
+	replacing = p->replacing;
+	replace = p->replace;
 	if (p->keywords != NULL && (keywords = strdup(p->keywords)) == NULL) {
 		p->busy = false;
 		pthread_mutex_unlock(&v->pend_lock);
@@ -613,8 +685,35 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 	}
 	pthread_mutex_unlock(&v->pend_lock);
 
-	rc = do_append(v, p, idx, shown, size, date, sysflags, keywords);
+	rc = from_name ? maildir_flags(shown, &sysflags, &keywords) : 0;
+	if (rc == 0)
+		rc = do_append(v, p, idx, shown, size, date, sysflags, keywords, &stored);
 	free(keywords);
+	if (rc == 0 && stored.uid != 0) {
+		/* the name written, and the inode the kernel holds for it,
+		 * mean the stored message for a while (mv, sed -i, tar look
+		 * at them again right after the close) */
+		int64_t now = vfs_now_s();
+
+		aliases_name_set(&v->aliases, idx, shown, &stored, now);
+		aliases_ino_set(&v->aliases, ino, &stored, now);
+	}
+	if (rc == 0 && replacing && stored.appended && stored.uid != replace.uid) {
+		/* renamed over a message: that one goes now that this one is
+		 * confirmed stored (never before, never when nothing new was) */
+		rc = vfs_remove_msg(v, replace.node, replace.uid, replace.uidvalidity, shown);
+		if (rc < 0)
+			log_err("%s: stored as UID %u, but removing the message it replaces (UID %u) "
+				"failed: %s", shown, stored.uid, replace.uid, strerror(-rc));
+		else
+			log_info("%s: UID %u replaced by UID %u", shown, replace.uid, stored.uid);
+		if (rc == 0)	/* the kernel's inode of the old one: the new one */
+			aliases_ino_set(&v->aliases, tree_msg_ino(replace.node, replace.uid), &stored,
+					vfs_now_s());
+	} else if (rc == 0 && replacing && !stored.appended && stored.uid != replace.uid) {
+		log_info("%s: identical to UID %u already there, so UID %u is kept", shown, stored.uid,
+			 replace.uid);
+	}
 
 	pthread_mutex_lock(&v->pend_lock);
 	p->busy = false;
@@ -698,6 +797,8 @@ int pending_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c)
 
 	pthread_mutex_lock(&v->pend_lock);
 	p = find_ino(v, ino);
+	if (p != NULL)
+		p->flags_set = true;
 	if (p == NULL || p->name == NULL) {
 		rc = -ENOENT;
 	} else if (c->replace) {
@@ -753,6 +854,29 @@ out:
 	return rc;
 }
 
+int pending_setdate(struct vfs *v, uint64_t ino, const char *val, size_t len)
+{
+	struct vfs_pending *p;
+	int64_t at;
+	int rc = flags_parse_date(val, len, &at);
+
+	if (rc < 0) {
+		log_err("user.imap.internaldate: cannot parse \"%.*s\" (expected e.g. "
+			"\"17-Jul-1996 02:44:25 -0700\")", (int)(len > 64 ? 64 : len), val);
+		return rc;
+	}
+	pthread_mutex_lock(&v->pend_lock);
+	p = find_ino(v, ino);
+	if (p == NULL || p->name == NULL) {
+		rc = -ENOENT;
+	} else {
+		p->mtime = at;
+		p->mtime_set = true;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
 /* unlink of a new file: it was never sent, so it is simply dropped. */
 int pending_unlink(struct vfs *v, uint32_t node, const char *name)
 {
@@ -776,7 +900,8 @@ int pending_unlink(struct vfs *v, uint32_t node, const char *name)
 /* rename of a new file (rsync: ".x.eml.AbC123" -> "x.eml"): move the name,
  * then append if it is now visible and nobody is still writing. */
 int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newnode,
-		   const char *newname, struct vfs_inval *inval, int *ninval)
+		   const char *newname, const struct alias_target *replace,
+		   struct vfs_inval *inval, int *ninval)
 {
 	struct vfs_pending *p, *old;
 	char *copy = strdup(newname);
@@ -802,6 +927,9 @@ int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newn
 	free(p->name);
 	p->name = copy;
 	p->node = newnode;
+	p->replacing = replace != NULL;
+	if (replace != NULL)
+		p->replace = *replace;
 	/* release is asynchronous: what matters is that every write was
 	 * followed by a close (flush), not that the handle is gone */
 	commit = !p->unflushed;

@@ -480,6 +480,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	v->cfg = cfg;
 	v->mounted_at = time(NULL);
 	pthread_mutex_init(&v->pend_lock, NULL);
+	aliases_init(&v->aliases);
 	v->url = *url;
 	v->url.user = strdup(url->user);
 	v->url.host = strdup(url->host);
@@ -551,6 +552,7 @@ out_free:
 	cache_free(v->cache);
 	free(v->cache_dir);
 	tree_destroy(&v->tree);
+	aliases_free(&v->aliases);
 	free(v->url.user);
 	free(v->url.host);
 	if (v->password)
@@ -592,6 +594,7 @@ void vfs_free(struct vfs *v)
 	gmail_free(&v->gm);
 	pending_free_all(v);
 	pthread_mutex_destroy(&v->pend_lock);
+	aliases_free(&v->aliases);
 	for (int i = 0; i < v->nns; i++)
 		free(v->ns_prefix[i]);
 	free(v->url.user);
@@ -630,9 +633,47 @@ int vfs_check_dir_ino(const struct vfs *v, uint64_t ino)
 	return 0;
 }
 
+int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, struct alias_target *al)
+{
+	struct tree *t = &v->tree;
+	struct alias_target a;
+	uint32_t want = vfs_parse_msg_name(name);
+	bool have_alias;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = idx < t->n && t->nodes[idx].selectable ? 0 : -ENOENT;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	/* most names are neither: ask the alias table before any listing */
+	have_alias = aliases_name_get(&v->aliases, idx, name, vfs_now_s(), &a) == 0;
+	if (want == 0 && !have_alias)
+		return -ENOENT;
+	rc = vfs_load(v, idx);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	if (want != 0 && tree_msg_find(&t->nodes[idx], want) != NULL) {
+		*uid = want;	/* a real message's name wins over an alias */
+		rc = 0;
+	} else if (have_alias && t->nodes[idx].uidvalidity == a.uidvalidity &&
+		   tree_msg_find(&t->nodes[idx], a.uid) != NULL) {
+		*uid = a.uid;
+		if (al != NULL)
+			*al = a;
+		rc = 1;
+	} else {
+		rc = -ENOENT;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
+	struct tree_msg *m;
 	uint32_t idx, uid;
 	long child;
 	int rc;
@@ -650,31 +691,25 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr
 	pthread_mutex_unlock(&t->lock);
 	if (pending_lookup(v, idx, name, out) == 0)
 		return 0;
-	pthread_mutex_lock(&t->lock);
-	uid = vfs_parse_msg_name(name);
-	if (uid == 0 || !t->nodes[idx].selectable) {
-		rc = -ENOENT;
-		goto out_unlock;
-	}
-	pthread_mutex_unlock(&t->lock);
-	rc = vfs_load(v, idx);
+	rc = vfs_resolve_name(v, idx, name, &uid, NULL);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);
-	{
-		struct tree_msg *m = tree_msg_find(&t->nodes[idx], uid);
-
-		if (m == NULL)
-			rc = -ENOENT;
-		else
-			vfs_msg_attr(v, idx, &t->nodes[idx], m, out);
+	m = tree_msg_find(&t->nodes[idx], uid);
+	if (m == NULL) {
+		rc = -ENOENT;	/* expunged meanwhile */
+	} else {
+		vfs_msg_attr(v, idx, &t->nodes[idx], m, out);
+		/* an alias lives a minute: the kernel must ask each time */
+		out->alias = rc == 1;
+		rc = 0;
 	}
 out_unlock:
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
 
-int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
+static int getattr_once(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx;
@@ -707,6 +742,34 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 	else
 		vfs_msg_attr(v, idx, &t->nodes[idx], m, out);
 	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* A message moved away, or a new file just stored, is the same file to the
+ * kernel for a while (aliases.h): its old inode number answers with what
+ * it became. 0 and *TO, or -ENOENT. */
+static int forwarded(struct vfs *v, uint64_t ino, uint64_t *to)
+{
+	struct alias_target a;
+
+	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino))
+		return -ENOENT;
+	if (aliases_ino_get(&v->aliases, ino, vfs_now_s(), &a) < 0)
+		return -ENOENT;
+	*to = tree_msg_ino(a.node, a.uid);
+	return 0;
+}
+
+int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
+{
+	uint64_t to;
+	int rc = getattr_once(v, ino, out);
+
+	if (rc == -ENOENT && forwarded(v, ino, &to) == 0) {
+		rc = getattr_once(v, to, out);
+		out->ino = ino;	/* what the kernel asked about */
+		out->alias = true;
+	}
 	return rc;
 }
 
@@ -885,7 +948,22 @@ static int vfs_open_cached(struct vfs *v, struct vfs_file *f, const char *mailbo
 	return -EIO;
 }
 
+static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed);
+
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
+{
+	uint64_t to;
+	int rc = open_once(v, ino, flags, out, size_changed);
+
+	if (rc == -ENOENT && forwarded(v, ino, &to) == 0) {
+		rc = open_once(v, to, flags, out, size_changed);
+		/* the kernel's pages and size are the old file's */
+		*size_changed = true;
+	}
+	return rc;
+}
+
+static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx, hint, claim;
@@ -905,8 +983,14 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 		return pending_open(v, ino, flags, out);
 	if (!tree_ino_is_msg(ino))
 		return -EISDIR;
+	if (((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) && v->cfg->ro)
+		return -EROFS;
+	/* bytes of a message never change; written over whole, it is
+	 * replaced by a new one (imapfs.1, Changes) */
+	if ((flags & O_ACCMODE) != O_RDONLY && (flags & O_TRUNC))
+		return pending_open_over(v, ino, out);
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		return v->cfg->ro ? -EROFS : -EPERM;	/* messages are immutable */
+		return -EPERM;
 	if (idx >= t->n)
 		return -ENOENT;
 	rc = vfs_load(v, idx);

@@ -28,6 +28,7 @@ struct vfs_attr {
 	uint64_t size;
 	int64_t mtime;
 	uint32_t generation;	/* UIDVALIDITY for messages, so a recreated mailbox's inodes are new */
+	bool alias;		/* found under a short-lived alias (imapfs.1, FILES): keep no entry */
 };
 
 /* May the kernel cache this (false for new files still being written,
@@ -133,6 +134,11 @@ struct vfs_setattr {
 	mode_t mode;
 };
 int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out);
+/* setattr through an open file F (may be NULL: as vfs_setattr). A message
+ * opened with O_TRUNC to be written over takes the times and size set
+ * through its descriptor (cp -p) until it is closed. */
+int vfs_fsetattr(struct vfs *v, struct vfs_file *f, uint64_t ino, const struct vfs_setattr *sa,
+		 struct vfs_attr *out);
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len);
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
 

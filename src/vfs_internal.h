@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "aliases.h"
 #include "gmail.h"
 #include "pool.h"
 #include "session.h"
@@ -63,6 +64,8 @@ struct vfs {
 	 * messages whose flags had changed, how long it took (ns) */
 	uint64_t flagpoll_boxes, flagpoll_msgs, flagpoll_changed, flagpoll_ns;
 
+	struct aliases aliases;		/* names and inodes a change renamed (aliases.h; own lock) */
+
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */
 	uint64_t next_pending;		/* guarded by pend_lock */
@@ -91,6 +94,10 @@ struct vfs_pending {
 	mode_t mode;
 	uint8_t sysflags;	/* flags to APPEND with (setxattr before close) */
 	char *keywords;
+	bool flags_set;		/* user.imap.flags was written (else a Maildir name's flags count) */
+	bool replacing;		/* renamed or written over message REPLACE: expunge it once stored */
+	bool over;		/* opened as message REPLACE with O_TRUNC: has no name of its own */
+	struct alias_target replace;
 	int opens;
 	int writers;		/* open handles that may write */
 	bool dirty;		/* written since created or last APPEND */
@@ -133,6 +140,11 @@ int vfs_load(struct vfs *v, uint32_t idx);
 int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 	      uint64_t off, uint32_t len, char **buf, size_t *got);
 uint32_t vfs_parse_msg_name(const char *name);
+/* The message NAME stands for in node IDX: "UID.eml" of a message it has
+ * (returns 0), else a live alias (aliases.h) to a message it still has
+ * (returns 1, *AL filled when not NULL). *UID is its UID. -ENOENT, or the
+ * listing's error. Loads the listing when needed; no lock held. */
+int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, struct alias_target *al);
 /* After vfs_session: 0 when the mailbox still has the UIDVALIDITY our UIDs
  * come from; otherwise checks S back in, marks node IDX for re-listing,
  * logs and returns -ESTALE (UID n would name another message). */
@@ -148,6 +160,10 @@ int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
  * bodies.c. */
 int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
+/* rm of message UID in node IDX (UIDVALIDITY: the one it must still have;
+ * 0: whatever the node has): UID EXPUNGE, or UID MOVE to \Trash without
+ * UIDPLUS. NAME is for the log. vfs_write.c. */
+int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
 
@@ -245,6 +261,9 @@ int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 /* Append visible pending names of NODE to a dirent array (realloc'd). */
 int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n, size_t *cap);
 int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out);
+/* open(O_TRUNC) for writing of message INO (cp onto an existing name): a
+ * new file that replaces it when closed, as a rename over it would. */
+int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out);
 ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off);
 void pending_release(struct vfs *v, struct vfs_pending *p, bool writer);
 bool pending_any_in(struct vfs *v, uint32_t node);
@@ -252,8 +271,26 @@ void pending_free_all(struct vfs *v);
 struct flags_change;
 int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out);
 int pending_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c);
+/* user.imap.internaldate written on a new file: its INTERNALDATE. */
+int pending_setdate(struct vfs *v, uint64_t ino, const char *val, size_t len);
 int pending_unlink(struct vfs *v, uint32_t node, const char *name);
+/* rename of a new file; REPLACE (may be NULL): the message NEWNAME names,
+ * expunged once the new file is stored (never when an identical message
+ * was found instead, dedupe.c). */
 int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newnode,
-		   const char *newname, struct vfs_inval *inval, int *ninval);
+		   const char *newname, const struct alias_target *replace,
+		   struct vfs_inval *inval, int *ninval);
+
+/* The Message-ID header's value ("<...>") from DATA's header block, or NULL
+ * (malloc'd). dedupe.c. */
+char *vfs_find_msgid(const char *data, size_t len);
+/* Whether node IDX already holds a message identical to the new one in
+ * DATA (SIZE bytes): one with the same bytes once every bare LF is CRLF,
+ * as the server stores them. Only messages with a Message-ID are looked
+ * for. 1 with *UID and *UIDVALIDITY; 0 when there is none; -errno when
+ * the check failed (the caller then appends: a duplicate is better than a
+ * message lost). No lock held. dedupe.c. */
+int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t *uid,
+		       uint32_t *uidvalidity);
 
 #endif

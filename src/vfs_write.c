@@ -71,11 +71,21 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 
 	size_t i;
 
-	rc = session_fetch_meta(s, uid, uid, tree_msgbuf_add, &b);
-	for (i = 0; rc == 0 && i < b.n && b.v[i].uid != uid; i++)
-		;
-	if (rc == 0 && i == b.n)
-		rc = -ENOENT;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = session_fetch_meta(s, uid, uid, tree_msgbuf_add, &b);
+		for (i = 0; rc == 0 && i < b.n && b.v[i].uid != uid; i++)
+			;
+		if (rc == 0 && i == b.n)
+			rc = -ENOENT;
+		if (rc != -ENOENT || attempt == 1)
+			break;
+		/* a connection that had the mailbox selected before the
+		 * message arrived is told of it (EXISTS) only at the end of
+		 * a command, and the server fetches nothing it has not
+		 * announced: ask once more rather than re-list it all */
+		tree_msgs_free(b.v, b.n);
+		memset(&b, 0, sizeof(b));
+	}
 	if (rc == 0) {
 		pthread_mutex_lock(&v->tree.lock);
 		/* a listing being loaded may have been answered before this
@@ -239,39 +249,25 @@ static long trash_mailbox(const struct tree *t)
 	return -1;
 }
 
-int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
+int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name)
 {
 	struct tree *t = &v->tree;
 	struct session_mbox mb;
 	struct session *s;
-	uint32_t idx = tree_ino_node(parent), uid, newuid, uidvalidity;
+	uint32_t newuid;
 	uint64_t msgid;
 	char *mailbox = NULL, *trash = NULL;
 	long tr;
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
-	pthread_mutex_lock(&t->lock);
-	rc = vfs_check_dir_ino(v, parent);
-	if (rc == 0 && tree_child(t, idx, name) >= 0)
-		rc = -EISDIR;
-	pthread_mutex_unlock(&t->lock);
-	if (rc < 0)
-		return rc;
-	rc = pending_unlink(v, idx, name);
-	if (rc != -ENOENT)
-		return rc;
-	uid = vfs_parse_msg_name(name);
-	if (uid == 0)
-		return -ENOENT;
 	rc = vfs_load(v, idx);
 	if (rc < 0)
 		return rc;
-
 	pthread_mutex_lock(&t->lock);
 	if (tree_msg_find(&t->nodes[idx], uid) == NULL)
 		rc = -ENOENT;
+	else if (uidvalidity != 0 && uidvalidity != t->nodes[idx].uidvalidity)
+		rc = -ESTALE;	/* the mailbox was recreated: UID is another message */
 	else
 		rc = rights_check(t->nodes[idx].rights, "te", false, "rm in", t->nodes[idx].mailbox);
 	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
@@ -319,6 +315,35 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 out:
 	free(mailbox);
 	free(trash);
+	return rc;
+}
+
+int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(parent), uid;
+	int rc, how;
+
+	if (v->cfg->ro)
+		return -EROFS;
+	pthread_mutex_lock(&t->lock);
+	rc = vfs_check_dir_ino(v, parent);
+	if (rc == 0 && tree_child(t, idx, name) >= 0)
+		rc = -EISDIR;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0)
+		return rc;
+	rc = pending_unlink(v, idx, name);
+	if (rc != -ENOENT)
+		return rc;
+	/* a message's name, or the name a change just gave one (the file
+	 * the user sees under it is that message: rm removes it) */
+	how = vfs_resolve_name(v, idx, name, &uid, NULL);
+	if (how < 0)
+		return how;
+	rc = vfs_remove_msg(v, idx, uid, 0, name);
+	if (rc == 0 && how == 1)
+		aliases_name_drop(&v->aliases, idx, name);
 	return rc;
 }
 
@@ -380,7 +405,9 @@ out:
 	return rc;
 }
 
-static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx)
+/* UID MOVE of message UID from node IDX to node NEWIDX; *NEWUID is its UID
+ * there (0 when the server did not say). */
+static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx, uint32_t *newuid_out)
 {
 	struct tree *t = &v->tree;
 	struct session_mbox mb;
@@ -420,7 +447,9 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	t->nodes[idx].status_time = 0;
 	t->nodes[newidx].status_time = 0;
 	pthread_mutex_unlock(&t->lock);
-	/* show it in the target under its new UID */
+	/* show it in the target under its new UID (the server said which,
+	 * even when this connection cannot see it yet: then it is re-listed) */
+	*newuid_out = newuid;
 	if (newuid == 0 || vfs_session(v, to, &s, &mb) < 0) {
 		newuid = 0;
 	} else {
@@ -442,13 +471,57 @@ out:
 	return rc;
 }
 
+/* rename of NAME in node IDX, the name of a message (or the alias a change
+ * just gave one), within the same mailbox. A message's name is its UID, so
+ * a real one cannot be renamed. An alias can: the name moves, and when the
+ * alias is of a message this mount stored for it (sed -i's closed
+ * temporary file) and NEWNAME is another message, that one is replaced:
+ * it is expunged now that the new one is confirmed stored. */
+static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const char *newname)
+{
+	struct alias_target al, old;
+	uint32_t uid, olduid;
+	int how, rc;
+
+	how = vfs_resolve_name(v, idx, name, &uid, &al);
+	if (how < 0)
+		return how;
+	if (how == 0)
+		return -EPERM;	/* a message's name is its UID */
+	rc = vfs_resolve_name(v, idx, newname, &olduid, &old);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc >= 0 && olduid != uid) {
+		if (al.appended) {
+			rc = vfs_remove_msg(v, idx, olduid, 0, newname);
+			if (rc < 0) {
+				log_err("%s replaced %s: the new message is stored as UID %u, but removing "
+					"the old one (UID %u) failed: %s", name, newname, uid, olduid,
+					strerror(-rc));
+				return rc;
+			}
+			log_info("%s replaced %s: UID %u stored, UID %u expunged", name, newname, uid, olduid);
+			aliases_ino_set(&v->aliases, tree_msg_ino(idx, olduid), &al, vfs_now_s());
+		} else {
+			/* nothing new was stored for it (an identical message was
+			 * already there): nothing is removed either */
+			log_info("%s renamed over %s: its message (UID %u) was already in the mailbox, "
+				 "so UID %u is kept", name, newname, uid, olduid);
+		}
+	}
+	aliases_name_drop(&v->aliases, idx, name);
+	return aliases_name_set(&v->aliases, idx, newname, &al, vfs_now_s()) < 0 ? -ENOMEM : 0;
+}
+
 int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
 	       const char *newname, struct vfs_inval *inval, int *ninval)
 {
 	struct tree *t = &v->tree;
-	uint32_t idx = tree_ino_node(parent), newidx = tree_ino_node(newparent), uid;
+	uint32_t idx = tree_ino_node(parent), newidx = tree_ino_node(newparent), uid, newuid = 0;
+	struct alias_target al, over, *replace = NULL;
+	struct vfs_attr a;
 	long child;
-	int rc;
+	int rc, how;
 
 	*ninval = 0;
 	if (v->cfg->ro)
@@ -469,29 +542,95 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 	if (rc == 0 && tree_child(t, newidx, newname) >= 0)
 		rc = -EISDIR;
 	pthread_mutex_unlock(&t->lock);
-	if (rc == 0) {
-		rc = pending_rename(v, idx, name, newidx, newname, inval, ninval);
+	if (rc == 0 && pending_lookup(v, idx, name, &a) == 0) {
+		/* a new file renamed over a message (an editor's save, rsync
+		 * updating a file): the message is replaced once the new
+		 * one is stored */
+		how = vfs_resolve_name(v, newidx, newname, &over.uid, NULL);
+		if (how >= 0) {
+			pthread_mutex_lock(&t->lock);
+			over.node = newidx;
+			over.uidvalidity = t->nodes[newidx].uidvalidity;
+			pthread_mutex_unlock(&t->lock);
+			replace = &over;
+		} else if (how != -ENOENT) {
+			return how;
+		}
+		rc = pending_rename(v, idx, name, newidx, newname, replace, inval, ninval);
 		if (rc != -ENOENT)
 			return rc;
 	}
-	uid = vfs_parse_msg_name(name);
-	if (uid == 0)
-		return rc < 0 ? rc : -ENOENT;
-	rc = vfs_load(v, idx);
-	if (rc == 0)
-		rc = vfs_load(v, newidx);
-	if (rc == 0)
-		rc = rename_msg(v, idx, uid, newidx);
-	if (rc == 0) {
-		/* The kernel now believes NEWNAME is the moved file; it is not:
-		 * the message is NEWUID.eml there and any message that had
-		 * NEWNAME still has it. Make the kernel ask again. */
-		add_inval(inval, ninval, newparent, newname);
+	if (rc < 0)
+		return rc;
+	if (newidx == idx) {
+		rc = rename_alias(v, idx, name, newname);
+		if (rc == 0)
+			add_inval(inval, ninval, newparent, newname);
+		return rc;
 	}
+	how = vfs_resolve_name(v, idx, name, &uid, &al);
+	if (how < 0)
+		return how;
+	rc = vfs_load(v, newidx);
+	if (rc == 0)
+		rc = rename_msg(v, idx, uid, newidx, &newuid);
+	if (rc < 0)
+		return rc;
+	if (how == 1)
+		aliases_name_drop(&v->aliases, idx, name);
+	if (newuid != 0) {
+		/* NEWNAME, and the inode the kernel still has for it, mean the
+		 * moved message for a while: mv -t stats what it made */
+		struct alias_target to = { .node = newidx, .uid = newuid };
+		int64_t now = vfs_now_s();
+
+		pthread_mutex_lock(&t->lock);
+		to.uidvalidity = t->nodes[newidx].uidvalidity;
+		pthread_mutex_unlock(&t->lock);
+		aliases_name_set(&v->aliases, newidx, newname, &to, now);
+		aliases_ino_set(&v->aliases, tree_msg_ino(idx, uid), &to, now);
+	}
+	/* The kernel now believes NEWNAME is the old inode; make it ask again
+	 * (a real message called NEWNAME keeps its name; else the alias) */
+	add_inval(inval, ninval, newparent, newname);
 	return rc;
 }
 
 /* ---- attributes ------------------------------------------------------------ */
+
+/* A stored message: its bytes and INTERNALDATE cannot change. rsync -t and
+ * cp -p set the time a restored message already has (accepted: nothing to
+ * do), and chmod/chown mean nothing to IMAP (accepted, as on mailboxes);
+ * a truncate or another time is refused. */
+static int msg_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out)
+{
+	int rc = vfs_getattr(v, ino, out);
+
+	if (rc < 0)
+		return rc;
+	if (sa->set_size && sa->size != out->size)
+		return -EPERM;	/* messages are immutable */
+	if (sa->set_mtime && sa->mtime != out->mtime) {
+		log_err("UID %u: a stored message's INTERNALDATE cannot change; set the time before "
+			"the file is closed (cp -p, rsync -t and tar do)", tree_ino_uid(ino));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int vfs_fsetattr(struct vfs *v, struct vfs_file *f, uint64_t ino, const struct vfs_setattr *sa,
+		 struct vfs_attr *out)
+{
+	/* a message being written over (cp -p onto it: futimens on the fd)
+	 * is a new file under the message's inode number */
+	if (f != NULL && f->pend != NULL && !v->cfg->ro) {
+		int rc = pending_setattr(v, f->pend->ino, sa, out);
+
+		out->ino = ino;
+		return rc;
+	}
+	return vfs_setattr(v, ino, sa, out);
+}
 
 int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out)
 {
@@ -500,7 +639,7 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 	if (vfs_ino_is_pending(ino))
 		return pending_setattr(v, ino, sa, out);
 	if (tree_ino_is_msg(ino))
-		return -EPERM;	/* messages are immutable */
+		return msg_setattr(v, ino, sa, out);
 	/* Directories: IMAP keeps no times or modes for mailboxes. Accept
 	 * what cp -r and rsync -t set, change nothing, report what is. */
 	if (sa->set_size)
@@ -635,6 +774,31 @@ static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t le
 	return rc;
 }
 
+/*
+ * Attributes that describe what the server holds (UID, MODSEQ, STATUS
+ * counters, LIST attributes; INTERNALDATE of a stored message): a backup
+ * made with rsync -X or cp -a carries them, and restoring it writes them
+ * back. Such a write is accepted and changes nothing (imapfs.1,
+ * EXTENDED ATTRIBUTES), so the restore exits 0; what getxattr shows stays
+ * the server's. MSG: of a message (else of a mailbox).
+ */
+static bool server_state(const char *name, bool msg)
+{
+	static const char *const of_msg[] = { "uid", "modseq", "internaldate" };
+	static const char *const of_dir[] = { "messages", "unseen", "uidnext", "uidvalidity", "attributes" };
+	const char *const *list = msg ? of_msg : of_dir;
+	size_t n = msg ? sizeof(of_msg) / sizeof(of_msg[0]) : sizeof(of_dir) / sizeof(of_dir[0]);
+
+	if (strncmp(name, "user.imap.", 10) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name + 10, list[i]) == 0) {
+			log_debug("%s: written back (a restore?); it is the server's, left as it is", name);
+			return true;
+		}
+	return false;
+}
+
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len)
 {
 	struct flags_change c;
@@ -652,10 +816,14 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino)) {
 		if (strcmp(name, "user.imap.subscribed") == 0)
 			return dir_subscribe(v, ino, val, len);
-		return -EPERM;	/* STATUS and LIST data are the server's */
+		return server_state(name, false) ? 0 : -EPERM;
 	}
+	if (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.internaldate") == 0)
+		return pending_setdate(v, ino, val, len);
+	if (server_state(name, true) || (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.labels") == 0))
+		return 0;
 	if (strcmp(name, "user.imap.labels") != 0 && strcmp(name, "user.imap.flags") != 0)
-		return -EPERM;	/* uid, internaldate, modseq are read-only */
+		return -EPERM;
 	if (strcmp(name, "user.imap.flags") == 0) {
 		rc = flags_parse(val, len, &c);
 		if (rc < 0) {
@@ -699,10 +867,21 @@ out:
 
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 {
+	bool msg = vfs_ino_is_pending(ino) || tree_ino_is_msg(ino);
+	struct flags_change none = { .replace = true };
+
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
 	if (v->cfg->ro)
 		return -EROFS;
-	/* write "" to user.imap.flags to clear flags; the rest is read-only */
+	/* rsync -X removes what its source lacks: nothing to remove there
+	 * (a mailbox's subscription is changed by writing 0 or 1 only) */
+	if (server_state(name, msg) || (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.labels") == 0) ||
+	    (!msg && strcmp(name, "user.imap.subscribed") == 0))
+		return 0;
+	/* a new file's flags are ours until it is stored */
+	if (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.flags") == 0)
+		return pending_setflags(v, ino, &none);
+	/* write "" to user.imap.flags to clear a message's flags */
 	return -EPERM;
 }

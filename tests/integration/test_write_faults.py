@@ -160,13 +160,15 @@ def test_cut_before_send_is_sent_once_more(fresh_server, mount, imap, cut):
 def test_older_copy_does_not_count(fresh_server, mount, imap, cut):
     """The look-up only accepts UIDs new since the APPEND began: an older
     message with the same Message-ID already in the mailbox must not be
-    taken for this one (cut before sending -> sent once more)."""
+    taken for this one (cut before sending -> sent once more). (The older
+    one differs in its last line: an identical one would mean the new file
+    is not appended at all, test_shell_tools.py.)"""
     s = fresh_server
     c = imap(s)
     sname, rel = _box(c, s, "CutOldCopy")
     msgid = _msgid("oldcopy")
     data = _msg("oldcopy", msgid)
-    old = imaputil.append_uid(c, sname, data)
+    old = imaputil.append_uid(c, sname, data + b"an older draft\r\n")
     m = _mount(s, mount, cut)
     d = os.path.join(m.path, rel)
     assert os.listdir(d) == ["%d.eml" % old]

@@ -132,8 +132,38 @@ static void test_format(void)
 	}
 }
 
+static const struct {
+	const char *in;
+	int rc;
+	int64_t at;
+} dates[] = {
+	{ "17-Jul-1996 02:44:25 -0700", 0, 837596665 },
+	{ "17-Jul-1996 02:44:25 -0700\n", 0, 837596665 },
+	{ "01-Jan-1970 00:00:00 +0000", 0, 0 },
+	{ "01-Jan-2024 05:30:00 +0530", 0, 1704067200 },
+	{ " 1-Jan-2024 00:00:00 +0000", 0, 1704067200 },
+	{ "31-Apr-2024 00:00:00 +0000", -EINVAL, 0 },
+	{ "01-Foo-2024 00:00:00 +0000", -EINVAL, 0 },
+	{ "01-anF-2024 00:00:00 +0000", -EINVAL, 0 },
+	{ "01-Jan-2024 24:00:00 +0000", -EINVAL, 0 },
+	{ "01-Jan-2024 00:00:00 +2400", -EINVAL, 0 },
+	{ "01-Jan-2024 00:00:00 *0000", -EINVAL, 0 },
+	{ "01-Jan-2024 00:00:00 +0000x", -EINVAL, 0 },
+	{ "01-Jan-2024 00:00:00", -EINVAL, 0 },
+	{ "", -EINVAL, 0 },
+	{ "1712345678", -EINVAL, 0 },
+};
+
 int main(void)
 {
+	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+		int64_t at = -1;
+		int rc = flags_parse_date(dates[i].in, strlen(dates[i].in), &at);
+
+		CHECK(rc == dates[i].rc, "date %s: rc %d", dates[i].in, rc);
+		CHECK(rc < 0 || at == dates[i].at, "date %s: %lld", dates[i].in, (long long)at);
+	}
+
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

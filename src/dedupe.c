@@ -1,0 +1,154 @@
+/*
+ * dedupe — is a new message already in the mailbox it is written to?
+ *
+ * A restore with rsync (or a second `cp -r` of a Maildir) writes files
+ * whose names the mount no longer shows: a stored message is listed
+ * under its UID, not the name it was written as. Without this check each
+ * run would append every message again. A new file whose bytes equal a
+ * message the mailbox already holds is therefore not appended; its name
+ * means that message (aliases.h).
+ *
+ * "Equal" is byte for byte, after turning every bare LF of the new file
+ * into CRLF, which is what the server stores and sends back (a Maildir
+ * written by mbsync has LF line ends). Candidates are the messages of
+ * exactly that RFC822.SIZE, from the listing, so a new message of a size
+ * the mailbox does not have costs no command at all; each candidate's
+ * body is compared with BODY.PEEK[] (never setting \Seen). Messages
+ * without a Message-ID are always appended: a draft copied twice may be
+ * meant twice.
+ */
+#include "log.h"
+#include "vfs_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEDUPE_CANDIDATES 8		/* messages of the same size compared at most */
+#define DEDUPE_CHUNK (4u << 20)		/* bytes fetched per FETCH while comparing */
+#define DEDUPE_CANON_MAX (64u << 20)	/* LF files above this are not converted to compare */
+
+char *vfs_find_msgid(const char *data, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t eol = i;
+
+		while (eol < len && data[eol] != '\n')
+			eol++;
+		if (eol == i || (eol == i + 1 && data[i] == '\r'))
+			break;	/* end of the header */
+		if (eol - i > 11 && strncasecmp(data + i, "Message-ID:", 11) == 0) {
+			const char *lt = memchr(data + i, '<', eol - i);
+			const char *gt = lt ? memchr(lt, '>', (size_t)(data + eol - lt)) : NULL;
+
+			if (lt && gt && gt - lt < 1000)
+				return strndup(lt, (size_t)(gt - lt + 1));
+			return NULL;
+		}
+		i = eol + 1;
+	}
+	return NULL;
+}
+
+/* DATA with every bare LF made CRLF: *OUT is DATA itself when there is
+ * none (*OWNED false), else a malloc'd copy. -EFBIG past DEDUPE_CANON_MAX. */
+static int canonical(const char *data, size_t size, const char **out, size_t *outlen, bool *owned)
+{
+	size_t bare = 0, j = 0;
+	char *c;
+
+	for (size_t i = 0; i < size; i++)
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			bare++;
+	*owned = false;
+	*out = data;
+	*outlen = size + bare;
+	if (bare == 0)
+		return 0;
+	if (*outlen > DEDUPE_CANON_MAX)
+		return -EFBIG;
+	c = malloc(*outlen);
+	if (c == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < size; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			c[j++] = '\r';
+		c[j++] = data[i];
+	}
+	*out = c;
+	*owned = true;
+	return 0;
+}
+
+/* Whether message UID of node IDX has exactly the LEN bytes of CANON.
+ * 1 yes, 0 no, -errno when it could not be read. */
+static int same_body(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid, const char *canon,
+		     size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		uint32_t want = len - off > DEDUPE_CHUNK ? DEDUPE_CHUNK : (uint32_t)(len - off);
+		char *buf = NULL;
+		size_t got = 0;
+		int rc = vfs_fetch(v, idx, uidvalidity, uid, off, want, &buf, &got);
+		bool same = rc == 0 && got == want && memcmp(buf, canon + off, want) == 0;
+
+		free(buf);
+		if (rc < 0)
+			return rc;
+		if (!same)
+			return 0;
+		off += want;
+	}
+	return 1;
+}
+
+int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t *uid,
+		       uint32_t *uidvalidity)
+{
+	struct tree *t = &v->tree;
+	uint32_t cand[DEDUPE_CANDIDATES], uv = 0;
+	const char *canon;
+	char *msgid;
+	size_t clen, n = 0;
+	bool owned;
+	int rc;
+
+	msgid = vfs_find_msgid(data, size);
+	if (msgid == NULL)
+		return 0;
+	free(msgid);
+	rc = canonical(data, size, &canon, &clen, &owned);
+	if (rc < 0)
+		return rc == -EFBIG ? 0 : rc;
+	rc = clen > UINT32_MAX ? 0 : vfs_load(v, idx);
+	if (rc < 0 || clen > UINT32_MAX)
+		goto out;
+	pthread_mutex_lock(&t->lock);
+	if (t->nodes[idx].state == TREE_READY) {
+		const struct tree_node *nd = &t->nodes[idx];
+
+		uv = nd->uidvalidity;
+		/* newest first: a restore finds what the last run stored */
+		for (size_t i = nd->nmsgs; i > 0 && n < DEDUPE_CANDIDATES; i--)
+			if (nd->msgs[i - 1].size == clen)
+				cand[n++] = nd->msgs[i - 1].uid;
+	}
+	pthread_mutex_unlock(&t->lock);
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = same_body(v, idx, uv, cand[i], canon, clen);
+		if (rc == 1) {
+			*uid = cand[i];
+			*uidvalidity = uv;
+		} else if (rc == -ENOENT) {
+			rc = 0;	/* expunged since listed: not this one */
+		}
+	}
+out:
+	if (owned)
+		free((char *)canon);
+	return rc;
+}
