@@ -156,7 +156,11 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 		t->nodes[idx].subscribed = false;
 		vfs_dir_attr(v, (uint32_t)idx, out);
 	} else if (rc == 0) {
-		rc = -EIO;	/* the name did not map back: cannot happen */
+		/* names_from_fs takes only names that map back, so this
+		 * cannot happen; if it does, say what exists now */
+		log_err("mkdir %s: created mailbox \"%s\", but it is not shown under that name", name,
+			mailbox);
+		rc = -EIO;
 	}
 	pthread_mutex_unlock(&t->lock);
 	free(mailbox);
