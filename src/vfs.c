@@ -51,8 +51,9 @@ void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const 
 	memset(a, 0, sizeof(*a));
 	a->ino = tree_msg_ino(idx, m->uid);
 	/* contents are immutable (open for writing fails), but the owner may
-	 * set flags, and the kernel asks for write permission for that */
-	a->mode = S_IFREG | 0600;
+	 * set flags, and the kernel asks for write permission for that; under
+	 * -o ro nothing can be set, and the mode says so (imapfs.1: 0400) */
+	a->mode = S_IFREG | (v->cfg->ro ? 0400 : 0600);
 	a->nlink = 1;
 	a->size = m->size;
 	a->mtime = m->date;
