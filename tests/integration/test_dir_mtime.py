@@ -167,3 +167,24 @@ def test_other_client_child_mailbox_moves_parent_mtime(fresh_server, imap, mount
     imaputil.check(c.delete(imaputil.quote(child)), "DELETE")
     _moved_past(busy, ns2, POLL_BOUND, "DELETE of a child by another client")
     assert "Born" not in os.listdir(busy)
+
+
+def test_flag_poll_moves_mtime(fresh_servers, imap, mount, tmp_path):
+    """Without CONDSTORE (and NOTIFY) a flag change by another client is
+    found only by the flag poll (src/flagpoll.c): that moves the mtime
+    too. A poll that finds nothing new does not."""
+    bare = fresh_servers("slash", drop_caps=("CONDSTORE", "QRESYNC", "NOTIFY"))
+    c, (bname, brel, (uid,)), _ = _two_mailboxes(bare, imap)
+    m = mount(bare, opts=OPTS)
+    busy = os.path.join(m.path, brel)
+    assert os.listdir(busy) == ["%d.eml" % uid]
+    _, ns = _stamp(tmp_path, "poll")
+    t0 = _mtime(busy)
+    assert t0 <= ns
+    # several polls that find no change leave it (a negative: it takes
+    # waiting through them)
+    time.sleep(3 * 2 + 1)
+    assert _mtime(busy) == t0
+    imaputil.store_flags(c, bname, uid, "+FLAGS", ["$Poll"])
+    _moved_past(busy, ns, POLL_BOUND, "STORE found by the flag poll")
+    assert "$Poll" in os.getxattr(os.path.join(busy, "%d.eml" % uid), "user.imap.flags").decode()
