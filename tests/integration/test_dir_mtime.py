@@ -132,22 +132,35 @@ def test_flag_change_via_mount_moves_mtime(fresh_server, imap, mount, tmp_path):
 
 
 def test_child_mailbox_moves_parent_mtime(fresh_server, imap, mount, tmp_path):
-    """mkdir and rmdir of a child mailbox move the parent's mtime."""
-    c, (bname, brel, _), _ = _two_mailboxes(fresh_server, imap)
+    """mkdir, mv and rmdir of a child mailbox move the parents' mtimes;
+    mv of a message moves both folders'."""
+    c, (bname, brel, (uid,)), (qname, qrel, _) = _two_mailboxes(fresh_server, imap)
     m = mount(fresh_server, opts=OPTS)
-    busy = os.path.join(m.path, brel)
+    busy, quiet = os.path.join(m.path, brel), os.path.join(m.path, qrel)
     os.listdir(busy)
+    os.listdir(quiet)
+    delim = fresh_server.delimiter
     _, ns = _stamp(tmp_path, "mkdir")
-    assert _mtime(busy) <= ns
+    assert _mtime(busy) <= ns and _mtime(quiet) <= ns
     child = os.path.join(busy, "Child")
     os.mkdir(child)
-    assert (bname + fresh_server.delimiter + "Child").encode() in imaputil.mailbox_names(c)
+    assert (bname + delim + "Child").encode() in imaputil.mailbox_names(c)
     t1 = _mtime(busy)
     assert t1 > ns, "mkdir of a child did not move the parent's mtime"
-    _, ns2 = _stamp(tmp_path, "rmdir")
-    os.rmdir(child)
-    assert (bname + fresh_server.delimiter + "Child").encode() not in imaputil.mailbox_names(c)
-    assert _mtime(busy) > ns2 > t1
+    assert _mtime(quiet) <= ns
+    _, ns2 = _stamp(tmp_path, "mv")
+    moved = os.path.join(quiet, "Child")
+    os.rename(child, moved)
+    assert (qname + delim + "Child").encode() in imaputil.mailbox_names(c)
+    assert _mtime(busy) > ns2 and _mtime(quiet) > ns2, "mv of a mailbox"
+    _, ns3 = _stamp(tmp_path, "rmdir")
+    os.rmdir(moved)
+    assert (qname + delim + "Child").encode() not in imaputil.mailbox_names(c)
+    assert _mtime(quiet) > ns3 and _mtime(busy) < ns3
+    _, ns4 = _stamp(tmp_path, "mvmsg")
+    os.rename(os.path.join(busy, "%d.eml" % uid), os.path.join(quiet, "%d.eml" % uid))
+    assert imaputil.uids(c, bname) == [] and len(imaputil.uids(c, qname)) == 2
+    assert _mtime(busy) > ns4 and _mtime(quiet) > ns4, "mv of a message"
 
 
 def test_other_client_child_mailbox_moves_parent_mtime(fresh_server, imap, mount, tmp_path):
