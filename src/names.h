@@ -19,8 +19,9 @@
  * contains at least one escape outside {%25, %2F, %2E, %00} (an invalid name
  * has an '&', a control or an 8-bit byte), and that is how names_from_fs
  * tells the two apart: it treats a name with any such escape as raw bytes.
- * A '%' not followed by two upper-case hex digits is taken literally both
- * ways, so "50%off" and "100%" are mkdir'd and shown as typed. A '%' left
+ * A '%' not followed by two upper-case hex digits (or '~') is taken
+ * literally both ways, so "50%off" and "100%" are mkdir'd and shown as
+ * typed; a typed "%~" is refused (names_from_fs below). A '%' left
  * as it is never reads as an escape in the output: what follows it is
  * either copied (hex digits are never escaped) or an escape starting with
  * '%'.
