@@ -40,6 +40,7 @@ static void to_stat(const struct imapfs *fs, const struct vfs_attr *a, struct st
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = (time_t)a->mtime;
+	st->st_atim.tv_nsec = st->st_mtim.tv_nsec = st->st_ctim.tv_nsec = (long)a->mtime_nsec;
 }
 
 static void to_entry(const struct imapfs *fs, const struct vfs_attr *a, struct fuse_entry_param *e)

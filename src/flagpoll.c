@@ -147,6 +147,9 @@ static size_t flagpoll_apply(struct vfs *v, uint32_t idx, uint64_t gen, struct t
 	if (n->state == TREE_READY && next != NULL)
 		n->flag_next = *next;
 	pthread_mutex_unlock(&t->lock);
+	/* the folder's mtime moved (vfs_apply_flags): the kernel asks again */
+	if (differ > 0 || nresized > 0)
+		vfs_notify_inode(v, tree_dir_ino(idx));
 	/* rewritten under its UID: the kernel asks again and drops its pages */
 	for (i = 0; i < nresized; i++) {
 		snprintf(name, sizeof(name), "%" PRIu32 ".eml", resized[i]);

@@ -6,10 +6,13 @@
  * send, hostile ones included: a rename or rmdir goes back to the server
  * with names_from_fs's output, and a lossy mapping would act on the wrong
  * mailbox. Two modes make that possible. A valid modified UTF-7 name is
- * decoded and escapes only '%', '/', and the names ".", ".." and "".
+ * decoded and escapes only '/', a '%' that would read as an escape, and
+ * the names ".", ".." and "".
  * Anything else is shown byte for byte, and because such a name always has
  * an '&', a control or an 8-bit byte, it always carries an escape the first
- * mode never writes; names_from_fs uses that to pick the mode.
+ * mode never writes; names_from_fs uses that to pick the mode. A file name
+ * is taken back only in the spelling names_to_fs writes for it, so what
+ * mkdir creates is shown under the name it was given.
  *
  * The decoded mode also escapes the '.' of names the mount makes itself
  * (N.eml, .search), so a mailbox can never hide a message file, and
@@ -53,6 +56,17 @@ static int escape_at(const char *p)
 	if (lo < 0)
 		return -1;
 	return hi << 4 | lo;
+}
+
+/* Whether the '%' at P must be written %25: only where it would otherwise
+ * read as an escape (two upper-case hex digits follow) or as the start of
+ * a names_tag tag ("%~"). Any other '%' is written as it is, so "50%off"
+ * and "100%" are their own file names. The characters after P are written
+ * as they are or start an escape with '%' (hex digits are never escaped),
+ * so a '%' left as it is never reads as an escape in the output either. */
+static bool percent_needs_escape(const char *p)
+{
+	return p[1] == '~' || (hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0);
 }
 
 static char *put_escape(char *o, unsigned char c)
@@ -118,7 +132,8 @@ static int raw_to_fs(const char *component, char **out)
 		return -ENOMEM;
 	o = buf;
 	for (; *p; p++) {
-		if (*p < 0x20 || *p > 0x7e || *p == '%' || *p == '/' || *p == '&')
+		if (*p < 0x20 || *p > 0x7e || *p == '/' || *p == '&' ||
+		    (*p == '%' && percent_needs_escape((const char *)p)))
 			o = put_escape(o, *p);
 		else
 			*o++ = (char)*p;
@@ -174,7 +189,7 @@ static int decoded_to_fs(const char *utf8, char **out)
 		return -ENOMEM;
 	o = buf;
 	for (p = utf8; *p; p++) {
-		if (*p == '%' || *p == '/' || (reserved && *p == '.'))
+		if (*p == '/' || (reserved && *p == '.') || (*p == '%' && percent_needs_escape(p)))
 			o = put_escape(o, (unsigned char)*p);
 		else
 			*o++ = *p;
@@ -255,22 +270,11 @@ free_buf:
 	return rc;
 }
 
-int names_from_fs(const char *fsname, char **out)
+/* FSNAME's component, before the check that FSNAME is its one spelling. */
+static int decode_fs(const char *fsname, char **out)
 {
 	char *plain;
 	int rc;
-
-	/* "." and ".." are the kernel's, never a mailbox: those mailboxes are
-	 * spelled %2E and %2E%2E. */
-	if (fsname[0] == '\0' || strchr(fsname, '/') ||
-	    strcmp(fsname, ".") == 0 || strcmp(fsname, "..") == 0)
-		return -EINVAL;
-	if (!utf8_valid(fsname))
-		return -EINVAL;
-	/* "7.eml" is message 7 and ".search" a view; such mailboxes are
-	 * spelled 7%2Eeml and %2Esearch */
-	if (names_reserved(fsname))
-		return -EINVAL;
 
 	if (strcmp(fsname, "%00") == 0) {
 		plain = strdup("");
@@ -294,6 +298,41 @@ int names_from_fs(const char *fsname, char **out)
 		rc = -EINVAL;	/* cannot happen after utf8_valid; be safe */
 	free(plain);
 	return rc;
+}
+
+int names_from_fs(const char *fsname, char **out)
+{
+	char *comp = NULL, *shown = NULL;
+	int rc;
+
+	/* "." and ".." are the kernel's, never a mailbox: those mailboxes are
+	 * spelled %2E and %2E%2E. */
+	if (fsname[0] == '\0' || strchr(fsname, '/') ||
+	    strcmp(fsname, ".") == 0 || strcmp(fsname, "..") == 0)
+		return -EINVAL;
+	if (!utf8_valid(fsname))
+		return -EINVAL;
+	/* "7.eml" is message 7 and ".search" a view; such mailboxes are
+	 * spelled 7%2Eeml and %2Esearch */
+	if (names_reserved(fsname))
+		return -EINVAL;
+
+	rc = decode_fs(fsname, &comp);
+	/* Only the spelling names_to_fs writes is taken: a mailbox made from
+	 * any other ("%41" for "A", "a%2Eb" for "a.b", a "%~" tag) would be
+	 * shown under another name than the one given, and mkdir could not
+	 * find what it just created. */
+	if (rc == 0)
+		rc = names_to_fs(comp, &shown);
+	if (rc == 0 && strcmp(shown, fsname) != 0)
+		rc = -EINVAL;
+	free(shown);
+	if (rc < 0) {
+		free(comp);
+		return rc;
+	}
+	*out = comp;
+	return 0;
 }
 
 /* FNV-1a over SALT and then NAME: stable across mounts and builds, which

@@ -6,18 +6,25 @@
  * Valid modified UTF-7 is decoded to UTF-8. Escapes use '%' and two
  * upper-case hex digits, and are needed only for what a file name cannot
  * be or would make the mapping ambiguous:
- *   '%'              -> %25
+ *   '%'              -> %25 where it would read as an escape or a tag:
+ *                       before two upper-case hex digits or '~' ("%41",
+ *                       "%~"); any other '%' is itself ("50%off", "100%")
  *   '/'              -> %2F   (possible when the delimiter is not '/')
  *   whole name "."   -> %2E,  whole name ".." -> %2E%2E
  *   empty component  -> %00  (e.g. "a//b" with delimiter '/')
  * A component that is NOT valid modified UTF-7 is shown with its raw bytes:
- * printable ASCII stays as it is except '%' (%25), '/' (%2F) and '&' (%26);
- * every other byte (controls, 0x7f, 8-bit) becomes %XX. Such a name always
+ * printable ASCII stays as it is except '/' (%2F), '&' (%26) and a '%'
+ * that would read as an escape or a tag (%25, as above); every other byte
+ * (controls, 0x7f, 8-bit) becomes %XX. Such a name always
  * contains at least one escape outside {%25, %2F, %2E, %00} (an invalid name
  * has an '&', a control or an 8-bit byte), and that is how names_from_fs
  * tells the two apart: it treats a name with any such escape as raw bytes.
- * A '%' not followed by two hex digits is taken literally (so "100%" works
- * for mkdir).
+ * A '%' not followed by two upper-case hex digits (or '~') is taken
+ * literally both ways, so "50%off" and "100%" are mkdir'd and shown as
+ * typed; a typed "%~" is refused (names_from_fs below). A '%' left
+ * as it is never reads as an escape in the output: what follows it is
+ * either copied (hex digits are never escaped) or an escape starting with
+ * '%'.
  *
  * Names the mount makes itself are reserved: a mailbox named like a message
  * file (one or more ASCII digits then ".eml") or ".search" has its '.'
@@ -28,8 +35,8 @@
  * (two server names that map to one path, e.g. "a.b" with delimiter '.'
  * and "a/b" with '/'), is tagged by names_tag: cut at a character
  * boundary, then "%~" and eight hex digits of a hash of the server's full
- * mailbox name. names_to_fs never writes "%~" (it writes '%' only before
- * two hex digits), so a tagged name is never another mailbox's plain name;
+ * mailbox name. names_to_fs never writes "%~" (a '%' before '~' is
+ * written %25), so a tagged name is never another mailbox's plain name;
  * the tree maps it back to the server name it stores for the node.
  */
 #ifndef IMAPFS_NAMES_H
@@ -47,8 +54,12 @@ int names_to_fs(const char *component, char **out);
 /* File name -> server component (modified UTF-7, or raw bytes for an
  * escaped invalid name). 0 and a malloc'd *OUT, -EINVAL for a name that
  * maps to nothing valid (empty, contains '/', invalid UTF-8 outside an
- * escape, an escape that decodes to NUL other than the whole-name %00),
- * or -ENOMEM. names_from_fs(names_to_fs(x)) == x for every x. */
+ * escape, an escape that decodes to NUL other than the whole-name %00)
+ * or that is not the one spelling names_to_fs writes for its component
+ * ("%41" for "A", "a%2Eb" for "a.b", "%25x" for "%x", a tagged name), or
+ * -ENOMEM. names_from_fs(names_to_fs(x)) == x for every x, and
+ * names_to_fs(names_from_fs(f)) == f for every f it accepts: a mailbox
+ * made from a file name is shown under that name. */
 int names_from_fs(const char *fsname, char **out);
 
 /* Whether the decoded name NAME is one the mount reserves for its own

@@ -51,6 +51,7 @@ size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_
 		       size_t *nresized)
 {
 	size_t i, differ = 0;
+	bool rewritten = false;
 
 	for (i = 0; i < changed->n; i++) {
 		struct tree_msg *m = tree_msg_find(n, changed->v[i].uid);
@@ -66,6 +67,7 @@ size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_
 			m->size = m->claimed = c->claimed;
 			m->size_exact = false;
 			n->gen++;
+			rewritten = true;
 			if (resized != NULL)
 				resized[(*nresized)++] = m->uid;
 		}
@@ -85,6 +87,9 @@ size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_
 			c->gm_labels = NULL;
 		}
 	}
+	/* re-flagged (or rewritten): the folder's mtime moves */
+	if (differ > 0 || rewritten)
+		tree_touch(n);
 	return differ;
 }
 
@@ -99,6 +104,8 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	size_t count, nuids = 0, ngone = 0, nvanished = 0, nresized = 0, i;
 	bool qresync = false;
 	uint64_t modseq, gen;
+	int64_t seen;	/* the node's changed_ns before applying */
+	bool moved;
 	char *mailbox;
 	bool reload = false;
 	int rc;
@@ -166,7 +173,9 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		rc = -EAGAIN;
 		goto out;
 	}
+	seen = n->changed_ns;
 	if (reload) {
+		tree_touch(n);
 		/* every old name is stale: remember them for the kernel */
 		gone = malloc((n->nmsgs + 1) * sizeof(*gone));
 		for (i = 0; gone != NULL && i < n->nmsgs; i++)
@@ -208,8 +217,12 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	if (mb.highestmodseq > n->highestmodseq)
 		n->highestmodseq = mb.highestmodseq;
 	n->status_time = 0;
+	moved = n->changed_ns != seen;
 	pthread_mutex_unlock(&t->lock);
 
+	/* the kernel caches the directory's attributes: its mtime moved */
+	if (moved)
+		vfs_notify_inode(v, tree_dir_ino(idx));
 	for (i = 0; i < ngone; i++)
 		notify_uid(v, idx, gone[i]);
 	/* the kernel asks again: a new size drops its cached pages */

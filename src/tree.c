@@ -410,6 +410,19 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 	node->uidvalidity = uidvalidity;
 }
 
+void tree_touch(struct tree_node *node)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	node->changed_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
 int tree_msg_insert(struct tree_node *node, const struct tree_msg *m)
 {
 	struct tree_msg *old = tree_msg_find(node, m->uid), *nv;
@@ -419,6 +432,11 @@ int tree_msg_insert(struct tree_node *node, const struct tree_msg *m)
 	if (old != NULL) {
 		bool keep = old->size_exact && old->claimed == m->claimed;
 		uint32_t size = old->size;
+
+		/* a refetch that found what we had changes nothing visible */
+		if (old->sysflags != m->sysflags || !same_str(old->keywords, m->keywords) ||
+		    !same_str(old->gm_labels, m->gm_labels) || old->claimed != m->claimed)
+			tree_touch(node);
 
 		free(old->keywords);
 		free(old->gm_labels);
@@ -438,6 +456,7 @@ int tree_msg_insert(struct tree_node *node, const struct tree_msg *m)
 	memmove(nv + pos + 1, nv + pos, (node->nmsgs - pos) * sizeof(*nv));
 	nv[pos] = *m;
 	node->nmsgs++;
+	tree_touch(node);
 	return 0;
 }
 
@@ -454,6 +473,7 @@ void tree_msg_remove(struct tree_node *node, uint32_t uid)
 	free(m->gm_labels);
 	memmove(m, m + 1, (node->nmsgs - pos - 1) * sizeof(*m));
 	node->nmsgs--;
+	tree_touch(node);
 }
 
 long tree_find_raw(const struct tree *t, const char *mailbox)

@@ -77,6 +77,11 @@ struct tree_node {
 	struct session_status watched;	/* STATUS at the watcher's last look */
 	time_t used;		/* CLOCK_MONOTONIC seconds its listing was last asked for (vfs_load) */
 	uint32_t flag_next;	/* UID the next bounded FLAGS refetch starts at (flagpoll.c) */
+	int64_t changed_ns;	/* CLOCK_REALTIME ns when imapfs last saw its messages
+				 * (added, expunged, re-flagged) or child mailboxes
+				 * change, 0 before that: the directory's mtime
+				 * (imapfs.1, THE TREE). Guarded by tree.lock like
+				 * every field here; set by tree_touch */
 
 	/* index links, kept by tree.c only; 0 ends a chain (the root is
 	 * nobody's child) */
@@ -141,10 +146,17 @@ int tree_msgbuf_add(void *buf, const struct session_msg *m);
  * RFC822.SIZE claim did not move keeps the size checked against its
  * BODY[]. Lock held. Changes to the hierarchy and
  * to a node's messages bump t->gen / node->gen, so work that read the
- * server without the lock can tell that its picture is out of date. */
+ * server without the lock can tell that its picture is out of date.
+ * A new message, or a replaced one whose flags, labels or size differ,
+ * also moves the node's mtime (tree_touch); the listing a mailbox is
+ * loaded with (tree_set_msgs) does not. */
 int tree_msg_insert(struct tree_node *node, const struct tree_msg *m);
-/* Remove UID from a node's list, if there. Lock held. */
+/* Remove UID from a node's list, if there (and then tree_touch it). Lock held. */
 void tree_msg_remove(struct tree_node *node, uint32_t uid);
+
+/* NODE's content or children changed now: its directory mtime moves
+ * (tree_node.changed_ns). Lock held. */
+void tree_touch(struct tree_node *node);
 
 /* The visible node whose server name is exactly MAILBOX, wherever it is
  * in the hierarchy, or -1. Lock held. */

@@ -42,7 +42,14 @@ void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
 			     ? 0500 : 0700);
 	a->nlink = 2 + n->nchildren;
 	a->size = 4096;
-	a->mtime = v->mounted_at;
+	/* when we last saw it change, so ls -lt and find -newer find the
+	 * folders with new mail; the mount time until then */
+	if (n->changed_ns > 0) {
+		a->mtime = n->changed_ns / 1000000000;
+		a->mtime_nsec = (uint32_t)(n->changed_ns % 1000000000);
+	} else {
+		a->mtime = v->mounted_at;
+	}
 }
 
 void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const struct tree_msg *m,
@@ -51,8 +58,9 @@ void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const 
 	memset(a, 0, sizeof(*a));
 	a->ino = tree_msg_ino(idx, m->uid);
 	/* contents are immutable (open for writing fails), but the owner may
-	 * set flags, and the kernel asks for write permission for that */
-	a->mode = S_IFREG | 0600;
+	 * set flags, and the kernel asks for write permission for that; under
+	 * -o ro nothing can be set, and the mode says so (imapfs.1: 0400) */
+	a->mode = S_IFREG | (v->cfg->ro ? 0400 : 0600);
 	a->nlink = 1;
 	a->size = m->size;
 	a->mtime = m->date;

@@ -27,6 +27,7 @@ struct vfs_attr {
 	nlink_t nlink;
 	uint64_t size;
 	int64_t mtime;
+	uint32_t mtime_nsec;	/* directories: when a change was seen, to the ns (find -newer) */
 	uint32_t generation;	/* UIDVALIDITY for messages, so a recreated mailbox's inodes are new */
 	bool alias;		/* found under a short-lived alias (imapfs.1, FILES): keep no entry */
 };

@@ -189,7 +189,8 @@ time_t vfs_now_s(void);
  * hold are skipped. A message whose RFC822.SIZE moved (rewritten under its
  * UID) takes the new size and its UID is added to RESIZED (room for
  * CHANGED->n; may be NULL), so the caller can tell the kernel. Returns how
- * many messages' flags differed. Tree lock held. resync.c. */
+ * many messages' flags differed; when any differed or moved, N's mtime
+ * moves (tree_touch). Tree lock held. resync.c. */
 size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_t *resized,
 		       size_t *nresized);
 

@@ -67,6 +67,7 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 {
 	struct tree_msgbuf b = { 0 };
 	struct tree_node *n;
+	bool moved = false;
 	int rc;
 
 	size_t i;
@@ -94,14 +95,22 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 			pthread_cond_wait(&v->tree.loaded, &v->tree.lock);
 		n = &v->tree.nodes[idx];
 		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
+			int64_t seen = n->changed_ns;
+
 			rc = tree_msg_insert(n, &b.v[i]);
 			if (rc == 0) {
 				b.v[i].keywords = NULL;	/* taken over */
 				b.v[i].gm_labels = NULL;
 			}
+			moved = n->changed_ns != seen;
 		}
 		pthread_mutex_unlock(&v->tree.lock);
 	}
+	/* its mtime moved; the kernel drops a directory's attributes itself
+	 * only after changing an entry in it, not after a STORE or an APPEND
+	 * at close (queued: safe from inside a handler) */
+	if (moved)
+		vfs_notify_inode(v, tree_dir_ino(idx));
 	tree_msgs_free(b.v, b.n);
 	return rc;
 }
@@ -162,11 +171,17 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 	pthread_mutex_lock(&t->lock);
 	rc = tree_add_mailbox(t, mailbox, delim, "", false);
 	idx = rc == 0 ? tree_child(t, pidx, name) : -1;
+	if (rc == 0)
+		tree_touch(&t->nodes[pidx]);
 	if (idx > 0) {
 		t->nodes[idx].subscribed = false;
 		vfs_dir_attr(v, (uint32_t)idx, out);
 	} else if (rc == 0) {
-		rc = -EIO;	/* the name did not map back: cannot happen */
+		/* names_from_fs takes only names that map back, so this
+		 * cannot happen; if it does, say what exists now */
+		log_err("mkdir %s: created mailbox \"%s\", but it is not shown under that name", name,
+			mailbox);
+		rc = -EIO;
 	}
 	pthread_mutex_unlock(&t->lock);
 	free(mailbox);
@@ -228,6 +243,7 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 		goto out;
 	pthread_mutex_lock(&t->lock);
 	tree_hide(t, (uint32_t)idx);
+	tree_touch(&t->nodes[pidx]);
 	pthread_mutex_unlock(&t->lock);
 out:
 	if (rc < 0 && rc != -ENOTEMPTY)
@@ -394,7 +410,11 @@ static int rename_dir(struct vfs *v, uint32_t idx, uint32_t newpidx, const char 
 	pthread_mutex_lock(&t->lock);
 	if (v->gm.on)	/* Gmail: the messages' labels are renamed too */
 		gmail_label_renamed(t, from, to, delim);
+	/* both parents' mtimes move (the kernel drops their attributes
+	 * itself after a rename) */
+	tree_touch(&t->nodes[t->nodes[idx].parent]);
 	rc = tree_move(t, idx, newpidx, fsname, to);
+	tree_touch(&t->nodes[newpidx]);
 	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)
 		fsname = to = NULL;	/* taken over by the tree */
@@ -444,6 +464,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	}
 	pthread_mutex_lock(&t->lock);
 	tree_msg_remove(&t->nodes[idx], uid);
+	tree_touch(&t->nodes[newidx]);	/* also when it cannot be shown at once */
 	t->nodes[idx].status_time = 0;
 	t->nodes[newidx].status_time = 0;
 	pthread_mutex_unlock(&t->lock);

@@ -362,7 +362,7 @@ static int poll_list(struct watch *w)
 	struct { uint64_t parent; char *name; } *gone = NULL;
 	size_t *add = NULL, nadd = 0, ngone = 0, nhidden = 0, i, j, o;
 	const struct known_ent **drop = NULL;
-	bool *added = NULL;
+	uint64_t *added = NULL;	/* per add[]: its parent's inode once added, else 0 */
 	size_t nadded = 0;
 	uint64_t gen, tcmp;
 	struct hold h;
@@ -474,6 +474,7 @@ static int poll_list(struct watch *w)
 			continue;
 		gone[nhidden].parent = tree_dir_ino(nd->parent);
 		gone[nhidden].name = strdup(nd->fsname);
+		tree_touch(&t->nodes[nd->parent]);	/* its mtime moves */
 		tree_hide(t, drop[i]->node);
 		drop[nhidden++] = drop[i];	/* for the log, after unlocking */
 	}
@@ -483,7 +484,11 @@ static int poll_list(struct watch *w)
 		const struct list_ent *e = &now.v[add[i]];
 
 		if (tree_add_mailbox(t, e->name, e->delim, e->attrs, e->noselect) == 0) {
-			added[i] = true;
+			long k = tree_find_raw(t, e->name);
+			uint32_t parent = k > 0 ? t->nodes[k].parent : 0;
+
+			tree_touch(&t->nodes[parent]);	/* its mtime moves */
+			added[i] = tree_dir_ino(parent);
 			nadded++;
 		}
 	}
@@ -500,7 +505,12 @@ static int poll_list(struct watch *w)
 	 * selected: make every selection be sent again */
 	if (nhidden > 0 || nadded > 0)
 		__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
+	/* the parents' attributes (mtime, link count) are cached too */
+	for (i = 0; i < nadd; i++)
+		if (added[i] != 0)
+			vfs_notify_inode(v, added[i]);
 	for (i = 0; i < nhidden; i++) {
+		vfs_notify_inode(v, gone[i].parent);
 		if (gone[i].name != NULL)
 			vfs_notify_gone(v, gone[i].parent, gone[i].name);
 		free(gone[i].name);

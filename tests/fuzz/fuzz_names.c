@@ -8,8 +8,8 @@
  *    valid UTF-8 as names_from_fs checks it), never a reserved name
  *    (N.eml, .search), and names_from_fs of it is X;
  *  - any file name F: names_from_fs(F) never crashes; when it gives a
- *    component C, names_to_fs(C) gives a name names_from_fs accepts again,
- *    and it maps back to C.
+ *    component C, names_to_fs(C) is F again (the mailbox mkdir makes from
+ *    F is shown as F), and so maps back to C.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -63,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (names_to_fs(comp, &fs) != 0)
 			abort();
+		if (strcmp(fs, in) != 0)
+			abort();	/* F is taken but shown otherwise */
 		if (names_from_fs(fs, &again) != 0)
 			abort();	/* the name we show for C is refused */
 		if (strcmp(again, comp) != 0)

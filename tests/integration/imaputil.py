@@ -97,6 +97,10 @@ def mutf7_decode(b):
 # ---------------------------------------------------------------- names.h
 
 
+# a '%' names.h writes as %25: before two upper-case hex digits or '~'
+_PCT_ESCAPED = re.compile(rb"%(?:[0-9A-F]{2}|~)")
+
+
 def names_to_fs(component):
     """One server name component (bytes, as the server sent it) -> the file
     name imapfs must show (str), per src/names.h."""
@@ -106,8 +110,10 @@ def names_to_fs(component):
         s = mutf7_decode(component)
     except Mutf7Error:
         out = []
-        for c in component:
-            if 0x20 <= c <= 0x7E and chr(c) not in "%/&":
+        for i, c in enumerate(component):
+            if c == 0x25 and not _PCT_ESCAPED.match(component, i):
+                out.append("%")
+            elif 0x20 <= c <= 0x7E and chr(c) not in "%/&":
                 out.append(chr(c))
             else:
                 out.append("%%%02X" % c)
@@ -118,7 +124,8 @@ def names_to_fs(component):
         return "%2E"
     if s == "..":
         return "%2E%2E"
-    s = s.replace("%", "%25").replace("/", "%2F")
+    # a '%' is itself unless it would read as an escape or a %~ tag
+    s = re.sub("%(?=[0-9A-F]{2}|~)", "%25", s).replace("/", "%2F")
     # names the mount makes itself (N.eml, .search): the '.' is escaped
     if re.fullmatch(r"[0-9]+\.eml|\.search", s):
         s = s.replace(".", "%2E")

@@ -65,7 +65,7 @@ def _root(server):
     ("Ünïcödé Folder", "Ünïcödé Folder"),
     ("Work Stuff", "Work Stuff"),
     ("Tom & Jerry", "Tom & Jerry"),
-    ("100% Done", "100%25 Done"),
+    ("100% Done", "100% Done"),
 ])
 def test_decoded_names(server, mnt, logical, fsname):
     p = os.path.join(mnt.path, _root(server) + fsname)
@@ -192,6 +192,7 @@ def test_invalid_mutf7_fake(pki, mount):
         b"Tom &- Jerry": {"attrs": ["\\HasNoChildren"], "messages": []},
         b"Caf\xe9 8bit": {"attrs": ["\\HasNoChildren"], "messages": []},
         b"50%": {"attrs": ["\\HasNoChildren"], "messages": []},
+        b"R&%41%": {"attrs": ["\\HasNoChildren"], "messages": []},
     }
     fs = FakeServer("imaps", cert=pki.leaf("fake-tree"), mailboxes=mbs)
     fs.start()
@@ -200,7 +201,7 @@ def test_invalid_mutf7_fake(pki, mount):
                   cafile=pki.cafile, password="secret")
         names = sorted(os.listdir(m.path))
         want = sorted(["INBOX", "Bad%26Name", "Tom & Jerry", "Caf%E9 8bit",
-                       "50%25"])
+                       "50%", "R%26%2541%"])
         assert names == want, "fake server LIST %r -> mount shows %r" % (
             sorted(mbs), names)
         assert os.listdir(os.path.join(m.path, "Bad%26Name")) == ["3.eml"]

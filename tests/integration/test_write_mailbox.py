@@ -269,14 +269,16 @@ def test_rename_inbox_refused(fresh_server, mount, imap):
 
 
 @pytest.mark.parametrize("fsname,logical", [
-    ("100%25 Sure", "100% Sure"),
+    ("100% Sure", "100% Sure"),
+    ("%2541", "%41"),
     ("Tom & Jerry", "Tom & Jerry"),
     ("x%2Fy", "x/y"),
 ])
 def test_mkdir_escaped_names(fresh_server, mount, imap, fsname, logical):
     """File names map back to server names (imapfs.1, Names and escapes):
-    %25 is '%', %2F a '/' inside a name (only where '/' is not the
-    delimiter); '&' is encoded as '&-' in modified UTF-7."""
+    %25 is a '%' that would otherwise read as an escape, any other '%' is
+    itself, %2F a '/' inside a name (only where '/' is not the delimiter);
+    '&' is encoded as '&-' in modified UTF-7."""
     s = fresh_server
     if "/" in logical and s.delimiter == "/":
         pytest.skip("'/' inside a name needs a delimiter other than '/'")
@@ -289,6 +291,52 @@ def test_mkdir_escaped_names(fresh_server, mount, imap, fsname, logical):
     assert want in names, "mkdir %r: server lists %r, expected %r" % (
         fsname, sorted(names), want)
     assert fsname in os.listdir(os.path.dirname(os.path.join(m.path, rel)))
+
+
+@pytest.mark.parametrize("fsname", ["50%off", "%", "a%2", "100%", "%%2541",
+                                    "%2f"])
+def test_mkdir_percent_is_literal(fresh_server, mount, imap, fsname):
+    """A '%' not followed by two upper-case hex digits is itself (issue 12:
+    mkdir "50%off" failed with EIO, made the mailbox and showed it as
+    50%25off): mkdir returns 0, the server has exactly the name typed, and
+    the directory is reached under that name (stat, ls, cd, a message in
+    it, rmdir)."""
+    s = fresh_server
+    c = imap(s)
+    m = mount(s)
+    logical = fsname.replace("%25", "%")
+    rel = personal_rel(s, fsname)
+    p = os.path.join(m.path, rel)
+    os.mkdir(p)
+    sname = personal_name(s, logical)
+    names = _names(s)
+    assert sname.encode() in names, "mkdir %r: server lists %r" % (
+        fsname, sorted(names))
+    assert os.path.isdir(p)
+    assert fsname in os.listdir(os.path.dirname(p))
+    uid = imaputil.append_uid(c, sname, _msg("pct"))
+    r = subprocess.run(["sh", "-c", 'cd "$1" && ls', "sh", p],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.split() == [b"%d.eml" % uid], r
+    os.unlink(os.path.join(p, "%d.eml" % uid))
+    os.rmdir(p)
+    assert sname.encode() not in _names(s)
+    assert not os.path.exists(p)
+
+
+@pytest.mark.parametrize("fsname", ["%41", "a%2Eb", "100%25", "x%~12345678"])
+def test_mkdir_other_spelling_refused(fresh_server, mount, fsname):
+    """A name with an escape names_to_fs would not write (%41 for 'A', a
+    %~ tag) cannot be shown as typed: mkdir fails with EINVAL before
+    anything reaches the server (it used to CREATE and then fail with
+    EIO)."""
+    s = fresh_server
+    m = mount(s)
+    before = _names(s)
+    with pytest.raises(OSError) as ei:
+        os.mkdir(os.path.join(m.path, personal_rel(s, fsname)))
+    assert ei.value.errno == errno.EINVAL, ei.value
+    assert _names(s) == before
 
 
 # max_conns=1: the connection that listed (SELECTed) the mailbox is surely

@@ -2,6 +2,8 @@
 
 import errno
 import os
+import stat
+import subprocess
 import time
 
 import pytest
@@ -89,3 +91,34 @@ def test_ro_refuses(fresh_server, ro_setup, mount, imap, op):
         _ops(s, m.path, ro_setup)[op]()
     assert ei.value.errno == errno.EROFS, ei.value
     assert _snapshot(c) == before, "-o ro: %s changed the server" % op
+
+
+def test_ro_modes(fresh_server, ro_setup, mount):
+    """imapfs.1 (Messages): with ro, files are 0400 and directories 0500
+    (they showed as -rw-------); without it, 0600 and 0700."""
+    s = fresh_server
+    for opts, fmode, dmode in ((["ro"], 0o400, 0o500), ([], 0o600, 0o700)):
+        m = mount(s, opts=opts)
+        a = os.path.join(m.path, personal_rel(s, "RoA"))
+        dirs = [a, os.path.join(m.path, personal_rel(s, "RoEmpty")),
+                os.path.join(m.path, "INBOX")]
+        for d in dirs:
+            st = os.stat(d)
+            assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == dmode, (
+                "%s %r: mode %o, want %o" % (opts, d, st.st_mode, dmode))
+        files = sorted(os.listdir(a))
+        assert files == sorted("%d.eml" % u for u in ro_setup), files
+        for f in files:
+            p = os.path.join(a, f)
+            # fstat of an open file and stat after listing: one answer
+            for st in (os.stat(p), os.lstat(p)):
+                assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == fmode, (
+                    "%s %r: mode %o, want %o" % (opts, p, st.st_mode, fmode))
+            with open(p, "rb") as fh:
+                st = os.fstat(fh.fileno())
+            assert stat.S_IMODE(st.st_mode) == fmode
+        r = subprocess.run(["ls", "-l", a], capture_output=True, timeout=60)
+        want = "-r--------" if opts else "-rw-------"
+        lines = [ln for ln in r.stdout.decode().splitlines() if ln.endswith(".eml")]
+        assert r.returncode == 0 and len(lines) == 2 and all(
+            ln.startswith(want) for ln in lines), r

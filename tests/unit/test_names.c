@@ -31,9 +31,25 @@ static const struct {
 	{ "a/b", "a%2Fb" },
 	{ "/", "%2F" },
 	{ "a//b", "a%2F%2Fb" },
-	{ "%", "%25" },
-	{ "100%", "100%25" },
-	{ "%%", "%25%25" },
+	/* a '%' is itself unless it would read as an escape or a tag */
+	{ "%", "%" },
+	{ "100%", "100%" },
+	{ "50%off", "50%off" },
+	{ "%%", "%%" },
+	{ "a%2", "a%2" },
+	{ "%4", "%4" },
+	{ "%G0", "%G0" },
+	{ "%2f", "%2f" },	/* escapes are upper-case hex only */
+	{ "%a1", "%a1" },
+	{ "%1g", "%1g" },
+	{ "% 41", "% 41" },
+	{ "%.", "%." },
+	{ "%/", "%%2F" },
+	{ "%2/", "%2%2F" },
+	{ "%%41", "%%2541" },
+	{ "%%%", "%%%" },
+	{ "%~", "%25~" },	/* never the start of a names_tag tag */
+	{ "x%~12345678", "x%25~12345678" },
 	/* names that look like escapes are escaped themselves */
 	{ "%25", "%2525" },
 	{ "%2F", "%252F" },
@@ -41,6 +57,8 @@ static const struct {
 	{ "%00", "%2500" },
 	{ "%26", "%2526" },
 	{ "%41", "%2541" },
+	{ "%FF%", "%25FF%" },
+	{ "%2525", "%252525" },
 	/* valid modified UTF-7 is decoded */
 	{ "&-", "&" },
 	{ "a&-b", "a&b" },
@@ -49,7 +67,8 @@ static const struct {
 	{ "&ZeVnLIqe-", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" },
 	{ "Entw&APw-rfe", "Entw\xc3\xbcrfe" },
 	{ "&2D3eAA-", "\xf0\x9f\x98\x80" },
-	{ "&Jjo-/%", "\xe2\x98\xba%2F%25" },
+	{ "&Jjo-/%", "\xe2\x98\xba%2F%" },
+	{ "&Jjo-%41", "\xe2\x98\xba%2541" },
 	{ "&AAE-", "\x01" },	/* an encoded control is legal mUTF-7 */
 	/* invalid modified UTF-7: raw bytes, '&' '%' '/' and non-printables escaped */
 	{ "&", "%26" },
@@ -67,11 +86,17 @@ static const struct {
 	{ "\x7f", "%7F" },
 	{ "a\tb", "a%09b" },
 	{ "\x1b[31mred", "%1B[31mred" },
-	{ "x/&y%", "x%2F%26y%25" },
+	{ "x/&y%", "x%2F%26y%" },
+	{ "&50%off", "%2650%off" },
+	{ "&%41", "%26%2541" },
+	{ "&%~", "%26%25~" },
+	{ "&%\xff", "%26%%FF" },
+	{ "&%A\xff", "%26%A%FF" },
 	{ "..\x01", "..%01" },
 	{ ".\xff", ".%FF" },
 	{ "%2E\xff", "%252E%FF" },
-	{ "&%", "%26%25" },
+	{ "&%", "%26%" },
+	{ "&%%", "%26%%" },
 	/* names the mount makes itself: the '.' is escaped */
 	{ "7.eml", "7%2Eeml" },
 	{ "0.eml", "0%2Eeml" },
@@ -86,37 +111,30 @@ static const struct {
 	{ "&ADc-.eml", "%26ADc-.eml" },	/* "7" encoded: invalid, raw */
 };
 
-/* File name -> server component, for names names_to_fs does not write. */
+/* File name -> server component, for names typed by the user (the round
+ * trip back to the same file name is checked too). */
 static const struct {
 	const char *fs;
 	const char *server;
 } from_fs[] = {
-	/* a '%' that is not an escape is literal */
-	{ "100%", "100%" },
-	{ "%", "%" },
-	{ "%4", "%4" },
-	{ "%G0", "%G0" },
-	{ "%%", "%%" },
-	{ "a%", "a%" },
-	{ "%2f", "%2f" },	/* escapes are upper-case hex only */
 	/* UTF-8 typed by the user is encoded */
 	{ "\xc3\xa9", "&AOk-" },
 	{ "&", "&-" },
 	{ "&Jjo", "&-Jjo" },
 	{ "\x01", "&AAE-" },
 	{ "a\tb", "a&AAk-b" },
+	{ "50%\xc3\xa9", "50%&AOk-" },
 	/* escapes in the decoded mode */
 	{ "a%2Fb", "a/b" },
-	{ "%25\xc3\xa9", "%&AOk-" },
-	{ "a%2Eb", "a.b" },
-	{ "%2E\xc3\xa9", ".&AOk-" },	/* %2E does not switch to raw bytes */
+	{ "%2525\xc3\xa9", "%25&AOk-" },
+	{ "%2E", "." },
 	{ "%2F\xc3\xa9", "/&AOk-" },
 	/* any other escape means raw bytes, sent as they are */
 	{ "%26", "&" },
-	{ "%41", "A" },
 	{ "%C3%A9", "\xc3\xa9" },
-	{ "%26%2F%25", "&/%" },
+	{ "%26%2F%", "&/%" },
 	{ "%26%", "&%" },
+	{ "%26%2541", "&%41" },
 };
 
 /* File names that map to nothing: -EINVAL. */
@@ -129,6 +147,12 @@ static const char *const bad_fs[] = {
 	"%26\xed\xa0\x80", "%26\xf4\x90\x80\x80", "%26\xf0\x9f\x98",
 	"%26\xc3\x41", "%26\xe6\x97z",
 	"a%00", "%00a", "%00%00", "%26%00", "%00%26",
+	/* escapes where names_to_fs writes none: mkdir could not find the
+	 * mailbox it made under the name it was given */
+	"%41", "a%2Eb", "%2E\xc3\xa9", "%25", "%25\xc3\xa9", "100%25", "%25%25",
+	"%26%25", "%26%2F%25", "%26%41", "7%2EEML",
+	/* a names_tag tag is the tree's, never a typed name */
+	"x%~12345678", "%~", "a%~",
 	/* reserved for the mount's own entries */
 	"7.eml", "0.eml", "123.eml", ".search",
 };
@@ -136,7 +160,8 @@ static const char *const bad_fs[] = {
 /* Hostile server names for the round trip, on top of the tables above. */
 static const char *const hostile[] = {
 	"&", "&-&", "&Jjo", "&Jjo-&", "&-Jjo-", "%26", "%2F", "%2E", "%00", "%2e",
-	"%2E%2E", "%", "%%", "100%", "%2", "%G", "a%2",
+	"%2E%2E", "%", "%%", "100%", "%2", "%G", "a%2", "50%off", "%%41", "%41%",
+	"%~", "%%~", "%~%", "a%~1", "%2~", "%\xff", "%A\xff", "%AB\xff", "&%2",
 	"\xc3\xa9", "\xe6\x97\xa5", "\xed\xa0\x80", "\xf0\x9f\x98\x80",
 	"\x01\x02\x03", "\x1f", " ", "  ", "~", "\\", "\"", "*", "?",
 	". ", " .", ".%", "..%", "%.", "./", "/.", "../..", "&AC4-", "&AC4ALg-",
@@ -177,8 +202,16 @@ static void test_from_fs(void)
 		CHECK(rc == 0 && check_streq(out, from_fs[i].server),
 		      "names_from_fs(%s): rc %d, got %s, want %s", check_q(from_fs[i].fs),
 		      rc, rc == 0 ? check_q(out) : "-", check_q(from_fs[i].server));
-		if (rc == 0)
+		if (rc == 0) {
+			char *back = NULL;
+
+			/* what mkdir made is shown under the name it was given */
+			CHECK(names_to_fs(out, &back) == 0 && strcmp(back, from_fs[i].fs) == 0,
+			      "names_to_fs(%s) gives %s, not %s", check_q(out),
+			      back ? check_q(back) : "-", check_q(from_fs[i].fs));
+			free(back);
 			free(out);
+		}
 	}
 	for (size_t i = 0; i < sizeof(bad_fs) / sizeof(bad_fs[0]); i++) {
 		char *out = SENTINEL;
@@ -211,6 +244,20 @@ static int round_trips(const char *x, char **fs_out)
 	return ok;
 }
 
+/* File name F is refused, or its component is shown as F again. */
+static int fs_round_trips(const char *f)
+{
+	char *comp = NULL, *back = NULL;
+	int ok;
+
+	if (names_from_fs(f, &comp) != 0)
+		return 1;
+	ok = names_to_fs(comp, &back) == 0 && strcmp(back, f) == 0;
+	free(comp);
+	free(back);
+	return ok;
+}
+
 static void test_hostile(void)
 {
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
@@ -229,10 +276,10 @@ static void test_hostile(void)
  */
 static void test_exhaustive(void)
 {
-	static const char alpha[] = "%25FE0&-/.AJjo\x01\xc3\xa9\xff ";
+	static const char alpha[] = "%25FE0&-/.AJjo\x01\xc3\xa9\xff ~";
 	enum { NA = sizeof(alpha) - 1, MAXLEN = 4 };
-	unsigned bad = 0, tried = 0;
-	char s[MAXLEN + 1], first[MAXLEN + 1] = "";
+	unsigned bad = 0, tried = 0, bad_fs_side = 0;
+	char s[MAXLEN + 1], first[MAXLEN + 1] = "", first_fs[MAXLEN + 1] = "";
 
 	for (unsigned b = 1; b < 256; b++) {
 		s[0] = (char)b;
@@ -255,9 +302,14 @@ static void test_exhaustive(void)
 			tried++;
 			if (!round_trips(s, NULL) && !bad++)
 				strcpy(first, s);
+			/* the same string as a typed file name */
+			if (!fs_round_trips(s) && !bad_fs_side++)
+				strcpy(first_fs, s);
 		}
 	}
 	CHECK(bad == 0, "%u of %u names do not round trip, first %s", bad, tried, check_q(first));
+	CHECK(bad_fs_side == 0, "%u of %u file names are taken but shown otherwise, first %s",
+	      bad_fs_side, tried, check_q(first_fs));
 }
 
 /* A tagged name: at most NAMES_MAX bytes, "%~" and eight hex digits at the
@@ -316,17 +368,20 @@ static void test_tag(void)
 	CHECK(names_tag("short", "A", 1, &t2) == 0 && strcmp(t1, t2) != 0, "the salt changes the tag");
 	free(t1);
 	free(t2);
-	/* a tagged name is never the file name of another mailbox */
-	CHECK(names_tag("x", "x", 0, &t1) == 0 && names_from_fs(t1, &t2) == 0, "tagged name parses");
-	if (t2 != NULL) {
+	/* a tagged name is never the file name of another mailbox: a server
+	 * name spelled like it is shown otherwise, and mkdir of it is refused
+	 * (the mailbox made would not be shown under that name) */
+	t2 = NULL;
+	CHECK(names_tag("x", "x", 0, &t1) == 0 && names_from_fs(t1, &t2) == -EINVAL && t2 == NULL,
+	      "tagged name %s is not a typed name", check_q(t1));
+	{
 		char *back = NULL;
 
-		CHECK(names_to_fs(t2, &back) == 0 && strcmp(back, t1) != 0,
-		      "%s as a server name is shown as %s, not as the tag", check_q(t2), check_q(back));
+		CHECK(names_to_fs(t1, &back) == 0 && strcmp(back, t1) != 0,
+		      "%s as a server name is shown as %s, not as the tag", check_q(t1), check_q(back));
 		free(back);
 	}
 	free(t1);
-	free(t2);
 }
 
 /* ---- the whole mapping, through the tree ---------------------------------- */

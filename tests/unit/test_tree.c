@@ -210,10 +210,63 @@ static void many(void)
 	tree_destroy(&t);
 }
 
+/* A message, with KEYWORDS (copied; NULL for none), for tree_msg_insert. */
+static struct tree_msg msg(uint32_t uid, uint8_t sysflags, const char *keywords)
+{
+	struct tree_msg m = { .uid = uid, .size = 100, .claimed = 100, .sysflags = sysflags };
+
+	m.keywords = keywords ? strdup(keywords) : NULL;
+	return m;
+}
+
+/* tree_node.changed_ns, the mailbox's mtime (imapfs.1, THE TREE): the
+ * listing a mailbox is loaded with leaves it alone; a new message, an
+ * expunge, and a refetch that found other flags move it; a refetch that
+ * found the same flags, or removing a UID that is not there, does not. */
+static void changed_time(void)
+{
+	struct tree t;
+	struct tree_node *n;
+	struct tree_msg *v, m;
+	int64_t t0;
+	long a;
+
+	CHECK(tree_init(&t) == 0, "tree_init");
+	tree_add_mailbox(&t, "A", '/', "", false);
+	a = tree_child(&t, 0, "A");
+	CHECK(a > 0, "node made");
+	v = calloc(2, sizeof(*v));
+	v[0] = msg(1, 0, NULL);
+	v[1] = msg(2, 0, "$x");
+	tree_set_msgs(&t, (uint32_t)a, v, 2, 7);
+	n = &t.nodes[a];
+	n->state = TREE_READY;
+	CHECK(n->changed_ns == 0, "loading moves nothing: %lld", (long long)n->changed_ns);
+
+	m = msg(2, 0, "$x");
+	CHECK(tree_msg_insert(n, &m) == 0 && n->changed_ns == 0, "same flags again: nothing moved");
+	m = msg(2, SESSION_F_FLAGGED, "$x");
+	CHECK(tree_msg_insert(n, &m) == 0 && n->changed_ns > 0, "other flags: moved");
+	t0 = n->changed_ns;
+	m = msg(2, SESSION_F_FLAGGED, "$y");
+	CHECK(tree_msg_insert(n, &m) == 0 && n->changed_ns >= t0 && n->changed_ns > 0, "other keywords");
+	t0 = n->changed_ns = 1;	/* from here on, any move is visible */
+	tree_msg_remove(n, 99);
+	CHECK(n->changed_ns == t0, "removing an absent UID moves nothing");
+	m = msg(3, 0, NULL);
+	CHECK(tree_msg_insert(n, &m) == 0 && n->changed_ns > t0, "a new message moves it");
+	n->changed_ns = t0;
+	tree_msg_remove(n, 1);
+	CHECK(n->changed_ns > t0 && n->nmsgs == 2, "an expunge moves it");
+	CHECK(t.nodes[0].changed_ns == 0, "the parent is left alone");
+	tree_destroy(&t);
+}
+
 int main(void)
 {
 	table();
 	hide_and_move();
 	many();
+	changed_time();
 	return check_finish("test_tree");
 }
