@@ -105,25 +105,6 @@ def _msgid_of(body):
     return m.group(1).decode() if m else None
 
 
-def _chown_tree(top):
-    for root, dirs, files in os.walk(top):
-        os.chown(root, dovecot.MAIL_UID, dovecot.MAIL_GID)
-        for x in files:
-            os.chown(os.path.join(root, x), dovecot.MAIL_UID,
-                     dovecot.MAIL_GID)
-
-
-def _first_uid(s, uid):
-    """INBOX's first APPEND gets UID (the recipes name INBOX/4711.eml, as
-    the docs do): a dovecot-uidlist saying so, before anything opened it."""
-    inbox = os.path.join(s.maildir_home(), "Maildir", "INBOX")
-    for sub in ("cur", "new", "tmp"):
-        os.makedirs(os.path.join(inbox, sub), exist_ok=True)
-    with open(os.path.join(inbox, "dovecot-uidlist"), "w") as f:
-        f.write("3 V1700000000 N%d\n" % uid)
-    _chown_tree(s.maildir_home())
-
-
 def _write(path, data, mtime=None):
     with open(path, "wb") as f:
         f.write(data)
@@ -133,7 +114,8 @@ def _write(path, data, mtime=None):
 
 def seed(s, c, home):
     """Fill the server (through C) and HOME; -> dict msgid -> mailbox."""
-    _first_uid(s, FIRST_INBOX_UID)
+    # the docs name INBOX/4711.eml
+    s.make_mailbox_from_uid("INBOX", FIRST_INBOX_UID)
     where = {}
     for box, msgs in SEED.items():
         if box != "INBOX":
@@ -480,7 +462,13 @@ def test_recipe(recipe, own_server, mount):
     lost = {msg["msgid"] for ms in before.values() for msg in ms.values()} \
         - set(count)
     assert not lost, "lost: %r" % lost
-    transcript.assert_never_expunge_all(transcript.since(s))
+    cmds = transcript.since(s)
+    transcript.assert_never_expunge_all(cmds)
+    added = set(count) - {msg["msgid"] for ms in before.values()
+                          for msg in ms.values()}
+    appends = transcript.counts(cmds)["APPEND"]
+    assert appends == len(added), "%d APPENDs for %d new messages" % (
+        appends, len(added))
     c.logout()
     m.stop(cleanup=False)
     if not os.path.ismount(os.path.join(home, "mail")):
