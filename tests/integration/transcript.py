@@ -18,6 +18,7 @@ import imaputil
 
 MARK = b"imapfs-write-tests"
 LINE = re.compile(rb"^\d+\.\d+ (\S+) (.*)$")
+TIMED = re.compile(rb"^(\d+\.\d+) (\S+) (.*)$")
 
 
 def connect(s):
@@ -30,13 +31,13 @@ def connect(s):
 
 
 def _sessions(s):
-    """-> dict session file -> list of commands (tag stripped)."""
+    """-> dict session file -> list of (time, command), tag stripped."""
     out = {}
     for name, data in s.imap_sessions():
         if MARK in data:
             continue
-        out[name] = [m.group(2) for m in map(LINE.match, data.split(b"\r\n"))
-                     if m]
+        out[name] = [(float(m.group(1)), m.group(3)) for m in
+                     map(TIMED.match, data.split(b"\r\n")) if m]
     return out
 
 
@@ -61,12 +62,13 @@ def mark(s):
 
 def since(s, snap=None):
     """Commands the mount sent after SNAP (all of them without one), in
-    session order, once the transcript has settled."""
+    the order the server got them (rawlog time stamps), once the
+    transcript has settled."""
     snap = snap or {}
     out = []
-    for name, cmds in sorted(settled(s).items()):
+    for name, cmds in settled(s).items():
         out += cmds[snap.get(name, 0):]
-    return out
+    return [c for _, c in sorted(out, key=lambda tc: tc[0])]
 
 
 def find(cmds, pattern):
