@@ -413,6 +413,15 @@ def test_every_recipe_has_one_checker():
     assert not stale, "checkers that match no recipe: %r" % stale
 
 
+def test_roff_unescape():
+    assert recipes.roff_unescape(r"grep \-l \(aq^x\(aq +\e\eSeen \fBa\fR\&") \
+        == "grep -l '^x' +\\\\Seen a"
+    with pytest.raises(ValueError):
+        recipes.roff_unescape(r"a \(zz b")
+    with pytest.raises(ValueError):
+        recipes.roff_unescape(r"a \s+2 b")
+
+
 @pytest.fixture
 def own_server():
     """A Dovecot of this test's own (slash layout: ~/mail/Boss is the
