@@ -202,6 +202,8 @@ def _restore_twice(s, c, m, bk, src, box, opt):
     sh("rsync %s %s/ %s/" % (opt, bk, dst))
     only(transcript.since(s, snap), APPEND=len(src))
     got = contents(c, box)
+    assert len(got) == len(src), "%d messages restored from %d files" % (
+        len(got), len(src))
     want = {_mid(b): (b, fl, d) for b, fl, d in src.values()}
     have = {_mid(b): (b, fl, d) for b, fl, d in got.values()}
     assert set(have) == set(want)
@@ -374,8 +376,9 @@ def _check_import(s, c, box, files, snap, dates):
     only(cmds, APPEND=len(files))
     assert not transcript.find(cmds, rb"^UID STORE "), \
         "flags must go with the APPEND: %r" % cmds
-    got = {_mid(b): (b, fl, d) for b, fl, d in contents(c, box).values()}
-    assert len(got) == len(files)
+    have = contents(c, box)
+    got = {_mid(b): (b, fl, d) for b, fl, d in have.values()}
+    assert len(have) == len(got) == len(files)
     for i, (name, lf) in enumerate(files.items()):
         b, fl, d = got[_mid(lf)]
         assert b.replace(b"\r\n", b"\n") == lf, name
@@ -447,8 +450,9 @@ def test_cp_a_folder(s, c, mount):
                         os.path.join(m.path, "CpaDst")))
     only(transcript.since(s, snap), APPEND=len(before))
     want = {_mid(b): (b, fl, d) for b, fl, d in before.values()}
-    got = {_mid(b): (b, fl, d) for b, fl, d in contents(c, "CpaDst").values()}
-    assert got == want
+    dst = contents(c, "CpaDst")
+    got = {_mid(b): (b, fl, d) for b, fl, d in dst.values()}
+    assert len(dst) == len(before) and got == want
     assert contents(c, "CpaSrc") == before
 
 
