@@ -476,6 +476,24 @@ protocol imap {
     def maildir_home(self, user=None):
         return os.path.join(self.dir, "home", user or self.user)
 
+    def make_mailbox_from_uid(self, name, first_uid):
+        """Slash layout: create the personal mailbox NAME ("INBOX" or a
+        top-level name) on disk, before any session opened it, so that its
+        first APPEND gets FIRST_UID (a dovecot-uidlist saying so). For
+        tests where a message's new name must differ from its old one."""
+        if self.layout != "slash" or "/" in name:
+            raise ValueError("make_mailbox_from_uid: slash layout, "
+                             "top-level names only")
+        top = os.path.join(self.maildir_home(), "Maildir")
+        box = os.path.join(top, name)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(box, sub), exist_ok=True)
+        with open(os.path.join(box, "dovecot-uidlist"), "w") as f:
+            f.write("3 V%d N%d\n" % (int(time.time()), first_uid))
+        for root, dirs, files in os.walk(top):
+            for x in [root] + [os.path.join(root, f) for f in files]:
+                os.chown(x, MAIL_UID, MAIL_GID)
+
     def state(self):
         return {"layout": self.layout, "dir": self.dir,
                 "pid": self.master_pid(), "imap_port": self.imap_port,

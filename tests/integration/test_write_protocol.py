@@ -8,7 +8,6 @@ The test's own imaplib sessions identify themselves with ID so that their
 commands are left out.
 """
 
-import imaplib
 import os
 import re
 import subprocess
@@ -21,16 +20,7 @@ import corpus
 import imaputil
 from imaputil import personal_name, personal_rel
 
-MARK = b"imapfs-write-tests"
-LINE = re.compile(rb"^\d+\.\d+ (\S+) (.*)$")
-
-
-def _connect(s):
-    imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
-    c = imaputil.connect(s)
-    imaputil.check(c._simple_command("ID", '("name" "%s")' % MARK.decode()),
-                   "ID")
-    return c
+from transcript import LINE, MARK, connect as _connect, find as _find
 
 
 def _imapfs_commands(s):
@@ -57,11 +47,6 @@ def _commands_with(s, pattern, bound=10):
         cmds = _imapfs_commands(s)
         if _find(cmds, pattern) or time.monotonic() > deadline:
             return cmds
-
-
-def _find(cmds, pattern):
-    r = re.compile(pattern, re.I)
-    return [c for c in cmds if r.search(c)]
 
 
 def _msg(tag):

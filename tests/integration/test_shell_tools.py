@@ -1,0 +1,524 @@
+"""Real shell tools on a mount of the real Dovecot: they exit 0, nothing
+is duplicated, nothing is lost, and each user action costs the fewest IMAP
+commands (issue 12).
+
+Every test checks three things: the tool's exit status; the server's
+state through imaplib (messages by Message-ID, bodies, flags,
+INTERNALDATE); and what the mount sent, from Dovecot's rawlog
+(transcript.py): how many APPEND / UID MOVE / UID COPY / UID EXPUNGE it
+took, and never EXPUNGE or CLOSE (they remove every \\Deleted message of
+a mailbox).
+
+Source mailboxes start at UID 101 (Dovecot.make_mailbox_from_uid) and
+destinations at 1, so the name a message was moved to (Dst/101.eml) is
+never also the name of a real message there: a stat of it succeeds only
+through the alias that a move leaves behind.
+"""
+
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+import time
+
+import pytest
+
+import corpus
+import imaputil
+import transcript
+from imaputil import internaldate_epoch, internaldate_str
+
+FLAG_LETTERS = {"S": "\\Seen", "R": "\\Answered", "F": "\\Flagged",
+                "D": "\\Draft", "P": "$Forwarded"}
+
+
+@pytest.fixture(scope="module")
+def s(fresh_servers):
+    return fresh_servers("slash", rawlog=True)
+
+
+@pytest.fixture
+def c(s):
+    c = transcript.connect(s)
+    yield c
+    try:
+        c.logout()
+    except Exception:
+        pass
+
+
+def _epoch(y, mo, d):
+    import calendar
+    return calendar.timegm((y, mo, d, 12, 0, 0, 0, 0, 0))
+
+
+def _msg(tag, i, subject=None, frm="Alice <alice@example.org>"):
+    return corpus.msg_plain(subject or "%s %d" % (tag, i),
+                            ["body of %s %d" % (tag, i)], frm=frm,
+                            msgid="%s-%d-%d" % (tag, i, time.monotonic_ns()))
+
+
+def fill(s, c, box, n, flags=(), subjects=None):
+    """Mailbox BOX holding N messages from UID 101, the i-th with
+    INTERNALDATE 2024-01-(i+1) and FLAGS[i] when given. -> dict uid ->
+    body."""
+    s.make_mailbox_from_uid(box, 101)
+    out = {}
+    for i in range(n):
+        body = _msg(box, i, subjects[i] if subjects else None)
+        uid = imaputil.append_uid(c, box, body,
+                                  flags[i] if i < len(flags) else (),
+                                  internaldate_str(_epoch(2024, 1, i + 1)))
+        out[uid] = body
+    assert sorted(out) == list(range(101, 101 + n))
+    return out
+
+
+def _mid(body):
+    m = re.search(rb"(?im)^Message-ID:[ \t]*(<[^>\r\n]*>)", body)
+    return m.group(1) if m else None
+
+
+def contents(c, box):
+    """-> dict uid -> (body, flags set, INTERNALDATE epoch)."""
+    meta = imaputil.fetch_meta(c, box)
+    return {u: (imaputil.fetch_body(c, u),
+                {f for f in m["FLAGS"] if f.lower() != "\\recent"},
+                internaldate_epoch(m["INTERNALDATE"]))
+            for u, m in meta.items()}
+
+
+def bodies_by_mid(c, box):
+    out = {}
+    for u, (body, _, _) in contents(c, box).items():
+        assert _mid(body) not in out, "%s holds %r twice" % (box, _mid(body))
+        out[_mid(body)] = body
+    return out
+
+
+def sh(cmd, cwd=None):
+    r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", cmd], cwd=cwd,
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, "%s\nexited %d:\n%s" % (cmd, r.returncode,
+                                                      r.stderr)
+    return r
+
+
+def only(cmds, **want):
+    """The changing commands in CMDS are exactly WANT (APPEND=1,
+    MOVE=3, UID_EXPUNGE=1 ...; everything else 0)."""
+    want = {k.replace("_", " "): v for k, v in want.items()}
+    got = transcript.counts(cmds)
+    exp = {k: want.get(k, 0) for k in got}
+    assert got == exp, "commands sent %r, want %r:\n%r" % (
+        got, exp, [x for x in cmds if re.match(
+            rb"^(APPEND|UID (MOVE|COPY|EXPUNGE|STORE)|EXPUNGE|CLOSE)", x)])
+
+
+def _local():
+    """A local directory (not on the mount)."""
+    return tempfile.mkdtemp(prefix="imapfs-local-")
+
+
+# ---------------------------------------------------------------- moves
+
+
+def _moves(s, c, mount, tag, n, pick, cmd, subjects=None):
+    """N messages in TAG-Src, the uids PICK moved by CMD (formatted with
+    src, dst) into TAG-Dst; checks state, transcript and the alias."""
+    src, dst = tag + "Src", tag + "Dst"
+    before = fill(s, c, src, n, subjects=subjects)
+    imaputil.create(c, dst)
+    m = mount(s)
+    snap = transcript.mark(s)
+    sh(cmd.format(src=os.path.join(m.path, src),
+                  dst=os.path.join(m.path, dst)))
+    cmds = transcript.since(s, snap)
+    moved = {_mid(before[u]): before[u] for u in pick}
+    assert bodies_by_mid(c, dst) == moved
+    assert bodies_by_mid(c, src) == {_mid(b): b for u, b in before.items()
+                                     if u not in pick}
+    only(cmds, MOVE=len(pick))
+    # the name each message was moved to resolves to it, and only to it;
+    # the listing shows the real names only
+    d = os.path.join(m.path, dst)
+    real = {"%d.eml" % u for u in imaputil.uids(c, dst)}
+    assert set(os.listdir(d)) == real
+    for u in pick:
+        with open(os.path.join(d, "%d.eml" % u), "rb") as f:
+            assert f.read() == before[u], "%s/%d.eml" % (dst, u)
+
+
+def test_mv_t_several_sources(s, c, mount):
+    _moves(s, c, mount, "MvT", 4, [101, 102, 104],
+           "mv -t {dst}/ {src}/101.eml {src}/102.eml {src}/104.eml")
+
+
+def test_xargs_mv(s, c, mount):
+    subjects = ["from boss %d" % i if i % 2 else "other %d" % i
+                for i in range(6)]
+    _moves(s, c, mount, "Xargs", 6, [101 + i for i in range(6) if i % 2],
+           "grep -l '^Subject: from boss' {src}/*.eml | "
+           "xargs -r mv -t {dst}/", subjects=subjects)
+
+
+def test_find_exec_mv(s, c, mount):
+    _moves(s, c, mount, "Find", 10, list(range(101, 111)),
+           "find {src} -name '1??.eml' -exec mv -t {dst}/ {{}} +")
+
+
+# ---------------------------------------------------------------- rsync
+
+
+def _backup(s, c, mount, box, flags, xattrs):
+    """Fill BOX, rsync it out of the mount; -> (mount, backup dir, the
+    box's contents). Checks what rsync sees: UID names, INTERNALDATE
+    mtimes, the server's bytes, flags as user.imap.flags with -X."""
+    fill(s, c, box, 5, flags=flags)
+    src = contents(c, box)
+    m = mount(s)
+    bk = tempfile.mkdtemp(prefix="imapfs-backup-")
+    opt = "-aX" if xattrs else "-a"
+    snap = transcript.mark(s)
+    sh("rsync %s %s/ %s/" % (opt, os.path.join(m.path, box), bk))
+    only(transcript.since(s, snap))
+    assert sorted(os.listdir(bk)) == sorted("%d.eml" % u for u in src)
+    for u, (body, fl, date) in src.items():
+        p = os.path.join(bk, "%d.eml" % u)
+        with open(p, "rb") as f:
+            assert f.read() == body
+        assert int(os.stat(p).st_mtime) == date
+        if xattrs:
+            assert set(os.getxattr(p, "user.imap.flags").decode().split()) \
+                == fl
+    assert contents(c, box) == src, "reading changed the mailbox"
+    return m, bk, src
+
+
+def _restore_twice(s, c, m, bk, src, box, opt):
+    dst = os.path.join(m.path, box)
+    snap = transcript.mark(s)
+    sh("rsync %s %s/ %s/" % (opt, bk, dst))
+    only(transcript.since(s, snap), APPEND=len(src))
+    got = contents(c, box)
+    assert len(got) == len(src), "%d messages restored from %d files" % (
+        len(got), len(src))
+    want = {_mid(b): (b, fl, d) for b, fl, d in src.values()}
+    have = {_mid(b): (b, fl, d) for b, fl, d in got.values()}
+    assert set(have) == set(want)
+    for k, (b, fl, d) in want.items():
+        assert have[k][0] == b and have[k][2] == d, k
+        if "X" in opt:
+            assert have[k][1] == fl, "%s: flags %r, want %r" % (
+                k, have[k][1], fl)
+    snap = transcript.mark(s)
+    sh("rsync %s %s/ %s/" % (opt, bk, dst))
+    cmds = transcript.since(s, snap)
+    only(cmds)
+    assert contents(c, box) == got, "second run changed the mailbox"
+
+
+def test_rsync_a_restore_twice(s, c, mount):
+    m, bk, src = _backup(s, c, mount, "RsA", [(), ("\\Seen",)], False)
+    _restore_twice(s, c, m, bk, src, "RsARestored", "-a")
+
+
+def test_rsync_aX_restore_twice(s, c, mount):
+    m, bk, src = _backup(s, c, mount, "RsX",
+                         [("\\Seen",), ("\\Flagged", "\\Seen"), (),
+                          ("$Label1",)], True)
+    _restore_twice(s, c, m, bk, src, "RsXRestored", "-aX")
+    # into the mailbox it came from, which still holds the mail: nothing
+    snap = transcript.mark(s)
+    sh("rsync -aX %s/ %s/" % (bk, os.path.join(m.path, "RsX")))
+    only(transcript.since(s, snap))
+    assert contents(c, "RsX") == src
+
+
+def test_identical_file_not_appended(s, c, mount):
+    """Contract B directly: a copy of a message already there, under
+    another name, with CRLF or with bare LF, is not appended; its name
+    resolves to that message. One without a Message-ID is."""
+    before = fill(s, c, "Ident", 2)
+    m = mount(s)
+    d = _local()
+    body = before[101]
+    with open(os.path.join(d, "crlf.eml"), "wb") as f:
+        f.write(body)
+    with open(os.path.join(d, "lf.eml"), "wb") as f:
+        f.write(body.replace(b"\r\n", b"\n"))
+    box = os.path.join(m.path, "Ident")
+    snap = transcript.mark(s)
+    sh("cp %s/crlf.eml %s/lf.eml %s/" % (d, d, box))
+    only(transcript.since(s, snap))
+    assert imaputil.uids(c, "Ident") == [101, 102]
+    for name in ("crlf.eml", "lf.eml"):
+        with open(os.path.join(box, name), "rb") as f:
+            assert f.read() == body, name
+    noid = b"From: x@example.org\r\nSubject: no id\r\n\r\nsame text\r\n"
+    with open(os.path.join(d, "noid.eml"), "wb") as f:
+        f.write(noid)
+    snap = transcript.mark(s)
+    sh("cp %s/noid.eml %s/a.eml; cp %s/noid.eml %s/b.eml" % (d, box, d, box))
+    only(transcript.since(s, snap), APPEND=2)
+    assert len(imaputil.uids(c, "Ident")) == 4
+
+
+# ---------------------------------------------------------------- edits
+
+
+def _replaced(s, c, m, box, before, uid, new, snap):
+    """UID of BOX was replaced by NEW: one APPEND, then UID EXPUNGE of
+    exactly UID (after the APPEND), nothing else; the others untouched;
+    the old name reads the new message."""
+    cmds = transcript.since(s, snap)
+    only(cmds, APPEND=1, UID_EXPUNGE=1)
+    exp = transcript.find(cmds, rb"^UID EXPUNGE ")
+    assert exp == [b"UID EXPUNGE %d" % uid], exp
+    stores = transcript.find(cmds, rb"^UID STORE .*\\Deleted")
+    assert all(re.match(rb"^UID STORE %d " % uid, x) for x in stores), stores
+    first_append = next(i for i, x in enumerate(cmds)
+                        if x.upper().startswith(b"APPEND "))
+    assert first_append < cmds.index(exp[0]), \
+        "old UID expunged before the new message was appended: %r" % cmds
+    got = contents(c, box)
+    assert uid not in got
+    for u in before:
+        if u != uid:
+            assert got[u] == before[u], "%s %d changed" % (box, u)
+    new_uids = [u for u in got if u not in before]
+    assert len(new_uids) == 1 and got[new_uids[0]][0] == new
+    with open(os.path.join(m.path, box, "%d.eml" % uid), "rb") as f:
+        assert f.read() == new
+
+
+def _edit(s, c, mount, box, cmd, transform):
+    fill(s, c, box, 3, flags=[("\\Seen",), ("\\Flagged",), ()])
+    before = contents(c, box)
+    m = mount(s)
+    snap = transcript.mark(s)
+    sh(cmd.format(f=os.path.join(m.path, box, "102.eml")))
+    _replaced(s, c, m, box, before, 102, transform(before[102][0]), snap)
+
+
+def test_sed_i(s, c, mount):
+    _edit(s, c, mount, "SedI", "sed -i 's/Subject/X-Subject/' {f}",
+          lambda b: re.sub(rb"Subject", b"X-Subject", b))
+
+
+def test_perl_pi(s, c, mount):
+    _edit(s, c, mount, "PerlPi", "perl -pi -e 's/^Subject: /Subject: [p] /' {f}",
+          lambda b: re.sub(rb"(?m)^Subject: ", b"Subject: [p] ", b))
+
+
+@pytest.mark.parametrize("tmpname", ["102.eml.tmp", ".102.eml.swp"])
+def test_editor_save(s, c, mount, tmpname):
+    box = "Editor" + ("Dot" if tmpname.startswith(".") else "Tmp")
+    fill(s, c, box, 3)
+    before = contents(c, box)
+    m = mount(s)
+    new = before[102][0].replace(b"body of", b"edited body of")
+    d = os.path.join(m.path, box)
+    snap = transcript.mark(s)
+    with open(os.path.join(d, tmpname), "wb") as f:
+        f.write(new)
+    os.replace(os.path.join(d, tmpname), os.path.join(d, "102.eml"))
+    _replaced(s, c, m, box, before, 102, new, snap)
+    assert tmpname not in os.listdir(d)
+
+
+def test_sed_i_without_change(s, c, mount):
+    """An edit that changes nothing (sed -i with no match rewrites the same
+    bytes): nothing appended, nothing expunged."""
+    fill(s, c, "SedSame", 2)
+    before = contents(c, "SedSame")
+    m = mount(s)
+    snap = transcript.mark(s)
+    sh("sed -i 's/no such text/x/' %s" % os.path.join(m.path, "SedSame",
+                                                       "102.eml"))
+    only(transcript.since(s, snap))
+    assert contents(c, "SedSame") == before
+
+
+# ---------------------------------------------------------------- Maildir
+
+
+MAILDIR = ["1700000000.1.host:2,FS", "1700000001.2.host:2,RS",
+           "1700000002.3.host:2,T", "1700000003.4.host:2,DP",
+           "1700000004.5.host:2,Sab"]
+
+
+def _want_flags(name):
+    return {FLAG_LETTERS[x] for x in name.split(":2,")[1]
+            if x in FLAG_LETTERS}
+
+
+def _maildir(tag):
+    """A Maildir cur/ with MAILDIR's names, LF line ends, mtimes in 2023;
+    -> (dir, dict name -> LF bytes)."""
+    md = _local()
+    cur = os.path.join(md, "cur")
+    os.makedirs(cur)
+    out = {}
+    for i, name in enumerate(MAILDIR):
+        b = _msg(tag, i).replace(b"\r\n", b"\n")
+        p = os.path.join(cur, name)
+        with open(p, "wb") as f:
+            f.write(b)
+        os.utime(p, (_epoch(2023, 3, i + 1),) * 2)
+        out[name] = b
+    return cur, out
+
+
+def _check_import(s, c, box, files, snap, dates):
+    cmds = transcript.since(s, snap)
+    only(cmds, APPEND=len(files))
+    assert not transcript.find(cmds, rb"^UID STORE "), \
+        "flags must go with the APPEND: %r" % cmds
+    have = contents(c, box)
+    got = {_mid(b): (b, fl, d) for b, fl, d in have.values()}
+    assert len(have) == len(got) == len(files)
+    for i, (name, lf) in enumerate(files.items()):
+        b, fl, d = got[_mid(lf)]
+        assert b.replace(b"\r\n", b"\n") == lf, name
+        assert "\\Deleted" not in fl, name
+        assert fl == _want_flags(name), "%s: flags %r, want %r" % (
+            name, sorted(fl), sorted(_want_flags(name)))
+        if dates:
+            assert d == _epoch(2023, 3, i + 1), name
+
+
+def test_cp_r_maildir_keeps_flags(s, c, mount):
+    cur, files = _maildir("MdR")
+    m = mount(s)
+    snap = transcript.mark(s)
+    sh("cp -r %s %s" % (cur, os.path.join(m.path, "MdR")))
+    _check_import(s, c, "MdR", files, snap, dates=False)
+
+
+def test_cp_p_maildir_glob_keeps_flags_and_dates(s, c, mount):
+    cur, files = _maildir("MdP")
+    imaputil.create(c, "MdP")
+    m = mount(s)
+    snap = transcript.mark(s)
+    sh("cp -p %s/* %s/" % (cur, os.path.join(m.path, "MdP")))
+    _check_import(s, c, "MdP", files, snap, dates=True)
+
+
+def test_maildir_suffix_yields_to_flags_xattr(s, c, mount):
+    """user.imap.flags set on the new file wins over its :2, suffix."""
+    imaputil.create(c, "MdX")
+    m = mount(s)
+    p = os.path.join(m.path, "MdX", "1700000009.9.host:2,S")
+    with open(p, "wb") as f:
+        f.write(_msg("MdX", 0))
+        os.setxattr(f.fileno(), "user.imap.flags", b"\\Flagged")
+    (u,) = imaputil.uids(c, "MdX")
+    assert imaputil.flags_of(c, "MdX", u) == {"\\Flagged"}
+
+
+# ---------------------------------------------------------------- folders
+
+
+def test_tar_folder(s, c, mount):
+    fill(s, c, "TarBox", 4, flags=[("\\Flagged",)])
+    before = contents(c, "TarBox")
+    m = mount(s)
+    out = os.path.join(_local(), "box.tar")
+    snap = transcript.mark(s)
+    sh("tar -cf %s -C %s TarBox" % (out, m.path))
+    cmds = transcript.since(s, snap)
+    only(cmds)
+    assert not transcript.find(cmds, rb"^UID STORE "), cmds
+    with tarfile.open(out) as t:
+        names = {x.name: x for x in t.getmembers() if x.isfile()}
+        assert set(names) == {"TarBox/%d.eml" % u for u in before}
+        for u, (body, _, date) in before.items():
+            x = names["TarBox/%d.eml" % u]
+            assert t.extractfile(x).read() == body
+            assert int(x.mtime) == date
+    assert contents(c, "TarBox") == before
+
+
+def test_cp_a_folder(s, c, mount):
+    fill(s, c, "CpaSrc", 3, flags=[("\\Seen",), ("\\Flagged", "\\Seen")])
+    before = contents(c, "CpaSrc")
+    m = mount(s)
+    snap = transcript.mark(s)
+    sh("cp -a %s %s" % (os.path.join(m.path, "CpaSrc"),
+                        os.path.join(m.path, "CpaDst")))
+    only(transcript.since(s, snap), APPEND=len(before))
+    want = {_mid(b): (b, fl, d) for b, fl, d in before.values()}
+    dst = contents(c, "CpaDst")
+    got = {_mid(b): (b, fl, d) for b, fl, d in dst.values()}
+    assert len(dst) == len(before) and got == want
+    assert contents(c, "CpaSrc") == before
+
+
+# ---------------------------------------------------------------- names, xattrs
+
+
+def test_name_written_resolves_after_append(s, c, mount):
+    """cp f Box/ then stat Box/f succeeds (the stored message, now
+    UID.eml); the listing shows UID names only."""
+    imaputil.create(c, "Named")
+    m = mount(s)
+    d = _local()
+    body = _msg("Named", 0)
+    with open(os.path.join(d, "note.eml"), "wb") as f:
+        f.write(body)
+    box = os.path.join(m.path, "Named")
+    snap = transcript.mark(s)
+    sh("cp %s/note.eml %s/ && stat %s/note.eml >/dev/null"
+       % (d, box, box))
+    only(transcript.since(s, snap), APPEND=1)
+    (u,) = imaputil.uids(c, "Named")
+    assert os.listdir(box) == ["%d.eml" % u]
+    with open(os.path.join(box, "note.eml"), "rb") as f:
+        assert f.read() == body
+
+
+def test_server_state_xattrs_accepted_and_ignored(s, c, mount):
+    """What rsync -X and cp -a write: server-state attributes on messages
+    and mailboxes are accepted (0) and change nothing."""
+    fill(s, c, "Xattr", 2, flags=[("\\Seen",)])
+    before = contents(c, "Xattr")
+    m = mount(s)
+    box = os.path.join(m.path, "Xattr")
+    f = os.path.join(box, "101.eml")
+    snap = transcript.mark(s)
+    sh("setfattr -n user.imap.uid -v 999 {f}; "
+       "setfattr -n user.imap.modseq -v 1 {f}; "
+       "setfattr -n user.imap.internaldate -v '01-Jan-2000 00:00:00 +0000' "
+       "{f}; setfattr -x user.imap.uid {f}; setfattr -x user.imap.modseq {f}; "
+       "for a in messages unseen uidnext uidvalidity attributes; do "
+       "setfattr -n user.imap.$a -v 7 {d}; setfattr -x user.imap.$a {d}; "
+       "done".format(f=f, d=box))
+    cmds = transcript.since(s, snap)
+    only(cmds)
+    assert not transcript.find(cmds, rb"^UID STORE "), cmds
+    assert contents(c, "Xattr") == before
+
+
+def test_new_file_takes_flags_and_internaldate_xattrs(s, c, mount):
+    """On a new file: server-state attributes accepted and ignored,
+    user.imap.flags and user.imap.internaldate go into its one APPEND."""
+    imaputil.create(c, "XattrNew")
+    before = {}
+    m = mount(s)
+    when = _epoch(2022, 3, 2)
+    p = os.path.join(m.path, "XattrNew", "new.eml")
+    snap = transcript.mark(s)
+    with open(p, "wb") as fh:
+        fh.write(_msg("Xattr", 9))
+        for name, value in (("user.imap.uid", b"5"),
+                            ("user.imap.modseq", b"9"),
+                            ("user.imap.flags", b"\\Flagged"),
+                            ("user.imap.internaldate",
+                             internaldate_str(when).strip('"').encode())):
+            os.setxattr(fh.fileno(), name, value)
+    only(transcript.since(s, snap), APPEND=1)
+    (new,) = set(imaputil.uids(c, "XattrNew")) - set(before)
+    got = contents(c, "XattrNew")[new]
+    assert got[1] == {"\\Flagged"} and got[2] == when, got[1:]

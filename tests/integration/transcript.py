@@ -1,0 +1,98 @@
+"""What imapfs sent to a Dovecot started with rawlog=True, for tests that
+count commands (test_recipes.py, test_shell_tools.py).
+
+The tests' own imaplib sessions say ID ("name" "imapfs-write-tests")
+first (connect() here), and every session holding that mark is left out,
+so what remains is the mount's traffic.
+
+Dovecot writes its rawlog when it gets round to it, so a reader waits for
+the transcript to stop changing (settled()) rather than sleeping a fixed
+time; a snapshot (mark()) lets a test look at just what one action sent.
+"""
+
+import imaplib
+import re
+import time
+
+import imaputil
+
+MARK = b"imapfs-write-tests"
+LINE = re.compile(rb"^\d+\.\d+ (\S+) (.*)$")
+TIMED = re.compile(rb"^(\d+\.\d+) (\S+) (.*)$")
+
+
+def connect(s):
+    """An imaplib session to S that the transcript leaves out."""
+    imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
+    c = imaputil.connect(s)
+    imaputil.check(c._simple_command("ID", '("name" "%s")' % MARK.decode()),
+                   "ID")
+    return c
+
+
+def _sessions(s):
+    """-> dict session file -> list of (time, command), tag stripped."""
+    out = {}
+    for name, data in s.imap_sessions():
+        if MARK in data:
+            continue
+        out[name] = [(float(m.group(1)), m.group(3)) for m in
+                     map(TIMED.match, data.split(b"\r\n")) if m]
+    return out
+
+
+def settled(s, quiet=0.5, bound=8.0):
+    """The transcript once it has not changed for QUIET seconds (at most
+    BOUND seconds of waiting): dict session -> commands."""
+    deadline = time.monotonic() + bound
+    last = _sessions(s)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = _sessions(s)
+        if now == last:
+            break
+        last = now
+    return last
+
+
+def mark(s):
+    """A snapshot to pass to since()."""
+    return {k: len(v) for k, v in settled(s).items()}
+
+
+def since(s, snap=None):
+    """Commands the mount sent after SNAP (all of them without one), in
+    the order the server got them (rawlog time stamps), once the
+    transcript has settled."""
+    snap = snap or {}
+    out = []
+    for name, cmds in settled(s).items():
+        out += cmds[snap.get(name, 0):]
+    return [c for _, c in sorted(out, key=lambda tc: tc[0])]
+
+
+def find(cmds, pattern):
+    r = re.compile(pattern, re.I)
+    return [c for c in cmds if r.search(c)]
+
+
+# The commands that change mail; counted per action.
+CHANGING = {
+    "APPEND": rb"^APPEND ",
+    "MOVE": rb"^UID MOVE ",
+    "COPY": rb"^UID COPY ",
+    "UID EXPUNGE": rb"^UID EXPUNGE ",
+    "EXPUNGE": rb"^EXPUNGE$",
+    "CLOSE": rb"^CLOSE$",
+}
+
+
+def counts(cmds):
+    """-> dict name -> how many of CHANGING were sent."""
+    return {k: len(find(cmds, p)) for k, p in CHANGING.items()}
+
+
+def assert_never_expunge_all(cmds):
+    bad = find(cmds, rb"^(EXPUNGE|CLOSE)$")
+    assert not bad, "EXPUNGE/CLOSE sent (removes every \\Deleted message " \
+        "of the mailbox): %r" % bad
