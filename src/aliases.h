@@ -29,14 +29,18 @@
 #define ALIASES_MAX	4096
 
 /* What an alias points at: message UID (of UIDVALIDITY) in mailbox node
- * NODE. APPENDED: the message was stored for this name by this mount (not
- * found already there), so renaming the name over another message
- * replaces that one (vfs_write.c). */
+ * NODE. APPENDED: the message was stored for this name by this mount, so
+ * renaming the name over another message replaces that one (vfs_write.c).
+ * FOUND: nothing was stored for the name because an identical message was
+ * already there (dedupe.c): that message is not the name's to remove or
+ * replace, so rm of the name drops only the alias, and writing over the
+ * name never expunges it. */
 struct alias_target {
 	uint32_t node;
 	uint32_t uid;
 	uint32_t uidvalidity;
 	bool appended;
+	bool found;
 };
 
 struct alias_entry {
@@ -69,6 +73,9 @@ void aliases_name_drop(struct aliases *a, uint32_t node, const char *name);
 /* Inode INO (a message moved away, a new file stored) now answers for TO. */
 int aliases_ino_set(struct aliases *a, uint64_t ino, const struct alias_target *to, int64_t now);
 int aliases_ino_get(struct aliases *a, uint64_t ino, int64_t now, struct alias_target *to);
+
+/* Whether a live name alias with FOUND set points at TO's message. */
+bool aliases_found_to(struct aliases *a, const struct alias_target *to, int64_t now);
 
 /* Forget every alias in or to mailbox NODE (it was renamed or deleted). */
 void aliases_drop_node(struct aliases *a, uint32_t node);

@@ -324,7 +324,7 @@ void pending_free_all(struct vfs *v)
 /* ---- create / write ----------------------------------------------------- */
 
 static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
-		       const struct alias_target *over, struct vfs_file **out);
+		       const struct alias_target *over, bool replace, struct vfs_file **out);
 
 int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	       struct vfs_file **out, struct vfs_attr *attr)
@@ -357,7 +357,7 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 		if (rc == 0)
 			return -EEXIST;
 	}
-	rc = pending_add(v, idx, name, mode, NULL, out);
+	rc = pending_add(v, idx, name, mode, NULL, false, out);
 	if (rc == 0)
 		pend_attr((*out)->pend, attr);
 	return rc;
@@ -365,9 +365,10 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 
 /* A new pending file NAME in node IDX, open for writing once (*OUT).
  * OVER: it is written over that message, not under a name of its own
- * (not listed, not found by name; see pending_open_over). */
+ * (not listed, not found by name; see pending_open_over), and REPLACE:
+ * the message is expunged once the new one is stored. */
 static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
-		       const struct alias_target *over, struct vfs_file **out)
+		       const struct alias_target *over, bool replace, struct vfs_file **out)
 {
 	struct vfs_pending *p;
 	struct vfs_file *f = NULL;
@@ -391,7 +392,7 @@ static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mod
 	p->writers = 1;
 	if (over != NULL) {
 		p->over = true;
-		p->replacing = true;
+		p->replacing = replace;
 		p->replace = *over;
 	}
 
@@ -447,7 +448,12 @@ int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out)
 	if (rc < 0)
 		return rc;
 	snprintf(name, sizeof(name), "%" PRIu32 ".eml", over.uid);
-	return pending_add(v, over.node, name, 0600, &over, out);
+	/* the kernel gives the inode, not the name: when a name that only
+	 * found this message already there (aliases.h, FOUND) may be the one
+	 * written through, the message is not the writer's to replace; the
+	 * new bytes are stored beside it */
+	return pending_add(v, over.node, name, 0600, &over,
+			   !aliases_found_to(&v->aliases, &over, vfs_now_s()), out);
 }
 
 ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t size, uint64_t off)
@@ -524,7 +530,8 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 		munmap(data, size);
 		free(msgid);
 		free(mailbox);
-		*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity };
+		*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity,
+						 .found = true };
 		return 0;
 	}
 	if (rc < 0)

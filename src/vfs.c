@@ -759,10 +759,17 @@ static int getattr_once(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 static int forwarded(struct vfs *v, uint64_t ino, uint64_t *to)
 {
 	struct alias_target a;
+	bool ok;
 
 	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino))
 		return -ENOENT;
 	if (aliases_ino_get(&v->aliases, ino, vfs_now_s(), &a) < 0)
+		return -ENOENT;
+	pthread_mutex_lock(&v->tree.lock);
+	/* a mailbox recreated since: its UIDs are other messages */
+	ok = a.node < v->tree.n && v->tree.nodes[a.node].uidvalidity == a.uidvalidity;
+	pthread_mutex_unlock(&v->tree.lock);
+	if (!ok)
 		return -ENOENT;
 	*to = tree_msg_ino(a.node, a.uid);
 	return 0;

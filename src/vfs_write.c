@@ -337,6 +337,7 @@ out:
 int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 {
 	struct tree *t = &v->tree;
+	struct alias_target al;
 	uint32_t idx = tree_ino_node(parent), uid;
 	int rc, how;
 
@@ -354,9 +355,16 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 		return rc;
 	/* a message's name, or the name a change just gave one (the file
 	 * the user sees under it is that message: rm removes it) */
-	how = vfs_resolve_name(v, idx, name, &uid, NULL);
+	how = vfs_resolve_name(v, idx, name, &uid, &al);
 	if (how < 0)
 		return how;
+	if (how == 1 && al.found) {
+		/* nothing was stored for this name: an identical message was
+		 * already there, and it is not this name's to remove */
+		aliases_name_drop(&v->aliases, idx, name);
+		log_info("rm %s: it was the same as UID %u, which was there before and stays", name, uid);
+		return 0;
+	}
 	rc = vfs_remove_msg(v, idx, uid, 0, name);
 	if (rc == 0 && how == 1)
 		aliases_name_drop(&v->aliases, idx, name);
@@ -512,6 +520,8 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 	rc = vfs_resolve_name(v, idx, newname, &olduid, &old);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
+	if (rc == 1 && old.found)
+		rc = -ENOENT;	/* a name that only found a message already there */
 	if (rc >= 0 && olduid != uid) {
 		if (al.appended) {
 			rc = vfs_remove_msg(v, idx, olduid, 0, newname);
@@ -567,7 +577,9 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		/* a new file renamed over a message (an editor's save, rsync
 		 * updating a file): the message is replaced once the new
 		 * one is stored */
-		how = vfs_resolve_name(v, newidx, newname, &over.uid, NULL);
+		how = vfs_resolve_name(v, newidx, newname, &over.uid, &al);
+		if (how == 1 && al.found)
+			how = -ENOENT;	/* not the name's message to replace */
 		if (how >= 0) {
 			pthread_mutex_lock(&t->lock);
 			over.node = newidx;
@@ -592,6 +604,12 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 	how = vfs_resolve_name(v, idx, name, &uid, &al);
 	if (how < 0)
 		return how;
+	if (how == 1 && al.found) {
+		/* the name stands for a copy that was never stored (the
+		 * message was there before): moving it must not move that
+		 * message. EXDEV makes mv copy it, then remove the name. */
+		return -EXDEV;
+	}
 	rc = vfs_load(v, newidx);
 	if (rc == 0)
 		rc = rename_msg(v, idx, uid, newidx, &newuid);

@@ -265,6 +265,46 @@ def test_identical_file_not_appended(s, c, mount):
     assert len(imaputil.uids(c, "Ident")) == 4
 
 
+def test_name_of_identical_copy_is_only_a_name(s, c, mount):
+    """A file written with the bytes of a message already there stands for
+    a copy that was never stored: rm of its name, writing over it, or
+    moving it to another mailbox never expunge the message that was there
+    before (which the user did not name)."""
+    before = fill(s, c, "Found", 2)
+    imaputil.create(c, "FoundElse")
+    m = mount(s)
+    box = os.path.join(m.path, "Found")
+    d = _local()
+    with open(os.path.join(d, "copy.eml"), "wb") as f:
+        f.write(before[101])
+    snap = transcript.mark(s)
+    sh("cp %s/copy.eml %s/one.eml && cp %s/copy.eml %s/two.eml && "
+       "cp %s/copy.eml %s/three.eml" % (d, box, d, box, d, box))
+    only(transcript.since(s, snap))
+    # rm: only the name goes
+    snap = transcript.mark(s)
+    sh("rm %s/one.eml && ! test -e %s/one.eml" % (box, box))
+    only(transcript.since(s, snap))
+    # written over: the new bytes are stored beside, nothing expunged
+    new = _msg("Found", 7)
+    with open(os.path.join(d, "new.eml"), "wb") as f:
+        f.write(new)
+    snap = transcript.mark(s)
+    sh("cp %s/new.eml %s/two.eml" % (d, box))
+    only(transcript.since(s, snap), APPEND=1)
+    # moved to another mailbox: mv copies it (EXDEV), the original stays
+    snap = transcript.mark(s)
+    sh("mv %s/three.eml %s/" % (box, os.path.join(m.path, "FoundElse")))
+    only(transcript.since(s, snap), APPEND=1)
+    got = contents(c, "Found")
+    assert got[101][0] == before[101] and got[102][0] == before[102], \
+        "a message that was there before was touched: %r" % sorted(got)
+    assert sorted(b for b, _, _ in got.values()) == sorted(
+        [before[101], before[102], new])
+    assert [b for b, _, _ in contents(c, "FoundElse").values()] == \
+        [before[101]]
+
+
 # ---------------------------------------------------------------- edits
 
 
