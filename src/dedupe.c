@@ -12,8 +12,10 @@
  * into CRLF, which is what the server stores and sends back (a Maildir
  * written by mbsync has LF line ends). Candidates are the messages of
  * exactly that RFC822.SIZE, from the listing, so a new message of a size
- * the mailbox does not have costs no command at all; each candidate's
- * body is compared with BODY.PEEK[] (never setting \Seen). Messages
+ * a listed mailbox does not have costs no command at all; in a mailbox
+ * not listed yet, those UID SEARCH HEADER Message-ID finds (one command,
+ * instead of listing it all for one cp). Each candidate's body is
+ * compared with BODY.PEEK[] (never setting \Seen). Messages
  * without a Message-ID are always appended: a draft copied twice may be
  * meant twice.
  */
@@ -83,16 +85,18 @@ static int canonical(const char *data, size_t size, const char **out, size_t *ou
 	return 0;
 }
 
-/* Whether message UID of node IDX has exactly the LEN bytes of CANON.
+/* Whether message UID of node IDX has exactly the LEN bytes of CANON (the
+ * last FETCH asks for one byte more: a longer message is not the same).
  * 1 yes, 0 no, -errno when it could not be read. */
 static int same_body(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid, const char *canon,
 		     size_t len)
 {
 	for (size_t off = 0; off < len;) {
 		uint32_t want = len - off > DEDUPE_CHUNK ? DEDUPE_CHUNK : (uint32_t)(len - off);
+		bool last = off + want == len;
 		char *buf = NULL;
 		size_t got = 0;
-		int rc = vfs_fetch(v, idx, uidvalidity, uid, off, want, &buf, &got);
+		int rc = vfs_fetch(v, idx, uidvalidity, uid, off, want + (last ? 1 : 0), &buf, &got);
 		bool same = rc == 0 && got == want && memcmp(buf, canon + off, want) == 0;
 
 		free(buf);
@@ -105,6 +109,31 @@ static int same_body(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t
 	return 1;
 }
 
+/* The messages of node IDX with DATA's Message-ID (UID SEARCH HEADER),
+ * newest first: at most DEDUPE_CANDIDATES into CAND (*N), and the
+ * mailbox's UIDVALIDITY. */
+static int search(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t *cand, size_t *n,
+		  uint32_t *uv)
+{
+	struct session_mbox mb;
+	struct session *s;
+	char *mailbox, *msgid = vfs_find_msgid(data, size);
+	int rc;
+
+	pthread_mutex_lock(&v->tree.lock);
+	mailbox = strdup(v->tree.nodes[idx].mailbox);
+	pthread_mutex_unlock(&v->tree.lock);
+	rc = mailbox != NULL && msgid != NULL ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
+	if (rc == 0) {
+		rc = session_search_msgid_all(s, msgid, cand, DEDUPE_CANDIDATES, n);
+		*uv = mb.uidvalidity;
+		pool_checkin(v->pool, s);
+	}
+	free(mailbox);
+	free(msgid);
+	return rc;
+}
+
 int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t *uid,
 		       uint32_t *uidvalidity)
 {
@@ -113,7 +142,7 @@ int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t siz
 	const char *canon;
 	char *msgid;
 	size_t clen, n = 0;
-	bool owned;
+	bool owned, ready;
 	int rc;
 
 	msgid = vfs_find_msgid(data, size);
@@ -123,11 +152,11 @@ int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t siz
 	rc = canonical(data, size, &canon, &clen, &owned);
 	if (rc < 0)
 		return rc == -EFBIG ? 0 : rc;
-	rc = clen > UINT32_MAX ? 0 : vfs_load(v, idx);
-	if (rc < 0 || clen > UINT32_MAX)
+	if (clen > UINT32_MAX)
 		goto out;
 	pthread_mutex_lock(&t->lock);
-	if (t->nodes[idx].state == TREE_READY) {
+	ready = t->nodes[idx].state == TREE_READY;
+	if (ready) {
 		const struct tree_node *nd = &t->nodes[idx];
 
 		uv = nd->uidvalidity;
@@ -137,7 +166,11 @@ int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t siz
 				cand[n++] = nd->msgs[i - 1].uid;
 	}
 	pthread_mutex_unlock(&t->lock);
-	rc = 0;
+	/* not listed (cp into a mailbox nobody looked at): ask the server
+	 * for the Message-ID rather than list every message */
+	rc = ready ? 0 : search(v, idx, data, size, cand, &n, &uv);
+	if (rc < 0)
+		goto out;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = same_body(v, idx, uv, cand[i], canon, clen);
 		if (rc == 1) {

@@ -1983,13 +1983,26 @@ const char *session_append_refusal(const struct session *s)
 
 int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid, uint32_t *uid)
 {
+	uint32_t found[64];
+	size_t n;
+	int rc = session_search_msgid_all(s, msgid, found, 64, &n);
+
+	*uid = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (found[i] >= min_uid && found[i] > *uid)
+			*uid = found[i];
+	return rc;
+}
+
+int session_search_msgid_all(struct session *s, const char *msgid, uint32_t *uids, size_t max, size_t *n)
+{
 	struct mailimap_search_key *key;
 	clist *res = NULL;
 	clistiter *it;
 	char *name, *val;
 	int rc;
 
-	*uid = 0;
+	*n = 0;
 	if (session_gate(s, "UID SEARCH", msgid) < 0)
 		return -EINVAL;
 	name = strdup("Message-ID");
@@ -2009,11 +2022,20 @@ int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid,
 	mailimap_search_key_free(key);
 	if (rc < 0)
 		return rc;
+	/* the highest (newest) MAX of them, in the order the server gave */
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		uint32_t u = *(uint32_t *)clist_content(it);
+		size_t lo = 0;
 
-		if (u >= min_uid && u > *uid)
-			*uid = u;
+		if (*n < max) {
+			uids[(*n)++] = u;
+			continue;
+		}
+		for (size_t i = 1; i < max; i++)
+			if (uids[i] < uids[lo])
+				lo = i;
+		if (max > 0 && u > uids[lo])
+			uids[lo] = u;
 	}
 	mailimap_search_result_free(res);
 	return 0;

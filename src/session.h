@@ -209,6 +209,8 @@ uint64_t session_append_limit(const struct session *s);
 /* UID SEARCH HEADER Message-ID ID in the selected mailbox: the largest
  * matching UID that is >= MIN_UID, or 0. */
 int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid, uint32_t *uid);
+/* The same search: the highest MAX matching UIDs into UIDS, *N of them. */
+int session_search_msgid_all(struct session *s, const char *msgid, uint32_t *uids, size_t max, size_t *n);
 
 /* MYRIGHTS mailbox (RFC 4314): malloc'd rights string in *OUT. */
 int session_myrights(struct session *s, const char *mailbox, char **out);
