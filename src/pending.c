@@ -506,7 +506,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	struct session *s = NULL;
 	uint32_t uidvalidity = 0, uid = 0;
 	char *mailbox, *data, *msgid = NULL, said[256];
-	bool ambiguous = false, unsure = false;
+	bool ambiguous = false, unsure = false, shown;
 	int rc, attempt;
 
 	pthread_mutex_lock(&v->tree.lock);
@@ -595,8 +595,8 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 		log_info("%s: the message did not arrive; sending it once more", mailbox);
 	}
 	munmap(data, size);
-	free(msgid);
 	if (rc < 0) {
+		free(msgid);
 		/* one line with all of it: `imapfs status` shows the last one */
 		if (unsure)
 			log_err("%s: APPEND of %s: the outcome is unknown (%s); it may have been stored: "
@@ -610,15 +610,19 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 		return rc;
 	}
 
-	/* show it at once under its UID (or re-list when the server gave none) */
-	if (uid != 0 && vfs_session(v, mailbox, &s, &mb) == 0) {
-		if (mb.uidvalidity != uidvalidity || vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) < 0)
-			uid = 0;
+	/* show it at once under its UID (or re-list when that fails). A
+	 * server without UIDPLUS does not say the UID: the Message-ID among
+	 * the UIDs new since the APPEND began tells it, so the name written
+	 * can mean it (mv -t, sed -i look again) */
+	shown = false;
+	if ((uid != 0 || msgid != NULL) && vfs_session(v, mailbox, &s, &mb) == 0) {
+		if (uid == 0 && msgid != NULL && session_search_msgid(s, msgid, st.uidnext, &uid) == 0 && uid != 0)
+			uidvalidity = mb.uidvalidity;
+		if (uid != 0 && mb.uidvalidity == uidvalidity)
+			shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) == 0;
 		pool_checkin(v->pool, s);
-	} else {
-		uid = 0;
 	}
-	if (uid == 0) {
+	if (!shown) {
 		pthread_mutex_lock(&v->tree.lock);
 		if (v->tree.nodes[idx].state == TREE_READY)
 			v->tree.nodes[idx].state = TREE_UNLOADED;
@@ -626,6 +630,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	}
 	log_debug("%s: appended %" PRIu64 " bytes as UID %u", mailbox, size, uid);
 	free(mailbox);
+	free(msgid);
 	*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity, .appended = true };
 	return 0;
 }

@@ -433,8 +433,21 @@ out:
 	return rc;
 }
 
+/* The Message-ID of message UID of node IDX (from its first 64 KiB,
+ * BODY.PEEK), or NULL. */
+static char *msg_id_of(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+{
+	char *buf = NULL, *mid = NULL;
+	size_t got = 0;
+
+	if (vfs_fetch(v, idx, uidvalidity, uid, 0, 65536, &buf, &got) == 0)
+		mid = vfs_find_msgid(buf, got);
+	free(buf);
+	return mid;
+}
+
 /* UID MOVE of message UID from node IDX to node NEWIDX; *NEWUID is its UID
- * there (0 when the server did not say). */
+ * there (0 when it is not known). */
 static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx, uint32_t *newuid_out)
 {
 	struct tree *t = &v->tree;
@@ -443,6 +456,9 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	char *from = NULL, *to = NULL;
 	uint32_t newuid = 0, uidvalidity;
 	uint64_t msgid = vfs_gmail_msgid(v, idx, uid);
+	struct session_status st = { 0 };
+	char *mid = NULL;
+	bool shown = false;
 	int rc = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -459,11 +475,19 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	if (rc < 0)
 		goto out;
 
+	/* without UIDPLUS no COPYUID says where it went: its Message-ID
+	 * among the target's UIDs new since the move began will (the name
+	 * moved to then means it, for mv -t; a message without one is shown
+	 * when the target is listed again) */
+	if (!v->uidplus)
+		mid = msg_id_of(v, idx, uidvalidity, uid);
 	rc = vfs_session(v, from, &s, &mb);
 	if (rc == 0)
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, from, uid);
 	if (rc < 0)
 		goto out;
+	if (mid != NULL && session_status(s, to, &st) < 0)
+		st.uidnext = 0;
 	rc = session_move(s, uid, to, &newuid);
 	pool_checkin(v->pool, s);
 	if (rc < 0) {
@@ -478,15 +502,15 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	pthread_mutex_unlock(&t->lock);
 	/* show it in the target under its new UID (the server said which,
 	 * even when this connection cannot see it yet: then it is re-listed) */
-	*newuid_out = newuid;
-	if (newuid == 0 || vfs_session(v, to, &s, &mb) < 0) {
-		newuid = 0;
-	} else {
-		if (vfs_refresh_msg(v, s, newidx, mb.uidvalidity, newuid) < 0)
+	if ((newuid != 0 || (mid != NULL && st.uidnext != 0)) && vfs_session(v, to, &s, &mb) == 0) {
+		if (newuid == 0 && session_search_msgid(s, mid, st.uidnext, &newuid) < 0)
 			newuid = 0;
+		if (newuid != 0)
+			shown = vfs_refresh_msg(v, s, newidx, mb.uidvalidity, newuid) == 0;
 		pool_checkin(v->pool, s);
 	}
-	if (newuid == 0) {
+	*newuid_out = newuid;
+	if (!shown) {
 		pthread_mutex_lock(&t->lock);
 		if (t->nodes[newidx].state == TREE_READY)
 			t->nodes[newidx].state = TREE_UNLOADED;
@@ -497,6 +521,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 out:
 	free(from);
 	free(to);
+	free(mid);
 	return rc;
 }
 

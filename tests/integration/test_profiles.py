@@ -135,6 +135,65 @@ def test_mv_message(prof):
     assert pu.flags(fs, "Archive", new[0]) == {"\\Seen"}
 
 
+def _sh(cmd):
+    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", cmd],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_mv_t_several_sources(prof):
+    """mv -t Archive/ INBOX/1.eml INBOX/2.eml exits 0 (coreutils stats each
+    target after the rename): with COPYUID, or without UIDPLUS by the
+    moved message's Message-ID."""
+    fs, m = prof
+    fs._box("Archive")["uidnext"] = 50    # moved ones: 50, 51 (not 2.eml)
+    os.listdir(os.path.join(m.path, "Archive"))
+    before = pu.bodies(fs, "INBOX")
+    r = _sh("cd %s && mv -t ../Archive/ 1.eml 2.eml" % os.path.join(m.path, "INBOX"))
+    if pu.mv_outcome(fs) == errno.EPERM:
+        assert r.returncode != 0 and pu.bodies(fs, "INBOX") == before
+        return
+    assert r.returncode == 0, "%s: %s\n%s" % (fs.profile, r.stderr, fs.transcript())
+    arch = pu.bodies(fs, "Archive")
+    assert sorted(arch.values()) == sorted([arch[1], before[1], before[2]])
+    assert sorted(pu.bodies(fs, "INBOX")) == [3]
+    # 1.eml is Archive's own (a real name wins over the alias the move
+    # left); 2.eml means the message moved under it, now UID 51
+    assert sorted(arch) == [1, 50, 51], sorted(arch)
+    for n, want in (("1.eml", arch[1]), ("2.eml", before[2])):
+        with open(os.path.join(m.path, "Archive", n), "rb") as f:
+            assert f.read() == want, n
+    assert pu.listing(os.path.join(m.path, "Archive")) == sorted(
+        "%d.eml" % u for u in arch)
+
+
+def test_cp_then_stat_and_sed_i(prof):
+    """cp f Archive/ then stat Archive/f (the name written means the stored
+    message, also without APPENDUID); sed -i on a message replaces it:
+    APPEND, then that one UID removed (expunged, or to Trash), or where
+    the server cannot remove one message, sed fails and both stay."""
+    fs, m = prof
+    d = os.path.join(m.path, "Archive")
+    os.listdir(d)
+    data = pu.body("cp-stat")
+    with open(os.path.join(m.path, "..", "cp-stat.eml"), "wb") as f:
+        f.write(data)
+    r = _sh("cp %s/../cp-stat.eml %s/ && stat %s/cp-stat.eml >/dev/null" % (m.path, d, d))
+    assert r.returncode == 0, "%s: %s\n%s" % (fs.profile, r.stderr, fs.transcript())
+    before = pu.bodies(fs, "Archive")
+    assert sorted(before.values()) == sorted([before[1], data])
+    r = _sh("sed -i 's/^Subject: profile/Subject: edited/' %s/1.eml" % d)
+    after = pu.bodies(fs, "Archive")
+    edited = before[1].replace(b"Subject: profile", b"Subject: edited")
+    assert edited in after.values(), "%s: no edited copy\n%s" % (fs.profile, fs.transcript())
+    if pu.rm_outcome(fs) == errno.EPERM:
+        assert r.returncode != 0 and 1 in after, fs.profile
+        return
+    assert r.returncode == 0, "%s: %s\n%s" % (fs.profile, r.stderr, fs.transcript())
+    assert 1 not in after and len(after) == 2, sorted(after)
+    with open(os.path.join(d, "1.eml"), "rb") as f:
+        assert f.read() == edited
+
+
 def test_mkdir_ls_rmdir(prof):
     """mkdir Work; ls Work; rmdir Work (the connection that listed Work
     has it selected: a refuse-selected server says NO to DELETE there)."""
