@@ -159,19 +159,31 @@ int aliases_ino_get(struct aliases *a, uint64_t ino, int64_t now, struct alias_t
 	return get(a, 0, NULL, ino, now, to);
 }
 
+static bool found_at(const struct alias_entry *e, const struct alias_target *to, int64_t now)
+{
+	return e->name != NULL && e->expires > now && e->to.found && e->to.node == to->node &&
+	       e->to.uid == to->uid && e->to.uidvalidity == to->uidvalidity;
+}
+
 bool aliases_found_to(struct aliases *a, const struct alias_target *to, int64_t now)
 {
 	bool hit = false;
 
 	pthread_mutex_lock(&a->lock);
-	for (size_t i = 0; i < a->n && !hit; i++) {
-		const struct alias_entry *e = &a->e[i];
-
-		hit = e->name != NULL && e->expires > now && e->to.found && e->to.node == to->node &&
-		      e->to.uid == to->uid && e->to.uidvalidity == to->uidvalidity;
-	}
+	for (size_t i = 0; i < a->n && !hit; i++)
+		hit = found_at(&a->e[i], to, now);
 	pthread_mutex_unlock(&a->lock);
 	return hit;
+}
+
+void aliases_found_retarget(struct aliases *a, const struct alias_target *from, const struct alias_target *to,
+			    int64_t now)
+{
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->n; i++)
+		if (found_at(&a->e[i], from, now))
+			a->e[i].to = *to;
+	pthread_mutex_unlock(&a->lock);
 }
 
 void aliases_drop_node(struct aliases *a, uint32_t node)

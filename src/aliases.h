@@ -77,7 +77,12 @@ int aliases_ino_get(struct aliases *a, uint64_t ino, int64_t now, struct alias_t
 /* Whether a live name alias with FOUND set points at TO's message. */
 bool aliases_found_to(struct aliases *a, const struct alias_target *to, int64_t now);
 
-/* Forget every alias in or to mailbox NODE (it was renamed or deleted). */
+/* Live FOUND name aliases of FROM's message now mean TO (their own copy,
+ * made before FROM's message is removed). */
+void aliases_found_retarget(struct aliases *a, const struct alias_target *from, const struct alias_target *to,
+			    int64_t now);
+
+/* Forget every alias in or to mailbox NODE (it was deleted). */
 void aliases_drop_node(struct aliases *a, uint32_t node);
 
 #endif

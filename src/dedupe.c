@@ -8,8 +8,8 @@
  * message the mailbox already holds is therefore not appended; its name
  * means that message (aliases.h).
  *
- * "Equal" is byte for byte, after turning every bare LF of the new file
- * into CRLF, which is what the server stores and sends back (a Maildir
+ * "Equal" is byte for byte, after turning every bare LF or CR of the new
+ * file into CRLF, which is what APPEND sends and the server gives back (a Maildir
  * written by mbsync has LF line ends). Candidates are the messages of
  * exactly that RFC822.SIZE, from the listing, so a new message of a size
  * a listed mailbox does not have costs no command at all; in a mailbox
@@ -55,30 +55,75 @@ char *vfs_find_msgid(const char *data, size_t len)
 	return NULL;
 }
 
-/* DATA with every bare LF made CRLF: *OUT is DATA itself when there is
- * none (*OWNED false), else a malloc'd copy. -EFBIG past DEDUPE_CANON_MAX. */
-static int canonical(const char *data, size_t size, const char **out, size_t *outlen, bool *owned)
+char *vfs_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
 {
-	size_t bare = 0, j = 0;
-	char *c;
+	char *buf = NULL, *mid = NULL;
+	size_t got = 0;
+
+	if (vfs_fetch(v, idx, uidvalidity, uid, 0, 65536, &buf, &got) == 0)
+		mid = vfs_find_msgid(buf, got);
+	free(buf);
+	return mid;
+}
+
+bool vfs_same_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b)
+{
+	char *ma = vfs_msg_id(v, idx, uidvalidity, a);
+	char *mb = ma != NULL ? vfs_msg_id(v, idx, uidvalidity, b) : NULL;
+	bool same = mb != NULL && strcmp(ma, mb) == 0;
+
+	free(ma);
+	free(mb);
+	return same;
+}
+
+/* Whether byte I of DATA is a bare LF or a bare CR, which APPEND sends
+ * as CRLF (imapfs.1, New messages: the IMAP library does). */
+static bool bare_eol(const char *data, size_t size, size_t i)
+{
+	if (data[i] == '\n')
+		return i == 0 || data[i - 1] != '\r';
+	if (data[i] == '\r')
+		return i + 1 == size || data[i + 1] != '\n';
+	return false;
+}
+
+uint64_t vfs_crlf_size(const char *data, size_t size)
+{
+	uint64_t n = size;
 
 	for (size_t i = 0; i < size; i++)
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-			bare++;
+		if (bare_eol(data, size, i))
+			n++;
+	return n;
+}
+
+/* DATA with every bare LF or CR made CRLF: *OUT is DATA itself when there
+ * is none (*OWNED false), else a malloc'd copy. -EFBIG past
+ * DEDUPE_CANON_MAX. */
+static int canonical(const char *data, size_t size, const char **out, size_t *outlen, bool *owned)
+{
+	uint64_t len = vfs_crlf_size(data, size);
+	size_t j = 0;
+	char *c;
+
 	*owned = false;
 	*out = data;
-	*outlen = size + bare;
-	if (bare == 0)
+	*outlen = (size_t)len;
+	if (len == size)
 		return 0;
-	if (*outlen > DEDUPE_CANON_MAX)
+	if (len > DEDUPE_CANON_MAX)
 		return -EFBIG;
-	c = malloc(*outlen);
+	c = malloc((size_t)len);
 	if (c == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < size; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+		if (bare_eol(data, size, i)) {
 			c[j++] = '\r';
-		c[j++] = data[i];
+			c[j++] = '\n';
+		} else {
+			c[j++] = data[i];
+		}
 	}
 	*out = c;
 	*owned = true;
@@ -125,7 +170,7 @@ static int search(struct vfs *v, uint32_t idx, const char *data, size_t size, ui
 	pthread_mutex_unlock(&v->tree.lock);
 	rc = mailbox != NULL && msgid != NULL ? vfs_session(v, mailbox, &s, &mb) : -ENOMEM;
 	if (rc == 0) {
-		rc = session_search_msgid_all(s, msgid, cand, DEDUPE_CANDIDATES, n);
+		rc = session_search_msgid_all(s, msgid, true, cand, DEDUPE_CANDIDATES, n);
 		*uv = mb.uidvalidity;
 		pool_checkin(v->pool, s);
 	}
@@ -162,7 +207,7 @@ int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t siz
 		uv = nd->uidvalidity;
 		/* newest first: a restore finds what the last run stored */
 		for (size_t i = nd->nmsgs; i > 0 && n < DEDUPE_CANDIDATES; i--)
-			if (nd->msgs[i - 1].size == clen)
+			if (nd->msgs[i - 1].size == clen && !(nd->msgs[i - 1].sysflags & SESSION_F_DELETED))
 				cand[n++] = nd->msgs[i - 1].uid;
 	}
 	pthread_mutex_unlock(&t->lock);

@@ -299,6 +299,13 @@ void pending_release(struct vfs *v, struct vfs_pending *p, bool writer)
 		pthread_mutex_lock(&v->pend_lock);
 		p->opens--;
 	}
+	if (p->over && p->writers == 0 && !p->busy && p->name != NULL) {
+		/* written over a message and closed without anything to store
+		 * (": > 5.eml", a failed cp): the message stays as it was, and
+		 * this has no name of its own to keep it for */
+		free(p->name);
+		p->name = NULL;
+	}
 	maybe_free(v, p);
 	pthread_mutex_unlock(&v->pend_lock);
 }
@@ -710,9 +717,16 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 		aliases_name_set(&v->aliases, idx, shown, &stored, now);
 		aliases_ino_set(&v->aliases, ino, &stored, now);
 	}
-	if (rc == 0 && replacing && stored.appended && stored.uid != replace.uid) {
-		/* renamed over a message: that one goes now that this one is
-		 * confirmed stored (never before, never when nothing new was) */
+	if (rc == 0 && replacing && stored.appended && stored.uid != replace.uid &&
+	    !vfs_same_msg_id(v, replace.node, replace.uidvalidity, replace.uid, stored.uid)) {
+		/* written over another message's name (a restore whose file
+		 * names collide with UIDs): not an edit of it, so it stays */
+		log_info("%s: stored as UID %u beside UID %u, which is another message (its Message-ID "
+			 "differs, or one has none) and is kept", shown, stored.uid, replace.uid);
+	} else if (rc == 0 && replacing && stored.appended && stored.uid != replace.uid) {
+		/* renamed or written over an older version of itself: that
+		 * one goes now that this one is confirmed stored (never before,
+		 * never when nothing new was) */
 		rc = vfs_remove_msg(v, replace.node, replace.uid, replace.uidvalidity, shown);
 		if (rc < 0)
 			log_err("%s: stored as UID %u, but removing the message it replaces (UID %u) "

@@ -1736,41 +1736,58 @@ static uint32_t set_first_uid(struct mailimap_set *set)
 	return item->set_first;
 }
 
-int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
+/* UID MOVE (MOVE) or UID COPY of UID to DEST; *NEW_UID from COPYUID. */
+static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool move, uint32_t *new_uid)
 {
 	struct mailimap_set *set, *src = NULL, *dst = NULL;
 	uint32_t uidvalidity = 0;
 	int rc;
 
 	*new_uid = 0;
-	rc = session_gate(s, "UID MOVE", dest);
+	rc = session_gate(s, move ? "UID MOVE" : "UID COPY", dest);
 	if (rc < 0)
 		return rc;
 	set = mailimap_set_new_single(uid);
 	if (set == NULL)
 		return -ENOMEM;
-	if (session_has_cap(s, "MOVE")) {
+	if (move)
 		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, &uidvalidity, &src, &dst),
 				"UID MOVE");
-	} else if (!session_has_cap(s, "UIDPLUS")) {
-		/* COPY would work, but removing the original then needs a bare
-		 * EXPUNGE that takes every other \Deleted message too */
-		log_err("imap[%d]: the server has neither MOVE nor UIDPLUS: a message cannot be moved "
-			"without risking other messages marked \\Deleted; refusing", s->id);
-		rc = -EPERM;
-	} else {
+	else
 		rc = session_rc(s, mailimap_uidplus_uid_copy(s->imap, set, dest, &uidvalidity, &src, &dst),
 				"UID COPY");
-		/* the copy exists now: only then remove this one UID from here */
-		if (rc == 0)
-			rc = session_expunge_uid(s, uid);
-	}
 	*new_uid = set_first_uid(dst);
 	if (src)
 		mailimap_set_free(src);
 	if (dst)
 		mailimap_set_free(dst);
 	mailimap_set_free(set);
+	return rc;
+}
+
+int session_copy(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
+{
+	return uid_transfer(s, uid, dest, false, new_uid);
+}
+
+int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
+{
+	int rc;
+
+	*new_uid = 0;
+	if (session_has_cap(s, "MOVE"))
+		return uid_transfer(s, uid, dest, true, new_uid);
+	if (!session_has_cap(s, "UIDPLUS")) {
+		/* COPY would work, but removing the original then needs a bare
+		 * EXPUNGE that takes every other \Deleted message too */
+		log_err("imap[%d]: the server has neither MOVE nor UIDPLUS: a message cannot be moved "
+			"without risking other messages marked \\Deleted; refusing", s->id);
+		return -EPERM;
+	}
+	rc = uid_transfer(s, uid, dest, false, new_uid);
+	/* the copy exists now: only then remove this one UID from here */
+	if (rc == 0)
+		rc = session_expunge_uid(s, uid);
 	return rc;
 }
 
@@ -1985,7 +2002,7 @@ int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid,
 {
 	uint32_t found[64];
 	size_t n;
-	int rc = session_search_msgid_all(s, msgid, found, 64, &n);
+	int rc = session_search_msgid_all(s, msgid, false, found, 64, &n);
 
 	*uid = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++)
@@ -1994,9 +2011,10 @@ int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid,
 	return rc;
 }
 
-int session_search_msgid_all(struct session *s, const char *msgid, uint32_t *uids, size_t max, size_t *n)
+int session_search_msgid_all(struct session *s, const char *msgid, bool undeleted, uint32_t *uids,
+			     size_t max, size_t *n)
 {
-	struct mailimap_search_key *key;
+	struct mailimap_search_key *key, *hdr, *und;
 	clist *res = NULL;
 	clistiter *it;
 	char *name, *val;
@@ -2012,11 +2030,31 @@ int session_search_msgid_all(struct session *s, const char *msgid, uint32_t *uid
 		free(val);
 		return -ENOMEM;
 	}
-	key = mailimap_search_key_new_header(name, val);
-	if (key == NULL) {
+	key = hdr = mailimap_search_key_new_header(name, val);
+	if (hdr == NULL) {
 		free(name);
 		free(val);
 		return -ENOMEM;
+	}
+	if (undeleted) {
+		/* HEADER Message-ID x UNDELETED */
+		key = mailimap_search_key_new_multiple_empty();
+		und = mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL, NULL, NULL,
+					      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
+					      NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+		if (key == NULL || und == NULL || mailimap_search_key_multiple_add(key, hdr) != MAILIMAP_NO_ERROR) {
+			if (key != NULL)
+				mailimap_search_key_free(key);
+			if (und != NULL)
+				mailimap_search_key_free(und);
+			mailimap_search_key_free(hdr);
+			return -ENOMEM;
+		}
+		if (mailimap_search_key_multiple_add(key, und) != MAILIMAP_NO_ERROR) {
+			mailimap_search_key_free(und);
+			mailimap_search_key_free(key);	/* frees HDR with it */
+			return -ENOMEM;
+		}
 	}
 	rc = session_rc(s, mailimap_uid_search(s->imap, NULL, key, &res), "UID SEARCH");
 	mailimap_search_key_free(key);

@@ -168,6 +168,9 @@ int session_expunge_uid(struct session *s, uint32_t uid);
 /* Move UID to DEST: UID MOVE, else UID COPY + STORE \Deleted + UID EXPUNGE.
  * *NEW_UID is the UID in DEST from COPYUID, 0 when the server did not say. */
 int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid);
+/* UID COPY of UID to DEST (which may be the selected mailbox itself);
+ * *NEW_UID from COPYUID, 0 when the server does not say. */
+int session_copy(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid);
 
 int session_create(struct session *s, const char *mailbox);
 /* DELETE and RENAME first leave MAILBOX (FROM) if this connection has it
@@ -209,8 +212,10 @@ uint64_t session_append_limit(const struct session *s);
 /* UID SEARCH HEADER Message-ID ID in the selected mailbox: the largest
  * matching UID that is >= MIN_UID, or 0. */
 int session_search_msgid(struct session *s, const char *msgid, uint32_t min_uid, uint32_t *uid);
-/* The same search: the highest MAX matching UIDs into UIDS, *N of them. */
-int session_search_msgid_all(struct session *s, const char *msgid, uint32_t *uids, size_t max, size_t *n);
+/* The same search (UNDELETED: only messages without \Deleted): the highest
+ * MAX matching UIDs into UIDS, *N of them. */
+int session_search_msgid_all(struct session *s, const char *msgid, bool undeleted, uint32_t *uids,
+			     size_t max, size_t *n);
 
 /* MYRIGHTS mailbox (RFC 4314): malloc'd rights string in *OUT. */
 int session_myrights(struct session *s, const char *mailbox, char **out);

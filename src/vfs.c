@@ -641,7 +641,8 @@ int vfs_check_dir_ino(const struct vfs *v, uint64_t ino)
 	return 0;
 }
 
-int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, struct alias_target *al)
+int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, uint32_t *uv,
+		     struct alias_target *al)
 {
 	struct tree *t = &v->tree;
 	struct alias_target a;
@@ -662,6 +663,7 @@ int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *ui
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);
+	*uv = t->nodes[idx].uidvalidity;
 	if (want != 0 && tree_msg_find(&t->nodes[idx], want) != NULL) {
 		*uid = want;	/* a real message's name wins over an alias */
 		rc = 0;
@@ -682,7 +684,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr
 {
 	struct tree *t = &v->tree;
 	struct tree_msg *m;
-	uint32_t idx, uid;
+	uint32_t idx, uid, uv;
 	long child;
 	int rc;
 
@@ -699,7 +701,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr
 	pthread_mutex_unlock(&t->lock);
 	if (pending_lookup(v, idx, name, out) == 0)
 		return 0;
-	rc = vfs_resolve_name(v, idx, name, &uid, NULL);
+	rc = vfs_resolve_name(v, idx, name, &uid, &uv, NULL);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);

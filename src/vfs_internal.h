@@ -142,9 +142,12 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 uint32_t vfs_parse_msg_name(const char *name);
 /* The message NAME stands for in node IDX: "UID.eml" of a message it has
  * (returns 0), else a live alias (aliases.h) to a message it still has
- * (returns 1, *AL filled when not NULL). *UID is its UID. -ENOENT, or the
- * listing's error. Loads the listing when needed; no lock held. */
-int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, struct alias_target *al);
+ * (returns 1, *AL filled when not NULL). *UID is its UID and *UV the
+ * UIDVALIDITY it was found under (both read in one hold of the lock).
+ * -ENOENT, or the listing's error. Loads the listing when needed; no lock
+ * held. */
+int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, uint32_t *uv,
+		     struct alias_target *al);
 /* After vfs_session: 0 when the mailbox still has the UIDVALIDITY our UIDs
  * come from; otherwise checks S back in, marks node IDX for re-listing,
  * logs and returns -ESTALE (UID n would name another message). */
@@ -285,6 +288,15 @@ int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newn
 /* The Message-ID header's value ("<...>") from DATA's header block, or NULL
  * (malloc'd). dedupe.c. */
 char *vfs_find_msgid(const char *data, size_t len);
+/* The Message-ID of message UID of node IDX (from its first 64 KiB,
+ * BODY.PEEK), malloc'd, or NULL. dedupe.c. */
+char *vfs_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
+/* Whether messages A and B of node IDX have the same Message-ID (both
+ * have one): B is an edit of A (sed -i, an editor's save), not another
+ * message that happens to be written over A's name. dedupe.c. */
+bool vfs_same_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b);
+/* SIZE plus one for every bare LF in DATA: its size once stored. */
+uint64_t vfs_crlf_size(const char *data, size_t size);
 /* Whether node IDX already holds a message identical to the new one in
  * DATA (SIZE bytes): one with the same bytes once every bare LF is CRLF,
  * as the server stores them. Only messages with a Message-ID are looked

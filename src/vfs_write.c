@@ -268,9 +268,10 @@ static long trash_mailbox(const struct tree *t)
 int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name)
 {
 	struct tree *t = &v->tree;
+	struct alias_target was = { 0 };
 	struct session_mbox mb;
 	struct session *s;
-	uint32_t newuid;
+	uint32_t newuid, copy = 0;
 	uint64_t msgid;
 	char *mailbox = NULL, *trash = NULL;
 	long tr;
@@ -310,6 +311,24 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
 	if (rc < 0)
 		goto out;
+	was = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity };
+	if (aliases_found_to(&v->aliases, &was, vfs_now_s())) {
+		/* a name written with this message's bytes stands for a copy
+		 * (cp 1.eml keep.eml; rm 1.eml): it gets a real one first */
+		rc = session_copy(s, uid, mailbox, &copy);
+		if (rc < 0) {
+			pool_checkin(v->pool, s);
+			log_err("rm %s/%s: a file written as a copy of it still needs it, and making "
+				"that copy failed (%s); not removed", mailbox, name, strerror(-rc));
+			goto out;
+		}
+		if (copy != 0)
+			aliases_found_retarget(&v->aliases, &was,
+					       &(struct alias_target){ .node = idx, .uid = copy,
+								       .uidvalidity = uidvalidity,
+								       .appended = true },
+					       vfs_now_s());
+	}
 	if (trash == NULL) {
 		rc = session_expunge_uid(s, uid);
 	} else {
@@ -321,7 +340,14 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		log_err("rm %s/%s failed: %s", mailbox, name, strerror(-rc));
 		goto out;
 	}
+	if (copy != 0 && vfs_session(v, mailbox, &s, &mb) == 0) {
+		if (vfs_refresh_msg(v, s, idx, mb.uidvalidity, copy) < 0)
+			copy = 0;
+		pool_checkin(v->pool, s);
+	}
 	pthread_mutex_lock(&t->lock);
+	if (copy == 0 && was.uid != 0 && t->nodes[idx].state == TREE_READY && aliases_found_to(&v->aliases, &was, 0))
+		t->nodes[idx].state = TREE_UNLOADED;
 	tree_msg_remove(&t->nodes[idx], uid);
 	t->nodes[idx].status_time = 0;
 	if (trash != NULL && (tr = trash_mailbox(t)) >= 0 && t->nodes[tr].state == TREE_READY)
@@ -338,7 +364,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 {
 	struct tree *t = &v->tree;
 	struct alias_target al;
-	uint32_t idx = tree_ino_node(parent), uid;
+	uint32_t idx = tree_ino_node(parent), uid, uv;
 	int rc, how;
 
 	if (v->cfg->ro)
@@ -355,7 +381,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 		return rc;
 	/* a message's name, or the name a change just gave one (the file
 	 * the user sees under it is that message: rm removes it) */
-	how = vfs_resolve_name(v, idx, name, &uid, &al);
+	how = vfs_resolve_name(v, idx, name, &uid, &uv, &al);
 	if (how < 0)
 		return how;
 	if (how == 1 && al.found) {
@@ -365,7 +391,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 		log_info("rm %s: it was the same as UID %u, which was there before and stays", name, uid);
 		return 0;
 	}
-	rc = vfs_remove_msg(v, idx, uid, 0, name);
+	rc = vfs_remove_msg(v, idx, uid, uv, name);
 	if (rc == 0 && how == 1)
 		aliases_name_drop(&v->aliases, idx, name);
 	return rc;
@@ -433,19 +459,6 @@ out:
 	return rc;
 }
 
-/* The Message-ID of message UID of node IDX (from its first 64 KiB,
- * BODY.PEEK), or NULL. */
-static char *msg_id_of(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
-{
-	char *buf = NULL, *mid = NULL;
-	size_t got = 0;
-
-	if (vfs_fetch(v, idx, uidvalidity, uid, 0, 65536, &buf, &got) == 0)
-		mid = vfs_find_msgid(buf, got);
-	free(buf);
-	return mid;
-}
-
 /* UID MOVE of message UID from node IDX to node NEWIDX; *NEWUID is its UID
  * there (0 when it is not known). */
 static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx, uint32_t *newuid_out)
@@ -480,7 +493,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	 * moved to then means it, for mv -t; a message without one is shown
 	 * when the target is listed again) */
 	if (!v->uidplus)
-		mid = msg_id_of(v, idx, uidvalidity, uid);
+		mid = vfs_msg_id(v, idx, uidvalidity, uid);
 	rc = vfs_session(v, from, &s, &mb);
 	if (rc == 0)
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, from, uid);
@@ -529,27 +542,32 @@ out:
  * just gave one), within the same mailbox. A message's name is its UID, so
  * a real one cannot be renamed. An alias can: the name moves, and when the
  * alias is of a message this mount stored for it (sed -i's closed
- * temporary file) and NEWNAME is another message, that one is replaced:
- * it is expunged now that the new one is confirmed stored. */
+ * temporary file) and NEWNAME is an older version of it (same Message-ID),
+ * that one is replaced: it is expunged now that the new one is confirmed
+ * stored. Another message under NEWNAME (a restore whose file names
+ * collide with UIDs) is never removed: both stay. */
 static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const char *newname)
 {
 	struct alias_target al, old;
-	uint32_t uid, olduid;
+	uint32_t uid, olduid, uv, olduv;
 	int how, rc;
 
-	how = vfs_resolve_name(v, idx, name, &uid, &al);
+	how = vfs_resolve_name(v, idx, name, &uid, &uv, &al);
 	if (how < 0)
 		return how;
 	if (how == 0)
 		return -EPERM;	/* a message's name is its UID */
-	rc = vfs_resolve_name(v, idx, newname, &olduid, &old);
+	rc = vfs_resolve_name(v, idx, newname, &olduid, &olduv, &old);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	if (rc == 1 && old.found)
 		rc = -ENOENT;	/* a name that only found a message already there */
-	if (rc >= 0 && olduid != uid) {
+	if (rc >= 0 && olduid != uid && al.appended && !vfs_same_msg_id(v, idx, olduv, olduid, uid)) {
+		log_info("%s renamed over %s: UID %u is another message (its Message-ID differs, or one "
+			 "has none), so it is kept beside the new UID %u", name, newname, olduid, uid);
+	} else if (rc >= 0 && olduid != uid) {
 		if (al.appended) {
-			rc = vfs_remove_msg(v, idx, olduid, 0, newname);
+			rc = vfs_remove_msg(v, idx, olduid, olduv, newname);
 			if (rc < 0) {
 				log_err("%s replaced %s: the new message is stored as UID %u, but removing "
 					"the old one (UID %u) failed: %s", name, newname, uid, olduid,
@@ -574,8 +592,9 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(parent), newidx = tree_ino_node(newparent), uid, newuid = 0;
-	struct alias_target al, over, *replace = NULL;
+	struct alias_target al, over = { 0 }, *replace = NULL;
 	struct vfs_attr a;
+	uint32_t uv;
 	long child;
 	int rc, how;
 
@@ -602,14 +621,11 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		/* a new file renamed over a message (an editor's save, rsync
 		 * updating a file): the message is replaced once the new
 		 * one is stored */
-		how = vfs_resolve_name(v, newidx, newname, &over.uid, &al);
+		how = vfs_resolve_name(v, newidx, newname, &over.uid, &over.uidvalidity, &al);
 		if (how == 1 && al.found)
 			how = -ENOENT;	/* not the name's message to replace */
 		if (how >= 0) {
-			pthread_mutex_lock(&t->lock);
 			over.node = newidx;
-			over.uidvalidity = t->nodes[newidx].uidvalidity;
-			pthread_mutex_unlock(&t->lock);
 			replace = &over;
 		} else if (how != -ENOENT) {
 			return how;
@@ -626,7 +642,7 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 			add_inval(inval, ninval, newparent, newname);
 		return rc;
 	}
-	how = vfs_resolve_name(v, idx, name, &uid, &al);
+	how = vfs_resolve_name(v, idx, name, &uid, &uv, &al);
 	if (how < 0)
 		return how;
 	if (how == 1 && al.found) {
