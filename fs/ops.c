@@ -101,7 +101,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	to_stat(fs, &a, &st);
-	fuse_reply_attr(req, &st, vfs_attr_cacheable(&a) ? fs->timeout : 0);
+	/* an inode answering for what it became (a forward) is asked again */
+	fuse_reply_attr(req, &st, vfs_attr_cacheable(&a) && !a.alias ? fs->timeout : 0);
 }
 
 /* A directory handle holds a snapshot, so listing in several readdir calls

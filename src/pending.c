@@ -513,7 +513,9 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	struct session *s = NULL;
 	uint32_t uidvalidity = 0, uid = 0;
 	char *mailbox, *data, *msgid = NULL, said[256];
-	bool ambiguous = false, unsure = false, shown;
+	bool ambiguous = false, unsure = false, shown, searched;
+	const struct tree_msg *m;
+	uint64_t csize;
 	int rc, attempt;
 
 	pthread_mutex_lock(&v->tree.lock);
@@ -528,6 +530,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 		return rc;
 	}
 	msgid = vfs_find_msgid(data, size);
+	csize = vfs_crlf_size(data, size);
 
 	/* already there (a restore run again): stored is what it is */
 	rc = vfs_find_identical(v, idx, data, size, &uid, &uidvalidity);
@@ -621,13 +624,25 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	 * server without UIDPLUS does not say the UID: the Message-ID among
 	 * the UIDs new since the APPEND began tells it, so the name written
 	 * can mean it (mv -t, sed -i look again) */
-	shown = false;
+	shown = searched = false;
 	if ((uid != 0 || msgid != NULL) && vfs_session(v, mailbox, &s, &mb) == 0) {
-		if (uid == 0 && msgid != NULL && session_search_msgid(s, msgid, st.uidnext, &uid) == 0 && uid != 0)
+		if (uid == 0 && msgid != NULL && session_search_msgid(s, msgid, st.uidnext, &uid) == 0 &&
+		    uid != 0) {
 			uidvalidity = mb.uidvalidity;
+			searched = true;
+		}
 		if (uid != 0 && mb.uidvalidity == uidvalidity)
 			shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) == 0;
 		pool_checkin(v->pool, s);
+	}
+	if (searched) {
+		/* another client's message with that Message-ID would have
+		 * another size, most likely: then the name means nothing */
+		pthread_mutex_lock(&v->tree.lock);
+		m = shown ? tree_msg_find(&v->tree.nodes[idx], uid) : NULL;
+		if (m == NULL || m->size != csize)
+			uid = 0;
+		pthread_mutex_unlock(&v->tree.lock);
 	}
 	if (!shown) {
 		pthread_mutex_lock(&v->tree.lock);

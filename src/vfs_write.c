@@ -241,6 +241,7 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 		rc = 0;	/* a parent the server never listed: nothing to delete */
 	if (rc < 0)
 		goto out;
+	aliases_drop_node(&v->aliases, (uint32_t)idx);
 	pthread_mutex_lock(&t->lock);
 	tree_hide(t, (uint32_t)idx);
 	tree_touch(&t->nodes[pidx]);

@@ -113,7 +113,8 @@ def test_other_client_flag_change_moves_mtime(fresh_server, imap, mount, tmp_pat
 
 def test_flag_change_via_mount_moves_mtime(fresh_server, imap, mount, tmp_path):
     """setfattr user.imap.flags on a message: the kernel drops only the
-    file's attributes by itself; the folder's new mtime shows at once."""
+    file's attributes by itself; the folder's new mtime shows as soon as
+    the notice imapfs queues for it has reached the kernel."""
     c, (bname, brel, (uid,)), _ = _two_mailboxes(fresh_server, imap)
     m = mount(fresh_server, opts=OPTS)
     busy = os.path.join(m.path, brel)
@@ -123,7 +124,7 @@ def test_flag_change_via_mount_moves_mtime(fresh_server, imap, mount, tmp_path):
     assert _mtime(busy) <= ns
     os.setxattr(f, "user.imap.flags", b"\\Flagged")
     assert "\\Flagged" in imaputil.flags_of(c, bname, uid)
-    assert _mtime(busy) > ns, "a flag set through the mount did not move the mtime"
+    _moved_past(busy, ns, 10, "a flag set through the mount")
     # setting what is already set changes nothing
     _, ns2 = _stamp(tmp_path, "same")
     was = _mtime(busy)
