@@ -741,7 +741,10 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 	} else if (rc == 0 && replacing && stored.appended && stored.uid != replace.uid) {
 		/* renamed or written over an older version of itself: that
 		 * one goes now that this one is confirmed stored (never before,
-		 * never when nothing new was) */
+		 * never when nothing new was), its flags kept unless the
+		 * writer gave some */
+		if (from_name)
+			vfs_carry_flags(v, replace.node, replace.uidvalidity, replace.uid, stored.uid);
 		rc = vfs_remove_msg(v, replace.node, replace.uid, replace.uidvalidity, shown);
 		if (rc < 0)
 			log_err("%s: stored as UID %u, but removing the message it replaces (UID %u) "

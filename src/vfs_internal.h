@@ -163,6 +163,10 @@ int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
  * bodies.c. */
 int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
+/* NEWUID replaces OLDUID (an edit: same Message-ID) in node IDX: when it
+ * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
+ * stays read, answered, flagged. A failure is logged only. vfs_write.c. */
+void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid);
 /* rm of message UID in node IDX (UIDVALIDITY: the one it must still have;
  * 0: whatever the node has): UID EXPUNGE, or UID MOVE to \Trash without
  * UIDPLUS. NAME is for the log. vfs_write.c. */

@@ -568,6 +568,7 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 			 "has none), so it is kept beside the new UID %u", name, newname, olduid, uid);
 	} else if (rc >= 0 && olduid != uid) {
 		if (al.appended) {
+			vfs_carry_flags(v, idx, olduv, olduid, uid);
 			rc = vfs_remove_msg(v, idx, olduid, olduv, newname);
 			if (rc < 0) {
 				log_err("%s replaced %s: the new message is stored as UID %u, but removing "
@@ -816,6 +817,46 @@ out:
 		log_err("setting flags on %s UID %u failed: %s", mailbox, uid, strerror(-rc));
 	free(mailbox);
 	return rc;
+}
+
+void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid)
+{
+	struct tree *t = &v->tree;
+	const struct tree_msg *o, *n;
+	struct session_flags fl = { 0 };
+	struct session *s;
+	char *mailbox = NULL, *kw = NULL;
+	bool carry, nomem = false;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	o = tree_msg_find(&t->nodes[idx], olduid);
+	n = tree_msg_find(&t->nodes[idx], newuid);
+	carry = o != NULL && n != NULL && t->nodes[idx].uidvalidity == uidvalidity && n->sysflags == 0 &&
+		(n->keywords == NULL || n->keywords[0] == '\0') &&
+		((o->sysflags & ~SESSION_F_DELETED) != 0 || (o->keywords != NULL && o->keywords[0] != '\0'));
+	if (carry) {
+		fl.sysflags = o->sysflags & ~SESSION_F_DELETED;
+		kw = o->keywords != NULL ? strdup(o->keywords) : NULL;
+		mailbox = strdup(t->nodes[idx].mailbox);
+		nomem = mailbox == NULL || (o->keywords != NULL && kw == NULL);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!carry)
+		return;
+	fl.keywords = kw;
+	rc = nomem ? -ENOMEM : vfs_store_session(v, idx, mailbox, newuid, uidvalidity, 0, &s);
+	if (rc == 0) {
+		rc = session_store(s, newuid, SESSION_STORE_SET, &fl);
+		if (rc == 0)
+			rc = vfs_refresh_msg(v, s, idx, uidvalidity, newuid);
+		pool_checkin(v->pool, s);
+	}
+	if (rc < 0)
+		log_warn("%s: UID %u replaces UID %u, but taking over its flags failed: %s",
+			 mailbox ? mailbox : "?", newuid, olduid, strerror(-rc));
+	free(kw);
+	free(mailbox);
 }
 
 static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t len)

@@ -440,6 +440,9 @@ def _replaced(s, c, m, box, before, uid, new, snap):
             assert got[u] == before[u], "%s %d changed" % (box, u)
     new_uids = [u for u in got if u not in before]
     assert len(new_uids) == 1 and got[new_uids[0]][0] == new
+    # an edit keeps the message's state (it set no flags of its own)
+    assert got[new_uids[0]][1] == before[uid][1], "flags %r, were %r" % (
+        got[new_uids[0]][1], before[uid][1])
     with open(os.path.join(m.path, box, "%d.eml" % uid), "rb") as f:
         assert f.read() == new
 
