@@ -176,6 +176,22 @@ bool aliases_found_to(struct aliases *a, const struct alias_target *to, int64_t 
 	return hit;
 }
 
+bool aliases_appended_elsewhere(struct aliases *a, const struct alias_target *to, const char *name,
+				int64_t now)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->n && !hit; i++) {
+		const struct alias_entry *e = &a->e[i];
+
+		hit = e->name != NULL && e->expires > now && e->to.appended && e->to.node == to->node &&
+		      e->to.uid == to->uid && e->to.uidvalidity == to->uidvalidity && strcmp(e->name, name) != 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return hit;
+}
+
 void aliases_found_retarget(struct aliases *a, const struct alias_target *from, const struct alias_target *to,
 			    int64_t now)
 {

@@ -77,6 +77,13 @@ int aliases_ino_get(struct aliases *a, uint64_t ino, int64_t now, struct alias_t
 /* Whether a live name alias with FOUND set points at TO's message. */
 bool aliases_found_to(struct aliases *a, const struct alias_target *to, int64_t now);
 
+/* Whether a live name alias other than NAME (in TO's mailbox) with
+ * APPENDED set points at TO's message: it was stored a moment ago for
+ * another file (a restore: 10.eml stored as UID 2 just before 2.eml is
+ * written over that name). */
+bool aliases_appended_elsewhere(struct aliases *a, const struct alias_target *to, const char *name,
+				int64_t now);
+
 /* Live FOUND name aliases of FROM's message now mean TO (their own copy,
  * made before FROM's message is removed). */
 void aliases_found_retarget(struct aliases *a, const struct alias_target *from, const struct alias_target *to,

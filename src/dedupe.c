@@ -59,8 +59,16 @@ char *vfs_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid
 {
 	char *buf = NULL, *mid = NULL;
 	size_t got = 0;
+	int rc = -ENOENT;
 
-	if (vfs_fetch(v, idx, uidvalidity, uid, 0, 65536, &buf, &got) == 0)
+	/* a connection that had the mailbox selected before the message
+	 * arrived sees it only after one more command (vfs_refresh_msg) */
+	for (int attempt = 0; attempt < 2 && rc == -ENOENT; attempt++) {
+		free(buf);
+		buf = NULL;
+		rc = vfs_fetch(v, idx, uidvalidity, uid, 0, 65536, &buf, &got);
+	}
+	if (rc == 0)
 		mid = vfs_find_msgid(buf, got);
 	free(buf);
 	return mid;
@@ -154,6 +162,28 @@ static int same_body(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t
 	return 1;
 }
 
+bool vfs_same_bytes(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b)
+{
+	const struct tree_msg *ma, *mb;
+	uint32_t len = 0;
+	char *buf = NULL;
+	size_t got = 0;
+	bool same;
+
+	pthread_mutex_lock(&v->tree.lock);
+	ma = tree_msg_find(&v->tree.nodes[idx], a);
+	mb = tree_msg_find(&v->tree.nodes[idx], b);
+	if (ma != NULL && mb != NULL && ma->size == mb->size && v->tree.nodes[idx].uidvalidity == uidvalidity)
+		len = ma->size;
+	pthread_mutex_unlock(&v->tree.lock);
+	if (len == 0 || len > DEDUPE_CANON_MAX)
+		return false;
+	same = vfs_fetch(v, idx, uidvalidity, a, 0, len, &buf, &got) == 0 && got == len &&
+	       same_body(v, idx, uidvalidity, b, buf, len) == 1;
+	free(buf);
+	return same;
+}
+
 /* The messages of node IDX with DATA's Message-ID (UID SEARCH HEADER),
  * newest first: at most DEDUPE_CANDIDATES into CAND (*N), and the
  * mailbox's UIDVALIDITY. */
@@ -179,21 +209,24 @@ static int search(struct vfs *v, uint32_t idx, const char *data, size_t size, ui
 	return rc;
 }
 
-int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t *uid,
-		       uint32_t *uidvalidity)
+int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size,
+		       const struct alias_target *over, uint32_t *uid, uint32_t *uidvalidity)
 {
 	struct tree *t = &v->tree;
 	uint32_t cand[DEDUPE_CANDIDATES], uv = 0;
 	const char *canon;
 	char *msgid;
 	size_t clen, n = 0;
-	bool owned, ready;
+	bool owned, ready, only_over;
 	int rc;
 
 	msgid = vfs_find_msgid(data, size);
-	if (msgid == NULL)
-		return 0;
+	/* without a Message-ID only the message written over counts (sed -i
+	 * that changed nothing): a draft copied twice may be meant twice */
+	only_over = msgid == NULL;
 	free(msgid);
+	if (only_over && over == NULL)
+		return 0;
 	rc = canonical(data, size, &canon, &clen, &owned);
 	if (rc < 0)
 		return rc == -EFBIG ? 0 : rc;
@@ -201,7 +234,14 @@ int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t siz
 		goto out;
 	pthread_mutex_lock(&t->lock);
 	ready = t->nodes[idx].state == TREE_READY;
-	if (ready) {
+	if (only_over) {
+		const struct tree_msg *m = tree_msg_find(&t->nodes[idx], over->uid);
+
+		ready = true;	/* no search: that one message or none */
+		uv = over->uidvalidity;
+		if (m != NULL && m->size == clen && t->nodes[idx].uidvalidity == uv)
+			cand[n++] = over->uid;
+	} else if (ready) {
 		const struct tree_node *nd = &t->nodes[idx];
 
 		uv = nd->uidvalidity;

@@ -427,6 +427,20 @@ fail:
 	return rc;
 }
 
+uint64_t pending_over_ino(struct vfs *v, uint64_t ino)
+{
+	struct vfs_pending *p;
+	uint64_t found = 0;
+
+	pthread_mutex_lock(&v->pend_lock);
+	for (p = v->pending; p != NULL && found == 0; p = p->next)
+		if (p->over && p->name != NULL && !p->busy &&
+		    tree_msg_ino(p->replace.node, p->replace.uid) == ino)
+			found = p->ino;
+	pthread_mutex_unlock(&v->pend_lock);
+	return found;
+}
+
 int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out)
 {
 	struct tree *t = &v->tree;
@@ -452,6 +466,11 @@ int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out)
 				  t->nodes[over.node].mailbox);
 	over.uidvalidity = rc == 0 ? t->nodes[over.node].uidvalidity : 0;
 	pthread_mutex_unlock(&t->lock);
+	if (rc == 0 && !vfs_can_remove(v, over.node)) {
+		log_err("UID %u: the server cannot remove one message (no UIDPLUS, no \\Trash with MOVE), "
+			"so it cannot be written over", over.uid);
+		rc = -EPERM;
+	}
 	if (rc < 0)
 		return rc;
 	snprintf(name, sizeof(name), "%" PRIu32 ".eml", over.uid);
@@ -459,8 +478,7 @@ int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out)
 	 * found this message already there (aliases.h, FOUND) may be the one
 	 * written through, the message is not the writer's to replace; the
 	 * new bytes are stored beside it */
-	return pending_add(v, over.node, name, 0600, &over,
-			   !aliases_found_to(&v->aliases, &over, vfs_now_s()), out);
+	return pending_add(v, over.node, name, 0600, &over, vfs_may_replace(v, &over, name), out);
 }
 
 ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t size, uint64_t off)
@@ -505,7 +523,7 @@ ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t siz
  */
 static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *name,
 		     uint64_t size, int64_t date, uint8_t sysflags, const char *keywords,
-		     struct alias_target *stored)
+		     const struct alias_target *over, struct alias_target *stored)
 {
 	struct session_flags fl = { .sysflags = sysflags, .keywords = keywords };
 	struct session_status st;
@@ -533,7 +551,7 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	csize = vfs_crlf_size(data, size);
 
 	/* already there (a restore run again): stored is what it is */
-	rc = vfs_find_identical(v, idx, data, size, &uid, &uidvalidity);
+	rc = vfs_find_identical(v, idx, data, size, over, &uid, &uidvalidity);
 	if (rc == 1) {
 		log_info("%s: %s is identical to UID %u already there; not appended again", mailbox, name,
 			 uid);
@@ -721,7 +739,8 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 
 	rc = from_name ? maildir_flags(shown, &sysflags, &keywords) : 0;
 	if (rc == 0)
-		rc = do_append(v, p, idx, shown, size, date, sysflags, keywords, &stored);
+		rc = do_append(v, p, idx, shown, size, date, sysflags, keywords,
+			       replacing && replace.node == idx ? &replace : NULL, &stored);
 	free(keywords);
 	if (rc == 0 && stored.uid != 0) {
 		/* the name written, and the inode the kernel holds for it,
@@ -732,13 +751,13 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 		aliases_name_set(&v->aliases, idx, shown, &stored, now);
 		aliases_ino_set(&v->aliases, ino, &stored, now);
 	}
-	if (rc == 0 && replacing && stored.appended && stored.uid != replace.uid &&
+	if (rc == 0 && replacing && stored.appended && stored.uid != 0 && stored.uid != replace.uid &&
 	    !vfs_same_msg_id(v, replace.node, replace.uidvalidity, replace.uid, stored.uid)) {
 		/* written over another message's name (a restore whose file
 		 * names collide with UIDs): not an edit of it, so it stays */
 		log_info("%s: stored as UID %u beside UID %u, which is another message (its Message-ID "
 			 "differs, or one has none) and is kept", shown, stored.uid, replace.uid);
-	} else if (rc == 0 && replacing && stored.appended && stored.uid != replace.uid) {
+	} else if (rc == 0 && replacing && stored.appended && stored.uid != 0 && stored.uid != replace.uid) {
 		/* renamed or written over an older version of itself: that
 		 * one goes now that this one is confirmed stored (never before,
 		 * never when nothing new was), its flags kept unless the
@@ -746,6 +765,8 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 		if (from_name)
 			vfs_carry_flags(v, replace.node, replace.uidvalidity, replace.uid, stored.uid);
 		rc = vfs_remove_msg(v, replace.node, replace.uid, replace.uidvalidity, shown);
+		if (rc == -ENOENT)
+			rc = 0;	/* gone already (another client, another writer) */
 		if (rc < 0)
 			log_err("%s: stored as UID %u, but removing the message it replaces (UID %u) "
 				"failed: %s", shown, stored.uid, replace.uid, strerror(-rc));

@@ -163,6 +163,16 @@ int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
  * bodies.c. */
 int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
+/* Whether one message of node IDX can be removed alone (UIDPLUS, or MOVE
+ * to a \\Trash elsewhere): else rm, and so replacing, is refused.
+ * vfs_write.c. */
+bool vfs_can_remove(struct vfs *v, uint32_t idx);
+/* Whether a new file written over NAME, which means TARGET's message, may
+ * replace it: not while a name that found it already there lives (the
+ * message is that name's too), nor while it was stored a moment ago for
+ * another name (a restore whose file names collide with the UIDs it
+ * makes). Logged when not. vfs_write.c. */
+bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name);
 /* NEWUID replaces OLDUID (an edit: same Message-ID) in node IDX: when it
  * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
  * stays read, answered, flagged. A failure is logged only. vfs_write.c. */
@@ -272,6 +282,10 @@ int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out);
 /* open(O_TRUNC) for writing of message INO (cp onto an existing name): a
  * new file that replaces it when closed, as a rename over it would. */
 int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out);
+/* The new file being written over message INO (pending_open_over), or 0:
+ * setxattr carries no file handle, so cp -a's flags for the new message
+ * arrive for the message's inode. */
+uint64_t pending_over_ino(struct vfs *v, uint64_t ino);
 ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off);
 void pending_release(struct vfs *v, struct vfs_pending *p, bool writer);
 bool pending_any_in(struct vfs *v, uint32_t node);
@@ -299,15 +313,18 @@ char *vfs_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid
  * have one): B is an edit of A (sed -i, an editor's save), not another
  * message that happens to be written over A's name. dedupe.c. */
 bool vfs_same_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b);
-/* SIZE plus one for every bare LF in DATA: its size once stored. */
+/* Whether messages A and B of node IDX have the same bytes. dedupe.c. */
+bool vfs_same_bytes(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b);
+/* SIZE plus one for every bare LF or CR in DATA: its size once stored. */
 uint64_t vfs_crlf_size(const char *data, size_t size);
 /* Whether node IDX already holds a message identical to the new one in
- * DATA (SIZE bytes): one with the same bytes once every bare LF is CRLF,
- * as the server stores them. Only messages with a Message-ID are looked
- * for. 1 with *UID and *UIDVALIDITY; 0 when there is none; -errno when
+ * DATA (SIZE bytes): one with the same bytes once every bare LF or CR is
+ * CRLF, as the server stores them. Only messages with a Message-ID are
+ * looked for, and OVER (may be NULL: the message the new one is written
+ * over), which is compared whatever its headers. 1 with *UID and *UIDVALIDITY; 0 when there is none; -errno when
  * the check failed (the caller then appends: a duplicate is better than a
  * message lost). No lock held. dedupe.c. */
-int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t *uid,
-		       uint32_t *uidvalidity);
+int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size,
+		       const struct alias_target *over, uint32_t *uid, uint32_t *uidvalidity);
 
 #endif

@@ -266,13 +266,93 @@ static long trash_mailbox(const struct tree *t)
 	return -1;
 }
 
+/* Message UID of node IDX (MAILBOX, selected on S) is about to leave it
+ * (rm, mv, replaced). A name written with its bytes while it was there
+ * stands for a copy that was never stored (aliases.h, FOUND): that name
+ * gets a real one first, UID COPY into the same mailbox, so it does not
+ * lose its message with this one. *COPY: the copy's UID (0: the server
+ * did not say; UINT32_MAX: none was needed). */
+static int keep_found_copy(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
+			   const char *mailbox, uint32_t *copy)
+{
+	struct alias_target was = { .node = idx, .uid = uid, .uidvalidity = uidvalidity };
+	int rc;
+
+	*copy = UINT32_MAX;
+	if (!aliases_found_to(&v->aliases, &was, vfs_now_s()))
+		return 0;
+	rc = session_copy(s, uid, mailbox, copy);
+	if (rc < 0) {
+		log_err("%s UID %u: a file written as a copy of it still needs it, and making that copy "
+			"failed (%s); left where it is", mailbox, uid, strerror(-rc));
+		return rc;
+	}
+	log_info("%s UID %u: copied (UID %u) for the names written as copies of it", mailbox, uid, *copy);
+	if (*copy != 0)
+		aliases_found_retarget(&v->aliases, &was,
+				       &(struct alias_target){ .node = idx, .uid = *copy, .uidvalidity = uidvalidity,
+							       .appended = true },
+				       vfs_now_s());
+	return 0;
+}
+
+/* Show COPY (keep_found_copy) in node IDX, or re-list it when that fails
+ * or the copy's UID is not known; nothing for UINT32_MAX. */
+static void show_copy(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t copy)
+{
+	struct session_mbox mb;
+	struct session *s;
+	bool shown = false;
+
+	if (copy == UINT32_MAX)
+		return;
+	if (copy != 0 && vfs_session(v, mailbox, &s, &mb) == 0) {
+		shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, copy) == 0;
+		pool_checkin(v->pool, s);
+	}
+	if (!shown) {
+		pthread_mutex_lock(&v->tree.lock);
+		if (v->tree.nodes[idx].state == TREE_READY)
+			v->tree.nodes[idx].state = TREE_UNLOADED;
+		pthread_mutex_unlock(&v->tree.lock);
+	}
+}
+
+bool vfs_can_remove(struct vfs *v, uint32_t idx)
+{
+	long tr;
+
+	if (v->uidplus)
+		return true;
+	pthread_mutex_lock(&v->tree.lock);
+	tr = trash_mailbox(&v->tree);
+	pthread_mutex_unlock(&v->tree.lock);
+	return v->move && tr >= 0 && (uint32_t)tr != idx;
+}
+
+bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name)
+{
+	int64_t now = vfs_now_s();
+
+	if (aliases_found_to(&v->aliases, target, now)) {
+		log_info("%s: UID %u also stands for a copy written a moment ago; not replaced", name,
+			 target->uid);
+		return false;
+	}
+	if (aliases_appended_elsewhere(&v->aliases, target, name, now)) {
+		log_info("%s: UID %u was stored a moment ago for another file; not replaced", name,
+			 target->uid);
+		return false;
+	}
+	return true;
+}
+
 int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name)
 {
 	struct tree *t = &v->tree;
-	struct alias_target was = { 0 };
 	struct session_mbox mb;
 	struct session *s;
-	uint32_t newuid, copy = 0;
+	uint32_t newuid, copy = UINT32_MAX;
 	uint64_t msgid;
 	char *mailbox = NULL, *trash = NULL;
 	long tr;
@@ -312,23 +392,10 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
 	if (rc < 0)
 		goto out;
-	was = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity };
-	if (aliases_found_to(&v->aliases, &was, vfs_now_s())) {
-		/* a name written with this message's bytes stands for a copy
-		 * (cp 1.eml keep.eml; rm 1.eml): it gets a real one first */
-		rc = session_copy(s, uid, mailbox, &copy);
-		if (rc < 0) {
-			pool_checkin(v->pool, s);
-			log_err("rm %s/%s: a file written as a copy of it still needs it, and making "
-				"that copy failed (%s); not removed", mailbox, name, strerror(-rc));
-			goto out;
-		}
-		if (copy != 0)
-			aliases_found_retarget(&v->aliases, &was,
-					       &(struct alias_target){ .node = idx, .uid = copy,
-								       .uidvalidity = uidvalidity,
-								       .appended = true },
-					       vfs_now_s());
+	rc = keep_found_copy(v, s, idx, uid, uidvalidity, mailbox, &copy);
+	if (rc < 0) {
+		pool_checkin(v->pool, s);
+		goto out;
 	}
 	if (trash == NULL) {
 		rc = session_expunge_uid(s, uid);
@@ -337,18 +404,12 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
 	}
 	pool_checkin(v->pool, s);
+	show_copy(v, idx, mailbox, copy);	/* also when the removal failed */
 	if (rc < 0) {
 		log_err("rm %s/%s failed: %s", mailbox, name, strerror(-rc));
 		goto out;
 	}
-	if (copy != 0 && vfs_session(v, mailbox, &s, &mb) == 0) {
-		if (vfs_refresh_msg(v, s, idx, mb.uidvalidity, copy) < 0)
-			copy = 0;
-		pool_checkin(v->pool, s);
-	}
 	pthread_mutex_lock(&t->lock);
-	if (copy == 0 && was.uid != 0 && t->nodes[idx].state == TREE_READY && aliases_found_to(&v->aliases, &was, 0))
-		t->nodes[idx].state = TREE_UNLOADED;
 	tree_msg_remove(&t->nodes[idx], uid);
 	t->nodes[idx].status_time = 0;
 	if (trash != NULL && (tr = trash_mailbox(t)) >= 0 && t->nodes[tr].state == TREE_READY)
@@ -471,6 +532,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	uint32_t newuid = 0, uidvalidity;
 	uint64_t msgid = vfs_gmail_msgid(v, idx, uid);
 	struct session_status st = { 0 };
+	uint32_t copy = UINT32_MAX;
 	char *mid = NULL;
 	bool shown = false;
 	int rc = 0;
@@ -502,8 +564,11 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 		goto out;
 	if (mid != NULL && session_status(s, to, &st) < 0)
 		st.uidnext = 0;
-	rc = session_move(s, uid, to, &newuid);
+	rc = keep_found_copy(v, s, idx, uid, uidvalidity, from, &copy);
+	if (rc == 0)
+		rc = session_move(s, uid, to, &newuid);
 	pool_checkin(v->pool, s);
+	show_copy(v, idx, from, copy);
 	if (rc < 0) {
 		log_err("mv %s UID %u to %s failed: %s", from, uid, to, strerror(-rc));
 		goto out;
@@ -563,6 +628,22 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 		return rc;
 	if (rc == 1 && old.found)
 		rc = -ENOENT;	/* a name that only found a message already there */
+	if (rc >= 0 && olduid != uid && al.appended &&
+	    !vfs_may_replace(v, &(struct alias_target){ .node = idx, .uid = olduid, .uidvalidity = olduv },
+			     newname))
+		rc = -ENOENT;	/* not this name's to replace: both stay */
+	if (rc >= 0 && olduid != uid && al.appended && vfs_same_bytes(v, idx, olduv, olduid, uid)) {
+		/* what was stored for NAME (sed -i that changed nothing, of a
+		 * message without a Message-ID) is the old one over again:
+		 * the copy this mount just made goes, the old one stays */
+		rc = vfs_remove_msg(v, idx, uid, uv, name);
+		if (rc < 0)
+			return rc;
+		aliases_name_drop(&v->aliases, idx, name);
+		log_info("%s renamed over %s: the same bytes as UID %u, so the copy (UID %u) is gone again",
+			 name, newname, olduid, uid);
+		return 0;
+	}
 	if (rc >= 0 && olduid != uid && al.appended && !vfs_same_msg_id(v, idx, olduv, olduid, uid)) {
 		log_info("%s renamed over %s: UID %u is another message (its Message-ID differs, or one "
 			 "has none), so it is kept beside the new UID %u", name, newname, olduid, uid);
@@ -570,6 +651,8 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 		if (al.appended) {
 			vfs_carry_flags(v, idx, olduv, olduid, uid);
 			rc = vfs_remove_msg(v, idx, olduid, olduv, newname);
+			if (rc == -ENOENT)
+				rc = 0;	/* gone already (another client, another writer) */
 			if (rc < 0) {
 				log_err("%s replaced %s: the new message is stored as UID %u, but removing "
 					"the old one (UID %u) failed: %s", name, newname, uid, olduid,
@@ -626,12 +709,18 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		how = vfs_resolve_name(v, newidx, newname, &over.uid, &over.uidvalidity, &al);
 		if (how == 1 && al.found)
 			how = -ENOENT;	/* not the name's message to replace */
-		if (how >= 0) {
-			over.node = newidx;
-			replace = &over;
-		} else if (how != -ENOENT) {
+		over.node = newidx;
+		if (how < 0 && how != -ENOENT)
 			return how;
+		if (how >= 0 && !vfs_can_remove(v, newidx)) {
+			/* replacing would store the new one and then fail to
+			 * remove the old: refused before anything is sent */
+			log_err("%s: the server cannot remove one message (no UIDPLUS, no \\Trash with "
+				"MOVE), so it cannot be replaced", newname);
+			return -EPERM;
 		}
+		if (how >= 0 && vfs_may_replace(v, &over, newname))
+			replace = &over;
 		rc = pending_rename(v, idx, name, newidx, newname, replace, inval, ninval);
 		if (rc != -ENOENT)
 			return rc;
@@ -846,8 +935,12 @@ void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t
 		return;
 	fl.keywords = kw;
 	rc = nomem ? -ENOMEM : vfs_store_session(v, idx, mailbox, newuid, uidvalidity, 0, &s);
+	/* this connection must know the new UID first, or the STORE would
+	 * quietly act on nothing (vfs_refresh_msg asks until it does) */
 	if (rc == 0) {
-		rc = session_store(s, newuid, SESSION_STORE_SET, &fl);
+		rc = vfs_refresh_msg(v, s, idx, uidvalidity, newuid);
+		if (rc == 0)
+			rc = session_store(s, newuid, SESSION_STORE_SET, &fl);
 		if (rc == 0)
 			rc = vfs_refresh_msg(v, s, idx, uidvalidity, newuid);
 		pool_checkin(v->pool, s);
@@ -940,6 +1033,9 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 			return dir_subscribe(v, ino, val, len);
 		return server_state(name, false) ? 0 : -EPERM;
 	}
+	/* a message being written over: the attributes are the new one's */
+	if (!vfs_ino_is_pending(ino) && !gmail_ino_is(ino) && pending_over_ino(v, ino) != 0)
+		ino = pending_over_ino(v, ino);
 	if (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.internaldate") == 0)
 		return pending_setdate(v, ino, val, len);
 	if (server_state(name, true) || (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.labels") == 0))

@@ -194,6 +194,22 @@ def test_cp_then_stat_and_sed_i(prof):
         assert f.read() == edited
 
 
+def test_write_over_where_nothing_can_be_removed(prof):
+    """Writing a message over (O_TRUNC) where rm would be refused (no
+    UIDPLUS, no \\Trash with MOVE) is refused at open: nothing is sent,
+    instead of an APPEND whose old message then cannot go."""
+    fs, m = prof
+    d = os.path.join(m.path, "Archive")
+    os.listdir(d)
+    before = pu.bodies(fs, "Archive")
+    e = _err(lambda: open(os.path.join(d, "1.eml"), "wb").close())
+    if pu.rm_outcome(fs) == errno.EPERM:
+        assert e == errno.EPERM, "%s: %s" % (fs.profile, _errname(e))
+    else:
+        assert e == 0, "%s: %s" % (fs.profile, _errname(e))
+    assert pu.bodies(fs, "Archive") == before, fs.transcript()
+
+
 def test_mkdir_ls_rmdir(prof):
     """mkdir Work; ls Work; rmdir Work (the connection that listed Work
     has it selected: a refuse-selected server says NO to DELETE there)."""

@@ -416,6 +416,73 @@ def test_empty_write_over_keeps_no_file_open(s, c, mount):
     assert contents(c, "EmptyOver")[101][0] == before[101]
 
 
+def test_restore_same_message_id_under_colliding_names(s, c, mount):
+    """Two backup files with one Message-ID (a draft saved twice) whose
+    names collide with the UIDs the restore makes (10.eml is stored as
+    UID 2, then 2.eml is written over that name): neither is taken for an
+    edit of the other, all 12 are restored, nothing expunged."""
+    d, bodies = _numbered_backup(c, 12, "SameId")
+    shared = b"<same-draft-%d@example.org>" % time.monotonic_ns()
+    for i in (2, 10):
+        bodies[i] = re.sub(rb"(?m)^Message-ID: <[^>]*>", b"Message-ID: " + shared, bodies[i])
+        with open(os.path.join(d, "%d.eml" % i), "wb") as f:
+            f.write(bodies[i])
+    imaputil.create(c, "SameId")
+    m = mount(s)
+    snap = transcript.mark(s)
+    sh("rsync -a %s/ %s/" % (d, os.path.join(m.path, "SameId")))
+    only(transcript.since(s, snap), APPEND=12)
+    got = [b for b, _, _ in contents(c, "SameId").values()]
+    assert sorted(got) == sorted(bodies.values())
+
+
+def test_mv_original_of_an_identical_copy(s, c, mount):
+    """cp Box/101.eml Box/keep.eml stores nothing; mv Box/101.eml Other/
+    first makes keep.eml a real copy (UID COPY), so it still reads."""
+    before = fill(s, c, "MvKeep", 1)
+    imaputil.create(c, "MvKeepElse")
+    m = mount(s)
+    box = os.path.join(m.path, "MvKeep")
+    snap = transcript.mark(s)
+    sh("cp %s/101.eml %s/keep.eml && mv %s/101.eml %s/" % (
+        box, box, box, os.path.join(m.path, "MvKeepElse")))
+    only(transcript.since(s, snap), COPY=1, MOVE=1)
+    with open(os.path.join(box, "keep.eml"), "rb") as f:
+        assert f.read() == before[101]
+    assert [b for b, _, _ in contents(c, "MvKeep").values()] == [before[101]]
+    assert [b for b, _, _ in contents(c, "MvKeepElse").values()] == [before[101]]
+
+
+def test_flags_set_on_a_message_being_written_over(s, c, mount):
+    """open(O_TRUNC) an existing message, write an edit, fsetxattr flags
+    and INTERNALDATE (cp -a does): they are the new message's, not a STORE
+    on the old one (and a date ignored)."""
+    before = fill(s, c, "OverX", 1, flags=[("\\Seen",)])
+    m = mount(s)
+    p = os.path.join(m.path, "OverX", "101.eml")
+    new = before[101].replace(b"body of", b"edited body of")
+    with open(p, "wb") as f:
+        f.write(new)
+        f.flush()
+        os.setxattr(f.fileno(), "user.imap.flags", b"\\Answered")
+        os.setxattr(f.fileno(), "user.imap.internaldate", b"17-Jul-1996 02:44:25 -0700")
+    got = contents(c, "OverX")
+    assert 101 not in got and list(got.values()) == [
+        (new, {"\\Answered"}, 837596665)], got
+
+
+def test_sed_without_change_on_message_without_message_id(s, c, mount):
+    """sed -i that changes nothing, on a message without a Message-ID:
+    the copy sed's close stored goes again; the message stays as it was."""
+    imaputil.create(c, "NoIdSed")
+    body = b"From: x@example.org\r\nSubject: no id\r\n\r\nsame text\r\n"
+    uid = imaputil.append_uid(c, "NoIdSed", body, ["\\Seen"])
+    m = mount(s)
+    sh("sed -i 's/nothing-matches-this//' %s/%d.eml" % (os.path.join(m.path, "NoIdSed"), uid))
+    got = contents(c, "NoIdSed")
+    assert list(got) == [uid] and got[uid][0] == body and got[uid][1] == {"\\Seen"}, got
+
+
 # ---------------------------------------------------------------- edits
 
 
