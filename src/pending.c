@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define FILL_CHUNK (1u << 20)	/* bytes per FETCH when a message is changed in place */
+
 /* ---- helpers (pend_lock held) ----------------------------------------- */
 
 static struct vfs_pending *find_ino(struct vfs *v, uint64_t ino)
@@ -441,7 +443,37 @@ uint64_t pending_over_ino(struct vfs *v, uint64_t ino)
 	return found;
 }
 
-int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out)
+/* The bytes of message OVER into the new file F is (an open for writing
+ * without O_TRUNC: vim, rsync --inplace change it where it is). */
+static int fill_from(struct vfs *v, struct vfs_file *f, const struct alias_target *over)
+{
+	struct vfs_pending *p = f->pend;
+	uint64_t off = 0;
+	int rc;
+
+	for (;;) {
+		char *buf = NULL;
+		size_t got = 0;
+
+		rc = vfs_fetch(v, over->node, over->uidvalidity, over->uid, off, FILL_CHUNK, &buf, &got);
+		if (rc == 0 && got > 0 && pwrite(p->fd, buf, got, (off_t)off) != (ssize_t)got)
+			rc = -errno;
+		free(buf);
+		if (rc < 0)
+			return rc;
+		off += got;
+		if (got < FILL_CHUNK)
+			break;
+		if (off > v->append_limit)
+			return -EFBIG;
+	}
+	pthread_mutex_lock(&v->pend_lock);
+	p->size = off;		/* not dirty: unchanged, it stores nothing */
+	pthread_mutex_unlock(&v->pend_lock);
+	return 0;
+}
+
+int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **out)
 {
 	struct tree *t = &v->tree;
 	struct alias_target over = { .node = tree_ino_node(ino), .uid = tree_ino_uid(ino) };
@@ -474,11 +506,13 @@ int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out)
 	if (rc < 0)
 		return rc;
 	snprintf(name, sizeof(name), "%" PRIu32 ".eml", over.uid);
-	/* the kernel gives the inode, not the name: when a name that only
-	 * found this message already there (aliases.h, FOUND) may be the one
-	 * written through, the message is not the writer's to replace; the
-	 * new bytes are stored beside it */
-	return pending_add(v, over.node, name, 0600, &over, vfs_may_replace(v, &over, name), out);
+	rc = pending_add(v, over.node, name, 0600, &over, vfs_may_replace(v, &over, name), out);
+	if (rc == 0 && keep && (rc = fill_from(v, *out, &over)) < 0) {
+		log_err("UID %u: cannot read it to change it in place: %s", over.uid, strerror(-rc));
+		vfs_release(v, *out);	/* nothing written: it stores nothing */
+		*out = NULL;
+	}
+	return rc;
 }
 
 ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t size, uint64_t off)

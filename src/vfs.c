@@ -1002,12 +1002,12 @@ static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **o
 		return -EISDIR;
 	if (((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) && v->cfg->ro)
 		return -EROFS;
-	/* bytes of a message never change; written over whole, it is
-	 * replaced by a new one (imapfs.1, Changes) */
-	if ((flags & O_ACCMODE) != O_RDONLY && (flags & O_TRUNC))
-		return pending_open_over(v, ino, out);
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		return -EPERM;
+	/* bytes of a message never change; written over, whole or in
+	 * place, it is replaced by a new one (imapfs.1, Changes) */
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		return pending_open_over(v, ino, !(flags & O_TRUNC), out);
+	if (flags & O_TRUNC)
+		return -EPERM;	/* O_RDONLY|O_TRUNC: nothing to write with */
 	if (idx >= t->n)
 		return -ENOENT;
 	rc = vfs_load(v, idx);

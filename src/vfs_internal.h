@@ -168,10 +168,10 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
  * vfs_write.c. */
 bool vfs_can_remove(struct vfs *v, uint32_t idx);
 /* Whether a new file written over NAME, which means TARGET's message, may
- * replace it: not while a name that found it already there lives (the
- * message is that name's too), nor while it was stored a moment ago for
- * another name (a restore whose file names collide with the UIDs it
- * makes). Logged when not. vfs_write.c. */
+ * replace it: not while it was stored a moment ago for another name (a
+ * restore whose file names collide with the UIDs it makes). Logged when
+ * not. (A name that found it already there keeps a copy: vfs_remove_msg.)
+ * vfs_write.c. */
 bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name);
 /* NEWUID replaces OLDUID (an edit: same Message-ID) in node IDX: when it
  * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
@@ -279,9 +279,11 @@ int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 /* Append visible pending names of NODE to a dirent array (realloc'd). */
 int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n, size_t *cap);
 int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out);
-/* open(O_TRUNC) for writing of message INO (cp onto an existing name): a
- * new file that replaces it when closed, as a rename over it would. */
-int pending_open_over(struct vfs *v, uint64_t ino, struct vfs_file **out);
+/* open for writing of message INO (cp onto an existing name: O_TRUNC; an
+ * editor writing in place: KEEP, the file starts with the message's
+ * bytes): a new file that replaces it when closed, as a rename over it
+ * would. */
+int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **out);
 /* The new file being written over message INO (pending_open_over), or 0:
  * setxattr carries no file handle, so cp -a's flags for the new message
  * arrive for the message's inode. */

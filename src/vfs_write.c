@@ -332,14 +332,9 @@ bool vfs_can_remove(struct vfs *v, uint32_t idx)
 
 bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name)
 {
-	int64_t now = vfs_now_s();
-
-	if (aliases_found_to(&v->aliases, target, now)) {
-		log_info("%s: UID %u also stands for a copy written a moment ago; not replaced", name,
-			 target->uid);
-		return false;
-	}
-	if (aliases_appended_elsewhere(&v->aliases, target, name, now)) {
+	/* (a name that found it already there gets its own copy first when
+	 * it goes: vfs_remove_msg) */
+	if (aliases_appended_elsewhere(&v->aliases, target, name, vfs_now_s())) {
 		log_info("%s: UID %u was stored a moment ago for another file; not replaced", name,
 			 target->uid);
 		return false;

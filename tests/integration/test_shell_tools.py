@@ -523,6 +523,24 @@ def _edit(s, c, mount, box, cmd, transform):
     _replaced(s, c, m, box, before, 102, transform(before[102][0]), snap)
 
 
+def test_rsync_inplace_updates_a_message(s, c, mount):
+    """rsync --inplace of an edited backup file onto its message: the
+    message is written where it is (no O_TRUNC), so the file starts as
+    the message, and the edit replaces it (same Message-ID)."""
+    fill(s, c, "InplaceRs", 3, flags=[("\\Seen",), ("\\Flagged",), ()])
+    before = contents(c, "InplaceRs")
+    m = mount(s)
+    box = os.path.join(m.path, "InplaceRs")
+    bk = _local()
+    sh("rsync -a %s/ %s/" % (box, bk))
+    new = before[102][0].replace(b"body of", b"an edited body of")
+    with open(os.path.join(bk, "102.eml"), "wb") as f:
+        f.write(new)
+    snap = transcript.mark(s)
+    sh("rsync -a --inplace %s/ %s/" % (bk, box))
+    _replaced(s, c, m, "InplaceRs", before, 102, new, snap)
+
+
 def test_sed_i(s, c, mount):
     _edit(s, c, mount, "SedI", "sed -i 's/Subject/X-Subject/' {f}",
           lambda b: re.sub(rb"Subject", b"X-Subject", b))

@@ -1,11 +1,12 @@
-"""Existing messages are immutable: opening one for writing without
-O_TRUNC, truncating, setting another time and chown to someone else all
-fail, chmod changes nothing, and the server's message is unchanged.
-Written over whole (O_TRUNC, as cp onto it does) it is replaced: the new
-bytes are APPENDed and only then the old UID is expunged; an empty write
-or the same bytes change nothing."""
+"""Existing messages' bytes never change: truncating by name, setting
+another time and chown to someone else fail, chmod changes nothing, and
+the server's message is unchanged. Written over (whole with O_TRUNC, as
+cp onto it does, or in place, as vim and rsync --inplace do) it is
+replaced: the new bytes are APPENDed and only then the old UID is
+expunged; an empty write, no write, or the same bytes change nothing."""
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -37,13 +38,12 @@ def one_message(fresh_server, mount, imap):
 
 
 @pytest.mark.parametrize("mode", ["r+b", "ab"])
-def test_open_for_writing_fails(one_message, mode):
-    with pytest.raises(OSError):
-        f = open(one_message, mode)
-        try:
-            f.write(b"X")
-        finally:
-            f.close()
+def test_open_for_writing_without_a_write_changes_nothing(one_message, mode):
+    """Opened for writing in place (r+, append) and closed unwritten: the
+    new file starts as the message and stores nothing."""
+    with open(one_message, mode) as f:
+        if mode == "r+b":
+            assert f.read(5) == b"From:"
 
 
 def test_truncate_fails(one_message):
@@ -114,3 +114,35 @@ def test_write_over_replaces(fresh_server, mount, imap):
     with open(os.path.join(d, "%d.eml" % uids[1]), "rb") as f:
         assert f.read() == new, "the old name does not read the new message"
     assert sorted(os.listdir(d)) == sorted("%d.eml" % u for u in got)
+
+
+@pytest.mark.parametrize("tool", [
+    "vim -E -s -c '%s/^Subject: over 1/Subject: over 1, in vim/' -c 'wq' {f}",
+    "printf '%s\\n' '/^Subject: over 1/s/over 1/over 1, in ed/' w q | ed -s {f}",
+    "python3 -c 'import sys; f = open(sys.argv[1], \"r+b\"); d = f.read(); "
+    "f.seek(0); f.write(d.replace(b\"over 1\", b\"over 1, in place\")); f.close()' {f}",
+])
+def test_edit_in_place_replaces(fresh_server, mount, imap, tool):
+    """Editors that write a message where it is (vim, ed, an r+ write):
+    the file starts as the message, the edit is one APPEND, then the old
+    UID goes (same Message-ID) and its flags stay."""
+    s = fresh_server
+    c = imap(s)
+    box = "InPlace%d" % time.monotonic_ns()
+    sname = personal_name(s, box)
+    imaputil.create(c, sname)
+    bodies = [corpus.msg_plain("over %d" % i, ["body %d" % i],
+                               msgid="ip-%d-%d" % (i, time.monotonic_ns()))
+              for i in range(3)]
+    uids = [imaputil.append_uid(c, sname, b, ["\\Seen"]) for b in bodies]
+    m = mount(s)
+    f = os.path.join(m.path, personal_rel(s, box), "%d.eml" % uids[1])
+    r = subprocess.run(["bash", "-c", tool.format(f=f)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = imaputil.bodies(c, sname)
+    assert uids[1] not in got and got[uids[0]] == bodies[0] and got[uids[2]] == bodies[2]
+    added = [u for u in got if u not in uids]
+    assert len(added) == 1, sorted(got)
+    assert b"Subject: over 1, in " in got[added[0]]
+    assert b"body 1" in got[added[0]]
+    assert imaputil.flags_of(c, sname, added[0]) == {"\\Seen"}
