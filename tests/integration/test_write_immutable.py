@@ -88,19 +88,26 @@ def test_chown_fails(one_message):
     assert (st2.st_uid, st2.st_gid) == (st.st_uid, st.st_gid)
 
 
+def _three(s, c, tag):
+    """A new mailbox TAG<n> with three \\Seen messages "over 0..2".
+    -> (box, server name, bodies, uids)."""
+    box = "%s%d" % (tag, time.monotonic_ns())
+    sname = personal_name(s, box)
+    imaputil.create(c, sname)
+    bodies = [corpus.msg_plain("over %d" % i, ["body %d" % i],
+                               msgid="%s-%d-%d" % (tag, i, time.monotonic_ns()))
+              for i in range(3)]
+    uids = [imaputil.append_uid(c, sname, b, ["\\Seen"]) for b in bodies]
+    return box, sname, bodies, uids
+
+
 def test_write_over_replaces(fresh_server, mount, imap):
     """open(O_WRONLY|O_TRUNC) + write + close: one APPEND of the new bytes,
     then UID EXPUNGE of the old UID only; nothing else touched. The old
     name resolves to the new message."""
     s = fresh_server
     c = imap(s)
-    box = "Overwrite%d" % time.monotonic_ns()
-    sname = personal_name(s, box)
-    imaputil.create(c, sname)
-    bodies = [corpus.msg_plain("over %d" % i, ["body %d" % i],
-                               msgid="ow-%d-%d" % (i, time.monotonic_ns()))
-              for i in range(3)]
-    uids = [imaputil.append_uid(c, sname, b, ["\\Seen"]) for b in bodies]
+    box, sname, bodies, uids = _three(s, c, "Overwrite")
     m = mount(s)
     d = os.path.join(m.path, personal_rel(s, box))
     new = bodies[1].replace(b"body 1", b"body one, edited")
@@ -128,13 +135,7 @@ def test_edit_in_place_replaces(fresh_server, mount, imap, tool):
     UID goes (same Message-ID) and its flags stay."""
     s = fresh_server
     c = imap(s)
-    box = "InPlace%d" % time.monotonic_ns()
-    sname = personal_name(s, box)
-    imaputil.create(c, sname)
-    bodies = [corpus.msg_plain("over %d" % i, ["body %d" % i],
-                               msgid="ip-%d-%d" % (i, time.monotonic_ns()))
-              for i in range(3)]
-    uids = [imaputil.append_uid(c, sname, b, ["\\Seen"]) for b in bodies]
+    box, sname, bodies, uids = _three(s, c, "InPlace")
     m = mount(s)
     f = os.path.join(m.path, personal_rel(s, box), "%d.eml" % uids[1])
     r = subprocess.run(["bash", "-c", tool.format(f=f)], capture_output=True, timeout=60)
