@@ -526,7 +526,9 @@ def _edit(s, c, mount, box, cmd, transform):
 def test_rsync_inplace_updates_a_message(s, c, mount):
     """rsync --inplace of an edited backup file onto its message: the
     message is written where it is (no O_TRUNC), so the file starts as
-    the message, and the edit replaces it (same Message-ID)."""
+    the message, and the edit replaces it (same Message-ID). Without -t:
+    rsync --inplace sets the time after closing, when the INTERNALDATE
+    is already the server's (imapfs.1)."""
     fill(s, c, "InplaceRs", 3, flags=[("\\Seen",), ("\\Flagged",), ()])
     before = contents(c, "InplaceRs")
     m = mount(s)
@@ -537,7 +539,7 @@ def test_rsync_inplace_updates_a_message(s, c, mount):
     with open(os.path.join(bk, "102.eml"), "wb") as f:
         f.write(new)
     snap = transcript.mark(s)
-    sh("rsync -a --inplace %s/ %s/" % (bk, box))
+    sh("rsync -r --inplace %s/ %s/" % (bk, box))
     _replaced(s, c, m, "InplaceRs", before, 102, new, snap)
 
 
