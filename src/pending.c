@@ -676,30 +676,15 @@ static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const c
 	 * server without UIDPLUS does not say the UID: the Message-ID among
 	 * the UIDs new since the APPEND began tells it, so the name written
 	 * can mean it (mv -t, sed -i look again) */
-	shown = searched = false;
-	if ((uid != 0 || msgid != NULL) && vfs_session(v, mailbox, &s, &mb) == 0) {
-		if (uid == 0 && msgid != NULL && session_search_msgid(s, msgid, st.uidnext, &uid) == 0 &&
-		    uid != 0) {
-			uidvalidity = mb.uidvalidity;
-			searched = true;
-		}
-		if (uid != 0 && mb.uidvalidity == uidvalidity)
-			shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) == 0;
-		pool_checkin(v->pool, s);
-	}
-	if (searched) {
+	searched = uid == 0;
+	uid = vfs_show_new(v, idx, mailbox, uid, &uidvalidity, msgid, st.uidnext, &shown);
+	if (searched && uid != 0) {
 		/* another client's message with that Message-ID would have
 		 * another size, most likely: then the name means nothing */
 		pthread_mutex_lock(&v->tree.lock);
 		m = shown ? tree_msg_find(&v->tree.nodes[idx], uid) : NULL;
 		if (m == NULL || m->size != csize)
 			uid = 0;
-		pthread_mutex_unlock(&v->tree.lock);
-	}
-	if (!shown) {
-		pthread_mutex_lock(&v->tree.lock);
-		if (v->tree.nodes[idx].state == TREE_READY)
-			v->tree.nodes[idx].state = TREE_UNLOADED;
 		pthread_mutex_unlock(&v->tree.lock);
 	}
 	log_debug("%s: appended %" PRIu64 " bytes as UID %u", mailbox, size, uid);

@@ -177,6 +177,14 @@ bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const cha
  * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
  * stays read, answered, flagged. A failure is logged only. vfs_write.c. */
 void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid);
+/* Show a message that just arrived in node IDX (MAILBOX) at once: UID
+ * (from APPENDUID/COPYUID, of *UIDVALIDITY; 0 there: any), or when the
+ * server did not say (0), the one with Message-ID MID among UIDs >= SINCE
+ * (SINCE 0 or MID NULL: none is looked for; *UIDVALIDITY is then set).
+ * When it cannot be shown (*SHOWN false) the node is listed anew when next
+ * needed. Returns the UID, 0 when not known. vfs_write.c. */
+uint32_t vfs_show_new(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid, uint32_t *uidvalidity,
+		      const char *mid, uint32_t since, bool *shown);
 /* rm of message UID in node IDX (UIDVALIDITY: the one it must still have;
  * 0: whatever the node has): UID EXPUNGE, or UID MOVE to \Trash without
  * UIDPLUS. NAME is for the log. vfs_write.c. */

@@ -115,6 +115,29 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 	return rc;
 }
 
+uint32_t vfs_show_new(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid, uint32_t *uidvalidity,
+		      const char *mid, uint32_t since, bool *shown)
+{
+	struct session_mbox mb;
+	struct session *s;
+
+	*shown = false;
+	if ((uid != 0 || (mid != NULL && since != 0)) && vfs_session(v, mailbox, &s, &mb) == 0) {
+		if (uid == 0 && session_search_msgid(s, mid, since, &uid) == 0 && uid != 0)
+			*uidvalidity = mb.uidvalidity;
+		if (uid != 0 && (*uidvalidity == 0 || mb.uidvalidity == *uidvalidity))
+			*shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) == 0;
+		pool_checkin(v->pool, s);
+	}
+	if (!*shown) {
+		pthread_mutex_lock(&v->tree.lock);
+		if (v->tree.nodes[idx].state == TREE_READY)
+			v->tree.nodes[idx].state = TREE_UNLOADED;
+		pthread_mutex_unlock(&v->tree.lock);
+	}
+	return uid;
+}
+
 /* ---- mkdir / rmdir ------------------------------------------------------- */
 
 /* Any child mailbox that still exists, shown or not (-o subscribed hides
@@ -300,22 +323,11 @@ static int keep_found_copy(struct vfs *v, struct session *s, uint32_t idx, uint3
  * or the copy's UID is not known; nothing for UINT32_MAX. */
 static void show_copy(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t copy)
 {
-	struct session_mbox mb;
-	struct session *s;
-	bool shown = false;
+	uint32_t any = 0;
+	bool shown;
 
-	if (copy == UINT32_MAX)
-		return;
-	if (copy != 0 && vfs_session(v, mailbox, &s, &mb) == 0) {
-		shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, copy) == 0;
-		pool_checkin(v->pool, s);
-	}
-	if (!shown) {
-		pthread_mutex_lock(&v->tree.lock);
-		if (v->tree.nodes[idx].state == TREE_READY)
-			v->tree.nodes[idx].state = TREE_UNLOADED;
-		pthread_mutex_unlock(&v->tree.lock);
-	}
+	if (copy != UINT32_MAX)
+		vfs_show_new(v, idx, mailbox, copy, &any, NULL, 0, &shown);
 }
 
 bool vfs_can_remove(struct vfs *v, uint32_t idx)
@@ -527,9 +539,9 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	uint32_t newuid = 0, uidvalidity;
 	uint64_t msgid = vfs_gmail_msgid(v, idx, uid);
 	struct session_status st = { 0 };
-	uint32_t copy = UINT32_MAX;
+	uint32_t copy = UINT32_MAX, any = 0;
 	char *mid = NULL;
-	bool shown = false;
+	bool shown;
 	int rc = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -576,20 +588,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	pthread_mutex_unlock(&t->lock);
 	/* show it in the target under its new UID (the server said which,
 	 * even when this connection cannot see it yet: then it is re-listed) */
-	if ((newuid != 0 || (mid != NULL && st.uidnext != 0)) && vfs_session(v, to, &s, &mb) == 0) {
-		if (newuid == 0 && session_search_msgid(s, mid, st.uidnext, &newuid) < 0)
-			newuid = 0;
-		if (newuid != 0)
-			shown = vfs_refresh_msg(v, s, newidx, mb.uidvalidity, newuid) == 0;
-		pool_checkin(v->pool, s);
-	}
-	*newuid_out = newuid;
-	if (!shown) {
-		pthread_mutex_lock(&t->lock);
-		if (t->nodes[newidx].state == TREE_READY)
-			t->nodes[newidx].state = TREE_UNLOADED;
-		pthread_mutex_unlock(&t->lock);
-	}
+	*newuid_out = vfs_show_new(v, newidx, to, newuid, &any, mid, st.uidnext, &shown);
 	/* Gmail: the message's other folders (its labels changed) */
 	vfs_gmail_moved(v, idx, newidx, msgid);
 out:
@@ -611,6 +610,7 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 {
 	struct alias_target al, old;
 	uint32_t uid, olduid, uv, olduv;
+	bool over;
 	int how, rc;
 
 	how = vfs_resolve_name(v, idx, name, &uid, &uv, &al);
@@ -621,13 +621,18 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 	rc = vfs_resolve_name(v, idx, newname, &olduid, &olduv, &old);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	if (rc == 1 && old.found)
-		rc = -ENOENT;	/* a name that only found a message already there */
-	if (rc >= 0 && olduid != uid && al.appended &&
-	    !vfs_may_replace(v, &(struct alias_target){ .node = idx, .uid = olduid, .uidvalidity = olduv },
-			     newname))
-		rc = -ENOENT;	/* not this name's to replace: both stay */
-	if (rc >= 0 && olduid != uid && al.appended && vfs_same_bytes(v, idx, olduv, olduid, uid)) {
+	/* NEWNAME means another message, and NAME's was stored for it: a
+	 * name that only found its message already there is none */
+	over = rc >= 0 && !(rc == 1 && old.found) && olduid != uid;
+	if (over && !al.appended) {
+		/* nothing new was stored for it (an identical message was
+		 * already there): nothing is removed either */
+		log_info("%s renamed over %s: its message (UID %u) was already in the mailbox, "
+			 "so UID %u is kept", name, newname, uid, olduid);
+	} else if (over && !vfs_may_replace(v, &(struct alias_target){ .node = idx, .uid = olduid,
+								       .uidvalidity = olduv }, newname)) {
+		/* not this name's to replace: both stay */
+	} else if (over && vfs_same_bytes(v, idx, olduv, olduid, uid)) {
 		/* what was stored for NAME (sed -i that changed nothing, of a
 		 * message without a Message-ID) is the old one over again:
 		 * the copy this mount just made goes, the old one stays */
@@ -638,30 +643,21 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 		log_info("%s renamed over %s: the same bytes as UID %u, so the copy (UID %u) is gone again",
 			 name, newname, olduid, uid);
 		return 0;
-	}
-	if (rc >= 0 && olduid != uid && al.appended && !vfs_same_msg_id(v, idx, olduv, olduid, uid)) {
+	} else if (over && !vfs_same_msg_id(v, idx, olduv, olduid, uid)) {
 		log_info("%s renamed over %s: UID %u is another message (its Message-ID differs, or one "
 			 "has none), so it is kept beside the new UID %u", name, newname, olduid, uid);
-	} else if (rc >= 0 && olduid != uid) {
-		if (al.appended) {
-			vfs_carry_flags(v, idx, olduv, olduid, uid);
-			rc = vfs_remove_msg(v, idx, olduid, olduv, newname);
-			if (rc == -ENOENT)
-				rc = 0;	/* gone already (another client, another writer) */
-			if (rc < 0) {
-				log_err("%s replaced %s: the new message is stored as UID %u, but removing "
-					"the old one (UID %u) failed: %s", name, newname, uid, olduid,
-					strerror(-rc));
-				return rc;
-			}
-			log_info("%s replaced %s: UID %u stored, UID %u expunged", name, newname, uid, olduid);
-			aliases_ino_set(&v->aliases, tree_msg_ino(idx, olduid), &al, vfs_now_s());
-		} else {
-			/* nothing new was stored for it (an identical message was
-			 * already there): nothing is removed either */
-			log_info("%s renamed over %s: its message (UID %u) was already in the mailbox, "
-				 "so UID %u is kept", name, newname, uid, olduid);
+	} else if (over) {
+		vfs_carry_flags(v, idx, olduv, olduid, uid);
+		rc = vfs_remove_msg(v, idx, olduid, olduv, newname);
+		if (rc == -ENOENT)
+			rc = 0;	/* gone already (another client, another writer) */
+		if (rc < 0) {
+			log_err("%s replaced %s: the new message is stored as UID %u, but removing "
+				"the old one (UID %u) failed: %s", name, newname, uid, olduid, strerror(-rc));
+			return rc;
 		}
+		log_info("%s replaced %s: UID %u stored, UID %u expunged", name, newname, uid, olduid);
+		aliases_ino_set(&v->aliases, tree_msg_ino(idx, olduid), &al, vfs_now_s());
 	}
 	aliases_name_drop(&v->aliases, idx, name);
 	return aliases_name_set(&v->aliases, idx, newname, &al, vfs_now_s()) < 0 ? -ENOMEM : 0;
