@@ -1,7 +1,7 @@
 /*
  * ops — the FUSE low-level operations table, over the core's vfs API.
  *
- * Ownership: struct imapfs is owned by main.c and outlives the session loop;
+ * Ownership: struct imapfs is owned by cmd_mount.c and outlives the session loop;
  * ops only borrows it (it is the fuse_session's userdata).
  */
 #ifndef IMAPFS_OPS_H

@@ -1,0 +1,41 @@
+/*
+ * cmd — the imapfs program's sub-commands, one file each: mount
+ * (cmd_mount.c), status (cmd_status.c), umount (cmd_umount.c); main.c
+ * reads the command line and picks one. Each returns the process exit
+ * status, documented in imapfs.1:
+ *   0 success, 1 usage or configuration error, 2 connection or TLS error,
+ *   3 authentication refused, 4 mount failed.
+ * Messages for the user go to stderr, prefixed "imapfs: ".
+ */
+#ifndef IMAPFS_CMD_H
+#define IMAPFS_CMD_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+enum {
+	EXIT_USAGE = 1,
+	EXIT_CONNECT = 2,
+	EXIT_AUTH = 3,
+	EXIT_MOUNT = 4,
+};
+
+/* imapfs mount [-f] [-o OPTS] SOURCE MOUNTPOINT (ARGV without "mount"). */
+int cmd_mount(int argc, char **argv);
+/* imapfs status MOUNTPOINT */
+int cmd_status(const char *mnt);
+/* imapfs umount MOUNTPOINT */
+int cmd_umount(const char *mnt);
+
+/* The usage text and option table (imapfs --help) on OUT. */
+void cmd_usage(FILE *out);
+
+/*
+ * Account NAME from the accounts file onto CFG; its URL in *URL (malloc'd,
+ * the caller frees). Prints the reason (file and line) and returns -1 on
+ * any error. (cmd_account.c)
+ */
+int account_load(const char *name, struct config *cfg, char **url);
+
+#endif
