@@ -126,6 +126,27 @@ def test_user_unit():
         assert r.returncode == 0 and not out.strip(), (mode, out)
 
 
+def test_meson_install_unit_runs_installed_binary():
+    """`meson install` (README: prefix /usr/local by default) installs the
+    unit with ExecStart naming the imapfs it installed, not /usr/bin's."""
+    dest = tempfile.mkdtemp(prefix="imapfs-install-")
+    r = subprocess.run(["meson", "install", "-C", mountutil.build_dir(),
+                        "--no-rebuild", "--quiet", "--destdir", dest],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode()
+    units = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs
+             if f == "imapfs@.service"]
+    assert len(units) == 1 and units[0].endswith(
+        "/lib/systemd/user/imapfs@.service"), units
+    with open(units[0]) as f:
+        unit = f.read()
+    m = re.findall(r"^ExecStart=(\S+) mount -f %i %h/mail/%i$", unit, re.M)
+    assert len(m) == 1, unit
+    assert os.access(dest + m[0], os.X_OK), (m[0], units)
+    # everything else as in the source
+    assert unit.replace(m[0], "/usr/bin/imapfs") == _unit()
+
+
 def test_no_restart_on_usage_auth_mount_errors():
     """A wrong password (exit 3) retried every RestartSec gets the account
     locked; usage (1) and mount (4) errors do not go away by retrying.
