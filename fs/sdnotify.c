@@ -69,7 +69,7 @@ int sdnotify_send(const char *state)
 	return rc;
 }
 
-/* STATE with the service manager's answer logged: under Type=notify a
+/* Send STATE, logging a failure: under Type=notify a
  * lost READY=1 makes the start time out, and the log should say why. */
 static void send_logged(const char *state)
 {
