@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "ops.h"
+#include "sdnotify.h"
 #include "secret.h"
 #include "url.h"
 #include "vfs.h"
@@ -75,6 +76,7 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "imapfs: warning: cannot turn off core dumps: %s\n", strerror(errno));
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	secret_take_env();
+	sdnotify_take_env();	/* before any helper runs */
 
 	config_init(&cfg);
 	cmdline_opts = calloc((size_t)argc + 1, sizeof(*cmdline_opts));
@@ -221,7 +223,10 @@ int cmd_mount(int argc, char **argv)
 	fuse_loop_cfg_set_clone_fd(loop, 0);
 	fuse_loop_cfg_set_max_threads(loop, 16);
 	fuse_loop_cfg_set_idle_threads(loop, 8);
+	/* requests queue on /dev/fuse until the loop reads them: usable now */
+	sdnotify_ready(src, mnt);
 	rc = fuse_session_loop_mt(se, loop);
+	sdnotify_stopping(mnt);
 	fuse_loop_cfg_destroy(loop);
 	vfs_shutdown(vfs);
 	notify_stop(fs.notify);
