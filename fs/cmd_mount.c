@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "connhint.h"
 #include "log.h"
 #include "ops.h"
 #include "secret.h"
@@ -108,6 +109,8 @@ int cmd_mount(int argc, char **argv)
 		cmd_usage(stderr);
 		goto out;
 	}
+	if (mount_args_check(src, mnt) < 0)
+		goto out;
 	if (strstr(src, "://") == NULL) {
 		if (account_load(src, &cfg, &account_url) < 0)
 			goto out;
@@ -123,6 +126,11 @@ int cmd_mount(int argc, char **argv)
 		foreground = true;
 	log_init(cfg.debug);
 	if (url_parse(src, &url, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imapfs: %s\n", err);
+		goto out;
+	}
+	/* before a password prompt: the cafile is read only when connecting */
+	if (cfg.cafile != NULL && connhint_cafile(cfg.cafile, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imapfs: %s\n", err);
 		goto out;
 	}

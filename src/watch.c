@@ -693,8 +693,8 @@ int vfs_watch_start(struct vfs *v)
 		idx = path_node(&v->tree, path);
 		pthread_mutex_unlock(&v->tree.lock);
 		if (idx < 0) {
-			log_warn("watch: no mailbox %s to watch here (give mount paths such as INBOX or "
-				 "Lists/dev); it is polled like the others", path);
+			log_warn("watch=%s: no mailbox %s on %s; not watched (watch= takes mount paths "
+				 "such as INBOX or Lists/dev, as ls shows them)", path, path, v->url.host);
 			continue;
 		}
 		rc = watch_one(v, (uint32_t)idx, first);
