@@ -39,8 +39,9 @@ static const struct opt {
 	  "at most N IMAP connections at once (default 4)", NULL },
 	{ "poll", OPT_INT, offsetof(struct config, poll), 0, 86400, "SECONDS",
 	  "check mailboxes in use for changes by other clients every SECONDS (default 30, 0: only the IDLE watch)", NULL },
-	{ "watch", OPT_STR, offsetof(struct config, watch), 0, 0, "MAILBOX[\\,...]",
-	  "IDLE on these mailboxes (mount paths; default INBOX), one connection each", NULL },
+	{ "watch", OPT_STR, offsetof(struct config, watch), 0, 0, "MAILBOX[,...]",
+	  "IDLE on these mailboxes (mount paths; default INBOX), one connection each; "
+	  "-o watch=INBOX,Sent or one -o watch= each (they add up)", NULL },
 	{ "cafile", OPT_STR, offsetof(struct config, cafile), 0, 0, "PATH",
 	  "trust the CA certificates in PATH instead of the system's", NULL },
 	{ "password_file", OPT_STR, offsetof(struct config, password_file), 0, 0, "PATH",
