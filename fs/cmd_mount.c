@@ -176,6 +176,8 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 
+	if (!foreground)
+		vfs_watch_check(vfs);	/* the watcher's own warning goes to syslog */
 	status = EXIT_MOUNT;
 	if (fuse_opts(&cfg, &url, opts, sizeof(opts)) < 0) {
 		fprintf(stderr, "imapfs: mount options too long\n");
