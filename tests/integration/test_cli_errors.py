@@ -282,3 +282,19 @@ def test_umount_busy_names_the_process(slash_server, mount):
     r = run_imapfs(["umount", m.path], timeout=30)
     assert r.returncode == 0, r.stderr
     assert not is_mounted(m.path)
+
+
+def test_umount_dead_mount(slash_server, mount):
+    """A mount whose daemon was killed (stat says "Transport endpoint is
+    not connected") is still a mount: umount removes it, exit 0, also
+    when given as a relative path."""
+    m = mount(slash_server)
+    os.killpg(m.proc.pid, signal.SIGKILL)
+    m.proc.wait(10)
+    with pytest.raises(OSError):
+        os.stat(m.path)
+    r = run_imapfs(["umount", os.path.basename(m.path)], timeout=30,
+                   cwd=os.path.dirname(m.path))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b"", r.stderr
+    assert not is_mounted(m.path)
