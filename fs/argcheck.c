@@ -33,7 +33,7 @@ int mount_args_check(const char *src, const char *mnt)
 
 	if ((src_path && mnt_source) || (!src_url && mnt_url && is_dir(src))) {
 		fprintf(stderr, "imapfs: arguments in the wrong order? usage: imapfs mount SOURCE MOUNTPOINT "
-			"(SOURCE is imaps://USER@HOST/ or an account, here %s is the mount point)\n", src);
+			"(SOURCE is imaps://USER@HOST/ or an account; %s looks like the mount point)\n", src);
 		return -1;
 	}
 	if (src_path) {
