@@ -29,6 +29,7 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #define PROBE_MS 5000	/* the probe's own wait for an answer, at most */
 /* where the system's CAs live, and how to add one (Debian and Ubuntu) */
@@ -66,7 +67,48 @@ int connhint_cafile(const char *path, char *err, unsigned errlen)
 	return rc;
 }
 
-void connhint_verify(long vr, const char *cafile, char *err, unsigned errlen)
+/* The DNS names and IP addresses of LEAF's subjectAltName, as "a, b, c"
+ * (the first few) in BUF; how many there are. */
+static int cert_names(X509 *leaf, char *buf, size_t len)
+{
+	GENERAL_NAMES *sans = leaf ? X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL) : NULL;
+	size_t n = 0;
+	int count = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		char one[INET6_ADDRSTRLEN + 1] = "";
+		const unsigned char *d;
+		int dlen;
+
+		if (g->type == GEN_DNS) {
+			d = ASN1_STRING_get0_data(g->d.dNSName);
+			dlen = ASN1_STRING_length(g->d.dNSName);
+			snprintf(one, sizeof(one), "%.*s", dlen, (const char *)d);
+			/* a name with odd bytes is not worth printing */
+			for (char *c = one; *c; c++)
+				if (*c <= ' ' || *c > '~')
+					one[0] = '\0';
+		} else if (g->type == GEN_IPADD) {
+			d = ASN1_STRING_get0_data(g->d.iPAddress);
+			dlen = ASN1_STRING_length(g->d.iPAddress);
+			if (dlen == 4 || dlen == 16)
+				inet_ntop(dlen == 4 ? AF_INET : AF_INET6, d, one, sizeof(one));
+		}
+		if (one[0] == '\0')
+			continue;
+		if (count < 4 && n + strlen(one) + 3 < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", count ? ", " : "", one);
+		count++;
+	}
+	if (count > 4 && n + 8 < len)
+		snprintf(buf + n, len - n, ", ...");
+	GENERAL_NAMES_free(sans);
+	return count;
+}
+
+void connhint_verify(long vr, struct x509_st *leaf, const char *cafile, char *err, unsigned errlen)
 {
 	switch (vr) {
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
@@ -85,9 +127,15 @@ void connhint_verify(long vr, const char *cafile, char *err, unsigned errlen)
 					CA_STORE ")");
 		break;
 	case X509_V_ERR_HOSTNAME_MISMATCH:
-	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		connhint_append(err, errlen, "connect with a host name the certificate was issued for");
+	case X509_V_ERR_IP_ADDRESS_MISMATCH: {
+		char names[256];
+
+		if (cert_names(leaf, names, sizeof(names)) > 0)
+			connhint_append(err, errlen, "it is issued for %s: connect with one of those names", names);
+		else
+			connhint_append(err, errlen, "connect with a host name the certificate was issued for");
 		break;
+	}
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		connhint_append(err, errlen, "check this machine's clock (date), or ask the server's "

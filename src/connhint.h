@@ -12,6 +12,8 @@
 #ifndef IMAPFS_CONNHINT_H
 #define IMAPFS_CONNHINT_H
 
+struct x509_st;		/* OpenSSL's X509: no OpenSSL header for fs/ users */
+
 /* Append "; " and the formatted text to the message in ERR (what fits). */
 void connhint_append(char *err, unsigned errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -21,8 +23,9 @@ void connhint_append(char *err, unsigned errlen, const char *fmt, ...)
 int connhint_cafile(const char *path, char *err, unsigned errlen);
 
 /* The fix for certificate verification error VR (an X509_V_ERR_* code),
- * appended to ERR; CAFILE is the -o cafile= in use or NULL. */
-void connhint_verify(long vr, const char *cafile, char *err, unsigned errlen);
+ * appended to ERR; LEAF is the server's certificate (for the names it is
+ * issued for) or NULL, CAFILE the -o cafile= in use or NULL. */
+void connhint_verify(long vr, struct x509_st *leaf, const char *cafile, char *err, unsigned errlen);
 
 /* imaps://USER@HOST:PORT got no TLS from the server (a clear-text
  * greeting): append the imap:// URL and port 993 to ERR. */

@@ -843,6 +843,16 @@ static bool host_is_ip(const char *host)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* The server's certificate as received, verified or not: the chain (leaf
+ * first on a client) is kept even when verification failed; the peer
+ * certificate is set only once it succeeded. */
+static X509 *tls_leaf(SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+
+	return chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+}
+
 int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 		struct tls_trace trace, mailstream_low **out, char *err, unsigned errlen)
 {
@@ -900,7 +910,7 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 				rc = tls_fail(err, errlen, -EPERM,
 					      "TLS: certificate of %s not trusted: %s", host,
 					      X509_verify_cert_error_string(vr));
-				connhint_verify(vr, t->cafile, err, errlen);
+				connhint_verify(vr, tls_leaf(ssl), t->cafile, err, errlen);
 			} else {
 				rc = tls_fail(err, errlen, -ECONNRESET, "TLS handshake with %s failed: %s",
 					      host, ERR_reason_error_string(ERR_peek_last_error())

@@ -89,6 +89,32 @@ def test_untrusted_certificate_system_store(slash_server, imapfs_bin):
     assert took < WRONG_PORT_LIMIT_S, took
 
 
+def test_wrong_host_name_lists_the_certificate_names(pki, imapfs_bin):
+    """A certificate (from a trusted CA) for other names: the line lists
+    the names it is issued for. Fake server (Dovecot's certificate is for
+    127.0.0.1); it must never see a LOGIN."""
+    from fakeserver import FakeServer
+    cert = pki.leaf("othernames", sans=["DNS:mail.example.org",
+                                        "DNS:imap.example.org",
+                                        "IP:10.9.8.7"])
+    fs = FakeServer("imaps", cert=cert, password="pw").start()
+    try:
+        d, mp = _workdir()
+        pw = mountutil.write_password_file(d, "pw")
+        r = run_imapfs(["mount", "-o", "password_file=%s,cafile=%s"
+                        % (pw, pki.cafile),
+                        "imaps://alice@127.0.0.1:%d/" % fs.port, mp],
+                       timeout=60)
+        lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
+        line = _one_line(r, lines, 2)
+        assert "certificate of 127.0.0.1 not trusted" in line, line
+        assert "it is issued for mail.example.org, imap.example.org, " \
+            "10.9.8.7: connect with one of those names" in line, line
+        assert not fs.saw("LOGIN", "AUTHENTICATE"), fs.transcript()
+    finally:
+        fs.stop()
+
+
 def test_imaps_on_starttls_port(slash_server, imapfs_bin):
     """imaps:// to the STARTTLS port: the server greets in clear text,
     OpenSSL says "wrong version number"; the line says what to use."""
