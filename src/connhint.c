@@ -170,21 +170,21 @@ void connhint_not_tls(const char *user, const char *host, int port, char *err, u
 			"use imap://%s/%s", port, hp, port == 993 ? "" : ", or imaps:// on the TLS port (993)");
 }
 
-/* Wait up to MS for FD to become readable: 1 readable, 0 not, -errno. */
-static int readable(int fd, int ms)
+/* Wait until UNTIL (deadline_now_ms clock) for FD, or OTHER (-1: none),
+ * to become readable: 1 for FD, 2 for OTHER, 0 when the time is up. */
+static int wait_in(int fd, int other, int64_t until)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int64_t until = deadline_now_ms() + ms;
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = other, .events = POLLIN } };
 	int r;
 
 	do {
 		int left = (int)(until - deadline_now_ms());
 
-		r = poll(&p, 1, deadline_wait_ms(left > 0 ? left : 0));
+		r = poll(p, other >= 0 ? 2 : 1, deadline_wait_ms(left > 0 ? left : 0));
 	} while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	return r > 0;
+	if (r <= 0)
+		return 0;
+	return p[0].revents ? 1 : 2;
 }
 
 /* Write all of BUF to the non-blocking socket FD within MS. */
@@ -236,10 +236,12 @@ out:
 	return rc;
 }
 
-/* 1 if HOST:PORT answers a ClientHello with a TLS record, 0 if not. */
-static int speaks_tls(const char *host, int port, int ms)
+/* 1 if HOST:PORT answers a ClientHello with a TLS record within MS, 0 if
+ * not, or as soon as the connection WATCH has something to read. */
+static int speaks_tls(const char *host, int port, int ms, int watch)
 {
 	unsigned char hello[4096], reply[5];
+	int64_t until = deadline_now_ms() + ms;
 	size_t hlen = 0, got = 0;
 	char ignored[256];
 	SSL_CTX *ctx;
@@ -256,7 +258,7 @@ static int speaks_tls(const char *host, int port, int ms)
 	if (tls_connect_tcp(host, port, (ms + 999) / 1000, &fd, ignored, sizeof(ignored)) < 0)
 		return 0;
 	rc = write_all(fd, hello, hlen, ms);
-	while (rc == 0 && got < 3 && readable(fd, ms) == 1) {
+	while (rc == 0 && got < 3 && wait_in(fd, watch, until) == 1) {
 		ssize_t r = recv(fd, reply + got, sizeof(reply) - got, 0);
 
 		if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR)))
@@ -275,9 +277,10 @@ int connhint_greeting(int fd, const char *user, const char *host, int port, int 
 	int probe_ms = timeout * 1000 < PROBE_MS ? timeout * 1000 : PROBE_MS;
 	char hp[600];
 
-	if (readable(fd, wait_ms) != 0)
+	if (wait_in(fd, -1, deadline_now_ms() + wait_ms) != 0)
 		return 0;	/* the greeting (or an error) is there: read it as usual */
-	if (!speaks_tls(host, port, probe_ms))
+	/* a slow server's greeting ends the probe as soon as it comes */
+	if (!speaks_tls(host, port, probe_ms, fd))
 		return 0;
 	hostport(hp, sizeof(hp), user, host, port);
 	snprintf(err, errlen, "%s port %d speaks TLS from the first byte (implicit TLS, as on port 993) "

@@ -142,6 +142,66 @@ def test_imap_on_implicit_tls_port(slash_server, imapfs_bin):
     print("imap:// on the imaps port answered in %.2f s" % took)
 
 
+def test_slow_greeting_is_not_taken_for_tls(imapfs_bin):
+    """A clear-text server that greets only after 3 s (past the 2 s after
+    which the TLS probe starts) is still read as IMAP: the mount goes on
+    to the next check (here: no STARTTLS offered, refused) instead of
+    reporting TLS, and costs the probe connection, not the timeout."""
+    import socket
+    import threading
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    conns = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            conns.append(c)
+            threading.Thread(target=greet, args=(c,), daemon=True).start()
+
+    def greet(c):
+        time.sleep(3)
+        try:
+            c.sendall(b"* OK [CAPABILITY IMAP4rev1] slow server\r\n")
+            c.settimeout(10)
+            while True:
+                line = c.recv(4096)
+                if not line:
+                    return
+                tag = line.split(b" ", 1)[0]
+                if b"CAPABILITY" in line.upper():
+                    c.sendall(b"* CAPABILITY IMAP4rev1\r\n" + tag +
+                              b" OK done\r\n")
+                else:
+                    c.sendall(tag + b" BAD no\r\n")
+        except OSError:
+            return
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        d, mp = _workdir()
+        pw = mountutil.write_password_file(d, "pw")
+        t0 = time.monotonic()
+        r = run_imapfs(["mount", "-o", "password_file=%s,timeout=30" % pw,
+                        "imap://alice@127.0.0.1:%d/" % ls.getsockname()[1],
+                        mp], timeout=60)
+        took = time.monotonic() - t0
+        lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
+        line = _one_line(r, lines, 2)
+        assert "does not offer STARTTLS" in line, line
+        assert "speaks TLS" not in line, line
+        assert 2.5 < took < WRONG_PORT_LIMIT_S, took
+        assert len(conns) == 2, "expected the connection and one probe"
+    finally:
+        ls.close()
+        for c in conns:
+            c.close()
+
+
 def test_missing_cafile(slash_server, imapfs_bin):
     """The cafile's path and the system's reason, before any connection
     (the server is not even asked: a closed port would do)."""
