@@ -13,6 +13,7 @@
  */
 #include "connhint.h"
 #include "deadline.h"
+#include "log.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -240,7 +241,7 @@ out:
  * not, or as soon as the connection WATCH has something to read. */
 static int speaks_tls(const char *host, int port, int ms, int watch)
 {
-	unsigned char hello[4096], reply[5];
+	unsigned char hello[16384], reply[5];	/* hellos are ~0.3-2 KiB */
 	int64_t until = deadline_now_ms() + ms;
 	size_t hlen = 0, got = 0;
 	char ignored[256];
@@ -251,6 +252,7 @@ static int speaks_tls(const char *host, int port, int ms, int watch)
 	if (ctx == NULL)
 		return 0;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);	/* moot: it never gets that far */
 	rc = client_hello(ctx, host, hello, sizeof(hello), &hlen);
 	SSL_CTX_free(ctx);
 	if (rc < 0)
@@ -280,6 +282,7 @@ int connhint_greeting(int fd, const char *user, const char *host, int port, int 
 	if (wait_in(fd, -1, deadline_now_ms() + wait_ms) != 0)
 		return 0;	/* the greeting (or an error) is there: read it as usual */
 	/* a slow server's greeting ends the probe as soon as it comes */
+	log_debug("no greeting from %s port %d within %d ms: is it a TLS port?", host, port, wait_ms);
 	if (!speaks_tls(host, port, probe_ms, fd))
 		return 0;
 	hostport(hp, sizeof(hp), user, host, port);
