@@ -28,6 +28,10 @@ int cmd_status(const char *mnt);
 /* imapfs umount MOUNTPOINT */
 int cmd_umount(const char *mnt);
 
+/* SOURCE and MOUNTPOINT of imapfs mount swapped, or a path as SOURCE:
+ * print one line and return -1; else 0. (argcheck.c) */
+int mount_args_check(const char *src, const char *mnt);
+
 /* The usage text and option table (imapfs --help) on OUT. */
 void cmd_usage(FILE *out);
 

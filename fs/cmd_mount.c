@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "connhint.h"
 #include "log.h"
 #include "ops.h"
 #include "sdnotify.h"
@@ -110,6 +111,8 @@ int cmd_mount(int argc, char **argv)
 		cmd_usage(stderr);
 		goto out;
 	}
+	if (mount_args_check(src, mnt) < 0)
+		goto out;
 	if (strstr(src, "://") == NULL) {
 		if (account_load(src, &cfg, &account_url) < 0)
 			goto out;
@@ -125,6 +128,11 @@ int cmd_mount(int argc, char **argv)
 		foreground = true;
 	log_init(cfg.debug);
 	if (url_parse(src, &url, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imapfs: %s\n", err);
+		goto out;
+	}
+	/* before a password prompt: the cafile is read only when connecting */
+	if (cfg.cafile != NULL && connhint_cafile(cfg.cafile, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imapfs: %s\n", err);
 		goto out;
 	}
@@ -170,6 +178,8 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 
+	if (!foreground)
+		vfs_watch_check(vfs);	/* the watcher's own warning goes to syslog */
 	status = EXIT_MOUNT;
 	if (fuse_opts(&cfg, &url, opts, sizeof(opts)) < 0) {
 		fprintf(stderr, "imapfs: mount options too long\n");

@@ -1,18 +1,127 @@
 /*
  * cmd_umount — imapfs umount MOUNTPOINT: fusermount3 -u does the work
- * (an ordinary user may not call umount(2) on a FUSE mount).
+ * (an ordinary user may not call umount(2) on a FUSE mount). What goes
+ * wrong is said in imapfs's words: "not mounted" (exit 1) before calling
+ * it, and "busy" with the processes holding the mount (busy.c) when it
+ * fails (exit 4); any other failure passes fusermount3's reason on.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "busy.h"
 #include "cmd.h"
+
+extern char **environ;
+
+#define HOLDERS_SHOWN 4
+
+/* MNT as the kernel lists it: realpath, except on a dead mount (stat
+ * fails with ENOTCONN), which is made absolute as written. */
+static int abs_path(const char *mnt, char *out)
+{
+	size_t n;
+
+	if (realpath(mnt, out) != NULL)
+		return 0;
+	if (errno != ENOTCONN)
+		return -errno;
+	if (mnt[0] == '/') {
+		n = (size_t)snprintf(out, PATH_MAX, "%s", mnt);
+	} else {
+		if (getcwd(out, PATH_MAX) == NULL)
+			return -errno;
+		n = strlen(out);
+		n += (size_t)snprintf(out + n, PATH_MAX - n, "/%s", mnt);
+	}
+	if (n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return 0;
+}
+
+/* Run fusermount3 -u ABS; its stderr into MSG. Returns its exit status,
+ * or -1 if it could not be run (reason in MSG). */
+static int fusermount(const char *abs, char *msg, size_t len)
+{
+	char *argv[] = { (char *)"fusermount3", (char *)"-u", (char *)abs, NULL };
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], status, rc;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	msg[0] = '\0';
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(msg, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
+	rc = posix_spawnp(&pid, "fusermount3", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (rc != 0) {
+		close(pipefd[0]);
+		snprintf(msg, len, "cannot run fusermount3: %s", strerror(rc));
+		return -1;
+	}
+	while (got + 1 < len && ((r = read(pipefd[0], msg + got, len - 1 - got)) > 0 ||
+				 (r < 0 && errno == EINTR)))
+		if (r > 0)
+			got += (size_t)r;
+	msg[got] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void report_busy(const char *mnt, const char *abs)
+{
+	struct busy_holder h[HOLDERS_SHOWN];
+	int n = busy_holders(abs, h, HOLDERS_SHOWN);
+
+	fprintf(stderr, "imapfs: %s is busy", mnt);
+	for (int i = 0; i < n && i < HOLDERS_SHOWN; i++)
+		fprintf(stderr, "%s pid %d (%s)", i == 0 ? ", held by" : ",", (int)h[i].pid, h[i].comm);
+	if (n > HOLDERS_SHOWN)
+		fprintf(stderr, " and %d more", n - HOLDERS_SHOWN);
+	fprintf(stderr, ": close %s (cd out of the mount), or detach it now with fusermount3 -u -z %s "
+		"(it goes away when the last one is done)\n", n == 1 ? "it" : "them", mnt);
+}
 
 int cmd_umount(const char *mnt)
 {
-	execlp("fusermount3", "fusermount3", "-u", mnt, (char *)NULL);
-	fprintf(stderr, "imapfs: cannot run fusermount3: %s\n", strerror(errno));
+	char abs[PATH_MAX], msg[512];
+	int rc;
+
+	rc = abs_path(mnt, abs);
+	if (rc < 0) {
+		fprintf(stderr, "imapfs: %s: %s\n", mnt, strerror(-rc));
+		return EXIT_USAGE;
+	}
+	if (!busy_is_mountpoint(abs)) {
+		fprintf(stderr, "imapfs: %s is not mounted\n", mnt);
+		return EXIT_USAGE;
+	}
+	rc = fusermount(abs, msg, sizeof(msg));
+	if (rc == 0)
+		return 0;
+	if (rc > 0 && busy_is_mountpoint(abs) && (strstr(msg, "busy") || busy_holders(abs, NULL, 0) > 0)) {
+		report_busy(mnt, abs);
+		return EXIT_MOUNT;
+	}
+	fprintf(stderr, "imapfs: cannot unmount %s: %s\n", mnt, msg[0] ? msg : "fusermount3 failed");
 	return EXIT_MOUNT;
 }
-

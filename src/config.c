@@ -6,6 +6,7 @@
  * test checks the manual mentions each name.
  */
 #include "config.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,8 +39,9 @@ static const struct opt {
 	  "at most N IMAP connections at once (default 4)", NULL },
 	{ "poll", OPT_INT, offsetof(struct config, poll), 0, 86400, "SECONDS",
 	  "check mailboxes in use for changes by other clients every SECONDS (default 30, 0: only the IDLE watch)", NULL },
-	{ "watch", OPT_STR, offsetof(struct config, watch), 0, 0, "MAILBOX[\\,...]",
-	  "IDLE on these mailboxes (mount paths; default INBOX), one connection each", NULL },
+	{ "watch", OPT_STR, offsetof(struct config, watch), 0, 0, "MAILBOX[,...]",
+	  "IDLE on these mailboxes (mount paths; default INBOX), one connection each; "
+	  "-o watch=INBOX,Sent or one -o watch= each (they add up)", NULL },
 	{ "cafile", OPT_STR, offsetof(struct config, cafile), 0, 0, "PATH",
 	  "trust the CA certificates in PATH instead of the system's", NULL },
 	{ "password_file", OPT_STR, offsetof(struct config, password_file), 0, 0, "PATH",
@@ -172,20 +174,48 @@ bool config_is_flag(const char *name)
 	return o != NULL && o->kind == OPT_FLAG;
 }
 
-/* A generic mount(8) option: 1 if ITEM (the whole "name[=value]") is one. */
-static int config_generic_apply(struct config *c, const char *item)
+/* The generic mount(8) option ITEM (the whole "name[=value]"), or NULL. */
+static const struct generic_opt *config_generic_find(const char *item)
 {
 	size_t i;
 
 	for (i = 0; i < N_GENERIC; i++) {
 		const struct generic_opt *g = &config_generic[i];
 
-		if (g->prefix ? strncmp(item, g->name, strlen(g->name)) == 0 : strcmp(item, g->name) == 0) {
-			c->mount_flags |= g->flag;
-			return 1;
-		}
+		if (g->prefix ? strncmp(item, g->name, strlen(g->name)) == 0 : strcmp(item, g->name) == 0)
+			return g;
 	}
-	return 0;
+	return NULL;
+}
+
+/* A generic mount(8) option: 1 if ITEM is one (and applied). */
+static int config_generic_apply(struct config *c, const char *item)
+{
+	const struct generic_opt *g = config_generic_find(item);
+
+	if (g != NULL)
+		c->mount_flags |= g->flag;
+	return g != NULL;
+}
+
+/* "unknown option", with the nearest known name when it looks like a typo. */
+static int config_unknown(const char *name, size_t nlen, char *err, unsigned errlen)
+{
+	struct suggest sg;
+	const char *near;
+	size_t i;
+
+	suggest_init(&sg, name, nlen);
+	for (i = 0; i < N_OPTS; i++)
+		suggest_offer(&sg, config_opts[i].name);
+	for (i = 0; i < N_GENERIC; i++)
+		if (!config_generic[i].prefix)
+			suggest_offer(&sg, config_generic[i].name);
+	near = suggest_best(&sg);
+	if (near != NULL)
+		return config_fail(err, errlen, "unknown option \"%.*s\": did you mean \"%s\"? (see imapfs --help)",
+				   (int)nlen, name, near);
+	return config_fail(err, errlen, "unknown option \"%.*s\" (see imapfs --help)", (int)nlen, name);
 }
 
 /* Apply one option NAME (NLEN bytes) with value VAL (NULL: none). */
@@ -195,7 +225,7 @@ static int config_apply_nv(struct config *c, const char *name, size_t nlen, cons
 	const struct opt *o = config_find(name, nlen);
 
 	if (o == NULL)
-		return config_fail(err, errlen, "unknown option \"%.*s\" (see imapfs --help)", (int)nlen, name);
+		return config_unknown(name, nlen, err, errlen);
 
 	switch (o->kind) {
 	case OPT_FLAG:
@@ -332,11 +362,53 @@ void config_mount_flags(const struct config *c, char *buf, unsigned len)
 	}
 }
 
+/* Add MBOX to the watch list (a ',' separated string). */
+static int config_watch_add(struct config *c, const char *mbox)
+{
+	size_t have = c->watch ? strlen(c->watch) : 0;
+	char *w = realloc(c->watch, have + strlen(mbox) + 2);
+
+	if (w == NULL)
+		return -ENOMEM;
+	if (have > 0)
+		w[have++] = ',';
+	strcpy(w + have, mbox);
+	c->watch = w;
+	return 0;
+}
+
+/*
+ * One item of a command-line -o. The watch list is the exception to "later
+ * options override earlier ones": repeated watch= items add to it (the
+ * first one on the command line replaces the accounts file's list), and a
+ * bare word that is no option, right after watch= items, is one more
+ * mailbox: "-o watch=INBOX,Sent" needs no "\,". *IN_WATCH says the
+ * previous item of this -o was part of the watch list.
+ */
+static int config_apply_cmdline(struct config *c, const char *item, bool *in_watch,
+				char *err, unsigned errlen)
+{
+	bool bare = strchr(item, '=') == NULL && config_find(item, strlen(item)) == NULL &&
+		    config_generic_find(item) == NULL;
+	int rc;
+
+	if (*in_watch && bare)
+		return config_watch_add(c, item);
+	*in_watch = strncmp(item, "watch=", 6) == 0 && item[6] != '\0';
+	if (*in_watch && c->watch_from_opts)
+		return config_watch_add(c, item + 6);
+	rc = config_apply(c, item, err, errlen);
+	if (rc == 0 && *in_watch)
+		c->watch_from_opts = true;
+	return rc;
+}
+
 int config_parse_opts(struct config *c, const char *opts, char *err, unsigned errlen)
 {
 	size_t len = strlen(opts);
 	char *item = malloc(len + 1);
 	size_t i, n = 0;
+	bool in_watch = false;
 	int rc = 0;
 
 	if (item == NULL)
@@ -349,7 +421,7 @@ int config_parse_opts(struct config *c, const char *opts, char *err, unsigned er
 		if (opts[i] == ',' || opts[i] == '\0') {
 			item[n] = '\0';
 			if (n > 0)
-				rc = config_apply(c, item, err, errlen);
+				rc = config_apply_cmdline(c, item, &in_watch, err, errlen);
 			n = 0;
 			continue;
 		}

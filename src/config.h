@@ -39,6 +39,7 @@ struct config {
 	 * file by accounts_resolve(), NULL otherwise: */
 	char *account;			/* the account's name, for status and logs */
 	char *password;			/* "password =" line; wiped by config_free() */
+	bool watch_from_opts;		/* watch= came from a -o: more watch= items add to it */
 };
 
 /* How to log in. The OAuth2 mechanisms take an access token from the
@@ -79,8 +80,12 @@ void config_free(struct config *c);
 /*
  * Apply one comma-separated option string ("ro,timeout=10"). Unknown
  * options, missing or malformed values, and out-of-range numbers give
- * -EINVAL with a reason in ERR. Later options override earlier ones.
- * Values cannot contain commas except escaped as "\,".
+ * -EINVAL with a reason in ERR; an unknown name close to a known one gets
+ * "did you mean". Later options override earlier ones, except watch=:
+ * every watch= from these calls adds to the list (the first replaces a
+ * list from config_set), and a bare word that is no option right after
+ * watch= items is one more mailbox ("watch=INBOX,Sent"). Other values
+ * cannot contain commas except escaped as "\,".
  */
 int config_parse_opts(struct config *c, const char *opts, char *err, unsigned errlen);
 

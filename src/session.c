@@ -10,6 +10,7 @@
  * honour LOGINDISABLED.
  */
 #include "session.h"
+#include "connhint.h"
 #include "deadline.h"
 #include "errmap.h"
 #include "log.h"
@@ -666,6 +667,8 @@ int session_open(const struct session_params *p, int id, struct session **out,
 	if (u->tls == URL_TLS_IMPLICIT) {
 		*cls = SESSION_ERR_TLS;
 		rc = tls_low_tls(p->tls, fd, u->host, p->cfg->timeout, trace, &low, err, errlen);
+		if (rc == -EPROTO)
+			connhint_not_tls(u->user, u->host, u->port, err, errlen);
 	} else {
 		if (p->cfg->insecure_plaintext && !tls_fd_is_loopback(fd)) {
 			close(fd);
@@ -673,6 +676,13 @@ int session_open(const struct session_params *p, int id, struct session **out,
 			session_fail(err, errlen, "insecure_plaintext is allowed only to a loopback address, not %s",
 				     u->host);
 			rc = -EPERM;
+			goto out_imap;
+		}
+		/* imap:// to an implicit-TLS port: both sides would wait */
+		rc = connhint_greeting(fd, u->user, u->host, u->port, p->cfg->timeout, err, errlen);
+		if (rc < 0) {
+			close(fd);
+			*cls = SESSION_ERR_TLS;
 			goto out_imap;
 		}
 		rc = tls_low_plain(fd, p->cfg->timeout, trace, &low);

@@ -11,6 +11,7 @@
  * What the server sends passes the guard (guard.c) on its way to libetpan.
  */
 #include "tls.h"
+#include "connhint.h"
 #include "guard.h"
 #include "deadline.h"
 #include "log.h"
@@ -37,6 +38,7 @@
 
 struct tls_ctx {
 	SSL_CTX *ctx;		/* immutable after tls_ctx_new; SSL_CTX is thread-safe for SSL_new */
+	char *cafile;		/* -o cafile= or NULL (for the messages), immutable */
 };
 
 #define NUL_NAME_MAX 4096	/* longest string before a NUL that is told apart */
@@ -109,9 +111,21 @@ int tls_ctx_new(const char *cafile, struct tls_ctx **out, char *err, unsigned er
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (cafile != NULL) {
+		rc = connhint_cafile(cafile, err, errlen);
+		if (rc < 0)
+			goto out_ctx;
+		t->cafile = strdup(cafile);
+		if (t->cafile == NULL) {
+			rc = -ENOMEM;
+			goto out_ctx;
+		}
 		if (SSL_CTX_load_verify_locations(t->ctx, cafile, NULL) != 1) {
-			rc = tls_fail(err, errlen, -EINVAL, "cafile %s: cannot load CA certificates: %s",
-				      cafile, ERR_reason_error_string(ERR_get_error()));
+			const char *why = ERR_reason_error_string(ERR_get_error());
+
+			ERR_clear_error();
+			rc = tls_fail(err, errlen, -EINVAL, "cafile %s: no certificates could be loaded from it "
+				      "(%s); it must hold PEM CA certificates (-----BEGIN CERTIFICATE-----)",
+				      cafile, why ? why : "unknown error");
 			goto out_ctx;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
@@ -123,6 +137,7 @@ int tls_ctx_new(const char *cafile, struct tls_ctx **out, char *err, unsigned er
 out_ctx:
 	SSL_CTX_free(t->ctx);
 out_free:
+	free(t->cafile);
 	free(t);
 	return rc;
 }
@@ -132,6 +147,7 @@ void tls_ctx_free(struct tls_ctx *t)
 	if (t == NULL)
 		return;
 	SSL_CTX_free(t->ctx);
+	free(t->cafile);
 	free(t);
 }
 
@@ -827,6 +843,16 @@ static bool host_is_ip(const char *host)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* The server's certificate as received, verified or not: the chain (leaf
+ * first on a client) is kept even when verification failed; the peer
+ * certificate is set only once it succeeded. */
+static X509 *tls_leaf(SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+
+	return chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+}
+
 int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 		struct tls_trace trace, mailstream_low **out, char *err, unsigned errlen)
 {
@@ -880,15 +906,20 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 			break;
 		default:
 			vr = SSL_get_verify_result(ssl);
-			if (vr != X509_V_OK)
+			if (vr != X509_V_OK) {
 				rc = tls_fail(err, errlen, -EPERM,
 					      "TLS: certificate of %s not trusted: %s", host,
 					      X509_verify_cert_error_string(vr));
-			else
+				connhint_verify(vr, tls_leaf(ssl), t->cafile, err, errlen);
+			} else {
 				rc = tls_fail(err, errlen, -ECONNRESET, "TLS handshake with %s failed: %s",
 					      host, ERR_reason_error_string(ERR_peek_last_error())
 						      ? ERR_reason_error_string(ERR_peek_last_error())
 						      : "connection closed");
+				/* a clear-text greeting read as a TLS record header */
+				if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER)
+					rc = -EPROTO;
+			}
 			ERR_clear_error();
 			goto out_ssl;
 		}

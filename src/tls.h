@@ -45,7 +45,9 @@ struct tls_trace {
 int tls_low_plain(int fd, int timeout, struct tls_trace trace, mailstream_low **out);
 
 /* TLS handshake on FD, verifying the certificate chain and HOST (name or IP
- * literal), within TIMEOUT seconds. Takes FD (closes it on failure). */
+ * literal), within TIMEOUT seconds. Takes FD (closes it on failure).
+ * -EPERM: the certificate is not trusted (ERR says the fix); -EPROTO: the
+ * server does not speak TLS (it greeted in clear text, say). */
 int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 		struct tls_trace trace, mailstream_low **out, char *err, unsigned errlen);
 

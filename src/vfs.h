@@ -67,6 +67,9 @@ void vfs_set_notify(struct vfs *v, void (*cb)(void *ctx, uint64_t parent, const 
  * polling of mailboxes in use, LIST for new and removed mailboxes). Call
  * after the daemon has detached: it starts a thread. */
 int vfs_watch_start(struct vfs *v);
+/* Log a warning for each watch= name that is no mailbox of the mount (as
+ * vfs_watch_start does): for the terminal, before the daemon detaches. */
+void vfs_watch_check(struct vfs *v);
 
 /* Make blocked network calls fail now (unmount). */
 void vfs_shutdown(struct vfs *v);

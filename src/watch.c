@@ -663,6 +663,29 @@ static long path_node(struct tree *t, const char *path)
 	return idx > 0 && t->nodes[idx].selectable ? idx : -1;
 }
 
+/* The watch list has PATH, which is no mailbox of the mount. */
+static void warn_missing(const struct vfs *v, const char *path)
+{
+	log_warn("watch=%s: no mailbox %s on %s; not watched (watch= takes mount paths "
+		 "such as INBOX or Lists/dev, as ls shows them)", path, path, v->url.host);
+}
+
+void vfs_watch_check(struct vfs *v)
+{
+	char *copy = v->cfg->watch ? strdup(v->cfg->watch) : NULL, *save = NULL, *path;
+
+	for (path = copy ? strtok_r(copy, ",", &save) : NULL; path != NULL; path = strtok_r(NULL, ",", &save)) {
+		long idx;
+
+		pthread_mutex_lock(&v->tree.lock);
+		idx = path_node(&v->tree, path);
+		pthread_mutex_unlock(&v->tree.lock);
+		if (idx < 0)
+			warn_missing(v, path);
+	}
+	free(copy);
+}
+
 int vfs_watch_start(struct vfs *v)
 {
 	const char *list = v->cfg->watch ? v->cfg->watch : "INBOX";
@@ -693,8 +716,7 @@ int vfs_watch_start(struct vfs *v)
 		idx = path_node(&v->tree, path);
 		pthread_mutex_unlock(&v->tree.lock);
 		if (idx < 0) {
-			log_warn("watch: no mailbox %s to watch here (give mount paths such as INBOX or "
-				 "Lists/dev); it is polled like the others", path);
+			warn_missing(v, path);
 			continue;
 		}
 		rc = watch_one(v, (uint32_t)idx, first);

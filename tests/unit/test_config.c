@@ -203,6 +203,56 @@ static void test_two_calls(void)
 	config_free(&c);
 }
 
+/* The watch list: one -o with bare words, escaped commas, repeated watch=
+ * (adding up), and the accounts file's list replaced by the command line. */
+static void test_watch_list(void)
+{
+	static const struct {
+		const char *file;	/* config_set value, NULL: none */
+		const char *opts[3];	/* one config_parse_opts call each */
+		const char *want;
+		bool ro;
+	} cases[] = {
+		{ NULL, { "watch=INBOX,Sent" }, "INBOX,Sent", false },
+		{ NULL, { "watch=INBOX\\,Sent" }, "INBOX,Sent", false },
+		{ NULL, { "watch=INBOX,Sent,Lists/dev,ro" }, "INBOX,Sent,Lists/dev", true },
+		{ NULL, { "watch=INBOX", "watch=Sent" }, "INBOX,Sent", false },
+		{ NULL, { "watch=INBOX,watch=Sent,Drafts" }, "INBOX,Sent,Drafts", false },
+		{ NULL, { "ro,watch=A", "timeout=5", "watch=B,C" }, "A,B,C", true },
+		{ "Old,Older", { "watch=INBOX", "watch=Sent" }, "INBOX,Sent", false },
+		{ "Old", { "ro" }, "Old", true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char err[128] = "";
+		int rc = 0;
+
+		config_init(&c);
+		if (cases[i].file)
+			rc = config_set(&c, "watch", cases[i].file, err, sizeof(err));
+		for (size_t k = 0; k < 3 && cases[i].opts[k] && rc == 0; k++)
+			rc = config_parse_opts(&c, cases[i].opts[k], err, sizeof(err));
+		CHECK(rc == 0 && check_streq(c.watch, cases[i].want) && c.ro == cases[i].ro,
+		      "watch case %zu: rc %d (%s), watch %s ro %d, want %s", i, rc, err,
+		      check_q(c.watch), c.ro, cases[i].want);
+		config_free(&c);
+	}
+	{
+		struct config c;
+		char err[128] = "";
+		int rc;
+
+		/* a bare word elsewhere is still an unknown option, with a hint */
+		config_init(&c);
+		rc = config_parse_opts(&c, "ro,Sent", err, sizeof(err));
+		CHECK(rc == -EINVAL && strstr(err, "\"Sent\""), "bare word not after watch=: %d %s", rc, err);
+		rc = config_parse_opts(&c, "timout=5", err, sizeof(err));
+		CHECK(rc == -EINVAL && strstr(err, "did you mean \"timeout\"?"), "timout: %d %s", rc, err);
+		config_free(&c);
+	}
+}
+
 /* Every option is listed, and the help text names each listed option. */
 static void test_table(void)
 {
@@ -247,6 +297,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_two_calls();
+	test_watch_list();
 	test_table();
 	return check_finish("test_config");
 }

@@ -1,0 +1,143 @@
+/*
+ * busy — mount points and the processes holding them (see busy.h).
+ *
+ * Like fuser -m: a process keeps a mount busy through its working
+ * directory, its root, its executable or an open file descriptor, each
+ * of which /proc/PID shows as a symbolic link to the path. Memory
+ * mappings keep it busy too, but a mapped file from a mail mount is rare
+ * enough that the fd scan (which covers the file while it is open) does.
+ */
+#include "busy.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* mountinfo escapes ' ', '\t', '\n' and '\\' as \ooo: undo it in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = '\0';
+}
+
+bool busy_is_mountpoint(const char *abs)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		char *save = NULL, *field = strtok_r(line, " ", &save);
+
+		for (int i = 0; i < 4 && field != NULL; i++)
+			field = strtok_r(NULL, " ", &save);
+		if (field == NULL)
+			continue;
+		unescape(field);
+		found = strcmp(field, abs) == 0;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* True if the link LINK points at ABS or below it. */
+static bool link_under(const char *link, const char *abs)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	size_t alen = strlen(abs);
+
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (strcmp(abs, "/") == 0)
+		return target[0] == '/';
+	return strncmp(target, abs, alen) == 0 &&
+	       (target[alen] == '\0' || target[alen] == '/' || strcmp(target + alen, " (deleted)") == 0);
+}
+
+/* Does process DIR (its /proc path) hold ABS? */
+static bool holds(const char *dir, const char *abs)
+{
+	static const char *const links[] = { "cwd", "root", "exe" };
+	char path[PATH_MAX];
+	struct dirent *e;
+	bool yes = false;
+	DIR *fds;
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, links[i]);
+		if (link_under(path, abs))
+			return true;
+	}
+	snprintf(path, sizeof(path), "%s/fd", dir);
+	fds = opendir(path);
+	if (fds == NULL)
+		return false;
+	while (!yes && (e = readdir(fds)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/fd/%s", dir, e->d_name);
+		yes = link_under(path, abs);
+	}
+	closedir(fds);
+	return yes;
+}
+
+int busy_holders(const char *abs, struct busy_holder *out, int max)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	pid_t self = getpid();
+	int n = 0;
+
+	if (proc == NULL)
+		return 0;
+	while ((e = readdir(proc)) != NULL) {
+		char dir[300], path[320];
+		pid_t pid;
+		FILE *f;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = (pid_t)atol(e->d_name);
+		if (pid == self)
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%s", e->d_name);
+		if (!holds(dir, abs))
+			continue;
+		if (n < max) {
+			out[n].pid = pid;
+			strcpy(out[n].comm, "?");
+			snprintf(path, sizeof(path), "%s/comm", dir);
+			f = fopen(path, "re");
+			if (f != NULL) {
+				if (fgets(out[n].comm, sizeof(out[n].comm), f) != NULL)
+					out[n].comm[strcspn(out[n].comm, "\n")] = '\0';
+				fclose(f);
+			}
+		}
+		n++;
+	}
+	closedir(proc);
+	return n;
+}

@@ -1,0 +1,30 @@
+/*
+ * busy — is a directory a mount point, and which processes keep it busy
+ * (what fuser -m tells): for imapfs umount, so that a failed unmount says
+ * "not mounted" or "busy, held by pid N (comm)" instead of fusermount3's
+ * raw "Invalid argument" / "Device or resource busy".
+ *
+ * Paths are absolute and without a trailing '/', as the kernel shows
+ * them in /proc/self/mountinfo and in /proc/PID/{cwd,root,fd/N}.
+ */
+#ifndef IMAPFS_BUSY_H
+#define IMAPFS_BUSY_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* True if ABS is a mount point (listed in /proc/self/mountinfo). */
+bool busy_is_mountpoint(const char *abs);
+
+struct busy_holder {
+	pid_t pid;
+	char comm[32];		/* /proc/PID/comm, the program's name */
+};
+
+/* Up to MAX processes (other than this one) whose working directory, root,
+ * program or an open file is ABS or under it, in OUT; returns how many
+ * there are in all (may be more than MAX). Processes of other users are
+ * seen only when /proc lets us read them. */
+int busy_holders(const char *abs, struct busy_holder *out, int max);
+
+#endif
