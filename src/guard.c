@@ -201,7 +201,7 @@ static void classify(struct guard *g, unsigned char ch)
 			return;
 		g->cls = CL_W2;
 		g->w2n = 0;
-		/* fall through */
+		__attribute__((fallthrough));	/* CL_W2 starts with this byte */
 	default:
 		if (is_alpha(ch) && g->w2n < 7) {
 			g->w2[g->w2n++] = (char)ch;

@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -637,6 +638,10 @@ static void lenient_register(void)
 
 /* ---- connecting --------------------------------------------------------- */
 
+/* An imap:// connection of this process has had its greeting (the URL is
+ * the same for every connection of a mount). Atomic: any thread opens. */
+static atomic_bool greeted_plain;
+
 int session_open(const struct session_params *p, int id, struct session **out,
 		 enum session_err *cls, char *err, unsigned errlen)
 {
@@ -678,8 +683,12 @@ int session_open(const struct session_params *p, int id, struct session **out,
 			rc = -EPERM;
 			goto out_imap;
 		}
-		/* imap:// to an implicit-TLS port: both sides would wait */
-		rc = connhint_greeting(fd, u->user, u->host, u->port, p->cfg->timeout, err, errlen);
+		/* imap:// to an implicit-TLS port: both sides would wait. Once
+		 * a greeting came, the port is known to speak IMAP: a slow
+		 * reconnect is not probed (the probe's ClientHello would be a
+		 * bad command in the server's log) */
+		rc = atomic_load(&greeted_plain) ? 0 :
+			connhint_greeting(fd, u->user, u->host, u->port, p->cfg->timeout, err, errlen);
 		if (rc < 0) {
 			close(fd);
 			*cls = SESSION_ERR_TLS;
@@ -716,6 +725,8 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		goto out_imap;
 	}
 	preauth = (r == MAILIMAP_NO_ERROR_AUTHENTICATED);
+	if (u->tls != URL_TLS_IMPLICIT)
+		atomic_store(&greeted_plain, true);
 
 	if (u->tls == URL_TLS_STARTTLS && !p->cfg->insecure_plaintext) {
 		*cls = SESSION_ERR_TLS;
