@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "mountpoint.h"
+#include "watchdog.h"
 #include "ops.h"
 #include "secret.h"
 #include "url.h"
@@ -234,6 +235,8 @@ int cmd_mount(int argc, char **argv)
 		log_err("cannot start the notification thread");
 		goto out_unmount;
 	}
+	if (cfg.auto_unmount && getuid() != 0)
+		watchdog_start(mnt);	/* libfuse < 3.15 cannot, for a user */
 	vfs_set_notify(vfs, notify_gone, fs.notify);
 	if (vfs_watch_start(vfs) < 0)
 		log_warn("cannot start watching for changes; other clients' changes show after a remount");

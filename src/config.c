@@ -233,15 +233,13 @@ static int config_apply_nv(struct config *c, const char *name, size_t nlen, cons
 
 		if (val == NULL || *val == '\0')
 			return config_fail(err, errlen, "option \"%s\" needs a value: %s=%s", o->name, o->name, o->arg);
-		if (!isdigit((unsigned char)val[0]))
-			return config_fail(err, errlen, "option \"%s\": \"%s\" is not a number", o->name, val);
 		errno = 0;
 		v = strtol(val, &end, base);
-		if (*end != '\0' || errno != 0)
+		if (!isdigit((unsigned char)val[0]) || *end != '\0' || errno != 0)
 			return config_fail(err, errlen, "option \"%s\": \"%s\" is not a%s number", o->name, val,
 					   base == 8 ? "n octal" : "");
 		if (v < o->min || v > o->max)
-			return config_fail(err, errlen, base == 8 ? "option \"%s\" must be between %o and %o"
+			return config_fail(err, errlen, base == 8 ? "option \"%s\" must be between %o and %o (octal)"
 					   : "option \"%s\" must be between %d and %d", o->name, o->min, o->max);
 		{
 			int *ip = config_field(c, o);

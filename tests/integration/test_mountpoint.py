@@ -243,16 +243,23 @@ def test_umount_ends_daemon(slash_server, imapfs_bin):
 
 # ---- kill -9: auto_unmount ----------------------------------------------
 
-def _kill9(mount, server, opts):
-    m = mount(server, opts=opts)
+def _kill9(mount, server, opts, foreground=True):
+    m = mount(server, opts=opts, foreground=foreground)
     assert "INBOX" in os.listdir(m.path)
-    os.kill(m.proc.pid, signal.SIGKILL)
-    m.proc.wait(10)
+    if foreground:
+        os.kill(m.proc.pid, signal.SIGKILL)
+        m.proc.wait(10)
+    else:
+        pids = [pid for pid, cmd in mountutil.imapfs_processes(
+            os.path.join(m.workdir, "password")) if b"fusermount3" not in cmd]
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGKILL)
     return m
 
 
-def test_auto_unmount_after_kill9(slash_server, mount):
-    m = _kill9(mount, slash_server, ["auto_unmount"])
+@pytest.mark.parametrize("foreground", [True, False], ids=["f", "bg"])
+def test_auto_unmount_after_kill9(slash_server, mount, foreground):
+    m = _kill9(mount, slash_server, ["auto_unmount"], foreground)
     assert _wait(lambda: not in_proc_mounts(m.path), 5), \
         "kill -9 with auto_unmount left a mount"
     assert os.listdir(m.path) == []
