@@ -40,18 +40,26 @@ static void unescape_octal(char *s)
 
 /* Whether ABS is the mount point of some mount in our namespace: a line of
  * /proc/self/mountinfo names it (bind mounts of the same file system
- * included), or it sits on another device than its parent (when /proc is
- * not there). */
+ * included). Only when /proc is not there: it sits on another device than
+ * its parent (not asked otherwise: a btrfs subvolume has a device of its
+ * own without being a mount point). */
 static bool is_mount_point(const char *abs, const struct stat *st)
 {
 	char line[8192], parent[PATH_MAX + 4];
 	struct stat pst;
-	bool found = false;
+	bool found = false, at_start = true;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 
 	if (f != NULL) {
 		while (!found && fgets(line, sizeof(line), f) != NULL) {
-			char *save = NULL, *field = strtok_r(line, " ", &save);
+			char *save = NULL, *field;
+			bool start = at_start;
+
+			/* the rest of a line longer than LINE is not a line */
+			at_start = strchr(line, '\n') != NULL;
+			if (!start)
+				continue;
+			field = strtok_r(line, " ", &save);
 
 			/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
 			for (int i = 0; field != NULL && i < 4; i++)
@@ -62,8 +70,9 @@ static bool is_mount_point(const char *abs, const struct stat *st)
 			}
 		}
 		fclose(f);
+		return found;
 	}
-	if (found || strcmp(abs, "/") == 0)
+	if (strcmp(abs, "/") == 0)
 		return true;
 	snprintf(parent, sizeof(parent), "%s/..", abs);
 	return stat(parent, &pst) == 0 && pst.st_dev != st->st_dev;

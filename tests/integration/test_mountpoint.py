@@ -101,7 +101,8 @@ def test_refuses_imapfs_mount_point(slash_server, mount):
 
 def test_refuses_tmpfs_mount_point(slash_server, imapfs_bin):
     d = tempfile.mkdtemp(prefix="imapfs-mp-")
-    mp = os.path.join(d, "tmp")
+    # a blank and a backslash: /proc/self/mountinfo escapes them as \ooo
+    mp = os.path.join(d, "my tmp\\x")
     os.mkdir(mp)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mp],
                    check=True)
