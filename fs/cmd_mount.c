@@ -19,11 +19,11 @@
 #include "config.h"
 #include "log.h"
 #include "mountpoint.h"
-#include "watchdog.h"
 #include "ops.h"
 #include "secret.h"
 #include "url.h"
 #include "vfs.h"
+#include "watchdog.h"
 
 /* Build "-o fsname=...,subtype=imapfs,..." for libfuse. The fsname shows
  * the account in mount(8) and df(1); a ',' in it would split the options. */
@@ -43,7 +43,7 @@ static int fuse_opts(const struct config *cfg, const struct url *u, char *buf, s
 	/* allow_root and auto_unmount are libfuse's own (mount.c): the
 	 * first mounts allow_other and lets libfuse refuse everyone but
 	 * root and us; the second mounts through fusermount3, which stays
-	 * and unmounts when our /dev/fuse closes, kill -9 included */
+	 * and unmounts when we end, kill -9 included (see watchdog.h) */
 	n = snprintf(buf, len, "fsname=%s,subtype=imapfs,default_permissions%s%s%s%s%s",
 		     fsname, cfg->ro ? ",ro" : "", cfg->allow_other ? ",allow_other" : "",
 		     cfg->allow_root ? ",allow_root" : "", cfg->auto_unmount ? ",auto_unmount" : "",
@@ -230,13 +230,14 @@ int cmd_mount(int argc, char **argv)
 	if (!foreground)
 		log_use_syslog();
 	log_info("mounted %s on %s", src, mnt);
+	/* before any thread starts; libfuse < 3.15 cannot, for a user */
+	if (cfg.auto_unmount && getuid() != 0)
+		watchdog_start(mnt);
 	/* after fuse_daemonize: a thread started before the fork would be lost */
 	if (notify_start(se, &fs.notify) < 0) {
 		log_err("cannot start the notification thread");
 		goto out_unmount;
 	}
-	if (cfg.auto_unmount && getuid() != 0)
-		watchdog_start(mnt);	/* libfuse < 3.15 cannot, for a user */
 	vfs_set_notify(vfs, notify_gone, fs.notify);
 	if (vfs_watch_start(vfs) < 0)
 		log_warn("cannot start watching for changes; other clients' changes show after a remount");
