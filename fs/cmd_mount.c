@@ -19,11 +19,13 @@
 #include "config.h"
 #include "connhint.h"
 #include "log.h"
+#include "mountpoint.h"
 #include "ops.h"
 #include "sdnotify.h"
 #include "secret.h"
 #include "url.h"
 #include "vfs.h"
+#include "watchdog.h"
 
 /* Build "-o fsname=...,subtype=imapfs,..." for libfuse. The fsname shows
  * the account in mount(8) and df(1); a ',' in it would split the options. */
@@ -40,8 +42,14 @@ static int fuse_opts(const struct config *cfg, const struct url *u, char *buf, s
 		if (*p == ',' || *p == '\\')
 			*p = '_';
 	config_mount_flags(cfg, flags, sizeof(flags));
-	n = snprintf(buf, len, "fsname=%s,subtype=imapfs,default_permissions%s%s%s",
-		     fsname, cfg->ro ? ",ro" : "", cfg->allow_other ? ",allow_other" : "", flags);
+	/* allow_root and auto_unmount are libfuse's own (mount.c): the
+	 * first mounts allow_other and lets libfuse refuse everyone but
+	 * root and us; the second mounts through fusermount3, which stays
+	 * and unmounts when we end, kill -9 included (see watchdog.h) */
+	n = snprintf(buf, len, "fsname=%s,subtype=imapfs,default_permissions%s%s%s%s%s",
+		     fsname, cfg->ro ? ",ro" : "", cfg->allow_other ? ",allow_other" : "",
+		     cfg->allow_root ? ",allow_root" : "", cfg->auto_unmount ? ",auto_unmount" : "",
+		     flags);
 	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
@@ -61,11 +69,10 @@ int cmd_mount(int argc, char **argv)
 	struct fuse_loop_config *loop = NULL;
 	const char *src = NULL, *mnt = NULL, **cmdline_opts = NULL;
 	char err[512], opts[1024];
-	char *password = NULL, *account_url = NULL;
+	char *password = NULL, *account_url = NULL, *mnt_abs = NULL;
 	int nopts = 0;
 	enum vfs_err cls;
-	bool foreground = false;
-	struct stat st;
+	bool foreground = false, debug = false;
 	int i, rc, status = EXIT_USAGE;
 
 	/* From here on the process holds secrets (the accounts file, the
@@ -86,6 +93,16 @@ int cmd_mount(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0) {
 			foreground = true;
+		} else if (strcmp(argv[i], "-d") == 0) {
+			debug = true;	/* sshfs's -d: -o debug,imap_trace */
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			cmd_usage(stdout);
+			status = 0;
+			goto out;
+		} else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+			printf("imapfs %s\n", IMAPFS_VERSION);
+			status = 0;
+			goto out;
 		} else if (strcmp(argv[i], "-o") == 0 || strncmp(argv[i], "-o", 2) == 0) {
 			const char *o = argv[i][2] ? argv[i] + 2 : (i + 1 < argc ? argv[++i] : NULL);
 
@@ -124,8 +141,15 @@ int cmd_mount(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (debug)
+		cfg.debug = cfg.imap_trace = true;
 	if (cfg.debug)
 		foreground = true;
+	if (cfg.allow_other && cfg.allow_root) {
+		fprintf(stderr, "imapfs: allow_other and allow_root exclude each other "
+			"(allow_other already lets root in)\n");
+		goto out;
+	}
 	log_init(cfg.debug);
 	if (url_parse(src, &url, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imapfs: %s\n", err);
@@ -140,11 +164,10 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "imapfs: insecure_plaintext only applies to imap:// URLs\n");
 		goto out;
 	}
-	if (stat(mnt, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "imapfs: mount point %s is not a directory (create it with mkdir -p %s)\n",
-			mnt, mnt);
+	/* before the password prompt and the connection: fail fast */
+	if (mountpoint_check(mnt, cfg.nonempty, &mnt_abs) < 0)
 		goto out;
-	}
+	mnt = mnt_abs;
 	if (cfg.auth != CONFIG_AUTH_LOGIN) {
 		/* OAuth2: the token is fetched by every connection (session_open) */
 		if (!cfg.password_command && !cfg.password_file && !cfg.password && !secret_env_set()) {
@@ -191,8 +214,9 @@ int cmd_mount(int argc, char **argv)
 
 		fs.vfs = vfs;
 		pthread_mutex_init(&fs.hlock, NULL);
-		fs.uid = getuid();
-		fs.gid = getgid();
+		fs.uid = cfg.uid >= 0 ? (uid_t)cfg.uid : getuid();
+		fs.gid = cfg.gid >= 0 ? (gid_t)cfg.gid : getgid();
+		fs.umask = cfg.umask;
 		fs.timeout = 30.0;
 		se = fuse_session_new(&args, &imapfs_ops, sizeof(imapfs_ops), &fs);
 		fuse_opt_free_args(&args);	/* libfuse may have copied them */
@@ -218,6 +242,9 @@ int cmd_mount(int argc, char **argv)
 	if (!foreground)
 		log_use_syslog();
 	log_info("mounted %s on %s", src, mnt);
+	/* before any thread starts; libfuse < 3.15 cannot, for a user */
+	if (cfg.auto_unmount && getuid() != 0)
+		watchdog_start(mnt);
 	/* after fuse_daemonize: a thread started before the fork would be lost */
 	if (notify_start(se, &fs.notify) < 0) {
 		log_err("cannot start the notification thread");
@@ -241,7 +268,9 @@ int cmd_mount(int argc, char **argv)
 	vfs_shutdown(vfs);
 	notify_stop(fs.notify);
 	ops_release_all(&fs);
-	status = rc == 0 ? 0 : EXIT_MOUNT;
+	/* the loop returns the number of the signal (SIGTERM, SIGINT,
+	 * SIGHUP) that ended it: a clean stop, as an unmount is */
+	status = rc >= 0 ? 0 : EXIT_MOUNT;
 	log_info("unmounted %s", mnt);
 out_unmount:
 	fuse_session_unmount(se);
@@ -256,6 +285,7 @@ out:
 	url_free(&url);
 	config_free(&cfg);
 	free(account_url);
+	free(mnt_abs);
 	free(cmdline_opts);
 	secret_drop_env();
 	return status;

@@ -18,6 +18,7 @@
 
 #include "deadline.h"
 #include "log.h"
+#include "owner.h"
 
 /* Every handler calls this before anything else: a request is one file
  * operation, with one deadline for all the IMAP it needs (deadline.h).
@@ -32,7 +33,7 @@ static void to_stat(const struct imapfs *fs, const struct vfs_attr *a, struct st
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
-	st->st_mode = a->mode;
+	st->st_mode = owner_mode(a->mode, fs->umask);
 	st->st_nlink = a->nlink;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
@@ -234,7 +235,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 				/* the kernel does not count lookups for these */
 				memset(&e, 0, sizeof(e));
 				e.attr.st_ino = d->attr.ino;
-				e.attr.st_mode = d->attr.mode;
+				e.attr.st_mode = owner_mode(d->attr.mode, fs->umask);
 			}
 			need = fuse_add_direntry_plus(req, buf + used, size - used, d->name, &e, (off_t)i + 1);
 		} else {

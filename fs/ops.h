@@ -21,6 +21,7 @@ struct imapfs {
 	struct notify *notify;		/* set before the loop starts */
 	uid_t uid;			/* owner shown on every file */
 	gid_t gid;
+	int umask;			/* umask=: mode bits cleared, -1 = none (owner.h) */
 	double timeout;			/* entry/attr cache time, seconds */
 	pthread_mutex_t hlock;		/* guards handles */
 	struct ops_handle *handles;	/* open files and directories */

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR, OPT_ENUM, OPT_SIZE };
+enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR, OPT_ENUM, OPT_SIZE, OPT_OCTAL };
 
 static const char *const config_auth_names[] = { "login", "xoauth2", "oauthbearer", NULL };
 static const char *const config_yes_no[] = { "yes", "no", NULL };
@@ -71,6 +71,23 @@ static const struct opt {
 	  config_allmail_names },
 	{ "cache_size", OPT_SIZE, offsetof(struct config, cache_size), 0, 0, "BYTES",
 	  "at most this much in the body cache, least recently used out first (K, M, G suffixes; default 1G)", NULL },
+	/* sshfs 3.7 / libfuse spellings, with their meaning (imapfs.1) */
+	{ "uid", OPT_INT, offsetof(struct config, uid), 0, INT_MAX, "N",
+	  "show every file and directory as owned by user N (default: the mounting user)", NULL },
+	{ "gid", OPT_INT, offsetof(struct config, gid), 0, INT_MAX, "N",
+	  "show every file and directory as owned by group N (default: the mounting user's group)", NULL },
+	{ "umask", OPT_OCTAL, offsetof(struct config, umask), 0, 0777, "OCTAL",
+	  "modes: files 0666, directories 0777 (writes refused: minus w) minus these bits (default 077)", NULL },
+	{ "allow_root", OPT_FLAG, offsetof(struct config, allow_root), 0, 0, NULL,
+	  "let root (besides the mounting user) access the mount; not with allow_other", NULL },
+	{ "nonempty", OPT_FLAG, offsetof(struct config, nonempty), 0, 0, NULL,
+	  "mount over a directory that is not empty (its files are hidden until unmounted)", NULL },
+	{ "auto_unmount", OPT_FLAG, offsetof(struct config, auto_unmount), 0, 0, NULL,
+	  "unmount when imapfs dies, even by kill -9 (a fusermount3 process waits for it)", NULL },
+	{ "default_permissions", OPT_FLAG, offsetof(struct config, always_on), 0, 0, NULL,
+	  "always on: the kernel checks the owner and mode shown", NULL },
+	{ "reconnect", OPT_FLAG, offsetof(struct config, always_on), 0, 0, NULL,
+	  "always on: lost connections are made again", NULL },
 };
 
 /*
@@ -117,6 +134,7 @@ void config_init(struct config *c)
 	c->max_conns = 4;
 	c->poll = 30;
 	c->cache_size = CONFIG_CACHE_SIZE_DEFAULT;
+	c->uid = c->gid = c->umask = -1;
 }
 
 void config_free(struct config *c)
@@ -237,20 +255,22 @@ static int config_apply_nv(struct config *c, const char *name, size_t nlen, cons
 			*b = true;
 		}
 		return 0;
-	case OPT_INT: {
+	case OPT_INT:
+	case OPT_OCTAL: {
+		int base = o->kind == OPT_OCTAL ? 8 : 10;
 		char *end;
 		long v;
 
 		if (val == NULL || *val == '\0')
 			return config_fail(err, errlen, "option \"%s\" needs a value: %s=%s", o->name, o->name, o->arg);
-		if (!isdigit((unsigned char)val[0]))
-			return config_fail(err, errlen, "option \"%s\": \"%s\" is not a number", o->name, val);
 		errno = 0;
-		v = strtol(val, &end, 10);
-		if (*end != '\0' || errno != 0)
-			return config_fail(err, errlen, "option \"%s\": \"%s\" is not a number", o->name, val);
+		v = strtol(val, &end, base);
+		if (!isdigit((unsigned char)val[0]) || *end != '\0' || errno != 0)
+			return config_fail(err, errlen, "option \"%s\": \"%s\" is not a%s number", o->name, val,
+					   base == 8 ? "n octal" : "");
 		if (v < o->min || v > o->max)
-			return config_fail(err, errlen, "option \"%s\" must be between %d and %d", o->name, o->min, o->max);
+			return config_fail(err, errlen, base == 8 ? "option \"%s\" must be between %o and %o (octal)"
+					   : "option \"%s\" must be between %d and %d", o->name, o->min, o->max);
 		{
 			int *ip = config_field(c, o);
 

@@ -35,6 +35,13 @@ struct config {
 	uint64_t cache_size;		/* cache_size=BYTES, default CONFIG_CACHE_SIZE_DEFAULT */
 	int allmail;			/* allmail=show|hide|only (enum config_allmail), Gmail only */
 	unsigned mount_flags;		/* generic mount(8) flags passed to FUSE (CONFIG_MNT_*) */
+	/* sshfs / libfuse options (imapfs.1 OPTIONS; fs/mountpoint.c, fs/owner.c): */
+	int uid, gid;			/* uid=N, gid=N: owner shown; -1 = the mounting user */
+	int umask;			/* umask=OCTAL: mode bits cleared; -1 = owner-only modes */
+	bool allow_root;		/* allow_root: root (and the owner) may access the mount */
+	bool nonempty;			/* nonempty: mount over a non-empty directory */
+	bool auto_unmount;		/* auto_unmount: fusermount3 unmounts if the daemon dies */
+	bool always_on;			/* default_permissions, reconnect: accepted, always on */
 	/* Not -o options (never on the command line); set from the accounts
 	 * file by accounts_resolve(), NULL otherwise: */
 	char *account;			/* the account's name, for status and logs */

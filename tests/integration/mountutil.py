@@ -120,6 +120,24 @@ def unmount(path, timeout=20):
     return not is_mounted(path)
 
 
+def imapfs_processes(marker):
+    """-> [(pid, cmdline bytes)] of the processes whose command line holds
+    MARKER and "imapfs" (a daemon, found by its mount point or password
+    file)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if marker.encode() in cmd and b"imapfs" in cmd:
+            out.append((int(pid), cmd))
+    return out
+
+
 def write_password_file(d, password, mode=0o600):
     p = os.path.join(d, "password")
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

@@ -202,17 +202,9 @@ def test_daemon_mode_and_umount(slash_server, mount, imapfs_bin):
     assert "INBOX" in os.listdir(m.path)
     # the detached daemon's command line holds no password either
     pids = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                cmd = f.read()
-        except OSError:
-            continue
-        if m.path.encode() in cmd and b"imapfs" in cmd:
-            pids.append(pid)
-            assert slash_server.password.encode() not in cmd
+    for pid, cmd in mountutil.imapfs_processes(m.path):
+        pids.append(pid)
+        assert slash_server.password.encode() not in cmd
     assert pids, "no imapfs daemon process found for " + m.path
     r = run_imapfs(["umount", m.path], timeout=30)
     assert r.returncode == 0, r.stderr

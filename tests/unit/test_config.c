@@ -253,6 +253,38 @@ static void test_watch_list(void)
 	}
 }
 
+/* sshfs's spellings: uid=, gid=, umask= (octal), and the flags; unset
+ * ids and umask are -1 (the mounting user, owner-only modes). */
+static void test_sshfs_opts(void)
+{
+	static const char *const sshfs_bad[] = {
+		"umask=8", "umask=0999", "umask=1000", "umask=x", "umask=", "umask",
+		"uid=-1", "uid=x", "gid=", "allow_root=1", "nonempty=yes",
+	};
+	struct config c;
+	char err[128] = "";
+	int rc;
+
+	config_init(&c);
+	CHECK(c.uid == -1 && c.gid == -1 && c.umask == -1 && !c.allow_root && !c.nonempty &&
+	      !c.auto_unmount, "defaults: uid %d gid %d umask %d", c.uid, c.gid, c.umask);
+	rc = config_parse_opts(&c, "uid=1000,gid=100,umask=022,allow_root,nonempty,auto_unmount,"
+			       "default_permissions,reconnect", err, sizeof(err));
+	CHECK(rc == 0 && c.uid == 1000 && c.gid == 100 && c.umask == 022 && c.allow_root &&
+	      c.nonempty && c.auto_unmount, "sshfs options: rc %d (%s) uid %d gid %d umask %o",
+	      rc, err, c.uid, c.gid, (unsigned)c.umask);
+	rc = config_parse_opts(&c, "umask=0", err, sizeof(err));
+	CHECK(rc == 0 && c.umask == 0, "umask=0: rc %d umask %o", rc, (unsigned)c.umask);
+	config_free(&c);
+	for (size_t i = 0; i < sizeof(sshfs_bad) / sizeof(sshfs_bad[0]); i++) {
+		config_init(&c);
+		err[0] = '\0';
+		rc = config_parse_opts(&c, sshfs_bad[i], err, sizeof(err));
+		CHECK(rc == -EINVAL && err[0] != '\0', "config_parse_opts(%s) = %d", sshfs_bad[i], rc);
+		config_free(&c);
+	}
+}
+
 /* Every option is listed, and the help text names each listed option. */
 static void test_table(void)
 {
@@ -298,6 +330,7 @@ int main(void)
 	test_bad();
 	test_two_calls();
 	test_watch_list();
+	test_sshfs_opts();
 	test_table();
 	return check_finish("test_config");
 }

@@ -1,0 +1,287 @@
+"""Mount points and the daemon's lifetime (issue 13, items 1 and 2), against
+a real Dovecot and a real FUSE mount:
+
+- a directory that is already a mount point (imapfs's own, a tmpfs, a dead
+  FUSE mount) is refused: one line, exit 1, before any password is asked
+  for, /proc/mounts unchanged;
+- a non-empty directory is refused unless -o nonempty; with it the files
+  are hidden while mounted and come back after the unmount;
+- a relative mount point, then SIGTERM / SIGINT / SIGHUP: clean unmount,
+  exit 0 (-f) or the daemon gone (background), nothing in /proc/mounts;
+- imapfs umount: the daemon exits;
+- -o auto_unmount: kill -9 of the daemon leaves no mount; without it the
+  mount stays, dead ("Transport endpoint is not connected").
+"""
+
+import errno
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import mountutil
+from mountutil import in_proc_mounts, run_imapfs
+
+
+def _proc_mounts():
+    with open("/proc/mounts") as f:
+        return f.read()
+
+
+def _lines(r):
+    return [ln for ln in r.stderr.decode("utf-8", "replace").splitlines()
+            if ln.strip()]
+
+
+def _mount_args(server, workdir, opts=()):
+    """-o cafile,password_file[,OPTS] for SERVER, the password in WORKDIR."""
+    pw = mountutil.write_password_file(workdir, server.password)
+    return ["-o", ",".join(["cafile=" + server.cafile, "password_file=" + pw]
+                           + list(opts))]
+
+
+def _refused(r, what):
+    """R is a one-line refusal saying WHAT, exit 1."""
+    lines = _lines(r)
+    assert r.returncode == 1, (r.returncode, lines)
+    assert len(lines) == 1, lines
+    assert what in lines[0], lines
+    assert lines[0].startswith("imapfs: "), lines
+    return lines[0]
+
+
+def _daemon_pids(marker):
+    """PIDs of imapfs processes whose command line holds MARKER."""
+    return [pid for pid, _ in mountutil.imapfs_processes(marker)]
+
+
+def _wait(cond, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def _pid_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # a zombie (our own child not yet reaped) is gone too
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+# ---- already a mount point ----------------------------------------------
+
+def test_refuses_imapfs_mount_point(slash_server, mount):
+    m = mount(slash_server)
+    before = _proc_mounts()
+    # no password source at all: the refusal comes before any prompt
+    r = run_imapfs(["mount", "-o", "cafile=" + slash_server.cafile,
+                    slash_server.url(), m.path], timeout=30)
+    line = _refused(r, "already a mount point")
+    assert "imapfs umount " + m.path in line, line
+    assert _proc_mounts() == before
+    assert os.listdir(m.path), "the first mount was disturbed"
+    # the same through a relative path and a trailing slash
+    r = run_imapfs(["mount", "-o", "cafile=" + slash_server.cafile,
+                    slash_server.url(), "mnt/"], timeout=30, cwd=m.workdir)
+    _refused(r, "already a mount point")
+    assert _proc_mounts() == before
+
+
+def test_refuses_tmpfs_mount_point(slash_server, imapfs_bin):
+    d = tempfile.mkdtemp(prefix="imapfs-mp-")
+    # a blank and a backslash: /proc/self/mountinfo escapes them as \ooo
+    mp = os.path.join(d, "my tmp\\x")
+    os.mkdir(mp)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mp],
+                   check=True)
+    try:
+        before = _proc_mounts()
+        r = run_imapfs(["mount"] + _mount_args(slash_server, d)
+                       + [slash_server.url(), mp], timeout=30)
+        _refused(r, "already a mount point")
+        assert _proc_mounts() == before
+    finally:
+        mountutil.unmount(mp)
+        subprocess.run(["umount", mp], capture_output=True)
+    assert not in_proc_mounts(mp)
+
+
+def test_refuses_bind_mount_of_same_fs(slash_server, imapfs_bin):
+    """A bind mount keeps st_dev: only mountinfo tells."""
+    d = tempfile.mkdtemp(prefix="imapfs-mp-")
+    src, mp = os.path.join(d, "src"), os.path.join(d, "bind")
+    os.mkdir(src)
+    os.mkdir(mp)
+    subprocess.run(["mount", "--bind", src, mp], check=True)
+    try:
+        r = run_imapfs(["mount"] + _mount_args(slash_server, d)
+                       + [slash_server.url(), mp], timeout=30)
+        _refused(r, "already a mount point")
+    finally:
+        subprocess.run(["umount", mp], capture_output=True)
+
+
+def test_not_a_directory(imapfs_bin):
+    d = tempfile.mkdtemp(prefix="imapfs-mp-")
+    r = run_imapfs(["mount", "imaps://u@127.0.0.1/", os.path.join(d, "nope")],
+                   timeout=30)
+    _refused(r, "mkdir -p")
+
+
+# ---- non-empty ----------------------------------------------------------
+
+def test_nonempty_refused_then_allowed(slash_server, mount, imap):
+    m = mount(slash_server, start=False)
+    hidden = {"notes.txt": b"mine\n", ".dotfile": b"x"}
+    for name, data in hidden.items():
+        with open(os.path.join(m.path, name), "wb") as f:
+            f.write(data)
+    r = run_imapfs(["mount", "-o", "cafile=" + slash_server.cafile,
+                    slash_server.url(), m.path], timeout=30)
+    line = _refused(r, "not empty")
+    assert "-o nonempty" in line and "empty directory" in line, line
+    assert not in_proc_mounts(m.path)
+
+    m.opts.append("nonempty")
+    m.start()
+    names = os.listdir(m.path)
+    assert "INBOX" in names
+    assert not set(hidden) & set(names), names
+    # the mount is the server's: an independent client sees the same
+    c = imap(slash_server)
+    typ, _ = c.select("INBOX", readonly=True)
+    assert typ == "OK"
+    assert m.stop(cleanup=False) == 0
+    for name, data in hidden.items():
+        with open(os.path.join(m.path, name), "rb") as f:
+            assert f.read() == data
+
+
+# ---- lifetime: signals, relative paths, umount ----------------------------
+
+SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_relative_foreground_signal(slash_server, imapfs_bin, sig):
+    d = tempfile.mkdtemp(prefix="imapfs-rel-")
+    os.mkdir(os.path.join(d, "m2"))
+    mp = os.path.join(d, "m2")
+    log = open(os.path.join(d, "log"), "wb")
+    p = subprocess.Popen([imapfs_bin, "mount", "-f"]
+                         + _mount_args(slash_server, d)
+                         + [slash_server.url(), "m2"], cwd=d,
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True)
+    try:
+        assert _wait(lambda: mountutil.is_mounted(mp) or p.poll() is not None,
+                     60), "no mount"
+        assert mountutil.is_mounted(mp), open(os.path.join(d, "log")).read()
+        assert "INBOX" in os.listdir(mp)
+        os.kill(p.pid, sig)
+        rc = p.wait(30)
+        out = open(os.path.join(d, "log")).read()
+        assert rc == 0, (rc, out)
+        assert "failed to unmount" not in out, out
+        assert not in_proc_mounts(mp)
+        assert os.listdir(mp) == []
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        mountutil.unmount(mp)
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_relative_background_signal(slash_server, imapfs_bin, sig):
+    d = tempfile.mkdtemp(prefix="imapfs-rel-")
+    os.mkdir(os.path.join(d, "m2"))
+    mp = os.path.join(d, "m2")
+    r = run_imapfs(["mount"] + _mount_args(slash_server, d)
+                   + [slash_server.url(), "m2"], cwd=d, timeout=60)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert in_proc_mounts(mp), "/proc/mounts lacks the absolute path"
+        pids = _daemon_pids(os.path.join(d, "password"))
+        assert len(pids) == 1, pids
+        os.kill(pids[0], sig)
+        assert _wait(lambda: _pid_gone(pids[0]), 10), "daemon still running"
+        assert not in_proc_mounts(mp), "dead mount left behind"
+        assert os.listdir(mp) == []
+    finally:
+        mountutil.unmount(mp)
+
+
+def test_umount_ends_daemon(slash_server, imapfs_bin):
+    d = tempfile.mkdtemp(prefix="imapfs-um-")
+    mp = os.path.join(d, "mnt")
+    os.mkdir(mp)
+    r = run_imapfs(["mount"] + _mount_args(slash_server, d)
+                   + [slash_server.url(), mp], timeout=60)
+    try:
+        assert r.returncode == 0, r.stderr
+        pids = _daemon_pids(os.path.join(d, "password"))
+        assert len(pids) == 1, pids
+        r = run_imapfs(["umount", mp], timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert _wait(lambda: _pid_gone(pids[0]), 5), "daemon outlived its mount"
+        assert not in_proc_mounts(mp)
+    finally:
+        mountutil.unmount(mp)
+
+
+# ---- kill -9: auto_unmount ----------------------------------------------
+
+def _kill9(mount, server, opts, foreground=True):
+    m = mount(server, opts=opts, foreground=foreground)
+    assert "INBOX" in os.listdir(m.path)
+    if foreground:
+        os.kill(m.proc.pid, signal.SIGKILL)
+        m.proc.wait(10)
+    else:
+        pids = [pid for pid, cmd in mountutil.imapfs_processes(
+            os.path.join(m.workdir, "password")) if b"fusermount3" not in cmd]
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGKILL)
+    return m
+
+
+@pytest.mark.parametrize("foreground", [True, False], ids=["f", "bg"])
+def test_auto_unmount_after_kill9(slash_server, mount, foreground):
+    m = _kill9(mount, slash_server, ["auto_unmount"], foreground)
+    assert _wait(lambda: not in_proc_mounts(m.path), 5), \
+        "kill -9 with auto_unmount left a mount"
+    assert os.listdir(m.path) == []
+    # no fusermount3 watchdog stays behind for it
+    assert _wait(lambda: not [p for p in _daemon_pids(m.path)
+                              if not _pid_gone(p)], 5)
+
+
+def test_kill9_without_auto_unmount_leaves_dead_mount(slash_server, mount,
+                                                      imapfs_bin):
+    """What imapfs.1 says happens without auto_unmount: the mount stays,
+    dead, until unmounted; mounting on it again says so."""
+    m = _kill9(mount, slash_server, [])
+    time.sleep(1)
+    assert in_proc_mounts(m.path)
+    with pytest.raises(OSError) as ei:
+        os.listdir(m.path)
+    assert ei.value.errno == errno.ENOTCONN
+    r = run_imapfs(["mount", "-o", "cafile=" + slash_server.cafile,
+                    slash_server.url(), m.path], timeout=30)
+    _refused(r, "imapfs umount")
+    r = run_imapfs(["umount", m.path], timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert not in_proc_mounts(m.path)
