@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "log.h"
+#include "logfile.h"
 #include "ops.h"
 #include "secret.h"
 #include "url.h"
@@ -126,6 +127,10 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "imapfs: %s\n", err);
 		goto out;
 	}
+	if (logfile_setup(&cfg, &url, foreground, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imapfs: %s\n", err);
+		goto out;
+	}
 	if (url.tls != URL_TLS_STARTTLS && cfg.insecure_plaintext) {
 		fprintf(stderr, "imapfs: insecure_plaintext only applies to imap:// URLs\n");
 		goto out;
@@ -204,7 +209,7 @@ int cmd_mount(int argc, char **argv)
 		goto out_unmount;
 	}
 	if (!foreground)
-		log_use_syslog();
+		log_detached();
 	log_info("mounted %s on %s", src, mnt);
 	/* after fuse_daemonize: a thread started before the fork would be lost */
 	if (notify_start(se, &fs.notify) < 0) {

@@ -10,6 +10,7 @@
  * honour LOGINDISABLED.
  */
 #include "session.h"
+#include "activity.h"
 #include "deadline.h"
 #include "errmap.h"
 #include "log.h"
@@ -52,6 +53,13 @@ struct session {
 	bool qresync;			/* ENABLE QRESYNC succeeded */
 	const struct config *cfg;
 	char refusal[256];		/* the server's "[CODE] text" when it refused the last APPEND, else "" */
+	/* the command on the wire, for `imapfs status` (session_describe,
+	 * read by another thread): set by session_doing before the command,
+	 * cleared by session_rc after it; "" between commands. Guarded by
+	 * doing_lock, a leaf lock (taken under pool.lock, never the reverse). */
+	pthread_mutex_t doing_lock;
+	char doing[192];
+	struct timespec doing_since;	/* CLOCK_MONOTONIC */
 };
 
 static int session_fail(char *err, unsigned errlen, const char *fmt, ...)
@@ -79,6 +87,39 @@ static void imap_free_quietly(mailimap *imap)
 }
 
 static int session_rc(struct session *s, int r, const char *what);
+
+static void session_doing(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Note the command about to be sent (activity.h): its verb, the mailbox
+ * (escaped as log_msg does) and UIDs; never a secret or message bytes. */
+static void session_doing(struct session *s, const char *fmt, ...)
+{
+	char raw[sizeof(s->doing)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&s->doing_lock);
+	log_escape(raw, s->doing, sizeof(s->doing));
+	clock_gettime(CLOCK_MONOTONIC, &s->doing_since);
+	pthread_mutex_unlock(&s->doing_lock);
+}
+
+void session_describe(struct session *s, char *buf, size_t len)
+{
+	struct timespec now;
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&s->doing_lock);
+	secs = (double)(now.tv_sec - s->doing_since.tv_sec) + (now.tv_nsec - s->doing_since.tv_nsec) / 1e9;
+	if (s->doing[0] != '\0')
+		snprintf(buf, len, "%s (%.1f s)", s->doing, secs);
+	else
+		snprintf(buf, len, "between commands");
+	pthread_mutex_unlock(&s->doing_lock);
+}
 
 /* Every mailbox name, pattern and search value passes here before libetpan
  * formats it (wire.h): one with CR or LF is refused, nothing is sent. */
@@ -165,6 +206,10 @@ static int session_rc(struct session *s, int r, const char *what)
 	struct mailimap_response_info *ri = s->imap->imap_response_info;
 	int e;
 
+	/* the answer is in: nothing on the wire for `imapfs status` now */
+	pthread_mutex_lock(&s->doing_lock);
+	s->doing[0] = '\0';
+	pthread_mutex_unlock(&s->doing_lock);
 	/* RFC 3501 7.1: an [ALERT] must be shown to the user; the log is
 	 * where a daemon's user looks */
 	if (ri != NULL && ri->rsp_alert != NULL && ri->rsp_alert != s->alert_seen) {
@@ -652,6 +697,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		return -ENOMEM;
 	s->id = id;
 	s->cfg = p->cfg;
+	pthread_mutex_init(&s->doing_lock, NULL);
 	pthread_once(&lenient_once, lenient_register);
 	s->imap = mailimap_new(0, NULL);
 	if (s->imap == NULL) {
@@ -763,6 +809,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 out_imap:
 	imap_free_quietly(s->imap);
 out_free:
+	pthread_mutex_destroy(&s->doing_lock);
 	free(s);
 	return rc;
 }
@@ -774,6 +821,7 @@ void session_close(struct session *s)
 	imap_free_quietly(s->imap);
 	free(s->selected);
 	free(s->open);
+	pthread_mutex_destroy(&s->doing_lock);
 	free(s);
 }
 
@@ -911,6 +959,7 @@ static int list_cmd(struct session *s, bool lsub, const char *pattern, session_l
 		from = tls_low_rx_offset(mailstream_get_low(stream));
 		from = from > stream->read_buffer_len ? from - stream->read_buffer_len : 0;
 	}
+	session_doing(s, "%s \"\" %s", lsub ? "LSUB" : "LIST", pattern);
 	rc = lsub ? session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB")
 		  : session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
 	if (rc == 0 && stream != NULL)
@@ -971,6 +1020,7 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 	}
 	free(s->selected);
 	s->selected = NULL;
+	session_doing(s, "%s %s", readonly ? "EXAMINE" : "SELECT", mailbox);
 	if (condstore)
 		r = readonly ? mailimap_examine_condstore(s->imap, mailbox, &modseq)
 			     : mailimap_select_condstore(s->imap, mailbox, &modseq);
@@ -1271,6 +1321,7 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 	add_gmail_atts(s, ft);
 
+	session_doing(s, "UID FETCH %s %u:%u (metadata)", s->selected ? s->selected : "", first, last);
 	rc = fetch_streamed(s, set, ft, meta_handler, &c, "UID FETCH (metadata)");
 	if (rc == 0 && c.cbrc != 0)
 		rc = c.cbrc;
@@ -1335,6 +1386,8 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
 	/* the reply's literal is at most the window asked for */
 	session_literal_limit(s, len);
+	session_doing(s, "UID FETCH %s %u BODY.PEEK[]<%" PRIu64 ".%u>", s->selected ? s->selected : "",
+		      uid, off, len);
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
 	session_literal_limit(s, GUARD_LITERAL_META);
 	rc = session_rc(s, r, "UID FETCH (body)");
@@ -1372,6 +1425,7 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 		}
 		if (*got)
 			memcpy(*buf, body->sec_body_part, *got);
+		activity_fetched(0, *got);
 	}
 	if (rc == 0 && !found)
 		rc = -ENOENT;
@@ -1438,6 +1492,7 @@ static void bodies_handler(struct mailimap_msg_att *att, void *vctx)
 		return;
 	}
 	c->cbrc = c->cb(c->cbctx, uid, body->sec_body_part, body->sec_length);
+	activity_fetched(1, body->sec_length);
 }
 
 int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint64_t max_len,
@@ -1481,6 +1536,9 @@ int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint
 	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
 
 	session_literal_limit(s, max_len);
+	if (n > 0)
+		session_doing(s, "UID FETCH %s %u:%u BODY.PEEK[] (%zu message%s)",
+			      s->selected ? s->selected : "", uids[0], uids[n - 1], n, n == 1 ? "" : "s");
 	rc = fetch_streamed(s, set, ft, bodies_handler, &c, "UID FETCH (bodies)");
 	session_literal_limit(s, GUARD_LITERAL_META);
 	/* a body over MAX_LEN: the caller may read it in windows instead */
@@ -1533,6 +1591,7 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDVALIDITY);
 	if (session_has_cap(s, "CONDSTORE"))
 		mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
+	session_doing(s, "STATUS %s", mailbox);
 	rc = session_rc(s, mailimap_status(s->imap, mailbox, sl, &st), "STATUS");
 	mailimap_status_att_list_free(sl);
 	if (rc < 0)
@@ -1970,6 +2029,7 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 			return -ENOMEM;
 		}
 	}
+	session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
 	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
 	if (r == MAILIMAP_ERROR_APPEND && s->open != NULL && strcmp(s->open, mailbox) == 0) {
 		/* A NO: nothing was stored. RFC 3501 allows APPEND to the
