@@ -851,6 +851,7 @@ int session_namespace(struct session *s, session_ns_cb *cb, void *ctx)
 	struct mailimap_namespace_data *ns = NULL;
 	int rc;
 
+	session_doing(s, "NAMESPACE");
 	rc = session_rc(s, mailimap_namespace(s->imap, &ns), "NAMESPACE");
 	if (rc < 0)
 		return rc;
@@ -1577,6 +1578,7 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	 * forgotten selection) the server still has it open. */
 	if (s->open != NULL && strcmp(s->open, mailbox) == 0) {
 		session_forget_selection(s);
+		session_doing(s, "EXAMINE %s", mailbox);
 		rc = session_rc(s, mailimap_examine(s->imap, mailbox), "EXAMINE");
 		session_opened(s, mailbox, true, rc);
 		if (rc < 0)
@@ -1717,6 +1719,7 @@ int session_store(struct session *s, uint32_t uid, enum session_store_op op,
 		rc = -ENOMEM;
 		goto out;
 	}
+	session_doing(s, "UID STORE %s %u FLAGS", s->selected ? s->selected : "", uid);
 	rc = session_rc(s, mailimap_uid_store(s->imap, set, sa), "UID STORE");
 out:
 	if (sa)
@@ -1757,6 +1760,7 @@ int session_store_labels(struct session *s, uint32_t uid, enum session_store_op 
 		if (*p == '\n')
 			p++;
 	}
+	session_doing(s, "UID STORE %s %u X-GM-LABELS", s->selected ? s->selected : "", uid);
 	rc = session_rc(s, mailimap_uid_store_xgmlabels(s->imap, set,
 							 op == SESSION_STORE_ADD ? 1 : op == SESSION_STORE_REMOVE ? -1 : 0,
 							 1, l), "UID STORE X-GM-LABELS");
@@ -1780,6 +1784,7 @@ int session_expunge_uid(struct session *s, uint32_t uid)
 	if (set == NULL)
 		return -ENOMEM;
 	/* UID EXPUNGE touches only this UID, whatever else is \Deleted */
+	session_doing(s, "UID EXPUNGE %s %u", s->selected ? s->selected : "", uid);
 	rc = session_rc(s, mailimap_uid_expunge(s->imap, set), "UID EXPUNGE");
 	mailimap_set_free(set);
 	return rc;
@@ -1809,6 +1814,7 @@ static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool 
 	set = mailimap_set_new_single(uid);
 	if (set == NULL)
 		return -ENOMEM;
+	session_doing(s, "UID %s %s %u %s", move ? "MOVE" : "COPY", s->selected ? s->selected : "", uid, dest);
 	if (move)
 		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, &uidvalidity, &src, &dst),
 				"UID MOVE");
@@ -1901,6 +1907,7 @@ int session_create(struct session *s, const char *mailbox)
 {
 	if (session_gate(s, "CREATE", mailbox) < 0)
 		return -EINVAL;
+	session_doing(s, "CREATE %s", mailbox);
 	return session_rc(s, mailimap_create(s->imap, mailbox), "CREATE");
 }
 
@@ -1910,6 +1917,7 @@ int session_delete(struct session *s, const char *mailbox)
 		return -EINVAL;
 	if (session_leave(s, mailbox, true) < 0)
 		return -EIO;
+	session_doing(s, "DELETE %s", mailbox);
 	return session_rc(s, mailimap_delete(s->imap, mailbox), "DELETE");
 }
 
@@ -1924,6 +1932,7 @@ int session_rename(struct session *s, const char *from, const char *to)
 		free(s->selected);
 		s->selected = NULL;
 	}
+	session_doing(s, "RENAME %s %s", from, to);
 	return session_rc(s, mailimap_rename(s->imap, from, to), "RENAME");
 }
 
@@ -2116,6 +2125,7 @@ int session_search_msgid_all(struct session *s, const char *msgid, bool undelete
 			return -ENOMEM;
 		}
 	}
+	session_doing(s, "UID SEARCH %s HEADER Message-ID", s->selected ? s->selected : "");
 	rc = session_rc(s, mailimap_uid_search(s->imap, NULL, key, &res), "UID SEARCH");
 	mailimap_search_key_free(key);
 	if (rc < 0)
@@ -2154,6 +2164,7 @@ int session_myrights(struct session *s, const char *mailbox, char **out)
 	 * this one command, then put the state back. */
 	if (state == MAILIMAP_STATE_SELECTED)
 		s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	session_doing(s, "MYRIGHTS %s", mailbox);
 	rc = session_rc(s, mailimap_acl_myrights(s->imap, mailbox, &d), "MYRIGHTS");
 	if (s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
 		s->imap->imap_state = state;
@@ -2200,6 +2211,10 @@ static int fetch_flags(struct session *s, struct mailimap_set *set, bool by_uid,
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
 	/* a new size under an old UID: the bytes changed (resync.c) */
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	if (by_uid)
+		session_doing(s, "UID FETCH %s %u:%u (FLAGS)", s->selected ? s->selected : "", first, last);
+	else
+		session_doing(s, "FETCH %s (FLAGS) of the messages IDLE named", s->selected ? s->selected : "");
 	add_gmail_atts(s, ft);
 	if (modseq != 0) {
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
@@ -2295,6 +2310,7 @@ int session_search_all(struct session *s, uint32_t **uids, size_t *n)
 	*n = 0;
 	if (key == NULL)
 		return -ENOMEM;
+	session_doing(s, "UID SEARCH %s ALL", s->selected ? s->selected : "");
 	rc = session_rc(s, mailimap_uid_search(s->imap, NULL, key, &res), "UID SEARCH ALL");
 	mailimap_search_key_free(key);
 	if (rc < 0)
@@ -2360,6 +2376,7 @@ int session_check_idle(struct session *s)
 	/* the server said something while nobody listened: a BYE (mailbox
 	 * deleted, idle timeout) or news; NOOP reads it, or fails; a session
 	 * that cannot even NOOP is not worth keeping */
+	session_doing(s, "NOOP");
 	if (session_rc(s, mailimap_noop(s->imap), "NOOP") < 0) {
 		s->broken = true;
 		return -EIO;
@@ -2397,6 +2414,7 @@ int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, se
 	add_gmail_atts(s, ft);
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 	/* UID FETCH 1:last (UID FLAGS MODSEQ) (CHANGEDSINCE modseq VANISHED) */
+	session_doing(s, "UID FETCH %s 1:%u (CHANGEDSINCE %" PRIu64 " VANISHED)", s->selected ? s->selected : "", last, modseq);
 	rc = session_rc(s, mailimap_uid_fetch_qresync(s->imap, set, ft, modseq, &res, &van),
 			"UID FETCH (CHANGEDSINCE VANISHED)");
 	if (rc < 0)

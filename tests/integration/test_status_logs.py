@@ -130,9 +130,12 @@ def test_caps_used(slash_server, fresh_servers, mount):
 
 # ---- item 6: logfile= and the default log file ----
 
+SECRET = "Secret-Pw-4711"
+
+
 def _fake(pki, name):
     body = b"From: a@b.example\r\nSubject: x\r\n\r\n" + b"y" * 5000 + b"\r\n"
-    fs = FakeServer("imaps", cert=pki.leaf(name), password="pw",
+    fs = FakeServer("imaps", cert=pki.leaf(name), password=SECRET,
                     mailboxes={b"INBOX": {"attrs": ["\\HasNoChildren"],
                                           "messages": [Message(1, body)]}})
     fs.start()
@@ -148,7 +151,7 @@ def test_logfile_option(pki, mount):
         old = os.umask(0o022)
         try:
             m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port, cafile=pki.cafile,
-                      password="pw", opts=["logfile=" + log, "timeout=10"])
+                      password=SECRET, opts=["logfile=" + log, "timeout=10", "imap_trace"])
         finally:
             os.umask(old)
         st = os.stat(log)
@@ -167,6 +170,9 @@ def test_logfile_option(pki, mount):
         assert any(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} imapfs\[\d+\]: mounted ", ln)
                    for ln in lines), text
         assert any("unparsable" in ln for ln in lines), text
+        # the protocol trace goes there too, the password redacted
+        assert any(re.search(r"imap\[\d+\] C: \S+ LOGIN <redacted>$", ln) for ln in lines), text
+        assert SECRET not in text
         # the line status shows as the last error is the one in the file
         last = _field(out, "last error").split(" ", 2)[2]
         assert last in text, (last, text)
