@@ -224,5 +224,7 @@ int logfile_setup(const struct config *cfg, const struct url *u, bool foreground
 		return 0;
 	}
 	log_set_file(fd, path);
+	/* said on the terminal too, before it goes away */
+	log_info("no syslog socket (%s): the log goes to %s", LOGFILE_SYSLOG_SOCKET, path);
 	return 0;
 }

@@ -220,6 +220,8 @@ def test_default_logfile_without_syslog(slash_server, mount):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
     assert " mounted " in open(path).read()
+    # and the terminal was told before the daemon detached
+    assert "the log goes to %s" % path in m.log(), m.log()
     rc, out, err = _status(m.path)
     assert rc == 0, err
     assert _field(out, "log") == path, out
