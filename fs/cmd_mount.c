@@ -127,7 +127,7 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "imapfs: %s\n", err);
 		goto out;
 	}
-	if (logfile_setup(&cfg, &url, foreground, err, sizeof(err)) < 0) {
+	if (logfile_setup(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imapfs: %s\n", err);
 		goto out;
 	}
@@ -204,6 +204,8 @@ int cmd_mount(int argc, char **argv)
 			"and may this user mount on it?)\n", mnt);
 		goto out_signals;
 	}
+	if (!foreground)
+		logfile_detaching(&cfg, &url);
 	if (fuse_daemonize(foreground) != 0) {
 		fprintf(stderr, "imapfs: cannot detach\n");
 		goto out_unmount;

@@ -186,45 +186,50 @@ static int logfile_default(const struct config *cfg, const struct url *u, char *
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int logfile_setup(const struct config *cfg, const struct url *u, bool foreground, char *err, size_t errlen)
+int logfile_setup(const struct config *cfg, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
+	int fd;
+
+	if (cfg->logfile == NULL)
+		return 0;
+	fd = logfile_open(cfg->logfile, err, errlen);
+	if (fd < 0)
+		return fd;
+	/* the daemon's working directory becomes /: the name that
+	 * `imapfs status` shows must not depend on it */
+	if (cfg->logfile[0] != '/' && getcwd(path, sizeof(path)) != NULL &&
+	    strlen(path) + strlen(cfg->logfile) + 2 <= sizeof(path)) {
+		strcat(path, "/");
+		strcat(path, cfg->logfile);
+		log_set_file(fd, path);
+	} else {
+		log_set_file(fd, cfg->logfile);
+	}
+	return 0;
+}
+
+void logfile_detaching(const struct config *cfg, const struct url *u)
+{
+	char path[PATH_MAX], err[PATH_MAX + 200];
 	int fd, rc;
 
-	if (cfg->logfile != NULL) {
-		fd = logfile_open(cfg->logfile, err, errlen);
-		if (fd < 0)
-			return fd;
-		/* the daemon's working directory becomes /: the name that
-		 * `imapfs status` shows must not depend on it */
-		if (cfg->logfile[0] != '/' && getcwd(path, sizeof(path)) != NULL &&
-		    strlen(path) + strlen(cfg->logfile) + 2 <= sizeof(path)) {
-			strcat(path, "/");
-			strcat(path, cfg->logfile);
-			log_set_file(fd, path);
-		} else {
-			log_set_file(fd, cfg->logfile);
-		}
-		return 0;
-	}
-	if (foreground || log_syslog_present())
-		return 0;
+	if (cfg->logfile != NULL || log_syslog_present())
+		return;
 	rc = logfile_default(cfg, u, path, sizeof(path));
 	if (rc < 0) {
 		log_warn("no syslog socket (%s), and no log file under $XDG_STATE_HOME/imapfs: %s; "
 			 "the log is lost once detached (use -o logfile=PATH)", LOGFILE_SYSLOG_SOCKET,
 			 strerror(-rc));
-		return 0;
+		return;
 	}
-	fd = logfile_open(path, err, errlen);
+	fd = logfile_open(path, err, sizeof(err));
 	if (fd < 0) {
 		log_warn("no syslog socket (%s), and %s; the log is lost once detached "
 			 "(use -o logfile=PATH)", LOGFILE_SYSLOG_SOCKET, err);
-		err[0] = '\0';
-		return 0;
+		return;
 	}
 	log_set_file(fd, path);
 	/* said on the terminal too, before it goes away */
 	log_info("no syslog socket (%s): the log goes to %s", LOGFILE_SYSLOG_SOCKET, path);
-	return 0;
 }

@@ -18,15 +18,19 @@
 #include "config.h"
 #include "url.h"
 
+/* At start-up: open CFG->logfile, when given, and hand it to
+ * log_set_file. -errno with a reason in ERR when it cannot be used (the
+ * mount is then refused, before anything connects). */
+int logfile_setup(const struct config *cfg, char *err, size_t errlen);
+
 /*
- * Before the daemon detaches: open CFG->logfile, or when FOREGROUND is
- * false, no logfile= was given and there is no syslog socket, the default
- * $XDG_STATE_HOME/imapfs/NAME.log (NAME: the account, else USER@HOST of
- * U; directories made 0700), and hand it to log_set_file. -errno with a
- * reason in ERR when logfile= cannot be used (the mount is refused); a
- * default that cannot be made is only warned about (log_warn).
+ * Mounted, just before detaching: when no logfile= was given and there is
+ * no syslog socket, open the default $XDG_STATE_HOME/imapfs/NAME.log
+ * (NAME: the account, else USER@HOST of U; directories made 0700), hand
+ * it to log_set_file and say so on stderr while it is still the
+ * terminal. One that cannot be made is only warned about.
  */
-int logfile_setup(const struct config *cfg, const struct url *u, bool foreground, char *err, size_t errlen);
+void logfile_detaching(const struct config *cfg, const struct url *u);
 
 /* Open PATH for appending as described above: an fd, or -errno with the
  * reason in ERR. */
