@@ -85,6 +85,21 @@ def test_status_from_inside(slash_server, mount):
         assert _field(out, "server") == _field(root_out, "server")
 
 
+def test_status_dead_mount(slash_server, mount):
+    """The daemon was killed: status from inside names the mount point to
+    unmount, in one line, exit 1."""
+    m = mount(slash_server)
+    inbox = os.path.join(m.path, "INBOX")
+    os.listdir(inbox)
+    m.proc.kill()
+    m.proc.wait(20)
+    for p in (inbox, m.path):
+        rc, out, err = _status(p)
+        assert rc == 1 and err.count("\n") == 1, err
+        assert err == ("imapfs: the imapfs process behind %s is gone: run imapfs umount %s and "
+                       "mount again\n" % (m.path, m.path)), err
+
+
 def test_status_outside_refused(imapfs_bin):
     d = tempfile.mkdtemp(prefix="imapfs-status-out-")
     sub = os.path.join(d, "a", "b")
