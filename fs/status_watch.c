@@ -116,7 +116,14 @@ int status_watch(const char *path)
 		}
 		watch_print_conns(text, len);
 		free(text);
-		fflush(stdout);
+		/* SIGPIPE is ignored (main.c): a reader that went away
+		 * (| head) shows as EPIPE here, and ends the watch */
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			if (errno == EPIPE)
+				return 0;
+			fprintf(stderr, "imapfs: cannot write the status: %s\n", strerror(errno));
+			return EXIT_USAGE;
+		}
 		prev = cur;
 		first = false;
 		while (!watch_stop && nanosleep(&sec, &sec) < 0 && errno == EINTR)

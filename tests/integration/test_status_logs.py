@@ -262,6 +262,27 @@ def test_syslog_when_socket_exists(slash_server, mount):
 
 # ---- item 7: live activity ----
 
+def test_status_watch_reader_gone(slash_server, mount):
+    """--watch into a pipe whose reader stops (| head) ends by itself,
+    exit 0, instead of writing into the void for ever."""
+    m = mount(slash_server)
+    inbox = os.path.join(m.path, "INBOX")
+    msg = os.path.join(inbox, sorted(os.listdir(inbox))[0])
+    w = subprocess.Popen([imapfs_bin(), "status", "--watch", msg],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = w.stdout.readline().decode()
+        second = w.stdout.readline().decode()
+        w.stdout.close()
+        assert w.wait(15) == 0, w.stderr.read()
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    assert first.split(" ", 3)[1:3] == ["watching", m.path + ":"], first
+    assert re.match(r"^\d\d:\d\d:\d\d [\d.]+ msg/s [\d.]+ MiB/s; read-ahead queue \d+; "
+                    r"connections \d+ busy of \d+ open$", second), second
+
 class SlowProxy(FaultProxy):
     """FaultProxy whose trickle sends 4 KiB pieces (its own sends one byte
     at a time, far below the rate asked for): a link of about BPS bytes a
