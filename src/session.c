@@ -1322,7 +1322,11 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 	add_gmail_atts(s, ft);
 
-	session_doing(s, "UID FETCH %s %u:%u (metadata)", s->selected ? s->selected : "", first, last);
+	/* LAST 0 is "*" to libetpan */
+	if (last == 0)
+		session_doing(s, "UID FETCH %s %u:* (metadata)", s->selected ? s->selected : "", first);
+	else
+		session_doing(s, "UID FETCH %s %u:%u (metadata)", s->selected ? s->selected : "", first, last);
 	rc = fetch_streamed(s, set, ft, meta_handler, &c, "UID FETCH (metadata)");
 	if (rc == 0 && c.cbrc != 0)
 		rc = c.cbrc;
