@@ -10,6 +10,8 @@
 #ifndef IMAPFS_CMD_H
 #define IMAPFS_CMD_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -23,8 +25,15 @@ enum {
 
 /* imapfs mount [-f] [-o OPTS] SOURCE MOUNTPOINT (ARGV without "mount"). */
 int cmd_mount(int argc, char **argv);
-/* imapfs status MOUNTPOINT */
-int cmd_status(const char *mnt);
+/* imapfs status [--watch] PATH (PATH anywhere inside the mount) */
+int cmd_status(const char *path, bool watch);
+/* The status text of the mount PATH is in: the mount root into ROOT
+ * (PATH_MAX bytes), the text (malloc'd, not NUL-terminated) into *TEXT
+ * and *LEN. Prints the reason and returns -1 on failure. (cmd_status.c) */
+int status_read(const char *path, char *root, char **text, size_t *len);
+/* imapfs status --watch PATH: a line of activity a second until
+ * SIGINT/SIGTERM (status_watch.c). */
+int status_watch(const char *path);
 /* imapfs umount MOUNTPOINT */
 int cmd_umount(const char *mnt);
 

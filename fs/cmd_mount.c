@@ -19,6 +19,7 @@
 #include "config.h"
 #include "connhint.h"
 #include "log.h"
+#include "logfile.h"
 #include "mountpoint.h"
 #include "ops.h"
 #include "sdnotify.h"
@@ -168,6 +169,10 @@ int cmd_mount(int argc, char **argv)
 	if (mountpoint_check(mnt, cfg.nonempty, &mnt_abs) < 0)
 		goto out;
 	mnt = mnt_abs;
+	if (logfile_setup(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imapfs: %s\n", err);
+		goto out;
+	}
 	if (cfg.auth != CONFIG_AUTH_LOGIN) {
 		/* OAuth2: the token is fetched by every connection (session_open) */
 		if (!cfg.password_command && !cfg.password_file && !cfg.password && !secret_env_set()) {
@@ -235,12 +240,14 @@ int cmd_mount(int argc, char **argv)
 			"and may this user mount on it?)\n", mnt);
 		goto out_signals;
 	}
+	if (!foreground)
+		logfile_detaching(&cfg, &url);
 	if (fuse_daemonize(foreground) != 0) {
 		fprintf(stderr, "imapfs: cannot detach\n");
 		goto out_unmount;
 	}
 	if (!foreground)
-		log_use_syslog();
+		log_detached();
 	log_info("mounted %s on %s", src, mnt);
 	/* before any thread starts; libfuse < 3.15 cannot, for a user */
 	if (cfg.auto_unmount && getuid() != 0)

@@ -4,6 +4,7 @@
  * cmd_*.c file (see cmd.h for the exit codes).
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -17,7 +18,7 @@ void cmd_usage(FILE *out)
 		"       imapfs mount [-f] [-d] [-o OPT[,OPT...]] ACCOUNT MOUNTPOINT\n"
 		"       imapfs SOURCE MOUNTPOINT [-o OPT[,OPT...]]     (as mount.fuse3 and fstab run it)\n"
 		"       imapfs umount MOUNTPOINT\n"
-		"       imapfs status MOUNTPOINT\n"
+		"       imapfs status [--watch] PATH   (PATH: the mount point or anything in it)\n"
 		"       imapfs [mount] -h | --help | -V | --version\n"
 		"\n"
 		"imaps:// is TLS from the first byte (port 993); imap:// requires STARTTLS (port 143).\n"
@@ -65,11 +66,22 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "mount") == 0)
 		return cmd_mount(argc - 2, argv + 2);
 	if (strcmp(argv[1], "status") == 0) {
-		if (argc != 3) {
-			fprintf(stderr, "usage: imapfs status MOUNTPOINT\n");
+		bool watch = false, bad = false;
+		const char *path = NULL;
+
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0)
+				watch = true;
+			else if (path == NULL && argv[i][0] != '-')
+				path = argv[i];
+			else
+				bad = true;
+		}
+		if (path == NULL || bad) {
+			fprintf(stderr, "usage: imapfs status [--watch] PATH\n");
 			return EXIT_USAGE;
 		}
-		return cmd_status(argv[2]);
+		return cmd_status(path, watch);
 	}
 	if (strcmp(argv[1], "umount") == 0 || strcmp(argv[1], "unmount") == 0) {
 		if (argc != 3) {

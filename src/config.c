@@ -52,6 +52,8 @@ static const struct opt {
 	  "imap:// without TLS; allowed only to a loopback address", NULL },
 	{ "imap_trace", OPT_FLAG, offsetof(struct config, imap_trace), 0, 0, NULL,
 	  "log the IMAP protocol (passwords redacted)", NULL },
+	{ "logfile", OPT_STR, offsetof(struct config, logfile), 0, 0, "PATH",
+	  "append the log to PATH (created 0600) instead of syslog", NULL },
 	{ "debug", OPT_FLAG, offsetof(struct config, debug), 0, 0, NULL,
 	  "print FUSE requests (implies -f)", NULL },
 	{ "subscribed", OPT_FLAG, offsetof(struct config, subscribed), 0, 0, NULL,

@@ -26,6 +26,7 @@ struct config {
 	char *password_command;		/* password_command=CMD (first line of stdout) */
 	bool insecure_plaintext;	/* insecure_plaintext: imap:// without TLS, loopback only */
 	bool imap_trace;		/* imap_trace: log the protocol, secrets redacted */
+	char *logfile;			/* logfile=PATH: log here (appended, 0600), see logfile.h */
 	bool debug;			/* debug: FUSE debug output (implies -f) */
 	bool allow_other;		/* allow_other: let other users see the mount */
 	bool subscribed;		/* subscribed: show only subscribed mailboxes */

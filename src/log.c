@@ -1,10 +1,14 @@
 /*
- * log — stderr before detaching, syslog after. Each line is formatted into
- * one buffer and written with a single write(2)/syslog(3) call so lines from
- * concurrent FUSE worker threads never interleave.
+ * log — stderr before detaching, syslog or a log file after (and a log
+ * file in the foreground too when -o logfile= names one). Each line is
+ * formatted into one buffer and written with a single write(2)/syslog(3)
+ * call so lines from concurrent FUSE worker threads never interleave (the
+ * file is opened O_APPEND: each write lands whole at its end, also beside
+ * another writer or after logrotate's copytruncate).
  */
 #include "log.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +20,9 @@
  * thread exists; read-only afterwards, so no lock. */
 static bool log_syslog;
 static bool log_verbose;
+static bool log_detached_now;		/* stderr is /dev/null now */
+static int log_fd = -1;			/* the log file, or -1 */
+static char log_path[PATH_MAX];		/* its name, for `imapfs status` */
 
 /* The last few errors, for `imapfs status`: a ring, oldest overwritten. */
 #define LOG_RING 4
@@ -35,6 +42,62 @@ void log_use_syslog(void)
 {
 	openlog("imapfs", LOG_PID, LOG_USER);
 	log_syslog = true;
+}
+
+void log_set_file(int fd, const char *path)
+{
+	log_fd = fd;
+	snprintf(log_path, sizeof(log_path), "%s", path);
+}
+
+void log_detached(void)
+{
+	log_detached_now = true;
+	if (log_fd < 0)
+		log_use_syslog();
+}
+
+void log_destination(char *buf, size_t len)
+{
+	if (log_fd >= 0)
+		snprintf(buf, len, "%s%s", log_path, log_detached_now ? "" : " and stderr");
+	else if (log_syslog)
+		snprintf(buf, len, "syslog%s", log_syslog_present() ? "" :
+			 " (no syslog socket: lines are lost; see imapfs(1) LOGGING)");
+	else
+		snprintf(buf, len, "stderr");
+}
+
+/* "PREFIX: MSG\n" onto FD in one write(2), cut (still ending in a
+ * newline) when longer than a line may be. */
+static void log_write(int fd, const char *prefix, const char *msg)
+{
+	char line[2048 + 64];
+	int n = snprintf(line, sizeof(line), "%s: %s\n", prefix, msg);
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (write(fd, line, (size_t)n) < 0) {
+		/* a full disk, a closed stderr: nowhere left to report it */
+	}
+}
+
+/* One line into the log file: local time with its UTC offset and the
+ * pid, as syslog would add them. */
+static void log_to_file(const char *msg)
+{
+	char prefix[64], when[40];
+	struct tm tm;
+	time_t t = time(NULL);
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+	snprintf(prefix, sizeof(prefix), "%s imapfs[%d]", when, (int)getpid());
+	log_write(log_fd, prefix, msg);
 }
 
 static void log_remember(const char *msg)
@@ -115,9 +178,8 @@ size_t log_escape(const char *in, char *out, size_t outlen)
 
 void log_msg(int level, const char *fmt, ...)
 {
-	char raw[2048], msg[2048], line[2048 + 16];
+	char raw[2048], msg[2048];
 	va_list ap;
-	int n;
 
 	if (level >= LOG_DEBUG && !log_verbose)
 		return;
@@ -129,18 +191,10 @@ void log_msg(int level, const char *fmt, ...)
 	log_escape(raw, msg, sizeof(msg));
 	if (level <= LOG_ERR)
 		log_remember(msg);
-	if (log_syslog) {
+	if (log_fd >= 0)
+		log_to_file(msg);
+	if (log_syslog)
 		syslog(level, "%s", msg);
-		return;
-	}
-	n = snprintf(line, sizeof(line), "imapfs: %s\n", msg);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = (int)sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
-		/* nowhere left to report it */
-	}
+	if (!log_detached_now)
+		log_write(STDERR_FILENO, "imapfs", msg);
 }

@@ -2,8 +2,9 @@
  * log — the daemon's one logging path.
  *
  * Before the daemon detaches (and with -f) lines go to stderr, prefixed
- * "imapfs: "; afterwards to syslog (facility LOG_DAEMON... LOG_USER for a
- * user's mount). Levels are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO,
+ * "imapfs: "; afterwards to syslog (facility LOG_USER), or to a log file
+ * when one is set (-o logfile=, or the default of logfile.c when there is
+ * no syslog socket); with -f and a log file, to both. Levels are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO,
  * LOG_DEBUG). Thread-safe: each line is written with one call. Secrets
  * must never be passed here; the IMAP trace (session.c) redacts them first.
  */
@@ -17,6 +18,16 @@
 void log_init(bool verbose);
 /* Switch to syslog once the daemon has detached. */
 void log_use_syslog(void);
+/* Also write every line to FD (opened by logfile.c, O_APPEND), named
+ * PATH; before any thread starts. The fd stays open until exit. */
+void log_set_file(int fd, const char *path);
+/* The daemon has detached (stderr is gone): the log file if one is set,
+ * else syslog. Before any thread starts. */
+void log_detached(void);
+/* Where lines go now, one line of text for `imapfs status`. */
+void log_destination(char *buf, size_t len);
+/* Whether syslog(3) has a socket to write to (/dev/log; logfile.c). */
+bool log_syslog_present(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The last few LOG_ERR lines, "YYYY-MM-DD HH:MM:SS text\n" each, oldest

@@ -269,3 +269,33 @@ void pool_get_stats(struct pool *pool, struct pool_stats *out)
 	out->opened = pool->opened;
 	pthread_mutex_unlock(&pool->lock);
 }
+
+static int pool_cmp_busy(const void *a, const void *b)
+{
+	const struct pool_busy *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int pool_get_busy(struct pool *pool, struct pool_busy **out)
+{
+	struct pool_busy *v;
+	int n;
+
+	*out = NULL;
+	/* the array cannot outgrow max_conns (it is sized so at pool_new) */
+	v = calloc((size_t)pool->max, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&pool->lock);
+	/* a busy session is closed only after checkin took it off this
+	 * list under this lock: each one stays open while described */
+	for (n = 0; n < pool->nbusy && n < pool->max; n++) {
+		v[n].id = session_id(pool->busy[n]);
+		session_describe(pool->busy[n], v[n].doing, sizeof(v[n].doing));
+	}
+	pthread_mutex_unlock(&pool->lock);
+	qsort(v, (size_t)n, sizeof(*v), pool_cmp_busy);
+	*out = v;
+	return n;
+}

@@ -50,4 +50,13 @@ struct pool_stats {
 };
 void pool_get_stats(struct pool *pool, struct pool_stats *out);
 
+/* The checked-out sessions and what each is doing (session_describe), by
+ * session id: a malloc'd array in *OUT (the caller frees it), returns how
+ * many, or -ENOMEM. Taken under pool.lock; no I/O. */
+struct pool_busy {
+	int id;			/* the session's number, as in the log (imap[N]) */
+	char doing[256];
+};
+int pool_get_busy(struct pool *pool, struct pool_busy **out);
+
 #endif

@@ -63,6 +63,7 @@ struct prefetch {
 	uint64_t clock;
 	int busy;
 	unsigned long batches, queued;
+	unsigned long waiting;	/* guarded by lock: messages in the queue's batches */
 };
 
 /* ---- orders ------------------------------------------------------------ */
@@ -221,6 +222,7 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
 		p->head = b;
 	p->tail = b;
 	p->queued += n;
+	p->waiting += n;
 	pthread_cond_signal(&p->work);
 }
 
@@ -289,6 +291,7 @@ static void *worker(void *arg)
 		if (p->stop)
 			break;
 		b = p->head;
+		p->waiting -= b->n;
 		p->head = b->next;
 		if (p->head == NULL)
 			p->tail = NULL;
@@ -447,5 +450,6 @@ void prefetch_get_stats(struct prefetch *p, struct prefetch_stats *out)
 	out->busy = p->busy;
 	out->batches = p->batches;
 	out->queued = p->queued;
+	out->waiting = p->waiting;
 	pthread_mutex_unlock(&p->lock);
 }

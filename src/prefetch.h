@@ -50,6 +50,7 @@ struct prefetch_stats {
 	int busy;		/* running a batch now */
 	unsigned long batches;	/* FETCH commands sent */
 	unsigned long queued;	/* messages queued since mount */
+	unsigned long waiting;	/* messages queued and not yet asked for (the queue's length) */
 };
 void prefetch_get_stats(struct prefetch *p, struct prefetch_stats *out);
 

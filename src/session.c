@@ -10,6 +10,7 @@
  * honour LOGINDISABLED.
  */
 #include "session.h"
+#include "activity.h"
 #include "connhint.h"
 #include "deadline.h"
 #include "errmap.h"
@@ -54,6 +55,13 @@ struct session {
 	bool qresync;			/* ENABLE QRESYNC succeeded */
 	const struct config *cfg;
 	char refusal[256];		/* the server's "[CODE] text" when it refused the last APPEND, else "" */
+	/* the command on the wire, for `imapfs status` (session_describe,
+	 * read by another thread): set by session_doing before the command,
+	 * cleared by session_rc after it; "" between commands. Guarded by
+	 * doing_lock, a leaf lock (taken under pool.lock, never the reverse). */
+	pthread_mutex_t doing_lock;
+	char doing[192];
+	struct timespec doing_since;	/* CLOCK_MONOTONIC */
 };
 
 static int session_fail(char *err, unsigned errlen, const char *fmt, ...)
@@ -81,6 +89,39 @@ static void imap_free_quietly(mailimap *imap)
 }
 
 static int session_rc(struct session *s, int r, const char *what);
+
+static void session_doing(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Note the command about to be sent (activity.h): its verb, the mailbox
+ * (escaped as log_msg does) and UIDs; never a secret or message bytes. */
+static void session_doing(struct session *s, const char *fmt, ...)
+{
+	char raw[sizeof(s->doing)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&s->doing_lock);
+	log_escape(raw, s->doing, sizeof(s->doing));
+	clock_gettime(CLOCK_MONOTONIC, &s->doing_since);
+	pthread_mutex_unlock(&s->doing_lock);
+}
+
+void session_describe(struct session *s, char *buf, size_t len)
+{
+	struct timespec now;
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&s->doing_lock);
+	secs = (double)(now.tv_sec - s->doing_since.tv_sec) + (now.tv_nsec - s->doing_since.tv_nsec) / 1e9;
+	if (s->doing[0] != '\0')
+		snprintf(buf, len, "%s (%.1f s)", s->doing, secs);
+	else
+		snprintf(buf, len, "between commands");
+	pthread_mutex_unlock(&s->doing_lock);
+}
 
 /* Every mailbox name, pattern and search value passes here before libetpan
  * formats it (wire.h): one with CR or LF is refused, nothing is sent. */
@@ -167,6 +208,10 @@ static int session_rc(struct session *s, int r, const char *what)
 	struct mailimap_response_info *ri = s->imap->imap_response_info;
 	int e;
 
+	/* the answer is in: nothing on the wire for `imapfs status` now */
+	pthread_mutex_lock(&s->doing_lock);
+	s->doing[0] = '\0';
+	pthread_mutex_unlock(&s->doing_lock);
 	/* RFC 3501 7.1: an [ALERT] must be shown to the user; the log is
 	 * where a daemon's user looks */
 	if (ri != NULL && ri->rsp_alert != NULL && ri->rsp_alert != s->alert_seen) {
@@ -658,6 +703,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		return -ENOMEM;
 	s->id = id;
 	s->cfg = p->cfg;
+	pthread_mutex_init(&s->doing_lock, NULL);
 	pthread_once(&lenient_once, lenient_register);
 	s->imap = mailimap_new(0, NULL);
 	if (s->imap == NULL) {
@@ -784,6 +830,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 out_imap:
 	imap_free_quietly(s->imap);
 out_free:
+	pthread_mutex_destroy(&s->doing_lock);
 	free(s);
 	return rc;
 }
@@ -795,6 +842,7 @@ void session_close(struct session *s)
 	imap_free_quietly(s->imap);
 	free(s->selected);
 	free(s->open);
+	pthread_mutex_destroy(&s->doing_lock);
 	free(s);
 }
 
@@ -824,6 +872,7 @@ int session_namespace(struct session *s, session_ns_cb *cb, void *ctx)
 	struct mailimap_namespace_data *ns = NULL;
 	int rc;
 
+	session_doing(s, "NAMESPACE");
 	rc = session_rc(s, mailimap_namespace(s->imap, &ns), "NAMESPACE");
 	if (rc < 0)
 		return rc;
@@ -932,6 +981,7 @@ static int list_cmd(struct session *s, bool lsub, const char *pattern, session_l
 		from = tls_low_rx_offset(mailstream_get_low(stream));
 		from = from > stream->read_buffer_len ? from - stream->read_buffer_len : 0;
 	}
+	session_doing(s, "%s \"\" %s", lsub ? "LSUB" : "LIST", pattern);
 	rc = lsub ? session_rc(s, mailimap_lsub(s->imap, "", pattern, &res), "LSUB")
 		  : session_rc(s, mailimap_list(s->imap, "", pattern, &res), "LIST");
 	if (rc == 0 && stream != NULL)
@@ -992,6 +1042,7 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 	}
 	free(s->selected);
 	s->selected = NULL;
+	session_doing(s, "%s %s", readonly ? "EXAMINE" : "SELECT", mailbox);
 	if (condstore)
 		r = readonly ? mailimap_examine_condstore(s->imap, mailbox, &modseq)
 			     : mailimap_select_condstore(s->imap, mailbox, &modseq);
@@ -1292,6 +1343,11 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 	add_gmail_atts(s, ft);
 
+	/* LAST 0 is "*" to libetpan */
+	if (last == 0)
+		session_doing(s, "UID FETCH %s %u:* (metadata)", s->selected ? s->selected : "", first);
+	else
+		session_doing(s, "UID FETCH %s %u:%u (metadata)", s->selected ? s->selected : "", first, last);
 	rc = fetch_streamed(s, set, ft, meta_handler, &c, "UID FETCH (metadata)");
 	if (rc == 0 && c.cbrc != 0)
 		rc = c.cbrc;
@@ -1356,6 +1412,8 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
 	/* the reply's literal is at most the window asked for */
 	session_literal_limit(s, len);
+	session_doing(s, "UID FETCH %s %u BODY.PEEK[]<%" PRIu64 ".%u>", s->selected ? s->selected : "",
+		      uid, off, len);
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
 	session_literal_limit(s, GUARD_LITERAL_META);
 	rc = session_rc(s, r, "UID FETCH (body)");
@@ -1393,6 +1451,7 @@ int session_fetch_body(struct session *s, uint32_t uid, uint64_t off, uint32_t l
 		}
 		if (*got)
 			memcpy(*buf, body->sec_body_part, *got);
+		activity_fetched(0, *got);
 	}
 	if (rc == 0 && !found)
 		rc = -ENOENT;
@@ -1459,6 +1518,7 @@ static void bodies_handler(struct mailimap_msg_att *att, void *vctx)
 		return;
 	}
 	c->cbrc = c->cb(c->cbctx, uid, body->sec_body_part, body->sec_length);
+	activity_fetched(1, body->sec_length);
 }
 
 int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint64_t max_len,
@@ -1502,6 +1562,9 @@ int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint
 	mailimap_fetch_type_new_fetch_att_list_add(ft, fa);
 
 	session_literal_limit(s, max_len);
+	if (n > 0)
+		session_doing(s, "UID FETCH %s %u:%u BODY.PEEK[] (%zu message%s)",
+			      s->selected ? s->selected : "", uids[0], uids[n - 1], n, n == 1 ? "" : "s");
 	rc = fetch_streamed(s, set, ft, bodies_handler, &c, "UID FETCH (bodies)");
 	session_literal_limit(s, GUARD_LITERAL_META);
 	/* a body over MAX_LEN: the caller may read it in windows instead */
@@ -1540,6 +1603,7 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	 * forgotten selection) the server still has it open. */
 	if (s->open != NULL && strcmp(s->open, mailbox) == 0) {
 		session_forget_selection(s);
+		session_doing(s, "EXAMINE %s", mailbox);
 		rc = session_rc(s, mailimap_examine(s->imap, mailbox), "EXAMINE");
 		session_opened(s, mailbox, true, rc);
 		if (rc < 0)
@@ -1554,6 +1618,7 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDVALIDITY);
 	if (session_has_cap(s, "CONDSTORE"))
 		mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
+	session_doing(s, "STATUS %s", mailbox);
 	rc = session_rc(s, mailimap_status(s->imap, mailbox, sl, &st), "STATUS");
 	mailimap_status_att_list_free(sl);
 	if (rc < 0)
@@ -1679,6 +1744,7 @@ int session_store(struct session *s, uint32_t uid, enum session_store_op op,
 		rc = -ENOMEM;
 		goto out;
 	}
+	session_doing(s, "UID STORE %s %u FLAGS", s->selected ? s->selected : "", uid);
 	rc = session_rc(s, mailimap_uid_store(s->imap, set, sa), "UID STORE");
 out:
 	if (sa)
@@ -1719,6 +1785,7 @@ int session_store_labels(struct session *s, uint32_t uid, enum session_store_op 
 		if (*p == '\n')
 			p++;
 	}
+	session_doing(s, "UID STORE %s %u X-GM-LABELS", s->selected ? s->selected : "", uid);
 	rc = session_rc(s, mailimap_uid_store_xgmlabels(s->imap, set,
 							 op == SESSION_STORE_ADD ? 1 : op == SESSION_STORE_REMOVE ? -1 : 0,
 							 1, l), "UID STORE X-GM-LABELS");
@@ -1742,6 +1809,7 @@ int session_expunge_uid(struct session *s, uint32_t uid)
 	if (set == NULL)
 		return -ENOMEM;
 	/* UID EXPUNGE touches only this UID, whatever else is \Deleted */
+	session_doing(s, "UID EXPUNGE %s %u", s->selected ? s->selected : "", uid);
 	rc = session_rc(s, mailimap_uid_expunge(s->imap, set), "UID EXPUNGE");
 	mailimap_set_free(set);
 	return rc;
@@ -1771,6 +1839,7 @@ static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool 
 	set = mailimap_set_new_single(uid);
 	if (set == NULL)
 		return -ENOMEM;
+	session_doing(s, "UID %s %s %u %s", move ? "MOVE" : "COPY", s->selected ? s->selected : "", uid, dest);
 	if (move)
 		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, &uidvalidity, &src, &dst),
 				"UID MOVE");
@@ -1863,6 +1932,7 @@ int session_create(struct session *s, const char *mailbox)
 {
 	if (session_gate(s, "CREATE", mailbox) < 0)
 		return -EINVAL;
+	session_doing(s, "CREATE %s", mailbox);
 	return session_rc(s, mailimap_create(s->imap, mailbox), "CREATE");
 }
 
@@ -1872,6 +1942,7 @@ int session_delete(struct session *s, const char *mailbox)
 		return -EINVAL;
 	if (session_leave(s, mailbox, true) < 0)
 		return -EIO;
+	session_doing(s, "DELETE %s", mailbox);
 	return session_rc(s, mailimap_delete(s->imap, mailbox), "DELETE");
 }
 
@@ -1886,6 +1957,7 @@ int session_rename(struct session *s, const char *from, const char *to)
 		free(s->selected);
 		s->selected = NULL;
 	}
+	session_doing(s, "RENAME %s %s", from, to);
 	return session_rc(s, mailimap_rename(s->imap, from, to), "RENAME");
 }
 
@@ -1991,6 +2063,7 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 			return -ENOMEM;
 		}
 	}
+	session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
 	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
 	if (r == MAILIMAP_ERROR_APPEND && s->open != NULL && strcmp(s->open, mailbox) == 0) {
 		/* A NO: nothing was stored. RFC 3501 allows APPEND to the
@@ -2077,6 +2150,7 @@ int session_search_msgid_all(struct session *s, const char *msgid, bool undelete
 			return -ENOMEM;
 		}
 	}
+	session_doing(s, "UID SEARCH %s HEADER Message-ID", s->selected ? s->selected : "");
 	rc = session_rc(s, mailimap_uid_search(s->imap, NULL, key, &res), "UID SEARCH");
 	mailimap_search_key_free(key);
 	if (rc < 0)
@@ -2115,6 +2189,7 @@ int session_myrights(struct session *s, const char *mailbox, char **out)
 	 * this one command, then put the state back. */
 	if (state == MAILIMAP_STATE_SELECTED)
 		s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	session_doing(s, "MYRIGHTS %s", mailbox);
 	rc = session_rc(s, mailimap_acl_myrights(s->imap, mailbox, &d), "MYRIGHTS");
 	if (s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
 		s->imap->imap_state = state;
@@ -2161,6 +2236,10 @@ static int fetch_flags(struct session *s, struct mailimap_set *set, bool by_uid,
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
 	/* a new size under an old UID: the bytes changed (resync.c) */
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	if (by_uid)
+		session_doing(s, "UID FETCH %s %u:%u (FLAGS)", s->selected ? s->selected : "", first, last);
+	else
+		session_doing(s, "FETCH %s (FLAGS) of the messages IDLE named", s->selected ? s->selected : "");
 	add_gmail_atts(s, ft);
 	if (modseq != 0) {
 		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
@@ -2256,6 +2335,7 @@ int session_search_all(struct session *s, uint32_t **uids, size_t *n)
 	*n = 0;
 	if (key == NULL)
 		return -ENOMEM;
+	session_doing(s, "UID SEARCH %s ALL", s->selected ? s->selected : "");
 	rc = session_rc(s, mailimap_uid_search(s->imap, NULL, key, &res), "UID SEARCH ALL");
 	mailimap_search_key_free(key);
 	if (rc < 0)
@@ -2321,6 +2401,7 @@ int session_check_idle(struct session *s)
 	/* the server said something while nobody listened: a BYE (mailbox
 	 * deleted, idle timeout) or news; NOOP reads it, or fails; a session
 	 * that cannot even NOOP is not worth keeping */
+	session_doing(s, "NOOP");
 	if (session_rc(s, mailimap_noop(s->imap), "NOOP") < 0) {
 		s->broken = true;
 		return -EIO;
@@ -2358,6 +2439,7 @@ int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, se
 	add_gmail_atts(s, ft);
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_modseq());
 	/* UID FETCH 1:last (UID FLAGS MODSEQ) (CHANGEDSINCE modseq VANISHED) */
+	session_doing(s, "UID FETCH %s 1:%u (CHANGEDSINCE %" PRIu64 " VANISHED)", s->selected ? s->selected : "", last, modseq);
 	rc = session_rc(s, mailimap_uid_fetch_qresync(s->imap, set, ft, modseq, &res, &van),
 			"UID FETCH (CHANGEDSINCE VANISHED)");
 	if (rc < 0)

@@ -57,6 +57,12 @@ void session_close(struct session *s);
 bool session_broken(const struct session *s);
 bool session_has_cap(const struct session *s, const char *cap);
 int session_id(const struct session *s);
+/* What S is doing, for `imapfs status`: the command on the wire and how
+ * long it has been there ("UID FETCH INBOX 1201:1264 BODY.PEEK[] (64
+ * messages) (3.2 s)"), or "between commands". Mailbox names escaped; no
+ * secrets, no message bytes. Safe from any thread while S is open (the
+ * pool holds its lock around the call). */
+void session_describe(struct session *s, char *buf, size_t len);
 
 /* NAMESPACE: calls CB once per namespace; kind is 'p'ersonal, 'o'ther, 's'hared. */
 typedef void session_ns_cb(void *ctx, char kind, const char *prefix, char delim);

@@ -525,6 +525,10 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	v->uidplus = session_has_cap(s, "UIDPLUS");
 	v->move = session_has_cap(s, "MOVE");
 	v->acl = session_has_cap(s, "ACL");
+	v->qresync = session_qresync(s);
+	v->namespace = session_has_cap(s, "NAMESPACE");
+	v->unselect = session_has_cap(s, "UNSELECT");
+	v->sasl_ir = cfg->auth != CONFIG_AUTH_LOGIN && session_has_cap(s, "SASL-IR");
 	v->append_limit = session_append_limit(s);
 	rc = vfs_load_tree(v, s);
 	if (rc < 0) {

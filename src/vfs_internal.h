@@ -38,6 +38,9 @@ struct vfs {
 	bool condstore;			/* immutable after vfs_new */
 	int64_t mounted_at;		/* mtime shown on directories; immutable */
 	bool uidplus, move, acl;	/* server capabilities; immutable */
+	/* used where offered, for `imapfs status` (immutable): QRESYNC
+	 * (ENABLEd: resync asks VANISHED), NAMESPACE, UNSELECT, SASL-IR */
+	bool qresync, namespace, unselect, sasl_ir;
 	uint64_t append_limit;		/* largest new message (session_append_limit); immutable */
 	char personal_delim;		/* delimiter for mailboxes made at the root; immutable */
 	char *ns_prefix[16];		/* other users' and shared namespaces; immutable */
@@ -205,6 +208,10 @@ void watch_stop(struct watch *w);
  * poll; flags by CHANGEDSINCE or FLAGS refetch): lines for `imapfs
  * status`. No network I/O. watch.c. */
 void watch_describe(struct vfs *v, FILE *f);
+/* Whether a watcher is IDLEing now (its server offers IDLE and it is
+ * connected) and whether NOTIFY SET is on: the capabilities in use, for
+ * `imapfs status`. Both false before the watchers connect. */
+void watch_caps(struct vfs *v, bool *idle, bool *notify);
 
 /* Monotonic clock in seconds (for tree_node.used). */
 time_t vfs_now_s(void);

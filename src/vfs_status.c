@@ -5,17 +5,27 @@
  * "key: value" lines so that scripts can grep them.
  *
  * Everything shown is either immutable after vfs_new (account, URL,
- * capabilities, options) or read under its owner's lock (pool_get_stats,
+ * capabilities, options), an atomic counter (activity.h, the watchers'
+ * state) or read under its owner's lock (pool_get_stats, pool_get_busy,
  * log_recent_errors); no network I/O happens here, so status answers even
- * while the server hangs.
+ * while the server hangs. `imapfs status --watch` reads this text once a
+ * second and diffs the "fetched:" line for rates: keep its form.
+ *
+ * "capabilities used" names a capability only where the code that depends
+ * on it is active on this server, not merely advertised: QRESYNC once
+ * ENABLEd (resync then asks UID FETCH ... VANISHED), IDLE and NOTIFY once
+ * a watcher runs them (until then they are not in use yet).
  */
 #include "log.h"
+#include "activity.h"
 #include "cache.h"
 #include "prefetch.h"
 #include "vfs_internal.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +58,17 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 	fprintf(f, "login: %s\n", cfg->auth == CONFIG_AUTH_XOAUTH2 ? "XOAUTH2" :
 		cfg->auth == CONFIG_AUTH_OAUTHBEARER ? "OAUTHBEARER" : "LOGIN");
 	fprintf(f, "mounted: %s%s\n", when, cfg->ro ? " read-only" : "");
-	fprintf(f, "capabilities used:%s%s%s%s%s\n", v->uidplus ? " UIDPLUS" : "", v->move ? " MOVE" : "",
-		v->condstore ? " CONDSTORE" : "", v->acl ? " ACL" : "",
-		v->gm.on ? " X-GM-EXT-1 (Gmail: one inode per message)" : "");
+	{
+		bool idle, notify;
+
+		watch_caps(v, &idle, &notify);
+		fprintf(f, "capabilities used:%s%s%s%s%s%s%s%s%s%s%s%s\n", v->uidplus ? " UIDPLUS" : "",
+			v->move ? " MOVE" : "", v->condstore ? " CONDSTORE" : "", v->qresync ? " QRESYNC" : "",
+			idle ? " IDLE" : "", notify ? " NOTIFY" : "", v->acl ? " ACL" : "",
+			v->namespace ? " NAMESPACE" : "", v->unselect ? " UNSELECT" : "",
+			v->append_limit < WIRE_LITERAL_MAX ? " APPENDLIMIT" : "", v->sasl_ir ? " SASL-IR" : "",
+			v->gm.on ? " X-GM-EXT-1 (Gmail: one inode per message)" : "");
+	}
 	fprintf(f, "capabilities missing:%s%s%s%s%s\n", v->uidplus ? "" : " UIDPLUS (rm moves to Trash)",
 		v->move ? "" : " MOVE (mv copies and expunges)", v->condstore ? "" : " CONDSTORE",
 		v->acl ? "" : " ACL", v->uidplus && v->move && v->condstore && v->acl ? " none" : "");
@@ -58,6 +76,14 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 	if (ps.limit < ps.max)
 		fprintf(f, " (max_conns=%d, lowered: the server refused more)", ps.max);
 	fprintf(f, "; %lu opened since mount\n", ps.opened);
+	{
+		struct pool_busy *busy;
+		int nb = pool_get_busy(v->pool, &busy);
+
+		for (int i = 0; i < nb; i++)
+			fprintf(f, "conn %d: %s\n", busy[i].id, busy[i].doing);
+		free(busy);
+	}
 	{
 		struct cache_stats cs;
 		struct prefetch_stats pf;
@@ -78,6 +104,13 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 		else
 			fprintf(f, "read-ahead: %d threads, %d busy; %lu messages in %lu batches since mount\n",
 				pf.workers, pf.busy, pf.queued, pf.batches);
+		fprintf(f, "read-ahead queue: %lu messages\n", pf.waiting);
+	}
+	{
+		struct activity_stats as;
+
+		activity_get(&as);
+		fprintf(f, "fetched: %" PRIu64 " messages, %" PRIu64 " bytes since mount\n", as.msgs, as.bytes);
 	}
 	{
 		uint64_t ln = __atomic_load_n(&v->watch_list_n, __ATOMIC_RELAXED);
@@ -93,6 +126,12 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 				"(%.3f ms of CPU at most)\n", ln, cmp / 1e6, held / 1e6, cpu / 1e6);
 	}
 	watch_describe(v, f);
+	{
+		char where[PATH_MAX + 80];
+
+		log_destination(where, sizeof(where));
+		fprintf(f, "log: %s\n", where);
+	}
 	fprintf(f, "errors: %lu since mount\n", nerr);
 	if (nerr == 0) {
 		fprintf(f, "last error: none\n");

@@ -827,3 +827,16 @@ void watch_describe(struct vfs *v, FILE *f)
 			__atomic_load_n(&v->flagpoll_changed, __ATOMIC_RELAXED),
 			__atomic_load_n(&v->flagpoll_ns, __ATOMIC_RELAXED) / 1e6);
 }
+
+void watch_caps(struct vfs *v, bool *idle, bool *notify)
+{
+	const struct watch *w;
+
+	*idle = *notify = false;
+	for (w = v->watch; w != NULL; w = w->next) {
+		if (w->node != 0 && __atomic_load_n(&w->how, __ATOMIC_RELAXED) == WATCH_IDLE)
+			*idle = true;
+		if (__atomic_load_n(&w->notify, __ATOMIC_RELAXED))
+			*notify = true;
+	}
+}

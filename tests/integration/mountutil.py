@@ -211,6 +211,9 @@ class Mount:
         # each mount its own body cache, so one test's cached bodies never
         # answer another's reads (tests of the cache pass their own)
         e["XDG_CACHE_HOME"] = os.path.join(self.workdir, "cache")
+        # a mount in the background without a syslog socket logs under
+        # $XDG_STATE_HOME/imapfs: the test's own, not the user's home
+        e["XDG_STATE_HOME"] = os.path.join(self.workdir, "state")
         e.update(self.env)
         return e
 

@@ -106,6 +106,6 @@ def test_status_not_imapfs(imapfs_bin):
     d = tempfile.mkdtemp(prefix="imapfs-status-")
     rc, out, err = _status(d)
     assert rc == 1
-    assert err.startswith("imapfs: ") and "not the root of an imapfs" in err
+    assert err.startswith("imapfs: ") and "is not inside an imapfs mount" in err
     r = run_imapfs(["status"])
     assert r.returncode == 1 and b"usage" in r.stderr

@@ -1,0 +1,235 @@
+/*
+ * logfile — open the daemon's log file safely, and pick the default one
+ * when syslog has no socket (logfile.h).
+ *
+ * Checks are made on the open descriptor (fstat), not on the name, so a
+ * file swapped between a check and the open cannot slip through: the
+ * last component is never followed if it is a symlink, and what was
+ * opened must be a regular file of ours with one link (a hard link to
+ * /etc/shadow in a sticky /tmp has two, and is not ours). Each check's
+ * refusal names the fix.
+ */
+#include "logfile.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* syslog(3) writes to this socket and nowhere else (glibc's _PATH_LOG;
+ * systemd links it to the journal). IMAPFS_SYSLOG_SOCKET names another
+ * path to look at instead, for tests and containers. */
+#define LOGFILE_SYSLOG_SOCKET "/dev/log"
+
+bool log_syslog_present(void)
+{
+	const char *p = getenv("IMAPFS_SYSLOG_SOCKET");
+	struct stat st;
+
+	if (p == NULL || *p == '\0')
+		p = LOGFILE_SYSLOG_SOCKET;
+	return stat(p, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* The directory PATH is in must not let others replace names in it,
+ * unless sticky (then only their own names, which the fstat checks
+ * refuse). */
+static int logfile_check_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "logfile=%s: directory %s: %s", path, dir, strerror(e));
+		return -e;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "logfile=%s: directory %s is writable by other users (mode %04o), who "
+			 "could put another file in its place: choose a directory only you can write",
+			 path, dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int logfile_open(const char *path, char *err, size_t errlen)
+{
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+	struct stat st;
+	bool created = true;
+	int fd, rc;
+
+	rc = logfile_check_dir(path, err, errlen);
+	if (rc < 0)
+		return rc;
+	fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		created = false;
+		fd = open(path, flags);
+	}
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ELOOP)
+			snprintf(err, errlen, "logfile=%s is a symbolic link: name the file itself", path);
+		else
+			snprintf(err, errlen, "logfile=%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "logfile=%s: %s", path, strerror(-rc));
+		goto out_close;
+	}
+	rc = -EPERM;
+	if (!S_ISREG(st.st_mode))
+		snprintf(err, errlen, "logfile=%s is not a regular file", path);
+	else if (st.st_uid != geteuid())
+		snprintf(err, errlen, "logfile=%s belongs to uid %u, not to this user (%u): refusing to "
+			 "write into another user's file", path, (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_nlink != 1)
+		snprintf(err, errlen, "logfile=%s has %lu hard links: refusing (remove the other names "
+			 "or choose another file)", path, (unsigned long)st.st_nlink);
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(err, errlen, "logfile=%s is writable by other users (mode %04o): chmod 600 it",
+			 path, (unsigned)(st.st_mode & 07777));
+	else
+		rc = 0;
+	if (rc < 0)
+		goto out_close;
+	/* the umask may have made it stricter, never looser than 0600 */
+	if (created && fchmod(fd, 0600) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "logfile=%s: %s", path, strerror(-rc));
+		goto out_close;
+	}
+	/* O_NONBLOCK only kept a FIFO from blocking the open */
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "logfile=%s: %s", path, strerror(-rc));
+		goto out_close;
+	}
+	return fd;
+out_close:
+	close(fd);
+	return rc;
+}
+
+/* mkdir DIR 0700 unless it exists (then it is left as it is). */
+static int logfile_mkdir(const char *dir)
+{
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -errno;
+}
+
+/* $XDG_STATE_HOME/imapfs/NAME.log, or ~/.local/state/imapfs/NAME.log,
+ * making the directories as needed. */
+static int logfile_default(const struct config *cfg, const struct url *u, char *path, size_t len)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char base[PATH_MAX], name[256];
+	size_t i;
+	int rc, n;
+
+	if (home == NULL || *home != '/') {
+		struct passwd *pw = getpwuid(getuid());
+
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (state != NULL && *state == '/') {
+		n = snprintf(base, sizeof(base), "%s", state);
+	} else if (home != NULL) {
+		n = snprintf(base, sizeof(base), "%s/.local", home);
+		if (n > 0 && (size_t)n < sizeof(base) && (rc = logfile_mkdir(base)) < 0)
+			return rc;
+		n = snprintf(base, sizeof(base), "%s/.local/state", home);
+	} else {
+		return -ENOENT;
+	}
+	if (n < 0 || (size_t)n >= sizeof(base))
+		return -ENAMETOOLONG;
+	if ((rc = logfile_mkdir(base)) < 0)
+		return rc;
+	if (cfg->account != NULL)
+		snprintf(name, sizeof(name), "%s", cfg->account);
+	else
+		snprintf(name, sizeof(name), "%s@%s", u->user, u->host);
+	/* one plain file name, whatever the account or user is called */
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '@' || c == '-' || c == '_' || (c == '.' && i > 0)))
+			name[i] = '_';
+	}
+	n = snprintf(path, len, "%s/imapfs", base);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if ((rc = logfile_mkdir(path)) < 0)
+		return rc;
+	n = snprintf(path, len, "%s/imapfs/%s.log", base, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int logfile_setup(const struct config *cfg, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (cfg->logfile == NULL)
+		return 0;
+	fd = logfile_open(cfg->logfile, err, errlen);
+	if (fd < 0)
+		return fd;
+	/* the daemon's working directory becomes /: the name that
+	 * `imapfs status` shows must not depend on it */
+	if (cfg->logfile[0] != '/' && getcwd(path, sizeof(path)) != NULL &&
+	    strlen(path) + strlen(cfg->logfile) + 2 <= sizeof(path)) {
+		strcat(path, "/");
+		strcat(path, cfg->logfile);
+		log_set_file(fd, path);
+	} else {
+		log_set_file(fd, cfg->logfile);
+	}
+	return 0;
+}
+
+void logfile_detaching(const struct config *cfg, const struct url *u)
+{
+	char path[PATH_MAX], err[PATH_MAX + 200];
+	int fd, rc;
+
+	if (cfg->logfile != NULL || log_syslog_present())
+		return;
+	rc = logfile_default(cfg, u, path, sizeof(path));
+	if (rc < 0) {
+		log_warn("no syslog socket (%s), and no log file under $XDG_STATE_HOME/imapfs: %s; "
+			 "the log is lost once detached (use -o logfile=PATH)", LOGFILE_SYSLOG_SOCKET,
+			 strerror(-rc));
+		return;
+	}
+	fd = logfile_open(path, err, sizeof(err));
+	if (fd < 0) {
+		log_warn("no syslog socket (%s), and %s; the log is lost once detached "
+			 "(use -o logfile=PATH)", LOGFILE_SYSLOG_SOCKET, err);
+		return;
+	}
+	log_set_file(fd, path);
+	/* said on the terminal too, before it goes away */
+	log_info("no syslog socket (%s): the log goes to %s", LOGFILE_SYSLOG_SOCKET, path);
+}
