@@ -195,7 +195,7 @@ def test_logfile_option(pki, mount):
         fs.stop()
 
 
-def test_logfile_refusals(pki, tmp_path):
+def test_logfile_refusals(pki):
     """A symlink, another user's file and a directory others may write are
     refused before anything connects: one line, exit 1."""
     d = tempfile.mkdtemp(prefix="imapfs-logref-")
@@ -215,9 +215,10 @@ def test_logfile_refusals(pki, tmp_path):
     os.mkdir(open_dir)
     os.chmod(open_dir, 0o777)
     url = "imaps://alice@127.0.0.1:1/"
+    mnt = tempfile.mkdtemp(prefix="imapfs-logref-mnt-")
     for path, why in ((link, "symbolic link"), (other, "belongs to uid 65534"),
                       (hard, "hard links"), (os.path.join(open_dir, "x.log"), "writable by other")):
-        r = run_imapfs(["mount", "-f", "-o", "logfile=" + path, url, d], timeout=20)
+        r = run_imapfs(["mount", "-f", "-o", "logfile=" + path, url, mnt], timeout=20)
         err = r.stderr.decode()
         assert r.returncode == 1, (path, err)
         assert err.count("\n") == 1 and why in err, (path, err)
