@@ -37,34 +37,157 @@ bool log_syslog_present(void)
 	return stat(p, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* The directory PATH is in must not let others replace names in it,
- * unless sticky (then only their own names, which the fstat checks
- * refuse). */
-static int logfile_check_dir(const char *path, char *err, size_t errlen)
+/* A directory no one but us (or root) can change: its owner is root or
+ * this user, and others may not write it unless it is sticky (then they
+ * may add names, not replace ours). */
+static bool logfile_dir_trusted(const struct stat *st)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
+	uid_t me = geteuid();
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
+	if (st->st_uid != me && st->st_uid != 0)
+		return false;
+	return !(st->st_mode & (S_IWGRP | S_IWOTH)) || (st->st_mode & S_ISVTX);
+}
+
+static int logfile_untrusted(const char *path, const char *dir, const struct stat *st,
+			     char *err, size_t errlen)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		snprintf(err, errlen, "logfile=%s: directory %s belongs to uid %u, who could put another "
+			 "file in its place: choose a directory only you (or root) can change", path, dir,
+			 (unsigned)st->st_uid);
 	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (stat(dir, &st) < 0) {
-		int e = errno;
+		snprintf(err, errlen, "logfile=%s: directory %s is writable by other users (mode %04o), "
+			 "who could put another file in its place: choose a directory only you can write",
+			 path, dir, (unsigned)(st->st_mode & 07777));
+	return -EPERM;
+}
 
-		snprintf(err, errlen, "logfile=%s: directory %s: %s", path, dir, strerror(e));
-		return -e;
+/*
+ * The directory PATH's file is in, opened (O_PATH) by walking PATH one
+ * component at a time from /, as the kernel would, but checking each
+ * directory on the way once it is open (fstat, so it cannot be swapped
+ * after the check): every one must be trusted (logfile_dir_trusted), or a
+ * user who owns a parent could swap a subdirectory for a symlink and have
+ * a root daemon append to a root-owned file elsewhere. A symlink on the
+ * way is followed only when it belongs to root or us (in a trusted
+ * directory nobody else can have made it; in a sticky one, others could).
+ * The file's own name is left in *BASE (a pointer into PATH). An fd, or
+ * -errno with the reason in ERR.
+ */
+static int logfile_open_dir(const char *path, const char **base, char *err, size_t errlen)
+{
+	char walk[2 * PATH_MAX], done[PATH_MAX] = "", link[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t pos = 0, dlen;
+	struct stat st;
+	int fd, nfd, hops = 0, rc;
+
+	*base = slash ? slash + 1 : path;
+	if (**base == '\0' || strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0) {
+		snprintf(err, errlen, "logfile=%s names a directory, not a file", path);
+		return -EISDIR;
 	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-		snprintf(err, errlen, "logfile=%s: directory %s is writable by other users (mode %04o), who "
-			 "could put another file in its place: choose a directory only you can write",
-			 path, dir, (unsigned)(st.st_mode & 07777));
-		return -EPERM;
+	/* the directory part, made absolute: the daemon's cwd becomes / */
+	dlen = slash ? (size_t)(slash - path) : 0;
+	if (path[0] != '/') {
+		if (getcwd(walk, PATH_MAX) == NULL) {
+			rc = -errno;
+			snprintf(err, errlen, "logfile=%s: %s", path, strerror(-rc));
+			return rc;
+		}
+		pos = strlen(walk);
+		walk[pos++] = '/';
 	}
-	return 0;
+	if (pos + dlen + 1 > sizeof(walk))
+		goto too_long;
+	memcpy(walk + pos, path, dlen);
+	walk[pos + dlen] = '\0';
+	pos = 0;
+
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		char comp[NAME_MAX + 1];
+		size_t n;
+
+		if (fstat(fd, &st) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "logfile=%s: %s", path, strerror(-rc));
+			goto out_close;
+		}
+		if (!logfile_dir_trusted(&st)) {
+			rc = logfile_untrusted(path, done[0] ? done : "/", &st, err, errlen);
+			goto out_close;
+		}
+		while (walk[pos] == '/')
+			pos++;
+		if (walk[pos] == '\0')
+			return fd;
+		n = strcspn(walk + pos, "/");
+		if (n > NAME_MAX)
+			goto too_long_close;
+		memcpy(comp, walk + pos, n);
+		comp[n] = '\0';
+		pos += n;
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+			ssize_t l;
+
+			if ((st.st_uid != geteuid() && st.st_uid != 0) || ++hops > 40) {
+				snprintf(err, errlen, "logfile=%s: %s%s%s is a symbolic link %s: name the "
+					 "directory itself", path, done, done[0] ? "/" : "/", comp,
+					 hops > 40 ? "loop" : "of another user");
+				rc = -ELOOP;
+				goto out_close;
+			}
+			l = readlinkat(fd, comp, link, sizeof(link) - 1);
+			if (l < 0) {
+				rc = -errno;
+				snprintf(err, errlen, "logfile=%s: %s", path, strerror(-rc));
+				goto out_close;
+			}
+			link[l] = '\0';
+			/* the rest of the walk becomes TARGET/REST */
+			if ((size_t)l + 1 + strlen(walk + pos) + 1 > sizeof(walk))
+				goto too_long_close;
+			memmove(walk + l + 1, walk + pos, strlen(walk + pos) + 1);
+			memcpy(walk, link, (size_t)l);
+			walk[l] = '/';
+			pos = 0;
+			if (link[0] == '/') {
+				close(fd);
+				fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (fd < 0)
+					return -errno;
+				done[0] = '\0';
+			}
+			continue;
+		}
+		/* O_NOFOLLOW: a symlink put here since the fstatat fails ENOTDIR */
+		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "logfile=%s: directory %s/%s: %s", path, done, comp, strerror(-rc));
+			goto out_close;
+		}
+		close(fd);
+		fd = nfd;
+		if (strlen(done) + 1 + n < sizeof(done)) {
+			strcat(done, "/");
+			strcat(done, comp);
+		}
+	}
+too_long_close:
+	close(fd);
+too_long:
+	snprintf(err, errlen, "logfile=%s: %s", path, strerror(ENAMETOOLONG));
+	return -ENAMETOOLONG;
+out_close:
+	close(fd);
+	return rc;
 }
 
 int logfile_open(const char *path, char *err, size_t errlen)
@@ -72,16 +195,18 @@ int logfile_open(const char *path, char *err, size_t errlen)
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
 	struct stat st;
 	bool created = true;
-	int fd, rc;
+	const char *base;
+	int dfd, fd, rc;
 
-	rc = logfile_check_dir(path, err, errlen);
-	if (rc < 0)
-		return rc;
-	fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	dfd = logfile_open_dir(path, &base, err, errlen);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, base, flags | O_CREAT | O_EXCL, 0600);
 	if (fd < 0 && errno == EEXIST) {
 		created = false;
-		fd = open(path, flags);
+		fd = openat(dfd, base, flags);
 	}
+	close(dfd);
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ELOOP)

@@ -6,8 +6,10 @@
  * The daemon may run as root (an fstab line), so the file is opened as an
  * attacker-proof append target: never through a symlink (O_NOFOLLOW),
  * never a file with another owner or a second hard link, never something
- * that is not a regular file, never in a directory that others may write
- * unless it is sticky (/tmp); created 0600, close-on-exec.
+ * that is not a regular file, never under a directory that belongs to
+ * another user or that others may write unless it is sticky (/tmp): each
+ * directory on the way is checked once opened; created 0600,
+ * close-on-exec.
  */
 #ifndef IMAPFS_LOGFILE_H
 #define IMAPFS_LOGFILE_H

@@ -132,6 +132,45 @@ int main(void)
 		CHECK(chown(in("theirs.log"), 65534, 65534) == 0, "chown");
 		refused(in("theirs.log"), EPERM, "belongs to uid 65534");
 	}
+	/* a parent directory of another user: they could swap a subdirectory
+	 * for a symlink to a directory of ours, and have us append to our own
+	 * file of that name there (root's, for a daemon run from fstab) */
+	if (geteuid() == 0) {
+		CHECK(mkdir(in("home"), 0755) == 0 && chown(in("home"), 65534, 65534) == 0, "mkdir home");
+		CHECK(mkdir(in("target"), 0700) == 0, "mkdir target");
+		put(in("target/imapfs.log"), "root's\n", 0600);
+		CHECK(symlink(in("target"), in("home/state")) == 0, "symlink home/state");
+		CHECK(lchown(in("home/state"), 65534, 65534) == 0, "lchown");
+		refused(in("home/state/imapfs.log"), EPERM, "belongs to uid 65534");
+		/* even a real subdirectory of it: its owner can rename it away */
+		CHECK(mkdir(in("home/real"), 0700) == 0, "mkdir home/real");
+		refused(in("home/real/x.log"), EPERM, "belongs to uid 65534");
+		CHECK(access(in("home/real/x.log"), F_OK) < 0, "created under another user's directory");
+		{
+			char buf[32] = "";
+			int r = open(in("target/imapfs.log"), O_RDONLY);
+
+			CHECK(r >= 0 && read(r, buf, sizeof(buf) - 1) > 0 && strcmp(buf, "root's\n") == 0,
+			      "target changed: %s", check_q(buf));
+			if (r >= 0)
+				close(r);
+		}
+	}
+	/* a symlink of our own on the way is followed (/var/run -> /run) */
+	CHECK(mkdir(in("real"), 0700) == 0 && symlink("real", in("alias")) == 0, "alias");
+	fd = logfile_open(in("alias/a.log"), err, sizeof(err));
+	CHECK(fd >= 0, "own symlinked directory: %s", err);
+	if (fd >= 0)
+		close(fd);
+	CHECK(access(in("real/a.log"), F_OK) == 0, "not created through the own symlink");
+	/* a relative name is taken from the working directory */
+	CHECK(chdir(dir) == 0, "chdir");
+	fd = logfile_open("rel.log", err, sizeof(err));
+	CHECK(fd >= 0, "relative: %s", err);
+	if (fd >= 0)
+		close(fd);
+	CHECK(access(in("rel.log"), F_OK) == 0, "relative name not created in the cwd");
+	refused("sub/", EISDIR, "names a directory");
 	{
 		char buf[32] = "";
 		int r = open(in("victim"), O_RDONLY);
