@@ -59,19 +59,23 @@ static int status_dead_root(const char *path, char *root)
 	if (f == NULL)
 		return -1;
 	while (getline(&line, &cap, f) > 0) {
-		char mp[PATH_MAX];
+		/* the field may be longer than PATH_MAX escaped (\040 for a blank) */
+		char *mp = malloc(strlen(line) + 1);
 		size_t len;
 
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+		if (mp == NULL || sscanf(line, "%*s %*s %*s %*s %s", mp) != 1) {
+			free(mp);
 			continue;
+		}
 		status_unescape(mp);
 		len = strlen(mp);
-		if (len > best && strncmp(abs, mp, len) == 0 && (abs[len] == '/' || abs[len] == '\0' ||
-								 strcmp(mp, "/") == 0)) {
+		if (len > best && len < PATH_MAX && strncmp(abs, mp, len) == 0 &&
+		    (abs[len] == '/' || abs[len] == '\0' || strcmp(mp, "/") == 0)) {
 			best = len;
 			snprintf(root, PATH_MAX, "%s", mp);
 		}
+		free(mp);
 	}
 	free(line);
 	fclose(f);

@@ -14,24 +14,24 @@
 void cmd_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: imapfs mount [-f] [-d] [-o OPT[,OPT...]] imaps://USER@HOST[:PORT]/ MOUNTPOINT\n"
-		"       imapfs mount [-f] [-d] [-o OPT[,OPT...]] ACCOUNT MOUNTPOINT\n"
-		"       imapfs SOURCE MOUNTPOINT [-o OPT[,OPT...]]     (as mount.fuse3 and fstab run it)\n"
-		"       imapfs umount MOUNTPOINT\n"
+		"usage: imapfs mount [-f] [-d] [-o OPT[,OPT...]] imaps://USER@HOST[:PORT]/ MNT\n"
+		"       imapfs mount [-f] [-d] [-o OPT[,OPT...]] ACCOUNT MNT\n"
+		"       imapfs SOURCE MNT [-o OPT[,OPT...]]   (as mount.fuse3 and fstab run it)\n"
+		"       imapfs umount MNT\n"
 		"       imapfs status [--watch] PATH   (PATH: the mount point or anything in it)\n"
 		"       imapfs [mount] -h | --help | -V | --version\n"
 		"\n"
-		"imaps:// is TLS from the first byte (port 993); imap:// requires STARTTLS (port 143).\n"
-		"ACCOUNT is a [account NAME] section of $XDG_CONFIG_HOME/imapfs/config\n"
-		"(~/.config/imapfs/config); -o options on the command line override it.\n"
-		"The password (or OAuth2 access token) comes from password_command, password_file,\n"
-		"the accounts file, $IMAPFS_PASSWORD or a prompt.\n"
+		"imaps:// is TLS from the first byte (port 993); imap:// requires STARTTLS\n"
+		"(port 143). ACCOUNT is a [account NAME] section of\n"
+		"$XDG_CONFIG_HOME/imapfs/config (~/.config/imapfs/config); -o options on the\n"
+		"command line override it. The password (or OAuth2 access token) comes from\n"
+		"password_command, password_file, the accounts file, $IMAPFS_PASSWORD or a\n"
+		"prompt. MNT is the mount point: an empty directory.\n"
 		"\n");
-	/* the same columns as config_print_help's "    -o %-24s " */
-	fprintf(out, "    %-27s %s\n", "-f", "stay in the foreground, log to stderr");
-	fprintf(out, "    %-27s %s\n", "-d", "debug: -f plus -o debug,imap_trace (FUSE requests and the IMAP protocol)");
-	fprintf(out, "    %-27s %s\n", "-h, --help", "print this help");
-	fprintf(out, "    %-27s %s\n", "-V, --version", "print the version");
+	config_help_line(out, "-f", "stay in the foreground, log to stderr");
+	config_help_line(out, "-d", "debug: -f plus -o debug,imap_trace (FUSE requests and the IMAP protocol)");
+	config_help_line(out, "-h, --help", "print this help");
+	config_help_line(out, "-V, --version", "print the version");
 	config_print_help(out);
 	fprintf(out, "\nSee imapfs(1).\n");
 }

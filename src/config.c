@@ -218,11 +218,10 @@ static int config_generic_apply(struct config *c, const char *item)
 	return g != NULL;
 }
 
-/* "unknown option", with the nearest known name when it looks like a typo. */
-static int config_unknown(const char *name, size_t nlen, char *err, unsigned errlen)
+/* The known option name nearest to NAME when it looks like a typo, or NULL. */
+static const char *config_near(const char *name, size_t nlen)
 {
 	struct suggest sg;
-	const char *near;
 	size_t i;
 
 	suggest_init(&sg, name, nlen);
@@ -231,7 +230,14 @@ static int config_unknown(const char *name, size_t nlen, char *err, unsigned err
 	for (i = 0; i < N_GENERIC; i++)
 		if (!config_generic[i].prefix)
 			suggest_offer(&sg, config_generic[i].name);
-	near = suggest_best(&sg);
+	return suggest_best(&sg);
+}
+
+/* "unknown option", with the nearest known name when it looks like a typo. */
+static int config_unknown(const char *name, size_t nlen, char *err, unsigned errlen)
+{
+	const char *near = config_near(name, nlen);
+
 	if (near != NULL)
 		return config_fail(err, errlen, "unknown option \"%.*s\": did you mean \"%s\"? (see imapfs --help)",
 				   (int)nlen, name, near);
@@ -399,28 +405,59 @@ static int config_watch_add(struct config *c, const char *mbox)
 	return 0;
 }
 
+/* Where config_parse_opts is in one -o string, for the watch list. */
+struct config_cmdline {
+	bool in_watch;		/* the previous item was part of the watch list */
+	bool saw_watch;		/* a watch= item came earlier in this -o */
+};
+
 /*
  * One item of a command-line -o. The watch list is the exception to "later
  * options override earlier ones": repeated watch= items add to it (the
  * first one on the command line replaces the accounts file's list), and a
  * bare word that is no option, right after watch= items, is one more
- * mailbox: "-o watch=INBOX,Sent" needs no "\,". *IN_WATCH says the
- * previous item of this -o was part of the watch list.
+ * mailbox: "-o watch=INBOX,Sent" needs no "\,". A bare word there that
+ * looks like a mistyped option ("watch=INBOX,r0") is refused rather than
+ * guessed: taken as a mailbox, the "ro" meant would be silently lost.
  */
-static int config_apply_cmdline(struct config *c, const char *item, bool *in_watch,
+static int config_apply_cmdline(struct config *c, const char *item, struct config_cmdline *st,
 				char *err, unsigned errlen)
 {
 	bool bare = strchr(item, '=') == NULL && config_find(item, strlen(item)) == NULL &&
 		    config_generic_find(item) == NULL;
+	bool lower = true;
+	const char *near;
 	int rc;
 
-	if (*in_watch && bare)
+	/* options are lower case: a word with capitals is a mailbox ("Dev") */
+	for (const char *p = item; *p; p++)
+		if (isupper((unsigned char)*p))
+			lower = false;
+	near = bare && lower ? config_near(item, strlen(item)) : NULL;
+	/* after watch=, one edit away is already too close ("r0" for "ro") */
+	for (size_t i = 0; st->in_watch && bare && lower && near == NULL && i < N_OPTS + N_GENERIC; i++) {
+		const char *name = i < N_OPTS ? config_opts[i].name : config_generic[i - N_OPTS].name;
+
+		if ((i < N_OPTS || !config_generic[i - N_OPTS].prefix) &&
+		    suggest_distance(item, strlen(item), name) <= 1)
+			near = name;
+	}
+	if (st->in_watch && bare && near != NULL)
+		return config_fail(err, errlen, "\"%s\" after watch= looks like the option \"%s\": write "
+				   "watch=...\\,%s if it is a mailbox to watch, or put %s before watch=",
+				   item, near, item, near);
+	if (st->in_watch && bare)
 		return config_watch_add(c, item);
-	*in_watch = strncmp(item, "watch=", 6) == 0 && item[6] != '\0';
-	if (*in_watch && c->watch_from_opts)
+	if (bare && near == NULL && st->saw_watch)
+		return config_fail(err, errlen, "unknown option \"%s\" (a mailbox to watch? list mailboxes "
+				   "right after watch=, as watch=INBOX,%s, or give -o watch=%s)", item, item, item);
+	st->in_watch = strncmp(item, "watch=", 6) == 0 && item[6] != '\0';
+	if (st->in_watch)
+		st->saw_watch = true;
+	if (st->in_watch && c->watch_from_opts)
 		return config_watch_add(c, item + 6);
 	rc = config_apply(c, item, err, errlen);
-	if (rc == 0 && *in_watch)
+	if (rc == 0 && st->in_watch)
 		c->watch_from_opts = true;
 	return rc;
 }
@@ -430,7 +467,7 @@ int config_parse_opts(struct config *c, const char *opts, char *err, unsigned er
 	size_t len = strlen(opts);
 	char *item = malloc(len + 1);
 	size_t i, n = 0;
-	bool in_watch = false;
+	struct config_cmdline st = { false, false };
 	int rc = 0;
 
 	if (item == NULL)
@@ -443,7 +480,7 @@ int config_parse_opts(struct config *c, const char *opts, char *err, unsigned er
 		if (opts[i] == ',' || opts[i] == '\0') {
 			item[n] = '\0';
 			if (n > 0)
-				rc = config_apply_cmdline(c, item, &in_watch, err, errlen);
+				rc = config_apply_cmdline(c, item, &st, err, errlen);
 			n = 0;
 			continue;
 		}
@@ -451,6 +488,37 @@ int config_parse_opts(struct config *c, const char *opts, char *err, unsigned er
 	}
 	free(item);
 	return rc;
+}
+
+#define HELP_INDENT 32	/* "    " + the 27 columns of the left side + " " */
+#define HELP_WIDTH 79
+
+void config_help_line(FILE *out, const char *left, const char *text)
+{
+	size_t col;
+
+	if (strlen(left) > HELP_INDENT - 5)	/* too wide: the text starts below */
+		fprintf(out, "    %s\n%*s", left, HELP_INDENT, "");
+	else
+		fprintf(out, "    %-27s ", left);
+	col = HELP_INDENT;
+	while (*text != '\0') {
+		size_t word = strcspn(text, " ");
+
+		if (col > HELP_INDENT && col + 1 + word > HELP_WIDTH) {
+			fprintf(out, "\n%*s", HELP_INDENT, "");
+			col = HELP_INDENT;
+		} else if (col > HELP_INDENT) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(text, 1, word, out);
+		col += word;
+		text += word;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', out);
 }
 
 void config_print_help(FILE *out)
@@ -461,14 +529,14 @@ void config_print_help(FILE *out)
 		char left[64];
 
 		if (config_opts[i].arg)
-			snprintf(left, sizeof(left), "%s=%s", config_opts[i].name, config_opts[i].arg);
+			snprintf(left, sizeof(left), "-o %s=%s", config_opts[i].name, config_opts[i].arg);
 		else
-			snprintf(left, sizeof(left), "%s", config_opts[i].name);
-		fprintf(out, "    -o %-24s %s\n", left, config_opts[i].help);
+			snprintf(left, sizeof(left), "-o %s", config_opts[i].name);
+		config_help_line(out, left, config_opts[i].help);
 	}
-	fprintf(out, "    -o %-24s %s\n", "nosuid,nodev,...",
-		"generic mount(8) options: nosuid nodev noexec noatime sync dirsync go to the kernel;");
-	fprintf(out, "    %-27s %s\n", "", "rw user users noauto auto _netdev nofail defaults x-* are ignored");
+	config_help_line(out, "-o nosuid,nodev,...",
+			 "generic mount(8) options: nosuid nodev noexec noatime sync dirsync go to the "
+			 "kernel; rw user users noauto auto _netdev nofail defaults x-* are ignored");
 }
 
 const char *config_option_name(unsigned i)

@@ -117,6 +117,10 @@ void config_mount_flags(const struct config *c, char *buf, unsigned len);
 /* Print the option table for --help. */
 void config_print_help(FILE *out);
 
+/* One --help line: LEFT ("-o name=ARG", "-f") in the left column, TEXT
+ * wrapped to 79 columns beside it. */
+void config_help_line(FILE *out, const char *left, const char *text);
+
 /* Iterate the option names (for tests that check the manual); NULL at end. */
 const char *config_option_name(unsigned i);
 

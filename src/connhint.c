@@ -131,10 +131,17 @@ void connhint_verify(long vr, struct x509_st *leaf, const char *cafile, char *er
 	case X509_V_ERR_IP_ADDRESS_MISMATCH: {
 		char names[256];
 
+		/* The names are the unverified claim of whoever answered (the
+		 * name check comes before the signatures'), so they are shown
+		 * as that, never as advice to connect there: an attacker on the
+		 * path must not be able to steer the password to his host. */
 		if (cert_names(leaf, names, sizeof(names)) > 0)
-			connhint_append(err, errlen, "it is issued for %s: connect with one of those names", names);
+			connhint_append(err, errlen, "the certificate presented names %s (not verified): use the "
+					"IMAP server name your provider documents; if that is what you used, someone "
+					"may be intercepting the connection", names);
 		else
-			connhint_append(err, errlen, "connect with a host name the certificate was issued for");
+			connhint_append(err, errlen, "use the IMAP server name your provider documents; if that "
+					"is what you used, someone may be intercepting the connection");
 		break;
 	}
 	case X509_V_ERR_CERT_HAS_EXPIRED:

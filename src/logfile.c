@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* syslog(3) writes to this socket and nowhere else (glibc's _PATH_LOG;
@@ -30,11 +32,23 @@
 bool log_syslog_present(void)
 {
 	const char *p = getenv("IMAPFS_SYSLOG_SOCKET");
-	struct stat st;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool ok;
+	int fd;
 
 	if (p == NULL || *p == '\0')
 		p = LOGFILE_SYSLOG_SOCKET;
-	return stat(p, &st) == 0 && S_ISSOCK(st.st_mode);
+	if (strlen(p) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, p);
+	/* a socket file left with no one reading it (a syslog daemon that
+	 * stopped) swallows nothing: connect says ECONNREFUSED then */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
 }
 
 /* A directory no one but us (or root) can change: its owner is root or

@@ -226,10 +226,19 @@ def test_logfile_refusals(pki):
     assert not os.path.exists(os.path.join(open_dir, "x.log"))
 
 
-def test_default_logfile_without_syslog(slash_server, mount):
+@pytest.mark.parametrize("syslog", ["missing", "stale"])
+def test_default_logfile_without_syslog(slash_server, mount, syslog):
+    """No syslog socket, or a stale one (its daemon gone: the socket file
+    is left, nobody reads it): the log goes to the default file."""
     state = tempfile.mkdtemp(prefix="imapfs-state-")
+    sock_path = os.path.join(state, "no-log")
+    if syslog == "stale":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        sock.close()
+        assert stat.S_ISSOCK(os.stat(sock_path).st_mode)
     m = mount(slash_server, foreground=False,
-              env={"XDG_STATE_HOME": state, "IMAPFS_SYSLOG_SOCKET": os.path.join(state, "no-log")})
+              env={"XDG_STATE_HOME": state, "IMAPFS_SYSLOG_SOCKET": sock_path})
     os.listdir(os.path.join(m.path, "INBOX"))
     path = os.path.join(state, "imapfs", "%s@127.0.0.1.log" % slash_server.user)
     assert os.path.isfile(path), os.listdir(state)

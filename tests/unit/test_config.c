@@ -221,6 +221,8 @@ static void test_watch_list(void)
 		{ NULL, { "ro,watch=A", "timeout=5", "watch=B,C" }, "A,B,C", true },
 		{ "Old,Older", { "watch=INBOX", "watch=Sent" }, "INBOX,Sent", false },
 		{ "Old", { "ro" }, "Old", true },
+		/* capitals make a mailbox, even one letter from an option */
+		{ NULL, { "watch=INBOX,Dev,Ro" }, "INBOX,Dev,Ro", false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -249,6 +251,17 @@ static void test_watch_list(void)
 		CHECK(rc == -EINVAL && strstr(err, "\"Sent\""), "bare word not after watch=: %d %s", rc, err);
 		rc = config_parse_opts(&c, "timout=5", err, sizeof(err));
 		CHECK(rc == -EINVAL && strstr(err, "did you mean \"timeout\"?"), "timout: %d %s", rc, err);
+		/* after watch=, a mistyped option is not taken for a mailbox */
+		config_free(&c);
+		config_init(&c);
+		rc = config_parse_opts(&c, "watch=INBOX,r0", err, sizeof(err));
+		CHECK(rc == -EINVAL && strstr(err, "looks like the option \"ro\"") && !c.ro,
+		      "watch=INBOX,r0: %d %s", rc, err);
+		rc = config_parse_opts(&c, "watch=INBOX,timout", err, sizeof(err));
+		CHECK(rc == -EINVAL && strstr(err, "\"timeout\""), "watch=INBOX,timout: %d %s", rc, err);
+		/* a mailbox after another option: say how to list it */
+		rc = config_parse_opts(&c, "watch=INBOX,ro,Sent", err, sizeof(err));
+		CHECK(rc == -EINVAL && strstr(err, "watch=INBOX,Sent"), "watch=INBOX,ro,Sent: %d %s", rc, err);
 		config_free(&c);
 	}
 }
