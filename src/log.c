@@ -151,11 +151,19 @@ size_t log_escape(const char *in, char *out, size_t outlen)
 	if (outlen == 0)
 		return 0;
 	for (; *in != '\0'; in++) {
-		unsigned char c = (unsigned char)*in;
-		char esc[4];
+		unsigned char c = (unsigned char)*in, n = (unsigned char)in[1];
+		char esc[8];
 		size_t k = 0;
 
-		if (c >= 0x20 && c != 0x7f) {
+		if (c == 0xc2 && n >= 0x80 && n <= 0x9f) {
+			/* U+0080..U+009F, the C1 controls (\xc2\x9b is CSI to a
+			 * terminal reading UTF-8): both bytes escaped */
+			memcpy(esc, "\\xc2\\x", 6);
+			esc[6] = hex[n >> 4];
+			esc[7] = hex[n & 15];
+			k = 8;
+			in++;
+		} else if (c >= 0x20 && c != 0x7f) {
 			esc[k++] = (char)c;
 		} else {
 			esc[k++] = '\\';

@@ -35,7 +35,8 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * logged since start. Thread-safe (a small ring under its own mutex). */
 unsigned long log_recent_errors(char *buf, size_t len);
 
-/* Copy IN to OUT (always NUL-terminated) with every control byte written
+/* Copy IN to OUT (always NUL-terminated) with every control byte (and
+ * the UTF-8 C1 controls U+0080..U+009F) written
  * as \r, \n, \t or \xNN, cut at OUTLEN; returns the length. log_msg does
  * this to every line. */
 size_t log_escape(const char *in, char *out, size_t outlen);

@@ -190,6 +190,11 @@ int main(void)
 	CHECK(n == 3 && check_streq(out, "abc"), "cut before an escape: %s", check_q(out));
 	log_escape("caf\xc3\xa9", out, sizeof(out));
 	CHECK(check_streq(out, "caf\xc3\xa9"), "UTF-8 kept: %s", check_q(out));
+	/* a C1 control in UTF-8 (CSI, U+009B) is escaped; U+00A0.. is text */
+	log_escape("a\xc2\x9b" "2Jb\xc2\xa0", out, sizeof(out));
+	CHECK(check_streq(out, "a\\xc2\\x9b2Jb\xc2\xa0"), "C1 escaped: %s", check_q(out));
+	n = log_escape("ab\xc2\x9b", out, 5);
+	CHECK(n == 2 && check_streq(out, "ab"), "cut before a C1 escape: %s", check_q(out));
 
 	return check_finish("test_wire");
 }
