@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,17 +35,20 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-bool busy_is_mountpoint(const char *abs)
+int busy_mount_type(const char *abs, char *type, size_t len)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
 	size_t cap = 0;
-	bool found = false;
+	int found = 0;
 
 	if (f == NULL)
-		return false;
-	while (!found && getline(&line, &cap, f) > 0) {
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		return -errno;
+	/* getline: a mount point may be PATH_MAX long, and each blank in it
+	 * four bytes here. The last line wins: a mount over another is
+	 * listed after it, and it is the one a path reaches. */
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE ... */
 		char *save = NULL, *field = strtok_r(line, " ", &save);
 
 		for (int i = 0; i < 4 && field != NULL; i++)
@@ -52,11 +56,48 @@ bool busy_is_mountpoint(const char *abs)
 		if (field == NULL)
 			continue;
 		unescape(field);
-		found = strcmp(field, abs) == 0;
+		if (strcmp(field, abs) != 0)
+			continue;
+		found = 1;
+		while ((field = strtok_r(NULL, " ", &save)) != NULL && strcmp(field, "-") != 0)
+			;
+		field = field != NULL ? strtok_r(NULL, " ", &save) : NULL;
+		if (type != NULL && len > 0) {
+			snprintf(type, len, "%s", field != NULL ? field : "?");
+			unescape(type);
+		}
 	}
 	free(line);
 	fclose(f);
 	return found;
+}
+
+bool busy_is_mountpoint(const char *abs)
+{
+	return busy_mount_type(abs, NULL, 0) > 0;
+}
+
+int busy_abs_path(const char *mnt, char *out)
+{
+	size_t n;
+
+	if (realpath(mnt, out) != NULL)
+		return 0;
+	if (errno != ENOTCONN)
+		return -errno;
+	if (mnt[0] == '/') {
+		n = (size_t)snprintf(out, PATH_MAX, "%s", mnt);
+	} else {
+		if (getcwd(out, PATH_MAX) == NULL)
+			return -errno;
+		n = strlen(out);
+		n += (size_t)snprintf(out + n, PATH_MAX - n, "/%s", mnt);
+	}
+	if (n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return 0;
 }
 
 /* True if the link LINK points at ABS or below it. */

@@ -11,10 +11,22 @@
 #define IMAPFS_BUSY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* True if ABS is a mount point (listed in /proc/self/mountinfo). */
 bool busy_is_mountpoint(const char *abs);
+
+/* 1 if ABS is a mount point, its file system type ("fuse.imapfs",
+ * "tmpfs"; of the top one when mounts are stacked) in TYPE (LEN bytes,
+ * may be NULL); 0 if not; -errno if /proc/self/mountinfo cannot be read. */
+#define BUSY_IMAPFS_TYPE "fuse.imapfs"
+int busy_mount_type(const char *abs, char *type, size_t len);
+
+/* MNT as the kernel lists it, into OUT (PATH_MAX bytes): realpath, except
+ * on a dead mount (stat fails with ENOTCONN), which is made absolute as
+ * written. 0 or -errno. */
+int busy_abs_path(const char *mnt, char *out);
 
 struct busy_holder {
 	pid_t pid;

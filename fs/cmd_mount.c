@@ -18,8 +18,10 @@
 #include "cmd.h"
 #include "config.h"
 #include "connhint.h"
+#include "fuseconf.h"
 #include "log.h"
 #include "logfile.h"
+#include "mountlock.h"
 #include "mountpoint.h"
 #include "ops.h"
 #include "sdnotify.h"
@@ -71,7 +73,7 @@ int cmd_mount(int argc, char **argv)
 	const char *src = NULL, *mnt = NULL, **cmdline_opts = NULL;
 	char err[512], opts[1024];
 	char *password = NULL, *account_url = NULL, *mnt_abs = NULL;
-	int nopts = 0;
+	int nopts = 0, mnt_lock = -1;
 	enum vfs_err cls;
 	bool foreground = false, debug = false;
 	int i, rc, status = EXIT_USAGE;
@@ -126,7 +128,8 @@ int cmd_mount(int argc, char **argv)
 		}
 	}
 	if (src == NULL || mnt == NULL) {
-		cmd_usage(stderr);
+		fprintf(stderr, "imapfs: missing %s (usage: imapfs mount SOURCE MOUNTPOINT; see imapfs --help)\n",
+			src == NULL ? "SOURCE and MOUNTPOINT" : "MOUNTPOINT");
 		goto out;
 	}
 	if (mount_args_check(src, mnt) < 0)
@@ -151,6 +154,8 @@ int cmd_mount(int argc, char **argv)
 			"(allow_other already lets root in)\n");
 		goto out;
 	}
+	if (fuseconf_check(cfg.allow_root ? "allow_root" : cfg.allow_other ? "allow_other" : NULL) < 0)
+		goto out;
 	log_init(cfg.debug);
 	if (url_parse(src, &url, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imapfs: %s\n", err);
@@ -166,7 +171,7 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	/* before the password prompt and the connection: fail fast */
-	if (mountpoint_check(mnt, cfg.nonempty, &mnt_abs) < 0)
+	if (mountpoint_check(mnt, cfg.nonempty, &mnt_abs, &mnt_lock) < 0)
 		goto out;
 	mnt = mnt_abs;
 	if (logfile_setup(&cfg, err, sizeof(err)) < 0) {
@@ -235,7 +240,14 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "imapfs: cannot install signal handlers\n");
 		goto out_session;
 	}
-	if (fuse_session_mount(se, mnt) != 0) {
+	/* the login took a while: something may have been mounted here */
+	if (mountpoint_recheck(mnt) < 0) {
+		status = EXIT_USAGE;
+		goto out_signals;
+	}
+	rc = fuse_session_mount(se, mnt);
+	mountlock_release(&mnt_lock);
+	if (rc != 0) {
 		fprintf(stderr, "imapfs: cannot mount on %s (see the message above; is /dev/fuse there, "
 			"and may this user mount on it?)\n", mnt);
 		goto out_signals;
@@ -293,6 +305,7 @@ out:
 	config_free(&cfg);
 	free(account_url);
 	free(mnt_abs);
+	mountlock_release(&mnt_lock);
 	free(cmdline_opts);
 	secret_drop_env();
 	return status;

@@ -1,9 +1,10 @@
 /*
  * cmd_umount — imapfs umount MOUNTPOINT: fusermount3 -u does the work
  * (an ordinary user may not call umount(2) on a FUSE mount). What goes
- * wrong is said in imapfs's words: "not mounted" (exit 1) before calling
- * it, and "busy" with the processes holding the mount (busy.c) when it
- * fails (exit 4); any other failure passes fusermount3's reason on.
+ * wrong is said in imapfs's words: "not mounted" or "not an imapfs mount"
+ * (exit 1) before calling it, and "busy" with the processes holding the
+ * mount (busy.c) when it fails (exit 4); any other failure passes
+ * fusermount3's reason on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,35 +19,11 @@
 
 #include "busy.h"
 #include "cmd.h"
+#include "log.h"
 
 extern char **environ;
 
 #define HOLDERS_SHOWN 4
-
-/* MNT as the kernel lists it: realpath, except on a dead mount (stat
- * fails with ENOTCONN), which is made absolute as written. */
-static int abs_path(const char *mnt, char *out)
-{
-	size_t n;
-
-	if (realpath(mnt, out) != NULL)
-		return 0;
-	if (errno != ENOTCONN)
-		return -errno;
-	if (mnt[0] == '/') {
-		n = (size_t)snprintf(out, PATH_MAX, "%s", mnt);
-	} else {
-		if (getcwd(out, PATH_MAX) == NULL)
-			return -errno;
-		n = strlen(out);
-		n += (size_t)snprintf(out + n, PATH_MAX - n, "/%s", mnt);
-	}
-	if (n >= PATH_MAX)
-		return -ENAMETOOLONG;
-	while (n > 1 && out[n - 1] == '/')
-		out[--n] = '\0';
-	return 0;
-}
 
 /* Run fusermount3 -u ABS; its stderr into MSG. Returns its exit status,
  * or -1 if it could not be run (reason in MSG). */
@@ -93,8 +70,14 @@ static void report_busy(const char *mnt, const char *abs)
 	int n = busy_holders(abs, h, HOLDERS_SHOWN);
 
 	fprintf(stderr, "imapfs: %s is busy", mnt);
-	for (int i = 0; i < n && i < HOLDERS_SHOWN; i++)
-		fprintf(stderr, "%s pid %d (%s)", i == 0 ? ", held by" : ",", (int)h[i].pid, h[i].comm);
+	for (int i = 0; i < n && i < HOLDERS_SHOWN; i++) {
+		/* any process names itself (prctl PR_SET_NAME): escape sequences
+		 * in it must not reach root's terminal */
+		char comm[4 * sizeof(h[i].comm)];
+
+		log_escape(h[i].comm, comm, sizeof(comm));
+		fprintf(stderr, "%s pid %d (%s)", i == 0 ? ", held by" : ",", (int)h[i].pid, comm);
+	}
 	if (n > HOLDERS_SHOWN)
 		fprintf(stderr, " and %d more", n - HOLDERS_SHOWN);
 	fprintf(stderr, ": close %s (cd out of the mount), or detach it now with fusermount3 -u -z %s "
@@ -103,16 +86,22 @@ static void report_busy(const char *mnt, const char *abs)
 
 int cmd_umount(const char *mnt)
 {
-	char abs[PATH_MAX], msg[512];
+	char abs[PATH_MAX], msg[512], type[64];
 	int rc;
 
-	rc = abs_path(mnt, abs);
+	rc = busy_abs_path(mnt, abs);
 	if (rc < 0) {
 		fprintf(stderr, "imapfs: %s: %s\n", mnt, strerror(-rc));
 		return EXIT_USAGE;
 	}
-	if (!busy_is_mountpoint(abs)) {
+	if (busy_mount_type(abs, type, sizeof(type)) <= 0) {
 		fprintf(stderr, "imapfs: %s is not mounted\n", mnt);
+		return EXIT_USAGE;
+	}
+	/* fusermount3 -u run by root unmounts anything: a tmpfs or a bind
+	 * mount given by mistake must not go (a dead imapfs keeps its type) */
+	if (strcmp(type, BUSY_IMAPFS_TYPE) != 0) {
+		fprintf(stderr, "imapfs: %s is not an imapfs mount (it is %s): use umount(8)\n", mnt, type);
 		return EXIT_USAGE;
 	}
 	rc = fusermount(abs, msg, sizeof(msg));

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "cmd.h"
+#include "suggest.h"
 
 void cmd_usage(FILE *out)
 {
@@ -34,6 +35,40 @@ void cmd_usage(FILE *out)
 	config_help_line(out, "-V, --version", "print the version");
 	config_print_help(out);
 	fprintf(out, "\nSee imapfs(1).\n");
+}
+
+/*
+ * "imapfs moutn URL DIR": a sub-command mistyped, which would otherwise be
+ * taken for SOURCE MOUNTPOINT (as mount.fuse3 runs us) and get "too many
+ * arguments". Said only when it cannot be that form: three words or more
+ * besides options (mount.fuse3 passes two: SOURCE MOUNTPOINT, then -o
+ * OPTS), the first one without '/' or ':' (not a path, not a URL) and
+ * within suggest.h's typo distance of a command. So an account called
+ * "mont" still mounts with "imapfs mont DIR". Prints one line; true if so.
+ */
+static bool mistyped_command(int argc, char **argv)
+{
+	static const char *const commands[] = { "mount", "umount", "unmount", "status" };
+	struct suggest sg;
+	int words = 0;
+	const char *best;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0)
+			i++;	/* its value */
+		else if (argv[i][0] != '-')
+			words++;
+	}
+	if (words < 3 || strpbrk(argv[1], "/:") != NULL || argv[1][0] == '-')
+		return false;
+	suggest_init(&sg, argv[1], strlen(argv[1]));
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		suggest_offer(&sg, commands[i]);
+	best = suggest_best(&sg);
+	if (best == NULL)
+		return false;
+	fprintf(stderr, "imapfs: unknown command %s: did you mean %s? (see imapfs --help)\n", argv[1], best);
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -90,6 +125,8 @@ int main(int argc, char **argv)
 		}
 		return cmd_umount(argv[2]);
 	}
+	if (mistyped_command(argc, argv))
+		return EXIT_USAGE;
 	/* mount.fuse3 (fstab type fuse.imapfs) runs "imapfs SOURCE MOUNTPOINT -o OPTS" */
 	if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-')
 		return cmd_mount(argc - 1, argv + 1);

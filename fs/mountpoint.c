@@ -12,6 +12,9 @@
  */
 #include "mountpoint.h"
 
+#include "busy.h"
+#include "mountlock.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -20,62 +23,44 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* /proc/self/mountinfo escapes space, tab, newline and backslash in a
- * path as \ooo; undo that in place. */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-}
-
 /* Whether ABS is the mount point of some mount in our namespace: a line of
  * /proc/self/mountinfo names it (bind mounts of the same file system
- * included). Only when /proc is not there: it sits on another device than
- * its parent (not asked otherwise: a btrfs subvolume has a device of its
- * own without being a mount point). */
-static bool is_mount_point(const char *abs, const struct stat *st)
+ * included); its type in TYPE. Only when /proc is not there: it sits on
+ * another device than its parent (not asked otherwise: a btrfs subvolume
+ * has a device of its own without being a mount point). */
+static bool is_mount_point(const char *abs, const struct stat *st, char *type, size_t len)
 {
-	char line[8192], parent[PATH_MAX + 4];
+	char parent[PATH_MAX + 4];
 	struct stat pst;
-	bool found = false, at_start = true;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int rc = busy_mount_type(abs, type, len);
 
-	if (f != NULL) {
-		while (!found && fgets(line, sizeof(line), f) != NULL) {
-			char *save = NULL, *field;
-			bool start = at_start;
-
-			/* the rest of a line longer than LINE is not a line */
-			at_start = strchr(line, '\n') != NULL;
-			if (!start)
-				continue;
-			field = strtok_r(line, " ", &save);
-
-			/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
-			for (int i = 0; field != NULL && i < 4; i++)
-				field = strtok_r(NULL, " ", &save);
-			if (field != NULL) {
-				unescape_octal(field);
-				found = strcmp(field, abs) == 0;
-			}
-		}
-		fclose(f);
-		return found;
-	}
+	if (rc >= 0)
+		return rc > 0;
+	snprintf(type, len, "?");
 	if (strcmp(abs, "/") == 0)
 		return true;
 	snprintf(parent, sizeof(parent), "%s/..", abs);
 	return stat(parent, &pst) == 0 && pst.st_dev != st->st_dev;
+}
+
+/* The refusal of a directory something is mounted on, TYPE: imapfs
+ * umount only takes imapfs's own mounts, so name the command that works. */
+static void refuse_mounted(const char *path, const char *type)
+{
+	fprintf(stderr, "imapfs: %s is already a mount point (%s %s first, or choose another directory)\n",
+		path, strcmp(type, BUSY_IMAPFS_TYPE) == 0 ? "imapfs umount" : "umount", path);
+}
+
+int mountpoint_recheck(const char *abs)
+{
+	struct stat st = { 0 };
+	char type[64];
+
+	stat(abs, &st);		/* only for the fallback without /proc */
+	if (!is_mount_point(abs, &st, type, sizeof(type)))
+		return 0;
+	refuse_mounted(abs, type);
+	return -1;
 }
 
 /* 1 if directory PATH holds anything besides . and .., 0 if not, -errno. */
@@ -97,20 +82,33 @@ static int dir_has_entries(const char *path)
 	return found;
 }
 
-int mountpoint_check(const char *mnt, bool nonempty, char **abs)
+/* Whether MNT (whose stat said ENOTCONN) is a dead imapfs mount rather
+ * than another FUSE file system's (sshfs's): only then is imapfs umount
+ * the fix. */
+static bool dead_imapfs(const char *mnt)
 {
+	char abs[PATH_MAX], type[64];
+
+	return busy_abs_path(mnt, abs) < 0 || busy_mount_type(abs, type, sizeof(type)) <= 0 ||
+	       strcmp(type, BUSY_IMAPFS_TYPE) == 0;
+}
+
+int mountpoint_check(const char *mnt, bool nonempty, char **abs, int *lockfd)
+{
+	char type[64];
 	struct stat st;
 	char *path;
 	int rc, err;
 
 	*abs = NULL;
+	*lockfd = -1;
 	path = realpath(mnt, NULL);
 	err = path == NULL || stat(path, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 	if (err != 0) {
 		/* a FUSE mount whose daemon died answers ENOTCONN */
 		if (err == ENOTCONN)
 			fprintf(stderr, "imapfs: %s is a dead mount (its daemon is gone): "
-				"imapfs umount %s first\n", mnt, mnt);
+				"%s %s first\n", mnt, dead_imapfs(mnt) ? "imapfs umount" : "fusermount3 -u", mnt);
 		else if (err == ENOENT || err == ENOTDIR)
 			fprintf(stderr, "imapfs: mount point %s is not a directory "
 				"(create it with mkdir -p %s)\n", mnt, mnt);
@@ -118,9 +116,13 @@ int mountpoint_check(const char *mnt, bool nonempty, char **abs)
 			fprintf(stderr, "imapfs: mount point %s: %s\n", mnt, strerror(err));
 		goto refuse;
 	}
-	if (is_mount_point(path, &st)) {
-		fprintf(stderr, "imapfs: %s is already a mount point (imapfs umount %s first, "
-			"or choose another directory)\n", path, path);
+	/* before the check, until mounted: another imapfs checking now
+	 * would find the directory free too (mountlock.h) */
+	*lockfd = mountlock_take(path, mnt);
+	if (*lockfd == -2)
+		goto refuse;
+	if (is_mount_point(path, &st, type, sizeof(type))) {
+		refuse_mounted(path, type);
 		goto refuse;
 	}
 	rc = nonempty ? 0 : dir_has_entries(path);
@@ -136,6 +138,7 @@ int mountpoint_check(const char *mnt, bool nonempty, char **abs)
 	*abs = path;
 	return 0;
 refuse:
+	mountlock_release(lockfd);
 	free(path);
 	return -1;
 }

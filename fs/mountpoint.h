@@ -16,9 +16,17 @@
 /*
  * Resolve MNT (realpath) into *ABS (malloc'd, the caller frees) and check
  * it: a directory, not already a mount point (of anything), and empty
- * unless NONEMPTY. On refusal prints one line naming the fix on stderr
- * and returns -1 (*ABS NULL); 0 if fine.
+ * unless NONEMPTY; and no other imapfs mounting on it now. On refusal
+ * prints one line naming the fix on stderr and returns -1 (*ABS NULL,
+ * *LOCKFD -1); 0 if fine, with *LOCKFD the mountlock.h lock (or -1): the
+ * caller holds it until fuse_session_mount has returned, then
+ * mountlock_release()s it.
  */
-int mountpoint_check(const char *mnt, bool nonempty, char **abs);
+int mountpoint_check(const char *mnt, bool nonempty, char **abs, int *lockfd);
+
+/* Right before mounting on ABS: is it still not a mount point (something
+ * may have been mounted on it since mountpoint_check)? 0, or -1 with the
+ * refusal printed. */
+int mountpoint_recheck(const char *abs);
 
 #endif

@@ -388,3 +388,80 @@ def test_umount_dead_mount(slash_server, mount):
     assert r.returncode == 0, r.stderr
     assert r.stderr == b"", r.stderr
     assert not is_mounted(m.path)
+
+
+def test_umount_busy_escapes_process_name(slash_server, mount):
+    """A process names itself (prctl PR_SET_NAME) with a terminal escape
+    sequence and sits in the mount: imapfs umount, run by root, shows the
+    name escaped, never the ESC and BEL bytes themselves."""
+    m = mount(slash_server)
+    inbox = os.path.join(m.path, "INBOX")
+    code = ("import ctypes, sys, time\n"
+            "ctypes.CDLL(None).prctl(15, b'\\x1b]0;X\\x07', 0, 0, 0)\n"
+            "print('named', flush=True)\n"
+            "time.sleep(60)\n")
+    holder = subprocess.Popen(["python3", "-c", code], cwd=inbox,
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"named\n"
+        with open("/proc/%d/comm" % holder.pid, "rb") as f:
+            assert f.read() == b"\x1b]0;X\x07\n"
+        r = run_imapfs(["umount", m.path], timeout=30)
+        assert r.returncode == 4, r.stderr
+        assert b"\x1b" not in r.stderr and b"\x07" not in r.stderr, r.stderr
+        assert b"pid %d (\\x1b]0;X\\x07)" % holder.pid in r.stderr, r.stderr
+        assert is_mounted(m.path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("args,missing", [
+    (["mount", "imaps://u@127.0.0.1/"], "MOUNTPOINT"),
+    (["mount", "-o", "ro", "work"], "MOUNTPOINT"),
+    (["mount"], "SOURCE and MOUNTPOINT"),
+    (["mount", "-f"], "SOURCE and MOUNTPOINT"),
+])
+def test_missing_arguments_one_line(imapfs_bin, args, missing):
+    """Not the whole --help on stderr: one line saying what is missing."""
+    r = run_imapfs(args, timeout=30)
+    lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
+    line = _one_line(r, lines, 1)
+    assert line == ("imapfs: missing %s (usage: imapfs mount SOURCE "
+                    "MOUNTPOINT; see imapfs --help)" % missing), line
+    assert r.stdout == b""
+
+
+@pytest.mark.parametrize("word,meant", [
+    ("moutn", "mount"), ("mout", "mount"), ("umuont", "umount"),
+    ("stauts", "status"), ("unmont", "unmount"),
+])
+def test_mistyped_command(imapfs_bin, word, meant):
+    d, mp = _workdir()
+    r = run_imapfs([word, "imaps://u@127.0.0.1:1/", mp], timeout=30)
+    lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
+    line = _one_line(r, lines, 1)
+    assert line.startswith("imapfs: unknown command %s: did you mean %s?"
+                           % (word, meant)), line
+    assert not in_proc_mounts(mp)
+
+
+def test_account_named_like_a_command_mounts(slash_server, imapfs_bin):
+    """mount.fuse3 runs "imapfs SOURCE MOUNTPOINT -o OPTS": an account
+    called "mont" (one letter from mount) is an account there, not a
+    typo, and mounts."""
+    d, mp = _workdir()
+    home = os.path.join(d, "config")
+    os.makedirs(os.path.join(home, "imapfs"))
+    with open(os.path.join(home, "imapfs", "config"), "w") as f:
+        f.write("[account mont]\nurl = %s\ncafile = %s\n"
+                % (slash_server.url(), slash_server.cafile))
+    pw = mountutil.write_password_file(d, slash_server.password)
+    r = run_imapfs(["mont", mp, "-o", "password_file=" + pw],
+                   env={"XDG_CONFIG_HOME": home}, timeout=60)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert in_proc_mounts(mp)
+        assert "INBOX" in os.listdir(mp)
+    finally:
+        mountutil.unmount(mp)

@@ -110,7 +110,68 @@ def test_refuses_tmpfs_mount_point(slash_server, imapfs_bin):
         before = _proc_mounts()
         r = run_imapfs(["mount"] + _mount_args(slash_server, d)
                        + [slash_server.url(), mp], timeout=30)
-        _refused(r, "already a mount point")
+        line = _refused(r, "already a mount point")
+        # imapfs umount would refuse it: the fix named is umount(8)'s
+        assert "(umount %s first" % mp in line, line
+        assert "imapfs umount" not in line, line
+        assert _proc_mounts() == before
+    finally:
+        mountutil.unmount(mp)
+        subprocess.run(["umount", mp], capture_output=True)
+    assert not in_proc_mounts(mp)
+
+
+@pytest.mark.parametrize("kind", ["tmpfs", "bind"])
+def test_umount_refuses_other_file_systems(imapfs_bin, kind):
+    """imapfs umount, run by root, on a tmpfs or a bind mount: fusermount3
+    -u would unmount it (root's fusermount3 does not check the type).
+    Refused in one line naming umount(8); the mount stays."""
+    d = tempfile.mkdtemp(prefix="imapfs-mp-")
+    mp = os.path.join(d, "mnt")
+    os.mkdir(mp)
+    if kind == "tmpfs":
+        cmd = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mp]
+    else:
+        os.mkdir(os.path.join(d, "src"))
+        cmd = ["mount", "--bind", os.path.join(d, "src"), mp]
+    subprocess.run(cmd, check=True)
+    try:
+        fstype = mountutil.mount_entry(mp)["fstype"]
+        r = run_imapfs(["umount", mp], timeout=30)
+        line = _refused(r, "is not an imapfs mount")
+        assert line == ("imapfs: %s is not an imapfs mount (it is %s): "
+                        "use umount(8)" % (mp, fstype)), line
+        assert in_proc_mounts(mp), "imapfs umount removed a %s" % kind
+        # relative, as typed
+        r = run_imapfs(["umount", "mnt"], timeout=30, cwd=d)
+        _refused(r, "is not an imapfs mount")
+        assert in_proc_mounts(mp)
+    finally:
+        subprocess.run(["umount", mp], capture_output=True)
+    assert not in_proc_mounts(mp)
+
+
+def test_refuses_long_escaped_mount_point(slash_server, imapfs_bin):
+    """A mount point whose /proc/self/mountinfo line is longer than 8 KiB
+    (2425 blanks, each \\040 there) is still seen as mounted."""
+    d = tempfile.mkdtemp(prefix="imapfs-mp-")
+    src = os.path.join(d, "s")
+    os.mkdir(src)
+    mp = d
+    blanks = 2425
+    while blanks > 0:
+        n = min(blanks, 250)
+        mp = os.path.join(mp, " " * n)
+        blanks -= n
+    os.makedirs(mp)
+    assert len(mp) < 4096 and mp.count(" ") == 2425
+    subprocess.run(["mount", "--bind", src, mp], check=True)
+    try:
+        before = _proc_mounts()
+        r = run_imapfs(["mount"] + _mount_args(slash_server, d)
+                       + [slash_server.url(), mp], timeout=60)
+        line = _refused(r, "already a mount point")
+        assert "(umount " in line, line
         assert _proc_mounts() == before
     finally:
         mountutil.unmount(mp)
@@ -138,6 +199,53 @@ def test_not_a_directory(imapfs_bin):
     r = run_imapfs(["mount", "imaps://u@127.0.0.1/", os.path.join(d, "nope")],
                    timeout=30)
     _refused(r, "mkdir -p")
+
+
+# ---- two at once --------------------------------------------------------
+
+RACE_ROUNDS = 4
+
+
+def test_two_mounts_at_once(slash_server, imapfs_bin):
+    """Two `imapfs mount URL DIR &` started together on one directory:
+    both used to pass the check (made before the login) and stack two
+    mounts. Now exactly one mounts; the other says so in one line, exit
+    1; /proc/mounts has one line for the directory."""
+    d = tempfile.mkdtemp(prefix="imapfs-race-")
+    args = _mount_args(slash_server, d)
+    for rnd in range(RACE_ROUNDS):
+        mp = os.path.join(d, "m%d" % rnd)
+        os.mkdir(mp)
+        env = dict(os.environ)
+        env.pop("IMAPFS_PASSWORD", None)
+        procs = [subprocess.Popen([imapfs_bin, "mount"] + args
+                                  + [slash_server.url(), mp], env=env,
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+                 for _ in range(2)]
+        try:
+            results = [(p.wait(60), p.stderr.read().decode()) for p in procs]
+            ok = [r for r in results if r[0] == 0]
+            assert len(ok) == 1, (rnd, results)
+            (code, err), = [r for r in results if r[0] != 0]
+            lines = [ln for ln in err.splitlines() if ln.strip()]
+            assert code == 1 and len(lines) == 1, (rnd, results)
+            assert ("another imapfs is mounting on %s" % mp in lines[0]
+                    or "already a mount point" in lines[0]), lines
+            with open("/proc/mounts") as f:
+                n = sum(1 for ln in f if ln.split()[1] == mp)
+            assert n == 1, "%d mounts on %s" % (n, mp)
+            assert "INBOX" in os.listdir(mp)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            while mountutil.is_mounted(mp):
+                if not mountutil.unmount(mp):
+                    break
+        assert not in_proc_mounts(mp)
 
 
 # ---- non-empty ----------------------------------------------------------

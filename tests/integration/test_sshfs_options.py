@@ -9,6 +9,8 @@ user.
 
 import os
 import re
+import fcntl
+import json
 import signal
 import stat
 import subprocess
@@ -21,6 +23,60 @@ import mountutil
 from mountutil import in_proc_mounts, run_imapfs
 
 NOBODY = 65534
+
+
+@pytest.fixture
+def fuse_for_users():
+    """/dev/fuse open to ordinary users (0666, as Debian's udev makes it;
+    some containers make it 0600, and fusermount3 opens it as the user)
+    for the test, its mode restored afterwards, also on failure. Tests
+    that change it run one at a time (a lock file), so that two of them
+    cannot restore each other's mode."""
+    lock = open(os.path.join(tempfile.gettempdir(), "..",
+                             "imapfs-dev-fuse.lock"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    mode = stat.S_IMODE(os.stat("/dev/fuse").st_mode)
+    try:
+        if mode & 0o666 != 0o666:
+            os.chmod("/dev/fuse", mode | 0o666)
+        yield
+    finally:
+        os.chmod("/dev/fuse", mode)
+        lock.close()
+
+
+def _with_fuse_conf(text, argv, **kw):
+    """Run ARGV in a mount namespace of its own where /etc/fuse.conf holds
+    TEXT (a bind mount over it: the machine's file is not touched, and
+    what the test needs does not depend on it)."""
+    d = tempfile.mkdtemp(prefix="imapfs-fuseconf-")
+    os.chmod(d, 0o755)
+    conf = os.path.join(d, "fuse.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    os.chmod(conf, 0o644)
+    return subprocess.run(["unshare", "-m", "--propagation", "private",
+                           "sh", "-c",
+                           'mount --bind "$0" /etc/fuse.conf && exec "$@"',
+                           conf] + argv,
+                          capture_output=True, timeout=120, **kw)
+
+
+def _user_workdir(server):
+    """A directory for nobody: (dir, mount point, password file, env)."""
+    d = tempfile.mkdtemp(prefix="imapfs-user-")
+    os.chmod(d, 0o755)
+    mp = os.path.join(d, "mnt")
+    cache = os.path.join(d, "cache")
+    os.mkdir(mp)
+    os.mkdir(cache)
+    pw = mountutil.write_password_file(d, server.password)
+    for p in (mp, cache, pw):
+        os.chown(p, NOBODY, NOBODY)
+    env = dict(os.environ, HOME=d, XDG_CACHE_HOME=cache,
+               XDG_CONFIG_HOME=d, XDG_STATE_HOME=cache)
+    env.pop("IMAPFS_PASSWORD", None)
+    return d, mp, pw, env
 
 
 def _as_nobody(argv, **kw):
@@ -84,11 +140,12 @@ def _shared_mount(mount, server, opts):
     (["allow_other"], False),
     (["allow_other", "umask=022"], True),
     (["allow_other", "uid=%d" % NOBODY], True),
-    (["allow_root", "umask=022"], False),
     (["umask=022"], False),
 ], ids=["allow_other", "allow_other_umask022", "allow_other_uid_nobody",
-        "allow_root_umask022", "umask022_only"])
+        "umask022_only"])
 def test_other_user_access(slash_server, mount, opts, nobody_reads):
+    """(allow_root mounted by root changes nothing for nobody: see
+    test_allow_root_as_user for what it does.)"""
     m = _shared_mount(mount, slash_server, opts)
     msg = _first_message(m)
     with open(msg, "rb") as f:
@@ -197,27 +254,13 @@ def test_debug_flag(slash_server, imapfs_bin):
 
 
 @pytest.mark.parametrize("end", ["kill9", "umount"])
-def test_auto_unmount_as_user(slash_server, imapfs_bin, end):
+def test_auto_unmount_as_user(slash_server, imapfs_bin, fuse_for_users,
+                              end):
     """An ordinary user (nobody) mounts through fusermount3; with
     auto_unmount, kill -9 of the daemon leaves no mount behind (libfuse
     3.14's own watcher cannot: imapfs's fs/watchdog.c does), and after a
-    clean unmount no watcher stays either. Needs
-    /dev/fuse open to all (0666, as Debian's udev makes it; some
-    containers make it 0600: fusermount3 opens it as the user)."""
-    if not os.stat("/dev/fuse").st_mode & stat.S_IROTH:
-        pytest.skip("/dev/fuse is not open to ordinary users here")
-    d = tempfile.mkdtemp(prefix="imapfs-user-")
-    os.chmod(d, 0o755)
-    mp = os.path.join(d, "mnt")
-    cache = os.path.join(d, "cache")
-    os.mkdir(mp)
-    os.mkdir(cache)
-    pw = mountutil.write_password_file(d, slash_server.password)
-    for p in (mp, cache, pw):
-        os.chown(p, NOBODY, NOBODY)
-    env = dict(os.environ, HOME=d, XDG_CACHE_HOME=cache,
-               XDG_CONFIG_HOME=d)
-    env.pop("IMAPFS_PASSWORD", None)
+    clean unmount no watcher stays either."""
+    d, mp, pw, env = _user_workdir(slash_server)
     r = _as_nobody([imapfs_bin, "mount", "-o",
                     "cafile=%s,password_file=%s,auto_unmount"
                     % (slash_server.cafile, pw), slash_server.url(), mp],
@@ -225,9 +268,16 @@ def test_auto_unmount_as_user(slash_server, imapfs_bin, end):
     try:
         assert r.returncode == 0, r.stderr
         assert in_proc_mounts(mp)
-        pids = [pid for pid, cmd in mountutil.imapfs_processes(pw)
-                if b"fusermount3" not in cmd]
-        assert len(pids) == 1, pids
+        # the watcher is forked after the daemon detaches: until it has
+        # exec'd /bin/sh it has the daemon's command line
+        deadline = time.monotonic() + 5
+        while True:
+            pids = [pid for pid, cmd in mountutil.imapfs_processes(pw)
+                    if b"fusermount3" not in cmd]
+            if len(pids) == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert len(pids) == 1, mountutil.imapfs_processes(pw)
         with open("/proc/%d/status" % pids[0]) as f:
             assert any(ln.split()[:2] == ["Uid:", str(NOBODY)]
                        for ln in f), "daemon does not run as nobody"
@@ -249,3 +299,103 @@ def test_auto_unmount_as_user(slash_server, imapfs_bin, end):
         assert not mountutil.imapfs_processes(mp)
     finally:
         mountutil.unmount(mp)
+
+
+@pytest.mark.parametrize("opt", ["allow_root", "allow_other"])
+def test_allow_root_needs_user_allow_other(slash_server, imapfs_bin,
+                                           fuse_for_users, opt):
+    """An ordinary user asking for allow_root or allow_other without
+    user_allow_other in /etc/fuse.conf: one line naming the option and
+    the fix, exit 1, before the password is read or the server reached
+    (fusermount3 used to refuse at the end, naming allow_other, plus a
+    guess about /dev/fuse, exit 4)."""
+    d, mp, pw, env = _user_workdir(slash_server)
+    os.chmod(pw, 0)     # would fail if read
+    r = _with_fuse_conf(
+        "# user_allow_other\nmount_max = 1000\n  #user_allow_other  \n",
+        ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+         "--clear-groups", imapfs_bin, "mount", "-o",
+         "cafile=%s,password_file=%s,%s" % (slash_server.cafile, pw, opt),
+         "imaps://nobody@127.0.0.1:1/", mp],
+        env=env, stdin=subprocess.DEVNULL)
+    lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
+    assert r.returncode == 1 and len(lines) == 1, (r.returncode, lines)
+    assert lines[0] == ("imapfs: %s needs user_allow_other in "
+                        "/etc/fuse.conf (ask root to add it)" % opt), lines
+    assert not in_proc_mounts(mp)
+
+
+_ALLOW_ROOT_SCRIPT = r"""
+import json, os, subprocess, sys
+
+a = json.loads(sys.argv[1])
+def as_user(uid, argv):
+    return subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                           "--clear-groups"] + argv, capture_output=True,
+                          env=a["env"], stdin=subprocess.DEVNULL, timeout=60)
+out = {}
+r = as_user(a["nobody"], [a["bin"], "mount", "-o", a["opts"], a["url"],
+                          a["mp"]])
+out["mount"] = [r.returncode, r.stderr.decode()]
+if r.returncode == 0:
+    try:
+        inbox = os.path.join(a["mp"], "INBOX")
+        r = as_user(a["nobody"], ["ls", inbox])
+        msg = os.path.join(inbox, sorted(
+            n for n in r.stdout.decode().split() if n.endswith(".eml"))[0])
+        try:
+            with open(msg, "rb") as f:
+                out["root"] = f.read().decode("latin-1")
+        except OSError as e:
+            out["root"] = e.errno
+        r = as_user(a["other"], ["cat", msg])
+        out["other"] = [r.returncode, r.stderr.decode(), len(r.stdout)]
+    finally:
+        r = as_user(a["nobody"], [a["bin"], "umount", a["mp"]])
+        out["umount"] = [r.returncode, r.stderr.decode()]
+print(json.dumps(out))
+"""
+
+OTHER_USER = 65533
+
+
+@pytest.mark.parametrize("allow_root", [True, False],
+                         ids=["allow_root", "without"])
+def test_allow_root_as_user(slash_server, imapfs_bin, imap, fuse_for_users,
+                            allow_root):
+    """nobody mounts with allow_root (umask=022, so the modes would let
+    anyone read): root reads a message, byte for byte the server's; another
+    user is refused by FUSE. Without allow_root root is refused too: the
+    option is what lets root in. user_allow_other is in a private
+    /etc/fuse.conf (_with_fuse_conf), the machine's left alone."""
+    d, mp, pw, env = _user_workdir(slash_server)
+    opts = "cafile=%s,password_file=%s,umask=022" % (slash_server.cafile, pw)
+    if allow_root:
+        opts += ",allow_root"
+    args = {"bin": imapfs_bin, "opts": opts, "url": slash_server.url(),
+            "mp": mp, "env": env, "nobody": NOBODY, "other": OTHER_USER}
+    try:
+        r = _with_fuse_conf("# added for the test\n  user_allow_other \n",
+                            ["python3", "-c", _ALLOW_ROOT_SCRIPT,
+                             json.dumps(args)])
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+    finally:
+        for pid, _ in mountutil.imapfs_processes(pw):
+            os.kill(pid, signal.SIGKILL)
+    assert out["mount"][0] == 0, out
+    assert out["umount"][0] == 0, out
+    # the other user: refused by FUSE (the mode would let it read)
+    assert out["other"][0] != 0 and out["other"][2] == 0, out
+    assert "Permission denied" in out["other"][1], out
+    if not allow_root:
+        assert out["root"] == 13, "root read a mount without allow_root"
+        return
+    assert isinstance(out["root"], str), out
+    c = imap(slash_server)
+    typ, data = c.select("INBOX", readonly=True)
+    assert typ == "OK"
+    typ, data = c.fetch("1:*", "(BODY.PEEK[])")
+    assert typ == "OK"
+    bodies = [part[1] for part in data if isinstance(part, tuple)]
+    assert out["root"].encode("latin-1") in bodies
