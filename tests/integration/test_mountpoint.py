@@ -282,6 +282,14 @@ def test_nonempty_refused_then_allowed(slash_server, mount, imap):
 SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
 
 
+def _default_signals():
+    """In the child before exec: the three signals at their defaults. A
+    shell runs background jobs with SIGINT ignored, and imapfs (like
+    libfuse) leaves a signal it inherited ignored alone (nohup)."""
+    for s in SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_relative_foreground_signal(slash_server, imapfs_bin, sig):
     d = tempfile.mkdtemp(prefix="imapfs-rel-")
@@ -292,7 +300,7 @@ def test_relative_foreground_signal(slash_server, imapfs_bin, sig):
                          + _mount_args(slash_server, d)
                          + [slash_server.url(), "m2"], cwd=d,
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=_default_signals)
     try:
         assert _wait(lambda: mountutil.is_mounted(mp) or p.poll() is not None,
                      60), "no mount"
@@ -318,7 +326,8 @@ def test_relative_background_signal(slash_server, imapfs_bin, sig):
     os.mkdir(os.path.join(d, "m2"))
     mp = os.path.join(d, "m2")
     r = run_imapfs(["mount"] + _mount_args(slash_server, d)
-                   + [slash_server.url(), "m2"], cwd=d, timeout=60)
+                   + [slash_server.url(), "m2"], cwd=d, timeout=60,
+                   preexec_fn=_default_signals)
     try:
         assert r.returncode == 0, r.stderr
         assert in_proc_mounts(mp), "/proc/mounts lacks the absolute path"
@@ -328,6 +337,34 @@ def test_relative_background_signal(slash_server, imapfs_bin, sig):
         assert _wait(lambda: _pid_gone(pids[0]), 10), "daemon still running"
         assert not in_proc_mounts(mp), "dead mount left behind"
         assert os.listdir(mp) == []
+    finally:
+        mountutil.unmount(mp)
+
+
+def test_nohup_keeps_sighup_ignored(slash_server, imapfs_bin):
+    """Started as nohup starts it (SIGHUP ignored), the daemon stays
+    mounted through a SIGHUP, as sshfs does; SIGTERM still ends it."""
+    d = tempfile.mkdtemp(prefix="imapfs-rel-")
+    os.mkdir(os.path.join(d, "m2"))
+    mp = os.path.join(d, "m2")
+
+    def nohup():
+        _default_signals()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    r = run_imapfs(["mount"] + _mount_args(slash_server, d)
+                   + [slash_server.url(), "m2"], cwd=d, timeout=60,
+                   preexec_fn=nohup)
+    try:
+        assert r.returncode == 0, r.stderr
+        pids = _daemon_pids(os.path.join(d, "password"))
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGHUP)
+        time.sleep(1)
+        assert not _pid_gone(pids[0]) and in_proc_mounts(mp)
+        assert "INBOX" in os.listdir(mp)
+        os.kill(pids[0], signal.SIGTERM)
+        assert _wait(lambda: _pid_gone(pids[0]), 10), "daemon still running"
+        assert not in_proc_mounts(mp)
     finally:
         mountutil.unmount(mp)
 
