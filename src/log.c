@@ -143,47 +143,6 @@ unsigned long log_recent_errors(char *buf, size_t len)
 	return total;
 }
 
-size_t log_escape(const char *in, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (outlen == 0)
-		return 0;
-	for (; *in != '\0'; in++) {
-		unsigned char c = (unsigned char)*in, n = (unsigned char)in[1];
-		char esc[8];
-		size_t k = 0;
-
-		if (c == 0xc2 && n >= 0x80 && n <= 0x9f) {
-			/* U+0080..U+009F, the C1 controls (\xc2\x9b is CSI to a
-			 * terminal reading UTF-8): both bytes escaped */
-			memcpy(esc, "\\xc2\\x", 6);
-			esc[6] = hex[n >> 4];
-			esc[7] = hex[n & 15];
-			k = 8;
-			in++;
-		} else if (c >= 0x20 && c != 0x7f) {
-			esc[k++] = (char)c;
-		} else {
-			esc[k++] = '\\';
-			if (c == '\r' || c == '\n' || c == '\t') {
-				esc[k++] = c == '\r' ? 'r' : c == '\n' ? 'n' : 't';
-			} else {
-				esc[k++] = 'x';
-				esc[k++] = hex[c >> 4];
-				esc[k++] = hex[c & 15];
-			}
-		}
-		if (o + k >= outlen)
-			break;	/* cut before an escape, never inside one */
-		memcpy(out + o, esc, k);
-		o += k;
-	}
-	out[o] = '\0';
-	return o;
-}
-
 void log_msg(int level, const char *fmt, ...)
 {
 	char raw[2048], msg[2048];
