@@ -35,41 +35,95 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-int busy_mount_type(const char *abs, char *type, size_t len)
+/* Call FN(mount point, type, ARG) for each line of /proc/self/mountinfo,
+ * in order, both fields unescaped; it returns nonzero to stop. 0 or
+ * -errno if the file cannot be read. */
+static int mountinfo_each(int (*fn)(const char *mp, const char *type, void *arg), void *arg)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
 	size_t cap = 0;
-	int found = 0;
 
 	if (f == NULL)
 		return -errno;
 	/* getline: a mount point may be PATH_MAX long, and each blank in it
-	 * four bytes here. The last line wins: a mount over another is
-	 * listed after it, and it is the one a path reaches. */
+	 * four bytes here */
 	while (getline(&line, &cap, f) > 0) {
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE ... */
-		char *save = NULL, *field = strtok_r(line, " ", &save);
+		char *save = NULL, *mp = strtok_r(line, " ", &save), *type;
 
-		for (int i = 0; i < 4 && field != NULL; i++)
-			field = strtok_r(NULL, " ", &save);
-		if (field == NULL)
+		for (int i = 0; i < 4 && mp != NULL; i++)
+			mp = strtok_r(NULL, " ", &save);
+		if (mp == NULL)
 			continue;
-		unescape(field);
-		if (strcmp(field, abs) != 0)
-			continue;
-		found = 1;
-		while ((field = strtok_r(NULL, " ", &save)) != NULL && strcmp(field, "-") != 0)
+		while ((type = strtok_r(NULL, " ", &save)) != NULL && strcmp(type, "-") != 0)
 			;
-		field = field != NULL ? strtok_r(NULL, " ", &save) : NULL;
-		if (type != NULL && len > 0) {
-			snprintf(type, len, "%s", field != NULL ? field : "?");
+		type = type != NULL ? strtok_r(NULL, " ", &save) : NULL;
+		unescape(mp);
+		if (type != NULL)
 			unescape(type);
-		}
+		if (fn(mp, type != NULL ? type : "?", arg))
+			break;
 	}
 	free(line);
 	fclose(f);
-	return found;
+	return 0;
+}
+
+struct type_query {
+	const char *abs;
+	char *type;
+	size_t len;
+	int found;
+};
+
+/* The last line wins: a mount over another is listed after it, and it is
+ * the one a path reaches. */
+static int type_of(const char *mp, const char *type, void *arg)
+{
+	struct type_query *q = arg;
+
+	if (strcmp(mp, q->abs) == 0) {
+		q->found = 1;
+		if (q->type != NULL && q->len > 0)
+			snprintf(q->type, q->len, "%s", type);
+	}
+	return 0;
+}
+
+int busy_mount_type(const char *abs, char *type, size_t len)
+{
+	struct type_query q = { abs, type, len, 0 };
+	int rc = mountinfo_each(type_of, &q);
+
+	return rc < 0 ? rc : q.found;
+}
+
+struct containing_query {
+	const char *abs;
+	char *root;
+	size_t best;
+};
+
+static int containing(const char *mp, const char *type, void *arg)
+{
+	struct containing_query *q = arg;
+	size_t len = strlen(mp);
+
+	if (len > q->best && len < PATH_MAX && strncmp(q->abs, mp, len) == 0 &&
+	    (q->abs[len] == '/' || q->abs[len] == '\0' || strcmp(mp, "/") == 0)) {
+		q->best = len;
+		memcpy(q->root, mp, len + 1);
+	}
+	return 0;
+}
+
+int busy_mount_containing(const char *abs, char *root)
+{
+	struct containing_query q = { abs, root, 0 };
+	int rc = mountinfo_each(containing, &q);
+
+	return rc < 0 ? rc : q.best > 0 ? 0 : -ENOENT;
 }
 
 bool busy_is_mountpoint(const char *abs)

@@ -2,7 +2,9 @@
  * busy — is a directory a mount point, and which processes keep it busy
  * (what fuser -m tells): for imapfs umount, so that a failed unmount says
  * "not mounted" or "busy, held by pid N (comm)" instead of fusermount3's
- * raw "Invalid argument" / "Device or resource busy".
+ * raw "Invalid argument" / "Device or resource busy". The one reader of
+ * /proc/self/mountinfo in fs/: the mount point checks and imapfs status
+ * use it too.
  *
  * Paths are absolute and without a trailing '/', as the kernel shows
  * them in /proc/self/mountinfo and in /proc/PID/{cwd,root,fd/N}.
@@ -22,6 +24,11 @@ bool busy_is_mountpoint(const char *abs);
  * may be NULL); 0 if not; -errno if /proc/self/mountinfo cannot be read. */
 #define BUSY_IMAPFS_TYPE "fuse.imapfs"
 int busy_mount_type(const char *abs, char *type, size_t len);
+
+/* The mount point ABS lies on (the longest one in /proc/self/mountinfo
+ * that ABS is, or is under), into ROOT (PATH_MAX bytes), by name only:
+ * it works for a dead mount, where nothing stats. 0, or -errno. */
+int busy_mount_containing(const char *abs, char *root);
 
 /* MNT as the kernel lists it, into OUT (PATH_MAX bytes): realpath, except
  * on a dead mount (stat fails with ENOTCONN), which is made absolute as

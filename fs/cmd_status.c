@@ -15,71 +15,21 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "busy.h"
 #include "cmd.h"
 #include "vfs.h"
 
-/* A mount point field of /proc/self/mountinfo, whose space, tab,
- * newline and backslash are written as \ooo, decoded in place. */
-static void status_unescape(char *f)
-{
-	char *o = f;
-
-	for (; *f != '\0'; f++) {
-		if (f[0] == '\\' && f[1] >= '0' && f[1] <= '3' && f[2] >= '0' && f[2] <= '7' &&
-		    f[3] >= '0' && f[3] <= '7') {
-			*o++ = (char)((f[1] - '0') * 64 + (f[2] - '0') * 8 + (f[3] - '0'));
-			f += 3;
-		} else {
-			*o++ = *f;
-		}
-	}
-	*o = '\0';
-}
-
 /* PATH is on a mount whose daemon is gone (ENOTCONN): nothing there
  * resolves or stats, so its mount point, into ROOT (PATH_MAX bytes), is
- * the longest one in /proc/self/mountinfo that PATH (made absolute, as
- * written) lies in. */
+ * the one in /proc/self/mountinfo that PATH (made absolute, as written)
+ * lies in. */
 static int status_dead_root(const char *path, char *root)
 {
-	char abs[PATH_MAX], cwd[PATH_MAX], *line = NULL;
-	size_t cap = 0, best = 0;
-	FILE *f;
-	int n;
+	char abs[PATH_MAX];
 
-	if (path[0] == '/')
-		n = snprintf(abs, sizeof(abs), "%s", path);
-	else if (getcwd(cwd, sizeof(cwd)) != NULL)
-		n = snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
-	else
+	if (busy_abs_path(path, abs) < 0)
 		return -1;
-	if (n < 0 || (size_t)n >= sizeof(abs))
-		return -1;
-	f = fopen("/proc/self/mountinfo", "re");
-	if (f == NULL)
-		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		/* the field may be longer than PATH_MAX escaped (\040 for a blank) */
-		char *mp = malloc(strlen(line) + 1);
-		size_t len;
-
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
-		if (mp == NULL || sscanf(line, "%*s %*s %*s %*s %s", mp) != 1) {
-			free(mp);
-			continue;
-		}
-		status_unescape(mp);
-		len = strlen(mp);
-		if (len > best && len < PATH_MAX && strncmp(abs, mp, len) == 0 &&
-		    (abs[len] == '/' || abs[len] == '\0' || strcmp(mp, "/") == 0)) {
-			best = len;
-			snprintf(root, PATH_MAX, "%s", mp);
-		}
-		free(mp);
-	}
-	free(line);
-	fclose(f);
-	return best > 0 ? 0 : -1;
+	return busy_mount_containing(abs, root) < 0 ? -1 : 0;
 }
 
 /* The root of the file system PATH is on, into ROOT (PATH_MAX bytes):
