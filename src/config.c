@@ -218,8 +218,10 @@ static int config_generic_apply(struct config *c, const char *item)
 	return g != NULL;
 }
 
-/* The known option name nearest to NAME when it looks like a typo, or NULL. */
-static const char *config_near(const char *name, size_t nlen)
+/* The known option name nearest to NAME when it looks like a typo, or
+ * NULL; with ONE_EDIT, any name one edit away counts too, even for a word
+ * so short that suggest_best would not risk it ("r0" for "ro"). */
+static const char *config_near(const char *name, size_t nlen, bool one_edit)
 {
 	struct suggest sg;
 	size_t i;
@@ -230,13 +232,15 @@ static const char *config_near(const char *name, size_t nlen)
 	for (i = 0; i < N_GENERIC; i++)
 		if (!config_generic[i].prefix)
 			suggest_offer(&sg, config_generic[i].name);
+	if (one_edit && sg.dist == 1)
+		return sg.best;
 	return suggest_best(&sg);
 }
 
 /* "unknown option", with the nearest known name when it looks like a typo. */
 static int config_unknown(const char *name, size_t nlen, char *err, unsigned errlen)
 {
-	const char *near = config_near(name, nlen);
+	const char *near = config_near(name, nlen, false);
 
 	if (near != NULL)
 		return config_fail(err, errlen, "unknown option \"%.*s\": did you mean \"%s\"? (see imapfs --help)",
@@ -433,15 +437,8 @@ static int config_apply_cmdline(struct config *c, const char *item, struct confi
 	for (const char *p = item; *p; p++)
 		if (isupper((unsigned char)*p))
 			lower = false;
-	near = bare && lower ? config_near(item, strlen(item)) : NULL;
 	/* after watch=, one edit away is already too close ("r0" for "ro") */
-	for (size_t i = 0; st->in_watch && bare && lower && near == NULL && i < N_OPTS + N_GENERIC; i++) {
-		const char *name = i < N_OPTS ? config_opts[i].name : config_generic[i - N_OPTS].name;
-
-		if ((i < N_OPTS || !config_generic[i - N_OPTS].prefix) &&
-		    suggest_distance(item, strlen(item), name) <= 1)
-			near = name;
-	}
+	near = bare && lower ? config_near(item, strlen(item), st->in_watch) : NULL;
 	if (st->in_watch && bare && near != NULL)
 		return config_fail(err, errlen, "\"%s\" after watch= looks like the option \"%s\": write "
 				   "watch=...\\,%s if it is a mailbox to watch, or put %s before watch=",
