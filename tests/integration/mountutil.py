@@ -147,6 +147,17 @@ def write_password_file(d, password, mode=0o600):
     return p
 
 
+def poll_until(cond, timeout=10):
+    """Call COND every 50 ms until it is true (-> True) or TIMEOUT seconds
+    have passed (-> False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def run_imapfs(args, env=None, timeout=60, input=None, **kw):
     """Run imapfs with ARGS; the environment is ours minus IMAPFS_PASSWORD
     unless ENV gives it."""

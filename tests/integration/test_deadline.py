@@ -27,6 +27,7 @@ import imaputil
 from fakeserver import FakeServer, Message
 from faultutil import assert_reads_back, child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
+from mountutil import poll_until
 
 T = 3           # -o timeout for the deadline tests
 SLACK = 4       # process start-up, a loaded machine
@@ -146,15 +147,6 @@ def test_endless_or_unfinished_reply_ends_by_deadline(fake, pki, mount, how):
 # ------------------------------------------------ reconnect after reset
 
 
-def _await(cond, limit=10):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.timeout_s(240)
 def test_reads_across_resets_one_connection(srv, imap, mount, proxy):
     """max_conns=1: before each read every connection is reset, and so is
@@ -173,7 +165,7 @@ def test_reads_across_resets_one_connection(srv, imap, mount, proxy):
         p.reset_all(then_handshakes=0)
         # the watcher (a connection of its own) reconnects by itself: let
         # it, so that the handshake cut below hits the reader's reconnect
-        _await(lambda: p.open_connections() >= 1, 5)
+        poll_until(lambda: p.open_connections() >= 1, 5)
         before, down = p.resets, p.counts()[0]
         p.cut_next_handshakes(1)
         status, data, el = child_read(os.path.join(m.path, rel,
@@ -216,7 +208,7 @@ def test_parallel_reads_across_resets_keep_the_limit(srv, imap, mount, proxy):
     cuts = 0
     for k in range(1, 4):
         # cut while bodies are flowing (about 4 MB in all)
-        if not _await(lambda: p.counts()[0] - start > k * 900_000, 60):
+        if not poll_until(lambda: p.counts()[0] - start > k * 900_000, 60):
             break
         if not any(t.is_alive() for t in threads):
             break
@@ -254,7 +246,7 @@ def test_watcher_reconnects_soon_after_failed_connect(srv, imap, mount,
     p.refuse = True
     p.drop_all()
     # the watcher notices at once, waits 1 s, fails to connect
-    assert _await(lambda: "watcher: cannot connect" in m.log(), 15), m.log()
+    assert poll_until(lambda: "watcher: cannot connect" in m.log(), 15), m.log()
     p.refuse = False
     back = time.monotonic()
     u2 = imaputil.append_uid(c, name, test_live._msg("two", ["second"]))

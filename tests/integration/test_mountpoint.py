@@ -23,7 +23,7 @@ import time
 import pytest
 
 import mountutil
-from mountutil import in_proc_mounts, run_imapfs
+from mountutil import in_proc_mounts, poll_until, run_imapfs
 
 
 def _proc_mounts():
@@ -56,15 +56,6 @@ def _refused(r, what):
 def _daemon_pids(marker):
     """PIDs of imapfs processes whose command line holds MARKER."""
     return [pid for pid, _ in mountutil.imapfs_processes(marker)]
-
-
-def _wait(cond, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def _pid_gone(pid):
@@ -302,7 +293,7 @@ def test_relative_foreground_signal(slash_server, imapfs_bin, sig):
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True, preexec_fn=_default_signals)
     try:
-        assert _wait(lambda: mountutil.is_mounted(mp) or p.poll() is not None,
+        assert poll_until(lambda: mountutil.is_mounted(mp) or p.poll() is not None,
                      60), "no mount"
         assert mountutil.is_mounted(mp), open(os.path.join(d, "log")).read()
         assert "INBOX" in os.listdir(mp)
@@ -334,7 +325,7 @@ def test_relative_background_signal(slash_server, imapfs_bin, sig):
         pids = _daemon_pids(os.path.join(d, "password"))
         assert len(pids) == 1, pids
         os.kill(pids[0], sig)
-        assert _wait(lambda: _pid_gone(pids[0]), 10), "daemon still running"
+        assert poll_until(lambda: _pid_gone(pids[0]), 10), "daemon still running"
         assert not in_proc_mounts(mp), "dead mount left behind"
         assert os.listdir(mp) == []
     finally:
@@ -363,7 +354,7 @@ def test_nohup_keeps_sighup_ignored(slash_server, imapfs_bin):
         assert not _pid_gone(pids[0]) and in_proc_mounts(mp)
         assert "INBOX" in os.listdir(mp)
         os.kill(pids[0], signal.SIGTERM)
-        assert _wait(lambda: _pid_gone(pids[0]), 10), "daemon still running"
+        assert poll_until(lambda: _pid_gone(pids[0]), 10), "daemon still running"
         assert not in_proc_mounts(mp)
     finally:
         mountutil.unmount(mp)
@@ -381,7 +372,7 @@ def test_umount_ends_daemon(slash_server, imapfs_bin):
         assert len(pids) == 1, pids
         r = run_imapfs(["umount", mp], timeout=30)
         assert r.returncode == 0, r.stderr
-        assert _wait(lambda: _pid_gone(pids[0]), 5), "daemon outlived its mount"
+        assert poll_until(lambda: _pid_gone(pids[0]), 5), "daemon outlived its mount"
         assert not in_proc_mounts(mp)
     finally:
         mountutil.unmount(mp)
@@ -406,11 +397,11 @@ def _kill9(mount, server, opts, foreground=True):
 @pytest.mark.parametrize("foreground", [True, False], ids=["f", "bg"])
 def test_auto_unmount_after_kill9(slash_server, mount, foreground):
     m = _kill9(mount, slash_server, ["auto_unmount"], foreground)
-    assert _wait(lambda: not in_proc_mounts(m.path), 5), \
+    assert poll_until(lambda: not in_proc_mounts(m.path), 5), \
         "kill -9 with auto_unmount left a mount"
     assert os.listdir(m.path) == []
     # no fusermount3 watchdog stays behind for it
-    assert _wait(lambda: not [p for p in _daemon_pids(m.path)
+    assert poll_until(lambda: not [p for p in _daemon_pids(m.path)
                               if not _pid_gone(p)], 5)
 
 
