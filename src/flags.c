@@ -6,9 +6,10 @@
  * read with getxattr can always be written with setxattr.
  */
 #include "flags.h"
-#include "session.h"
+#include "mailmeta.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

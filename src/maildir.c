@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "session.h"
+#include "mailmeta.h"
 
 bool maildir_info_parse(const char *name, struct maildir_info *out)
 {

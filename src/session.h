@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "mailmeta.h"
 #include "url.h"
 
 struct tls_ctx;
@@ -88,27 +89,7 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 /* The mailbox this session has selected, or NULL. */
 const char *session_selected(const struct session *s);
 
-/* One message's metadata from UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS [MODSEQ]). */
-struct session_msg {
-	uint32_t uid;
-	uint32_t size;
-	int64_t date;		/* INTERNALDATE, seconds since the epoch */
-	int16_t tz;		/* its zone, minutes east of UTC */
-	uint8_t sysflags;	/* SESSION_F_* */
-	uint64_t modseq;
-	const char *keywords;	/* space-separated other flags, or NULL */
-	bool have_size;		/* RFC822.SIZE was in the reply */
-	/* X-GM-EXT-1 (session_gmail): X-GM-MSGID (0: none) and X-GM-LABELS
-	 * as raw server strings joined by '\n' ("" for none; NULL when not
-	 * in the reply). A label holding CR, LF or NUL is dropped. */
-	uint64_t gm_msgid;
-	const char *gm_labels;
-};
-#define SESSION_F_SEEN     0x01
-#define SESSION_F_ANSWERED 0x02
-#define SESSION_F_FLAGGED  0x04
-#define SESSION_F_DELETED  0x08
-#define SESSION_F_DRAFT    0x10
+/* struct session_msg and the SESSION_F_* bits are in mailmeta.h. */
 
 /* Fetch metadata of every message in the selected mailbox, streamed: CB is
  * called once per message as it arrives (no whole reply held in memory).
@@ -135,11 +116,8 @@ typedef int session_body_cb(void *ctx, uint32_t uid, const char *data, size_t le
 int session_fetch_bodies(struct session *s, const uint32_t *uids, size_t n, uint64_t max_len,
 			 session_body_cb *cb, void *ctx);
 
-/* STATUS mailbox (MESSAGES UNSEEN UIDNEXT UIDVALIDITY). */
-struct session_status {
-	uint32_t messages, unseen, uidnext, uidvalidity;
-	uint64_t highestmodseq;	/* 0 without CONDSTORE */
-};
+/* STATUS mailbox (MESSAGES UNSEEN UIDNEXT UIDVALIDITY): struct
+ * session_status is in mailmeta.h. */
 int session_status(struct session *s, const char *mailbox, struct session_status *out);
 
 /* ---- changes (all on the selected mailbox unless a name is given) ---- */

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "session.h"
+#include "mailmeta.h"
 
 /* One message: ~40 bytes, so 100,000 messages cost a few MiB. */
 struct tree_msg {

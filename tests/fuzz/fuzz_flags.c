@@ -18,7 +18,7 @@
 #include <strings.h>
 
 #include "flags.h"
-#include "session.h"
+#include "mailmeta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "flags.h"
-#include "session.h"
+#include "mailmeta.h"
 
 static const struct {
 	const char *in;

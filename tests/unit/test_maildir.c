@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "maildir.h"
-#include "session.h"
+#include "mailmeta.h"
 
 static const struct {
 	const char *name;
