@@ -10,7 +10,8 @@
  * Ownership: session_open returns a session the caller must session_close.
  * Callback arguments are only valid during the callback. Buffers returned
  * through out-parameters are malloc'd and owned by the caller.
- * This header is internal to src/.
+ * This header is internal to src/. Implemented by session.c and the
+ * session_*.c files beside it, by job (session.c's first lines say which).
  */
 #ifndef IMAPFS_SESSION_H
 #define IMAPFS_SESSION_H

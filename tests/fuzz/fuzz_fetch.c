@@ -5,12 +5,12 @@
  * network: a mailstream_low driver over a memory buffer serves a fixed
  * PREAUTH greeting followed by the fuzz input and swallows what we send.
  *
- * src/session.c keeps struct session private, and a test-only constructor
- * there would touch a file others are editing, so this file includes
- * session.c itself: the fuzzer builds its session exactly like
- * session_open does after the login (mailimap_new, mailimap_connect on a
- * stream), just over a different low-level driver. The rest of the core
- * (errmap, tls, secret, ...) comes from the fuzz-instrumented library.
+ * struct session is private to the session_*.c files; this file includes
+ * their private header (session_int.h): the fuzzer builds its session
+ * exactly like session_open does after the login (mailimap_new,
+ * mailimap_connect on a stream), just over a different low-level driver.
+ * The rest of the core (session_*.c, errmap, tls, secret, ...) comes from
+ * the fuzz-instrumented library.
  * log.c is replaced by the silent stubs below (its lines would flood the
  * fuzzer's output); they still format every message, so a bad format
  * argument is still caught.
@@ -21,7 +21,11 @@
  * only the documented errors, a broken session after a fatal one, every
  * callback value sane, no more body bytes than asked for.
  */
-#include "../../src/session.c"
+#include "session_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "names.h"
 
@@ -122,7 +126,7 @@ static void list_cb(void *ctx, const char *name, char delim, const char *attrs, 
 static int meta_cb(void *ctx, const struct session_msg *m)
 {
 	if (m->uid == 0)
-		abort();	/* session.c filters UID 0 out */
+		abort();	/* session_fetch.c filters UID 0 out */
 	if (m->sysflags & ~(SESSION_F_SEEN | SESSION_F_ANSWERED | SESSION_F_FLAGGED |
 			    SESSION_F_DELETED | SESSION_F_DRAFT))
 		abort();
@@ -203,7 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.len = size - 1;
 
 	config_init(&cfg);
-	pthread_once(&lenient_once, lenient_register);	/* as session_open does */
+	session_lenient_register();	/* as session_open does */
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return 0;

@@ -17,12 +17,17 @@
  * Input: byte 0 picks the first command (the others follow while the
  * session is not broken) and whether the greeting announces CONDSTORE;
  * the rest is the server's reply, at most MAX_INPUT bytes (what a
- * socketpair holds without a reader). src/session.c is included for its
+ * socketpair holds without a reader). src/session_int.h gives its
  * private struct, as in fuzz_fetch; log.c is replaced by silent stubs.
  */
-#include "../../src/session.c"
+#include "session_int.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include "tls.h"
 
 #include "silent_log.h"
 
@@ -43,7 +48,7 @@ static void list_cb(void *ctx, const char *name, char delim, const char *attrs, 
 static int meta_cb(void *ctx, const struct session_msg *m)
 {
 	if (m->uid == 0)
-		abort();	/* session.c filters UID 0 out */
+		abort();	/* session_fetch.c filters UID 0 out */
 	return 0;
 }
 
@@ -54,7 +59,7 @@ static int body_cb(void *ctx, uint32_t uid, const char *data, size_t len)
 	if (len > MAX_INPUT || (len > 0 && data == NULL))
 		abort();
 	if (uid != 7 && uid != 9)
-		abort();	/* session.c passes only UIDs asked for */
+		abort();	/* session_fetch.c passes only UIDs asked for */
 	if (len > 0)
 		(void)(data[0] + data[len - 1]);
 	return 0;

@@ -1,9 +1,9 @@
 /*
- * socksession — a session (session.c's private struct) over a socketpair,
+ * socksession — a session (struct session from session_int.h) over a socketpair,
  * through our real plain driver (tls.c), for table-driven tests of what a
  * server sends. The "server" greets with PREAUTH, so no login is needed.
  *
- * Include after "../../src/session.c". socksession_open returns the
+ * Include after "session_int.h". socksession_open returns the
  * session (the caller session_close()s it) and, in *PEER, the server's
  * end of the pair (the caller closes it); NULL when setting up failed.
  * EARLY (LEN bytes, may be NULL) is written after the greeting, before
@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "session_int.h"
+#include "tls.h"
 
 static inline struct session *socksession_open(struct config *cfg, const char *early, size_t len,
 					       int *peer)

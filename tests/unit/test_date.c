@@ -1,11 +1,11 @@
 /*
  * test_date — INTERNALDATE from the server to epoch seconds and zone
- * (session.c's date_to_epoch), table-driven. libetpan checks none of the
+ * (session_fetch.c's session_date_to_epoch), table-driven. libetpan checks none of the
  * fields, so an impossible date (a zone of +9999, hour 25, 31 April) must
  * be refused here as garbage instead of being shown as "+10039".
- * session.c is included to reach the static function.
+ * session_int.h declares it for this test.
  */
-#include "../../src/session.c"
+#include "session_int.h"
 
 #include "check.h"
 
@@ -52,7 +52,7 @@ int main(void)
 		};
 		int64_t date = 12345;
 		int16_t tz = 12345;
-		int rc = date_to_epoch(&dt, &date, &tz);
+		int rc = session_date_to_epoch(&dt, &date, &tz);
 
 		CHECK(rc == cases[i].rc && date == cases[i].date && tz == cases[i].tz,
 		      "case %zu (%02d-%02d-%04d %02d:%02d:%02d %+05d): rc %d date %lld tz %d, want %d %lld %d",

@@ -1,13 +1,13 @@
 /*
- * test_gmail_labels — session.c's lenient X-GM-LABELS parser (the one for
+ * test_gmail_labels — session_fetch.c's lenient X-GM-LABELS parser (the one for
  * bare system labels, Google's documented form) on a hostile label list:
  * 500000 one-byte labels on a 1 MB line. Each label must cost its own
  * length: the parser once allocated the rest of the line per label, about
  * 250 GB for this line; the address space is capped at 512 MB here, so
- * that version fails the test instead of swapping. session.c is included
- * to reach the static parser.
+ * that version fails the test instead of swapping. session_int.h declares
+ * the parser for this test.
  */
-#include "../../src/session.c"
+#include "session_int.h"
 
 #include <sys/resource.h>
 
@@ -46,7 +46,7 @@ static void test_long_list(void)
 #else
 	CHECK(setrlimit(RLIMIT_AS, &rl) == 0, "address space capped");
 #endif
-	r = lenient_labels_parse(MAILIMAP_EXTENDED_PARSER_FETCH_DATA, NULL, buf, NULL, &indx, &ed, 0, NULL);
+	r = session_lenient_labels_parse(MAILIMAP_EXTENDED_PARSER_FETCH_DATA, NULL, buf, NULL, &indx, &ed, 0, NULL);
 	CHECK(r == MAILIMAP_NO_ERROR && ed != NULL, "parsed: %d", r);
 	if (r == MAILIMAP_NO_ERROR && ed != NULL) {
 		struct mailimap_msg_att_xgmlabels *l = ed->ext_data;
@@ -61,7 +61,7 @@ static void test_long_list(void)
 		last = it != NULL ? clist_content(it) : "";
 		CHECK(strcmp(last, "q \"x\"") == 0, "quoted one unescaped: %s", last);
 		CHECK(buf->str[indx - 1] == ')', "index after the list");
-		lenient_labels_free(ed);
+		session_lenient_labels_free(ed);
 	}
 	mmap_string_free(buf);
 }

@@ -1,14 +1,14 @@
 /*
  * test_hostile — server replies that once hung or crashed the daemon, fed
- * through our real plain driver (tls.c) and session code (session.c) over a
+ * through our real plain driver (tls.c) and session code (session_*.c) over a
  * socketpair, table-driven. Each case must end with a clean result, within
  * the alarm: a hang or a crash fails the test.
  *
  * The session is built by hand (PREAUTH greeting, SELECTED state) so no
- * network and no server are needed; session.c is included to reach its
- * private struct.
+ * network and no server are needed; session_int.h gives its private
+ * struct.
  */
-#include "../../src/session.c"
+#include "session_int.h"
 
 #include <signal.h>
 

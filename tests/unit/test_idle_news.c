@@ -6,7 +6,7 @@
  * session_fetch_flags_seqs must send them as ranges and hand back UID and
  * flags. Over a socketpair with a scripted "server" (socksession.h).
  */
-#include "../../src/session.c"
+#include "session_int.h"
 
 #include <signal.h>
 

@@ -4,11 +4,11 @@
  * names on as C strings: "nul<NUL>a" would arrive as "nul", and imapfs
  * would then SELECT "nul", another mailbox. The LIST answer goes through
  * our real plain driver (tls.c, which notes where NULs cut strings) and
- * session.c's LIST over a socketpair; every name that a NUL made ambiguous
- * must be left out, the others delivered exactly. session.c is included
- * to reach its private struct.
+ * session_read.c's LIST over a socketpair; every name that a NUL made ambiguous
+ * must be left out, the others delivered exactly. session_int.h gives
+ * its private struct.
  */
-#include "../../src/session.c"
+#include "session_int.h"
 
 #include <signal.h>
 

@@ -1,0 +1,113 @@
+/*
+ * session_int — what the parts of the session share: struct session
+ * itself and the helpers more than one part calls (session.c holds the
+ * common ones; session_login.c, session_read.c, session_fetch.c,
+ * session_write.c and session_sync.c run the commands, and session.c's
+ * first lines say which file has which).
+ *
+ * Private: only those files include it, and the unit tests and fuzzers
+ * that build a session by hand over a socketpair or a memory stream
+ * (tests/unit/socksession.h, tests/fuzz/fuzz_fetch.c, fuzz_guard.c) or
+ * test a parser on its own (test_date, test_gmail_labels). The rest of
+ * the core uses session.h; libetpan's types come in here and go no
+ * further.
+ *
+ * Ownership as in session.h: a struct session is allocated by
+ * session_open (or a test) and freed by session_close with its mailimap,
+ * `selected` and `open`. The helpers below return nothing the caller must
+ * free unless they say so.
+ */
+#ifndef IMAPFS_SESSION_INT_H
+#define IMAPFS_SESSION_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <libetpan/libetpan.h>
+
+#include "config.h"
+#include "mailmeta.h"
+#include "session.h"
+
+/* libetpan uses this in its parser API without declaring it in the
+ * headers it installs */
+struct mailimap_parser_context;
+
+/* Used by one thread at a time (whoever checked it out of the pool); the
+ * pool reads `broken` and `selected` only while it owns the session too. */
+struct session {
+	mailimap *imap;
+	int id;
+	bool broken;
+	bool transport_failed;	/* broken by the transport (reset, EOF, timeout), not a bad reply */
+	char *selected;		/* mailbox selected, or NULL */
+	bool selected_ro;
+	/* what the server has selected, or NULL, also where `selected` was
+	 * forgotten to force a fresh SELECT: session_leave looks here */
+	char *open;
+	bool open_ro;
+	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
+	const char *alert_seen;		/* last [ALERT] logged (libetpan's string) */
+	bool qresync;			/* ENABLE QRESYNC succeeded */
+	const struct config *cfg;
+	char refusal[256];		/* the server's "[CODE] text" when it refused the last APPEND, else "" */
+	/* the command on the wire, for `imapfs status` (session_describe,
+	 * read by another thread): set by session_doing before the command,
+	 * cleared by session_rc after it; "" between commands. Guarded by
+	 * doing_lock, a leaf lock (taken under pool.lock, never the reverse). */
+	pthread_mutex_t doing_lock;
+	char doing[192];
+	struct timespec doing_since;	/* CLOCK_MONOTONIC */
+};
+
+/* ---- session.c ---------------------------------------------------------- */
+
+/* mailimap_free without its LOGOUT round trip (session_open's failure
+ * path and session_close). */
+void session_imap_free_quietly(mailimap *imap);
+/* Note the command about to be sent, for session_describe. */
+void session_doing(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 0, or -EINVAL (logged) for a name, pattern or value with CR or LF:
+ * nothing is sent then. */
+int session_gate(const struct session *s, const char *what, const char *str);
+/* The text and the response code ("TRYCREATE", or NULL) of the last
+ * tagged reply; libetpan's strings, valid until the next command. */
+const char *session_text(const struct session *s);
+const char *session_code(const struct session *s);
+/* A libetpan result as 0 / -errno, logged with WHAT; marks S broken
+ * when the stream is unusable (errmap_is_fatal). */
+int session_rc(struct session *s, int r, const char *what);
+
+/* ---- session_read.c ----------------------------------------------------- */
+
+/* Note what the server has open after a SELECT or EXAMINE (RO) of
+ * MAILBOX that answered RC (session_leave in session_write.c too). */
+void session_opened(struct session *s, const char *mailbox, bool ro, int rc);
+
+/* ---- session_fetch.c ---------------------------------------------------- */
+
+/* Register the lenient X-GM-LABELS parser with libetpan, once per process
+ * (session_open, and the fuzzers that build a session by hand). */
+void session_lenient_register(void);
+/* The lenient parser itself and its free (libetpan's extension API),
+ * reachable for test_gmail_labels. */
+int session_lenient_labels_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
+				 struct mailimap_parser_context *parser_ctx, size_t *indx,
+				 struct mailimap_extension_data **result, size_t progr_rate,
+				 progress_function *progr_fun);
+void session_lenient_labels_free(struct mailimap_extension_data *ed);
+/* Free a label list built with plain malloc'd strings (ours, or the
+ * lenient parser's), not libetpan's parser strings. */
+void session_labels_list_free(struct mailimap_msg_att_xgmlabels *l);
+/* INTERNALDATE to epoch seconds and *TZ (minutes east of UTC); -1 for a
+ * date no calendar has. */
+int session_date_to_epoch(const struct mailimap_date_time *dt, int64_t *date, int16_t *tz);
+/* One FETCH reply as a session_msg; *KWP and MP->gm_labels are malloc'd,
+ * the caller's to free. */
+void session_msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, char **kwp);
+/* On Gmail, add X-GM-MSGID and X-GM-LABELS to a metadata FETCH. */
+void session_add_gmail_atts(struct session *s, struct mailimap_fetch_type *ft);
+
+#endif
