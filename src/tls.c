@@ -13,6 +13,7 @@
 #include "tls.h"
 #include "connhint.h"
 #include "guard.h"
+#include "literal.h"
 #include "deadline.h"
 #include "log.h"
 #include "wire.h"
@@ -57,10 +58,7 @@ struct tls_conn {
 	char *rxline;		/* partial received line, for the trace */
 	size_t rxlen;
 	struct wire_out out;	/* framing of what we have sent (wire.h) */
-	/* nul_scan() state: the literals among the bytes handed to libetpan */
-	uint64_t lit_left;	/* literal bytes still to pass */
-	uint64_t lit_num;
-	int lit_state;		/* 0, 1 in "{digits", 2 after "}", 3 after "}\r" */
+	struct literal_scan lit;	/* the literals among the bytes handed to libetpan */
 	/* nul_feed() state: where NUL bytes cut strings (see there) */
 	uint64_t rx_off;	/* bytes handed to libetpan so far */
 	char str[NUL_NAME_MAX];	/* the literal or quoted string so far */
@@ -581,49 +579,15 @@ static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
  * body, skip the copy: they are read straight into libetpan's buffer and
  * only counted.
  */
-/*
- * N bytes at BUF are handed to libetpan: split them into literal and other
- * bytes for nul_feed. The guard has already refused every "{" that is not
- * a literal ending its line the way libetpan reads it, so "{N}" CRLF is
- * all this needs to follow.
- */
+/* literal_scan's callback: N bytes at BUF handed to libetpan. */
+static void nul_scan_feed(void *arg, const char *buf, size_t n, bool lit)
+{
+	nul_feed(arg, buf, n, lit);
+}
+
 static void nul_scan(struct tls_conn *c, const char *buf, size_t n)
 {
-	size_t i = 0;
-
-	while (i < n) {
-		char ch;
-
-		if (c->lit_left > 0) {
-			size_t skip = n - i < c->lit_left ? n - i : (size_t)c->lit_left;
-
-			nul_feed(c, buf + i, skip, true);
-			i += skip;
-			c->lit_left -= skip;
-			continue;
-		}
-		ch = buf[i];
-		if (ch == '{') {
-			c->lit_state = 1;
-			c->lit_num = 0;
-		} else if (c->lit_state == 1 && ch >= '0' && ch <= '9') {
-			if (c->lit_num < UINT32_MAX)
-				c->lit_num = c->lit_num * 10 + (uint64_t)(ch - '0');
-		} else if (c->lit_state == 1 && ch == '+') {
-			/* LITERAL+ marker */
-		} else if (c->lit_state == 1 && ch == '}') {
-			c->lit_state = 2;
-		} else if (c->lit_state == 2 && ch == '\r') {
-			c->lit_state = 3;
-		} else if ((c->lit_state == 2 || c->lit_state == 3) && ch == '\n') {
-			c->lit_left = c->lit_num;
-			c->lit_state = 0;
-		} else {
-			c->lit_state = 0;
-		}
-		nul_feed(c, buf + i, 1, false);
-		i++;
-	}
+	literal_scan(&c->lit, buf, n, nul_scan_feed, c);
 }
 
 static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
