@@ -3,9 +3,9 @@
  * protocol text: after a line ending in "{N}" CRLF (or "{N+}"), the next
  * N bytes are a literal, whatever they hold (CR, LF, NUL, quotes).
  *
- * The stream driver (tls.c) runs every byte it hands to libetpan through
- * this so that its NUL tracking knows whether a NUL is inside a literal
- * string or in a line. It is not a parser and checks
+ * The NUL tracking (nulcut.c) runs every byte the stream driver hands to
+ * libetpan through this, to know whether a NUL is inside a literal string
+ * or in a line. It is not a parser and checks
  * nothing: the guard (guard.c) has already refused every "{" that is not
  * a literal ending its line the way libetpan reads it, so "{N}" CRLF is all
  * this needs to follow. What it does with text it was not made for

@@ -13,7 +13,7 @@
 #include "tls.h"
 #include "connhint.h"
 #include "guard.h"
-#include "literal.h"
+#include "nulcut.h"
 #include "deadline.h"
 #include "log.h"
 #include "wire.h"
@@ -42,8 +42,6 @@ struct tls_ctx {
 	char *cafile;		/* -o cafile= or NULL (for the messages), immutable */
 };
 
-#define NUL_NAME_MAX 4096	/* longest string before a NUL that is told apart */
-#define NUL_CUTS 64
 #define TLS_IBUF	(16 * 1024)	/* libetpan reads in 16 KiB (mailstream_new) */
 
 /* Per-stream state, owned by the mailstream_low (freed by its free hook).
@@ -58,19 +56,7 @@ struct tls_conn {
 	char *rxline;		/* partial received line, for the trace */
 	size_t rxlen;
 	struct wire_out out;	/* framing of what we have sent (wire.h) */
-	struct literal_scan lit;	/* the literals among the bytes handed to libetpan */
-	/* nul_feed() state: where NUL bytes cut strings (see there) */
-	uint64_t rx_off;	/* bytes handed to libetpan so far */
-	char str[NUL_NAME_MAX];	/* the literal or quoted string so far */
-	size_t strlen_;		/* bytes in str (more were seen when > NUL_NAME_MAX) */
-	bool in_lit, in_quote, backslash, str_cut;	/* str_cut: its NUL is recorded */
-	struct tls_cut {
-		uint64_t off;	/* where the NUL was */
-		char *name;	/* what libetpan makes of the string; NULL: unknown */
-	} cuts[NUL_CUTS];	/* the last NUL_CUTS, a ring */
-	uint64_t ncuts;		/* recorded in all */
-	uint64_t dropped_off;	/* largest offset that left the ring, +1 (0: none) */
-	char **view;		/* tls_low_nul_cuts's answer, malloc'd */
+	struct nulcut nul;	/* where NUL bytes cut strings (nulcut.h) */
 	struct guard guard;	/* checks what the server sends (guard.h) */
 	char *ib;		/* bytes read, not yet handed to libetpan */
 	size_t ib_off;		/* next byte to hand on */
@@ -333,137 +319,6 @@ static void trace_received(struct tls_conn *c, const char *buf, size_t n)
 
 /* ---- NUL bytes in names ------------------------------------------------ */
 
-/*
- * libetpan hands every string on as a C string, so a quoted string or a
- * literal with a NUL byte in it (which IMAP forbids, but a server can
- * send) reaches us cut at the NUL, and two mailboxes "a<NUL>x" and
- * "a<NUL>y" would both look like "a". So every NUL handed to libetpan is
- * recorded with its stream offset and what libetpan will have made of the
- * string it is in: the literal's bytes before it, or the quoted string's,
- * unescaped as mailimap_quoted_parse does. A NUL outside any string, or
- * after more than NUL_NAME_MAX bytes of one, is recorded as unknown. The
- * tracking runs always (libetpan may read a reply before the command that
- * asks for it is even sent), costs a store per byte of protocol text and
- * at most NUL_NAME_MAX bytes of copy per literal.
- */
-static void nul_record(struct tls_conn *c, uint64_t off)
-{
-	struct tls_cut *e = &c->cuts[c->ncuts % NUL_CUTS];
-	char *name = NULL;
-
-	if ((c->in_lit || c->in_quote) && c->str_cut)
-		return;	/* libetpan's copy ends at the string's first NUL */
-	if ((c->in_lit || c->in_quote) && c->strlen_ <= NUL_NAME_MAX) {
-		size_t n = c->strlen_;
-
-		/* a backslash before the NUL stays one (NUL is not special) */
-		name = malloc(n + 2);
-		if (name != NULL) {
-			memcpy(name, c->str, n);
-			if (c->in_quote && c->backslash)
-				name[n++] = '\\';
-			name[n] = '\0';
-		}
-	}
-	c->str_cut = true;
-	if (c->ncuts >= NUL_CUTS) {
-		if (e->off + 1 > c->dropped_off)
-			c->dropped_off = e->off + 1;
-		free(e->name);
-	}
-	e->off = off;
-	e->name = name;
-	c->ncuts++;
-}
-
-static void str_add(struct tls_conn *c, char ch)
-{
-	if (c->strlen_ < NUL_NAME_MAX)
-		c->str[c->strlen_] = ch;
-	if (c->strlen_ <= NUL_NAME_MAX)
-		c->strlen_++;
-}
-
-static void str_start(struct tls_conn *c)
-{
-	c->strlen_ = 0;
-	c->str_cut = false;
-	c->backslash = false;
-}
-
-/* N bytes at BUF handed to libetpan, all inside a literal (LIT) or all
- * outside one. */
-static void nul_feed(struct tls_conn *c, const char *buf, size_t n, bool lit)
-{
-	if (lit) {
-		const char *z;
-
-		if (!c->in_lit) {
-			c->in_lit = true;
-			c->in_quote = false;
-			str_start(c);
-		}
-		z = c->str_cut ? NULL : memchr(buf, '\0', n);
-		if (z != NULL) {
-			for (const char *p = buf; p < z; p++)
-				str_add(c, *p);
-			nul_record(c, c->rx_off + (uint64_t)(z - buf));
-		} else if (!c->str_cut) {
-			size_t room = c->strlen_ < NUL_NAME_MAX ? NUL_NAME_MAX - c->strlen_ : 0;
-
-			if (room > 0)
-				memcpy(c->str + c->strlen_, buf, n < room ? n : room);
-			c->strlen_ += n < room ? n : room;
-			if (n > room)
-				c->strlen_ = NUL_NAME_MAX + 1;
-		}
-		c->rx_off += n;
-		return;
-	}
-	c->in_lit = false;
-	for (size_t i = 0; i < n; i++, c->rx_off++) {
-		char ch = buf[i];
-
-		if (ch == '\0') {
-			nul_record(c, c->rx_off);
-			if (c->in_quote && c->backslash)
-				c->backslash = false;	/* the backslash was consumed with it */
-			continue;
-		}
-		if (ch == '\n') {
-			c->in_quote = false;
-			continue;
-		}
-		if (!c->in_quote) {
-			if (ch == '"') {
-				c->in_quote = true;
-				str_start(c);
-			}
-		} else if (c->backslash) {
-			/* an escaped '"' or backslash is that byte; before
-			 * anything else the backslash stays, and CH is an
-			 * ordinary byte (it is neither special) */
-			c->backslash = false;
-			if (ch != '"' && ch != '\\')
-				str_add(c, '\\');
-			str_add(c, ch);
-		} else if (ch == '\\') {
-			c->backslash = true;
-		} else if (ch == '"') {
-			c->in_quote = false;
-		} else {
-			str_add(c, ch);
-		}
-	}
-}
-
-static void nul_free(struct tls_conn *c)
-{
-	for (size_t i = 0; i < NUL_CUTS; i++)
-		free(c->cuts[i].name);
-	free(c->view);
-}
-
 /* Like the other tls_low_* calls, these answer for our own driver only
  * (the fuzz targets run sessions over a memory driver): another has no
  * offsets and no cuts. */
@@ -471,43 +326,16 @@ static bool ours(mailstream_low *low);
 
 uint64_t tls_low_rx_offset(mailstream_low *low)
 {
-	return ours(low) ? ((struct tls_conn *)low->data)->rx_off : 0;
+	return ours(low) ? ((struct tls_conn *)low->data)->nul.rx_off : 0;
 }
 
 bool tls_low_nul_cuts(mailstream_low *low, uint64_t from, char *const **cuts, size_t *n)
 {
-	struct tls_conn *c;
-	uint64_t first;
-	char **v;
-	bool unknown;
-	size_t k = 0;
-
 	*cuts = NULL;
 	*n = 0;
 	if (!ours(low))
 		return false;
-	c = low->data;
-	first = c->ncuts > NUL_CUTS ? c->ncuts - NUL_CUTS : 0;
-	unknown = c->dropped_off > from;	/* one we no longer have */
-	free(c->view);
-	c->view = NULL;
-	v = malloc(NUL_CUTS * sizeof(*v));
-	if (v == NULL)
-		return true;
-	for (uint64_t i = first; i < c->ncuts; i++) {
-		struct tls_cut *e = &c->cuts[i % NUL_CUTS];
-
-		if (e->off < from)
-			continue;
-		if (e->name == NULL)
-			unknown = true;
-		else
-			v[k++] = e->name;
-	}
-	c->view = v;
-	*cuts = v;
-	*n = k;
-	return unknown;
+	return nulcut_view(&((struct tls_conn *)low->data)->nul, from, cuts, n);
 }
 
 /* ---- drivers ---------------------------------------------------------- */
@@ -579,17 +407,6 @@ static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
  * body, skip the copy: they are read straight into libetpan's buffer and
  * only counted.
  */
-/* literal_scan's callback: N bytes at BUF handed to libetpan. */
-static void nul_scan_feed(void *arg, const char *buf, size_t n, bool lit)
-{
-	nul_feed(arg, buf, n, lit);
-}
-
-static void nul_scan(struct tls_conn *c, const char *buf, size_t n)
-{
-	literal_scan(&c->lit, buf, n, nul_scan_feed, c);
-}
-
 static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 {
 	struct tls_conn *c = s->data;
@@ -604,7 +421,7 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 				n = count;
 			memcpy(buf, c->ib + c->ib_off, n);
 			c->ib_off += n;
-			nul_scan(c, buf, n);
+			nulcut_scan(&c->nul, buf, n);
 			return (ssize_t)n;
 		}
 		if (c->guard.failed) {
@@ -626,7 +443,7 @@ static ssize_t conn_read(mailstream_low *s, void *buf, size_t count)
 			if (r < 0)
 				return -1;
 			guard_scan(&c->guard, buf, 0, (size_t)r);
-			nul_scan(c, buf, (size_t)r);
+			nulcut_scan(&c->nul, buf, (size_t)r);
 			return r;
 		}
 		r = conn_read_raw(c, c->ib + c->ib_len, TLS_IBUF - c->ib_len);
@@ -738,7 +555,7 @@ static void conn_free(mailstream_low *s)
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	free(c->rxline);
-	nul_free(c);
+	nulcut_free(&c->nul);
 	free(c->ib);
 	free(c);
 	free(s);

@@ -1,7 +1,6 @@
 /*
  * test_literal — the literal scanner (src/literal.c) that tells a server's
- * literal bytes from its protocol text for the NUL tracking in the stream
- * driver.
+ * literal bytes from its protocol text for the NUL tracking (nulcut.c).
  *
  * Each case is a piece of server stream and which of its bytes are literal
  * ("7T3L2T": 7 bytes of text, 3 of literal, 2 of text), plus the literal
