@@ -14,6 +14,7 @@
 #include "connhint.h"
 #include "guard.h"
 #include "nulcut.h"
+#include "trace.h"
 #include "deadline.h"
 #include "log.h"
 #include "wire.h"
@@ -53,8 +54,7 @@ struct tls_conn {
 	int timeout_ms;
 	int last_errno;
 	struct tls_trace trace;
-	char *rxline;		/* partial received line, for the trace */
-	size_t rxlen;
+	struct trace_rx rx;	/* partial received line, for the trace */
 	struct wire_out out;	/* framing of what we have sent (wire.h) */
 	struct nulcut nul;	/* where NUL bytes cut strings (nulcut.h) */
 	struct guard guard;	/* checks what the server sends (guard.h) */
@@ -248,75 +248,6 @@ bool tls_fd_is_loopback(int fd)
 	return false;
 }
 
-/* ---- trace ------------------------------------------------------------ */
-
-#define TRACE_LINE_MAX 300
-
-static void trace_line(struct tls_conn *c, char dir, const char *s, size_t n)
-{
-	char buf[TRACE_LINE_MAX + 1];
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o < TRACE_LINE_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '.';
-	}
-	buf[o] = '\0';
-	log_info("imap[%d] %c: %s%s", c->trace.id, dir, buf, n > TRACE_LINE_MAX ? " [...]" : "");
-}
-
-/* Sent data comes in whole commands (libetpan flushes per command). */
-static void trace_sent(struct tls_conn *c, const char *buf, size_t n, bool private_data)
-{
-	size_t start = 0, i;
-
-	if (private_data) {
-		/* "TAG LOGIN user password": keep the tag and command word only */
-		size_t words = 0;
-
-		for (i = 0; i < n && words < 2; i++)
-			if (buf[i] == ' ')
-				words++;
-		/* a SASL continuation line is the secret alone: show none of it */
-		if (words < 2)
-			i = 0;
-		log_info("imap[%d] C: %.*s<redacted>", c->trace.id, (int)i, buf);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			size_t end = i;
-
-			if (end > start && buf[end - 1] == '\r')
-				end--;
-			trace_line(c, 'C', buf + start, end - start);
-			start = i + 1;
-		}
-	}
-	if (start < n)
-		trace_line(c, 'C', buf + start, n - start);
-}
-
-static void trace_received(struct tls_conn *c, const char *buf, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			size_t len = c->rxlen;
-
-			if (len > 0 && c->rxline[len - 1] == '\r')
-				len--;
-			trace_line(c, 'S', c->rxline, len);
-			c->rxlen = 0;
-			continue;
-		}
-		if (c->rxlen < TRACE_LINE_MAX + 1)
-			c->rxline[c->rxlen++] = buf[i];
-	}
-}
-
 /* ---- NUL bytes in names ------------------------------------------------ */
 
 /* Like the other tls_low_* calls, these answer for our own driver only
@@ -395,7 +326,7 @@ static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
 		}
 	}
 	if (c->trace.on && r > 0)
-		trace_received(c, buf, (size_t)r);
+		trace_received(c->trace.id, &c->rx, buf, (size_t)r);
 	return r;
 }
 
@@ -480,7 +411,7 @@ static ssize_t conn_write(mailstream_low *s, const void *buf, size_t count)
 	if (tls_past_deadline(c))
 		return -1;
 	if (c->trace.on)
-		trace_sent(c, buf, count, s->privacy == 0);
+		trace_sent(c->trace.id, buf, count, s->privacy == 0);
 	for (;;) {
 		if (c->ssl != NULL) {
 			int n = SSL_write(c->ssl, buf, count > INT32_MAX ? INT32_MAX : (int)count);
@@ -554,7 +485,7 @@ static void conn_free(mailstream_low *s)
 
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
-	free(c->rxline);
+	free(c->rx.line);
 	nulcut_free(&c->nul);
 	free(c->ib);
 	free(c);
@@ -584,10 +515,10 @@ static int conn_new(int fd, SSL *ssl, int timeout, struct tls_trace trace, mails
 
 	if (c == NULL)
 		return -ENOMEM;
-	c->rxline = malloc(TRACE_LINE_MAX + 1);
+	c->rx.line = malloc(TRACE_LINE_MAX + 1);
 	c->ib = malloc(TLS_IBUF);
-	if (c->rxline == NULL || c->ib == NULL) {
-		free(c->rxline);
+	if (c->rx.line == NULL || c->ib == NULL) {
+		free(c->rx.line);
 		free(c->ib);
 		free(c);
 		return -ENOMEM;
@@ -600,7 +531,7 @@ static int conn_new(int fd, SSL *ssl, int timeout, struct tls_trace trace, mails
 	c->trace = trace;
 	*out = mailstream_low_new(c, &tls_conn_driver);
 	if (*out == NULL) {
-		free(c->rxline);
+		free(c->rx.line);
 		free(c->ib);
 		free(c);
 		return -ENOMEM;
