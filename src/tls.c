@@ -1,6 +1,6 @@
 /*
- * tls — TCP connect, and plain / OpenSSL mailstream_low drivers for
- * libetpan with timeouts and a redacting protocol trace.
+ * tls — plain / OpenSSL mailstream_low drivers for libetpan with
+ * timeouts, over a socket from tcp.c.
  *
  * Sockets are non-blocking; every read and write waits with poll() for at
  * most the network timeout, and never past the calling thread's deadline
@@ -14,6 +14,7 @@
 #include "connhint.h"
 #include "guard.h"
 #include "nulcut.h"
+#include "tcp.h"
 #include "trace.h"
 #include "deadline.h"
 #include "log.h"
@@ -23,9 +24,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,38 +134,7 @@ void tls_ctx_free(struct tls_ctx *t)
 	free(t);
 }
 
-/* ---- TCP -------------------------------------------------------------- */
-
-/* Wait for EVENTS at most TIMEOUT_MS, and not past the thread's deadline
- * (re-read after every EINTR, so a signal cannot extend it). */
-static int tls_wait(int fd, short events, int timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t until = deadline_now_ms() + timeout_ms;
-	int r, ms;
-
-	for (;;) {
-		ms = (int)(until - deadline_now_ms());
-		if (ms < 0)
-			ms = 0;
-		ms = deadline_wait_ms(ms);
-		if (ms == 0 && deadline_left_ms() == 0) {
-			deadline_note_expired();
-			return -ETIMEDOUT;
-		}
-		r = poll(&p, 1, ms);
-		if (r >= 0 || errno != EINTR)
-			break;
-	}
-	if (r < 0)
-		return -errno;
-	if (r == 0) {
-		if (deadline_left_ms() == 0)
-			deadline_note_expired();
-		return -ETIMEDOUT;
-	}
-	return 0;
-}
+/* ---- deadline ------------------------------------------------------- */
 
 /* A server that sends without pause never makes a read wait: the deadline
  * is checked before every read and write too. */
@@ -177,75 +145,6 @@ static bool tls_past_deadline(struct tls_conn *c)
 	deadline_note_expired();
 	c->last_errno = ETIMEDOUT;
 	return true;
-}
-
-int tls_connect_tcp(const char *host, int port, int timeout, int *fdp, char *err, unsigned errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res, *ai;
-	char portstr[16];
-	int rc, fd = -1, gai;
-
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	gai = getaddrinfo(host, portstr, &hints, &res);
-	if (gai != 0)
-		return tls_fail(err, errlen, -EHOSTUNREACH, "cannot resolve %s: %s", host, gai_strerror(gai));
-	rc = -EHOSTUNREACH;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		int soerr = 0, one = 1;
-		socklen_t len = sizeof(soerr);
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			rc = -errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			if (errno != EINPROGRESS) {
-				rc = -errno;
-				goto next;
-			}
-			rc = tls_wait(fd, POLLOUT, timeout * 1000);
-			if (rc < 0)
-				goto next;
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
-				rc = -(soerr ? soerr : errno);
-				goto next;
-			}
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		freeaddrinfo(res);
-		*fdp = fd;
-		return 0;
-next:
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return tls_fail(err, errlen, rc, "cannot connect to %s port %d: %s", host, port, strerror(-rc));
-}
-
-bool tls_fd_is_loopback(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return false;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-
-		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return true;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			return sin6->sin6_addr.s6_addr[12] == 127;
-	}
-	return false;
 }
 
 /* ---- NUL bytes in names ------------------------------------------------ */
@@ -288,10 +187,10 @@ static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
 			}
 			switch (SSL_get_error(c->ssl, n)) {
 			case SSL_ERROR_WANT_READ:
-				rc = tls_wait(c->fd, POLLIN, c->timeout_ms);
+				rc = tcp_wait(c->fd, POLLIN, c->timeout_ms);
 				break;
 			case SSL_ERROR_WANT_WRITE:
-				rc = tls_wait(c->fd, POLLOUT, c->timeout_ms);
+				rc = tcp_wait(c->fd, POLLOUT, c->timeout_ms);
 				break;
 			case SSL_ERROR_ZERO_RETURN:
 				/* see the plain case below */
@@ -318,7 +217,7 @@ static ssize_t conn_read_raw(struct tls_conn *c, void *buf, size_t count)
 				c->last_errno = errno;
 				return -1;
 			}
-			rc = tls_wait(c->fd, POLLIN, c->timeout_ms);
+			rc = tcp_wait(c->fd, POLLIN, c->timeout_ms);
 		}
 		if (rc < 0) {
 			c->last_errno = -rc;
@@ -422,10 +321,10 @@ static ssize_t conn_write(mailstream_low *s, const void *buf, size_t count)
 			}
 			switch (SSL_get_error(c->ssl, n)) {
 			case SSL_ERROR_WANT_READ:
-				rc = tls_wait(c->fd, POLLIN, c->timeout_ms);
+				rc = tcp_wait(c->fd, POLLIN, c->timeout_ms);
 				break;
 			case SSL_ERROR_WANT_WRITE:
-				rc = tls_wait(c->fd, POLLOUT, c->timeout_ms);
+				rc = tcp_wait(c->fd, POLLOUT, c->timeout_ms);
 				break;
 			default:
 				ERR_clear_error();
@@ -444,7 +343,7 @@ static ssize_t conn_write(mailstream_low *s, const void *buf, size_t count)
 				c->last_errno = errno;
 				return -1;
 			}
-			rc = tls_wait(c->fd, POLLOUT, c->timeout_ms);
+			rc = tcp_wait(c->fd, POLLOUT, c->timeout_ms);
 		}
 		if (rc < 0) {
 			c->last_errno = -rc;
@@ -611,10 +510,10 @@ int tls_low_tls(struct tls_ctx *t, int fd, const char *host, int timeout,
 			left_ms = 1;
 		switch (SSL_get_error(ssl, n)) {
 		case SSL_ERROR_WANT_READ:
-			rc = tls_wait(fd, POLLIN, (int)left_ms);
+			rc = tcp_wait(fd, POLLIN, (int)left_ms);
 			break;
 		case SSL_ERROR_WANT_WRITE:
-			rc = tls_wait(fd, POLLOUT, (int)left_ms);
+			rc = tcp_wait(fd, POLLOUT, (int)left_ms);
 			break;
 		default:
 			vr = SSL_get_verify_result(ssl);

@@ -21,18 +21,26 @@
 #include <stdint.h>
 #include <libetpan/libetpan.h>
 
+#include "tcp.h"
+
 struct tls_ctx;
 
 /* Build the shared OpenSSL context: system CAs, or only CAFILE if given. */
 int tls_ctx_new(const char *cafile, struct tls_ctx **out, char *err, unsigned errlen);
 void tls_ctx_free(struct tls_ctx *t);
 
-/* Resolve HOST and connect to PORT within TIMEOUT seconds. 0 and *FD, or
- * -errno with a reason in ERR. */
-int tls_connect_tcp(const char *host, int port, int timeout, int *fd, char *err, unsigned errlen);
+/* The former names of tcp_connect and tcp_fd_is_loopback (tcp.h), kept
+ * until session.c calls those (issue 14 splits session.c meanwhile). */
+static inline int tls_connect_tcp(const char *host, int port, int timeout, int *fd, char *err,
+				  unsigned errlen)
+{
+	return tcp_connect(host, port, timeout, fd, err, errlen);
+}
 
-/* True when the socket's peer is a loopback address (127/8, ::1). */
-bool tls_fd_is_loopback(int fd);
+static inline bool tls_fd_is_loopback(int fd)
+{
+	return tcp_fd_is_loopback(fd);
+}
 
 /* Trace settings for a driver: when ON, every line crossing the stream is
  * logged at LOG_INFO as "imap[ID] C: ..." / "imap[ID] S: ...". */
