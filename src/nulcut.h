@@ -13,7 +13,7 @@
  * asks for it is even sent), costs a store per byte of protocol text and
  * at most NUL_NAME_MAX bytes of copy per literal.
  *
- * The stream driver (tls.c) feeds it every byte it hands to libetpan;
+ * The stream driver (tls_low.c) feeds it every byte it hands to libetpan;
  * session.c asks after a reply which strings a NUL cut (tls_low_nul_cuts)
  * and leaves out every name one made ambiguous.
  *

@@ -1,7 +1,7 @@
 /*
  * trace — see trace.h. Each line is logged as one log_info call, cut at
  * TRACE_LINE_MAX bytes with bytes outside printable ASCII shown as '.',
- * so a server cannot forge log lines or flood the log through it.
+ * so a server cannot forge log lines or send terminal escapes through it.
  */
 #include "trace.h"
 

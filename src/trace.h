@@ -8,9 +8,10 @@
  * token) is private, and of such a command only the tag and command word
  * are logged, of a SASL continuation line nothing.
  *
- * The stream driver (tls.c) calls these for the bytes it writes and reads
- * when the trace is on. No state of its own beyond the received line the
- * caller keeps; thread-safe for distinct connections. Internal to src/.
+ * The stream driver (tls_low.c) calls these for the bytes it writes and
+ * reads when the trace is on. No state of its own beyond the received line
+ * the caller keeps; thread-safe for distinct connections. Internal to
+ * src/.
  */
 #ifndef IMAPFS_TRACE_H
 #define IMAPFS_TRACE_H
