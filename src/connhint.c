@@ -14,7 +14,7 @@
 #include "connhint.h"
 #include "deadline.h"
 #include "log.h"
-#include "tls.h"
+#include "tcp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -264,7 +264,7 @@ static int speaks_tls(const char *host, int port, int ms, int watch)
 	SSL_CTX_free(ctx);
 	if (rc < 0)
 		return 0;
-	if (tls_connect_tcp(host, port, (ms + 999) / 1000, &fd, ignored, sizeof(ignored)) < 0)
+	if (tcp_connect(host, port, (ms + 999) / 1000, &fd, ignored, sizeof(ignored)) < 0)
 		return 0;
 	rc = write_all(fd, hello, hlen, ms);
 	while (rc == 0 && got < 3 && wait_in(fd, watch, until) == 1) {

@@ -1,8 +1,8 @@
 /*
  * connhint — connection errors that say the fix. The messages built in
- * tls.c and session.c say what went wrong; these functions add what the
- * user can do about it (a URL of the other kind, -o cafile=, the CA
- * store), and find out the one thing that cannot be seen from a single
+ * tcp.c, tls.c and session.c say what went wrong; these functions add
+ * what the user can do about it (a URL of the other kind, -o cafile=, the
+ * CA store), and find out the one thing that cannot be seen from a single
  * failure: that an imap:// URL points at a port that speaks TLS from the
  * first byte, where the server waits for us and we wait for it.
  *

@@ -26,7 +26,7 @@
  *     (libetpan: strdup(NULL)) is renamed in place to [XLERT] / [XARSE].
  * Literal bytes are never looked at or changed.
  *
- * Ownership: struct guard is plain state embedded in its owner (tls.c's
+ * Ownership: struct guard is plain state embedded in its owner (tls_low.c's
  * connection), used by one thread at a time. No allocation.
  */
 #ifndef IMAPFS_GUARD_H

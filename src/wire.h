@@ -13,7 +13,7 @@
  * anything is sent. libetpan's API has no way to send a mailbox name as a
  * literal, so refusing is the only safe answer for such a name.
  *
- * Second line of defence: the transport (tls.c) runs every byte it sends
+ * Second line of defence: the transport (tls_low.c) runs every byte it sends
  * through wire_out_scan(), which follows the command grammar's framing
  * (lines, quoted strings, {N} literals) and fails the connection on any
  * CR, LF or NUL inside a quoted string, any NUL or lone CR/LF outside a

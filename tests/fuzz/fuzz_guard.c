@@ -1,6 +1,6 @@
 /*
  * fuzz_guard — libFuzzer target for what a server's bytes meet in
- * production: our real driver (tls.c's plain driver, with the guard of
+ * production: our real driver (tls_low.c's plain driver, with the guard of
  * guard.c in its read path) under libetpan's parser (mailimap_connect,
  * mailimap_parse_response through session_list / session_fetch_meta /
  * session_fetch_body / session_fetch_bodies, the last one the streamed

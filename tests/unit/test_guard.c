@@ -93,7 +93,7 @@ static const struct {
 	{ "MODSEQ above 2^64", "* 1 FETCH (MODSEQ (18446744073709551616))\r\n", 0, NULL },
 };
 
-/* Feed IN in reads of STEP bytes (0: all at once) the way tls.c does:
+/* Feed IN in reads of STEP bytes (0: all at once) the way tls_low.c does:
  * bytes held back stay at the front of the buffer for the next call. */
 static int run(const char *in, size_t len, size_t step, char *out, size_t *outlen)
 {
