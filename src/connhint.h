@@ -1,6 +1,6 @@
 /*
  * connhint — connection errors that say the fix. The messages built in
- * tcp.c, tls.c and session.c say what went wrong; these functions add
+ * tcp.c, tls.c and session_login.c say what went wrong; these functions add
  * what the user can do about it (a URL of the other kind, -o cafile=, the
  * CA store), and find out the one thing that cannot be seen from a single
  * failure: that an imap:// URL points at a port that speaks TLS from the

@@ -6,7 +6,7 @@
  * when one is set (-o logfile=, or the default of logfile.c when there is
  * no syslog socket); with -f and a log file, to both. Levels are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO,
  * LOG_DEBUG). Thread-safe: each line is written with one call. Secrets
- * must never be passed here; the IMAP trace (session.c) redacts them first.
+ * must never be passed here; the IMAP trace (trace.c) redacts them first.
  */
 #ifndef IMAPFS_LOG_H
 #define IMAPFS_LOG_H

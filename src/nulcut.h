@@ -14,7 +14,7 @@
  * at most NUL_NAME_MAX bytes of copy per literal.
  *
  * The stream driver (tls_low.c) feeds it every byte it hands to libetpan;
- * session.c asks after a reply which strings a NUL cut (tls_low_nul_cuts)
+ * session_read.c asks after a reply which strings a NUL cut (tls_low_nul_cuts)
  * and leaves out every name one made ambiguous.
  *
  * Pure code, no I/O. A struct nulcut is embedded in its stream's

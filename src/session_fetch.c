@@ -366,7 +366,7 @@ static void no_progress(size_t current, size_t maximum, void *ctx)
 }
 
 /* The largest literal the server may send for the next command (the guard
- * in tls.c refuses a larger one before libetpan buffers it). */
+ * in tls_low.c refuses a larger one before libetpan buffers it). */
 static void session_literal_limit(struct session *s, uint64_t bytes)
 {
 	if (s->imap->imap_stream != NULL)

@@ -18,6 +18,7 @@
 #include "errmap.h"
 #include "log.h"
 #include "secret.h"
+#include "tcp.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -144,7 +145,7 @@ int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
 				progress_function *progr_fun);
 
 /* Write the pieces of one line and flush. PRIVATE keeps it out of the
- * protocol trace (tls.c shows only "TAG COMMAND <redacted>"). */
+ * protocol trace (trace.c shows only "TAG COMMAND <redacted>"). */
 static int session_send_line(struct session *s, bool private_data, const char *a, const char *b)
 {
 	mailstream *st = s->imap->imap_stream;
@@ -390,7 +391,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 	}
 
 	*cls = SESSION_ERR_CONNECT;
-	rc = tls_connect_tcp(u->host, u->port, p->cfg->timeout, &fd, err, errlen);
+	rc = tcp_connect(u->host, u->port, p->cfg->timeout, &fd, err, errlen);
 	if (rc < 0)
 		goto out_imap;
 	if (u->tls == URL_TLS_IMPLICIT) {
@@ -399,7 +400,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		if (rc == -EPROTO)
 			connhint_not_tls(u->user, u->host, u->port, err, errlen);
 	} else {
-		if (p->cfg->insecure_plaintext && !tls_fd_is_loopback(fd)) {
+		if (p->cfg->insecure_plaintext && !tcp_fd_is_loopback(fd)) {
 			close(fd);
 			*cls = SESSION_ERR_TLS;
 			session_fail(err, errlen, "insecure_plaintext is allowed only to a loopback address, not %s",

@@ -139,7 +139,7 @@ static int list_cmd(struct session *s, bool lsub, const char *pattern, session_l
 	rc = session_gate(s, lsub ? "LSUB" : "LIST", pattern);
 	if (rc < 0)
 		return rc;
-	/* libetpan cuts names at a NUL byte (tls.c notes where): the answer
+	/* libetpan cuts names at a NUL byte (nulcut.c notes where): the answer
 	 * starts with what libetpan holds unread, or with the next byte */
 	if (stream != NULL) {
 		from = tls_low_rx_offset(mailstream_get_low(stream));

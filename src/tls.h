@@ -1,5 +1,5 @@
 /*
- * tls — the byte transport under libetpan, as session.c uses it: a TCP
+ * tls — the byte transport under libetpan, as session_login.c uses it: a TCP
  * socket (tcp.h) becomes a mailstream_low driver (tls_low.h), plain or
  * OpenSSL TLS (chain and host name always verified, TLS >= 1.2, SNI),
  * which mailimap_connect then owns.
@@ -34,19 +34,6 @@ struct tls_ctx;
 /* Build the shared OpenSSL context: system CAs, or only CAFILE if given. */
 int tls_ctx_new(const char *cafile, struct tls_ctx **out, char *err, unsigned errlen);
 void tls_ctx_free(struct tls_ctx *t);
-
-/* The former names of tcp_connect and tcp_fd_is_loopback (tcp.h), kept
- * until session.c calls those (issue 14 splits session.c meanwhile). */
-static inline int tls_connect_tcp(const char *host, int port, int timeout, int *fd, char *err,
-				  unsigned errlen)
-{
-	return tcp_connect(host, port, timeout, fd, err, errlen);
-}
-
-static inline bool tls_fd_is_loopback(int fd)
-{
-	return tcp_fd_is_loopback(fd);
-}
 
 /* TLS handshake on FD, verifying the certificate chain and HOST (name or IP
  * literal), within TIMEOUT seconds. Takes FD (closes it on failure).

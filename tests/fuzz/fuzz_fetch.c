@@ -65,7 +65,7 @@ static ssize_t mem_read(mailstream_low *s, void *buf, size_t count)
 		/* End of input: the server closed. This is an error, not the
 		 * 0 a socket's read() gives: libetpan retries a 0 forever while
 		 * it waits for the rest of an announced literal (a busy loop
-		 * that no timeout ends). tls.c's conn_read returned 0 at EOF when
+		 * that no timeout ends). tls_low.c's read (then tls.c's conn_read) returned 0 at EOF when
 		 * this target was written; see repro_eof_literal.c. */
 		return -1;
 	}

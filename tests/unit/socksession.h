@@ -1,6 +1,6 @@
 /*
  * socksession — a session (struct session from session_int.h) over a socketpair,
- * through our real plain driver (tls.c), for table-driven tests of what a
+ * through our real plain driver (tls_low.c), for table-driven tests of what a
  * server sends. The "server" greets with PREAUTH, so no login is needed.
  *
  * Include after "session_int.h". socksession_open returns the

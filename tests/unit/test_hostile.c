@@ -1,6 +1,6 @@
 /*
  * test_hostile — server replies that once hung or crashed the daemon, fed
- * through our real plain driver (tls.c) and session code (session_*.c) over a
+ * through our real plain driver (tls_low.c) and session code (session_*.c) over a
  * socketpair, table-driven. Each case must end with a clean result, within
  * the alarm: a hang or a crash fails the test.
  *

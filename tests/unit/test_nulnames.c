@@ -3,7 +3,7 @@
  * server can send one in a quoted string or a literal, and libetpan hands
  * names on as C strings: "nul<NUL>a" would arrive as "nul", and imapfs
  * would then SELECT "nul", another mailbox. The LIST answer goes through
- * our real plain driver (tls.c, which notes where NULs cut strings) and
+ * our real plain driver (tls_low.c, which notes where NULs cut strings) and
  * session_read.c's LIST over a socketpair; every name that a NUL made ambiguous
  * must be left out, the others delivered exactly. session_int.h gives
  * its private struct.
