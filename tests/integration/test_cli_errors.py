@@ -8,6 +8,7 @@ The wrong-port cases are timed: each must answer in well under the
 network timeout (-o timeout=30), not after it.
 """
 
+import errno
 import os
 import re
 import signal
@@ -381,8 +382,9 @@ def test_umount_dead_mount(slash_server, mount):
     m = mount(slash_server)
     os.killpg(m.proc.pid, signal.SIGKILL)
     m.proc.wait(10)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.stat(m.path)
+    assert ei.value.errno == errno.ENOTCONN, ei.value
     r = run_imapfs(["umount", os.path.basename(m.path)], timeout=30,
                    cwd=os.path.dirname(m.path))
     assert r.returncode == 0, r.stderr

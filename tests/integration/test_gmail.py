@@ -180,8 +180,9 @@ def test_labels_xattr(gmail, pki, mount):
     os.setxattr(p, "user.imap.labels", "-Caf\u00e9".encode())
     # CR/LF never reach the wire: refused before anything is sent
     n = len(gmail.commands)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.setxattr(p, "user.imap.labels", b"+evil\r\nA1 DELETE INBOX")
+    assert ei.value.errno == errno.EINVAL, ei.value
     assert not any(c[2] == "DELETE" for c in gmail.commands[n:])
     assert gmail.labels(mid) == {"Travel", "\\Starred"}
 

@@ -68,8 +68,9 @@ def test_status_dovecot(slash_server, mount):
     assert ei.value.errno == errno.EPERM
     assert "user.imapfs.status" not in os.listxattr(m.path)
     # only the root has it
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.getxattr(os.path.join(m.path, "INBOX"), "user.imapfs.status")
+    assert ei.value.errno == errno.ENODATA, ei.value
 
 
 def test_status_last_error(pki, mount):
@@ -88,9 +89,10 @@ def test_status_last_error(pki, mount):
         assert "MOVE" in missing and "CONDSTORE" in missing, out
 
         fs.garbage = {"body"}
-        with pytest.raises(OSError):
+        with pytest.raises(OSError) as ei:
             with open(os.path.join(inbox, "1.eml"), "rb") as f:
                 f.read()
+        assert ei.value.errno == errno.EIO, ei.value
         rc, out, err = _status(m.path)
         assert rc == 0, err
         last = _field(out, "last error")

@@ -20,6 +20,7 @@ uses, where the log goes, and live activity (issue 13 items 5, 6 and 7).
 What was fetched is checked against the server with imaplib.
 """
 
+import errno
 import os
 import re
 import socket
@@ -174,9 +175,10 @@ def test_logfile_option(pki, mount):
         inbox = os.path.join(m.path, "INBOX")
         assert os.listdir(inbox) == ["1.eml"]
         fs.garbage = {"body"}
-        with pytest.raises(OSError):
+        with pytest.raises(OSError) as ei:
             with open(os.path.join(inbox, "1.eml"), "rb") as f:
                 f.read()
+        assert ei.value.errno == errno.EIO, ei.value
         rc, out, err = _status(os.path.join(m.path, "INBOX"))
         assert rc == 0, err
         assert _field(out, "log").startswith(log), out

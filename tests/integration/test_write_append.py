@@ -503,9 +503,10 @@ def test_create_outside_a_mailbox_fails(fresh_server, mount, imap, where):
     m = mount(s)
     d = m.path if where == "root" else os.path.join(
         m.path, personal_rel(s, "NsParent"))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         with open(os.path.join(d, "lost.eml"), "wb") as f:
             f.write(_msg("nowhere"))
+    assert ei.value.errno == errno.EPERM, ei.value
     after = {n: imaputil.status(c, n)["MESSAGES"] for n in counts}
     assert after == counts
     assert "lost.eml" not in os.listdir(d)

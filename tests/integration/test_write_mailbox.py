@@ -260,8 +260,9 @@ def test_rename_inbox_refused(fresh_server, mount, imap):
     # Not under INBOX/: the kernel itself refuses moving a directory into
     # itself, which would test nothing.
     dst = os.path.join(m.path, "NotInbox")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.rename(os.path.join(m.path, "INBOX"), dst)
+    assert ei.value.errno == errno.EPERM, ei.value
     assert imaputil.bodies(c, "INBOX") == before
     assert _names(s) == names_before
     assert os.path.isdir(os.path.join(m.path, "INBOX"))

@@ -200,9 +200,10 @@ def test_mv_message_to_noselect_refused(fresh_server, mount, imap):
                                      for x in attrs):
         pytest.skip("the server made NsOnly selectable")
     m = mount(s)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.rename(os.path.join(m.path, arel, "%d.eml" % a1),
                   os.path.join(m.path, personal_rel(s, "NsOnly"), "x.eml"))
+    assert ei.value.errno == errno.EPERM, ei.value
     assert imaputil.bodies(c, a) == {a1: body}
     assert os.listdir(os.path.join(m.path, arel)) == ["%d.eml" % a1]
 
