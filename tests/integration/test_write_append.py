@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 
 import pytest
 
@@ -27,10 +26,7 @@ from imaputil import personal_name, personal_rel
 EML_OK = "each APPENDed message must show as <UID>.eml"
 
 
-def _msg(tag, lines=("body line",)):
-    """A CRLF message the server stores and returns byte for byte."""
-    return corpus.msg_plain("write test %s" % tag, list(lines),
-                            msgid="w-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("write test", "w", ["body line"])
 
 
 def _box(c, server, name):

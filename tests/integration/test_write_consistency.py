@@ -13,9 +13,7 @@ import imaputil
 from imaputil import personal_name, personal_rel
 
 
-def _msg(tag):
-    return corpus.msg_plain("consistency %s" % tag, ["c"],
-                            msgid="cs-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("consistency", "cs", ["c"])
 
 
 def _expect(c, m, s, box, children=()):

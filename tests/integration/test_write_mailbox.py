@@ -7,7 +7,6 @@ Checked with LIST/STATUS/FETCH from an independent client.
 import errno
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -16,9 +15,7 @@ import imaputil
 from imaputil import personal_name, personal_rel
 
 
-def _msg(tag):
-    return corpus.msg_plain("mailbox test %s" % tag, ["x"],
-                            msgid="mb-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("mailbox test", "mb", ["x"])
 
 
 def _names(s):

@@ -8,7 +8,6 @@ is refused with EPERM.
 import errno
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -17,9 +16,7 @@ import imaputil
 from imaputil import personal_name, personal_rel
 
 
-def _msg(tag):
-    return corpus.msg_plain("move test %s" % tag, ["moving", tag],
-                            msgid="mv-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("move test", "mv", lambda tag: ["moving", tag])
 
 
 def _box(c, s, name, msgs):
