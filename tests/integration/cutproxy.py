@@ -30,6 +30,7 @@ import re
 import threading
 
 from listener import close_all
+from mountutil import local_url
 from tcpproxy import TcpProxy
 
 _LIT = re.compile(rb"\{(\d+)\+?\}\r?\n$")
@@ -155,7 +156,7 @@ class CutProxy(TcpProxy):
             return list(self.commands[n:])
 
     def url(self, user):
-        return "imap://%s@127.0.0.1:%d/" % (user, self.port)
+        return local_url(user, self.port, scheme="imap")
 
     # ---- internals ----
     def _serve(self, c, u):

@@ -138,6 +138,12 @@ def imapfs_processes(marker):
     return out
 
 
+def local_url(user, port, scheme="imaps"):
+    """The URL of USER's account at a test server or proxy listening on
+    127.0.0.1:PORT (SCHEME "imap" for plaintext or STARTTLS)."""
+    return "%s://%s@127.0.0.1:%d/" % (scheme, user, port)
+
+
 def write_password_file(d, password, mode=0o600):
     p = os.path.join(d, "password")
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

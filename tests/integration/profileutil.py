@@ -18,6 +18,7 @@ import os
 import time
 
 from fakeserver import FakeServer, Message
+from mountutil import local_url
 
 USER, PASSWORD = "alice", "secret"
 
@@ -56,7 +57,7 @@ def start(pki, profile):
 
 
 def mount_fake(mount, pki, fs, opts=()):
-    return mount(url="imaps://%s@127.0.0.1:%d/" % (USER, fs.port),
+    return mount(url=local_url(USER, fs.port),
                  cafile=pki.cafile, password=PASSWORD,
                  opts=["timeout=10", "poll=1", "max_conns=1"] + list(opts))
 

@@ -20,7 +20,7 @@ import pytest
 
 import imaputil
 import mountutil
-from mountutil import in_proc_mounts, is_mounted, run_imapfs
+from mountutil import in_proc_mounts, is_mounted, local_url, run_imapfs
 
 WRONG_PORT_LIMIT_S = 10
 
@@ -106,7 +106,7 @@ def test_wrong_host_name_lists_the_certificate_names(pki, imapfs_bin):
         pw = mountutil.write_password_file(d, "pw")
         r = run_imapfs(["mount", "-o", "password_file=%s,cafile=%s"
                         % (pw, pki.cafile),
-                        "imaps://alice@127.0.0.1:%d/" % fs.port, mp],
+                        local_url("alice", fs.port), mp],
                        timeout=60)
         lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
         line = _one_line(r, lines, 2)
@@ -124,11 +124,11 @@ def test_imaps_on_starttls_port(slash_server, imapfs_bin):
     """imaps:// to the STARTTLS port: the server greets in clear text,
     OpenSSL says "wrong version number"; the line says what to use."""
     port = slash_server.imap_port
-    url = "imaps://%s@127.0.0.1:%d/" % (slash_server.user, port)
+    url = local_url(slash_server.user, port)
     r, took, _, lines = _mount(slash_server, url, opts=["timeout=30"])
     line = _one_line(r, lines, 2)
     assert "port %d does not speak TLS" % port in line, line
-    assert "imap://%s@127.0.0.1:%d/" % (slash_server.user, port) in line, line
+    assert local_url(slash_server.user, port, scheme="imap") in line, line
     assert "993" in line, line
     assert took < WRONG_PORT_LIMIT_S, "took %.1f s" % took
 
@@ -138,11 +138,11 @@ def test_imap_on_implicit_tls_port(slash_server, imapfs_bin):
     sends nothing. Before, the greeting wait ran out after the whole
     timeout (30 s) and printed two lines; now one line, in seconds."""
     port = slash_server.imaps_port
-    url = "imap://%s@127.0.0.1:%d/" % (slash_server.user, port)
+    url = local_url(slash_server.user, port, scheme="imap")
     r, took, _, lines = _mount(slash_server, url, opts=["timeout=30"])
     line = _one_line(r, lines, 2)
     assert "speaks TLS from the first byte" in line, line
-    assert "imaps://%s@127.0.0.1:%d/" % (slash_server.user, port) in line, line
+    assert local_url(slash_server.user, port) in line, line
     assert took < WRONG_PORT_LIMIT_S, "took %.1f s" % took
     print("imap:// on the imaps port answered in %.2f s" % took)
 
@@ -192,7 +192,7 @@ def test_slow_greeting_is_not_taken_for_tls(imapfs_bin):
         pw = mountutil.write_password_file(d, "pw")
         t0 = time.monotonic()
         r = run_imapfs(["mount", "-o", "password_file=%s,timeout=30" % pw,
-                        "imap://alice@127.0.0.1:%d/" % ls.getsockname()[1],
+                        local_url("alice", ls.getsockname()[1], scheme="imap"),
                         mp], timeout=60)
         took = time.monotonic() - t0
         lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]

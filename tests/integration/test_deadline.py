@@ -27,7 +27,7 @@ import imaputil
 from fakeserver import FakeServer, Message
 from faultutil import assert_reads_back, child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
-from mountutil import poll_until
+from mountutil import local_url, poll_until
 
 T = 3           # -o timeout for the deadline tests
 SLACK = 4       # process start-up, a loaded machine
@@ -128,7 +128,7 @@ def fake(pki):
 def test_endless_or_unfinished_reply_ends_by_deadline(fake, pki, mount, how):
     """A reply of valid lines that never ends, and half a literal then
     "* BYE" on a connection left open: open()+read() ends in time."""
-    m = mount(url="imaps://alice@127.0.0.1:%d/" % fake.port,
+    m = mount(url=local_url("alice", fake.port),
               cafile=pki.cafile, password="pw", opts=["timeout=%d" % T])
     inbox = os.path.join(m.path, "INBOX")
     assert sorted(os.listdir(inbox)) == ["1.eml", "2.eml"]

@@ -41,6 +41,7 @@ import time
 import pytest
 
 from gmailserver import ALL, TRASH, GmailServer
+from mountutil import local_url
 
 ALLDIR = "[Gmail]/All Mail"
 
@@ -58,7 +59,7 @@ def gmail(pki):
 
 
 def _mount(gs, pki, mount, extra=()):
-    return mount(url="imaps://alice@127.0.0.1:%d/" % gs.port,
+    return mount(url=local_url("alice", gs.port),
                  cafile=pki.cafile, password="pw",
                  opts=["timeout=10", "poll=0"] + list(extra))
 

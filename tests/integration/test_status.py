@@ -12,7 +12,7 @@ import time
 import pytest
 
 from fakeserver import FakeServer, Message
-from mountutil import run_imapfs
+from mountutil import local_url, run_imapfs
 
 BODY = b"From: a@b.example\r\nSubject: two\r\n\r\n" + b"y" * 20000 + b"\r\n"
 
@@ -79,7 +79,7 @@ def test_status_last_error(pki, mount):
                                           "messages": [Message(1, BODY)]}})
     fs.start()
     try:
-        m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+        m = mount(url=local_url("alice", fs.port),
                   cafile=pki.cafile, password="pw", opts=["timeout=10"])
         inbox = os.path.join(m.path, "INBOX")
         assert os.listdir(inbox) == ["1.eml"]

@@ -35,7 +35,7 @@ import imaputil
 from fakeserver import FakeServer, Message
 from faultproxy import FaultProxy
 from faultutil import proxy_url
-from mountutil import imapfs_bin, run_imapfs
+from mountutil import imapfs_bin, local_url, run_imapfs
 from test_status import _field, _status
 
 BULK = "Bulk"
@@ -166,7 +166,7 @@ def test_logfile_option(pki, mount):
     try:
         old = os.umask(0o022)
         try:
-            m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port, cafile=pki.cafile,
+            m = mount(url=local_url("alice", fs.port), cafile=pki.cafile,
                       password=SECRET, opts=["logfile=" + log, "timeout=10", "imap_trace"])
         finally:
             os.umask(old)

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from fakeserver import FakeServer, Message
+from mountutil import local_url
 from test_live import wait_for
 
 MANY = 60000            # mailboxes, INBOX included
@@ -63,7 +64,7 @@ def _server(pki, mbs):
 
 
 def _mount(fake, pki, mount, opts):
-    m = mount(url="imaps://alice@127.0.0.1:%d/" % fake.port,
+    m = mount(url=local_url("alice", fake.port),
               cafile=pki.cafile, password="pw", opts=opts, start=False)
     t0 = time.monotonic()
     m.start(timeout=MOUNT_BOUND)

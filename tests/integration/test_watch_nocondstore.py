@@ -23,7 +23,7 @@ import pytest
 
 import imaputil
 from fakeserver import FakeServer, Message
-from mountutil import run_imapfs
+from mountutil import local_url, run_imapfs
 from proxy import Proxy
 from test_live import IDLE_BOUND, _mailbox, _msg, wait_for
 
@@ -234,7 +234,7 @@ def test_fakeserver_flag_change_seen_within_poll(pki, mount):
                                b"Box": box})
     fs.start()
     try:
-        m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port, cafile=pki.cafile,
+        m = mount(url=local_url("alice", fs.port), cafile=pki.cafile,
                   password="pw", opts=["poll=%d" % POLL, "timeout=10"])
         d = os.path.join(m.path, "Box")
         assert sorted(os.listdir(d)) == ["1.eml", "2.eml"]
@@ -272,7 +272,7 @@ def test_flag_poll_large_mailbox_in_slices(bare, imap, mount, capsys):
         imaputil.check(c.append(imaputil.quote(name), None, None, body), "APPEND")
     px = Proxy(bare.imaps_port).start()
     try:
-        m = mount(url="imaps://%s@127.0.0.1:%d/" % (bare.user, px.port),
+        m = mount(url=local_url(bare.user, px.port),
                   cafile=bare.cafile, password=bare.password,
                   opts=["poll=%d" % POLL, "timeout=10"])
         wait_for(lambda: "not connected yet" not in _status(m.path), 10, "watcher")
