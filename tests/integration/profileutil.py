@@ -19,6 +19,7 @@ import time
 
 from fakeserver import FakeServer, Message
 from mountutil import local_url
+from waitutil import poll
 
 USER, PASSWORD = "alice", "secret"
 
@@ -98,12 +99,7 @@ def rw_closes(fs):
 
 def wait_for(fn, timeout=15, what="condition"):
     """Poll FN() until true; -> its last value (assert it)."""
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(0.2)
+    return poll(fn, timeout)[0]
 
 
 def listing(path):

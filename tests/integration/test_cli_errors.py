@@ -21,6 +21,7 @@ import pytest
 import imaputil
 import mountutil
 from mountutil import in_proc_mounts, is_mounted, local_url, run_imapfs
+from waitutil import poll
 
 WRONG_PORT_LIMIT_S = 10
 
@@ -245,14 +246,16 @@ def _status(mp):
 
 
 def _wait_status(mp, pattern, timeout=20):
-    deadline = time.monotonic() + timeout
     out = ""
-    while time.monotonic() < deadline:
+
+    def matches():
+        nonlocal out
         out = _status(mp)
-        if re.search(pattern, out, re.M):
-            return out
-        time.sleep(0.2)
-    raise AssertionError("status never matched %r:\n%s" % (pattern, out))
+        return re.search(pattern, out, re.M)
+
+    if not poll(matches, timeout)[0]:
+        raise AssertionError("status never matched %r:\n%s" % (pattern, out))
+    return out
 
 
 @pytest.mark.parametrize("opts", [["watch=INBOX,Sent"],

@@ -37,6 +37,7 @@ from faultproxy import FaultProxy
 from faultutil import proxy_url
 from mountutil import imapfs_bin, local_url, run_imapfs
 from test_status import _field, _status
+from waitutil import poll
 
 BULK = "Bulk"
 NBULK = 120
@@ -45,14 +46,16 @@ BULK_SIZE = 24 * 1024
 
 def _wait_status(path, pred, timeout=20):
     out = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def matches():
+        nonlocal out
         rc, out, err = _status(path)
         assert rc == 0, err
-        if pred(out):
-            return out
-        time.sleep(0.2)
-    raise AssertionError("status never matched:\n%s" % out)
+        return pred(out)
+
+    if not poll(matches, timeout)[0]:
+        raise AssertionError("status never matched:\n%s" % out)
+    return out
 
 
 @pytest.fixture(scope="module")
