@@ -19,8 +19,8 @@ import time
 import pytest
 
 from fakeserver import FakeServer, Message
+from liveutil import wait_for
 from mountutil import local_url
-from test_live import wait_for
 
 MANY = 60000            # mailboxes, INBOX included
 GROUPS = 100            # parents of 100 mailboxes each
