@@ -16,6 +16,7 @@ import os
 import zlib
 import random
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import imaputil  # noqa: E402
@@ -51,6 +52,21 @@ def _hdr(subject, frm="Alice Example <alice@example.org>",
 def msg_plain(subject, body, **kw):
     return _lines(*_hdr(subject, **kw), "MIME-Version: 1.0",
                   "Content-Type: text/plain; charset=us-ascii", "", *body)
+
+
+def tagged(subject, idprefix, body):
+    """-> msg(tag, lines=None): a new plain CRLF message (the server stores
+    and returns it byte for byte) with Subject "SUBJECT TAG", body LINES
+    (else BODY: a list of lines, or a function of TAG giving one) and a
+    Message-ID no other call repeats, <IDPREFIX-TAG-NANOSECONDS@imapfs.test>.
+    Each write test module makes its own with its subject and prefix."""
+    def msg(tag, lines=None):
+        if lines is None:
+            lines = body(tag) if callable(body) else body
+        return msg_plain("%s %s" % (subject, tag), list(lines),
+                         msgid="%s-%s-%d" % (idprefix, tag,
+                                             time.monotonic_ns()))
+    return msg
 
 
 def msg_alternative(subject):

@@ -27,8 +27,11 @@ port (not imaps) and imapfs's insecure_plaintext option (loopback only).
 """
 
 import re
-import socket
 import threading
+
+from listener import close_all
+from mountutil import local_url
+from tcpproxy import TcpProxy
 
 _LIT = re.compile(rb"\{(\d+)\+?\}\r?\n$")
 
@@ -83,15 +86,7 @@ class _Conn:
             if self.closed:
                 return
             self.closed = True
-        for s in (self.c, self.u):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                s.close()
-            except OSError:
-                pass
+        close_all((self.c, self.u))
 
     def pump_up(self):
         """client -> server"""
@@ -134,30 +129,15 @@ class _Conn:
             self.close()
 
 
-class CutProxy:
+class CutProxy(TcpProxy):
     def __init__(self, target_port, target_host="127.0.0.1"):
-        self.target = (target_host, target_port)
-        self.port = None
+        super().__init__(target_port, target_host)
         self.mode = None
         self.cut = None
         self.fired = threading.Event()
         self.commands = []
-        self.connections = 0
-        self._lock = threading.Lock()
-        self._sock = None
-        self._stopping = False
-        self._conns = []
 
     # ---- control ----
-    def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
-        s.listen(64)
-        self._sock = s
-        self.port = s.getsockname()[1]
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        return self
 
     def arm(self, mode):
         if mode not in ("after", "before"):
@@ -176,40 +156,17 @@ class CutProxy:
             return list(self.commands[n:])
 
     def url(self, user):
-        return "imap://%s@127.0.0.1:%d/" % (user, self.port)
-
-    def stop(self):
-        self._stopping = True
-        if self._sock:
-            try:
-                self._sock.close()
-            except OSError:
-                pass
-        with self._lock:
-            conns = list(self._conns)
-            self._conns = []
-        for c in conns:
-            c.close()
+        return local_url(user, self.port, scheme="imap")
 
     # ---- internals ----
-    def _accept_loop(self):
-        while not self._stopping:
-            try:
-                c, _ = self._sock.accept()
-            except OSError:
-                return
-            try:
-                u = socket.create_connection(self.target, timeout=10)
-                u.settimeout(None)
-            except OSError:
-                c.close()
-                continue
-            conn = _Conn(self, c, u)
-            with self._lock:
-                self.connections += 1
-                self._conns.append(conn)
-            threading.Thread(target=conn.pump_down, daemon=True).start()
-            threading.Thread(target=conn.pump_up, daemon=True).start()
+    def _serve(self, c, u):
+        conn = _Conn(self, c, u)
+        self._register(conn)
+        threading.Thread(target=conn.pump_down, daemon=True).start()
+        threading.Thread(target=conn.pump_up, daemon=True).start()
+
+    def _close_conn(self, conn):
+        conn.close()
 
     def _on_command(self, conn, line):
         """A client command line. -> False to drop the connection now."""

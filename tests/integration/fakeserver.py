@@ -57,10 +57,11 @@ command is the word after the tag (for "UID FETCH", "UID FETCH").
 
 import base64
 import re
-import socket
 import ssl
 import threading
 import time
+
+from listener import Listener, close_all, shut
 
 CRLF = b"\r\n"
 
@@ -236,13 +237,14 @@ def _touch(mb, msg):
     msg.modseq = mb["modseq"]
 
 
-class FakeServer:
+class FakeServer(Listener):
     def __init__(self, mode="imaps", cert=None, user="alice",
                  password="secret", greeting=None, caps=None,
                  caps_tls=None, caps_auth=None, starttls_extra=b"",
                  preauth=False, advertise_starttls=True, delim=b"/",
                  mailboxes=None, log=None, profile=None):
         assert mode in ("imaps", "starttls", "plain")
+        super().__init__(backlog=32)
         self.mode = mode
         self.cert = cert
         self.user = user
@@ -274,12 +276,7 @@ class FakeServer:
         self.garbage = set()
         self.commands = []
         self.events = []
-        self.port = None
-        self._lock = threading.Lock()
-        self._sock = None
-        self._stopping = False
         self._conn_no = 0
-        self._conns = []
         self._log = log
         self._uidvalidity = 1234567
         # OAuth2 (AUTH=XOAUTH2 / AUTH=OAUTHBEARER in the caps): accepted
@@ -362,33 +359,11 @@ class FakeServer:
         _rename_boxes(self, _b(old), _b(new))
 
     # ---------------------------------------------------------------- api
-    def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
-        s.listen(32)
-        self._sock = s
-        self.port = s.getsockname()[1]
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        return self
-
     def stop(self):
-        self._stopping = True
-        try:
-            self._sock.close()
-        except OSError:
-            pass
+        self._stop_listening()
         with self._lock:
             conns = list(self._conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                c.close()
-            except OSError:
-                pass
+        close_all(conns)
 
     def drop_connections(self):
         """Cut every open connection (the listener stays): the client
@@ -397,10 +372,7 @@ class FakeServer:
             conns = list(self._conns)
             self._conns = []
         for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut(c)
 
     def saw(self, *cmds):
         want = {c.upper() for c in cmds}
@@ -432,18 +404,13 @@ class FakeServer:
         ctx.load_cert_chain(self.cert[0], self.cert[1])
         return ctx
 
-    def _accept_loop(self):
-        while not self._stopping:
-            try:
-                c, _ = self._sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self._conn_no += 1
-                no = self._conn_no
-                self._conns.append(c)
-            threading.Thread(target=self._serve, args=(c, no),
-                             daemon=True).start()
+    def _accepted(self, c):
+        with self._lock:
+            self._conn_no += 1
+            no = self._conn_no
+            self._conns.append(c)
+        threading.Thread(target=self._serve, args=(c, no),
+                         daemon=True).start()
 
     def _serve(self, raw, no):
         conn = _Conn(raw)

@@ -34,36 +34,23 @@ import struct
 import threading
 import time
 
+from listener import shut
+from tcpproxy import TcpProxy
 
-class FaultProxy:
+
+class FaultProxy(TcpProxy):
     def __init__(self, target_port, target_host="127.0.0.1"):
-        self.target = (target_host, target_port)
-        self.port = None
+        super().__init__(target_port, target_host)
         self.refuse = False
-        self.connections = 0
         self.down = 0
         self.up = 0
-        self._lock = threading.Lock()
         self._running = threading.Event()   # set: forwarding
         self._running.set()
-        self._sock = None
-        self._stopping = False
-        self._conns = []
         self._trickle = 0           # bytes a second downstream; 0: off
         self._reset_next = 0        # new connections to reset after hello
         self.resets = 0
 
     # ---- control ----
-    def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
-        s.listen(64)
-        self._sock = s
-        self.port = s.getsockname()[1]
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        return self
-
     def stall(self):
         self._running.clear()
 
@@ -109,51 +96,25 @@ class FaultProxy:
         with self._lock:
             return self.down, self.up
 
-    def drop_all(self):
-        with self._lock:
-            conns = list(self._conns)
-            self._conns = []
-        for pair in conns:
-            for s in pair:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                try:
-                    s.close()
-                except OSError:
-                    pass
-        return len(conns)
-
     def open_connections(self):
         with self._lock:
             return len(self._conns)
 
     def stop(self):
-        self._stopping = True
+        self._stopping = True       # before resuming: held pumps end
         self._running.set()
-        if self._sock:
-            try:
-                self._sock.close()
-            except OSError:
-                pass
-        self.drop_all()
+        super().stop()
 
     # ---- internals ----
-    def _accept_loop(self):
-        while not self._stopping:
+    def _accepted(self, c):
+        if self.refuse:
             try:
-                c, _ = self._sock.accept()
+                c.close()
             except OSError:
-                return
-            if self.refuse:
-                try:
-                    c.close()
-                except OSError:
-                    pass
-                continue
-            threading.Thread(target=self._connect, args=(c,),
-                             daemon=True).start()
+                pass
+            return
+        threading.Thread(target=self._connect, args=(c,),
+                         daemon=True).start()
 
     def _connect(self, c):
         # a stalled server: the client's connect() succeeds (the kernel
@@ -162,11 +123,8 @@ class FaultProxy:
             if self._stopping:
                 c.close()
                 return
-        try:
-            u = socket.create_connection(self.target, timeout=10)
-            u.settimeout(None)
-        except OSError:
-            c.close()
+        u = self._dial(c)
+        if u is None:
             return
         with self._lock:
             self.connections += 1
@@ -229,11 +187,8 @@ class FaultProxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            shut(src)
+            shut(dst)
             with self._lock:
                 self._conns = [p for p in self._conns
                                if src not in p and dst not in p]

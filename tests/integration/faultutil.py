@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from mountutil import local_url
+
 # open + read a file in a child; prints "OK <len>" then the bytes, or
 # "ERR <errno name>"
 _READER = r"""
@@ -61,4 +63,4 @@ def child_ls(path, limit):
 
 def proxy_url(server, p):
     """The imaps URL of SERVER's account through proxy P."""
-    return "imaps://%s@127.0.0.1:%d/" % (server.user, p.port)
+    return local_url(server.user, p.port)

@@ -62,25 +62,8 @@ class LieServer(fakeserver.FakeServer):
         self.body_fetches = 0
         self.faults_fired = []
 
-    def _serve(self, raw, no):
-        # FakeServer._serve with our session class
-        conn = fakeserver._Conn(raw)
-        try:
-            raw.settimeout(120)
-            if self.mode == "imaps":
-                try:
-                    conn.start_tls(self._server_ctx())
-                except (fakeserver.ssl.SSLError, OSError) as e:
-                    self._event(("tls-handshake-failed", no, str(e)))
-                    return
-            _LieSession(self, conn, no).run()
-        except (OSError, fakeserver.ssl.SSLError, ValueError) as e:
-            self._event(("error", no, repr(e)))
-        finally:
-            try:
-                raw.close()
-            except OSError:
-                pass
+    def _session(self, conn, no):
+        return _LieSession(self, conn, no)
 
 
 CHATTER = (b"* 7 EXISTS\r\n* 1 RECENT\r\n"

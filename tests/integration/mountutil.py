@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 import time
 
+from waitutil import poll
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -138,6 +140,12 @@ def imapfs_processes(marker):
     return out
 
 
+def local_url(user, port, scheme="imaps"):
+    """The URL of USER's account at a test server or proxy listening on
+    127.0.0.1:PORT (SCHEME "imap" for plaintext or STARTTLS)."""
+    return "%s://%s@127.0.0.1:%d/" % (scheme, user, port)
+
+
 def write_password_file(d, password, mode=0o600):
     p = os.path.join(d, "password")
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -150,12 +158,7 @@ def write_password_file(d, password, mode=0o600):
 def poll_until(cond, timeout=10):
     """Call COND every 50 ms until it is true (-> True) or TIMEOUT seconds
     have passed (-> False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
+    return bool(poll(cond, timeout, interval=0.05)[0])
 
 
 def run_imapfs(args, env=None, timeout=60, input=None, **kw):

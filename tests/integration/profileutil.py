@@ -18,6 +18,8 @@ import os
 import time
 
 from fakeserver import FakeServer, Message
+from mountutil import local_url
+from waitutil import poll
 
 USER, PASSWORD = "alice", "secret"
 
@@ -56,7 +58,7 @@ def start(pki, profile):
 
 
 def mount_fake(mount, pki, fs, opts=()):
-    return mount(url="imaps://%s@127.0.0.1:%d/" % (USER, fs.port),
+    return mount(url=local_url(USER, fs.port),
                  cafile=pki.cafile, password=PASSWORD,
                  opts=["timeout=10", "poll=1", "max_conns=1"] + list(opts))
 
@@ -97,12 +99,7 @@ def rw_closes(fs):
 
 def wait_for(fn, timeout=15, what="condition"):
     """Poll FN() until true; -> its last value (assert it)."""
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(0.2)
+    return poll(fn, timeout)[0]
 
 
 def listing(path):

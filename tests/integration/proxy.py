@@ -14,33 +14,19 @@ The proxy never looks into the bytes; with imaps it only sees TLS records,
 so the counts include TLS overhead (a few percent).
 """
 
-import socket
 import threading
 import time
 
+from listener import shut
+from tcpproxy import TcpProxy
 
-class Proxy:
+
+class Proxy(TcpProxy):
     def __init__(self, target_port, target_host="127.0.0.1", rate=None):
-        self.target = (target_host, target_port)
+        super().__init__(target_port, target_host)
         self.rate = rate
         self.down = 0
         self.up = 0
-        self.connections = 0
-        self._lock = threading.Lock()
-        self._sock = None
-        self._stopping = False
-        self._conns = []
-        self.port = None
-
-    def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
-        s.listen(64)
-        self._sock = s
-        self.port = s.getsockname()[1]
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        return self
 
     def reset(self):
         with self._lock:
@@ -64,25 +50,12 @@ class Proxy:
             elif time.monotonic() - since >= quiet:
                 return
 
-    def _accept_loop(self):
-        while not self._stopping:
-            try:
-                c, _ = self._sock.accept()
-            except OSError:
-                return
-            try:
-                u = socket.create_connection(self.target, timeout=10)
-                u.settimeout(None)
-            except OSError:
-                c.close()
-                continue
-            with self._lock:
-                self.connections += 1
-                self._conns.append((c, u))
-            threading.Thread(target=self._pump, args=(u, c, True),
-                             daemon=True).start()
-            threading.Thread(target=self._pump, args=(c, u, False),
-                             daemon=True).start()
+    def _serve(self, c, u):
+        self._register((c, u))
+        threading.Thread(target=self._pump, args=(u, c, True),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(c, u, False),
+                         daemon=True).start()
 
     def _pump(self, src, dst, downstream):
         start = time.monotonic()
@@ -112,30 +85,5 @@ class Proxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def drop_all(self):
-        """Close every proxied connection (both sides)."""
-        with self._lock:
-            conns = list(self._conns)
-            self._conns = []
-        for c, u in conns:
-            for s in (c, u):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
-
-    def stop(self):
-        self._stopping = True
-        if self._sock:
-            try:
-                self._sock.close()
-            except OSError:
-                pass
-        self.drop_all()
+            shut(src)
+            shut(dst)

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from fakeserver import FakeServer, Message
+from mountutil import local_url
 
 BODY1 = b"From: a@b.example\r\nSubject: one\r\n\r\nfirst body\r\n"
 BODY2 = (b"From: a@b.example\r\nSubject: two\r\n\r\n" + b"y" * 20000 +
@@ -27,7 +28,7 @@ def fake(pki):
 
 
 def _mount(fake, pki, mount):
-    return mount(url="imaps://alice@127.0.0.1:%d/" % fake.port,
+    return mount(url=local_url("alice", fake.port),
                  cafile=pki.cafile, password="pw", opts=["timeout=10", "imap_trace"])
 
 

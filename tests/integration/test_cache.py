@@ -96,7 +96,7 @@ def _read_all(m, name, uids):
 def _mount(mount, srv, cache, proxy=None, opts=()):
     url = None
     if proxy is not None:
-        url = "imaps://%s@127.0.0.1:%d/" % (srv.user, proxy.port)
+        url = mountutil.local_url(srv.user, proxy.port)
     return mount(srv, url=url, opts=["cache_dir=" + cache] + list(opts))
 
 

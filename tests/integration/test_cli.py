@@ -14,7 +14,7 @@ import pytest
 
 import dovecot
 import mountutil
-from mountutil import in_proc_mounts, run_imapfs
+from mountutil import in_proc_mounts, local_url, run_imapfs
 
 OPTIONS = ["ro", "timeout", "max_conns", "cafile", "password_file",
            "password_command", "insecure_plaintext", "imap_trace", "debug",
@@ -121,7 +121,7 @@ def test_unreachable_host(imapfs_bin):
     pw = mountutil.write_password_file(d, "x")
     t0 = time.monotonic()
     r = run_imapfs(["mount", "-o", "password_file=%s,timeout=10" % pw,
-                    "imaps://u@127.0.0.1:%d/" % port, mp], timeout=60)
+                    local_url("u", port), mp], timeout=60)
     elapsed = time.monotonic() - t0
     mounted = in_proc_mounts(mp)
     _cleanup(mp)

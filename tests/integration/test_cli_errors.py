@@ -8,6 +8,7 @@ The wrong-port cases are timed: each must answer in well under the
 network timeout (-o timeout=30), not after it.
 """
 
+import errno
 import os
 import re
 import signal
@@ -19,7 +20,8 @@ import pytest
 
 import imaputil
 import mountutil
-from mountutil import in_proc_mounts, is_mounted, run_imapfs
+from mountutil import in_proc_mounts, is_mounted, local_url, run_imapfs
+from waitutil import poll
 
 WRONG_PORT_LIMIT_S = 10
 
@@ -105,7 +107,7 @@ def test_wrong_host_name_lists_the_certificate_names(pki, imapfs_bin):
         pw = mountutil.write_password_file(d, "pw")
         r = run_imapfs(["mount", "-o", "password_file=%s,cafile=%s"
                         % (pw, pki.cafile),
-                        "imaps://alice@127.0.0.1:%d/" % fs.port, mp],
+                        local_url("alice", fs.port), mp],
                        timeout=60)
         lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
         line = _one_line(r, lines, 2)
@@ -123,11 +125,11 @@ def test_imaps_on_starttls_port(slash_server, imapfs_bin):
     """imaps:// to the STARTTLS port: the server greets in clear text,
     OpenSSL says "wrong version number"; the line says what to use."""
     port = slash_server.imap_port
-    url = "imaps://%s@127.0.0.1:%d/" % (slash_server.user, port)
+    url = local_url(slash_server.user, port)
     r, took, _, lines = _mount(slash_server, url, opts=["timeout=30"])
     line = _one_line(r, lines, 2)
     assert "port %d does not speak TLS" % port in line, line
-    assert "imap://%s@127.0.0.1:%d/" % (slash_server.user, port) in line, line
+    assert local_url(slash_server.user, port, scheme="imap") in line, line
     assert "993" in line, line
     assert took < WRONG_PORT_LIMIT_S, "took %.1f s" % took
 
@@ -137,11 +139,11 @@ def test_imap_on_implicit_tls_port(slash_server, imapfs_bin):
     sends nothing. Before, the greeting wait ran out after the whole
     timeout (30 s) and printed two lines; now one line, in seconds."""
     port = slash_server.imaps_port
-    url = "imap://%s@127.0.0.1:%d/" % (slash_server.user, port)
+    url = local_url(slash_server.user, port, scheme="imap")
     r, took, _, lines = _mount(slash_server, url, opts=["timeout=30"])
     line = _one_line(r, lines, 2)
     assert "speaks TLS from the first byte" in line, line
-    assert "imaps://%s@127.0.0.1:%d/" % (slash_server.user, port) in line, line
+    assert local_url(slash_server.user, port) in line, line
     assert took < WRONG_PORT_LIMIT_S, "took %.1f s" % took
     print("imap:// on the imaps port answered in %.2f s" % took)
 
@@ -191,7 +193,7 @@ def test_slow_greeting_is_not_taken_for_tls(imapfs_bin):
         pw = mountutil.write_password_file(d, "pw")
         t0 = time.monotonic()
         r = run_imapfs(["mount", "-o", "password_file=%s,timeout=30" % pw,
-                        "imap://alice@127.0.0.1:%d/" % ls.getsockname()[1],
+                        local_url("alice", ls.getsockname()[1], scheme="imap"),
                         mp], timeout=60)
         took = time.monotonic() - t0
         lines = [ln for ln in r.stderr.decode().splitlines() if ln.strip()]
@@ -244,14 +246,16 @@ def _status(mp):
 
 
 def _wait_status(mp, pattern, timeout=20):
-    deadline = time.monotonic() + timeout
     out = ""
-    while time.monotonic() < deadline:
+
+    def matches():
+        nonlocal out
         out = _status(mp)
-        if re.search(pattern, out, re.M):
-            return out
-        time.sleep(0.2)
-    raise AssertionError("status never matched %r:\n%s" % (pattern, out))
+        return re.search(pattern, out, re.M)
+
+    if not poll(matches, timeout)[0]:
+        raise AssertionError("status never matched %r:\n%s" % (pattern, out))
+    return out
 
 
 @pytest.mark.parametrize("opts", [["watch=INBOX,Sent"],
@@ -381,8 +385,9 @@ def test_umount_dead_mount(slash_server, mount):
     m = mount(slash_server)
     os.killpg(m.proc.pid, signal.SIGKILL)
     m.proc.wait(10)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.stat(m.path)
+    assert ei.value.errno == errno.ENOTCONN, ei.value
     r = run_imapfs(["umount", os.path.basename(m.path)], timeout=30,
                    cwd=os.path.dirname(m.path))
     assert r.returncode == 0, r.stderr

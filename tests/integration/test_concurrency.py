@@ -10,6 +10,7 @@ import time
 import pytest
 
 import imaputil
+from mountutil import local_url
 from proxy import Proxy
 
 RATE = 200 * 1024          # bytes/s server -> client: ~10 s for 2 MB
@@ -24,8 +25,7 @@ def test_ls_while_slow_cat(slash_server, mount, imap):
     p = Proxy(slash_server.imaps_port).start()
     try:
         m = mount(slash_server, opts=["max_conns=3"],
-                  url="imaps://%s@127.0.0.1:%d/" % (slash_server.user,
-                                                     p.port))
+                  url=local_url(slash_server.user, p.port))
         big = os.path.join(m.path, "Big", "%d.eml" % uid)
         assert os.stat(big).st_size == size
         other = os.path.join(m.path, "Projects", "2024", "Q1")

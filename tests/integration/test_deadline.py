@@ -24,10 +24,11 @@ import pytest
 
 import corpus
 import imaputil
+import liveutil
 from fakeserver import FakeServer, Message
 from faultutil import assert_reads_back, child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
-from mountutil import poll_until
+from mountutil import local_url, poll_until
 
 T = 3           # -o timeout for the deadline tests
 SLACK = 4       # process start-up, a loaded machine
@@ -128,7 +129,7 @@ def fake(pki):
 def test_endless_or_unfinished_reply_ends_by_deadline(fake, pki, mount, how):
     """A reply of valid lines that never ends, and half a literal then
     "* BYE" on a connection left open: open()+read() ends in time."""
-    m = mount(url="imaps://alice@127.0.0.1:%d/" % fake.port,
+    m = mount(url=local_url("alice", fake.port),
               cafile=pki.cafile, password="pw", opts=["timeout=%d" % T])
     inbox = os.path.join(m.path, "INBOX")
     assert sorted(os.listdir(inbox)) == ["1.eml", "2.eml"]
@@ -233,10 +234,9 @@ def test_watcher_reconnects_soon_after_failed_connect(srv, imap, mount,
     """The watcher's connect fails while the server is gone; once it is
     back, a change in the watched mailbox shows within seconds, not after
     a whole poll interval (30 s with poll=0)."""
-    import test_live
     c = imap(srv)
-    name, rel, (u1,) = test_live._mailbox(srv, imap, "WatchBack",
-                                          [test_live._msg("one")])
+    name, rel, (u1,) = liveutil.new_mailbox(srv, imap, "WatchBack",
+                                            [liveutil.msg("one")])
     p = proxy(srv)
     m = mount(srv, url=proxy_url(srv, p), opts=["poll=0", "timeout=5",
                                            "watch=%s" % rel])
@@ -249,9 +249,9 @@ def test_watcher_reconnects_soon_after_failed_connect(srv, imap, mount,
     assert poll_until(lambda: "watcher: cannot connect" in m.log(), 15), m.log()
     p.refuse = False
     back = time.monotonic()
-    u2 = imaputil.append_uid(c, name, test_live._msg("two", ["second"]))
-    test_live.wait_for(lambda: "%d.eml" % u2 in os.listdir(d), 15,
-                       lambda: "append not shown %.0fs after the server came "
-                       "back: %r\n%s" % (time.monotonic() - back,
-                                         os.listdir(d), m.log()))
+    u2 = imaputil.append_uid(c, name, liveutil.msg("two", ["second"]))
+    liveutil.wait_for(lambda: "%d.eml" % u2 in os.listdir(d), 15,
+                      lambda: "append not shown %.0fs after the server came "
+                      "back: %r\n%s" % (time.monotonic() - back,
+                                        os.listdir(d), m.log()))
     print("shown %.1fs after the server came back" % (time.monotonic() - back))

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 import imaputil
-from test_live import OPTS, POLL_BOUND, _mailbox, _msg, wait_for
+from liveutil import OPTS, POLL_BOUND, new_mailbox, msg, wait_for
 
 
 def _stamp(tag):
@@ -43,8 +43,8 @@ def _moved_past(path, ns, bound, what):
 
 def _two_mailboxes(server, imap):
     c = imap(server)
-    busy = _mailbox(server, imap, "Busy", [_msg("busy one")])
-    quiet = _mailbox(server, imap, "Quiet", [_msg("quiet one")])
+    busy = new_mailbox(server, imap, "Busy", [msg("busy one")])
+    quiet = new_mailbox(server, imap, "Quiet", [msg("quiet one")])
     return c, busy, quiet
 
 
@@ -62,7 +62,7 @@ def test_other_client_append_moves_mtime(fresh_server, imap, mount):
     assert int(t0) - 1 <= q0 // 10**9 <= time.time() + 1, (q0, t0)
     stamp, ns = _stamp("append")
     assert _mtime(busy) <= ns
-    uid = imaputil.append_uid(c, bname, _msg("busy two", ["new mail"]))
+    uid = imaputil.append_uid(c, bname, msg("busy two", ["new mail"]))
     # stat only (no listing, which would make the kernel ask anyway): the
     # watcher's news reaches the kernel's cached attributes
     _moved_past(busy, ns, POLL_BOUND, "APPEND by another client")

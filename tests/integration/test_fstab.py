@@ -8,6 +8,7 @@ touched) with a \\040-escaped password_command, unmounted with umount(8).
 mount(8) finds the program through a temporary /usr/local/bin/imapfs
 symlink to the build, removed after each test."""
 
+import errno
 import os
 import subprocess
 import tempfile
@@ -77,8 +78,9 @@ def test_mount_fuse3_form_ro_and_unknown(slash_server, imapfs_bin, cleanup):
     assert r.returncode == 0, r.stderr
     opts, _ = _mount_opts(mp)
     assert "ro" in opts, opts
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.mkdir(os.path.join(mp, "NewBox"))
+    assert ei.value.errno == errno.EROFS, ei.value
 
 
 LINK = "/usr/local/bin/imapfs"

@@ -41,6 +41,7 @@ import time
 import pytest
 
 from gmailserver import ALL, TRASH, GmailServer
+from mountutil import local_url
 
 ALLDIR = "[Gmail]/All Mail"
 
@@ -58,7 +59,7 @@ def gmail(pki):
 
 
 def _mount(gs, pki, mount, extra=()):
-    return mount(url="imaps://alice@127.0.0.1:%d/" % gs.port,
+    return mount(url=local_url("alice", gs.port),
                  cafile=pki.cafile, password="pw",
                  opts=["timeout=10", "poll=0"] + list(extra))
 
@@ -180,8 +181,9 @@ def test_labels_xattr(gmail, pki, mount):
     os.setxattr(p, "user.imap.labels", "-Caf\u00e9".encode())
     # CR/LF never reach the wire: refused before anything is sent
     n = len(gmail.commands)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.setxattr(p, "user.imap.labels", b"+evil\r\nA1 DELETE INBOX")
+    assert ei.value.errno == errno.EINVAL, ei.value
     assert not any(c[2] == "DELETE" for c in gmail.commands[n:])
     assert gmail.labels(mid) == {"Travel", "\\Starred"}
 

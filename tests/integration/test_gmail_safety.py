@@ -24,6 +24,7 @@ checked in the server's own state and transcript.
                                            body was left behind before)
 """
 
+import errno
 import imaplib
 import os
 import ssl
@@ -108,8 +109,9 @@ def test_deleted_flag_refused(gmail, pki, mount):
     with pytest.raises(OSError) as e:
         os.setxattr(ip, "user.imap.flags", b"+\\Deleted")
     assert e.value.errno == 1   # EPERM
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.setxattr(ip, "user.imap.flags", b"\\Seen \\Deleted")
+    assert ei.value.errno == errno.EPERM, ei.value
     assert _stores(gmail, n) == []
     assert gmail.exists(mid)
     assert gmail.labels(mid) == {"\\Inbox", "Work"}

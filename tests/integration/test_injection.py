@@ -21,6 +21,7 @@ import corpus
 import imaputil
 from fakeserver import FakeServer, Message
 from imaputil import personal_name, personal_rel
+from mountutil import local_url
 
 
 def _snapshot(s):
@@ -217,7 +218,7 @@ def test_server_name_with_crlf_never_selected(pki, mount):
             Message(1, b"Subject: two\r\n\r\nbody\r\n")]},
     })
     try:
-        m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+        m = mount(url=local_url("alice", fs.port),
                   cafile=pki.cafile, password="pw", opts=["timeout=10"])
         names = os.listdir(m.path)
         odd = [n for n in names if n != "INBOX"]
@@ -262,7 +263,7 @@ def test_appendlimit_refused_before_sending(pki, mount):
             "CHILDREN", "UNSELECT", "APPENDLIMIT=2000"]
     fs = _fake(pki, caps_auth=caps)
     try:
-        m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+        m = mount(url=local_url("alice", fs.port),
                   cafile=pki.cafile, password="pw", opts=["timeout=10"])
         inbox = os.path.join(m.path, "INBOX")
         with open(os.path.join(inbox, "a.eml"), "wb", buffering=0) as f:

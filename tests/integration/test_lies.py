@@ -31,6 +31,7 @@ import pytest
 
 from fakeserver import Message
 from lieserver import LieServer
+from mountutil import local_url
 
 TIMEOUT = 5
 
@@ -59,7 +60,7 @@ def liar(pki):
 
 
 def _mount(liar, pki, mount, extra=()):
-    return mount(url="imaps://alice@127.0.0.1:%d/" % liar.port,
+    return mount(url=local_url("alice", liar.port),
                  cafile=pki.cafile, password="pw",
                  opts=["timeout=%d" % TIMEOUT, "poll=0"] + list(extra))
 

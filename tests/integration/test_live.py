@@ -19,47 +19,10 @@ import time
 
 import pytest
 
-import corpus
 import imaputil
 from imaputil import personal_name, personal_rel
-
-POLL = 2
-IDLE_BOUND = 5 + 6                 # "within ~5 s" + slack
-POLL_BOUND = 2 * POLL + 8          # one poll period late at worst + slack
-OPTS = ["poll=%d" % POLL, "timeout=10"]
-
-_seq = [0]
-
-
-def _uniq(tag):
-    _seq[0] += 1
-    return "%s%d%d" % (tag, os.getpid() % 1000, _seq[0])
-
-
-def _msg(subject, lines=("hello",), **kw):
-    return corpus.msg_plain(subject, list(lines), **kw)
-
-
-def wait_for(pred, bound, what):
-    """Poll PRED (a function returning a true value when done) for up to
-    BOUND seconds; fail with WHAT (a string or a function giving one)."""
-    deadline = time.monotonic() + bound
-    last = None
-    while True:
-        try:
-            last = pred()
-        except OSError as e:
-            last = None
-            err = e
-        else:
-            err = None
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            msg = what() if callable(what) else what
-            pytest.fail("%s (not within %ss; last error %r)"
-                        % (msg, bound, err))
-        time.sleep(0.2)
+from liveutil import (IDLE_BOUND, OPTS, POLL_BOUND, msg, new_mailbox, uniq,
+                      wait_for)
 
 
 def exists(path):
@@ -88,16 +51,6 @@ def live(fresh_server, mount):
     return mount(fresh_server, opts=OPTS)
 
 
-def _mailbox(server, imap, tag, bodies=()):
-    """Create a fresh personal mailbox holding BODIES -> (name, rel, uids)."""
-    c = imap(server)
-    leaf = _uniq(tag)
-    name = personal_name(server, leaf)
-    imaputil.create(c, name)
-    uids = [imaputil.append_uid(c, name, b) for b in bodies]
-    return name, personal_rel(server, leaf), uids
-
-
 # ---------------------------------------------------------------- INBOX
 
 
@@ -105,7 +58,7 @@ def test_inbox_append_shows_by_idle(fresh_server, live, imap):
     c = imap(fresh_server)
     inbox = os.path.join(live.path, "INBOX")
     before = set(os.listdir(inbox))          # loaded: the watcher may resync
-    body = _msg("live append " + _uniq("a"), ["pushed by IDLE"])
+    body = msg("live append " + uniq("a"), ["pushed by IDLE"])
     uid = imaputil.append_uid(c, "INBOX", body)
     name = "%d.eml" % uid
     assert name not in before
@@ -122,7 +75,7 @@ def test_inbox_append_shows_by_idle(fresh_server, live, imap):
 
 def test_inbox_expunge_vanishes_by_idle(fresh_server, live, imap):
     c = imap(fresh_server)
-    body = _msg("live expunge " + _uniq("e"))
+    body = msg("live expunge " + uniq("e"))
     uid = imaputil.append_uid(c, "INBOX", body)
     inbox = os.path.join(live.path, "INBOX")
     p = os.path.join(inbox, "%d.eml" % uid)
@@ -142,7 +95,7 @@ def test_inbox_expunge_vanishes_by_idle(fresh_server, live, imap):
 
 def test_inbox_flag_change_by_idle(fresh_server, live, imap):
     c = imap(fresh_server)
-    uid = imaputil.append_uid(c, "INBOX", _msg("live flags " + _uniq("f")))
+    uid = imaputil.append_uid(c, "INBOX", msg("live flags " + uniq("f")))
     inbox = os.path.join(live.path, "INBOX")
     p = os.path.join(inbox, "%d.eml" % uid)
     wait_for(lambda: exists(p), IDLE_BOUND, "new message not shown")
@@ -166,9 +119,9 @@ def test_inbox_flag_change_by_idle(fresh_server, live, imap):
 
 def test_polled_mailbox_append_flags_expunge(fresh_server, imap, mount):
     c = imap(fresh_server)
-    b1 = _msg("polled one")
-    b2 = _msg("polled two", ["second"])
-    name, rel, (u1, u2) = _mailbox(fresh_server, imap, "Polled", [b1, b2])
+    b1 = msg("polled one")
+    b2 = msg("polled two", ["second"])
+    name, rel, (u1, u2) = new_mailbox(fresh_server, imap, "Polled", [b1, b2])
     m = mount(fresh_server, opts=OPTS)
     d = os.path.join(m.path, rel)
     assert sorted(os.listdir(d)) == sorted(["%d.eml" % u1, "%d.eml" % u2])
@@ -176,7 +129,7 @@ def test_polled_mailbox_append_flags_expunge(fresh_server, imap, mount):
     assert os.stat(p1).st_size == len(b1)
 
     # append
-    b3 = _msg("polled three", ["third"])
+    b3 = msg("polled three", ["third"])
     u3 = imaputil.append_uid(c, name, b3)
     wait_for(lambda: "%d.eml" % u3 in os.listdir(d), POLL_BOUND,
              lambda: "%s/%d.eml appended by another client not listed: %r\n%s"
@@ -208,11 +161,11 @@ def test_mailbox_created_by_other_client(fresh_server, imap, live):
     c = imap(fresh_server)
     parent = _parent(fresh_server, live)
     before = os.listdir(parent)
-    leaf = _uniq("Born")
+    leaf = uniq("Born")
     assert leaf not in before
     imaputil.create(c, personal_name(fresh_server, leaf))
     u = imaputil.append_uid(c, personal_name(fresh_server, leaf),
-                            _msg("in a new mailbox"))
+                            msg("in a new mailbox"))
     wait_for(lambda: leaf in os.listdir(parent), POLL_BOUND,
              lambda: "mailbox %s created by another client not shown: %r\n%s"
              % (leaf, os.listdir(parent), live.log()))
@@ -223,7 +176,7 @@ def test_mailbox_created_by_other_client(fresh_server, imap, live):
 
 def test_mailbox_deleted_by_other_client(fresh_server, imap, mount):
     c = imap(fresh_server)
-    name, rel, _ = _mailbox(fresh_server, imap, "Doomed")
+    name, rel, _ = new_mailbox(fresh_server, imap, "Doomed")
     m = mount(fresh_server, opts=OPTS)
     d = os.path.join(m.path, rel)
     assert os.path.isdir(d)
@@ -256,12 +209,12 @@ def test_mailbox_deleted_by_other_client(fresh_server, imap, mount):
 
 def test_mailbox_renamed_by_other_client(fresh_server, imap, mount):
     c = imap(fresh_server)
-    body = _msg("travels with its mailbox")
-    name, rel, (uid,) = _mailbox(fresh_server, imap, "OldName", [body])
+    body = msg("travels with its mailbox")
+    name, rel, (uid,) = new_mailbox(fresh_server, imap, "OldName", [body])
     m = mount(fresh_server, opts=OPTS)
     old = os.path.join(m.path, rel)
     assert os.listdir(old) == ["%d.eml" % uid]
-    leaf = _uniq("NewName")
+    leaf = uniq("NewName")
     new_name = personal_name(fresh_server, leaf)
     imaputil.check(c.rename(imaputil.quote(name), imaputil.quote(new_name)),
                    "RENAME")
@@ -288,11 +241,11 @@ def _same_shape(body, marker):
 def test_uidvalidity_change(fresh_server, imap, mount):
     c = imap(fresh_server)
     date = imaputil.internaldate_str(1704103200)
-    a1 = _msg("uidvalidity ORIGINAL one", ["ORIGINAL first"])
-    a2 = _msg("uidvalidity ORIGINAL two", ["ORIGINAL %06d" % i
-                                           for i in range(20000)])  # >64 KiB
-    a3 = _msg("uidvalidity ORIGINAL three")
-    leaf = _uniq("Again")
+    a1 = msg("uidvalidity ORIGINAL one", ["ORIGINAL first"])
+    a2 = msg("uidvalidity ORIGINAL two", ["ORIGINAL %06d" % i
+                                          for i in range(20000)])  # >64 KiB
+    a3 = msg("uidvalidity ORIGINAL three")
+    leaf = uniq("Again")
     name = personal_name(fresh_server, leaf)
     imaputil.create(c, name)
     olduids = [imaputil.append_uid(c, name, b, date=date)
@@ -315,7 +268,7 @@ def test_uidvalidity_change(fresh_server, imap, mount):
         # UIDVALIDITY, UIDs 1 and 2 now name other messages; the new 1 has
         # the old 1's size and date
         b1 = _same_shape(a1, b"REPLACED")
-        b2 = _msg("uidvalidity NEW two", ["new second"])
+        b2 = msg("uidvalidity NEW two", ["new second"])
         for attempt in range(5):
             imaputil.check(c.delete(imaputil.quote(name)), "DELETE")
             imaputil.create(c, name)
@@ -381,8 +334,8 @@ def test_uidvalidity_change(fresh_server, imap, mount):
 
 def test_expunged_while_open(fresh_server, imap, live):
     c = imap(fresh_server)
-    body = _msg("expunged while open", ["line %06d of a big message" % i
-                                        for i in range(12000)])
+    body = msg("expunged while open", ["line %06d of a big message" % i
+                                       for i in range(12000)])
     assert len(body) > 300_000
     uid = imaputil.append_uid(c, "INBOX", body)
     inbox = os.path.join(live.path, "INBOX")
@@ -407,7 +360,7 @@ def test_expunged_while_open(fresh_server, imap, live):
     assert live.alive(), live.log()
     assert not exists(p)
     # still usable: a new message shows and reads
-    b2 = _msg("after the expunge")
+    b2 = msg("after the expunge")
     u2 = imaputil.append_uid(c, "INBOX", b2)
     p2 = os.path.join(inbox, "%d.eml" % u2)
     wait_for(lambda: exists(p2), IDLE_BOUND, "mount stopped following INBOX")

@@ -19,6 +19,7 @@ import pytest
 
 import imaputil
 from fakeserver import FakeServer, Message
+from mountutil import local_url
 
 BODY = b"From: x@example.org\r\nSubject: %s\r\n\r\nbody of %s\r\n"
 
@@ -112,7 +113,7 @@ def _fake(pki, mailboxes, delim=b"/"):
 
 
 def _mount_fake(mount, pki, fs):
-    return mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+    return mount(url=local_url("alice", fs.port),
                  cafile=pki.cafile, password="secret")
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import corpus
 import imaputil
+from mountutil import local_url
 from proxy import Proxy
 
 LIMIT = 512 * 1024      # far below the 2 MB (and 20 MB) message
@@ -20,7 +21,7 @@ HEAD_LIMIT = 64 * 1024  # `head -c 100`: at most 64 KiB on the wire (TLS and IMA
 def proxied(slash_server, mount):
     p = Proxy(slash_server.imaps_port).start()
     m = mount(slash_server,
-              url="imaps://%s@127.0.0.1:%d/" % (slash_server.user, p.port))
+              url=local_url(slash_server.user, p.port))
     yield m, p
     p.stop()
 
@@ -92,8 +93,7 @@ def test_head_of_20mb(slash_server, mount, imap):
             c, name, [], imaputil.internaldate_str(1704103200),
             corpus.msg_big("Huge", corpus.HUGE_SIZE, 2)), "APPEND huge")
         uid, body = _big(slash_server, imap, name)
-        m = mount(slash_server, url="imaps://%s@127.0.0.1:%d/"
-                  % (slash_server.user, p.port))
+        m = mount(slash_server, url=local_url(slash_server.user, p.port))
         assert len(body) > 15_000_000
         path = os.path.join(m.path, name, "%d.eml" % uid)
         assert os.stat(path).st_size == len(body)

@@ -31,7 +31,7 @@ import pytest
 
 from fakeserver import FakeServer, Message
 from lieserver import LieServer
-from mountutil import run_imapfs
+from mountutil import local_url, run_imapfs
 
 UIDVALIDITY = 1234567   # FakeServer's
 
@@ -60,7 +60,7 @@ def _fake(pki, bodies, flags=()):
 
 
 def _mount(fs, pki, mount, opts=()):
-    return mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+    return mount(url=local_url("alice", fs.port),
                  cafile=pki.cafile, password="pw",
                  opts=["timeout=10"] + list(opts))
 

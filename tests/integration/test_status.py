@@ -12,7 +12,7 @@ import time
 import pytest
 
 from fakeserver import FakeServer, Message
-from mountutil import run_imapfs
+from mountutil import local_url, run_imapfs
 
 BODY = b"From: a@b.example\r\nSubject: two\r\n\r\n" + b"y" * 20000 + b"\r\n"
 
@@ -68,8 +68,9 @@ def test_status_dovecot(slash_server, mount):
     assert ei.value.errno == errno.EPERM
     assert "user.imapfs.status" not in os.listxattr(m.path)
     # only the root has it
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.getxattr(os.path.join(m.path, "INBOX"), "user.imapfs.status")
+    assert ei.value.errno == errno.ENODATA, ei.value
 
 
 def test_status_last_error(pki, mount):
@@ -78,7 +79,7 @@ def test_status_last_error(pki, mount):
                                           "messages": [Message(1, BODY)]}})
     fs.start()
     try:
-        m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+        m = mount(url=local_url("alice", fs.port),
                   cafile=pki.cafile, password="pw", opts=["timeout=10"])
         inbox = os.path.join(m.path, "INBOX")
         assert os.listdir(inbox) == ["1.eml"]
@@ -88,9 +89,10 @@ def test_status_last_error(pki, mount):
         assert "MOVE" in missing and "CONDSTORE" in missing, out
 
         fs.garbage = {"body"}
-        with pytest.raises(OSError):
+        with pytest.raises(OSError) as ei:
             with open(os.path.join(inbox, "1.eml"), "rb") as f:
                 f.read()
+        assert ei.value.errno == errno.EIO, ei.value
         rc, out, err = _status(m.path)
         assert rc == 0, err
         last = _field(out, "last error")

@@ -20,6 +20,7 @@ uses, where the log goes, and live activity (issue 13 items 5, 6 and 7).
 What was fetched is checked against the server with imaplib.
 """
 
+import errno
 import os
 import re
 import socket
@@ -34,8 +35,9 @@ import imaputil
 from fakeserver import FakeServer, Message
 from faultproxy import FaultProxy
 from faultutil import proxy_url
-from mountutil import imapfs_bin, run_imapfs
+from mountutil import imapfs_bin, local_url, run_imapfs
 from test_status import _field, _status
+from waitutil import poll
 
 BULK = "Bulk"
 NBULK = 120
@@ -44,14 +46,16 @@ BULK_SIZE = 24 * 1024
 
 def _wait_status(path, pred, timeout=20):
     out = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def matches():
+        nonlocal out
         rc, out, err = _status(path)
         assert rc == 0, err
-        if pred(out):
-            return out
-        time.sleep(0.2)
-    raise AssertionError("status never matched:\n%s" % out)
+        return pred(out)
+
+    if not poll(matches, timeout)[0]:
+        raise AssertionError("status never matched:\n%s" % out)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +169,7 @@ def test_logfile_option(pki, mount):
     try:
         old = os.umask(0o022)
         try:
-            m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port, cafile=pki.cafile,
+            m = mount(url=local_url("alice", fs.port), cafile=pki.cafile,
                       password=SECRET, opts=["logfile=" + log, "timeout=10", "imap_trace"])
         finally:
             os.umask(old)
@@ -174,9 +178,10 @@ def test_logfile_option(pki, mount):
         inbox = os.path.join(m.path, "INBOX")
         assert os.listdir(inbox) == ["1.eml"]
         fs.garbage = {"body"}
-        with pytest.raises(OSError):
+        with pytest.raises(OSError) as ei:
             with open(os.path.join(inbox, "1.eml"), "rb") as f:
                 f.read()
+        assert ei.value.errno == errno.EIO, ei.value
         rc, out, err = _status(os.path.join(m.path, "INBOX"))
         assert rc == 0, err
         assert _field(out, "log").startswith(log), out

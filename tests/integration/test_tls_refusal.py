@@ -10,7 +10,7 @@ import pytest
 
 import mountutil
 from fakeserver import FakeServer
-from mountutil import in_proc_mounts, run_imapfs
+from mountutil import in_proc_mounts, local_url, run_imapfs
 
 PASSWORD = "fake-secret"
 SECRET_CMDS = ("LOGIN", "AUTHENTICATE")
@@ -68,7 +68,7 @@ def fake(pki):
 def test_a_wrong_host_name(fake, pki, imapfs_bin):
     cert = pki.leaf("otherhost", sans=["DNS:other.example", "IP:10.9.8.7"])
     fs = fake("imaps", cert=cert)
-    r, mounted = _attempt("imaps://alice@127.0.0.1:%d/" % fs.port,
+    r, mounted = _attempt(local_url("alice", fs.port),
                           pki.cafile)
     _assert_refused(fs, r, mounted, exit_code=2)
 
@@ -83,7 +83,7 @@ def test_a_wrong_host_name_localhost(fake, pki, imapfs_bin):
 
 def test_b_untrusted_self_signed(fake, pki, imapfs_bin):
     fs = fake("imaps", cert=pki.self_signed("selfsigned"))
-    r, mounted = _attempt("imaps://alice@127.0.0.1:%d/" % fs.port,
+    r, mounted = _attempt(local_url("alice", fs.port),
                           pki.cafile)
     _assert_refused(fs, r, mounted, exit_code=2)
 
@@ -91,33 +91,37 @@ def test_b_untrusted_self_signed(fake, pki, imapfs_bin):
 def test_b_untrusted_no_cafile(fake, pki, imapfs_bin):
     """Without cafile the system CAs are used: our test CA is not one."""
     fs = fake("imaps")
-    r, mounted = _attempt("imaps://alice@127.0.0.1:%d/" % fs.port, None)
+    r, mounted = _attempt(local_url("alice", fs.port), None)
     _assert_refused(fs, r, mounted, exit_code=2)
 
 
 def test_c_no_starttls(fake, pki, imapfs_bin):
     fs = fake("starttls", advertise_starttls=False)
-    r, mounted = _attempt("imap://alice@127.0.0.1:%d/" % fs.port, pki.cafile)
+    r, mounted = _attempt(local_url("alice", fs.port, scheme="imap"),
+                          pki.cafile)
     _assert_refused(fs, r, mounted)
 
 
 def test_d_starttls_response_injection(fake, pki, imapfs_bin):
     fs = fake("starttls", starttls_extra=b"* OK [CAPABILITY IMAP4rev1 "
               b"AUTH=PLAIN] injected\r\n")
-    r, mounted = _attempt("imap://alice@127.0.0.1:%d/" % fs.port, pki.cafile)
+    r, mounted = _attempt(local_url("alice", fs.port, scheme="imap"),
+                          pki.cafile)
     _assert_refused(fs, r, mounted)
 
 
 def test_e_preauth_greeting(fake, pki, imapfs_bin):
     fs = fake("starttls", preauth=True)
-    r, mounted = _attempt("imap://alice@127.0.0.1:%d/" % fs.port, pki.cafile)
+    r, mounted = _attempt(local_url("alice", fs.port, scheme="imap"),
+                          pki.cafile)
     _assert_refused(fs, r, mounted)
     assert not fs.saw(*SESSION_CMDS), fs.transcript()
 
 
 def test_f_logindisabled_after_tls(fake, pki, imapfs_bin):
     fs = fake("starttls", caps_tls=["IMAP4rev1", "LOGINDISABLED"])
-    r, mounted = _attempt("imap://alice@127.0.0.1:%d/" % fs.port, pki.cafile)
+    r, mounted = _attempt(local_url("alice", fs.port, scheme="imap"),
+                          pki.cafile)
     _assert_refused(fs, r, mounted)
     assert fs.saw("STARTTLS"), "control: TLS was negotiated first\n" + \
         fs.transcript()
@@ -128,7 +132,8 @@ def test_plaintext_refused_without_option(fake, pki, imapfs_bin):
     unless insecure_plaintext is given (the (c) case from another angle:
     a plain server that would accept LOGIN)."""
     fs = fake("plain", caps=["IMAP4rev1", "AUTH=PLAIN"])
-    r, mounted = _attempt("imap://alice@127.0.0.1:%d/" % fs.port, pki.cafile)
+    r, mounted = _attempt(local_url("alice", fs.port, scheme="imap"),
+                          pki.cafile)
     _assert_refused(fs, r, mounted)
 
 
@@ -156,7 +161,7 @@ def test_insecure_plaintext_loopback(fake, pki, mount):
     """insecure_plaintext allows imap:// without TLS to loopback (and the
     fake server sees that LOGIN)."""
     fs = fake("plain", caps=["IMAP4rev1", "AUTH=PLAIN"])
-    m = mount(url="imap://alice@127.0.0.1:%d/" % fs.port,
+    m = mount(url=local_url("alice", fs.port, scheme="imap"),
               password=PASSWORD, opts=["insecure_plaintext"])
     assert fs.saw(*SECRET_CMDS)
     assert os.listdir(m.path) == ["INBOX"]

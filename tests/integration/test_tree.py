@@ -15,6 +15,7 @@ import pytest
 
 import imaputil
 from fakeserver import FakeServer, Message
+from mountutil import local_url
 
 
 def walk_mount(root):
@@ -197,7 +198,7 @@ def test_invalid_mutf7_fake(pki, mount):
     fs = FakeServer("imaps", cert=pki.leaf("fake-tree"), mailboxes=mbs)
     fs.start()
     try:
-        m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port,
+        m = mount(url=local_url("alice", fs.port),
                   cafile=pki.cafile, password="secret")
         names = sorted(os.listdir(m.path))
         want = sorted(["INBOX", "Bad%26Name", "Tom & Jerry", "Caf%E9 8bit",

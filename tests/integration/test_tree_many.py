@@ -19,7 +19,8 @@ import time
 import pytest
 
 from fakeserver import FakeServer, Message
-from test_live import wait_for
+from liveutil import wait_for
+from mountutil import local_url
 
 MANY = 60000            # mailboxes, INBOX included
 GROUPS = 100            # parents of 100 mailboxes each
@@ -63,7 +64,7 @@ def _server(pki, mbs):
 
 
 def _mount(fake, pki, mount, opts):
-    m = mount(url="imaps://alice@127.0.0.1:%d/" % fake.port,
+    m = mount(url=local_url("alice", fake.port),
               cafile=pki.cafile, password="pw", opts=opts, start=False)
     t0 = time.monotonic()
     m.start(timeout=MOUNT_BOUND)

@@ -10,20 +10,20 @@ import os
 import time
 
 import imaputil
-from test_live import IDLE_BOUND, _mailbox, _msg, wait_for
+from liveutil import IDLE_BOUND, new_mailbox, msg, wait_for
 
 
 def test_watch_other_mailbox(fresh_server, imap, mount):
     c = imap(fresh_server)
-    name, rel, (u1,) = _mailbox(fresh_server, imap, "Watched", [_msg("w one")])
-    oname, orel, (o1,) = _mailbox(fresh_server, imap, "Unwatched", [_msg("u one")])
+    name, rel, (u1,) = new_mailbox(fresh_server, imap, "Watched", [msg("w one")])
+    oname, orel, (o1,) = new_mailbox(fresh_server, imap, "Unwatched", [msg("u one")])
     m = mount(fresh_server, opts=["poll=0", "timeout=10", "watch=%s" % rel])
     d, od = os.path.join(m.path, rel), os.path.join(m.path, orel)
     assert os.listdir(d) == ["%d.eml" % u1]
     assert os.listdir(od) == ["%d.eml" % o1]
 
-    u2 = imaputil.append_uid(c, name, _msg("w two", ["second"]))
-    o2 = imaputil.append_uid(c, oname, _msg("u two", ["second"]))
+    u2 = imaputil.append_uid(c, name, msg("w two", ["second"]))
+    o2 = imaputil.append_uid(c, oname, msg("u two", ["second"]))
     wait_for(lambda: "%d.eml" % u2 in os.listdir(d), IDLE_BOUND,
              lambda: "append to watched %s not shown: %r\n%s" % (rel, os.listdir(d), m.log()))
     # the unwatched one is neither idled on nor polled (poll=0)
@@ -39,13 +39,13 @@ def test_notify_reports_other_mailboxes(fresh_server, imap, mount):
     c = imap(fresh_server)
     caps = c.capability()[1][0].split()
     assert b"NOTIFY" in caps, "this Dovecot does not offer NOTIFY: %r" % (caps,)
-    oname, orel, (o1,) = _mailbox(fresh_server, imap, "Notified", [_msg("n one")])
+    oname, orel, (o1,) = new_mailbox(fresh_server, imap, "Notified", [msg("n one")])
     m = mount(fresh_server, opts=["poll=3600", "timeout=10"])
     od = os.path.join(m.path, orel)
     assert os.listdir(od) == ["%d.eml" % o1]
     # let the watcher finish starting up (it looks at every mailbox once
     # after NOTIFY SET), so that only a notification can report what follows
     time.sleep(3)
-    o2 = imaputil.append_uid(c, oname, _msg("n two", ["second"]))
+    o2 = imaputil.append_uid(c, oname, msg("n two", ["second"]))
     wait_for(lambda: "%d.eml" % o2 in os.listdir(od), IDLE_BOUND,
              lambda: "append to %s not shown via NOTIFY: %r\n%s" % (orel, os.listdir(od), m.log()))

@@ -23,9 +23,9 @@ import pytest
 
 import imaputil
 from fakeserver import FakeServer, Message
-from mountutil import run_imapfs
+from mountutil import local_url, run_imapfs
 from proxy import Proxy
-from test_live import IDLE_BOUND, _mailbox, _msg, wait_for
+from liveutil import IDLE_BOUND, new_mailbox, msg, wait_for
 
 POLL = 2
 POLL_BOUND = 2 * POLL + 8
@@ -104,7 +104,7 @@ def test_flag_change_by_other_client_seen_within_poll(bare, imap, mount):
     """A mailbox that is not IDLE-watched: \\Flagged and a keyword set, then
     cleared, by another client show in user.imap.flags within the poll
     bound. (Old code: STATUS does not move, the flags are never fetched.)"""
-    name, rel, (u1, u2) = _mailbox(bare, imap, "NoCsFlags", [_msg("a"), _msg("b")])
+    name, rel, (u1, u2) = new_mailbox(bare, imap, "NoCsFlags", [msg("a"), msg("b")])
     m = mount(bare, opts=["poll=%d" % POLL, "timeout=10"])
     d = os.path.join(m.path, rel)
     assert sorted(os.listdir(d)) == sorted(["%d.eml" % u1, "%d.eml" % u2])
@@ -130,7 +130,7 @@ def test_flag_poll_bound_most_recent_mailboxes(bare, imap, mount):
     """One mailbox more than a poll refetches: the least recently used one
     is left out of the flag polls that follow, the most recent are in
     each of them."""
-    boxes = [_mailbox(bare, imap, "NoCsBound%d" % i, [_msg("x%d" % i)])
+    boxes = [new_mailbox(bare, imap, "NoCsBound%d" % i, [msg("x%d" % i)])
              for i in range(FLAGPOLL_MAILBOXES + 1)]
     m = mount(bare, opts=["poll=%d" % POLL, "timeout=10"])
     old_name, old_rel, _ = boxes[0]
@@ -167,7 +167,7 @@ def test_idle_watched_mailbox_flags_without_condstore(bare, imap, mount):
     (UID FETCH 1:n (UID FLAGS): megabytes for a large INBOX, at each new
     mail); with poll=3600 no poll can be what shows them."""
     c = imap(bare)
-    uid = imaputil.append_uid(c, "INBOX", _msg("idle flags"))
+    uid = imaputil.append_uid(c, "INBOX", msg("idle flags"))
     m = mount(bare, opts=["poll=3600", "timeout=10"])
     p = os.path.join(m.path, "INBOX", "%d.eml" % uid)
     assert "\\Flagged" not in _flags(p)
@@ -228,13 +228,13 @@ def test_fakeserver_flag_change_seen_within_poll(pki, mount):
     made in its own state shows through the mount within the poll, and
     status says INBOX too is only polled."""
     box = {"attrs": ["\\HasNoChildren"],
-           "messages": [Message(1, _msg("f one")), Message(2, _msg("f two"))]}
+           "messages": [Message(1, msg("f one")), Message(2, msg("f two"))]}
     fs = FakeServer("imaps", cert=pki.leaf("fake-flagpoll"), password="pw",
                     mailboxes={b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": []},
                                b"Box": box})
     fs.start()
     try:
-        m = mount(url="imaps://alice@127.0.0.1:%d/" % fs.port, cafile=pki.cafile,
+        m = mount(url=local_url("alice", fs.port), cafile=pki.cafile,
                   password="pw", opts=["poll=%d" % POLL, "timeout=10"])
         d = os.path.join(m.path, "Box")
         assert sorted(os.listdir(d)) == ["1.eml", "2.eml"]
@@ -266,13 +266,13 @@ def test_flag_poll_large_mailbox_in_slices(bare, imap, mount, capsys):
     leaf = "NoCsCost"
     name = imaputil.personal_name(bare, leaf)
     imaputil.create(c, name)
-    body = _msg("cost")
+    body = msg("cost")
     # MULTIAPPEND-free bulk: imaplib one APPEND at a time (loopback: fast)
     for _ in range(n):
         imaputil.check(c.append(imaputil.quote(name), None, None, body), "APPEND")
     px = Proxy(bare.imaps_port).start()
     try:
-        m = mount(url="imaps://%s@127.0.0.1:%d/" % (bare.user, px.port),
+        m = mount(url=local_url(bare.user, px.port),
                   cafile=bare.cafile, password=bare.password,
                   opts=["poll=%d" % POLL, "timeout=10"])
         wait_for(lambda: "not connected yet" not in _status(m.path), 10, "watcher")

@@ -17,7 +17,6 @@ import os
 import stat
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -32,9 +31,7 @@ def acl_server(fresh_servers):
     return fresh_servers("slash")
 
 
-def _msg(tag):
-    return corpus.msg_plain("acl test %s" % tag, ["acl body"],
-                            msgid="acl-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("acl test", "acl", ["acl body"])
 
 
 def _shared_box(s, imap, box, rights, messages=1):

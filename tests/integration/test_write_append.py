@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 
 import pytest
 
@@ -27,10 +26,7 @@ from imaputil import personal_name, personal_rel
 EML_OK = "each APPENDed message must show as <UID>.eml"
 
 
-def _msg(tag, lines=("body line",)):
-    """A CRLF message the server stores and returns byte for byte."""
-    return corpus.msg_plain("write test %s" % tag, list(lines),
-                            msgid="w-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("write test", "w", ["body line"])
 
 
 def _box(c, server, name):
@@ -503,9 +499,10 @@ def test_create_outside_a_mailbox_fails(fresh_server, mount, imap, where):
     m = mount(s)
     d = m.path if where == "root" else os.path.join(
         m.path, personal_rel(s, "NsParent"))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         with open(os.path.join(d, "lost.eml"), "wb") as f:
             f.write(_msg("nowhere"))
+    assert ei.value.errno == errno.EPERM, ei.value
     after = {n: imaputil.status(c, n)["MESSAGES"] for n in counts}
     assert after == counts
     assert "lost.eml" not in os.listdir(d)

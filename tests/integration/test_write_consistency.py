@@ -8,22 +8,12 @@ import subprocess
 import tempfile
 import time
 
-import pytest
-
 import corpus
 import imaputil
-import mountutil
 from imaputil import personal_name, personal_rel
 
 
-def _msg(tag):
-    return corpus.msg_plain("consistency %s" % tag, ["c"],
-                            msgid="cs-%s-%d" % (tag, time.monotonic_ns()))
-
-
-def _has_poll():
-    r = mountutil.run_imapfs(["--help"])
-    return b"poll" in r.stdout + r.stderr
+_msg = corpus.tagged("consistency", "cs", ["c"])
 
 
 def _expect(c, m, s, box, children=()):
@@ -35,8 +25,6 @@ def _expect(c, m, s, box, children=()):
 
 
 def test_mount_and_server_agree_after_changes(fresh_server, mount, imap):
-    if not _has_poll():
-        pytest.skip("this imapfs has no -o poll")
     s = fresh_server
     c = imap(s)
     w, v = personal_name(s, "BurstW"), personal_name(s, "BurstV")

@@ -22,9 +22,7 @@ FLAGS = "user.imap.flags"
 SUB = "user.imap.subscribed"
 
 
-def _msg(tag):
-    return corpus.msg_plain("flags test %s" % tag, ["f"],
-                            msgid="fl-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("flags test", "fl", ["f"])
 
 
 def _one(c, s, box, flags):

@@ -5,6 +5,7 @@ cp onto it does, or in place, as vim and rsync --inplace do) it is
 replaced: the new bytes are APPENDed and only then the old UID is
 expunged; an empty write, no write, or the same bytes change nothing."""
 
+import errno
 import os
 import subprocess
 import time
@@ -14,6 +15,25 @@ import pytest
 import corpus
 import imaputil
 from imaputil import personal_name, personal_rel
+
+
+class _OneMessage:
+    """The message a test works on: PATH on the mount; check() asserts
+    what must hold whatever the test did to it (called at the end of each
+    test, so a violation is a failure of that test, not a teardown
+    error)."""
+
+    def __init__(self, c, sname, uid, body, path):
+        self.c, self.sname, self.uid, self.body = c, sname, uid, body
+        self.path = path
+
+    def check(self):
+        assert imaputil.bodies(self.c, self.sname) == {self.uid: self.body}, \
+            "the server's message changed"
+        assert imaputil.flags_of(self.c, self.sname, self.uid) == {"\\Seen"}
+        with open(self.path, "rb") as f:
+            assert f.read() == self.body
+        assert os.stat(self.path).st_size == len(self.body)
 
 
 @pytest.fixture
@@ -28,64 +48,68 @@ def one_message(fresh_server, mount, imap):
     uid = imaputil.append_uid(c, sname, body, ["\\Seen"])
     m = mount(s)
     p = os.path.join(m.path, personal_rel(s, box), "%d.eml" % uid)
-    yield p
-    assert imaputil.bodies(c, sname) == {uid: body}, \
-        "the server's message changed"
-    assert imaputil.flags_of(c, sname, uid) == {"\\Seen"}
-    with open(p, "rb") as f:
-        assert f.read() == body
-    assert os.stat(p).st_size == len(body)
+    return _OneMessage(c, sname, uid, body, p)
 
 
 @pytest.mark.parametrize("mode", ["r+b", "ab"])
 def test_open_for_writing_without_a_write_changes_nothing(one_message, mode):
     """Opened for writing in place (r+, append) and closed unwritten: the
     new file starts as the message and stores nothing."""
-    with open(one_message, mode) as f:
+    with open(one_message.path, mode) as f:
         if mode == "r+b":
             assert f.read(5) == b"From:"
+    one_message.check()
 
 
 def test_truncate_fails(one_message):
-    with pytest.raises(OSError):
-        os.truncate(one_message, 0)
-    with pytest.raises(OSError):
-        os.truncate(one_message, 10)
+    with pytest.raises(OSError) as ei:
+        os.truncate(one_message.path, 0)
+    assert ei.value.errno == errno.EPERM, ei.value
+    with pytest.raises(OSError) as ei:
+        os.truncate(one_message.path, 10)
+    assert ei.value.errno == errno.EPERM, ei.value
+    one_message.check()
 
 
 def test_chmod_changes_nothing(one_message):
     """IMAP keeps no modes: chmod is accepted (cp -a, tar and rsync -a set
     them) and the mode shown stays."""
-    mode = os.stat(one_message).st_mode & 0o7777
-    os.chmod(one_message, mode ^ 0o077 | 0o002)
-    assert os.stat(one_message).st_mode & 0o7777 == mode
+    mode = os.stat(one_message.path).st_mode & 0o7777
+    os.chmod(one_message.path, mode ^ 0o077 | 0o002)
+    assert os.stat(one_message.path).st_mode & 0o7777 == mode
+    one_message.check()
 
 
 def test_other_time_fails(one_message):
     """INTERNALDATE cannot change once stored; setting the one it has is
     fine (rsync -t on a restored message)."""
-    st = os.stat(one_message)
-    os.utime(one_message, (st.st_atime, st.st_mtime))
-    with pytest.raises(OSError):
-        os.utime(one_message, (st.st_atime, st.st_mtime - 3600))
-    assert os.stat(one_message).st_mtime == st.st_mtime
+    st = os.stat(one_message.path)
+    os.utime(one_message.path, (st.st_atime, st.st_mtime))
+    with pytest.raises(OSError) as ei:
+        os.utime(one_message.path, (st.st_atime, st.st_mtime - 3600))
+    assert ei.value.errno == errno.EPERM, ei.value
+    assert os.stat(one_message.path).st_mtime == st.st_mtime
+    one_message.check()
 
 
 def test_empty_or_same_write_changes_nothing(one_message):
-    with open(one_message, "rb") as f:
+    with open(one_message.path, "rb") as f:
         body = f.read()
-    with open(one_message, "wb"):
+    with open(one_message.path, "wb"):
         pass
-    with open(one_message, "wb") as f:
+    with open(one_message.path, "wb") as f:
         f.write(body)
+    one_message.check()
 
 
 def test_chown_fails(one_message):
-    st = os.stat(one_message)
-    with pytest.raises(OSError):
-        os.chown(one_message, st.st_uid + 1234, st.st_gid + 1234)
-    st2 = os.stat(one_message)
+    st = os.stat(one_message.path)
+    with pytest.raises(OSError) as ei:
+        os.chown(one_message.path, st.st_uid + 1234, st.st_gid + 1234)
+    assert ei.value.errno == errno.EPERM, ei.value
+    st2 = os.stat(one_message.path)
     assert (st2.st_uid, st2.st_gid) == (st.st_uid, st.st_gid)
+    one_message.check()
 
 
 def _three(s, c, tag):

@@ -7,7 +7,6 @@ Checked with LIST/STATUS/FETCH from an independent client.
 import errno
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -16,9 +15,7 @@ import imaputil
 from imaputil import personal_name, personal_rel
 
 
-def _msg(tag):
-    return corpus.msg_plain("mailbox test %s" % tag, ["x"],
-                            msgid="mb-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("mailbox test", "mb", ["x"])
 
 
 def _names(s):
@@ -260,8 +257,9 @@ def test_rename_inbox_refused(fresh_server, mount, imap):
     # Not under INBOX/: the kernel itself refuses moving a directory into
     # itself, which would test nothing.
     dst = os.path.join(m.path, "NotInbox")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.rename(os.path.join(m.path, "INBOX"), dst)
+    assert ei.value.errno == errno.EPERM, ei.value
     assert imaputil.bodies(c, "INBOX") == before
     assert _names(s) == names_before
     assert os.path.isdir(os.path.join(m.path, "INBOX"))

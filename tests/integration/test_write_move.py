@@ -8,7 +8,6 @@ is refused with EPERM.
 import errno
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -17,9 +16,7 @@ import imaputil
 from imaputil import personal_name, personal_rel
 
 
-def _msg(tag):
-    return corpus.msg_plain("move test %s" % tag, ["moving", tag],
-                            msgid="mv-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("move test", "mv", lambda tag: ["moving", tag])
 
 
 def _box(c, s, name, msgs):
@@ -200,9 +197,10 @@ def test_mv_message_to_noselect_refused(fresh_server, mount, imap):
                                      for x in attrs):
         pytest.skip("the server made NsOnly selectable")
     m = mount(s)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.rename(os.path.join(m.path, arel, "%d.eml" % a1),
                   os.path.join(m.path, personal_rel(s, "NsOnly"), "x.eml"))
+    assert ei.value.errno == errno.EPERM, ei.value
     assert imaputil.bodies(c, a) == {a1: body}
     assert os.listdir(os.path.join(m.path, arel)) == ["%d.eml" % a1]
 

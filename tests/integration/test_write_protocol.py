@@ -49,9 +49,7 @@ def _commands_with(s, pattern, bound=10):
             return cmds
 
 
-def _msg(tag):
-    return corpus.msg_plain("protocol %s" % tag, ["p"],
-                            msgid="pr-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("protocol", "pr", ["p"])
 
 
 def _setup(c, s, box, n=3):

@@ -9,7 +9,6 @@ MOVE, and otherwise fails with EPERM, changing nothing.
 import errno
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -18,9 +17,7 @@ import imaputil
 from imaputil import personal_name, personal_rel
 
 
-def _msg(tag):
-    return corpus.msg_plain("unlink test %s" % tag, ["bye"],
-                            msgid="u-%s-%d" % (tag, time.monotonic_ns()))
+_msg = corpus.tagged("unlink test", "u", ["bye"])
 
 
 def _setup(c, server, box):

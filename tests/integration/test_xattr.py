@@ -123,8 +123,9 @@ def test_file_flags_not_removable(server, mnt):
     that): rsync -X from a backup without attributes must not wipe them."""
     f = os.path.join(mnt.path, "INBOX", "1.eml")
     before = _x(f, "user.imap.flags")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as ei:
         os.removexattr(f, "user.imap.flags")
+    assert ei.value.errno == errno.EPERM, ei.value
     assert _x(f, "user.imap.flags") == before
 
 
