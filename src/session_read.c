@@ -211,13 +211,25 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 	}
 	free(s->selected);
 	s->selected = NULL;
-	session_doing(s, "%s %s", readonly ? "EXAMINE" : "SELECT", mailbox);
-	if (condstore)
-		r = readonly ? mailimap_examine_condstore(s->imap, mailbox, &modseq)
-			     : mailimap_select_condstore(s->imap, mailbox, &modseq);
-	else
-		r = readonly ? mailimap_examine(s->imap, mailbox) : mailimap_select(s->imap, mailbox);
-	rc = session_rc(s, r, readonly ? "EXAMINE" : "SELECT");
+	/* Dovecot creates INBOX on its first SELECT; when another client's
+	 * session creates it at the same moment, the SELECT can fail with
+	 * NO [ALREADYEXISTS] although the mailbox is there. Opening changes
+	 * nothing on the server, so one more try is safe. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		session_doing(s, "%s %s", readonly ? "EXAMINE" : "SELECT", mailbox);
+		if (condstore)
+			r = readonly ? mailimap_examine_condstore(s->imap, mailbox, &modseq)
+				     : mailimap_select_condstore(s->imap, mailbox, &modseq);
+		else
+			r = readonly ? mailimap_examine(s->imap, mailbox)
+				     : mailimap_select(s->imap, mailbox);
+		rc = session_rc(s, r, readonly ? "EXAMINE" : "SELECT");
+		if (rc != -EEXIST || s->broken)
+			break;
+		if (attempt == 0)
+			log_warn("imap[%d]: %s: the server said the mailbox already exists when "
+				 "asked to open it; asking once more", s->id, mailbox);
+	}
 	session_opened(s, mailbox, readonly, rc);
 	if (rc < 0)
 		return rc;

@@ -295,6 +295,10 @@ class FakeServer(Listener):
         # a lie: EXAMINE answers [READ-WRITE] and is read-write (a CLOSE
         # after it expunges)
         self.examine_rw = False
+        # this many SELECT/EXAMINEs are answered NO [ALREADYEXISTS], as
+        # Dovecot now and then answers the SELECT that creates INBOX
+        # while another client's session creates it too
+        self.select_alreadyexists = 0
         self.profile = None
         if profile is not None:
             self._apply_profile(profile, caps_auth is None)
@@ -751,6 +755,15 @@ class _Session:
         if not self._need_auth(tag):
             return
         toks = _tokens(rest)
+        with self.srv._lock:
+            exists_lie = self.srv.select_alreadyexists > 0
+            if exists_lie:
+                self.srv.select_alreadyexists -= 1
+        if exists_lie:
+            self.selected = None
+            self.state = "auth"
+            self.send("%s NO [ALREADYEXISTS] Mailbox already exists\r\n" % tag)
+            return
         mb = self._mailbox(toks[0]) if toks else None
         if mb is None or "\\Noselect" in mb["attrs"]:
             self.send("%s NO no such mailbox\r\n" % tag)
@@ -773,6 +786,15 @@ class _Session:
         if not self._need_auth(tag):
             return
         toks = _tokens(rest)
+        with self.srv._lock:
+            exists_lie = self.srv.select_alreadyexists > 0
+            if exists_lie:
+                self.srv.select_alreadyexists -= 1
+        if exists_lie:
+            self.selected = None
+            self.state = "auth"
+            self.send("%s NO [ALREADYEXISTS] Mailbox already exists\r\n" % tag)
+            return
         mb = self._mailbox(toks[0]) if toks else None
         if mb is None or "\\Noselect" in mb["attrs"]:
             self.selected = None

@@ -18,6 +18,11 @@ RFC822.SIZE for it moves, the mount drops the cached copy and fetches it
 once more, both at the next poll of a running mount and at the first open
 after a remount over the same cache. A server whose RFC822.SIZE merely
 differs from the real size (always the same) keeps its cached copies.
+
+A SELECT answered NO [ALREADYEXISTS] (Dovecot, when the SELECT that
+creates INBOX races another client's session creating it): the mount
+asks once more and lists the mailbox; a second such answer is an error
+for that one listing (EEXIST), and nothing is asked a third time.
 """
 
 import errno
@@ -354,3 +359,27 @@ def test_size_lie_stays_cached_across_mounts(pki, mount):
         assert "changed on the server" not in m.log()
     finally:
         liar.stop()
+
+
+# ----------------------------------- SELECT answered NO [ALREADYEXISTS]
+
+@pytest.mark.parametrize("lies,expect", [(1, None), (2, errno.EEXIST)],
+                         ids=["once", "twice"])
+def test_select_alreadyexists_asked_once_more(pki, mount, lies, expect):
+    fs = _fake(pki, {1: BODY})
+    try:
+        m = _mount(fs, pki, mount, ["poll=0", "max_conns=1"])
+        fs.select_alreadyexists = lies
+        inbox = os.path.join(m.path, "INBOX")
+        if expect is None:
+            assert os.listdir(inbox) == ["1.eml"]
+        else:
+            with pytest.raises(OSError) as e:
+                os.listdir(inbox)
+            assert e.value.errno == expect
+        with fs._lock:
+            opens = [c[2] for c in fs.commands if c[2] in ("SELECT", "EXAMINE")]
+        assert len(opens) == 2, "%r\n%s" % (opens, fs.transcript())
+        assert "already exists when asked to open it" in m.log()
+    finally:
+        fs.stop()
