@@ -755,15 +755,6 @@ class _Session:
         if not self._need_auth(tag):
             return
         toks = _tokens(rest)
-        with self.srv._lock:
-            exists_lie = self.srv.select_alreadyexists > 0
-            if exists_lie:
-                self.srv.select_alreadyexists -= 1
-        if exists_lie:
-            self.selected = None
-            self.state = "auth"
-            self.send("%s NO [ALREADYEXISTS] Mailbox already exists\r\n" % tag)
-            return
         mb = self._mailbox(toks[0]) if toks else None
         if mb is None or "\\Noselect" in mb["attrs"]:
             self.send("%s NO no such mailbox\r\n" % tag)
