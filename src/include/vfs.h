@@ -1,7 +1,8 @@
 /*
  * vfs — the core's whole API towards the FUSE adapter: inode numbers in,
- * plain attributes, names and bytes out. fs/ includes only this header (and
- * config.h, url.h, log.h); no libetpan or OpenSSL type crosses it.
+ * plain attributes, names and bytes out. fs/ sees only the public headers
+ * in src/include/ (this one, config.h, url.h, log.h and the few helpers the
+ * program's commands use); no libetpan or OpenSSL type crosses them.
  *
  * Every function returns 0 (or a byte count) on success and -errno on
  * failure; failures are logged with their cause where they happen.
