@@ -11,7 +11,7 @@
  * than that and never sends anything else, so it needs no certificate
  * checking; the real connection is left untouched.
  */
-#include "connhint.h"
+#include "connhint_int.h"
 #include "deadline.h"
 #include "log.h"
 #include "tcp.h"

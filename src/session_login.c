@@ -14,7 +14,7 @@
  */
 #include "session.h"
 #include "session_int.h"
-#include "connhint.h"
+#include "connhint_int.h"
 #include "errmap.h"
 #include "log.h"
 #include "secret.h"

@@ -10,7 +10,7 @@
  * calling thread's deadline (tcp_wait).
  */
 #include "tls.h"
-#include "connhint.h"
+#include "connhint_int.h"
 #include "tcp.h"
 
 #include <arpa/inet.h>
