@@ -124,7 +124,7 @@ void cache_set_key_map(struct cache *c, cache_key_map *map, void *ctx)
 
 /* The key K stands for (cache_set_key_map): K itself, or *TMP filled in.
  * Called without c->lock: the map takes the caller's locks. */
-static const struct cache_key *key_of(const struct cache *c, const struct cache_key *k, struct cache_key *tmp)
+static const struct cache_key *cache_key_of(const struct cache *c, const struct cache_key *k, struct cache_key *tmp)
 {
 	if (c->map == NULL)
 		return k;
@@ -133,7 +133,7 @@ static const struct cache_key *key_of(const struct cache *c, const struct cache_
 	return tmp;
 }
 
-static void mbox_id(const char *mailbox, uint8_t out[16])
+static void cache_mbox_id(const char *mailbox, uint8_t out[16])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
@@ -141,7 +141,7 @@ static void mbox_id(const char *mailbox, uint8_t out[16])
 	memcpy(out, md, 16);
 }
 
-static void hex16(const uint8_t id[16], char out[33])
+static void cache_hex16(const uint8_t id[16], char out[33])
 {
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", id[i]);
@@ -171,21 +171,21 @@ static size_t hash_key(const uint8_t mbox[16], uint32_t uidvalidity, uint32_t ui
 }
 
 /* MBOX/UIDVALIDITY.UID, the entry's name under c->dirfd. */
-static void entry_name(const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid, char *buf, size_t len)
+static void cache_entry_name(const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid, char *buf, size_t len)
 {
 	char hx[33];
 
-	hex16(mbox, hx);
+	cache_hex16(mbox, hx);
 	snprintf(buf, len, "%s/%" PRIu32 ".%" PRIu32, hx, uidvalidity, uid);
 }
 
 /* The same with the directory in front, for messages. */
-static void entry_path(const struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity,
+static void cache_entry_path(const struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity,
 		       uint32_t uid, char *buf, size_t len)
 {
 	char name[64];
 
-	entry_name(mbox, uidvalidity, uid, name, sizeof(name));
+	cache_entry_name(mbox, uidvalidity, uid, name, sizeof(name));
 	snprintf(buf, len, "%s/%s", c->dir, name);
 }
 
@@ -466,7 +466,7 @@ out:
 
 /* ---- the table (lock held) --------------------------------------------- */
 
-static struct centry **slot(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+static struct centry **cache_slot(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
 {
 	struct centry **pp = &c->tab[hash_key(mbox, uidvalidity, uid) & (c->tabsize - 1)];
 
@@ -500,7 +500,7 @@ static int grow(struct cache *c)
 	return 0;
 }
 
-static struct centry *insert(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+static struct centry *cache_insert(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
 {
 	struct centry *e, **pp;
 
@@ -514,14 +514,14 @@ static struct centry *insert(struct cache *c, const uint8_t mbox[16], uint32_t u
 	e->uid = uid;
 	e->fd = -1;
 	e->serial = ++c->serial;
-	pp = slot(c, mbox, uidvalidity, uid);
+	pp = cache_slot(c, mbox, uidvalidity, uid);
 	e->hnext = *pp;
 	*pp = e;
 	c->n++;
 	return e;
 }
 
-static void lru_unlink(struct cache *c, struct centry *e)
+static void cache_lru_unlink(struct cache *c, struct centry *e)
 {
 	if (e->prev)
 		e->prev->next = e->next;
@@ -534,7 +534,7 @@ static void lru_unlink(struct cache *c, struct centry *e)
 	e->prev = e->next = NULL;
 }
 
-static void lru_push(struct cache *c, struct centry *e)
+static void cache_lru_push(struct cache *c, struct centry *e)
 {
 	e->prev = NULL;
 	e->next = c->lru_head;
@@ -547,7 +547,7 @@ static void lru_push(struct cache *c, struct centry *e)
 
 /* E's claim has ended: it no longer answers for the key it was claimed
  * under. */
-static void unalias(struct cache *c, struct centry *e)
+static void cache_unalias(struct cache *c, struct centry *e)
 {
 	if (!e->aliased)
 		return;
@@ -563,7 +563,7 @@ static void unalias(struct cache *c, struct centry *e)
 
 /* The FETCHING entry claimed under the unmapped key (MBOX, UIDVALIDITY,
  * UID), or NULL. */
-static struct centry *claim_of(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
+static struct centry *cache_claim_of(struct cache *c, const uint8_t mbox[16], uint32_t uidvalidity, uint32_t uid)
 {
 	struct centry *e = c->claims[uid % NCLAIMS];
 
@@ -575,30 +575,30 @@ static struct centry *claim_of(struct cache *c, const uint8_t mbox[16], uint32_t
 
 /* Take E out of the table (and the LRU and the totals when READY); the
  * caller frees it, after closing or unlinking outside the lock. */
-static void detach(struct cache *c, struct centry *e)
+static void cache_detach(struct cache *c, struct centry *e)
 {
-	struct centry **pp = slot(c, e->mbox, e->uidvalidity, e->uid);
+	struct centry **pp = cache_slot(c, e->mbox, e->uidvalidity, e->uid);
 
 	if (*pp == e)
 		*pp = e->hnext;
 	c->n--;
-	unalias(c, e);
+	cache_unalias(c, e);
 	if (e->state == CE_READY) {
-		lru_unlink(c, e);
+		cache_lru_unlink(c, e);
 		c->bytes -= e->bytes;
 	}
 }
 
 /* Detach least recently used entries until the total fits; returns them
  * as a list (through hnext) to be removed outside the lock. */
-static struct centry *evict(struct cache *c)
+static struct centry *cache_evict(struct cache *c)
 {
 	struct centry *out = NULL;
 
 	while (c->bytes > c->max && c->lru_tail != NULL) {
 		struct centry *e = c->lru_tail;
 
-		detach(c, e);
+		cache_detach(c, e);
 		c->evicted++;
 		e->hnext = out;
 		out = e;
@@ -607,7 +607,7 @@ static struct centry *evict(struct cache *c)
 }
 
 /* Delete the files (or close the memfds) of a detached list. */
-static void drop_list(struct cache *c, struct centry *list)
+static void cache_drop_list(struct cache *c, struct centry *list)
 {
 	while (list != NULL) {
 		struct centry *next = list->hnext;
@@ -616,7 +616,7 @@ static void drop_list(struct cache *c, struct centry *list)
 		if (list->fd >= 0) {
 			close(list->fd);
 		} else if (c->dir != NULL) {
-			entry_name(list->mbox, list->uidvalidity, list->uid, path, sizeof(path));
+			cache_entry_name(list->mbox, list->uidvalidity, list->uid, path, sizeof(path));
 			if (unlinkat(c->dirfd, path, 0) < 0 && errno != ENOENT)
 				log_warn("cache: cannot remove %s/%s: %s", c->dir, path, strerror(errno));
 		}
@@ -701,7 +701,7 @@ static void scan_mailbox(struct cache *c, const char *name, struct scanned **v, 
 			*v = nv;
 			*cap = ncap;
 		}
-		e = insert(c, id, uv, uid);
+		e = cache_insert(c, id, uv, uid);
 		if (e == NULL)
 			break;
 		e->state = CE_READY;
@@ -736,12 +736,12 @@ static void scan(struct cache *c)
 	if (n > 0)
 		qsort(v, n, sizeof(*v), by_stamp);
 	for (size_t i = 0; i < n; i++) {
-		lru_push(c, v[i].e);
+		cache_lru_push(c, v[i].e);
 		c->bytes += v[i].e->bytes;
 	}
 	free(v);
-	gone = evict(c);	/* cache_size may have been lowered */
-	drop_list(c, gone);
+	gone = cache_evict(c);	/* cache_size may have been lowered */
+	cache_drop_list(c, gone);
 	log_debug("cache: %s: %zu bodies, %" PRIu64 " bytes", c->dir, c->n, c->bytes);
 }
 
@@ -837,13 +837,13 @@ static void header_fill(struct cache_hdr *h, const uint8_t mbox[16], uint32_t ui
 	h->uid = uid;
 }
 
-static uint32_t header_crc(const struct cache_hdr *h)
+static uint32_t cache_header_crc(const struct cache_hdr *h)
 {
 	return crc32c(0, h, offsetof(struct cache_hdr, hcrc));
 }
 
 /* CRC-32C of the LEN body bytes of the cache file FD. */
-static int body_crc(int fd, uint64_t len, uint32_t *crc)
+static int cache_body_crc(int fd, uint64_t len, uint32_t *crc)
 {
 	static const size_t chunk = 256 * 1024;
 	char *buf = malloc(chunk);
@@ -881,7 +881,7 @@ static int check_file(int fd, const uint8_t mbox[16], uint32_t uidvalidity, uint
 		*why = "shorter than its header";
 		return -EIO;
 	}
-	if (memcmp(h.magic, MAGIC, 8) != 0 || h.hcrc != header_crc(&h)) {
+	if (memcmp(h.magic, MAGIC, 8) != 0 || h.hcrc != cache_header_crc(&h)) {
 		*why = "bad header";
 		return -EIO;
 	}
@@ -893,7 +893,7 @@ static int check_file(int fd, const uint8_t mbox[16], uint32_t uidvalidity, uint
 		*why = "length does not match its header (torn write?)";
 		return -EIO;
 	}
-	rc = body_crc(fd, h.len, &crc);
+	rc = cache_body_crc(fd, h.len, &crc);
 	if (rc < 0) {
 		*why = "read error";
 		return rc;
@@ -943,11 +943,11 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	const char *why = NULL;
 	char path[4200], name[64];
 
-	k = key_of(c, k, &mk);
-	mbox_id(k->mailbox, id);
+	k = cache_key_of(c, k, &mk);
+	cache_mbox_id(k->mailbox, id);
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		e = *slot(c, id, k->uidvalidity, k->uid);
+		e = *cache_slot(c, id, k->uidvalidity, k->uid);
 		if (e == NULL || e->state == CE_READY || !wait)
 			break;
 		pthread_cond_wait(&c->changed, &c->lock);
@@ -957,8 +957,8 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		pthread_mutex_unlock(&c->lock);
 		return -ENOENT;
 	}
-	lru_unlink(c, e);
-	lru_push(c, e);
+	cache_lru_unlink(c, e);
+	cache_lru_push(c, e);
 	serial = e->serial;
 	touch = now - e->touched > TOUCH_EVERY;
 	if (touch)
@@ -968,13 +968,13 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		len = e->bytes - CACHE_DATA_OFF;
 		if (stale(k, e->claim, len)) {
 			claim = e->claim;
-			detach(c, e);
+			cache_detach(c, e);
 			c->misses++;
 			c->stale++;
 			pthread_mutex_unlock(&c->lock);
 			log_stale(k, claim, len);
 			e->hnext = NULL;
-			drop_list(c, e);
+			cache_drop_list(c, e);
 			return -ENOENT;
 		}
 		fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
@@ -989,8 +989,8 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	}
 	pthread_mutex_unlock(&c->lock);
 
-	entry_name(id, k->uidvalidity, k->uid, name, sizeof(name));
-	entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
+	cache_entry_name(id, k->uidvalidity, k->uid, name, sizeof(name));
+	cache_entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
 	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		/* gone (someone cleaned the directory): a plain miss; out of
@@ -1015,7 +1015,7 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	}
 
 	pthread_mutex_lock(&c->lock);
-	e = *slot(c, id, k->uidvalidity, k->uid);
+	e = *cache_slot(c, id, k->uidvalidity, k->uid);
 	if (e == NULL || e->serial != serial) {
 		/* evicted or replaced meanwhile: an fd we opened is still good */
 		e = NULL;
@@ -1027,7 +1027,7 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		/* a damaged or vanished file leaves the index; only a damaged
 		 * one that is still this entry's is deleted */
 		if (e != NULL && e->state == CE_READY && (damaged || old || rc == -ENOENT)) {
-			detach(c, e);
+			cache_detach(c, e);
 			free(e);
 		} else {
 			damaged = old = false;
@@ -1069,9 +1069,9 @@ static void claimed_key(struct cache *c, const struct cache_key *k, uint8_t mbox
 	struct centry *e = NULL;
 
 	if (c->map != NULL) {
-		mbox_id(k->mailbox, mbox);
+		cache_mbox_id(k->mailbox, mbox);
 		pthread_mutex_lock(&c->lock);
-		e = claim_of(c, mbox, k->uidvalidity, k->uid);
+		e = cache_claim_of(c, mbox, k->uidvalidity, k->uid);
 		if (e != NULL) {
 			memcpy(mbox, e->mbox, 16);
 			*uidvalidity = e->uidvalidity;
@@ -1081,8 +1081,8 @@ static void claimed_key(struct cache *c, const struct cache_key *k, uint8_t mbox
 		if (e != NULL)
 			return;
 	}
-	k = key_of(c, k, &mk);
-	mbox_id(k->mailbox, mbox);
+	k = cache_key_of(c, k, &mk);
+	cache_mbox_id(k->mailbox, mbox);
 	*uidvalidity = k->uidvalidity;
 	*uid = k->uid;
 }
@@ -1090,19 +1090,19 @@ static void claimed_key(struct cache *c, const struct cache_key *k, uint8_t mbox
 int cache_claim(struct cache *c, const struct cache_key *k)
 {
 	struct cache_key mk;
-	const struct cache_key *m = key_of(c, k, &mk);
+	const struct cache_key *m = cache_key_of(c, k, &mk);
 	uint8_t id[16], from[16];
 	struct centry *e;
 	int rc = 0;
 
-	mbox_id(m->mailbox, id);
+	cache_mbox_id(m->mailbox, id);
 	if (c->map != NULL)
-		mbox_id(k->mailbox, from);
+		cache_mbox_id(k->mailbox, from);
 	pthread_mutex_lock(&c->lock);
-	if (*slot(c, id, m->uidvalidity, m->uid) != NULL ||
-	    (c->map != NULL && claim_of(c, from, k->uidvalidity, k->uid) != NULL)) {
+	if (*cache_slot(c, id, m->uidvalidity, m->uid) != NULL ||
+	    (c->map != NULL && cache_claim_of(c, from, k->uidvalidity, k->uid) != NULL)) {
 		rc = -EEXIST;
-	} else if ((e = insert(c, id, m->uidvalidity, m->uid)) == NULL) {
+	} else if ((e = cache_insert(c, id, m->uidvalidity, m->uid)) == NULL) {
 		rc = -ENOMEM;
 	} else if (c->map != NULL) {
 		/* remember what it was claimed as (see c->claims) */
@@ -1127,9 +1127,9 @@ void cache_unclaim(struct cache *c, const struct cache_key *k)
 
 	claimed_key(c, k, id, &uidvalidity, &uid);
 	pthread_mutex_lock(&c->lock);
-	e = *slot(c, id, uidvalidity, uid);
+	e = *cache_slot(c, id, uidvalidity, uid);
 	if (e != NULL && e->state == CE_FETCHING) {
-		detach(c, e);
+		cache_detach(c, e);
 		free(e);
 		pthread_cond_broadcast(&c->changed);
 	}
@@ -1159,7 +1159,7 @@ int cache_writer_new(struct cache *c, const struct cache_key *k, struct cache_wr
 	} else {
 		char hx[33], tmp[64];
 
-		hex16(w->hdr.mbox, hx);
+		cache_hex16(w->hdr.mbox, hx);
 		/* an unnamed file, linked in at commit: nothing half-written
 		 * ever has a name, a crash leaves nothing behind, and the
 		 * directory is locked once per body instead of three times.
@@ -1293,11 +1293,11 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 	if (fdp != NULL)
 		*fdp = -1;
 	/* written out of order: the checksum comes from reading it back */
-	if (w->scattered && !w->failed && body_crc(w->fd, w->len, &w->crc) < 0)
+	if (w->scattered && !w->failed && cache_body_crc(w->fd, w->len, &w->crc) < 0)
 		w->failed = true;
 	h->len = w->len;
 	h->crc = w->crc;
-	h->hcrc = header_crc(h);
+	h->hcrc = cache_header_crc(h);
 	if (w->failed || pwrite(w->fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
 		rc = -EIO;
 		goto fail;
@@ -1310,9 +1310,9 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 		}
 	}
 	if (c->dir != NULL) {
-		entry_name(h->mbox, h->uidvalidity, h->uid, path, sizeof(path));
+		cache_entry_name(h->mbox, h->uidvalidity, h->uid, path, sizeof(path));
 		pthread_mutex_lock(&c->lock);
-		e = *slot(c, h->mbox, h->uidvalidity, h->uid);
+		e = *cache_slot(c, h->mbox, h->uidvalidity, h->uid);
 		keep = e == NULL || e->state == CE_FETCHING;
 		pthread_mutex_unlock(&c->lock);
 		/* larger than the whole cache: the caller gets its fd, the
@@ -1341,14 +1341,14 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 		w->fd = -1;
 	}
 	pthread_mutex_lock(&c->lock);
-	e = *slot(c, h->mbox, h->uidvalidity, h->uid);
+	e = *cache_slot(c, h->mbox, h->uidvalidity, h->uid);
 	if (w->len + sizeof(*h) > c->max)
 		keep = false;
 	if (keep && (e == NULL || e->state == CE_FETCHING)) {
 		if (e == NULL)
-			e = insert(c, h->mbox, h->uidvalidity, h->uid);
+			e = cache_insert(c, h->mbox, h->uidvalidity, h->uid);
 		if (e != NULL) {
-			unalias(c, e);
+			cache_unalias(c, e);
 			e->state = CE_READY;
 			e->touched = time(NULL);
 			e->bytes = w->len + sizeof(*h);
@@ -1356,16 +1356,16 @@ int cache_writer_commit(struct cache_writer *w, int *fdp)
 			e->fd = w->fd;	/* memory mode keeps the memfd */
 			w->fd = -1;
 			c->bytes += e->bytes;
-			lru_push(c, e);
-			gone = evict(c);
+			cache_lru_push(c, e);
+			gone = cache_evict(c);
 		}
 	} else if (e != NULL && e->state == CE_FETCHING && w->claimed) {
-		detach(c, e);
+		cache_detach(c, e);
 		free(e);
 	}
 	pthread_cond_broadcast(&c->changed);
 	pthread_mutex_unlock(&c->lock);
-	drop_list(c, gone);
+	cache_drop_list(c, gone);
 	if (w->fd >= 0)
 		close(w->fd);
 	free(w->tmp);
@@ -1379,9 +1379,9 @@ fail:
 	{
 		/* let waiters go and fetch it themselves */
 		pthread_mutex_lock(&c->lock);
-		e = *slot(c, h->mbox, h->uidvalidity, h->uid);
+		e = *cache_slot(c, h->mbox, h->uidvalidity, h->uid);
 		if (e != NULL && e->state == CE_FETCHING && w->claimed) {
-			detach(c, e);
+			cache_detach(c, e);
 			free(e);
 		}
 		pthread_cond_broadcast(&c->changed);
