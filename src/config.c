@@ -22,10 +22,10 @@ static const char *const config_auth_names[] = { "login", "xoauth2", "oauthbeare
 static const char *const config_yes_no[] = { "yes", "no", NULL };
 static const char *const config_allmail_names[] = { "show", "hide", "only", NULL };
 
-/* One row per option, as sshfs's SSHFS_OPT makes its table: NAME, KIND, the
- * struct config FIELD it sets, the OPT_INT range MIN..MAX, ARG and HELP for
- * --help, CHOICES for OPT_ENUM (else NULL). */
-#define CONFIG_OPT(name, kind, field, min, max, arg, help, choices) \
+/* One entry per option, as sshfs's SSHFS_OPT makes its table: NAME, KIND, the
+ * struct config FIELD it sets, the OPT_INT range MIN..MAX, CHOICES for
+ * OPT_ENUM (else NULL), then ARG and HELP for --help (on the next line). */
+#define CONFIG_OPT(name, kind, field, min, max, choices, arg, help) \
 	{ name, kind, offsetof(struct config, field), min, max, arg, help, choices }
 
 static const struct opt {
@@ -37,34 +37,68 @@ static const struct opt {
 	const char *help;
 	const char *const *choices;	/* OPT_ENUM values, index stored as int */
 } config_opts[] = {
-	CONFIG_OPT("ro", OPT_FLAG, ro, 0, 0, NULL, "read-only: open mailboxes with EXAMINE, refuse every change", NULL),
-	CONFIG_OPT("timeout", OPT_INT, timeout, 1, 3600, "SECONDS", "network timeout per wait; each file operation at most twice it (default 30)", NULL),
-	CONFIG_OPT("max_conns", OPT_INT, max_conns, 1, 64, "N", "at most N IMAP connections at once (default 4)", NULL),
-	CONFIG_OPT("poll", OPT_INT, poll, 0, 86400, "SECONDS", "check mailboxes in use for changes by other clients every SECONDS (default 30, 0: only the IDLE watch)", NULL),
-	CONFIG_OPT("watch", OPT_STR, watch, 0, 0, "MAILBOX[,...]", "IDLE on these mailboxes (mount paths; default INBOX), one connection each; -o watch=INBOX,Sent or one -o watch= each (they add up)", NULL),
-	CONFIG_OPT("cafile", OPT_STR, cafile, 0, 0, "PATH", "trust the CA certificates in PATH instead of the system's", NULL),
-	CONFIG_OPT("password_file", OPT_STR, password_file, 0, 0, "PATH", "read the password from PATH (must be mode 0600 or stricter)", NULL),
-	CONFIG_OPT("password_command", OPT_STR, password_command, 0, 0, "CMD", "run CMD with /bin/sh; the first line it prints is the password", NULL),
-	CONFIG_OPT("insecure_plaintext", OPT_FLAG, insecure_plaintext, 0, 0, NULL, "imap:// without TLS; allowed only to a loopback address", NULL),
-	CONFIG_OPT("imap_trace", OPT_FLAG, imap_trace, 0, 0, NULL, "log the IMAP protocol (passwords redacted)", NULL),
-	CONFIG_OPT("logfile", OPT_STR, logfile, 0, 0, "PATH", "append the log to PATH (created 0600) instead of syslog", NULL),
-	CONFIG_OPT("debug", OPT_FLAG, debug, 0, 0, NULL, "print FUSE requests (implies -f)", NULL),
-	CONFIG_OPT("subscribed", OPT_FLAG, subscribed, 0, 0, NULL, "show only subscribed mailboxes (LSUB) and their parents", NULL),
-	CONFIG_OPT("allow_other", OPT_FLAG, allow_other, 0, 0, NULL, "let other users access the mount (needs user_allow_other in /etc/fuse.conf)", NULL),
-	CONFIG_OPT("auth", OPT_ENUM, auth, 0, 0, "MECH", "login (default), or xoauth2 / oauthbearer: OAuth2 with a token from password_command", config_auth_names),
-	CONFIG_OPT("cache", OPT_ENUM, cache, 0, 0, "yes|no", "keep message bodies on disk across mounts (default yes); no: only in memory, 32 MiB at most", config_yes_no),
-	CONFIG_OPT("cache_dir", OPT_STR, cache_dir, 0, 0, "PATH", "keep the body cache under PATH (default $XDG_CACHE_HOME/imapfs)", NULL),
-	CONFIG_OPT("allmail", OPT_ENUM, allmail, 0, 0, "show|hide|only", "Gmail: show [Gmail]/All Mail with the labels (default), hide it, or show only it (for backups)", config_allmail_names),
-	CONFIG_OPT("cache_size", OPT_SIZE, cache_size, 0, 0, "BYTES", "at most this much in the body cache, least recently used out first (K, M, G suffixes; default 1G)", NULL),
+	CONFIG_OPT("ro", OPT_FLAG, ro, 0, 0, NULL, NULL,
+		   "read-only: open mailboxes with EXAMINE, refuse every change"),
+	CONFIG_OPT("timeout", OPT_INT, timeout, 1, 3600, NULL, "SECONDS",
+		   "network timeout per wait; each file operation at most twice it (default 30)"),
+	CONFIG_OPT("max_conns", OPT_INT, max_conns, 1, 64, NULL, "N",
+		   "at most N IMAP connections at once (default 4)"),
+	CONFIG_OPT("poll", OPT_INT, poll, 0, 86400, NULL, "SECONDS",
+		   "check mailboxes in use for changes by other clients every SECONDS (default 30, 0: "
+		   "only the IDLE watch)"),
+	CONFIG_OPT("watch", OPT_STR, watch, 0, 0, NULL, "MAILBOX[,...]",
+		   "IDLE on these mailboxes (mount paths; default INBOX), one connection each; -o "
+		   "watch=INBOX,Sent or one -o watch= each (they add up)"),
+	CONFIG_OPT("cafile", OPT_STR, cafile, 0, 0, NULL, "PATH",
+		   "trust the CA certificates in PATH instead of the system's"),
+	CONFIG_OPT("password_file", OPT_STR, password_file, 0, 0, NULL, "PATH",
+		   "read the password from PATH (must be mode 0600 or stricter)"),
+	CONFIG_OPT("password_command", OPT_STR, password_command, 0, 0, NULL, "CMD",
+		   "run CMD with /bin/sh; the first line it prints is the password"),
+	CONFIG_OPT("insecure_plaintext", OPT_FLAG, insecure_plaintext, 0, 0, NULL, NULL,
+		   "imap:// without TLS; allowed only to a loopback address"),
+	CONFIG_OPT("imap_trace", OPT_FLAG, imap_trace, 0, 0, NULL, NULL,
+		   "log the IMAP protocol (passwords redacted)"),
+	CONFIG_OPT("logfile", OPT_STR, logfile, 0, 0, NULL, "PATH",
+		   "append the log to PATH (created 0600) instead of syslog"),
+	CONFIG_OPT("debug", OPT_FLAG, debug, 0, 0, NULL, NULL,
+		   "print FUSE requests (implies -f)"),
+	CONFIG_OPT("subscribed", OPT_FLAG, subscribed, 0, 0, NULL, NULL,
+		   "show only subscribed mailboxes (LSUB) and their parents"),
+	CONFIG_OPT("allow_other", OPT_FLAG, allow_other, 0, 0, NULL, NULL,
+		   "let other users access the mount (needs user_allow_other in /etc/fuse.conf)"),
+	CONFIG_OPT("auth", OPT_ENUM, auth, 0, 0, config_auth_names, "MECH",
+		   "login (default), or xoauth2 / oauthbearer: OAuth2 with a token from password_command"),
+	CONFIG_OPT("cache", OPT_ENUM, cache, 0, 0, config_yes_no, "yes|no",
+		   "keep message bodies on disk across mounts (default yes); no: only in memory, 32 MiB "
+		   "at most"),
+	CONFIG_OPT("cache_dir", OPT_STR, cache_dir, 0, 0, NULL, "PATH",
+		   "keep the body cache under PATH (default $XDG_CACHE_HOME/imapfs)"),
+	CONFIG_OPT("allmail", OPT_ENUM, allmail, 0, 0, config_allmail_names, "show|hide|only",
+		   "Gmail: show [Gmail]/All Mail with the labels (default), hide it, or show only it "
+		   "(for backups)"),
+	CONFIG_OPT("cache_size", OPT_SIZE, cache_size, 0, 0, NULL, "BYTES",
+		   "at most this much in the body cache, least recently used out first (K, M, G "
+		   "suffixes; default 1G)"),
 	/* sshfs 3.7 / libfuse spellings, with their meaning (imapfs.1) */
-	CONFIG_OPT("uid", OPT_INT, uid, 0, INT_MAX, "N", "show every file and directory as owned by user N (default: the mounting user)", NULL),
-	CONFIG_OPT("gid", OPT_INT, gid, 0, INT_MAX, "N", "show every file and directory as owned by group N (default: the mounting user's group)", NULL),
-	CONFIG_OPT("umask", OPT_OCTAL, umask, 0, 0777, "OCTAL", "modes: files 0666, directories 0777 (writes refused: minus w) minus these bits (default 077)", NULL),
-	CONFIG_OPT("allow_root", OPT_FLAG, allow_root, 0, 0, NULL, "let root (besides the mounting user) access the mount; not with allow_other", NULL),
-	CONFIG_OPT("nonempty", OPT_FLAG, nonempty, 0, 0, NULL, "mount over a directory that is not empty (its files are hidden until unmounted)", NULL),
-	CONFIG_OPT("auto_unmount", OPT_FLAG, auto_unmount, 0, 0, NULL, "unmount when imapfs dies, even by kill -9 (a fusermount3 process waits for it)", NULL),
-	CONFIG_OPT("default_permissions", OPT_FLAG, always_on, 0, 0, NULL, "always on: the kernel checks the owner and mode shown", NULL),
-	CONFIG_OPT("reconnect", OPT_FLAG, always_on, 0, 0, NULL, "always on: lost connections are made again", NULL),
+	CONFIG_OPT("uid", OPT_INT, uid, 0, INT_MAX, NULL, "N",
+		   "show every file and directory as owned by user N (default: the mounting user)"),
+	CONFIG_OPT("gid", OPT_INT, gid, 0, INT_MAX, NULL, "N",
+		   "show every file and directory as owned by group N (default: the mounting user's "
+		   "group)"),
+	CONFIG_OPT("umask", OPT_OCTAL, umask, 0, 0777, NULL, "OCTAL",
+		   "modes: files 0666, directories 0777 (writes refused: minus w) minus these bits "
+		   "(default 077)"),
+	CONFIG_OPT("allow_root", OPT_FLAG, allow_root, 0, 0, NULL, NULL,
+		   "let root (besides the mounting user) access the mount; not with allow_other"),
+	CONFIG_OPT("nonempty", OPT_FLAG, nonempty, 0, 0, NULL, NULL,
+		   "mount over a directory that is not empty (its files are hidden until unmounted)"),
+	CONFIG_OPT("auto_unmount", OPT_FLAG, auto_unmount, 0, 0, NULL, NULL,
+		   "unmount when imapfs dies, even by kill -9 (a fusermount3 process waits for it)"),
+	CONFIG_OPT("default_permissions", OPT_FLAG, always_on, 0, 0, NULL, NULL,
+		   "always on: the kernel checks the owner and mode shown"),
+	CONFIG_OPT("reconnect", OPT_FLAG, always_on, 0, 0, NULL, NULL,
+		   "always on: lost connections are made again"),
 };
 
 /*
