@@ -16,7 +16,7 @@
 
 #include "cache.h"
 #include "log.h"
-#include "vfs_internal.h"
+#include "tree.h"
 
 #define NTRACK 4	/* mailboxes followed at once */
 #define SKIP 4		/* a reader may skip this many (already cached, say) */
@@ -52,7 +52,10 @@ struct batch {
 };
 
 struct prefetch {
-	struct vfs *v;		/* immutable */
+	struct tree *tree;	/* the vfs's; immutable pointer (tree.h for its lock) */
+	struct cache *cache;	/* the vfs's; immutable pointer (cache.h for its lock) */
+	prefetch_fetch_fn fetch;	/* and its CTX: immutable */
+	void *fetch_ctx;
 	int nworkers;		/* guarded by lock (start() lowers it if threads fail) */
 	pthread_t *threads;
 	pthread_mutex_t lock;
@@ -124,7 +127,7 @@ static void track_clear(struct track *t)
  * is taken inside). */
 static int track_load(struct prefetch *p, struct track *t, uint32_t node)
 {
-	struct tree *tr = &p->v->tree;
+	struct tree *tr = p->tree;
 	struct tree_node *nd;
 	int rc = 0;
 
@@ -167,9 +170,9 @@ static struct track *track_for(struct prefetch *p, uint32_t node)
 		struct track *t = &p->tracks[i];
 
 		if (t->used && t->node == node) {
-			pthread_mutex_lock(&p->v->tree.lock);
-			gen = p->v->tree.nodes[node].gen;
-			pthread_mutex_unlock(&p->v->tree.lock);
+			pthread_mutex_lock(&p->tree->lock);
+			gen = p->tree->nodes[node].gen;
+			pthread_mutex_unlock(&p->tree->lock);
 			fresh = gen == t->gen;
 			if (!fresh && track_load(p, t, node) < 0)
 				return NULL;	/* the folder changed: start over */
@@ -205,7 +208,7 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
 		for (size_t i = 0; i < n; i++) {
 			struct cache_key k = { t->mailbox, t->uidvalidity, uids[i], 0 };
 
-			cache_unclaim(p->v->cache, &k);
+			cache_unclaim(p->cache, &k);
 		}
 		free(b);
 		free(uids);
@@ -253,10 +256,10 @@ static void plan(struct prefetch *p, struct track *t, size_t pos)
 
 		ahead += v[i].size;
 		msgs++;
-		if (v[i].size > PREFETCH_MAX_MSG || cache_claim(p->v->cache, &k) < 0)
+		if (v[i].size > PREFETCH_MAX_MSG || cache_claim(p->cache, &k) < 0)
 			continue;	/* too big to fetch whole, or cached / in flight */
 		if (uids == NULL && (uids = malloc(PREFETCH_BATCH_MSGS * sizeof(*uids))) == NULL) {
-			cache_unclaim(p->v->cache, &k);
+			cache_unclaim(p->cache, &k);
 			break;
 		}
 		uids[nb++] = v[i].uid;
@@ -300,8 +303,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		/* no second try: a reader that needs one of these fetches it */
-		rc = vfs_fetch_bodies(p->v, b->node, b->mailbox, b->uidvalidity, b->uids, b->n,
-				      false, 0, NULL, NULL);
+		rc = p->fetch(p->fetch_ctx, b->node, b->mailbox, b->uidvalidity, b->uids, b->n);
 		if (rc < 0)
 			log_info("%s: reading ahead %zu messages failed: %s", b->mailbox, b->n, strerror(-rc));
 		free(b->uids);
@@ -335,13 +337,17 @@ static void start(struct prefetch *p)
 
 /* ---- API --------------------------------------------------------------- */
 
-int prefetch_new(struct vfs *v, int workers, struct prefetch **out)
+int prefetch_new(struct tree *tree, struct cache *cache, int workers, prefetch_fetch_fn fetch, void *ctx,
+		 struct prefetch **out)
 {
 	struct prefetch *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return -ENOMEM;
-	p->v = v;
+	p->tree = tree;
+	p->cache = cache;
+	p->fetch = fetch;
+	p->fetch_ctx = ctx;
 	p->nworkers = workers;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
@@ -379,7 +385,7 @@ void prefetch_free(struct prefetch *p)
 		for (size_t i = 0; i < b->n; i++) {
 			struct cache_key k = { b->mailbox, b->uidvalidity, b->uids[i], 0 };
 
-			cache_unclaim(p->v->cache, &k);
+			cache_unclaim(p->cache, &k);
 		}
 		free(b->uids);
 		free(b->mailbox);

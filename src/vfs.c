@@ -475,6 +475,14 @@ static int vfs_cache_open(struct vfs *v, char *err, unsigned errlen)
 	return rc;
 }
 
+/* prefetch's fetch callback: a batch read ahead, one attempt (a reader
+ * that needs one of these messages fetches it itself). */
+static int prefetch_fetch(void *ctx, uint32_t node, const char *mailbox, uint32_t uidvalidity,
+			  const uint32_t *uids, size_t n)
+{
+	return vfs_fetch_bodies(ctx, node, mailbox, uidvalidity, uids, n, false, 0, NULL, NULL);
+}
+
 int vfs_new(const struct config *cfg, const struct url *url, const char *password,
 	    struct vfs **out, enum vfs_err *cls, char *err, unsigned errlen)
 {
@@ -541,7 +549,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	rc = pool_new(&v->params, cfg->max_conns, s, &v->pool);
 	if (rc == 0) {
 		/* read-ahead on the pool's other sessions; one stays for the reader */
-		rc = prefetch_new(v, cfg->max_conns - 1, &v->prefetch);
+		rc = prefetch_new(&v->tree, v->cache, cfg->max_conns - 1, prefetch_fetch, v, &v->prefetch);
 		if (rc < 0) {
 			pool_free(v->pool);	/* it owned S: closed with it */
 			*cls = VFS_ERR_CONFIG;
