@@ -147,7 +147,6 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 {
 	struct bodies_acc a = { .v = v, .mailbox = mailbox, .uidvalidity = uidvalidity,
 				.uids = uids, .n = n, .want = want, .memfd = -1 };
-	struct session_mbox mb;
 	struct session *s = NULL;
 	int attempts = retry ? BODIES_ATTEMPTS : 1;
 	bool *done;
@@ -164,12 +163,9 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 	}
 	bound = bodies_bound(v, idx, uids, n, claims);
 again:
-	rc = vfs_session(v, mailbox, &s, &mb);
+	rc = vfs_session_checked(v, idx, mailbox, uidvalidity, uids[0], &s);
 	if (rc < 0)
-		goto out;
-	rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uids[0]);
-	if (rc < 0)
-		goto out;	/* vfs_same_uidvalidity checked S in */
+		goto out;	/* vfs_session_checked checked S in */
 	rc = session_fetch_bodies(s, uids, n, bound, store_body, &a);
 	finish(&a, rc == 0, done, &got);
 	if (rc < 0 && rc != -EFBIG && session_broken(s) && --attempts > 0 && deadline_left_ms() != 0) {

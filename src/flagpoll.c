@@ -46,14 +46,6 @@ struct flagpoll_pick {
 	size_t take;	/* its share of this poll's messages */
 };
 
-time_t vfs_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static int by_recent_use(const void *a, const void *b)
 {
 	time_t x = ((const struct flagpoll_pick *)a)->used, y = ((const struct flagpoll_pick *)b)->used;

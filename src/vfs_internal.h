@@ -156,6 +156,12 @@ int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *ui
  * logs and returns -ESTALE (UID n would name another message). */
 int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
 			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
+/* The five steps before acting on UID of node IDX: vfs_session on
+ * MAILBOX, then vfs_same_uidvalidity against UIDVALIDITY (both copied by
+ * the caller from the node in one hold of tree.lock). 0 with *S checked
+ * out, or -errno with *S checked in (or never out). No lock held. */
+int vfs_session_checked(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+			struct session **s);
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
 /* Whole bodies of UIDS (sorted, each claimed with cache_claim) from node
  * IDX into the cache; every UID ends stored or unclaimed. RETRY: again

@@ -62,59 +62,6 @@ static int child_mailbox(struct vfs *v, uint32_t parent, const char *fsname, cha
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Fetch one message's metadata (selected mailbox) into node IDX. */
-int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
-{
-	struct tree_msgbuf b = { 0 };
-	struct tree_node *n;
-	bool moved = false;
-	int rc;
-
-	size_t i;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = session_fetch_meta(s, uid, uid, tree_msgbuf_add, &b);
-		for (i = 0; rc == 0 && i < b.n && b.v[i].uid != uid; i++)
-			;
-		if (rc == 0 && i == b.n)
-			rc = -ENOENT;
-		if (rc != -ENOENT || attempt == 1)
-			break;
-		/* a connection that had the mailbox selected before the
-		 * message arrived is told of it (EXISTS) only at the end of
-		 * a command, and the server fetches nothing it has not
-		 * announced: ask once more rather than re-list it all */
-		tree_msgs_free(b.v, b.n);
-		memset(&b, 0, sizeof(b));
-	}
-	if (rc == 0) {
-		pthread_mutex_lock(&v->tree.lock);
-		/* a listing being loaded may have been answered before this
-		 * message existed: wait for it, then add the message to it */
-		while (v->tree.nodes[idx].state == TREE_LOADING)
-			pthread_cond_wait(&v->tree.loaded, &v->tree.lock);
-		n = &v->tree.nodes[idx];
-		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
-			int64_t seen = n->changed_ns;
-
-			rc = tree_msg_insert(n, &b.v[i]);
-			if (rc == 0) {
-				b.v[i].keywords = NULL;	/* taken over */
-				b.v[i].gm_labels = NULL;
-			}
-			moved = n->changed_ns != seen;
-		}
-		pthread_mutex_unlock(&v->tree.lock);
-	}
-	/* its mtime moved; the kernel drops a directory's attributes itself
-	 * only after changing an entry in it, not after a STORE or an APPEND
-	 * at close (queued: safe from inside a handler) */
-	if (moved)
-		vfs_notify_inode(v, tree_dir_ino(idx));
-	tree_msgs_free(b.v, b.n);
-	return rc;
-}
-
 uint32_t vfs_show_new(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid, uint32_t *uidvalidity,
 		      const char *mid, uint32_t since, bool *shown)
 {
@@ -357,7 +304,6 @@ bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const cha
 int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name)
 {
 	struct tree *t = &v->tree;
-	struct session_mbox mb;
 	struct session *s;
 	uint32_t newuid, copy = UINT32_MAX;
 	uint64_t msgid;
@@ -394,9 +340,7 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		goto out;
 
 	msgid = vfs_gmail_msgid(v, idx, uid);
-	rc = vfs_session(v, mailbox, &s, &mb);
-	if (rc == 0)
-		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
+	rc = vfs_session_checked(v, idx, mailbox, uidvalidity, uid, &s);
 	if (rc < 0)
 		goto out;
 	rc = keep_found_copy(v, s, idx, uid, uidvalidity, mailbox, &copy);
@@ -533,7 +477,6 @@ out:
 static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx, uint32_t *newuid_out)
 {
 	struct tree *t = &v->tree;
-	struct session_mbox mb;
 	struct session *s;
 	char *from = NULL, *to = NULL;
 	uint32_t newuid = 0, uidvalidity;
@@ -564,9 +507,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	 * when the target is listed again) */
 	if (!v->uidplus)
 		mid = vfs_msg_id(v, idx, uidvalidity, uid);
-	rc = vfs_session(v, from, &s, &mb);
-	if (rc == 0)
-		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, from, uid);
+	rc = vfs_session_checked(v, idx, from, uidvalidity, uid, &s);
 	if (rc < 0)
 		goto out;
 	if (mid != NULL && session_status(s, to, &st) < 0)
