@@ -174,30 +174,40 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
 /* Whether one message of node IDX can be removed alone (UIDPLUS, or MOVE
  * to a \\Trash elsewhere): else rm, and so replacing, is refused.
- * vfs_write.c. */
+ * vfs_remove.c. */
 bool vfs_can_remove(struct vfs *v, uint32_t idx);
 /* Whether a new file written over NAME, which means TARGET's message, may
  * replace it: not while it was stored a moment ago for another name (a
  * restore whose file names collide with the UIDs it makes). Logged when
  * not. (A name that found it already there keeps a copy: vfs_remove_msg.)
- * vfs_write.c. */
+ * vfs_remove.c. */
 bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name);
 /* NEWUID replaces OLDUID (an edit: same Message-ID) in node IDX: when it
  * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
- * stays read, answered, flagged. A failure is logged only. vfs_write.c. */
+ * stays read, answered, flagged. A failure is logged only. vfs_remove.c. */
 void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid);
 /* Show a message that just arrived in node IDX (MAILBOX) at once: UID
  * (from APPENDUID/COPYUID, of *UIDVALIDITY; 0 there: any), or when the
  * server did not say (0), the one with Message-ID MID among UIDs >= SINCE
  * (SINCE 0 or MID NULL: none is looked for; *UIDVALIDITY is then set).
  * When it cannot be shown (*SHOWN false) the node is listed anew when next
- * needed. Returns the UID, 0 when not known. vfs_write.c. */
+ * needed. Returns the UID, 0 when not known. vfs_remove.c. */
 uint32_t vfs_show_new(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid, uint32_t *uidvalidity,
 		      const char *mid, uint32_t since, bool *shown);
 /* rm of message UID in node IDX (UIDVALIDITY: the one it must still have;
  * 0: whatever the node has): UID EXPUNGE, or UID MOVE to \Trash without
- * UIDPLUS. NAME is for the log. vfs_write.c. */
+ * UIDPLUS. NAME is for the log. vfs_remove.c. */
 int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name);
+/* Message UID of node IDX (MAILBOX, selected on S) is about to leave it
+ * (rm, mv, replaced): a name written as a copy of it gets a real copy
+ * first (UID COPY; *COPY its UID, 0: not said, UINT32_MAX: none needed).
+ * vfs_remove.c. */
+int vfs_keep_found_copy(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
+			const char *mailbox, uint32_t *copy);
+/* Show COPY (vfs_keep_found_copy) in node IDX, or re-list it when that
+ * fails or the copy's UID is not known; nothing for UINT32_MAX.
+ * vfs_remove.c. */
+void vfs_show_copy(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t copy);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
 
