@@ -335,6 +335,25 @@ void pending_free_all(struct vfs *v)
 static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
 		       const struct alias_target *over, bool replace, struct vfs_file **out);
 
+/* Whether NAME in node IDX (no mailbox of that name) is a new file's or
+ * a message's (what vfs_lookup would find there). No lock held. */
+static bool name_taken(struct vfs *v, uint32_t idx, const char *name)
+{
+	struct tree *t = &v->tree;
+	struct vfs_attr a;
+	uint32_t uid, uv;
+	bool found;
+
+	if (pending_lookup(v, idx, name, &a) == 0)
+		return true;
+	if (vfs_resolve_name(v, idx, name, &uid, &uv, NULL) < 0)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	found = tree_msg_find(&t->nodes[idx], uid) != NULL;	/* else expunged meanwhile */
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
 int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	       struct vfs_file **out, struct vfs_attr *attr)
 {
@@ -358,14 +377,8 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
-	if (vfs_parse_msg_name(name) != 0) {
-		struct vfs_attr a;
-
-		/* a name that is some message's file name is taken by it */
-		rc = vfs_lookup(v, parent, name, &a);
-		if (rc == 0)
-			return -EEXIST;
-	}
+	if (vfs_parse_msg_name(name) != 0 && name_taken(v, idx, name))
+		return -EEXIST;	/* a name that is some message's file name is taken by it */
 	rc = pending_add(v, idx, name, mode, NULL, false, out);
 	if (rc == 0)
 		pend_attr((*out)->pend, attr);
@@ -509,7 +522,9 @@ int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **
 	rc = pending_add(v, over.node, name, 0600, &over, vfs_may_replace(v, &over, name), out);
 	if (rc == 0 && keep && (rc = fill_from(v, *out, &over)) < 0) {
 		log_err("UID %u: cannot read it to change it in place: %s", over.uid, strerror(-rc));
-		vfs_release(v, *out);	/* nothing written: it stores nothing */
+		/* nothing written: it stores nothing (as vfs_release does) */
+		pending_release(v, (*out)->pend, (*out)->writer);
+		vfs_file_free(*out);
 		*out = NULL;
 	}
 	return rc;

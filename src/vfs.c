@@ -965,12 +965,7 @@ void vfs_release(struct vfs *v, struct vfs_file *f)
 		return;
 	if (f->pend != NULL)
 		pending_release(v, f->pend, f->writer);
-	if (f->fd >= 0)
-		close(f->fd);
-	cache_writer_abort(f->fill);	/* not read through: nothing to keep */
-	free(f->win);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
+	vfs_file_free(f);
 }
 
 /* ---- extended attributes ----------------------------------------------- */

@@ -3,11 +3,13 @@
  * session with the mailbox selected (vfs_session, vfs_session_checked),
  * its listing (vfs_load), a byte range of a message (vfs_fetch), one
  * message's metadata (vfs_refresh_msg), and the names and attributes of
- * the model (vfs_parse_msg_name, vfs_resolve_name, vfs_dir_attr).
+ * the model (vfs_parse_msg_name, vfs_resolve_name, vfs_dir_attr), and
+ * freeing an open file's state (vfs_file_free).
  * It calls no other vfs_*.c file but resync.c's notifications, so each
  * part above it (read, write, pending files, Gmail, bodies) can use it
  * without a cycle. Moved here from vfs.c and vfs_write.c unchanged.
  */
+#include "cache.h"
 #include "log.h"
 #include "pool.h"
 #include "session.h"
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- clock, attributes ------------------------------------------------- */
 
@@ -381,4 +384,16 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 		vfs_notify_inode(v, tree_dir_ino(idx));
 	tree_msgs_free(b.v, b.n);
 	return rc;
+}
+
+/* ---- open files --------------------------------------------------------- */
+
+void vfs_file_free(struct vfs_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	cache_writer_abort(f->fill);	/* not read through: nothing to keep */
+	free(f->win);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
 }

@@ -133,6 +133,10 @@ struct vfs_file {
 	bool writer;			/* opened for writing (pend only) */
 };
 
+/* Close and free F's own state (its fd, an unfinished cache fill, its
+ * window); a pending file's F->pend is the caller's (vfs_release lets
+ * go of it first). */
+void vfs_file_free(struct vfs_file *f);
 
 void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a);
 /* Tree lock held (it may add M to the Gmail table). */
