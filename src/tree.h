@@ -45,7 +45,7 @@ struct tree_msg {
 	uint8_t sysflags;	/* SESSION_F_* */
 	bool size_exact;	/* size checked against BODY[] */
 	uint32_t claimed;	/* RFC822.SIZE as the server last gave it, 0 unknown: when it
-				 * moves, the bytes did (cache.h, resync.c) */
+				 * moves, the bytes did (cache.h, vfs_resync.c) */
 };
 
 enum tree_state { TREE_UNLOADED, TREE_LOADING, TREE_READY };

@@ -229,7 +229,7 @@ static int vfs_cache_open(struct vfs *v, char *err, unsigned errlen)
 	} else if (cfg->cache_dir != NULL) {
 		snprintf(dir, sizeof(dir), "%s", cfg->cache_dir);
 	} else if (cache_default_dir(dir, sizeof(dir)) < 0) {
-		if (cfg->cache == CONFIG_CACHE_NO)	/* nothing on disk; see pending.c */
+		if (cfg->cache == CONFIG_CACHE_NO)	/* nothing on disk; see vfs_pending.c */
 			return cache_new(NULL, NULL, cfg->cache_size, &v->cache, err, errlen);
 		snprintf(err, errlen, "neither HOME nor XDG_CACHE_HOME is set, so there is no private place "
 			 "for the body cache: give -o cache_dir=PATH (a directory of your own) or -o cache=no");

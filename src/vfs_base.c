@@ -5,7 +5,7 @@
  * message's metadata (vfs_refresh_msg), and the names and attributes of
  * the model (vfs_parse_msg_name, vfs_resolve_name, vfs_dir_attr), and
  * freeing an open file's state (vfs_file_free).
- * It calls no other vfs_*.c file but resync.c's notifications, so each
+ * It calls no other vfs_*.c file but vfs_resync.c's notifications, so each
  * part above it (read, write, pending files, Gmail, bodies) can use it
  * without a cycle. Moved here from vfs.c and vfs_write.c unchanged.
  */
@@ -242,13 +242,13 @@ int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_
 	pool_checkin(v->pool, s);
 	/* other sessions may still have the old mailbox selected under this
 	 * name (and Dovecot answers STATUS for it from that selection): make
-	 * every selection be sent again, as resync.c does */
+	 * every selection be sent again, as vfs_resync.c does */
 	__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&v->tree.lock);
 	n = &v->tree.nodes[idx];
 	if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
 		/* list it anew when next needed, and make the kernel forget
-		 * every old name now (as resync.c does when it notices) */
+		 * every old name now (as vfs_resync.c does when it notices) */
 		gone = malloc((n->nmsgs + 1) * sizeof(*gone));
 		for (size_t i = 0; gone != NULL && i < n->nmsgs; i++)
 			gone[ngone++] = n->msgs[i].uid;

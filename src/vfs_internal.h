@@ -49,7 +49,7 @@ struct vfs {
 	struct tree tree;		/* see tree.h for its lock */
 	struct gmail gm;		/* X-GM-EXT-1 (gmail.h); guarded by tree.lock */
 	struct cache *cache;		/* bodies (cache.h has its own lock); immutable pointer */
-	char *cache_dir;		/* absolute; also for pending.c's temporary files; immutable */
+	char *cache_dir;		/* absolute; also for vfs_pending.c's temporary files; immutable */
 	struct prefetch *prefetch;	/* read-ahead of whole folders (prefetch.h); immutable pointer */
 
 	/* who to tell about kernel entries that changed (fs/ sets it once
@@ -173,7 +173,7 @@ int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
  * operation's deadline). With FD non-NULL, *FD and
  * *LEN give the stored body of WANT (-ENOENT when the server did not
  * return it; -EFBIG when a body was far larger than its RFC822.SIZE).
- * bodies.c. */
+ * vfs_bodies.c. */
 int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
 		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
 /* Whether one message of node IDX can be removed alone (UIDPLUS, or MOVE
@@ -226,7 +226,7 @@ struct watch;
 void watch_stop(struct watch *w);
 /* How each kind of change by other clients reaches us (IDLE, NOTIFY,
  * poll; flags by CHANGEDSINCE or FLAGS refetch): lines for `imapfs
- * status`. No network I/O. watch.c. */
+ * status`. No network I/O. vfs_watch.c. */
 void watch_describe(struct vfs *v, FILE *f);
 /* Whether a watcher is IDLEing now (its server offers IDLE and it is
  * connected) and whether NOTIFY SET is on: the capabilities in use, for
@@ -242,7 +242,7 @@ time_t vfs_now_s(void);
  * UID) takes the new size and its UID is added to RESIZED (room for
  * CHANGED->n; may be NULL), so the caller can tell the kernel. Returns how
  * many messages' flags differed; when any differed or moved, N's mtime
- * moves (tree_touch). Tree lock held. resync.c. */
+ * moves (tree_touch). Tree lock held. vfs_resync.c. */
 size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_t *resized,
 		       size_t *nresized);
 
@@ -308,7 +308,7 @@ int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m
 int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t uidvalidity, uint64_t msgid, const char *val,
 			size_t len);
 
-/* pending.c: hooks used by vfs.c */
+/* vfs_pending.c: hooks used by vfs.c */
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);
 int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 /* Append visible pending names of NODE to a dirent array (realloc'd). */
@@ -335,22 +335,22 @@ int pending_setdate(struct vfs *v, uint64_t ino, const char *val, size_t len);
 int pending_unlink(struct vfs *v, uint32_t node, const char *name);
 /* rename of a new file; REPLACE (may be NULL): the message NEWNAME names,
  * expunged once the new file is stored (never when an identical message
- * was found instead, dedupe.c). */
+ * was found instead, vfs_dedupe.c). */
 int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newnode,
 		   const char *newname, const struct alias_target *replace,
 		   struct vfs_inval *inval, int *ninval);
 
 /* The Message-ID header's value ("<...>") from DATA's header block, or NULL
- * (malloc'd). dedupe.c. */
+ * (malloc'd). vfs_dedupe.c. */
 char *vfs_find_msgid(const char *data, size_t len);
 /* The Message-ID of message UID of node IDX (from its first 64 KiB,
- * BODY.PEEK), malloc'd, or NULL. dedupe.c. */
+ * BODY.PEEK), malloc'd, or NULL. vfs_dedupe.c. */
 char *vfs_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
 /* Whether messages A and B of node IDX have the same Message-ID (both
  * have one): B is an edit of A (sed -i, an editor's save), not another
- * message that happens to be written over A's name. dedupe.c. */
+ * message that happens to be written over A's name. vfs_dedupe.c. */
 bool vfs_same_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b);
-/* Whether messages A and B of node IDX have the same bytes. dedupe.c. */
+/* Whether messages A and B of node IDX have the same bytes. vfs_dedupe.c. */
 bool vfs_same_bytes(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b);
 /* SIZE plus one for every bare LF or CR in DATA: its size once stored. */
 uint64_t vfs_crlf_size(const char *data, size_t size);
@@ -360,7 +360,7 @@ uint64_t vfs_crlf_size(const char *data, size_t size);
  * looked for, and OVER (may be NULL: the message the new one is written
  * over), which is compared whatever its headers. 1 with *UID and *UIDVALIDITY; 0 when there is none; -errno when
  * the check failed (the caller then appends: a duplicate is better than a
- * message lost). No lock held. dedupe.c. */
+ * message lost). No lock held. vfs_dedupe.c. */
 int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size,
 		       const struct alias_target *over, uint32_t *uid, uint32_t *uidvalidity);
 

@@ -1,5 +1,5 @@
 /*
- * bodies — whole message bodies from the server into the body cache: one
+ * vfs_bodies — whole message bodies from the server into the body cache: one
  * message for an open that missed the cache, or a batch for prefetch. The
  * FETCH streams (session_fetch_bodies): each body goes into its cache file
  * as its reply arrives, so memory holds one body, never a batch.

@@ -1,5 +1,5 @@
 /*
- * dedupe — is a new message already in the mailbox it is written to?
+ * vfs_dedupe — is a new message already in the mailbox it is written to?
  *
  * A restore with rsync (or a second `cp -r` of a Maildir) writes files
  * whose names the mount no longer shows: a stored message is listed

@@ -1,5 +1,5 @@
 /*
- * resync — bring one mailbox's listing up to date after other clients
+ * vfs_resync — bring one mailbox's listing up to date after other clients
  * changed it, without re-listing everything:
  *   - UIDVALIDITY changed: the old listing means nothing any more; fetch
  *     it anew and make the kernel forget every old name;

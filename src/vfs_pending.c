@@ -1,5 +1,5 @@
 /*
- * pending — new messages written into a mailbox directory.
+ * vfs_pending — new messages written into a mailbox directory.
  *
  * create + write + close is one APPEND, made when the file is closed
  * (flush), of exactly the bytes written, with the INTERNALDATE and flags

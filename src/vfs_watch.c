@@ -1,12 +1,12 @@
 /*
- * watch — notice what other clients change while we are mounted.
+ * vfs_watch — notice what other clients change while we are mounted.
  *
  * One thread with a session of its own (not from the pool, so it never
  * competes with file operations): it EXAMINEs INBOX and IDLEs there, so new
  * mail and expunges in INBOX show within a second or two; IDLE is renewed
  * well before the 29 minutes RFC 2177 allows. Every -o poll=SECONDS it
  * also asks STATUS of each mailbox whose listing we hold, re-syncs those
- * that changed (resync.c), and compares LIST with the tree to add new and
+ * that changed (vfs_resync.c), and compares LIST with the tree to add new and
  * hide removed mailboxes, telling the kernel what vanished.
  *
  * IDLE watches only the selected mailbox. Where the server offers NOTIFY
