@@ -468,9 +468,7 @@ static int getattr_once(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 		pthread_mutex_unlock(&t->lock);
 		return rc;
 	}
-	if (idx >= t->n)
-		return -ENOENT;
-	rc = vfs_load(v, idx);
+	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);
@@ -736,9 +734,7 @@ static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **o
 		return pending_open_over(v, ino, !(flags & O_TRUNC), out);
 	if (flags & O_TRUNC)
 		return -EPERM;	/* O_RDONLY|O_TRUNC: nothing to write with */
-	if (idx >= t->n)
-		return -ENOENT;
-	rc = vfs_load(v, idx);
+	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */
 	if (rc < 0)
 		return rc;
 	f = calloc(1, sizeof(*f));
@@ -821,46 +817,31 @@ out_free:
 
 /* A window arrived: collect it into the cache. The kernel may read ahead
  * in parallel, so windows can come out of order; once they cover the
- * whole body the cache file is complete. Lock held. */
-static void vfs_fill(struct vfs_file *f, const char *data, size_t got, uint64_t off)
+ * whole body the cache file is complete, and the writer is returned for
+ * the caller to commit once it has let go of the lock (the commit reads
+ * the whole body back and renames files): f->fill is NULL from then on,
+ * so a second reader completing the same fill finds nothing to commit.
+ * Lock held. */
+static struct cache_writer *vfs_fill(struct vfs_file *f, const char *data, size_t got, uint64_t off)
 {
-	uint64_t end = off + got;
-	int i, j;
+	struct cache_writer *done;
 
 	if (f->fill == NULL || got == 0)
-		return;
+		return NULL;
 	if (cache_writer_pwrite(f->fill, off, data, got) < 0)
 		goto drop;
-	/* merge [off, end) into the sorted, disjoint covered ranges */
-	for (i = 0; i < f->nfilled && f->filled[i].end < off; i++)
-		;
-	j = i;
-	while (j < f->nfilled && f->filled[j].off <= end) {
-		if (f->filled[j].off < off)
-			off = f->filled[j].off;
-		if (f->filled[j].end > end)
-			end = f->filled[j].end;
-		j++;
-	}
-	if (j == i) {
-		if (f->nfilled == VFS_FILL_RANGES)
-			goto drop;	/* a reader jumping all over: not worth keeping */
-		memmove(&f->filled[i + 1], &f->filled[i], (size_t)(f->nfilled - i) * sizeof(f->filled[0]));
-		f->nfilled++;
-	} else if (j > i + 1) {
-		memmove(&f->filled[i + 1], &f->filled[j], (size_t)(f->nfilled - j) * sizeof(f->filled[0]));
-		f->nfilled -= j - i - 1;
-	}
-	f->filled[i].off = off;
-	f->filled[i].end = end;
-	if (f->nfilled == 1 && f->filled[0].off == 0 && f->filled[0].end >= f->size) {
-		cache_writer_commit(f->fill, NULL);
+	if (ranges_add(f->filled, &f->nfilled, VFS_FILL_RANGES, off, off + got) < 0)
+		goto drop;	/* a reader jumping all over: not worth keeping */
+	if (ranges_cover(f->filled, f->nfilled, f->size)) {
+		done = f->fill;
 		f->fill = NULL;
+		return done;
 	}
-	return;
+	return NULL;
 drop:
 	cache_writer_abort(f->fill);
 	f->fill = NULL;
+	return NULL;
 }
 
 static ssize_t vfs_pread_cached(struct vfs_file *f, char *buf, size_t want, uint64_t off)
@@ -885,6 +866,7 @@ static ssize_t vfs_pread_cached(struct vfs_file *f, char *buf, size_t want, uint
 
 ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off)
 {
+	struct cache_writer *done;
 	uint64_t want, winlen;
 	char *data = NULL;
 	size_t got = 0;
@@ -930,12 +912,14 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 	}
 	memcpy(buf, data, want);
 	pthread_mutex_lock(&f->lock);
-	vfs_fill(f, data, got, off);
+	done = vfs_fill(f, data, got, off);
 	free(f->win);
 	f->win = data;
 	f->win_off = off;
 	f->win_len = got;
 	pthread_mutex_unlock(&f->lock);
+	if (done != NULL)
+		cache_writer_commit(done, NULL);	/* slow: outside f->lock */
 	return (ssize_t)want;
 }
 
@@ -1021,9 +1005,7 @@ static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 	struct tree_msg *m;
 	int rc;
 
-	if (idx >= t->n)
-		return -ENOENT;
-	rc = vfs_load(v, idx);
+	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);

@@ -17,6 +17,7 @@
 #include "aliases.h"
 #include "gmail.h"
 #include "pool.h"
+#include "ranges.h"
 #include "session.h"
 #include "tree.h"
 #include "vfs.h"
@@ -124,7 +125,7 @@ struct vfs_file {
 	int fd;
 	pthread_mutex_t lock;
 	struct cache_writer *fill;
-	struct { uint64_t off, end; } filled[VFS_FILL_RANGES];	/* what FILL holds, sorted */
+	struct range filled[VFS_FILL_RANGES];	/* what FILL holds, sorted (ranges.h) */
 	int nfilled;
 	char *win;
 	uint64_t win_off;
