@@ -16,17 +16,10 @@
 
 #include "cache.h"
 #include "log.h"
+#include "readorder.h"
 #include "tree.h"
 
 #define NTRACK 4	/* mailboxes followed at once */
-#define SKIP 4		/* a reader may skip this many (already cached, say) */
-
-enum order { ORDER_NONE, ORDER_UID, ORDER_NAME };
-
-struct pmsg {
-	uint32_t uid, size;
-	uint64_t key;		/* name_key(uid), set in the name-order array */
-};
 
 struct track {
 	bool used;
@@ -34,10 +27,10 @@ struct track {
 	uint64_t gen;		/* node gen the snapshot was taken at */
 	uint32_t uidvalidity;
 	char *mailbox;
-	struct pmsg *byuid;	/* snapshot, UID order */
-	struct pmsg *byname;	/* the same, name order; NULL until needed */
+	struct readorder_msg *byuid;	/* snapshot, UID order */
+	struct readorder_msg *byname;	/* the same, name order; NULL until needed */
 	size_t n;
-	enum order order;
+	enum readorder order;
 	uint32_t last_uid;
 	size_t queued_to;	/* in the order: positions before this were considered */
 	uint64_t stamp;
@@ -69,50 +62,11 @@ struct prefetch {
 	unsigned long waiting;	/* guarded by lock: messages in the queue's batches */
 };
 
-/* ---- orders ------------------------------------------------------------ */
+/* ---- orders (readorder.h) -------------------------------------------- */
 
-static int cmp_uid(const void *a, const void *b)
+static const struct readorder_msg *order_of(const struct track *t)
 {
-	const struct pmsg *x = a, *y = b;
-
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
-}
-
-/* "UID.eml" names compare as their decimal strings do ('.' sorts before
- * every digit), which is how rsync and the C locale's globs order them.
- * The key spells the digits in base 11 (digit + 1, 0 = end), left
- * aligned in 10 places, so that comparing keys compares the strings
- * without printing any: 11^10 < 2^64. */
-static uint64_t name_key(uint32_t uid)
-{
-	char d[16];
-	int n = snprintf(d, sizeof(d), "%u", uid);
-	uint64_t k = 0;
-
-	for (int i = 0; i < 10; i++)
-		k = k * 11 + (i < n ? (uint64_t)(d[i] - '0' + 1) : 0);
-	return k;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	const struct pmsg *x = a, *y = b;
-
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
-/* Position of UID in V (sorted by CMP), or n. */
-static size_t find(const struct pmsg *v, size_t n, uint32_t uid, int (*cmp)(const void *, const void *))
-{
-	struct pmsg key = { uid, 0, name_key(uid) };
-	const struct pmsg *p = n > 0 ? bsearch(&key, v, n, sizeof(*v), cmp) : NULL;
-
-	return p ? (size_t)(p - v) : n;
-}
-
-static const struct pmsg *order_of(const struct track *t)
-{
-	return t->order == ORDER_NAME ? t->byname : t->byuid;
+	return t->order == READORDER_NAME ? t->byname : t->byuid;
 }
 
 static void track_clear(struct track *t)
@@ -188,16 +142,6 @@ static struct track *track_for(struct prefetch *p, uint32_t node)
 	return oldest;
 }
 
-/* Is CUR a few steps after LAST in the order V? */
-static bool follows(const struct pmsg *v, size_t n, uint32_t last, uint32_t cur,
-		    int (*cmp)(const void *, const void *), size_t *pos)
-{
-	size_t a = find(v, n, last, cmp), b = find(v, n, cur, cmp);
-
-	*pos = b;
-	return a < n && b < n && b > a && b - a <= SKIP;
-}
-
 /* ---- queueing (lock held) ---------------------------------------------- */
 
 static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t n)
@@ -233,7 +177,7 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
  * bounds counted from POS. */
 static void plan(struct prefetch *p, struct track *t, size_t pos)
 {
-	const struct pmsg *v = order_of(t);
+	const struct readorder_msg *v = order_of(t);
 	uint64_t ahead = 0;
 	uint32_t *uids = NULL;
 	size_t nb = 0, msgs = 0;
@@ -414,33 +358,27 @@ void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 	t = track_for(p, node);
 	if (t == NULL)
 		goto out;
-	if (t->order == ORDER_NONE && t->last_uid != 0) {
+	if (t->order == READORDER_NONE && t->last_uid != 0) {
 		/* the second open decides the order, if any */
-		if (follows(t->byuid, t->n, t->last_uid, uid, cmp_uid, &pos)) {
-			t->order = ORDER_UID;
+		if (readorder_follows(t->byuid, t->n, READORDER_UID, t->last_uid, uid, &pos)) {
+			t->order = READORDER_UID;
 		} else {
 			if (t->byname == NULL && (t->byname = malloc((t->n ? t->n : 1) * sizeof(*t->byname))) != NULL) {
-				for (size_t i = 0; i < t->n; i++) {
-					t->byname[i] = t->byuid[i];
-					t->byname[i].key = name_key(t->byuid[i].uid);
-				}
-				if (t->n > 0)
-					qsort(t->byname, t->n, sizeof(*t->byname), cmp_name);
+				memcpy(t->byname, t->byuid, t->n * sizeof(*t->byname));
+				readorder_sort_by_name(t->byname, t->n);
 			}
-			if (t->byname != NULL && follows(t->byname, t->n, t->last_uid, uid, cmp_name, &pos))
-				t->order = ORDER_NAME;
+			if (t->byname != NULL && readorder_follows(t->byname, t->n, READORDER_NAME, t->last_uid, uid, &pos))
+				t->order = READORDER_NAME;
 		}
 		t->queued_to = 0;
-	} else if (t->order != ORDER_NONE) {
-		int (*cmp)(const void *, const void *) = t->order == ORDER_NAME ? cmp_name : cmp_uid;
-
-		if (!follows(order_of(t), t->n, t->last_uid, uid, cmp, &pos)) {
-			t->order = ORDER_NONE;	/* the reader jumped: wait for a new pattern */
+	} else if (t->order != READORDER_NONE) {
+		if (!readorder_follows(order_of(t), t->n, t->order, t->last_uid, uid, &pos)) {
+			t->order = READORDER_NONE;	/* the reader jumped: wait for a new pattern */
 			t->queued_to = 0;
 		}
 	}
 	t->last_uid = uid;
-	if (t->order != ORDER_NONE)
+	if (t->order != READORDER_NONE)
 		plan(p, t, pos);
 out:
 	pthread_mutex_unlock(&p->lock);
