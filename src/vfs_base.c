@@ -170,6 +170,24 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	return rc;
 }
 
+int vfs_lock_msg(struct vfs *v, uint64_t ino, struct tree_msg **m)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino);
+	int rc;
+
+	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	*m = tree_msg_find(&t->nodes[idx], tree_ino_uid(ino));
+	if (*m == NULL) {
+		pthread_mutex_unlock(&t->lock);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* UID FETCH uid BODY.PEEK[]<off.len> in node IDX, checking UIDVALIDITY. */
 int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 		     uint64_t off, uint32_t len, char **buf, size_t *got)
@@ -396,4 +414,26 @@ void vfs_file_free(struct vfs_file *f)
 	free(f->win);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+}
+
+/* A message moved away, or a new file just stored, is the same file to the
+ * kernel for a while (aliases.h): its old inode number answers with what
+ * it became. 0 and *TO, or -ENOENT. */
+int vfs_forwarded(struct vfs *v, uint64_t ino, uint64_t *to)
+{
+	struct alias_target a;
+	bool ok;
+
+	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino))
+		return -ENOENT;
+	if (aliases_ino_get(&v->aliases, ino, vfs_now_s(), &a) < 0)
+		return -ENOENT;
+	pthread_mutex_lock(&v->tree.lock);
+	/* a mailbox recreated since: its UIDs are other messages */
+	ok = a.node < v->tree.n && v->tree.nodes[a.node].uidvalidity == a.uidvalidity;
+	pthread_mutex_unlock(&v->tree.lock);
+	if (!ok)
+		return -ENOENT;
+	*to = tree_msg_ino(a.node, a.uid);
+	return 0;
 }

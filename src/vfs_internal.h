@@ -145,6 +145,10 @@ void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const 
 		  struct vfs_attr *a);
 int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb);
 int vfs_load(struct vfs *v, uint32_t idx);
+/* Message inode INO's listing loaded (vfs_load) and tree.lock taken: 0
+ * with the lock HELD and *M the message (valid while it is held), or
+ * -errno (-ENOENT: no such node or message) with the lock not held. */
+int vfs_lock_msg(struct vfs *v, uint64_t ino, struct tree_msg **m);
 int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 	      uint64_t off, uint32_t len, char **buf, size_t *got);
 uint32_t vfs_parse_msg_name(const char *name);
@@ -156,6 +160,10 @@ uint32_t vfs_parse_msg_name(const char *name);
  * held. */
 int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, uint32_t *uv,
 		     struct alias_target *al);
+/* A message moved away, or a new file just stored, is the same file to
+ * the kernel for a while (aliases.h): its old inode number INO answers
+ * with what it became. 0 and *TO, or -ENOENT. No lock held. */
+int vfs_forwarded(struct vfs *v, uint64_t ino, uint64_t *to);
 /* After vfs_session: 0 when the mailbox still has the UIDVALIDITY our UIDs
  * come from; otherwise checks S back in, marks node IDX for re-listing,
  * logs and returns -ESTALE (UID n would name another message). */
