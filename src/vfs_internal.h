@@ -317,7 +317,25 @@ int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m
 int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t uidvalidity, uint64_t msgid, const char *val,
 			size_t len);
 
-/* vfs_pending.c: hooks used by vfs.c */
+/* vfs_pending.c, pend_lock held: the pending file of inode INO, or of
+ * visible NAME in node NODE (NULL when none); its attributes; free P
+ * when nothing refers to it any more (unlinked from the list). */
+struct vfs_pending *pending_find_ino(struct vfs *v, uint64_t ino);
+struct vfs_pending *pending_find_name(struct vfs *v, uint32_t node, const char *name);
+void pending_attr(const struct vfs_pending *p, struct vfs_attr *a);
+void pending_maybe_free(struct vfs *v, struct vfs_pending *p);
+/* Append P if it is ready (visible name not starting with '.', written,
+ * not empty); INVAL gets the kernel entry to drop. pend_lock NOT held.
+ * vfs_pending.c. */
+int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval);
+/* APPEND P's bytes (SIZE) to node IDX as NAME (for the log), with DATE,
+ * SYSFLAGS and KEYWORDS; OVER: the message it is written over (may be
+ * NULL). *STORED: where it went. No lock held, p->busy set by the caller
+ * (no one else appends or frees it). vfs_append.c. */
+int vfs_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *name, uint64_t size,
+	       int64_t date, uint8_t sysflags, const char *keywords, const struct alias_target *over,
+	       struct alias_target *stored);
+/* vfs_pending.c: hooks used by the other vfs files */
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);
 int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 /* Append visible pending names of NODE to a dirent array (realloc'd). */
