@@ -14,8 +14,8 @@
  *
  * The table is bounded (ALIASES_MAX entries, the oldest go first) and
  * knows nothing of IMAP: callers check that the message still exists.
- * Every function is thread-safe (aliases.lock, a leaf lock: no other lock
- * is taken while holding it).
+ * Every function is thread-safe (aliases.lock, a leaf lock: src/README.md,
+ * "Lock order").
  */
 #ifndef IMAPFS_ALIASES_H
 #define IMAPFS_ALIASES_H

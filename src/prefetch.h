@@ -13,8 +13,8 @@
  * PREFETCH_MAX_MSG are left to the reader's windows.
  *
  * Thread-safe: prefetch.lock guards the trackers, the queue and the
- * counters; it is taken before cache.lock and tree.lock, never while
- * holding them, and never across network I/O.
+ * counters, never across network I/O; its place in the lock order:
+ * src/README.md, "Lock order".
  * Ownership: the struct belongs to the vfs; prefetch_free joins the
  * workers (call it before the pool is freed). It reads the tree and the
  * cache it is given and fetches through the callback it is given, so it

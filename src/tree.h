@@ -17,7 +17,8 @@
  * guarded by tree.lock. Callers copy what they need while holding it and
  * must not keep pointers into the array after unlocking (it may be
  * reallocated).
- * tree.lock is never held across network I/O; loading a mailbox's messages
+ * tree.lock is never held across network I/O (its place in the lock
+ * order: src/README.md, "Lock order"); loading a mailbox's messages
  * marks it TREE_LOADING, drops the lock, fetches, then installs the result.
  */
 #ifndef IMAPFS_TREE_H

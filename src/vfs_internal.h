@@ -3,9 +3,9 @@
  * file state and helpers. Internal to src/; fs/ sees only vfs.h.
  *
  * Locks: tree.lock (tree.h) guards the mailbox model; pend_lock guards the
- * pending-file list and every field of every pending file. Lock order:
- * tree.lock may be taken while holding pend_lock, never the reverse; the
- * pool's lock is a leaf. None is held across network I/O.
+ * pending-file list and every field of every pending file; vfs_file.lock
+ * an open file's window and cache fill. Their order with the other locks
+ * of src/: src/README.md, "Lock order".
  */
 #ifndef IMAPFS_VFS_INTERNAL_H
 #define IMAPFS_VFS_INTERNAL_H
@@ -111,7 +111,7 @@ struct vfs_pending {
 
 /* Per open message. node/uid/uidvalidity/size/fd immutable after
  * vfs_open; the window and the cache writer are guarded by lock (the
- * kernel may read in parallel). A cached body is read from FD (body at
+ * kernel may read in parallel; taken before cache.lock, see src/README.md). A cached body is read from FD (body at
  * CACHE_DATA_OFF); a large uncached one through windows, which FILL
  * collects into the cache in whatever order they come (FILLED: the
  * pieces it holds). */
