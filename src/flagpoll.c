@@ -31,6 +31,9 @@
 #include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_resync.h"
+#include "flagpoll.h"
 
 #include <errno.h>
 #include <inttypes.h>

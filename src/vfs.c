@@ -20,6 +20,10 @@
 #include "tls.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_bodies.h"
+#include "vfs_watch.h"
+#include "vfs_gmail.h"
+#include "vfs_pending.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,6 +11,11 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_remove.h"
+#include "vfs_pending.h"
+#include "vfs_append.h"
+#include "vfs_dedupe.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -15,6 +15,8 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_resync.h"
 
 #include <errno.h>
 #include <inttypes.h>

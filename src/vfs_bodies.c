@@ -23,6 +23,8 @@
 #include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_bodies.h"
 
 /* Attempts at a body fetch when connections break (BODY.PEEK changes
  * nothing, so repeating it is safe), all within the operation's deadline:

@@ -21,6 +21,8 @@
  */
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_dedupe.h"
 
 #include <errno.h>
 #include <stdlib.h>

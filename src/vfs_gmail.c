@@ -18,6 +18,9 @@
 #include "gmail.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_resync.h"
+#include "vfs_gmail.h"
 
 /* The pseudo mailbox bodies are cached under: no server name can be it
  * (a LF never reaches a name we use, wire.h), and the 64-bit msgid goes

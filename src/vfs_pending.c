@@ -32,6 +32,11 @@
 #include "rights.h"
 #include "wire.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_remove.h"
+#include "vfs_pending.h"
+#include "vfs_append.h"
+#include "vfs_dedupe.h"
 
 #include <errno.h>
 #include <fcntl.h>

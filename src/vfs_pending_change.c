@@ -11,6 +11,7 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_pending.h"
 
 #include <errno.h>
 #include <inttypes.h>

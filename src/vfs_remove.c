@@ -14,6 +14,9 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_remove.h"
+#include "vfs_gmail.h"
 
 #include <errno.h>
 #include <stdio.h>

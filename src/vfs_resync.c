@@ -20,6 +20,7 @@
  */
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_resync.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -23,6 +23,9 @@
 #include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_resync.h"
+#include "vfs_watch.h"
+#include "flagpoll.h"
 #include "vfs_watch_list.h"
 
 #include <errno.h>

@@ -6,6 +6,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_resync.h"
 #include "vfs_watch_list.h"
 
 #include <errno.h>

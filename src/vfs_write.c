@@ -17,6 +17,11 @@
 #include "names.h"
 #include "rights.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_remove.h"
+#include "vfs_gmail.h"
+#include "vfs_pending.h"
+#include "vfs_dedupe.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -17,6 +17,9 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_gmail.h"
+#include "vfs_pending.h"
 
 #include <errno.h>
 #include <fcntl.h>
