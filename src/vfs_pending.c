@@ -22,6 +22,9 @@
  * An APPEND that fails after the command may have reached the server is
  * never simply repeated: we look for the message (Message-ID, among UIDs
  * the mailbox had not used before) and repeat only when it is not there.
+ *
+ * The APPEND itself is vfs_append.c's; setattr, setxattr, unlink and
+ * rename of a new file are vfs_pending_change.c's.
  */
 #include "flags.h"
 #include "cache.h"
@@ -149,7 +152,7 @@ static int tmpfile_open(struct vfs *v)
 }
 
 
-/* ---- hooks for vfs.c ---------------------------------------------------- */
+/* ---- hooks for lookup, read and the lifecycle (vfs_lookup.c, vfs_read.c, vfs.c) */
 
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out)
 {
