@@ -1,6 +1,7 @@
 /*
  * vfs_pending — new messages being written (vfs_pending.c, with
- * vfs_pending_change.c for their setattr/setxattr/unlink/rename and
+ * vfs_pending_change.c for their setattr/setxattr/unlink/rename,
+ * vfs_pending_over.c for one written over a stored message and
  * vfs_append.c for the APPEND at close). A struct vfs_pending belongs to
  * the vfs's list (vfs.pending) and every field of it is guarded by
  * vfs.pend_lock; open files refer to it (vfs_file.pend) while open.
@@ -45,6 +46,13 @@ struct vfs_pending *pending_find_ino(struct vfs *v, uint64_t ino);
 struct vfs_pending *pending_find_name(struct vfs *v, uint32_t node, const char *name);
 void pending_attr(const struct vfs_pending *p, struct vfs_attr *a);
 void pending_maybe_free(struct vfs *v, struct vfs_pending *p);
+/* A new pending file NAME in node IDX, open for writing once (*OUT).
+ * OVER: it is written over that message, not under a name of its own
+ * (not listed, not found by name; see pending_open_over), and REPLACE:
+ * the message is expunged once the new one is stored. No lock held.
+ * vfs_pending.c. */
+int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
+		const struct alias_target *over, bool replace, struct vfs_file **out);
 /* Append P if it is ready (visible name not starting with '.', written,
  * not empty); INVAL gets the kernel entry to drop. pend_lock NOT held. */
 int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval);
@@ -57,11 +65,11 @@ int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out);
 /* open for writing of message INO (cp onto an existing name: O_TRUNC; an
  * editor writing in place: KEEP, the file starts with the message's
  * bytes): a new file that replaces it when closed, as a rename over it
- * would. */
+ * would. vfs_pending_over.c. */
 int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **out);
 /* The new file being written over message INO (pending_open_over), or 0:
  * setxattr carries no file handle, so cp -a's flags for the new message
- * arrive for the message's inode. */
+ * arrive for the message's inode. vfs_pending_over.c. */
 uint64_t pending_over_ino(struct vfs *v, uint64_t ino);
 ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off);
 void pending_release(struct vfs *v, struct vfs_pending *p, bool writer);
