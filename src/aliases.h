@@ -14,8 +14,8 @@
  *
  * The table is bounded (ALIASES_MAX entries, the oldest go first) and
  * knows nothing of IMAP: callers check that the message still exists.
- * Every function is thread-safe (aliases.lock, a leaf lock: no other lock
- * is taken while holding it).
+ * Every function is thread-safe (aliases.lock, a leaf lock: src/README.md,
+ * "Lock order").
  */
 #ifndef IMAPFS_ALIASES_H
 #define IMAPFS_ALIASES_H
@@ -32,7 +32,7 @@
  * NODE. APPENDED: the message was stored for this name by this mount, so
  * renaming the name over another message replaces that one (vfs_write.c).
  * FOUND: nothing was stored for the name because an identical message was
- * already there (dedupe.c): that message is not the name's to remove or
+ * already there (vfs_dedupe.c): that message is not the name's to remove or
  * replace, so rm of the name drops only the alias, and writing over the
  * name never expunges it. */
 struct alias_target {

@@ -2,7 +2,7 @@
  * flagpoll — see other clients' flag changes on a server without CONDSTORE.
  *
  * With CONDSTORE the watcher's STATUS poll sees HIGHESTMODSEQ move and
- * resync.c asks only for what changed (CHANGEDSINCE). Without it STATUS
+ * vfs_resync.c asks only for what changed (CHANGEDSINCE). Without it STATUS
  * does not move when another client sets \Flagged or a keyword (only
  * UNSEEN, sometimes), so the only way to see such a change is to fetch the
  * flags again: `UID FETCH a:b (FLAGS)`, some 40 bytes a message. Doing that
@@ -16,7 +16,7 @@
  *     mailboxes are refetched whole and a larger one in turns: the next
  *     poll goes on from the UID where this one stopped (tree_node.flag_next),
  *     so its every message is looked at within ceil(n / share) polls.
- * imapfs.1 documents these numbers. resync.c, which runs when STATUS
+ * imapfs.1 documents these numbers. vfs_resync.c, which runs when STATUS
  * moved or IDLE woke up, fetches no flags without CONDSTORE, so this
  * bound holds whatever else changes. The mailbox the watcher idles on is
  * polled like the others (for what changed while it was not idling);
@@ -26,11 +26,14 @@
  * Runs on the watcher's own session (never a pool one, so file operations
  * never wait for it), EXAMINE only. The tree lock is held only to choose
  * and to apply; a message list that changed meanwhile (node gen) is left
- * alone, as in resync.c: what we fetched may predate our own STORE.
+ * alone, as in vfs_resync.c: what we fetched may predate our own STORE.
  */
 #include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_resync.h"
+#include "flagpoll.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -45,14 +48,6 @@ struct flagpoll_pick {
 	size_t n;	/* messages it holds */
 	size_t take;	/* its share of this poll's messages */
 };
-
-time_t vfs_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static int by_recent_use(const void *a, const void *b)
 {

@@ -16,8 +16,8 @@
  * Each checkout starts an attempt (deadline_attempt) on the calling thread;
  * checkin ends it.
  *
- * Lock order: pool.lock is a leaf lock; it is never held across network
- * I/O or while calling into other modules' locks.
+ * pool.lock is never held across network I/O or while calling into other
+ * modules; its place in the lock order: src/README.md, "Lock order".
  *
  * Ownership: pool_new takes a first, already-open session. pool_free closes
  * all sessions; no session may be checked out then.

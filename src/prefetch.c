@@ -16,17 +16,10 @@
 
 #include "cache.h"
 #include "log.h"
-#include "vfs_internal.h"
+#include "readorder.h"
+#include "tree.h"
 
 #define NTRACK 4	/* mailboxes followed at once */
-#define SKIP 4		/* a reader may skip this many (already cached, say) */
-
-enum order { ORDER_NONE, ORDER_UID, ORDER_NAME };
-
-struct pmsg {
-	uint32_t uid, size;
-	uint64_t key;		/* name_key(uid), set in the name-order array */
-};
 
 struct track {
 	bool used;
@@ -34,10 +27,10 @@ struct track {
 	uint64_t gen;		/* node gen the snapshot was taken at */
 	uint32_t uidvalidity;
 	char *mailbox;
-	struct pmsg *byuid;	/* snapshot, UID order */
-	struct pmsg *byname;	/* the same, name order; NULL until needed */
+	struct readorder_msg *byuid;	/* snapshot, UID order */
+	struct readorder_msg *byname;	/* the same, name order; NULL until needed */
 	size_t n;
-	enum order order;
+	enum readorder order;
 	uint32_t last_uid;
 	size_t queued_to;	/* in the order: positions before this were considered */
 	uint64_t stamp;
@@ -52,7 +45,10 @@ struct batch {
 };
 
 struct prefetch {
-	struct vfs *v;		/* immutable */
+	struct tree *tree;	/* the vfs's; immutable pointer (tree.h for its lock) */
+	struct cache *cache;	/* the vfs's; immutable pointer (cache.h for its lock) */
+	prefetch_fetch_fn fetch;	/* and its CTX: immutable */
+	void *fetch_ctx;
 	int nworkers;		/* guarded by lock (start() lowers it if threads fail) */
 	pthread_t *threads;
 	pthread_mutex_t lock;
@@ -66,50 +62,11 @@ struct prefetch {
 	unsigned long waiting;	/* guarded by lock: messages in the queue's batches */
 };
 
-/* ---- orders ------------------------------------------------------------ */
+/* ---- orders (readorder.h) -------------------------------------------- */
 
-static int cmp_uid(const void *a, const void *b)
+static const struct readorder_msg *order_of(const struct track *t)
 {
-	const struct pmsg *x = a, *y = b;
-
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
-}
-
-/* "UID.eml" names compare as their decimal strings do ('.' sorts before
- * every digit), which is how rsync and the C locale's globs order them.
- * The key spells the digits in base 11 (digit + 1, 0 = end), left
- * aligned in 10 places, so that comparing keys compares the strings
- * without printing any: 11^10 < 2^64. */
-static uint64_t name_key(uint32_t uid)
-{
-	char d[16];
-	int n = snprintf(d, sizeof(d), "%u", uid);
-	uint64_t k = 0;
-
-	for (int i = 0; i < 10; i++)
-		k = k * 11 + (i < n ? (uint64_t)(d[i] - '0' + 1) : 0);
-	return k;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	const struct pmsg *x = a, *y = b;
-
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
-/* Position of UID in V (sorted by CMP), or n. */
-static size_t find(const struct pmsg *v, size_t n, uint32_t uid, int (*cmp)(const void *, const void *))
-{
-	struct pmsg key = { uid, 0, name_key(uid) };
-	const struct pmsg *p = n > 0 ? bsearch(&key, v, n, sizeof(*v), cmp) : NULL;
-
-	return p ? (size_t)(p - v) : n;
-}
-
-static const struct pmsg *order_of(const struct track *t)
-{
-	return t->order == ORDER_NAME ? t->byname : t->byuid;
+	return t->order == READORDER_NAME ? t->byname : t->byuid;
 }
 
 static void track_clear(struct track *t)
@@ -124,7 +81,7 @@ static void track_clear(struct track *t)
  * is taken inside). */
 static int track_load(struct prefetch *p, struct track *t, uint32_t node)
 {
-	struct tree *tr = &p->v->tree;
+	struct tree *tr = p->tree;
 	struct tree_node *nd;
 	int rc = 0;
 
@@ -167,9 +124,9 @@ static struct track *track_for(struct prefetch *p, uint32_t node)
 		struct track *t = &p->tracks[i];
 
 		if (t->used && t->node == node) {
-			pthread_mutex_lock(&p->v->tree.lock);
-			gen = p->v->tree.nodes[node].gen;
-			pthread_mutex_unlock(&p->v->tree.lock);
+			pthread_mutex_lock(&p->tree->lock);
+			gen = p->tree->nodes[node].gen;
+			pthread_mutex_unlock(&p->tree->lock);
 			fresh = gen == t->gen;
 			if (!fresh && track_load(p, t, node) < 0)
 				return NULL;	/* the folder changed: start over */
@@ -185,16 +142,6 @@ static struct track *track_for(struct prefetch *p, uint32_t node)
 	return oldest;
 }
 
-/* Is CUR a few steps after LAST in the order V? */
-static bool follows(const struct pmsg *v, size_t n, uint32_t last, uint32_t cur,
-		    int (*cmp)(const void *, const void *), size_t *pos)
-{
-	size_t a = find(v, n, last, cmp), b = find(v, n, cur, cmp);
-
-	*pos = b;
-	return a < n && b < n && b > a && b - a <= SKIP;
-}
-
 /* ---- queueing (lock held) ---------------------------------------------- */
 
 static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t n)
@@ -205,7 +152,7 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
 		for (size_t i = 0; i < n; i++) {
 			struct cache_key k = { t->mailbox, t->uidvalidity, uids[i], 0 };
 
-			cache_unclaim(p->v->cache, &k);
+			cache_unclaim(p->cache, &k);
 		}
 		free(b);
 		free(uids);
@@ -230,7 +177,7 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
  * bounds counted from POS. */
 static void plan(struct prefetch *p, struct track *t, size_t pos)
 {
-	const struct pmsg *v = order_of(t);
+	const struct readorder_msg *v = order_of(t);
 	uint64_t ahead = 0;
 	uint32_t *uids = NULL;
 	size_t nb = 0, msgs = 0;
@@ -253,10 +200,10 @@ static void plan(struct prefetch *p, struct track *t, size_t pos)
 
 		ahead += v[i].size;
 		msgs++;
-		if (v[i].size > PREFETCH_MAX_MSG || cache_claim(p->v->cache, &k) < 0)
+		if (v[i].size > PREFETCH_MAX_MSG || cache_claim(p->cache, &k) < 0)
 			continue;	/* too big to fetch whole, or cached / in flight */
 		if (uids == NULL && (uids = malloc(PREFETCH_BATCH_MSGS * sizeof(*uids))) == NULL) {
-			cache_unclaim(p->v->cache, &k);
+			cache_unclaim(p->cache, &k);
 			break;
 		}
 		uids[nb++] = v[i].uid;
@@ -300,8 +247,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		/* no second try: a reader that needs one of these fetches it */
-		rc = vfs_fetch_bodies(p->v, b->node, b->mailbox, b->uidvalidity, b->uids, b->n,
-				      false, 0, NULL, NULL);
+		rc = p->fetch(p->fetch_ctx, b->node, b->mailbox, b->uidvalidity, b->uids, b->n);
 		if (rc < 0)
 			log_info("%s: reading ahead %zu messages failed: %s", b->mailbox, b->n, strerror(-rc));
 		free(b->uids);
@@ -335,13 +281,17 @@ static void start(struct prefetch *p)
 
 /* ---- API --------------------------------------------------------------- */
 
-int prefetch_new(struct vfs *v, int workers, struct prefetch **out)
+int prefetch_new(struct tree *tree, struct cache *cache, int workers, prefetch_fetch_fn fetch, void *ctx,
+		 struct prefetch **out)
 {
 	struct prefetch *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return -ENOMEM;
-	p->v = v;
+	p->tree = tree;
+	p->cache = cache;
+	p->fetch = fetch;
+	p->fetch_ctx = ctx;
 	p->nworkers = workers;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
@@ -379,7 +329,7 @@ void prefetch_free(struct prefetch *p)
 		for (size_t i = 0; i < b->n; i++) {
 			struct cache_key k = { b->mailbox, b->uidvalidity, b->uids[i], 0 };
 
-			cache_unclaim(p->v->cache, &k);
+			cache_unclaim(p->cache, &k);
 		}
 		free(b->uids);
 		free(b->mailbox);
@@ -408,33 +358,27 @@ void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 	t = track_for(p, node);
 	if (t == NULL)
 		goto out;
-	if (t->order == ORDER_NONE && t->last_uid != 0) {
+	if (t->order == READORDER_NONE && t->last_uid != 0) {
 		/* the second open decides the order, if any */
-		if (follows(t->byuid, t->n, t->last_uid, uid, cmp_uid, &pos)) {
-			t->order = ORDER_UID;
+		if (readorder_follows(t->byuid, t->n, READORDER_UID, t->last_uid, uid, &pos)) {
+			t->order = READORDER_UID;
 		} else {
 			if (t->byname == NULL && (t->byname = malloc((t->n ? t->n : 1) * sizeof(*t->byname))) != NULL) {
-				for (size_t i = 0; i < t->n; i++) {
-					t->byname[i] = t->byuid[i];
-					t->byname[i].key = name_key(t->byuid[i].uid);
-				}
-				if (t->n > 0)
-					qsort(t->byname, t->n, sizeof(*t->byname), cmp_name);
+				memcpy(t->byname, t->byuid, t->n * sizeof(*t->byname));
+				readorder_sort_by_name(t->byname, t->n);
 			}
-			if (t->byname != NULL && follows(t->byname, t->n, t->last_uid, uid, cmp_name, &pos))
-				t->order = ORDER_NAME;
+			if (t->byname != NULL && readorder_follows(t->byname, t->n, READORDER_NAME, t->last_uid, uid, &pos))
+				t->order = READORDER_NAME;
 		}
 		t->queued_to = 0;
-	} else if (t->order != ORDER_NONE) {
-		int (*cmp)(const void *, const void *) = t->order == ORDER_NAME ? cmp_name : cmp_uid;
-
-		if (!follows(order_of(t), t->n, t->last_uid, uid, cmp, &pos)) {
-			t->order = ORDER_NONE;	/* the reader jumped: wait for a new pattern */
+	} else if (t->order != READORDER_NONE) {
+		if (!readorder_follows(order_of(t), t->n, t->order, t->last_uid, uid, &pos)) {
+			t->order = READORDER_NONE;	/* the reader jumped: wait for a new pattern */
 			t->queued_to = 0;
 		}
 	}
 	t->last_uid = uid;
-	if (t->order != ORDER_NONE)
+	if (t->order != READORDER_NONE)
 		plan(p, t, pos);
 out:
 	pthread_mutex_unlock(&p->lock);

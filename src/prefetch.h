@@ -13,18 +13,22 @@
  * PREFETCH_MAX_MSG are left to the reader's windows.
  *
  * Thread-safe: prefetch.lock guards the trackers, the queue and the
- * counters; it is taken before cache.lock and tree.lock, never while
- * holding them, and never across network I/O.
+ * counters, never across network I/O; its place in the lock order:
+ * src/README.md, "Lock order".
  * Ownership: the struct belongs to the vfs; prefetch_free joins the
- * workers (call it before the pool is freed).
+ * workers (call it before the pool is freed). It reads the tree and the
+ * cache it is given and fetches through the callback it is given, so it
+ * calls nothing of the vfs layer above it.
  */
 #ifndef IMAPFS_PREFETCH_H
 #define IMAPFS_PREFETCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-struct vfs;
+struct cache;
 struct prefetch;
+struct tree;
 
 #define PREFETCH_AHEAD		(16u << 20)	/* bytes fetched ahead of the reader */
 #define PREFETCH_AHEAD_MSGS	256		/* and at most this many messages */
@@ -32,9 +36,19 @@ struct prefetch;
 #define PREFETCH_BATCH_MSGS	64
 #define PREFETCH_MAX_MSG	(8u << 20)
 
+/* Fetch the whole bodies of UIDS (N, sorted, each claimed with
+ * cache_claim) of mailbox node NODE (MAILBOX, UIDVALIDITY) into the cache,
+ * once, no retry; every UID ends stored or unclaimed. -errno is only
+ * logged. Called from the worker threads, no lock held. */
+typedef int (*prefetch_fetch_fn)(void *ctx, uint32_t node, const char *mailbox, uint32_t uidvalidity,
+				 const uint32_t *uids, size_t n);
+
 /* WORKERS threads (started on first use, after the daemon has detached);
- * 0 turns prefetch off. */
-int prefetch_new(struct vfs *v, int workers, struct prefetch **out);
+ * 0 turns prefetch off. TREE (its lock and listings) and CACHE (claims)
+ * are read, FETCH(CTX, ...) fetches a batch; all must outlive the
+ * prefetch. */
+int prefetch_new(struct tree *tree, struct cache *cache, int workers, prefetch_fetch_fn fetch, void *ctx,
+		 struct prefetch **out);
 /* Stop and join the workers (unmount); batches not sent are dropped at
  * prefetch_free. Idempotent. */
 void prefetch_stop(struct prefetch *p);

@@ -17,7 +17,8 @@
  * guarded by tree.lock. Callers copy what they need while holding it and
  * must not keep pointers into the array after unlocking (it may be
  * reallocated).
- * tree.lock is never held across network I/O; loading a mailbox's messages
+ * tree.lock is never held across network I/O (its place in the lock
+ * order: src/README.md, "Lock order"); loading a mailbox's messages
  * marks it TREE_LOADING, drops the lock, fetches, then installs the result.
  */
 #ifndef IMAPFS_TREE_H
@@ -45,7 +46,7 @@ struct tree_msg {
 	uint8_t sysflags;	/* SESSION_F_* */
 	bool size_exact;	/* size checked against BODY[] */
 	uint32_t claimed;	/* RFC822.SIZE as the server last gave it, 0 unknown: when it
-				 * moves, the bytes did (cache.h, resync.c) */
+				 * moves, the bytes did (cache.h, vfs_resync.c) */
 };
 
 enum tree_state { TREE_UNLOADED, TREE_LOADING, TREE_READY };

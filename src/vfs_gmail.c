@@ -18,6 +18,9 @@
 #include "gmail.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_resync.h"
+#include "vfs_gmail.h"
 
 /* The pseudo mailbox bodies are cached under: no server name can be it
  * (a LF never reaches a name we use, wire.h), and the 64-bit msgid goes
@@ -201,12 +204,9 @@ int vfs_gmail_recheck(struct vfs *v, struct session *s, uint32_t idx, uint32_t u
 int vfs_store_session(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid,
 		      uint32_t uidvalidity, uint64_t msgid, struct session **s)
 {
-	struct session_mbox mb;
 	int rc;
 
-	rc = vfs_session(v, mailbox, s, &mb);
-	if (rc == 0)
-		rc = vfs_same_uidvalidity(v, *s, idx, uidvalidity, &mb, mailbox, uid);
+	rc = vfs_session_checked(v, idx, mailbox, uidvalidity, uid, s);
 	if (rc == 0)
 		rc = vfs_gmail_recheck(v, *s, idx, uid, uidvalidity, msgid);
 	return rc;

@@ -1,11 +1,16 @@
 /*
- * vfs_internal — what the vfs_*.c files share: the account state, open
- * file state and helpers. Internal to src/; fs/ sees only vfs.h.
+ * vfs_internal — what the vfs_*.c files share: the account state (struct
+ * vfs) and an open file's state (struct vfs_file). Internal to src/; fs/
+ * sees only vfs.h. Each part's functions are declared in its own header,
+ * with its contract: vfs_base.h (sessions, listings, names: what the
+ * others build on), vfs_lookup.h, vfs_bodies.h, vfs_remove.h,
+ * vfs_pending.h, vfs_append.h, vfs_dedupe.h, vfs_gmail.h, vfs_resync.h,
+ * vfs_watch.h, flagpoll.h.
  *
  * Locks: tree.lock (tree.h) guards the mailbox model; pend_lock guards the
- * pending-file list and every field of every pending file. Lock order:
- * tree.lock may be taken while holding pend_lock, never the reverse; the
- * pool's lock is a leaf. None is held across network I/O.
+ * pending-file list and every field of every pending file; vfs_file.lock
+ * an open file's window and cache fill. Their order with the other locks
+ * of src/: src/README.md, "Lock order".
  */
 #ifndef IMAPFS_VFS_INTERNAL_H
 #define IMAPFS_VFS_INTERNAL_H
@@ -17,6 +22,7 @@
 #include "aliases.h"
 #include "gmail.h"
 #include "pool.h"
+#include "ranges.h"
 #include "session.h"
 #include "tree.h"
 #include "vfs.h"
@@ -49,7 +55,7 @@ struct vfs {
 	struct tree tree;		/* see tree.h for its lock */
 	struct gmail gm;		/* X-GM-EXT-1 (gmail.h); guarded by tree.lock */
 	struct cache *cache;		/* bodies (cache.h has its own lock); immutable pointer */
-	char *cache_dir;		/* absolute; also for pending.c's temporary files; immutable */
+	char *cache_dir;		/* absolute; also for vfs_pending.c's temporary files; immutable */
 	struct prefetch *prefetch;	/* read-ahead of whole folders (prefetch.h); immutable pointer */
 
 	/* who to tell about kernel entries that changed (fs/ sets it once
@@ -79,38 +85,11 @@ struct vfs {
 #define VFS_PENDING_BIT (1ULL << 62)
 static inline bool vfs_ino_is_pending(uint64_t ino) { return (ino & VFS_PENDING_BIT) != 0; }
 
-/*
- * A message being written: create + write + close = one APPEND. The bytes
- * live in an unnamed 0600 file under the cache directory, never in memory.
- * Every field is guarded by vfs.pend_lock. The struct lives while it is
- * listed (name != NULL) or open (opens > 0).
- */
-struct vfs_pending {
-	struct vfs_pending *next;
-	uint64_t ino;
-	uint32_t node;		/* mailbox */
-	char *name;		/* visible name; NULL once appended or discarded */
-	int fd;
-	uint64_t size;
-	int64_t mtime;		/* INTERNALDATE to use, when mtime_set */
-	bool mtime_set;
-	mode_t mode;
-	uint8_t sysflags;	/* flags to APPEND with (setxattr before close) */
-	char *keywords;
-	bool flags_set;		/* user.imap.flags was written (else a Maildir name's flags count) */
-	bool replacing;		/* renamed or written over message REPLACE: expunge it once stored */
-	bool over;		/* opened as message REPLACE with O_TRUNC: has no name of its own */
-	struct alias_target replace;
-	int opens;
-	int writers;		/* open handles that may write */
-	bool dirty;		/* written since created or last APPEND */
-	bool unflushed;		/* written since the last close (flush) */
-	bool busy;		/* an APPEND is running */
-};
 
 /* Per open message. node/uid/uidvalidity/size/fd immutable after
  * vfs_open; the window and the cache writer are guarded by lock (the
- * kernel may read in parallel). A cached body is read from FD (body at
+ * kernel may read in parallel; taken before cache.lock, see
+ * src/README.md). A cached body is read from FD (body at
  * CACHE_DATA_OFF); a large uncached one through windows, which FILL
  * collects into the cache in whatever order they come (FILLED: the
  * pieces it holds). */
@@ -124,7 +103,7 @@ struct vfs_file {
 	int fd;
 	pthread_mutex_t lock;
 	struct cache_writer *fill;
-	struct { uint64_t off, end; } filled[VFS_FILL_RANGES];	/* what FILL holds, sorted */
+	struct range filled[VFS_FILL_RANGES];	/* what FILL holds, sorted (ranges.h) */
 	int nfilled;
 	char *win;
 	uint64_t win_off;
@@ -132,216 +111,5 @@ struct vfs_file {
 	struct vfs_pending *pend;	/* a new message being written, else NULL */
 	bool writer;			/* opened for writing (pend only) */
 };
-
-
-void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a);
-/* Tree lock held (it may add M to the Gmail table). */
-void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const struct tree_msg *m,
-		  struct vfs_attr *a);
-int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb);
-int vfs_load(struct vfs *v, uint32_t idx);
-int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
-	      uint64_t off, uint32_t len, char **buf, size_t *got);
-uint32_t vfs_parse_msg_name(const char *name);
-/* The message NAME stands for in node IDX: "UID.eml" of a message it has
- * (returns 0), else a live alias (aliases.h) to a message it still has
- * (returns 1, *AL filled when not NULL). *UID is its UID and *UV the
- * UIDVALIDITY it was found under (both read in one hold of the lock).
- * -ENOENT, or the listing's error. Loads the listing when needed; no lock
- * held. */
-int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, uint32_t *uv,
-		     struct alias_target *al);
-/* After vfs_session: 0 when the mailbox still has the UIDVALIDITY our UIDs
- * come from; otherwise checks S back in, marks node IDX for re-listing,
- * logs and returns -ESTALE (UID n would name another message). */
-int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
-			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
-int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
-/* Whole bodies of UIDS (sorted, each claimed with cache_claim) from node
- * IDX into the cache; every UID ends stored or unclaimed. RETRY: again
- * on a new connection when one breaks (3 attempts at most, within the
- * operation's deadline). With FD non-NULL, *FD and
- * *LEN give the stored body of WANT (-ENOENT when the server did not
- * return it; -EFBIG when a body was far larger than its RFC822.SIZE).
- * bodies.c. */
-int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity,
-		     const uint32_t *uids, size_t n, bool retry, uint32_t want, int *fd, uint64_t *len);
-/* Whether one message of node IDX can be removed alone (UIDPLUS, or MOVE
- * to a \\Trash elsewhere): else rm, and so replacing, is refused.
- * vfs_write.c. */
-bool vfs_can_remove(struct vfs *v, uint32_t idx);
-/* Whether a new file written over NAME, which means TARGET's message, may
- * replace it: not while it was stored a moment ago for another name (a
- * restore whose file names collide with the UIDs it makes). Logged when
- * not. (A name that found it already there keeps a copy: vfs_remove_msg.)
- * vfs_write.c. */
-bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name);
-/* NEWUID replaces OLDUID (an edit: same Message-ID) in node IDX: when it
- * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
- * stays read, answered, flagged. A failure is logged only. vfs_write.c. */
-void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid);
-/* Show a message that just arrived in node IDX (MAILBOX) at once: UID
- * (from APPENDUID/COPYUID, of *UIDVALIDITY; 0 there: any), or when the
- * server did not say (0), the one with Message-ID MID among UIDs >= SINCE
- * (SINCE 0 or MID NULL: none is looked for; *UIDVALIDITY is then set).
- * When it cannot be shown (*SHOWN false) the node is listed anew when next
- * needed. Returns the UID, 0 when not known. vfs_write.c. */
-uint32_t vfs_show_new(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid, uint32_t *uidvalidity,
-		      const char *mid, uint32_t since, bool *shown);
-/* rm of message UID in node IDX (UIDVALIDITY: the one it must still have;
- * 0: whatever the node has): UID EXPUNGE, or UID MOVE to \Trash without
- * UIDPLUS. NAME is for the log. vfs_write.c. */
-int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name);
-/* Fetch UID's metadata in the session's selected mailbox into node IDX. */
-int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
-
-/* Bring node IDX's listing up to date with the server (new, expunged and
- * re-flagged messages, UIDVALIDITY) and tell the kernel what vanished. */
-int vfs_resync(struct vfs *v, uint32_t idx);
-void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name);
-/* The kernel's cached attributes of INO are stale (a link count). */
-void vfs_notify_inode(struct vfs *v, uint64_t ino);
-
-struct watch;
-void watch_stop(struct watch *w);
-/* How each kind of change by other clients reaches us (IDLE, NOTIFY,
- * poll; flags by CHANGEDSINCE or FLAGS refetch): lines for `imapfs
- * status`. No network I/O. watch.c. */
-void watch_describe(struct vfs *v, FILE *f);
-/* Whether a watcher is IDLEing now (its server offers IDLE and it is
- * connected) and whether NOTIFY SET is on: the capabilities in use, for
- * `imapfs status`. Both false before the watchers connect. */
-void watch_caps(struct vfs *v, bool *idle, bool *notify);
-
-/* Monotonic clock in seconds (for tree_node.used). */
-time_t vfs_now_s(void);
-
-/* Copy the flags (and MODSEQ, and Gmail labels) of each message of CHANGED
- * into node N, taking over their keywords and labels; messages N does not
- * hold are skipped. A message whose RFC822.SIZE moved (rewritten under its
- * UID) takes the new size and its UID is added to RESIZED (room for
- * CHANGED->n; may be NULL), so the caller can tell the kernel. Returns how
- * many messages' flags differed; when any differed or moved, N's mtime
- * moves (tree_touch). Tree lock held. resync.c. */
-size_t vfs_apply_flags(struct tree_node *n, struct tree_msgbuf *changed, uint32_t *resized,
-		       size_t *nresized);
-
-/* Without CONDSTORE: UID FETCH a:b (FLAGS) on S for the mailboxes in recent
- * use, within the bounds flagpoll.c documents (imapfs.1 too). Flag
- * changes found go into the tree. flagpoll.c. */
-int flagpoll_run(struct vfs *v, struct session *s);
-/* Without CONDSTORE, right after an IDLE on S (node IDX selected) woke up:
- * FETCH (UID FLAGS) the messages it reported re-flagged, into the tree. */
-int flagpoll_idle(struct vfs *v, struct session *s, uint32_t idx);
-#define FLAGPOLL_RECENT_S (15 * 60)	/* "in recent use": listing asked for this recently */
-#define FLAGPOLL_MAILBOXES 8		/* of those, the most recently used, per poll */
-#define FLAGPOLL_MESSAGES 4096		/* messages whose flags one poll asks for, in all */
-
-/* A session on MAILBOX (node IDX) for a STORE on UID: checked out, the
- * folder still of UIDVALIDITY and, on Gmail (MSGID != 0), UID still that
- * message (vfs_gmail_recheck). On failure *S is checked in (or was never
- * out). vfs_gmail.c. */
-int vfs_store_session(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid,
-		      uint32_t uidvalidity, uint64_t msgid, struct session **s);
-/* vfs_gmail.c: Gmail (X-GM-EXT-1); each is a no-op on other servers. */
-/* After LIST at mount: notice X-GM-EXT-1, apply allmail=, map cache keys. */
-void vfs_gmail_setup(struct vfs *v, struct session *s);
-/* M's inode number and link count, on Gmail. Tree lock held. */
-void vfs_gmail_attr(struct vfs *v, uint32_t idx, const struct tree_msg *m, struct vfs_attr *a);
-/* A Gmail inode number -> the plain one of a place showing it (others
- * unchanged). Lock NOT held; may list a folder. */
-int vfs_gmail_resolve(struct vfs *v, uint64_t *ino);
-/* For a write to inode *INO: vfs_gmail_resolve, except that a message
- * found in All Mail, Trash or Spam is acted on in a label folder that
- * shows it when there is one; *UIDVALIDITY and *MSGID are what the place
- * had when checked (both 0 for a plain inode). Lock NOT held. */
-int vfs_gmail_resolve_write(struct vfs *v, uint64_t *ino, uint32_t *uidvalidity, uint64_t *msgid);
-/* Does UID of node IDX still hold MSGID under UIDVALIDITY (true when MSGID
- * is 0)? Checked again right before a STORE. Lock held. */
-bool vfs_gmail_still(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, uint64_t msgid);
-/* The same, right before a STORE on session S (which has the folder
- * selected): 0, or -ENOENT with S checked in. Lock NOT held. */
-int vfs_gmail_recheck(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
-		      uint64_t msgid);
-/* M's exact size, learned in folder NODE, given to its copies in the
- * other loaded folders it can be in. Lock held. */
-void vfs_gmail_real_size(struct vfs *v, uint32_t node, const struct tree_msg *m);
-/* X-GM-MSGID of UID in node IDX, 0 when none. Lock NOT held. */
-uint64_t vfs_gmail_msgid(struct vfs *v, uint32_t idx, uint32_t uid);
-/* A change moved MSGID between folders (rm, mv, labels): every other
- * loaded folder that shows it or that LABELS ('\n'-joined, may be NULL),
- * All Mail, Trash or Spam name is listed again when next used, and the
- * kernel forgets its names there. Lock NOT held. */
-void vfs_gmail_changed(struct vfs *v, uint32_t except, uint64_t msgid, const char *labels);
-/* Labels changed on the server: GONE (may be NULL) taken from and ADDED
- * (may be NULL) put into the labels of every loaded copy of MSGID, so link
- * counts and user.imap.labels stay right without listing anything again.
- * Lock NOT held. */
-void vfs_gmail_relabel(struct vfs *v, uint64_t msgid, const char *gone, const char *added);
-/* MSGID left folder FROM by rm (TO 0) or mv (to folder TO): relabel its
- * copies (between label folders), or list again the folders that gain
- * or lose it (All Mail, Trash or Spam involved). Lock NOT held. */
-void vfs_gmail_moved(struct vfs *v, uint32_t from, uint32_t to, uint64_t msgid);
-/* getxattr user.imap.labels of M in node IDX (lock held); setxattr
- * (INO plain; lock NOT held). */
-int vfs_gmail_labels_xattr(struct vfs *v, uint32_t idx, const struct tree_msg *m, char **val, size_t *len);
-int vfs_gmail_setlabels(struct vfs *v, uint64_t ino, uint32_t uidvalidity, uint64_t msgid, const char *val,
-			size_t len);
-
-/* pending.c: hooks used by vfs.c */
-int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);
-int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
-/* Append visible pending names of NODE to a dirent array (realloc'd). */
-int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n, size_t *cap);
-int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out);
-/* open for writing of message INO (cp onto an existing name: O_TRUNC; an
- * editor writing in place: KEEP, the file starts with the message's
- * bytes): a new file that replaces it when closed, as a rename over it
- * would. */
-int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **out);
-/* The new file being written over message INO (pending_open_over), or 0:
- * setxattr carries no file handle, so cp -a's flags for the new message
- * arrive for the message's inode. */
-uint64_t pending_over_ino(struct vfs *v, uint64_t ino);
-ssize_t pending_read(struct vfs_pending *p, char *buf, size_t size, uint64_t off);
-void pending_release(struct vfs *v, struct vfs_pending *p, bool writer);
-bool pending_any_in(struct vfs *v, uint32_t node);
-void pending_free_all(struct vfs *v);
-struct flags_change;
-int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out);
-int pending_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c);
-/* user.imap.internaldate written on a new file: its INTERNALDATE. */
-int pending_setdate(struct vfs *v, uint64_t ino, const char *val, size_t len);
-int pending_unlink(struct vfs *v, uint32_t node, const char *name);
-/* rename of a new file; REPLACE (may be NULL): the message NEWNAME names,
- * expunged once the new file is stored (never when an identical message
- * was found instead, dedupe.c). */
-int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newnode,
-		   const char *newname, const struct alias_target *replace,
-		   struct vfs_inval *inval, int *ninval);
-
-/* The Message-ID header's value ("<...>") from DATA's header block, or NULL
- * (malloc'd). dedupe.c. */
-char *vfs_find_msgid(const char *data, size_t len);
-/* The Message-ID of message UID of node IDX (from its first 64 KiB,
- * BODY.PEEK), malloc'd, or NULL. dedupe.c. */
-char *vfs_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
-/* Whether messages A and B of node IDX have the same Message-ID (both
- * have one): B is an edit of A (sed -i, an editor's save), not another
- * message that happens to be written over A's name. dedupe.c. */
-bool vfs_same_msg_id(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b);
-/* Whether messages A and B of node IDX have the same bytes. dedupe.c. */
-bool vfs_same_bytes(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t a, uint32_t b);
-/* SIZE plus one for every bare LF or CR in DATA: its size once stored. */
-uint64_t vfs_crlf_size(const char *data, size_t size);
-/* Whether node IDX already holds a message identical to the new one in
- * DATA (SIZE bytes): one with the same bytes once every bare LF or CR is
- * CRLF, as the server stores them. Only messages with a Message-ID are
- * looked for, and OVER (may be NULL: the message the new one is written
- * over), which is compared whatever its headers. 1 with *UID and *UIDVALIDITY; 0 when there is none; -errno when
- * the check failed (the caller then appends: a duplicate is better than a
- * message lost). No lock held. dedupe.c. */
-int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size,
-		       const struct alias_target *over, uint32_t *uid, uint32_t *uidvalidity);
 
 #endif

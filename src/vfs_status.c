@@ -21,6 +21,7 @@
 #include "cache.h"
 #include "prefetch.h"
 #include "vfs_internal.h"
+#include "vfs_watch.h"
 #include "wire.h"
 
 #include <errno.h>

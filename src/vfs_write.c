@@ -1,7 +1,10 @@
 /*
- * vfs_write — mailbox and message changes: mkdir, rmdir, unlink, rename,
- * setattr and setxattr. Each file operation is exactly one IMAP change
- * (DESIGN.md §1), and none may remove mail the user did not name:
+ * vfs_write — mailbox and message changes: mkdir, rmdir, unlink, rename
+ * and setattr (setxattr is vfs_xattr.c's). Each file operation maps to one
+ * IMAP change that the user can predict from it: mkdir is CREATE, rmdir
+ * DELETE, rename of a directory RENAME, mv of a message UID MOVE (or UID
+ * COPY + STORE + UID EXPUNGE), rm of a message UID EXPUNGE of that UID;
+ * and none may remove mail the user did not name:
  *   - unlink expunges by UID (UIDPLUS) and never sends a bare EXPUNGE;
  *   - rmdir refuses a mailbox that holds messages or children, because
  *     IMAP DELETE would destroy them;
@@ -14,6 +17,11 @@
 #include "names.h"
 #include "rights.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_remove.h"
+#include "vfs_gmail.h"
+#include "vfs_pending.h"
+#include "vfs_dedupe.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -60,82 +68,6 @@ static int child_mailbox(struct vfs *v, uint32_t parent, const char *fsname, cha
 	if (parent != 0)
 		free(comp);
 	return *out ? 0 : -ENOMEM;
-}
-
-/* Fetch one message's metadata (selected mailbox) into node IDX. */
-int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
-{
-	struct tree_msgbuf b = { 0 };
-	struct tree_node *n;
-	bool moved = false;
-	int rc;
-
-	size_t i;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = session_fetch_meta(s, uid, uid, tree_msgbuf_add, &b);
-		for (i = 0; rc == 0 && i < b.n && b.v[i].uid != uid; i++)
-			;
-		if (rc == 0 && i == b.n)
-			rc = -ENOENT;
-		if (rc != -ENOENT || attempt == 1)
-			break;
-		/* a connection that had the mailbox selected before the
-		 * message arrived is told of it (EXISTS) only at the end of
-		 * a command, and the server fetches nothing it has not
-		 * announced: ask once more rather than re-list it all */
-		tree_msgs_free(b.v, b.n);
-		memset(&b, 0, sizeof(b));
-	}
-	if (rc == 0) {
-		pthread_mutex_lock(&v->tree.lock);
-		/* a listing being loaded may have been answered before this
-		 * message existed: wait for it, then add the message to it */
-		while (v->tree.nodes[idx].state == TREE_LOADING)
-			pthread_cond_wait(&v->tree.loaded, &v->tree.lock);
-		n = &v->tree.nodes[idx];
-		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
-			int64_t seen = n->changed_ns;
-
-			rc = tree_msg_insert(n, &b.v[i]);
-			if (rc == 0) {
-				b.v[i].keywords = NULL;	/* taken over */
-				b.v[i].gm_labels = NULL;
-			}
-			moved = n->changed_ns != seen;
-		}
-		pthread_mutex_unlock(&v->tree.lock);
-	}
-	/* its mtime moved; the kernel drops a directory's attributes itself
-	 * only after changing an entry in it, not after a STORE or an APPEND
-	 * at close (queued: safe from inside a handler) */
-	if (moved)
-		vfs_notify_inode(v, tree_dir_ino(idx));
-	tree_msgs_free(b.v, b.n);
-	return rc;
-}
-
-uint32_t vfs_show_new(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uid, uint32_t *uidvalidity,
-		      const char *mid, uint32_t since, bool *shown)
-{
-	struct session_mbox mb;
-	struct session *s;
-
-	*shown = false;
-	if ((uid != 0 || (mid != NULL && since != 0)) && vfs_session(v, mailbox, &s, &mb) == 0) {
-		if (uid == 0 && session_search_msgid(s, mid, since, &uid) == 0 && uid != 0)
-			*uidvalidity = mb.uidvalidity;
-		if (uid != 0 && (*uidvalidity == 0 || mb.uidvalidity == *uidvalidity))
-			*shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) == 0;
-		pool_checkin(v->pool, s);
-	}
-	if (!*shown) {
-		pthread_mutex_lock(&v->tree.lock);
-		if (v->tree.nodes[idx].state == TREE_READY)
-			v->tree.nodes[idx].state = TREE_UNLOADED;
-		pthread_mutex_unlock(&v->tree.lock);
-	}
-	return uid;
 }
 
 /* ---- mkdir / rmdir ------------------------------------------------------- */
@@ -278,157 +210,6 @@ out:
 
 /* ---- unlink ---------------------------------------------------------------- */
 
-/* The \Trash special-use mailbox, or -1. Tree lock held. */
-static long trash_mailbox(const struct tree *t)
-{
-	size_t i;
-
-	for (i = 1; i < t->n; i++)
-		if (!t->nodes[i].hidden && t->nodes[i].selectable && strstr(t->nodes[i].attrs, "\\Trash"))
-			return (long)i;
-	return -1;
-}
-
-/* Message UID of node IDX (MAILBOX, selected on S) is about to leave it
- * (rm, mv, replaced). A name written with its bytes while it was there
- * stands for a copy that was never stored (aliases.h, FOUND): that name
- * gets a real one first, UID COPY into the same mailbox, so it does not
- * lose its message with this one. *COPY: the copy's UID (0: the server
- * did not say; UINT32_MAX: none was needed). */
-static int keep_found_copy(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid, uint32_t uidvalidity,
-			   const char *mailbox, uint32_t *copy)
-{
-	struct alias_target was = { .node = idx, .uid = uid, .uidvalidity = uidvalidity };
-	int rc;
-
-	*copy = UINT32_MAX;
-	if (!aliases_found_to(&v->aliases, &was, vfs_now_s()))
-		return 0;
-	rc = session_copy(s, uid, mailbox, copy);
-	if (rc < 0) {
-		log_err("%s UID %u: a file written as a copy of it still needs it, and making that copy "
-			"failed (%s); left where it is", mailbox, uid, strerror(-rc));
-		return rc;
-	}
-	log_info("%s UID %u: copied (UID %u) for the names written as copies of it", mailbox, uid, *copy);
-	if (*copy != 0)
-		aliases_found_retarget(&v->aliases, &was,
-				       &(struct alias_target){ .node = idx, .uid = *copy, .uidvalidity = uidvalidity,
-							       .appended = true },
-				       vfs_now_s());
-	return 0;
-}
-
-/* Show COPY (keep_found_copy) in node IDX, or re-list it when that fails
- * or the copy's UID is not known; nothing for UINT32_MAX. */
-static void show_copy(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t copy)
-{
-	uint32_t any = 0;
-	bool shown;
-
-	if (copy != UINT32_MAX)
-		vfs_show_new(v, idx, mailbox, copy, &any, NULL, 0, &shown);
-}
-
-bool vfs_can_remove(struct vfs *v, uint32_t idx)
-{
-	long tr;
-
-	if (v->uidplus)
-		return true;
-	pthread_mutex_lock(&v->tree.lock);
-	tr = trash_mailbox(&v->tree);
-	pthread_mutex_unlock(&v->tree.lock);
-	return v->move && tr >= 0 && (uint32_t)tr != idx;
-}
-
-bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name)
-{
-	/* (a name that found it already there gets its own copy first when
-	 * it goes: vfs_remove_msg) */
-	if (aliases_appended_elsewhere(&v->aliases, target, name, vfs_now_s())) {
-		log_info("%s: UID %u was stored a moment ago for another file; not replaced", name,
-			 target->uid);
-		return false;
-	}
-	return true;
-}
-
-int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name)
-{
-	struct tree *t = &v->tree;
-	struct session_mbox mb;
-	struct session *s;
-	uint32_t newuid, copy = UINT32_MAX;
-	uint64_t msgid;
-	char *mailbox = NULL, *trash = NULL;
-	long tr;
-	int rc;
-
-	rc = vfs_load(v, idx);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&t->lock);
-	if (tree_msg_find(&t->nodes[idx], uid) == NULL)
-		rc = -ENOENT;
-	else if (uidvalidity != 0 && uidvalidity != t->nodes[idx].uidvalidity)
-		rc = -ESTALE;	/* the mailbox was recreated: UID is another message */
-	else
-		rc = rights_check(t->nodes[idx].rights, "te", false, "rm in", t->nodes[idx].mailbox);
-	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
-		rc = -ENOMEM;
-	uidvalidity = t->nodes[idx].uidvalidity;
-	if (rc == 0 && !v->uidplus) {
-		tr = trash_mailbox(t);
-		if (tr < 0 || (uint32_t)tr == idx || !v->move) {
-			log_err("rm %s/%s: the server has no UIDPLUS, so it cannot expunge one message "
-				"without possibly expunging others marked \\Deleted; refusing "
-				"(a \\Trash mailbox and MOVE would be used instead)", mailbox, name);
-			rc = -EPERM;
-		} else if ((trash = strdup(t->nodes[tr].mailbox)) == NULL) {
-			rc = -ENOMEM;
-		}
-	}
-	pthread_mutex_unlock(&t->lock);
-	if (rc < 0)
-		goto out;
-
-	msgid = vfs_gmail_msgid(v, idx, uid);
-	rc = vfs_session(v, mailbox, &s, &mb);
-	if (rc == 0)
-		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
-	if (rc < 0)
-		goto out;
-	rc = keep_found_copy(v, s, idx, uid, uidvalidity, mailbox, &copy);
-	if (rc < 0) {
-		pool_checkin(v->pool, s);
-		goto out;
-	}
-	if (trash == NULL) {
-		rc = session_expunge_uid(s, uid);
-	} else {
-		rc = session_move(s, uid, trash, &newuid);
-		log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
-	}
-	pool_checkin(v->pool, s);
-	show_copy(v, idx, mailbox, copy);	/* also when the removal failed */
-	if (rc < 0) {
-		log_err("rm %s/%s failed: %s", mailbox, name, strerror(-rc));
-		goto out;
-	}
-	pthread_mutex_lock(&t->lock);
-	tree_msg_remove(&t->nodes[idx], uid);
-	t->nodes[idx].status_time = 0;
-	if (trash != NULL && (tr = trash_mailbox(t)) >= 0 && t->nodes[tr].state == TREE_READY)
-		t->nodes[tr].state = TREE_UNLOADED;	/* re-list to show it there */
-	pthread_mutex_unlock(&t->lock);
-	vfs_gmail_moved(v, idx, 0, msgid);	/* Gmail: its other folders see the change */
-out:
-	free(mailbox);
-	free(trash);
-	return rc;
-}
-
 int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 {
 	struct tree *t = &v->tree;
@@ -533,7 +314,6 @@ out:
 static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx, uint32_t *newuid_out)
 {
 	struct tree *t = &v->tree;
-	struct session_mbox mb;
 	struct session *s;
 	char *from = NULL, *to = NULL;
 	uint32_t newuid = 0, uidvalidity;
@@ -564,18 +344,16 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	 * when the target is listed again) */
 	if (!v->uidplus)
 		mid = vfs_msg_id(v, idx, uidvalidity, uid);
-	rc = vfs_session(v, from, &s, &mb);
-	if (rc == 0)
-		rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, from, uid);
+	rc = vfs_session_checked(v, idx, from, uidvalidity, uid, &s);
 	if (rc < 0)
 		goto out;
 	if (mid != NULL && session_status(s, to, &st) < 0)
 		st.uidnext = 0;
-	rc = keep_found_copy(v, s, idx, uid, uidvalidity, from, &copy);
+	rc = vfs_keep_found_copy(v, s, idx, uid, uidvalidity, from, &copy);
 	if (rc == 0)
 		rc = session_move(s, uid, to, &newuid);
 	pool_checkin(v->pool, s);
-	show_copy(v, idx, from, copy);
+	vfs_show_copy(v, idx, from, copy);
 	if (rc < 0) {
 		log_err("mv %s UID %u to %s failed: %s", from, uid, to, strerror(-rc));
 		goto out;
@@ -807,290 +585,4 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 	if (sa->set_size)
 		return -EISDIR;
 	return vfs_getattr(v, ino, out);
-}
-
-/* Whether every flag extension ("\\Foo") in the space-separated LIST is one
- * the server shows on some message of node N: those can be written back
- * (what getxattr shows, setxattr takes), while an unknown one would only
- * earn a BAD from the server. Tree lock held. */
-static bool flag_exts_shown(const struct tree_node *n, const char *list)
-{
-	for (const char *p = list; p != NULL && *p != '\0';) {
-		size_t len = strcspn(p, " ");
-		bool found = p[0] != '\\';
-
-		for (size_t i = 0; !found && i < n->nmsgs; i++) {
-			for (const char *q = n->msgs[i].keywords; q != NULL && *q != '\0';) {
-				size_t ql = strcspn(q, " ");
-
-				if (ql == len && strncasecmp(p, q, len) == 0) {
-					found = true;
-					break;
-				}
-				q += ql;
-				while (*q == ' ')
-					q++;
-			}
-		}
-		if (!found) {
-			log_err("user.imap.flags: %.*s is not a flag this server shows in %s", (int)len, p,
-				n->mailbox);
-			return false;
-		}
-		p += len;
-		while (*p == ' ')
-			p++;
-	}
-	return true;
-}
-
-/* RESOLVED_UV and RESOLVED_ID: what vfs_gmail_resolve_write checked
- * (msgid 0: a plain inode, nothing to check). */
-static int msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t resolved_id,
-			const struct flags_change *c)
-{
-	struct tree *t = &v->tree;
-	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino);
-	struct session_flags add = { .sysflags = c->add_sys, .keywords = c->add_kw };
-	struct session_flags del = { .sysflags = c->del_sys, .keywords = c->del_kw };
-	struct session *s;
-	char *mailbox = NULL;
-	uint32_t uidvalidity = 0;
-	int rc;
-
-	rc = vfs_load(v, idx);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&t->lock);
-	if (idx >= t->n || tree_msg_find(&t->nodes[idx], uid) == NULL ||
-	    !vfs_gmail_still(v, idx, uid, resolved_uv, resolved_id))
-		rc = -ENOENT;	/* (Gmail: it left, or the folder was recreated, since resolved) */
-	else if (!flag_exts_shown(&t->nodes[idx], c->add_kw) || !flag_exts_shown(&t->nodes[idx], c->del_kw))
-		rc = -EINVAL;
-	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
-		rc = -ENOMEM;
-	if (rc == 0)
-		uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
-	pthread_mutex_unlock(&t->lock);
-	if (rc < 0)
-		return rc;
-	rc = vfs_store_session(v, idx, mailbox, uid, uidvalidity, resolved_id, &s);
-	if (rc < 0)
-		goto out;
-	if (c->replace) {
-		rc = session_store(s, uid, SESSION_STORE_SET, &add);
-	} else {
-		if (add.sysflags || add.keywords)
-			rc = session_store(s, uid, SESSION_STORE_ADD, &add);
-		if (rc == 0 && (del.sysflags || del.keywords))
-			rc = session_store(s, uid, SESSION_STORE_REMOVE, &del);
-	}
-	/* show what the server now has, not what we asked for */
-	if (rc == 0)
-		rc = vfs_refresh_msg(v, s, idx, uidvalidity, uid);
-	pool_checkin(v->pool, s);
-	pthread_mutex_lock(&t->lock);
-	t->nodes[idx].status_time = 0;
-	pthread_mutex_unlock(&t->lock);
-out:
-	if (rc < 0)
-		log_err("setting flags on %s UID %u failed: %s", mailbox, uid, strerror(-rc));
-	free(mailbox);
-	return rc;
-}
-
-void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid)
-{
-	struct tree *t = &v->tree;
-	const struct tree_msg *o, *n;
-	struct session_flags fl = { 0 };
-	struct session *s;
-	char *mailbox = NULL, *kw = NULL;
-	bool carry, nomem = false;
-	int rc;
-
-	pthread_mutex_lock(&t->lock);
-	o = tree_msg_find(&t->nodes[idx], olduid);
-	n = tree_msg_find(&t->nodes[idx], newuid);
-	carry = o != NULL && n != NULL && t->nodes[idx].uidvalidity == uidvalidity && n->sysflags == 0 &&
-		(n->keywords == NULL || n->keywords[0] == '\0') &&
-		((o->sysflags & ~SESSION_F_DELETED) != 0 || (o->keywords != NULL && o->keywords[0] != '\0'));
-	if (carry) {
-		fl.sysflags = o->sysflags & ~SESSION_F_DELETED;
-		kw = o->keywords != NULL ? strdup(o->keywords) : NULL;
-		mailbox = strdup(t->nodes[idx].mailbox);
-		nomem = mailbox == NULL || (o->keywords != NULL && kw == NULL);
-	}
-	pthread_mutex_unlock(&t->lock);
-	if (!carry)
-		return;
-	fl.keywords = kw;
-	rc = nomem ? -ENOMEM : vfs_store_session(v, idx, mailbox, newuid, uidvalidity, 0, &s);
-	/* this connection must know the new UID first, or the STORE would
-	 * quietly act on nothing (vfs_refresh_msg asks until it does) */
-	if (rc == 0) {
-		rc = vfs_refresh_msg(v, s, idx, uidvalidity, newuid);
-		if (rc == 0)
-			rc = session_store(s, newuid, SESSION_STORE_SET, &fl);
-		if (rc == 0)
-			rc = vfs_refresh_msg(v, s, idx, uidvalidity, newuid);
-		pool_checkin(v->pool, s);
-	}
-	if (rc < 0)
-		log_warn("%s: UID %u replaces UID %u, but taking over its flags failed: %s",
-			 mailbox ? mailbox : "?", newuid, olduid, strerror(-rc));
-	free(kw);
-	free(mailbox);
-}
-
-static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t len)
-{
-	struct tree *t = &v->tree;
-	uint32_t idx = tree_ino_node(ino);
-	struct session *s;
-	char *mailbox = NULL;
-	bool on;
-	int rc;
-
-	while (len > 0 && (val[len - 1] == '\n' || val[len - 1] == '\0'))
-		len--;
-	if (len != 1 || (val[0] != '0' && val[0] != '1'))
-		return -EINVAL;
-	on = val[0] == '1';
-	pthread_mutex_lock(&t->lock);
-	rc = vfs_check_dir_ino(v, ino);
-	if (rc == 0 && idx == 0)
-		rc = -EPERM;
-	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
-		rc = -ENOMEM;
-	pthread_mutex_unlock(&t->lock);
-	if (rc < 0)
-		return rc;
-	rc = pool_checkout(v->pool, NULL, &s);
-	if (rc == 0) {
-		rc = session_subscribe(s, mailbox, on);
-		pool_checkin(v->pool, s);
-	}
-	if (rc == 0) {
-		pthread_mutex_lock(&t->lock);
-		t->nodes[idx].subscribed = on;
-		pthread_mutex_unlock(&t->lock);
-	}
-	free(mailbox);
-	return rc;
-}
-
-/*
- * Attributes that describe what the server holds (UID, MODSEQ, STATUS
- * counters, LIST attributes; INTERNALDATE of a stored message): a backup
- * made with rsync -X or cp -a carries them, and restoring it writes them
- * back. Such a write is accepted and changes nothing (imapfs.1,
- * EXTENDED ATTRIBUTES), so the restore exits 0; what getxattr shows stays
- * the server's. MSG: of a message (else of a mailbox).
- */
-static bool server_state(const char *name, bool msg)
-{
-	static const char *const of_msg[] = { "uid", "modseq", "internaldate" };
-	static const char *const of_dir[] = { "messages", "unseen", "uidnext", "uidvalidity", "attributes" };
-	const char *const *list = msg ? of_msg : of_dir;
-	size_t n = msg ? sizeof(of_msg) / sizeof(of_msg[0]) : sizeof(of_dir) / sizeof(of_dir[0]);
-
-	if (strncmp(name, "user.imap.", 10) != 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(name + 10, list[i]) == 0) {
-			log_debug("%s: written back (a restore?); it is the server's, left as it is", name);
-			return true;
-		}
-	return false;
-}
-
-int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len)
-{
-	struct flags_change c;
-	/* any message of a Gmail mount: past the msgid table's bound, or
-	 * out of memory, a message may have a plain inode of its own */
-	bool gm = v->gm.on && !vfs_ino_is_pending(ino);
-	uint32_t uidvalidity;
-	uint64_t msgid;
-	int rc;
-
-	if (strncmp(name, "user.imap.", 10) != 0)
-		return -ENOTSUP;
-	if (v->cfg->ro)
-		return -EROFS;
-	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino)) {
-		if (strcmp(name, "user.imap.subscribed") == 0)
-			return dir_subscribe(v, ino, val, len);
-		return server_state(name, false) ? 0 : -EPERM;
-	}
-	/* a message being written over: the attributes are the new one's */
-	if (!vfs_ino_is_pending(ino) && !gmail_ino_is(ino) && pending_over_ino(v, ino) != 0)
-		ino = pending_over_ino(v, ino);
-	if (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.internaldate") == 0)
-		return pending_setdate(v, ino, val, len);
-	if (server_state(name, true) || (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.labels") == 0))
-		return 0;
-	if (strcmp(name, "user.imap.labels") != 0 && strcmp(name, "user.imap.flags") != 0)
-		return -EPERM;
-	if (strcmp(name, "user.imap.flags") == 0) {
-		rc = flags_parse(val, len, &c);
-		if (rc < 0) {
-			log_err("user.imap.flags: cannot parse \"%.*s\" (expected e.g. \"\\Seen $Label1\", "
-				"\"+\\Flagged\" or \"-\\Seen\")", (int)(len > 200 ? 200 : len), val);
-			return rc;
-		}
-	}
-	if (strcmp(name, "user.imap.flags") == 0 && gm && (c.add_sys & SESSION_F_DELETED)) {
-		/* \Deleted would act on whichever folder the inode was found
-		 * in, not the one named, and Gmail's auto-expunge takes it out
-		 * of that folder at once (from All Mail: to Trash or for ever).
-		 * Refused before anything is looked up or sent. */
-		log_err("user.imap.flags: \\Deleted is refused on Gmail (it would act on the message in "
-			"whatever folder, not on the name written to); use rm on the name instead");
-		rc = -EPERM;
-		goto out;
-	}
-	/* Gmail: one inode, many folders; the kernel gives the inode, not
-	 * the name written through, so the place is chosen here */
-	rc = vfs_gmail_resolve_write(v, &ino, &uidvalidity, &msgid);
-	if (rc < 0)
-		goto out;
-	if (strcmp(name, "user.imap.labels") == 0) {
-		rc = vfs_ino_is_pending(ino) ? -EPERM : vfs_gmail_setlabels(v, ino, uidvalidity, msgid, val, len);
-		return rc;
-	}
-	if (vfs_ino_is_pending(ino) && ((c.add_kw != NULL && (c.add_kw[0] == '\\' || strstr(c.add_kw, " \\"))) ||
-					(c.del_kw != NULL && (c.del_kw[0] == '\\' || strstr(c.del_kw, " \\"))))) {
-		/* a new message has no flag extension the server showed */
-		log_err("user.imap.flags: a flag extension (\\Name) cannot be set on a new message");
-		rc = -EINVAL;
-	} else {
-		rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, uidvalidity, msgid, &c);
-	}
-out:
-	if (strcmp(name, "user.imap.flags") == 0)
-		flags_change_free(&c);
-	return rc;
-}
-
-int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
-{
-	bool msg = vfs_ino_is_pending(ino) || tree_ino_is_msg(ino);
-	struct flags_change none = { .replace = true };
-
-	if (strncmp(name, "user.imap.", 10) != 0)
-		return -ENOTSUP;
-	if (v->cfg->ro)
-		return -EROFS;
-	/* rsync -X removes what its source lacks: nothing to remove there
-	 * (a mailbox's subscription is changed by writing 0 or 1 only) */
-	if (server_state(name, msg) || (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.labels") == 0) ||
-	    (!msg && strcmp(name, "user.imap.subscribed") == 0))
-		return 0;
-	/* a new file's flags are ours until it is stored */
-	if (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.flags") == 0)
-		return pending_setflags(v, ino, &none);
-	/* write "" to user.imap.flags to clear a message's flags */
-	return -EPERM;
 }

@@ -1,5 +1,5 @@
 /*
- * dedupe — is a new message already in the mailbox it is written to?
+ * vfs_dedupe — is a new message already in the mailbox it is written to?
  *
  * A restore with rsync (or a second `cp -r` of a Maildir) writes files
  * whose names the mount no longer shows: a stored message is listed
@@ -21,6 +21,8 @@
  */
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_dedupe.h"
 
 #include <errno.h>
 #include <stdlib.h>

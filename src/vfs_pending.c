@@ -1,5 +1,5 @@
 /*
- * pending — new messages written into a mailbox directory.
+ * vfs_pending — new messages written into a mailbox directory.
  *
  * create + write + close is one APPEND, made when the file is closed
  * (flush), of exactly the bytes written, with the INTERNALDATE and flags
@@ -22,6 +22,10 @@
  * An APPEND that fails after the command may have reached the server is
  * never simply repeated: we look for the message (Message-ID, among UIDs
  * the mailbox had not used before) and repeat only when it is not there.
+ *
+ * The APPEND itself is vfs_append.c's; setattr, setxattr, unlink and
+ * rename of a new file are vfs_pending_change.c's; a new file written
+ * over a stored message is vfs_pending_over.c's.
  */
 #include "flags.h"
 #include "cache.h"
@@ -32,6 +36,11 @@
 #include "rights.h"
 #include "wire.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_remove.h"
+#include "vfs_pending.h"
+#include "vfs_append.h"
+#include "vfs_dedupe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,11 +54,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FILL_CHUNK (1u << 20)	/* bytes per FETCH when a message is changed in place */
-
 /* ---- helpers (pend_lock held) ----------------------------------------- */
 
-static struct vfs_pending *find_ino(struct vfs *v, uint64_t ino)
+struct vfs_pending *pending_find_ino(struct vfs *v, uint64_t ino)
 {
 	struct vfs_pending *p;
 
@@ -59,7 +66,7 @@ static struct vfs_pending *find_ino(struct vfs *v, uint64_t ino)
 	return NULL;
 }
 
-static struct vfs_pending *find_name(struct vfs *v, uint32_t node, const char *name)
+struct vfs_pending *pending_find_name(struct vfs *v, uint32_t node, const char *name)
 {
 	struct vfs_pending *p;
 
@@ -69,7 +76,7 @@ static struct vfs_pending *find_name(struct vfs *v, uint32_t node, const char *n
 	return NULL;
 }
 
-static void pend_attr(const struct vfs_pending *p, struct vfs_attr *a)
+void pending_attr(const struct vfs_pending *p, struct vfs_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = p->ino;
@@ -80,7 +87,7 @@ static void pend_attr(const struct vfs_pending *p, struct vfs_attr *a)
 }
 
 /* Free P if nothing refers to it any more; unlinks it from the list. */
-static void maybe_free(struct vfs *v, struct vfs_pending *p)
+void pending_maybe_free(struct vfs *v, struct vfs_pending *p)
 {
 	struct vfs_pending **pp;
 
@@ -143,9 +150,8 @@ static int tmpfile_open(struct vfs *v)
 	return fd;
 }
 
-static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval);
 
-/* ---- hooks for vfs.c ---------------------------------------------------- */
+/* ---- hooks for lookup, read and the lifecycle (vfs_lookup.c, vfs_read.c, vfs.c) */
 
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out)
 {
@@ -153,9 +159,9 @@ int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_at
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&v->pend_lock);
-	p = find_name(v, node, name);
+	p = pending_find_name(v, node, name);
 	if (p != NULL) {
-		pend_attr(p, out);
+		pending_attr(p, out);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&v->pend_lock);
@@ -168,9 +174,9 @@ int pending_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&v->pend_lock);
-	p = find_ino(v, ino);
+	p = pending_find_ino(v, ino);
 	if (p != NULL) {
-		pend_attr(p, out);
+		pending_attr(p, out);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&v->pend_lock);
@@ -202,7 +208,7 @@ int pending_list(struct vfs *v, uint32_t node, struct vfs_dirent **d, size_t *n,
 			rc = -ENOMEM;
 			break;
 		}
-		pend_attr(p, &(*d)[*n].attr);
+		pending_attr(p, &(*d)[*n].attr);
 		(*n)++;
 	}
 	pthread_mutex_unlock(&v->pend_lock);
@@ -242,7 +248,7 @@ int pending_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out)
 	int rc = 0;
 
 	pthread_mutex_lock(&v->pend_lock);
-	p = find_ino(v, ino);
+	p = pending_find_ino(v, ino);
 	if (p == NULL || p->name == NULL) {
 		rc = -ENOENT;
 		goto out;
@@ -308,7 +314,7 @@ void pending_release(struct vfs *v, struct vfs_pending *p, bool writer)
 		free(p->name);
 		p->name = NULL;
 	}
-	maybe_free(v, p);
+	pending_maybe_free(v, p);
 	pthread_mutex_unlock(&v->pend_lock);
 }
 
@@ -332,8 +338,25 @@ void pending_free_all(struct vfs *v)
 
 /* ---- create / write ----------------------------------------------------- */
 
-static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
-		       const struct alias_target *over, bool replace, struct vfs_file **out);
+
+/* Whether NAME in node IDX (no mailbox of that name) is a new file's or
+ * a message's (what vfs_lookup would find there). No lock held. */
+static bool name_taken(struct vfs *v, uint32_t idx, const char *name)
+{
+	struct tree *t = &v->tree;
+	struct vfs_attr a;
+	uint32_t uid, uv;
+	bool found;
+
+	if (pending_lookup(v, idx, name, &a) == 0)
+		return true;
+	if (vfs_resolve_name(v, idx, name, &uid, &uv, NULL) < 0)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	found = tree_msg_find(&t->nodes[idx], uid) != NULL;	/* else expunged meanwhile */
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
 
 int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	       struct vfs_file **out, struct vfs_attr *attr)
@@ -358,17 +381,11 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
-	if (vfs_parse_msg_name(name) != 0) {
-		struct vfs_attr a;
-
-		/* a name that is some message's file name is taken by it */
-		rc = vfs_lookup(v, parent, name, &a);
-		if (rc == 0)
-			return -EEXIST;
-	}
+	if (vfs_parse_msg_name(name) != 0 && name_taken(v, idx, name))
+		return -EEXIST;	/* a name that is some message's file name is taken by it */
 	rc = pending_add(v, idx, name, mode, NULL, false, out);
 	if (rc == 0)
-		pend_attr((*out)->pend, attr);
+		pending_attr((*out)->pend, attr);
 	return rc;
 }
 
@@ -376,7 +393,7 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
  * OVER: it is written over that message, not under a name of its own
  * (not listed, not found by name; see pending_open_over), and REPLACE:
  * the message is expunged once the new one is stored. */
-static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
+int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
 		       const struct alias_target *over, bool replace, struct vfs_file **out)
 {
 	struct vfs_pending *p;
@@ -406,7 +423,7 @@ static int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mod
 	}
 
 	pthread_mutex_lock(&v->pend_lock);
-	if (over == NULL && find_name(v, idx, name) != NULL)
+	if (over == NULL && pending_find_name(v, idx, name) != NULL)
 		rc = -EEXIST;
 	else if ((f = file_for(p)) == NULL)
 		rc = -ENOMEM;
@@ -426,92 +443,6 @@ fail:
 		free(p->name);
 	free(p);
 	close(fd);
-	return rc;
-}
-
-uint64_t pending_over_ino(struct vfs *v, uint64_t ino)
-{
-	struct vfs_pending *p;
-	uint64_t found = 0;
-
-	pthread_mutex_lock(&v->pend_lock);
-	for (p = v->pending; p != NULL && found == 0; p = p->next)
-		if (p->over && p->name != NULL && !p->busy &&
-		    tree_msg_ino(p->replace.node, p->replace.uid) == ino)
-			found = p->ino;
-	pthread_mutex_unlock(&v->pend_lock);
-	return found;
-}
-
-/* The bytes of message OVER into the new file F is (an open for writing
- * without O_TRUNC: vim, rsync --inplace change it where it is). */
-static int fill_from(struct vfs *v, struct vfs_file *f, const struct alias_target *over)
-{
-	struct vfs_pending *p = f->pend;
-	uint64_t off = 0;
-	int rc;
-
-	for (;;) {
-		char *buf = NULL;
-		size_t got = 0;
-
-		rc = vfs_fetch(v, over->node, over->uidvalidity, over->uid, off, FILL_CHUNK, &buf, &got);
-		if (rc == 0 && got > 0 && pwrite(p->fd, buf, got, (off_t)off) != (ssize_t)got)
-			rc = -errno;
-		free(buf);
-		if (rc < 0)
-			return rc;
-		off += got;
-		if (got < FILL_CHUNK)
-			break;
-		if (off > v->append_limit)
-			return -EFBIG;
-	}
-	pthread_mutex_lock(&v->pend_lock);
-	p->size = off;		/* not dirty: unchanged, it stores nothing */
-	pthread_mutex_unlock(&v->pend_lock);
-	return 0;
-}
-
-int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **out)
-{
-	struct tree *t = &v->tree;
-	struct alias_target over = { .node = tree_ino_node(ino), .uid = tree_ino_uid(ino) };
-	char name[32];
-	int rc;
-
-	if (v->gm.on) {
-		/* one message, many folders and labels: which one a write
-		 * replaces is not something a file name can say */
-		log_err("UID %u: messages cannot be overwritten on Gmail; write a new file instead",
-			over.uid);
-		return -EPERM;
-	}
-	rc = vfs_load(v, over.node);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&t->lock);
-	if (over.node >= t->n || tree_msg_find(&t->nodes[over.node], over.uid) == NULL)
-		rc = -ENOENT;
-	else
-		rc = rights_check(t->nodes[over.node].rights, "ite", false, "overwrite a message in",
-				  t->nodes[over.node].mailbox);
-	over.uidvalidity = rc == 0 ? t->nodes[over.node].uidvalidity : 0;
-	pthread_mutex_unlock(&t->lock);
-	if (rc == 0 && !vfs_can_remove(v, over.node)) {
-		log_err("UID %u: the server cannot remove one message (no UIDPLUS, no \\Trash with MOVE), "
-			"so it cannot be written over", over.uid);
-		rc = -EPERM;
-	}
-	if (rc < 0)
-		return rc;
-	snprintf(name, sizeof(name), "%" PRIu32 ".eml", over.uid);
-	rc = pending_add(v, over.node, name, 0600, &over, vfs_may_replace(v, &over, name), out);
-	if (rc == 0 && keep && (rc = fill_from(v, *out, &over)) < 0) {
-		log_err("UID %u: cannot read it to change it in place: %s", over.uid, strerror(-rc));
-		vfs_release(v, *out);	/* nothing written: it stores nothing */
-		*out = NULL;
-	}
 	return rc;
 }
 
@@ -551,149 +482,6 @@ ssize_t vfs_write(struct vfs *v, struct vfs_file *f, const char *buf, size_t siz
 
 /* ---- APPEND ------------------------------------------------------------- */
 
-/*
- * APPEND P's bytes to its mailbox. Called without locks, with p->busy set
- * by the caller (so no one else appends or frees it).
- */
-static int do_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *name,
-		     uint64_t size, int64_t date, uint8_t sysflags, const char *keywords,
-		     const struct alias_target *over, struct alias_target *stored)
-{
-	struct session_flags fl = { .sysflags = sysflags, .keywords = keywords };
-	struct session_status st;
-	struct session_mbox mb;
-	struct session *s = NULL;
-	uint32_t uidvalidity = 0, uid = 0;
-	char *mailbox, *data, *msgid = NULL, said[256];
-	bool ambiguous = false, unsure = false, shown, searched;
-	const struct tree_msg *m;
-	uint64_t csize;
-	int rc, attempt;
-
-	pthread_mutex_lock(&v->tree.lock);
-	mailbox = strdup(v->tree.nodes[idx].mailbox);
-	pthread_mutex_unlock(&v->tree.lock);
-	if (mailbox == NULL)
-		return -ENOMEM;
-	data = mmap(NULL, size, PROT_READ, MAP_SHARED, p->fd, 0);
-	if (data == MAP_FAILED) {
-		rc = -errno;
-		free(mailbox);
-		return rc;
-	}
-	msgid = vfs_find_msgid(data, size);
-	csize = vfs_crlf_size(data, size);
-
-	/* already there (a restore run again): stored is what it is */
-	rc = vfs_find_identical(v, idx, data, size, over, &uid, &uidvalidity);
-	if (rc == 1) {
-		log_info("%s: %s is identical to UID %u already there; not appended again", mailbox, name,
-			 uid);
-		munmap(data, size);
-		free(msgid);
-		free(mailbox);
-		*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity,
-						 .found = true };
-		return 0;
-	}
-	if (rc < 0)
-		log_warn("%s: cannot check whether %s is already there (%s); appending it", mailbox, name,
-			 strerror(-rc));
-
-	for (attempt = 0; attempt < 2; attempt++) {
-		rc = pool_checkout(v->pool, mailbox, &s);
-		if (rc < 0)
-			break;
-		/* UIDs from here on are new: the look-up after a lost reply
-		 * must not mistake an older copy for this one */
-		ambiguous = false;	/* only an APPEND under way can be */
-		rc = session_status(s, mailbox, &st);
-		/* sending a large message takes its time: the deadline grows by
-		 * a second per 64 KiB (imapfs.1, timeout=) */
-		deadline_extend_ms((int64_t)(size / 65536) * 1000);
-		said[0] = '\0';
-		if (rc == 0) {
-			rc = session_append(s, mailbox, &fl, date, data, size, &uidvalidity, &uid, &ambiguous);
-			/* a refusal is final (never repeated) and the user needs the why */
-			snprintf(said, sizeof(said), "%s", session_append_refusal(s));
-		}
-		pool_checkin(v->pool, s);
-		s = NULL;
-		if (rc == 0 || !ambiguous)
-			break;
-		/* the outcome is unknown: look before doing anything again */
-		log_warn("%s: connection lost during APPEND; checking whether the message arrived", mailbox);
-		if (msgid == NULL) {
-			log_err("%s: the message has no Message-ID, so whether it was stored cannot be "
-				"checked; not repeating the APPEND", mailbox);
-			rc = -EIO;
-			unsure = true;
-			break;
-		}
-		rc = vfs_session(v, mailbox, &s, &mb);
-		if (rc == 0) {
-			rc = session_search_msgid(s, msgid, st.uidnext, &uid);
-			uidvalidity = mb.uidvalidity;
-			pool_checkin(v->pool, s);
-			s = NULL;
-		}
-		if (rc < 0) {
-			log_err("%s: cannot check whether the message arrived; not repeating the APPEND", mailbox);
-			rc = -EIO;
-			unsure = true;
-			break;
-		}
-		if (uid != 0) {
-			log_info("%s: the message did arrive, as UID %u", mailbox, uid);
-			break;
-		}
-		if (attempt == 1) {
-			/* the repeat failed the same way: the close must say so
-			 * (not succeed with nothing known to be stored) */
-			rc = -EIO;
-			unsure = true;
-			break;
-		}
-		log_info("%s: the message did not arrive; sending it once more", mailbox);
-	}
-	munmap(data, size);
-	if (rc < 0) {
-		free(msgid);
-		/* one line with all of it: `imapfs status` shows the last one */
-		if (unsure)
-			log_err("%s: APPEND of %s: the outcome is unknown (%s); it may have been stored: "
-				"look in the mailbox before writing it again", mailbox, name, strerror(-rc));
-		else if (said[0] != '\0')
-			log_err("%s: APPEND of %s refused (%s), not stored; the server said: %s", mailbox,
-				name, strerror(-rc), said);
-		else
-			log_err("%s: APPEND of %s failed (%s), not stored", mailbox, name, strerror(-rc));
-		free(mailbox);
-		return rc;
-	}
-
-	/* show it at once under its UID (or re-list when that fails). A
-	 * server without UIDPLUS does not say the UID: the Message-ID among
-	 * the UIDs new since the APPEND began tells it, so the name written
-	 * can mean it (mv -t, sed -i look again) */
-	searched = uid == 0;
-	uid = vfs_show_new(v, idx, mailbox, uid, &uidvalidity, msgid, st.uidnext, &shown);
-	if (searched && uid != 0) {
-		/* another client's message with that Message-ID would have
-		 * another size, most likely: then the name means nothing */
-		pthread_mutex_lock(&v->tree.lock);
-		m = shown ? tree_msg_find(&v->tree.nodes[idx], uid) : NULL;
-		if (m == NULL || m->size != csize)
-			uid = 0;
-		pthread_mutex_unlock(&v->tree.lock);
-	}
-	log_debug("%s: appended %" PRIu64 " bytes as UID %u", mailbox, size, uid);
-	free(mailbox);
-	free(msgid);
-	*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity, .appended = true };
-	return 0;
-}
-
 /* Flags from a Maildir name's info suffix (maildir.h), for a file whose
  * user.imap.flags was not written: added to *SYSFLAGS and *KEYWORDS. */
 static int maildir_flags(const char *name, uint8_t *sysflags, char **keywords)
@@ -723,7 +511,7 @@ static int maildir_flags(const char *name, uint8_t *sysflags, char **keywords)
  * to drop; on failure it keeps its name and bytes (not dirty any more: only
  * writing it again sends it again). pend_lock is NOT held on entry.
  */
-static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval)
+int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval)
 {
 	struct alias_target stored = { 0 }, replace = { 0 };
 	uint64_t size, ino;
@@ -758,7 +546,7 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 
 	rc = from_name ? maildir_flags(shown, &sysflags, &keywords) : 0;
 	if (rc == 0)
-		rc = do_append(v, p, idx, shown, size, date, sysflags, keywords,
+		rc = vfs_append(v, p, idx, shown, size, date, sysflags, keywords,
 			       replacing && replace.node == idx ? &replace : NULL, &stored);
 	free(keywords);
 	if (rc == 0 && stored.uid != 0) {
@@ -812,7 +600,7 @@ static int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval
 		(*ninval)++;
 	}
 	free(name);
-	maybe_free(v, p);
+	pending_maybe_free(v, p);
 	pthread_mutex_unlock(&v->pend_lock);
 	return rc;
 }
@@ -833,199 +621,4 @@ int vfs_flush(struct vfs *v, struct vfs_file *f, struct vfs_inval *inval, int *n
 		f->pend->unflushed = false;
 	pthread_mutex_unlock(&v->pend_lock);
 	return last ? pending_commit(v, f->pend, inval, ninval) : 0;
-}
-
-/* ---- the pending side of setattr / setxattr / unlink / rename ---------- */
-
-int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out)
-{
-	struct vfs_pending *p;
-	int rc = 0;
-
-	pthread_mutex_lock(&v->pend_lock);
-	p = find_ino(v, ino);
-	if (p == NULL || p->name == NULL || p->busy) {
-		rc = p == NULL || p->name == NULL ? -ENOENT : -EBUSY;
-		goto out;
-	}
-	if (sa->set_size) {
-		if (sa->size > v->append_limit) {
-			log_err("%s: a new message may not exceed %" PRIu64 " bytes; truncate refused",
-				p->name, v->append_limit);
-			rc = -EFBIG;
-			goto out;
-		}
-		if (ftruncate(p->fd, (off_t)sa->size) < 0) {
-			rc = -errno;
-			goto out;
-		}
-		p->size = sa->size;
-		p->dirty = true;
-	}
-	if (sa->set_mtime) {
-		p->mtime = sa->mtime;
-		p->mtime_set = true;
-	}
-	if (sa->set_mode)
-		p->mode = sa->mode & 0777;
-	pend_attr(p, out);
-out:
-	pthread_mutex_unlock(&v->pend_lock);
-	return rc;
-}
-
-int pending_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c)
-{
-	struct vfs_pending *p;
-	int rc = 0;
-
-	pthread_mutex_lock(&v->pend_lock);
-	p = find_ino(v, ino);
-	if (p != NULL)
-		p->flags_set = true;
-	if (p == NULL || p->name == NULL) {
-		rc = -ENOENT;
-	} else if (c->replace) {
-		free(p->keywords);
-		p->keywords = c->add_kw ? strdup(c->add_kw) : NULL;
-		p->sysflags = c->add_sys;
-	} else {
-		/* keyword removal on a not-yet-sent message: rebuild the list */
-		char *kw = NULL;
-		size_t len = 0;
-		const char *lists[2] = { p->keywords, c->add_kw };
-
-		p->sysflags = (uint8_t)((p->sysflags | c->add_sys) & ~c->del_sys);
-		for (int l = 0; l < 2; l++) {
-			for (const char *q = lists[l]; q && *q;) {
-				size_t n = strcspn(q, " ");
-				bool drop = false;
-
-				for (const char *d = c->del_kw; d && *d;) {
-					size_t dn = strcspn(d, " ");
-
-					if (dn == n && strncasecmp(d, q, n) == 0)
-						drop = true;
-					d += dn;
-					while (*d == ' ')
-						d++;
-				}
-				if (!drop && n > 0) {
-					char *nk = realloc(kw, len + n + 2);
-
-					if (nk == NULL) {
-						free(kw);
-						rc = -ENOMEM;
-						goto out;
-					}
-					kw = nk;
-					if (len)
-						kw[len++] = ' ';
-					memcpy(kw + len, q, n);
-					len += n;
-					kw[len] = '\0';
-				}
-				q += n;
-				while (*q == ' ')
-					q++;
-			}
-		}
-		free(p->keywords);
-		p->keywords = kw;
-	}
-out:
-	pthread_mutex_unlock(&v->pend_lock);
-	return rc;
-}
-
-int pending_setdate(struct vfs *v, uint64_t ino, const char *val, size_t len)
-{
-	struct vfs_pending *p;
-	int64_t at;
-	int rc = flags_parse_date(val, len, &at);
-
-	if (rc < 0) {
-		log_err("user.imap.internaldate: cannot parse \"%.*s\" (expected e.g. "
-			"\"17-Jul-1996 02:44:25 -0700\")", (int)(len > 64 ? 64 : len), val);
-		return rc;
-	}
-	pthread_mutex_lock(&v->pend_lock);
-	p = find_ino(v, ino);
-	if (p == NULL || p->name == NULL) {
-		rc = -ENOENT;
-	} else {
-		p->mtime = at;
-		p->mtime_set = true;
-	}
-	pthread_mutex_unlock(&v->pend_lock);
-	return rc;
-}
-
-/* unlink of a new file: it was never sent, so it is simply dropped. */
-int pending_unlink(struct vfs *v, uint32_t node, const char *name)
-{
-	struct vfs_pending *p;
-	int rc = -ENOENT;
-
-	pthread_mutex_lock(&v->pend_lock);
-	p = find_name(v, node, name);
-	if (p != NULL && !p->busy) {
-		free(p->name);
-		p->name = NULL;
-		maybe_free(v, p);
-		rc = 0;
-	} else if (p != NULL) {
-		rc = -EBUSY;
-	}
-	pthread_mutex_unlock(&v->pend_lock);
-	return rc;
-}
-
-/* rename of a new file (rsync: ".x.eml.AbC123" -> "x.eml"): move the name,
- * then append if it is now visible and nobody is still writing. */
-int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newnode,
-		   const char *newname, const struct alias_target *replace,
-		   struct vfs_inval *inval, int *ninval)
-{
-	struct vfs_pending *p, *old;
-	char *copy = strdup(newname);
-	bool commit;
-	int rc;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	pthread_mutex_lock(&v->pend_lock);
-	p = find_name(v, node, name);
-	if (p == NULL || p->busy) {
-		pthread_mutex_unlock(&v->pend_lock);
-		free(copy);
-		return p == NULL ? -ENOENT : -EBUSY;
-	}
-	old = find_name(v, newnode, newname);
-	if (old != NULL && old != p) {
-		/* rename replaces its target; this one was never sent */
-		free(old->name);
-		old->name = NULL;
-		maybe_free(v, old);
-	}
-	free(p->name);
-	p->name = copy;
-	p->node = newnode;
-	p->replacing = replace != NULL;
-	if (replace != NULL)
-		p->replace = *replace;
-	/* release is asynchronous: what matters is that every write was
-	 * followed by a close (flush), not that the handle is gone */
-	commit = !p->unflushed;
-	if (commit)
-		p->opens++;	/* our reference while unlocked: nobody frees P */
-	pthread_mutex_unlock(&v->pend_lock);
-	if (!commit)
-		return 0;	/* appended when the writer closes */
-	rc = pending_commit(v, p, inval, ninval);
-	pthread_mutex_lock(&v->pend_lock);
-	p->opens--;
-	maybe_free(v, p);
-	pthread_mutex_unlock(&v->pend_lock);
-	return rc;
 }

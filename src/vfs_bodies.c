@@ -1,5 +1,5 @@
 /*
- * bodies — whole message bodies from the server into the body cache: one
+ * vfs_bodies — whole message bodies from the server into the body cache: one
  * message for an open that missed the cache, or a batch for prefetch. The
  * FETCH streams (session_fetch_bodies): each body goes into its cache file
  * as its reply arrives, so memory holds one body, never a batch.
@@ -23,6 +23,8 @@
 #include "deadline.h"
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_bodies.h"
 
 /* Attempts at a body fetch when connections break (BODY.PEEK changes
  * nothing, so repeating it is safe), all within the operation's deadline:
@@ -147,7 +149,6 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 {
 	struct bodies_acc a = { .v = v, .mailbox = mailbox, .uidvalidity = uidvalidity,
 				.uids = uids, .n = n, .want = want, .memfd = -1 };
-	struct session_mbox mb;
 	struct session *s = NULL;
 	int attempts = retry ? BODIES_ATTEMPTS : 1;
 	bool *done;
@@ -164,12 +165,9 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 	}
 	bound = bodies_bound(v, idx, uids, n, claims);
 again:
-	rc = vfs_session(v, mailbox, &s, &mb);
+	rc = vfs_session_checked(v, idx, mailbox, uidvalidity, uids[0], &s);
 	if (rc < 0)
-		goto out;
-	rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uids[0]);
-	if (rc < 0)
-		goto out;	/* vfs_same_uidvalidity checked S in */
+		goto out;	/* vfs_session_checked checked S in */
 	rc = session_fetch_bodies(s, uids, n, bound, store_body, &a);
 	finish(&a, rc == 0, done, &got);
 	if (rc < 0 && rc != -EFBIG && session_broken(s) && --attempts > 0 && deadline_left_ms() != 0) {

@@ -1,5 +1,5 @@
 /*
- * resync — bring one mailbox's listing up to date after other clients
+ * vfs_resync — bring one mailbox's listing up to date after other clients
  * changed it, without re-listing everything:
  *   - UIDVALIDITY changed: the old listing means nothing any more; fetch
  *     it anew and make the kernel forget every old name;
@@ -20,6 +20,7 @@
  */
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_resync.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,0 +1,170 @@
+/*
+ * vfs_append — the APPEND of a new file's bytes (vfs_pending.c) when it
+ * is closed: one attempt at a time on a session of the pool, its
+ * Message-ID looked for (vfs_dedupe.c) before an APPEND that may have
+ * reached the server is repeated, the stored message shown at once
+ * (vfs_show_new). Moved from vfs_pending.c unchanged (do_append there).
+ */
+#include "deadline.h"
+#include "log.h"
+#include "pool.h"
+#include "session.h"
+#include "tree.h"
+#include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_remove.h"
+#include "vfs_pending.h"
+#include "vfs_append.h"
+#include "vfs_dedupe.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * APPEND P's bytes to its mailbox. Called without locks, with p->busy set
+ * by the caller (so no one else appends or frees it).
+ */
+int vfs_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *name,
+		     uint64_t size, int64_t date, uint8_t sysflags, const char *keywords,
+		     const struct alias_target *over, struct alias_target *stored)
+{
+	struct session_flags fl = { .sysflags = sysflags, .keywords = keywords };
+	struct session_status st;
+	struct session_mbox mb;
+	struct session *s = NULL;
+	uint32_t uidvalidity = 0, uid = 0;
+	char *mailbox, *data, *msgid = NULL, said[256];
+	bool ambiguous = false, unsure = false, shown, searched;
+	const struct tree_msg *m;
+	uint64_t csize;
+	int rc, attempt;
+
+	pthread_mutex_lock(&v->tree.lock);
+	mailbox = strdup(v->tree.nodes[idx].mailbox);
+	pthread_mutex_unlock(&v->tree.lock);
+	if (mailbox == NULL)
+		return -ENOMEM;
+	data = mmap(NULL, size, PROT_READ, MAP_SHARED, p->fd, 0);
+	if (data == MAP_FAILED) {
+		rc = -errno;
+		free(mailbox);
+		return rc;
+	}
+	msgid = vfs_find_msgid(data, size);
+	csize = vfs_crlf_size(data, size);
+
+	/* already there (a restore run again): stored is what it is */
+	rc = vfs_find_identical(v, idx, data, size, over, &uid, &uidvalidity);
+	if (rc == 1) {
+		log_info("%s: %s is identical to UID %u already there; not appended again", mailbox, name,
+			 uid);
+		munmap(data, size);
+		free(msgid);
+		free(mailbox);
+		*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity,
+						 .found = true };
+		return 0;
+	}
+	if (rc < 0)
+		log_warn("%s: cannot check whether %s is already there (%s); appending it", mailbox, name,
+			 strerror(-rc));
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = pool_checkout(v->pool, mailbox, &s);
+		if (rc < 0)
+			break;
+		/* UIDs from here on are new: the look-up after a lost reply
+		 * must not mistake an older copy for this one */
+		ambiguous = false;	/* only an APPEND under way can be */
+		rc = session_status(s, mailbox, &st);
+		/* sending a large message takes its time: the deadline grows by
+		 * a second per 64 KiB (imapfs.1, timeout=) */
+		deadline_extend_ms((int64_t)(size / 65536) * 1000);
+		said[0] = '\0';
+		if (rc == 0) {
+			rc = session_append(s, mailbox, &fl, date, data, size, &uidvalidity, &uid, &ambiguous);
+			/* a refusal is final (never repeated) and the user needs the why */
+			snprintf(said, sizeof(said), "%s", session_append_refusal(s));
+		}
+		pool_checkin(v->pool, s);
+		s = NULL;
+		if (rc == 0 || !ambiguous)
+			break;
+		/* the outcome is unknown: look before doing anything again */
+		log_warn("%s: connection lost during APPEND; checking whether the message arrived", mailbox);
+		if (msgid == NULL) {
+			log_err("%s: the message has no Message-ID, so whether it was stored cannot be "
+				"checked; not repeating the APPEND", mailbox);
+			rc = -EIO;
+			unsure = true;
+			break;
+		}
+		rc = vfs_session(v, mailbox, &s, &mb);
+		if (rc == 0) {
+			rc = session_search_msgid(s, msgid, st.uidnext, &uid);
+			uidvalidity = mb.uidvalidity;
+			pool_checkin(v->pool, s);
+			s = NULL;
+		}
+		if (rc < 0) {
+			log_err("%s: cannot check whether the message arrived; not repeating the APPEND", mailbox);
+			rc = -EIO;
+			unsure = true;
+			break;
+		}
+		if (uid != 0) {
+			log_info("%s: the message did arrive, as UID %u", mailbox, uid);
+			break;
+		}
+		if (attempt == 1) {
+			/* the repeat failed the same way: the close must say so
+			 * (not succeed with nothing known to be stored) */
+			rc = -EIO;
+			unsure = true;
+			break;
+		}
+		log_info("%s: the message did not arrive; sending it once more", mailbox);
+	}
+	munmap(data, size);
+	if (rc < 0) {
+		free(msgid);
+		/* one line with all of it: `imapfs status` shows the last one */
+		if (unsure)
+			log_err("%s: APPEND of %s: the outcome is unknown (%s); it may have been stored: "
+				"look in the mailbox before writing it again", mailbox, name, strerror(-rc));
+		else if (said[0] != '\0')
+			log_err("%s: APPEND of %s refused (%s), not stored; the server said: %s", mailbox,
+				name, strerror(-rc), said);
+		else
+			log_err("%s: APPEND of %s failed (%s), not stored", mailbox, name, strerror(-rc));
+		free(mailbox);
+		return rc;
+	}
+
+	/* show it at once under its UID (or re-list when that fails). A
+	 * server without UIDPLUS does not say the UID: the Message-ID among
+	 * the UIDs new since the APPEND began tells it, so the name written
+	 * can mean it (mv -t, sed -i look again) */
+	searched = uid == 0;
+	uid = vfs_show_new(v, idx, mailbox, uid, &uidvalidity, msgid, st.uidnext, &shown);
+	if (searched && uid != 0) {
+		/* another client's message with that Message-ID would have
+		 * another size, most likely: then the name means nothing */
+		pthread_mutex_lock(&v->tree.lock);
+		m = shown ? tree_msg_find(&v->tree.nodes[idx], uid) : NULL;
+		if (m == NULL || m->size != csize)
+			uid = 0;
+		pthread_mutex_unlock(&v->tree.lock);
+	}
+	log_debug("%s: appended %" PRIu64 " bytes as UID %u", mailbox, size, uid);
+	free(mailbox);
+	free(msgid);
+	*stored = (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uidvalidity, .appended = true };
+	return 0;
+}

@@ -1,0 +1,16 @@
+/*
+ * vfs_lookup — lookup, getattr and readdir (vfs_lookup.c; their public
+ * half is in vfs.h). What the other parts need of it: a message's
+ * attributes. Nothing returned is owned by the caller but the out
+ * structs it fills.
+ */
+#ifndef IMAPFS_VFS_LOOKUP_H
+#define IMAPFS_VFS_LOOKUP_H
+
+#include "vfs_internal.h"
+
+/* Tree lock held (it may add M to the Gmail table). */
+void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const struct tree_msg *m,
+		  struct vfs_attr *a);
+
+#endif

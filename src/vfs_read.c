@@ -1,0 +1,394 @@
+/*
+ * vfs_read — open, read and release of a message. Reads fetch
+ * BODY.PEEK[]<off.len> windows (never setting \Seen) and keep the last
+ * window per open file; a small body is fetched whole into the cache at
+ * open (vfs_bodies.c), a large one collected into it window by window
+ * (ranges.h). The real size of BODY[] is checked once per message, at its
+ * first open: RFC822.SIZE is only the server's claim, and stat must agree
+ * with read. Moved from vfs.c unchanged (but for the cache commit, now
+ * outside f->lock).
+ */
+#include "cache.h"
+#include "flags.h"
+#include "log.h"
+#include "names.h"
+#include "pool.h"
+#include "prefetch.h"
+#include "rights.h"
+#include "session.h"
+#include "tree.h"
+#include "vfs_internal.h"
+#include "vfs_base.h"
+#include "vfs_bodies.h"
+#include "vfs_gmail.h"
+#include "vfs_pending.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- open / read -------------------------------------------------------- */
+
+/*
+ * Find the real length of a large BODY[] with as few bytes as possible:
+ * ask for the bytes from RFC822.SIZE - 1 on; one byte back means the size
+ * was right. (Smaller messages are fetched whole, which gives the length.)
+ */
+static int vfs_verify_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uint64_t *real)
+{
+	char *buf = NULL;
+	size_t got = 0;
+	uint64_t off = (uint64_t)hint - 1;	/* hint >= WHOLE_MSG > 0 */
+	int rc;
+
+	for (;;) {
+		rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, off, PROBE_LEN, &buf, &got);
+		if (rc < 0)
+			return rc;
+		free(buf);
+		buf = NULL;
+		if (got == 0 && off > 0) {
+			/* shorter than claimed: find the end from the start */
+			uint64_t lo = 0, hi = off;	/* real size in [lo, hi] */
+
+			while (lo < hi) {
+				uint64_t mid = lo + (hi - lo + 1) / 2;
+
+				rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, mid - 1, 1, &buf, &got);
+				if (rc < 0)
+					return rc;
+				free(buf);
+				buf = NULL;
+				if (got == 1)
+					lo = mid;
+				else
+					hi = mid - 1;
+			}
+			*real = lo;
+			return 0;
+		}
+		if (got < PROBE_LEN) {
+			*real = off + got;
+			return 0;
+		}
+		off += PROBE_LEN;	/* longer than claimed: keep going */
+		if (off > UINT32_MAX)
+			return -EFBIG;
+	}
+}
+
+/* The body's real length is known: remember it (RFC822.SIZE may lie). */
+static void vfs_set_real_size(struct vfs *v, struct vfs_file *f, uint32_t hint, uint64_t real,
+			      bool *size_changed)
+{
+	struct tree *t = &v->tree;
+	struct tree_msg *m;
+
+	f->size = real;
+	pthread_mutex_lock(&t->lock);
+	m = tree_msg_find(&t->nodes[f->node], f->uid);
+	if (m != NULL && t->nodes[f->node].uidvalidity == f->uidvalidity && !m->size_exact) {
+		if (m->size != real)
+			log_warn("UID %u: server said RFC822.SIZE %u but BODY[] has %" PRIu64
+				 " bytes; using the real size", f->uid, m->size, real);
+		m->size = (uint32_t)real;
+		m->size_exact = true;
+		vfs_gmail_real_size(v, f->node, m);	/* Gmail: its other folders' copies too */
+	}
+	pthread_mutex_unlock(&t->lock);
+	*size_changed = real != hint;
+}
+
+/* The body from the cache, or fetched whole into it (waiting for a
+ * prefetch that has it in flight). -ENOENT: not there, and not fetched
+ * because LARGE says it should be read in windows. CLAIM is the server's
+ * RFC822.SIZE now: a copy cached under another one is stale (cache_get). */
+static int vfs_open_cached(struct vfs *v, struct vfs_file *f, const char *mailbox, bool large,
+			   uint32_t claim, uint64_t *len)
+{
+	struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
+	int rc;
+
+	for (int tries = 0; tries < 3; tries++) {
+		rc = cache_get(v->cache, &k, true, &f->fd, len);
+		if (rc != -ENOENT || large)
+			return rc;
+		rc = cache_claim(v->cache, &k);
+		if (rc == -EEXIST)
+			continue;	/* someone else just started on it: wait for them */
+		if (rc < 0)
+			return rc;
+		return vfs_fetch_bodies(v, f->node, mailbox, f->uidvalidity, &f->uid, 1, true, f->uid,
+					&f->fd, len);
+	}
+	/* three other fetchers in a row failed for it: so would we */
+	log_err("%s: UID %u could not be fetched", mailbox, f->uid);
+	return -EIO;
+}
+
+static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed);
+
+int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
+{
+	uint64_t to;
+	int rc = open_once(v, ino, flags, out, size_changed);
+
+	if (rc == -ENOENT && vfs_forwarded(v, ino, &to) == 0) {
+		rc = open_once(v, to, flags, out, size_changed);
+		/* the kernel's pages and size are the old file's */
+		*size_changed = true;
+	}
+	return rc;
+}
+
+static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx, hint, claim;
+	struct vfs_file *f;
+	struct tree_msg *m;
+	char *mailbox = NULL;
+	uint64_t real;
+	bool exact;
+	int rc;
+
+	*size_changed = false;
+	rc = vfs_gmail_resolve(v, &ino);
+	if (rc < 0)
+		return rc;
+	idx = tree_ino_node(ino);
+	if (vfs_ino_is_pending(ino))
+		return pending_open(v, ino, flags, out);
+	if (!tree_ino_is_msg(ino))
+		return -EISDIR;
+	if (((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) && v->cfg->ro)
+		return -EROFS;
+	/* bytes of a message never change; written over, whole or in
+	 * place, it is replaced by a new one (imapfs.1, Changes) */
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		return pending_open_over(v, ino, !(flags & O_TRUNC), out);
+	if (flags & O_TRUNC)
+		return -EPERM;	/* O_RDONLY|O_TRUNC: nothing to write with */
+	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */
+	if (rc < 0)
+		return rc;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	f->fd = -1;
+	f->node = idx;
+	f->uid = tree_ino_uid(ino);
+
+	pthread_mutex_lock(&t->lock);
+	m = tree_msg_find(&t->nodes[idx], f->uid);
+	if (m != NULL)
+		mailbox = strdup(t->nodes[idx].mailbox);
+	if (m == NULL || mailbox == NULL) {
+		pthread_mutex_unlock(&t->lock);
+		rc = m == NULL ? -ENOENT : -ENOMEM;
+		goto out_free;
+	}
+	f->uidvalidity = t->nodes[idx].uidvalidity;
+	f->size = m->size;
+	hint = m->size;
+	exact = m->size_exact;
+	claim = m->claimed;
+	pthread_mutex_unlock(&t->lock);
+
+	/* what a process reading the folder will want next goes ahead now */
+	prefetch_note(v->prefetch, idx, f->uid);
+
+	rc = vfs_open_cached(v, f, mailbox, hint >= WHOLE_MSG, claim, &real);
+	if (rc == -EFBIG) {
+		/* far larger than RFC822.SIZE said: too large to take whole,
+		 * so read it in windows like any large message */
+		log_warn("%s: UID %u is much larger than its RFC822.SIZE %u; reading it in parts",
+			 mailbox, f->uid, hint);
+		rc = -ENOENT;
+		hint = hint > WHOLE_MSG ? hint : WHOLE_MSG;
+		exact = false;
+	}
+	if (rc == 0) {
+		if (real > UINT32_MAX) {
+			rc = -EFBIG;
+			goto out_free;
+		}
+		vfs_set_real_size(v, f, hint, real, size_changed);
+	} else if (rc == -ENOENT && hint >= WHOLE_MSG) {
+		/* large: read in windows; check the size the server claimed */
+		if (!exact) {
+			rc = vfs_verify_size(v, f, hint, &real);
+			if (rc < 0)
+				goto out_free;
+			if (real > UINT32_MAX) {
+				rc = -EFBIG;
+				goto out_free;
+			}
+			vfs_set_real_size(v, f, hint, real, size_changed);
+		}
+		{
+			struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
+
+			/* (a body larger than the whole cache is not collected) */
+			if (!cache_fits(v->cache, f->size) || cache_writer_new(v->cache, &k, &f->fill) < 0)
+				f->fill = NULL;	/* not cached, still readable */
+		}
+	} else {
+		goto out_free;
+	}
+	free(mailbox);
+	*out = f;
+	return 0;
+out_free:
+	free(mailbox);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->win);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return rc;
+}
+
+/* A window arrived: collect it into the cache. The kernel may read ahead
+ * in parallel, so windows can come out of order; once they cover the
+ * whole body the cache file is complete, and the writer is returned for
+ * the caller to commit once it has let go of the lock (the commit reads
+ * the whole body back and renames files): f->fill is NULL from then on,
+ * so a second reader completing the same fill finds nothing to commit.
+ * Lock held. */
+static struct cache_writer *vfs_fill(struct vfs_file *f, const char *data, size_t got, uint64_t off)
+{
+	struct cache_writer *done;
+
+	if (f->fill == NULL || got == 0)
+		return NULL;
+	if (cache_writer_pwrite(f->fill, off, data, got) < 0)
+		goto drop;
+	if (ranges_add(f->filled, &f->nfilled, VFS_FILL_RANGES, off, off + got) < 0)
+		goto drop;	/* a reader jumping all over: not worth keeping */
+	if (ranges_cover(f->filled, f->nfilled, f->size)) {
+		done = f->fill;
+		f->fill = NULL;
+		return done;
+	}
+	return NULL;
+drop:
+	cache_writer_abort(f->fill);
+	f->fill = NULL;
+	return NULL;
+}
+
+static ssize_t vfs_pread_cached(struct vfs_file *f, char *buf, size_t want, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < want) {
+		ssize_t r = pread(f->fd, buf + done, want - done, (off_t)(CACHE_DATA_OFF + off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			log_err("UID %u: cannot read the cached body: %s", f->uid, strerror(errno));
+			return -EIO;
+		}
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off)
+{
+	struct cache_writer *done;
+	uint64_t want, winlen;
+	char *data = NULL;
+	size_t got = 0;
+	bool sequential;
+	int rc;
+
+	if (f->pend != NULL)
+		return pending_read(f->pend, buf, size, off);
+	if (off >= f->size)
+		return 0;
+	want = f->size - off < size ? f->size - off : size;
+	if (f->fd >= 0)
+		return vfs_pread_cached(f, buf, want, off);
+
+	pthread_mutex_lock(&f->lock);
+	if (f->win != NULL && off >= f->win_off && off + want <= f->win_off + f->win_len) {
+		memcpy(buf, f->win + (off - f->win_off), want);
+		pthread_mutex_unlock(&f->lock);
+		return (ssize_t)want;
+	}
+	/* reading on from where the last window ended: grow the window */
+	sequential = f->win != NULL && off == f->win_off + f->win_len;
+	winlen = sequential ? f->win_len * 2 : READ_WINDOW;
+	pthread_mutex_unlock(&f->lock);
+
+	if (winlen < READ_WINDOW)
+		winlen = READ_WINDOW;
+	if (winlen > MAX_WINDOW)
+		winlen = MAX_WINDOW;
+	if (winlen < want)
+		winlen = want;
+	if (winlen > f->size - off)
+		winlen = f->size - off;
+	rc = vfs_fetch(v, f->node, f->uidvalidity, f->uid, off, (uint32_t)winlen, &data, &got);
+	if (rc == -ENOENT)
+		return -ESTALE;	/* expunged by someone while we had it open */
+	if (rc < 0)
+		return rc;
+	if (got < want) {
+		log_err("UID %u: server returned %zu bytes at offset %" PRIu64 " where %" PRIu64
+			" were expected", f->uid, got, off, want);
+		want = got;
+	}
+	memcpy(buf, data, want);
+	pthread_mutex_lock(&f->lock);
+	done = vfs_fill(f, data, got, off);
+	free(f->win);
+	f->win = data;
+	f->win_off = off;
+	f->win_len = got;
+	pthread_mutex_unlock(&f->lock);
+	if (done != NULL)
+		cache_writer_commit(done, NULL);	/* slow: outside f->lock */
+	return (ssize_t)want;
+}
+
+int vfs_read_where(const struct vfs_file *f, size_t size, uint64_t off, int *fd, int64_t *pos, size_t *len)
+{
+	if (f->pend != NULL || f->fd < 0)
+		return -ENOENT;
+	*fd = f->fd;
+	*pos = (int64_t)(CACHE_DATA_OFF + off);
+	*len = off >= f->size ? 0 : f->size - off < size ? (size_t)(f->size - off) : size;
+	return 0;
+}
+
+bool vfs_attr_cacheable(const struct vfs_attr *a)
+{
+	return !vfs_ino_is_pending(a->ino);
+}
+
+bool vfs_file_is_new(const struct vfs_file *f)
+{
+	return f->pend != NULL;
+}
+
+void vfs_release(struct vfs *v, struct vfs_file *f)
+{
+	if (f == NULL)
+		return;
+	if (f->pend != NULL)
+		pending_release(v, f->pend, f->writer);
+	vfs_file_free(f);
+}
