@@ -12,7 +12,10 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,28 @@ static struct log_ring_entry {
 	char text[256];
 } log_ring[LOG_RING];			/* guarded by log_ring_lock */
 static unsigned long log_nerrors;	/* guarded by log_ring_lock; errors so far */
+
+bool log_syslog_present(void)
+{
+	const char *p = getenv("IMAPFS_SYSLOG_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool ok;
+	int fd;
+
+	if (p == NULL || *p == '\0')
+		p = LOG_SYSLOG_SOCKET;
+	if (strlen(p) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, p);
+	/* a socket file left with no one reading it (a syslog daemon that
+	 * stopped) swallows nothing: connect says ECONNREFUSED then */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
 
 void log_init(bool verbose)
 {

@@ -19,37 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
-
-/* syslog(3) writes to this socket and nowhere else (glibc's _PATH_LOG;
- * systemd links it to the journal). IMAPFS_SYSLOG_SOCKET names another
- * path to look at instead, for tests and containers. */
-#define LOGFILE_SYSLOG_SOCKET "/dev/log"
-
-bool log_syslog_present(void)
-{
-	const char *p = getenv("IMAPFS_SYSLOG_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	bool ok;
-	int fd;
-
-	if (p == NULL || *p == '\0')
-		p = LOGFILE_SYSLOG_SOCKET;
-	if (strlen(p) >= sizeof(sa.sun_path))
-		return false;
-	strcpy(sa.sun_path, p);
-	/* a socket file left with no one reading it (a syslog daemon that
-	 * stopped) swallows nothing: connect says ECONNREFUSED then */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
 
 /* A directory no one but us (or root) can change: its owner is root or
  * this user, and others may not write it unless it is sticky (then they
@@ -358,17 +329,17 @@ void logfile_detaching(const struct config *cfg, const struct url *u)
 	rc = logfile_default(cfg, u, path, sizeof(path));
 	if (rc < 0) {
 		log_warn("no syslog socket (%s), and no log file under $XDG_STATE_HOME/imapfs: %s; "
-			 "the log is lost once detached (use -o logfile=PATH)", LOGFILE_SYSLOG_SOCKET,
+			 "the log is lost once detached (use -o logfile=PATH)", LOG_SYSLOG_SOCKET,
 			 strerror(-rc));
 		return;
 	}
 	fd = logfile_open(path, err, sizeof(err));
 	if (fd < 0) {
 		log_warn("no syslog socket (%s), and %s; the log is lost once detached "
-			 "(use -o logfile=PATH)", LOGFILE_SYSLOG_SOCKET, err);
+			 "(use -o logfile=PATH)", LOG_SYSLOG_SOCKET, err);
 		return;
 	}
 	log_set_file(fd, path);
 	/* said on the terminal too, before it goes away */
-	log_info("no syslog socket (%s): the log goes to %s", LOGFILE_SYSLOG_SOCKET, path);
+	log_info("no syslog socket (%s): the log goes to %s", LOG_SYSLOG_SOCKET, path);
 }

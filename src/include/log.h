@@ -26,7 +26,11 @@ void log_set_file(int fd, const char *path);
 void log_detached(void);
 /* Where lines go now, one line of text for `imapfs status`. */
 void log_destination(char *buf, size_t len);
-/* Whether syslog(3) has a socket to write to (/dev/log; logfile.c). */
+/* syslog(3) writes to this socket and nowhere else (glibc's _PATH_LOG;
+ * systemd links it to the journal). IMAPFS_SYSLOG_SOCKET names another
+ * path to look at instead, for tests and containers. */
+#define LOG_SYSLOG_SOCKET "/dev/log"
+/* Whether syslog(3) has a socket to write to (LOG_SYSLOG_SOCKET). */
 bool log_syslog_present(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
