@@ -3,7 +3,7 @@
  * walk from / that opens DIR/ACCOUNT without trusting any name on the way
  * (cache_dir_open, OpenSSH's StrictModes applied to a directory), and
  * private files made under it (cache_create_excl). Nothing here knows the
- * cache's entries; pending.c uses the same two functions for its own
+ * cache's entries; vfs_pending.c uses the same two functions for its own
  * files.
  */
 #include "cache.h"

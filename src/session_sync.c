@@ -40,7 +40,7 @@ static int fetch_flags(struct session *s, struct mailimap_set *set, bool by_uid,
 	}
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
-	/* a new size under an old UID: the bytes changed (resync.c) */
+	/* a new size under an old UID: the bytes changed (vfs_resync.c) */
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
 	if (by_uid)
 		session_doing(s, "UID FETCH %s %u:%u (FLAGS)", s->selected ? s->selected : "", first, last);

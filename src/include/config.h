@@ -36,7 +36,7 @@ struct config {
 	uint64_t cache_size;		/* cache_size=BYTES, default CONFIG_CACHE_SIZE_DEFAULT */
 	int allmail;			/* allmail=show|hide|only (enum config_allmail), Gmail only */
 	unsigned mount_flags;		/* generic mount(8) flags passed to FUSE (CONFIG_MNT_*) */
-	/* sshfs / libfuse options (imapfs.1 OPTIONS; fs/mountpoint.c, fs/owner.c): */
+	/* sshfs / libfuse options (imapfs.1 OPTIONS; fs/mountpoint.c, fs/owner.h): */
 	int uid, gid;			/* uid=N, gid=N: owner shown; -1 = the mounting user */
 	int umask;			/* umask=OCTAL: mode bits cleared; -1 = owner-only modes */
 	bool allow_root;		/* allow_root: root (and the owner) may access the mount */

@@ -65,8 +65,9 @@ static ssize_t mem_read(mailstream_low *s, void *buf, size_t count)
 		/* End of input: the server closed. This is an error, not the
 		 * 0 a socket's read() gives: libetpan retries a 0 forever while
 		 * it waits for the rest of an announced literal (a busy loop
-		 * that no timeout ends). tls_low.c's read (then tls.c's conn_read) returned 0 at EOF when
-		 * this target was written; see repro_eof_literal.c. */
+		 * that no timeout ends). The driver's read (then in tls.c,
+		 * now tls_low.c) returned 0 at EOF when this target found
+		 * that loop. */
 		return -1;
 	}
 	memcpy(buf, m->data + m->pos, n);

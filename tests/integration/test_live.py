@@ -1,4 +1,4 @@
-"""Changes made by another client while mounted (src/watch.c, src/resync.c).
+"""Changes made by another client while mounted (src/vfs_watch.c, src/vfs_resync.c).
 
 A second, independent IMAP client (imaplib) appends, flags, expunges,
 creates, deletes, renames and recreates mailboxes on the module's own

@@ -1,4 +1,4 @@
-"""-o watch=MAILBOX[,...]: IDLE on mailboxes other than INBOX (src/watch.c).
+"""-o watch=MAILBOX[,...]: IDLE on mailboxes other than INBOX (src/vfs_watch.c).
 
 With polling off (-o poll=0) nothing but IDLE can tell the mount about a
 change, so a change by another client in a watched mailbox that shows up

@@ -1,5 +1,5 @@
 """Changes by other clients on servers without CONDSTORE or NOTIFY
-(src/flagpoll.c, src/watch.c; issue 11 items 3 and 4).
+(src/flagpoll.c, src/vfs_watch.c; issue 11 items 3 and 4).
 
 Without CONDSTORE, STATUS does not move when another client sets
 \\Flagged or a keyword, so the watcher refetches the flags (UID FETCH a:b

@@ -1,4 +1,4 @@
-"""A connection that breaks while an APPEND is under way (src/pending.c).
+"""A connection that breaks while an APPEND is under way (src/vfs_append.c).
 
 imapfs never simply repeats such an APPEND: it noted UIDNEXT (STATUS)
 before sending, and after a broken stream it opens a new connection and

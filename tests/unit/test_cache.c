@@ -59,7 +59,7 @@ static void test_crc(void)
 	}
 }
 
-/* Store a claimed key's whole body the way bodies.c does. */
+/* Store a claimed key's whole body the way vfs_bodies.c does. */
 static int store(struct cache *c, const struct cache_key *k, const char *data, size_t len, int *fd)
 {
 	struct cache_writer *w;
