@@ -1,6 +1,11 @@
 #!/usr/bin/python3
 """imapfs benchmark: one run, one throwaway Dovecot, a table of medians.
 
+One file of about 750 lines on purpose: this docstring is the benchmark's
+manual, and the Bench class is one run in order (setup, measurements,
+cleanup, report) over that run's state; cut apart, each piece would need
+all of it. The baseline IMAP client is apart, in bench/rawimap.py.
+
     sudo /usr/bin/python3 bench/run.py [--count N] [--reps R] [--big]
                                        [--seed S] [--out FILE] [-o OPT]...
 
@@ -61,8 +66,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
-import ssl
 import statistics
 import subprocess
 import tempfile
@@ -75,9 +78,10 @@ sys.path.insert(0, HERE)
 
 import dovecot      # noqa: E402
 import gencorpus    # noqa: E402
-import imaputil     # noqa: E402
 import mountutil    # noqa: E402
 from proxy import Proxy  # noqa: E402
+# manymbox.py imports RawImap from here too
+from rawimap import RawImap, raw_fetch  # noqa: E402,F401
 
 NEEDLE = "invoice"
 LS_SIZES = (("L100", 100), ("L1k", 1000), ("L10k", 10000))
@@ -96,75 +100,6 @@ TARGET_HEAD = 64 * 1024     # bytes from the server
 def say(msg):
     print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr,
           flush=True)
-
-
-# ---- raw IMAP over TLS ---------------------------------------------------------
-
-class RawImap:
-    """A bare IMAP client on one TLS socket: sends a command, reads the
-    answer in 256 KiB recv()s, counting bytes and looking only at the last
-    line for the tagged status. Nothing is parsed or kept (but the tail)."""
-
-    RECV = 256 * 1024
-
-    def __init__(self, port, cafile):
-        ctx = ssl.create_default_context(cafile=cafile)
-        raw = socket.create_connection(("127.0.0.1", port), timeout=600)
-        self.sock = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-        self.n = 0
-        self._read_until(None)        # greeting: one untagged line
-
-    def _read_until(self, tag):
-        """Read until the line starting with TAG (None: any first line);
-        -> (bytes read, that line)."""
-        total = 0
-        tail = b""
-        while True:
-            data = self.sock.recv(self.RECV)
-            if not data:
-                raise ConnectionError("server closed the connection")
-            total += len(data)
-            tail = (tail + data)[-8192:]
-            if not tail.endswith(b"\r\n"):
-                continue
-            start = tail.rfind(b"\r\n", 0, len(tail) - 2)
-            line = tail[start + 2 if start >= 0 else 0:-2]
-            if tag is None or line.startswith(tag + b" "):
-                return total, line
-
-    def command(self, cmd):
-        """Send CMD (str); -> (seconds from send to tagged line, bytes)."""
-        self.n += 1
-        tag = b"BENCH%d" % self.n
-        self.sock.sendall(tag + b" " + cmd.encode("utf-8") + b"\r\n")
-        t0 = time.monotonic()
-        total, line = self._read_until(tag)
-        dt = time.monotonic() - t0
-        status = line[len(tag) + 1:]
-        if not status.startswith(b"OK"):
-            raise RuntimeError("%s: %s" % (cmd.split()[0], status[:200]))
-        return dt, total
-
-    def close(self):
-        try:
-            self.command("LOGOUT")
-        except Exception:
-            pass
-        self.sock.close()
-
-
-def raw_fetch(server, mailbox, items):
-    """LOGIN, SELECT MAILBOX, time UID FETCH 1:* ITEMS -> (seconds, bytes,
-    seconds the SELECT took)."""
-    c = RawImap(server.imaps_port, server.cafile)
-    try:
-        c.command("LOGIN %s %s" % (imaputil.quote(server.user),
-                                   imaputil.quote(server.password)))
-        sel, _ = c.command("SELECT %s" % imaputil.quote(mailbox))
-        dt, n = c.command("UID FETCH 1:* %s" % items)
-        return dt, n, sel
-    finally:
-        c.close()
 
 
 # ---- helpers -------------------------------------------------------------------

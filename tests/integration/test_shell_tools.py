@@ -2,6 +2,12 @@
 is duplicated, nothing is lost, and each user action costs the fewest IMAP
 commands (issue 12).
 
+One file of about 770 lines on purpose: all its tests share the module's
+one Dovecot (rawlog on, for the command counts) and the helpers below
+that compare the server's state and what the mount sent (fill, contents,
+bodies_by_mid, only, sh); split, each part would start a Dovecot of its
+own and import the helpers from a module made just for them.
+
 Every test checks three things: the tool's exit status; the server's
 state through imaplib (messages by Message-ID, bodies, flags,
 INTERNALDATE); and what the mount sent, from Dovecot's rawlog
