@@ -34,10 +34,6 @@ def _wild_rx(pattern, delim):
     return re.compile(rx, re.S)
 
 
-def _wild_match(pattern, name, delim):
-    return _wild_rx(pattern, delim).fullmatch(name) is not None
-
-
 def _parse_set(s, maxval):
     """'1:3,5,7:*' -> set of ints (bounded by MAXVAL for '*')."""
     out = set()
