@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libetpan/libetpan.h>
@@ -111,8 +112,13 @@ const char *session_code(const struct session *s)
  */
 int session_rc(struct session *s, int r, const char *what)
 {
+	return session_rc_expected(s, r, what, NULL);
+}
+
+int session_rc_expected(struct session *s, int r, const char *what, const char *expected)
+{
 	struct mailimap_response_info *ri = s->imap->imap_response_info;
-	int e;
+	int e, level;
 
 	/* the answer is in: nothing on the wire for `imapfs status` now */
 	pthread_mutex_lock(&s->doing_lock);
@@ -149,10 +155,12 @@ int session_rc(struct session *s, int r, const char *what)
 		return -e;
 	}
 	e = errmap_etpan(r, session_code(s));
-	log_err("imap[%d]: %s refused by the server: %s%s%s", s->id, what,
+	level = (expected != NULL && session_code(s) != NULL &&
+		 strcasecmp(session_code(s), expected) == 0) ? LOG_WARNING : LOG_ERR;
+	log_msg(level, "imap[%d]: %s refused by the server: %s%s%s", s->id, what,
 		session_code(s) ? "[" : "", session_code(s) ? session_code(s) : "",
 		session_code(s) ? "] " : "");
-	log_err("imap[%d]: server said: %s", s->id, session_text(s));
+	log_msg(level, "imap[%d]: server said: %s", s->id, session_text(s));
 	return -e;
 }
 

@@ -79,6 +79,10 @@ const char *session_code(const struct session *s);
 /* A libetpan result as 0 / -errno, logged with WHAT; marks S broken
  * when the stream is unusable (errmap_is_fatal). */
 int session_rc(struct session *s, int r, const char *what);
+/* The same, but a refusal with response code EXPECTED (which the caller
+ * handles, e.g. by asking once more) is logged as a warning, not an error
+ * (errors are what `imapfs status` lists). */
+int session_rc_expected(struct session *s, int r, const char *what, const char *expected);
 
 /* ---- session_read.c ----------------------------------------------------- */
 

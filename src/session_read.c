@@ -223,7 +223,8 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 		else
 			r = readonly ? mailimap_examine(s->imap, mailbox)
 				     : mailimap_select(s->imap, mailbox);
-		rc = session_rc(s, r, readonly ? "EXAMINE" : "SELECT");
+		rc = session_rc_expected(s, r, readonly ? "EXAMINE" : "SELECT",
+					 attempt == 0 ? "ALREADYEXISTS" : NULL);
 		if (rc != -EEXIST || s->broken)
 			break;
 		if (attempt == 0)
