@@ -16,8 +16,10 @@
  * Each checkout starts an attempt (deadline_attempt) on the calling thread;
  * checkin ends it.
  *
- * pool.lock is never held across network I/O or while calling into other
- * modules; its place in the lock order: src/README.md, "Lock order".
+ * pool.lock is never held across network I/O; the one call into another
+ * module under it is session_describe (pool_busy), which takes the
+ * session's doing_lock. Its place in the lock order: src/README.md,
+ * "Lock order".
  *
  * Ownership: pool_new takes a first, already-open session. pool_free closes
  * all sessions; no session may be checked out then.

@@ -11,8 +11,8 @@
  * network timeout on every read and write themselves, and can trace the
  * protocol with the LOGIN password redacted.
  *
- * Files: tcp.c connects; tls.c (this header) holds the OpenSSL context and
- * the handshake; tls_low.c the driver; trace.c the redacting trace;
+ * Files: tcp.c connects; tls.c (this header, and tls_ctx.h for the
+ * context) holds the OpenSSL context and the handshake; tls_low.c the driver; trace.c the redacting trace;
  * nulcut.c and literal.c follow where a NUL byte cuts a string.
  *
  * Ownership: a mailstream_low returned here owns its socket (and SSL*); it
@@ -27,13 +27,8 @@
 #include <libetpan/libetpan.h>
 
 #include "tcp.h"
+#include "tls_ctx.h"
 #include "tls_low.h"
-
-struct tls_ctx;
-
-/* Build the shared OpenSSL context: system CAs, or only CAFILE if given. */
-int tls_ctx_new(const char *cafile, struct tls_ctx **out, char *err, unsigned errlen);
-void tls_ctx_free(struct tls_ctx *t);
 
 /* TLS handshake on FD, verifying the certificate chain and HOST (name or IP
  * literal), within TIMEOUT seconds. Takes FD (closes it on failure).

@@ -17,7 +17,7 @@
 #include "names.h"
 #include "pool.h"
 #include "session.h"
-#include "tls.h"
+#include "tls_ctx.h"
 #include "tree.h"
 #include "vfs_internal.h"
 #include "vfs_bodies.h"

@@ -49,9 +49,11 @@ int vfs_forwarded(struct vfs *v, uint64_t ino, uint64_t *to);
  * logs and returns -ESTALE (UID n would name another message). */
 int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
 			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
-/* The five steps before acting on UID of node IDX: vfs_session on
- * MAILBOX, then vfs_same_uidvalidity against UIDVALIDITY (both copied by
- * the caller from the node in one hold of tree.lock). 0 with *S checked
+/* Before acting on UID of node IDX: vfs_session on MAILBOX, then
+ * vfs_same_uidvalidity against UIDVALIDITY. Both are copied by the caller
+ * from the node in one hold of tree.lock, together with that caller's own
+ * checks (the message exists, the rights, the target), which must hold
+ * in the same snapshot; so that copy stays at each caller. 0 with *S checked
  * out, or -errno with *S checked in (or never out). No lock held. */
 int vfs_session_checked(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 			struct session **s);

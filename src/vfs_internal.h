@@ -88,7 +88,7 @@ static inline bool vfs_ino_is_pending(uint64_t ino) { return (ino & VFS_PENDING_
 
 /* Per open message. node/uid/uidvalidity/size/fd immutable after
  * vfs_open; the window and the cache writer are guarded by lock (the
- * kernel may read in parallel; taken before cache.lock, see
+ * kernel may read in parallel; no other lock is taken under it, see
  * src/README.md). A cached body is read from FD (body at
  * CACHE_DATA_OFF); a large uncached one through windows, which FILL
  * collects into the cache in whatever order they come (FILLED: the

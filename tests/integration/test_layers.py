@@ -12,7 +12,8 @@ libetpan's types never leave src/.
    through them.
 4. <libetpan/...> is included only by the files that wrap it (ETPAN_FILES:
    the IMAP session and the TLS stream driver, and errmap.c, the one place
-   that maps libetpan's codes to errno).
+   that maps libetpan's codes to errno), and no other file of src/ reaches
+   it through a header it includes.
 5. The build enforces 1 as well: with fs/'s compiler flags from the build,
    every public header is found and no internal header is.
 
@@ -155,6 +156,48 @@ def test_fs_includes_only_public_headers():
 def test_src_includes_neither_fuse_nor_fs():
     bad = [b for f in _sources(SRC) for b in check_src(f)]
     assert not bad, "\n".join(bad)
+
+
+def _reach(path, seen):
+    """The src/ headers PATH includes, directly or through each other."""
+    for _, kind, name in _includes(path):
+        if kind != '"':
+            continue
+        p = _resolve(path, name, [SRC, PUBLIC])
+        if p is not None and _inside(p, SRC) and p not in seen:
+            seen.add(p)
+            _reach(p, seen)
+    return seen
+
+
+def _wraps_etpan(path):
+    return any(fnmatch.fnmatch(os.path.relpath(path, SRC), pat)
+               for pat in ETPAN_FILES)
+
+
+def check_etpan_reach(path):
+    """A src/ file outside ETPAN_FILES that gets <libetpan/...> through
+    the headers it includes (it would see libetpan's types)."""
+    if _wraps_etpan(path):
+        return []
+    via = sorted(h for h in _reach(path, set())
+                 if any(k == "<" and n.startswith("libetpan/")
+                        for _, k, n in _includes(h)))
+    return ["%s reaches <libetpan/...> through %s"
+            % (os.path.relpath(path, REPO),
+               ", ".join(os.path.relpath(h, REPO) for h in via))] if via else []
+
+
+def test_libetpan_reaches_only_its_wrappers():
+    bad = [b for f in _sources(SRC) for b in check_etpan_reach(f)]
+    assert not bad, "\n".join(bad)
+    # and the check is not vacuous: a file that includes the session's
+    # private header (which includes libetpan) is reported
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = os.path.join(tmp, "probe.c")
+        with open(probe, "w") as f:
+            f.write('#include "session_int.h"\n')
+        assert check_etpan_reach(probe), "session_int.h reaches libetpan"
 
 
 def _internal_headers():
