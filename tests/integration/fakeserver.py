@@ -392,15 +392,18 @@ class FakeServer:
 
     def drop_connections(self):
         """Cut every open connection (the listener stays): the client
-        must reconnect for its next command."""
+        must reconnect for its next command. -> the number of the last
+        connection accepted before the cut: those numbered above it are
+        new."""
         with self._lock:
-            conns = list(self._conns)
+            # under the lock: _serve_then_forget closes them under it
+            for c in self._conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             self._conns = []
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            return self._conn_no
 
     def saw(self, *cmds):
         want = {c.upper() for c in cmds}
@@ -438,12 +441,25 @@ class FakeServer:
                 c, _ = self._sock.accept()
             except OSError:
                 return
+            # wrapping C in TLS detaches it (its fileno becomes -1, a
+            # shutdown on it fails EBADF): stop() and drop_connections()
+            # cut the connection through a descriptor of its own
+            cut = c.dup()
             with self._lock:
                 self._conn_no += 1
                 no = self._conn_no
-                self._conns.append(c)
-            threading.Thread(target=self._serve, args=(c, no),
-                             daemon=True).start()
+                self._conns.append(cut)
+            threading.Thread(target=self._serve_then_forget,
+                             args=(c, no, cut), daemon=True).start()
+
+    def _serve_then_forget(self, raw, no, cut):
+        try:
+            self._serve(raw, no)
+        finally:
+            with self._lock:
+                if cut in self._conns:
+                    self._conns.remove(cut)
+                cut.close()
 
     def _serve(self, raw, no):
         conn = _Conn(raw)
@@ -669,7 +685,8 @@ class _Session:
         """XOAUTH2 / OAUTHBEARER: the client response must be exactly the
         expected SASL string with one of srv.oauth_tokens. Every exchange
         is recorded in srv.sasl as (mech, decoded response, inline,
-        the client's answer to the error challenge or None)."""
+        the client's answer to the error challenge or None, the
+        connection's number)."""
         srv = self.srv
         if "AUTH=" + mech not in self.caps():
             self.send("%s NO unsupported mechanism\r\n" % tag)
@@ -705,7 +722,7 @@ class _Session:
             self.send(b"+ " + err + b"\r\n")
             answer = self.c.readline()
         with srv._lock:
-            srv.sasl.append((mech, dec, inline, answer))
+            srv.sasl.append((mech, dec, inline, answer, self.no))
         if ok:
             self.state = "auth"
             self.send("%s OK [CAPABILITY %s] Logged in\r\n"
