@@ -9,6 +9,7 @@ protocol trace."""
 
 import base64
 import os
+import signal
 import tempfile
 
 import pytest
@@ -133,6 +134,44 @@ def test_oauth_login_and_reconnect(oauth_server, pki, mount, mech, sasl_ir):
         assert base64.b64encode(_expected(mech, tok, fs.port)).decode() \
             not in log
     assert "<redacted>" in log
+
+
+def test_oauth_helper_inherits_no_descriptor(oauth_server, pki, mount):
+    """The token command runs after the mount too (for every new
+    connection), and what it leaves running (an agent it started) gets
+    none of the daemon's descriptors: libfuse 3.14's auto_unmount socket
+    is not close-on-exec, and a process holding it would keep fusermount3
+    from seeing the daemon die."""
+    fs = oauth_server()
+    d = tempfile.mkdtemp(prefix="imapfs-oauth-")
+    cmd, counter = _token_command(d)
+    agents = os.path.join(d, "agents")
+    helper = os.path.join(d, "helper.sh")
+    with open(helper, "w") as f:
+        f.write("#!/bin/sh\nsleep 600 </dev/null >/dev/null 2>&1 &\n"
+                "echo $! >> %s\nexec %s\n" % (agents, cmd))
+    os.chmod(helper, 0o755)
+    m = mount(url=_url(fs), cafile=pki.cafile, password=None,
+              opts=["auth=xoauth2", "password_command=" + helper,
+                    "timeout=10", "auto_unmount"])
+
+    def left():
+        with open(agents) as f:
+            return [int(x) for x in f.read().split()]
+    try:
+        # a new connection, after the mount: the helper runs again
+        fs.drop_connections()
+        assert os.listdir(os.path.join(m.path, "INBOX"))
+        assert len(left()) >= 2, left()
+        for pid in left():
+            fds = sorted(os.listdir("/proc/%d/fd" % pid), key=int)
+            assert fds == ["0", "1", "2"], (pid, [
+                (fd, os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+                for fd in fds])
+    finally:
+        m.stop()    # no more runs after this
+        for pid in left():
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("mech", ["xoauth2", "oauthbearer"])
