@@ -25,9 +25,14 @@ import mountutil
 from mountutil import in_proc_mounts, poll_until, run_imapfs
 
 
-def _proc_mounts():
-    with open("/proc/mounts") as f:
-        return f.read()
+def _mounts_under(d):
+    """The mounts at or below directory D: what a refused mount must leave
+    as it was (the rest of the machine's mounts come and go with other
+    test runs sharing it)."""
+    d = os.path.abspath(d)
+    return sorted(tuple(sorted(e.items())) for e in mountutil.mountinfo()
+                  if e["mountpoint"] == d or
+                  e["mountpoint"].startswith(d + "/"))
 
 
 def _lines(r):
@@ -65,6 +70,13 @@ def _ppid(pid):
         return None
 
 
+def _children(pid):
+    """The processes whose parent is PID (whatever they have exec'd: a
+    command line read in the middle of an exec can be empty)."""
+    return [int(p) for p in os.listdir("/proc")
+            if p.isdigit() and _ppid(int(p)) == pid]
+
+
 def _daemon_pid(marker):
     """The daemon among the imapfs processes whose command line holds
     MARKER: not fusermount3, and not a child of another one (the
@@ -94,19 +106,19 @@ def _pid_gone(pid):
 
 def test_refuses_imapfs_mount_point(slash_server, mount):
     m = mount(slash_server)
-    before = _proc_mounts()
+    before = _mounts_under(m.workdir)
     # no password source at all: the refusal comes before any prompt
     r = run_imapfs(["mount", "-o", "cafile=" + slash_server.cafile,
                     slash_server.url(), m.path], timeout=30)
     line = _refused(r, "already a mount point")
     assert "imapfs umount " + m.path in line, line
-    assert _proc_mounts() == before
+    assert _mounts_under(m.workdir) == before
     assert os.listdir(m.path), "the first mount was disturbed"
     # the same through a relative path and a trailing slash
     r = run_imapfs(["mount", "-o", "cafile=" + slash_server.cafile,
                     slash_server.url(), "mnt/"], timeout=30, cwd=m.workdir)
     _refused(r, "already a mount point")
-    assert _proc_mounts() == before
+    assert _mounts_under(m.workdir) == before
 
 
 def test_refuses_tmpfs_mount_point(slash_server, imapfs_bin):
@@ -117,14 +129,14 @@ def test_refuses_tmpfs_mount_point(slash_server, imapfs_bin):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mp],
                    check=True)
     try:
-        before = _proc_mounts()
+        before = _mounts_under(d)
         r = run_imapfs(["mount"] + _mount_args(slash_server, d)
                        + [slash_server.url(), mp], timeout=30)
         line = _refused(r, "already a mount point")
         # imapfs umount would refuse it: the fix named is umount(8)'s
         assert "(umount %s first" % mp in line, line
         assert "imapfs umount" not in line, line
-        assert _proc_mounts() == before
+        assert _mounts_under(d) == before
     finally:
         mountutil.unmount(mp)
         subprocess.run(["umount", mp], capture_output=True)
@@ -177,12 +189,12 @@ def test_refuses_long_escaped_mount_point(slash_server, imapfs_bin):
     assert len(mp) < 4096 and mp.count(" ") == 2425
     subprocess.run(["mount", "--bind", src, mp], check=True)
     try:
-        before = _proc_mounts()
+        before = _mounts_under(d)
         r = run_imapfs(["mount"] + _mount_args(slash_server, d)
                        + [slash_server.url(), mp], timeout=60)
         line = _refused(r, "already a mount point")
         assert "(umount " in line, line
-        assert _proc_mounts() == before
+        assert _mounts_under(d) == before
     finally:
         mountutil.unmount(mp)
         subprocess.run(["umount", mp], capture_output=True)
@@ -438,7 +450,10 @@ def _kill9(mount, server, opts, foreground=True):
     assert "INBOX" in os.listdir(m.path)
     pid = m.proc.pid if foreground else \
         _daemon_pid(os.path.join(m.workdir, "password"))
-    watchers = [p for p in _daemon_pids(m.path) if p != pid]
+    # its children (imapfs's watcher; libfuse's fusermount3 too in the
+    # foreground) and whatever else names the mount point
+    watchers = sorted((set(_children(pid)) | set(_daemon_pids(m.path)))
+                      - {pid})
     os.kill(pid, signal.SIGKILL)
     if foreground:
         m.proc.wait(10)
@@ -453,8 +468,7 @@ def _watchers_done(watchers):
 @pytest.mark.parametrize("foreground", [True, False], ids=["f", "bg"])
 def test_auto_unmount_after_kill9(slash_server, mount, foreground):
     m, watchers = _kill9(mount, slash_server, ["auto_unmount"], foreground)
-    # libfuse's fusermount3 and imapfs's own (fs/watchdog.h says why);
-    # a third for a moment: the shell's child for cat, not yet exec'd
+    # libfuse's fusermount3 and imapfs's own (fs/watchdog.h says why)
     assert len(watchers) >= 2, watchers
     _watchers_done(watchers)
     assert not in_proc_mounts(m.path), \
@@ -477,7 +491,7 @@ def test_auto_unmount_without_libfuse_watcher(slash_server, mount):
     assert len(fusermount) == 1, mountutil.imapfs_processes(m.path)
     os.kill(fusermount[0], signal.SIGKILL)
     assert poll_until(lambda: _pid_gone(fusermount[0]), WATCHERS_HANG)
-    watchers = [p for p in _daemon_pids(m.path) if p != m.proc.pid]
+    watchers = _children(m.proc.pid)
     assert watchers, "imapfs started no watcher of its own"
     os.kill(m.proc.pid, signal.SIGKILL)
     m.proc.wait(10)

@@ -15,7 +15,7 @@ import tempfile
 import pytest
 
 from fakeserver import FakeServer
-from mountutil import Mount, in_proc_mounts, run_imapfs
+from mountutil import Mount, in_proc_mounts, poll_until, run_imapfs
 
 USER = "me@example.com"
 
@@ -39,6 +39,11 @@ def _token_command(d, prefix="tok"):
 def _runs(counter):
     with open(counter) as f:
         return int(f.read())
+
+
+def _cmdline(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read()
 
 
 def _token(mech, dec, port):
@@ -164,6 +169,10 @@ def test_oauth_helper_inherits_no_descriptor(oauth_server, pki, mount):
         assert os.listdir(os.path.join(m.path, "INBOX"))
         assert len(left()) >= 2, left()
         for pid in left():
+            # what it keeps is known once the shell's child has exec'd
+            # sleep (until then it also has the script, close-on-exec)
+            assert poll_until(lambda: _cmdline(pid).startswith(b"sleep\0"),
+                              10), _cmdline(pid)
             fds = sorted(os.listdir("/proc/%d/fd" % pid), key=int)
             assert fds == ["0", "1", "2"], (pid, [
                 (fd, os.readlink("/proc/%d/fd/%s" % (pid, fd)))
