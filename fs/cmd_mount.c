@@ -48,7 +48,8 @@ static int fuse_opts(const struct config *cfg, const struct url *u, char *buf, s
 	/* allow_root and auto_unmount are libfuse's own (mount.c): the
 	 * first mounts allow_other and lets libfuse refuse everyone but
 	 * root and us; the second mounts through fusermount3, which stays
-	 * and unmounts when we end, kill -9 included (see watchdog.h) */
+	 * and unmounts when we end, kill -9 included, mostly: our own
+	 * watcher backs it up (see watchdog.h) */
 	n = snprintf(buf, len, "fsname=%s,subtype=imapfs,default_permissions%s%s%s%s%s",
 		     fsname, cfg->ro ? ",ro" : "", cfg->allow_other ? ",allow_other" : "",
 		     cfg->allow_root ? ",allow_root" : "", cfg->auto_unmount ? ",auto_unmount" : "",
@@ -261,8 +262,9 @@ int cmd_mount(int argc, char **argv)
 	if (!foreground)
 		log_detached();
 	log_info("mounted %s on %s", src, mnt);
-	/* before any thread starts; libfuse < 3.15 cannot, for a user */
-	if (cfg.auto_unmount && getuid() != 0)
+	/* before any thread starts; libfuse's own watcher cannot always
+	 * (for a user never, before 3.15): see watchdog.h */
+	if (cfg.auto_unmount)
 		watchdog_start(mnt);
 	/* after fuse_daemonize: a thread started before the fork would be lost */
 	if (notify_start(se, &fs.notify) < 0) {

@@ -1,6 +1,6 @@
 /*
- * watchdog — the auto_unmount watcher of an ordinary user's mount (see
- * watchdog.h for why libfuse's own one is not enough).
+ * watchdog — the auto_unmount watcher of a mount (see watchdog.h for why
+ * libfuse's own one is not enough).
  *
  * The watcher is /bin/sh, exec'd at once: it must not keep a copy of the
  * daemon's memory (the password) nor any of its descriptors, /dev/fuse
@@ -16,10 +16,16 @@
 
 #include "log.h"
 
-/* Wait for EOF on stdin; a dead FUSE mount fails test -d (ENOTCONN) while
- * a cleanly unmounted one is an empty directory again. */
+/* Wait for EOF on stdin, then open the mount point as a directory. A
+ * cleanly unmounted one is a plain directory again and opens. On a mount
+ * whose daemon died the open fails: with ENOTCONN, or with ECONNABORTED
+ * when the pipe's EOF came before the kernel aborted the connection (the
+ * open's request waited for the abort). It is an open, not test -d: a
+ * stat can be answered from the kernel's attribute cache without asking
+ * the daemon, an open of a directory always asks. Not ": <": a failed
+ * redirection on a special builtin would end the shell. */
 static const char watch_script[] =
-	"cat >/dev/null; test -d \"$1\" || exec fusermount3 -u -z -- \"$1\"";
+	"cat >/dev/null; { true <\"$1\"; } 2>/dev/null || exec fusermount3 -u -z -- \"$1\"";
 
 int watchdog_start(const char *mnt)
 {

@@ -1,13 +1,21 @@
 /*
- * watchdog — -o auto_unmount for an ordinary user on libfuse < 3.15.
+ * watchdog — -o auto_unmount that works, for root and for a user.
  *
- * libfuse's auto_unmount leaves a setuid fusermount3 waiting for the
- * daemon to die; it then opens the mount point as root to see that it is
- * dead, and root may not enter a user's mount without allow_other: it gets
- * EACCES and leaves the dead mount (libfuse issue #586, fixed in 3.15;
- * Debian 12 has 3.14). So for a user imapfs starts its own: a small
- * /bin/sh that waits for a pipe the daemon holds to close and, if the
- * mount point then answers "not connected", runs fusermount3 -u -z.
+ * libfuse's auto_unmount leaves a fusermount3 waiting for the daemon's
+ * socket to close; it then opens the mount point to see that the mount is
+ * dead, and unmounts only if that open fails with ENOTCONN. Two ways it
+ * leaves a dead mount behind (libfuse 3.14, Debian 12):
+ *  - for an ordinary user the setuid fusermount3 opens the mount as root,
+ *    and root may not enter a user's mount without allow_other: EACCES
+ *    (libfuse issue #586, fixed in 3.15);
+ *  - for anyone, a dying process's files are released one after the
+ *    other, and the socket can go first: fusermount3's open then reaches
+ *    a connection not yet aborted, waits, and ends with ECONNABORTED when
+ *    /dev/fuse is released a moment later (traced under load: about one
+ *    kill -9 in 40; still so in libfuse's current fusermount.c).
+ * So imapfs starts its own watcher as well: a small /bin/sh that waits
+ * for a pipe the daemon holds to close and, if the mount point then
+ * cannot be opened, runs fusermount3 -u -z.
  */
 #ifndef IMAPFS_WATCHDOG_H
 #define IMAPFS_WATCHDOG_H

@@ -188,6 +188,12 @@ static int secret_from_command(const char *cmd, int timeout, char **out, char *e
 	}
 	if (pid == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);
+		/* OAuth2 runs the helper after the mount too: of our
+		 * descriptors, libfuse 3.14's auto_unmount socket is not
+		 * close-on-exec, and a helper's leftover child (an agent it
+		 * started) holding it would keep fusermount3 from ever seeing
+		 * us die. The helper gets stdin, stdout and stderr only. */
+		close_range(3, ~0U, 0);
 		execve("/bin/sh", argv, env);
 		_exit(127);
 	}

@@ -73,7 +73,8 @@ class _AuthCommands:
         """XOAUTH2 / OAUTHBEARER: the client response must be exactly the
         expected SASL string with one of srv.oauth_tokens. Every exchange
         is recorded in srv.sasl as (mech, decoded response, inline,
-        the client's answer to the error challenge or None)."""
+        the client's answer to the error challenge or None, the
+        connection's number)."""
         srv = self.srv
         if "AUTH=" + mech not in self.caps():
             self.send("%s NO unsupported mechanism\r\n" % tag)
@@ -109,7 +110,7 @@ class _AuthCommands:
             self.send(b"+ " + err + b"\r\n")
             answer = self.c.readline()
         with srv._lock:
-            srv.sasl.append((mech, dec, inline, answer))
+            srv.sasl.append((mech, dec, inline, answer, self.no))
         if ok:
             self.state = "auth"
             self.send("%s OK [CAPABILITY %s] Logged in\r\n"

@@ -246,12 +246,15 @@ class FakeServer(Listener):
 
     def drop_connections(self):
         """Cut every open connection (the listener stays): the client
-        must reconnect for its next command."""
+        must reconnect for its next command. -> the number of the last
+        connection accepted before the cut: those numbered above it are
+        new."""
         with self._lock:
-            conns = list(self._conns)
+            # under the lock: _serve_then_forget closes them under it
+            for c in self._conns:
+                shut(c)
             self._conns = []
-        for c in conns:
-            shut(c)
+            return self._conn_no
 
     def saw(self, *cmds):
         want = {c.upper() for c in cmds}
@@ -284,12 +287,25 @@ class FakeServer(Listener):
         return ctx
 
     def _accepted(self, c):
+        # wrapping C in TLS detaches it (its fileno becomes -1, a
+        # shutdown on it fails EBADF): stop() and drop_connections()
+        # cut the connection through a descriptor of its own
+        cut = c.dup()
         with self._lock:
             self._conn_no += 1
             no = self._conn_no
-            self._conns.append(c)
-        threading.Thread(target=self._serve, args=(c, no),
-                         daemon=True).start()
+            self._conns.append(cut)
+        threading.Thread(target=self._serve_then_forget,
+                         args=(c, no, cut), daemon=True).start()
+
+    def _serve_then_forget(self, raw, no, cut):
+        try:
+            self._serve(raw, no)
+        finally:
+            with self._lock:
+                if cut in self._conns:
+                    self._conns.remove(cut)
+                cut.close()
 
     def _serve(self, raw, no):
         conn = _Conn(raw)

@@ -9,24 +9,29 @@ protocol trace."""
 
 import base64
 import os
+import signal
 import tempfile
-import time
 
 import pytest
 
 from fakeserver import FakeServer
-from mountutil import Mount, in_proc_mounts, run_imapfs
+from mountutil import Mount, in_proc_mounts, poll_until, run_imapfs
 
 USER = "me@example.com"
 
 
 def _token_command(d, prefix="tok"):
-    """A password_command printing PREFIX-N, N counting its runs."""
+    """A password_command printing PREFIX-N, N counting its runs. The
+    mount's connections may run it at the same moment (the watcher's and
+    the pool's after a cut): the count is read and written under a lock,
+    so that every run prints a token of its own."""
     counter = os.path.join(d, "runs")
     script = os.path.join(d, "token.sh")
     with open(script, "w") as f:
-        f.write("#!/bin/sh\nn=$(( $(cat %s 2>/dev/null || echo 0) + 1 ))\n"
-                "echo $n > %s\necho %s-$n\n" % (counter, counter, prefix))
+        f.write("#!/bin/sh\nexec 9>>%s.lock\nflock 9\n"
+                "n=$(( $(cat %s 2>/dev/null || echo 0) + 1 ))\n"
+                "echo $n > %s\necho %s-$n\n"
+                % (counter, counter, counter, prefix))
     os.chmod(script, 0o755)
     return script, counter
 
@@ -34,6 +39,19 @@ def _token_command(d, prefix="tok"):
 def _runs(counter):
     with open(counter) as f:
         return int(f.read())
+
+
+def _cmdline(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read()
+
+
+def _token(mech, dec, port):
+    """The token in the SASL response DEC, which must be well formed."""
+    assert dec is not None and b"auth=Bearer " in dec, dec
+    tok = dec.split(b"auth=Bearer ")[1].split(b"\x01")[0].decode()
+    assert dec == _expected(mech, tok, port), dec
+    return tok
 
 
 def _expected(mech, token, port):
@@ -78,34 +96,39 @@ def test_oauth_login_and_reconnect(oauth_server, pki, mount, mech, sasl_ir):
                     "imap_trace"])
     assert "INBOX" in os.listdir(m.path)
     assert fs.sasl, "no OAuth exchange seen:\n" + fs.transcript()
-    got_mech, dec, inline, answer = fs.sasl[0]
+    got_mech, dec, inline, answer, _ = fs.sasl[0]
     assert got_mech == mech.upper()
     assert dec == _expected(mech, "tok-1", fs.port), dec
     assert inline == sasl_ir, "SASL-IR %s but inline=%s" % (sasl_ir, inline)
     assert answer is None
     assert not fs.saw("LOGIN"), "fell back to LOGIN"
 
-    # tokens expire: a new connection must run the command again
+    # tokens expire: every connection that logs in after the cut runs the
+    # command again. The watcher's first connection may be anywhere in its
+    # login at the cut (before or after running the command): only the
+    # connections the server accepted after the cut are judged, by the
+    # token each one sent, not by how many runs happened around them.
     before = _runs(counter)
-    fs.drop_connections()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            names = os.listdir(os.path.join(m.path, "INBOX"))
-            with open(os.path.join(m.path, "INBOX", sorted(names)[0]),
-                      "rb") as f:
-                f.read()
-            if len(fs.sasl) > 1:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    assert _runs(counter) > before, "reconnected without a fresh token"
-    assert len(fs.sasl) >= 2, fs.transcript()
-    # every exchange used the token of its own run, in order
-    for i, (mech_i, dec_i, _, _) in enumerate(fs.sasl):
-        assert dec_i == _expected(mech, "tok-%d" % (i + 1), fs.port), \
-            (i, dec_i)
+    cut = fs.drop_connections()
+    # INBOX was never opened: listing it needs the server, and a listing
+    # broken by a lost connection is tried once more on a new one, so
+    # this succeeds at once, through a connection opened after the cut
+    names = os.listdir(os.path.join(m.path, "INBOX"))
+    with open(os.path.join(m.path, "INBOX", sorted(names)[0]), "rb") as f:
+        assert f.read().startswith(b"From: ")
+    sasl = list(fs.sasl)
+    runs = _runs(counter)
+    tokens = [_token(mech, dec_i, fs.port) for _, dec_i, _, _, _ in sasl]
+    after = [t for t, (_, _, _, _, no) in zip(tokens, sasl) if no > cut]
+    assert after, "no connection logged in after the cut:\n" + \
+        fs.transcript()
+    # fresh: run after the cut, and no token sent twice
+    assert all(int(t.split("-")[1]) > before for t in after), \
+        "reconnected without a fresh token: %r (%d runs before the cut)" \
+        % (after, before)
+    assert len(set(tokens)) == len(tokens), \
+        "a token was used twice: %r" % tokens
+    assert all(int(t.split("-")[1]) <= runs for t in tokens), (tokens, runs)
 
     # the token never reaches the trace (nor its base64)
     log = m.log()
@@ -116,6 +139,48 @@ def test_oauth_login_and_reconnect(oauth_server, pki, mount, mech, sasl_ir):
         assert base64.b64encode(_expected(mech, tok, fs.port)).decode() \
             not in log
     assert "<redacted>" in log
+
+
+def test_oauth_helper_inherits_no_descriptor(oauth_server, pki, mount):
+    """The token command runs after the mount too (for every new
+    connection), and what it leaves running (an agent it started) gets
+    none of the daemon's descriptors: libfuse 3.14's auto_unmount socket
+    is not close-on-exec, and a process holding it would keep fusermount3
+    from seeing the daemon die."""
+    fs = oauth_server()
+    d = tempfile.mkdtemp(prefix="imapfs-oauth-")
+    cmd, counter = _token_command(d)
+    agents = os.path.join(d, "agents")
+    helper = os.path.join(d, "helper.sh")
+    with open(helper, "w") as f:
+        f.write("#!/bin/sh\nsleep 600 </dev/null >/dev/null 2>&1 &\n"
+                "echo $! >> %s\nexec %s\n" % (agents, cmd))
+    os.chmod(helper, 0o755)
+    m = mount(url=_url(fs), cafile=pki.cafile, password=None,
+              opts=["auth=xoauth2", "password_command=" + helper,
+                    "timeout=10", "auto_unmount"])
+
+    def left():
+        with open(agents) as f:
+            return [int(x) for x in f.read().split()]
+    try:
+        # a new connection, after the mount: the helper runs again
+        fs.drop_connections()
+        assert os.listdir(os.path.join(m.path, "INBOX"))
+        assert len(left()) >= 2, left()
+        for pid in left():
+            # what it keeps is known once the shell's child has exec'd
+            # sleep (until then it also has the script, close-on-exec)
+            assert poll_until(lambda: _cmdline(pid).startswith(b"sleep\0"),
+                              10), _cmdline(pid)
+            fds = sorted(os.listdir("/proc/%d/fd" % pid), key=int)
+            assert fds == ["0", "1", "2"], (pid, [
+                (fd, os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+                for fd in fds])
+    finally:
+        m.stop()    # no more runs after this
+        for pid in left():
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("mech", ["xoauth2", "oauthbearer"])
