@@ -285,8 +285,13 @@ def test_uidvalidity_change(fresh_server, imap, mount):
                  sorted(os.listdir(d)) == ["1.eml", "2.eml"], POLL_BOUND,
                  lambda: "recreated mailbox not re-listed: %r\n%s"
                  % (os.listdir(d), m.log()))
+        # a STATUS answer is reused for 2 s (STATUS_TTL); the bound is the
+        # poll's, as for the listing above (5 s failed once under load,
+        # showing the old value; the message then shows what it was)
         wait_for(lambda: os.getxattr(d, "user.imap.uidvalidity") ==
-                 str(new_uv).encode(), 5, "user.imap.uidvalidity")
+                 str(new_uv).encode(), POLL_BOUND,
+                 lambda: "user.imap.uidvalidity %r, not %d\n%s"
+                 % (os.getxattr(d, "user.imap.uidvalidity"), new_uv, m.log()))
 
         # the new messages under their names, never the old bytes. Right
         # after the switch the kernel may still hold the old inode (same
