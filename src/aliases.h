@@ -30,7 +30,7 @@
 
 /* What an alias points at: message UID (of UIDVALIDITY) in mailbox node
  * NODE. APPENDED: the message was stored for this name by this mount, so
- * renaming the name over another message replaces that one (vfs_write.c).
+ * renaming the name over another message replaces that one (vfs_change.c).
  * FOUND: nothing was stored for the name because an identical message was
  * already there (vfs_dedupe.c): that message is not the name's to remove or
  * replace, so rm of the name drops only the alias, and writing over the

@@ -4,7 +4,7 @@
  * starts the pool and read-ahead; vfs_shutdown and vfs_free undo it.
  * The inode operations live beside it, one job a file: vfs_lookup.c
  * (lookup, getattr, readdir), vfs_read.c (open, read), vfs_xattr.c,
- * vfs_write.c (mkdir, rmdir, unlink, rename, setattr), vfs_pending.c (new
+ * vfs_change.c (mkdir, rmdir, unlink, rename, setattr), vfs_pending.c (new
  * files), on vfs_base.c (sessions, listings). Listing a mailbox costs one
  * metadata FETCH, after which lookup, getattr and readdir are answered
  * from memory.

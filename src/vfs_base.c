@@ -7,7 +7,7 @@
  * freeing an open file's state (vfs_file_free).
  * It calls no other vfs_*.c file but vfs_resync.c's notifications, so each
  * part above it (read, write, pending files, Gmail, bodies) can use it
- * without a cycle. Moved here from vfs.c and vfs_write.c unchanged.
+ * without a cycle. Moved here from vfs.c and vfs_change.c unchanged.
  */
 #include "cache.h"
 #include "log.h"

@@ -4,8 +4,8 @@
  * itself (vfs_remove_msg: UID EXPUNGE, or UID MOVE to \Trash), keeping a
  * copy for names written as copies of it (vfs_keep_found_copy), and
  * showing the message that takes its place (vfs_show_new,
- * vfs_carry_flags). Shared by rm and mv (vfs_write.c) and by a new file's
- * APPEND at close (vfs_pending.c); moved here from vfs_write.c unchanged so
+ * vfs_carry_flags). Shared by rm and mv (vfs_change.c) and by a new file's
+ * APPEND at close (vfs_pending.c); moved here from vfs_change.c unchanged so
  * that neither of those calls the other.
  */
 #include "log.h"

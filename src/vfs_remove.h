@@ -1,6 +1,6 @@
 /*
  * vfs_remove — one stored message leaving or being replaced
- * (vfs_remove.c): shared by rm and mv (vfs_write.c) and by a new file's
+ * (vfs_remove.c): shared by rm and mv (vfs_change.c) and by a new file's
  * APPEND (vfs_append.c, vfs_pending.c). No lock held on entry of any of
  * these; each takes tree.lock briefly and checks out its own session
  * unless it is given one (S, which stays the caller's).

@@ -5,7 +5,7 @@
  * model (a STATUS at most, reused for STATUS_TTL seconds); setxattr and
  * removexattr of user.imap.flags are one UID STORE, of
  * user.imap.subscribed one SUBSCRIBE or UNSUBSCRIBE. Moved from vfs.c
- * (reading) and vfs_write.c (writing) unchanged.
+ * (reading) and vfs_change.c (writing) unchanged.
  */
 #include "cache.h"
 #include "flags.h"

@@ -1,6 +1,7 @@
 /*
- * vfs_write — mailbox and message changes: mkdir, rmdir, unlink, rename
- * and setattr (setxattr is vfs_xattr.c's). Each file operation maps to one
+ * vfs_change — changes to stored mail and to mailboxes: mkdir, rmdir,
+ * unlink, rename and setattr (setxattr is vfs_xattr.c's; create, write and
+ * flush of a new file, vfs_create/vfs_write/vfs_flush, are vfs_pending.c's). Each file operation maps to one
  * IMAP change that the user can predict from it: mkdir is CREATE, rmdir
  * DELETE, rename of a directory RENAME, mv of a message UID MOVE (or UID
  * COPY + STORE + UID EXPUNGE), rm of a message UID EXPUNGE of that UID;
