@@ -7,6 +7,13 @@
  * Every function returns 0 (or a byte count) on success and -errno on
  * failure; failures are logged with their cause where they happen.
  * All functions are thread-safe.
+ *
+ * Where each is implemented (src/README.md has the whole map): vfs.c the
+ * lifecycle (vfs_new, vfs_free, vfs_shutdown, vfs_set_notify);
+ * vfs_watch.c vfs_watch_*; vfs_lookup.c lookup, getattr, readdir;
+ * vfs_read.c open, read, release; vfs_xattr.c the *xattr functions;
+ * vfs_status.c vfs_status; vfs_change.c mkdir, rmdir, unlink, rename,
+ * setattr; vfs_pending.c create, write, flush (new messages).
  */
 #ifndef IMAPFS_VFS_H
 #define IMAPFS_VFS_H
