@@ -9,13 +9,13 @@ mailboxes and the parents needed to reach them.
 
 import errno
 import os
-import re
 import subprocess
 
 import pytest
 
 import corpus
 import imaputil
+import transcript
 from imaputil import personal_name, personal_rel
 from waitutil import poll
 
@@ -148,28 +148,6 @@ def test_subscribed_xattr(fresh_server, mount, imap):
     assert os.getxattr(poff, SUB).decode().strip() == "1"
 
 
-def _commands(server):
-    """{session: [command verb]} of SERVER's sessions (its rawlog: written
-    as Dovecot reads, so a command it has answered is there)."""
-    out = {}
-    for name, data in server.imap_sessions():
-        out[name] = [m.group(1).upper() for m in
-                     re.finditer(rb"(?m)^\d+\.\d+ \S+ (\S+)", data)]
-    return out
-
-
-def _relisted(before, now):
-    """A session sent LIST or LSUB since BEFORE, and then another command:
-    the answer had been used by then (one command at a time)."""
-    for name, cmds in now.items():
-        new = cmds[len(before.get(name, [])):]
-        for i, c in enumerate(new):
-            if c in (b"LIST", b"LSUB") and \
-                    any(x not in (b"LIST", b"LSUB") for x in new[i + 1:]):
-                return True
-    return False
-
-
 def test_mount_option_subscribed(fresh_server, fresh_servers, mount, imap):
     # this layout's server with a rawlog, to see the mount's re-LIST
     s = fresh_servers(fresh_server.layout, rawlog=True)
@@ -196,8 +174,8 @@ def test_mount_option_subscribed(fresh_server, fresh_servers, mount, imap):
     bound = 2 * poll_s + 8
     for when in ("at mount", "after a re-LIST"):
         if when != "at mount":
-            before = _commands(s)
-            assert poll(lambda: _relisted(before, _commands(s)), bound)[0], \
+            before = transcript.commands(s)
+            assert poll(lambda: transcript.relisted(s, before), bound)[0], \
                 "no re-LIST within %d s\n%s" % (bound, m.log())
         listed = os.listdir(root)
         assert "OnlySub" in listed, (when, listed)
