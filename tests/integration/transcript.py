@@ -94,6 +94,20 @@ def relisted(s, before, n=1):
     return False
 
 
+def sent(s, before, *verbs):
+    """One session of the mount has sent the commands VERBS (bytes, in
+    that order, others between allowed) since BEFORE (a commands()
+    snapshot; {} for all along)."""
+    for name, cmds in commands(s).items():
+        want = [v.upper() for v in verbs]
+        for _, c in cmds[len(before.get(name, ())):]:
+            if want and c.split(b" ", 1)[0].upper() == want[0]:
+                want.pop(0)
+        if not want:
+            return True
+    return False
+
+
 def find(cmds, pattern):
     r = re.compile(pattern, re.I)
     return [c for c in cmds if r.search(c)]
