@@ -140,6 +140,21 @@ def imapfs_processes(marker):
     return out
 
 
+def ppid(pid):
+    """PID's parent (from /proc/PID/stat), or None when PID is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().split(")")[-1].split()[1])
+    except OSError:
+        return None
+
+
+def children(pid):
+    """The processes whose parent is PID (whatever they have exec'd)."""
+    return [int(p) for p in os.listdir("/proc")
+            if p.isdigit() and ppid(int(p)) == pid]
+
+
 def local_url(user, port, scheme="imaps"):
     """The URL of USER's account at a test server or proxy listening on
     127.0.0.1:PORT (SCHEME "imap" for plaintext or STARTTLS)."""

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -220,7 +219,10 @@ def test_crash_while_filling_leaves_nothing_torn(srv, imap, mount, tmpdir_own):
     d = os.path.join(m.path, name)
     r = subprocess.Popen(["cat"] + [os.path.join(d, "%d.eml" % u) for u in sorted(want)],
                          stdout=subprocess.DEVNULL)
-    time.sleep(0.3)
+    # kill once the first body is in the cache: the others (and the
+    # read-ahead) are in flight then
+    assert mountutil.poll_until(lambda: _bodies_in(cache), 60), \
+        "no body cached\n" + m.log()
     os.kill(m.proc.pid, signal.SIGKILL)
     r.wait(30)
     m.stop(cleanup=False)

@@ -28,7 +28,7 @@ import liveutil
 from fakeserver import FakeServer, Message
 from faultutil import assert_reads_back, child_ls, child_read, proxy_url
 from imaputil import personal_name, personal_rel
-from mountutil import local_url, poll_until
+from mountutil import local_url, poll_until, run_imapfs
 
 T = 3           # -o timeout for the deadline tests
 SLACK = 4       # process start-up, a loaded machine
@@ -165,8 +165,12 @@ def test_reads_across_resets_one_connection(srv, imap, mount, proxy):
         (u, body), = bodies.items()
         p.reset_all(then_handshakes=0)
         # the watcher (a connection of its own) reconnects by itself: let
-        # it, so that the handshake cut below hits the reader's reconnect
-        poll_until(lambda: p.open_connections() >= 1, 5)
+        # it, so that the handshake cut below hits the reader's reconnect.
+        # It waits 1 s after a broken session, then connects within the
+        # timeout (10 s)
+        assert poll_until(lambda: p.open_connections() >= 1,
+                          1 + 10 + SLACK), \
+            "the watcher did not reconnect\n" + m.log()
         before, down = p.resets, p.counts()[0]
         p.cut_next_handshakes(1)
         status, data, el = child_read(os.path.join(m.path, rel,
@@ -228,6 +232,11 @@ def test_parallel_reads_across_resets_keep_the_limit(srv, imap, mount, proxy):
 # ------------------------------------------------------------- watcher
 
 
+def _status(mp):
+    """What imapfs status says about the mount at MP."""
+    return run_imapfs(["status", mp]).stdout.decode()
+
+
 @pytest.mark.timeout_s(180)
 def test_watcher_reconnects_soon_after_failed_connect(srv, imap, mount,
                                                       proxy):
@@ -238,19 +247,28 @@ def test_watcher_reconnects_soon_after_failed_connect(srv, imap, mount,
     name, rel, (u1,) = liveutil.new_mailbox(srv, imap, "WatchBack",
                                             [liveutil.msg("one")])
     p = proxy(srv)
-    m = mount(srv, url=proxy_url(srv, p), opts=["poll=0", "timeout=5",
+    tw = 5
+    m = mount(srv, url=proxy_url(srv, p), opts=["poll=0", "timeout=%d" % tw,
                                            "watch=%s" % rel])
     d = os.path.join(m.path, rel)
     assert os.listdir(d) == ["%d.eml" % u1]
-    time.sleep(1)                       # the watcher is idling
+    # the watcher has connected (it connects within the timeout)
+    liveutil.wait_for(lambda: "IDLE (within seconds)" in _status(m.path),
+                      tw + SLACK,
+                      lambda: "watcher not connected: %s" % _status(m.path))
     p.refuse = True
     p.drop_all()
-    # the watcher notices at once, waits 1 s, fails to connect
-    assert poll_until(lambda: "watcher: cannot connect" in m.log(), 15), m.log()
+    # the watcher notices at once, waits 1 s, fails to connect (refused:
+    # at once, at worst within the timeout)
+    assert poll_until(lambda: "watcher: cannot connect" in m.log(),
+                      1 + tw + SLACK), m.log()
     p.refuse = False
     back = time.monotonic()
     u2 = imaputil.append_uid(c, name, liveutil.msg("two", ["second"]))
-    liveutil.wait_for(lambda: "%d.eml" % u2 in os.listdir(d), 15,
+    # the next try comes after the backoff (1 s, 2 s if a second refusal
+    # came first), then connect and SELECT, each within the timeout
+    liveutil.wait_for(lambda: "%d.eml" % u2 in os.listdir(d),
+                      2 + 2 * tw + SLACK,
                       lambda: "append not shown %.0fs after the server came "
                       "back: %r\n%s" % (time.monotonic() - back,
                                         os.listdir(d), m.log()))

@@ -62,19 +62,9 @@ def _daemon_pids(marker):
     return [pid for pid, _ in mountutil.imapfs_processes(marker)]
 
 
-def _ppid(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().split(")")[-1].split()[1])
-    except OSError:
-        return None
-
-
-def _children(pid):
-    """The processes whose parent is PID (whatever they have exec'd: a
-    command line read in the middle of an exec can be empty)."""
-    return [int(p) for p in os.listdir("/proc")
-            if p.isdigit() and _ppid(int(p)) == pid]
+# a command line read in the middle of an exec can be empty: by parent
+_ppid = mountutil.ppid
+_children = mountutil.children
 
 
 def _daemon_pid(marker):

@@ -173,7 +173,14 @@ def test_refused_append_cp_fails_and_retries(refusing):
     # the mount shows what the server has: no message that is not there
     assert sorted(os.listdir(inbox)) == ["1.eml"]
     assert not os.path.exists(os.path.join(inbox, "msg.eml"))
-    time.sleep(0.5)
+    # a read of the body needs the server, on the one connection
+    # (max_conns=1): whatever the mount had queued on it went first
+    with fs._lock:
+        seen = len(fs.commands)
+    with open(os.path.join(inbox, "1.eml"), "rb") as f:
+        assert f.read() == BODY
+    with fs._lock:
+        assert len(fs.commands) > seen, "the read did not reach the server"
     assert _count(fs, "APPEND") == 2, "APPEND repeated on its own"
 
     # the server takes it now: writing it again sends it again

@@ -21,6 +21,7 @@ import pytest
 
 import mountutil
 from mountutil import in_proc_mounts, run_imapfs
+from waitutil import poll
 
 NOBODY = 65534
 
@@ -237,8 +238,11 @@ def test_debug_flag(slash_server, imapfs_bin):
             time.sleep(0.05)
         assert mountutil.is_mounted(mp), open(log).read()
         assert "INBOX" in os.listdir(mp)
-        time.sleep(0.5)
+        # the listdir was answered after fuse_daemonize(): had -d forked a
+        # daemon, that child would exist now, with our command line
         assert p.poll() is None, "-d did not stay in the foreground"
+        assert [pid for pid, _ in mountutil.imapfs_processes(mp)] == \
+            [p.pid], "-d forked: %r" % mountutil.imapfs_processes(mp)
         out = open(log, encoding="utf-8", errors="replace").read()
         assert "unique: " in out and "opcode: " in out, out[-2000:]
         assert " C: " in out and " S: " in out, out[-2000:]
@@ -251,6 +255,30 @@ def test_debug_flag(slash_server, imapfs_bin):
             p.kill()
             p.wait()
         mountutil.unmount(mp)
+
+
+def _daemon_pid(marker):
+    """The daemon among the non-fusermount3 imapfs processes whose
+    command line holds MARKER: the one whose parent is not one of them
+    (its watcher has its command line until it has exec'd) -> pid or
+    None."""
+    pids = [pid for pid, cmd in mountutil.imapfs_processes(marker)
+            if b"fusermount3" not in cmd]
+    roots = [pid for pid in pids if mountutil.ppid(pid) not in pids]
+    return roots[0] if len(roots) == 1 else None
+
+
+def _watcher_of(daemon):
+    """The pid of DAEMON's child that has exec'd the auto_unmount
+    watcher (sh ... imapfs-auto-unmount), or None."""
+    for pid in mountutil.children(daemon):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"imapfs-auto-unmount" in f.read():
+                    return pid
+        except OSError:
+            pass
+    return None
 
 
 @pytest.mark.parametrize("end", ["kill9", "umount"])
@@ -268,21 +296,20 @@ def test_auto_unmount_as_user(slash_server, imapfs_bin, fuse_for_users,
     try:
         assert r.returncode == 0, r.stderr
         assert in_proc_mounts(mp)
-        # the watcher is forked after the daemon detaches: until it has
-        # exec'd /bin/sh it has the daemon's command line
-        deadline = time.monotonic() + 5
-        while True:
-            pids = [pid for pid, cmd in mountutil.imapfs_processes(pw)
-                    if b"fusermount3" not in cmd]
-            if len(pids) == 1 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert len(pids) == 1, mountutil.imapfs_processes(pw)
-        with open("/proc/%d/status" % pids[0]) as f:
+        # the watcher is forked after the daemon detaches (mount returns
+        # before that): the daemon is the one process holding the password
+        # file's name that is no child of another such; its watcher is the
+        # child that has exec'd /bin/sh with "imapfs-auto-unmount". A kill
+        # before that fork would leave the mount behind by design.
+        daemon = poll(lambda: _daemon_pid(pw), 30, interval=0.05)[0]
+        assert daemon, mountutil.imapfs_processes(pw)
+        with open("/proc/%d/status" % daemon) as f:
             assert any(ln.split()[:2] == ["Uid:", str(NOBODY)]
                        for ln in f), "daemon does not run as nobody"
+        assert poll(lambda: _watcher_of(daemon), 30, interval=0.05)[0], \
+            "no auto_unmount watcher forked by %d" % daemon
         if end == "kill9":
-            os.kill(pids[0], signal.SIGKILL)
+            os.kill(daemon, signal.SIGKILL)
         else:
             r = _as_nobody([imapfs_bin, "umount", mp])
             assert r.returncode == 0, r.stderr

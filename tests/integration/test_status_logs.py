@@ -27,6 +27,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -339,17 +340,26 @@ def _watch_activity(bulk_server, p, mount, imap):
     p.trickle(256 * 1024)
     watch = subprocess.Popen([imapfs_bin(), "status", "--watch", box],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # (when read, line) of what --watch prints (flushed once a second)
+    got = []
+    reader = threading.Thread(target=lambda: got.extend(
+        (time.monotonic(), ln) for ln in iter(watch.stdout.readline, b"")))
+    reader.start()
     cat = subprocess.Popen(["cat"] + names, cwd=box, stdout=subprocess.PIPE)
     try:
         data = cat.stdout.read()
         assert cat.wait(120) == 0
-        time.sleep(1.5)
+        # one more report after the reads ended (it prints every second)
+        end = time.monotonic()
+        assert poll(lambda: [t for t, _ in list(got) if t > end], 1 + 10,
+                    interval=0.1)[0], "--watch printed nothing after 1 s"
     finally:
         watch.terminate()
-    wout, werr = watch.communicate(timeout=20)
+        reader.join(20)
+    werr = watch.communicate(timeout=20)[1]
     p.resume()
     assert watch.returncode == 0, werr
-    lines = wout.decode().splitlines()
+    lines = [ln.decode().rstrip("\n") for _, ln in got]
     assert lines and lines[0].split(" ", 2)[1] == "watching", lines
     rates = [ln for ln in lines[1:] if not ln.startswith("  ")]
     assert len(rates) >= 2, lines

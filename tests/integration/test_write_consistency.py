@@ -6,11 +6,12 @@ message back, flags as stored."""
 import os
 import subprocess
 import tempfile
-import time
 
 import corpus
 import imaputil
 from imaputil import personal_name, personal_rel
+import transcript
+from waitutil import poll
 
 
 _msg = corpus.tagged("consistency", "cs", ["c"])
@@ -24,8 +25,10 @@ def _expect(c, m, s, box, children=()):
     return got, want
 
 
-def test_mount_and_server_agree_after_changes(fresh_server, mount, imap):
-    s = fresh_server
+def test_mount_and_server_agree_after_changes(fresh_server, fresh_servers,
+                                              mount, imap):
+    # this layout's server with a rawlog, to see the mount's polls
+    s = fresh_servers(fresh_server.layout, rawlog=True)
     c = imap(s)
     w, v = personal_name(s, "BurstW"), personal_name(s, "BurstV")
     imaputil.create(c, w)
@@ -47,9 +50,14 @@ def test_mount_and_server_agree_after_changes(fresh_server, mount, imap):
     os.mkdir(os.path.join(wd, "Sub"))
     os.setxattr(os.path.join(wd, "%d.eml" % u3), "user.imap.flags",
                 b"\\Flagged $Burst")
+    before = None
     for when in ("right away", "after re-sync"):
-        if when != "right away":
-            time.sleep(3)
+        if before is not None:
+            # two polls since the first check: the second LIST comes after
+            # all the first poll did (one poll period late at worst, a
+            # second period, plus slack)
+            assert poll(lambda: transcript.relisted(s, before, 2), 3 + 8)[0], \
+                "no two polls within 11 s\n" + m.log()
         for box, kids in (("BurstW", ["Sub"]), ("BurstV", [])):
             got, want = _expect(c, m, s, box, kids)
             assert got == want, "%s: %s lists %r, server %r" % (
@@ -60,3 +68,4 @@ def test_mount_and_server_agree_after_changes(fresh_server, mount, imap):
                                                         "$Burst"}, when
         assert len(imaputil.uids(c, w)) == 2      # u3 + the new one
         assert len(imaputil.uids(c, v)) == 1
+        before = transcript.commands(s)

@@ -10,13 +10,14 @@ mailboxes and the parents needed to reach them.
 import errno
 import os
 import subprocess
-import time
 
 import pytest
 
 import corpus
 import imaputil
+import transcript
 from imaputil import personal_name, personal_rel
+from waitutil import poll
 
 FLAGS = "user.imap.flags"
 SUB = "user.imap.subscribed"
@@ -147,8 +148,9 @@ def test_subscribed_xattr(fresh_server, mount, imap):
     assert os.getxattr(poff, SUB).decode().strip() == "1"
 
 
-def test_mount_option_subscribed(fresh_server, mount, imap):
-    s = fresh_server
+def test_mount_option_subscribed(fresh_server, fresh_servers, mount, imap):
+    # this layout's server with a rawlog, to see the mount's re-LIST
+    s = fresh_servers(fresh_server.layout, rawlog=True)
     c = imap(s)
     shown, hidden = personal_name(s, "OnlySub"), personal_name(s, "NotSub")
     par, kid = personal_name(s, "SubPar"), personal_name(s, "SubPar", "Kid")
@@ -163,13 +165,18 @@ def test_mount_option_subscribed(fresh_server, mount, imap):
     subs = imaputil.lsub(c)
     assert shown.encode() in subs and kid.encode() in subs
     assert hidden.encode() not in subs and par.encode() not in subs
-    m = mount(s, opts=["subscribed"])
+    poll_s = 2
+    m = mount(s, opts=["subscribed", "poll=%d" % poll_s])
     root = os.path.dirname(os.path.join(m.path, personal_rel(s, "X")))
-    # Twice: right after mounting, and after the mount had time to look at
-    # the server again (a background re-LIST must keep the filter).
-    for when in ("at mount", "2 s later"):
+    # Twice: right after mounting, and once a background re-LIST has been
+    # applied (it must keep the filter): one poll period late at worst,
+    # plus slack
+    bound = 2 * poll_s + 8
+    for when in ("at mount", "after a re-LIST"):
         if when != "at mount":
-            time.sleep(2)
+            before = transcript.commands(s)
+            assert poll(lambda: transcript.relisted(s, before), bound)[0], \
+                "no re-LIST within %d s\n%s" % (bound, m.log())
         listed = os.listdir(root)
         assert "OnlySub" in listed, (when, listed)
         assert "SubPar" in listed, "%s: the parent of a subscribed " \

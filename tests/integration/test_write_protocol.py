@@ -12,21 +12,21 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 import corpus
 import imaputil
 from imaputil import personal_name, personal_rel
+from waitutil import poll
 
 from transcript import LINE, MARK, connect as _connect, find as _find
 
 
 def _imapfs_commands(s):
     """Commands (tag stripped, upper-cased verb) the non-test sessions
-    sent, in order per session."""
-    time.sleep(0.2)     # let the server write its rawlog
+    sent, in order per session. Dovecot writes a rawlog_dir .in file as
+    it reads (unbuffered), so a command it has answered is there."""
     out = []
     for name, data in s.imap_sessions():
         if MARK in data:
@@ -38,15 +38,39 @@ def _imapfs_commands(s):
     return out
 
 
-def _commands_with(s, pattern, bound=10):
-    """_imapfs_commands once one of them matches PATTERN (Dovecot writes
-    its rawlog when it gets round to it: a loaded machine may take more
-    than the 0.2 s _imapfs_commands allows), or after BOUND seconds."""
-    deadline = time.monotonic() + bound
-    while True:
-        cmds = _imapfs_commands(s)
-        if _find(cmds, pattern) or time.monotonic() > deadline:
-            return cmds
+def _open_files():
+    """The paths every process here holds open."""
+    out = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                out.add(os.readlink("/proc/%s/fd/%s" % (pid, fd)))
+            except OSError:
+                pass
+    return out
+
+
+def _all_commands(s, m, bound=20):
+    """Every command mount M sent, once it is unmounted and Dovecot has
+    closed the rawlog of each of its sessions (it read all there was):
+    nothing the mount sent in the background is missed. BOUND is the
+    failure's, not a wait: Dovecot sees the daemon's sockets close when
+    it exits."""
+    m.stop(cleanup=False)
+    d = os.path.join(s.dir, "rawlog")
+
+    def closed():
+        held = _open_files()
+        return not [n for n, data in s.imap_sessions()
+                    if MARK not in data and os.path.join(d, n) in held]
+    assert poll(closed, bound)[0], "a session of the mount still open"
+    return _imapfs_commands(s)
 
 
 _msg = corpus.tagged("protocol", "pr", ["p"])
@@ -71,7 +95,7 @@ def test_rm_sends_uid_store_and_uid_expunge(raw_server, mount):
     sname, rel, (u1, u2, u3) = _setup(c, s, "ProtoRm")
     m = mount(s)
     os.unlink(os.path.join(m.path, rel, "%d.eml" % u2))
-    cmds = _commands_with(s, rb"^UID MOVE %d " % u2)
+    cmds = _all_commands(s, m)
     store = _find(cmds, rb"^UID STORE %d \+FLAGS(\.SILENT)? \(\\Deleted\)$"
                   % u2)
     expunge = _find(cmds, rb"^UID EXPUNGE %d$" % u2)
@@ -99,8 +123,7 @@ def test_cp_sends_exactly_one_append(raw_server, mount):
                         os.path.join(m.path, rel) + "/"],
                        capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    m.stop(cleanup=False)
-    appends = _find(_imapfs_commands(s), rb"^APPEND ")
+    appends = _find(_all_commands(s, m), rb"^APPEND ")
     assert len(appends) == 1, "APPEND sent %d times: %r" % (len(appends),
                                                             appends)
     assert len(imaputil.uids(c, sname)) == 1
@@ -121,7 +144,7 @@ def test_nouidplus_rm_uses_move_only(fresh_servers, mount):
     sname, rel, (u1, u2, u3) = _setup(c, s, "ProtoNoUidplus")
     m = mount(s)
     os.unlink(os.path.join(m.path, rel, "%d.eml" % u2))
-    cmds = _commands_with(s, rb"^UID MOVE %d " % u2)
+    cmds = _all_commands(s, m)
     _no_unadvertised(cmds)
     assert _find(cmds, rb"^UID MOVE %d " % u2), cmds
     assert imaputil.uids(c, sname) == [u1, u3]
@@ -145,7 +168,7 @@ def test_nouidplus_nomove_mv_message(fresh_servers, mount):
         moved = True
     except OSError:
         moved = False
-    cmds = _imapfs_commands(s)
+    cmds = _all_commands(s, m)
     _no_unadvertised(cmds)
     in_a = imaputil.bodies(c, a)
     in_b = imaputil.bodies(c, b)

@@ -71,6 +71,43 @@ def since(s, snap=None):
     return [c for _, c in sorted(out, key=lambda tc: tc[0])]
 
 
+def commands(s):
+    """The transcript now, without waiting: dict session -> list of
+    (time, command). A rawlog_dir .in file is written as Dovecot reads,
+    so a command it has answered is there."""
+    return _sessions(s)
+
+
+def relisted(s, before, n=1):
+    """One session of the mount has sent LIST or LSUB at least N times
+    since BEFORE (a commands() snapshot), each followed by another
+    command: one command at a time, so each LIST's answer had been used
+    by then. A poll of -o poll= begins with the watcher's LIST."""
+    for name, cmds in commands(s).items():
+        new = [c.split(b" ", 1)[0].upper()
+               for _, c in cmds[len(before.get(name, ())):]]
+        got = sum(1 for i, c in enumerate(new)
+                  if c in (b"LIST", b"LSUB") and
+                  any(x not in (b"LIST", b"LSUB") for x in new[i + 1:]))
+        if got >= n:
+            return True
+    return False
+
+
+def sent(s, before, *verbs):
+    """One session of the mount has sent the commands VERBS (bytes, in
+    that order, others between allowed) since BEFORE (a commands()
+    snapshot; {} for all along)."""
+    for name, cmds in commands(s).items():
+        want = [v.upper() for v in verbs]
+        for _, c in cmds[len(before.get(name, ())):]:
+            if want and c.split(b" ", 1)[0].upper() == want[0]:
+                want.pop(0)
+        if not want:
+            return True
+    return False
+
+
 def find(cmds, pattern):
     r = re.compile(pattern, re.I)
     return [c for c in cmds if r.search(c)]
