@@ -22,6 +22,7 @@ import time
 import pytest
 
 import imaputil
+import transcript
 from fakeserver import FakeServer, Message
 from mountutil import local_url, run_imapfs
 from proxy import Proxy
@@ -173,7 +174,11 @@ def test_idle_watched_mailbox_flags_without_condstore(bare, imap, mount):
     assert "\\Flagged" not in _flags(p)
     wait_for(lambda: _field(_status(m.path), "watch INBOX") == "IDLE (within seconds)", 10,
              lambda: "watcher not idling: %s" % _status(m.path))
-    time.sleep(1)       # let it get into IDLE
+    # the watcher's IDLE has reached the server (rawlog), so the change
+    # below comes while it idles; bound: the watcher's SELECT and IDLE,
+    # each within timeout=10
+    wait_for(lambda: transcript.sent(bare, {}, b"IDLE"), 2 * 10 + 5,
+             lambda: "no IDLE from the watcher:\n%s" % m.log())
     whole, seq = _flag_fetches(bare).get(b"INBOX", 0), _flag_fetches(bare, SEQ_FLAGS).get(b"INBOX", 0)
     _other_client_flags(bare, imap, "INBOX", uid, "+FLAGS", ["\\Flagged", "$Idle"])
     wait_for(lambda: {"\\Flagged", "$Idle"} <= _flags(p), IDLE_BOUND,
