@@ -173,7 +173,8 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		rc = session_expunge_uid(s, uid);
 	} else {
 		rc = session_move(s, uid, trash, &newuid);
-		log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
+		if (rc == 0)
+			log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
 	}
 	pool_checkin(v->pool, s);
 	vfs_show_copy(v, idx, mailbox, copy);	/* also when the removal failed */

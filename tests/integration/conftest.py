@@ -211,11 +211,15 @@ def imapfs_bin():
 def mount(request, imapfs_bin):
     made = []
 
+    servers = []
+
     def _mount(server=None, opts=(), url=None, start=True, **kw):
         if server is not None:
             url = url or server.url()
             kw.setdefault("cafile", server.cafile)
             kw.setdefault("password", server.password)
+            if hasattr(server, "log") and server not in servers:
+                servers.append(server)
         m = mountutil.Mount(url, opts=opts, **kw)
         made.append(m)
         return m.start() if start else m
@@ -232,6 +236,16 @@ def mount(request, imapfs_bin):
                      min(len(lines), 150), m.logfile))
             print("\n".join(lines[-150:]))
         m.cleanup()
+    # the server's side of a failure (a Dovecot that reset a connection,
+    # refused a command it carried out): its log's last lines
+    for srv in servers if failed else ():
+        try:
+            lines = srv.log().splitlines()
+        except (OSError, TypeError):
+            continue
+        print("---- dovecot log, last %d lines of %s ----"
+              % (min(len(lines), 60), srv.log_path))
+        print("\n".join(lines[-60:]))
 
 
 @pytest.fixture
