@@ -436,6 +436,8 @@ int vfs_forwarded(struct vfs *v, uint64_t ino, uint64_t *to)
 	pthread_mutex_unlock(&v->tree.lock);
 	if (!ok)
 		return -ENOENT;
+	if (a.uid == 0)
+		return -ESTALE;	/* its name is another message's now */
 	*to = tree_msg_ino(a.node, a.uid);
 	return 0;
 }

@@ -42,7 +42,9 @@ int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *ui
 		     struct alias_target *al);
 /* A message moved away, or a new file just stored, is the same file to
  * the kernel for a while (aliases.h): its old inode number INO answers
- * with what it became. 0 and *TO, or -ENOENT. No lock held. */
+ * with what it became. 0 and *TO, or -ENOENT; -ESTALE when the message
+ * was moved onto a name another message holds (the kernel then looks
+ * the name up again). No lock held. */
 int vfs_forwarded(struct vfs *v, uint64_t ino, uint64_t *to);
 /* After vfs_session: 0 when the mailbox still has the UIDVALIDITY our UIDs
  * come from; otherwise checks S back in, marks node IDX for re-listing,

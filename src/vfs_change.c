@@ -449,7 +449,8 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 	uint32_t idx = tree_ino_node(parent), newidx = tree_ino_node(newparent), uid, newuid = 0;
 	struct alias_target al, over = { 0 }, *replace = NULL;
 	struct vfs_attr a;
-	uint32_t uv;
+	uint32_t uv, taken_uv = 0;
+	bool taken = false;
 	long child;
 	int rc, how;
 
@@ -513,13 +514,32 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		return -EXDEV;
 	}
 	rc = vfs_load(v, newidx);
-	if (rc == 0)
+	if (rc == 0) {
+		/* NEWNAME already names another message there (mv onto it: the
+		 * message does not replace it, it gets a UID of its own) */
+		uint32_t want = vfs_parse_msg_name(newname);
+
+		pthread_mutex_lock(&t->lock);
+		taken = want != 0 && tree_msg_find(&t->nodes[newidx], want) != NULL;
+		taken_uv = t->nodes[newidx].uidvalidity;
+		pthread_mutex_unlock(&t->lock);
 		rc = rename_msg(v, idx, uid, newidx, &newuid);
+	}
 	if (rc < 0)
 		return rc;
 	if (how == 1)
 		aliases_name_drop(&v->aliases, idx, name);
-	if (newuid != 0) {
+	if (taken) {
+		/* The kernel moved its entry: NEWNAME now leads to the moved
+		 * message's old inode until the invalidation below lands. That
+		 * inode answers ESTALE meanwhile, so an open or stat through
+		 * the name looks it up again and finds the message that really
+		 * has it, never the moved one's bytes under its name. */
+		struct alias_target stale = { .node = newidx, .uid = 0, .uidvalidity = taken_uv };
+
+		aliases_ino_set(&v->aliases, tree_msg_ino(idx, uid), &stale, vfs_now_s());
+	}
+	if (newuid != 0 && !taken) {
 		/* NEWNAME, and the inode the kernel still has for it, mean the
 		 * moved message for a while: mv -t stats what it made */
 		struct alias_target to = { .node = newidx, .uid = newuid };

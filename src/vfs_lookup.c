@@ -120,12 +120,14 @@ static int getattr_once(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 {
 	uint64_t to;
-	int rc = getattr_once(v, ino, out);
+	int rc = getattr_once(v, ino, out), fw;
 
-	if (rc == -ENOENT && vfs_forwarded(v, ino, &to) == 0) {
+	if (rc == -ENOENT && (fw = vfs_forwarded(v, ino, &to)) == 0) {
 		rc = getattr_once(v, to, out);
 		out->ino = ino;	/* what the kernel asked about */
 		out->alias = true;
+	} else if (rc == -ENOENT && fw == -ESTALE) {
+		rc = -ESTALE;	/* the kernel looks the name up again */
 	}
 	return rc;
 }

@@ -137,12 +137,14 @@ static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **o
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
 	uint64_t to;
-	int rc = open_once(v, ino, flags, out, size_changed);
+	int rc = open_once(v, ino, flags, out, size_changed), fw;
 
-	if (rc == -ENOENT && vfs_forwarded(v, ino, &to) == 0) {
+	if (rc == -ENOENT && (fw = vfs_forwarded(v, ino, &to)) == 0) {
 		rc = open_once(v, to, flags, out, size_changed);
 		/* the kernel's pages and size are the old file's */
 		*size_changed = true;
+	} else if (rc == -ENOENT && fw == -ESTALE) {
+		rc = -ESTALE;	/* the kernel looks the name up again */
 	}
 	return rc;
 }
