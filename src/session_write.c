@@ -316,7 +316,9 @@ int session_create(struct session *s, const char *mailbox)
 	if (session_gate(s, "CREATE", mailbox) < 0)
 		return -EINVAL;
 	session_doing(s, "CREATE %s", mailbox);
-	return session_rc(s, mailimap_create(s->imap, mailbox), "CREATE");
+	/* NO [ALREADYEXISTS] is checked by the caller (vfs_mkdir), which logs
+	 * an error if it is one */
+	return session_rc_expected(s, mailimap_create(s->imap, mailbox), "CREATE", "ALREADYEXISTS");
 }
 
 int session_delete(struct session *s, const char *mailbox)

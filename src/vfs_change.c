@@ -85,6 +85,23 @@ static bool has_children(const struct tree *t, uint32_t idx)
 	return false;
 }
 
+/* CREATE MAILBOX was answered NO [ALREADYEXISTS] although we had not
+ * listed it. Dovecot answers so now and then for a mailbox it has just
+ * created for us (other IMAP clients report it too, for non-ASCII names);
+ * another client may also have made it meanwhile. A mailbox that exists
+ * and holds no message is what mkdir would have made: 0. Anything else
+ * stays -EEXIST, as does a failed check (vfs_mkdir logs it then). */
+static int created_anyway(struct session *s, const char *name, const char *mailbox)
+{
+	struct session_status st;
+
+	if (session_status(s, mailbox, &st) < 0 || st.messages != 0)
+		return -EEXIST;
+	log_warn("mkdir %s: the server answered that %s already exists; it is there and empty, "
+		 "so it is taken as created", name, mailbox);
+	return 0;
+}
+
 int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
@@ -111,6 +128,8 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 	rc = pool_checkout(v->pool, NULL, &s);
 	if (rc == 0) {
 		rc = session_create(s, mailbox);
+		if (rc == -EEXIST)
+			rc = created_anyway(s, name, mailbox);
 		pool_checkin(v->pool, s);
 	}
 	if (rc == -EEXIST) {

@@ -174,6 +174,9 @@ class FakeServer(Listener):
         # Dovecot now and then answers the SELECT that creates INBOX
         # while another client's session creates it too
         self.select_alreadyexists = 0
+        # this many CREATEs create the mailbox and answer NO
+        # [ALREADYEXISTS] (seen from Dovecot, on a name no one else made)
+        self.create_alreadyexists = 0
         self.profile = None
         if profile is not None:
             self._apply_profile(profile, caps_auth is None)

@@ -134,6 +134,14 @@ class _WriteCommands:
                 srv.mailboxes[parent] = {"attrs": ["\\HasChildren"],
                                          "messages": []}
         srv.mailboxes[name] = {"attrs": ["\\HasNoChildren"], "messages": []}
+        with srv._lock:
+            lie = srv.create_alreadyexists > 0
+            if lie:
+                srv.create_alreadyexists -= 1
+        if lie:   # Dovecot, now and then: created, and answered so
+            self.send("%s NO [ALREADYEXISTS] Mailbox already exists\r\n"
+                      % tag)
+            return
         self.send("%s OK created\r\n" % tag)
 
     def do_DELETE(self, tag, rest):

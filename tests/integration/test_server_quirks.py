@@ -25,6 +25,11 @@ asks once more and lists the mailbox; a second such answer is an error
 for that one listing (EEXIST), and nothing is asked a third time. Only
 an answer the mount could not recover from counts as an error in
 `imapfs status`.
+
+A CREATE answered NO [ALREADYEXISTS] for a mailbox no one else made
+(Dovecot does, now and then, having created it): mkdir succeeds when the
+mailbox is there and empty; a mailbox that holds mail (made by another
+client meanwhile) stays EEXIST (test_write_mailbox checks that on Dovecot).
 """
 
 import errno
@@ -393,5 +398,24 @@ def test_select_alreadyexists_asked_once_more(pki, mount, lies, expect):
         # a refusal that the second try recovers from is not an error
         errors = _status_field(m.path, "errors").split()[0]
         assert (errors == "0") == (expect is None), m.log()
+    finally:
+        fs.stop()
+
+
+# ----------------------------------- CREATE answered NO [ALREADYEXISTS]
+
+def test_create_alreadyexists_but_created(pki, mount):
+    fs = _fake(pki, {1: BODY})
+    try:
+        m = _mount(fs, pki, mount, ["poll=0"])
+        assert os.listdir(m.path) == ["INBOX"]
+        fs.create_alreadyexists = 1
+        os.mkdir(os.path.join(m.path, "Café"))
+        assert os.path.isdir(os.path.join(m.path, "Café"))
+        assert os.listdir(os.path.join(m.path, "Café")) == []
+        assert fs.saw("CREATE") and fs.saw("STATUS"), fs.transcript()
+        assert "taken as created" in m.log()
+        errors = _status_field(m.path, "errors").split()[0]
+        assert errors == "0", m.log()
     finally:
         fs.stop()
