@@ -259,6 +259,15 @@ class FakeServer(Listener):
             self._conns = []
             return self._conn_no
 
+    def take_lie(self, counter):
+        """Count down the lie counter named COUNTER (e.g.
+        "select_alreadyexists"): True when this command is to get it."""
+        with self._lock:
+            n = getattr(self, counter)
+            if n > 0:
+                setattr(self, counter, n - 1)
+            return n > 0
+
     def saw(self, *cmds):
         want = {c.upper() for c in cmds}
         with self._lock:
@@ -565,11 +574,7 @@ class _Session(_AuthCommands, _FetchCommands, _WriteCommands):
         if not self._need_auth(tag):
             return
         toks = _tokens(rest)
-        with self.srv._lock:
-            exists_lie = self.srv.select_alreadyexists > 0
-            if exists_lie:
-                self.srv.select_alreadyexists -= 1
-        if exists_lie:
+        if self.srv.take_lie("select_alreadyexists"):
             self.selected = None
             self.state = "auth"
             self.send("%s NO [ALREADYEXISTS] Mailbox already exists\r\n" % tag)

@@ -134,11 +134,8 @@ class _WriteCommands:
                 srv.mailboxes[parent] = {"attrs": ["\\HasChildren"],
                                          "messages": []}
         srv.mailboxes[name] = {"attrs": ["\\HasNoChildren"], "messages": []}
-        with srv._lock:
-            lie = srv.create_alreadyexists > 0
-            if lie:
-                srv.create_alreadyexists -= 1
-        if lie:   # Dovecot, now and then: created, and answered so
+        if srv.take_lie("create_alreadyexists"):
+            # Dovecot, now and then: created, and answered so
             self.send("%s NO [ALREADYEXISTS] Mailbox already exists\r\n"
                       % tag)
             return
