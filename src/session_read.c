@@ -260,11 +260,62 @@ void session_forget_selection(struct session *s)
 
 /* ---- STATUS ----------------------------------------------------------- */
 
-int session_status(struct session *s, const char *mailbox, struct session_status *out)
+/* One STATUS of MAILBOX into OUT (the session's selection already dealt
+ * with); *UV0: the answer carried UIDVALIDITY 0 (an absent one stays 0
+ * in OUT without it: a server that never sends it is answered as
+ * before). */
+static int status_ask(struct session *s, const char *mailbox, struct session_status *out, bool *uv0)
 {
 	struct mailimap_status_att_list *sl;
 	struct mailimap_mailbox_data_status *st = NULL;
 	clistiter *it;
+	int rc;
+
+	sl = mailimap_status_att_list_new_empty();
+	if (sl == NULL)
+		return -ENOMEM;
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_MESSAGES);
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UNSEEN);
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDNEXT);
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+	if (session_has_cap(s, "CONDSTORE"))
+		mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
+	session_doing(s, "STATUS %s", mailbox);
+	rc = session_rc(s, mailimap_status(s->imap, mailbox, sl, &st), "STATUS");
+	mailimap_status_att_list_free(sl);
+	if (rc < 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	*uv0 = false;
+	for (it = st->st_info_list ? clist_begin(st->st_info_list) : NULL; it; it = clist_next(it)) {
+		struct mailimap_status_info *si = clist_content(it);
+
+		switch (si->st_att) {
+		case MAILIMAP_STATUS_ATT_MESSAGES: out->messages = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UNSEEN: out->unseen = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UIDNEXT: out->uidnext = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UIDVALIDITY:
+			out->uidvalidity = si->st_value;
+			*uv0 = si->st_value == 0;
+			break;
+		default:
+			if (si->st_ext_data != NULL &&
+			    si->st_ext_data->ext_extension == &mailimap_extension_condstore &&
+			    si->st_ext_data->ext_type == MAILIMAP_CONDSTORE_TYPE_STATUS_INFO) {
+				struct mailimap_condstore_status_info *ci = si->st_ext_data->ext_data;
+
+				out->highestmodseq = ci->cs_highestmodseq_value;
+			}
+			break;
+		}
+	}
+	mailimap_mailbox_data_status_free(st);
+	return 0;
+}
+
+int session_status(struct session *s, const char *mailbox, struct session_status *out)
+{
+	bool uv0 = false;
 	int rc;
 
 	rc = session_gate(s, "STATUS", mailbox);
@@ -286,42 +337,22 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 		if (rc < 0)
 			return rc;
 	}
-	sl = mailimap_status_att_list_new_empty();
-	if (sl == NULL)
-		return -ENOMEM;
-	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_MESSAGES);
-	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UNSEEN);
-	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDNEXT);
-	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UIDVALIDITY);
-	if (session_has_cap(s, "CONDSTORE"))
-		mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
-	session_doing(s, "STATUS %s", mailbox);
-	rc = session_rc(s, mailimap_status(s->imap, mailbox, sl, &st), "STATUS");
-	mailimap_status_att_list_free(sl);
-	if (rc < 0)
-		return rc;
-	memset(out, 0, sizeof(*out));
-	for (it = st->st_info_list ? clist_begin(st->st_info_list) : NULL; it; it = clist_next(it)) {
-		struct mailimap_status_info *si = clist_content(it);
-
-		switch (si->st_att) {
-		case MAILIMAP_STATUS_ATT_MESSAGES: out->messages = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UNSEEN: out->unseen = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UIDNEXT: out->uidnext = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UIDVALIDITY: out->uidvalidity = si->st_value; break;
-		default:
-			if (si->st_ext_data != NULL &&
-			    si->st_ext_data->ext_extension == &mailimap_extension_condstore &&
-			    si->st_ext_data->ext_type == MAILIMAP_CONDSTORE_TYPE_STATUS_INFO) {
-				struct mailimap_condstore_status_info *ci = si->st_ext_data->ext_data;
-
-				out->highestmodseq = ci->cs_highestmodseq_value;
-			}
-			break;
+	rc = status_ask(s, mailbox, out, &uv0);
+	/* UIDVALIDITY is a non-zero number (RFC 3501). Dovecot answers 0 for
+	 * a mailbox just created while another client opens it at the same
+	 * moment (it has not assigned one yet); asked again, it has. A 0
+	 * taken as the answer would read as a changed mailbox. */
+	if (rc == 0 && uv0) {
+		log_warn("imap[%d]: %s: the server answered STATUS with UIDVALIDITY 0; asking once more",
+			 s->id, mailbox);
+		rc = status_ask(s, mailbox, out, &uv0);
+		if (rc == 0 && uv0) {
+			log_err("imap[%d]: %s: the server answered STATUS with UIDVALIDITY 0 twice; "
+				"its UIDs cannot be trusted now", s->id, mailbox);
+			rc = -EAGAIN;
 		}
 	}
-	mailimap_mailbox_data_status_free(st);
-	return 0;
+	return rc;
 }
 
 /* ---- SEARCH and MYRIGHTS ---------------------------------------------- */

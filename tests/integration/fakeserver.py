@@ -177,6 +177,9 @@ class FakeServer(Listener):
         # this many CREATEs create the mailbox and answer NO
         # [ALREADYEXISTS] (seen from Dovecot, on a name no one else made)
         self.create_alreadyexists = 0
+        # this many STATUS answers carry UIDVALIDITY 0, as Dovecot answers
+        # for a mailbox just created while another client opens it
+        self.status_uidvalidity0 = 0
         self.profile = None
         if profile is not None:
             self._apply_profile(profile, caps_auth is None)
@@ -565,6 +568,9 @@ class _Session(_AuthCommands, _FetchCommands, _WriteCommands):
             vals["HIGHESTMODSEQ"] = _highestmodseq(mb)
         items = re.findall(rb"[A-Z]+", toks[1].upper()) if len(toks) > 1 \
             else []
+        if b"UIDVALIDITY" in items and \
+                self.srv.take_lie("status_uidvalidity0"):
+            vals["UIDVALIDITY"] = 0
         body = " ".join("%s %d" % (i.decode(), vals[i.decode()])
                         for i in items if i.decode() in vals)
         self.send(b"* STATUS " + _imap_quote(toks[0]) +

@@ -402,6 +402,33 @@ def test_select_alreadyexists_asked_once_more(pki, mount, lies, expect):
         fs.stop()
 
 
+# ----------------------------------- STATUS answered UIDVALIDITY 0
+
+@pytest.mark.parametrize("lies,expect", [(1, None), (2, errno.EAGAIN)],
+                         ids=["once", "twice"])
+def test_status_uidvalidity0_asked_once_more(pki, mount, lies, expect):
+    fs = _fake(pki, {1: BODY})
+    try:
+        m = _mount(fs, pki, mount, ["poll=0", "max_conns=1"])
+        inbox = os.path.join(m.path, "INBOX")
+        fs.status_uidvalidity0 = lies
+        if expect is None:
+            assert os.getxattr(inbox, "user.imap.uidvalidity") == \
+                str(fs._uidvalidity).encode()
+        else:
+            with pytest.raises(OSError) as e:
+                os.getxattr(inbox, "user.imap.uidvalidity")
+            assert e.value.errno == expect
+        with fs._lock:
+            asked = [c[2] for c in fs.commands if c[2] == "STATUS"]
+        assert len(asked) == 2, "%r\n%s" % (asked, fs.transcript())
+        assert "answered STATUS with UIDVALIDITY 0" in m.log()
+        errors = _status_field(m.path, "errors").split()[0]
+        assert (errors == "0") == (expect is None), m.log()
+    finally:
+        fs.stop()
+
+
 # ----------------------------------- CREATE answered NO [ALREADYEXISTS]
 
 def test_create_alreadyexists_but_created(pki, mount):
