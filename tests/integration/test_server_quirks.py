@@ -375,56 +375,50 @@ def test_size_lie_stays_cached_across_mounts(pki, mount):
         liar.stop()
 
 
-# ----------------------------------- SELECT answered NO [ALREADYEXISTS]
+# ------------- answers a second asking corrects: SELECT answered NO
+# [ALREADYEXISTS], STATUS answered with UIDVALIDITY 0
 
-@pytest.mark.parametrize("lies,expect", [(1, None), (2, errno.EEXIST)],
-                         ids=["once", "twice"])
-def test_select_alreadyexists_asked_once_more(pki, mount, lies, expect):
+def _listdir_inbox(fs, inbox):
+    assert os.listdir(inbox) == ["1.eml"]
+
+
+def _uidvalidity_inbox(fs, inbox):
+    assert os.getxattr(inbox, "user.imap.uidvalidity") == \
+        str(fs._uidvalidity).encode()
+
+
+ASKED_TWICE = {
+    # knob: (action, commands counted, errno after two lies, log line)
+    "select_alreadyexists": (_listdir_inbox, ("SELECT", "EXAMINE"),
+                             errno.EEXIST,
+                             "already exists when asked to open it"),
+    "status_uidvalidity0": (_uidvalidity_inbox, ("STATUS",), errno.EAGAIN,
+                            "answered STATUS with UIDVALIDITY 0"),
+}
+
+
+@pytest.mark.parametrize("knob", sorted(ASKED_TWICE))
+@pytest.mark.parametrize("lies", [1, 2], ids=["once", "twice"])
+def test_asked_once_more(pki, mount, knob, lies):
+    action, counted, err, line = ASKED_TWICE[knob]
     fs = _fake(pki, {1: BODY})
     try:
         m = _mount(fs, pki, mount, ["poll=0", "max_conns=1"])
-        fs.select_alreadyexists = lies
+        setattr(fs, knob, lies)
         inbox = os.path.join(m.path, "INBOX")
-        if expect is None:
-            assert os.listdir(inbox) == ["1.eml"]
+        if lies == 1:
+            action(fs, inbox)
         else:
             with pytest.raises(OSError) as e:
-                os.listdir(inbox)
-            assert e.value.errno == expect
+                action(fs, inbox)
+            assert e.value.errno == err
         with fs._lock:
-            opens = [c[2] for c in fs.commands if c[2] in ("SELECT", "EXAMINE")]
-        assert len(opens) == 2, "%r\n%s" % (opens, fs.transcript())
-        assert "already exists when asked to open it" in m.log()
+            asked = [c[2] for c in fs.commands if c[2] in counted]
+        assert len(asked) == 2, "%r\n%s" % (asked, fs.transcript())
+        assert line in m.log()
         # a refusal that the second try recovers from is not an error
         errors = _status_field(m.path, "errors").split()[0]
-        assert (errors == "0") == (expect is None), m.log()
-    finally:
-        fs.stop()
-
-
-# ----------------------------------- STATUS answered UIDVALIDITY 0
-
-@pytest.mark.parametrize("lies,expect", [(1, None), (2, errno.EAGAIN)],
-                         ids=["once", "twice"])
-def test_status_uidvalidity0_asked_once_more(pki, mount, lies, expect):
-    fs = _fake(pki, {1: BODY})
-    try:
-        m = _mount(fs, pki, mount, ["poll=0", "max_conns=1"])
-        inbox = os.path.join(m.path, "INBOX")
-        fs.status_uidvalidity0 = lies
-        if expect is None:
-            assert os.getxattr(inbox, "user.imap.uidvalidity") == \
-                str(fs._uidvalidity).encode()
-        else:
-            with pytest.raises(OSError) as e:
-                os.getxattr(inbox, "user.imap.uidvalidity")
-            assert e.value.errno == expect
-        with fs._lock:
-            asked = [c[2] for c in fs.commands if c[2] == "STATUS"]
-        assert len(asked) == 2, "%r\n%s" % (asked, fs.transcript())
-        assert "answered STATUS with UIDVALIDITY 0" in m.log()
-        errors = _status_field(m.path, "errors").split()[0]
-        assert (errors == "0") == (expect is None), m.log()
+        assert (errors == "0") == (lies == 1), m.log()
     finally:
         fs.stop()
 
