@@ -339,18 +339,18 @@ int session_status(struct session *s, const char *mailbox, struct session_status
 	}
 	rc = status_ask(s, mailbox, out, &uv0);
 	/* UIDVALIDITY is a non-zero number (RFC 3501). Dovecot answers 0 for
-	 * a mailbox just created while another client opens it at the same
-	 * moment (it has not assigned one yet); asked again, it has. A 0
-	 * taken as the answer would read as a changed mailbox. */
+	 * a mailbox just created while another client opens it at that moment
+	 * (it has not assigned one yet); asked again, it mostly has. A 0 that
+	 * stays is handed on: the messages count is still good (rmdir's check
+	 * needs only that), and those who show or compare UIDVALIDITY take 0
+	 * as "not known" (vfs_xattr.c answers EAGAIN; the watcher re-syncs). */
 	if (rc == 0 && uv0) {
 		log_warn("imap[%d]: %s: the server answered STATUS with UIDVALIDITY 0; asking once more",
 			 s->id, mailbox);
 		rc = status_ask(s, mailbox, out, &uv0);
-		if (rc == 0 && uv0) {
-			log_err("imap[%d]: %s: the server answered STATUS with UIDVALIDITY 0 twice; "
-				"its UIDs cannot be trusted now", s->id, mailbox);
-			rc = -EAGAIN;
-		}
+		if (rc == 0 && uv0)
+			log_warn("imap[%d]: %s: the server answered STATUS with UIDVALIDITY 0 twice; "
+				 "taken as not known", s->id, mailbox);
 	}
 	return rc;
 }

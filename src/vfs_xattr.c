@@ -129,6 +129,8 @@ static int dir_status(struct vfs *v, uint32_t idx, struct session_status *st)
 	free(mailbox);
 	if (rc < 0)
 		return rc;
+	if (st->uidvalidity == 0)
+		return 0;	/* not known yet (session_status): not kept */
 	pthread_mutex_lock(&t->lock);
 	t->nodes[idx].status = *st;
 	t->nodes[idx].status_time = now;
@@ -169,6 +171,8 @@ static int dir_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 	    strcmp(name, "uidvalidity"))
 		return -ENODATA;
 	rc = dir_status(v, idx, &st);
+	if (rc == 0 && st.uidvalidity == 0 && strcmp(name, "uidvalidity") == 0)
+		rc = -EAGAIN;	/* the server has not told it yet (session_status) */
 	if (rc < 0)
 		return rc;
 	snprintf(out, len, "%" PRIu32,
