@@ -163,6 +163,59 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 	return rc;
 }
 
+/* What a LIST of one mailbox's own name found (the name may hold '%' or
+ * '*', so every answer is compared). */
+struct still_listed {
+	const char *mailbox;
+	bool found, noselect, children;
+};
+
+static void still_listed_cb(void *ctx, const char *name, char delim, const char *attrs, bool noselect)
+{
+	struct still_listed *l = ctx;
+
+	(void)delim;
+	if (strcmp(name, l->mailbox) != 0)
+		return;
+	l->found = true;
+	l->noselect = noselect;
+	l->children = attrs != NULL && strcasestr(attrs, "\\HasChildren") != NULL;
+}
+
+/* DELETE MAILBOX, checked. Dovecot answers DELETE with OK and yet keeps
+ * the mailbox when another session opens it at that moment (4 of 40 tries
+ * with a second client SELECTing it in a loop: left \Noselect, or even
+ * selectable and empty). So the name is listed once more afterwards.
+ * Still there with no children and, when selectable, no message, it is
+ * what we deleted: it is deleted again, once (answered NONEXISTENT, it
+ * went by itself). Children or mail there now are another client's doing
+ * and are left alone (0: our DELETE did what it said). A leftover the
+ * server will not delete (Dovecot: "Mailbox has children" for the index
+ * files the other session left in it) is -EBUSY: rmdir again later. */
+static int delete_checked(struct session *s, const char *mailbox)
+{
+	struct session_status st;
+	struct still_listed l = { .mailbox = mailbox };
+	int rc;
+
+	rc = session_delete(s, mailbox);
+	if (rc < 0)
+		return rc;
+	if (session_list(s, mailbox, still_listed_cb, &l) < 0 || !l.found)
+		return 0;	/* gone (or not known better: DELETE said OK) */
+	if (l.children || (!l.noselect && (session_status(s, mailbox, &st) < 0 || st.messages > 0)))
+		return 0;
+	log_warn("rmdir: the server answered DELETE %s with OK but still lists it, empty "
+		 "(another session had it open); deleting it again", mailbox);
+	rc = session_delete(s, mailbox);
+	if (rc == 0 || rc == -ENOENT)
+		return 0;
+	if (!session_broken(s))
+		log_err("rmdir: the server keeps an empty %s after deleting it (another session had "
+			"it open); rmdir it again later", mailbox);
+	return -EBUSY;
+}
+
 int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 {
 	struct tree *t = &v->tree;
@@ -195,6 +248,12 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 		free(mailbox);
 		return -ENOTEMPTY;
 	}
+	/* none of our sessions opens it from now on (listing, re-sync,
+	 * flags poll, watcher skip what is not selectable): a mailbox opened
+	 * while it is deleted may stay behind (delete_checked) */
+	pthread_mutex_lock(&t->lock);
+	t->nodes[idx].selectable = false;
+	pthread_mutex_unlock(&t->lock);
 
 	rc = pool_checkout(v->pool, NULL, &s);
 	if (rc < 0)
@@ -208,14 +267,18 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 	else if (rc < 0 && !selectable && !session_broken(s))
 		rc = 0;
 	if (rc == 0) {
-		rc = session_delete(s, mailbox);
+		rc = delete_checked(s, mailbox);
 		selections_stale(v);
 	}
 	pool_checkin(v->pool, s);
 	if (rc == -ENOENT && !selectable)
 		rc = 0;	/* a parent the server never listed: nothing to delete */
-	if (rc < 0)
+	if (rc < 0) {
+		pthread_mutex_lock(&t->lock);
+		t->nodes[idx].selectable = selectable;
+		pthread_mutex_unlock(&t->lock);
 		goto out;
+	}
 	aliases_drop_node(&v->aliases, (uint32_t)idx);
 	pthread_mutex_lock(&t->lock);
 	tree_hide(t, (uint32_t)idx);

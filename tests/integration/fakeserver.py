@@ -180,6 +180,11 @@ class FakeServer(Listener):
         # this many STATUS answers carry UIDVALIDITY 0, as Dovecot answers
         # for a mailbox just created while another client opens it
         self.status_uidvalidity0 = 0
+        # this many DELETEs answer OK but keep the mailbox, \Noselect, as
+        # Dovecot does when another session opens it at that moment
+        self.delete_keeps = 0
+        # and then refuse to delete that leftover ("Mailbox has children")
+        self.leftover_stuck = False
         self.profile = None
         if profile is not None:
             self._apply_profile(profile, caps_auth is None)

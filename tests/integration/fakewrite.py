@@ -151,7 +151,19 @@ class _WriteCommands:
             return
         if self._refused_selected(tag, name, "DELETE"):
             return
-        del self.srv.mailboxes[name]
+        if self.srv.leftover_stuck and \
+                self.srv.mailboxes[name].get("leftover"):
+            # Dovecot, for the index files another session left in it
+            self.send("%s NO Mailbox has children, delete them first\r\n"
+                      % tag)
+            return
+        if self.srv.take_lie("delete_keeps"):
+            # what Dovecot does when another session opens the mailbox
+            # as it deletes it: OK, and the name stays, \Noselect
+            self.srv.mailboxes[name]["attrs"] = ["\\Noselect"]
+            self.srv.mailboxes[name]["leftover"] = True
+        else:
+            del self.srv.mailboxes[name]
         self.send("%s OK deleted\r\n" % tag)
 
     def do_RENAME(self, tag, rest):

@@ -499,3 +499,43 @@ def test_rmdir_noselect_parent_after_child(fresh_server, mount, imap):
     assert personal_name(s, "ImpliedP").encode() not in names, \
         sorted(names)
     assert not os.path.exists(p)
+
+
+def test_rmdir_while_another_client_opens_it(fresh_servers, mount, imap):
+    """Dovecot answers DELETE with OK and keeps the mailbox when another
+    session opens it at that moment (4 of 40 tries with a client SELECTing
+    it in a loop). rmdir checks: it succeeds only when the mailbox is gone,
+    and otherwise fails with EBUSY (Dovecot may refuse to delete the
+    leftover until the other session lets go)."""
+    import threading
+    s = fresh_servers("slash")
+    c, other = imap(s), imap(s)
+    m = mount(s, opts=["poll=0"])
+    wrong = []
+    for i in range(12):
+        leaf = "Opened%d" % i
+        name = personal_name(s, leaf)
+        os.mkdir(os.path.join(m.path, personal_rel(s, leaf)))
+        stop = threading.Event()
+
+        def select_loop():
+            while not stop.is_set():
+                try:
+                    other.select(imaputil.quote(name))
+                except Exception:
+                    pass
+        t = threading.Thread(target=select_loop, daemon=True)
+        t.start()
+        try:
+            os.rmdir(os.path.join(m.path, personal_rel(s, leaf)))
+            err = 0
+        except OSError as e:
+            err = e.errno
+        finally:
+            stop.set()
+            t.join()
+        listed = name.encode() in _names(s)
+        if (err, listed) not in ((0, False), (errno.EBUSY, True)):
+            wrong.append((name, errno.errorcode.get(err, err), listed))
+    assert not wrong, "rmdir's answer and what the server lists after it " \
+        "disagree (name, error, listed): %r\n%s" % (wrong, m.log())
