@@ -27,9 +27,12 @@
 #include "vfs_bodies.h"
 
 /* Attempts at a body fetch when connections break (BODY.PEEK changes
- * nothing, so repeating it is safe), all within the operation's deadline:
- * a link that drops twice in one read still reads. */
-#define BODIES_ATTEMPTS 3
+ * nothing, so repeating it is safe). The operation's deadline is the
+ * bound: a link that drops again and again still reads while it leaves
+ * time (with three cuts of every connection, one 100 KB read under load
+ * was hit by all three when this was a count of 3). This cap is for a
+ * thread without a deadline, which would otherwise try for ever. */
+#define BODIES_ATTEMPTS 8
 
 struct bodies_acc {
 	struct vfs *v;

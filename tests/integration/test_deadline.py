@@ -185,6 +185,42 @@ def test_reads_across_resets_one_connection(srv, imap, mount, proxy):
     assert "continuing with" not in m.log(), m.log()
 
 
+@pytest.mark.timeout_s(240)
+def test_one_read_across_three_cuts(srv, imap, mount, proxy):
+    """One read (a 200 KB message, fetched whole) whose connection is cut
+    three times while the body flows: BODY.PEEK changes nothing, so it is
+    tried again each time while the operation's deadline leaves time, and
+    the read succeeds (it failed with EIO when the retries were a count of
+    two)."""
+    name, rel, bodies = _mailbox(srv, imap, "Cut3", 1, 200_000)
+    (u, body), = bodies.items()
+    p = proxy(srv)
+    m = mount(srv, url=proxy_url(srv, p), opts=["timeout=20", "poll=0",
+                                           "max_conns=2"])
+    d = os.path.join(m.path, rel)
+    assert os.listdir(d) == ["%d.eml" % u]
+    p.trickle(100_000)     # about 2 s for the body: time to cut it
+    out = []
+    t = threading.Thread(target=lambda: out.append(
+        child_read(os.path.join(d, "%d.eml" % u), 60)))
+    t.start()
+    cuts = 0
+    for k in range(3):
+        down = p.counts()[0]
+        if not poll_until(lambda: p.counts()[0] - down > 20_000, 20):
+            break
+        p.reset_all(then_handshakes=0)
+        cuts += 1
+    p.resume()
+    t.join(90)
+    assert cuts == 3, "the body did not flow between the cuts\n" + m.log()
+    status, data, _ = out[0]
+    assert status == "OK %d" % len(body), "%s\n%s" % (status, m.log())
+    assert data == body
+    assert m.log().count("connection lost while fetching messages") >= 3, \
+        m.log()
+
+
 @pytest.mark.timeout_s(300)
 def test_parallel_reads_across_resets_keep_the_limit(srv, imap, mount, proxy):
     """max_conns=4, four readers at once; while they read, every connection
