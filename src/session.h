@@ -146,8 +146,34 @@ bool session_gmail(struct session *s);
  * never reach the wire. */
 int session_store_labels(struct session *s, uint32_t uid, enum session_store_op op, const char *labels);
 
-/* UID STORE uid +FLAGS.SILENT (\Deleted) then UID EXPUNGE uid (UIDPLUS
- * required; the caller checks). Never a bare EXPUNGE. */
+/* The flags change of UIDS (N of them, ascending, none repeated) in the
+ * selected mailbox, in one flight: UID STORE FLAGS (REPLACE: exactly ADD),
+ * or +FLAGS ADD and -FLAGS DEL (either may be empty). Not .SILENT, so the
+ * server answers with the flags each message has now: CB gets every
+ * untagged FETCH with FLAGS for one of UIDS (uid, sysflags, keywords,
+ * have_flags; modseq under CONDSTORE; no size), the last for a UID being
+ * what it has now. No call for a UID the server sent no FETCH for (gone,
+ * or a server that does not answer so). 0 when every STORE was done;
+ * -EPERM for a keyword PERMANENTFLAGS does not allow and -EINVAL for a
+ * flag that is not an atom, nothing sent; else the first refusal's
+ * -errno (a refused +FLAGS does not stop the -FLAGS sent with it: CB
+ * shows what the server has), or a CB's non-zero return. */
+int session_store_uids(struct session *s, const uint32_t *uids, size_t n, bool replace,
+		       const struct session_flags *add, const struct session_flags *del,
+		       session_msg_cb *cb, void *ctx);
+
+/* rm of UID (UIDPLUS required; the caller checks): UID STORE
+ * +FLAGS.SILENT (\Deleted) and UID EXPUNGE uid in one flight, never a
+ * bare EXPUNGE. 0: UID is gone (or was gone before). -errno otherwise;
+ * *AMBIGUOUS then says UID may or may not be gone (the connection broke
+ * after sending; or the STORE was refused and the EXPUNGE, which removes
+ * UID only if it already had \Deleted, reported an expunge): the caller
+ * checks. A refused EXPUNGE after a STORE that was done takes \Deleted
+ * off again unless WAS_DELETED (it had it before). session_write.c
+ * lists every outcome. */
+int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *ambiguous);
+/* The same, for a message without \Deleted, when the caller need not
+ * tell an ambiguous failure from another (session_move's fallback). */
 int session_expunge_uid(struct session *s, uint32_t uid);
 
 /* Move UID to DEST: UID MOVE, else UID COPY + STORE \Deleted + UID EXPUNGE.
