@@ -2,8 +2,8 @@
  * session_int — what the parts of the session share: struct session
  * itself and the helpers more than one part calls (session.c holds the
  * common ones; session_login.c, session_read.c, session_fetch.c,
- * session_write.c and session_sync.c run the commands, and session.c's
- * first lines say which file has which).
+ * session_write.c, session_sync.c and session_pipe.c run the commands,
+ * and session.c's first lines say which file has which).
  *
  * Private: only those files include it, and the unit tests and fuzzers
  * that build a session by hand over a socketpair or a memory stream
