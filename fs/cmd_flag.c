@@ -1,7 +1,8 @@
 /*
  * cmd_flag — imapfs flag SPEC FILE...: change the flags of many messages
- * at once, with one UID STORE per folder (a UID set) instead of one
- * setfattr, and one round trip, per file. SPEC is what user.imap.flags
+ * at once, with one UID STORE per folder (a UID set, and the FETCH of
+ * their flags, in one flight) instead of one setfattr, and one round
+ * trip, per file. SPEC is what user.imap.flags
  * takes ("+\Seen", "-\Flagged -$Todo", "+\Seen -\Draft"), or "=" and the
  * flags to set exactly ("=\Seen \Answered"; "=" alone clears them).
  *

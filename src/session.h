@@ -147,17 +147,18 @@ bool session_gmail(struct session *s);
 int session_store_labels(struct session *s, uint32_t uid, enum session_store_op op, const char *labels);
 
 /* The flags change of UIDS (N of them, ascending, none repeated) in the
- * selected mailbox, in one flight: UID STORE FLAGS (REPLACE: exactly ADD),
- * or +FLAGS ADD and -FLAGS DEL (either may be empty). Not .SILENT, so the
- * server answers with the flags each message has now: CB gets every
- * untagged FETCH with FLAGS for one of UIDS (uid, sysflags, keywords,
- * have_flags; modseq under CONDSTORE; no size), the last for a UID being
- * what it has now. No call for a UID the server sent no FETCH for (gone,
- * or a server that does not answer so). 0 when every STORE was done;
- * -EPERM for a keyword PERMANENTFLAGS does not allow and -EINVAL for a
- * flag that is not an atom, nothing sent; else the first refusal's
- * -errno (a refused +FLAGS does not stop the -FLAGS sent with it: CB
- * shows what the server has), or a CB's non-zero return. */
+ * selected mailbox and what they have then, in one flight: UID STORE
+ * FLAGS.SILENT (REPLACE: exactly ADD), or +FLAGS.SILENT ADD and
+ * -FLAGS.SILENT DEL (either may be empty), then UID FETCH of UIDS (UID
+ * FLAGS, MODSEQ under CONDSTORE, Gmail's X-GM-MSGID and X-GM-LABELS),
+ * which the server runs after them. CB gets each message's flags as the
+ * server reports them then (uid, sysflags, keywords, have_flags; modseq,
+ * gm_* where asked; no size), also after a refused STORE. No call for a
+ * UID that is gone, or that this connection did not know of yet (it is
+ * told of new mail at the end of a command: the STORE then did nothing).
+ * 0 when every command was done; -EPERM for a keyword PERMANENTFLAGS does
+ * not allow and -EINVAL for a flag that is not an atom, nothing sent;
+ * else the first refusal's -errno, or a CB's non-zero return. */
 int session_store_uids(struct session *s, const uint32_t *uids, size_t n, bool replace,
 		       const struct session_flags *add, const struct session_flags *del,
 		       session_msg_cb *cb, void *ctx);

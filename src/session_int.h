@@ -123,7 +123,11 @@ struct session_pipe_cmd {
 	/* called when its tagged answer (OK, NO or BAD) has been read,
 	 * before the next one is: libetpan's imap_response_info then holds
 	 * what came with it (untagged FETCH in rsp_fetch_list, response
-	 * codes in rsp_extension_list, session_code()) */
+	 * codes in rsp_extension_list, session_code()). Untagged data
+	 * belongs to the connection, not to a command: what a later
+	 * command of the flight brings may come before an earlier one's
+	 * tagged answer (Dovecot runs a STORE and a FETCH together), so a
+	 * caller looks at every answer's */
 	void (*done)(struct session *s, struct session_pipe_cmd *c);
 	void *ctx;
 	/* out: */

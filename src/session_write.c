@@ -243,7 +243,7 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* What a UID STORE sent by session_store_uids hands its callback. */
+/* What the UID FETCH sent by session_store_uids hands its callback. */
 struct store_answer {
 	const uint32_t *uids;
 	size_t n;
@@ -252,9 +252,13 @@ struct store_answer {
 	int cbrc;
 };
 
-/* A STORE's answer is in: the untagged FETCH that came with it carry the
- * flags each message has now (whatever the answer: they are the truth). */
-static void store_answered(struct session *s, struct session_pipe_cmd *c)
+/* One answer of the flight is in: the untagged FETCHes that came with it
+ * carry flags the messages have now. Each answer's are read, not just the
+ * FETCH's: untagged data belongs to the connection, not to a command,
+ * and Dovecot sends the FETCH's before the STORE's tagged OK (it runs the
+ * two together, the FETCH seeing the STORE's result). Only the UIDs asked
+ * for are passed on; a later FETCH of one is newer. */
+static void flags_answered(struct session *s, struct session_pipe_cmd *c)
 {
 	struct mailimap_response_info *ri = s->imap->imap_response_info;
 	struct store_answer *a = c->ctx;
@@ -273,14 +277,35 @@ static void store_answered(struct session *s, struct session_pipe_cmd *c)
 	}
 }
 
+/* "UID FETCH set (UID FLAGS [MODSEQ] [X-GM-MSGID X-GM-LABELS])" into a
+ * malloc'd *BUF behind C. */
+static int flags_fetch_text(struct session *s, struct wire_cmd *c, char **buf, const uint32_t *uids, size_t n)
+{
+	size_t cap = 96 + WIRE_UIDSET_MAX(n);
+
+	*buf = malloc(cap);
+	if (*buf == NULL)
+		return -ENOMEM;
+	wire_cmd_init(c, *buf, cap);
+	wire_cmd_syntax(c, "UID FETCH ");
+	wire_cmd_uidset(c, uids, n);
+	wire_cmd_syntax(c, " (UID FLAGS");
+	if (session_has_cap(s, "CONDSTORE"))
+		wire_cmd_syntax(c, " MODSEQ");
+	if (session_gmail(s))
+		wire_cmd_syntax(c, " X-GM-MSGID X-GM-LABELS");	/* \Flagged moves a label */
+	wire_cmd_syntax(c, ")");
+	return 0;
+}
+
 int session_store_uids(struct session *s, const uint32_t *uids, size_t n, bool replace,
 		       const struct session_flags *add, const struct session_flags *del,
 		       session_msg_cb *cb, void *ctx)
 {
 	struct store_answer ans = { .uids = uids, .n = n, .cb = cb, .cbctx = ctx };
-	struct session_pipe_cmd cmds[2];
-	struct wire_cmd text[2];
-	char *buf[2] = { NULL, NULL };
+	struct session_pipe_cmd cmds[3];
+	struct wire_cmd text[3];
+	char *buf[3] = { NULL, NULL, NULL };
 	size_t k = 0, i;
 	int rc = 0;
 
@@ -288,28 +313,40 @@ int session_store_uids(struct session *s, const uint32_t *uids, size_t n, bool r
 		return -EINVAL;
 	if (keywords_allowed(s, replace ? SESSION_STORE_SET : SESSION_STORE_ADD, add) < 0)
 		return -EPERM;
-	if (replace || add->sysflags || (add->keywords && *add->keywords))
-		rc = store_text(&text[k++], &buf[0], uids, n, replace ? SESSION_STORE_SET : SESSION_STORE_ADD,
-				false, add);
-	if (rc == 0 && !replace && (del->sysflags || (del->keywords && *del->keywords)))
-		rc = store_text(&text[k++], &buf[1], uids, n, SESSION_STORE_REMOVE, false, del);
+	if (replace || add->sysflags || (add->keywords && *add->keywords)) {
+		rc = store_text(&text[k], &buf[k], uids, n, replace ? SESSION_STORE_SET : SESSION_STORE_ADD,
+				true, add);
+		k++;
+	}
+	if (rc == 0 && !replace && (del->sysflags || (del->keywords && *del->keywords))) {
+		rc = store_text(&text[k], &buf[k], uids, n, SESSION_STORE_REMOVE, true, del);
+		k++;
+	}
 	for (i = 0; rc == 0 && i < k; i++)
 		cmds[i] = (struct session_pipe_cmd){ .what = "UID STORE", .refused = MAILIMAP_ERROR_UID_STORE,
-						     .text = &text[i], .done = store_answered, .ctx = &ans };
-	if (rc == 0 && k > 0)
+						     .text = &text[i], .done = flags_answered, .ctx = &ans };
+	/* then what the messages have now: the server runs the FETCH after
+	 * the STOREs (RFC 3501 5.5), whether they were done or refused */
+	if (rc == 0 && (rc = flags_fetch_text(s, &text[k], &buf[k], uids, n)) == 0) {
+		cmds[k] = (struct session_pipe_cmd){ .what = "UID FETCH", .refused = MAILIMAP_ERROR_UID_FETCH,
+						     .text = &text[k], .done = flags_answered, .ctx = &ans };
+		k++;
 		rc = session_pipe(s, cmds, k);
-	/* every STORE answered: the first refusal counts */
+	}
+	/* every command answered: the first refusal counts */
 	for (i = 0; rc == 0 && i < k; i++)
 		rc = cmds[i].rc;
 	if (rc == 0)
 		rc = ans.cbrc;
-	free(buf[0]);
-	free(buf[1]);
+	for (i = 0; i < 3; i++)
+		free(buf[i]);
 	return rc;
 }
 
-/* UID EXPUNGE's answer is in: did the server report any message gone
- * (EXPUNGE, or VANISHED under QRESYNC)? Into the bool at C->ctx. */
+/* An answer of rm's flight is in: did the server report any message gone
+ * (EXPUNGE, or VANISHED under QRESYNC)? Into the bool at C->ctx. Both
+ * answers are looked at: an EXPUNGE may come before the STORE's tagged OK
+ * (flags_answered says why). */
 static void expunge_answered(struct session *s, struct session_pipe_cmd *c)
 {
 	struct mailimap_response_info *ri = s->imap->imap_response_info;
@@ -361,7 +398,7 @@ int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *
 	wire_cmd_syntax(&text[1], "UID EXPUNGE ");
 	wire_cmd_uidset(&text[1], &uid, 1);
 	cmds[0] = (struct session_pipe_cmd){ .what = "UID STORE", .refused = MAILIMAP_ERROR_UID_STORE,
-					     .text = &text[0] };
+					     .text = &text[0], .done = expunge_answered, .ctx = &expunged };
 	cmds[1] = (struct session_pipe_cmd){ .what = "UID EXPUNGE", .text = &text[1], .done = expunge_answered,
 					     .ctx = &expunged };
 	rc = session_pipe(s, cmds, 2);

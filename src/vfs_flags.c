@@ -3,13 +3,15 @@
  * user.imap.flags (vfs_msg_setflags, from vfs_xattr.c's setxattr) and
  * many messages of one folder at once (vfs_flag_batch, `imapfs flag`).
  *
- * Each is one flight: UID STORE (or +FLAGS and -FLAGS together) without
- * .SILENT, so the server answers with the flags each message has now
- * (and its MODSEQ under CONDSTORE), and that answer is what the model
- * shows, not what was asked for; no FETCH follows. Only where the server
- * said nothing about a message, and on Gmail (whose labels move with
- * some flags), is it asked, as before. Moved from vfs_xattr.c (the
- * single change, then STORE .SILENT and a FETCH) and grown by the batch.
+ * Each is one flight (session_store_uids): UID STORE .SILENT (or +FLAGS
+ * and -FLAGS) and a UID FETCH of the same UIDs' flags (MODSEQ, Gmail's
+ * labels), which the server runs after the STOREs; what that FETCH says
+ * is what the model shows, not what was asked for. Where it does not
+ * show the change, the STORE is sent once more: the connection had not
+ * yet been told of a message that arrived since its last command (the
+ * STORE then did nothing), and is by then; a message the FETCH does not
+ * return is gone. Moved from vfs_xattr.c (the single change: then STORE,
+ * wait, FETCH) and grown by the batch.
  */
 #include "flags.h"
 #include "log.h"
@@ -116,16 +118,24 @@ int vfs_msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t
 	rc = vfs_store_session(v, idx, mailbox, uid, uidvalidity, resolved_id, &s);
 	if (rc < 0)
 		goto out;
-	rc = session_store_uids(s, &uid, 1, c->replace, &add, &del, tree_msgbuf_add, &got);
-	/* show what the server now has, not what we asked for: what its STORE
-	 * answered (also after a refusal: a +FLAGS may have been done where
-	 * the -FLAGS sent with it was not). Asked only when it said nothing,
-	 * or left out MODSEQ under CONDSTORE (user.imap.modseq would lag),
-	 * and on Gmail, where \Flagged moves a label */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		tree_msgs_free(got.v, got.n);
+		memset(&got, 0, sizeof(got));
+		rc = session_store_uids(s, &uid, 1, c->replace, &add, &del, tree_msgbuf_add, &got);
+		if (rc < 0 || (got.n > 0 && flags_satisfied(c, got.v[got.n - 1].sysflags, got.v[got.n - 1].keywords)))
+			break;
+		/* the answer does not show the change: this connection had not
+		 * been told of the message when the STORE ran (it learns of new
+		 * mail at the end of a command), so once more, now that it has;
+		 * or the message is gone */
+	}
+	/* show what the server now has, not what we asked for: the FETCH
+	 * sent with the STORE (also after a refusal: a +FLAGS may have been
+	 * done where the -FLAGS sent with it was not) */
 	if (got.n > 0)
 		flags_apply(v, idx, uidvalidity, &got);
-	if (rc == 0 && (got.n == 0 || v->gm.on || (v->condstore && got.v[got.n - 1].modseq == 0)))
-		rc = vfs_refresh_msg(v, s, idx, uidvalidity, uid);
+	else if (rc == 0)
+		rc = -ENOENT;	/* gone from the server */
 	pool_checkin(v->pool, s);
 	pthread_mutex_lock(&t->lock);
 	t->nodes[idx].status_time = 0;
@@ -140,14 +150,6 @@ out:
 
 /* ---- imapfs flag: many messages of one folder --------------------------- */
 
-/* The UIDs a batch names, sorted: a FETCH of their flags keeps only those
- * the STORE's answer left out (flags_missing). */
-struct flags_wanted {
-	const uint32_t *uids;
-	size_t n;
-	struct tree_msgbuf *got;
-};
-
 static int uid_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -155,43 +157,51 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int flags_wanted_cb(void *ctx, const struct session_msg *m)
-{
-	struct flags_wanted *w = ctx;
+/* One answer of GOT: its UID and where it is, to find a UID's last one. */
+struct flags_at {
+	uint32_t uid;
+	size_t at;
+};
 
-	if (bsearch(&m->uid, w->uids, w->n, sizeof(*w->uids), uid_cmp) == NULL)
-		return 0;
-	return tree_msgbuf_add(w->got, m);
+static int flags_at_cmp(const void *a, const void *b)
+{
+	const struct flags_at *x = a, *y = b;
+
+	return x->uid != y->uid ? (x->uid < y->uid ? -1 : 1) : (x->at < y->at ? -1 : x->at > y->at);
 }
 
-/* The UIDS (N) a STORE's answer (GOT) said nothing of are asked for, in
- * one UID FETCH of their range (a server may not answer a STORE that
- * changed nothing); *GONE: how many are still missing, gone from the
- * server. 0 or the FETCH's -errno. */
-static int flags_missing(struct session *s, const uint32_t *uids, size_t n, struct tree_msgbuf *got,
-			 size_t *gone)
+/* The UIDS (N, sorted) whose last answer in GOT does not show change C
+ * into OUT (room for N): *GONE of them have no answer at all. Returns
+ * how many. */
+static size_t flags_unshown(const struct flags_change *c, const uint32_t *uids, size_t n,
+			    const struct tree_msgbuf *got, uint32_t *out, size_t *gone)
 {
-	uint32_t *miss = malloc(n * sizeof(*miss));
-	size_t k = 0, before = got->n, i, j;
-	int rc = 0;
+	struct flags_at *at = malloc((got->n + 1) * sizeof(*at));
+	size_t k = 0, j = 0;
 
 	*gone = 0;
-	if (miss == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < got->n && got->v[j].uid != uids[i]; j++)
-			;
-		if (j == got->n)
-			miss[k++] = uids[i];
+	if (at == NULL) {
+		memcpy(out, uids, n * sizeof(*uids));
+		return n;	/* (then sent once more: harmless) */
 	}
-	if (k > 0) {
-		struct flags_wanted w = { .uids = miss, .n = k, .got = got };
+	for (size_t i = 0; i < got->n; i++)
+		at[i] = (struct flags_at){ .uid = got->v[i].uid, .at = i };
+	qsort(at, got->n, sizeof(*at), flags_at_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct tree_msg *m = NULL;
 
-		rc = session_fetch_flags(s, miss[0], miss[k - 1], flags_wanted_cb, &w);
-		*gone = k - (got->n - before);
+		while (j < got->n && at[j].uid <= uids[i]) {
+			if (at[j].uid == uids[i])
+				m = &got->v[at[j].at];
+			j++;
+		}
+		if (m == NULL)
+			(*gone)++;
+		if (m == NULL || !flags_satisfied(c, m->sysflags, m->keywords))
+			out[k++] = uids[i];
 	}
-	free(miss);
-	return rc;
+	free(at);
+	return k;
 }
 
 /* The names in VAL (LEN bytes: "SPEC" then "\0name" per message) as the
@@ -251,7 +261,7 @@ int vfs_flag_batch(struct vfs *v, uint64_t dir, const char *val, size_t len)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(dir), *uids = NULL, uidvalidity = 0;
-	size_t speclen = strnlen(val, len), n = 0, gone = 0;
+	size_t speclen = strnlen(val, len), n = 0, gone = 0, left = 0;
 	struct flags_change c = { 0 };
 	struct tree_msgbuf got = { 0 };
 	struct session_flags add, del;
@@ -301,13 +311,18 @@ int vfs_flag_batch(struct vfs *v, uint64_t dir, const char *val, size_t len)
 	add = (struct session_flags){ .sysflags = c.add_sys, .keywords = c.add_kw };
 	del = (struct session_flags){ .sysflags = c.del_sys, .keywords = c.del_kw };
 	rc = session_store_uids(s, uids, n, c.replace, &add, &del, tree_msgbuf_add, &got);
-	if (rc == 0)
-		rc = flags_missing(s, uids, n, &got, &gone);
+	/* those whose answer does not show the change: once more (the
+	 * connection may not have known them yet: vfs_msg_setflags) */
+	if (rc == 0 && (left = flags_unshown(&c, uids, n, &got, uids, &gone)) > 0)
+		rc = session_store_uids(s, uids, left, c.replace, &add, &del, tree_msgbuf_add, &got);
+	if (rc == 0 && left > 0)
+		left = flags_unshown(&c, uids, left, &got, uids, &gone);
 	pool_checkin(v->pool, s);
 	flags_apply(v, idx, uidvalidity, &got);
-	if (rc == 0 && gone > 0) {
-		log_warn("imapfs flag: %s: %zu of the %zu messages were gone from the server", mailbox, gone, n);
-		rc = -ENOENT;
+	if (rc == 0 && left > 0) {
+		log_warn("imapfs flag: %s: %zu of the %zu messages were gone from the server, %zu did not "
+			 "take the change", mailbox, gone, n, left - gone);
+		rc = gone > 0 ? -ENOENT : -EIO;
 	}
 	if (rc == 0)
 		log_info("imapfs flag: %s: %zu messages changed (one UID STORE%s)", mailbox, n,

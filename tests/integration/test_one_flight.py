@@ -6,9 +6,9 @@ in a steady state (the folder listed, a warm-up operation done, the
 link quiet: settle()), the connection that carried the operation makes
 one flight between the operation's start and its return: rm sends UID
 STORE +FLAGS.SILENT (\\Deleted) and UID EXPUNGE together; setfattr sends
-one UID STORE without .SILENT and takes the flags (and MODSEQ) from its
-answer instead of fetching them; `imapfs flag` sends one UID STORE with
-a UID set for N files of a folder. What was sent is also read from
+UID STORE and the UID FETCH of the flags (and MODSEQ) that shows the
+result together; `imapfs flag` sends one UID STORE with a UID set for N
+files of a folder, and its FETCH. What was sent is also read from
 Dovecot's rawlog (transcript.py), and the result from imaplib.
 
 Against the scripted server (fakeserver.py): every outcome of rm's
@@ -95,14 +95,15 @@ def op_flights(p, snap):
     return {k: f[k] for k, e in first.items() if e == "c"}
 
 
-def session_with(s, raw, pattern):
+def session_with(s, raw, pattern, more=0):
     """The commands the session sent since RAW (a transcript.mark) in
-    which PATTERN matches one, up to and including that one."""
+    which PATTERN matches one, up to and including that one and MORE
+    after it."""
     for name, cmds in transcript.settled(s).items():
         new = [cmd for _, cmd in cmds[raw.get(name, 0):]]
         hits = transcript.find(new, pattern)
         if hits:
-            return new[:new.index(hits[0]) + 1]
+            return new[:new.index(hits[0]) + 1 + more]
     raise AssertionError("no session sent %r:\n%r" % (
         pattern, transcript.since(s, raw)))
 
@@ -139,8 +140,9 @@ def test_setfattr_one_flight(s, c, link):
     ops = op_flights(p, snap)
     assert list(ops.values()) == [1], \
         "setfattr: flights per connection %r (all: %r)" % (ops, p.flights(snap))
-    sent = session_with(s, raw, rb"^UID STORE ")
-    assert sent == [b"UID STORE %d +FLAGS (\\Flagged $Todo)" % uids[1]], sent
+    sent = session_with(s, raw, rb"^UID STORE ", more=1)
+    assert sent == [b"UID STORE %d +FLAGS.SILENT (\\Flagged $Todo)" % uids[1],
+                    b"UID FETCH %d (UID FLAGS MODSEQ)" % uids[1]], sent
     # what the xattr shows is the server's answer: flags and MODSEQ
     assert imaputil.flags_of(c, "FlightFlag", uids[1]) == {"\\Flagged", "$Todo"}
     meta = imaputil.fetch_items(imaputil.check(
@@ -149,6 +151,12 @@ def test_setfattr_one_flight(s, c, link):
     assert set(shown) == {"\\Flagged", "$Todo"}, shown
     assert os.getxattr(f, "user.imap.modseq").decode() == \
         str(meta[0]["MODSEQ"][0]), meta
+    # a change already made (Dovecot answers such a STORE with no FETCH
+    # of its own): the same flight
+    raw, snap = steady(p, s)
+    os.setxattr(f, "user.imap.flags", b"+\\Flagged")
+    ops = op_flights(p, snap)
+    assert list(ops.values()) == [1], ops
     # + and - together: still one flight
     raw, snap = steady(p, s)
     os.setxattr(f, "user.imap.flags", b"+\\Seen -$Todo")
@@ -174,9 +182,9 @@ def test_flag_command_one_store(s, c, link):
     ops = op_flights(p, snap)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert list(ops.values()) == [1], ops
-    stores = transcript.find(transcript.since(s, raw), rb"^UID STORE ")
-    assert stores == [b"UID STORE %d:%d +FLAGS (\\Seen)" % (uids[0], uids[5])], \
-        stores
+    sent = transcript.find(transcript.since(s, raw), rb"^UID (STORE|FETCH) %d:" % uids[0])
+    assert sent == [b"UID STORE %d:%d +FLAGS.SILENT (\\Seen)" % (uids[0], uids[5]),
+                    b"UID FETCH %d:%d (UID FLAGS MODSEQ)" % (uids[0], uids[5])], sent
     for u in uids:
         want = {"\\Seen"} if u in uids[:6] else set()
         assert set(imaputil.flags_of(c, "FlightMany", u)) - {"$Warm"} == want
@@ -191,7 +199,7 @@ def test_flag_command_one_store(s, c, link):
     assert set(imaputil.flags_of(c, "FlightMany", uids[1])) == set()
     assert set(imaputil.flags_of(c, "FlightMany", uids[4])) == {"\\Seen"}
     cmds = transcript.find(transcript.since(s, raw), rb"^UID STORE ")
-    assert b"UID STORE %d,%d,%d FLAGS (\\Answered $Done)" % (uids[0], uids[2], uids[5]) \
+    assert b"UID STORE %d,%d,%d FLAGS.SILENT (\\Answered $Done)" % (uids[0], uids[2], uids[5]) \
         in cmds, cmds
 
 
@@ -299,8 +307,10 @@ def test_flag_command_partial_failure(fake):
     assert r.returncode == 1
     assert "2.eml" in r.stderr and "1.eml" not in r.stderr, r.stderr
     assert flags(fs, "INBOX", 1) == {"\\Seen", "$Done"}
-    stores = [c for c in fs.commands if c[2] == "UID STORE"]
-    assert len(stores) == 1 and b"1:2 +FLAGS ($Done)" in stores[0][3], stores
+    # one STORE for both; the one its FETCH did not return, once more
+    stores = [c[3].split(b" ", 1)[1] for c in fs.commands if c[2] == "UID STORE"]
+    assert stores == [b"UID STORE 1:2 +FLAGS.SILENT ($Done)",
+                      b"UID STORE 2 +FLAGS.SILENT ($Done)"], stores
     # refused for the folder: every file named
     fs.refusals["UID STORE"] = "NO [CANNOT] not now"
     r = flag("-\\Seen", os.path.join(d, "1.eml"), os.path.join(d, "3.eml"))
