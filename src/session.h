@@ -170,7 +170,7 @@ int session_store_uids(struct session *s, const uint32_t *uids, size_t n, bool r
  * after sending; or the STORE was refused and the EXPUNGE, which removes
  * UID only if it already had \Deleted, reported an expunge): the caller
  * checks. A refused EXPUNGE after a STORE that was done takes \Deleted
- * off again unless WAS_DELETED (it had it before). session_write.c
+ * off again unless WAS_DELETED (it had it before). session_store.c
  * lists every outcome. */
 int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *ambiguous);
 /* The same, for a message without \Deleted, when the caller need not

@@ -2,8 +2,9 @@
  * session_int — what the parts of the session share: struct session
  * itself and the helpers more than one part calls (session.c holds the
  * common ones; session_login.c, session_read.c, session_fetch.c,
- * session_write.c, session_sync.c and session_pipe.c run the commands,
- * and session.c's first lines say which file has which).
+ * session_write.c, session_store.c, session_sync.c and session_pipe.c
+ * run the commands, and session.c's first lines say which file has
+ * which).
  *
  * Private: only those files include it, and the unit tests and fuzzers
  * that build a session by hand over a socketpair or a memory stream
@@ -83,6 +84,16 @@ int session_rc(struct session *s, int r, const char *what);
  * handles, e.g. by asking once more) is logged as a warning, not an error
  * (errors are what `imapfs status` lists). */
 int session_rc_expected(struct session *s, int r, const char *what, const char *expected);
+
+/* ---- session_store.c ---------------------------------------------------- */
+
+/* 0, or -EINVAL (logged) when F holds a flag that is not an IMAP atom
+ * (they are sent bare): nothing is sent then. WHAT names the command. */
+int session_gate_flags(const struct session *s, const char *what, const struct session_flags *f);
+/* Every keyword F adds (OP not SESSION_STORE_REMOVE) may be kept by the
+ * selected mailbox (PERMANENTFLAGS): 0, or -EPERM (logged), nothing
+ * sent. */
+int session_keywords_allowed(const struct session *s, enum session_store_op op, const struct session_flags *f);
 
 /* ---- session_pipe.c ----------------------------------------------------- */
 
