@@ -1,8 +1,8 @@
 /*
  * cmd — the imapfs program's sub-commands, one file each: mount
- * (cmd_mount.c), status (cmd_status.c), umount (cmd_umount.c); main.c
- * reads the command line and picks one. Each returns the process exit
- * status, documented in imapfs.1:
+ * (cmd_mount.c), status (cmd_status.c), umount (cmd_umount.c), flag
+ * (cmd_flag.c); main.c reads the command line and picks one. Each returns
+ * the process exit status, documented in imapfs.1:
  *   0 success, 1 usage or configuration error, 2 connection or TLS error,
  *   3 authentication refused, 4 mount failed.
  * Messages for the user go to stderr, prefixed "imapfs: ".
@@ -34,6 +34,10 @@ int status_read(const char *path, char *root, char **text, size_t *len);
 /* imapfs status --watch PATH: a line of activity a second until
  * SIGINT/SIGTERM (status_watch.c). */
 int status_watch(const char *path);
+/* imapfs flag [+|-|=]FLAGS [--] FILE... (ARGV without "flag"): one UID
+ * STORE per folder. Exit 0, or EXIT_USAGE when a FILE was not changed
+ * (each named on stderr; none is changed when one is not a message). */
+int cmd_flag(int argc, char **argv);
 /* imapfs umount MOUNTPOINT */
 int cmd_umount(const char *mnt);
 

@@ -1,6 +1,6 @@
 /*
  * main — the imapfs program: pick the sub-command (mount, umount, status,
- * --help, --version) from the command line; each lives in its own
+ * flag, --help, --version) from the command line; each lives in its own
  * cmd_*.c file (see cmd.h for the exit codes).
  */
 #include <signal.h>
@@ -20,6 +20,7 @@ void cmd_usage(FILE *out)
 		"       imapfs SOURCE MNT [-o OPT[,OPT...]]   (as mount.fuse3 and fstab run it)\n"
 		"       imapfs umount MNT\n"
 		"       imapfs status [--watch] PATH   (PATH: the mount point or anything in it)\n"
+		"       imapfs flag [+|-|=]FLAGS FILE...   (one UID STORE per folder)\n"
 		"       imapfs [mount] -h | --help | -V | --version\n"
 		"\n"
 		"imaps:// is TLS from the first byte (port 993); imap:// requires STARTTLS\n"
@@ -48,7 +49,7 @@ void cmd_usage(FILE *out)
  */
 static bool mistyped_command(int argc, char **argv)
 {
-	static const char *const commands[] = { "mount", "umount", "unmount", "status" };
+	static const char *const commands[] = { "mount", "umount", "unmount", "status", "flag" };
 	struct suggest sg;
 	int words = 0;
 	const char *best;
@@ -118,6 +119,10 @@ int main(int argc, char **argv)
 		}
 		return cmd_status(path, watch);
 	}
+	/* (an account named "flag" still mounts as mount.fuse3 runs us:
+	 * "imapfs flag /MOUNTPOINT -o ...", and no FLAGS begins with '/') */
+	if (strcmp(argv[1], "flag") == 0 && !(argc >= 3 && argv[2][0] == '/'))
+		return cmd_flag(argc - 2, argv + 2);
 	if (strcmp(argv[1], "umount") == 0 || strcmp(argv[1], "unmount") == 0) {
 		if (argc != 3) {
 			fprintf(stderr, "usage: imapfs umount MOUNTPOINT\n");

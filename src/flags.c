@@ -127,6 +127,46 @@ int flags_parse(const char *value, size_t len, struct flags_change *out)
 	return 0;
 }
 
+/* Does the space-separated LIST hold the flag of N bytes at F (without
+ * regard to case, as IMAP compares flags)? */
+static bool kw_has(const char *list, const char *f, size_t n)
+{
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, " ");
+
+		if (len == n && strncasecmp(p, f, n) == 0)
+			return true;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+/* Every flag of the space-separated A is (WANT) or is not (!WANT) in B. */
+static bool kw_all(const char *a, const char *b, bool want)
+{
+	for (const char *p = a; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, " ");
+
+		if (len > 0 && kw_has(b, p, len) != want)
+			return false;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
+bool flags_satisfied(const struct flags_change *c, uint8_t sysflags, const char *keywords)
+{
+	if (c->replace)
+		return sysflags == c->add_sys && kw_all(c->add_kw, keywords, true) &&
+		       kw_all(keywords, c->add_kw, true);
+	return (sysflags & c->add_sys) == c->add_sys && (sysflags & c->del_sys) == 0 &&
+	       kw_all(c->add_kw, keywords, true) && kw_all(c->del_kw, keywords, false);
+}
+
 /* Whether the N bytes at P are one flag flags_parse takes back as it is. */
 static bool flag_token_ok(const char *p, size_t n)
 {

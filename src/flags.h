@@ -39,6 +39,12 @@ struct flags_change {
 int flags_parse(const char *value, size_t len, struct flags_change *out);
 void flags_change_free(struct flags_change *c);
 
+/* Do SYSFLAGS and KEYWORDS (a message's flags as the server reports
+ * them; KEYWORDS may be NULL) show change C done: every flag it adds
+ * there and none it removes, or for a replacement exactly its flags?
+ * Flags compare without regard to case, as IMAP's do. */
+bool flags_satisfied(const struct flags_change *c, uint8_t sysflags, const char *keywords);
+
 #define FLAGS_XATTR_MAX 65536
 
 /* The value of user.imap.flags for SYSFLAGS (SESSION_F_*) and KEYWORDS

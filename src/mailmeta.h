@@ -26,6 +26,7 @@ struct session_msg {
 	uint64_t modseq;
 	const char *keywords;	/* space-separated other flags, or NULL */
 	bool have_size;		/* RFC822.SIZE was in the reply */
+	bool have_flags;	/* FLAGS was in the reply (sysflags, keywords) */
 	/* X-GM-EXT-1 (session_gmail): X-GM-MSGID (0: none) and X-GM-LABELS
 	 * as raw server strings joined by '\n' ("" for none; NULL when not
 	 * in the reply). A label holding CR, LF or NUL is dropped. */

@@ -9,10 +9,12 @@
  * session_login.c (connect, STARTTLS, log in: session_open),
  * session_read.c (NAMESPACE, LIST, SELECT, STATUS, SEARCH, MYRIGHTS),
  * session_fetch.c (FETCH of metadata and bodies, Gmail's labels),
- * session_write.c (STORE, EXPUNGE, MOVE, COPY, CREATE, DELETE, RENAME,
- * APPEND) and session_sync.c (changes made by others: CONDSTORE and
- * QRESYNC, IDLE, NOTIFY, the polling FETCHes). session_int.h is what they
- * share; session.h is the contract for the rest of the core.
+ * session_write.c (STORE, MOVE, COPY, CREATE, DELETE, RENAME, APPEND),
+ * session_store.c (flags changes and rm's UID EXPUNGE, in one flight),
+ * session_sync.c (changes made by others: CONDSTORE and
+ * QRESYNC, IDLE, NOTIFY, the polling FETCHes) and session_pipe.c
+ * (several commands in one flight). session_int.h is what they share;
+ * session.h is the contract for the rest of the core.
  */
 #include "session.h"
 #include "session_int.h"

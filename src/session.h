@@ -146,8 +146,35 @@ bool session_gmail(struct session *s);
  * never reach the wire. */
 int session_store_labels(struct session *s, uint32_t uid, enum session_store_op op, const char *labels);
 
-/* UID STORE uid +FLAGS.SILENT (\Deleted) then UID EXPUNGE uid (UIDPLUS
- * required; the caller checks). Never a bare EXPUNGE. */
+/* The flags change of UIDS (N of them, ascending, none repeated) in the
+ * selected mailbox and what they have then, in one flight: UID STORE
+ * FLAGS.SILENT (REPLACE: exactly ADD), or +FLAGS.SILENT ADD and
+ * -FLAGS.SILENT DEL (either may be empty), then UID FETCH of UIDS (UID
+ * FLAGS, MODSEQ under CONDSTORE, Gmail's X-GM-MSGID and X-GM-LABELS),
+ * which the server runs after them. CB gets each message's flags as the
+ * server reports them then (uid, sysflags, keywords, have_flags; modseq,
+ * gm_* where asked; no size), also after a refused STORE. No call for a
+ * UID that is gone, or that this connection did not know of yet (it is
+ * told of new mail at the end of a command: the STORE then did nothing).
+ * 0 when every command was done; -EPERM for a keyword PERMANENTFLAGS does
+ * not allow and -EINVAL for a flag that is not an atom, nothing sent;
+ * else the first refusal's -errno, or a CB's non-zero return. */
+int session_store_uids(struct session *s, const uint32_t *uids, size_t n, bool replace,
+		       const struct session_flags *add, const struct session_flags *del,
+		       session_msg_cb *cb, void *ctx);
+
+/* rm of UID (UIDPLUS required; the caller checks): UID STORE
+ * +FLAGS.SILENT (\Deleted) and UID EXPUNGE uid in one flight, never a
+ * bare EXPUNGE. 0: UID is gone (or was gone before). -errno otherwise;
+ * *AMBIGUOUS then says UID may or may not be gone (the connection broke
+ * after sending; or the STORE was refused and the EXPUNGE, which removes
+ * UID only if it already had \Deleted, reported an expunge): the caller
+ * checks. A refused EXPUNGE after a STORE that was done takes \Deleted
+ * off again unless WAS_DELETED (it had it before). session_store.c
+ * lists every outcome. */
+int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *ambiguous);
+/* The same, for a message without \Deleted, when the caller need not
+ * tell an ambiguous failure from another (session_move's fallback). */
 int session_expunge_uid(struct session *s, uint32_t uid);
 
 /* Move UID to DEST: UID MOVE, else UID COPY + STORE \Deleted + UID EXPUNGE.

@@ -294,6 +294,7 @@ void session_msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp,
 			clist *fl = item->att_data.att_dyn->att_list;
 			clistiter *fi;
 
+			m.have_flags = true;
 			for (fi = fl ? clist_begin(fl) : NULL; fi != NULL; fi = clist_next(fi)) {
 				struct mailimap_flag_fetch *ff = clist_content(fi);
 				struct mailimap_flag *f = ff->fl_flag;

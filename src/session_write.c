@@ -1,9 +1,11 @@
 /*
- * session_write — the commands that change the account: STORE of flags
- * and Gmail labels, UID EXPUNGE, MOVE and COPY, CREATE, DELETE, RENAME,
- * SUBSCRIBE, APPEND. Never a bare EXPUNGE and never a CLOSE of a
- * read-write selection: both would remove every message marked \Deleted,
- * by whichever client. Every name and flag passes the wire gate first.
+ * session_write — the commands that change the account, one at a time:
+ * STORE of flags and Gmail labels, MOVE and COPY, CREATE, DELETE, RENAME,
+ * SUBSCRIBE, APPEND (session_store.c sends the flags changes and rm's
+ * STORE + UID EXPUNGE in one flight). Never a bare EXPUNGE and never a
+ * CLOSE of a read-write selection: both would remove every message marked
+ * \Deleted, by whichever client. Every name and flag passes the wire gate
+ * first.
  */
 #include "session.h"
 #include "session_int.h"
@@ -22,15 +24,6 @@
 #include <libetpan/libetpan.h>
 
 /* ---- changes -------------------------------------------------------------- */
-
-/* Keywords and flags pass here (they are sent as bare atoms). */
-static int session_gate_flags(const struct session *s, const char *what, const struct session_flags *f)
-{
-	if (wire_flag_list(f->keywords) == 0)
-		return 0;
-	log_err("imap[%d]: %s: refusing flags that are not IMAP atoms: \"%s\"", s->id, what, f->keywords);
-	return -EINVAL;
-}
 
 /* Build a libetpan flag list from our flag set. NULL on ENOMEM. */
 static struct mailimap_flag_list *flag_list_new(const struct session_flags *f)
@@ -70,51 +63,18 @@ static struct mailimap_flag_list *flag_list_new(const struct session_flags *f)
 	return fl;
 }
 
-/* May the selected mailbox keep keyword KW (PERMANENTFLAGS)? */
-static bool keyword_allowed(const struct session *s, const char *kw, size_t n)
-{
-	struct mailimap_selection_info *si = s->imap->imap_selection_info;
-	clistiter *it;
-
-	if (si == NULL || si->sel_perm_flags == NULL)
-		return true;	/* no PERMANENTFLAGS: the server did not restrict */
-	for (it = clist_begin(si->sel_perm_flags); it != NULL; it = clist_next(it)) {
-		struct mailimap_flag_perm *fp = clist_content(it);
-
-		if (fp->fl_type == MAILIMAP_FLAG_PERM_ALL)
-			return true;
-		if (fp->fl_flag != NULL && fp->fl_flag->fl_type == MAILIMAP_FLAG_KEYWORD &&
-		    fp->fl_flag->fl_data.fl_keyword != NULL &&
-		    strlen(fp->fl_flag->fl_data.fl_keyword) == n &&
-		    strncasecmp(fp->fl_flag->fl_data.fl_keyword, kw, n) == 0)
-			return true;
-	}
-	return false;
-}
-
 int session_store(struct session *s, uint32_t uid, enum session_store_op op,
 		  const struct session_flags *f)
 {
 	struct mailimap_store_att_flags *sa = NULL;
 	struct mailimap_flag_list *fl;
 	struct mailimap_set *set;
-	const char *p;
 	int rc;
 
 	if (session_gate_flags(s, "UID STORE", f) < 0)
 		return -EINVAL;
-	for (p = f->keywords; op != SESSION_STORE_REMOVE && p != NULL && *p != '\0';) {
-		size_t n = strcspn(p, " ");
-
-		if (n > 0 && p[0] != '\\' && !keyword_allowed(s, p, n)) {
-			log_err("imap[%d]: %s does not allow the keyword %.*s (PERMANENTFLAGS)",
-				s->id, s->selected ? s->selected : "mailbox", (int)n, p);
-			return -EPERM;
-		}
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
+	if (session_keywords_allowed(s, op, f) < 0)
+		return -EPERM;
 	fl = flag_list_new(f);
 	set = mailimap_set_new_single(uid);
 	if (fl != NULL)
@@ -176,25 +136,6 @@ out:
 	session_labels_list_free(l);
 	if (set)
 		mailimap_set_free(set);
-	return rc;
-}
-
-int session_expunge_uid(struct session *s, uint32_t uid)
-{
-	struct session_flags del = { .sysflags = SESSION_F_DELETED };
-	struct mailimap_set *set;
-	int rc;
-
-	rc = session_store(s, uid, SESSION_STORE_ADD, &del);
-	if (rc < 0)
-		return rc;
-	set = mailimap_set_new_single(uid);
-	if (set == NULL)
-		return -ENOMEM;
-	/* UID EXPUNGE touches only this UID, whatever else is \Deleted */
-	session_doing(s, "UID EXPUNGE %s %u", s->selected ? s->selected : "", uid);
-	rc = session_rc(s, mailimap_uid_expunge(s->imap, set), "UID EXPUNGE");
-	mailimap_set_free(set);
 	return rc;
 }
 

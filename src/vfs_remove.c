@@ -1,7 +1,8 @@
 /*
  * vfs_remove — one stored message leaving or replaced: whether it can be
  * removed alone (vfs_can_remove) or replaced (vfs_may_replace), the rm
- * itself (vfs_remove_msg: UID EXPUNGE, or UID MOVE to \Trash), keeping a
+ * itself (vfs_remove_msg: UID STORE and UID EXPUNGE in one flight, an
+ * unknown outcome checked; or UID MOVE to \Trash), keeping a
  * copy for names written as copies of it (vfs_keep_found_copy), and
  * showing the message that takes its place (vfs_show_new,
  * vfs_carry_flags). Shared by rm and mv (vfs_change.c) and by a new file's
@@ -122,6 +123,68 @@ bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const cha
 	return true;
 }
 
+/* What a flags FETCH of one UID found (rm_check). */
+struct rm_seen {
+	bool found;
+	uint8_t sysflags;
+};
+
+static int rm_seen_cb(void *ctx, const struct session_msg *m)
+{
+	struct rm_seen *r = ctx;
+
+	r->found = true;
+	r->sysflags = m->sysflags;
+	return 0;
+}
+
+/*
+ * An rm whose outcome is not known (session_remove_uid: the connection
+ * broke after UID STORE and UID EXPUNGE were sent, say): look, on a fresh
+ * selection of MAILBOX (another connection's expunge shows there only
+ * then), whether UID is still there, rather than send anything again.
+ * Gone: 0, the rm happened. There with a \Deleted it did not have before
+ * (WAS_DELETED): the STORE ran and the EXPUNGE did not, so \Deleted is
+ * taken off again (no later EXPUNGE by another client removes a message
+ * whose rm failed), and RC stays; also when the check itself fails.
+ */
+static int rm_check(struct vfs *v, const char *mailbox, uint32_t uidvalidity, uint32_t uid, bool was_deleted,
+		    const char *name, int rc)
+{
+	struct session_flags del = { .sysflags = SESSION_F_DELETED };
+	struct rm_seen seen = { 0 };
+	struct session_mbox mb;
+	struct session *s;
+	int r;
+
+	r = pool_checkout(v->pool, mailbox, &s);
+	if (r < 0)
+		goto out;
+	session_forget_selection(s);
+	r = session_select(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), &mb);
+	if (r == 0 && mb.uidvalidity != uidvalidity)
+		r = -ESTALE;
+	if (r == 0)
+		r = session_fetch_flags(s, uid, uid, rm_seen_cb, &seen);
+	if (r == 0 && !seen.found) {
+		log_info("rm %s/%s: the outcome was unknown; checked: UID %u is gone, so it was removed",
+			 mailbox, name, uid);
+		rc = 0;
+	} else if (r == 0 && (seen.sysflags & SESSION_F_DELETED) && !was_deleted) {
+		log_info("rm %s/%s: checked: UID %u is still there, marked \\Deleted; taking that off again",
+			 mailbox, name, uid);
+		r = session_store(s, uid, SESSION_STORE_REMOVE, &del);
+	} else if (r == 0) {
+		log_info("rm %s/%s: checked: UID %u is still there", mailbox, name, uid);
+	}
+	pool_checkin(v->pool, s);
+out:
+	if (r < 0)
+		log_err("rm %s/%s: the outcome was unknown and checking it failed (%s): UID %u may or may not "
+			"be gone", mailbox, name, strerror(-r), uid);
+	return rc;
+}
+
 int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidity, const char *name)
 {
 	struct tree *t = &v->tree;
@@ -129,6 +192,8 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 	uint32_t newuid, copy = UINT32_MAX;
 	uint64_t msgid;
 	char *mailbox = NULL, *trash = NULL;
+	bool was_deleted = false, ambiguous = false;
+	struct tree_msg *m;
 	long tr;
 	int rc;
 
@@ -136,7 +201,7 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);
-	if (tree_msg_find(&t->nodes[idx], uid) == NULL)
+	if ((m = tree_msg_find(&t->nodes[idx], uid)) == NULL)
 		rc = -ENOENT;
 	else if (uidvalidity != 0 && uidvalidity != t->nodes[idx].uidvalidity)
 		rc = -ESTALE;	/* the mailbox was recreated: UID is another message */
@@ -144,6 +209,8 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		rc = rights_check(t->nodes[idx].rights, "te", false, "rm in", t->nodes[idx].mailbox);
 	if (rc == 0 && (mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
+	if (rc == 0)
+		was_deleted = (m->sysflags & SESSION_F_DELETED) != 0;
 	uidvalidity = t->nodes[idx].uidvalidity;
 	if (rc == 0 && !v->uidplus) {
 		tr = trash_mailbox(t);
@@ -170,13 +237,15 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 		goto out;
 	}
 	if (trash == NULL) {
-		rc = session_expunge_uid(s, uid);
+		rc = session_remove_uid(s, uid, was_deleted, &ambiguous);
 	} else {
 		rc = session_move(s, uid, trash, &newuid);
 		if (rc == 0)
 			log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
 	}
 	pool_checkin(v->pool, s);
+	if (rc < 0 && ambiguous)
+		rc = rm_check(v, mailbox, uidvalidity, uid, was_deleted, name, rc);
 	vfs_show_copy(v, idx, mailbox, copy);	/* also when the removal failed */
 	if (rc < 0) {
 		log_err("rm %s/%s failed: %s", mailbox, name, strerror(-rc));

@@ -2,10 +2,11 @@
  * vfs_xattr — extended attributes: user.imap.* on messages (flags, UID,
  * INTERNALDATE, MODSEQ, Gmail labels) and on mailboxes (attributes,
  * subscription, STATUS counters). getxattr and listxattr answer from the
- * model (a STATUS at most, reused for STATUS_TTL seconds); setxattr and
- * removexattr of user.imap.flags are one UID STORE, of
- * user.imap.subscribed one SUBSCRIBE or UNSUBSCRIBE. Moved from vfs.c
- * (reading) and vfs_change.c (writing) unchanged.
+ * model (a STATUS at most, reused for STATUS_TTL seconds); setxattr of
+ * user.imap.flags is one flight of UID STORE (vfs_flags.c, also for
+ * VFS_FLAG_XATTR on a folder: imapfs flag), of user.imap.subscribed one
+ * SUBSCRIBE or UNSUBSCRIBE. Moved from vfs.c (reading) and vfs_change.c
+ * (writing) unchanged.
  */
 #include "cache.h"
 #include "flags.h"
@@ -18,6 +19,7 @@
 #include "tree.h"
 #include "vfs_internal.h"
 #include "vfs_base.h"
+#include "vfs_flags.h"
 #include "vfs_gmail.h"
 #include "vfs_pending.h"
 
@@ -260,96 +262,6 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
 
 /* ---- setting extended attributes ---------------------------------------- */
 
-/* Whether every flag extension ("\\Foo") in the space-separated LIST is one
- * the server shows on some message of node N: those can be written back
- * (what getxattr shows, setxattr takes), while an unknown one would only
- * earn a BAD from the server. Tree lock held. */
-static bool flag_exts_shown(const struct tree_node *n, const char *list)
-{
-	for (const char *p = list; p != NULL && *p != '\0';) {
-		size_t len = strcspn(p, " ");
-		bool found = p[0] != '\\';
-
-		for (size_t i = 0; !found && i < n->nmsgs; i++) {
-			for (const char *q = n->msgs[i].keywords; q != NULL && *q != '\0';) {
-				size_t ql = strcspn(q, " ");
-
-				if (ql == len && strncasecmp(p, q, len) == 0) {
-					found = true;
-					break;
-				}
-				q += ql;
-				while (*q == ' ')
-					q++;
-			}
-		}
-		if (!found) {
-			log_err("user.imap.flags: %.*s is not a flag this server shows in %s", (int)len, p,
-				n->mailbox);
-			return false;
-		}
-		p += len;
-		while (*p == ' ')
-			p++;
-	}
-	return true;
-}
-
-/* RESOLVED_UV and RESOLVED_ID: what vfs_gmail_resolve_write checked
- * (msgid 0: a plain inode, nothing to check). */
-static int msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t resolved_id,
-			const struct flags_change *c)
-{
-	struct tree *t = &v->tree;
-	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino);
-	struct session_flags add = { .sysflags = c->add_sys, .keywords = c->add_kw };
-	struct session_flags del = { .sysflags = c->del_sys, .keywords = c->del_kw };
-	struct session *s;
-	char *mailbox = NULL;
-	uint32_t uidvalidity = 0;
-	int rc;
-
-	rc = vfs_load(v, idx);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&t->lock);
-	if (idx >= t->n || tree_msg_find(&t->nodes[idx], uid) == NULL ||
-	    !vfs_gmail_still(v, idx, uid, resolved_uv, resolved_id))
-		rc = -ENOENT;	/* (Gmail: it left, or the folder was recreated, since resolved) */
-	else if (!flag_exts_shown(&t->nodes[idx], c->add_kw) || !flag_exts_shown(&t->nodes[idx], c->del_kw))
-		rc = -EINVAL;
-	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
-		rc = -ENOMEM;
-	if (rc == 0)
-		uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
-	pthread_mutex_unlock(&t->lock);
-	if (rc < 0)
-		return rc;
-	rc = vfs_store_session(v, idx, mailbox, uid, uidvalidity, resolved_id, &s);
-	if (rc < 0)
-		goto out;
-	if (c->replace) {
-		rc = session_store(s, uid, SESSION_STORE_SET, &add);
-	} else {
-		if (add.sysflags || add.keywords)
-			rc = session_store(s, uid, SESSION_STORE_ADD, &add);
-		if (rc == 0 && (del.sysflags || del.keywords))
-			rc = session_store(s, uid, SESSION_STORE_REMOVE, &del);
-	}
-	/* show what the server now has, not what we asked for */
-	if (rc == 0)
-		rc = vfs_refresh_msg(v, s, idx, uidvalidity, uid);
-	pool_checkin(v->pool, s);
-	pthread_mutex_lock(&t->lock);
-	t->nodes[idx].status_time = 0;
-	pthread_mutex_unlock(&t->lock);
-out:
-	if (rc < 0)
-		log_err("setting flags on %s UID %u failed: %s", mailbox, uid, strerror(-rc));
-	free(mailbox);
-	return rc;
-}
-
 static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t len)
 {
 	struct tree *t = &v->tree;
@@ -422,6 +334,8 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 	uint64_t msgid;
 	int rc;
 
+	if (strcmp(name, VFS_FLAG_XATTR) == 0)	/* imapfs flag, on a folder */
+		return vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) ? -ENOTDIR : vfs_flag_batch(v, ino, val, len);
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
 	if (v->cfg->ro)
@@ -473,7 +387,7 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 		log_err("user.imap.flags: a flag extension (\\Name) cannot be set on a new message");
 		rc = -EINVAL;
 	} else {
-		rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : msg_setflags(v, ino, uidvalidity, msgid, &c);
+		rc = vfs_ino_is_pending(ino) ? pending_setflags(v, ino, &c) : vfs_msg_setflags(v, ino, uidvalidity, msgid, &c);
 	}
 out:
 	if (strcmp(name, "user.imap.flags") == 0)

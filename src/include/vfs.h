@@ -152,6 +152,16 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 int vfs_fsetattr(struct vfs *v, struct vfs_file *f, uint64_t ino, const struct vfs_setattr *sa,
 		 struct vfs_attr *out);
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val, size_t len);
+/* `imapfs flag`: written with setxattr on a folder, this attribute changes
+ * the flags of many of its messages in one flight (one UID STORE with a
+ * UID set, two for a "+" and "-" change, and the UID FETCH of their
+ * flags). The value: a flags change in
+ * user.imap.flags's grammar ("+\Seen", "-\Flagged -$Todo"), or "=" and
+ * the flags to set exactly; then, each after a NUL byte, the file names of
+ * the messages in that folder: +\Seen NUL 12.eml NUL 13.eml. Every
+ * name is looked up before anything is sent, and only UIDs are sent.
+ * Not listed, not readable. vfs_flags.c. */
+#define VFS_FLAG_XATTR "user.imapfs.flag"
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
 
 #endif

@@ -15,8 +15,9 @@
  * fuzzer's output); they still format every message, so a bad format
  * argument is still caught.
  *
- * Input: byte 0 picks the first command (list / meta / body, the others
- * follow while the session is not broken) and whether the greeting
+ * Input: byte 0 picks the first command (list / meta / body / a flight
+ * of UID STOREs / rm's flight of STORE and EXPUNGE: session_pipe.c; the
+ * others follow while the session is not broken) and whether the greeting
  * announces CONDSTORE and X-GM-EXT-1 (Gmail's labels); the rest is the server's reply. Checked with abort():
  * only the documented errors, a broken session after a fatal one, every
  * callback value sane, no more body bytes than asked for.
@@ -139,6 +140,16 @@ static int meta_cb(void *ctx, const struct session_msg *m)
 	return 0;
 }
 
+/* What a STORE's answer hands back: only the UIDs asked for, with flags. */
+static const uint32_t store_uids[] = { 1, 2, 5 };
+
+static int store_cb(void *ctx, const struct session_msg *m)
+{
+	if ((m->uid != 1 && m->uid != 2 && m->uid != 5) || !m->have_flags)
+		abort();
+	return meta_cb(ctx, m);
+}
+
 /* Functions return 0 or -errno; never a positive value or a libetpan code. */
 static void check_rc(int rc)
 {
@@ -201,7 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || known_libetpan_crash(data, size))
 		return 0;
-	first = data[0] % 3;
+	first = data[0] % 5;
 	m.greeting = (data[0] & 0x80) ? greet_cs : greet_plain;
 	m.glen = strlen(m.greeting);
 	m.data = data + 1;
@@ -227,10 +238,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->imap->imap_state = MAILIMAP_STATE_SELECTED;
 	s->selected = strdup("INBOX");
 
-	for (i = 0; i < 3 && !s->broken; i++) {
+	for (i = 0; i < 5 && !s->broken; i++) {
+		struct session_flags add = { .sysflags = SESSION_F_SEEN, .keywords = "$Todo" };
+		struct session_flags del = { .sysflags = SESSION_F_DRAFT };
+		bool ambiguous = false;
 		int rc = 0;
 
-		switch ((first + i) % 3) {
+		switch ((first + i) % 5) {
 		case 0:
 			rc = session_list(s, "*", list_cb, &count);
 			break;
@@ -251,6 +265,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		}
+		case 3:
+			rc = session_store_uids(s, store_uids, 3, false, &add, &del, store_cb, &count);
+			break;
+		case 4:
+			/* an unknown outcome only with a broken session or a
+			 * refused STORE */
+			rc = session_remove_uid(s, 5, false, &ambiguous);
+			if (ambiguous && rc == 0)
+				abort();
+			break;
 		}
 		check_rc(rc);
 		if (rc == 0 && m.pos >= m.len && m.gpos >= m.glen)

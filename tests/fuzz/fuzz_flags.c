@@ -7,7 +7,8 @@
  * system-flag bits only SESSION_F_*, a replace has no removals); on failure
  * nothing is left to free. And what flags_format shows for a parsed
  * replace parses back to the same flags (getxattr's value can be written
- * back).
+ * back); a message showing just the flags a change sets shows it done
+ * (flags_satisfied).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -65,6 +66,9 @@ static void check_format(const struct flags_change *c)
 	    ((back.add_kw == NULL) != (c->add_kw == NULL)) ||
 	    (back.add_kw != NULL && strcmp(back.add_kw, c->add_kw) != 0))
 		abort();
+	/* a message with exactly these flags shows the replacement done */
+	if (!flags_satisfied(c, c->add_sys, c->add_kw))
+		abort();
 	flags_change_free(&back);
 	free(val);
 }
@@ -90,6 +94,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		check_kw(c.add_kw);
 		check_kw(c.del_kw);
+		/* a change that adds and removes nothing in common: a message
+		 * with just what it adds shows it done */
+		if (!c.replace && !(c.add_sys & c.del_sys) && c.del_kw == NULL &&
+		    !flags_satisfied(&c, c.add_sys, c.add_kw))
+			abort();
 		if (c.replace)
 			check_format(&c);
 		flags_change_free(&c);

@@ -11,7 +11,11 @@
  *  - a flag list wire_flag_list accepts holds no byte that could end or
  *    restructure a command (CR, LF, SP inside a flag, parentheses...);
  *  - whatever the bytes, wire_out_scan never crashes, and feeding them in
- *    one piece or in two gives the same verdict.
+ *    one piece or in two gives the same verdict;
+ *  - command text built with wire_cmd_* (session_pipe.c's only way) from
+ *    the string as a quoted string, a flag or our own syntax, after a UID
+ *    set: when accepted, one command line the framing check accepts;
+ *    never a byte past the buffer (ASan).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +39,35 @@ static void one_line(const char *b, size_t n)
 	wire_out_init(&w);
 	if (wire_out_scan(&w, b, n) != 0)
 		abort();
+}
+
+/* The string S as wire_cmd piece KIND (0 quoted, 1 flag, 2 syntax) after
+ * a UID set, into a buffer of CAP: accepted, one clean line. */
+static void cmd_piece(const char *s, int kind, size_t cap)
+{
+	static const uint32_t uids[] = { 1, 2, 3, 9 };
+	char *buf = malloc(cap + 2);
+	struct wire_cmd c;
+
+	if (buf == NULL)
+		return;
+	wire_cmd_init(&c, buf, cap);
+	wire_cmd_syntax(&c, "UID STORE ");
+	wire_cmd_uidset(&c, uids, 4);
+	wire_cmd_syntax(&c, " X ");
+	if (kind == 0)
+		wire_cmd_quoted(&c, s);
+	else if (kind == 1)
+		wire_cmd_flag(&c, s, strlen(s));
+	else
+		wire_cmd_syntax(&c, s);
+	if (c.err == 0) {
+		if (c.len >= cap || strlen(buf) != c.len)
+			abort();
+		memcpy(buf + c.len, "\r\n", 2);
+		one_line(buf, c.len + 2);
+	}
+	free(buf);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -77,6 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (wire_flag_list(s) == 0 && strpbrk(s, "\r\n\t(){%*\"]") != NULL)
 		abort();
+	for (int k = 0; k < 3; k++) {
+		cmd_piece(s, k, 2 * size + 64);
+		cmd_piece(s, k, 1 + data[0] % 64);	/* too small: -ENOSPC, nothing past it */
+	}
 	free(s);
 	return 0;
 }

@@ -16,6 +16,13 @@
     fs.append_refusal = b"NO Message contains invalid header"
                            answer every APPEND with this (after its
                            literal); fs.refused lists (mailbox, bytes)
+    fs.refusals = {"UID STORE": "NO [CANNOT] not now"}
+                           answer every such command with this, doing
+                           nothing (the command word as in fs.commands)
+    fs.drop_at = {"UID EXPUNGE": "after"}
+                           when such a command arrives, close the
+                           connection without an answer: "before" doing
+                           it, or "after" (done, the answer never sent)
     fs.stop()
 
 Profiles (PROFILES below): FakeServer(profile="old-acl") or a list of
@@ -185,6 +192,10 @@ class FakeServer(Listener):
         self.delete_keeps = 0
         # and then refuse to delete that leftover ("Mailbox has children")
         self.leftover_stuck = False
+        # command -> tagged reply instead of doing it; command ->
+        # "before" / "after": close the connection when it arrives
+        self.refusals = {}
+        self.drop_at = {}
         self.profile = None
         if profile is not None:
             self._apply_profile(profile, caps_auth is None)
@@ -466,6 +477,16 @@ class _Session(_AuthCommands, _FetchCommands, _WriteCommands):
             if handler is None:
                 self.send("%s BAD unknown command %s\r\n" % (tag, cmd))
                 continue
+            if cmd in srv.refusals:
+                self.send("%s %s\r\n" % (tag, srv.refusals[cmd]))
+                continue
+            drop = srv.drop_at.get(cmd)
+            if drop is not None:
+                srv._event(("dropped", self.no, cmd, drop))
+                if drop == "after":
+                    self.send = lambda s: None
+                    handler(tag, rest)
+                return
             if handler(tag, rest) == "close":
                 return
 

@@ -64,7 +64,9 @@ class _WriteCommands:
     def do_UID_STORE(self, tag, rest):
         """UID STORE set [+|-]FLAGS[.SILENT] (flags): flags as a list of
         strings, spelled as the client sent them; FETCH FLAGS answers
-        unless .SILENT."""
+        unless .SILENT, with MODSEQ where CONDSTORE is offered (RFC 7162
+        3.1.4: a client that selected with CONDSTORE gets it, as from
+        Dovecot)."""
         m = re.match(rb"([\d:,*]+) ([+-]?)FLAGS(\.SILENT)? \((.*)\)\s*$",
                      rest, re.I | re.S)
         if self.state != "selected" or not m:
@@ -91,8 +93,10 @@ class _WriteCommands:
                 msg.flags = flags
             _touch(box, msg)
             if not m.group(3):
-                out += "* %d FETCH (UID %d FLAGS (%s))\r\n" % (
-                    seq, msg.uid, " ".join(msg.flags))
+                modseq = " MODSEQ (%d)" % msg.modseq \
+                    if "CONDSTORE" in self.caps() else ""
+                out += "* %d FETCH (UID %d FLAGS (%s)%s)\r\n" % (
+                    seq, msg.uid, " ".join(msg.flags), modseq)
         self.send("%s%s OK store done\r\n" % (out, tag))
 
     # ---------------------------------------------------- write path

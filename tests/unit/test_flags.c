@@ -154,6 +154,47 @@ static const struct {
 	{ "1712345678", -EINVAL, 0 },
 };
 
+/* Does a message's flags (as the server reports them) show a change done? */
+static const struct {
+	const char *change;	/* user.imap.flags value */
+	uint8_t sys;
+	const char *kw;		/* the server's keywords, or NULL */
+	bool want;
+} shows[] = {
+	{ "+\\Seen", SESSION_F_SEEN, NULL, true },
+	{ "+\\Seen", SESSION_F_SEEN | SESSION_F_FLAGGED, "$A", true },
+	{ "+\\Seen", 0, NULL, false },
+	{ "+\\seen +$todo", SESSION_F_SEEN, "$Todo", true },	/* any case */
+	{ "+$Todo", 0, "$Other", false },
+	{ "-\\Seen", SESSION_F_FLAGGED, "$A", true },
+	{ "-\\Seen", SESSION_F_SEEN, NULL, false },
+	{ "-$Todo", 0, "$TODO $B", false },
+	{ "-$Todo", 0, "$Todox", true },
+	{ "+\\Seen -\\Draft", SESSION_F_SEEN, NULL, true },
+	{ "+\\Seen -\\Draft", SESSION_F_SEEN | SESSION_F_DRAFT, NULL, false },
+	{ "\\Seen $A", SESSION_F_SEEN, "$a", true },			/* a replacement: exactly */
+	{ "\\Seen $A", SESSION_F_SEEN, "$A $B", false },
+	{ "\\Seen $A", SESSION_F_SEEN | SESSION_F_FLAGGED, "$A", false },
+	{ "\\Seen $A", SESSION_F_SEEN, NULL, false },
+	{ "", 0, NULL, true },
+	{ "", 0, "", true },
+	{ "", 0, "$A", false },
+	{ "+\\Foo", 0, "\\Foo", true },				/* a flag extension */
+};
+
+static void test_satisfied(void)
+{
+	for (size_t i = 0; i < sizeof(shows) / sizeof(shows[0]); i++) {
+		struct flags_change c;
+
+		CHECK(flags_parse(shows[i].change, strlen(shows[i].change), &c) == 0, "parse %s", shows[i].change);
+		CHECK(flags_satisfied(&c, shows[i].sys, shows[i].kw) == shows[i].want,
+		      "\"%s\" against %#x \"%s\": want %d", shows[i].change, shows[i].sys,
+		      shows[i].kw ? shows[i].kw : "(null)", shows[i].want);
+		flags_change_free(&c);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
@@ -190,5 +231,6 @@ int main(void)
 		flags_change_free(&c);
 	}
 	test_format();
+	test_satisfied();
 	return check_finish("test_flags");
 }

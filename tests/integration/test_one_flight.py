@@ -1,0 +1,320 @@
+"""One round trip per file operation (issue 15, target 3) for rm and for
+setfattr of user.imap.flags, and `imapfs flag` for many files at once.
+
+Against the real Dovecot through delayproxy.py (each direction delayed),
+in a steady state (the folder listed, a warm-up operation done, the
+link quiet: settle()), the connection that carried the operation makes
+one flight between the operation's start and its return: rm sends UID
+STORE +FLAGS.SILENT (\\Deleted) and UID EXPUNGE together; setfattr sends
+UID STORE and the UID FETCH of the flags (and MODSEQ) that shows the
+result together; `imapfs flag` sends one UID STORE with a UID set for N
+files of a folder, and its FETCH. What was sent is also read from
+Dovecot's rawlog (transcript.py), and the result from imaplib.
+
+Against the scripted server (fakeserver.py): every outcome of rm's
+flight. A refused STORE leaves the message (the EXPUNGE sent with it
+names only that UID); a refused EXPUNGE leaves it without \\Deleted; a
+connection dropped after the flight is checked on a new connection, not
+sent again: a message found gone was removed, one found still there
+keeps no \\Deleted. And `imapfs flag`: a name that is not a message of
+the folder stops everything before anything is sent, a hostile value
+written to the attribute directly is refused, and a partial failure is
+reported per file.
+"""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+import imaputil
+import profileutil
+import transcript
+from delayproxy import DelayProxy
+from mountutil import imapfs_bin, local_url
+from profileutil import flags
+
+DELAY = 0.02
+
+
+@pytest.fixture(scope="module")
+def s(fresh_servers):
+    return fresh_servers("slash", rawlog=True)
+
+
+@pytest.fixture
+def c(s):
+    with transcript.connect(s) as c:     # (logs out at the end)
+        yield c
+
+
+@pytest.fixture
+def link(s, mount):
+    """link() -> (proxy, mount): a mount of S through a DelayProxy (made
+    after the test's folders, which a mount lists when it starts)."""
+    made = []
+
+    def _link():
+        p = DelayProxy(s.imaps_port, delay=DELAY).start()
+        made.append(p)
+        return p, mount(s, url=local_url(s.user, p.port))
+    yield _link
+    for p in made:
+        p.stop()
+
+
+def fill(c, box, n, flags=()):
+    """Folder BOX with N messages: -> their UIDs."""
+    imaputil.create(c, box)
+    body = (b"From: a@example.org\r\nSubject: flight %d\r\nMessage-ID: "
+            b"<flight-%d-%d@example.org>\r\n\r\nbody\r\n")
+    return [imaputil.append_uid(c, box, body % (i, i, time.monotonic_ns()),
+                                flags) for i in range(n)]
+
+
+def listed(c, link, box, n):
+    """Folder BOX with N messages, a mount through the delayed link that
+    has listed it: -> (UIDs, proxy, the folder's path)."""
+    uids = fill(c, box, n)
+    p, m = link()
+    d = os.path.join(m.path, box)
+    assert sorted(os.listdir(d)) == sorted("%d.eml" % u for u in uids)
+    return uids, p, d
+
+
+def op_flights(p, snap):
+    """Flights since SNAP on the connections the operation itself used:
+    those on which the client spoke first (after settle() nobody speaks;
+    a watcher in IDLE speaks only once the server told it of the
+    change). Taken right after the operation returns."""
+    with p._lock:
+        first = {k: ev[snap.get(k, 0)] for k, ev in p._events.items()
+                 if len(ev) > snap.get(k, 0)}
+    f = p.flights(snap)
+    return {k: f[k] for k, e in first.items() if e == "c"}
+
+
+def session_with(s, raw, pattern, more=0):
+    """The commands the session sent since RAW (a transcript.mark) in
+    which PATTERN matches one, up to and including that one and MORE
+    after it."""
+    for name, cmds in transcript.settled(s).items():
+        new = [cmd for _, cmd in cmds[raw.get(name, 0):]]
+        hits = transcript.find(new, pattern)
+        if hits:
+            return new[:new.index(hits[0]) + 1 + more]
+    raise AssertionError("no session sent %r:\n%r" % (
+        pattern, transcript.since(s, raw)))
+
+
+def steady(p, s):
+    assert p.settle(), "the link did not go quiet"
+    return transcript.mark(s), p.mark()
+
+
+# ---- the delayed link, real Dovecot ------------------------------------
+
+def test_rm_one_flight(s, c, link):
+    uids, p, d = listed(c, link, "FlightRm", 3)
+    os.unlink(os.path.join(d, "%d.eml" % uids[0]))      # warm-up
+    raw, snap = steady(p, s)
+    os.unlink(os.path.join(d, "%d.eml" % uids[1]))
+    ops = op_flights(p, snap)
+    assert list(ops.values()) == [1], \
+        "rm: flights per connection %r (all: %r)" % (ops, p.flights(snap))
+    sent = session_with(s, raw, rb"^UID EXPUNGE ")
+    assert sent == [b"UID STORE %d +FLAGS.SILENT (\\Deleted)" % uids[1],
+                    b"UID EXPUNGE %d" % uids[1]], sent
+    assert imaputil.uids(c, "FlightRm") == [uids[2]]
+    assert not os.path.exists(os.path.join(d, "%d.eml" % uids[1]))
+
+
+def test_setfattr_one_flight(s, c, link):
+    uids, p, d = listed(c, link, "FlightFlag", 2)
+    f = os.path.join(d, "%d.eml" % uids[1])
+    os.setxattr(os.path.join(d, "%d.eml" % uids[0]), "user.imap.flags",
+                b"+\\Seen")                                # warm-up
+    raw, snap = steady(p, s)
+    os.setxattr(f, "user.imap.flags", b"+\\Flagged +$Todo")
+    ops = op_flights(p, snap)
+    assert list(ops.values()) == [1], \
+        "setfattr: flights per connection %r (all: %r)" % (ops, p.flights(snap))
+    sent = session_with(s, raw, rb"^UID STORE ", more=1)
+    assert sent == [b"UID STORE %d +FLAGS.SILENT (\\Flagged $Todo)" % uids[1],
+                    b"UID FETCH %d (UID FLAGS MODSEQ)" % uids[1]], sent
+    # what the xattr shows is the server's answer: flags and MODSEQ
+    assert imaputil.flags_of(c, "FlightFlag", uids[1]) == {"\\Flagged", "$Todo"}
+    meta = imaputil.fetch_items(imaputil.check(
+        c.uid("FETCH", str(uids[1]), "(UID MODSEQ)"), "FETCH"))
+    shown = os.getxattr(f, "user.imap.flags").decode().split()
+    assert set(shown) == {"\\Flagged", "$Todo"}, shown
+    assert os.getxattr(f, "user.imap.modseq").decode() == \
+        str(meta[0]["MODSEQ"][0]), meta
+    # a change already made (Dovecot answers such a STORE with no FETCH
+    # of its own): the same flight
+    raw, snap = steady(p, s)
+    os.setxattr(f, "user.imap.flags", b"+\\Flagged")
+    ops = op_flights(p, snap)
+    assert list(ops.values()) == [1], ops
+    # + and - together: still one flight
+    raw, snap = steady(p, s)
+    os.setxattr(f, "user.imap.flags", b"+\\Seen -$Todo")
+    ops = op_flights(p, snap)
+    assert list(ops.values()) == [1], ops
+    assert set(os.getxattr(f, "user.imap.flags").decode().split()) == \
+        {"\\Flagged", "\\Seen"}
+    assert imaputil.flags_of(c, "FlightFlag", uids[1]) == {"\\Flagged", "\\Seen"}
+
+
+def flag(*args):
+    return subprocess.run([imapfs_bin(), "flag"] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_flag_command_one_store(s, c, link):
+    uids, p, d = listed(c, link, "FlightMany", 8)
+    files = [os.path.join(d, "%d.eml" % u) for u in uids]
+    r = flag("+$Warm", files[7])                          # warm-up
+    assert r.returncode == 0, r.stderr
+    raw, snap = steady(p, s)
+    r = flag("+\\Seen", *files[:6])
+    ops = op_flights(p, snap)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert list(ops.values()) == [1], ops
+    sent = transcript.find(transcript.since(s, raw), rb"^UID (STORE|FETCH) %d:" % uids[0])
+    assert sent == [b"UID STORE %d:%d +FLAGS.SILENT (\\Seen)" % (uids[0], uids[5]),
+                    b"UID FETCH %d:%d (UID FLAGS MODSEQ)" % (uids[0], uids[5])], sent
+    for u in uids:
+        want = {"\\Seen"} if u in uids[:6] else set()
+        assert set(imaputil.flags_of(c, "FlightMany", u)) - {"$Warm"} == want
+    for f in files[:6]:
+        assert "\\Seen" in os.getxattr(f, "user.imap.flags").decode().split()
+    # "=" sets exactly; "-" takes off; a UID set with holes
+    r = flag("=\\Answered $Done", files[0], files[2], files[5])
+    assert r.returncode == 0, r.stderr
+    r = flag("-\\Seen", *files[:4])
+    assert r.returncode == 0, r.stderr
+    assert set(imaputil.flags_of(c, "FlightMany", uids[2])) == {"\\Answered", "$Done"}
+    assert set(imaputil.flags_of(c, "FlightMany", uids[1])) == set()
+    assert set(imaputil.flags_of(c, "FlightMany", uids[4])) == {"\\Seen"}
+    cmds = transcript.find(transcript.since(s, raw), rb"^UID STORE ")
+    assert b"UID STORE %d,%d,%d FLAGS.SILENT (\\Answered $Done)" % (uids[0], uids[2], uids[5]) \
+        in cmds, cmds
+
+
+def test_flag_command_checks_before_sending(s, c, link):
+    uids, p, d = listed(c, link, "FlightBad", 2)
+    good = os.path.join(d, "%d.eml" % uids[0])
+    raw, snap = steady(p, s)
+    for bad in (os.path.join(d, "999.eml"),
+                os.path.join(d, "1.eml\r\nA1 DELETE INBOX"),
+                d, os.path.join(d, ".."), "/etc/passwd"):
+        r = flag("+\\Seen", good, bad)
+        assert r.returncode == 1, (bad, r.stderr)
+        assert "nothing changed" in r.stderr, r.stderr
+    # written straight to the attribute: a name that is no message, a
+    # hostile flag, a path, an empty name; each refused, nothing sent
+    for val in (b"+\\Seen\x00%d.eml\x00999.eml" % uids[0],
+                b"+\\Seen)\r\nA1 DELETE INBOX\x00%d.eml" % uids[0],
+                b"+\\Seen\x00../FlightRm/%d.eml" % uids[0],
+                b"+\\Seen\x00%d.eml\x00\x00" % uids[0],
+                b"=+\\Seen\x00%d.eml" % uids[0],
+                b"+\\Seen"):
+        with pytest.raises(OSError):
+            os.setxattr(d, "user.imapfs.flag", val)
+    assert p.settle()
+    assert p.flights(snap) == {}, "something was sent"
+    assert not transcript.find(transcript.since(s, raw), rb"^UID STORE ")
+    assert imaputil.flags_of(c, "FlightBad", uids[0]) == set()
+
+
+# ---- every outcome of rm's flight (scripted server) ------------------------
+
+@pytest.fixture
+def fake(pki, mount):
+    """A profile server (profileutil.py: INBOX holds 1, 2 and 3, the last
+    \\Deleted by another client) and a mount that has listed INBOX."""
+    fs = profileutil.start(pki, "dovecotlike")
+    m = profileutil.mount_fake(mount, pki, fs)
+    os.listdir(os.path.join(m.path, "INBOX"))
+    yield fs, m
+    fs.stop()
+
+
+def assert_kept(fs):
+    """UID 2, whose rm failed, is there without \\Deleted (no other
+    client's EXPUNGE will take it), and the bystander is untouched."""
+    assert fs.uids("INBOX") == [1, 2, 3], fs.transcript()
+    assert flags(fs, "INBOX", 2) == set(), \
+        "a message whose rm failed has \\Deleted:\n" + fs.transcript()
+    assert flags(fs, "INBOX", 3) == {"\\Deleted"}
+
+
+def rm(m, uid):
+    try:
+        os.unlink(os.path.join(m.path, "INBOX", "%d.eml" % uid))
+        return 0
+    except OSError as e:
+        return e.errno
+
+
+def test_rm_store_refused_leaves_it(fake):
+    fs, m = fake
+    fs.refusals["UID STORE"] = "NO [CANNOT] not in this folder"
+    assert rm(m, 2) != 0
+    # the EXPUNGE went in the same flight and names only UID 2, which
+    # has no \Deleted: it stays, and so does the bystander (UID 3)
+    sent = [(c[0], c[2]) for c in fs.commands if c[2] in ("UID STORE", "UID EXPUNGE")]
+    assert [n for _, n in sent] == ["UID STORE", "UID EXPUNGE"] and \
+        sent[0][0] == sent[1][0], fs.transcript()
+    assert_kept(fs)
+
+
+def test_rm_expunge_refused_takes_deleted_off(fake):
+    fs, m = fake
+    fs.refusals["UID EXPUNGE"] = "NO [CANNOT] not now"
+    assert rm(m, 2) != 0
+    assert_kept(fs)
+
+
+def test_rm_dropped_after_done_is_checked(fake):
+    fs, m = fake
+    fs.drop_at["UID EXPUNGE"] = "after"
+    assert rm(m, 2) == 0, m.log()
+    assert fs.uids("INBOX") == [1, 3]
+    assert "checked: UID 2 is gone" in m.log()
+    # checked, not sent again
+    assert fs.command_names().count("UID EXPUNGE") == 1, fs.transcript()
+
+
+def test_rm_dropped_before_expunge_is_checked(fake):
+    fs, m = fake
+    fs.drop_at["UID EXPUNGE"] = "before"
+    assert rm(m, 2) != 0
+    assert_kept(fs)
+    assert fs.command_names().count("UID EXPUNGE") == 1, fs.transcript()
+    fs.drop_at.clear()
+    assert rm(m, 2) == 0      # and the next rm works
+    assert fs.uids("INBOX") == [1, 3]
+
+
+def test_flag_command_partial_failure(fake):
+    fs, m = fake
+    d = os.path.join(m.path, "INBOX")
+    fs.expunge("INBOX", 2)     # another client, not yet seen by the mount
+    r = flag("+$Done", os.path.join(d, "1.eml"), os.path.join(d, "2.eml"))
+    assert r.returncode == 1
+    assert "2.eml" in r.stderr and "1.eml" not in r.stderr, r.stderr
+    assert flags(fs, "INBOX", 1) == {"\\Seen", "$Done"}
+    # one STORE for both; the one its FETCH did not return, once more
+    stores = [c[3].split(b" ", 1)[1] for c in fs.commands if c[2] == "UID STORE"]
+    assert stores == [b"UID STORE 1:2 +FLAGS.SILENT ($Done)",
+                      b"UID STORE 2 +FLAGS.SILENT ($Done)"], stores
+    # refused for the folder: every file named
+    fs.refusals["UID STORE"] = "NO [CANNOT] not now"
+    r = flag("-\\Seen", os.path.join(d, "1.eml"), os.path.join(d, "3.eml"))
+    assert r.returncode == 1
+    assert "1.eml: not changed" in r.stderr and "3.eml: not changed" not in r.stderr, \
+        r.stderr    # (3 has no \Seen: it shows what was asked)
+    assert flags(fs, "INBOX", 1) == {"\\Seen", "$Done"}
