@@ -49,6 +49,11 @@ struct session {
 	char *open;
 	bool open_ro;
 	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
+	/* every message of `open` with a UID below this is in the server's
+	 * view of it on this connection; 0: not known. A server acts on no
+	 * message it has not announced (Dovecot: a UID STORE or FETCH of a
+	 * newer one does nothing, quietly), so session_see_uid asks first */
+	uint32_t view_uidnext;
 	const char *alert_seen;		/* last [ALERT] logged (libetpan's string) */
 	bool qresync;			/* ENABLE QRESYNC succeeded */
 	const struct config *cfg;

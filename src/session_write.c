@@ -208,14 +208,16 @@ static uint32_t set_first_uid(struct mailimap_set *set)
 	return item->set_first;
 }
 
-/* UID MOVE (MOVE) or UID COPY of UID to DEST; *NEW_UID from COPYUID. */
-static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool move, uint32_t *new_uid)
+/* UID MOVE (MOVE) or UID COPY of UID to DEST; *NEW_UID and *UIDVALIDITY
+ * from COPYUID (0 when the server did not say). */
+static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool move, uint32_t *new_uid,
+			uint32_t *uidvalidity)
 {
 	struct mailimap_set *set, *src = NULL, *dst = NULL;
-	uint32_t uidvalidity = 0;
 	int rc;
 
 	*new_uid = 0;
+	*uidvalidity = 0;
 	rc = session_gate(s, move ? "UID MOVE" : "UID COPY", dest);
 	if (rc < 0)
 		return rc;
@@ -224,12 +226,14 @@ static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool 
 		return -ENOMEM;
 	session_doing(s, "UID %s %s %u %s", move ? "MOVE" : "COPY", s->selected ? s->selected : "", uid, dest);
 	if (move)
-		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, &uidvalidity, &src, &dst),
+		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, uidvalidity, &src, &dst),
 				"UID MOVE");
 	else
-		rc = session_rc(s, mailimap_uidplus_uid_copy(s->imap, set, dest, &uidvalidity, &src, &dst),
+		rc = session_rc(s, mailimap_uidplus_uid_copy(s->imap, set, dest, uidvalidity, &src, &dst),
 				"UID COPY");
 	*new_uid = set_first_uid(dst);
+	if (*new_uid == 0)
+		*uidvalidity = 0;
 	if (src)
 		mailimap_set_free(src);
 	if (dst)
@@ -240,16 +244,19 @@ static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool 
 
 int session_copy(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
 {
-	return uid_transfer(s, uid, dest, false, new_uid);
+	uint32_t uidvalidity;
+
+	return uid_transfer(s, uid, dest, false, new_uid, &uidvalidity);
 }
 
-int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
+int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid, uint32_t *uidvalidity)
 {
 	int rc;
 
 	*new_uid = 0;
+	*uidvalidity = 0;
 	if (session_has_cap(s, "MOVE"))
-		return uid_transfer(s, uid, dest, true, new_uid);
+		return uid_transfer(s, uid, dest, true, new_uid, uidvalidity);
 	if (!session_has_cap(s, "UIDPLUS")) {
 		/* COPY would work, but removing the original then needs a bare
 		 * EXPUNGE that takes every other \Deleted message too */
@@ -257,7 +264,7 @@ int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *ne
 			"without risking other messages marked \\Deleted; refusing", s->id);
 		return -EPERM;
 	}
-	rc = uid_transfer(s, uid, dest, false, new_uid);
+	rc = uid_transfer(s, uid, dest, false, new_uid, uidvalidity);
 	/* the copy exists now: only then remove this one UID from here */
 	if (rc == 0)
 		rc = session_expunge_uid(s, uid);
@@ -416,7 +423,9 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 		   uint32_t *uid, bool *ambiguous)
 {
 	struct mailimap_date_time *dt = NULL;
+	struct mailimap_selection_info *si;
 	struct mailimap_flag_list *fl;
+	uint32_t exists;
 	int r, rc;
 
 	*ambiguous = false;
@@ -443,6 +452,8 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 			return -ENOMEM;
 		}
 	}
+	si = s->imap->imap_selection_info;
+	exists = si != NULL ? si->sel_exists : 0;
 	session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
 	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
 	if (r == MAILIMAP_ERROR_APPEND && s->open != NULL && strcmp(s->open, mailbox) == 0) {
@@ -461,6 +472,12 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 	else if (r != MAILIMAP_NO_ERROR)
 		note_refusal(s);
 	rc = session_rc(s, r, "APPEND");
+	/* appended to the mailbox open here, and the server announced it
+	 * (EXISTS, RFC 3501 6.3.11): a UID command on it needs no NOOP */
+	si = s->imap->imap_selection_info;
+	if (rc == 0 && *uid != 0 && s->open != NULL && strcmp(s->open, mailbox) == 0 && si != NULL &&
+	    si->sel_exists > exists && *uid >= s->view_uidnext && s->view_uidnext != 0)
+		s->view_uidnext = *uid + 1;
 	mailimap_flag_list_free(fl);
 	if (dt)
 		mailimap_date_time_free(dt);

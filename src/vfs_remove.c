@@ -126,7 +126,7 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 {
 	struct tree *t = &v->tree;
 	struct session *s;
-	uint32_t newuid, copy = UINT32_MAX;
+	uint32_t newuid, newuv, copy = UINT32_MAX;
 	uint64_t msgid;
 	char *mailbox = NULL, *trash = NULL;
 	long tr;
@@ -172,7 +172,7 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 	if (trash == NULL) {
 		rc = session_expunge_uid(s, uid);
 	} else {
-		rc = session_move(s, uid, trash, &newuid);
+		rc = session_move(s, uid, trash, &newuid, &newuv);
 		if (rc == 0)
 			log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
 	}
