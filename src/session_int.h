@@ -89,6 +89,63 @@ int session_rc(struct session *s, int r, const char *what);
  * (errors are what `imapfs status` lists). */
 int session_rc_expected(struct session *s, int r, const char *what, const char *expected);
 
+/* ---- session_pipe.c ----------------------------------------------------- */
+
+/*
+ * Several commands in one flight (session_pipe.c says how, and what each
+ * outcome means). A command is its text after the tag, built with
+ * wire.h's wire_cmd_* (the only way to fill a struct wire_cmd, so every
+ * byte was checked), and optionally a literal sent after TEXT as "{N+}"
+ * CRLF and its bytes, then TAIL: TEXT then ends where the literal begins
+ * (APPEND "Sent" (\Seen) , say). A literal needs LITERAL+ (or LITERAL- for
+ * at most 4096 bytes), which never waits for "+ go ahead": -ENOTSUP
+ * without. The pipe sends no command that changes the connection's state
+ * (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE, STARTTLS, AUTHENTICATE,
+ * LOGOUT): libetpan would not know.
+ */
+struct wire_cmd;
+
+enum session_pipe_result {
+	SESSION_PIPE_UNSENT = 0,	/* not sent: refused before anything went out */
+	SESSION_PIPE_UNKNOWN,	/* sent (or perhaps), no answer: the connection broke */
+	SESSION_PIPE_OK,
+	SESSION_PIPE_NO,
+	SESSION_PIPE_BAD,
+};
+
+struct session_pipe_cmd {
+	/* in, the caller's: */
+	const char *what;		/* "UID STORE": logs, imapfs status */
+	const struct wire_cmd *text;
+	const char *lit;		/* NULL: none */
+	size_t lit_len;
+	const struct wire_cmd *tail;	/* after the literal; may be NULL */
+	/* the libetpan error a NO of this command stands for, so that
+	 * errmap reads it as for the command sent alone
+	 * (MAILIMAP_ERROR_APPEND: a refused message); 0: any NO */
+	int refused;
+	const char *expected;	/* a response code logged as a warning (session_rc_expected) */
+	/* called when its tagged answer (OK, NO or BAD) has been read,
+	 * before the next one is: libetpan's imap_response_info then holds
+	 * what came with it (untagged FETCH in rsp_fetch_list, response
+	 * codes in rsp_extension_list, session_code()) */
+	void (*done)(struct session *s, struct session_pipe_cmd *c);
+	void *ctx;
+	/* out: */
+	enum session_pipe_result result;
+	int rc;			/* 0 (OK); the refusal's -errno (NO, BAD); -EIO, -ETIMEDOUT (UNKNOWN);
+				 * the reason nothing was sent (UNSENT) */
+	char code[32];		/* the tagged answer's response code ("TRYCREATE"), or "" */
+	uint32_t uidvalidity, uid;	/* APPENDUID, or COPYUID's first new UID; 0: none */
+};
+
+/* Send CMDS (N of them) in one flight and read their answers in order;
+ * each gets its result, rc and codes, and its DONE call once answered.
+ * 0 when every command was answered (OK, NO or BAD alike: see each rc);
+ * else -errno, with the session broken unless nothing was sent (a text
+ * that failed its checks: -EINVAL; a literal: -ENOTSUP, -EFBIG). */
+int session_pipe(struct session *s, struct session_pipe_cmd *cmds, size_t n);
+
 /* ---- session_read.c ----------------------------------------------------- */
 
 /* Note what the server has open after a SELECT or EXAMINE (RO) of

@@ -75,6 +75,109 @@ int wire_sasl_value(const char *s)
 	return 0;
 }
 
+/* ---- command text ---------------------------------------------------------- */
+
+void wire_cmd_init(struct wire_cmd *c, char *buf, size_t cap)
+{
+	c->buf = buf;
+	c->cap = cap;
+	c->len = 0;
+	c->err = cap == 0 ? -ENOSPC : 0;
+	if (cap > 0)
+		buf[0] = '\0';
+}
+
+/* N bytes at S, already checked; keeps room for the NUL after them. */
+static void cmd_put(struct wire_cmd *c, const char *s, size_t n)
+{
+	if (c->err != 0)
+		return;
+	if (n >= c->cap - c->len) {
+		c->err = -ENOSPC;
+		return;
+	}
+	memcpy(c->buf + c->len, s, n);
+	c->len += n;
+	c->buf[c->len] = '\0';
+}
+
+void wire_cmd_syntax(struct wire_cmd *c, const char *s)
+{
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '{' || ch == '\\') {
+			c->err = c->err ? c->err : -EINVAL;
+			return;
+		}
+	}
+	cmd_put(c, s, strlen(s));
+}
+
+void wire_cmd_number(struct wire_cmd *c, uint64_t n)
+{
+	char d[21];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	cmd_put(c, d + i, sizeof(d) - i);
+}
+
+void wire_cmd_uidset(struct wire_cmd *c, const uint32_t *uids, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0) {
+		c->err = c->err ? c->err : -EINVAL;
+		return;
+	}
+	while (i < n) {
+		size_t j = i;
+
+		if (uids[i] == 0 || (i > 0 && uids[i] <= uids[i - 1])) {
+			c->err = c->err ? c->err : -EINVAL;
+			return;
+		}
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (i > 0)
+			cmd_put(c, ",", 1);
+		wire_cmd_number(c, uids[i]);
+		if (j > i) {
+			cmd_put(c, ":", 1);
+			wire_cmd_number(c, uids[j]);
+		}
+		i = j + 1;
+	}
+}
+
+void wire_cmd_flag(struct wire_cmd *c, const char *flag, size_t len)
+{
+	if (wire_flag(flag, len) < 0) {
+		c->err = c->err ? c->err : -EINVAL;
+		return;
+	}
+	cmd_put(c, flag, len);
+}
+
+void wire_cmd_quoted(struct wire_cmd *c, const char *s)
+{
+	if (s == NULL || strpbrk(s, "\r\n") != NULL) {
+		c->err = c->err ? c->err : -EINVAL;
+		return;
+	}
+	cmd_put(c, "\"", 1);
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			cmd_put(c, "\\", 1);
+		cmd_put(c, p, 1);
+	}
+	cmd_put(c, "\"", 1);
+}
+
 /* ---- outgoing framing ----------------------------------------------------- */
 
 enum {

@@ -59,6 +59,43 @@ int wire_sasl_value(const char *s);
  * be read by the server as commands. */
 #define WIRE_LITERAL_MAX UINT32_MAX
 
+/* ---- command text we format ourselves ----------------------------------- */
+
+/*
+ * Commands that session_pipe.c sends in one flight are not formatted by
+ * libetpan but built here, piece by piece, into the caller's buffer, and
+ * each piece is checked as it is added, so no CR, LF or NUL can reach the
+ * command text (a literal's bytes are not command text: the pipe sends
+ * them after a "{N+}" it writes itself):
+ *   - syntax: our own text ("UID STORE ", " +FLAGS ("): printable ASCII
+ *     and spaces, but none of '"', '{' and '\' (which would begin a
+ *     quoted string, a literal or an escape): a C constant in practice;
+ *   - a number: digits;
+ *   - a UID set: UIDs ascending, none 0, runs written as ranges;
+ *   - a flag: passes wire_flag (system flags are written "\Seen");
+ *   - a quoted string: '"' and '\' escaped, CR, LF and NUL refused.
+ * The first failure sticks (c->err) and later pieces add nothing, so the
+ * caller checks once, at the end. The buffer is the caller's; while err
+ * is 0 it holds LEN bytes and a NUL after them.
+ */
+struct wire_cmd {
+	char *buf;
+	size_t cap;
+	size_t len;
+	int err;	/* 0, -EINVAL (a byte that may not go there), -ENOSPC (BUF too small) */
+};
+
+void wire_cmd_init(struct wire_cmd *c, char *buf, size_t cap);
+void wire_cmd_syntax(struct wire_cmd *c, const char *s);
+void wire_cmd_number(struct wire_cmd *c, uint64_t n);
+/* UIDS: N of them, ascending, no repeats, none 0 ("3:7,9"); N 0 is -EINVAL. */
+void wire_cmd_uidset(struct wire_cmd *c, const uint32_t *uids, size_t n);
+/* The flag of LEN bytes at FLAG (not NUL-terminated). */
+void wire_cmd_flag(struct wire_cmd *c, const char *flag, size_t len);
+void wire_cmd_quoted(struct wire_cmd *c, const char *s);
+/* The most bytes wire_cmd_uidset writes for N UIDs (sizing the buffer). */
+#define WIRE_UIDSET_MAX(n) ((n) * 11 + 1)
+
 /* ---- outgoing framing check --------------------------------------------- */
 
 struct wire_out {

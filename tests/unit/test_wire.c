@@ -89,6 +89,7 @@ static const struct {
 	{ "brace not a literal", "A1 X {12} y\r\n", 0, 0 },
 };
 
+
 /* The exact bytes libetpan's CREATE sender writes for NAME. */
 static char *libetpan_create(const char *name, size_t *len)
 {
@@ -122,6 +123,115 @@ static int scan_all(const char *b, size_t n, bool bytewise)
 	for (i = 0; i < n && rc == 0; i++)
 		rc = wire_out_scan(&w, b + i, 1);
 	return rc;
+}
+
+/* Command text built with wire_cmd_*: one piece each, what it must give. */
+enum piece { P_SYNTAX, P_QUOTED, P_FLAG, P_NUMBER };
+static const struct {
+	enum piece kind;
+	const char *s;
+	uint64_t n;
+	const char *want;	/* the text after "T ", or NULL: refused */
+	int err;
+} pieces[] = {
+	{ P_SYNTAX, "UID STORE ", 0, "UID STORE ", 0 },
+	{ P_SYNTAX, " +FLAGS.SILENT (", 0, " +FLAGS.SILENT (", 0 },
+	{ P_SYNTAX, "", 0, "", 0 },
+	{ P_SYNTAX, "NOOP\r\nZ9 DELETE Victim", 0, NULL, -EINVAL },
+	{ P_SYNTAX, "X\n", 0, NULL, -EINVAL },
+	{ P_SYNTAX, "\"open quote", 0, NULL, -EINVAL },
+	{ P_SYNTAX, "{5+}", 0, NULL, -EINVAL },
+	{ P_SYNTAX, "back\\slash", 0, NULL, -EINVAL },
+	{ P_SYNTAX, "tab\t", 0, NULL, -EINVAL },
+	{ P_SYNTAX, "8bit\xc3\xa9", 0, NULL, -EINVAL },
+	{ P_QUOTED, "INBOX", 0, "\"INBOX\"", 0 },
+	{ P_QUOTED, "a\"b\\c", 0, "\"a\\\"b\\\\c\"", 0 },
+	{ P_QUOTED, "", 0, "\"\"", 0 },
+	{ P_QUOTED, "{5}", 0, "\"{5}\"", 0 },
+	{ P_QUOTED, "caf\xc3\xa9", 0, "\"caf\xc3\xa9\"", 0 },
+	{ P_QUOTED, "x\r\nZ9 DELETE Victim", 0, NULL, -EINVAL },
+	{ P_QUOTED, "nl\n", 0, NULL, -EINVAL },
+	{ P_QUOTED, "cr\r", 0, NULL, -EINVAL },
+	{ P_QUOTED, NULL, 0, NULL, -EINVAL },
+	{ P_FLAG, "\\Seen", 0, "\\Seen", 0 },
+	{ P_FLAG, "$Label1", 0, "$Label1", 0 },
+	{ P_FLAG, "a\r\nZ9 DELETE Victim", 0, NULL, -EINVAL },
+	{ P_FLAG, "two words", 0, NULL, -EINVAL },
+	{ P_FLAG, "paren)", 0, NULL, -EINVAL },
+	{ P_FLAG, "", 0, NULL, -EINVAL },
+	{ P_NUMBER, NULL, 0, "0", 0 },
+	{ P_NUMBER, NULL, 4294967295u, "4294967295", 0 },
+	{ P_NUMBER, NULL, 18446744073709551615u, "18446744073709551615", 0 },
+};
+
+static const struct {
+	uint32_t uids[8];
+	size_t n;
+	const char *want;	/* NULL: refused */
+} uidsets[] = {
+	{ { 7 }, 1, "7" },
+	{ { 1, 2, 3 }, 3, "1:3" },
+	{ { 1, 3, 5 }, 3, "1,3,5" },
+	{ { 3, 4, 5, 9, 11, 12, 4294967294u, 4294967295u }, 8, "3:5,9,11:12,4294967294:4294967295" },
+	{ { 0 }, 0, NULL },		/* empty */
+	{ { 0, 1 }, 2, NULL },		/* UID 0 does not exist */
+	{ { 5, 3 }, 2, NULL },		/* not ascending */
+	{ { 3, 3 }, 2, NULL },		/* repeated */
+};
+
+/* Every piece kind into one buffer; the text must pass the framing check. */
+static void wire_cmd_tests(void)
+{
+	char buf[128], small[8];
+	struct wire_cmd c;
+	size_t i;
+
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		wire_cmd_init(&c, buf, sizeof(buf));
+		wire_cmd_syntax(&c, "T ");
+		switch (pieces[i].kind) {
+		case P_SYNTAX: wire_cmd_syntax(&c, pieces[i].s); break;
+		case P_QUOTED: wire_cmd_quoted(&c, pieces[i].s); break;
+		case P_FLAG: wire_cmd_flag(&c, pieces[i].s, strlen(pieces[i].s)); break;
+		case P_NUMBER: wire_cmd_number(&c, pieces[i].n); break;
+		}
+		/* a later good piece does not clear an error */
+		wire_cmd_syntax(&c, " NOOP");
+		CHECK(c.err == pieces[i].err, "piece %zu %s: err %d, want %d", i,
+		      check_q(pieces[i].s ? pieces[i].s : "(number)"), c.err, pieces[i].err);
+		if (pieces[i].want != NULL && c.err == 0) {
+			char want[128];
+
+			snprintf(want, sizeof(want), "T %s NOOP", pieces[i].want);
+			CHECK(check_streq(buf, want), "piece %zu: %s, want %s", i, check_q(buf), check_q(want));
+			CHECK(strlen(buf) == c.len, "piece %zu: len", i);
+			memcpy(buf + c.len, "\r\n", 3);
+			CHECK(scan_all(buf, c.len + 2, false) == 0, "piece %zu: framing refused %s", i,
+			      check_q(buf));
+		}
+	}
+	for (i = 0; i < sizeof(uidsets) / sizeof(uidsets[0]); i++) {
+		wire_cmd_init(&c, buf, sizeof(buf));
+		wire_cmd_uidset(&c, uidsets[i].uids, uidsets[i].n);
+		if (uidsets[i].want == NULL)
+			CHECK(c.err == -EINVAL, "uidset %zu: err %d, want -EINVAL", i, c.err);
+		else
+			CHECK(c.err == 0 && check_streq(buf, uidsets[i].want) &&
+			      c.len <= WIRE_UIDSET_MAX(uidsets[i].n), "uidset %zu: %s (err %d), want %s", i,
+			      check_q(buf), c.err, uidsets[i].want);
+	}
+	/* too small a buffer: -ENOSPC, and never a byte past it */
+	wire_cmd_init(&c, small, sizeof(small));
+	wire_cmd_syntax(&c, "UID STORE ");
+	CHECK(c.err == -ENOSPC, "small buffer: err %d", c.err);
+	wire_cmd_init(&c, small, sizeof(small));
+	wire_cmd_syntax(&c, "12345678");
+	CHECK(c.err == -ENOSPC, "exactly full (no room for the NUL): err %d", c.err);
+	wire_cmd_init(&c, small, sizeof(small));
+	wire_cmd_syntax(&c, "1234567");
+	CHECK(c.err == 0 && check_streq(small, "1234567"), "fits: %s", check_q(small));
+	wire_cmd_init(&c, small, 0);
+	CHECK(c.err == -ENOSPC, "no buffer");
 }
 
 int main(void)
@@ -196,5 +306,6 @@ int main(void)
 	n = log_escape("ab\xc2\x9b", out, 5);
 	CHECK(n == 2 && check_streq(out, "ab"), "cut before a C1 escape: %s", check_q(out));
 
+	wire_cmd_tests();
 	return check_finish("test_wire");
 }
