@@ -10,7 +10,8 @@
  * session_read.c (NAMESPACE, LIST, SELECT, STATUS, SEARCH, MYRIGHTS),
  * session_fetch.c (FETCH of metadata and bodies, Gmail's labels),
  * session_write.c (STORE, EXPUNGE, MOVE, COPY, CREATE, DELETE, RENAME,
- * APPEND) and session_sync.c (changes made by others: CONDSTORE and
+ * APPEND), session_append.c (APPEND in one flight, with LITERAL+) and
+ * session_sync.c (changes made by others: CONDSTORE and
  * QRESYNC, IDLE, NOTIFY, the polling FETCHes). session_int.h is what they
  * share; session.h is the contract for the rest of the core.
  */

@@ -409,35 +409,16 @@ static int session_append_fits(struct session *s, const char *mailbox, const cha
 	return -EFBIG;
 }
 
-/* Keep the server's "[CODE] text" of the NO just read (session_append_refusal). */
-static void note_refusal(struct session *s)
-{
-	const char *code = session_code(s);
-
-	snprintf(s->refusal, sizeof(s->refusal), "%s%s%s%s", code ? "[" : "", code ? code : "",
-		 code ? "] " : "", session_text(s));
-}
-
-int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
-		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
-		   uint32_t *uid, bool *ambiguous)
+/* libetpan's APPEND, which waits for "+ go ahead" before the message: for
+ * servers without a non-synchronizing literal. As session_append_pipe. */
+static int append_classic(struct session *s, const char *mailbox, const struct session_flags *f, int64_t date,
+			  const char *data, size_t len, bool quiet_no, uint32_t *uidvalidity, uint32_t *uid,
+			  bool *refused, bool *ambiguous)
 {
 	struct mailimap_date_time *dt = NULL;
-	struct mailimap_selection_info *si;
-	struct mailimap_flag_list *fl;
-	uint32_t exists;
-	int r, rc;
+	struct mailimap_flag_list *fl = flag_list_new(f);
+	int r;
 
-	*ambiguous = false;
-	*uid = 0;
-	*uidvalidity = 0;
-	s->refusal[0] = '\0';
-	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
-		return -EINVAL;
-	rc = session_append_fits(s, mailbox, data, len);
-	if (rc < 0)
-		return rc;
-	fl = flag_list_new(f);
 	if (fl == NULL)
 		return -ENOMEM;
 	if (date >= 0) {
@@ -452,35 +433,68 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 			return -ENOMEM;
 		}
 	}
-	si = s->imap->imap_selection_info;
-	exists = si != NULL ? si->sel_exists : 0;
-	session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
 	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
-	if (r == MAILIMAP_ERROR_APPEND && s->open != NULL && strcmp(s->open, mailbox) == 0) {
+	mailimap_flag_list_free(fl);
+	if (dt)
+		mailimap_date_time_free(dt);
+	*refused = r == MAILIMAP_ERROR_APPEND;
+	if (errmap_is_fatal(r))
+		*ambiguous = true;	/* it may have been stored before the link broke */
+	else if (r != MAILIMAP_NO_ERROR)
+		session_note_refusal(s);
+	if (*refused && quiet_no) {
+		/* the caller asks once more: not logged as a refusal */
+		session_rc(s, MAILIMAP_NO_ERROR, "APPEND");
+		return -errmap_etpan(r, session_code(s));
+	}
+	return session_rc(s, r, "APPEND");
+}
+
+int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
+		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
+		   uint32_t *uid, bool *ambiguous)
+{
+	struct mailimap_selection_info *si = s->imap->imap_selection_info;
+	uint32_t exists = si != NULL ? si->sel_exists : 0;
+	bool refused = false, open_here;
+	int rc;
+
+	*ambiguous = false;
+	*uid = 0;
+	*uidvalidity = 0;
+	s->refusal[0] = '\0';
+	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
+		return -EINVAL;
+	rc = session_append_fits(s, mailbox, data, len);
+	if (rc < 0)
+		return rc;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		open_here = s->open != NULL && strcmp(s->open, mailbox) == 0;
+		s->refusal[0] = '\0';
+		session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
+		rc = session_append_pipe(s, mailbox, f, date, data, len, open_here, uidvalidity, uid, &refused,
+					 ambiguous);
+		if (rc == -ENOTSUP)
+			rc = append_classic(s, mailbox, f, date, data, len, open_here, uidvalidity, uid,
+					    &refused, ambiguous);
+		if (!refused || !open_here || attempt == 1)
+			break;
 		/* A NO: nothing was stored. RFC 3501 allows APPEND to the
 		 * selected mailbox, but some servers refuse it ("NO Current box
 		 * is selected READ-ONLY."): leave it and send once more. Only
 		 * then, so that servers that allow it pay no round trips. */
 		log_info("imap[%d]: APPEND to %s refused while it is open here; leaving it and sending "
 			 "the message once more", s->id, mailbox);
-		note_refusal(s);
-		if (session_leave(s, mailbox, false) == 0)
-			r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
+		if (session_leave(s, mailbox, false) < 0)
+			break;
+		exists = 0;
 	}
-	if (errmap_is_fatal(r))
-		*ambiguous = true;	/* it may have been stored before the link broke */
-	else if (r != MAILIMAP_NO_ERROR)
-		note_refusal(s);
-	rc = session_rc(s, r, "APPEND");
 	/* appended to the mailbox open here, and the server announced it
 	 * (EXISTS, RFC 3501 6.3.11): a UID command on it needs no NOOP */
 	si = s->imap->imap_selection_info;
 	if (rc == 0 && *uid != 0 && s->open != NULL && strcmp(s->open, mailbox) == 0 && si != NULL &&
 	    si->sel_exists > exists && *uid >= s->view_uidnext && s->view_uidnext != 0)
 		s->view_uidnext = *uid + 1;
-	mailimap_flag_list_free(fl);
-	if (dt)
-		mailimap_date_time_free(dt);
 	return rc;
 }
 
