@@ -409,8 +409,12 @@ static int session_append_fits(struct session *s, const char *mailbox, const cha
 	return -EFBIG;
 }
 
+/* The largest message sent in one flight with its APPEND (LITERAL+). */
+#define APPEND_ONE_FLIGHT_MAX (1u << 20)
+
 /* libetpan's APPEND, which waits for "+ go ahead" before the message: for
- * servers without a non-synchronizing literal. As session_append_pipe. */
+ * servers without a non-synchronizing literal, and large messages. As
+ * session_append_pipe. */
 static int append_classic(struct session *s, const char *mailbox, const struct session_flags *f, int64_t date,
 			  const char *data, size_t len, bool quiet_no, uint32_t *uidvalidity, uint32_t *uid,
 			  bool *refused, bool *ambiguous)
@@ -472,8 +476,11 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 		open_here = s->open != NULL && strcmp(s->open, mailbox) == 0;
 		s->refusal[0] = '\0';
 		session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
-		rc = session_append_pipe(s, mailbox, f, date, data, len, open_here, uidvalidity, uid, &refused,
-					 ambiguous);
+		/* a large one waits for the go-ahead: a server that refuses it
+		 * (over quota, too big) then does so before the bytes go out */
+		rc = len > APPEND_ONE_FLIGHT_MAX ? -ENOTSUP :
+		     session_append_pipe(s, mailbox, f, date, data, len, open_here, uidvalidity, uid,
+					 &refused, ambiguous);
 		if (rc == -ENOTSUP)
 			rc = append_classic(s, mailbox, f, date, data, len, open_here, uidvalidity, uid,
 					    &refused, ambiguous);

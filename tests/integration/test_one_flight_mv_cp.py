@@ -263,3 +263,20 @@ def test_cp_without_literal_plus(fresh_servers, link):
         assert os.stat(f).st_size == len(data)
         with open(f, "rb") as fh:
             assert fh.read() == data
+
+
+def test_cp_large_waits_for_go_ahead(s, c, link):
+    """A message over 1 MiB is not sent before the server's go-ahead (a
+    server refusing it, over quota say, does so before the bytes go)."""
+    fill(c, "BigTo", 1)
+    p, m = link()
+    to = os.path.join(m.path, "BigTo")
+    os.listdir(to)
+    d = tempfile.mkdtemp(prefix="imapfs-src-")
+    data = _msg("big", [b"x" * 76 for _ in range(16 * 1024)])
+    assert len(data) > (1 << 20)
+    cp_counted(p, s, write(d, "big.eml", data), os.path.join(to, "big.eml"), 2,
+               b'APPEND BigTo () "', b"{%d}" % len(data))
+    new = [u for u, b in imaputil.bodies(c, "BigTo").items() if b == data]
+    assert len(new) == 1
+    assert os.stat(os.path.join(to, "%d.eml" % new[0])).st_size == len(data)
