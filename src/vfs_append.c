@@ -1,9 +1,11 @@
 /*
  * vfs_append — the APPEND of a new file's bytes (vfs_pending.c) when it
- * is closed: one attempt at a time on a session of the pool, its
- * Message-ID looked for (vfs_dedupe.c) before an APPEND that may have
- * reached the server is repeated, the stored message shown at once
- * (vfs_show_new). Moved from vfs_pending.c unchanged (do_append there).
+ * is closed: one attempt at a time on a session of the pool, the message
+ * looked for (vfs_dedupe.c: Message-ID, then its bytes) before an APPEND
+ * that may have reached the server is repeated, the stored message shown
+ * at once: from what was sent when the server gave APPENDUID (one round
+ * trip in all), else asked for (vfs_show_new). Moved from vfs_pending.c
+ * (do_append there).
  */
 #include "deadline.h"
 #include "log.h"
