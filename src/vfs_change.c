@@ -382,11 +382,12 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	}
 	pthread_mutex_lock(&t->lock);
 	/* The server said where it went (COPYUID), and a move keeps the
-	 * message's size, INTERNALDATE and flags (RFC 6851 3.3, as COPY):
-	 * it is shown there as it was here, without asking. Its MODSEQ there
-	 * is new and not known (0) until the next look at the target (a
-	 * CHANGEDSINCE of its older HIGHESTMODSEQ returns it). On Gmail its
-	 * labels change with it: asked for (vfs_show_new). */
+	 * message's size, INTERNALDATE and flags (RFC 6851: as COPY does,
+	 * RFC 3501 6.4.7): it is shown there as it was here, without
+	 * asking. Its MODSEQ there is new and not known (0) until the next
+	 * look at the target (a CHANGEDSINCE of its older HIGHESTMODSEQ
+	 * returns it). On Gmail its labels change with it: asked for
+	 * (vfs_show_new). */
 	m = newuid != 0 && !v->gm.on && newuv == t->nodes[newidx].uidvalidity ?
 	    tree_msg_find(&t->nodes[idx], uid) : NULL;
 	if (m != NULL) {
