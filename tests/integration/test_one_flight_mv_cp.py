@@ -280,3 +280,32 @@ def test_cp_large_waits_for_go_ahead(s, c, link):
     new = [u for u, b in imaputil.bodies(c, "BigTo").items() if b == data]
     assert len(new) == 1
     assert os.stat(os.path.join(to, "%d.eml" % new[0])).st_size == len(data)
+
+
+# ---- the scripted server ---------------------------------------------------
+
+def test_refused_on_open_mailbox_is_sent_again_quietly(pki, mount):
+    """A server that refuses an APPEND to the mailbox the connection has
+    open (refuse-selected): the one-flight APPEND is refused, the mailbox
+    left, the message sent once more and stored; that first refusal is
+    not logged as an error (imapfs status would list it)."""
+    import profileutil as pu
+    fs = pu.start(pki, "refuse-selected")
+    try:
+        m = pu.mount_fake(mount, pki, fs)
+        d = os.path.join(m.path, "Archive")
+        assert os.listdir(d) == ["1.eml"]          # Archive is selected now
+        data = pu.body("refused-once")
+        write(d, "new.eml", data)
+        got = pu.bodies(fs, "Archive")
+        new = [u for u in got if got[u] == data]
+        assert len(new) == 1, fs.transcript()
+        appends = [e for e in fs.transcript().splitlines() if " APPEND " in e]
+        assert len(appends) == 2, appends
+        assert [e[0] for e in fs.events if e[0] == "refused-selected"] == \
+            ["refused-selected"], fs.events
+        assert "refused by the server" not in m.log(), m.log()
+        with open(os.path.join(d, "%d.eml" % new[0]), "rb") as fh:
+            assert fh.read() == data
+    finally:
+        fs.stop()
