@@ -9,8 +9,9 @@
  * session_login.c (connect, STARTTLS, log in: session_open),
  * session_read.c (NAMESPACE, LIST, SELECT, STATUS, SEARCH, MYRIGHTS),
  * session_fetch.c (FETCH of metadata and bodies, Gmail's labels),
- * session_write.c (STORE, MOVE, COPY, CREATE, DELETE, RENAME, APPEND),
+ * session_write.c (MOVE, COPY, CREATE, DELETE, RENAME, APPEND),
  * session_store.c (flags changes and rm's UID EXPUNGE, in one flight),
+ * session_append.c (APPEND in one flight, with LITERAL+),
  * session_sync.c (changes made by others: CONDSTORE and
  * QRESYNC, IDLE, NOTIFY, the polling FETCHes) and session_pipe.c
  * (several commands in one flight). session_int.h is what they share;

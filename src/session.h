@@ -89,6 +89,14 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 		   struct session_mbox *out);
 /* The mailbox this session has selected, or NULL. */
 const char *session_selected(const struct session *s);
+/* Before a UID command on UID of the selected mailbox, where UID was
+ * learned elsewhere (another connection's listing, COPYUID, APPENDUID):
+ * when this connection may not have been told of it yet (UID at or
+ * above the UIDNEXT of its last SELECT, and above what it saw since), a
+ * NOOP first, since a server acts on no message it has not announced
+ * (Dovecot's UID STORE, FETCH and MOVE of one do nothing, and say OK).
+ * Nothing is sent otherwise, nor when the server gave no UIDNEXT. */
+int session_see_uid(struct session *s, uint32_t uid);
 
 /* struct session_msg and the SESSION_F_* bits are in mailmeta.h. */
 
@@ -178,8 +186,9 @@ int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *
 int session_expunge_uid(struct session *s, uint32_t uid);
 
 /* Move UID to DEST: UID MOVE, else UID COPY + STORE \Deleted + UID EXPUNGE.
- * *NEW_UID is the UID in DEST from COPYUID, 0 when the server did not say. */
-int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid);
+ * *NEW_UID is the UID in DEST from COPYUID and *UIDVALIDITY DEST's
+ * UIDVALIDITY it is of, both 0 when the server did not say. */
+int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid, uint32_t *uidvalidity);
 /* UID COPY of UID to DEST (which may be the selected mailbox itself);
  * *NEW_UID from COPYUID, 0 when the server does not say. */
 int session_copy(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid);

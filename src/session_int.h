@@ -50,6 +50,11 @@ struct session {
 	char *open;
 	bool open_ro;
 	uint64_t selected_epoch;	/* the caller's epoch when it was selected */
+	/* every message of `open` with a UID below this is in the server's
+	 * view of it on this connection; 0: not known. A server acts on no
+	 * message it has not announced (Dovecot: a UID STORE or FETCH of a
+	 * newer one does nothing, quietly), so session_see_uid asks first */
+	uint32_t view_uidnext;
 	const char *alert_seen;		/* last [ALERT] logged (libetpan's string) */
 	bool qresync;			/* ENABLE QRESYNC succeeded */
 	const struct config *cfg;
@@ -131,6 +136,9 @@ struct session_pipe_cmd {
 	 * (MAILIMAP_ERROR_APPEND: a refused message); 0: any NO */
 	int refused;
 	const char *expected;	/* a response code logged as a warning (session_rc_expected) */
+	/* a NO the caller handles itself (it may ask once more): not logged
+	 * as a refusal, rc still the errno it maps to */
+	bool quiet_no;
 	/* called when its tagged answer (OK, NO or BAD) has been read,
 	 * before the next one is: libetpan's imap_response_info then holds
 	 * what came with it (untagged FETCH in rsp_fetch_list, response
@@ -155,6 +163,21 @@ struct session_pipe_cmd {
  * else -errno, with the session broken unless nothing was sent (a text
  * that failed its checks: -EINVAL; a literal: -ENOTSUP, -EFBIG). */
 int session_pipe(struct session *s, struct session_pipe_cmd *cmds, size_t n);
+
+/* ---- session_append.c ---------------------------------------------------- */
+
+/* APPEND in one flight (a LITERAL+ literal): as session_append, with
+ * *REFUSED for a NO (nothing stored; QUIET_NO: the caller asks once more,
+ * so it is not logged as a refusal) and *AMBIGUOUS where the message may
+ * have been stored. -ENOTSUP, nothing sent, where the server offers no
+ * non-synchronizing literal for it. The caller has checked the name, the
+ * flags and the size. */
+int session_append_pipe(struct session *s, const char *mailbox, const struct session_flags *f, int64_t date,
+			const char *data, size_t len, bool quiet_no, uint32_t *uidvalidity, uint32_t *uid,
+			bool *refused, bool *ambiguous);
+/* Keep the server's "[CODE] text" of the NO just read, for
+ * session_append_refusal. */
+void session_note_refusal(struct session *s);
 
 /* ---- session_read.c ----------------------------------------------------- */
 

@@ -182,9 +182,12 @@ static void pipe_answered(struct session *s, struct session_pipe_cmd *c, int r, 
 	/* session_rc logs a refusal with the server's text and an [ALERT];
 	 * REFUSED is the libetpan error a NO of this command stands for, so
 	 * errmap reads it as for the command sent alone */
-	c->rc = session_rc_expected(s, c->result == SESSION_PIPE_OK ? MAILIMAP_NO_ERROR :
+	c->rc = session_rc_expected(s, c->result == SESSION_PIPE_OK ||
+					   (c->result == SESSION_PIPE_NO && c->quiet_no) ? MAILIMAP_NO_ERROR :
 				    c->refused != 0 ? c->refused : MAILIMAP_ERROR_CUSTOM_COMMAND,
 				    c->what, c->expected);
+	if (c->result == SESSION_PIPE_NO && c->quiet_no)
+		c->rc = -errmap_etpan(c->refused != 0 ? c->refused : MAILIMAP_ERROR_CUSTOM_COMMAND, code);
 	if (c->done != NULL)
 		c->done(s, c);
 }

@@ -187,6 +187,24 @@ void session_opened(struct session *s, const char *mailbox, bool ro, int rc)
 	/* read-only only when the server said so ([READ-ONLY], RFC 3501
 	 * 6.3.2): a CLOSE of anything else may expunge */
 	s->open_ro = ro && rc == 0 && si != NULL && si->sel_perm == MAILIMAP_MAILBOX_READONLY;
+	/* what the server announced now: every UID below its UIDNEXT */
+	s->view_uidnext = rc == 0 && si != NULL ? si->sel_uidnext : 0;
+}
+
+int session_see_uid(struct session *s, uint32_t uid)
+{
+	int rc;
+
+	if (s->open == NULL || s->view_uidnext == 0 || uid < s->view_uidnext)
+		return 0;
+	/* UID came after this connection's last look (another connection
+	 * moved or stored it): a NOOP makes the server announce it, or the
+	 * command about to be sent would quietly act on nothing */
+	session_doing(s, "NOOP %s (UID %u is new here)", s->open, uid);
+	rc = session_rc(s, mailimap_noop(s->imap), "NOOP");
+	if (rc == 0)
+		s->view_uidnext = uid + 1;
+	return rc;
 }
 
 int session_select(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,

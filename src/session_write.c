@@ -149,14 +149,16 @@ static uint32_t set_first_uid(struct mailimap_set *set)
 	return item->set_first;
 }
 
-/* UID MOVE (MOVE) or UID COPY of UID to DEST; *NEW_UID from COPYUID. */
-static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool move, uint32_t *new_uid)
+/* UID MOVE (MOVE) or UID COPY of UID to DEST; *NEW_UID and *UIDVALIDITY
+ * from COPYUID (0 when the server did not say). */
+static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool move, uint32_t *new_uid,
+			uint32_t *uidvalidity)
 {
 	struct mailimap_set *set, *src = NULL, *dst = NULL;
-	uint32_t uidvalidity = 0;
 	int rc;
 
 	*new_uid = 0;
+	*uidvalidity = 0;
 	rc = session_gate(s, move ? "UID MOVE" : "UID COPY", dest);
 	if (rc < 0)
 		return rc;
@@ -165,12 +167,14 @@ static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool 
 		return -ENOMEM;
 	session_doing(s, "UID %s %s %u %s", move ? "MOVE" : "COPY", s->selected ? s->selected : "", uid, dest);
 	if (move)
-		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, &uidvalidity, &src, &dst),
+		rc = session_rc(s, mailimap_uidplus_uid_move(s->imap, set, dest, uidvalidity, &src, &dst),
 				"UID MOVE");
 	else
-		rc = session_rc(s, mailimap_uidplus_uid_copy(s->imap, set, dest, &uidvalidity, &src, &dst),
+		rc = session_rc(s, mailimap_uidplus_uid_copy(s->imap, set, dest, uidvalidity, &src, &dst),
 				"UID COPY");
 	*new_uid = set_first_uid(dst);
+	if (*new_uid == 0)
+		*uidvalidity = 0;
 	if (src)
 		mailimap_set_free(src);
 	if (dst)
@@ -181,16 +185,19 @@ static int uid_transfer(struct session *s, uint32_t uid, const char *dest, bool 
 
 int session_copy(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
 {
-	return uid_transfer(s, uid, dest, false, new_uid);
+	uint32_t uidvalidity;
+
+	return uid_transfer(s, uid, dest, false, new_uid, &uidvalidity);
 }
 
-int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid)
+int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *new_uid, uint32_t *uidvalidity)
 {
 	int rc;
 
 	*new_uid = 0;
+	*uidvalidity = 0;
 	if (session_has_cap(s, "MOVE"))
-		return uid_transfer(s, uid, dest, true, new_uid);
+		return uid_transfer(s, uid, dest, true, new_uid, uidvalidity);
 	if (!session_has_cap(s, "UIDPLUS")) {
 		/* COPY would work, but removing the original then needs a bare
 		 * EXPUNGE that takes every other \Deleted message too */
@@ -198,7 +205,7 @@ int session_move(struct session *s, uint32_t uid, const char *dest, uint32_t *ne
 			"without risking other messages marked \\Deleted; refusing", s->id);
 		return -EPERM;
 	}
-	rc = uid_transfer(s, uid, dest, false, new_uid);
+	rc = uid_transfer(s, uid, dest, false, new_uid, uidvalidity);
 	/* the copy exists now: only then remove this one UID from here */
 	if (rc == 0)
 		rc = session_expunge_uid(s, uid);
@@ -343,33 +350,20 @@ static int session_append_fits(struct session *s, const char *mailbox, const cha
 	return -EFBIG;
 }
 
-/* Keep the server's "[CODE] text" of the NO just read (session_append_refusal). */
-static void note_refusal(struct session *s)
-{
-	const char *code = session_code(s);
+/* The largest message sent in one flight with its APPEND (LITERAL+). */
+#define APPEND_ONE_FLIGHT_MAX (1u << 20)
 
-	snprintf(s->refusal, sizeof(s->refusal), "%s%s%s%s", code ? "[" : "", code ? code : "",
-		 code ? "] " : "", session_text(s));
-}
-
-int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
-		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
-		   uint32_t *uid, bool *ambiguous)
+/* libetpan's APPEND, which waits for "+ go ahead" before the message: for
+ * servers without a non-synchronizing literal, and large messages. As
+ * session_append_pipe. */
+static int append_classic(struct session *s, const char *mailbox, const struct session_flags *f, int64_t date,
+			  const char *data, size_t len, bool quiet_no, uint32_t *uidvalidity, uint32_t *uid,
+			  bool *refused, bool *ambiguous)
 {
 	struct mailimap_date_time *dt = NULL;
-	struct mailimap_flag_list *fl;
-	int r, rc;
+	struct mailimap_flag_list *fl = flag_list_new(f);
+	int r;
 
-	*ambiguous = false;
-	*uid = 0;
-	*uidvalidity = 0;
-	s->refusal[0] = '\0';
-	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
-		return -EINVAL;
-	rc = session_append_fits(s, mailbox, data, len);
-	if (rc < 0)
-		return rc;
-	fl = flag_list_new(f);
 	if (fl == NULL)
 		return -ENOMEM;
 	if (date >= 0) {
@@ -384,27 +378,71 @@ int session_append(struct session *s, const char *mailbox, const struct session_
 			return -ENOMEM;
 		}
 	}
-	session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
 	r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
-	if (r == MAILIMAP_ERROR_APPEND && s->open != NULL && strcmp(s->open, mailbox) == 0) {
+	mailimap_flag_list_free(fl);
+	if (dt)
+		mailimap_date_time_free(dt);
+	*refused = r == MAILIMAP_ERROR_APPEND;
+	if (errmap_is_fatal(r))
+		*ambiguous = true;	/* it may have been stored before the link broke */
+	else if (r != MAILIMAP_NO_ERROR)
+		session_note_refusal(s);
+	if (*refused && quiet_no) {
+		/* the caller asks once more: not logged as a refusal */
+		session_rc(s, MAILIMAP_NO_ERROR, "APPEND");
+		return -errmap_etpan(r, session_code(s));
+	}
+	return session_rc(s, r, "APPEND");
+}
+
+int session_append(struct session *s, const char *mailbox, const struct session_flags *f,
+		   int64_t date, const char *data, size_t len, uint32_t *uidvalidity,
+		   uint32_t *uid, bool *ambiguous)
+{
+	struct mailimap_selection_info *si = s->imap->imap_selection_info;
+	uint32_t exists = si != NULL ? si->sel_exists : 0;
+	bool refused = false, open_here;
+	int rc;
+
+	*ambiguous = false;
+	*uid = 0;
+	*uidvalidity = 0;
+	s->refusal[0] = '\0';
+	if (session_gate(s, "APPEND", mailbox) < 0 || session_gate_flags(s, "APPEND", f) < 0)
+		return -EINVAL;
+	rc = session_append_fits(s, mailbox, data, len);
+	if (rc < 0)
+		return rc;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		open_here = s->open != NULL && strcmp(s->open, mailbox) == 0;
+		s->refusal[0] = '\0';
+		session_doing(s, "APPEND %s (%zu bytes)", mailbox, len);
+		/* a large one waits for the go-ahead: a server that refuses it
+		 * (over quota, too big) then does so before the bytes go out */
+		rc = len > APPEND_ONE_FLIGHT_MAX ? -ENOTSUP :
+		     session_append_pipe(s, mailbox, f, date, data, len, open_here, uidvalidity, uid,
+					 &refused, ambiguous);
+		if (rc == -ENOTSUP)
+			rc = append_classic(s, mailbox, f, date, data, len, open_here, uidvalidity, uid,
+					    &refused, ambiguous);
+		if (!refused || !open_here || attempt == 1)
+			break;
 		/* A NO: nothing was stored. RFC 3501 allows APPEND to the
 		 * selected mailbox, but some servers refuse it ("NO Current box
 		 * is selected READ-ONLY."): leave it and send once more. Only
 		 * then, so that servers that allow it pay no round trips. */
 		log_info("imap[%d]: APPEND to %s refused while it is open here; leaving it and sending "
 			 "the message once more", s->id, mailbox);
-		note_refusal(s);
-		if (session_leave(s, mailbox, false) == 0)
-			r = mailimap_uidplus_append(s->imap, mailbox, fl, dt, data, len, uidvalidity, uid);
+		if (session_leave(s, mailbox, false) < 0)
+			break;
+		exists = 0;
 	}
-	if (errmap_is_fatal(r))
-		*ambiguous = true;	/* it may have been stored before the link broke */
-	else if (r != MAILIMAP_NO_ERROR)
-		note_refusal(s);
-	rc = session_rc(s, r, "APPEND");
-	mailimap_flag_list_free(fl);
-	if (dt)
-		mailimap_date_time_free(dt);
+	/* appended to the mailbox open here, and the server announced it
+	 * (EXISTS, RFC 3501 6.3.11): a UID command on it needs no NOOP */
+	si = s->imap->imap_selection_info;
+	if (rc == 0 && *uid != 0 && s->open != NULL && strcmp(s->open, mailbox) == 0 && si != NULL &&
+	    si->sel_exists > exists && *uid >= s->view_uidnext && s->view_uidnext != 0)
+		s->view_uidnext = *uid + 1;
 	return rc;
 }
 

@@ -266,6 +266,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	v->mounted_at = time(NULL);
 	pthread_mutex_init(&v->pend_lock, NULL);
 	aliases_init(&v->aliases);
+	digests_init(&v->digests);
 	v->url = *url;
 	v->url.user = strdup(url->user);
 	v->url.host = strdup(url->host);
@@ -342,6 +343,7 @@ out_free:
 	free(v->cache_dir);
 	tree_destroy(&v->tree);
 	aliases_free(&v->aliases);
+	digests_destroy(&v->digests);
 	free(v->url.user);
 	free(v->url.host);
 	if (v->password)
@@ -384,6 +386,7 @@ void vfs_free(struct vfs *v)
 	pending_free_all(v);
 	pthread_mutex_destroy(&v->pend_lock);
 	aliases_free(&v->aliases);
+	digests_destroy(&v->digests);
 	for (int i = 0; i < v->nns; i++)
 		free(v->ns_prefix[i]);
 	free(v->url.user);

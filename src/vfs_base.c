@@ -61,15 +61,21 @@ void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
 /* ---- sessions ----------------------------------------------------------- */
 
 /* One checkout + SELECT; *BROKEN tells whether a failure was the
- * connection's (worth one more try elsewhere) rather than the server's no. */
+ * connection's (worth one more try elsewhere) rather than the server's no.
+ * FRESH: SELECT even when the connection has MAILBOX selected already,
+ * for a listing: a server shows a connection only what it announced to
+ * it, and messages stored through other connections since its last
+ * command are not announced yet (a UID FETCH 1:* would leave them out). */
 static int vfs_session_attempt(struct vfs *v, const char *mailbox, struct session **s,
-			       struct session_mbox *mb, bool *broken)
+			       struct session_mbox *mb, bool *broken, bool fresh)
 {
 	int rc = pool_checkout(v->pool, mailbox, s);
 
 	*broken = false;
 	if (rc < 0)
 		return rc;	/* the pool already tried to connect until the deadline */
+	if (fresh)
+		session_forget_selection(*s);
 	rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
 	if (rc < 0) {
 		*broken = session_broken(*s);
@@ -85,12 +91,12 @@ int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct s
 	bool broken;
 	int rc;
 
-	rc = vfs_session_attempt(v, mailbox, s, mb, &broken);
+	rc = vfs_session_attempt(v, mailbox, s, mb, &broken, false);
 	/* SELECT changes nothing: once more on a new connection when this one
 	 * broke, not when the server said no */
 	if (rc < 0 && broken) {
 		log_info("%s: connection lost; trying once more on a new one", mailbox);
-		rc = vfs_session_attempt(v, mailbox, s, mb, &broken);
+		rc = vfs_session_attempt(v, mailbox, s, mb, &broken, false);
 	}
 	return rc;
 }
@@ -129,7 +135,7 @@ int vfs_load(struct vfs *v, uint32_t idx)
 
 		/* one retry in all, whether SELECT or FETCH broke, so a stalled
 		 * server costs about two timeouts, not more */
-		rc = mailbox ? vfs_session_attempt(v, mailbox, &s, &mb, &broken) : -ENOMEM;
+		rc = mailbox ? vfs_session_attempt(v, mailbox, &s, &mb, &broken, true) : -ENOMEM;
 		if (rc < 0 && broken && attempt == 0)
 			continue;
 		if (rc < 0)
@@ -207,7 +213,7 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 		return -ENOMEM;
 again:
 	/* one retry in all, whether SELECT or FETCH broke */
-	rc = vfs_session_attempt(v, mailbox, &s, &mb, &broken);
+	rc = vfs_session_attempt(v, mailbox, &s, &mb, &broken, false);
 	if (rc < 0 && broken && !retried) {
 		retried = true;
 		log_info("%s: connection lost; trying once more on a new one", mailbox);
@@ -218,7 +224,9 @@ again:
 	rc = vfs_same_uidvalidity(v, s, idx, uidvalidity, &mb, mailbox, uid);
 	if (rc < 0)
 		goto out;
-	rc = session_fetch_body(s, uid, off, len, buf, got);
+	rc = session_see_uid(s, uid);
+	if (rc == 0)
+		rc = session_fetch_body(s, uid, off, len, buf, got);
 	if (rc < 0 && session_broken(s) && !retried) {
 		/* a FETCH changes nothing (BODY.PEEK): repeat it once on a new
 		 * connection, so a cut connection costs no error */
@@ -244,6 +252,11 @@ int vfs_session_checked(struct vfs *v, uint32_t idx, const char *mailbox, uint32
 	rc = vfs_session(v, mailbox, s, &mb);
 	if (rc == 0)
 		rc = vfs_same_uidvalidity(v, *s, idx, uidvalidity, &mb, mailbox, uid);
+	/* UID may have come in through another connection (mv, cp) */
+	if (rc == 0 && (rc = session_see_uid(*s, uid)) < 0) {
+		pool_checkin(v->pool, *s);
+		*s = NULL;
+	}
 	return rc;
 }
 
@@ -357,10 +370,7 @@ int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *ui
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
 {
 	struct tree_msgbuf b = { 0 };
-	struct tree_node *n;
-	bool moved = false;
 	int rc;
-
 	size_t i;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -378,31 +388,40 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 		tree_msgs_free(b.v, b.n);
 		memset(&b, 0, sizeof(b));
 	}
-	if (rc == 0) {
-		pthread_mutex_lock(&v->tree.lock);
-		/* a listing being loaded may have been answered before this
-		 * message existed: wait for it, then add the message to it */
-		while (v->tree.nodes[idx].state == TREE_LOADING)
-			pthread_cond_wait(&v->tree.loaded, &v->tree.lock);
-		n = &v->tree.nodes[idx];
-		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
-			int64_t seen = n->changed_ns;
+	if (rc == 0)
+		rc = vfs_insert_msg(v, idx, uidvalidity, &b.v[i]);
+	tree_msgs_free(b.v, b.n);
+	return rc;
+}
 
-			rc = tree_msg_insert(n, &b.v[i]);
-			if (rc == 0) {
-				b.v[i].keywords = NULL;	/* taken over */
-				b.v[i].gm_labels = NULL;
-			}
-			moved = n->changed_ns != seen;
+int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tree_msg *m)
+{
+	struct tree_node *n;
+	bool moved = false;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->tree.lock);
+	/* a listing being loaded may have been answered before this
+	 * message existed: wait for it, then add the message to it */
+	while (v->tree.nodes[idx].state == TREE_LOADING)
+		pthread_cond_wait(&v->tree.loaded, &v->tree.lock);
+	n = &v->tree.nodes[idx];
+	if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
+		int64_t seen = n->changed_ns;
+
+		rc = tree_msg_insert(n, m);
+		if (rc == 0) {
+			m->keywords = NULL;	/* taken over */
+			m->gm_labels = NULL;
 		}
-		pthread_mutex_unlock(&v->tree.lock);
+		moved = n->changed_ns != seen;
 	}
+	pthread_mutex_unlock(&v->tree.lock);
 	/* its mtime moved; the kernel drops a directory's attributes itself
 	 * only after changing an entry in it, not after a STORE or an APPEND
 	 * at close (queued: safe from inside a handler) */
 	if (moved)
 		vfs_notify_inode(v, tree_dir_ino(idx));
-	tree_msgs_free(b.v, b.n);
 	return rc;
 }
 

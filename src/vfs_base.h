@@ -52,8 +52,9 @@ int vfs_forwarded(struct vfs *v, uint64_t ino, uint64_t *to);
 int vfs_same_uidvalidity(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity,
 			 const struct session_mbox *mb, const char *mailbox, uint32_t uid);
 /* Before acting on UID of node IDX: vfs_session on MAILBOX, then
- * vfs_same_uidvalidity against UIDVALIDITY. Both are copied by the caller
- * from the node in one hold of tree.lock, together with that caller's own
+ * vfs_same_uidvalidity against UIDVALIDITY, then session_see_uid (a NOOP
+ * when UID may be newer than the connection's view). MAILBOX and
+ * UIDVALIDITY are copied by the caller from the node in one hold of tree.lock, together with that caller's own
  * checks (the message exists, the rights, the target), which must hold
  * in the same snapshot; so that copy stays at each caller. 0 with *S checked
  * out, or -errno with *S checked in (or never out). No lock held. */
@@ -62,5 +63,11 @@ int vfs_session_checked(struct vfs *v, uint32_t idx, const char *mailbox, uint32
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
+/* Add (or replace) message M in node IDX when it is listed under
+ * UIDVALIDITY (else nothing: it is listed when next needed), waiting for
+ * a listing under way; M's keywords and gm_labels are taken over (set to
+ * NULL) when it is added. The kernel is told when the directory's mtime
+ * moved. No lock held. */
+int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tree_msg *m);
 
 #endif

@@ -168,7 +168,8 @@ int vfs_fetch_bodies(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t 
 	}
 	bound = bodies_bound(v, idx, uids, n, claims);
 again:
-	rc = vfs_session_checked(v, idx, mailbox, uidvalidity, uids[0], &s);
+	/* the newest UID (UIDS ascend): the connection must have seen them all */
+	rc = vfs_session_checked(v, idx, mailbox, uidvalidity, n > 0 ? uids[n - 1] : 0, &s);
 	if (rc < 0)
 		goto out;	/* vfs_session_checked checked S in */
 	rc = session_fetch_bodies(s, uids, n, bound, store_body, &a);

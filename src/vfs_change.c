@@ -399,12 +399,14 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	struct tree *t = &v->tree;
 	struct session *s;
 	char *from = NULL, *to = NULL;
-	uint32_t newuid = 0, uidvalidity;
+	uint32_t newuid = 0, newuv = 0, uidvalidity;
 	uint64_t msgid = vfs_gmail_msgid(v, idx, uid);
 	struct session_status st = { 0 };
 	uint32_t copy = UINT32_MAX, any = 0;
+	struct tree_msg moved = { 0 };
+	const struct tree_msg *m;
 	char *mid = NULL;
-	bool shown;
+	bool shown, known = false;
 	int rc = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -434,7 +436,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 		st.uidnext = 0;
 	rc = vfs_keep_found_copy(v, s, idx, uid, uidvalidity, from, &copy);
 	if (rc == 0)
-		rc = session_move(s, uid, to, &newuid);
+		rc = session_move(s, uid, to, &newuid, &newuv);
 	pool_checkin(v->pool, s);
 	vfs_show_copy(v, idx, from, copy);
 	if (rc < 0) {
@@ -442,14 +444,37 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 		goto out;
 	}
 	pthread_mutex_lock(&t->lock);
+	/* The server said where it went (COPYUID), and a move keeps the
+	 * message's size, INTERNALDATE and flags (RFC 6851: as COPY does,
+	 * RFC 3501 6.4.7): it is shown there as it was here, without
+	 * asking. Its MODSEQ there is new and not known (0) until the next
+	 * look at the target (a CHANGEDSINCE of its older HIGHESTMODSEQ
+	 * returns it). On Gmail its labels change with it: asked for
+	 * (vfs_show_new). */
+	m = newuid != 0 && !v->gm.on && newuv == t->nodes[newidx].uidvalidity ?
+	    tree_msg_find(&t->nodes[idx], uid) : NULL;
+	if (m != NULL) {
+		moved = *m;
+		moved.uid = newuid;
+		moved.modseq = 0;
+		moved.gm_labels = NULL;
+		moved.keywords = m->keywords != NULL ? strdup(m->keywords) : NULL;
+		known = m->keywords == NULL || moved.keywords != NULL;
+	}
 	tree_msg_remove(&t->nodes[idx], uid);
 	tree_touch(&t->nodes[newidx]);	/* also when it cannot be shown at once */
 	t->nodes[idx].status_time = 0;
 	t->nodes[newidx].status_time = 0;
 	pthread_mutex_unlock(&t->lock);
-	/* show it in the target under its new UID (the server said which,
-	 * even when this connection cannot see it yet: then it is re-listed) */
-	*newuid_out = vfs_show_new(v, newidx, to, newuid, &any, mid, st.uidnext, &shown);
+	if (known && vfs_insert_msg(v, newidx, newuv, &moved) == 0) {
+		*newuid_out = newuid;
+	} else {
+		/* show it in the target under its new UID (the server said
+		 * which, even when this connection cannot see it yet: then
+		 * it is re-listed) */
+		*newuid_out = vfs_show_new(v, newidx, to, newuid, &any, mid, st.uidnext, &shown);
+	}
+	free(moved.keywords);	/* NULL when the tree took it over */
 	/* Gmail: the message's other folders (its labels changed) */
 	vfs_gmail_moved(v, idx, newidx, msgid);
 out:

@@ -19,6 +19,7 @@
  * without a Message-ID are always appended: a draft copied twice may be
  * meant twice.
  */
+#include "crc32c.h"
 #include "log.h"
 #include "vfs_internal.h"
 #include "vfs_base.h"
@@ -106,6 +107,25 @@ uint64_t vfs_crlf_size(const char *data, size_t size)
 		if (bare_eol(data, size, i))
 			n++;
 	return n;
+}
+
+uint32_t vfs_crlf_crc(const char *data, size_t size, uint64_t *csize)
+{
+	uint32_t crc = 0;
+	size_t start = 0;
+	uint64_t n = size;
+
+	/* as canonical() would make it, without the copy */
+	for (size_t i = 0; i < size; i++) {
+		if ((data[i] != '\n' && data[i] != '\r') || !bare_eol(data, size, i))
+			continue;
+		crc = crc32c(crc, data + start, i - start);
+		crc = crc32c(crc, "\r\n", 2);
+		start = i + 1;
+		n++;
+	}
+	*csize = n;
+	return crc32c(crc, data + start, size - start);
 }
 
 /* DATA with every bare LF or CR made CRLF: *OUT is DATA itself when there
@@ -211,7 +231,51 @@ static int search(struct vfs *v, uint32_t idx, const char *data, size_t size, ui
 	return rc;
 }
 
-int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size,
+/* The first of the N messages CAND of node IDX (UIDVALIDITY UV) that has
+ * the CLEN bytes of CANON: 1 and *UID; 0 when none has; -errno when one
+ * could not be read. A candidate expunged meanwhile is none. */
+static int first_same(struct vfs *v, uint32_t idx, uint32_t uv, const uint32_t *cand, size_t n,
+		      const char *canon, size_t clen, uint32_t *uid)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = same_body(v, idx, uv, cand[i], canon, clen);
+		if (rc == 1)
+			*uid = cand[i];
+		else if (rc == -ENOENT)
+			rc = 0;	/* expunged since listed: not this one */
+	}
+	return rc;
+}
+
+int vfs_find_arrived(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t since,
+		     uint32_t *uid, uint32_t *uidvalidity)
+{
+	uint32_t cand[DEDUPE_CANDIDATES], uv = 0;
+	const char *canon;
+	size_t clen, n = 0, k = 0;
+	bool owned;
+	int rc;
+
+	*uid = 0;
+	rc = canonical(data, size, &canon, &clen, &owned);
+	if (rc < 0)
+		return rc;
+	rc = search(v, idx, data, size, cand, &n, &uv);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (cand[i] >= since)
+			cand[k++] = cand[i];
+	if (rc == 0)
+		rc = first_same(v, idx, uv, cand, k, canon, clen, uid);
+	if (rc == 1)
+		*uidvalidity = uv;
+	if (owned)
+		free((char *)canon);
+	return rc;
+}
+
+int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t size, uint32_t crc,
 		       const struct alias_target *over, uint32_t *uid, uint32_t *uidvalidity)
 {
 	struct tree *t = &v->tree;
@@ -253,20 +317,20 @@ int vfs_find_identical(struct vfs *v, uint32_t idx, const char *data, size_t siz
 				cand[n++] = nd->msgs[i - 1].uid;
 	}
 	pthread_mutex_unlock(&t->lock);
+	/* one this mount stored, with other bytes: not fetched to see so
+	 * (digests.h; digests.lock is taken without tree.lock) */
+	for (size_t i = 0, k = n; i < k; i++)
+		if (digests_differ(&v->digests, idx, uv, cand[i], clen, crc))
+			n--;
+		else
+			cand[i - (k - n)] = cand[i];
 	/* not listed (cp into a mailbox nobody looked at): ask the server
 	 * for the Message-ID rather than list every message */
 	rc = ready ? 0 : search(v, idx, data, size, cand, &n, &uv);
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = same_body(v, idx, uv, cand[i], canon, clen);
-		if (rc == 1) {
-			*uid = cand[i];
-			*uidvalidity = uv;
-		} else if (rc == -ENOENT) {
-			rc = 0;	/* expunged since listed: not this one */
-		}
-	}
+	if (rc == 0)
+		rc = first_same(v, idx, uv, cand, n, canon, clen, uid);
+	if (rc == 1)
+		*uidvalidity = uv;
 out:
 	if (owned)
 		free((char *)canon);

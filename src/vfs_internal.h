@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "aliases.h"
+#include "digests.h"
 #include "gmail.h"
 #include "pool.h"
 #include "ranges.h"
@@ -74,6 +75,7 @@ struct vfs {
 	uint64_t flagpoll_boxes, flagpoll_msgs, flagpoll_changed, flagpoll_ns;
 
 	struct aliases aliases;		/* names and inodes a change renamed (aliases.h; own lock) */
+	struct digests digests;		/* checksums of messages stored lately (digests.h; own lock) */
 
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */

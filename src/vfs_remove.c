@@ -189,7 +189,7 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 {
 	struct tree *t = &v->tree;
 	struct session *s;
-	uint32_t newuid, copy = UINT32_MAX;
+	uint32_t newuid, newuv, copy = UINT32_MAX;
 	uint64_t msgid;
 	char *mailbox = NULL, *trash = NULL;
 	bool was_deleted = false, ambiguous = false;
@@ -239,7 +239,7 @@ int vfs_remove_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidvalidi
 	if (trash == NULL) {
 		rc = session_remove_uid(s, uid, was_deleted, &ambiguous);
 	} else {
-		rc = session_move(s, uid, trash, &newuid);
+		rc = session_move(s, uid, trash, &newuid, &newuv);
 		if (rc == 0)
 			log_info("rm %s/%s: moved to %s (server without UIDPLUS)", mailbox, name, trash);
 	}

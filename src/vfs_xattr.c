@@ -78,6 +78,30 @@ static int msg_flags_xattr(const struct tree_msg *m, char **val, size_t *len)
 	return rc;
 }
 
+/* A message this mount just moved in or stored is shown without its
+ * MODSEQ there (0: no server gives that one); asked for when wanted. A
+ * failure leaves 0 shown. */
+static void modseq_known(struct vfs *v, uint64_t ino)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino), uv;
+	struct session *s;
+	struct tree_msg *m;
+	char *mailbox = NULL;
+
+	if (vfs_lock_msg(v, ino, &m) < 0)
+		return;
+	if (m->modseq == 0)
+		mailbox = strdup(t->nodes[idx].mailbox);
+	uv = t->nodes[idx].uidvalidity;
+	pthread_mutex_unlock(&t->lock);
+	if (mailbox != NULL && vfs_session_checked(v, idx, mailbox, uv, uid, &s) == 0) {
+		vfs_refresh_msg(v, s, idx, uv, uid);
+		pool_checkin(v->pool, s);
+	}
+	free(mailbox);
+}
+
 static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, size_t len,
 		     char **big, size_t *biglen)
 {
@@ -86,6 +110,8 @@ static int msg_xattr(struct vfs *v, uint64_t ino, const char *name, char *out, s
 	struct tree_msg *m;
 	int rc;
 
+	if (v->condstore && strcmp(name, "user.imap.modseq") == 0)
+		modseq_known(v, ino);
 	rc = vfs_lock_msg(v, ino, &m);
 	if (rc < 0)
 		return rc;

@@ -1,8 +1,9 @@
 """A connection that breaks while an APPEND is under way (src/vfs_append.c).
 
-imapfs never simply repeats such an APPEND: it noted UIDNEXT (STATUS)
-before sending, and after a broken stream it opens a new connection and
-looks for the message by Message-ID among the UIDs >= that UIDNEXT. Found:
+imapfs never simply repeats such an APPEND: after a broken stream it
+opens a new connection and looks for the message by Message-ID, comparing
+the bytes of each message found (without UIDPLUS it also noted UIDNEXT
+with STATUS before sending, and looks only at the UIDs >= it). Found:
 success, no second APPEND. Not found: the APPEND is sent once more. A
 message without a Message-ID cannot be looked for, so it is not sent
 again and close() fails with EIO.
@@ -158,7 +159,7 @@ def test_cut_before_send_is_sent_once_more(fresh_server, mount, imap, cut):
 
 
 def test_older_copy_does_not_count(fresh_server, mount, imap, cut):
-    """The look-up only accepts UIDs new since the APPEND began: an older
+    """The look-up only accepts a message with the same bytes: an older
     message with the same Message-ID already in the mailbox must not be
     taken for this one (cut before sending -> sent once more). (The older
     one differs in its last line: an identical one would mean the new file
