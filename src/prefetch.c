@@ -425,11 +425,18 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Is a folder other than T's being swept now? Lock held. */
+/* Is T's folder being read in no order now? (A reader in an order is
+ * followed in that order instead.) Lock held. */
+static bool swept_now(const struct track *t, uint64_t now)
+{
+	return t->used && t->order == READORDER_NONE && readsweep_active(&t->sweep, now);
+}
+
+/* Is a folder other than T's being read in no order now? Lock held. */
 static bool sweep_elsewhere(const struct prefetch *p, const struct track *t, uint64_t now)
 {
 	for (int i = 0; i < NTRACK; i++)
-		if (&p->tracks[i] != t && p->tracks[i].used && readsweep_active(&p->tracks[i].sweep, now))
+		if (&p->tracks[i] != t && swept_now(&p->tracks[i], now))
 			return true;
 	return false;
 }
@@ -497,7 +504,7 @@ void prefetch_get_stats(struct prefetch *p, struct prefetch_stats *out)
 		uint64_t now = now_ms();
 
 		for (int i = 0; i < NTRACK; i++)
-			if (p->tracks[i].used && readsweep_active(&p->tracks[i].sweep, now))
+			if (swept_now(&p->tracks[i], now))
 				out->sweeping++;
 	}
 	out->waiting = p->waiting;
