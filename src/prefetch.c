@@ -1,10 +1,11 @@
 /*
  * prefetch — see prefetch.h. A tracker per recently read mailbox holds a
  * snapshot of its messages in UID order (and, once needed, in name
- * order), where the reader was, and how far ahead batches have been
- * queued. Batches go on one FIFO queue served by the worker threads.
- * Keys are claimed in the cache when queued, so an open that overtakes
- * the prefetch waits for the body instead of fetching it twice.
+ * order), where the reader was, how far ahead batches have been queued,
+ * and the evidence of a reader in no order (readsweep.h). Batches go on
+ * one FIFO queue served by the worker threads. Keys are claimed in the
+ * cache when queued, so an open that overtakes the prefetch waits for the
+ * body instead of fetching it twice.
  */
 #include "prefetch.h"
 
@@ -13,13 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache.h"
 #include "log.h"
 #include "readorder.h"
+#include "readsweep.h"
 #include "tree.h"
 
-#define NTRACK 4	/* mailboxes followed at once */
+#define NTRACK 8	/* mailboxes followed at once (rg over an account: several) */
+#define SPLIT_MIN 4	/* messages: a sweep's pick is split over the workers down to this */
 
 struct track {
 	bool used;
@@ -34,6 +38,7 @@ struct track {
 	uint32_t last_uid;
 	size_t queued_to;	/* in the order: positions before this were considered */
 	uint64_t stamp;
+	struct readsweep sweep;	/* a reader in no order (positions of BYUID) */
 };
 
 struct batch {
@@ -49,6 +54,7 @@ struct prefetch {
 	struct cache *cache;	/* the vfs's; immutable pointer (cache.h for its lock) */
 	prefetch_fetch_fn fetch;	/* and its CTX: immutable */
 	void *fetch_ctx;
+	uint64_t max_ahead;	/* immutable: bytes ahead of a reader (PREFETCH_AHEAD, or less for a small cache) */
 	int nworkers;		/* guarded by lock (start() lowers it if threads fail) */
 	pthread_t *threads;
 	pthread_mutex_t lock;
@@ -59,6 +65,7 @@ struct prefetch {
 	uint64_t clock;
 	int busy;
 	unsigned long batches, queued;
+	unsigned long swept;	/* guarded by lock: of QUEUED, messages for readers in no order */
 	unsigned long waiting;	/* guarded by lock: messages in the queue's batches */
 };
 
@@ -71,6 +78,7 @@ static const struct readorder_msg *order_of(const struct track *t)
 
 static void track_clear(struct track *t)
 {
+	readsweep_free(&t->sweep);
 	free(t->mailbox);
 	free(t->byuid);
 	free(t->byname);
@@ -103,6 +111,9 @@ static int track_load(struct prefetch *p, struct track *t, uint32_t node)
 		t->byuid[i].size = nd->msgs[i].size;
 	}
 	t->n = nd->nmsgs;
+	rc = readsweep_init(&t->sweep, t->n);
+	if (rc < 0)
+		goto out;
 	t->gen = nd->gen;
 	t->uidvalidity = nd->uidvalidity;
 	t->node = node;
@@ -144,7 +155,7 @@ static struct track *track_for(struct prefetch *p, uint32_t node)
 
 /* ---- queueing (lock held) ---------------------------------------------- */
 
-static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t n)
+static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t n, bool sweep)
 {
 	struct batch *b = calloc(1, sizeof(*b));
 
@@ -169,6 +180,8 @@ static void enqueue(struct prefetch *p, struct track *t, uint32_t *uids, size_t 
 		p->head = b;
 	p->tail = b;
 	p->queued += n;
+	if (sweep)
+		p->swept += n;
 	p->waiting += n;
 	pthread_cond_signal(&p->work);
 }
@@ -193,9 +206,9 @@ static void plan(struct prefetch *p, struct track *t, size_t pos)
 	}
 	/* refill only once half of it has been read: one FETCH of many
 	 * messages, not one per message the reader takes */
-	if (t->queued_to > pos + 1 && (ahead >= PREFETCH_AHEAD / 2 || msgs >= PREFETCH_AHEAD_MSGS / 2))
+	if (t->queued_to > pos + 1 && (ahead >= p->max_ahead / 2 || msgs >= PREFETCH_AHEAD_MSGS / 2))
 		return;
-	for (i = t->queued_to; i < t->n && ahead < PREFETCH_AHEAD && msgs < PREFETCH_AHEAD_MSGS; i++) {
+	for (i = t->queued_to; i < t->n && ahead < p->max_ahead && msgs < PREFETCH_AHEAD_MSGS; i++) {
 		struct cache_key k = { t->mailbox, t->uidvalidity, v[i].uid, 0 };
 
 		ahead += v[i].size;
@@ -209,7 +222,7 @@ static void plan(struct prefetch *p, struct track *t, size_t pos)
 		uids[nb++] = v[i].uid;
 		bbytes += v[i].size;
 		if (nb == PREFETCH_BATCH_MSGS || bbytes >= PREFETCH_BATCH) {
-			enqueue(p, t, uids, nb);
+			enqueue(p, t, uids, nb, false);
 			uids = NULL;
 			nb = 0;
 			bbytes = 0;
@@ -217,9 +230,65 @@ static void plan(struct prefetch *p, struct track *t, size_t pos)
 	}
 	t->queued_to = i;
 	if (nb > 0)
-		enqueue(p, t, uids, nb);
+		enqueue(p, t, uids, nb, false);
 	else
 		free(uids);
+}
+
+struct take_ctx {
+	struct prefetch *p;
+	struct track *t;
+};
+
+/* readsweep_pick's TAKE: claim the message at POS of the tracker's
+ * folder, unless it is too large to fetch whole. */
+static bool take_claim(void *ctx, size_t pos)
+{
+	struct take_ctx *c = ctx;
+	struct track *t = c->t;
+	struct cache_key k = { t->mailbox, t->uidvalidity, t->byuid[pos].uid, 0 };
+
+	return t->byuid[pos].size <= PREFETCH_MAX_MSG && cache_claim(c->p->cache, &k) == 0;
+}
+
+/* A reader in no order: fetch what readsweep picks, split into batches
+ * so that every worker has one (a batch costs a round trip; batches on
+ * several connections share it), none above the batch bounds. The
+ * batches go in the order of the pick, the messages nearest the reader
+ * first (enqueue sorts each one's UIDs). */
+static void plan_sweep(struct prefetch *p, struct track *t)
+{
+	size_t pos[PREFETCH_AHEAD_MSGS];
+	struct take_ctx c = { p, t };
+	size_t k = readsweep_pick(&t->sweep, t->byuid, PREFETCH_AHEAD_MSGS, p->max_ahead, take_claim, &c, pos,
+				  PREFETCH_AHEAD_MSGS);
+	size_t per = (k + (size_t)p->nworkers - 1) / (size_t)(p->nworkers > 0 ? p->nworkers : 1);
+	size_t i = 0;
+
+	if (per < SPLIT_MIN)
+		per = SPLIT_MIN;
+	if (per > PREFETCH_BATCH_MSGS)
+		per = PREFETCH_BATCH_MSGS;
+	while (i < k) {
+		uint32_t *uids = malloc(per * sizeof(*uids));
+		uint64_t bytes = 0;
+		size_t nb = 0;
+
+		if (uids == NULL) {
+			for (; i < k; i++) {
+				struct cache_key key = { t->mailbox, t->uidvalidity, t->byuid[pos[i]].uid, 0 };
+
+				cache_unclaim(p->cache, &key);
+			}
+			break;
+		}
+		while (i < k && nb < per && (nb == 0 || bytes + t->byuid[pos[i]].size <= PREFETCH_BATCH)) {
+			uids[nb++] = t->byuid[pos[i]].uid;
+			bytes += t->byuid[pos[i]].size;
+			i++;
+		}
+		enqueue(p, t, uids, nb, true);
+	}
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -285,11 +354,16 @@ int prefetch_new(struct tree *tree, struct cache *cache, int workers, prefetch_f
 		 struct prefetch **out)
 {
 	struct prefetch *p = calloc(1, sizeof(*p));
+	struct cache_stats cs;
 
 	if (p == NULL)
 		return -ENOMEM;
 	p->tree = tree;
 	p->cache = cache;
+	/* what is read ahead must not push itself out of the cache before
+	 * the reader gets there */
+	cache_get_stats(cache, &cs);
+	p->max_ahead = cs.max / 4 < PREFETCH_AHEAD ? cs.max / 4 : PREFETCH_AHEAD;
 	p->fetch = fetch;
 	p->fetch_ctx = ctx;
 	p->nworkers = workers;
@@ -343,10 +417,36 @@ void prefetch_free(struct prefetch *p)
 	free(p);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Is T's folder being read in no order now? (A reader in an order is
+ * followed in that order instead.) Lock held. */
+static bool swept_now(const struct track *t, uint64_t now)
+{
+	return t->used && t->order == READORDER_NONE && readsweep_active(&t->sweep, now);
+}
+
+/* Is a folder other than T's being read in no order now? Lock held. */
+static bool sweep_elsewhere(const struct prefetch *p, const struct track *t, uint64_t now)
+{
+	for (int i = 0; i < NTRACK; i++)
+		if (&p->tracks[i] != t && swept_now(&p->tracks[i], now))
+			return true;
+	return false;
+}
+
 void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 {
+	uint64_t now = now_ms();
 	struct track *t;
-	size_t pos = 0;
+	size_t pos = 0, upos;
+	bool swept;
 
 	if (p == NULL)
 		return;
@@ -358,6 +458,9 @@ void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 	t = track_for(p, node);
 	if (t == NULL)
 		goto out;
+	upos = readorder_uid_pos(t->byuid, t->n, uid);
+	swept = readsweep_note(&t->sweep, upos, upos < t->n ? t->byuid[upos].size : 0, now,
+			       sweep_elsewhere(p, t, now));
 	if (t->order == READORDER_NONE && t->last_uid != 0) {
 		/* the second open decides the order, if any */
 		if (readorder_follows(t->byuid, t->n, READORDER_UID, t->last_uid, uid, &pos)) {
@@ -380,6 +483,8 @@ void prefetch_note(struct prefetch *p, uint32_t node, uint32_t uid)
 	t->last_uid = uid;
 	if (t->order != READORDER_NONE)
 		plan(p, t, pos);
+	else if (swept)
+		plan_sweep(p, t);
 out:
 	pthread_mutex_unlock(&p->lock);
 }
@@ -394,6 +499,14 @@ void prefetch_get_stats(struct prefetch *p, struct prefetch_stats *out)
 	out->busy = p->busy;
 	out->batches = p->batches;
 	out->queued = p->queued;
+	out->swept = p->swept;
+	{
+		uint64_t now = now_ms();
+
+		for (int i = 0; i < NTRACK; i++)
+			if (swept_now(&p->tracks[i], now))
+				out->sweeping++;
+	}
 	out->waiting = p->waiting;
 	pthread_mutex_unlock(&p->lock);
 }

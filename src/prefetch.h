@@ -1,14 +1,19 @@
 /*
- * prefetch — read ahead when a process reads a folder's messages one
- * after another (grep -r, rsync, cat *, a backup script).
+ * prefetch — read ahead when a process works through a folder's
+ * messages: one after another (grep -r, rsync, cat *) or in no order
+ * (rg's threads, xargs -P, notmuch, a backup tool).
  *
  * Every open of a message is noted. When two opens in a row in one
  * mailbox are neighbours in UID order (grep -r: our readdir order) or in
  * name order ("10.eml" < "9.eml": rsync, shell globs), the messages that
- * come next in that order are fetched ahead, whole, into the body cache:
- * batched `UID FETCH set BODY.PEEK[]` commands (never \Seen) run by worker
+ * come next in that order are fetched ahead; when the opens follow no
+ * order but show a reader working through the folder (readsweep.h), the
+ * messages nearest its recent opens are, in a growing allowance per
+ * message it opened. Either way whole, into the body cache: batched
+ * `UID FETCH set BODY.PEEK[]` commands (never \Seen) run by worker
  * threads on the pool's other sessions, streamed one message at a time.
- * Read-ahead is bounded (PREFETCH_AHEAD bytes and messages beyond the
+ * Read-ahead is bounded (PREFETCH_AHEAD bytes, or a quarter of the
+ * cache if that is less, and PREFETCH_AHEAD_MSGS messages beyond the
  * reader), so when the reader stops, prefetch stops. Messages larger than
  * PREFETCH_MAX_MSG are left to the reader's windows.
  *
@@ -64,6 +69,8 @@ struct prefetch_stats {
 	int busy;		/* running a batch now */
 	unsigned long batches;	/* FETCH commands sent */
 	unsigned long queued;	/* messages queued since mount */
+	unsigned long swept;	/* of those, for readers in no order (readsweep.h) */
+	int sweeping;		/* folders read in no order now */
 	unsigned long waiting;	/* messages queued and not yet asked for (the queue's length) */
 };
 void prefetch_get_stats(struct prefetch *p, struct prefetch_stats *out);

@@ -54,6 +54,11 @@ static size_t find(const struct readorder_msg *v, size_t n, uint32_t uid, int (*
 	return p ? (size_t)(p - v) : n;
 }
 
+size_t readorder_uid_pos(const struct readorder_msg *v, size_t n, uint32_t uid)
+{
+	return find(v, n, uid, cmp_uid);
+}
+
 bool readorder_follows(const struct readorder_msg *v, size_t n, enum readorder order, uint32_t last,
 		       uint32_t cur, size_t *pos)
 {

@@ -26,6 +26,8 @@ struct readorder_msg {
 uint64_t readorder_name_key(uint32_t uid);
 /* Set every key of V (N messages) and sort V into name order. */
 void readorder_sort_by_name(struct readorder_msg *v, size_t n);
+/* The position of UID in V (N messages in UID order), or N. */
+size_t readorder_uid_pos(const struct readorder_msg *v, size_t n, uint32_t uid);
 /* Is CUR a few steps (1 to READORDER_SKIP) after LAST in V (N messages,
  * sorted in ORDER: READORDER_UID or READORDER_NAME)? *POS: CUR's
  * position in V (N when absent). */

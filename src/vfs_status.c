@@ -103,8 +103,9 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 		if (pf.workers == 0)
 			fprintf(f, "read-ahead: off (%s)\n", cfg->max_conns == 1 ? "max_conns=1" : "no threads");
 		else
-			fprintf(f, "read-ahead: %d threads, %d busy; %lu messages in %lu batches since mount\n",
-				pf.workers, pf.busy, pf.queued, pf.batches);
+			fprintf(f, "read-ahead: %d threads, %d busy; %lu messages in %lu batches since mount "
+				"(%lu for readers in no order; %d folder%s being read in no order)\n", pf.workers, pf.busy,
+				pf.queued, pf.batches, pf.swept, pf.sweeping, pf.sweeping == 1 ? "" : "s");
 		fprintf(f, "read-ahead queue: %lu messages\n", pf.waiting);
 	}
 	{

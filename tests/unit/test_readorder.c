@@ -2,7 +2,8 @@
  * test_readorder — the orders read-ahead follows (src/readorder.c): name
  * keys compare as "UID.eml" strings do, the name order of a folder, and
  * whether an open follows the last one closely enough (1 to
- * READORDER_SKIP steps on) in UID or in name order.
+ * READORDER_SKIP steps on) in UID or in name order, and where a UID is in
+ * UID order.
  */
 #include "check.h"
 #include "readorder.h"
@@ -90,5 +91,11 @@ int main(void)
 
 		CHECK(!readorder_follows(byuid_v, 0, READORDER_UID, 1, 2, &pos) && pos == 0, "empty folder");
 	}
+	/* a UID's position in UID order; absent ones (and an empty folder): N */
+	for (size_t i = 0; i < N; i++)
+		CHECK(readorder_uid_pos(byuid_v, N, uids[i]) == i, "UID %u at %zu", uids[i], i);
+	CHECK(readorder_uid_pos(byuid_v, N, 0) == N, "UID 0 absent");
+	CHECK(readorder_uid_pos(byuid_v, N, 12) == N, "UID 12 absent");
+	CHECK(readorder_uid_pos(byuid_v, 0, 1) == 0, "empty folder: 0");
 	return check_finish("test_readorder");
 }
