@@ -72,7 +72,8 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import certs        # noqa: E402
 import mountutil    # noqa: E402
 from fakeserver import FakeServer  # noqa: E402
-from run import RawImap, fmt_secs, fmt_bytes, vm_hwm  # noqa: E402
+from benchutil import fmt_secs, fmt_bytes, vm_hwm  # noqa: E402
+from rawimap import RawImap  # noqa: E402
 
 ENV_C = dict(os.environ, LC_ALL="C")
 PASSWORD = "pw"

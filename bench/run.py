@@ -1,72 +1,55 @@
 #!/usr/bin/python3
-"""imapfs benchmark: one run, one throwaway Dovecot, a table of medians.
-
-One file of about 750 lines on purpose: this docstring is the benchmark's
-manual, and the Bench class is one run in order (setup, measurements,
-cleanup, report) over that run's state; cut apart, each piece would need
-all of it. The baseline IMAP client is apart, in bench/rawimap.py.
+"""imapfs benchmark: one run, one throwaway Dovecot, tables of medians.
 
     sudo /usr/bin/python3 bench/run.py [--count N] [--reps R] [--big]
-                                       [--seed S] [--out FILE] [-o OPT]...
+                                       [--rtt MS] [--ops N] [--slow S]
+                                       [--skip PART]... [--seed S]
+                                       [--out FILE] [-o OPT]...
 
-Starts a Dovecot of the integration tests (tests/integration/dovecot.py,
-"slash" layout), writes the deterministic corpus of bench/gencorpus.py into
-its mailbox "Bench" (and the same files into a local Maildir), fills
-"L100", "L1k", "L10k" (and "L100k" with --big) with that many small
-messages, lets Dovecot index everything, and then measures, each R times
-(median reported):
+bench/README.md is the manual: every row, option and target. This file is
+the run in order, over one Bench object that holds the run's state (the
+server, the corpus and what the server says of it, the samples, the
+problems) and the helpers every part uses (mounts, searches checked
+against the corpus, repetitions):
 
-  raw stream      one TLS connection, LOGIN, SELECT Bench, then
-                  UID FETCH 1:* BODY.PEEK[]: seconds from sending FETCH to
-                  the tagged OK, the socket read in 256 KiB recv()s (no
-                  parsing, just the tagged line at the end). One untimed run
-                  first, so Dovecot reads its files from the page cache.
-  raw metadata    the same for UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE
-                  FLAGS) of each L* mailbox.
-  mbsync          mbsync (isync) pulling Bench into an empty local Maildir.
-  local grep      grep -rl invoice on the local Maildir copy (page cache
-                  warm: one untimed run first).
-  imapfs grep     cold: a fresh mount with an empty cache directory
-                  (-o cache_dir=), grep -rl invoice MNT/Bench; warm: unmount,
-                  mount again with the same cache directory, grep again;
-                  hot: the same mount, grep again (kernel page cache). The
-                  matches of every grep are compared with the corpus (via
-                  Message-ID); peak RSS (VmHWM) of the imapfs process is
-                  read after the cold grep.
-  imapfs ls       ls -l MNT/Lxx >/dev/null on a fresh mount (empty cache).
-  head            head -c 100 of the largest message of Bench on a fresh
-                  mount behind the counting TCP proxy of tests/integration:
-                  bytes the server sent for it (TLS and IMAP framing
-                  included), after the listing and a stat of the file.
+  setup     a Dovecot of the integration tests (tests/integration/
+            dovecot.py, "slash" layout); the deterministic corpus of
+            gencorpus.py in its mailbox "Bench" and in a local Maildir;
+            "L100", "L1k", "L10k" (those up to --count, at least L100;
+            "L100k" with --big) of small messages for ls; Dovecot indexes
+            everything before anything is measured.
+  loopback  raw stream and raw metadata FETCH (the baselines, bench/
+            rawimap.py), grep and rg on the local Maildir, mbsync, imapfs
+            cold/warm/hot grep, cold rg, cold ls -l, head -c 100 (here).
+  floor     grep through libfuse's own passthrough_ll over the local
+            Maildir (floor.py): the best FUSE does on this machine.
+  delayed   the cold rows through tests/integration/delayproxy.py, which
+            delays each direction by --rtt/2 (delayed.py).
+  ops       rm, mv, setfattr and cp loops over that link, timed and with
+            the proxy's count of flights (fileops.py).
 
-Every command runs with LC_ALL=C. Seconds come from time.monotonic() around
-the command (process start included). The table (also written as Markdown,
-with the machine facts and every sample, to --out, default
-bench/last-run.md) gives each median, its ratio to its baseline and the
-target:
-
-  cold grep  <= 1.5 x raw stream        warm grep <= 1.3 x local grep
-  cold ls    <= 3 x raw metadata FETCH  peak RSS  <= 200 MiB
-  head -c 100 <= 64 KiB from the server
+report.py writes the tables (also as Markdown, with the machine facts and
+every sample, to --out, default bench/last-run.md). Every command runs
+with LC_ALL=C; seconds come from time.monotonic() around the command
+(process start included); each ratio is against a baseline measured in
+the same run.
 
 Exit status: 0 when everything ran and every check of correctness passed
 (missed targets are reported, not failures), 1 when a check failed (wrong
-grep matches, imapfs exited non-zero, a wrong byte count ...), 2 on an
-error that stopped the run. Everything (mounts, proxy, Dovecot, temp dirs)
-is cleaned up at exit, also on failure, SIGINT or SIGTERM.
+matches, imapfs exited non-zero, a wrong byte count, a file operation
+that left the wrong mail on the server ...), 2 on an error that stopped
+the run. Everything (mounts, proxies, Dovecot, temp dirs) is cleaned up
+at exit, also on failure, SIGINT or SIGTERM.
 """
 
 import sys
 sys.dont_write_bytecode = True  # noqa: E402  (no __pycache__ in the tree)
 
 import argparse
-import datetime
 import os
-import platform
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import tempfile
 import time
@@ -80,83 +63,20 @@ import dovecot      # noqa: E402
 import gencorpus    # noqa: E402
 import mountutil    # noqa: E402
 from proxy import Proxy  # noqa: E402
-# manymbox.py imports RawImap from here too
-from rawimap import RawImap, raw_fetch  # noqa: E402,F401
+from rawimap import raw_fetch  # noqa: E402
+from benchutil import NEEDLE, say, timed, vm_hwm  # noqa: E402
+import delayed      # noqa: E402
+import fileops      # noqa: E402
+import floor        # noqa: E402
+import report       # noqa: E402
 
-NEEDLE = "invoice"
 LS_SIZES = (("L100", 100), ("L1k", 1000), ("L10k", 10000))
 LS_BIG = ("L100k", 100000)
-CMD_TIMEOUT = 3600          # seconds for any one measured command
-ENV_C = dict(os.environ, LC_ALL="C")
-ENV_C.pop("IMAPFS_PASSWORD", None)
+META = "(UID RFC822.SIZE INTERNALDATE FLAGS)"
+# the searches of the benchmark: each prints the files that match
+SEARCH = {"grep": ["grep", "-rl", NEEDLE], "rg": ["rg", "-l", NEEDLE]}
+PARTS = ("mbsync", "rg", "ls", "head", "floor", "delayed", "ops")
 
-TARGET_COLD_GREP = 1.5      # x raw stream
-TARGET_WARM_GREP = 1.3      # x local grep
-TARGET_COLD_LS = 3.0        # x raw metadata FETCH
-TARGET_RSS = 200 * 2**20    # bytes
-TARGET_HEAD = 64 * 1024     # bytes from the server
-
-
-def say(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr,
-          flush=True)
-
-
-# ---- helpers -------------------------------------------------------------------
-
-def timed(argv, **kw):
-    """Run ARGV (LC_ALL=C); -> (seconds, CompletedProcess)."""
-    kw.setdefault("stdout", subprocess.PIPE)
-    kw.setdefault("stderr", subprocess.PIPE)
-    t0 = time.monotonic()
-    r = subprocess.run(argv, env=ENV_C, stdin=subprocess.DEVNULL,
-                       timeout=CMD_TIMEOUT, **kw)
-    return time.monotonic() - t0, r
-
-
-def vm_hwm(pid):
-    """Peak resident set (VmHWM) of PID in bytes."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM for pid %d" % pid)
-
-
-def fmt_secs(s):
-    if s is None:
-        return "—"
-    if s < 0.01:
-        return "%.2f ms" % (s * 1e3)
-    if s < 10:
-        return "%.3f s" % s
-    return "%.1f s" % s
-
-
-def fmt_bytes(b):
-    if b is None:
-        return "—"
-    if b < 10 * 1024:
-        return "%d B" % b
-    if b < 10 * 2**20:
-        return "%.1f KiB" % (b / 1024)
-    return "%.1f MiB" % (b / 2**20)
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def cmd_output(argv):
-    try:
-        r = subprocess.run(argv, capture_output=True, timeout=30, env=ENV_C)
-        return (r.stdout or r.stderr).decode("utf-8", "replace").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "(%s)" % e
-
-
-# ---- the benchmark ---------------------------------------------------------------
 
 class Bench:
     def __init__(self, args):
@@ -164,12 +84,15 @@ class Bench:
         self.reps = args.reps
         self.tmp = None
         self.server = None
-        self.proxy = None
+        self.proxy = None        # the counting proxy of the head row
+        self.delay_proxy = None  # the delayed link (delayed.py)
+        self.floor = None        # the passthrough_ll mount (floor.py)
         self.samples = {}        # name -> list of values (per repetition)
         self.problems = []       # correctness failures (strings)
         self.notes = []          # things worth knowing, for the report
-        self.status_text = None  # `imapfs status` after the first cold grep
-        self.ls_boxes = list(LS_SIZES) + ([LS_BIG] if args.big else [])
+        self.status = {}         # label -> `imapfs status` after its first
+        boxes = [b for b in LS_SIZES if b[1] <= max(args.count, 100)]
+        self.ls_boxes = boxes + ([LS_BIG] if args.big else [])
         self.imapfs_opts = list(args.imapfs_opt)
 
     def add(self, name, value):
@@ -178,6 +101,20 @@ class Bench:
     def problem(self, msg):
         say("PROBLEM: " + msg)
         self.problems.append(msg)
+
+    def doing(self, part):
+        return part not in self.args.skip
+
+    def repeat(self, key, what):
+        """range(reps), cut short when the first sample of KEY took longer
+        than --slow seconds (a row that slow is measured once; noted)."""
+        for rep in range(self.reps):
+            first = (self.samples.get(key) or [None])[0]
+            if rep and first is not None and first > self.args.slow:
+                self.notes.append("%s: measured once (%.0f s, over --slow "
+                                  "%g s)" % (what, first, self.args.slow))
+                return
+            yield rep
 
     # ---- setup ----
     def setup(self):
@@ -271,47 +208,14 @@ class Bench:
         os.makedirs(d, mode=0o700)
         return d
 
-    # ---- measurements ----
-    def raw_stream(self):
-        say("raw stream: UID FETCH 1:* BODY.PEEK[] of Bench (1 warm-up + %d)"
-            % self.reps)
-        raw_fetch(self.server, "Bench", "BODY.PEEK[]")
-        for _ in range(self.reps):
-            dt, n, _ = raw_fetch(self.server, "Bench", "BODY.PEEK[]")
-            if n < self.server_bytes:
-                self.problem("raw stream read %d bytes, the messages have %d"
-                             % (n, self.server_bytes))
-            self.raw_stream_bytes = n
-            self.add("raw_stream", dt)
-            say("  %.3fs, %d bytes" % (dt, n))
+    def status_once(self, label, m):
+        """Keep `imapfs status` of mount M under LABEL, the first time."""
+        if label not in self.status:
+            r = mountutil.run_imapfs(["status", m.path])
+            self.status[label] = (r.stdout + r.stderr).decode("utf-8",
+                                                              "replace")
 
-    def raw_meta(self):
-        for name, n in self.ls_boxes:
-            say("raw metadata FETCH of %s (x%d)" % (name, self.reps))
-            raw_fetch(self.server, name, "(UID RFC822.SIZE INTERNALDATE FLAGS)")
-            for _ in range(self.reps):
-                dt, nb, sel = raw_fetch(self.server, name,
-                                        "(UID RFC822.SIZE INTERNALDATE FLAGS)")
-                self.add("raw_meta_" + name, dt)
-                self.add("raw_select_" + name, sel)   # context only
-                say("  %.4fs, %d bytes (SELECT took %.4fs)" % (dt, nb, sel))
-
-    def local_grep(self):
-        root = os.path.dirname(self.local)
-        say("grep -rl %s on the local Maildir (1 warm-up + %d)"
-            % (NEEDLE, self.reps))
-        timed(["grep", "-rl", NEEDLE, root])
-        for _ in range(self.reps):
-            dt, r = timed(["grep", "-rl", NEEDLE, root])
-            self.add("local_grep", dt)
-            say("  %.3fs" % dt)
-        ids = set()
-        for p in r.stdout.decode().split():
-            with open(p, "rb") as f:
-                m = re.search(rb"^Message-ID: <([^>]+)>", f.read(8192), re.M)
-                ids.add(m.group(1).decode() if m else p)
-        self.check_matches("local grep", ids)
-
+    # ---- searches, checked against the corpus ----
     def check_matches(self, what, ids):
         want = self.corpus["invoice_msgids"]
         if ids != want:
@@ -321,57 +225,148 @@ class Bench:
             return False
         return True
 
-    def grep_mount(self, m, what):
-        """grep -rl on MNT/Bench; -> seconds. Checks exit status and the
-        messages matched."""
-        path = os.path.join(m.path, "Bench")
-        dt, r = timed(["grep", "-rl", NEEDLE, path])
+    def search(self, tool, root, what, msgid_of):
+        """Run TOOL (grep or rg) over ROOT; -> seconds. Checks its exit
+        status and the messages it matched (MSGID_OF: path -> Message-ID)."""
+        dt, r = timed(SEARCH[tool] + [root])
         if r.returncode not in (0, 1) or r.stderr:
-            self.problem("%s: grep exited %d: %s" % (
-                what, r.returncode, r.stderr.decode("utf-8", "replace")[:2000]))
-        ids = set()
-        for p in r.stdout.decode("utf-8", "replace").split():
-            base = os.path.basename(p)
-            try:
-                ids.add(self.msgid[int(base.split(".")[0])])
-            except (ValueError, KeyError):
-                ids.add("?" + base)
-        self.check_matches(what, ids)
-        if not m.alive():
-            self.problem("%s: imapfs is gone after the grep (exit %s); log "
-                         "tail:\n%s" % (what, m.proc.poll(), m.log()[-3000:]))
+            self.problem("%s: %s exited %d: %s" % (
+                what, tool, r.returncode,
+                r.stderr.decode("utf-8", "replace")[:2000]))
+        paths = r.stdout.decode("utf-8", "replace").splitlines()
+        self.check_matches(what, {msgid_of(p) for p in paths})
         return dt
 
+    def local_msgid(self, path):
+        with open(path, "rb") as f:
+            m = re.search(rb"^Message-ID: <([^>]+)>", f.read(8192), re.M)
+        return m.group(1).decode() if m else path
+
+    def mount_msgid(self, path):
+        base = os.path.basename(path)
+        try:
+            return self.msgid[int(base.split(".")[0])]
+        except (ValueError, KeyError):
+            return "?" + base
+
+    def search_mount(self, m, tool, what):
+        """TOOL over MNT/Bench, checked; -> seconds."""
+        dt = self.search(tool, os.path.join(m.path, "Bench"), what,
+                         self.mount_msgid)
+        if not m.alive():
+            self.problem("%s: imapfs is gone after the %s (exit %s); log "
+                         "tail:\n%s" % (what, tool, m.proc.poll(),
+                                        m.log()[-3000:]))
+        return dt
+
+    def cold_search(self, tool, key, what, url=None, proxy=None, cache=None):
+        """TOOL over MNT/Bench on a fresh mount (through URL) with an empty
+        cache directory (CACHE, kept; else one of its own, removed): samples
+        KEY (seconds), KEY_rss (VmHWM after it) and with PROXY (a
+        DelayProxy) KEY_flights, the client's flights on all connections
+        from the start of the search until the link is quiet."""
+        own = cache is None
+        cache = cache or self.fresh_cache(key)
+        m = self.mount(cache, url=url)
+        try:
+            if not os.path.isdir(os.path.join(m.path, "Bench")):
+                raise RuntimeError("no Bench in the mount: %s"
+                                   % os.listdir(m.path))
+            snap = proxy.mark() if proxy else None
+            dt = self.search_mount(m, tool, what)
+            self.add(key, dt)
+            rss = vm_hwm(m.proc.pid)
+            self.add(key + "_rss", rss)
+            extra = ""
+            if proxy:
+                proxy.settle(timeout=30)
+                fl = proxy.total_flights(snap)
+                self.add(key + "_flights", fl)
+                extra = ", %d flights" % fl
+            say("  %s %.3fs, VmHWM %.1f MiB%s" % (what, dt, rss / 2**20, extra))
+            self.status_once(what, m)
+        finally:
+            self.unmount(m, what)
+        if own:
+            shutil.rmtree(cache, ignore_errors=True)
+        return dt
+
+    def ls_mount(self, m, name, n, what):
+        """ls -l MNT/NAME >/dev/null, checked for N entries; -> seconds."""
+        path = os.path.join(m.path, name)
+        dt, r = timed(["ls", "-l", path], stdout=subprocess.DEVNULL)
+        if r.returncode != 0:
+            self.problem("%s: ls -l %s exited %d: %s" % (
+                what, name, r.returncode, r.stderr.decode()[:2000]))
+        got = len(os.listdir(path))
+        if got != n:
+            self.problem("%s: %s lists %d entries, want %d"
+                         % (what, name, got, n))
+        return dt
+
+    # ---- loopback measurements ----
+    def raw_stream(self):
+        say("raw stream: UID FETCH 1:* BODY.PEEK[] of Bench (1 warm-up + %d)"
+            % self.reps)
+        raw_fetch(self.server, "Bench", "BODY.PEEK[]")
+        for _ in range(self.reps):
+            self.raw_stream_once("raw_stream")
+
+    def raw_stream_once(self, key, port=None):
+        """One timed UID FETCH 1:* BODY.PEEK[] of Bench (through PORT)."""
+        dt, n, _ = raw_fetch(self.server, "Bench", "BODY.PEEK[]", port=port)
+        if n < self.server_bytes:
+            self.problem("raw stream read %d bytes, the messages have %d"
+                         % (n, self.server_bytes))
+        self.add(key, dt)
+        say("  raw stream %.3fs, %d bytes" % (dt, n))
+
+    def raw_meta(self):
+        for name, n in self.ls_boxes:
+            say("raw metadata FETCH of %s (x%d)" % (name, self.reps))
+            raw_fetch(self.server, name, META)
+            for _ in range(self.reps):
+                self.raw_meta_once(name, "raw_meta_" + name,
+                                   "raw_select_" + name)
+
+    def raw_meta_once(self, name, key, select_key, port=None):
+        dt, nb, sel = raw_fetch(self.server, name, META, port=port)
+        self.add(key, dt)
+        self.add(select_key, sel)   # context only
+        say("  %.4fs, %d bytes (SELECT took %.4fs)" % (dt, nb, sel))
+
+    def local_search(self):
+        root = os.path.dirname(self.local)
+        for tool in ("grep", "rg") if self.doing("rg") else ("grep",):
+            say("%s on the local Maildir (1 warm-up + %d)"
+                % (" ".join(SEARCH[tool]), self.reps))
+            timed(SEARCH[tool] + [root])
+            for _ in range(self.reps):
+                dt = self.search(tool, root, "local " + tool,
+                                 self.local_msgid)
+                self.add("local_" + tool, dt)
+                say("  %.3fs" % dt)
+
     def imapfs_grep(self):
-        for rep in range(self.reps):
+        for rep in self.repeat("cold_grep", "imapfs cold grep"):
             say("imapfs grep, repetition %d/%d" % (rep + 1, self.reps))
             cache = self.fresh_cache("grep")
+            self.cold_search("grep", "cold_grep", "cold grep", cache=cache)
             m = self.mount(cache)
             try:
-                if not os.path.isdir(os.path.join(m.path, "Bench")):
-                    raise RuntimeError("no Bench in the mount: %s"
-                                       % os.listdir(m.path))
-                dt = self.grep_mount(m, "cold grep")
-                self.add("cold_grep", dt)
-                rss = vm_hwm(m.proc.pid)
-                self.add("peak_rss", rss)
-                say("  cold %.3fs, VmHWM %.1f MiB" % (dt, rss / 2**20))
-                if self.status_text is None:
-                    r = mountutil.run_imapfs(["status", m.path])
-                    self.status_text = (r.stdout + r.stderr).decode(
-                        "utf-8", "replace")
-            finally:
-                self.unmount(m, "cold grep")
-            m = self.mount(cache)
-            try:
-                dt = self.grep_mount(m, "warm grep")
+                dt = self.search_mount(m, "grep", "warm grep")
                 self.add("warm_grep", dt)
-                dt2 = self.grep_mount(m, "hot grep")
+                dt2 = self.search_mount(m, "grep", "hot grep")
                 self.add("hot_grep", dt2)
                 say("  warm %.3fs, hot %.3fs" % (dt, dt2))
             finally:
                 self.unmount(m, "warm/hot grep")
             shutil.rmtree(cache, ignore_errors=True)
+
+    def imapfs_rg(self):
+        for rep in self.repeat("cold_rg", "imapfs cold rg"):
+            say("imapfs cold rg -l, repetition %d/%d" % (rep + 1, self.reps))
+            self.cold_search("rg", "cold_rg", "cold rg")
 
     def imapfs_ls(self):
         for name, n in self.ls_boxes:
@@ -380,15 +375,7 @@ class Bench:
                 cache = self.fresh_cache("ls")
                 m = self.mount(cache)
                 try:
-                    path = os.path.join(m.path, name)
-                    dt, r = timed(["ls", "-l", path], stdout=subprocess.DEVNULL)
-                    if r.returncode != 0:
-                        self.problem("ls -l %s exited %d: %s" % (
-                            name, r.returncode, r.stderr.decode()[:2000]))
-                    got = len(os.listdir(path))
-                    if got != n:
-                        self.problem("%s lists %d entries, want %d"
-                                     % (name, got, n))
+                    dt = self.ls_mount(m, name, n, "cold ls")
                     self.add("cold_ls_" + name, dt)
                     self.add("ls_rss_" + name, vm_hwm(m.proc.pid))
                     say("  %.4fs" % dt)
@@ -432,7 +419,7 @@ class Bench:
         say("head -c 100 of UID %d (%d bytes) through the counting proxy (x%d)"
             % (uid, size, self.reps))
         self.proxy = Proxy(self.server.imaps_port).start()
-        url = "imaps://%s@127.0.0.1:%d/" % (self.server.user, self.proxy.port)
+        url = mountutil.local_url(self.server.user, self.proxy.port)
         for _ in range(self.reps):
             cache = self.fresh_cache("head")
             m = self.mount(cache, url=url)
@@ -465,11 +452,22 @@ class Bench:
         self.setup()
         self.raw_stream()
         self.raw_meta()
-        self.local_grep()
-        self.mbsync()
+        self.local_search()
+        if self.doing("floor"):
+            floor.measure(self)
+        if self.doing("mbsync"):
+            self.mbsync()
         self.imapfs_grep()
-        self.imapfs_ls()
-        self.head()
+        if self.doing("rg"):
+            self.imapfs_rg()
+        if self.doing("ls"):
+            self.imapfs_ls()
+        if self.doing("head"):
+            self.head()
+        if self.doing("delayed"):
+            delayed.measure(self)
+        if self.doing("ops"):
+            fileops.measure(self)
         self.t_total = time.monotonic() - self.t_start
         self.load_after = os.getloadavg()
 
@@ -480,8 +478,10 @@ class Bench:
                 m.stop()
             except Exception as e:
                 say("cleanup: unmount %s: %s" % (m.path, e))
-        if self.proxy is not None:
-            self.proxy.stop()
+        floor.cleanup(self)
+        for p in (self.proxy, self.delay_proxy):
+            if p is not None:
+                p.stop()
         if self.server is not None:
             try:
                 self.server.stop()
@@ -496,167 +496,6 @@ class Bench:
                     % (self.tmp, live))
             else:
                 shutil.rmtree(self.tmp, ignore_errors=True)
-
-    # ---- report ----
-    def rows(self):
-        """-> list of table rows: (name, median, per-msg/rate, baseline,
-        ratio, target, result)."""
-        med = {k: median(v) for k, v in self.samples.items()}
-        n = self.corpus["count"]
-        rows = []
-
-        def ratio(a, b):
-            return a / b if a is not None and b else None
-
-        def row(name, value, extra, base_name, r, target, ok):
-            rows.append((name, value, extra, base_name,
-                         "—" if r is None else "%.2fx" % r, target,
-                         "—" if ok is None else ("ok" if ok else "MISSED")))
-
-        mibs = lambda s: "%.0f MiB/s" % (self.server_bytes / 2**20 / s) \
-            if s else "—"  # noqa: E731
-        rs = med.get("raw_stream")
-        row("raw stream FETCH BODY.PEEK[] (Bench)", fmt_secs(rs), mibs(rs),
-            "—", None, "baseline", None)
-        mb = med.get("mbsync")
-        row("mbsync pull of Bench", fmt_secs(mb), mibs(mb), "raw stream",
-            ratio(mb, rs), "—", None)
-        lg = med.get("local_grep")
-        row("grep -rl on local Maildir (warm)", fmt_secs(lg), mibs(lg), "—",
-            None, "baseline", None)
-        for key, label, base, bname, tgt in (
-                ("cold_grep", "imapfs cold grep (empty cache)", rs,
-                 "raw stream", TARGET_COLD_GREP),
-                ("warm_grep", "imapfs warm grep (remount, disk cache)", lg,
-                 "local grep", TARGET_WARM_GREP),
-                ("hot_grep", "imapfs hot grep (same mount)", lg,
-                 "local grep", None)):
-            v = med.get(key)
-            r = ratio(v, base)
-            row(label, fmt_secs(v), mibs(v), bname, r,
-                "<= %.1fx" % tgt if tgt else "—",
-                (r <= tgt) if (tgt and r is not None) else None)
-        if mb is not None and med.get("cold_grep") is not None:
-            row("imapfs cold grep vs mbsync", fmt_secs(med["cold_grep"]), "",
-                "mbsync", ratio(med["cold_grep"], mb), "—", None)
-        for name, cnt in self.ls_boxes:
-            rm = med.get("raw_meta_" + name)
-            row("raw metadata FETCH %s" % name, fmt_secs(rm),
-                "%.1f µs/msg" % (rm / cnt * 1e6) if rm else "—", "—", None,
-                "baseline", None)
-            ls = med.get("cold_ls_" + name)
-            r = ratio(ls, rm)
-            row("imapfs cold ls -l %s" % name, fmt_secs(ls),
-                "%.1f µs/msg" % (ls / cnt * 1e6) if ls else "—",
-                "raw metadata %s" % name, r, "<= %.0fx" % TARGET_COLD_LS,
-                (r <= TARGET_COLD_LS) if r is not None else None)
-        rss = med.get("peak_rss")
-        row("imapfs peak RSS during cold grep", fmt_bytes(rss), "", "—",
-            None, "<= 200 MiB", (rss <= TARGET_RSS) if rss else None)
-        for name, _ in self.ls_boxes:
-            lrss = med.get("ls_rss_" + name)
-            if lrss:
-                row("imapfs peak RSS listing %s" % name, fmt_bytes(lrss), "", "—",
-                    None, "<= 200 MiB", lrss <= TARGET_RSS)
-        hb = med.get("head_bytes")
-        row("head -c 100 of largest (%s): bytes from server"
-            % fmt_bytes(self.size[self.big_uid]), fmt_bytes(hb),
-            fmt_secs(med.get("head_secs")), "message size",
-            ratio(hb, self.size[self.big_uid]), "<= 64 KiB",
-            (hb <= TARGET_HEAD) if hb is not None else None)
-        return rows
-
-    def table(self):
-        head = ("Measurement", "Median", "Rate / per msg", "Baseline",
-                "Ratio", "Target", "Result")
-        rows = [head] + self.rows()
-        w = [max(len(r[i]) for r in rows) for i in range(len(head))]
-        out = []
-        for k, r in enumerate(rows):
-            out.append("| " + " | ".join(c.ljust(w[i]) for i, c in
-                                         enumerate(r)) + " |")
-            if k == 0:
-                out.append("|" + "|".join("-" * (x + 2) for x in w) + "|")
-        return "\n".join(out)
-
-    def facts(self):
-        model = "?"
-        try:
-            with open("/proc/cpuinfo") as f:
-                for line in f:
-                    if line.startswith("model name"):
-                        model = line.split(":", 1)[1].strip()
-                        break
-        except OSError:
-            pass
-        mem = "?"
-        try:
-            with open("/proc/meminfo") as f:
-                mem = "%.1f GiB" % (int(f.readline().split()[1]) / 2**20)
-        except (OSError, ValueError, IndexError):
-            pass
-        rev = cmd_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-        dirty = cmd_output(["git", "-C", REPO, "status", "--porcelain",
-                            "--untracked-files=no"])
-        c = self.corpus
-        return [
-            ("date", datetime.datetime.now(datetime.timezone.utc)
-             .strftime("%Y-%m-%d %H:%M:%S UTC")),
-            ("host", "nproc %d, %s, %s RAM" % (os.cpu_count() or 0, model,
-                                                mem)),
-            ("kernel", platform.release()),
-            ("imapfs", "%s built %s (tree at git %s%s)" % (
-                mountutil.imapfs_bin(), time.strftime(
-                    "%Y-%m-%d %H:%M:%S UTC", time.gmtime(os.stat(
-                        mountutil.imapfs_bin()).st_mtime)),
-                rev, ", modified" if dirty else "")),
-            ("Dovecot", cmd_output([dovecot.DOVECOT, "--version"])),
-            ("mbsync", cmd_output(["mbsync", "--version"])),
-            ("grep", cmd_output(["grep", "--version"]).split("\n")[0]),
-            ("python", platform.python_version()),
-            ("corpus", "%d messages, %d bytes (%.1f MiB) as files, %d bytes "
-             "as RFC822.SIZE; %d with an attachment, %d with '%s'; largest "
-             "%d bytes; seed %r" % (
-                 c["count"], c["bytes"], c["bytes"] / 2**20,
-                 self.server_bytes, c["attachments"],
-                 len(c["invoice_msgids"]), NEEDLE, self.size[self.big_uid],
-                 self.args.seed)),
-            ("ls mailboxes", ", ".join("%s (%d)" % x for x in self.ls_boxes)),
-            ("repetitions", "%d (medians shown)" % self.reps),
-            ("imapfs options", ", ".join(["cache_dir=<fresh>"] +
-                                         self.imapfs_opts)),
-            ("load average", "%s before, %s after (other work on the "
-             "machine skews the timings)" % (
-                 "/".join("%.2f" % x for x in self.load_before),
-                 "/".join("%.2f" % x for x in self.load_after))),
-            ("command", " ".join(sys.argv)),
-            ("run time", "%.0f s" % getattr(self, "t_total", 0)),
-        ]
-
-    def markdown(self):
-        out = ["# imapfs benchmark run", ""]
-        out += ["- **%s**: %s" % kv for kv in self.facts()]
-        out += ["", "## Results", "", self.table(), ""]
-        out += ["Targets: cold grep <= 1.5x raw stream, warm grep <= 1.3x "
-                "local grep, cold ls <= 3x raw metadata FETCH, peak RSS <= "
-                "200 MiB, head -c 100 <= 64 KiB from the server. Rates are "
-                "corpus bytes (RFC822.SIZE) per second.", ""]
-        if self.problems:
-            out += ["## Problems", ""] + ["- " + p.replace("\n", "\n  ")
-                                         for p in self.problems] + [""]
-        if self.notes:
-            out += ["## Notes", ""] + ["- " + n for n in self.notes] + [""]
-        out += ["## Samples", "", "| Name | Values |", "|---|---|"]
-        for k, v in self.samples.items():
-            if k in ("peak_rss", "head_bytes") or k.startswith("ls_rss_"):
-                vals = ", ".join(fmt_bytes(x) for x in v)
-            else:
-                vals = ", ".join("%.4f" % x for x in v)
-            out.append("| %s | %s |" % (k, vals))
-        if self.status_text:
-            out += ["", "## `imapfs status` after the first cold grep", "",
-                    "```", self.status_text.rstrip(), "```"]
-        return "\n".join(out) + "\n"
 
 
 MBSYNC_CONF = """# generated by bench/run.py
@@ -690,7 +529,7 @@ def _sig(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(
         description="imapfs benchmark (see bench/README.md)")
     ap.add_argument("--count", type=int, default=10000,
@@ -699,25 +538,47 @@ def main():
                     help="repetitions of each measurement (default 3)")
     ap.add_argument("--big", action="store_true",
                     help="also the L100k mailbox (100,000 messages)")
+    ap.add_argument("--rtt", type=float, default=80, metavar="MS",
+                    help="round trip of the delayed link in ms (default "
+                    "80: 40 ms each way; 0: the proxy without delay)")
+    ap.add_argument("--ops", type=int, default=100, metavar="N",
+                    help="files per file-operation row (default 100)")
+    ap.add_argument("--slow", type=float, default=120, metavar="S",
+                    help="a row whose first sample takes longer than S "
+                    "seconds is measured once (default 120)")
+    ap.add_argument("--skip", action="append", default=[], choices=PARTS,
+                    help="leave out a part (repeatable)")
     ap.add_argument("--seed", default=gencorpus.DEFAULT_SEED)
     ap.add_argument("--out", default=os.path.join(HERE, "last-run.md"),
                     help="Markdown report (default bench/last-run.md)")
     ap.add_argument("-o", "--imapfs-opt", action="append", default=[],
                     metavar="OPT", help="extra imapfs -o option (repeatable)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def check_args(args):
+    """-> None when the run can start, else what stops it."""
     if os.geteuid() != 0:
-        print("run as root: sudo /usr/bin/python3 bench/run.py", file=sys.stderr)
-        return 2
-    if args.count < 100 or args.reps < 1:
-        print("--count must be >= 100 and --reps >= 1", file=sys.stderr)
-        return 2
-    for tool in ("mbsync", "grep", "ls", "head", "fusermount3"):
+        return "run as root: sudo /usr/bin/python3 bench/run.py"
+    if args.count < 100 or args.reps < 1 or args.ops < 1 or args.rtt < 0:
+        return "--count must be >= 100, --reps and --ops >= 1, --rtt >= 0"
+    tools = ["mbsync", "grep", "ls", "head", "fusermount3", "bash"]
+    tools += ["rg"] if "rg" not in args.skip else []
+    tools += ["cc", "pkg-config"] if "floor" not in args.skip else []
+    tools += ["setfattr", "cp", "mv"] if "ops" not in args.skip else []
+    for tool in tools:
         if not shutil.which(tool):
-            print("%s not found" % tool, file=sys.stderr)
-            return 2
+            return "%s not found (tests/install-deps)" % tool
     if not os.path.exists(mountutil.imapfs_bin()):
-        print("no imapfs at %s (ninja -C build)" % mountutil.imapfs_bin(),
-              file=sys.stderr)
+        return "no imapfs at %s (ninja -C build)" % mountutil.imapfs_bin()
+    return None
+
+
+def main():
+    args = parse_args()
+    why = check_args(args)
+    if why:
+        print(why, file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _sig)
     signal.signal(signal.SIGHUP, _sig)
@@ -736,16 +597,15 @@ def main():
         b.cleanup()
     if rc == 2:
         return rc
-    table = b.table()
     print()
-    print(table)
+    print(report.text(b))
     if b.problems:
         print("\nPROBLEMS:")
         for p in b.problems:
             print("- " + p)
         rc = 1
     with open(args.out, "w") as f:
-        f.write(b.markdown())
+        f.write(report.markdown(b))
     print("\nreport written to %s (run took %.0fs)" % (args.out, b.t_total))
     return rc
 
