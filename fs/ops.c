@@ -29,6 +29,19 @@ static struct imapfs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* Requests the kernel sent for files, counted for `imapfs status`: what
+ * reading costs beyond the local disk is these round trips, so the
+ * status shows them (and the tests count them per file read). */
+enum { RQ_LOOKUP, RQ_GETATTR, RQ_OPEN, RQ_READ, RQ_FLUSH, RQ_RELEASE, RQ_READDIR, RQ_N };
+static const char *const rq_name[RQ_N] = { "lookup", "getattr", "open", "read", "flush", "release",
+					   "readdir" };
+static unsigned long rq_count[RQ_N];	/* atomic */
+
+static void count_rq(int which)
+{
+	__atomic_fetch_add(&rq_count[which], 1, __ATOMIC_RELAXED);
+}
+
 static void to_stat(const struct imapfs *fs, const struct vfs_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -62,6 +75,16 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* cached bodies go from their file to the kernel by splice(2) */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	/* READDIRPLUS for every chunk of a listing, not only the first (the
+	 * kernel's "auto" mode): grep -r, find and ls -l look at every entry
+	 * after listing, and a chunk of entries costs one request where
+	 * looking each up costs one per file. It also renews the attributes
+	 * a READ made stale (the kernel forgets atime after every read), so
+	 * a second grep sends no GETATTR per file either. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -71,6 +94,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct vfs_attr a;
 	int rc = vfs_lookup(fs->vfs, parent, name, &a);
 
+	count_rq(RQ_LOOKUP);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -97,6 +121,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int rc = vfs_getattr(fs->vfs, ino, &a);
 
+	count_rq(RQ_GETATTR);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -218,6 +243,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	char *buf = malloc(size);
 	size_t used = 0, i;
 
+	count_rq(RQ_READDIR);
 	if (buf == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -271,6 +297,38 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
+/* Bodies up to this size are pushed into the kernel's page cache when
+ * opened from the disk cache; a larger one is read in 1 MiB requests,
+ * where one more round trip hardly counts, and a head -c of it should
+ * not pull in the whole body. */
+#define PUSH_MAX (256 * 1024)
+
+/*
+ * F was opened with its body from the disk cache, which happens at the
+ * first open of a message on this mount (later opens attach the body
+ * lazily, vfs_file_attach): the kernel has none of it, and would ask for
+ * it with a READ as soon as the open returns. Store it in the kernel's
+ * page cache now, before the reply, so the reader finds it there and
+ * that round trip is saved. keep_cache (set by the caller) makes the
+ * kernel keep it. Best effort: on failure the kernel just reads.
+ */
+static void push_body(struct imapfs *fs, fuse_ino_t ino, const struct vfs_file *f)
+{
+	struct fuse_bufvec bv;
+	int64_t pos;
+	size_t len;
+	int fd;
+
+	if (vfs_read_where(f, PUSH_MAX + 1, 0, &fd, &pos, &len) < 0 || len == 0 || len > PUSH_MAX)
+		return;
+	bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT(len);
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = fd;
+	bv.buf[0].pos = pos;
+	if (fuse_lowlevel_notify_store(fs->se, ino, 0, &bv, 0) == 0)
+		__atomic_fetch_add(&fs->pushed, 1, __ATOMIC_RELAXED);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct imapfs *fs = fs_of(req);
@@ -279,6 +337,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	bool size_changed;
 	int rc;
 
+	count_rq(RQ_OPEN);
 	rc = vfs_open(fs->vfs, ino, fi->flags, &f, &size_changed);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -301,6 +360,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->noflush = 1;	/* nothing to do at close for a message */
 	else
 		fi->direct_io = 1;
+	if (!size_changed)
+		push_body(fs, ino, f);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		vfs_release(fs->vfs, f);	/* the opener was interrupted */
 		handle_free(fs, h);
@@ -311,12 +372,21 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 {
 	struct imapfs *fs = fs_of(req);
 	struct vfs_file *f = file_of(fi);
+	bool size_changed;
 	char *buf;
 	ssize_t n;
 	int64_t pos;
 	size_t len;
-	int fd;
+	int fd, rc;
 
+	count_rq(RQ_READ);
+	rc = vfs_file_attach(fs->vfs, f, &size_changed);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (size_changed)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);	/* as in op_open */
 	if (vfs_read_where(f, size, (uint64_t)off, &fd, &pos, &len) == 0) {
 		/* a cached body: the kernel gets it from the file, spliced
 		 * when it can be, without a copy through our memory */
@@ -348,6 +418,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct ops_handle *h = handle_of(fi);
 
+	count_rq(RQ_RELEASE);
 	vfs_release(fs_of(req)->vfs, h->file);
 	handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
@@ -458,6 +529,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct vfs_inval inval[VFS_MAX_INVAL];
 	int n = 0, rc;
 
+	count_rq(RQ_FLUSH);
 	rc = vfs_flush(fs->vfs, file_of(fi), inval, &n);
 	fuse_reply_err(req, -rc);
 	queue_invals(fs, inval, n);
@@ -541,12 +613,45 @@ static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size
 		fuse_reply_buf(req, val, len);
 }
 
+/* The status text with the adapter's own line added before its errors
+ * (which end it): the kernel requests for files since mount, and the
+ * bodies pushed into the kernel's page cache at open (push_body). */
+static int status_text(struct imapfs *fs, char **val, size_t *len)
+{
+	char line[512], *at, *out;
+	size_t n = 0, head;
+	int rc = vfs_status(fs->vfs, val, len);
+
+	if (rc < 0)
+		return rc;
+	n += (size_t)snprintf(line, sizeof(line), "kernel requests:");
+	for (int i = 0; i < RQ_N; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %lu", i ? "," : "", rq_name[i],
+				      __atomic_load_n(&rq_count[i], __ATOMIC_RELAXED));
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "; %lu bodies pushed to the page cache\n",
+			      __atomic_load_n(&fs->pushed, __ATOMIC_RELAXED));
+	at = memmem(*val, *len, "\nerrors: ", 9);
+	head = at != NULL ? (size_t)(at - *val) + 1 : *len;
+	out = malloc(*len + n);
+	if (out == NULL) {
+		free(*val);
+		return -ENOMEM;
+	}
+	memcpy(out, *val, head);
+	memcpy(out + head, line, n);
+	memcpy(out + head + n, *val + head, *len - head);
+	free(*val);
+	*val = out;
+	*len += n;
+	return 0;
+}
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct imapfs *fs = fs_of(req);
 	char *val;
 	size_t len;
-	int rc = is_status_xattr(ino, name) ? vfs_status(fs->vfs, &val, &len) :
+	int rc = is_status_xattr(ino, name) ? status_text(fs, &val, &len) :
 		 vfs_getxattr(fs->vfs, ino, name, &val, &len);
 
 	if (rc < 0) {

@@ -25,6 +25,7 @@ struct imapfs {
 	double timeout;			/* entry/attr cache time, seconds */
 	pthread_mutex_t hlock;		/* guards handles */
 	struct ops_handle *handles;	/* open files and directories */
+	unsigned long pushed;		/* bodies pushed to the page cache; atomic */
 };
 
 /* Release what the kernel left open at unmount (it sends no release

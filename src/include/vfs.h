@@ -95,6 +95,10 @@ void vfs_dirents_free(struct vfs_dirent *d, size_t n);
  * real size of BODY[] once per message; *SIZE_CHANGED tells the caller the
  * kernel's cached size is wrong. */
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed);
+/* An open whose size was already known does not touch the body (the
+ * kernel usually has it cached): the first read attaches it. Call before
+ * vfs_read_where; cheap when done. *SIZE_CHANGED as for vfs_open. */
+int vfs_file_attach(struct vfs *v, struct vfs_file *f, bool *size_changed);
 /* Read up to SIZE bytes at OFF into BUF; returns the byte count (0 at EOF). */
 ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off);
 /* A message whose body is in the cache can be read straight from its fd

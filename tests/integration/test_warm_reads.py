@@ -1,0 +1,169 @@
+"""Reading cached mail costs few kernel round trips (imapfs.1, Cache): a
+grep over a folder on a fresh mount whose bodies are in the disk cache
+(warm) and the same grep again (hot) send at most an OPEN and a RELEASE
+per message -- no LOOKUP, no GETATTR, and no READ for a small message,
+whose body is pushed into the page cache at its first open -- counted by
+the "kernel requests" line of `imapfs status`. The cheap opens still
+never serve a damaged cache file, and a message another client expunged
+is not served from the kernel's page cache once its name is gone.
+
+Each test has its own mailbox on a Dovecot of this module's own, and its
+own cache directory; bodies are checked against imaplib."""
+
+import itertools
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import corpus
+import imaputil
+
+# More than one READDIRPLUS reply holds (about 200 entries in 32 KiB):
+# the kernel's "auto" mode looked up every entry past the first reply.
+MANY = 300
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def cache():
+    return os.path.join(tempfile.mkdtemp(prefix="warm-test-"), "cache")
+
+
+@pytest.fixture(scope="module")
+def srv(fresh_servers):
+    return fresh_servers("slash")
+
+
+def _fill(imap, srv, n, tag, size=1500):
+    """A new mailbox of N small messages; -> (name, {uid: body})."""
+    c = imap(srv)
+    name = "%s%d%d" % (tag, os.getpid() % 1000, next(_names))
+    imaputil.create(c, name)
+    date = imaputil.internaldate_str(1704103200)
+    for i in range(n):
+        lines = ["%s message %d line %04d" % (tag, i, k) for k in range(size // 30)]
+        if i % 10 == 3:
+            lines.append("this one mentions an invoice")
+        imaputil.append_uid(c, name, corpus.msg_plain("%s %d" % (tag, i), lines), date=date)
+    return name, imaputil.bodies(c, name)
+
+
+def _status(m):
+    return os.getxattr(m.path, "user.imapfs.status").decode()
+
+
+def _requests(m):
+    """The "kernel requests" counters of M's status -> {name: count}."""
+    for line in _status(m).splitlines():
+        if line.startswith("kernel requests:"):
+            head = line.split(":", 1)[1].split(";")[0]
+            return {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", head)}
+    raise AssertionError("no kernel requests line in status:\n" + _status(m))
+
+
+def _grep(m, name):
+    r = subprocess.run(["grep", "-rl", "invoice", os.path.join(m.path, name)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=dict(os.environ, LC_ALL="C"))
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    return sorted(int(os.path.basename(p).split(".")[0]) for p in r.stdout.decode().split())
+
+
+def _diff(after, before):
+    return {k: after[k] - before.get(k, 0) for k in after}
+
+
+def test_requests_per_file_warm_and_hot(srv, imap, mount, cache):
+    name, want = _fill(imap, srv, MANY, "Warm")
+    matches = sorted(u for u, b in want.items() if b"invoice" in b)
+    m = mount(srv, opts=["cache_dir=" + cache])
+    assert _grep(m, name) == matches  # cold: fills the disk cache
+    m.stop(cleanup=False)
+
+    m2 = mount(srv, opts=["cache_dir=" + cache])
+    os.listdir(m2.path)
+    before = _requests(m2)
+    assert _grep(m2, name) == matches
+    warm = _diff(_requests(m2), before)
+    assert _grep(m2, name) == matches
+    hot = _diff(_requests(m2), before)
+    hot = {k: hot[k] - warm[k] for k in hot}
+    print("warm:", warm, "hot:", hot)
+    n = len(want)
+    for what, got in (("warm", warm), ("hot", hot)):
+        assert got["open"] == n, (what, got)
+        # RELEASE is sent after close returns: the last may still be on its way
+        assert n - 2 <= got["release"] <= n, (what, got)
+        # none per file (the root and the folder may be asked again)
+        assert got["lookup"] + got["getattr"] <= 3, (what, got)
+        assert got["flush"] == 0, (what, got)
+        # a listing of MANY entries: a few READDIRPLUS replies, not one per file
+        assert got["readdir"] <= 5, (what, got)
+    # warm: small bodies were pushed to the page cache at open
+    assert warm["read"] == 0, warm
+    assert hot["read"] == 0, hot
+    assert "%d bodies pushed" % n in _status(m2)
+
+
+def test_lazy_open_still_checks_the_cache_file(srv, imap, mount, cache):
+    """An open after the first one on a mount does not check the cache
+    file (the kernel has the bytes); a read that does need the file still
+    finds it damaged and fetches the message again."""
+    name, want = _fill(imap, srv, 3, "Lazy", size=6000)
+    m = mount(srv, opts=["cache_dir=" + cache])
+    uid = sorted(want)[1]
+    path = os.path.join(m.path, name, "%d.eml" % uid)
+    with open(path, "rb") as f:
+        assert f.read() == want[uid]
+    bodies = [os.path.join(r, x) for r, _, fs in os.walk(cache) for x in fs
+              if x.endswith(".%d" % uid) and not os.path.relpath(r, cache).startswith("tmp")]
+    assert len(bodies) == 1, bodies
+    with open(bodies[0], "r+b") as f:
+        f.seek(64 + 200)
+        b = f.read(1)
+        f.seek(64 + 200)
+        f.write(bytes([b[0] ^ 0x20]))
+    with open(path, "rb") as f:
+        # drop the kernel's copy so this read reaches imapfs
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        assert f.read() == want[uid], "a damaged cache file was served"
+    assert "1 damaged files refetched" in _status(m)
+    m.stop(cleanup=False)
+    assert "fetching the message again" in m.log()
+
+
+def test_expunged_message_not_served_from_page_cache(srv, imap, mount, cache):
+    """Read twice (the second time from the kernel's page cache), then
+    expunged by another client: once the name is gone, as CHANGES BY
+    OTHER CLIENTS promises, neither open nor stat reaches the old bytes."""
+    c = imap(srv)
+    body = corpus.msg_plain("gone soon", ["expunge me %d" % i for i in range(200)])
+    uid = imaputil.append_uid(c, "INBOX", body)
+    m = mount(srv, opts=["cache_dir=" + cache])
+    path = os.path.join(m.path, "INBOX", "%d.eml" % uid)
+    for _ in range(2):
+        with open(path, "rb") as f:
+            assert f.read() == body
+    before = _requests(m)
+    with open(path, "rb") as f:
+        assert f.read() == body
+    assert _diff(_requests(m), before)["read"] == 0, "not served from the page cache"
+
+    imaputil.check(c.select("INBOX"), "SELECT")
+    imaputil.check(c.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)"), "STORE")
+    imaputil.check(c.uid("EXPUNGE", str(uid)), "UID EXPUNGE")
+    c.close()
+    # the watcher idles on INBOX: the name goes within seconds
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and os.path.exists(path):
+        time.sleep(0.2)
+    assert not os.path.exists(path), "still there after 20 s"
+    assert "%d.eml" % uid not in os.listdir(os.path.join(m.path, "INBOX"))
+    with pytest.raises(FileNotFoundError):
+        open(path, "rb")
+    with pytest.raises(FileNotFoundError):
+        os.stat(path)
