@@ -297,11 +297,6 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
-/* Bodies up to this size are pushed into the kernel's page cache when
- * opened from the disk cache; a larger one is read in 1 MiB requests,
- * where one more round trip hardly counts, and a head -c of it should
- * not pull in the whole body. */
-#define PUSH_MAX (256 * 1024)
 
 /*
  * F was opened with its body from the disk cache, which happens at the
@@ -314,18 +309,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
  */
 static void push_body(struct imapfs *fs, fuse_ino_t ino, const struct vfs_file *f)
 {
-	struct fuse_bufvec bv;
-	int64_t pos;
-	size_t len;
-	int fd;
-
-	if (vfs_read_where(f, PUSH_MAX + 1, 0, &fd, &pos, &len) < 0 || len == 0 || len > PUSH_MAX)
-		return;
-	bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT(len);
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = fd;
-	bv.buf[0].pos = pos;
-	if (fuse_lowlevel_notify_store(fs->se, ino, 0, &bv, 0) == 0)
+	if (push_file(fs->se, ino, f, OPS_PUSH_MAX))
 		__atomic_fetch_add(&fs->pushed, 1, __ATOMIC_RELAXED);
 }
 
@@ -334,10 +318,19 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct imapfs *fs = fs_of(req);
 	struct vfs_file *f;
 	struct ops_handle *h;
-	bool size_changed;
+	bool size_changed, msg;
 	int rc;
 
 	count_rq(RQ_OPEN);
+	if (fs->ro) {
+		/* Read-only: the kernel refuses every write itself, so an open
+		 * has nothing to tell us. ENOSYS makes it stop sending OPEN
+		 * (and RELEASE) for every file of this mount: it opens with
+		 * fh 0 and keeps the page cache, and each READ stands alone
+		 * (read_stateless). A file read again costs no request. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	rc = vfs_open(fs->vfs, ino, fi->flags, &f, &size_changed);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -356,37 +349,31 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)h;
 	fi->keep_cache = !size_changed;
-	if (!vfs_file_is_new(f))
+	msg = !vfs_file_is_new(f);
+	if (msg)
 		fi->noflush = 1;	/* nothing to do at close for a message */
 	else
 		fi->direct_io = 1;
-	if (!size_changed)
+	if (msg && !size_changed)
 		push_body(fs, ino, f);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		vfs_release(fs->vfs, f);	/* the opener was interrupted */
 		handle_free(fs, h);
+	} else if (msg) {
+		/* (F may be released already) what follows, from another thread */
+		push_note(fs->push, ino);
 	}
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+/* SIZE bytes at OFF of F (attached) to the kernel. */
+static void reply_read(struct imapfs *fs, fuse_req_t req, struct vfs_file *f, size_t size, off_t off)
 {
-	struct imapfs *fs = fs_of(req);
-	struct vfs_file *f = file_of(fi);
-	bool size_changed;
 	char *buf;
 	ssize_t n;
 	int64_t pos;
 	size_t len;
-	int fd, rc;
+	int fd;
 
-	count_rq(RQ_READ);
-	rc = vfs_file_attach(fs->vfs, f, &size_changed);
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	if (size_changed)
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);	/* as in op_open */
 	if (vfs_read_where(f, size, (uint64_t)off, &fd, &pos, &len) == 0) {
 		/* a cached body: the kernel gets it from the file, spliced
 		 * when it can be, without a copy through our memory */
@@ -414,11 +401,70 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	free(buf);
 }
 
+/* A READ of a file opened without OPEN (fh 0, read-only mounts): the
+ * message is opened for this one request. The first READ of a message
+ * on the mount is where its real size is checked, as the first open is
+ * elsewhere; a wrong size makes the kernel ask the attributes again. */
+static void read_stateless(struct imapfs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+{
+	struct vfs_file *f;
+	bool changed, changed2;
+	int rc = vfs_open(fs->vfs, ino, O_RDONLY, &f, &changed);
+
+	if (rc == -ENOENT)
+		rc = -ESTALE;	/* expunged: as a read of an open file */
+	if (rc == 0) {
+		rc = vfs_file_attach(fs->vfs, f, &changed2);
+		changed = changed || changed2;
+		if (rc < 0)
+			vfs_release(fs->vfs, f);
+	}
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (changed)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	reply_read(fs, req, f, size, off);
+	vfs_release(fs->vfs, f);
+	if (off == 0)
+		push_note(fs->push, ino);	/* a reader starts on it: what follows */
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct imapfs *fs = fs_of(req);
+	struct vfs_file *f;
+	bool size_changed;
+	int rc;
+
+	count_rq(RQ_READ);
+	if (fi->fh == 0) {
+		read_stateless(fs, req, ino, size, off);
+		return;
+	}
+	f = file_of(fi);
+	rc = vfs_file_attach(fs->vfs, f, &size_changed);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (size_changed)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);	/* as in op_open */
+	reply_read(fs, req, f, size, off);
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ops_handle *h = handle_of(fi);
 
 	count_rq(RQ_RELEASE);
+	if (h == NULL) {
+		/* opened without OPEN (op_open): kernels send no RELEASE for
+		 * those, but should one come, there is nothing to free */
+		fuse_reply_err(req, 0);
+		return;
+	}
 	vfs_release(fs_of(req)->vfs, h->file);
 	handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
@@ -515,8 +561,13 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	ssize_t n = vfs_write(fs_of(req)->vfs, file_of(fi), buf, size, (uint64_t)off);
+	ssize_t n;
 
+	if (fi->fh == 0) {
+		fuse_reply_err(req, EBADF);	/* opened without OPEN: read-only (op_open) */
+		return;
+	}
+	n = vfs_write(fs_of(req)->vfs, file_of(fi), buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -530,6 +581,13 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int n = 0, rc;
 
 	count_rq(RQ_FLUSH);
+	if (fi->fh == 0) {
+		/* a file opened without OPEN (read-only mounts, see op_open):
+		 * nothing is ever written there, and ENOSYS makes the kernel
+		 * send no FLUSH at any close from now on */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	rc = vfs_flush(fs->vfs, file_of(fi), inval, &n);
 	fuse_reply_err(req, -rc);
 	queue_invals(fs, inval, n);
@@ -568,7 +626,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		}
 		sa.set_owner = true;
 	}
-	rc = vfs_fsetattr(fs->vfs, fi != NULL && handle_of(fi)->file != NULL ? file_of(fi) : NULL, ino, &sa, &a);
+	rc = vfs_fsetattr(fs->vfs, fi != NULL && fi->fh != 0 && handle_of(fi)->file != NULL ? file_of(fi) : NULL, ino, &sa, &a);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -629,7 +687,7 @@ static int status_text(struct imapfs *fs, char **val, size_t *len)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %lu", i ? "," : "", rq_name[i],
 				      __atomic_load_n(&rq_count[i], __ATOMIC_RELAXED));
 	n += (size_t)snprintf(line + n, sizeof(line) - n, "; %lu bodies pushed to the page cache\n",
-			      __atomic_load_n(&fs->pushed, __ATOMIC_RELAXED));
+			      __atomic_load_n(&fs->pushed, __ATOMIC_RELAXED) + push_count(fs->push));
 	at = memmem(*val, *len, "\nerrors: ", 9);
 	head = at != NULL ? (size_t)(at - *val) + 1 : *len;
 	out = malloc(*len + n);

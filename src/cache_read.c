@@ -1,5 +1,5 @@
 /*
- * cache_read — serving a body from the cache (cache_get): the entry is
+ * cache_read — serving a body from the cache (cache_get, cache_peek): the entry is
  * looked up under cache.lock, its file opened and checked without it
  * (header, length, CRC-32C of the whole body, every time), and a
  * damaged, vanished or stale file leaves the table and the disk. The
@@ -115,7 +115,8 @@ static void log_stale(const struct cache_key *k, uint32_t claim, uint64_t len)
 			 k->mailbox, k->uid, k->claim, len);
 }
 
-int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
+/* cache_get, and cache_peek with QUIET: an absent body is no miss. */
+static int get(struct cache *c, const struct cache_key *k, bool wait, bool quiet, int *fdp, uint64_t *lenp)
 {
 	struct cache_key mk;
 	uint8_t id[16];
@@ -138,7 +139,8 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		pthread_cond_wait(&c->changed, &c->lock);
 	}
 	if (e == NULL || e->state != CE_READY) {
-		c->misses++;
+		if (!quiet)
+			c->misses++;
 		pthread_mutex_unlock(&c->lock);
 		return -ENOENT;
 	}
@@ -240,4 +242,14 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	*fdp = fd;
 	*lenp = len;
 	return 0;
+}
+
+int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
+{
+	return get(c, k, wait, false, fdp, lenp);
+}
+
+int cache_peek(struct cache *c, const struct cache_key *k, int *fdp, uint64_t *lenp)
+{
+	return get(c, k, false, true, fdp, lenp);
 }

@@ -350,6 +350,87 @@ int vfs_file_attach(struct vfs *v, struct vfs_file *f, bool *size_changed)
 	return 0;
 }
 
+/* ---- looking ahead of a reader (fs/push.c) ------------------------------ */
+
+int vfs_next_msgs(struct vfs *v, uint64_t ino, uint64_t *out, int max)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx, uid;
+	int n = 0;
+
+	if (!tree_ino_is_msg(ino) || vfs_ino_is_pending(ino))
+		return 0;
+	idx = tree_ino_node(ino);
+	uid = tree_ino_uid(ino);
+	pthread_mutex_lock(&t->lock);
+	if (idx < t->n) {
+		const struct tree_node *nd = &t->nodes[idx];
+		size_t lo = 0, hi = nd->nmsgs;
+
+		while (lo < hi) {	/* the first UID above UID */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (nd->msgs[mid].uid <= uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nd->nmsgs && n < max; lo++)
+			out[n++] = tree_msg_ino(idx, nd->msgs[lo].uid);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+int vfs_open_if_cached(struct vfs *v, uint64_t ino, uint64_t max, struct vfs_file **out)
+{
+	struct vfs_file *f;
+	uint32_t hint, claim;
+	char *mailbox = NULL;
+	uint64_t real;
+	bool exact, changed;
+	int rc;
+
+	rc = vfs_gmail_resolve(v, &ino);
+	if (rc < 0)
+		return rc;
+	if (vfs_ino_is_pending(ino) || !tree_ino_is_msg(ino))
+		return -ENOENT;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	f->fd = -1;
+	f->node = tree_ino_node(ino);
+	f->uid = tree_ino_uid(ino);
+	pthread_mutex_lock(&v->tree.lock);
+	rc = f->node < v->tree.n ? 0 : -ENOENT;
+	if (rc == 0)
+		f->uidvalidity = v->tree.nodes[f->node].uidvalidity;
+	pthread_mutex_unlock(&v->tree.lock);
+	if (rc == 0)
+		rc = msg_facts(v, f, &mailbox, &hint, &exact, &claim);
+	if (rc == 0)
+		rc = hint > max ? -EFBIG : 0;
+	if (rc == 0) {
+		struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
+
+		rc = cache_peek(v->cache, &k, &f->fd, &real);
+	}
+	/* the kernel knows the message by HINT bytes: another real size
+	 * is for an open to tell it (op_open), not for a push */
+	if (rc == 0 && real != hint)
+		rc = -ENOENT;
+	if (rc == 0) {
+		vfs_set_real_size(v, f, hint, real, &changed);
+		*out = f;
+	} else {
+		vfs_file_free(f);
+	}
+	free(mailbox);
+	return rc;
+}
+
 /* A window arrived: collect it into the cache. The kernel may read ahead
  * in parallel, so windows can come out of order; once they cover the
  * whole body the cache file is complete, and the writer is returned for

@@ -2,8 +2,9 @@
 grep over a folder on a fresh mount whose bodies are in the disk cache
 (warm) and the same grep again (hot) send at most an OPEN and a RELEASE
 per message -- no LOOKUP, no GETATTR, and no READ for a small message,
-whose body is pushed into the page cache at its first open -- counted by
-the "kernel requests" line of `imapfs status`. The cheap opens still
+whose body is pushed into the page cache at its open or ahead of it --
+and on a read-only mount not even those; counted by the "kernel
+requests" line of `imapfs status`. The cheap opens still
 never serve a damaged cache file, and a message another client expunged
 is not served from the kernel's page cache once its name is gone.
 
@@ -77,22 +78,27 @@ def _diff(after, before):
     return {k: after[k] - before.get(k, 0) for k in after}
 
 
-def test_requests_per_file_warm_and_hot(srv, imap, mount, cache):
-    name, want = _fill(imap, srv, MANY, "Warm")
-    matches = sorted(u for u, b in want.items() if b"invoice" in b)
-    m = mount(srv, opts=["cache_dir=" + cache])
-    assert _grep(m, name) == matches  # cold: fills the disk cache
+def _grep_counts(mount, srv, cache, name, matches, opts):
+    """Cold grep on one mount (fills the disk cache), then warm and hot
+    grep on a second; -> the kernel requests of the warm and the hot one."""
+    m = mount(srv, opts=["cache_dir=" + cache] + opts)
+    assert _grep(m, name) == matches
     m.stop(cleanup=False)
-
-    m2 = mount(srv, opts=["cache_dir=" + cache])
+    m2 = mount(srv, opts=["cache_dir=" + cache] + opts)
     os.listdir(m2.path)
     before = _requests(m2)
     assert _grep(m2, name) == matches
-    warm = _diff(_requests(m2), before)
+    mid = _requests(m2)
     assert _grep(m2, name) == matches
-    hot = _diff(_requests(m2), before)
-    hot = {k: hot[k] - warm[k] for k in hot}
-    print("warm:", warm, "hot:", hot)
+    after = _requests(m2)
+    print("warm:", _diff(mid, before), "hot:", _diff(after, mid))
+    return m2, _diff(mid, before), _diff(after, mid)
+
+
+def test_requests_per_file_warm_and_hot(srv, imap, mount, cache):
+    name, want = _fill(imap, srv, MANY, "Warm")
+    matches = sorted(u for u, b in want.items() if b"invoice" in b)
+    m, warm, hot = _grep_counts(mount, srv, cache, name, matches, [])
     n = len(want)
     for what, got in (("warm", warm), ("hot", hot)):
         assert got["open"] == n, (what, got)
@@ -103,10 +109,37 @@ def test_requests_per_file_warm_and_hot(srv, imap, mount, cache):
         assert got["flush"] == 0, (what, got)
         # a listing of MANY entries: a few READDIRPLUS replies, not one per file
         assert got["readdir"] <= 5, (what, got)
-    # warm: small bodies were pushed to the page cache at open
-    assert warm["read"] == 0, warm
+    # warm: small bodies were pushed to the page cache at their open or
+    # ahead of it (a push still under way when the reader gets there may
+    # leave it a READ, rarely)
+    assert warm["read"] <= n // 10, warm
     assert hot["read"] == 0, hot
-    assert "%d bodies pushed" % n in _status(m2)
+    pushed = int(re.search(r"(\d+) bodies pushed", _status(m)).group(1))
+    assert pushed >= n - n // 10, _status(m)
+
+
+def test_read_only_mount_reads_without_opens(srv, imap, mount, cache):
+    """ro: the kernel opens files without asking (FUSE no-open): a warm
+    grep costs at most one READ per small message and nothing else, a hot
+    grep no request per file at all."""
+    name, want = _fill(imap, srv, MANY, "Ro")
+    matches = sorted(u for u, b in want.items() if b"invoice" in b)
+    m, warm, hot = _grep_counts(mount, srv, cache, name, matches, ["ro"])
+    n = len(want)
+    # the first open and flush of the mount answer ENOSYS, once
+    assert warm["open"] <= 1 and warm["flush"] <= 1 and warm["release"] == 0, warm
+    # one READ per message at most (none for those pushed ahead of grep)
+    assert warm["read"] <= n, warm
+    assert warm["lookup"] + warm["getattr"] <= 3 and warm["readdir"] <= 5, warm
+    per_file = sum(hot[k] for k in ("open", "read", "flush", "release", "lookup", "getattr"))
+    assert per_file <= 2 and hot["readdir"] <= 5, hot
+    # nothing can be written, and the messages are whole
+    path = os.path.join(m.path, name, "%d.eml" % max(want))
+    with pytest.raises(OSError):
+        open(path, "r+b")
+    for uid in sorted(want)[:20]:
+        with open(os.path.join(m.path, name, "%d.eml" % uid), "rb") as f:
+            assert f.read() == want[uid]
 
 
 def test_lazy_open_still_checks_the_cache_file(srv, imap, mount, cache):
@@ -136,14 +169,16 @@ def test_lazy_open_still_checks_the_cache_file(srv, imap, mount, cache):
     assert "fetching the message again" in m.log()
 
 
-def test_expunged_message_not_served_from_page_cache(srv, imap, mount, cache):
+@pytest.mark.parametrize("opts", [[], ["ro"]], ids=["rw", "ro"])
+def test_expunged_message_not_served_from_page_cache(srv, imap, mount, cache, opts):
     """Read twice (the second time from the kernel's page cache), then
     expunged by another client: once the name is gone, as CHANGES BY
-    OTHER CLIENTS promises, neither open nor stat reaches the old bytes."""
+    OTHER CLIENTS promises, neither open nor stat reaches the old bytes.
+    On a read-only mount opens do not even reach imapfs."""
     c = imap(srv)
     body = corpus.msg_plain("gone soon", ["expunge me %d" % i for i in range(200)])
     uid = imaputil.append_uid(c, "INBOX", body)
-    m = mount(srv, opts=["cache_dir=" + cache])
+    m = mount(srv, opts=["cache_dir=" + cache] + opts)
     path = os.path.join(m.path, "INBOX", "%d.eml" % uid)
     for _ in range(2):
         with open(path, "rb") as f:
