@@ -69,6 +69,10 @@ static void to_entry(const struct imapfs *fs, const struct vfs_attr *a, struct f
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct imapfs *fs = userdata;
+
+	/* see op_open; a kernel without it would fail every open */
+	fs->no_open = fs->ro && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
 	/* let the kernel ask for big chunks (up to 1 MiB a request; libfuse
 	 * sizes its buffers for that): fewer round trips per message */
 	conn->max_readahead = 1024 * 1024;
@@ -322,7 +326,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	count_rq(RQ_OPEN);
-	if (fs->ro) {
+	if (fs->no_open) {
 		/* Read-only: the kernel refuses every write itself, so an open
 		 * has nothing to tell us. ENOSYS makes it stop sending OPEN
 		 * (and RELEASE) for every file of this mount: it opens with

@@ -26,7 +26,8 @@ struct imapfs {
 	gid_t gid;
 	int umask;			/* umask=: mode bits cleared, -1 = none (owner.h) */
 	double timeout;			/* entry/attr cache time, seconds */
-	bool ro;			/* mounted read-only: files need no open (ops.c) */
+	bool ro;			/* mounted read-only */
+	bool no_open;			/* ro and the kernel can open without us: set by init */
 	pthread_mutex_t hlock;		/* guards handles */
 	struct ops_handle *handles;	/* open files and directories */
 	unsigned long pushed;		/* bodies pushed to the page cache; atomic */
