@@ -19,6 +19,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "owner.h"
+#include "readfile.h"
 
 /* Every handler calls this before anything else: a request is one file
  * operation, with one deadline for all the IMAP it needs (deadline.h).
@@ -198,6 +199,7 @@ static void dirsnap_free(struct dirsnap *snap)
 
 void ops_release_all(struct imapfs *fs)
 {
+	readfile_release_all(fs);
 	while (fs->handles != NULL) {
 		struct ops_handle *h = fs->handles;
 
@@ -330,8 +332,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* Read-only: the kernel refuses every write itself, so an open
 		 * has nothing to tell us. ENOSYS makes it stop sending OPEN
 		 * (and RELEASE) for every file of this mount: it opens with
-		 * fh 0 and keeps the page cache, and each READ stands alone
-		 * (read_stateless). A file read again costs no request. */
+		 * fh 0 and keeps the page cache, and READs come without a
+		 * handle (readfile_stateless). A file read again costs no
+		 * request. */
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
@@ -369,72 +372,6 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* SIZE bytes at OFF of F (attached) to the kernel. */
-static void reply_read(struct imapfs *fs, fuse_req_t req, struct vfs_file *f, size_t size, off_t off)
-{
-	char *buf;
-	ssize_t n;
-	int64_t pos;
-	size_t len;
-	int fd;
-
-	if (vfs_read_where(f, size, (uint64_t)off, &fd, &pos, &len) == 0) {
-		/* a cached body: the kernel gets it from the file, spliced
-		 * when it can be, without a copy through our memory */
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
-
-		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = fd;
-		bv.buf[0].pos = pos;
-		if (len == 0)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
-		return;
-	}
-	buf = malloc(size ? size : 1);
-	if (buf == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = vfs_read(fs->vfs, f, buf, size, (uint64_t)off);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
-}
-
-/* A READ of a file opened without OPEN (fh 0, read-only mounts): the
- * message is opened for this one request. The first READ of a message
- * on the mount is where its real size is checked, as the first open is
- * elsewhere; a wrong size makes the kernel ask the attributes again. */
-static void read_stateless(struct imapfs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
-{
-	struct vfs_file *f;
-	bool changed, changed2;
-	int rc = vfs_open(fs->vfs, ino, O_RDONLY, &f, &changed);
-
-	if (rc == -ENOENT)
-		rc = -ESTALE;	/* expunged: as a read of an open file */
-	if (rc == 0) {
-		rc = vfs_file_attach(fs->vfs, f, &changed2);
-		changed = changed || changed2;
-		if (rc < 0)
-			vfs_release(fs->vfs, f);
-	}
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	if (changed)
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
-	reply_read(fs, req, f, size, off);
-	vfs_release(fs->vfs, f);
-	if (off == 0)
-		push_note(fs->push, ino);	/* a reader starts on it: what follows */
-}
-
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct imapfs *fs = fs_of(req);
@@ -444,7 +381,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 
 	count_rq(RQ_READ);
 	if (fi->fh == 0) {
-		read_stateless(fs, req, ino, size, off);
+		readfile_stateless(fs, req, ino, size, off);
 		return;
 	}
 	f = file_of(fi);
@@ -455,7 +392,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	}
 	if (size_changed)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);	/* as in op_open */
-	reply_read(fs, req, f, size, off);
+	readfile_reply(fs, req, f, size, off);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

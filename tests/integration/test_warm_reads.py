@@ -202,3 +202,28 @@ def test_expunged_message_not_served_from_page_cache(srv, imap, mount, cache, op
         open(path, "rb")
     with pytest.raises(FileNotFoundError):
         os.stat(path)
+
+
+def test_read_only_large_message(srv, imap, mount, cache):
+    """ro: a message over 256 KiB comes in several READs without a file
+    handle; they share one open (windows grow, the body is collected into
+    the disk cache when read through), and the next mount reads it from
+    there."""
+    c = imap(srv)
+    name = "Big%d%d" % (os.getpid() % 1000, next(_names))
+    imaputil.create(c, name)
+    body = corpus.msg_plain("big", ["line %06d of a large message, padded out" % i
+                                    for i in range(30000)])
+    assert len(body) > 1024 * 1024
+    uid = imaputil.append_uid(c, name, body)
+    m = mount(srv, opts=["cache_dir=" + cache, "ro"])
+    path = os.path.join(m.path, name, "%d.eml" % uid)
+    with open(path, "rb") as f:
+        assert f.read() == body
+    assert _requests(m)["read"] >= 2
+    m.stop(cleanup=False)
+    m2 = mount(srv, opts=["cache_dir=" + cache, "ro"])
+    with open(os.path.join(m2.path, name, "%d.eml" % uid), "rb") as f:
+        assert f.read() == body
+    fetched = [ln for ln in _status(m2).splitlines() if ln.startswith("fetched:")][0]
+    assert "fetched: 0 messages, 0 bytes" in fetched, fetched
