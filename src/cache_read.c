@@ -177,7 +177,6 @@ static int get(struct cache *c, const struct cache_key *k, bool wait, bool quiet
 	pthread_mutex_unlock(&c->lock);
 
 	cache_entry_name(id, k->uidvalidity, k->uid, name, sizeof(name));
-	cache_entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
 	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		/* gone (someone cleaned the directory): a plain miss; out of
@@ -228,6 +227,9 @@ static int get(struct cache *c, const struct cache_key *k, bool wait, bool quiet
 	if (rc < 0) {
 		if (fd >= 0)
 			close(fd);
+		/* the full path only for the log: formatting it costs more
+		 * than the open when the kernel has the body already */
+		cache_entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
 		if (damaged) {
 			log_warn("cache: %s: %s; fetching the message again", path, why);
 			unlinkat(c->dirfd, name, 0);
