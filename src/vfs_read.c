@@ -177,6 +177,34 @@ static int msg_facts(struct vfs *v, const struct vfs_file *f, char **mailbox, ui
 	return rc;
 }
 
+/* A new file for message INO: its node, UID and the node's UIDVALIDITY
+ * now, no body yet. -ENOENT when INO's node does not exist. */
+static int file_new(struct vfs *v, uint64_t ino, struct vfs_file **out)
+{
+	struct tree *t = &v->tree;
+	struct vfs_file *f = calloc(1, sizeof(*f));
+	int rc = 0;
+
+	if (f == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	f->fd = -1;
+	f->node = tree_ino_node(ino);
+	f->uid = tree_ino_uid(ino);
+	pthread_mutex_lock(&t->lock);
+	if (f->node < t->n)
+		f->uidvalidity = t->nodes[f->node].uidvalidity;
+	else
+		rc = -ENOENT;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0) {
+		vfs_file_free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
 /* Give F its body: the cache file (the body fetched whole into it when
  * small), or windows from the server for a large one, whose real length
  * is checked first unless EXACT. F->size becomes the real length;
@@ -227,7 +255,6 @@ static int open_body(struct vfs *v, struct vfs_file *f, const char *mailbox, uin
 
 static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
-	struct tree *t = &v->tree;
 	uint32_t idx, hint, claim;
 	struct vfs_file *f;
 	char *mailbox = NULL;
@@ -254,16 +281,9 @@ static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **o
 	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */
 	if (rc < 0)
 		return rc;
-	f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		return -ENOMEM;
-	pthread_mutex_init(&f->lock, NULL);
-	f->fd = -1;
-	f->node = idx;
-	f->uid = tree_ino_uid(ino);
-	pthread_mutex_lock(&t->lock);
-	f->uidvalidity = t->nodes[idx].uidvalidity;
-	pthread_mutex_unlock(&t->lock);
+	rc = file_new(v, ino, &f);
+	if (rc < 0)
+		return rc;
 	rc = msg_facts(v, f, &mailbox, &hint, &exact, &claim);
 	if (rc < 0)
 		goto out_free;
@@ -396,20 +416,10 @@ int vfs_open_if_cached(struct vfs *v, uint64_t ino, uint64_t max, struct vfs_fil
 		return rc;
 	if (vfs_ino_is_pending(ino) || !tree_ino_is_msg(ino))
 		return -ENOENT;
-	f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		return -ENOMEM;
-	pthread_mutex_init(&f->lock, NULL);
-	f->fd = -1;
-	f->node = tree_ino_node(ino);
-	f->uid = tree_ino_uid(ino);
-	pthread_mutex_lock(&v->tree.lock);
-	rc = f->node < v->tree.n ? 0 : -ENOENT;
-	if (rc == 0)
-		f->uidvalidity = v->tree.nodes[f->node].uidvalidity;
-	pthread_mutex_unlock(&v->tree.lock);
-	if (rc == 0)
-		rc = msg_facts(v, f, &mailbox, &hint, &exact, &claim);
+	rc = file_new(v, ino, &f);
+	if (rc < 0)
+		return rc;
+	rc = msg_facts(v, f, &mailbox, &hint, &exact, &claim);
 	if (rc == 0)
 		rc = hint > max ? -EFBIG : 0;
 	if (rc == 0) {
