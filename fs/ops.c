@@ -20,6 +20,7 @@
 #include "log.h"
 #include "owner.h"
 #include "readfile.h"
+#include "reqcount.h"
 
 /* Every handler calls this before anything else: a request is one file
  * operation, with one deadline for all the IMAP it needs (deadline.h).
@@ -28,19 +29,6 @@ static struct imapfs *fs_of(fuse_req_t req)
 {
 	deadline_op_begin();
 	return fuse_req_userdata(req);
-}
-
-/* Requests the kernel sent for files, counted for `imapfs status`: what
- * reading costs beyond the local disk is these round trips, so the
- * status shows them (and the tests count them per file read). */
-enum { RQ_LOOKUP, RQ_GETATTR, RQ_OPEN, RQ_READ, RQ_FLUSH, RQ_RELEASE, RQ_READDIR, RQ_N };
-static const char *const rq_name[RQ_N] = { "lookup", "getattr", "open", "read", "flush", "release",
-					   "readdir" };
-static unsigned long rq_count[RQ_N];	/* atomic */
-
-static void count_rq(int which)
-{
-	__atomic_fetch_add(&rq_count[which], 1, __ATOMIC_RELAXED);
 }
 
 static void to_stat(const struct imapfs *fs, const struct vfs_attr *a, struct stat *st)
@@ -99,7 +87,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct vfs_attr a;
 	int rc = vfs_lookup(fs->vfs, parent, name, &a);
 
-	count_rq(RQ_LOOKUP);
+	reqcount_add(RQ_LOOKUP);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -126,7 +114,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int rc = vfs_getattr(fs->vfs, ino, &a);
 
-	count_rq(RQ_GETATTR);
+	reqcount_add(RQ_GETATTR);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -249,7 +237,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	char *buf = malloc(size);
 	size_t used = 0, i;
 
-	count_rq(RQ_READDIR);
+	reqcount_add(RQ_READDIR);
 	if (buf == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -327,7 +315,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	bool size_changed, msg;
 	int rc;
 
-	count_rq(RQ_OPEN);
+	reqcount_add(RQ_OPEN);
 	if (fs->no_open) {
 		/* Read-only: the kernel refuses every write itself, so an open
 		 * has nothing to tell us. ENOSYS makes it stop sending OPEN
@@ -379,7 +367,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	bool size_changed;
 	int rc;
 
-	count_rq(RQ_READ);
+	reqcount_add(RQ_READ);
 	if (fi->fh == 0) {
 		readfile_stateless(fs, req, ino, size, off);
 		return;
@@ -399,7 +387,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct ops_handle *h = handle_of(fi);
 
-	count_rq(RQ_RELEASE);
+	reqcount_add(RQ_RELEASE);
 	if (h == NULL) {
 		/* opened without OPEN (op_open): kernels send no RELEASE for
 		 * those, but should one come, there is nothing to free */
@@ -521,7 +509,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct vfs_inval inval[VFS_MAX_INVAL];
 	int n = 0, rc;
 
-	count_rq(RQ_FLUSH);
+	reqcount_add(RQ_FLUSH);
 	if (fi->fh == 0) {
 		/* a file opened without OPEN (read-only mounts, see op_open):
 		 * nothing is ever written there, and ENOSYS makes the kernel
@@ -612,37 +600,14 @@ static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size
 		fuse_reply_buf(req, val, len);
 }
 
-/* The status text with the adapter's own line added before its errors
- * (which end it): the kernel requests for files since mount, and the
- * bodies pushed into the kernel's page cache at open (push_body). */
+/* The status text, with the adapter's own line (reqcount.h). */
 static int status_text(struct imapfs *fs, char **val, size_t *len)
 {
-	char line[512], *at, *out;
-	size_t n = 0, head;
 	int rc = vfs_status(fs->vfs, val, len);
 
 	if (rc < 0)
 		return rc;
-	n += (size_t)snprintf(line, sizeof(line), "kernel requests:");
-	for (int i = 0; i < RQ_N; i++)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %lu", i ? "," : "", rq_name[i],
-				      __atomic_load_n(&rq_count[i], __ATOMIC_RELAXED));
-	n += (size_t)snprintf(line + n, sizeof(line) - n, "; %lu bodies pushed to the page cache\n",
-			      __atomic_load_n(&fs->pushed, __ATOMIC_RELAXED) + push_count(fs->push));
-	at = memmem(*val, *len, "\nerrors: ", 9);
-	head = at != NULL ? (size_t)(at - *val) + 1 : *len;
-	out = malloc(*len + n);
-	if (out == NULL) {
-		free(*val);
-		return -ENOMEM;
-	}
-	memcpy(out, *val, head);
-	memcpy(out + head, line, n);
-	memcpy(out + head + n, *val + head, *len - head);
-	free(*val);
-	*val = out;
-	*len += n;
-	return 0;
+	return reqcount_status(val, len, __atomic_load_n(&fs->pushed, __ATOMIC_RELAXED) + push_count(fs->push));
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
