@@ -102,13 +102,14 @@ def test_requests_per_file_warm_and_hot(srv, imap, mount, cache):
     n = len(want)
     for what, got in (("warm", warm), ("hot", hot)):
         assert got["open"] == n, (what, got)
-        # RELEASE is sent after close returns: the last may still be on its way
-        assert n - 2 <= got["release"] <= n, (what, got)
         # none per file (the root and the folder may be asked again)
         assert got["lookup"] + got["getattr"] <= 3, (what, got)
         assert got["flush"] == 0, (what, got)
         # a listing of MANY entries: a few READDIRPLUS replies, not one per file
         assert got["readdir"] <= 5, (what, got)
+    # one RELEASE per open; sent after close returns, so the last few of
+    # the warm grep may be counted with the hot one
+    assert 2 * n - 10 <= warm["release"] + hot["release"] <= 2 * n, (warm, hot)
     # warm: small bodies were pushed to the page cache at their open or
     # ahead of it (a push still under way when the reader gets there may
     # leave it a READ, rarely)
