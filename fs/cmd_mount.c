@@ -229,6 +229,7 @@ int cmd_mount(int argc, char **argv)
 		fs.gid = cfg.gid >= 0 ? (gid_t)cfg.gid : getgid();
 		fs.umask = cfg.umask;
 		fs.timeout = 30.0;
+		fs.ro = cfg.ro;
 		se = fuse_session_new(&args, &imapfs_ops, sizeof(imapfs_ops), &fs);
 		fuse_opt_free_args(&args);	/* libfuse may have copied them */
 	}
@@ -272,6 +273,8 @@ int cmd_mount(int argc, char **argv)
 		goto out_unmount;
 	}
 	vfs_set_notify(vfs, notify_gone, fs.notify);
+	if (push_start(se, vfs, OPS_PUSH_MAX, &fs.push) < 0)
+		log_warn("cannot start the page cache thread; reads from the disk cache are slower");
 	if (vfs_watch_start(vfs) < 0)
 		log_warn("cannot start watching for changes; other clients' changes show after a remount");
 
@@ -287,6 +290,7 @@ int cmd_mount(int argc, char **argv)
 	sdnotify_stopping(mnt);
 	fuse_loop_cfg_destroy(loop);
 	vfs_shutdown(vfs);
+	push_stop(fs.push);
 	notify_stop(fs.notify);
 	ops_release_all(&fs);
 	/* the loop returns the number of the signal (SIGTERM, SIGINT,

@@ -19,6 +19,8 @@
 #include "deadline.h"
 #include "log.h"
 #include "owner.h"
+#include "readfile.h"
+#include "reqcount.h"
 
 /* Every handler calls this before anything else: a request is one file
  * operation, with one deadline for all the IMAP it needs (deadline.h).
@@ -56,12 +58,26 @@ static void to_entry(const struct imapfs *fs, const struct vfs_attr *a, struct f
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct imapfs *fs = userdata;
+
+	/* see op_open; a kernel without it would fail every open */
+	fs->no_open = fs->ro && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
 	/* let the kernel ask for big chunks (up to 1 MiB a request; libfuse
 	 * sizes its buffers for that): fewer round trips per message */
 	conn->max_readahead = 1024 * 1024;
 	/* cached bodies go from their file to the kernel by splice(2) */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	/* READDIRPLUS for every chunk of a listing, not only the first (the
+	 * kernel's "auto" mode): grep -r, find and ls -l look at every entry
+	 * after listing, and a chunk of entries costs one request where
+	 * looking each up costs one per file. It also renews the attributes
+	 * a READ made stale (the kernel forgets atime after every read), so
+	 * a second grep sends no GETATTR per file either. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -71,6 +87,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct vfs_attr a;
 	int rc = vfs_lookup(fs->vfs, parent, name, &a);
 
+	reqcount_add(RQ_LOOKUP);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -97,6 +114,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int rc = vfs_getattr(fs->vfs, ino, &a);
 
+	reqcount_add(RQ_GETATTR);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -169,6 +187,7 @@ static void dirsnap_free(struct dirsnap *snap)
 
 void ops_release_all(struct imapfs *fs)
 {
+	readfile_release_all(fs);
 	while (fs->handles != NULL) {
 		struct ops_handle *h = fs->handles;
 
@@ -218,6 +237,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	char *buf = malloc(size);
 	size_t used = 0, i;
 
+	reqcount_add(RQ_READDIR);
 	if (buf == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -271,14 +291,41 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
+
+/*
+ * F was opened with its body from the disk cache, which happens at the
+ * first open of a message on this mount (later opens attach the body
+ * lazily, vfs_file_attach): the kernel has none of it, and would ask for
+ * it with a READ as soon as the open returns. Store it in the kernel's
+ * page cache now, before the reply, so the reader finds it there and
+ * that round trip is saved. keep_cache (set by the caller) makes the
+ * kernel keep it. Best effort: on failure the kernel just reads.
+ */
+static void push_body(struct imapfs *fs, fuse_ino_t ino, const struct vfs_file *f)
+{
+	if (push_file(fs->se, ino, f, OPS_PUSH_MAX))
+		__atomic_fetch_add(&fs->pushed, 1, __ATOMIC_RELAXED);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct imapfs *fs = fs_of(req);
 	struct vfs_file *f;
 	struct ops_handle *h;
-	bool size_changed;
+	bool size_changed, msg;
 	int rc;
 
+	reqcount_add(RQ_OPEN);
+	if (fs->no_open) {
+		/* Read-only: the kernel refuses every write itself, so an open
+		 * has nothing to tell us. ENOSYS makes it stop sending OPEN
+		 * (and RELEASE) for every file of this mount: it opens with
+		 * fh 0 and keeps the page cache, and READs come without a
+		 * handle (readfile_stateless). A file read again costs no
+		 * request. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	rc = vfs_open(fs->vfs, ino, fi->flags, &f, &size_changed);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -297,57 +344,56 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)h;
 	fi->keep_cache = !size_changed;
-	if (!vfs_file_is_new(f))
+	msg = !vfs_file_is_new(f);
+	if (msg)
 		fi->noflush = 1;	/* nothing to do at close for a message */
 	else
 		fi->direct_io = 1;
+	if (msg && !size_changed)
+		push_body(fs, ino, f);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		vfs_release(fs->vfs, f);	/* the opener was interrupted */
 		handle_free(fs, h);
+	} else if (msg) {
+		/* (F may be released already) what follows, from another thread */
+		push_note(fs->push, ino);
 	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct imapfs *fs = fs_of(req);
-	struct vfs_file *f = file_of(fi);
-	char *buf;
-	ssize_t n;
-	int64_t pos;
-	size_t len;
-	int fd;
+	struct vfs_file *f;
+	bool size_changed;
+	int rc;
 
-	if (vfs_read_where(f, size, (uint64_t)off, &fd, &pos, &len) == 0) {
-		/* a cached body: the kernel gets it from the file, spliced
-		 * when it can be, without a copy through our memory */
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
-
-		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = fd;
-		bv.buf[0].pos = pos;
-		if (len == 0)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	reqcount_add(RQ_READ);
+	if (fi->fh == 0) {
+		readfile_stateless(fs, req, ino, size, off);
 		return;
 	}
-	buf = malloc(size ? size : 1);
-	if (buf == NULL) {
-		fuse_reply_err(req, ENOMEM);
+	f = file_of(fi);
+	rc = vfs_file_attach(fs->vfs, f, &size_changed);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
-	n = vfs_read(fs->vfs, f, buf, size, (uint64_t)off);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	if (size_changed)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);	/* as in op_open */
+	readfile_reply(fs, req, f, size, off);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ops_handle *h = handle_of(fi);
 
+	reqcount_add(RQ_RELEASE);
+	if (h == NULL) {
+		/* opened without OPEN (op_open): kernels send no RELEASE for
+		 * those, but should one come, there is nothing to free */
+		fuse_reply_err(req, 0);
+		return;
+	}
 	vfs_release(fs_of(req)->vfs, h->file);
 	handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
@@ -444,8 +490,13 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	ssize_t n = vfs_write(fs_of(req)->vfs, file_of(fi), buf, size, (uint64_t)off);
+	ssize_t n;
 
+	if (fi->fh == 0) {
+		fuse_reply_err(req, EBADF);	/* opened without OPEN: read-only (op_open) */
+		return;
+	}
+	n = vfs_write(fs_of(req)->vfs, file_of(fi), buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -458,6 +509,14 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct vfs_inval inval[VFS_MAX_INVAL];
 	int n = 0, rc;
 
+	reqcount_add(RQ_FLUSH);
+	if (fi->fh == 0) {
+		/* a file opened without OPEN (read-only mounts, see op_open):
+		 * nothing is ever written there, and ENOSYS makes the kernel
+		 * send no FLUSH at any close from now on */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	rc = vfs_flush(fs->vfs, file_of(fi), inval, &n);
 	fuse_reply_err(req, -rc);
 	queue_invals(fs, inval, n);
@@ -496,7 +555,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		}
 		sa.set_owner = true;
 	}
-	rc = vfs_fsetattr(fs->vfs, fi != NULL && handle_of(fi)->file != NULL ? file_of(fi) : NULL, ino, &sa, &a);
+	rc = vfs_fsetattr(fs->vfs, fi != NULL && fi->fh != 0 && handle_of(fi)->file != NULL ? file_of(fi) : NULL, ino, &sa, &a);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -541,12 +600,22 @@ static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size
 		fuse_reply_buf(req, val, len);
 }
 
+/* The status text, with the adapter's own line (reqcount.h). */
+static int status_text(struct imapfs *fs, char **val, size_t *len)
+{
+	int rc = vfs_status(fs->vfs, val, len);
+
+	if (rc < 0)
+		return rc;
+	return reqcount_status(val, len, __atomic_load_n(&fs->pushed, __ATOMIC_RELAXED) + push_count(fs->push));
+}
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct imapfs *fs = fs_of(req);
 	char *val;
 	size_t len;
-	int rc = is_status_xattr(ino, name) ? vfs_status(fs->vfs, &val, &len) :
+	int rc = is_status_xattr(ino, name) ? status_text(fs, &val, &len) :
 		 vfs_getxattr(fs->vfs, ino, name, &val, &len);
 
 	if (rc < 0) {

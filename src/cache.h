@@ -124,6 +124,9 @@ int cache_create_excl(int dirfd, const char *prefix, char *name, size_t len);
  * Writers store K->claim with the body.
  */
 int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fd, uint64_t *len);
+/* cache_get without waiting, for a look ahead of any reader: a body that
+ * is not there (yet) is not counted as a miss. */
+int cache_peek(struct cache *c, const struct cache_key *k, int *fd, uint64_t *len);
 
 /* Claim K for fetching: 0 when the caller must end with a writer's
  * commit (cache_writer_claimed) or cache_unclaim; -EEXIST when it is cached or another

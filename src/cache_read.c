@@ -1,5 +1,5 @@
 /*
- * cache_read — serving a body from the cache (cache_get): the entry is
+ * cache_read — serving a body from the cache (cache_get, cache_peek): the entry is
  * looked up under cache.lock, its file opened and checked without it
  * (header, length, CRC-32C of the whole body, every time), and a
  * damaged, vanished or stale file leaves the table and the disk. The
@@ -115,7 +115,8 @@ static void log_stale(const struct cache_key *k, uint32_t claim, uint64_t len)
 			 k->mailbox, k->uid, k->claim, len);
 }
 
-int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
+/* cache_get, and cache_peek with QUIET: an absent body is no miss. */
+static int get(struct cache *c, const struct cache_key *k, bool wait, bool quiet, int *fdp, uint64_t *lenp)
 {
 	struct cache_key mk;
 	uint8_t id[16];
@@ -138,7 +139,8 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 		pthread_cond_wait(&c->changed, &c->lock);
 	}
 	if (e == NULL || e->state != CE_READY) {
-		c->misses++;
+		if (!quiet)
+			c->misses++;
 		pthread_mutex_unlock(&c->lock);
 		return -ENOENT;
 	}
@@ -175,7 +177,6 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	pthread_mutex_unlock(&c->lock);
 
 	cache_entry_name(id, k->uidvalidity, k->uid, name, sizeof(name));
-	cache_entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
 	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		/* gone (someone cleaned the directory): a plain miss; out of
@@ -226,6 +227,9 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	if (rc < 0) {
 		if (fd >= 0)
 			close(fd);
+		/* the full path only for the log: formatting it costs more
+		 * than the open when the kernel has the body already */
+		cache_entry_path(c, id, k->uidvalidity, k->uid, path, sizeof(path));
 		if (damaged) {
 			log_warn("cache: %s: %s; fetching the message again", path, why);
 			unlinkat(c->dirfd, name, 0);
@@ -240,4 +244,14 @@ int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, u
 	*fdp = fd;
 	*lenp = len;
 	return 0;
+}
+
+int cache_get(struct cache *c, const struct cache_key *k, bool wait, int *fdp, uint64_t *lenp)
+{
+	return get(c, k, wait, false, fdp, lenp);
+}
+
+int cache_peek(struct cache *c, const struct cache_key *k, int *fdp, uint64_t *lenp)
+{
+	return get(c, k, false, true, fdp, lenp);
 }

@@ -112,6 +112,7 @@ struct vfs_file {
 	size_t win_len;
 	struct vfs_pending *pend;	/* a new message being written, else NULL */
 	bool writer;			/* opened for writing (pend only) */
+	bool lazy;			/* body not attached yet (vfs_file_attach); guarded by lock */
 };
 
 #endif

@@ -5,8 +5,9 @@
  * open (vfs_bodies.c), a large one collected into it window by window
  * (ranges.h). The real size of BODY[] is checked once per message, at its
  * first open: RFC822.SIZE is only the server's claim, and stat must agree
- * with read. Moved from vfs.c unchanged (but for the cache commit, now
- * outside f->lock).
+ * with read. Once it is, an open touches neither the cache nor the server:
+ * the body is attached at the first read (vfs_file_attach), so opening a
+ * message the kernel has in its page cache costs no file I/O.
  */
 #include "cache.h"
 #include "flags.h"
@@ -149,14 +150,114 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 	return rc;
 }
 
-static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
+/* What the tree says of F's message now: its mailbox's name (the caller
+ * frees it), its size, whether that size was checked against BODY[], and
+ * the RFC822.SIZE the server gave (see cache_get). -ENOENT when the
+ * message is gone (expunged, or its mailbox has another UIDVALIDITY). */
+static int msg_facts(struct vfs *v, const struct vfs_file *f, char **mailbox, uint32_t *size,
+		     bool *exact, uint32_t *claim)
 {
 	struct tree *t = &v->tree;
+	struct tree_msg *m;
+	int rc = 0;
+
+	*mailbox = NULL;
+	pthread_mutex_lock(&t->lock);
+	m = tree_msg_find(&t->nodes[f->node], f->uid);
+	if (m == NULL || t->nodes[f->node].uidvalidity != f->uidvalidity) {
+		rc = -ENOENT;
+	} else if ((*mailbox = strdup(t->nodes[f->node].mailbox)) == NULL) {
+		rc = -ENOMEM;
+	} else {
+		*size = m->size;
+		*exact = m->size_exact;
+		*claim = m->claimed;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* A new file for message INO: its node, UID and the node's UIDVALIDITY
+ * now, no body yet. -ENOENT when INO's node does not exist. */
+static int file_new(struct vfs *v, uint64_t ino, struct vfs_file **out)
+{
+	struct tree *t = &v->tree;
+	struct vfs_file *f = calloc(1, sizeof(*f));
+	int rc = 0;
+
+	if (f == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	f->fd = -1;
+	f->node = tree_ino_node(ino);
+	f->uid = tree_ino_uid(ino);
+	pthread_mutex_lock(&t->lock);
+	if (f->node < t->n)
+		f->uidvalidity = t->nodes[f->node].uidvalidity;
+	else
+		rc = -ENOENT;
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0) {
+		vfs_file_free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+/* Give F its body: the cache file (the body fetched whole into it when
+ * small), or windows from the server for a large one, whose real length
+ * is checked first unless EXACT. F->size becomes the real length;
+ * *SIZE_CHANGED when that is not HINT. */
+static int open_body(struct vfs *v, struct vfs_file *f, const char *mailbox, uint32_t hint, bool exact,
+		     uint32_t claim, bool *size_changed)
+{
+	uint64_t real;
+	int rc;
+
+	*size_changed = false;
+	rc = vfs_open_cached(v, f, mailbox, hint >= WHOLE_MSG, claim, &real);
+	if (rc == -EFBIG) {
+		/* far larger than RFC822.SIZE said: too large to take whole,
+		 * so read it in windows like any large message */
+		log_warn("%s: UID %u is much larger than its RFC822.SIZE %u; reading it in parts",
+			 mailbox, f->uid, hint);
+		rc = -ENOENT;
+		hint = hint > WHOLE_MSG ? hint : WHOLE_MSG;
+		exact = false;
+	}
+	if (rc == 0) {
+		if (real > UINT32_MAX)
+			return -EFBIG;	/* the caller closes f->fd */
+		vfs_set_real_size(v, f, hint, real, size_changed);
+		return 0;
+	}
+	if (rc != -ENOENT || hint < WHOLE_MSG)
+		return rc;
+	/* large: read in windows; check the size the server claimed */
+	if (!exact) {
+		rc = vfs_verify_size(v, f, hint, &real);
+		if (rc < 0)
+			return rc;
+		if (real > UINT32_MAX)
+			return -EFBIG;
+		vfs_set_real_size(v, f, hint, real, size_changed);
+	}
+	{
+		struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
+
+		/* (a body larger than the whole cache is not collected) */
+		if (!cache_fits(v->cache, f->size) || cache_writer_new(v->cache, &k, &f->fill) < 0)
+			f->fill = NULL;	/* not cached, still readable */
+	}
+	return 0;
+}
+
+static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
+{
 	uint32_t idx, hint, claim;
 	struct vfs_file *f;
-	struct tree_msg *m;
 	char *mailbox = NULL;
-	uint64_t real;
 	bool exact;
 	int rc;
 
@@ -180,70 +281,28 @@ static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **o
 	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */
 	if (rc < 0)
 		return rc;
-	f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		return -ENOMEM;
-	pthread_mutex_init(&f->lock, NULL);
-	f->fd = -1;
-	f->node = idx;
-	f->uid = tree_ino_uid(ino);
-
-	pthread_mutex_lock(&t->lock);
-	m = tree_msg_find(&t->nodes[idx], f->uid);
-	if (m != NULL)
-		mailbox = strdup(t->nodes[idx].mailbox);
-	if (m == NULL || mailbox == NULL) {
-		pthread_mutex_unlock(&t->lock);
-		rc = m == NULL ? -ENOENT : -ENOMEM;
+	rc = file_new(v, ino, &f);
+	if (rc < 0)
+		return rc;
+	rc = msg_facts(v, f, &mailbox, &hint, &exact, &claim);
+	if (rc < 0)
 		goto out_free;
-	}
-	f->uidvalidity = t->nodes[idx].uidvalidity;
-	f->size = m->size;
-	hint = m->size;
-	exact = m->size_exact;
-	claim = m->claimed;
-	pthread_mutex_unlock(&t->lock);
+	f->size = hint;
 
 	/* what a process reading the folder will want next goes ahead now */
 	prefetch_note(v->prefetch, idx, f->uid);
 
-	rc = vfs_open_cached(v, f, mailbox, hint >= WHOLE_MSG, claim, &real);
-	if (rc == -EFBIG) {
-		/* far larger than RFC822.SIZE said: too large to take whole,
-		 * so read it in windows like any large message */
-		log_warn("%s: UID %u is much larger than its RFC822.SIZE %u; reading it in parts",
-			 mailbox, f->uid, hint);
-		rc = -ENOENT;
-		hint = hint > WHOLE_MSG ? hint : WHOLE_MSG;
-		exact = false;
-	}
-	if (rc == 0) {
-		if (real > UINT32_MAX) {
-			rc = -EFBIG;
-			goto out_free;
-		}
-		vfs_set_real_size(v, f, hint, real, size_changed);
-	} else if (rc == -ENOENT && hint >= WHOLE_MSG) {
-		/* large: read in windows; check the size the server claimed */
-		if (!exact) {
-			rc = vfs_verify_size(v, f, hint, &real);
-			if (rc < 0)
-				goto out_free;
-			if (real > UINT32_MAX) {
-				rc = -EFBIG;
-				goto out_free;
-			}
-			vfs_set_real_size(v, f, hint, real, size_changed);
-		}
-		{
-			struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
-
-			/* (a body larger than the whole cache is not collected) */
-			if (!cache_fits(v->cache, f->size) || cache_writer_new(v->cache, &k, &f->fill) < 0)
-				f->fill = NULL;	/* not cached, still readable */
-		}
+	if (exact) {
+		/* The size is known (checked at an earlier open): nothing to
+		 * tell the kernel, which most likely has the bytes in its page
+		 * cache already and will not read. Opening and checking the
+		 * cache file would cost more than the whole open otherwise, so
+		 * the body is attached at the first read (vfs_file_attach). */
+		f->lazy = true;
 	} else {
-		goto out_free;
+		rc = open_body(v, f, mailbox, hint, exact, claim, size_changed);
+		if (rc < 0)
+			goto out_free;
 	}
 	free(mailbox);
 	*out = f;
@@ -255,6 +314,130 @@ out_free:
 	free(f->win);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+	return rc;
+}
+
+int vfs_file_attach(struct vfs *v, struct vfs_file *f, bool *size_changed)
+{
+	struct vfs_file b = { 0 };
+	uint32_t hint, claim;
+	char *mailbox;
+	bool exact, lazy, changed;
+	int rc;
+
+	*size_changed = false;
+	pthread_mutex_lock(&f->lock);
+	lazy = f->lazy;
+	pthread_mutex_unlock(&f->lock);
+	if (!lazy)
+		return 0;
+	/* into B, without F's lock: this may fetch from the server, and
+	 * another read of F may do the same meanwhile (the first to finish
+	 * is kept) */
+	b.fd = -1;
+	b.node = f->node;
+	b.uid = f->uid;
+	b.uidvalidity = f->uidvalidity;
+	rc = msg_facts(v, &b, &mailbox, &hint, &exact, &claim);
+	if (rc == -ENOENT)
+		return -ESTALE;	/* expunged since the open */
+	if (rc < 0)
+		return rc;
+	b.size = hint;
+	rc = open_body(v, &b, mailbox, hint, exact, claim, &changed);
+	free(mailbox);
+	if (rc < 0) {
+		if (b.fd >= 0)
+			close(b.fd);
+		cache_writer_abort(b.fill);
+		return rc == -ENOENT ? -ESTALE : rc;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (f->lazy) {
+		/* the kernel was given F->size at the open */
+		*size_changed = b.size != f->size;
+		f->fd = b.fd;
+		f->fill = b.fill;
+		f->size = b.size;
+		f->lazy = false;
+		b.fd = -1;
+		b.fill = NULL;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (b.fd >= 0)
+		close(b.fd);
+	cache_writer_abort(b.fill);
+	return 0;
+}
+
+/* ---- looking ahead of a reader (fs/push.c) ------------------------------ */
+
+int vfs_next_msgs(struct vfs *v, uint64_t ino, uint64_t *out, int max)
+{
+	struct tree *t = &v->tree;
+	uint32_t idx, uid;
+	int n = 0;
+
+	if (!tree_ino_is_msg(ino) || vfs_ino_is_pending(ino))
+		return 0;
+	idx = tree_ino_node(ino);
+	uid = tree_ino_uid(ino);
+	pthread_mutex_lock(&t->lock);
+	if (idx < t->n) {
+		const struct tree_node *nd = &t->nodes[idx];
+		size_t lo = 0, hi = nd->nmsgs;
+
+		while (lo < hi) {	/* the first UID above UID */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (nd->msgs[mid].uid <= uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nd->nmsgs && n < max; lo++)
+			out[n++] = tree_msg_ino(idx, nd->msgs[lo].uid);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+int vfs_open_if_cached(struct vfs *v, uint64_t ino, uint64_t max, struct vfs_file **out)
+{
+	struct vfs_file *f;
+	uint32_t hint, claim;
+	char *mailbox = NULL;
+	uint64_t real;
+	bool exact, changed;
+	int rc;
+
+	rc = vfs_gmail_resolve(v, &ino);
+	if (rc < 0)
+		return rc;
+	if (vfs_ino_is_pending(ino) || !tree_ino_is_msg(ino))
+		return -ENOENT;
+	rc = file_new(v, ino, &f);
+	if (rc < 0)
+		return rc;
+	rc = msg_facts(v, f, &mailbox, &hint, &exact, &claim);
+	if (rc == 0)
+		rc = hint > max ? -EFBIG : 0;
+	if (rc == 0) {
+		struct cache_key k = { mailbox, f->uidvalidity, f->uid, claim };
+
+		rc = cache_peek(v->cache, &k, &f->fd, &real);
+	}
+	/* the kernel knows the message by HINT bytes: another real size
+	 * is for an open to tell it (op_open), not for a push */
+	if (rc == 0 && real != hint)
+		rc = -ENOENT;
+	if (rc == 0) {
+		vfs_set_real_size(v, f, hint, real, &changed);
+		*out = f;
+	} else {
+		vfs_file_free(f);
+	}
+	free(mailbox);
 	return rc;
 }
 
@@ -318,6 +501,9 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 
 	if (f->pend != NULL)
 		return pending_read(f->pend, buf, size, off);
+	rc = vfs_file_attach(v, f, &sequential);	/* (op_read did it already) */
+	if (rc < 0)
+		return rc;
 	if (off >= f->size)
 		return 0;
 	want = f->size - off < size ? f->size - off : size;

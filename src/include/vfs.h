@@ -95,6 +95,10 @@ void vfs_dirents_free(struct vfs_dirent *d, size_t n);
  * real size of BODY[] once per message; *SIZE_CHANGED tells the caller the
  * kernel's cached size is wrong. */
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed);
+/* An open whose size was already known does not touch the body (the
+ * kernel usually has it cached): the first read attaches it. Call before
+ * vfs_read_where; cheap when done. *SIZE_CHANGED as for vfs_open. */
+int vfs_file_attach(struct vfs *v, struct vfs_file *f, bool *size_changed);
 /* Read up to SIZE bytes at OFF into BUF; returns the byte count (0 at EOF). */
 ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint64_t off);
 /* A message whose body is in the cache can be read straight from its fd
@@ -103,6 +107,14 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
  * there are (0 at EOF). -ENOENT: use vfs_read. */
 int vfs_read_where(const struct vfs_file *f, size_t size, uint64_t off, int *fd, int64_t *pos, size_t *len);
 void vfs_release(struct vfs *v, struct vfs_file *f);
+/* For storing bodies into the kernel's page cache ahead of a reader
+ * (fs/push.c): the inode numbers of up to MAX messages after message INO
+ * of its folder, in UID order (the count); and INO's body when it is in
+ * the disk cache, no larger than MAX bytes and of the size the kernel
+ * was given (never fetched, never waited for; -ENOENT otherwise): read it
+ * with vfs_read_where, release it with vfs_release. */
+int vfs_next_msgs(struct vfs *v, uint64_t ino, uint64_t *out, int max);
+int vfs_open_if_cached(struct vfs *v, uint64_t ino, uint64_t max, struct vfs_file **out);
 /* True for a new file being written (it needs flush at close). */
 bool vfs_file_is_new(const struct vfs_file *f);
 

@@ -124,7 +124,10 @@ def test_cache_hit_after_remount(srv, imap, mount, tmpdir_own):
     total = sum(len(b) for b in want.values())
     print("re-read of %d bytes after remount: %d bytes from the server" % (total, down))
     assert down < 2000, "a cached folder was fetched again (%d bytes)" % down
-    assert "%d hits" % len(want) in _status_field(m2, "cache use")
+    # every body served from the disk cache: to the reader, or stored into
+    # the page cache ahead of it (a race may serve one both ways)
+    hits = int(_status_field(m2, "cache use").split(" hits")[0].split()[-1])
+    assert len(want) <= hits <= 2 * len(want), _status_field(m2, "cache use")
 
 
 def test_damaged_cache_file_is_refetched(srv, imap, mount, tmpdir_own):
