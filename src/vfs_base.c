@@ -151,6 +151,7 @@ int vfs_load(struct vfs *v, uint32_t idx)
 		tree_set_msgs(t, idx, acc.v, acc.n, mb.uidvalidity);
 		t->nodes[idx].state = TREE_READY;
 		t->nodes[idx].highestmodseq = mb.highestmodseq;
+		t->nodes[idx].own_new = 0;
 		for (size_t i = 0; i < t->nodes[idx].nmsgs; i++)
 			if (t->nodes[idx].msgs[i].modseq > t->nodes[idx].highestmodseq)
 				t->nodes[idx].highestmodseq = t->nodes[idx].msgs[i].modseq;
@@ -353,8 +354,9 @@ int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *ui
 	return rc;
 }
 
-/* Fetch one message's metadata (selected mailbox) into node IDX. */
-int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+/* Fetch one message's metadata (selected mailbox) into node IDX; OWN_NEW:
+ * our own command just made it there (vfs_refresh_new). */
+static int refresh(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid, bool own_new)
 {
 	struct tree_msgbuf b = { 0 };
 	struct tree_node *n;
@@ -387,11 +389,16 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 		n = &v->tree.nodes[idx];
 		if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
 			int64_t seen = n->changed_ns;
+			/* already there: a resync or a listing saw it first, and
+			 * its HIGHESTMODSEQ counts it */
+			bool fresh = tree_msg_find(n, uid) == NULL;
 
 			rc = tree_msg_insert(n, &b.v[i]);
 			if (rc == 0) {
 				b.v[i].keywords = NULL;	/* taken over */
 				b.v[i].gm_labels = NULL;
+				if (fresh && own_new && n->highestmodseq != 0)
+					n->own_new++;
 			}
 			moved = n->changed_ns != seen;
 		}
@@ -404,6 +411,16 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 		vfs_notify_inode(v, tree_dir_ino(idx));
 	tree_msgs_free(b.v, b.n);
 	return rc;
+}
+
+int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+{
+	return refresh(v, s, idx, uidvalidity, uid, false);
+}
+
+int vfs_refresh_new(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+{
+	return refresh(v, s, idx, uidvalidity, uid, true);
 }
 
 /* ---- open files --------------------------------------------------------- */

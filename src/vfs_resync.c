@@ -217,6 +217,7 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 			n->highestmodseq = n->msgs[i].modseq;
 	if (mb.highestmodseq > n->highestmodseq)
 		n->highestmodseq = mb.highestmodseq;
+	n->own_new = 0;		/* counted in it now */
 	n->status_time = 0;
 	moved = n->changed_ns != seen;
 	pthread_mutex_unlock(&t->lock);
