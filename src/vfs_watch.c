@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #define IDLE_RENEW_MS (25 * 60 * 1000)
+#define WATCH_RETRY 16	/* other mailboxes a failed resync is retried for; beyond, STATUS them all */
 
 struct watch {
 	struct vfs *v;		/* borrowed; outlives the watch */
@@ -53,6 +54,8 @@ struct watch {
 	struct watch_known known;	/* the poller's copy of the tree's names; its thread only */
 	struct watch_view view;		/* the session's picture of NODE; its thread only */
 	bool stale;			/* NODE's last resync failed: try again soon; its thread only */
+	uint32_t retry[WATCH_RETRY];	/* other mailboxes whose resync failed, to try again soon */
+	size_t nretry;			/* its thread only */
 	bool notify_plain;		/* the server refused NOTIFY SET asking for flags; its thread only */
 	/* how changes reach us, for `imapfs status` (__atomic access): the
 	 * connection's mechanism for NODE, and whether NOTIFY SET is on */
@@ -213,6 +216,39 @@ static int watch_open(struct watch *w, const char *mailbox)
 	return 0;
 }
 
+/* Resync node IDX, not the one W idles on; when that fails (the tree
+ * changed meanwhile, three times), try again before the next IDLE, or
+ * set *ALL (STATUS every loaded mailbox) when too many wait. */
+static void watch_resync_other(struct watch *w, uint32_t idx, bool *all)
+{
+	size_t i;
+
+	if (watch_resync(w->v, idx) == 0)
+		return;
+	for (i = 0; i < w->nretry && w->retry[i] != idx; i++)
+		;
+	if (i < w->nretry)
+		return;
+	if (w->nretry < WATCH_RETRY)
+		w->retry[w->nretry++] = idx;
+	else
+		*all = true;
+}
+
+/* Try again the resyncs that failed; true while some still wait. */
+static bool watch_retry(struct watch *w)
+{
+	uint32_t again[WATCH_RETRY];
+	size_t i, n = w->nretry;
+	bool all = false;
+
+	memcpy(again, w->retry, n * sizeof(*again));
+	w->nretry = 0;
+	for (i = 0; i < n; i++)
+		watch_resync_other(w, again[i], &all);
+	return w->nretry > 0;	/* (the list was full before: ALL cannot be set) */
+}
+
 /* Act on what one IDLE reported (NEWS): fetch only what the tree does not
  * show yet. *POLL_NOW: look at every mailbox (LIST too) at once. */
 static int watch_news(struct watch *w, const struct session_news *news, bool notify, bool *poll_now)
@@ -234,13 +270,15 @@ static int watch_news(struct watch *w, const struct session_news *news, bool not
 	/* without CONDSTORE resync fetches no flags: fetch those IDLE said
 	 * changed (before any other command, which would replace what it
 	 * said) */
-	if (vd.idled && !v->condstore)
+	if (vd.idled && !v->condstore) {
 		rc = flagpoll_idle(v, w->s, w->node);
+		/* news that FETCH brought was not read: open it afresh */
+		w->view.valid = false;
+	}
 	if (rc == 0 && vd.idled)
 		w->stale = watch_resync(v, w->node) < 0;
 	for (i = 0; rc == 0 && i < vd.nresync; i++)
-		if (watch_resync(v, vd.resync[i]) < 0)
-			vd.others = true;	/* the next look at every one tries again */
+		watch_resync_other(w, vd.resync[i], &vd.others);
 	/* a STATUS libetpan did not keep, or news not understood: STATUS
 	 * every loaded mailbox (on this session: its view starts anew) */
 	if (rc == 0 && vd.others && !vd.relist) {
@@ -327,7 +365,7 @@ static void *watch_main(void *arg)
 			else if (w->stale)
 				w->stale = watch_resync(v, w->node) < 0;
 			/* a failed resync is tried again within a second */
-			if (w->stale)
+			if ((rc == 0 && w->nretry > 0 && watch_retry(w)) || w->stale)
 				wait_ms = 1000;
 			if (rc == 0)
 				rc = session_idle(w->s, wait_ms < IDLE_RENEW_MS ? wait_ms : IDLE_RENEW_MS,

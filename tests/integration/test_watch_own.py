@@ -137,3 +137,25 @@ def test_other_client_in_the_same_moment(fresh_servers, imap, mount):
     cmds = _after(s, snap)
     bad = transcript.find(cmds, rb"^(LIST|LSUB|STATUS|EXAMINE|NOOP) ")
     assert not bad, "asked of every mailbox for news of two: %r" % bad
+
+
+def test_own_changes_free_after_others(fresh_servers, imap, mount):
+    """Another client's expunge and append in INBOX are fetched (one
+    resync); after that our own changes there cost nothing again: what
+    that resync dropped must not be taken for something still to come."""
+    s = fresh_servers("slash", rawlog=True)
+    m, c, inbox, archive, snap = _steady(s, imap, mount, 6, 0)
+    ib = os.path.join(m.path, "INBOX")
+    imaputil.check(c.select("INBOX"), "SELECT")
+    imaputil.check(c.uid("STORE", str(inbox[0]), "+FLAGS.SILENT", "(\\Deleted)"), "STORE")
+    imaputil.check(c.uid("EXPUNGE", str(inbox[0])), "UID EXPUNGE")
+    new = imaputil.append_uid(c, "INBOX", msg("theirs " + uniq("new")))
+    wait_for(lambda: "%d.eml" % new in os.listdir(ib) and "%d.eml" % inbox[0] not in os.listdir(ib),
+             IDLE_BOUND, lambda: "their expunge and append not shown\n" + m.log())
+    snap = transcript.mark(s)
+    for u in inbox[1:3]:
+        os.unlink(os.path.join(ib, "%d.eml" % u))
+    os.setxattr(os.path.join(ib, "%d.eml" % inbox[3]), "user.imap.flags", b"+\\Seen")
+    cmds = _after(s, snap)
+    bad = _background(cmds)
+    assert not bad, "our own changes after theirs cost %r\n(all: %r)" % (bad, cmds)
