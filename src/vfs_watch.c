@@ -40,7 +40,18 @@
 #include <unistd.h>
 
 #define IDLE_RENEW_MS (25 * 60 * 1000)
-#define WATCH_RETRY 16	/* other mailboxes a failed resync is retried for; beyond, STATUS them all */
+#define WATCH_PENDING 16	/* other mailboxes waiting to be looked at again; beyond, STATUS them all */
+#define WATCH_RECHECK_MS 1000	/* how long a STATUS waits for our own operation to explain it */
+
+/* Another mailbox to look at again once DUE (CLOCK_MONOTONIC ms): its last
+ * STATUS, which our own operation under way (a mv into it whose new
+ * message is being fetched) may explain by then (RECHECK), or a resync
+ * that failed. */
+struct watch_pending {
+	struct watch_check c;
+	bool recheck;
+	int64_t due;
+};
 
 struct watch {
 	struct vfs *v;		/* borrowed; outlives the watch */
@@ -54,8 +65,8 @@ struct watch {
 	struct watch_known known;	/* the poller's copy of the tree's names; its thread only */
 	struct watch_view view;		/* the session's picture of NODE; its thread only */
 	bool stale;			/* NODE's last resync failed: try again soon; its thread only */
-	uint32_t retry[WATCH_RETRY];	/* other mailboxes whose resync failed, to try again soon */
-	size_t nretry;			/* its thread only */
+	struct watch_pending pending[WATCH_PENDING];	/* its thread only */
+	size_t npending;
 	bool notify_plain;		/* the server refused NOTIFY SET asking for flags; its thread only */
 	/* how changes reach us, for `imapfs status` (__atomic access): the
 	 * connection's mechanism for NODE, and whether NOTIFY SET is on */
@@ -216,37 +227,65 @@ static int watch_open(struct watch *w, const char *mailbox)
 	return 0;
 }
 
-/* Resync node IDX, not the one W idles on; when that fails (the tree
- * changed meanwhile, three times), try again before the next IDLE, or
- * set *ALL (STATUS every loaded mailbox) when too many wait. */
-static void watch_resync_other(struct watch *w, uint32_t idx, bool *all)
+static int64_t mono_ms(void)
 {
-	size_t i;
+	struct timespec ts;
 
-	if (watch_resync(w->v, idx) == 0)
-		return;
-	for (i = 0; i < w->nretry && w->retry[i] != idx; i++)
-		;
-	if (i < w->nretry)
-		return;
-	if (w->nretry < WATCH_RETRY)
-		w->retry[w->nretry++] = idx;
-	else
-		*all = true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Try again the resyncs that failed; true while some still wait. */
-static bool watch_retry(struct watch *w)
+/* Look at C's mailbox again by DUE (an earlier promise stands), with the
+ * newer STATUS; *ALL (STATUS every loaded mailbox) when too many wait. */
+static void watch_pend(struct watch *w, const struct watch_check *c, bool recheck, int64_t due, bool *all)
 {
-	uint32_t again[WATCH_RETRY];
-	size_t i, n = w->nretry;
+	struct watch_pending *p;
+	size_t i;
+
+	for (i = 0; i < w->npending && w->pending[i].c.idx != c->idx; i++)
+		;
+	if (i == w->npending) {
+		if (w->npending == WATCH_PENDING) {
+			*all = true;
+			return;
+		}
+		w->pending[w->npending++] = (struct watch_pending){ .c = *c, .recheck = recheck, .due = due };
+		return;
+	}
+	p = &w->pending[i];
+	p->c = *c;
+	p->recheck = p->recheck || recheck;
+	if (due < p->due)
+		p->due = due;
+}
+
+/* Look at the mailboxes that are due: compare the STATUS again, and
+ * resync when the tree still does not match it (or a resync failed: try
+ * again within a second). -> ms until the next one is due, or -1. */
+static int watch_due(struct watch *w)
+{
+	struct watch_pending due[WATCH_PENDING];
+	int64_t now = mono_ms(), next = -1;
+	size_t i, n = 0, o = 0;
 	bool all = false;
 
-	memcpy(again, w->retry, n * sizeof(*again));
-	w->nretry = 0;
-	for (i = 0; i < n; i++)
-		watch_resync_other(w, again[i], &all);
-	return w->nretry > 0;	/* (the list was full before: ALL cannot be set) */
+	for (i = 0; i < w->npending; i++) {
+		if (w->pending[i].due <= now)
+			due[n++] = w->pending[i];
+		else
+			w->pending[o++] = w->pending[i];
+	}
+	w->npending = o;
+	for (i = 0; i < n; i++) {
+		if (due[i].recheck && watch_check_current(w->v, &due[i].c))
+			continue;	/* our own change, in the tree now */
+		if (watch_resync(w->v, due[i].c.idx) < 0)
+			watch_pend(w, &due[i].c, false, mono_ms() + 1000, &all);
+	}
+	for (i = 0; i < w->npending; i++)
+		if (next < 0 || w->pending[i].due < next)
+			next = w->pending[i].due;
+	return next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
 }
 
 /* Act on what one IDLE reported (NEWS): fetch only what the tree does not
@@ -263,10 +302,11 @@ static int watch_news(struct watch *w, const struct session_news *news, bool not
 		return rc;
 	if (w->stale)
 		vd.idled = true;	/* the last resync failed: whatever was said */
-	if (vd.idled || vd.nresync > 0 || vd.others || vd.relist)
-		log_debug("watcher: news of %zu items, %zu known already; resync%s%s, %zu others%s%s",
-			  news->n, vd.known, vd.idled ? " the idled mailbox" : "", vd.idled ? "" : " nothing",
-			  vd.nresync, vd.others ? ", STATUS all" : "", vd.relist ? ", LIST" : "");
+	if (vd.idled || vd.ncheck > 0 || vd.others || vd.relist)
+		log_debug("watcher: news of %zu items, %zu known already; resync%s%s, %zu others to look "
+			  "at again%s%s", news->n, vd.known, vd.idled ? " the idled mailbox" : "",
+			  vd.idled ? "" : " nothing", vd.ncheck, vd.others ? ", STATUS all" : "",
+			  vd.relist ? ", LIST" : "");
 	/* without CONDSTORE resync fetches no flags: fetch those IDLE said
 	 * changed (before any other command, which would replace what it
 	 * said) */
@@ -277,8 +317,10 @@ static int watch_news(struct watch *w, const struct session_news *news, bool not
 	}
 	if (rc == 0 && vd.idled)
 		w->stale = watch_resync(v, w->node) < 0;
-	for (i = 0; rc == 0 && i < vd.nresync; i++)
-		watch_resync_other(w, vd.resync[i], &vd.others);
+	/* another mailbox's STATUS our own mv into it may explain once its
+	 * new message is fetched: look again in a moment, then resync */
+	for (i = 0; i < vd.ncheck; i++)
+		watch_pend(w, &vd.check[i], true, mono_ms() + WATCH_RECHECK_MS, &vd.others);
 	/* a STATUS libetpan did not keep, or news not understood: STATUS
 	 * every loaded mailbox (on this session: its view starts anew) */
 	if (rc == 0 && vd.others && !vd.relist) {
@@ -364,9 +406,16 @@ static void *watch_main(void *arg)
 				rc = watch_open(w, mailbox);
 			else if (w->stale)
 				w->stale = watch_resync(v, w->node) < 0;
-			/* a failed resync is tried again within a second */
-			if ((rc == 0 && w->nretry > 0 && watch_retry(w)) || w->stale)
+			/* a failed resync is tried again within a second; other
+			 * mailboxes are looked at again when due */
+			if (w->stale)
 				wait_ms = 1000;
+			if (rc == 0 && w->npending > 0) {
+				int due = watch_due(w);
+
+				if (due >= 0 && due < wait_ms)
+					wait_ms = due > 0 ? due : 1;
+			}
 			if (rc == 0)
 				rc = session_idle(w->s, wait_ms < IDLE_RENEW_MS ? wait_ms : IDLE_RENEW_MS,
 						  w->cancel[0], &changed, &news);

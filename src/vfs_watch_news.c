@@ -44,7 +44,7 @@
 
 void watch_verdict_free(struct watch_verdict *vd)
 {
-	free(vd->resync);
+	free(vd->check);
 	memset(vd, 0, sizeof(*vd));
 }
 
@@ -75,11 +75,20 @@ static bool node_current(struct tree_node *n, uint32_t uidvalidity, bool have_me
 bool watch_node_current(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t messages,
 			uint64_t highestmodseq)
 {
+	struct watch_check c = { .idx = idx, .uidvalidity = uidvalidity, .messages = messages,
+				 .have_messages = true, .highestmodseq = highestmodseq };
+
+	return watch_check_current(v, &c);
+}
+
+bool watch_check_current(struct vfs *v, const struct watch_check *c)
+{
 	struct tree *t = &v->tree;
 	bool cur;
 
 	pthread_mutex_lock(&t->lock);
-	cur = node_current(&t->nodes[idx], uidvalidity, true, messages, highestmodseq);
+	cur = c->idx < t->n && node_current(&t->nodes[c->idx], c->uidvalidity, c->have_messages, c->messages,
+					    c->highestmodseq);
 	pthread_mutex_unlock(&t->lock);
 	return cur;
 }
@@ -111,25 +120,29 @@ static bool fetch_known(const struct tree_node *n, const struct session_news_ite
 	return m->sysflags == it->sysflags && same_keywords(m->keywords, it->keywords);
 }
 
-static int add_resync(struct watch_verdict *out, uint32_t idx)
+/* Remember C to compare again, the last STATUS of a mailbox winning. */
+static int add_check(struct watch_verdict *out, const struct watch_check *c)
 {
-	uint32_t *nv;
+	struct watch_check *nv;
 	size_t i;
 
-	for (i = 0; i < out->nresync; i++)
-		if (out->resync[i] == idx)
+	for (i = 0; i < out->ncheck; i++)
+		if (out->check[i].idx == c->idx) {
+			out->check[i] = *c;
 			return 0;
-	nv = realloc(out->resync, (out->nresync + 1) * sizeof(*nv));
+		}
+	nv = realloc(out->check, (out->ncheck + 1) * sizeof(*nv));
 	if (nv == NULL)
 		return -ENOMEM;
-	out->resync = nv;
-	out->resync[out->nresync++] = idx;
+	out->check = nv;
+	out->check[out->ncheck++] = *c;
 	return 0;
 }
 
 /* A STATUS of another mailbox (NOTIFY). Tree lock held. */
 static int status_item(struct tree *t, const struct session_news_item *it, struct watch_verdict *out)
 {
+	struct watch_check c;
 	long k;
 
 	if (it->mailbox == NULL) {
@@ -143,13 +156,15 @@ static int status_item(struct tree *t, const struct session_news_item *it, struc
 	}
 	if (t->nodes[k].state != TREE_READY)
 		return 0;		/* listed afresh when next used */
-	if (node_current(&t->nodes[k], it->st_have & SESSION_ST_UIDVALIDITY ? it->st.uidvalidity : 0,
-			 it->st_have & SESSION_ST_MESSAGES, it->st.messages,
-			 it->st_have & SESSION_ST_HIGHESTMODSEQ ? it->st.highestmodseq : 0)) {
+	c = (struct watch_check){ .idx = (uint32_t)k, .messages = it->st.messages,
+				  .have_messages = (it->st_have & SESSION_ST_MESSAGES) != 0,
+				  .uidvalidity = it->st_have & SESSION_ST_UIDVALIDITY ? it->st.uidvalidity : 0,
+				  .highestmodseq = it->st_have & SESSION_ST_HIGHESTMODSEQ ? it->st.highestmodseq : 0 };
+	if (node_current(&t->nodes[k], c.uidvalidity, c.have_messages, c.messages, c.highestmodseq)) {
 		out->known++;
 		return 0;
 	}
-	return add_resync(out, (uint32_t)k);
+	return add_check(out, &c);
 }
 
 int watch_news_judge(struct vfs *v, uint32_t node, struct watch_view *view, const struct session_news *news,

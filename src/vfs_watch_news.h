@@ -25,14 +25,25 @@ struct watch_view {
 	uint64_t epoch;		/* vfs.sel_epoch at the EXAMINE */
 };
 
+/* What the server said of another mailbox (a STATUS), to compare with the
+ * tree again (watch_check_current). */
+struct watch_check {
+	uint32_t idx;		/* its node */
+	uint32_t uidvalidity;	/* 0: not said */
+	uint32_t messages;
+	bool have_messages;
+	uint64_t highestmodseq;	/* 0: not said */
+};
+
 /* What to do about one IDLE's news. Owned by the caller: free with
  * watch_verdict_free. */
 struct watch_verdict {
 	bool idled;		/* the idled mailbox changed unseen: resync it */
 	bool others;		/* other mailboxes changed, which ones unknown: STATUS them */
 	bool relist;		/* a mailbox the tree does not hold: LIST */
-	uint32_t *resync;	/* other loaded mailboxes to resync, without repeats */
-	size_t nresync;
+	struct watch_check *check;	/* other loaded mailboxes the tree does not match
+					 * (yet), the last STATUS of each */
+	size_t ncheck;
 	size_t known;		/* news items the tree already showed */
 };
 void watch_verdict_free(struct watch_verdict *vd);
@@ -50,5 +61,8 @@ int watch_news_judge(struct vfs *v, uint32_t node, struct watch_view *view, cons
  * HIGHESTMODSEQ (CONDSTORE) to compare, nor for a listing not loaded. */
 bool watch_node_current(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t messages,
 			uint64_t highestmodseq);
+/* The same for a STATUS the news held (a moment later, our own operation
+ * that explains it may have reached the tree). */
+bool watch_check_current(struct vfs *v, const struct watch_check *c);
 
 #endif

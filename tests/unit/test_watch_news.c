@@ -180,8 +180,8 @@ static void run(const struct tcase *c)
 	CHECK(vd.idled == c->want.idled, "%s: resync INBOX %d, want %d", c->name, vd.idled, c->want.idled);
 	CHECK(vd.others == c->want.others, "%s: others %d, want %d", c->name, vd.others, c->want.others);
 	CHECK(vd.relist == c->want.relist, "%s: relist %d, want %d", c->name, vd.relist, c->want.relist);
-	CHECK(vd.nresync == (c->want.resync ? 1u : 0u) && (vd.nresync == 0 || vd.resync[0] == c->want.resync),
-	      "%s: %zu others to resync", c->name, vd.nresync);
+	CHECK(vd.ncheck == (c->want.resync ? 1u : 0u) && (vd.ncheck == 0 || vd.check[0].idx == c->want.resync),
+	      "%s: %zu others to resync", c->name, vd.ncheck);
 	CHECK(v.tree.nodes[INBOX].highestmodseq == c->want.inbox_modseq, "%s: INBOX at %llu, want %llu", c->name,
 	      (unsigned long long)v.tree.nodes[INBOX].highestmodseq, (unsigned long long)c->want.inbox_modseq);
 	CHECK(v.tree.nodes[ARCHIVE].highestmodseq == c->want.archive_modseq, "%s: Archive at %llu, want %llu",
