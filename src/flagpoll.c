@@ -63,22 +63,6 @@ static int by_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Index of the first message of N with a UID >= UID (N->nmsgs if none). */
-static size_t first_at(const struct tree_node *n, uint32_t uid)
-{
-	size_t lo = 0, hi = n->nmsgs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (n->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* The mailboxes this poll refetches, with their shares, into P (room for
  * FLAGPOLL_MAILBOXES): how many. */
 static size_t flagpoll_choose(struct vfs *v, struct flagpoll_pick *p)
@@ -175,7 +159,7 @@ static int flagpoll_one(struct vfs *v, struct session *s, const struct flagpoll_
 		pthread_mutex_unlock(&t->lock);
 		return 0;
 	}
-	i0 = pick->take >= n->nmsgs ? 0 : first_at(n, n->flag_next);
+	i0 = pick->take >= n->nmsgs ? 0 : tree_msg_first_at(n, n->flag_next);
 	/* a whole share every time: the last slice ends at the last message
 	 * (overlapping the one before), the next begins at the first again */
 	if (i0 + pick->take > n->nmsgs)

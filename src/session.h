@@ -282,10 +282,52 @@ int session_idle_news(const struct session *s, uint32_t **seqs, size_t *n, bool 
 /* UID SEARCH ALL: malloc'd array of the UIDs in the selected mailbox. */
 int session_search_all(struct session *s, uint32_t **uids, size_t *n);
 
+/* What the server reported during one IDLE, in the order it said it, as
+ * plain data (session_news.c): enough for the watcher to tell news it
+ * already knows (our own changes, applied to the tree) from news it must
+ * fetch. Responses that change nothing (FLAGS, RECENT, PERMANENTFLAGS, a
+ * keepalive OK) are left out; anything not understood is an OTHER item,
+ * so a reader that does not know an item must assume anything changed. */
+enum session_news_kind {
+	SESSION_NEWS_EXISTS,	/* n: the selected mailbox holds N messages */
+	SESSION_NEWS_EXPUNGE,	/* n: message number N was expunged */
+	SESSION_NEWS_VANISHED,	/* UIDs uid..last were expunged (QRESYNC); earlier: (EARLIER) */
+	SESSION_NEWS_FETCH,	/* message number n: uid (0: not said), modseq (0: not
+				 * said), and its flags when have_flags */
+	SESSION_NEWS_STATUS,	/* STATUS of another mailbox (NOTIFY): mailbox (NULL when
+				 * libetpan kept only a later one of several), st, st_have */
+	SESSION_NEWS_MODSEQ,	/* modseq: OK [HIGHESTMODSEQ] of the selected mailbox */
+	SESSION_NEWS_OTHER,	/* anything else that may report a change */
+};
+#define SESSION_ST_MESSAGES	0x01
+#define SESSION_ST_UIDNEXT	0x02
+#define SESSION_ST_UIDVALIDITY	0x04
+#define SESSION_ST_UNSEEN	0x08
+#define SESSION_ST_HIGHESTMODSEQ 0x10
+struct session_news_item {
+	enum session_news_kind kind;
+	uint32_t n, uid, last;
+	uint64_t modseq;
+	bool earlier, have_flags;
+	uint8_t sysflags;	/* SESSION_F_*, with have_flags */
+	char *keywords;		/* with have_flags: as session_msg.keywords; malloc'd or NULL */
+	char *mailbox;		/* STATUS: raw server name, malloc'd, or NULL */
+	struct session_status st;
+	unsigned st_have;	/* SESSION_ST_*: which fields of st the server gave */
+};
+/* Owned by the caller: free with session_news_free (also after an error). */
+struct session_news {
+	struct session_news_item *v;
+	size_t n, cap;
+};
+void session_news_free(struct session_news *news);
+
 /* IDLE on the selected mailbox until the server says something, CANCEL_FD
  * becomes readable or TIMEOUT_MS passes; then DONE. *CHANGED: the server
- * sent something (new mail, expunges, flag changes). */
-int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed);
+ * sent something (new mail, expunges, flag changes). NEWS (may be NULL;
+ * emptied first) gets what it said (also what came with the answer to
+ * DONE, which then sets *CHANGED too). */
+int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed, struct session_news *news);
 
 /* Before reusing an idle session: if the server sent anything meanwhile
  * (BYE, say), read it with NOOP. -errno (and broken) when the connection
@@ -293,9 +335,10 @@ int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed
 int session_check_idle(struct session *s);
 
 /* NOTIFY SET (RFC 5465) for all personal mailboxes, where offered: then
- * an IDLE on this session also ends when another mailbox changes.
- * -ENOTSUP without NOTIFY. */
-int session_notify(struct session *s);
+ * an IDLE on this session also ends when another mailbox changes. FLAGS
+ * (with CONDSTORE): a new message in the selected mailbox is reported
+ * with its FLAGS and MODSEQ, not its UID alone. -ENOTSUP without NOTIFY. */
+int session_notify(struct session *s, bool flags);
 
 /* Interrupt blocked I/O from another thread (unmount). */
 void session_shutdown(struct session *s);

@@ -185,6 +185,16 @@ void session_note_refusal(struct session *s);
  * MAILBOX that answered RC (session_leave in session_write.c too). */
 void session_opened(struct session *s, const char *mailbox, bool ro, int rc);
 
+/* ---- session_news.c ----------------------------------------------------- */
+
+/* STATUS numbers as ours; *HAVE: which the server gave (SESSION_ST_*). */
+void session_status_fill(const struct mailimap_mailbox_data_status *st, struct session_status *out,
+			 unsigned *have);
+/* Append what RESP (the whole answer to IDLE's DONE, just parsed with
+ * mailimap_parse_response, so S's response_info holds what libetpan moved
+ * out of it) reported to NEWS. -ENOMEM. */
+int session_news_collect(struct session *s, const struct mailimap_response *resp, struct session_news *news);
+
 /* ---- session_fetch.c ---------------------------------------------------- */
 
 /* Register the lenient X-GM-LABELS parser with libetpan, once per process

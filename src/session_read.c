@@ -286,7 +286,7 @@ static int status_ask(struct session *s, const char *mailbox, struct session_sta
 {
 	struct mailimap_status_att_list *sl;
 	struct mailimap_mailbox_data_status *st = NULL;
-	clistiter *it;
+	unsigned have;
 	int rc;
 
 	sl = mailimap_status_att_list_new_empty();
@@ -303,30 +303,8 @@ static int status_ask(struct session *s, const char *mailbox, struct session_sta
 	mailimap_status_att_list_free(sl);
 	if (rc < 0)
 		return rc;
-	memset(out, 0, sizeof(*out));
-	*uv0 = false;
-	for (it = st->st_info_list ? clist_begin(st->st_info_list) : NULL; it; it = clist_next(it)) {
-		struct mailimap_status_info *si = clist_content(it);
-
-		switch (si->st_att) {
-		case MAILIMAP_STATUS_ATT_MESSAGES: out->messages = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UNSEEN: out->unseen = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UIDNEXT: out->uidnext = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UIDVALIDITY:
-			out->uidvalidity = si->st_value;
-			*uv0 = si->st_value == 0;
-			break;
-		default:
-			if (si->st_ext_data != NULL &&
-			    si->st_ext_data->ext_extension == &mailimap_extension_condstore &&
-			    si->st_ext_data->ext_type == MAILIMAP_CONDSTORE_TYPE_STATUS_INFO) {
-				struct mailimap_condstore_status_info *ci = si->st_ext_data->ext_data;
-
-				out->highestmodseq = ci->cs_highestmodseq_value;
-			}
-			break;
-		}
-	}
+	session_status_fill(st, out, &have);
+	*uv0 = (have & SESSION_ST_UIDVALIDITY) && out->uidvalidity == 0;
 	mailimap_mailbox_data_status_free(st);
 	return 0;
 }

@@ -158,13 +158,40 @@ int session_search_all(struct session *s, uint32_t **uids, size_t *n)
 	return 0;
 }
 
-int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed)
+/* DONE, and the whole answer to IDLE kept (libetpan's mailimap_idle_done
+ * keeps only what its response_info holds, where a STATUS replaces the
+ * one before): its news into NEWS (may be NULL). */
+static int idle_done(struct session *s, struct session_news *news)
+{
+	mailstream *stream = s->imap->imap_stream;
+	struct mailimap_response *resp = NULL;
+	int r, rc = 0;
+
+	if (mailstream_write(stream, "DONE\r\n", 6) != 6 || mailstream_flush(stream) == -1)
+		return MAILIMAP_ERROR_STREAM;
+	if (mailimap_read_line(s->imap) == NULL)
+		return MAILIMAP_ERROR_STREAM;
+	/* checks the tag is IDLE's and turns a tagged BAD into an error */
+	r = mailimap_parse_response(s->imap, &resp);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	if (news != NULL)
+		rc = session_news_collect(s, resp, news);
+	if (resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type != MAILIMAP_RESP_COND_STATE_OK)
+		r = MAILIMAP_ERROR_EXTENSION;	/* as mailimap_idle_done */
+	mailimap_response_free(resp);
+	return rc < 0 ? MAILIMAP_ERROR_MEMORY : r;
+}
+
+int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed, struct session_news *news)
 {
 	mailstream *stream = s->imap->imap_stream;
 	struct pollfd p[2];
 	int rc, r;
 
 	*changed = false;
+	if (news != NULL)
+		session_news_free(news);
 	/* the waiting is bounded by TIMEOUT_MS below; the commands around it
 	 * each get a deadline of their own */
 	deadline_start(s->cfg->timeout);
@@ -186,7 +213,11 @@ int session_idle(struct session *s, int timeout_ms, int cancel_fd, bool *changed
 		*changed = true;
 	}
 	deadline_start(s->cfg->timeout);
-	return session_rc(s, mailimap_idle_done(s->imap), "IDLE DONE");
+	rc = session_rc(s, idle_done(s, news), "IDLE DONE");
+	/* news that came just as the wait ended is news all the same */
+	if (rc == 0 && news != NULL && news->n > 0)
+		*changed = true;
+	return rc;
 }
 
 int session_check_idle(struct session *s)
@@ -308,18 +339,24 @@ out:
 	return rc;
 }
 
-int session_notify(struct session *s)
+int session_notify(struct session *s, bool flags)
 {
-	int rc;
-
 	if (!session_has_cap(s, "NOTIFY"))
 		return -ENOTSUP;
 	/* RFC 5465: tell us about new, expunged and re-flagged messages in
 	 * every personal mailbox, not only the selected one. (MailboxName is
 	 * left out: its LIST replies may carry extended data libetpan does
-	 * not parse; the LIST comparison covers mailbox changes.) */
-	rc = session_rc(s, mailimap_custom_command(s->imap,
+	 * not parse; the LIST comparison covers mailbox changes.) FLAGS: a
+	 * new message in the selected one comes with its flags and MODSEQ
+	 * (RFC 7162's fetch item, so only with CONDSTORE): a server says
+	 * nothing of a flag change to a message it has not yet told us of, so
+	 * what the watcher may already hold of it (vfs_watch_news.c) is
+	 * compared with those. */
+	if (flags && session_has_cap(s, "CONDSTORE"))
+		return session_rc(s, mailimap_custom_command(s->imap,
+			"NOTIFY SET (selected (MessageNew (UID FLAGS MODSEQ) MessageExpunge FlagChange)) "
+			"(personal (MessageNew MessageExpunge FlagChange))"), "NOTIFY SET");
+	return session_rc(s, mailimap_custom_command(s->imap,
 		"NOTIFY SET (selected (MessageNew (UID) MessageExpunge FlagChange)) "
 		"(personal (MessageNew MessageExpunge FlagChange))"), "NOTIFY SET");
-	return rc;
 }

@@ -202,6 +202,7 @@ void tree_destroy(struct tree *t)
 		free(t->nodes[i].attrs);
 		free(t->nodes[i].rights);
 		tree_msgs_free(t->nodes[i].msgs, t->nodes[i].nmsgs);
+		free(t->nodes[i].gone);
 	}
 	free(t->nodes);
 	free(t->buckets);
@@ -387,6 +388,21 @@ struct tree_msg *tree_msg_find(struct tree_node *node, uint32_t uid)
 	return bsearch(&key, node->msgs, node->nmsgs, sizeof(key), msg_cmp);
 }
 
+size_t tree_msg_first_at(const struct tree_node *node, uint32_t uid)
+{
+	size_t lo = 0, hi = node->nmsgs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (node->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n, uint32_t uidvalidity)
 {
 	struct tree_node *node = &t->nodes[idx];
@@ -403,6 +419,7 @@ void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n
 		}
 		msgs[o++] = msgs[i];
 	}
+	tree_gone_clear(node);	/* a new listing: what was dropped is not in it */
 	tree_msgs_free(node->msgs, node->nmsgs);
 	node->gen++;
 	node->msgs = msgs;
@@ -474,6 +491,40 @@ void tree_msg_remove(struct tree_node *node, uint32_t uid)
 	memmove(m, m + 1, (node->nmsgs - pos - 1) * sizeof(*m));
 	node->nmsgs--;
 	tree_touch(node);
+	if (!node->idled)
+		return;
+	if (node->gone == NULL)
+		node->gone = malloc(TREE_GONE_MAX * sizeof(*node->gone));
+	if (node->gone != NULL && node->ngone < TREE_GONE_MAX)
+		node->gone[node->ngone++] = uid;
+	else
+		node->gone_lost = true;
+}
+
+void tree_gone_clear(struct tree_node *node)
+{
+	node->ngone = 0;
+	node->gone_lost = false;
+}
+
+bool tree_gone_has(const struct tree_node *node, uint32_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < node->ngone; i++)
+		if (node->gone[i] == uid)
+			return true;
+	return false;
+}
+
+void tree_gone_seen(struct tree_node *node, uint32_t first, uint32_t last)
+{
+	size_t i, o;
+
+	for (i = 0, o = 0; i < node->ngone; i++)
+		if (node->gone[i] < first || node->gone[i] > last)
+			node->gone[o++] = node->gone[i];
+	node->ngone = (uint16_t)o;
 }
 
 long tree_find_raw(const struct tree *t, const char *mailbox)

@@ -73,7 +73,13 @@ struct tree_node {
 	time_t status_time;
 
 	bool listed;		/* the server listed this name (not a made-up parent) */
-	uint64_t highestmodseq;	/* largest MODSEQ we know of (CONDSTORE) */
+	uint64_t highestmodseq;	/* largest MODSEQ we know of (CONDSTORE): the tree shows
+				 * every change up to it */
+	uint32_t own_new;	/* commands of ours that made messages here (APPEND,
+				 * MOVE, COPY: vfs_refresh_new) since highestmodseq was
+				 * last set; each moved HIGHESTMODSEQ once, so a STATUS
+				 * that moved by exactly this much holds nothing else
+				 * (vfs_watch_news.c). 0 whenever highestmodseq is set */
 	uint64_t gen;		/* bumped by every change to msgs */
 	struct session_status watched;	/* STATUS at the watcher's last look */
 	time_t used;		/* CLOCK_MONOTONIC seconds its listing was last asked for (vfs_load) */
@@ -83,6 +89,15 @@ struct tree_node {
 				 * change, 0 before that: the directory's mtime
 				 * (imapfs.1, THE TREE). Guarded by tree.lock like
 				 * every field here; set by tree_touch */
+
+	/* UIDs tree_msg_remove dropped lately from a mailbox a watcher idles
+	 * on (idled), which that watcher's session may still count until
+	 * the server's VANISHED for them reaches it (vfs_watch_news.c): at
+	 * most TREE_GONE_MAX, and gone_lost beyond. malloc'd or NULL */
+	bool idled;
+	bool gone_lost;
+	uint16_t ngone;
+	uint32_t *gone;
 
 	/* index links, kept by tree.c only; 0 ends a chain (the root is
 	 * nobody's child) */
@@ -123,6 +138,9 @@ static inline uint32_t tree_next_sibling(const struct tree *t, uint32_t c) { ret
 /* Message UID in node IDX, or NULL. Lock held; pointer valid until unlock. */
 struct tree_msg *tree_msg_find(struct tree_node *node, uint32_t uid);
 
+/* Index of NODE's first message with a UID >= UID (nmsgs if none). Lock held. */
+size_t tree_msg_first_at(const struct tree_node *node, uint32_t uid);
+
 /* Replace node IDX's message list with MSGS (taken over; sorted here). Lock held. */
 void tree_set_msgs(struct tree *t, uint32_t idx, struct tree_msg *msgs, size_t n, uint32_t uidvalidity);
 
@@ -154,6 +172,15 @@ int tree_msgbuf_add(void *buf, const struct session_msg *m);
 int tree_msg_insert(struct tree_node *node, const struct tree_msg *m);
 /* Remove UID from a node's list, if there (and then tree_touch it). Lock held. */
 void tree_msg_remove(struct tree_node *node, uint32_t uid);
+
+/* The watcher's record of UIDs dropped lately (tree_node.gone): forget
+ * it all (the watcher's session opens the mailbox afresh; the listing is
+ * replaced), whether UID is in it, and forget FIRST..LAST (the server
+ * said they vanished). Lock held. */
+#define TREE_GONE_MAX 256
+void tree_gone_clear(struct tree_node *node);
+bool tree_gone_has(const struct tree_node *node, uint32_t uid);
+void tree_gone_seen(struct tree_node *node, uint32_t first, uint32_t last);
 
 /* NODE's content or children changed now: its directory mtime moves
  * (tree_node.changed_ns). Lock held. */

@@ -52,7 +52,7 @@ static bool show_known(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uidva
 	listed = v->tree.nodes[idx].state != TREE_READY || v->tree.nodes[idx].uidvalidity == uidvalidity;
 	pthread_mutex_unlock(&v->tree.lock);
 	/* (a mailbox not listed is listed with it when next needed) */
-	return listed && vfs_insert_msg(v, idx, uidvalidity, &m) == 0;
+	return listed && vfs_insert_msg(v, idx, uidvalidity, &m, true) == 0;
 }
 
 /*

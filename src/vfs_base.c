@@ -157,6 +157,7 @@ int vfs_load(struct vfs *v, uint32_t idx)
 		tree_set_msgs(t, idx, acc.v, acc.n, mb.uidvalidity);
 		t->nodes[idx].state = TREE_READY;
 		t->nodes[idx].highestmodseq = mb.highestmodseq;
+		t->nodes[idx].own_new = 0;
 		for (size_t i = 0; i < t->nodes[idx].nmsgs; i++)
 			if (t->nodes[idx].msgs[i].modseq > t->nodes[idx].highestmodseq)
 				t->nodes[idx].highestmodseq = t->nodes[idx].msgs[i].modseq;
@@ -366,8 +367,9 @@ int vfs_resolve_name(struct vfs *v, uint32_t idx, const char *name, uint32_t *ui
 	return rc;
 }
 
-/* Fetch one message's metadata (selected mailbox) into node IDX. */
-int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+/* Fetch one message's metadata (selected mailbox) into node IDX; OWN_NEW:
+ * our own command just made it there (vfs_refresh_new). */
+static int refresh(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid, bool own_new)
 {
 	struct tree_msgbuf b = { 0 };
 	int rc;
@@ -389,12 +391,12 @@ int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uid
 		memset(&b, 0, sizeof(b));
 	}
 	if (rc == 0)
-		rc = vfs_insert_msg(v, idx, uidvalidity, &b.v[i]);
+		rc = vfs_insert_msg(v, idx, uidvalidity, &b.v[i], own_new);
 	tree_msgs_free(b.v, b.n);
 	return rc;
 }
 
-int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tree_msg *m)
+int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tree_msg *m, bool own_new)
 {
 	struct tree_node *n;
 	bool moved = false;
@@ -408,11 +410,16 @@ int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tre
 	n = &v->tree.nodes[idx];
 	if (n->state == TREE_READY && n->uidvalidity == uidvalidity) {
 		int64_t seen = n->changed_ns;
+		/* already there: a resync or a listing saw it first, and
+		 * its HIGHESTMODSEQ counts it */
+		bool fresh = tree_msg_find(n, m->uid) == NULL;
 
 		rc = tree_msg_insert(n, m);
 		if (rc == 0) {
 			m->keywords = NULL;	/* taken over */
 			m->gm_labels = NULL;
+			if (fresh && own_new && n->highestmodseq != 0)
+				n->own_new++;
 		}
 		moved = n->changed_ns != seen;
 	}
@@ -423,6 +430,16 @@ int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tre
 	if (moved)
 		vfs_notify_inode(v, tree_dir_ino(idx));
 	return rc;
+}
+
+int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+{
+	return refresh(v, s, idx, uidvalidity, uid, false);
+}
+
+int vfs_refresh_new(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid)
+{
+	return refresh(v, s, idx, uidvalidity, uid, true);
 }
 
 /* ---- open files --------------------------------------------------------- */

@@ -63,11 +63,19 @@ int vfs_session_checked(struct vfs *v, uint32_t idx, const char *mailbox, uint32
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino);
 /* Fetch UID's metadata in the session's selected mailbox into node IDX. */
 int vfs_refresh_msg(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
+/* The same for a message one command of ours (APPEND, MOVE, COPY: the
+ * UID from APPENDUID or COPYUID) has just made in node IDX: when the tree
+ * did not hold it yet, it counts as a change the watcher knows of
+ * (tree_node.own_new), so the STATUS or NOTIFY news of that mailbox
+ * costs no resync. Only for such a message: one counted that the command
+ * did not make could hide another client's change. */
+int vfs_refresh_new(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid);
 /* Add (or replace) message M in node IDX when it is listed under
  * UIDVALIDITY (else nothing: it is listed when next needed), waiting for
  * a listing under way; M's keywords and gm_labels are taken over (set to
- * NULL) when it is added. The kernel is told when the directory's mtime
- * moved. No lock held. */
-int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tree_msg *m);
+ * NULL) when it is added. OWN_NEW: one command of ours just made it
+ * there (as for vfs_refresh_new). The kernel is told when the directory's
+ * mtime moved. No lock held. */
+int vfs_insert_msg(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struct tree_msg *m, bool own_new);
 
 #endif

@@ -466,7 +466,7 @@ static int rename_msg(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t newidx
 	t->nodes[idx].status_time = 0;
 	t->nodes[newidx].status_time = 0;
 	pthread_mutex_unlock(&t->lock);
-	if (known && vfs_insert_msg(v, newidx, newuv, &moved) == 0) {
+	if (known && vfs_insert_msg(v, newidx, newuv, &moved, true) == 0) {
 		*newuid_out = newuid;
 	} else {
 		/* show it in the target under its new UID (the server said

@@ -29,13 +29,14 @@ uint32_t vfs_show_new(struct vfs *v, uint32_t idx, const char *mailbox, uint32_t
 {
 	struct session_mbox mb;
 	struct session *s;
+	bool made = uid != 0;	/* the server said our command made it (watcher: vfs_refresh_new) */
 
 	*shown = false;
 	if ((uid != 0 || (mid != NULL && since != 0)) && vfs_session(v, mailbox, &s, &mb) == 0) {
 		if (uid == 0 && session_search_msgid(s, mid, since, &uid) == 0 && uid != 0)
 			*uidvalidity = mb.uidvalidity;
 		if (uid != 0 && (*uidvalidity == 0 || mb.uidvalidity == *uidvalidity))
-			*shown = vfs_refresh_msg(v, s, idx, mb.uidvalidity, uid) == 0;
+			*shown = (made ? vfs_refresh_new : vfs_refresh_msg)(v, s, idx, mb.uidvalidity, uid) == 0;
 		pool_checkin(v->pool, s);
 	}
 	if (!*shown) {

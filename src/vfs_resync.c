@@ -211,12 +211,19 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 			for (i = 0; i < ngone; i++)
 				tree_msg_remove(n, gone[i]);
 		}
+		/* the watcher asks for this after the news of these reached
+		 * its session, or right after it opened the mailbox: its
+		 * session does not count them (tree_node.gone is for what our
+		 * own operations drop before the news) */
+		for (i = 0; i < ngone; i++)
+			tree_gone_seen(n, gone[i], gone[i]);
 	}
 	for (i = 0; i < n->nmsgs; i++)
 		if (n->msgs[i].modseq > n->highestmodseq)
 			n->highestmodseq = n->msgs[i].modseq;
 	if (mb.highestmodseq > n->highestmodseq)
 		n->highestmodseq = mb.highestmodseq;
+	n->own_new = 0;		/* counted in it now */
 	n->status_time = 0;
 	moved = n->changed_ns != seen;
 	pthread_mutex_unlock(&t->lock);

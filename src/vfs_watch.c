@@ -27,6 +27,7 @@
 #include "vfs_watch.h"
 #include "flagpoll.h"
 #include "vfs_watch_list.h"
+#include "vfs_watch_news.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,6 +40,18 @@
 #include <unistd.h>
 
 #define IDLE_RENEW_MS (25 * 60 * 1000)
+#define WATCH_PENDING 16	/* other mailboxes waiting to be looked at again; beyond, STATUS them all */
+#define WATCH_RECHECK_MS 1000	/* how long a STATUS waits for our own operation to explain it */
+
+/* Another mailbox to look at again once DUE (CLOCK_MONOTONIC ms): its last
+ * STATUS, which our own operation under way (a mv into it whose new
+ * message is being fetched) may explain by then (RECHECK), or a resync
+ * that failed. */
+struct watch_pending {
+	struct watch_check c;
+	bool recheck;
+	int64_t due;
+};
 
 struct watch {
 	struct vfs *v;		/* borrowed; outlives the watch */
@@ -50,6 +63,11 @@ struct watch {
 	bool poller;		/* this one also polls STATUS and LIST; immutable */
 	struct watch *next;	/* the other watchers; immutable */
 	struct watch_known known;	/* the poller's copy of the tree's names; its thread only */
+	struct watch_view view;		/* the session's picture of NODE; its thread only */
+	bool stale;			/* NODE's last resync failed: try again soon; its thread only */
+	struct watch_pending pending[WATCH_PENDING];	/* its thread only */
+	size_t npending;
+	bool notify_plain;		/* the server refused NOTIFY SET asking for flags; its thread only */
 	/* how changes reach us, for `imapfs status` (__atomic access): the
 	 * connection's mechanism for NODE, and whether NOTIFY SET is on */
 	int how;		/* a WATCH_* */
@@ -100,7 +118,30 @@ static char *idle_mailbox(struct watch *w)
 	return name;
 }
 
-/* STATUS every mailbox whose messages we hold; resync those that moved. */
+/* Bring node IDX up to date (vfs_resync.c). A listing being loaded may
+ * have been answered before the change: wait for it first. A resync that
+ * found the tree changed meanwhile (our own operation: -EAGAIN) is asked
+ * again at once, a few times. */
+static int watch_resync(struct vfs *v, uint32_t idx)
+{
+	struct tree *t = &v->tree;
+	int rc, tries = 0;
+
+	pthread_mutex_lock(&t->lock);
+	while (t->nodes[idx].state == TREE_LOADING)
+		pthread_cond_wait(&t->loaded, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+	do
+		rc = vfs_resync(v, idx);
+	while (rc == -EAGAIN && ++tries < 3);
+	return rc;
+}
+
+/* STATUS every mailbox whose messages we hold (but the one W idles on:
+ * its news and the check before each IDLE cover it); resync those that
+ * moved. With CONDSTORE "moved" is against the tree, so a mailbox only we
+ * changed, and that the tree shows, is left alone; without it, against
+ * the last STATUS. */
 static int poll_loaded(struct watch *w)
 {
 	struct vfs *v = w->v;
@@ -114,8 +155,10 @@ static int poll_loaded(struct watch *w)
 	for (i = 1; i < n && rc == 0; i++) {
 		struct session_status st, old;
 		char *mailbox = NULL;
-		bool loaded;
+		bool loaded, moved;
 
+		if (i == w->node && session_has_cap(w->s, "IDLE"))
+			continue;
 		pthread_mutex_lock(&t->lock);
 		loaded = t->nodes[i].state == TREE_READY && t->nodes[i].selectable && !t->nodes[i].hidden;
 		if (loaded)
@@ -142,15 +185,150 @@ static int poll_loaded(struct watch *w)
 		}
 		if (rc < 0)
 			break;
-		if (st.messages != old.messages || st.uidnext != old.uidnext || st.unseen != old.unseen ||
-		    st.uidvalidity != old.uidvalidity || st.highestmodseq != old.highestmodseq) {
-			if (vfs_resync(v, (uint32_t)i) == 0) {
-				pthread_mutex_lock(&t->lock);
-				t->nodes[i].watched = st;
-				pthread_mutex_unlock(&t->lock);
-			}
+		if (st.highestmodseq != 0)
+			moved = !watch_node_current(v, (uint32_t)i, st.uidvalidity, st.messages, st.highestmodseq);
+		else
+			moved = st.messages != old.messages || st.uidnext != old.uidnext || st.unseen != old.unseen ||
+				st.uidvalidity != old.uidvalidity;
+		if (!moved || watch_resync(v, (uint32_t)i) == 0) {
+			pthread_mutex_lock(&t->lock);
+			t->nodes[i].watched = st;
+			pthread_mutex_unlock(&t->lock);
 		}
 	}
+	return rc;
+}
+
+/* Open MAILBOX (W's node) afresh for IDLE, and bring the tree up to date
+ * with what it holds unless it is current already (what changed before
+ * IDLE began would never be reported by it). */
+static int watch_open(struct watch *w, const char *mailbox)
+{
+	struct vfs *v = w->v;
+	struct session_mbox mb;
+	uint64_t epoch = __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST);
+	int rc;
+
+	w->view.valid = false;
+	/* dropped before the EXAMINE: not in what it counts (dropped after
+	 * the clear but before the EXAMINE: counted twice, so a resync) */
+	pthread_mutex_lock(&v->tree.lock);
+	tree_gone_clear(&v->tree.nodes[w->node]);
+	pthread_mutex_unlock(&v->tree.lock);
+	session_forget_selection(w->s);
+	deadline_start(v->cfg->timeout);
+	rc = session_select(w->s, mailbox, true, 0, &mb);
+	if (rc < 0)
+		return rc;
+	w->view = (struct watch_view){ .valid = true, .exists = mb.exists, .uidnext = mb.uidnext,
+				       .uidvalidity = mb.uidvalidity, .epoch = epoch };
+	w->stale = !watch_node_current(v, w->node, mb.uidvalidity, mb.exists, mb.highestmodseq) &&
+		   watch_resync(v, w->node) < 0;
+	return 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Look at C's mailbox again by DUE (an earlier promise stands), with the
+ * newer STATUS; *ALL (STATUS every loaded mailbox) when too many wait. */
+static void watch_pend(struct watch *w, const struct watch_check *c, bool recheck, int64_t due, bool *all)
+{
+	struct watch_pending *p;
+	size_t i;
+
+	for (i = 0; i < w->npending && w->pending[i].c.idx != c->idx; i++)
+		;
+	if (i == w->npending) {
+		if (w->npending == WATCH_PENDING) {
+			*all = true;
+			return;
+		}
+		w->pending[w->npending++] = (struct watch_pending){ .c = *c, .recheck = recheck, .due = due };
+		return;
+	}
+	p = &w->pending[i];
+	p->c = *c;
+	p->recheck = p->recheck || recheck;
+	if (due < p->due)
+		p->due = due;
+}
+
+/* Look at the mailboxes that are due: compare the STATUS again, and
+ * resync when the tree still does not match it (or a resync failed: try
+ * again within a second). -> ms until the next one is due, or -1. */
+static int watch_due(struct watch *w)
+{
+	struct watch_pending due[WATCH_PENDING];
+	int64_t now = mono_ms(), next = -1;
+	size_t i, n = 0, o = 0;
+	bool all = false;
+
+	for (i = 0; i < w->npending; i++) {
+		if (w->pending[i].due <= now)
+			due[n++] = w->pending[i];
+		else
+			w->pending[o++] = w->pending[i];
+	}
+	w->npending = o;
+	for (i = 0; i < n; i++) {
+		if (due[i].recheck && watch_check_current(w->v, &due[i].c))
+			continue;	/* our own change, in the tree now */
+		if (watch_resync(w->v, due[i].c.idx) < 0)
+			watch_pend(w, &due[i].c, false, mono_ms() + 1000, &all);
+	}
+	for (i = 0; i < w->npending; i++)
+		if (next < 0 || w->pending[i].due < next)
+			next = w->pending[i].due;
+	return next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+}
+
+/* Act on what one IDLE reported (NEWS): fetch only what the tree does not
+ * show yet. *POLL_NOW: look at every mailbox (LIST too) at once. */
+static int watch_news(struct watch *w, const struct session_news *news, bool notify, bool *poll_now)
+{
+	struct vfs *v = w->v;
+	struct watch_verdict vd;
+	size_t i;
+	int rc;
+
+	rc = watch_news_judge(v, w->node, &w->view, news, notify, &vd);
+	if (rc < 0)
+		return rc;
+	if (w->stale)
+		vd.idled = true;	/* the last resync failed: whatever was said */
+	if (vd.idled || vd.ncheck > 0 || vd.others || vd.relist)
+		log_debug("watcher: news of %zu items, %zu known already; resync%s%s, %zu others to look "
+			  "at again%s%s", news->n, vd.known, vd.idled ? " the idled mailbox" : "",
+			  vd.idled ? "" : " nothing", vd.ncheck, vd.others ? ", STATUS all" : "",
+			  vd.relist ? ", LIST" : "");
+	/* without CONDSTORE resync fetches no flags: fetch those IDLE said
+	 * changed (before any other command, which would replace what it
+	 * said) */
+	if (vd.idled && !v->condstore) {
+		rc = flagpoll_idle(v, w->s, w->node);
+		/* news that FETCH brought was not read: open it afresh */
+		w->view.valid = false;
+	}
+	if (rc == 0 && vd.idled)
+		w->stale = watch_resync(v, w->node) < 0;
+	/* another mailbox's STATUS our own mv into it may explain once its
+	 * new message is fetched: look again in a moment, then resync */
+	for (i = 0; i < vd.ncheck; i++)
+		watch_pend(w, &vd.check[i], true, mono_ms() + WATCH_RECHECK_MS, &vd.others);
+	/* a STATUS libetpan did not keep, or news not understood: STATUS
+	 * every loaded mailbox (on this session: its view starts anew) */
+	if (rc == 0 && vd.others && !vd.relist) {
+		rc = poll_loaded(w);
+		w->view.valid = false;
+	}
+	*poll_now = vd.relist;
+	watch_verdict_free(&vd);
 	return rc;
 }
 
@@ -166,7 +344,6 @@ static void *watch_main(void *arg)
 	int backoff_ms = 1000, backoff_max = poll_ms > 0 ? poll_ms : 30000;
 
 	while (!cancelled(w)) {
-		struct session_mbox mb;
 		enum session_err cls;
 		char err[256], *mailbox;
 		bool changed = false;
@@ -188,7 +365,14 @@ static void *watch_main(void *arg)
 			set_session(w, s);
 			deadline_start(v->cfg->timeout);
 			/* the poller asks to hear about every mailbox at once */
-			notify = w->poller && poll_ms > 0 && session_notify(w->s) == 0;
+			notify = w->poller && poll_ms > 0 && session_notify(w->s, !w->notify_plain) == 0;
+			/* refused (a BAD breaks the connection: the next one asks
+			 * plainly), new messages are reported by UID alone */
+			if (!notify && !w->notify_plain && w->poller && poll_ms > 0 &&
+			    session_has_cap(w->s, "NOTIFY")) {
+				w->notify_plain = true;
+				notify = !session_broken(w->s) && session_notify(w->s, false) == 0;
+			}
 			/* changes made before NOTIFY SET are not reported by it:
 			 * look at every mailbox once right away */
 			if (notify)
@@ -208,30 +392,37 @@ static void *watch_main(void *arg)
 			 * the flags of the mailboxes in recent use */
 			if (rc == 0 && !v->condstore)
 				rc = flagpoll_run(v, w->s);
+			/* news those commands brought was not read: open the
+			 * idled mailbox afresh */
+			w->view.valid = false;
 		}
 		mailbox = idle_mailbox(w);
 		wait_ms = w->poller && poll_ms > 0 ? poll_ms : IDLE_RENEW_MS;
 		if (rc == 0 && mailbox != NULL && session_has_cap(w->s, "IDLE")) {
-			session_forget_selection(w->s);
-			deadline_start(v->cfg->timeout);
-			rc = session_select(w->s, mailbox, true, 0, &mb);
-			/* what changed before IDLE began would never be
-			 * reported by it: catch up first */
-			if (rc == 0)
-				vfs_resync(v, w->node);
+			struct session_news news = { 0 };
+			bool poll_now = false;
+
+			if (!w->view.valid || w->view.epoch != __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST))
+				rc = watch_open(w, mailbox);
+			else if (w->stale)
+				w->stale = watch_resync(v, w->node) < 0;
+			/* a failed resync is tried again within a second; other
+			 * mailboxes are looked at again when due */
+			if (w->stale)
+				wait_ms = 1000;
+			if (rc == 0 && w->npending > 0) {
+				int due = watch_due(w);
+
+				if (due >= 0 && due < wait_ms)
+					wait_ms = due > 0 ? due : 1;
+			}
 			if (rc == 0)
 				rc = session_idle(w->s, wait_ms < IDLE_RENEW_MS ? wait_ms : IDLE_RENEW_MS,
-						  w->cancel[0], &changed);
-			/* without CONDSTORE resync fetches no flags: fetch
-			 * those IDLE said changed (before any other command,
-			 * which would replace what it said) */
-			if (rc == 0 && changed && !v->condstore)
-				rc = flagpoll_idle(v, w->s, w->node);
+						  w->cancel[0], &changed, &news);
 			if (rc == 0 && changed)
-				vfs_resync(v, w->node);
-			/* with NOTIFY the news may be about another mailbox:
-			 * look at all of them now, not at the next poll */
-			if (rc == 0 && changed && notify)
+				rc = watch_news(w, &news, notify, &poll_now);
+			session_news_free(&news);
+			if (poll_now)
 				last_poll = 0;
 		} else if (rc == 0) {
 			free(mailbox);
@@ -241,6 +432,7 @@ static void *watch_main(void *arg)
 		}
 		free(mailbox);	/* also when the poll above failed */
 		if (rc < 0 || session_broken(w->s)) {
+			w->view.valid = false;
 			set_session(w, NULL);
 			if (watch_sleep(w, 1000))
 				break;
@@ -259,6 +451,12 @@ static int watch_one(struct vfs *v, uint32_t node, bool poller)
 	w->v = v;
 	w->node = node;
 	w->poller = poller;
+	if (node != 0) {
+		/* its list keeps what it drops for the news (vfs_watch_news.c) */
+		pthread_mutex_lock(&v->tree.lock);
+		v->tree.nodes[node].idled = true;
+		pthread_mutex_unlock(&v->tree.lock);
+	}
 	pthread_mutex_init(&w->lock, NULL);
 	if (pipe2(w->cancel, O_CLOEXEC) < 0) {
 		rc = -errno;

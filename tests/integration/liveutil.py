@@ -1,6 +1,6 @@
 """What the tests of changes made by another client share (test_live.py,
-test_watch.py, test_watch_nocondstore.py, test_dir_mtime.py,
-test_tree_many.py, test_deadline.py): the bounds within which the mount
+test_watch.py, test_watch_nocondstore.py, test_watch_own.py,
+test_dir_mtime.py, test_tree_many.py, test_deadline.py): the bounds within which the mount
 must show a change, the mount options they assume, fresh mailboxes and
 messages, and wait_for, which polls a change up to its bound and fails
 the test after it.
