@@ -276,6 +276,9 @@ def _check_lists_seen(x, st):
 
 def check_mark_read(x):
     _check_lists_seen(x, state(x.c))
+    # imapfs flag: one UID STORE for the folder, not one per file
+    stores = transcript.find(transcript.since(x.s), rb"^UID STORE ")
+    assert len(stores) == 1 and stores[0].endswith(b"+FLAGS.SILENT (\\Seen)"), stores
 
 
 BOSS_MAIL = {_mid("in-hello"), _mid("in-q3")}
@@ -390,7 +393,7 @@ CHECKERS = [
     (r"\A# mark everything", check_mark_read),
     (r"\A# move all mail from one sender", check_boss),
     (r"\A# archive last year", check_archive),
-    (r"\Aimapfs flag .*~/mail/Lists/.*\n(.*\n)*.*xargs -r mv(.*\n)*find ",
+    (r"\Aimapfs flag \S+ ~/mail/Lists/.*\n(.*\n)*.*xargs -r mv(.*\n)*find ",
      check_man_sorting),
     (r"\A# unread counts", check_unread_counts),
     (r"grep -l \$'\^Subject: hello\\r\$'", check_line_ends),
@@ -438,11 +441,10 @@ def own_server():
 
 
 def _bash(text, home):
-    # the recipes call imapfs by name, as a user who installed it would
+    # `imapfs flag` as a user runs it: the program on the PATH
     path = os.path.dirname(mountutil.imapfs_bin()) + ":" + \
         os.environ.get("PATH", "/usr/bin:/bin")
-    env = {"HOME": home, "PATH": path,
-           "LC_ALL": "C.UTF-8", "TZ": "UTC"}
+    env = {"HOME": home, "PATH": path, "LC_ALL": "C.UTF-8", "TZ": "UTC"}
     return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", text],
                           cwd=home, env=env, capture_output=True, text=True,
                           timeout=180)
