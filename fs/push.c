@@ -6,7 +6,8 @@
  * (grep -r on a fresh mount) would wait for one READ round trip per
  * message. So when a message is opened, or on a read-only mount first
  * read, push_note names the next messages of its folder, in UID order
- * (the order of the listing), that were not pushed yet; this thread
+ * (the order of the listing), that were not pushed yet, once the reader
+ * goes on from one message to one of those that follow it; this thread
  * stores those already in the disk cache (never fetching: read-ahead
  * does that) into the kernel's page cache with notify_store, so the
  * reader finds them there. What it pushed, and what was opened, is
@@ -37,6 +38,8 @@ struct push {
 	pthread_cond_t more;
 	uint64_t want[AHEAD];	/* guarded by lock: to push, in order */
 	int nwant;		/* guarded by lock */
+	uint64_t after[2 * AHEAD];	/* guarded by lock: what followed the last noted */
+	int nafter;		/* guarded by lock */
 	uint64_t *seen;		/* guarded by lock: open-addressed set, 0 = free */
 	size_t nseen, cap;	/* guarded by lock; cap a power of two or 0 */
 	unsigned long pushed;	/* guarded by lock */
@@ -174,15 +177,24 @@ int push_start(struct fuse_session *se, struct vfs *v, uint64_t max, struct push
 
 void push_note(struct push *p, uint64_t ino)
 {
-	uint64_t next[AHEAD];
+	uint64_t next[2 * AHEAD];
+	bool onward = false;
 	int n, k = 0;
 
 	if (p == NULL)
 		return;
-	n = vfs_next_msgs(p->vfs, ino, next, AHEAD);
+	n = vfs_next_msgs(p->vfs, ino, next, 2 * AHEAD);
 	pthread_mutex_lock(&p->lock);
 	seen_add(p, ino);	/* the reader has it, or is reading it */
-	for (int i = 0; i < n; i++)
+	/* A reader going through the folder opens one of the messages that
+	 * followed the last one it opened (on a read-only mount, the first
+	 * not pushed: up to AHEAD further on). Anything else (a single cat,
+	 * a jump) pushes nothing: no page cache filled for nothing. */
+	for (int i = 0; i < p->nafter && !onward; i++)
+		onward = p->after[i] == ino;
+	memcpy(p->after, next, (size_t)n * sizeof(next[0]));
+	p->nafter = n;
+	for (int i = 0; onward && i < n && k < AHEAD; i++)
 		if (!seen_has(p, next[i]))
 			p->want[k++] = next[i];
 	/* where the reader is now is all that counts */

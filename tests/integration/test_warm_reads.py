@@ -228,3 +228,27 @@ def test_read_only_large_message(srv, imap, mount, cache):
         assert f.read() == body
     fetched = [ln for ln in _status(m2).splitlines() if ln.startswith("fetched:")][0]
     assert "fetched: 0 messages, 0 bytes" in fetched, fetched
+
+
+def test_single_read_pushes_only_itself(srv, imap, mount, cache):
+    """Bodies go into the page cache ahead of a reader going through a
+    folder, not of one that reads a single message."""
+    name, want = _fill(imap, srv, 40, "One")
+    m = mount(srv, opts=["cache_dir=" + cache])
+    assert _grep(m, name) == sorted(u for u, b in want.items() if b"invoice" in b)
+    m.stop(cleanup=False)
+    m2 = mount(srv, opts=["cache_dir=" + cache])
+    uids = sorted(want)
+    # listed (the kernel stores pages only into inodes it knows)
+    os.listdir(os.path.join(m2.path, name))
+    with open(os.path.join(m2.path, name, "%d.eml" % uids[5]), "rb") as f:
+        assert f.read() == want[uids[5]]
+    time.sleep(0.5)
+    assert "; 1 bodies pushed" in _status(m2), _status(m2)
+    # reading on from there starts it
+    for uid in uids[6:9]:
+        with open(os.path.join(m2.path, name, "%d.eml" % uid), "rb") as f:
+            assert f.read() == want[uid]
+    time.sleep(0.5)
+    pushed = int(re.search(r"(\d+) bodies pushed", _status(m2)).group(1))
+    assert pushed >= 30, _status(m2)
