@@ -251,26 +251,35 @@ static bool take_claim(void *ctx, size_t pos)
 	return t->byuid[pos].size <= PREFETCH_MAX_MSG && cache_claim(c->p->cache, &k) == 0;
 }
 
-/* A reader in no order: fetch what readsweep picks, split into batches
- * so that every worker has one (a batch costs a round trip; batches on
- * several connections share it), none above the batch bounds. The
- * batches go in the order of the pick, the messages nearest the reader
- * first (enqueue sorts each one's UIDs). */
+/* A reader in no order: fetch what readsweep picks, in batches. A batch
+ * costs a connection a round trip before its first byte and each worker
+ * runs one at a time, so: as few batches as the batch bounds allow, but
+ * one per worker when the pick is large enough (SPLIT_MIN messages each),
+ * so that all are busy; equal shares of the bytes, so that none is left
+ * with a small remainder (over a long link the round trips of small
+ * batches add up). They go in the order of the pick, the messages
+ * nearest the reader first (enqueue sorts each one's UIDs). */
 static void plan_sweep(struct prefetch *p, struct track *t)
 {
 	size_t pos[PREFETCH_AHEAD_MSGS];
 	struct take_ctx c = { p, t };
 	size_t k = readsweep_pick(&t->sweep, t->byuid, PREFETCH_AHEAD_MSGS, p->max_ahead, take_claim, &c, pos,
 				  PREFETCH_AHEAD_MSGS);
-	size_t per = (k + (size_t)p->nworkers - 1) / (size_t)(p->nworkers > 0 ? p->nworkers : 1);
-	size_t i = 0;
+	size_t nbat = (k + SPLIT_MIN - 1) / SPLIT_MIN, i;
+	uint64_t total = 0, share;
 
-	if (per < SPLIT_MIN)
-		per = SPLIT_MIN;
-	if (per > PREFETCH_BATCH_MSGS)
-		per = PREFETCH_BATCH_MSGS;
+	for (i = 0; i < k; i++)
+		total += t->byuid[pos[i]].size;
+	if (nbat > (size_t)p->nworkers)
+		nbat = (size_t)p->nworkers;
+	if (nbat < (total + PREFETCH_BATCH - 1) / PREFETCH_BATCH)
+		nbat = (total + PREFETCH_BATCH - 1) / PREFETCH_BATCH;
+	if (nbat < (k + PREFETCH_BATCH_MSGS - 1) / PREFETCH_BATCH_MSGS)
+		nbat = (k + PREFETCH_BATCH_MSGS - 1) / PREFETCH_BATCH_MSGS;
+	share = nbat > 0 && total > 0 ? (total + nbat - 1) / nbat : 1;
+	i = 0;
 	while (i < k) {
-		uint32_t *uids = malloc(per * sizeof(*uids));
+		uint32_t *uids = malloc(PREFETCH_BATCH_MSGS * sizeof(*uids));
 		uint64_t bytes = 0;
 		size_t nb = 0;
 
@@ -282,7 +291,8 @@ static void plan_sweep(struct prefetch *p, struct track *t)
 			}
 			break;
 		}
-		while (i < k && nb < per && (nb == 0 || bytes + t->byuid[pos[i]].size <= PREFETCH_BATCH)) {
+		/* a batch ends once it holds its share */
+		while (i < k && nb < PREFETCH_BATCH_MSGS && (nb == 0 || bytes < share)) {
 			uids[nb++] = t->byuid[pos[i]].uid;
 			bytes += t->byuid[pos[i]].size;
 			i++;

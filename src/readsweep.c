@@ -127,7 +127,7 @@ size_t readsweep_pick(struct readsweep *s, const struct readorder_msg *v, size_t
 		return 0;
 	if (allowed > max_msgs)
 		allowed = max_msgs;
-	if (s->ahead >= allowed || 2 * (allowed - s->ahead) < allowed || s->ahead_bytes >= max_bytes)
+	if (s->ahead >= allowed || 2 * (allowed - s->ahead) < allowed || 2 * s->ahead_bytes > max_bytes)
 		return 0;	/* wait until half is free: one batch, not a message at a time */
 	budget = allowed - s->ahead;
 	if (budget > nout)

@@ -81,7 +81,8 @@ typedef bool readsweep_take_fn(void *ctx, size_t pos);
  * The messages to fetch ahead now, into OUT (positions in V, the folder in
  * UID order, S->n messages; at most NOUT), nearest the recent opens first;
  * returns how many. Nothing until the folder is swept, and nothing until
- * half of the allowance is free again, so that messages go in batches:
+ * half of the allowance (in messages and in bytes) is free again, so that
+ * messages go in batches:
  * the allowance is min(READSWEEP_GROW x opened, MAX_MSGS) messages and
  * MAX_BYTES bytes (a message larger than MAX_BYTES is passed over).
  */

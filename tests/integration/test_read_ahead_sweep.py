@@ -181,3 +181,24 @@ def test_scattered_opens_fetch_little(srv, imap, mount, cache_dir):
     read(picks[SWEEP_MIN - 2:])
     queued, _ = _ahead(m)
     assert 0 < queued <= GROW * len(picks), _status(m)
+
+
+def test_read_ahead_within_a_small_cache(srv, imap, mount, cache_dir):
+    """A cache smaller than the folder: read-ahead holds at most a
+    quarter of it, so what it fetched is still there when rg opens it
+    (hits, not a fetch twice), and the cache stays within its size."""
+    name, want = _fill(imap, srv, N, "Small")
+    size = sum(len(b) for b in want.values())
+    limit = 128 << 10
+    assert size > 2 * limit
+    m = mount(srv, opts=["cache_dir=" + cache_dir, "cache_size=%d" % limit])
+    r = subprocess.run(["rg", "-l", "invoice", os.path.join(m.path, name)],
+                       capture_output=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    assert sorted(int(os.path.basename(x)[:-4]) for x in r.stdout.decode().split()) == _hits(want)
+    queued, _ = _ahead(m)
+    got = re.search(r"^cache use: \d+ bodies, ([\d.]+) MiB of ([\d.]+) MiB; .* (\d+) evicted",
+                    _status(m), re.M)
+    used, evicted = float(got.group(1)), int(got.group(3))
+    assert queued >= N // 2 and _misses(m) <= N // 4, _status(m)
+    assert evicted > 0 and used <= limit / 2**20 + 0.05, _status(m)

@@ -3,8 +3,9 @@
  * when a folder counts as swept (distinct opens, near opens, another
  * folder swept, a pause starting over), what a pick takes first (the
  * neighbours of the newest opens, outwards), and what bounds it (GROW
- * per message opened, half free before a refill, the caller's message
- * and byte bounds, messages TAKE refuses never offered again).
+ * per message opened, half free (messages and bytes) before a refill,
+ * the caller's message and byte bounds, messages TAKE refuses never
+ * offered again).
  *
  * Each case is a script of steps on a folder of N messages: an open
  * ('o': position, time, hot; then whether the folder is swept), or a pick
@@ -75,7 +76,8 @@ static const struct tcase cases[] = {
 		P(10, 11, 291) } },
 	{ "the byte bound: the pick stops where the next would not fit", 256, 50000, 0, 0, {
 		O(299, 10, false), O(298, 20, false), O(297, 30, true), P(5, 292, 296),
-		P(0, 0, 0), O(296, 40, true), P(1, 291, 291) } },
+		P(0, 0, 0), O(296, 40, true), P(0, 0, 0),	/* 40000 of 50000 ahead */
+		O(295, 50, true), O(294, 60, true), P(3, 289, 291) } },	/* 20000: half free */
 	{ "a message over the byte bound is passed over", 256, 2 * MiB, 0, 0, {
 		O(BIG + 3, 10, false), O(BIG + 2, 20, false), O(BIG + 1, 30, true),
 		P(12, BIG - 5, BIG + 10) } },
