@@ -7,6 +7,7 @@ MOVE, and otherwise fails with EPERM, changing nothing.
 """
 
 import errno
+import imaplib
 import os
 import subprocess
 
@@ -146,15 +147,25 @@ def _check_refused(c, s, sname, rel, m, uids, bodies):
     with pytest.raises(OSError) as ei:
         os.unlink(os.path.join(d, "%d.eml" % u2))
     assert ei.value.errno == errno.EPERM, ei.value
-    assert imaputil.uids(c, sname) == [u1, u2, u3]
-    for u in uids:
-        assert imaputil.flags_of(c, sname, u) == flags_before[u], \
-            "UID %d: flags changed by a refused rm: %r -> %r" % (
-                u, flags_before[u], imaputil.flags_of(c, sname, u))
-        assert imaputil.fetch_body(c, u) == bodies[u]
-    _check_bystander(c, sname, u3, bodies[u3])
-    if trash is not None:
-        assert set(imaputil.uids(c, _trash(s))) == trash
+
+    def verify(c):
+        assert imaputil.uids(c, sname) == [u1, u2, u3]
+        for u in uids:
+            assert imaputil.flags_of(c, sname, u) == flags_before[u], \
+                "UID %d: flags changed by a refused rm: %r -> %r" % (
+                    u, flags_before[u], imaputil.flags_of(c, sname, u))
+            assert imaputil.fetch_body(c, u) == bodies[u]
+        _check_bystander(c, sname, u3, bodies[u3])
+        if trash is not None:
+            assert set(imaputil.uids(c, _trash(s))) == trash
+    try:
+        verify(c)
+    except imaplib.IMAP4.abort:
+        # Dovecot's process for this check connection panicked on a lock
+        # order deadlock over its own dovecot.list.index.log with the
+        # mount's IDLE session (fcntl EDEADLK; twice in about 30 full
+        # runs, both here): the check, read-only, on a new connection
+        verify(imaputil.connect(s))
     assert "%d.eml" % u2 in os.listdir(d)
 
 
