@@ -47,16 +47,20 @@ OPS = (("rm", "rm", 'rm -- "$f"', "OpsRm", None),
 
 
 def message(rep, box, i):
-    """A small message (about 400 bytes, CRLF), unique by Message-ID."""
+    """A small message (about 400 bytes plus I, CRLF), unique by
+    Message-ID and by size: a new file of the size of a message in the
+    mailbox is compared with it before it is appended (imapfs.1, New
+    messages), and the cp row measures the APPEND, not that check."""
     return ("From: Bench Sender <sender@bench.invalid>\r\n"
             "To: Bench Reader <reader@bench.invalid>\r\n"
-            "Subject: file operation %s %d.%d\r\n"
+            "Subject: file operation %s %03d.%06d\r\n"
             "Date: Mon, 30 Nov 2026 12:00:%02d +0000\r\n"
-            "Message-ID: <ops-%s-%d-%d@bench.invalid>\r\n"
+            "Message-ID: <ops-%s-%03d-%06d@bench.invalid>\r\n"
             "MIME-Version: 1.0\r\n"
             "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
-            "Message %d of the file-operation rows of the imapfs benchmark.\r\n"
-            % (box, rep, i, i % 60, box.lower(), rep, i, i)).encode()
+            "A message of the file-operation rows of the imapfs benchmark."
+            "\r\n%s\r\n"
+            % (box, rep, i, i % 60, box.lower(), rep, i, "." * i)).encode()
 
 
 def fill(b, rep):
