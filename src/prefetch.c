@@ -272,8 +272,10 @@ static void plan_sweep(struct prefetch *p, struct track *t)
 		total += t->byuid[pos[i]].size;
 	if (nbat > (size_t)p->nworkers)
 		nbat = (size_t)p->nworkers;
-	if (nbat < (total + PREFETCH_BATCH - 1) / PREFETCH_BATCH)
-		nbat = (total + PREFETCH_BATCH - 1) / PREFETCH_BATCH;
+	/* rounded down: shares of 1 to 2 MiB, no smaller than plan()'s
+	 * batches, which end once they hold PREFETCH_BATCH */
+	if (nbat < total / PREFETCH_BATCH)
+		nbat = total / PREFETCH_BATCH;
 	if (nbat < (k + PREFETCH_BATCH_MSGS - 1) / PREFETCH_BATCH_MSGS)
 		nbat = (k + PREFETCH_BATCH_MSGS - 1) / PREFETCH_BATCH_MSGS;
 	share = nbat > 0 && total > 0 ? (total + nbat - 1) / nbat : 1;
