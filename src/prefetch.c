@@ -54,7 +54,8 @@ struct prefetch {
 	struct cache *cache;	/* the vfs's; immutable pointer (cache.h for its lock) */
 	prefetch_fetch_fn fetch;	/* and its CTX: immutable */
 	void *fetch_ctx;
-	uint64_t max_ahead;	/* immutable: bytes ahead of a reader (PREFETCH_AHEAD, or less for a small cache) */
+	uint64_t max_ahead;	/* immutable: bytes ahead of a reader in order (PREFETCH_AHEAD, or less for a small cache) */
+	uint64_t quarter;	/* immutable: a quarter of the cache, the most ever ahead of a reader in no order */
 	int nworkers;		/* guarded by lock (start() lowers it if threads fail) */
 	pthread_t *threads;
 	pthread_mutex_t lock;
@@ -263,17 +264,25 @@ static void plan_sweep(struct prefetch *p, struct track *t)
 {
 	size_t pos[PREFETCH_AHEAD_MSGS];
 	struct take_ctx c = { p, t };
-	size_t k = readsweep_pick(&t->sweep, t->byuid, PREFETCH_AHEAD_MSGS, p->max_ahead, take_claim, &c, pos,
-				  PREFETCH_AHEAD_MSGS);
-	size_t nbat = (k + SPLIT_MIN - 1) / SPLIT_MIN, i;
+	size_t room = p->waiting < PREFETCH_AHEAD_MSGS ? PREFETCH_AHEAD_MSGS - p->waiting : 0;
+	size_t k, nbat, i;
 	uint64_t total = 0, share;
 
+	/* the allowance may be far larger than the queue should be: a reader
+	 * that opens a message queued here waits until a worker has fetched
+	 * it, so the queue is kept short and refilled once half empty */
+	if (room < PREFETCH_AHEAD_MSGS / 2)
+		return;
+	k = readsweep_pick(&t->sweep, t->byuid, p->quarter, take_claim, &c, pos, room);
+	nbat = (k + SPLIT_MIN - 1) / SPLIT_MIN;
 	for (i = 0; i < k; i++)
 		total += t->byuid[pos[i]].size;
 	if (nbat > (size_t)p->nworkers)
 		nbat = (size_t)p->nworkers;
-	if (nbat < (total + PREFETCH_BATCH - 1) / PREFETCH_BATCH)
-		nbat = (total + PREFETCH_BATCH - 1) / PREFETCH_BATCH;
+	/* rounded down: shares of 1 to 2 MiB, no smaller than plan()'s
+	 * batches, which end once they hold PREFETCH_BATCH */
+	if (nbat < total / PREFETCH_BATCH)
+		nbat = total / PREFETCH_BATCH;
 	if (nbat < (k + PREFETCH_BATCH_MSGS - 1) / PREFETCH_BATCH_MSGS)
 		nbat = (k + PREFETCH_BATCH_MSGS - 1) / PREFETCH_BATCH_MSGS;
 	share = nbat > 0 && total > 0 ? (total + nbat - 1) / nbat : 1;
@@ -373,7 +382,8 @@ int prefetch_new(struct tree *tree, struct cache *cache, int workers, prefetch_f
 	/* what is read ahead must not push itself out of the cache before
 	 * the reader gets there */
 	cache_get_stats(cache, &cs);
-	p->max_ahead = cs.max / 4 < PREFETCH_AHEAD ? cs.max / 4 : PREFETCH_AHEAD;
+	p->quarter = cs.max / 4;
+	p->max_ahead = p->quarter < PREFETCH_AHEAD ? p->quarter : PREFETCH_AHEAD;
 	p->fetch = fetch;
 	p->fetch_ctx = ctx;
 	p->nworkers = workers;

@@ -12,10 +12,13 @@
  * message it opened. Either way whole, into the body cache: batched
  * `UID FETCH set BODY.PEEK[]` commands (never \Seen) run by worker
  * threads on the pool's other sessions, streamed one message at a time.
- * Read-ahead is bounded (PREFETCH_AHEAD bytes, or a quarter of the
- * cache if that is less, and PREFETCH_AHEAD_MSGS messages beyond the
- * reader), so when the reader stops, prefetch stops. Messages larger than
- * PREFETCH_MAX_MSG are left to the reader's windows.
+ * Read-ahead is bounded, so when the reader stops, prefetch stops: in
+ * an order by PREFETCH_AHEAD bytes (or a quarter of the cache if that is
+ * less) and PREFETCH_AHEAD_MSGS messages beyond the reader; in no order
+ * by readsweep's allowance (what the reader opened) and a quarter of the
+ * cache, with at most PREFETCH_AHEAD_MSGS messages queued and not yet
+ * asked for. Messages larger than PREFETCH_MAX_MSG are left to the
+ * reader's windows.
  *
  * Thread-safe: prefetch.lock guards the trackers, the queue and the
  * counters, never across network I/O; its place in the lock order:

@@ -38,6 +38,7 @@ static void restart(struct readsweep *s)
 		s->st[i] &= (uint8_t)~(ST_OPENED | ST_AHEAD);
 	s->nrecent = 0;
 	s->opened = 0;
+	s->opened_bytes = 0;
 	s->nears = 0;
 	s->on = false;
 	s->ahead = 0;
@@ -72,6 +73,7 @@ bool readsweep_note(struct readsweep *s, size_t pos, uint32_t size, uint64_t now
 		return s->on;	/* opened again: no news */
 	s->st[pos] |= ST_OPENED;
 	s->opened++;
+	s->opened_bytes += size;
 	if (near_recent(s, pos))
 		s->nears++;
 	memmove(&s->recent[1], &s->recent[0], (READSWEEP_RECENT - 1) * sizeof(s->recent[0]));
@@ -115,23 +117,34 @@ static size_t next_free(const struct readsweep *s, struct cursor *c)
 	return s->n;
 }
 
-size_t readsweep_pick(struct readsweep *s, const struct readorder_msg *v, size_t max_msgs, uint64_t max_bytes,
+/* Is at least NEED of ALLOWED free, with USED taken? NEED is capped at
+ * half the allowance. */
+static bool refill(uint64_t allowed, uint64_t used, uint64_t need)
+{
+	if (need > allowed / 2)
+		need = allowed / 2;
+	return used < allowed && allowed - used >= need;
+}
+
+size_t readsweep_pick(struct readsweep *s, const struct readorder_msg *v, uint64_t max_bytes,
 		      readsweep_take_fn *take, void *ctx, size_t *out, size_t nout)
 {
 	struct cursor cur[READSWEEP_RECENT];
-	unsigned long allowed = READSWEEP_GROW * s->opened;
+	uint64_t allowed = (uint64_t)READSWEEP_GROW * s->opened;
+	uint64_t bytes = (uint64_t)READSWEEP_GROW * s->opened_bytes;
 	size_t k = 0, budget;
 	bool live = true;
 
 	if (!s->on)
 		return 0;
-	if (allowed > max_msgs)
-		allowed = max_msgs;
-	if (s->ahead >= allowed || 2 * (allowed - s->ahead) < allowed || 2 * s->ahead_bytes > max_bytes)
-		return 0;	/* wait until half is free: one batch, not a message at a time */
-	budget = allowed - s->ahead;
-	if (budget > nout)
-		budget = nout;
+	if (bytes < READSWEEP_FLOOR)
+		bytes = READSWEEP_FLOOR;
+	if (bytes > max_bytes)
+		bytes = max_bytes;
+	/* wait until enough is free: one batch, not a message at a time */
+	if (!refill(allowed, s->ahead, READSWEEP_REFILL) || !refill(bytes, s->ahead_bytes, READSWEEP_REFILL_BYTES))
+		return 0;
+	budget = allowed - s->ahead < nout ? (size_t)(allowed - s->ahead) : nout;
 	for (unsigned a = 0; a < s->nrecent; a++)
 		cur[a] = (struct cursor){ .down = s->recent[a], .up = s->recent[a] + 1, .upnext = true };
 	/* one message per anchor in turn, newest anchor first */
@@ -147,7 +160,7 @@ size_t readsweep_pick(struct readsweep *s, const struct readorder_msg *v, size_t
 				s->st[p] |= ST_PASSED;	/* more than read-ahead may ever hold */
 				continue;
 			}
-			if (s->ahead_bytes + v[p].size > max_bytes)
+			if (s->ahead_bytes + v[p].size > bytes)
 				return k;	/* full: the rest waits for the reader */
 			if (!take(ctx, p)) {
 				s->st[p] |= ST_PASSED;

@@ -14,10 +14,14 @@
  * than the gap starts the evidence over.
  *
  * Cost of a wrong guess: read-ahead holds at most READSWEEP_GROW messages
- * asked for and not yet opened per message opened (and whatever bounds
- * the caller adds), so a reader that stops leaves at most that many
- * fetched for nothing; a reader that goes on opens what was fetched and
- * the allowance grows with it, like TCP's slow start.
+ * asked for and not yet opened per message opened, and at most
+ * READSWEEP_GROW times the bytes opened or READSWEEP_FLOOR bytes,
+ * whichever is more (and whatever byte bound the caller adds: a share of
+ * the cache), so a reader that stops leaves at most that much fetched for
+ * nothing; a reader that goes on opens what was fetched and the allowance
+ * grows with it, like TCP's slow start. There is no other bound on it: a
+ * reader in random order over a large folder is served only once most of
+ * it is fetched.
  *
  * What first: the messages nearest the most recent opens (UID order),
  * one anchor after the other, each scanning outwards both ways; those
@@ -43,7 +47,10 @@
 #define READSWEEP_NEAR		4	/* positions: an open this close to a recent one is near */
 #define READSWEEP_NEARS		2	/* near opens that make a sweep sooner */
 #define READSWEEP_GAP_MS	10000	/* a longer pause between opens: start over */
-#define READSWEEP_GROW		4	/* messages ahead per message opened */
+#define READSWEEP_GROW		4	/* messages (and bytes) ahead per message (byte) opened */
+#define READSWEEP_FLOOR		(16u << 20)	/* bytes ahead allowed whatever was opened */
+#define READSWEEP_REFILL	128	/* messages free that make a refill (or half the allowance) */
+#define READSWEEP_REFILL_BYTES	(8u << 20)	/* bytes free that make a refill (or half) */
 #define READSWEEP_RECENT	8	/* recent opens remembered (the anchors) */
 #define READSWEEP_SCAN		1024	/* positions one anchor looks at per pick */
 
@@ -54,6 +61,7 @@ struct readsweep {
 	unsigned nrecent;
 	uint64_t last_ms;	/* the last open (0: none yet) */
 	unsigned long opened;	/* distinct messages opened since the evidence began */
+	uint64_t opened_bytes;	/* and their sizes */
 	unsigned nears;		/* of those, how many were near a recent one */
 	bool on;		/* a sweep: read ahead */
 	unsigned long ahead;	/* picked and not opened since the evidence began */
@@ -80,13 +88,14 @@ typedef bool readsweep_take_fn(void *ctx, size_t pos);
 /*
  * The messages to fetch ahead now, into OUT (positions in V, the folder in
  * UID order, S->n messages; at most NOUT), nearest the recent opens first;
- * returns how many. Nothing until the folder is swept, and nothing until
- * half of the allowance (in messages and in bytes) is free again, so that
- * messages go in batches:
- * the allowance is min(READSWEEP_GROW x opened, MAX_MSGS) messages and
- * MAX_BYTES bytes (a message larger than MAX_BYTES is passed over).
+ * returns how many. The allowance: READSWEEP_GROW x opened messages, and
+ * max(READSWEEP_GROW x bytes opened, READSWEEP_FLOOR) bytes but no more
+ * than MAX_BYTES (a message larger than that is passed over). Nothing
+ * until the folder is swept, and nothing until READSWEEP_REFILL messages
+ * and READSWEEP_REFILL_BYTES (or half the allowance, if less) are free
+ * again, so that messages go in batches.
  */
-size_t readsweep_pick(struct readsweep *s, const struct readorder_msg *v, size_t max_msgs, uint64_t max_bytes,
+size_t readsweep_pick(struct readsweep *s, const struct readorder_msg *v, uint64_t max_bytes,
 		      readsweep_take_fn *take, void *ctx, size_t *out, size_t nout);
 
 #endif

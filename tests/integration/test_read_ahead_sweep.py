@@ -117,8 +117,12 @@ def test_rg_reads_ahead(srv, imap, mount, cache_dir):
 def test_shuffled_parallel_cat_reads_ahead(srv, imap, mount, cache_dir):
     """xargs -P4 over the folder in a shuffled order: no order to follow,
     but a reader working through the folder; read-ahead starts after a
-    few opens, every byte is the server's, and nothing gets \\Seen."""
-    name, want = _fill(imap, srv, N, "Shuf")
+    few opens, every byte is the server's, and nothing gets \\Seen. The
+    folder is larger than the 256 messages kept ahead of a reader in
+    order: one in random order opens what was fetched late, and needs a
+    larger allowance."""
+    n = 800
+    name, want = _fill(imap, srv, n, "Shuf")
     m = _mount(mount, srv, cache_dir)
     d = os.path.join(m.path, name)
     files = ["%d.eml" % u for u in sorted(want)]
@@ -129,11 +133,11 @@ def test_shuffled_parallel_cat_reads_ahead(srv, imap, mount, cache_dir):
     sums = dict(line.split()[::-1] for line in r.stdout.decode().splitlines())
     assert sums == {"%d.eml" % u: hashlib.sha256(b).hexdigest() for u, b in want.items()}
     queued, batches = _ahead(m)
-    assert batches > 0 and queued >= N // 2, _status(m)
-    # about 45 misses (the first opens, then the ones read-ahead had not
-    # reached); following orders only, by the chance of two opens in a
-    # row being neighbours, 120 to 140
-    assert _misses(m) <= N // 4, _status(m)
+    assert batches > 0 and queued >= n // 2, _status(m)
+    # 60 to 100 misses: the first opens, then those read-ahead had not
+    # reached while its allowance grew. Following orders only (by the
+    # chance of two opens in a row being neighbours): about 400
+    assert _misses(m) <= n // 6, _status(m)
     assert _seen(imap(srv), name) == set(), "read-ahead set \\Seen"
 
 
