@@ -174,38 +174,39 @@ static void word_add(struct guard *g, unsigned char ch)
 	}
 }
 
-/* The first line's first two words tell a status response from data. */
-static void classify(struct guard *g, unsigned char ch)
+/* The first line's first two words tell a status response from data.
+ * 0, or -EPROTO for a response refused by its name. */
+static int classify(struct guard *g, unsigned char ch)
 {
 	if (g->kind == GK_NEW) {
 		if (ch == ' ' || ch == '\t')
-			return;	/* libetpan skips blanks before a tag, "*" or "+" */
+			return 0;	/* libetpan skips blanks before a tag, "*" or "+" */
 		if (ch == '+') {
 			g->kind = GK_STATUS;
 			g->code = CODE_EXPECT;
 			g->cls = CL_PLUS;	/* step_status skips this '+' */
-			return;
+			return 0;
 		}
 		g->kind = GK_UNDECIDED;
 		g->cls = CL_W1;
 	}
 	if (g->kind != GK_UNDECIDED)
-		return;
+		return 0;
 	switch (g->cls) {
 	case CL_W1:
 		if (ch == ' ' || ch == '\t')
 			g->cls = CL_SP;
-		return;
+		return 0;
 	case CL_SP:
 		if (ch == ' ' || ch == '\t')
-			return;
+			return 0;
 		g->cls = CL_W2;
 		g->w2n = 0;
 		__attribute__((fallthrough));	/* CL_W2 starts with this byte */
 	default:
 		if (is_alpha(ch) && g->w2n < 7) {
 			g->w2[g->w2n++] = (char)ch;
-			return;
+			return 0;
 		}
 		g->kind = GK_DATA;
 		for (size_t k = 0; k < sizeof(status_words) / sizeof(status_words[0]); k++) {
@@ -217,7 +218,14 @@ static void classify(struct guard *g, unsigned char ch)
 		}
 		if (g->kind == GK_STATUS)
 			g->code = CODE_EXPECT;
+		/* libetpan 1.9.4's ANNOTATEMORE parser frees a list it never
+		 * made on a malformed ANNOTATION response and crashes (found by
+		 * fuzz_guard: * ANNOTATION "/" {4} then garbage). imapfs never
+		 * asks for annotations, so such a response is refused. */
+		if (g->kind == GK_DATA && g->w2n == 7 && strncasecmp(g->w2, "ANNOTAT", 7) == 0)
+			return guard_fail(g, "an ANNOTATION response, never asked for");
 	}
+	return 0;
 }
 
 /* A "{N}" ended its line: N bytes of literal follow. */
@@ -424,7 +432,9 @@ long guard_scan(struct guard *g, char *buf, size_t start, size_t n)
 		ch = (unsigned char)buf[i];
 		if (++g->text > GUARD_TEXT_MAX)
 			return guard_fail(g, "a response of more than %u bytes of text", GUARD_TEXT_MAX);
-		classify(g, ch);
+		rc = classify(g, ch);
+		if (rc < 0)
+			return rc;
 		rc = g->kind == GK_STATUS ? step_status(g, buf, i) : step_data(g, ch);
 		if (rc < 0)
 			return rc;

@@ -56,6 +56,12 @@ static const struct {
 	{ "literal of zero bytes, blanks before its CRLF", "* 1 FETCH (BODY[] {0}  \r\n)\r\n", 1, NULL },
 	{ "literal ended by a bare LF", "* 1 FETCH (BODY[] {3}\nabc)\r\n", 1, NULL },
 	{ "literal at the limit", "* 1 FETCH (BODY[] {4096}\r\n", 1, NULL },
+	/* never asked for, and libetpan's ANNOTATEMORE parser crashes on a
+	 * malformed one (fuzz_guard) */
+	{ "annotation response", "* ANNOTATION \"/\" {4}\r\nIN{1\x03*", 0, NULL },
+	{ "annotation response, lower case", "* annotation INBOX \"/comment\" (\"value.priv\" \"x\")\r\n",
+	  0, NULL },
+	{ "a word that only begins the same", "* ANNOTA x\r\n", 1, NULL },
 	/* empty [ALERT] / [PARSE] renamed, with text left alone */
 	{ "empty [ALERT]", "* OK [ALERT]\r\n", 1, "* OK [XLERT]\r\n" },
 	{ "empty [PARSE], tagged, blanks", "9 NO [PARSE] \t \r\n", 1, "9 NO [XARSE] \t \r\n" },
