@@ -66,6 +66,17 @@ class DelayProxy(TcpProxy):
                 out[k] = n
         return out
 
+    def op_flights(self, snap):
+        """Flights since SNAP on the connections an operation of the client
+        used: those on which the client spoke first (after settle() nobody
+        speaks; a watcher in IDLE speaks only once the server told it of
+        the change). Taken right after the operation returns."""
+        with self._lock:
+            first = {k: ev[snap.get(k, 0)] for k, ev in self._events.items()
+                     if len(ev) > snap.get(k, 0)}
+        f = self.flights(snap)
+        return {k: f[k] for k, e in first.items() if e == "c"}
+
     def total_flights(self, snap=None):
         return sum(self.flights(snap).values())
 

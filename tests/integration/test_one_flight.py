@@ -31,38 +31,9 @@ import pytest
 import imaputil
 import profileutil
 import transcript
-from delayproxy import DelayProxy
-from mountutil import imapfs_bin, local_url
+from flightutil import c, link, s, session_with, steady  # noqa: F401 (fixtures)
+from mountutil import imapfs_bin
 from profileutil import flags
-
-DELAY = 0.02
-
-
-@pytest.fixture(scope="module")
-def s(fresh_servers):
-    return fresh_servers("slash", rawlog=True)
-
-
-@pytest.fixture
-def c(s):
-    with transcript.connect(s) as c:     # (logs out at the end)
-        yield c
-
-
-@pytest.fixture
-def link(s, mount):
-    """link() -> (proxy, mount): a mount of S through a DelayProxy (made
-    after the test's folders, which a mount lists when it starts)."""
-    made = []
-
-    def _link():
-        p = DelayProxy(s.imaps_port, delay=DELAY).start()
-        made.append(p)
-        return p, mount(s, url=local_url(s.user, p.port))
-    yield _link
-    for p in made:
-        p.stop()
-
 
 def fill(c, box, n, flags=()):
     """Folder BOX with N messages: -> their UIDs."""
@@ -83,36 +54,6 @@ def listed(c, link, box, n):
     return uids, p, d
 
 
-def op_flights(p, snap):
-    """Flights since SNAP on the connections the operation itself used:
-    those on which the client spoke first (after settle() nobody speaks;
-    a watcher in IDLE speaks only once the server told it of the
-    change). Taken right after the operation returns."""
-    with p._lock:
-        first = {k: ev[snap.get(k, 0)] for k, ev in p._events.items()
-                 if len(ev) > snap.get(k, 0)}
-    f = p.flights(snap)
-    return {k: f[k] for k, e in first.items() if e == "c"}
-
-
-def session_with(s, raw, pattern, more=0):
-    """The commands the session sent since RAW (a transcript.mark) in
-    which PATTERN matches one, up to and including that one and MORE
-    after it."""
-    for name, cmds in transcript.settled(s).items():
-        new = [cmd for _, cmd in cmds[raw.get(name, 0):]]
-        hits = transcript.find(new, pattern)
-        if hits:
-            return new[:new.index(hits[0]) + 1 + more]
-    raise AssertionError("no session sent %r:\n%r" % (
-        pattern, transcript.since(s, raw)))
-
-
-def steady(p, s):
-    assert p.settle(), "the link did not go quiet"
-    return transcript.mark(s), p.mark()
-
-
 # ---- the delayed link, real Dovecot ------------------------------------
 
 def test_rm_one_flight(s, c, link):
@@ -120,7 +61,7 @@ def test_rm_one_flight(s, c, link):
     os.unlink(os.path.join(d, "%d.eml" % uids[0]))      # warm-up
     raw, snap = steady(p, s)
     os.unlink(os.path.join(d, "%d.eml" % uids[1]))
-    ops = op_flights(p, snap)
+    ops = p.op_flights(snap)
     assert list(ops.values()) == [1], \
         "rm: flights per connection %r (all: %r)" % (ops, p.flights(snap))
     sent = session_with(s, raw, rb"^UID EXPUNGE ")
@@ -137,7 +78,7 @@ def test_setfattr_one_flight(s, c, link):
                 b"+\\Seen")                                # warm-up
     raw, snap = steady(p, s)
     os.setxattr(f, "user.imap.flags", b"+\\Flagged +$Todo")
-    ops = op_flights(p, snap)
+    ops = p.op_flights(snap)
     assert list(ops.values()) == [1], \
         "setfattr: flights per connection %r (all: %r)" % (ops, p.flights(snap))
     sent = session_with(s, raw, rb"^UID STORE ", more=1)
@@ -155,12 +96,12 @@ def test_setfattr_one_flight(s, c, link):
     # of its own): the same flight
     raw, snap = steady(p, s)
     os.setxattr(f, "user.imap.flags", b"+\\Flagged")
-    ops = op_flights(p, snap)
+    ops = p.op_flights(snap)
     assert list(ops.values()) == [1], ops
     # + and - together: still one flight
     raw, snap = steady(p, s)
     os.setxattr(f, "user.imap.flags", b"+\\Seen -$Todo")
-    ops = op_flights(p, snap)
+    ops = p.op_flights(snap)
     assert list(ops.values()) == [1], ops
     assert set(os.getxattr(f, "user.imap.flags").decode().split()) == \
         {"\\Flagged", "\\Seen"}
@@ -179,7 +120,7 @@ def test_flag_command_one_store(s, c, link):
     assert r.returncode == 0, r.stderr
     raw, snap = steady(p, s)
     r = flag("+\\Seen", *files[:6])
-    ops = op_flights(p, snap)
+    ops = p.op_flights(snap)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert list(ops.values()) == [1], ops
     sent = transcript.find(transcript.since(s, raw), rb"^UID (STORE|FETCH) %d:" % uids[0])

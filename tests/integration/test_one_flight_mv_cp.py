@@ -34,69 +34,9 @@ import pytest
 import corpus
 import imaputil
 import transcript
-from delayproxy import DelayProxy
-from mountutil import local_url
-
-DELAY = 0.02
+from flightutil import c, link, s, session_with, steady  # noqa: F401 (fixtures)
 
 _msg = corpus.tagged("one flight", "flight", ["body line"])
-
-
-@pytest.fixture(scope="module")
-def s(fresh_servers):
-    return fresh_servers("slash", rawlog=True)
-
-
-@pytest.fixture
-def c(s):
-    with transcript.connect(s) as c:     # (logs out at the end)
-        yield c
-
-
-@pytest.fixture
-def link(s, mount):
-    """link(server=S, opts=()) -> (proxy, mount): a mount through a
-    DelayProxy (made after the test's folders, which a mount lists when
-    it starts)."""
-    made = []
-
-    def _link(server=None, opts=()):
-        server = server or s
-        p = DelayProxy(server.imaps_port, delay=DELAY).start()
-        made.append(p)
-        return p, mount(server, url=local_url(server.user, p.port), opts=opts)
-    yield _link
-    for p in made:
-        p.stop()
-
-
-def op_flights(p, snap):
-    """Flights since SNAP on the connections the operation itself used:
-    those on which the client spoke first (after settle() nobody speaks;
-    a watcher in IDLE speaks only once the server told it of the
-    change). Taken right after the operation returns."""
-    with p._lock:
-        first = {k: ev[snap.get(k, 0)] for k, ev in p._events.items()
-                 if len(ev) > snap.get(k, 0)}
-    f = p.flights(snap)
-    return {k: f[k] for k, e in first.items() if e == "c"}
-
-
-def op_commands(s, raw, pattern):
-    """The commands of the session that sent PATTERN since RAW (a
-    transcript.mark), up to and including it: what the operation sent."""
-    for name, cmds in transcript.settled(s).items():
-        new = [cmd for _, cmd in cmds[raw.get(name, 0):]]
-        hits = transcript.find(new, pattern)
-        if hits:
-            return new[:new.index(hits[0]) + 1]
-    raise AssertionError("no session sent %r:\n%r" % (
-        pattern, transcript.since(s, raw)))
-
-
-def steady(p, s):
-    assert p.settle(), "the link did not go quiet"
-    return transcript.mark(s), p.mark()
 
 
 def fill(c, box, n, flags=(), date=None):
@@ -121,10 +61,10 @@ def cp_counted(p, s, src, dst, flights, head, tail):
     t0 = time.time()
     shutil.copyfile(src, dst)
     t1 = time.time()
-    ops = op_flights(p, snap)
+    ops = p.op_flights(snap)
     assert list(ops.values()) == [flights], \
         "cp: flights per connection %r (all: %r)" % (ops, p.flights(snap))
-    sent = op_commands(s, raw, rb"^APPEND ")
+    sent = session_with(s, raw, rb"^APPEND ")
     assert len(sent) == 1 and sent[0].startswith(head) and sent[0].endswith(tail), sent
     return t0, t1
 
@@ -153,10 +93,10 @@ def test_mv_one_flight(s, c, link):
     raw, snap = steady(p, s)
     os.rename(os.path.join(frm, "%d.eml" % src[1]),
               os.path.join(to, "%d.eml" % src[1]))
-    ops = op_flights(p, snap)
+    ops = p.op_flights(snap)
     assert list(ops.values()) == [1], \
         "mv: flights per connection %r (all: %r)" % (ops, p.flights(snap))
-    sent = op_commands(s, raw, rb"^UID MOVE ")
+    sent = session_with(s, raw, rb"^UID MOVE ")
     assert sent == [b"UID MOVE %d MvTo" % src[1]], sent
     # the server: gone from MvFrom, in MvTo with its bytes, flags, date
     assert imaputil.uids(c, "MvFrom") == [src[2]]
