@@ -539,6 +539,19 @@ long tree_find_raw(const struct tree *t, const char *mailbox)
 	return found;
 }
 
+void tree_change_begin(struct tree *t)
+{
+	t->changing++;
+	t->gen++;
+}
+
+void tree_change_end(struct tree *t)
+{
+	if (t->changing > 0)
+		t->changing--;
+	t->gen++;
+}
+
 void tree_hide(struct tree *t, uint32_t idx)
 {
 	if (idx == 0 || t->nodes[idx].hidden)

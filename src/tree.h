@@ -72,7 +72,8 @@ struct tree_node {
 	struct session_status status;	/* cached STATUS */
 	time_t status_time;
 
-	bool listed;		/* the server listed this name (not a made-up parent) */
+	bool listed;		/* the server listed this name (not a made-up parent, nor an
+				 * implied one whose last child rmdir removed) */
 	uint64_t highestmodseq;	/* largest MODSEQ we know of (CONDSTORE): the tree shows
 				 * every change up to it */
 	uint32_t own_new;	/* commands of ours that made messages here (APPEND,
@@ -116,7 +117,8 @@ struct tree {
 	size_t nbuckets;	/* of each; a power of two, >= n */
 	bool filtering;		/* -o subscribed: set before threads exist */
 	bool quiet;		/* log nothing (tests' trees; set before use) */
-	uint64_t gen;		/* bumped by every change to the hierarchy */
+	uint64_t gen;		/* bumped by every change to the hierarchy; lock */
+	uint32_t changing;	/* mkdir/rmdir/rename sent and not yet applied; lock */
 };
 
 int tree_init(struct tree *t);
@@ -189,6 +191,15 @@ void tree_touch(struct tree_node *node);
 /* The visible node whose server name is exactly MAILBOX, wherever it is
  * in the hierarchy, or -1. Lock held. */
 long tree_find_raw(const struct tree *t, const char *mailbox);
+
+/* A change to the hierarchy (mkdir, rmdir, rename) is sent to the server
+ * now (begin) or is applied to the tree, or failed (end). Both bump gen:
+ * a LIST that overlapped the change must not be compared with the tree
+ * (the watcher's, vfs_watch_list.c), since its answer may hold the
+ * server's side of the change and the tree not yet ours; while one is in
+ * flight (changing > 0) no LIST is applied. Lock held. */
+void tree_change_begin(struct tree *t);
+void tree_change_end(struct tree *t);
 
 /* Hide node IDX (rmdir, -o subscribed); its parent loses a child. Lock held. */
 void tree_hide(struct tree *t, uint32_t idx);

@@ -121,6 +121,8 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 		rc = rights_check(t->nodes[pidx].rights, "kc", true, "mkdir in", t->nodes[pidx].mailbox);
 	if (rc == 0)
 		rc = child_mailbox(v, pidx, name, &mailbox, &delim);
+	if (rc == 0)
+		tree_change_begin(t);
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
@@ -132,13 +134,14 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 			rc = created_anyway(s, name, mailbox);
 		pool_checkin(v->pool, s);
 	}
-	if (rc == -EEXIST) {
-		/* made by another client since we listed: show it, and say so */
-		pthread_mutex_lock(&t->lock);
-		tree_add_mailbox(t, mailbox, delim, "", false);
-		pthread_mutex_unlock(&t->lock);
-	}
 	if (rc < 0) {
+		pthread_mutex_lock(&t->lock);
+		/* made by another client since we listed: show it, and say so */
+		if (rc == -EEXIST)
+			tree_add_mailbox(t, mailbox, delim, "", false);
+		tree_change_end(t);
+		pthread_mutex_unlock(&t->lock);
+
 		log_err("mkdir %s: CREATE %s failed: %s", name, mailbox, strerror(-rc));
 		free(mailbox);
 		return rc;
@@ -158,6 +161,7 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 			mailbox);
 		rc = -EIO;
 	}
+	tree_change_end(t);
 	pthread_mutex_unlock(&t->lock);
 	free(mailbox);
 	return rc;
@@ -253,29 +257,32 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 	 * while it is deleted may stay behind (delete_checked) */
 	pthread_mutex_lock(&t->lock);
 	t->nodes[idx].selectable = false;
+	tree_change_begin(t);
 	pthread_mutex_unlock(&t->lock);
 
 	rc = pool_checkout(v->pool, NULL, &s);
-	if (rc < 0)
-		goto out;
-	/* DELETE destroys the messages in it: ask the server, not our cache,
-	 * whether there are any, right before (a \Noselect one may have
-	 * become selectable meanwhile: a NO there just means no messages) */
-	rc = session_status(s, mailbox, &st);
-	if (rc == 0 && st.messages > 0)
-		rc = -ENOTEMPTY;
-	else if (rc < 0 && !selectable && !session_broken(s))
-		rc = 0;
 	if (rc == 0) {
-		rc = delete_checked(s, mailbox);
-		selections_stale(v);
+		/* DELETE destroys the messages in it: ask the server, not our
+		 * cache, whether there are any, right before (a \Noselect one
+		 * may have become selectable meanwhile: a NO there just means
+		 * no messages) */
+		rc = session_status(s, mailbox, &st);
+		if (rc == 0 && st.messages > 0)
+			rc = -ENOTEMPTY;
+		else if (rc < 0 && !selectable && !session_broken(s))
+			rc = 0;
+		if (rc == 0) {
+			rc = delete_checked(s, mailbox);
+			selections_stale(v);
+		}
+		pool_checkin(v->pool, s);
 	}
-	pool_checkin(v->pool, s);
 	if (rc == -ENOENT && !selectable)
 		rc = 0;	/* a parent the server never listed: nothing to delete */
 	if (rc < 0) {
 		pthread_mutex_lock(&t->lock);
 		t->nodes[idx].selectable = selectable;
+		tree_change_end(t);
 		pthread_mutex_unlock(&t->lock);
 		goto out;
 	}
@@ -283,6 +290,14 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 	pthread_mutex_lock(&t->lock);
 	tree_hide(t, (uint32_t)idx);
 	tree_touch(&t->nodes[pidx]);
+	/* a parent that is only implied (\Noselect) is not listed by the
+	 * server once its last child is gone (Dovecot's dot layout): it
+	 * stays shown, made up by the mount, as on a local disk, until it is
+	 * rmdir'd itself (rm -r P does so right after P/C; the watcher's
+	 * next LIST must not take it away first) */
+	if (pidx != 0 && !t->nodes[pidx].selectable && !has_children(t, pidx))
+		t->nodes[pidx].listed = false;
+	tree_change_end(t);
 	pthread_mutex_unlock(&t->lock);
 out:
 	if (rc < 0 && rc != -ENOTEMPTY)
@@ -360,6 +375,8 @@ static int rename_dir(struct vfs *v, uint32_t idx, uint32_t newpidx, const char 
 		rc = child_mailbox(v, newpidx, newname, &to, &delim);
 	if (rc == 0 && ((from = strdup(t->nodes[idx].mailbox)) == NULL || (fsname = strdup(newname)) == NULL))
 		rc = -ENOMEM;
+	if (rc == 0)
+		tree_change_begin(t);
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		goto out;
@@ -370,11 +387,13 @@ static int rename_dir(struct vfs *v, uint32_t idx, uint32_t newpidx, const char 
 		selections_stale(v);
 		pool_checkin(v->pool, s);
 	}
+	pthread_mutex_lock(&t->lock);
 	if (rc < 0) {
+		tree_change_end(t);
+		pthread_mutex_unlock(&t->lock);
 		log_err("mv: RENAME %s %s failed: %s", from, to, strerror(-rc));
 		goto out;
 	}
-	pthread_mutex_lock(&t->lock);
 	if (v->gm.on)	/* Gmail: the messages' labels are renamed too */
 		gmail_label_renamed(t, from, to, delim);
 	/* both parents' mtimes move (the kernel drops their attributes
@@ -382,6 +401,7 @@ static int rename_dir(struct vfs *v, uint32_t idx, uint32_t newpidx, const char 
 	tree_touch(&t->nodes[t->nodes[idx].parent]);
 	rc = tree_move(t, idx, newpidx, fsname, to);
 	tree_touch(&t->nodes[newpidx]);
+	tree_change_end(t);
 	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)
 		fsname = to = NULL;	/* taken over by the tree */

@@ -307,9 +307,13 @@ int watch_list_poll(struct vfs *v, struct session *s, struct watch_known *known)
 	/* apply the difference: the only part that holds the lock */
 	pthread_mutex_lock(&t->lock);
 	h = hold_begin();
-	if (t->gen != gen) {
-		/* we changed mailboxes ourselves meanwhile: the answer may
-		 * predate that; compare next time */
+	if (t->gen != gen || t->changing > 0) {
+		/* we changed mailboxes ourselves meanwhile, or are changing
+		 * one now: the answer may predate that, or hold the server's
+		 * side of a change the tree does not show yet (an rmdir of
+		 * P/C whose implied parent P the server no longer lists, and
+		 * rm -r is about to rmdir: P must not go first); compare next
+		 * time */
 		lock_held(v, h);
 		pthread_mutex_unlock(&t->lock);
 		goto out;

@@ -7,6 +7,7 @@ Checked with LIST/STATUS/FETCH from an independent client.
 import errno
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -498,6 +499,28 @@ def test_rmdir_noselect_parent_after_child(fresh_server, mount, imap):
     assert child.encode() not in names
     assert personal_name(s, "ImpliedP").encode() not in names, \
         sorted(names)
+    assert not os.path.exists(p)
+
+
+def test_rmdir_implied_parent_stays_until_rmdir(fresh_server, mount, imap):
+    """After rmdir P/C, an implied P the server no longer lists stays a
+    directory (as on a local disk) past the watcher's next LIST, until it
+    is rmdir'd itself; a mailbox made in it meanwhile makes it real."""
+    s = fresh_server
+    c = imap(s)
+    imaputil.create(c, personal_name(s, "KeptP", "C"))
+    m = mount(s, opts=["poll=1"])
+    p = os.path.join(m.path, personal_rel(s, "KeptP"))
+    os.rmdir(os.path.join(p, "C"))
+    time.sleep(3)      # the watcher's LIST has run (poll=1) since
+    assert os.path.isdir(p) and os.listdir(p) == []
+    assert "KeptP is gone" not in m.log(), m.log()
+    os.mkdir(os.path.join(p, "D"))
+    assert personal_name(s, "KeptP", "D").encode() in _names(s)
+    os.rmdir(os.path.join(p, "D"))
+    os.rmdir(p)
+    names = _names(s)
+    assert not any(b"KeptP" in n for n in names), sorted(names)
     assert not os.path.exists(p)
 
 
