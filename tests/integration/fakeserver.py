@@ -23,6 +23,10 @@
                            when such a command arrives, close the
                            connection without an answer: "before" doing
                            it, or "after" (done, the answer never sent)
+    fs.before_cmd = {"UID STORE": lambda: fs.expunge("INBOX", 2)}
+                           run the function once, when such a command
+                           next arrives, before doing it (another
+                           client's change landing at that moment)
     fs.stop()
 
 Profiles (PROFILES below): FakeServer(profile="old-acl") or a list of
@@ -196,6 +200,9 @@ class FakeServer(Listener):
         # "before" / "after": close the connection when it arrives
         self.refusals = {}
         self.drop_at = {}
+        # command -> a function run once when it next arrives, before it
+        # is done: another client's change that lands right then
+        self.before_cmd = {}
         self.profile = None
         if profile is not None:
             self._apply_profile(profile, caps_auth is None)
@@ -477,6 +484,10 @@ class _Session(_AuthCommands, _FetchCommands, _WriteCommands):
             if handler is None:
                 self.send("%s BAD unknown command %s\r\n" % (tag, cmd))
                 continue
+            with srv._lock:
+                hook = srv.before_cmd.pop(cmd, None)
+            if hook is not None:
+                hook()
             if cmd in srv.refusals:
                 self.send("%s %s\r\n" % (tag, srv.refusals[cmd]))
                 continue

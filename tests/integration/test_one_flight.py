@@ -243,7 +243,11 @@ def test_rm_dropped_before_expunge_is_checked(fake):
 def test_flag_command_partial_failure(fake):
     fs, m = fake
     d = os.path.join(m.path, "INBOX")
-    fs.expunge("INBOX", 2)     # another client, not yet seen by the mount
+    # another client expunges 2 right when the STORE arrives: the flag
+    # command's checks all passed, and only its FETCH finds 2 gone (an
+    # expunge made before the command may be seen by the mount first:
+    # then 2.eml is no file, "nothing changed")
+    fs.before_cmd["UID STORE"] = lambda: fs.expunge("INBOX", 2)
     r = flag("+$Done", os.path.join(d, "1.eml"), os.path.join(d, "2.eml"))
     assert r.returncode == 1
     assert "2.eml" in r.stderr and "1.eml" not in r.stderr, r.stderr
