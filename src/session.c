@@ -8,6 +8,7 @@
  * The commands live by job, each file with its own purpose paragraph:
  * session_login.c (connect, STARTTLS, log in: session_open),
  * session_read.c (NAMESPACE, LIST, SELECT, STATUS, SEARCH, MYRIGHTS),
+ * session_load.c (a first listing: SELECT, FETCH and MYRIGHTS in one flight),
  * session_fetch.c (FETCH of metadata and bodies, Gmail's labels),
  * session_write.c (MOVE, COPY, CREATE, DELETE, RENAME, APPEND),
  * session_store.c (flags changes and rm's UID EXPUNGE, in one flight),

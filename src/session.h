@@ -107,6 +107,14 @@ typedef int session_msg_cb(void *ctx, const struct session_msg *m);
 /* UIDs FIRST..LAST (LAST 0 means '*'). */
 int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx);
 
+/* session_select (a fresh SELECT, EXAMINE when READONLY), then
+ * session_fetch_meta of every message to CB and, with RIGHTS non-NULL,
+ * session_myrights into *RIGHTS (NULL when not known), all in one flight
+ * (session_load.c). CB sees only the messages of MAILBOX, and none when
+ * the SELECT failed (its error is returned). */
+int session_load(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,
+		 struct session_mbox *out, session_msg_cb *cb, void *ctx, char **rights);
+
 /* UID FETCH uid BODY.PEEK[]<off.len> on the selected mailbox. 0 and a
  * malloc'd *BUF of *GOT bytes (fewer than LEN at the end of the message,
  * 0 past it), -ENOENT when the server returned no such message, -EIO (also

@@ -200,13 +200,6 @@ int session_date_to_epoch(const struct mailimap_date_time *dt, int64_t *date, in
 	return 0;
 }
 
-struct meta_ctx {
-	struct session *s;
-	session_msg_cb *cb;
-	void *cbctx;
-	int cbrc;
-	bool bad;	/* a reply we could not use (no UID) */
-};
 
 static void kw_add(char **kw, size_t *len, const char *pre, const char *name)
 {
@@ -344,13 +337,13 @@ void session_msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp,
 	*kwp = kw;
 }
 
-static void meta_handler(struct mailimap_msg_att *att, void *vctx)
+void session_meta_handler(struct mailimap_msg_att *att, void *vctx)
 {
-	struct meta_ctx *c = vctx;
+	struct session_meta_ctx *c = vctx;
 	struct session_msg m;
 	char *kw;
 
-	if (c->cbrc != 0)
+	if (c->cbrc != 0 || c->closed)
 		return;
 	session_msg_att_parse(att, &m, &kw);
 	/* an unsolicited FETCH (a flag change, with or without UID) is not
@@ -362,7 +355,7 @@ static void meta_handler(struct mailimap_msg_att *att, void *vctx)
 	free((char *)m.gm_labels);
 }
 
-static void no_progress(size_t current, size_t maximum, void *ctx)
+void session_no_progress(size_t current, size_t maximum, void *ctx)
 {
 }
 
@@ -383,7 +376,7 @@ static int fetch_streamed(struct session *s, struct mailimap_set *set, struct ma
 	int r;
 
 	/* libetpan only streams through the handler when a progress callback is set */
-	mailimap_set_progress_callback(s->imap, NULL, no_progress, NULL);
+	mailimap_set_progress_callback(s->imap, NULL, session_no_progress, NULL);
 	mailimap_set_msg_att_handler(s->imap, handler, ctx);
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
 	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
@@ -416,7 +409,7 @@ void session_add_gmail_atts(struct session *s, struct mailimap_fetch_type *ft)
 
 int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session_msg_cb *cb, void *ctx)
 {
-	struct meta_ctx c = { .s = s, .cb = cb, .cbctx = ctx };
+	struct session_meta_ctx c = { .s = s, .cb = cb, .cbctx = ctx };
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
 	int rc;
@@ -440,7 +433,7 @@ int session_fetch_meta(struct session *s, uint32_t first, uint32_t last, session
 		session_doing(s, "UID FETCH %s %u:* (metadata)", s->selected ? s->selected : "", first);
 	else
 		session_doing(s, "UID FETCH %s %u:%u (metadata)", s->selected ? s->selected : "", first, last);
-	rc = fetch_streamed(s, set, ft, meta_handler, &c, "UID FETCH (metadata)");
+	rc = fetch_streamed(s, set, ft, session_meta_handler, &c, "UID FETCH (metadata)");
 	if (rc == 0 && c.cbrc != 0)
 		rc = c.cbrc;
 out:

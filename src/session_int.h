@@ -139,6 +139,10 @@ struct session_pipe_cmd {
 	/* a NO the caller handles itself (it may ask once more): not logged
 	 * as a refusal, rc still the errno it maps to */
 	bool quiet_no;
+	/* any refusal (NO or BAD) left unlogged: one that follows from an
+	 * earlier command of the flight failing, which was logged (a DONE
+	 * call may set it on a later command) */
+	bool quiet;
 	/* called when its tagged answer (OK, NO or BAD) has been read,
 	 * before the next one is: libetpan's imap_response_info then holds
 	 * what came with it (untagged FETCH in rsp_fetch_list, response
@@ -185,6 +189,14 @@ void session_note_refusal(struct session *s);
  * MAILBOX that answered RC (session_leave in session_write.c too). */
 void session_opened(struct session *s, const char *mailbox, bool ro, int rc);
 
+/* After a SELECT or EXAMINE (READONLY) of MAILBOX answered RC, with
+ * HIGHESTMODSEQ MODSEQ (0: none): what the session holds of it now
+ * (session_opened, the selection session_select reuses, OUT); a selection
+ * without UIDVALIDITY breaks the session (-EIO). RC passed on when < 0.
+ * session_select and session_load.c share it. */
+int session_select_done(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,
+			uint64_t modseq, int rc, struct session_mbox *out);
+
 /* ---- session_news.c ----------------------------------------------------- */
 
 /* STATUS numbers as ours; *HAVE: which the server gave (SESSION_ST_*). */
@@ -216,6 +228,22 @@ int session_date_to_epoch(const struct mailimap_date_time *dt, int64_t *date, in
 /* One FETCH reply as a session_msg; *KWP and MP->gm_labels are malloc'd,
  * the caller's to free. */
 void session_msg_att_parse(struct mailimap_msg_att *att, struct session_msg *mp, char **kwp);
+
+/* A metadata listing streamed through libetpan's msg_att handler
+ * (session_meta_handler, with session_no_progress as the progress
+ * callback: libetpan streams only with one set): each reply with a UID
+ * and an RFC822.SIZE goes to CB until it returns non-zero (kept in
+ * CBRC). CLOSED: replies are not taken (yet); session_load.c opens it
+ * when its SELECT was answered OK. */
+struct session_meta_ctx {
+	struct session *s;
+	session_msg_cb *cb;
+	void *cbctx;
+	int cbrc;
+	bool closed;
+};
+void session_meta_handler(struct mailimap_msg_att *att, void *ctx);
+void session_no_progress(size_t current, size_t maximum, void *ctx);
 /* On Gmail, add X-GM-MSGID and X-GM-LABELS to a metadata FETCH. */
 void session_add_gmail_atts(struct session *s, struct mailimap_fetch_type *ft);
 

@@ -1,7 +1,7 @@
 /*
  * session_pipe — several commands in one flight: every command is
- * written, the stream is flushed once, then the answers are read in
- * order. Over a link 80 ms away, UID STORE + UID EXPUNGE (rm) then cost
+ * written, the stream is flushed once, then the answers are read (in the
+ * order sent, or the order the server finished them: see below). Over a link 80 ms away, UID STORE + UID EXPUNGE (rm) then cost
  * one round trip instead of two.
  *
  * Only libetpan's public API is used: mailimap_send_current_tag numbers
@@ -9,8 +9,13 @@
  * mailimap_read_line and mailimap_parse_response read each answer.
  * mailimap_parse_response checks the tagged answer's tag against
  * session->imap_tag (libetpan 1.9.4, mailimap.c), so imap_tag is set to
- * each command's tag before its answer is parsed, and left at the last
- * one, where the next ordinary command continues. The parser stores what
+ * the first unanswered command's tag before an answer is parsed, and left
+ * at the last one, where the next ordinary command continues. An answer
+ * with another tag is stored all the same and reported as a protocol
+ * error, as a BAD is: the tagged line it ended with says which command of
+ * the flight it answered, and how. Servers run commands that do not
+ * depend on each other side by side and may finish a later one first
+ * (Dovecot answers MYRIGHTS before the long UID FETCH sent ahead of it). The parser stores what
  * came with an answer in imap_response_info (untagged FETCH, response
  * codes) and replaces it at the next answer, so each command's DONE
  * callback runs in between.
@@ -22,12 +27,9 @@
  *
  * Outcomes, per command (enum session_pipe_result in session_int.h):
  *   OK, NO, BAD: its tagged answer was read and the stream is in step.
- *     libetpan reports a BAD exactly as it reports an answer with a tag
- *     it did not expect (MAILIMAP_ERROR_PROTOCOL, after storing the
- *     answer): the tagged line it just parsed, the last line of
- *     imap_stream_buffer, tells them apart. After a BAD the session stays
- *     usable; after another tag the answers are out of step and the
- *     session is broken.
+ *     After a BAD the session stays usable; after a tag that is none of
+ *     the flight's unanswered commands (another, or one answered twice)
+ *     the answers are out of step and the session is broken.
  *   UNKNOWN: sent, or perhaps sent (a failed write may have sent part of
  *     the flight), and no answer read: the connection broke or timed out,
  *     the server said BYE or sent what libetpan could not parse. The
@@ -36,8 +38,9 @@
  *     send it again blindly.
  * A server must run pipelined commands in order when one could change
  * the other's result (RFC 3501 5.5: a STORE and an EXPUNGE or a FETCH of
- * the same message); a server that answered out of order would be taken
- * as out of step (UNKNOWN, checked by the caller), never misread.
+ * the same message, a SELECT and what follows it); each DONE call comes
+ * when its own answer is read, so a caller never takes one command's
+ * answer for another's.
  */
 #include "session.h"
 #include "session_int.h"
@@ -116,17 +119,22 @@ static void tag_string(struct session *s, int n, char *buf, size_t len)
 	snprintf(buf, len, "%s%d", mailimap_is_163_workaround_enabled(s->imap) ? "C" : "", n);
 }
 
-/* After mailimap_parse_response said MAILIMAP_ERROR_PROTOCOL: was the
- * tagged line it parsed TAG's BAD (in step), not another tag? That line
- * ends imap_stream_buffer, which holds the whole answer just parsed. */
-static bool answered_bad(const struct session *s, const char *tag)
+/* After mailimap_parse_response said MAILIMAP_ERROR_PROTOCOL, which it
+ * says for a BAD and for a tag other than the one it expected alike: the
+ * tagged line it parsed, the last line of imap_stream_buffer (which holds
+ * the whole answer just parsed), and the command of the flight it answers.
+ * -> that command's index, its state in *COND (MAILIMAP_RESP_COND_STATE_*);
+ * N when the tag is none of the flight's unanswered commands (out of
+ * step). The rest of the line was parsed by libetpan already. */
+static size_t answered_by_line(struct session *s, int base, const struct session_pipe_cmd *cmds, size_t n,
+			       int *cond)
 {
 	const MMAPString *b = s->imap->imap_stream_buffer;
-	size_t n = strlen(tag), start, end;
-	const char *line;
+	size_t start, end, len;
+	const char *line, *sp;
 
 	if (b == NULL || b->str == NULL)
-		return false;
+		return n;
 	end = b->len;
 	if (end > 0 && b->str[end - 1] == '\n')
 		end--;
@@ -135,8 +143,28 @@ static bool answered_bad(const struct session *s, const char *tag)
 	for (start = end; start > 0 && b->str[start - 1] != '\n'; start--)
 		;
 	line = b->str + start;
-	return end - start >= n + 4 && memcmp(line, tag, n) == 0 && strncasecmp(line + n, " BAD", 4) == 0 &&
-	       (end - start == n + 4 || line[n + 4] == ' ');
+	len = end - start;
+	sp = memchr(line, ' ', len);
+	if (sp == NULL || len - (size_t)(sp - line) < 3)
+		return n;
+	if (strncasecmp(sp + 1, "OK", 2) == 0 && (len - (size_t)(sp + 3 - line) == 0 || sp[3] == ' '))
+		*cond = MAILIMAP_RESP_COND_STATE_OK;
+	else if (strncasecmp(sp + 1, "NO", 2) == 0 && (len - (size_t)(sp + 3 - line) == 0 || sp[3] == ' '))
+		*cond = MAILIMAP_RESP_COND_STATE_NO;
+	else if (len - (size_t)(sp - line) >= 4 && strncasecmp(sp + 1, "BAD", 3) == 0 &&
+		 (len - (size_t)(sp + 4 - line) == 0 || sp[4] == ' '))
+		*cond = MAILIMAP_RESP_COND_STATE_BAD;
+	else
+		return n;
+	for (size_t i = 0; i < n; i++) {
+		char tag[16];
+
+		tag_string(s, base + (int)i + 1, tag, sizeof(tag));
+		if (cmds[i].result == SESSION_PIPE_UNKNOWN && strlen(tag) == (size_t)(sp - line) &&
+		    memcmp(line, tag, (size_t)(sp - line)) == 0)
+			return i;
+	}
+	return n;
 }
 
 /* The UIDPLUS codes of the answer just read (APPENDUID; COPYUID's first
@@ -173,6 +201,7 @@ static void pipe_uidplus(struct session *s, struct session_pipe_cmd *c)
 static void pipe_answered(struct session *s, struct session_pipe_cmd *c, int r, int cond)
 {
 	const char *code;
+	bool hush;
 
 	c->result = r != MAILIMAP_NO_ERROR ? SESSION_PIPE_BAD :
 		    cond == MAILIMAP_RESP_COND_STATE_OK ? SESSION_PIPE_OK : SESSION_PIPE_NO;
@@ -182,11 +211,11 @@ static void pipe_answered(struct session *s, struct session_pipe_cmd *c, int r, 
 	/* session_rc logs a refusal with the server's text and an [ALERT];
 	 * REFUSED is the libetpan error a NO of this command stands for, so
 	 * errmap reads it as for the command sent alone */
-	c->rc = session_rc_expected(s, c->result == SESSION_PIPE_OK ||
-					   (c->result == SESSION_PIPE_NO && c->quiet_no) ? MAILIMAP_NO_ERROR :
+	hush = c->result != SESSION_PIPE_OK && (c->quiet || (c->result == SESSION_PIPE_NO && c->quiet_no));
+	c->rc = session_rc_expected(s, c->result == SESSION_PIPE_OK || hush ? MAILIMAP_NO_ERROR :
 				    c->refused != 0 ? c->refused : MAILIMAP_ERROR_CUSTOM_COMMAND,
 				    c->what, c->expected);
-	if (c->result == SESSION_PIPE_NO && c->quiet_no)
+	if (hush)
 		c->rc = -errmap_etpan(c->refused != 0 ? c->refused : MAILIMAP_ERROR_CUSTOM_COMMAND, code);
 	if (c->done != NULL)
 		c->done(s, c);
@@ -222,12 +251,18 @@ int session_pipe(struct session *s, struct session_pipe_cmd *cmds, size_t n)
 		r = pipe_write(s, &cmds[i]);
 	if (r == MAILIMAP_NO_ERROR && mailstream_flush(s->imap->imap_stream) == -1)
 		r = MAILIMAP_ERROR_STREAM;
-	for (i = 0; i < n && r == MAILIMAP_NO_ERROR; i++) {
+	/* Answers in the order sent, mostly; a server may finish commands
+	 * that do not depend on each other in another order (Dovecot answers
+	 * a MYRIGHTS sent after a long FETCH first), so an answer with the
+	 * tag of a later command of the flight is that command's. */
+	while (answered < n && r == MAILIMAP_NO_ERROR) {
 		struct mailimap_response *resp = NULL;
-		char tag[16];
+		size_t k;
 		int cond = 0;
 
-		s->imap->imap_tag = base + (int)i + 1;
+		for (k = 0; cmds[k].result != SESSION_PIPE_UNKNOWN; k++)
+			;	/* the first one not answered yet */
+		s->imap->imap_tag = base + (int)k + 1;
 		if (mailimap_read_line(s->imap) == NULL) {
 			r = MAILIMAP_ERROR_STREAM;
 			break;
@@ -237,28 +272,34 @@ int session_pipe(struct session *s, struct session_pipe_cmd *cmds, size_t n)
 			cond = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
 			mailimap_response_free(resp);
 		} else {
-			tag_string(s, s->imap->imap_tag, tag, sizeof(tag));
-			if (r != MAILIMAP_ERROR_PROTOCOL || !answered_bad(s, tag))
+			if (r != MAILIMAP_ERROR_PROTOCOL)
 				break;
+			k = answered_by_line(s, base, cmds, n, &cond);
+			if (k == n)
+				break;
+			r = cond == MAILIMAP_RESP_COND_STATE_BAD ? MAILIMAP_ERROR_PROTOCOL : MAILIMAP_NO_ERROR;
 		}
-		pipe_answered(s, &cmds[i], r, cond);
+		pipe_answered(s, &cmds[k], r, cond);
 		r = MAILIMAP_NO_ERROR;
 		answered++;
 	}
 	s->imap->imap_tag = base + (int)n;
 	if (answered == n)
 		return 0;
+	for (i = 0; cmds[i].result != SESSION_PIPE_UNKNOWN; i++)
+		;
 	/* the connection broke, or the answers are out of step: the rest
 	 * may or may not have run */
 	if (r == MAILIMAP_ERROR_PROTOCOL)
 		log_err("imap[%d]: %s: the server's answers are out of step with the commands sent "
-			"together", s->id, cmds[answered].what);
-	rc = session_rc(s, r != MAILIMAP_NO_ERROR ? r : MAILIMAP_ERROR_STREAM, cmds[answered].what);
+			"together", s->id, cmds[i].what);
+	rc = session_rc(s, r != MAILIMAP_NO_ERROR ? r : MAILIMAP_ERROR_STREAM, cmds[i].what);
 	if (!s->broken) {
 		s->broken = true;	/* (a failed write can leave a code errmap calls non-fatal) */
 		rc = -EIO;
 	}
-	for (i = answered; i < n; i++)
-		cmds[i].rc = rc;
+	for (i = 0; i < n; i++)
+		if (cmds[i].result == SESSION_PIPE_UNKNOWN)
+			cmds[i].rc = rc;
 	return rc;
 }

@@ -249,6 +249,16 @@ int session_select(struct session *s, const char *mailbox, bool readonly, uint64
 			log_warn("imap[%d]: %s: the server said the mailbox already exists when "
 				 "asked to open it; asking once more", s->id, mailbox);
 	}
+	return session_select_done(s, mailbox, readonly, epoch, modseq, rc, out);
+}
+
+int session_select_done(struct session *s, const char *mailbox, bool readonly, uint64_t epoch,
+			uint64_t modseq, int rc, struct session_mbox *out)
+{
+	struct mailimap_selection_info *si;
+
+	free(s->selected);
+	s->selected = NULL;
 	session_opened(s, mailbox, readonly, rc);
 	if (rc < 0)
 		return rc;

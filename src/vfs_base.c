@@ -62,20 +62,15 @@ void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
 
 /* One checkout + SELECT; *BROKEN tells whether a failure was the
  * connection's (worth one more try elsewhere) rather than the server's no.
- * FRESH: SELECT even when the connection has MAILBOX selected already,
- * for a listing: a server shows a connection only what it announced to
- * it, and messages stored through other connections since its last
- * command are not announced yet (a UID FETCH 1:* would leave them out). */
+ * (A listing SELECTs afresh, with its FETCH: vfs_load.) */
 static int vfs_session_attempt(struct vfs *v, const char *mailbox, struct session **s,
-			       struct session_mbox *mb, bool *broken, bool fresh)
+			       struct session_mbox *mb, bool *broken)
 {
 	int rc = pool_checkout(v->pool, mailbox, s);
 
 	*broken = false;
 	if (rc < 0)
 		return rc;	/* the pool already tried to connect until the deadline */
-	if (fresh)
-		session_forget_selection(*s);
 	rc = session_select(*s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), mb);
 	if (rc < 0) {
 		*broken = session_broken(*s);
@@ -91,12 +86,12 @@ int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct s
 	bool broken;
 	int rc;
 
-	rc = vfs_session_attempt(v, mailbox, s, mb, &broken, false);
+	rc = vfs_session_attempt(v, mailbox, s, mb, &broken);
 	/* SELECT changes nothing: once more on a new connection when this one
 	 * broke, not when the server said no */
 	if (rc < 0 && broken) {
 		log_info("%s: connection lost; trying once more on a new one", mailbox);
-		rc = vfs_session_attempt(v, mailbox, s, mb, &broken, false);
+		rc = vfs_session_attempt(v, mailbox, s, mb, &broken);
 	}
 	return rc;
 }
@@ -129,26 +124,28 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	pthread_mutex_unlock(&t->lock);
 
 	/* listing changes nothing: when the connection breaks, once more on
-	 * a new one */
+	 * a new one (one retry in all, so a stalled server costs about two
+	 * timeouts, not more). SELECT, the listing and MYRIGHTS go in one
+	 * flight: a fresh SELECT, since a server shows a connection only what
+	 * it announced to it (messages stored through other connections
+	 * since its last command would be left out); unknown rights (no ACL,
+	 * or refused) leave the server to say no itself. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool broken;
 
-		/* one retry in all, whether SELECT or FETCH broke, so a stalled
-		 * server costs about two timeouts, not more */
-		rc = mailbox ? vfs_session_attempt(v, mailbox, &s, &mb, &broken, true) : -ENOMEM;
-		if (rc < 0 && broken && attempt == 0)
-			continue;
+		rc = mailbox ? pool_checkout(v->pool, mailbox, &s) : -ENOMEM;
 		if (rc < 0)
-			break;
-		rc = session_fetch_meta(s, 1, 0, tree_msgbuf_add, &acc);
-		if (rc == 0 && v->acl && session_myrights(s, mailbox, &rights) < 0)
-			rights = NULL;	/* unknown rights: the server will say no itself */
+			break;	/* the pool already tried to connect until the deadline */
+		rc = session_load(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), &mb,
+				  tree_msgbuf_add, &acc, v->acl ? &rights : NULL);
 		broken = rc < 0 && session_broken(s);
 		pool_checkin(v->pool, s);
-		if (!broken)
+		if (!broken || attempt > 0)
 			break;
 		tree_msgs_free(acc.v, acc.n);
 		memset(&acc, 0, sizeof(acc));
+		free(rights);
+		rights = NULL;
 		log_info("%s: connection lost while listing; trying once more", mailbox);
 	}
 
@@ -214,7 +211,7 @@ int vfs_fetch(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
 		return -ENOMEM;
 again:
 	/* one retry in all, whether SELECT or FETCH broke */
-	rc = vfs_session_attempt(v, mailbox, &s, &mb, &broken, false);
+	rc = vfs_session_attempt(v, mailbox, &s, &mb, &broken);
 	if (rc < 0 && broken && !retried) {
 		retried = true;
 		log_info("%s: connection lost; trying once more on a new one", mailbox);

@@ -16,8 +16,10 @@
  * argument is still caught.
  *
  * Input: byte 0 picks the first command (list / meta / body / a flight
- * of UID STOREs / rm's flight of STORE and EXPUNGE: session_pipe.c; the
- * others follow while the session is not broken) and whether the greeting
+ * of UID STOREs / rm's flight of STORE and EXPUNGE: session_pipe.c / a
+ * first listing's flight of SELECT or EXAMINE (bit 0x40), UID FETCH and
+ * MYRIGHTS: session_load.c; the others follow while the session is not
+ * broken) and whether the greeting
  * announces CONDSTORE and X-GM-EXT-1 (Gmail's labels); the rest is the server's reply. Checked with abort():
  * only the documented errors, a broken session after a fatal one, every
  * callback value sane, no more body bytes than asked for.
@@ -212,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || known_libetpan_crash(data, size))
 		return 0;
-	first = data[0] % 5;
+	first = data[0] % 6;
 	m.greeting = (data[0] & 0x80) ? greet_cs : greet_plain;
 	m.glen = strlen(m.greeting);
 	m.data = data + 1;
@@ -238,13 +240,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->imap->imap_state = MAILIMAP_STATE_SELECTED;
 	s->selected = strdup("INBOX");
 
-	for (i = 0; i < 5 && !s->broken; i++) {
+	for (i = 0; i < 6 && !s->broken; i++) {
 		struct session_flags add = { .sysflags = SESSION_F_SEEN, .keywords = "$Todo" };
 		struct session_flags del = { .sysflags = SESSION_F_DRAFT };
 		bool ambiguous = false;
 		int rc = 0;
 
-		switch ((first + i) % 5) {
+		switch ((first + i) % 6) {
 		case 0:
 			rc = session_list(s, "*", list_cb, &count);
 			break;
@@ -275,6 +277,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ambiguous && rc == 0)
 				abort();
 			break;
+		case 5: {
+			struct session_mbox mb = { 0 };
+			char *rights = NULL;
+
+			rc = session_load(s, "INBOX", (data[0] & 0x40) != 0, 1, &mb, meta_cb, &count, &rights);
+			/* listed: a selection with a UIDVALIDITY; failed: no rights */
+			if (rc == 0 && (s->selected == NULL || mb.uidvalidity == 0 ||
+					s->imap->imap_state != MAILIMAP_STATE_SELECTED))
+				abort();
+			if (rc < 0 && rights != NULL)
+				abort();
+			free(rights);
+			break;
+		}
 		}
 		check_rc(rc);
 		if (rc == 0 && m.pos >= m.len && m.gpos >= m.glen)

@@ -1,5 +1,7 @@
 """One round trip per file operation (issue 15, target 3) for rm and for
-setfattr of user.imap.flags, and `imapfs flag` for many files at once.
+setfattr of user.imap.flags, and `imapfs flag` for many files at once;
+and a folder's first listing (cold ls -l, target 2) in one flight too:
+SELECT, UID FETCH 1:* and MYRIGHTS sent together.
 
 Against the real Dovecot through delayproxy.py (each direction delayed),
 in a steady state (the folder listed, a warm-up operation done, the
@@ -69,6 +71,31 @@ def test_rm_one_flight(s, c, link):
                     b"UID EXPUNGE %d" % uids[1]], sent
     assert imaputil.uids(c, "FlightRm") == [uids[2]]
     assert not os.path.exists(os.path.join(d, "%d.eml" % uids[1]))
+
+
+def test_first_listing_one_flight(s, c, link):
+    uids = fill(c, "FlightLs", 40)
+    imaputil.store_flags(c, "FlightLs", uids[3], "+FLAGS", ["\\Flagged", "$Todo"])
+    p, m = link()
+    d = os.path.join(m.path, "FlightLs")
+    raw, snap = steady(p, s)
+    r = subprocess.run(["ls", "-l", "--time-style=+%s", d], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ops = p.op_flights(snap)
+    assert list(ops.values()) == [1], \
+        "ls -l: flights per connection %r (all: %r)" % (ops, p.flights(snap))
+    sent = session_with(s, raw, rb"^MYRIGHTS ")
+    assert sent == [b'SELECT "FlightLs" (CONDSTORE)',
+                    b"UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS MODSEQ)",
+                    b'MYRIGHTS "FlightLs"'], sent
+    # what it listed is what the server holds (imaplib, not the mount)
+    sizes = {u: v["RFC822.SIZE"] for u, v in imaputil.fetch_meta(c, "FlightLs").items()}
+    shown = {ln.split()[-1]: int(ln.split()[4]) for ln in r.stdout.splitlines()[1:]}
+    assert shown == {"%d.eml" % u: sizes[u] for u in uids}, (shown, sizes)
+    assert os.getxattr(os.path.join(d, "%d.eml" % uids[3]), "user.imap.flags") \
+        == b"\\Flagged $Todo"
+    # MYRIGHTS came with it: the folder is writable (Dovecot grants all)
+    assert os.stat(d).st_mode & 0o777 == 0o700
 
 
 def test_setfattr_one_flight(s, c, link):

@@ -473,3 +473,73 @@ def test_delete_kept_is_checked(pki, mount, stuck):
         assert len(deletes) == 2, fs.transcript()
     finally:
         fs.stop()
+
+
+# ------- a folder's first listing in one flight (session_load.c): a SELECT
+# refused by a server that keeps the folder selected before
+
+def _two_folders(pki, other):
+    mbs = {b"INBOX": {"attrs": ["\\HasNoChildren"], "messages": [
+               Message(u, BODY, []) for u in (1, 2, 3)]},
+           b"Other": {"attrs": ["\\HasNoChildren"], "messages": [
+               Message(7, other, [])]}}
+    return FakeServer("imaps", cert=pki.leaf("fake-quirks"), password="pw",
+                      mailboxes=mbs).start()
+
+
+OTHER = b"From: o@example.org\r\nSubject: other\r\n\r\nother folder\r\n"
+
+
+def test_refused_select_lists_nothing_of_the_folder_before(pki, mount):
+    """SELECT, UID FETCH 1:* and MYRIGHTS go in one flight. This server
+    refuses the SELECT and keeps INBOX selected (RFC 3501 says no mailbox
+    is selected then), so it answers the FETCH sent with it from INBOX:
+    none of that is listed as the other folder's, the operation fails
+    with one logged refusal (not the FETCH's as well), and the next
+    listing of the folder is right."""
+    other = OTHER
+    fs = _two_folders(pki, other)
+    try:
+        m = _mount(fs, pki, mount, ["poll=0", "max_conns=1"])
+        assert sorted(os.listdir(os.path.join(m.path, "INBOX"))) == \
+            ["1.eml", "2.eml", "3.eml"]
+        fs.refusals["SELECT"] = "NO [UNAVAILABLE] try again later"
+        n = len(fs.commands)
+        with pytest.raises(OSError) as e:
+            os.listdir(os.path.join(m.path, "Other"))
+        assert e.value.errno in (errno.EAGAIN, errno.EIO), e.value
+        with fs._lock:
+            sent = [(c[0], c[2]) for c in fs.commands[n:]]
+        # one flight: the SELECT and the FETCH (answered from INBOX) on
+        # one connection (another may be logging in meanwhile)
+        sel = [x for x in sent if x[1] == "SELECT"]
+        assert len(sel) == 1, sent
+        assert [x[1] for x in sent if x[0] == sel[0][0]][:2] == \
+            ["SELECT", "UID FETCH"], sent
+        log = m.log()
+        assert "SELECT refused by the server: [UNAVAILABLE]" in log, log
+        assert "UID FETCH (metadata) refused" not in log, log
+        del fs.refusals["SELECT"]
+        d = os.path.join(m.path, "Other")
+        assert os.listdir(d) == ["7.eml"]
+        assert _read(os.path.join(d, "7.eml")) == other
+    finally:
+        fs.stop()
+
+
+def test_select_alreadyexists_asked_again_lists_only_that_folder(pki, mount):
+    """The same server answers the flight's SELECT NO [ALREADYEXISTS]
+    (which Dovecot says now and then) and the FETCH from INBOX: the
+    flight is sent once more and the folder shows its own message only,
+    none of what came before its SELECT's OK."""
+    fs = _two_folders(pki, OTHER)
+    try:
+        m = _mount(fs, pki, mount, ["poll=0", "max_conns=1"])
+        assert len(os.listdir(os.path.join(m.path, "INBOX"))) == 3
+        fs.refusals["SELECT"] = "NO [ALREADYEXISTS] Mailbox already exists"
+        fs.before_cmd["UID FETCH"] = lambda: fs.refusals.pop("SELECT", None)
+        assert os.listdir(os.path.join(m.path, "Other")) == ["7.eml"]
+        assert fs.command_names().count("SELECT") == 3, fs.transcript()
+        assert "asking once more" in m.log()
+    finally:
+        fs.stop()

@@ -13,6 +13,8 @@
 #define IMAPFS_TEST_SOCKSESSION_H
 
 #include <stdlib.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,5 +46,44 @@ static inline struct session *socksession_open(struct config *cfg, const char *e
 		return NULL;
 	return s;
 }
+
+/* A case's session: CFG set up (a 3 s timeout), the server's ANSWERS
+ * written, and its side closed after them when EOF. */
+static inline struct session *socksession_start(struct config *cfg, const char *answers, bool eof, int *peer)
+{
+	struct session *s;
+
+	config_init(cfg);
+	cfg->timeout = 3;
+	s = socksession_open(cfg, answers, strlen(answers), peer);
+	if (s != NULL && eof)
+		shutdown(*peer, SHUT_WR);
+	return s;
+}
+
+/* What the client wrote to PEER since the last call, NUL-terminated;
+ * -> its length. */
+static inline size_t socksession_sent(int peer, char *buf, size_t len)
+{
+	ssize_t r;
+
+	usleep(50 * 1000);
+	r = recv(peer, buf, len - 1, MSG_DONTWAIT);
+	buf[r > 0 ? r : 0] = '\0';
+	return r > 0 ? (size_t)r : 0;
+}
+
+/* Run every case of a table, then report: the main of a table-driven
+ * test over socksessions. */
+#define SOCKSESSION_MAIN(name, cases, run, more)                                   \
+	int main(void)                                                             \
+	{                                                                          \
+		alarm(60);                                                         \
+		signal(SIGPIPE, SIG_IGN);                                          \
+		for (size_t i_ = 0; i_ < sizeof(cases) / sizeof((cases)[0]); i_++) \
+			run(&(cases)[i_]);                                         \
+		more;                                                              \
+		return check_finish(name);                                         \
+	}
 
 #endif

@@ -5,9 +5,9 @@
  * answers first, runs one flight, and checks what was sent (one write of
  * every command, tags in sequence), each command's result and errno, the
  * DONE calls, and whether the session is still usable: OK and NO and
- * BAD leave it in step; a foreign tag, a dropped connection, a BYE and a
- * reply libetpan cannot parse leave the unanswered commands UNKNOWN and
- * the session broken. Nothing is sent when a text failed its checks or a
+ * BAD leave it in step, in either order; a foreign tag (or one answered
+ * twice), a dropped connection, a BYE and a reply libetpan cannot parse
+ * leave the unanswered commands UNKNOWN and the session broken. Nothing is sent when a text failed its checks or a
  * literal would need a continuation.
  */
 #include "session_int.h"
@@ -19,17 +19,6 @@
 
 #include "check.h"
 #include "socksession.h"
-
-/* What the client wrote to PEER since the last call, NUL-terminated. */
-static size_t sent(int peer, char *buf, size_t len)
-{
-	ssize_t r;
-
-	usleep(50 * 1000);
-	r = recv(peer, buf, len - 1, MSG_DONTWAIT);
-	buf[r > 0 ? r : 0] = '\0';
-	return r > 0 ? (size_t)r : 0;
-}
 
 static int done_calls;
 static size_t done_fetches[4];
@@ -73,7 +62,17 @@ static const struct pipe_case cases[] = {
 	/* libetpan's parser wants text after BAD */
 	{ "second BAD without text", "1 OK stored\r\n2 BAD\r\n", false,
 	  { SESSION_PIPE_OK, SESSION_PIPE_UNKNOWN }, { 0, -EIO }, -EIO, true, { 0, 0 } },
-	{ "answers out of order", "2 OK expunged\r\n1 OK stored\r\n", false,
+	/* a server may finish the later command first: each answer is its
+	 * own command's, with what came with it */
+	{ "answers out of order", "2 OK expunged\r\n* 3 FETCH (UID 5 FLAGS (\\Seen))\r\n1 OK stored\r\n", false,
+	  { SESSION_PIPE_OK, SESSION_PIPE_OK }, { 0, 0 }, 0, false, { 1, 0 } },
+	{ "second answered first, NO", "2 NO [NOPERM] no\r\n1 OK stored\r\n", false,
+	  { SESSION_PIPE_OK, SESSION_PIPE_NO }, { 0, -EACCES }, 0, false, { 0, 0 } },
+	{ "second answered first, BAD", "2 BAD [CLIENTBUG] what?\r\n1 NO [NOPERM] no\r\n", false,
+	  { SESSION_PIPE_NO, SESSION_PIPE_BAD }, { -EACCES, -EINVAL }, 0, false, { 0, 0 } },
+	{ "a tag answered twice is out of step", "2 OK expunged\r\n2 OK expunged\r\n", false,
+	  { SESSION_PIPE_UNKNOWN, SESSION_PIPE_OK }, { -EIO, 0 }, -EIO, true, { 0, 0 } },
+	{ "a tag that only starts like ours is out of step", "12 OK expunged\r\n", false,
 	  { SESSION_PIPE_UNKNOWN, SESSION_PIPE_UNKNOWN }, { -EIO, -EIO }, -EIO, true, { 0, 0 } },
 	{ "a foreign BAD is out of step", "7 BAD who?\r\n", false,
 	  { SESSION_PIPE_UNKNOWN, SESSION_PIPE_UNKNOWN }, { -EIO, -EIO }, -EIO, true, { 0, 0 } },
@@ -120,21 +119,17 @@ static void run_case(const struct pipe_case *k)
 	struct session *s;
 	int peer = -1, rc;
 
-	config_init(&cfg);
-	cfg.timeout = 3;
-	s = socksession_open(&cfg, k->answers, strlen(k->answers), &peer);
+	s = socksession_start(&cfg, k->answers, k->eof, &peer);
 	CHECK(s != NULL, "%s: setup", k->name);
 	if (s == NULL)
 		return;
-	if (k->eof)
-		shutdown(peer, SHUT_WR);
 	build_rm(&store, b1, sizeof(b1), &expunge, b2, sizeof(b2));
 	cmds[0].text = &store;
 	cmds[1].text = &expunge;
 	done_calls = 0;
 	done_fetches[0] = done_fetches[1] = 0;
 	rc = session_pipe(s, cmds, 2);
-	sent(peer, out, sizeof(out));
+	socksession_sent(peer, out, sizeof(out));
 	CHECK(strcmp(out, "1 UID STORE 5 +FLAGS.SILENT (\\Deleted)\r\n2 UID EXPUNGE 5\r\n") == 0,
 	      "%s: sent %s", k->name, check_q(out));
 	CHECK(rc == k->want_ret, "%s: returned %d, want %d", k->name, rc, k->want_ret);
@@ -153,7 +148,7 @@ static void run_case(const struct pipe_case *k)
 		/* in step: the next command has the next tag and its own answer */
 		CHECK(write(peer, "3 OK noop\r\n", 11) == 11, "%s: write", k->name);
 		rc = session_rc(s, mailimap_noop(s->imap), "NOOP");
-		sent(peer, out, sizeof(out));
+		socksession_sent(peer, out, sizeof(out));
 		CHECK(rc == 0 && strcmp(out, "3 NOOP\r\n") == 0, "%s: then NOOP rc %d, sent %s", k->name, rc,
 		      check_q(out));
 	}
@@ -191,7 +186,7 @@ static void literal_cases(void)
 	c.lit = "ab\ncd";
 	c.lit_len = 5;
 	rc = session_pipe(s, &c, 1);
-	CHECK(rc == -ENOTSUP && c.result == SESSION_PIPE_UNSENT && sent(peer, out, sizeof(out)) == 0 &&
+	CHECK(rc == -ENOTSUP && c.result == SESSION_PIPE_UNSENT && socksession_sent(peer, out, sizeof(out)) == 0 &&
 	      !session_broken(s), "literal without LITERAL+: rc %d result %d, sent %s", rc, c.result,
 	      check_q(out));
 
@@ -202,7 +197,7 @@ static void literal_cases(void)
 	c.text = &bad;
 	c.lit = NULL;
 	rc = session_pipe(s, &c, 1);
-	CHECK(rc == -EINVAL && c.result == SESSION_PIPE_UNSENT && sent(peer, out, sizeof(out)) == 0 &&
+	CHECK(rc == -EINVAL && c.result == SESSION_PIPE_UNSENT && socksession_sent(peer, out, sizeof(out)) == 0 &&
 	      !session_broken(s), "bad text: rc %d result %d, sent %s", rc, c.result, check_q(out));
 
 	/* the server's CAPABILITY is kept as from any command */
@@ -211,7 +206,7 @@ static void literal_cases(void)
 	wire_cmd_syntax(&capcmd, "CAPABILITY");
 	c = (struct session_pipe_cmd){ .what = "CAPABILITY", .text = &capcmd };
 	rc = session_pipe(s, &c, 1);
-	sent(peer, out, sizeof(out));
+	socksession_sent(peer, out, sizeof(out));
 	CHECK(rc == 0 && c.result == SESSION_PIPE_OK && session_has_cap(s, "LITERAL+"),
 	      "capability: rc %d result %d", rc, c.result);
 
@@ -219,7 +214,7 @@ static void literal_cases(void)
 	c = (struct session_pipe_cmd){ .what = "APPEND", .refused = MAILIMAP_ERROR_APPEND, .text = &text,
 				       .lit = "ab\ncd", .lit_len = 5 };
 	rc = session_pipe(s, &c, 1);
-	sent(peer, out, sizeof(out));
+	socksession_sent(peer, out, sizeof(out));
 	CHECK(strcmp(out, "2 APPEND \"Sent\" (\\Seen) {6+}\r\nab\r\ncd\r\n") == 0, "literal: sent %s",
 	      check_q(out));
 	CHECK(rc == 0 && c.result == SESSION_PIPE_OK && c.uidvalidity == 7 && c.uid == 42,
@@ -228,7 +223,7 @@ static void literal_cases(void)
 	/* a refused APPEND reads as one (errmap_append_code: EINVAL) */
 	CHECK(write(peer, "3 NO Message contains invalid header\r\n", 38) == 38, "literal: write");
 	rc = session_pipe(s, &c, 1);
-	sent(peer, out, sizeof(out));
+	socksession_sent(peer, out, sizeof(out));
 	CHECK(rc == 0 && c.result == SESSION_PIPE_NO && c.rc == -EINVAL && c.uid == 0 && !session_broken(s),
 	      "refused literal: rc %d result %d errno %d", rc, c.result, c.rc);
 	session_close(s);
@@ -236,12 +231,4 @@ static void literal_cases(void)
 	config_free(&cfg);
 }
 
-int main(void)
-{
-	alarm(60);
-	signal(SIGPIPE, SIG_IGN);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_case(&cases[i]);
-	literal_cases();
-	return check_finish("test_pipe");
-}
+SOCKSESSION_MAIN("test_pipe", cases, run_case, literal_cases())
