@@ -154,7 +154,6 @@ static int load_flight(struct session *s, const char *mailbox, bool readonly, ui
 	session_forget_selection(s);
 	selection_drop(s);
 	s->imap->imap_selection_info = mailimap_selection_info_new();
-	session_doing(s, "%s %s (with its listing)", readonly ? "EXAMINE" : "SELECT", mailbox);
 	mailimap_set_progress_callback(s->imap, NULL, session_no_progress, NULL);
 	mailimap_set_msg_att_handler(s->imap, session_meta_handler, &a->meta);
 	rc = session_pipe(s, cmds, want_rights ? 3 : 2);
