@@ -19,6 +19,7 @@
 #include "rights.h"
 #include "vfs_internal.h"
 #include "vfs_base.h"
+#include "vfs_flags.h"
 #include "vfs_remove.h"
 #include "vfs_gmail.h"
 #include "vfs_pending.h"

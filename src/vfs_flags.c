@@ -1,7 +1,10 @@
 /*
  * vfs_flags — the flags of stored messages changed: one message's
- * user.imap.flags (vfs_msg_setflags, from vfs_xattr.c's setxattr) and
- * many messages of one folder at once (vfs_flag_batch, `imapfs flag`).
+ * user.imap.flags (vfs_msg_setflags, from vfs_xattr.c's setxattr),
+ * many messages of one folder at once (vfs_flag_batch, `imapfs flag`),
+ * and an edited message's, taken over from the message it replaces
+ * (vfs_carry_flags; moved from vfs_remove.c, where it sent a FETCH, the
+ * STORE and another FETCH one after the other).
  *
  * Each is one flight (session_store_uids): UID STORE .SILENT (or +FLAGS
  * and -FLAGS) and a UID FETCH of the same UIDs' flags (MODSEQ, Gmail's
@@ -336,4 +339,63 @@ out:
 	free(uids);
 	free(mailbox);
 	return rc;
+}
+
+/* ---- an edit takes over the flags of the message it replaces ------------ */
+
+void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid)
+{
+	struct tree *t = &v->tree;
+	const struct tree_msg *o, *n;
+	struct flags_change c = { .replace = true };
+	struct session_flags set = { 0 }, none = { 0 };
+	struct tree_msgbuf got = { 0 };
+	struct session *s;
+	char *mailbox = NULL;
+	bool carry, nomem = false;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	o = tree_msg_find(&t->nodes[idx], olduid);
+	n = tree_msg_find(&t->nodes[idx], newuid);
+	carry = o != NULL && n != NULL && t->nodes[idx].uidvalidity == uidvalidity && n->sysflags == 0 &&
+		(n->keywords == NULL || n->keywords[0] == '\0') &&
+		((o->sysflags & ~SESSION_F_DELETED) != 0 || (o->keywords != NULL && o->keywords[0] != '\0'));
+	if (carry) {
+		c.add_sys = o->sysflags & ~SESSION_F_DELETED;
+		c.add_kw = o->keywords != NULL ? strdup(o->keywords) : NULL;
+		mailbox = strdup(t->nodes[idx].mailbox);
+		nomem = mailbox == NULL || (o->keywords != NULL && c.add_kw == NULL);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!carry)
+		return;
+	set.sysflags = c.add_sys;
+	set.keywords = c.add_kw;
+	/* (vfs_store_session makes the connection learn of NEWUID first, or
+	 * the STORE would quietly act on nothing) */
+	rc = nomem ? -ENOMEM : vfs_store_session(v, idx, mailbox, newuid, uidvalidity, 0, &s);
+	if (rc == 0) {
+		/* FLAGS.SILENT and the FETCH that shows the result, together;
+		 * once more when the answer does not show it (as setxattr) */
+		for (int attempt = 0; attempt < 2; attempt++) {
+			tree_msgs_free(got.v, got.n);
+			memset(&got, 0, sizeof(got));
+			rc = session_store_uids(s, &newuid, 1, true, &set, &none, tree_msgbuf_add, &got);
+			if (rc < 0 || (got.n > 0 && flags_satisfied(&c, got.v[got.n - 1].sysflags,
+								    got.v[got.n - 1].keywords)))
+				break;
+		}
+		pool_checkin(v->pool, s);
+		if (got.n > 0)
+			flags_apply(v, idx, uidvalidity, &got);
+		else if (rc == 0)
+			rc = -ENOENT;	/* gone from the server meanwhile */
+	}
+	if (rc < 0)
+		log_warn("%s: UID %u replaces UID %u, but taking over its flags failed: %s",
+			 mailbox ? mailbox : "?", newuid, olduid, strerror(-rc));
+	tree_msgs_free(got.v, got.n);
+	free(c.add_kw);
+	free(mailbox);
 }

@@ -1,7 +1,8 @@
 /*
  * vfs_flags — changing the flags of stored messages (vfs_flags.c): one
- * message through user.imap.flags (vfs_xattr.c's setxattr) and many of
- * one folder at once through VFS_FLAG_XATTR (`imapfs flag`). No lock held
+ * message through user.imap.flags (vfs_xattr.c's setxattr), many of
+ * one folder at once through VFS_FLAG_XATTR (`imapfs flag`), and an
+ * edited message's taken over from the one it replaces. No lock held
  * on entry; each takes tree.lock briefly and checks out its own session.
  */
 #ifndef IMAPFS_VFS_FLAGS_H
@@ -21,5 +22,11 @@ int vfs_msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t
  * name is not a message of that folder (nothing sent then), a refusal's
  * -errno, -ENOENT when some message was gone. */
 int vfs_flag_batch(struct vfs *v, uint64_t dir, const char *val, size_t len);
+
+/* NEWUID replaces OLDUID (an edit: same Message-ID) in node IDX: when it
+ * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
+ * stays read, answered, flagged; one flight, as a setxattr. A failure is
+ * logged only. */
+void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid);
 
 #endif

@@ -37,6 +37,7 @@
 #include "wire.h"
 #include "vfs_internal.h"
 #include "vfs_base.h"
+#include "vfs_flags.h"
 #include "vfs_remove.h"
 #include "vfs_pending.h"
 #include "vfs_append.h"

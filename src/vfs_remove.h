@@ -18,10 +18,6 @@ bool vfs_can_remove(struct vfs *v, uint32_t idx);
  * restore whose file names collide with the UIDs it makes). Logged when
  * not. (A name that found it already there keeps a copy: vfs_remove_msg.) */
 bool vfs_may_replace(struct vfs *v, const struct alias_target *target, const char *name);
-/* NEWUID replaces OLDUID (an edit: same Message-ID) in node IDX: when it
- * has no flags, it takes OLDUID's (\\Deleted aside), so an edited message
- * stays read, answered, flagged. A failure is logged only. */
-void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t olduid, uint32_t newuid);
 /* Show a message that just arrived in node IDX (MAILBOX) at once: UID
  * (from APPENDUID/COPYUID, of *UIDVALIDITY; 0 there: any), or when the
  * server did not say (0), the one with Message-ID MID among UIDs >= SINCE

@@ -12,6 +12,9 @@ one flight between the operation's start and its return:
     INTERNALDATE in it, and nothing before or after: APPENDUID says the
     UID, and a message of the same size this mount stored before is not
     fetched to compare (its checksum differs).
+An edit (a new file renamed over a message with the same Message-ID)
+takes over the old message's flags with UID STORE FLAGS.SILENT and its
+FETCH in one flight.
 What was sent is read from Dovecot's rawlog (transcript.py); the result
 from imaplib (bytes, flags, INTERNALDATE) and through the mount (stat
 size and mtime, content, user.imap.modseq).
@@ -255,3 +258,33 @@ def test_refused_on_open_mailbox_is_sent_again_quietly(pki, mount):
             assert fh.read() == data
     finally:
         fs.stop()
+
+
+def test_edit_takes_flags_in_one_flight(s, c, link):
+    """An edit (a new file renamed over a message, as sed -i does, with
+    the same Message-ID) takes over the old message's flags with one
+    UID STORE FLAGS.SILENT and the FETCH that shows them, sent together:
+    not a FETCH, the STORE and another FETCH one after the other."""
+    old = fill(c, "EditFlags", 1)[0]
+    imaputil.store_flags(c, "EditFlags", old, "+FLAGS", ["\\Seen", "$Done"])
+    p, m = link()
+    d = os.path.join(m.path, "EditFlags")
+    f = os.path.join(d, "%d.eml" % old)
+    with open(f, "rb") as fh:
+        body = fh.read()
+    raw, snap = steady(p, s)
+    tmp = os.path.join(d, "edit.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(body.replace(b"body line", b"edited line"))
+    os.rename(tmp, f)
+    new = [u for u in imaputil.uids(c, "EditFlags") if u != old]
+    assert len(new) == 1 and old not in imaputil.uids(c, "EditFlags")
+    assert imaputil.flags_of(c, "EditFlags", new[0]) == {"\\Seen", "$Done"}
+    sent = session_with(s, raw, rb"^UID STORE %d FLAGS" % new[0], more=1)
+    assert sent[-2:] == [b"UID STORE %d FLAGS.SILENT (\\Seen $Done)" % new[0],
+                         b"UID FETCH %d (UID FLAGS MODSEQ)" % new[0]], sent
+    # no metadata FETCH of the new UID before its STORE on that connection
+    # (the Message-ID check reads its body: that one stays)
+    assert not transcript.find(sent[:-2], rb"^UID FETCH %d \(UID " % new[0]), sent
+    assert os.getxattr(os.path.join(d, "%d.eml" % new[0]), "user.imap.flags") \
+        == b"\\Seen $Done"
