@@ -227,33 +227,92 @@ int session_store_uids(struct session *s, const uint32_t *uids, size_t n, bool r
 	return rc;
 }
 
-/* An answer of rm's flight is in: did the server report any message gone
- * (EXPUNGE, or VANISHED under QRESYNC)? Into the bool at C->ctx. Both
- * answers are looked at: an EXPUNGE may come before the STORE's tagged OK
- * (flags_answered says why). */
+/* What rm's answers said was expunged: any message at all, and UID
+ * itself (a VANISHED naming it; a plain EXPUNGE names a sequence number,
+ * so without QRESYNC any EXPUNGE counts as UID's). */
+struct expunge_seen {
+	uint32_t uid;
+	bool any, ours;
+};
+
+/* An answer of rm's flight is in: did the server report a message gone
+ * (EXPUNGE, or VANISHED under QRESYNC)? Into the struct expunge_seen at
+ * C->ctx. Both answers are looked at: an EXPUNGE may come before the
+ * STORE's tagged OK (flags_answered says why). */
 static void expunge_answered(struct session *s, struct session_pipe_cmd *c)
 {
 	struct mailimap_response_info *ri = s->imap->imap_response_info;
-	bool *any = c->ctx;
-	clistiter *it;
+	struct expunge_seen *e = c->ctx;
+	clistiter *it, *si;
 
 	if (ri == NULL)
 		return;
 	if (ri->rsp_expunged != NULL && clist_count(ri->rsp_expunged) > 0)
-		*any = true;
+		e->any = e->ours = true;
 	for (it = clist_begin(ri->rsp_extension_list); it != NULL; it = clist_next(it)) {
 		struct mailimap_extension_data *ed = clist_content(it);
+		struct mailimap_qresync_vanished *v = ed->ext_data;
 
-		if (ed->ext_extension == &mailimap_extension_qresync && ed->ext_type == MAILIMAP_QRESYNC_TYPE_VANISHED)
-			*any = true;
+		if (ed->ext_extension != &mailimap_extension_qresync || ed->ext_type != MAILIMAP_QRESYNC_TYPE_VANISHED)
+			continue;
+		e->any = true;
+		if (v == NULL || v->qr_known_uids == NULL)
+			continue;
+		for (si = clist_begin(v->qr_known_uids->set_list); si != NULL; si = clist_next(si)) {
+			struct mailimap_set_item *item = clist_content(si);
+
+			if (item->set_first <= e->uid && e->uid <= item->set_last)
+				e->ours = true;
+		}
 	}
+}
+
+/* Both commands of rm's flight said OK, but no answer said UID went.
+ * Dovecot runs the two side by side and its EXPUNGE may miss the \Deleted
+ * the STORE is setting (seen once in 30 rm's over an 80 ms link: both OK,
+ * the message left with \Deleted): UID EXPUNGE UID once more, alone, now
+ * that the STORE is done (it names only UID, which has our \Deleted).
+ * Still not reported gone: asked (UID FETCH); a message that is still
+ * there is -EIO, with \Deleted taken off again unless it had it before;
+ * one that is not was gone already (another client). */
+static int uid_seen_cb(void *ctx, const struct session_msg *m)
+{
+	struct expunge_seen *e = ctx;
+
+	if (m->uid == e->uid)
+		e->any = true;	/* (here: still there) */
+	return 0;
+}
+
+static int expunge_confirm(struct session *s, uint32_t uid, bool was_deleted, struct session_pipe_cmd *cmds,
+			   struct wire_cmd *store_cmd, struct expunge_seen *e)
+{
+	struct session_flags del = { .sysflags = SESSION_F_DELETED };
+	struct expunge_seen there = { .uid = uid };
+	char *store = NULL;
+	int rc;
+
+	e->any = e->ours = false;
+	rc = session_pipe(s, &cmds[1], 1);
+	if (rc < 0 || cmds[1].rc < 0 || e->ours)
+		return rc < 0 ? rc : cmds[1].rc;
+	rc = session_fetch_flags(s, uid, uid, uid_seen_cb, &there);
+	if (rc < 0 || !there.any)
+		return rc;
+	log_err("imap[%d]: UID EXPUNGE %u answered OK twice and the message is still there", s->id, uid);
+	if (!was_deleted && store_text(store_cmd, &store, &uid, 1, SESSION_STORE_REMOVE, &del) == 0 &&
+	    (session_pipe(s, cmds, 1) < 0 || cmds[0].rc < 0))
+		log_err("imap[%d]: UID %u keeps \\Deleted: another client's EXPUNGE would remove it", s->id, uid);
+	free(store);
+	return -EIO;
 }
 
 /*
  * rm of UID: UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE UID in one
- * flight. The EXPUNGE names only UID, so whatever else is \Deleted stays,
- * and the server runs the two in order (RFC 3501 5.5: the STORE changes
- * what the EXPUNGE does). Every outcome:
+ * flight. The EXPUNGE names only UID, so whatever else is \Deleted stays.
+ * The server should run the two in order (RFC 3501 5.5: the STORE changes
+ * what the EXPUNGE does); Dovecot does not always, so the answers must
+ * say UID went (expunge_confirm). Every outcome:
  *   both done: 0 (UID is gone, or was gone before);
  *   the STORE refused (a read-only mailbox, no right): its errno; the
  *     EXPUNGE still ran, and removed UID only if it had \Deleted already:
@@ -263,7 +322,8 @@ static void expunge_answered(struct session *s, struct session_pipe_cmd *c)
  *     a message whose rm failed is not removed by the next client's
  *     EXPUNGE;
  *   the connection lost after sending (or a reply out of step): -EIO or
- *     -ETIMEDOUT, ambiguous.
+ *     -ETIMEDOUT, ambiguous;
+ *   both OK but no answer said UID went: expunge_confirm.
  */
 int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *ambiguous)
 {
@@ -271,7 +331,7 @@ int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *
 	struct session_pipe_cmd cmds[2];
 	struct wire_cmd text[2];
 	char *store = NULL, eb[32];
-	bool expunged = false;
+	struct expunge_seen expunged = { .uid = uid };
 	int rc;
 
 	*ambiguous = false;
@@ -292,8 +352,13 @@ int session_remove_uid(struct session *s, uint32_t uid, bool was_deleted, bool *
 		return rc;
 	}
 	if (cmds[0].result != SESSION_PIPE_OK) {
-		*ambiguous = cmds[1].result == SESSION_PIPE_OK && expunged;
+		*ambiguous = cmds[1].result == SESSION_PIPE_OK && expunged.any;
 		return cmds[0].rc;
+	}
+	if (cmds[1].result == SESSION_PIPE_OK && !expunged.ours) {
+		rc = expunge_confirm(s, uid, was_deleted, cmds, &text[0], &expunged);
+		*ambiguous = rc < 0 && session_broken(s);
+		return rc;
 	}
 	if (cmds[1].result != SESSION_PIPE_OK && !was_deleted) {
 		log_info("imap[%d]: UID EXPUNGE %u refused: taking \\Deleted off it again", s->id, uid);

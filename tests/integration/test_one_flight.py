@@ -267,6 +267,40 @@ def test_rm_dropped_before_expunge_is_checked(fake):
     assert fs.uids("INBOX") == [1, 3]
 
 
+def _unseen_deleted(fs, uid, restore_after):
+    """Before the next UID EXPUNGE: UID's \\Deleted is not there yet (as
+    when Dovecot runs the EXPUNGE beside the STORE), and with
+    RESTORE_AFTER it is there again for the EXPUNGE after that."""
+    def first():
+        fs.set_flags("INBOX", uid, [])
+        if restore_after:
+            fs.before_cmd["UID EXPUNGE"] = lambda: fs.set_flags("INBOX", uid, ["\\Deleted"])
+        else:
+            fs.before_cmd["UID EXPUNGE"] = lambda: fs.set_flags("INBOX", uid, [])
+    fs.before_cmd["UID EXPUNGE"] = first
+
+
+def test_rm_expunge_that_missed_the_store_is_sent_again(fake):
+    """Both OK, no answer says UID 2 went (the EXPUNGE ran before the
+    STORE's \\Deleted showed): one more UID EXPUNGE 2, alone, and the rm
+    succeeds only once UID 2 is gone."""
+    fs, m = fake
+    _unseen_deleted(fs, 2, True)
+    assert rm(m, 2) == 0, m.log()
+    assert fs.uids("INBOX") == [1, 3]
+    assert fs.command_names().count("UID EXPUNGE") == 2, fs.transcript()
+
+
+def test_rm_that_the_server_does_not_do_fails(fake):
+    """Both EXPUNGEs answered OK and UID 2 still there: EIO, and it is
+    left without \\Deleted (no other client's EXPUNGE takes it)."""
+    fs, m = fake
+    _unseen_deleted(fs, 2, False)
+    assert rm(m, 2) != 0
+    assert_kept(fs)
+    assert "answered OK twice and the message is still there" in m.log()
+
+
 def test_flag_command_partial_failure(fake):
     fs, m = fake
     d = os.path.join(m.path, "INBOX")
