@@ -275,12 +275,13 @@ static void expunge_answered(struct session *s, struct session_pipe_cmd *c)
  * Still not reported gone: asked (UID FETCH); a message that is still
  * there is -EIO, with \Deleted taken off again unless it had it before;
  * one that is not was gone already (another client). */
-static int uid_seen_cb(void *ctx, const struct session_msg *m)
+/* Still there: the FETCH returned UID (the uint32_t at CTX), set to 0. */
+static int uid_there_cb(void *ctx, const struct session_msg *m)
 {
-	struct expunge_seen *e = ctx;
+	uint32_t *uid = ctx;
 
-	if (m->uid == e->uid)
-		e->any = true;	/* (here: still there) */
+	if (m->uid == *uid)
+		*uid = 0;
 	return 0;
 }
 
@@ -288,7 +289,7 @@ static int expunge_confirm(struct session *s, uint32_t uid, bool was_deleted, st
 			   struct wire_cmd *store_cmd, struct expunge_seen *e)
 {
 	struct session_flags del = { .sysflags = SESSION_F_DELETED };
-	struct expunge_seen there = { .uid = uid };
+	uint32_t look = uid;
 	char *store = NULL;
 	int rc;
 
@@ -296,9 +297,9 @@ static int expunge_confirm(struct session *s, uint32_t uid, bool was_deleted, st
 	rc = session_pipe(s, &cmds[1], 1);
 	if (rc < 0 || cmds[1].rc < 0 || e->ours)
 		return rc < 0 ? rc : cmds[1].rc;
-	rc = session_fetch_flags(s, uid, uid, uid_seen_cb, &there);
-	if (rc < 0 || !there.any)
-		return rc;
+	rc = session_fetch_flags(s, uid, uid, uid_there_cb, &look);
+	if (rc < 0 || look != 0)
+		return rc;	/* (gone: another client's doing, or ours after all) */
 	log_err("imap[%d]: UID EXPUNGE %u answered OK twice and the message is still there", s->id, uid);
 	if (!was_deleted && store_text(store_cmd, &store, &uid, 1, SESSION_STORE_REMOVE, &del) == 0 &&
 	    (session_pipe(s, cmds, 1) < 0 || cmds[0].rc < 0))

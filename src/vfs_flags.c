@@ -89,14 +89,41 @@ static void flags_apply(struct vfs *v, uint32_t idx, uint32_t uidvalidity, struc
 		vfs_notify_inode(v, tree_dir_ino(idx));
 }
 
+/* Change C on UID of node IDX through session S, in one flight, and show
+ * what the server's FETCH then says (also after a refusal: a +FLAGS may
+ * have been done where the -FLAGS sent with it was not). The STORE is sent
+ * once more when that answer does not show the change: the connection
+ * had not been told of the message when the STORE ran (it learns of new
+ * mail at the end of a command), and is by then. -ENOENT when no answer
+ * showed the message (gone from the server). */
+static int store_one(struct vfs *v, struct session *s, uint32_t idx, uint32_t uidvalidity, uint32_t uid,
+		     const struct flags_change *c)
+{
+	struct session_flags add = { .sysflags = c->add_sys, .keywords = c->add_kw };
+	struct session_flags del = { .sysflags = c->del_sys, .keywords = c->del_kw };
+	struct tree_msgbuf got = { 0 };
+	int rc = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		tree_msgs_free(got.v, got.n);
+		memset(&got, 0, sizeof(got));
+		rc = session_store_uids(s, &uid, 1, c->replace, &add, &del, tree_msgbuf_add, &got);
+		if (rc < 0 || (got.n > 0 && flags_satisfied(c, got.v[got.n - 1].sysflags, got.v[got.n - 1].keywords)))
+			break;
+	}
+	if (got.n > 0)
+		flags_apply(v, idx, uidvalidity, &got);
+	else if (rc == 0)
+		rc = -ENOENT;
+	tree_msgs_free(got.v, got.n);
+	return rc;
+}
+
 int vfs_msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t resolved_id,
 		     const struct flags_change *c)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(ino), uid = tree_ino_uid(ino);
-	struct session_flags add = { .sysflags = c->add_sys, .keywords = c->add_kw };
-	struct session_flags del = { .sysflags = c->del_sys, .keywords = c->del_kw };
-	struct tree_msgbuf got = { 0 };
 	struct session *s;
 	char *mailbox = NULL;
 	uint32_t uidvalidity = 0;
@@ -121,24 +148,7 @@ int vfs_msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t
 	rc = vfs_store_session(v, idx, mailbox, uid, uidvalidity, resolved_id, &s);
 	if (rc < 0)
 		goto out;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		tree_msgs_free(got.v, got.n);
-		memset(&got, 0, sizeof(got));
-		rc = session_store_uids(s, &uid, 1, c->replace, &add, &del, tree_msgbuf_add, &got);
-		if (rc < 0 || (got.n > 0 && flags_satisfied(c, got.v[got.n - 1].sysflags, got.v[got.n - 1].keywords)))
-			break;
-		/* the answer does not show the change: this connection had not
-		 * been told of the message when the STORE ran (it learns of new
-		 * mail at the end of a command), so once more, now that it has;
-		 * or the message is gone */
-	}
-	/* show what the server now has, not what we asked for: the FETCH
-	 * sent with the STORE (also after a refusal: a +FLAGS may have been
-	 * done where the -FLAGS sent with it was not) */
-	if (got.n > 0)
-		flags_apply(v, idx, uidvalidity, &got);
-	else if (rc == 0)
-		rc = -ENOENT;	/* gone from the server */
+	rc = store_one(v, s, idx, uidvalidity, uid, c);
 	pool_checkin(v->pool, s);
 	pthread_mutex_lock(&t->lock);
 	t->nodes[idx].status_time = 0;
@@ -146,7 +156,6 @@ int vfs_msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t
 out:
 	if (rc < 0)
 		log_err("setting flags on %s UID %u failed: %s", mailbox, uid, strerror(-rc));
-	tree_msgs_free(got.v, got.n);
 	free(mailbox);
 	return rc;
 }
@@ -348,8 +357,6 @@ void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t
 	struct tree *t = &v->tree;
 	const struct tree_msg *o, *n;
 	struct flags_change c = { .replace = true };
-	struct session_flags set = { 0 }, none = { 0 };
-	struct tree_msgbuf got = { 0 };
 	struct session *s;
 	char *mailbox = NULL;
 	bool carry, nomem = false;
@@ -370,32 +377,17 @@ void vfs_carry_flags(struct vfs *v, uint32_t idx, uint32_t uidvalidity, uint32_t
 	pthread_mutex_unlock(&t->lock);
 	if (!carry)
 		return;
-	set.sysflags = c.add_sys;
-	set.keywords = c.add_kw;
 	/* (vfs_store_session makes the connection learn of NEWUID first, or
-	 * the STORE would quietly act on nothing) */
+	 * the STORE would quietly act on nothing); FLAGS.SILENT and the FETCH
+	 * that shows the result, together, as setxattr */
 	rc = nomem ? -ENOMEM : vfs_store_session(v, idx, mailbox, newuid, uidvalidity, 0, &s);
 	if (rc == 0) {
-		/* FLAGS.SILENT and the FETCH that shows the result, together;
-		 * once more when the answer does not show it (as setxattr) */
-		for (int attempt = 0; attempt < 2; attempt++) {
-			tree_msgs_free(got.v, got.n);
-			memset(&got, 0, sizeof(got));
-			rc = session_store_uids(s, &newuid, 1, true, &set, &none, tree_msgbuf_add, &got);
-			if (rc < 0 || (got.n > 0 && flags_satisfied(&c, got.v[got.n - 1].sysflags,
-								    got.v[got.n - 1].keywords)))
-				break;
-		}
+		rc = store_one(v, s, idx, uidvalidity, newuid, &c);
 		pool_checkin(v->pool, s);
-		if (got.n > 0)
-			flags_apply(v, idx, uidvalidity, &got);
-		else if (rc == 0)
-			rc = -ENOENT;	/* gone from the server meanwhile */
 	}
 	if (rc < 0)
 		log_warn("%s: UID %u replaces UID %u, but taking over its flags failed: %s",
 			 mailbox ? mailbox : "?", newuid, olduid, strerror(-rc));
-	tree_msgs_free(got.v, got.n);
 	free(c.add_kw);
 	free(mailbox);
 }
