@@ -27,6 +27,7 @@ struct notify {
 	pthread_cond_t more;
 	struct notify_item *head, *tail;	/* guarded by lock */
 	bool stop;				/* guarded by lock */
+	uint64_t gone;				/* atomic: names queued so far */
 };
 
 static void *notify_main(void *arg)
@@ -83,6 +84,10 @@ void notify_entry(struct notify *n, uint64_t parent, const char *name)
 	size_t len = name != NULL ? strlen(name) : 0;
 	struct notify_item *it = malloc(sizeof(*it) + len + 1);
 
+	/* counted before the queueing, and even when that fails: a listing
+	 * that reads the count after this sees the change (ops.c) */
+	if (name != NULL)
+		__atomic_add_fetch(&n->gone, 1, __ATOMIC_SEQ_CST);
 	if (it == NULL)
 		return;	/* the entry then only expires with its timeout */
 	it->next = NULL;
@@ -97,6 +102,11 @@ void notify_entry(struct notify *n, uint64_t parent, const char *name)
 	n->tail = it;
 	pthread_cond_signal(&n->more);
 	pthread_mutex_unlock(&n->lock);
+}
+
+uint64_t notify_gone_count(const struct notify *n)
+{
+	return n != NULL ? __atomic_load_n(&n->gone, __ATOMIC_SEQ_CST) : 0;
 }
 
 void notify_stop(struct notify *n)

@@ -21,6 +21,10 @@ struct notify;
 int notify_start(struct fuse_session *se, struct notify **out);
 /* NAME NULL: PARENT is an inode whose attributes (link count) changed. */
 void notify_entry(struct notify *n, uint64_t parent, const char *name);
+/* How many names notify_entry was given so far (NULL: 0). A directory
+ * listing read from a snapshot older than the last change must not let
+ * the kernel cache its names (see ops.c, do_readdir). */
+uint64_t notify_gone_count(const struct notify *n);
 void notify_stop(struct notify *n);
 
 #endif

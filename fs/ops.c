@@ -125,10 +125,18 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* A directory handle holds a snapshot, so listing in several readdir calls
- * sees one consistent state. */
+ * sees one consistent state. GONE is notify_gone_count before the
+ * snapshot was taken: when it moved, a name in the snapshot may be one the
+ * kernel was told to forget meanwhile (between two getdents calls of a
+ * long listing). READDIRPLUS would make the kernel cache it again, for the
+ * whole entry timeout, so such replies give their names no entry timeout:
+ * the next stat asks us, and an absent name fails. A reply built before
+ * the count moved is safe: the kernel's invalidation takes the directory's
+ * lock, which the getdents waiting for that reply holds, so it comes after. */
 struct dirsnap {
 	struct vfs_dirent *d;
 	size_t n;
+	uint64_t gone;
 };
 
 /* Every open file and directory, listed so that unmount can free what the
@@ -210,6 +218,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	snap->gone = notify_gone_count(fs->notify);
 	rc = vfs_readdir(fs->vfs, ino, &snap->d, &snap->n);
 	if (rc < 0) {
 		free(snap);
@@ -236,6 +245,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	struct dirsnap *snap = handle_of(fi)->dir;
 	char *buf = malloc(size);
 	size_t used = 0, i;
+	bool stale = plus && notify_gone_count(fs->notify) != snap->gone;
 
 	reqcount_add(RQ_READDIR);
 	if (buf == NULL) {
@@ -251,6 +261,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 			bool dot = strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0;
 
 			to_entry(fs, &d->attr, &e);
+			if (stale)
+				e.entry_timeout = 0;
 			if (dot) {
 				/* the kernel does not count lookups for these */
 				memset(&e, 0, sizeof(e));
