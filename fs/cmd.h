@@ -38,6 +38,9 @@ int status_watch(const char *path);
  * STORE per folder. Exit 0, or EXIT_USAGE when a FILE was not changed
  * (each named on stderr; none is changed when one is not a message). */
 int cmd_flag(int argc, char **argv);
+/* imapfs search [-0] DIR QUERY (ARGV without "search"): the paths of the
+ * messages the server finds, one a line. Exit 0, or EXIT_USAGE (said). */
+int cmd_search(int argc, char **argv);
 /* imapfs umount MOUNTPOINT */
 int cmd_umount(const char *mnt);
 

@@ -1,6 +1,6 @@
 /*
  * main — the imapfs program: pick the sub-command (mount, umount, status,
- * flag, --help, --version) from the command line; each lives in its own
+ * flag, search, --help, --version) from the command line; each lives in its own
  * cmd_*.c file (see cmd.h for the exit codes).
  */
 #include <signal.h>
@@ -21,6 +21,7 @@ void cmd_usage(FILE *out)
 		"       imapfs umount MNT\n"
 		"       imapfs status [--watch] PATH   (PATH: the mount point or anything in it)\n"
 		"       imapfs flag [+|-|=]FLAGS FILE...   (one UID STORE per folder)\n"
+		"       imapfs search [-0] DIR QUERY   (the server searches; see SEARCH below)\n"
 		"       imapfs [mount] -h | --help | -V | --version\n"
 		"\n"
 		"imaps:// is TLS from the first byte (port 993); imap:// requires STARTTLS\n"
@@ -35,6 +36,15 @@ void cmd_usage(FILE *out)
 	config_help_line(out, "-h, --help", "print this help");
 	config_help_line(out, "-V, --version", "print the version");
 	config_print_help(out);
+	fprintf(out,
+		"\nSEARCH: ls MNT/MAILBOX/.search/QUERY/ lists the messages of MAILBOX the\n"
+		"server finds (MNT/.search/QUERY/: every mailbox, under their paths);\n"
+		"imapfs search prints their paths. QUERY: terms side by side must all match;\n"
+		"\"or\" between two, \"not\" or \"-\" before one, ( ) to group, \"...\" for phrases.\n"
+		"  from: to: cc: subject: body: text: (a bare word is text:)  header:NAME:VALUE\n"
+		"  after: before: on: (YYYY-MM-DD)  larger: smaller: (bytes; k, M, G)\n"
+		"  is:seen|unseen|flagged|answered|draft|deleted  keyword:NAME  uid:1:100,200\n"
+		"  e.g. 'from:alice body:invoice after:2024-01-01', 'is:unseen -from:noreply'\n");
 	fprintf(out, "\nSee imapfs(1).\n");
 }
 
@@ -49,7 +59,7 @@ void cmd_usage(FILE *out)
  */
 static bool mistyped_command(int argc, char **argv)
 {
-	static const char *const commands[] = { "mount", "umount", "unmount", "status", "flag" };
+	static const char *const commands[] = { "mount", "umount", "unmount", "status", "flag", "search" };
 	struct suggest sg;
 	int words = 0;
 	const char *best;
@@ -123,6 +133,11 @@ int main(int argc, char **argv)
 	 * "imapfs flag /MOUNTPOINT -o ...", and no FLAGS begins with '/') */
 	if (strcmp(argv[1], "flag") == 0 && !(argc >= 3 && argv[2][0] == '/'))
 		return cmd_flag(argc - 2, argv + 2);
+	/* (likewise an account named "search": mount.fuse3 passes
+	 * "search /MOUNTPOINT" and then only -o OPTS) */
+	if (strcmp(argv[1], "search") == 0 &&
+	    !(argc == 3 || (argc >= 4 && strncmp(argv[3], "-o", 2) == 0 && argv[2][0] == '/')))
+		return cmd_search(argc - 2, argv + 2);
 	if (strcmp(argv[1], "umount") == 0 || strcmp(argv[1], "unmount") == 0) {
 		if (argc != 3) {
 			fprintf(stderr, "usage: imapfs umount MOUNTPOINT\n");

@@ -8,6 +8,8 @@
  * message, so a refusal without a code we know is about that message
  * (servers answer "NO Message contains invalid header" and the like):
  * EINVAL; and [LIMIT] there is a size limit on the message: EFBIG.
+ * A refused search the user wrote (errmap_query_code) is, likewise, about
+ * the query: EINVAL.
  */
 #include "errmap.h"
 
@@ -47,24 +49,31 @@ static const struct {
 	{ "PARSE",		EINVAL, 0 },
 };
 
-static int errmap_code(const char *code, bool append)
+/* APPEND: for a refused APPEND (see above); UNKNOWN: what a code not in
+ * the table (or none) means. */
+static int errmap_code(const char *code, bool append, int unknown)
 {
 	size_t i;
 
 	for (i = 0; code != NULL && i < sizeof(errmap_codes) / sizeof(errmap_codes[0]); i++)
 		if (strcasecmp(code, errmap_codes[i].code) == 0)
 			return append && errmap_codes[i].append ? errmap_codes[i].append : errmap_codes[i].err;
-	return append ? EINVAL : EIO;
+	return unknown;
 }
 
 int errmap_resp_code(const char *code)
 {
-	return errmap_code(code, false);
+	return errmap_code(code, false, EIO);
+}
+
+int errmap_query_code(const char *code)
+{
+	return errmap_code(code, false, EINVAL);
 }
 
 int errmap_append_code(const char *code)
 {
-	return errmap_code(code, true);
+	return errmap_code(code, true, EINVAL);
 }
 
 int errmap_is_fatal(int etpan_rc)

@@ -24,6 +24,13 @@ int errmap_resp_code(const char *code);
 int errmap_append_code(const char *code);
 
 /*
+ * The same for a tagged NO (or BAD) to a search the user wrote (the
+ * search views): a query the server does not take. [BADCHARSET] and a
+ * refusal without a code we know are EINVAL; the rest as errmap_resp_code.
+ */
+int errmap_query_code(const char *code);
+
+/*
  * Map a libetpan return code to a positive errno: stream and parse errors
  * are EIO (the session must be dropped), a tagged NO to a command is
  * errmap_resp_code(code) (errmap_append_code for APPEND), memory errors ENOMEM; a refused LOGIN without a

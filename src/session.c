@@ -107,6 +107,8 @@ const char *session_code(const struct session *s)
 		return ri->rsp_atom;
 	if (ri->rsp_trycreate)
 		return "TRYCREATE";
+	if (ri->rsp_badcharset != NULL)
+		return "BADCHARSET";	/* parsed apart, with its charset list */
 	return NULL;
 }
 

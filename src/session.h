@@ -290,6 +290,13 @@ int session_idle_news(const struct session *s, uint32_t **seqs, size_t *n, bool 
 /* UID SEARCH ALL: malloc'd array of the UIDs in the selected mailbox. */
 int session_search_all(struct session *s, uint32_t **uids, size_t *n);
 
+/* A search view's query (search_query.h) as one UID SEARCH in the
+ * selected mailbox (session_search.c): 0 and a malloc'd *UIDS, ascending,
+ * each once, *N of them; a query the server refuses (NO, BAD) is -EINVAL
+ * unless its response code says more (errmap_query_code). */
+struct sq_node;
+int session_uid_search(struct session *s, const struct sq_node *q, uint32_t **uids, size_t *n);
+
 /* What the server reported during one IDLE, in the order it said it, as
  * plain data (session_news.c): enough for the watcher to tell news it
  * already knows (our own changes, applied to the tree) from news it must

@@ -318,6 +318,8 @@ uint32_t vfs_parse_msg_name(const char *name)
 
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino)
 {
+	if (vfs_ino_is_view(ino))
+		return -EPERM;	/* a search view: nothing is made or removed there */
 	if (vfs_ino_is_pending(ino) || tree_ino_is_msg(ino))
 		return -ENOTDIR;
 	if (ino == 0 || tree_ino_node(ino) >= v->tree.n || v->tree.nodes[tree_ino_node(ino)].hidden)

@@ -21,6 +21,7 @@
 #include "vfs_base.h"
 #include "vfs_flags.h"
 #include "vfs_remove.h"
+#include "vfs_search.h"
 #include "vfs_gmail.h"
 #include "vfs_pending.h"
 #include "vfs_dedupe.h"
@@ -318,6 +319,17 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 
 	if (v->cfg->ro)
 		return -EROFS;
+	if (vfs_ino_is_view(parent)) {
+		/* a search result: rm removes the original message */
+		uint64_t real;
+
+		rc = vfs_view_real_dir(v, parent, name, &real);
+		if (rc == 0)
+			rc = vfs_unlink(v, real, name);
+		if (rc == 0)
+			vfs_view_changed(v, real, name);
+		return rc;
+	}
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	if (rc == 0 && tree_child(t, idx, name) >= 0)
@@ -585,6 +597,17 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 	*ninval = 0;
 	if (v->cfg->ro)
 		return -EROFS;
+	if (vfs_ino_is_view(parent) && !vfs_ino_is_view(newparent)) {
+		/* a search result moved out: the original is moved */
+		uint64_t real;
+
+		rc = vfs_view_real_dir(v, parent, name, &real);
+		if (rc == 0)
+			rc = vfs_rename(v, real, name, newparent, newname, inval, ninval);
+		if (rc == 0)
+			vfs_view_changed(v, real, name);
+		return rc;
+	}
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	if (rc == 0)
@@ -725,6 +748,8 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 {
 	if (v->cfg->ro)
 		return -EROFS;
+	if (vfs_ino_is_view(ino))
+		return sa->set_size ? -EISDIR : vfs_getattr(v, ino, out);
 	if (vfs_ino_is_pending(ino))
 		return pending_setattr(v, ino, sa, out);
 	if (tree_ino_is_msg(ino))

@@ -35,6 +35,17 @@
 #define PROBE_LEN	(64 * 1024)
 #define STATUS_TTL	2		/* seconds a STATUS answer is reused */
 
+/* The search views' queries (vfs_search.c): the last VIEW_QUERIES used,
+ * each known by a serial number that is part of its directories' inodes.
+ * lock is a leaf (vfs_search.h). */
+#define VIEW_QUERIES 64
+struct view_query;
+struct views {
+	pthread_mutex_t lock;
+	struct view_query *q[VIEW_QUERIES];	/* guarded by lock; NULL: free */
+	uint32_t next_serial;			/* guarded by lock */
+};
+
 struct vfs {
 	const struct config *cfg;	/* owned by the caller, immutable */
 	struct url url;			/* copy (strings owned here) */
@@ -77,6 +88,8 @@ struct vfs {
 	struct aliases aliases;		/* names and inodes a change renamed (aliases.h; own lock) */
 	struct digests digests;		/* checksums of messages stored lately (digests.h; own lock) */
 
+	struct views views;		/* the search views' queries (vfs_search.h; own lock) */
+
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */
 	uint64_t next_pending;		/* guarded by pend_lock */
@@ -86,6 +99,14 @@ struct vfs {
  * mailbox inodes never reach (node indexes stay far below 2^30). */
 #define VFS_PENDING_BIT (1ULL << 62)
 static inline bool vfs_ino_is_pending(uint64_t ino) { return (ino & VFS_PENDING_BIT) != 0; }
+/* Inode numbers of the search views' directories (vfs_search.h): below
+ * Gmail's bit (1 << 61) and above every mailbox and message inode (node
+ * indexes stay below 2^27). */
+#define VFS_VIEW_BIT (1ULL << 60)
+static inline bool vfs_ino_is_view(uint64_t ino)
+{
+	return (ino & (VFS_VIEW_BIT | VFS_PENDING_BIT | (1ULL << 61))) == VFS_VIEW_BIT;
+}
 
 
 /* Per open message. node/uid/uidvalidity/size/fd immutable after

@@ -49,7 +49,7 @@ void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const 
 
 /* ---- lookup / getattr / readdir ---------------------------------------- */
 
-int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
+int vfs_tree_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
 	struct tree_msg *m;
@@ -117,7 +117,7 @@ static int getattr_once(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 	return 0;
 }
 
-int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
+int vfs_tree_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 {
 	uint64_t to;
 	int rc = getattr_once(v, ino, out), fw;
@@ -141,7 +141,7 @@ void vfs_dirents_free(struct vfs_dirent *d, size_t n)
 	free(d);
 }
 
-int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *nout)
+int vfs_tree_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *nout)
 {
 	struct tree *t = &v->tree;
 	struct vfs_dirent *d = NULL;

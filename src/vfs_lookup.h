@@ -9,6 +9,13 @@
 
 #include "vfs_internal.h"
 
+/* vfs_lookup, vfs_getattr and vfs_readdir of the mailboxes and messages
+ * (vfs.h); vfs_search.c's public functions send everything else to the
+ * views. */
+int vfs_tree_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out);
+int vfs_tree_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
+int vfs_tree_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *n);
+
 /* Tree lock held (it may add M to the Gmail table). */
 void vfs_msg_attr(struct vfs *v, uint32_t idx, const struct tree_node *n, const struct tree_msg *m,
 		  struct vfs_attr *a);

@@ -138,7 +138,11 @@ static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **o
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *size_changed)
 {
 	uint64_t to;
-	int rc = open_once(v, ino, flags, out, size_changed), fw;
+	int rc, fw;
+
+	if (vfs_ino_is_view(ino))
+		return -EISDIR;
+	rc = open_once(v, ino, flags, out, size_changed);
 
 	if (rc == -ENOENT && (fw = vfs_forwarded(v, ino, &to)) == 0) {
 		rc = open_once(v, to, flags, out, size_changed);

@@ -220,8 +220,8 @@ int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size
 	 * ls -l ask once per directory instead of twice per file */
 	if (strncmp(name, "user.", 5) != 0)
 		return -EOPNOTSUPP;
-	if (vfs_ino_is_pending(ino))
-		return -ENODATA;	/* set before close, applied by APPEND */
+	if (vfs_ino_is_pending(ino) || vfs_ino_is_view(ino))
+		return -ENODATA;	/* set before close, applied by APPEND; a view has none */
 	rc = vfs_gmail_resolve(v, &ino);
 	if (rc < 0)
 		return rc;
@@ -247,6 +247,11 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
 
 	if (rc < 0)
 		return rc;
+	if (vfs_ino_is_view(ino)) {
+		*list = NULL;	/* a search view has no attributes */
+		*len = 0;
+		return 0;
+	}
 
 	if (vfs_ino_is_pending(ino)) {
 		names = file_xattrs;
@@ -360,6 +365,8 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 	uint64_t msgid;
 	int rc;
 
+	if (vfs_ino_is_view(ino))
+		return -EPERM;	/* a search view has no attributes to set */
 	if (strcmp(name, VFS_FLAG_XATTR) == 0)	/* imapfs flag, on a folder */
 		return vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) ? -ENOTDIR : vfs_flag_batch(v, ino, val, len);
 	if (strncmp(name, "user.imap.", 10) != 0)
@@ -426,6 +433,8 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	bool msg = vfs_ino_is_pending(ino) || tree_ino_is_msg(ino);
 	struct flags_change none = { .replace = true };
 
+	if (vfs_ino_is_view(ino))
+		return -EPERM;
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
 	if (v->cfg->ro)

@@ -10,7 +10,8 @@
  *
  * Where each is implemented (src/README.md has the whole map): vfs.c the
  * lifecycle (vfs_new, vfs_free, vfs_shutdown, vfs_set_notify);
- * vfs_watch.c vfs_watch_*; vfs_lookup.c lookup, getattr, readdir;
+ * vfs_watch.c vfs_watch_*; vfs_search.c lookup, getattr, readdir (the
+ * search views there, the rest in vfs_lookup.c);
  * vfs_read.c open, read, release; vfs_xattr.c the *xattr functions;
  * vfs_status.c vfs_status; vfs_change.c mkdir, rmdir, unlink, rename,
  * setattr; vfs_pending.c create, write, flush (new messages).
@@ -128,6 +129,11 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len);
  * a malloc'd *OUT of *LEN bytes. No network I/O. vfs_status.c. */
 #define VFS_STATUS_XATTR "user.imapfs.status"
 int vfs_status(struct vfs *v, char **out, size_t *len);
+
+/* `imapfs search`: is QUERY a query of the search views (DIR/.search/QUERY,
+ * imapfs.1 SEARCH)? 0, or -EINVAL with the reason in WHY. Pure: no mount
+ * needed. vfs_search.c. */
+int vfs_search_check(const char *query, char *why, size_t len);
 
 /* ---- changes (each is one IMAP change; see imapfs.1) ---- */
 

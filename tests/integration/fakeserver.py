@@ -41,6 +41,8 @@ sets flags on the server object, so a new server quirk is one table entry
                            on a real server)
     fs.delim               hierarchy delimiter; None = flat (NIL)
     fs.examine_rw          a lie: EXAMINE is read-write, [READ-WRITE]
+    fs.search_weak         SEARCH knows no CHARSET ([BADCHARSET]) and no key
+                           but ALL, UID, HEADER, DELETED, UNDELETED (BAD)
 Every profile server also speaks the write path: CREATE, DELETE, RENAME
 (children too), SUBSCRIBE/UNSUBSCRIBE, EXPUNGE, UID EXPUNGE, UID COPY /
 UID MOVE (COPYUID), UID STORE on sets, MYRIGHTS, GETACL, UNSELECT, CLOSE
@@ -196,6 +198,10 @@ class FakeServer(Listener):
         self.delete_keeps = 0
         # and then refuse to delete that leftover ("Mailbox has children")
         self.leftover_stuck = False
+        # a weak server's SEARCH: any CHARSET is NO [BADCHARSET (US-ASCII)]
+        # (RFC 3501 requires only US-ASCII), and a key beyond ALL, UID,
+        # HEADER, DELETED and UNDELETED is BAD
+        self.search_weak = False
         # command -> tagged reply instead of doing it; command ->
         # "before" / "after": close the connection when it arrives
         self.refusals = {}

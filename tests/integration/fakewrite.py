@@ -12,8 +12,28 @@ from fakeimap import CRLF, Message, _children, _imap_quote, _parse_set, \
     _rename_boxes, _search_match, _take_uid, _tokens, _touch, _uidnext
 
 
+def _search_keys(toks):
+    """The key words of ANDed search criteria (their arguments skipped)."""
+    args = {b"UID": 1, b"HEADER": 2}
+    i, out = 0, []
+    while i < len(toks):
+        k = toks[i].upper()
+        out.append(k)
+        i += 1 + args.get(k, 0)
+    return out
+
+
 class _WriteCommands:
     def do_UID_SEARCH(self, tag, rest):
+        toks = _tokens(rest)
+        if self.srv.search_weak and toks and toks[0].upper() == b"CHARSET":
+            self.send("%s NO [BADCHARSET (US-ASCII)] charset not supported\r\n" % tag)
+            return
+        known = (b"ALL", b"UID", b"HEADER", b"DELETED", b"UNDELETED")
+        if self.srv.search_weak and any(
+                t.upper() not in known for t in _search_keys(toks)):
+            self.send("%s BAD Unknown search key\r\n" % tag)
+            return
         mb = self._mailbox(self.selected) if self.selected else None
         uids = [m.uid for m in mb["messages"]
                 if _search_match(m, _tokens(rest), mb)] if mb else []

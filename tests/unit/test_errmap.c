@@ -98,8 +98,27 @@ static const struct {
 	{ MAILIMAP_ERROR_CREATE, "XYZZY", EIO, 0 },
 };
 
+/* a refused search the user wrote: about the query unless a code says more */
+static const struct {
+	const char *code;
+	int err;
+} query_codes[] = {
+	{ NULL, EINVAL },
+	{ "BADCHARSET", EINVAL },
+	{ "XYZZY", EINVAL },
+	{ "CANNOT", EPERM },
+	{ "UNAVAILABLE", EAGAIN },
+	{ "LIMIT", ENOSPC },
+};
+
 int main(void)
 {
+	for (size_t i = 0; i < sizeof(query_codes) / sizeof(query_codes[0]); i++) {
+		int got = errmap_query_code(query_codes[i].code);
+
+		CHECK(got == query_codes[i].err, "errmap_query_code(%s) = %d, want %d",
+		      check_q(query_codes[i].code), got, query_codes[i].err);
+	}
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		int got = errmap_resp_code(codes[i].code);
 

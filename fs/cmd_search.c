@@ -1,0 +1,158 @@
+/*
+ * cmd_search — imapfs search [-0] DIR QUERY: the paths of the messages
+ * under DIR (a mailbox, or the mount root for every mailbox) that the
+ * server finds for QUERY, one a line (-0: each followed by a NUL), for
+ * scripts: imapfs search ~/mail 'is:unseen from:boss' | xargs -d '\n' grep -l budget.
+ *
+ * It reads the search view DIR/.search/QUERY/ (imapfs.1, SEARCH) and
+ * prints each result under its real path, DIR/REL, not the view's. The
+ * query is checked here first (vfs_search_check), so a mistyped one is
+ * explained on the terminal, not only in the mount's log. Messages of a
+ * directory come in UID order, then its child mailboxes by name.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "vfs.h"
+
+struct ent {
+	char *name;
+	unsigned long uid;	/* 0: a directory */
+};
+
+static int ent_cmp(const void *a, const void *b)
+{
+	const struct ent *x = a, *y = b;
+
+	if ((x->uid == 0) != (y->uid == 0))
+		return x->uid == 0 ? 1 : -1;	/* messages first */
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static unsigned long msg_uid(const char *name)
+{
+	char *end;
+	unsigned long uid;
+
+	if (name[0] < '1' || name[0] > '9')
+		return 0;
+	uid = strtoul(name, &end, 10);
+	return strcmp(end, ".eml") == 0 ? uid : 0;
+}
+
+static void say_error(const char *path, int err)
+{
+	if (err == EINVAL)
+		fprintf(stderr, "imapfs: search: the query was refused (the mount's log says why)\n");
+	else if (err == ENOENT || err == ENOTDIR)
+		fprintf(stderr, "imapfs: search: %s is not a mailbox of an imapfs mount (or is gone)\n", path);
+	else
+		fprintf(stderr, "imapfs: search: %s: %s\n", path, strerror(err));
+}
+
+/* Print the messages under VIEW (a directory of the search view) as
+ * REAL/name, then the same for each subdirectory. 0 or -1 (said). */
+static int walk(const char *view, const char *real, char end)
+{
+	struct ent *v = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	int rc = 0;
+	DIR *d = opendir(view);
+
+	if (d == NULL) {
+		say_error(view, errno);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			struct ent *g = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (g == NULL)
+				break;
+			v = g;
+		}
+		v[n].name = strdup(de->d_name);
+		if (v[n].name == NULL)
+			break;
+		v[n].uid = de->d_type == DT_DIR ? 0 : msg_uid(de->d_name);
+		n++;
+	}
+	if (errno != 0) {
+		say_error(view, errno);
+		rc = -1;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), ent_cmp);
+	for (i = 0; rc == 0 && i < n; i++) {
+		char vp[PATH_MAX], rp[PATH_MAX];
+
+		if (snprintf(vp, sizeof(vp), "%s/%s", view, v[i].name) >= (int)sizeof(vp) ||
+		    snprintf(rp, sizeof(rp), "%s/%s", real, v[i].name) >= (int)sizeof(rp)) {
+			fprintf(stderr, "imapfs: search: %s/%s: path too long\n", real, v[i].name);
+			rc = -1;
+		} else if (v[i].uid != 0) {
+			printf("%s%c", rp, end);
+		} else {
+			rc = walk(vp, rp, end);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	return rc;
+}
+
+int cmd_search(int argc, char **argv)
+{
+	char why[256], view[PATH_MAX], dir[PATH_MAX];
+	const char *query;
+	char end = '\n';
+	size_t len;
+	int i = 0;
+
+	if (argc > 0 && strcmp(argv[0], "-0") == 0) {
+		end = '\0';
+		i++;
+	}
+	if (argc - i != 2) {
+		fprintf(stderr, "usage: imapfs search [-0] DIR QUERY   (see imapfs(1), SEARCH)\n");
+		return EXIT_USAGE;
+	}
+	query = argv[i + 1];
+	if (strchr(query, '/') != NULL) {
+		fprintf(stderr, "imapfs: search: a query is a file name and cannot hold '/' "
+			"(write days as YYYY-MM-DD)\n");
+		return EXIT_USAGE;
+	}
+	if (vfs_search_check(query, why, sizeof(why)) < 0) {
+		fprintf(stderr, "imapfs: search: %s\n", why);
+		return EXIT_USAGE;
+	}
+	/* DIR as given, without trailing slashes (the root stays "/") */
+	len = strlen(argv[i]);
+	if (len >= sizeof(dir)) {
+		fprintf(stderr, "imapfs: search: %s: path too long\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	memcpy(dir, argv[i], len + 1);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	if (snprintf(view, sizeof(view), "%s/.search/%s", dir, query) >= (int)sizeof(view)) {
+		fprintf(stderr, "imapfs: search: %s: path too long\n", dir);
+		return EXIT_USAGE;
+	}
+	if (walk(view, strcmp(dir, "/") == 0 ? "" : dir, end) < 0)
+		return EXIT_USAGE;
+	return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+}
