@@ -19,6 +19,7 @@ The proxy stays up for fileops.py, which uses the same link.
 import shutil
 
 import mountutil
+import searchrow
 from delayproxy import DelayProxy
 from benchutil import Section, fmt_secs, median, rate, ratio, say, vm_hwm
 
@@ -55,6 +56,8 @@ def measure(b):
         for rep in b.repeat("d_cold_rg", "cold rg over the link"):
             b.cold_search("rg", "d_cold_rg", "cold rg over the link",
                           url=url, proxy=p)
+    if b.doing("search"):
+        searchrow.measure(b, url=url, proxy=p)
     if not b.doing("ls"):
         return
     name, n = ls_box(b)
@@ -103,6 +106,7 @@ def section(b, med):
     s.target_row("imapfs cold rg -l over the link", r,
                  mibs(r) + flights("d_cold_rg"), "cold grep (link)", g,
                  TARGET_RG)
+    searchrow.rows(b, med, s, True)
     if "d_raw_meta" in med:
         name, n = ls_box(b)
         rm = med["d_raw_meta"]

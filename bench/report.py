@@ -19,6 +19,7 @@ import mountutil
 from benchutil import (NEEDLE, Section, cmd_output, fmt_bytes, fmt_secs,
                        median, rate, ratio)
 import delayed
+import searchrow
 import fileops
 
 TARGET_COLD_GREP = 1.5      # x raw stream
@@ -67,6 +68,7 @@ def loopback(b, med):
     if cr is not None:
         s.target_row("imapfs cold rg -l (empty cache)", cr, mibs(cr),
                      "cold grep", cg, TARGET_COLD_RG)
+    searchrow.rows(b, med, s, False)
     wg, hg = med.get("warm_grep"), med.get("hot_grep")
     s.target_row("imapfs warm grep (remount, disk cache)", wg, mibs(wg),
                  "local grep", lg, TARGET_WARM_GREP)

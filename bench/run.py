@@ -68,6 +68,7 @@ from benchutil import NEEDLE, say, timed, vm_hwm  # noqa: E402
 import delayed      # noqa: E402
 import fileops      # noqa: E402
 import floor        # noqa: E402
+import searchrow    # noqa: E402
 import report       # noqa: E402
 
 LS_SIZES = (("L100", 100), ("L1k", 1000), ("L10k", 10000))
@@ -75,7 +76,7 @@ LS_BIG = ("L100k", 100000)
 META = "(UID RFC822.SIZE INTERNALDATE FLAGS)"
 # the searches of the benchmark: each prints the files that match
 SEARCH = {"grep": ["grep", "-rl", NEEDLE], "rg": ["rg", "-l", NEEDLE]}
-PARTS = ("mbsync", "rg", "ls", "head", "floor", "delayed", "ops")
+PARTS = ("mbsync", "rg", "ls", "head", "floor", "delayed", "ops", "search")
 
 
 class Bench:
@@ -90,6 +91,8 @@ class Bench:
         self.samples = {}        # name -> list of values (per repetition)
         self.problems = []       # correctness failures (strings)
         self.notes = []          # things worth knowing, for the report
+        self.search_notes = []   # where the server's search and grep differ
+        self.imapfs_bin = mountutil.imapfs_bin()
         self.status = {}         # label -> `imapfs status` after its first
         boxes = [b for b in LS_SIZES if b[1] <= max(args.count, 100)]
         self.ls_boxes = boxes + ([LS_BIG] if args.big else [])
@@ -460,6 +463,8 @@ class Bench:
         self.imapfs_grep()
         if self.doing("rg"):
             self.imapfs_rg()
+        if self.doing("search"):
+            searchrow.measure(self)
         if self.doing("ls"):
             self.imapfs_ls()
         if self.doing("head"):
