@@ -240,6 +240,16 @@ static int node_state(struct vfs *v, uint32_t idx, uint64_t *gen, uint32_t *uv, 
 	return rc;
 }
 
+/* A mailbox that went meanwhile, or that the server will not open for us
+ * (a shared one without the read right), or whose UIDVALIDITY just
+ * changed: a root query searches the others. A refused query, or a
+ * connection that failed, ends it all. */
+static bool skippable(int rc)
+{
+	return rc == -ENOENT || rc == -EACCES || rc == -EPERM || rc == -ESTALE || rc == -EAGAIN ||
+	       rc == -EBUSY;
+}
+
 /* Make query SERIAL's result for mailbox IDX current: nothing when the
  * mailbox shows no change since it was searched and the poll interval has
  * not passed; else one UID SEARCH (after the mailbox's listing is loaded
@@ -289,6 +299,15 @@ static int refresh_node(struct vfs *v, uint32_t serial, const struct sq_node *sq
 		if (rc == 0)
 			rc = node_state(v, idx, &h.gen, &h.uv, &ready, NULL);
 	}
+	if (skippable(rc)) {
+		/* left out until the result would be stale anyway: an empty
+		 * result, so the next lookup does not ask again at once */
+		log_warn("search: %s left out: %s", mailbox, strerror(-rc));
+		free(h.uids);
+		h.uids = NULL;
+		h.n = 0;
+		hits_store(v, serial, &h);
+	}
 	free(mailbox);
 	if (rc < 0) {
 		free(h.uids);
@@ -337,8 +356,8 @@ static int refresh(struct vfs *v, uint32_t serial, struct sq_node **sqp)
 		if (i > 0)
 			deadline_op_begin();	/* each mailbox its own bound */
 		rc = refresh_node(v, serial, sq, nodes[i]);
-		if (rc == -ENOENT)
-			rc = 0;		/* gone meanwhile */
+		if (skippable(rc))
+			rc = 0;		/* the others are still searched */
 		if (rc < 0)
 			break;
 	}

@@ -5,7 +5,9 @@
     fs.saw("LOGIN")        did any connection send a LOGIN command?
     fs.commands            [(conn_no, tag, COMMAND, raw line bytes), ...]
     fs.mailboxes           {name bytes: {"attrs": [...], "messages": [...],
-                           "unsubscribed": True (left out of LSUB)}}; the
+                           "unsubscribed": True (left out of LSUB),
+                           "select_refusal": b"NO ..." (SELECT and EXAMINE
+                           answer that)}}; the
                            test may add and remove entries while serving
     fs.garbage = {"meta"}  answer the metadata UID FETCH with garbage
     fs.garbage = {"body"}  answer body fetches with garbage
@@ -633,6 +635,13 @@ class _Session(_AuthCommands, _FetchCommands, _WriteCommands):
             self.selected = None
             self.state = "auth"
             self.send("%s NO no such mailbox\r\n" % tag)
+            return
+        if mb.get("select_refusal"):
+            # a mailbox LIST shows selectable that SELECT refuses (a
+            # shared one without the read right)
+            self.selected = None
+            self.state = "auth"
+            self.send(tag.encode() + b" " + mb["select_refusal"] + b"\r\n")
             return
         # switching the selection expunges nothing (RFC 3501 6.3.1)
         self.selected = toks[0]

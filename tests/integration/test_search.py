@@ -356,3 +356,35 @@ def test_weak_server_refusals_are_einval(pki, mount):
         assert os.listdir(os.path.join(d, "header:Subject:other")) == ["2.eml"]
     finally:
         fake.stop()
+
+
+def test_root_search_skips_a_mailbox_the_server_will_not_open(pki, mount):
+    """A root query over a mailbox that LIST shows but SELECT refuses (a
+    shared one without the read right) searches the others and says which
+    one it left out; it does not fail as a whole."""
+    from fakeserver import FakeServer, Message
+    from mountutil import local_url
+    hit = b"From: a@b.example\r\nSubject: hit\r\nX-Tag: yes\r\n\r\nx\r\n"
+    fake = FakeServer("imaps", cert=pki.leaf("fake-search2"), password="pw",
+                      mailboxes={
+                          b"INBOX": {"attrs": ["\\HasNoChildren"],
+                                     "messages": [Message(1, hit)]},
+                          b"Closed": {"attrs": ["\\HasNoChildren"],
+                                      "messages": [Message(1, hit)],
+                                      "select_refusal": b"NO [NOPERM] no read right"},
+                          b"Open": {"attrs": ["\\HasNoChildren"],
+                                    "messages": [Message(7, hit)]}}).start()
+    try:
+        m = mount(url=local_url("alice", fake.port), cafile=pki.cafile,
+                  password="pw", opts=["poll=2"])
+        q = os.path.join(m.path, ".search", "header:X-Tag:yes")
+        got = sorted(os.path.relpath(os.path.join(r, f), q)
+                     for r, _, fs in os.walk(q) for f in fs)
+        assert got == ["INBOX/1.eml", "Open/7.eml"], got
+        assert "Closed left out" in m.log(), m.log()[-2000:]
+        # asked once, not once per name the walk looked up
+        tries = [c for c in fake.commands
+                 if c[2] in ("SELECT", "EXAMINE") and b"Closed" in c[3]]
+        assert len(tries) == 1, tries
+    finally:
+        fake.stop()
