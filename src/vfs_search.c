@@ -254,31 +254,42 @@ static bool skippable(int rc)
  * mailbox shows no change since it was searched and the poll interval has
  * not passed; else one UID SEARCH (after the mailbox's listing is loaded
  * when it has results: their attributes come from it). */
-static int refresh_node(struct vfs *v, uint32_t serial, const struct sq_node *sq, uint32_t idx)
+/* 1 when query SERIAL's result for mailbox IDX is current (searched with
+ * the mailbox's change count and UIDVALIDITY of now, within the poll
+ * interval), 0 when it must be searched, -ENOENT when the query or the
+ * mailbox is gone. No network. */
+static int node_fresh(struct vfs *v, uint32_t serial, uint32_t idx)
 {
-	struct view_hits h = { .node = idx };
 	struct view_query *q;
 	struct view_hits *old;
-	struct session_mbox mb;
-	struct session *s;
-	char *mailbox = NULL;
-	bool ready, fresh = false;
-	int rc;
+	uint64_t gen;
+	uint32_t uv;
+	bool ready, fresh;
+	int rc = node_state(v, idx, &gen, &uv, &ready, NULL);
 
-	rc = node_state(v, idx, &h.gen, &h.uv, &ready, NULL);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&v->views.lock);
 	q = query_by_serial(&v->views, serial);
 	old = q != NULL ? hits_find(q, idx) : NULL;
-	fresh = old != NULL && old->gen == h.gen && old->uv == h.uv &&
-		vfs_now_s() - old->at < result_ttl(v);
+	fresh = old != NULL && old->gen == gen && old->uv == uv && vfs_now_s() - old->at < result_ttl(v);
 	pthread_mutex_unlock(&v->views.lock);
 	if (q == NULL)
 		return -ENOENT;
-	if (fresh)
-		return 0;
+	return fresh ? 1 : 0;
+}
 
+static int refresh_node(struct vfs *v, uint32_t serial, const struct sq_node *sq, uint32_t idx)
+{
+	struct view_hits h = { .node = idx };
+	struct session_mbox mb;
+	struct session *s;
+	char *mailbox = NULL;
+	bool ready;
+	int rc = node_fresh(v, serial, idx);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	rc = node_state(v, idx, &h.gen, &h.uv, &ready, &mailbox);
 	if (rc < 0)
 		return rc;
@@ -317,13 +328,66 @@ static int refresh_node(struct vfs *v, uint32_t serial, const struct sq_node *sq
 	return 0;
 }
 
+/* A root query's search of N mailboxes: by this thread and, for more than
+ * one, by up to SWEEP_THREADS - 1 more (never more than max_conns - 1, so
+ * a connection stays for other work), each on a connection of its own,
+ * each mailbox within an operation's time bound. */
+#define SWEEP_THREADS 4
+
+struct sweep_job {
+	struct vfs *v;
+	uint32_t serial;
+	const struct sq_node *sq;
+	const uint32_t *nodes;
+	size_t n;
+	size_t next;	/* __atomic: the next mailbox to take */
+	int rc;		/* __atomic: the first failure that ends the sweep */
+};
+
+static void *sweep_main(void *arg)
+{
+	struct sweep_job *j = arg;
+	size_t i;
+	int rc;
+
+	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST)) < j->n &&
+	       __atomic_load_n(&j->rc, __ATOMIC_SEQ_CST) == 0) {
+		deadline_op_begin();	/* each mailbox its own bound */
+		rc = refresh_node(j->v, j->serial, j->sq, j->nodes[i]);
+		if (rc < 0 && !skippable(rc)) {
+			int zero = 0;
+
+			__atomic_compare_exchange_n(&j->rc, &zero, rc, false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_SEQ_CST);
+		}
+	}
+	return NULL;
+}
+
+static int sweep(struct vfs *v, uint32_t serial, const struct sq_node *sq, const uint32_t *nodes, size_t n)
+{
+	struct sweep_job j = { .v = v, .serial = serial, .sq = sq, .nodes = nodes, .n = n };
+	pthread_t th[SWEEP_THREADS];
+	size_t want = n < SWEEP_THREADS ? n : SWEEP_THREADS, started = 0, i;
+
+	if (v->cfg->max_conns - 1 < (int)want)
+		want = v->cfg->max_conns > 1 ? (size_t)v->cfg->max_conns - 1 : 1;
+	for (i = 1; i < want; i++)
+		if (pthread_create(&th[started], NULL, sweep_main, &j) == 0)
+			started++;
+	sweep_main(&j);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return j.rc;
+}
+
 /* Every mailbox a query covers, made current. A root query searches each
  * visible selectable mailbox, one operation's time bound each. */
 static int refresh(struct vfs *v, uint32_t serial, struct sq_node **sqp)
 {
 	struct tree *t = &v->tree;
 	uint32_t scope, *nodes = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, k;
 	char *text, why[256];
 	struct sq_node *sq = NULL;
 	int rc;
@@ -352,15 +416,11 @@ static int refresh(struct vfs *v, uint32_t serial, struct sq_node **sqp)
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			deadline_op_begin();	/* each mailbox its own bound */
-		rc = refresh_node(v, serial, sq, nodes[i]);
-		if (skippable(rc))
-			rc = 0;		/* the others are still searched */
-		if (rc < 0)
-			break;
-	}
+	/* only the mailboxes whose result is not current cost anything */
+	for (i = 0, k = 0; i < n; i++)
+		if (node_fresh(v, serial, nodes[i]) == 0)
+			nodes[k++] = nodes[i];
+	rc = sweep(v, serial, sq, nodes, k);
 out:
 	free(nodes);
 	if (rc < 0)
