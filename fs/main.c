@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	/* (likewise an account named "search": mount.fuse3 passes
 	 * "search /MOUNTPOINT" and then only -o OPTS) */
 	if (strcmp(argv[1], "search") == 0 &&
-	    !(argc == 3 || (argc >= 4 && strncmp(argv[3], "-o", 2) == 0 && argv[2][0] == '/')))
+	    !(argc >= 3 && argv[2][0] == '/' && (argc == 3 || strcmp(argv[3], "-o") == 0)))
 		return cmd_search(argc - 2, argv + 2);
 	if (strcmp(argv[1], "umount") == 0 || strcmp(argv[1], "unmount") == 0) {
 		if (argc != 3) {

@@ -183,6 +183,9 @@ static int parse_date(struct ps *p, const char *key, const char *v, struct sq_no
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int y, m, d, end = 0;
 
+	for (int i = 0; i < 10 && v[i] != '\0'; i++)
+		if (i == 4 || i == 7 ? v[i] != '-' : (v[i] < '0' || v[i] > '9'))
+			return fail(p, "%s wants a day as YYYY-MM-DD", key);
 	if (sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &end) != 3 || v[end] != '\0' || strlen(v) != 10 ||
 	    y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] ||
 	    (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
@@ -203,7 +206,7 @@ static int parse_size(struct ps *p, const char *key, const char *v, struct sq_no
 	for (; v[i] >= '0' && v[i] <= '9'; i++) {
 		n = n * 10 + (uint64_t)(v[i] - '0');
 		if (n > UINT32_MAX)
-			return fail(p, "%s: more than 4 GiB", key);
+			return fail(p, "%s more than 4 GiB", key);
 	}
 	if (v[i] == 'k' || v[i] == 'K')
 		mul = 1024, i++;
@@ -214,7 +217,7 @@ static int parse_size(struct ps *p, const char *key, const char *v, struct sq_no
 	if (v[i] != '\0')
 		return fail(p, "%s wants a size in bytes (k, M or G after it: 1024s)", key);
 	if (n * mul > UINT32_MAX)
-		return fail(p, "%s: more than 4 GiB", key);
+		return fail(p, "%s more than 4 GiB", key);
 	q->num = (uint32_t)(n * mul);
 	return 0;
 }
@@ -307,9 +310,13 @@ static struct sq_node *parse_term(struct ps *p)
 	char *v;
 	int kind = -1;
 
-	while (k < sizeof(key) - 1 && ((p->s[p->i + k] >= 'a' && p->s[p->i + k] <= 'z') ||
-				       (p->s[p->i + k] >= 'A' && p->s[p->i + k] <= 'Z')))
+	while ((p->s[p->i + k] >= 'a' && p->s[p->i + k] <= 'z') ||
+	       (p->s[p->i + k] >= 'A' && p->s[p->i + k] <= 'Z'))
 		k++;
+	if (k > 0 && p->s[p->i + k] == ':' && k >= sizeof(key)) {
+		fail(p, "unknown key \"%.*s:\" (the keys: " KEYS_HELP ")", (int)k, p->s + p->i);
+		return NULL;
+	}
 	if (k > 0 && p->s[p->i + k] == ':') {
 		memcpy(key, p->s + p->i, k);
 		key[k] = '\0';
@@ -462,6 +469,12 @@ static struct sq_node *parse_and(struct ps *p)
 			break;
 		if (at_word(p, "and") && q != NULL) {
 			p->i += 3;
+			skip_ws(p);
+			if (p->s[p->i] == '\0' || p->s[p->i] == ')') {
+				sq_free(q);
+				fail(p, "\"and\" needs a term after it");
+				return NULL;
+			}
 			continue;
 		}
 		t = parse_or(p);
@@ -488,6 +501,8 @@ int sq_parse(const char *text, struct sq_node **out, char *why, size_t whylen)
 		why[0] = '\0';
 	if (strlen(text) > SQ_MAX)
 		return fail(&p, "the query is longer than %d bytes", SQ_MAX);
+	if (strcmp(text, ".") == 0 || strcmp(text, "..") == 0)
+		return fail(&p, "\"%s\" is a directory name, not a query", text);
 	if (check_text(&p, (const unsigned char *)text) < 0)
 		return p.err;
 	q = parse_and(&p);

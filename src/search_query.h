@@ -3,8 +3,8 @@
  * SEARCH): "from:alice body:invoice after:2024-01-01" parsed into a tree
  * that session_search.c sends as one UID SEARCH. Pure code, no I/O.
  *
- * The syntax is close to notmuch's and Gmail's: terms side by side must
- * all match; "or" between two terms wants either (it binds tighter than
+ * The syntax is close to notmuch's and Gmail's: terms side by side (or
+ * with "and" between them) must all match; "or" between two terms wants either (it binds tighter than
  * the juxtaposition, as in Gmail: "a b or c" is a and (b or c)); "not" or
  * a leading '-' negates the next term; parentheses group; double quotes
  * make a phrase ("subject:\"weekly report\""), '\' escapes '"' and '\'
@@ -15,7 +15,8 @@
  * Everything a query could smuggle is refused here, with the reason in
  * WHY: control bytes (CR, LF, NUL can never reach a command), invalid
  * UTF-8, a keyword that is not an IMAP atom, a header name that is not a
- * field name, an unknown key, a date that is not a day. The wire checks
+ * field name, an unknown key, a date that is not a day, and "." and ".."
+ * (a directory's own names: DIR/.search/.. is DIR). The wire checks
  * the values again (wire.h) before anything is sent.
  *
  * Ownership: sq_parse returns a tree the caller frees with sq_free.

@@ -229,7 +229,7 @@ static long tree_new_node(struct tree *t, uint32_t parent, char *fsname, const c
 {
 	struct tree_node *n;
 
-	if (t->n >= UINT32_MAX - 1 || tree_index_reserve(t) < 0)
+	if (t->n >= TREE_MAX_NODES || tree_index_reserve(t) < 0)
 		return -ENOMEM;
 	if (t->n == t->cap) {
 		size_t cap = t->cap * 2;

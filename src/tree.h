@@ -209,6 +209,10 @@ void tree_hide(struct tree *t, uint32_t idx);
 int tree_move(struct tree *t, uint32_t idx, uint32_t newparent, char *fsname, char *mailbox);
 
 #define TREE_INO_ROOT 1ULL
+/* Node indexes stay below TREE_MAX_NODES, so that message inodes never
+ * reach the bits of the other inode ranges (vfs_internal.h: views at
+ * 1 << 60, Gmail at 1 << 61, new files at 1 << 62). */
+#define TREE_MAX_NODES ((1U << 27) - 2)
 static inline uint64_t tree_dir_ino(uint32_t idx) { return (uint64_t)idx + 1; }
 static inline uint64_t tree_msg_ino(uint32_t idx, uint32_t uid) { return ((uint64_t)idx + 1) << 32 | uid; }
 static inline bool tree_ino_is_msg(uint64_t ino) { return (ino & 0xffffffffULL) != 0 && (ino >> 32) != 0; }

@@ -42,8 +42,10 @@
 struct view_query;
 struct views {
 	pthread_mutex_t lock;
+	pthread_cond_t swept;			/* a root query's search ended (lock) */
 	struct view_query *q[VIEW_QUERIES];	/* guarded by lock; NULL: free */
 	uint32_t next_serial;			/* guarded by lock */
+	uint64_t tick;				/* guarded by lock: a use count, for the oldest */
 };
 
 struct vfs {

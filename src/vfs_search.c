@@ -48,9 +48,17 @@ struct view_query {
 	uint32_t serial;
 	uint32_t scope;		/* node searched; 0: every mailbox */
 	char *text;		/* as typed (the directory's name) */
-	time_t used;		/* monotonic s, for dropping the oldest */
+	uint64_t used;		/* views.tick when last used, for dropping the oldest */
 	struct view_hits *hits;	/* sorted by node */
 	size_t nhits;
+	/* a root query's search of every mailbox is under way (one at a
+	 * time: others wait for it on views.swept) */
+	bool sweeping;
+	/* the server (or the wire) refused the query at REFUSED_AT
+	 * (monotonic s): answered from here until the poll interval passed,
+	 * so a retry, a completion or a walk does not send it again */
+	int refused;
+	time_t refused_at;
 };
 
 static uint64_t view_ino(enum view_kind kind, uint32_t serial, uint32_t node)
@@ -66,6 +74,7 @@ static uint32_t ino_node(uint64_t ino) { return (uint32_t)ino; }
 void vfs_views_init(struct vfs *v)
 {
 	pthread_mutex_init(&v->views.lock, NULL);
+	pthread_cond_init(&v->views.swept, NULL);
 	v->views.next_serial = 1;
 }
 
@@ -84,6 +93,7 @@ void vfs_views_free(struct vfs *v)
 {
 	for (int i = 0; i < VIEW_QUERIES; i++)
 		query_free(v->views.q[i]);
+	pthread_cond_destroy(&v->views.swept);
 	pthread_mutex_destroy(&v->views.lock);
 }
 
@@ -127,12 +137,14 @@ static int query_get(struct vfs *v, uint32_t scope, const char *text, uint32_t *
 	for (i = 0; i < VIEW_QUERIES; i++) {
 		q = w->q[i];
 		if (q != NULL && q->scope == scope && strcmp(q->text, text) == 0) {
-			q->used = vfs_now_s();
+			q->used = ++w->tick;
 			*serial = q->serial;
 			goto out;
 		}
-		/* a free slot, else the one used longest ago */
-		if (slot < 0 || (w->q[slot] != NULL && (q == NULL || q->used < w->q[slot]->used)))
+		/* a free slot, else the one used longest ago that is not
+		 * being searched right now */
+		if (slot < 0 || (w->q[slot] != NULL &&
+				 (q == NULL || (!q->sweeping && (w->q[slot]->sweeping || q->used < w->q[slot]->used)))))
 			slot = i;
 	}
 	q = calloc(1, sizeof(*q));
@@ -142,7 +154,7 @@ static int query_get(struct vfs *v, uint32_t scope, const char *text, uint32_t *
 		goto out;
 	}
 	q->scope = scope;
-	q->used = vfs_now_s();
+	q->used = ++w->tick;
 	q->serial = w->next_serial;
 	w->next_serial = (w->next_serial + 1) & SERIAL_MASK;
 	if (w->next_serial == 0)
@@ -167,7 +179,7 @@ static int query_text(struct vfs *v, uint32_t serial, char **text, uint32_t *sco
 	pthread_mutex_lock(&w->lock);
 	q = query_by_serial(w, serial);
 	if (q != NULL) {
-		q->used = vfs_now_s();
+		q->used = ++w->tick;
 		*scope = q->scope;
 		*text = strdup(q->text);
 		rc = *text != NULL ? 0 : -ENOMEM;
@@ -294,6 +306,7 @@ static int refresh_node(struct vfs *v, uint32_t serial, const struct sq_node *sq
 	if (rc < 0)
 		return rc;
 	h.at = vfs_now_s();
+	mb.uidvalidity = 0;
 	rc = vfs_session(v, mailbox, &s, &mb);
 	/* a listing under another UIDVALIDITY would give the UIDs to other
 	 * messages: it is marked for listing again, and this fails ESTALE */
@@ -309,6 +322,10 @@ static int refresh_node(struct vfs *v, uint32_t serial, const struct sq_node *sq
 		rc = vfs_load(v, idx);
 		if (rc == 0)
 			rc = node_state(v, idx, &h.gen, &h.uv, &ready, NULL);
+		/* recreated between the search and the listing: its UIDs
+		 * name other messages now */
+		if (rc == 0 && h.uv != mb.uidvalidity)
+			rc = -ESTALE;
 	}
 	if (skippable(rc)) {
 		/* left out until the result would be stale anyway: an empty
@@ -381,18 +398,98 @@ static int sweep(struct vfs *v, uint32_t serial, const struct sq_node *sq, const
 	return j.rc;
 }
 
-/* Every mailbox a query covers, made current. A root query searches each
- * visible selectable mailbox, one operation's time bound each. */
-static int refresh(struct vfs *v, uint32_t serial, struct sq_node **sqp)
+/* A refusal of query SERIAL remembered (the server's, or the wire's):
+ * -EINVAL while the poll interval has not passed, else 0. */
+static int refused(struct vfs *v, uint32_t serial)
+{
+	struct view_query *q;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->views.lock);
+	q = query_by_serial(&v->views, serial);
+	if (q == NULL)
+		rc = -ENOENT;
+	else if (q->refused < 0 && vfs_now_s() - q->refused_at < result_ttl(v))
+		rc = q->refused;
+	pthread_mutex_unlock(&v->views.lock);
+	return rc;
+}
+
+static void refused_set(struct vfs *v, uint32_t serial, int rc)
+{
+	struct view_query *q;
+
+	pthread_mutex_lock(&v->views.lock);
+	q = query_by_serial(&v->views, serial);
+	if (q != NULL) {
+		q->refused = rc;
+		q->refused_at = vfs_now_s();
+	}
+	pthread_mutex_unlock(&v->views.lock);
+}
+
+/* A root query's search of every visible selectable mailbox whose result
+ * is not current. One at a time per query: a lookup or listing that
+ * comes while one runs waits for it and takes what it found. */
+static int refresh_all(struct vfs *v, uint32_t serial, const struct sq_node *sq)
 {
 	struct tree *t = &v->tree;
-	uint32_t scope, *nodes = NULL;
+	struct views *w = &v->views;
+	struct view_query *q;
+	uint32_t *nodes = NULL;
 	size_t n = 0, i, k;
-	char *text, why[256];
-	struct sq_node *sq = NULL;
 	int rc;
 
-	*sqp = NULL;
+	pthread_mutex_lock(&w->lock);
+	q = query_by_serial(w, serial);
+	if (q != NULL && q->sweeping) {
+		while ((q = query_by_serial(w, serial)) != NULL && q->sweeping)
+			pthread_cond_wait(&w->swept, &w->lock);
+		pthread_mutex_unlock(&w->lock);
+		return q == NULL ? -ENOENT : refused(v, serial);
+	}
+	if (q != NULL)
+		q->sweeping = true;
+	pthread_mutex_unlock(&w->lock);
+	if (q == NULL)
+		return -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	nodes = malloc((t->n ? t->n : 1) * sizeof(*nodes));
+	for (i = 1; nodes != NULL && i < t->n; i++)
+		if (!t->nodes[i].hidden && t->nodes[i].selectable)
+			nodes[n++] = (uint32_t)i;
+	pthread_mutex_unlock(&t->lock);
+	rc = nodes != NULL ? 0 : -ENOMEM;
+	/* only the mailboxes whose result is not current cost anything */
+	for (i = 0, k = 0; i < n; i++)
+		if (node_fresh(v, serial, nodes[i]) == 0)
+			nodes[k++] = nodes[i];
+	if (rc == 0)
+		rc = sweep(v, serial, sq, nodes, k);
+	free(nodes);
+
+	pthread_mutex_lock(&w->lock);
+	q = query_by_serial(w, serial);
+	if (q != NULL)
+		q->sweeping = false;
+	pthread_cond_broadcast(&w->swept);
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+/* Make query SERIAL current: every mailbox it covers, or (ONLY, not
+ * UINT32_MAX) just that one, when a lookup needs no more. A refusal of
+ * the query is remembered for the poll interval. */
+static int refresh(struct vfs *v, uint32_t serial, uint32_t only)
+{
+	struct sq_node *sq = NULL;
+	uint32_t scope;
+	char *text, why[256];
+	int rc = refused(v, serial);
+
+	if (rc < 0)
+		return rc;
 	rc = query_text(v, serial, &text, &scope);
 	if (rc < 0)
 		return rc;
@@ -400,33 +497,18 @@ static int refresh(struct vfs *v, uint32_t serial, struct sq_node **sqp)
 	free(text);
 	if (rc < 0)
 		return rc;
-	if (scope != 0) {
-		rc = vfs_load(v, scope);
+	if (scope != 0 || only != UINT32_MAX) {
+		uint32_t idx = scope != 0 ? scope : only;
+
+		rc = vfs_load(v, idx);
 		if (rc == 0)
-			rc = refresh_node(v, serial, sq, scope);
-		goto out;
+			rc = refresh_node(v, serial, sq, idx);
+	} else {
+		rc = refresh_all(v, serial, sq);
 	}
-	pthread_mutex_lock(&t->lock);
-	nodes = malloc((t->n ? t->n : 1) * sizeof(*nodes));
-	for (i = 1; nodes != NULL && i < t->n; i++)
-		if (!t->nodes[i].hidden && t->nodes[i].selectable)
-			nodes[n++] = (uint32_t)i;
-	pthread_mutex_unlock(&t->lock);
-	if (nodes == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* only the mailboxes whose result is not current cost anything */
-	for (i = 0, k = 0; i < n; i++)
-		if (node_fresh(v, serial, nodes[i]) == 0)
-			nodes[k++] = nodes[i];
-	rc = sweep(v, serial, sq, nodes, k);
-out:
-	free(nodes);
-	if (rc < 0)
-		sq_free(sq);
-	else
-		*sqp = sq;
+	sq_free(sq);
+	if (rc == -EINVAL)
+		refused_set(v, serial, rc);
 	return rc;
 }
 
@@ -476,8 +558,10 @@ static int view_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 
 /* ---- what a query directory holds --------------------------------------- */
 
-/* A copy of query SERIAL's UIDs in mailbox NODE (none: *N 0). */
-static int hits_copy(struct vfs *v, uint32_t serial, uint32_t node, uint32_t **uids, size_t *n)
+/* A copy of query SERIAL's UIDs in mailbox NODE (none: *N 0), and the
+ * UIDVALIDITY they are of (callers check it against the listing's). */
+static int hits_copy(struct vfs *v, uint32_t serial, uint32_t node, uint32_t **uids, size_t *n,
+		     uint32_t *uv)
 {
 	struct view_query *q;
 	struct view_hits *h;
@@ -485,9 +569,12 @@ static int hits_copy(struct vfs *v, uint32_t serial, uint32_t node, uint32_t **u
 
 	*uids = NULL;
 	*n = 0;
+	*uv = 0;
 	pthread_mutex_lock(&v->views.lock);
 	q = query_by_serial(&v->views, serial);
 	h = q != NULL ? hits_find(q, node) : NULL;
+	if (h != NULL)
+		*uv = h->uv;
 	if (q == NULL) {
 		rc = -ENOENT;
 	} else if (h != NULL && h->n > 0) {
@@ -509,9 +596,13 @@ static bool *subtree_marks(const struct tree *t, const uint32_t *has, size_t nha
 {
 	bool *mark = calloc(t->n ? t->n : 1, sizeof(*mark));
 
-	for (size_t i = 0; mark != NULL && i < nhas; i++)
+	for (size_t i = 0; mark != NULL && i < nhas; i++) {
+		/* a mailbox deleted since its search marks nothing */
+		if (has[i] >= t->n || t->nodes[has[i]].hidden || !t->nodes[has[i]].selectable)
+			continue;
 		for (uint32_t k = has[i]; k != 0 && k < t->n && !mark[k]; k = t->nodes[k].parent)
 			mark[k] = true;
+	}
 	return mark;
 }
 
@@ -536,9 +627,22 @@ static int nodes_with_hits(struct vfs *v, uint32_t serial, uint32_t **out, size_
 	return rc;
 }
 
+/* Has query SERIAL been searched in any mailbox yet? */
+static bool searched(struct vfs *v, uint32_t serial)
+{
+	struct view_query *q;
+	bool yes;
+
+	pthread_mutex_lock(&v->views.lock);
+	q = query_by_serial(&v->views, serial);
+	yes = q != NULL && q->nhits > 0;
+	pthread_mutex_unlock(&v->views.lock);
+	return yes;
+}
+
 static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 {
-	return bsearch(&uid, uids, n, sizeof(*uids), tree_uid_cmp) != NULL;
+	return n > 0 && bsearch(&uid, uids, n, sizeof(*uids), tree_uid_cmp) != NULL;
 }
 
 /* The mailbox whose messages view directory INO shows (QUERY of a
@@ -567,26 +671,25 @@ static void log_refused(const char *text, const char *why)
 static int lookup_in_query(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
-	uint32_t serial = ino_serial(parent), node, uid, *uids = NULL, *has = NULL;
+	uint32_t serial = ino_serial(parent), node, uid, uv, *uids = NULL, *has = NULL;
 	size_t n = 0, nhas = 0;
-	struct sq_node *sq;
 	struct tree_msg *m;
 	bool *mark = NULL;
 	long child;
 	int rc;
 
-	rc = refresh(v, serial, &sq);
-	sq_free(sq);
-	if (rc < 0)
-		return rc;
 	uid = vfs_parse_msg_name(name);
 	if (uid != 0 && msgs_node(parent, &node) == 0) {
-		rc = hits_copy(v, serial, node, &uids, &n);
+		/* a result's name: only its mailbox need be current */
+		rc = refresh(v, serial, node);
+		if (rc == 0)
+			rc = hits_copy(v, serial, node, &uids, &n, &uv);
 		if (rc == 0 && !uid_in(uids, n, uid))
 			rc = -ENOENT;
 		if (rc == 0) {
 			pthread_mutex_lock(&t->lock);
-			m = node < t->n ? tree_msg_find(&t->nodes[node], uid) : NULL;
+			m = node < t->n && t->nodes[node].uidvalidity == uv ?
+				tree_msg_find(&t->nodes[node], uid) : NULL;
 			if (m == NULL) {
 				rc = -ENOENT;
 			} else {
@@ -598,10 +701,14 @@ static int lookup_in_query(struct vfs *v, uint64_t parent, const char *name, str
 		free(uids);
 		return rc;
 	}
-	/* a child mailbox, in a root query only */
+	/* a child mailbox, in a root query only: from the results its
+	 * listing found (a listing searches what is not current), or from a
+	 * search of them all when none was made yet */
 	if (ino_kind(parent) == VIEW_QUERY && ino_node(parent) != 0)
 		return -ENOENT;
-	rc = nodes_with_hits(v, serial, &has, &nhas);
+	rc = searched(v, serial) ? refused(v, serial) : refresh(v, serial, UINT32_MAX);
+	if (rc == 0)
+		rc = nodes_with_hits(v, serial, &has, &nhas);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);
@@ -703,8 +810,7 @@ static int view_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, si
 	struct tree *t = &v->tree;
 	struct vfs_dirent *d = NULL;
 	size_t n = 0, cap = 0, nuids = 0, nhas = 0, i;
-	uint32_t serial = ino_serial(ino), node = 0, *uids = NULL, *has = NULL;
-	struct sq_node *sq = NULL;
+	uint32_t serial = ino_serial(ino), node = 0, uv = 0, *uids = NULL, *has = NULL;
 	struct vfs_attr a;
 	bool *mark = NULL;
 	int rc;
@@ -713,10 +819,9 @@ static int view_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, si
 	*nout = 0;
 	rc = view_check(v, ino);
 	if (rc == 0 && ino_kind(ino) != VIEW_TOP)
-		rc = refresh(v, serial, &sq);
-	sq_free(sq);
+		rc = refresh(v, serial, UINT32_MAX);
 	if (rc == 0 && msgs_node(ino, &node) == 0)
-		rc = hits_copy(v, serial, node, &uids, &nuids);
+		rc = hits_copy(v, serial, node, &uids, &nuids, &uv);
 	if (rc == 0 && ino_kind(ino) != VIEW_TOP && !(ino_kind(ino) == VIEW_QUERY && ino_node(ino) != 0))
 		rc = nodes_with_hits(v, serial, &has, &nhas);
 	if (rc < 0)
@@ -751,7 +856,9 @@ static int view_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, si
 	}
 	/* the results that the listing holds (a newer one shows when the
 	 * listing catches up, which also searches again) */
-	for (i = 0; rc == 0 && i < nuids && node < t->n; i++) {
+	if (node >= t->n || t->nodes[node].uidvalidity != uv)
+		nuids = 0;	/* of another UIDVALIDITY: searched again when asked */
+	for (i = 0; rc == 0 && i < nuids; i++) {
 		struct tree_msg *m = tree_msg_find(&t->nodes[node], uids[i]);
 		char name[32];
 
@@ -808,7 +915,7 @@ int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *n)
 
 int vfs_view_real_dir(struct vfs *v, uint64_t parent, const char *name, uint64_t *real)
 {
-	uint32_t node, uid = vfs_parse_msg_name(name), *uids = NULL;
+	uint32_t node, uv, uid = vfs_parse_msg_name(name), *uids = NULL;
 	size_t n = 0;
 	int rc = view_check(v, parent);
 
@@ -816,11 +923,18 @@ int vfs_view_real_dir(struct vfs *v, uint64_t parent, const char *name, uint64_t
 		return rc;
 	if (msgs_node(parent, &node) < 0)
 		return -EPERM;
-	/* only a name the view shows: never a message the user did not see */
-	rc = hits_copy(v, ino_serial(parent), node, &uids, &n);
+	/* only a name the view shows, of the listing's UIDVALIDITY: never a
+	 * message the user did not see */
+	rc = hits_copy(v, ino_serial(parent), node, &uids, &n, &uv);
 	if (rc == 0 && (uid == 0 || !uid_in(uids, n, uid)))
 		rc = -ENOENT;
 	free(uids);
+	if (rc == 0) {
+		pthread_mutex_lock(&v->tree.lock);
+		if (node >= v->tree.n || v->tree.nodes[node].uidvalidity != uv)
+			rc = -ESTALE;
+		pthread_mutex_unlock(&v->tree.lock);
+	}
 	if (rc == 0)
 		*real = tree_dir_ino(node);
 	return rc;

@@ -13,6 +13,7 @@ second SEARCH, and a change by another client shows.
 import errno
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -326,6 +327,15 @@ def test_search_command(box, mount, imapfs_bin):
     r = subprocess.run([imapfs_bin, "search", d, "after:2024/01/01"],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "/" in r.stderr
+    # DIR/.search/.. is DIR: never a query (it would print every message)
+    for q in ("..", "."):
+        r = subprocess.run([imapfs_bin, "search", d, q], capture_output=True, text=True)
+        assert r.returncode != 0 and r.stdout == "" and "not a query" in r.stderr, r
+    # a query that begins with -o is a query, not mount.fuse3's options
+    r = subprocess.run([imapfs_bin, "search", d, "-outlook"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and "mount" not in r.stderr, r
+    assert os.path.join(d, "%d.eml" % uids[0]) in r.stdout.split("\n")
 
 
 def test_weak_server_refusals_are_einval(pki, mount):
@@ -348,10 +358,16 @@ def test_weak_server_refusals_are_einval(pki, mount):
         d = os.path.join(m.path, "INBOX", ".search")
         assert os.listdir(os.path.join(d, "header:List-Id:x.example")) == ["1.eml"]
         for q, said in [("subject:Grüße", "BADCHARSET"), ("body:hi", "refused")]:
-            with pytest.raises(OSError) as ei:
-                os.listdir(os.path.join(d, q))
-            assert ei.value.errno == errno.EINVAL, q
+            for _ in range(3):
+                with pytest.raises(OSError) as ei:
+                    os.listdir(os.path.join(d, q))
+                assert ei.value.errno == errno.EINVAL, q
             assert said in m.log(), (q, m.log()[-2000:])
+        # a refusal is remembered for the poll interval: asked once, and
+        # the BAD's dropped connection is not made again and again
+        sent = [c for c in fake.commands if c[2] == "UID SEARCH"]
+        assert len(sent) == 3, sent     # header:List-Id, then one per refusal
+        assert len([c for c in fake.commands if c[2] == "LOGIN"]) <= 3
         assert m.alive()
         assert os.listdir(os.path.join(d, "header:Subject:other")) == ["2.eml"]
     finally:
@@ -388,3 +404,60 @@ def test_root_search_skips_a_mailbox_the_server_will_not_open(pki, mount):
         assert len(tries) == 1, tries
     finally:
         fake.stop()
+
+
+def _searches(s, before):
+    return len(transcript.find(transcript.since(s, before), rb"^UID SEARCH"))
+
+
+def test_root_query_lookups_do_not_search_everything(box, mount, imap):
+    """A lookup of one result after the poll interval searches its own
+    mailbox only, and listings side by side share one search of all."""
+    s, name, rel, uids = box
+    c = imap(s)
+    for i in range(4):
+        mb = personal_name(s, uniq("Sweep%d" % i))
+        imaputil.create(c, mb)
+        imaputil.append_uid(c, mb, _msg("z@x", "y@x", "sweep %d" % i, "s"))
+    m = mount(s, opts=["poll=2", "timeout=10"])
+    q = os.path.join(m.path, ".search", "subject:sweep")
+    assert len(list(os.walk(q))) >= 5
+    nboxes = len([n for n, a in imaputil.mailbox_names(c).items()
+                  if "\\Noselect" not in a])
+    one = [os.path.join(r, f) for r, _, fs in os.walk(q) for f in fs][0]
+    time.sleep(2.5)                     # past the poll interval
+    before = transcript.mark(s)
+    assert os.path.exists(one)
+    assert _searches(s, before) == 1, transcript.since(s, before)
+    time.sleep(2.5)
+    before = transcript.mark(s)
+    outs = []
+    th = [threading.Thread(target=lambda: outs.append(sorted(os.listdir(q))))
+          for _ in range(6)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    assert len(outs) == 6 and all(o == outs[0] for o in outs)
+    n = _searches(s, before)
+    assert n <= nboxes, "%d searches for %d mailboxes" % (n, nboxes)
+
+
+def test_deleted_mailbox_leaves_a_root_query(box, mount, imap):
+    """A mailbox deleted by another client after a root query found it
+    leaves the query's listing, and so does its parent, which holds no
+    match of its own (a stale result must not keep an empty folder)."""
+    s, name, rel, uids = box
+    c = imap(s)
+    par = uniq("Par")
+    child = personal_name(s, par, "Child")
+    imaputil.create(c, child)
+    imaputil.append_uid(c, child, _msg("zorro@x", "y@x", "mark of zorro", "z"))
+    m = mount(s, opts=OPTS)
+    q = os.path.join(m.path, ".search", "from:zorro")
+    top = personal_rel(s, par).split("/")[0]
+    assert top in os.listdir(q)
+    imaputil.check(c.delete(imaputil.quote(child)), "DELETE")
+    wait_for(lambda: top not in os.listdir(q), POLL_BOUND + 4,
+        lambda: "a deleted mailbox's parent still in the query: %r\n%s"
+        % (os.listdir(q), m.log()[-2000:]))

@@ -53,6 +53,8 @@ static const struct {
 	{ "-(from:a from:b)", "NOT (FROM \"a\" FROM \"b\")", NULL },
 	{ "from:a and from:b", "FROM \"a\" FROM \"b\"", NULL },
 	{ "  from:a   ", "FROM \"a\"", NULL },
+	{ "...", "TEXT \"...\"", NULL },
+	{ ".a", "TEXT \".a\"", NULL },
 	{ "not not is:seen", "NOT NOT SEEN", NULL },
 	/* quoting */
 	{ "subject:\"weekly report\"", "SUBJECT \"weekly report\"", NULL },
@@ -92,6 +94,14 @@ static const struct {
 	{ "header:nocolon", NULL, "header:NAME:VALUE" },
 	{ "header::x", NULL, "header:NAME:VALUE" },
 	{ "header:\"a b:c\"", NULL, "field name" },
+	{ "from:a and", NULL, "\"and\" needs a term after it" },
+	{ "(from:a and)", NULL, "\"and\" needs a term after it" },
+	{ "abcdefghijklmnopqrstuvwxyz:x", NULL, "unknown key \"abcdefghijklmnopqrstuvwxyz:\"" },
+	{ "after:2024-+1-01", NULL, "YYYY-MM-DD" },
+	{ "after:2024-01-+1", NULL, "YYYY-MM-DD" },
+	{ "larger:5000000000", NULL, "larger: more than 4 GiB" },
+	{ ".", NULL, "not a query" },
+	{ "..", NULL, "not a query" },
 	/* hostile bytes: nothing that could end a command line gets through */
 	{ "subject:a\r\nX DELETE INBOX", NULL, "control byte (0x0d)" },
 	{ "subject:\"a\nb\"", NULL, "control byte (0x0a)" },
