@@ -25,6 +25,8 @@ struct ps {
 	int err;	/* first failure: -EINVAL or -ENOMEM */
 };
 
+static int fail(struct ps *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static int fail(struct ps *p, const char *fmt, ...)
 {
 	va_list ap;
@@ -539,6 +541,8 @@ struct out {
 	size_t len, used;
 	bool full;
 };
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void put(struct out *o, const char *fmt, ...)
 {
