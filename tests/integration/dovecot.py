@@ -117,10 +117,15 @@ class Dovecot:
                                DIR/rawlog (see imap_commands())
       max_userip=N             at most N IMAP sessions per user and IP
                                (mail_max_userip_connections; default 200)
+      fts=True                 full-text search with the fts_xapian plugin
+                               (Debian's dovecot-fts-xapian: no service of
+                               its own), indexing each mailbox when a
+                               SEARCH needs it (fts_enforced)
     """
 
     def __init__(self, layout="slash", tmp_parent=None, drop_caps=(),
-                 quota=None, special_use=True, rawlog=False, max_userip=200):
+                 quota=None, special_use=True, rawlog=False, max_userip=200,
+                 fts=False):
         if layout not in ("slash", "dot"):
             raise ValueError("layout must be 'slash' or 'dot'")
         self.layout = layout
@@ -130,6 +135,7 @@ class Dovecot:
         self.special_use = special_use
         self.rawlog = rawlog
         self.max_userip = max_userip
+        self.fts = fts
         self.dir = None
         self.proc = None
         self.user = USER
@@ -253,6 +259,13 @@ plugin {
             plugin = plugin.rstrip().rstrip("}") + (
                 "  quota = maildir:User quota\n"
                 "  quota_rule = *:storage=%s\n}\n" % self.quota)
+        if self.fts:
+            plugins += " fts fts_xapian"
+            plugin = plugin.rstrip().rstrip("}") + (
+                "  fts = xapian\n"
+                "  fts_xapian = partial=3 full=20\n"
+                "  fts_enforced = yes\n"
+                "  fts_autoindex = no\n}\n")
         vals = {"dir": d, "mailboxes": mailboxes}
         namespaces = namespaces % vals
         plugin = plugin % vals
