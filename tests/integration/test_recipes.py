@@ -386,6 +386,16 @@ def check_gmail_backup(x):
     _check_backup(x, x.path("gmail-backup"), False)
 
 
+def check_search(x):
+    """The search views: the names each ls shows, and imapfs search's real
+    paths piped into grep; nothing changed on the server."""
+    out = x.result.stdout.split("\n")
+    assert "%d.eml" % x.uid["in-invoice"] in out, out
+    assert "INBOX" in out and "Lists" in out, out
+    assert x.path("mail/INBOX/%d.eml" % x.uid["in-hello"]) in out, out
+    _unchanged(x)
+
+
 CHECKERS = [
     (r"\Amkdir -p ~/mail\n\Z", check_mkdir_mail),
     (r"^ls ~/mail .*\n(.*\n)*rsync -a ~/mail/ ~/mail-backup/", check_tour_readme),
@@ -402,6 +412,7 @@ CHECKERS = [
     (r"^rsync -aX? ~/mail-backup/INBOX/ ~/mail/Restored/$", check_restore),
     (r"\Arsync -aX ~/mail/ ~/mail-backup/\n\Z", check_backup_x),
     (r"\Arsync -aH ~/gmail/ ~/gmail-backup/\n\Z", check_gmail_backup),
+    (r"\Als ~/mail/INBOX/\.search/", check_search),
 ]
 
 
