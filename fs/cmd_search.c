@@ -93,7 +93,8 @@ static int walk(const char *view, const char *real, char end)
 		rc = -1;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), ent_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), ent_cmp);	/* (V is NULL when nothing matched) */
 	for (i = 0; rc == 0 && i < n; i++) {
 		char vp[PATH_MAX], rp[PATH_MAX];
 

@@ -328,6 +328,10 @@ def test_search_command(box, mount, imapfs_bin):
     r = subprocess.run([imapfs_bin, "search", d, "after:2024/01/01"],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "/" in r.stderr
+    # nothing found: no output, exit 0 (an empty listing once hit UBSan)
+    r = subprocess.run([imapfs_bin, "search", d, "subject:no-such-subject-anywhere"],
+                       capture_output=True, text=True)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r
     # DIR/.search/.. is DIR: never a query (it would print every message)
     for q in ("..", "."):
         r = subprocess.run([imapfs_bin, "search", d, q], capture_output=True, text=True)
