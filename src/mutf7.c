@@ -183,7 +183,7 @@ free_buf:
  * RFC 3629 refuses: stray continuation bytes, overlong forms, surrogates,
  * code points above U+10FFFF and sequences cut short.
  */
-static int get_utf8(const unsigned char **pp, uint32_t *cp)
+int mutf7_utf8_get(const unsigned char **pp, uint32_t *cp)
 {
 	const unsigned char *p = *pp;
 	uint32_t c = p[0], min;
@@ -260,7 +260,7 @@ int mutf7_encode(const char *in, char **out)
 	while (*p) {
 		uint32_t cp;
 
-		rc = get_utf8(&p, &cp);
+		rc = mutf7_utf8_get(&p, &cp);
 		if (rc < 0)
 			goto free_buf;
 		if (is_direct(cp)) {

@@ -5,6 +5,8 @@
 #ifndef IMAPFS_MUTF7_H
 #define IMAPFS_MUTF7_H
 
+#include <stdint.h>
+
 /*
  * Decode IN (modified UTF-7, as the server sent it) to UTF-8.
  * Returns 0 and a malloc'd string in *OUT (caller frees), -EILSEQ when IN
@@ -22,5 +24,14 @@ int mutf7_decode(const char *in, char **out);
  * code points above U+10FFFF, truncated sequences), or -ENOMEM.
  */
 int mutf7_encode(const char *in, char **out);
+
+/*
+ * The UTF-8 reader mutf7_encode uses, for other checks of UTF-8 text (the
+ * search views' queries): one sequence of the NUL-terminated string at
+ * *PP into *CP, advancing *PP. 0, or -EILSEQ for what RFC 3629 refuses
+ * (stray continuation bytes, overlong forms, surrogates, code points above
+ * U+10FFFF, sequences cut short); *PP is then left where it was.
+ */
+int mutf7_utf8_get(const unsigned char **pp, uint32_t *cp);
 
 #endif

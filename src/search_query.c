@@ -4,6 +4,7 @@
  * descent over the text: and := or+ ; or := unary ("or" unary)* ;
  * unary := ("not" | "-") unary | "(" and ")" | term.
  */
+#include "mutf7.h"
 #include "search_query.h"
 #include "wire.h"
 
@@ -86,36 +87,17 @@ static struct sq_node *node_pair(struct ps *p, enum sq_kind kind, struct sq_node
 	return q;
 }
 
-/* Well-formed UTF-8 (no overlongs, no surrogates), no control byte. */
+/* Well-formed UTF-8 (mutf7.h's reader: no overlongs, no surrogates), no
+ * control byte. */
 static int check_text(struct ps *p, const unsigned char *s)
 {
-	while (*s) {
-		unsigned c = *s, n, i;
-		uint32_t cp;
+	uint32_t cp;
 
-		if (c < 0x20 || c == 0x7f)
-			return fail(p, "a control byte (0x%02x) in the query", c);
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
+	while (*s) {
+		if (*s < 0x20 || *s == 0x7f)
+			return fail(p, "a control byte (0x%02x) in the query", *s);
+		if (mutf7_utf8_get(&s, &cp) < 0)
 			return fail(p, "the query is not valid UTF-8");
-		for (i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return fail(p, "the query is not valid UTF-8");
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return fail(p, "the query is not valid UTF-8");
-		s += n + 1;
 	}
 	return 0;
 }
