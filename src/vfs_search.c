@@ -732,7 +732,6 @@ static int lookup_in_query(struct vfs *v, uint64_t parent, const char *name, str
 static int view_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
-	struct sq_node *sq;
 	char why[256];
 	uint32_t serial, node;
 	int rc;
@@ -755,12 +754,11 @@ static int view_lookup(struct vfs *v, uint64_t parent, const char *name, struct 
 	if (ino_kind(parent) != VIEW_TOP)
 		return lookup_in_query(v, parent, name, out);
 	/* a query: refused here, with the reason, when it cannot be sent */
-	rc = sq_parse(name, &sq, why, sizeof(why));
+	rc = vfs_search_check(name, why, sizeof(why));
 	if (rc == -EINVAL)
 		log_refused(name, why);
 	if (rc < 0)
 		return rc;
-	sq_free(sq);
 	rc = query_get(v, ino_node(parent), name, &serial);
 	if (rc == 0)
 		view_attr(v, view_ino(VIEW_QUERY, serial, ino_node(parent)), out);
