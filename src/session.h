@@ -297,6 +297,13 @@ int session_search_all(struct session *s, uint32_t **uids, size_t *n);
 struct sq_node;
 int session_uid_search(struct session *s, const struct sq_node *q, uint32_t **uids, size_t *n);
 
+/* UID's BODYSTRUCTURE in the selected mailbox as plain data, with IMAP
+ * part numbers and decoded file names (session_parts.c): 0 and *OUT (the
+ * caller frees it with mime_part_clear), -ENOENT when the answer holds
+ * none for UID, -EPROTO for a structure nested deeper than 32 parts. */
+struct mime_part;
+int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *out);
+
 /* What the server reported during one IDLE, in the order it said it, as
  * plain data (session_news.c): enough for the watcher to tell news it
  * already knows (our own changes, applied to the tree) from news it must
