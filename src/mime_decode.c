@@ -86,38 +86,126 @@ static int take(struct buf *b, char **out, size_t *outlen)
 
 /* ---- transfer encodings ------------------------------------------------- */
 
-size_t mime_base64_decode(const char *in, size_t len, char *out)
+/* The value of base64 character C, -1 for '=', -2 for anything else. */
+static int b64val(unsigned char c)
 {
-	uint32_t acc = 0;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return c == '=' ? -1 : -2;
+}
+
+size_t mime_base64_step(struct mime_b64 *st, const char *in, size_t len, char *out)
+{
 	size_t i, o = 0;
-	int bits = 0;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		int v;
+	for (i = 0; i < len && !st->done; i++) {
+		int v = b64val((unsigned char)in[i]);
 
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else if (c == '=')
+		if (v == -1) {
+			st->done = true;
 			break;
-		else
+		}
+		if (v < 0)
 			continue;	/* line breaks, and garbage */
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)(acc >> bits & 0xff);
+		st->acc = (st->acc << 6 | (uint32_t)v) & 0xffffff;
+		st->bits += 6;
+		if (st->bits >= 8) {
+			st->bits -= 8;
+			out[o++] = (char)(st->acc >> st->bits & 0xff);
 		}
 	}
 	return o;
+}
+
+size_t mime_base64_decode(const char *in, size_t len, char *out)
+{
+	struct mime_b64 st = { 0 };
+
+	return mime_base64_step(&st, in, len, out);
+}
+
+static bool b64_line(const char *p, size_t n, bool last, size_t *pads)
+{
+	size_t i;
+
+	*pads = 0;
+	for (i = 0; i < n && b64val((unsigned char)p[i]) >= 0; i++)
+		;
+	if (last)
+		while (i < n && p[i] == '=' && *pads < 2) {
+			i++;
+			(*pads)++;
+		}
+	return n > 0 && i == n;
+}
+
+int mime_base64_size(const char *head, size_t hlen, const char *tail, size_t tlen, uint64_t total,
+		     uint64_t *out)
+{
+	const char *nl, *end;
+	size_t eol, L, r, tw = 0, pads, p;
+	uint64_t rest, chars;
+
+	if (hlen >= total) {
+		/* all of it: count what decoding gives */
+		struct mime_b64 st = { 0 };
+		char buf[3 * 256];
+		uint64_t n = 0;
+
+		for (size_t at = 0; at < hlen; at += 1024)
+			n += mime_base64_step(&st, head + at, hlen - at < 1024 ? hlen - at : 1024, buf);
+		*out = n;
+		return 1;
+	}
+	/* the first line: L characters and its line end */
+	nl = memchr(head, '\n', hlen);
+	if (nl == NULL)
+		return 0;
+	eol = nl > head && nl[-1] == '\r' ? 2 : 1;
+	L = (size_t)(nl - head) + 1 - eol;
+	if (L == 0 || !b64_line(head, L, false, &pads))
+		return 0;
+	/* the last line, after the blanks and line ends that close it */
+	end = tail + tlen;
+	while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t')) {
+		end--;
+		tw++;
+	}
+	for (p = (size_t)(end - tail); p > 0 && tail[p - 1] != '\n'; p--)
+		;
+	if (p == 0)
+		return 0;	/* the last line is longer than the tail seen */
+	r = (size_t)(end - tail) - p;
+	if (r > L || !b64_line(tail + p, r, true, &pads))
+		return 0;
+	/* the line before it ends the same way and, seen whole, is L long */
+	if (eol == 2 && (p < 2 || tail[p - 2] != '\r'))
+		return 0;
+	if (p > eol) {
+		size_t q = p - eol;	/* where the line before ends */
+
+		while (q > 0 && tail[q - 1] != '\n')
+			q--;
+		if (q > 0 && (p - eol - q != L || !b64_line(tail + q, L, false, &pads)))
+			return 0;
+	}
+	b64_line(tail + p, r, true, &pads);
+	if (total < tw + r)
+		return 0;
+	rest = total - tw - r;
+	if (rest % (L + eol) != 0)
+		return 0;
+	chars = rest / (L + eol) * L + r - pads;
+	*out = chars * 6 / 8;
+	return 1;
 }
 
 static int hexval(char c)

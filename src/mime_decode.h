@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Base64 (RFC 2045 6.8) of LEN bytes at IN into OUT, which holds at least
  * mime_base64_max(LEN) bytes: line breaks and other bytes outside the
@@ -26,6 +27,26 @@
  * bytes written. */
 size_t mime_base64_decode(const char *in, size_t len, char *out);
 static inline size_t mime_base64_max(size_t len) { return len / 4 * 3 + 3; }
+
+/* Base64 in pieces (a part fetched in windows): ST (zeroed to start)
+ * carries the bits of a quad a piece cut, and the '=' that ends the data.
+ * The same bytes as mime_base64_decode of the pieces joined; OUT holds at
+ * least mime_base64_max(LEN) bytes. */
+struct mime_b64 {
+	uint32_t acc;
+	int bits;
+	bool done;
+};
+size_t mime_base64_step(struct mime_b64 *st, const char *in, size_t len, char *out);
+
+/* The decoded size of a base64 part of TOTAL bytes, told from its first
+ * HLEN bytes HEAD and its last TLEN bytes TAIL, when every line but the
+ * last has the first line's length (what every encoder writes): 1 and
+ * *OUT, or 0 when the two ends do not show that (the part must be read).
+ * Exact when HLEN == TOTAL. Only the ends are seen: a part whose middle
+ * lines differ gets another size when read, which the caller checks. */
+int mime_base64_size(const char *head, size_t hlen, const char *tail, size_t tlen, uint64_t total,
+		     uint64_t *out);
 
 /* Quoted-printable (RFC 2045 6.7) into OUT (at least LEN bytes): "=XX"
  * (either case) is the byte, "=" at a line's end (CRLF, LF, or trailing

@@ -15,7 +15,7 @@
  * mkdir creates is shown under the name it was given.
  *
  * The decoded mode also escapes the '.' of names the mount makes itself
- * (N.eml, .search), so a mailbox can never hide a message file, and
+ * (N.eml, .search, .parts), so a mailbox can never hide a message file, and
  * names_tag gives a long or colliding name a short unique form; the tree
  * keeps the exact server name of every node, which is what maps a tagged
  * name back.
@@ -147,7 +147,7 @@ bool names_reserved(const char *name)
 {
 	const char *p = name;
 
-	if (strcmp(name, ".search") == 0)
+	if (strcmp(name, ".search") == 0 || strcmp(name, ".parts") == 0)
 		return true;
 	while (*p >= '0' && *p <= '9')
 		p++;
@@ -312,8 +312,8 @@ int names_from_fs(const char *fsname, char **out)
 		return -EINVAL;
 	if (!utf8_valid(fsname))
 		return -EINVAL;
-	/* "7.eml" is message 7 and ".search" a view; such mailboxes are
-	 * spelled 7%2Eeml and %2Esearch */
+	/* "7.eml" is message 7, ".search" and ".parts" views; such
+	 * mailboxes are spelled 7%2Eeml, %2Esearch and %2Eparts */
 	if (names_reserved(fsname))
 		return -EINVAL;
 

@@ -27,8 +27,8 @@
  * '%'.
  *
  * Names the mount makes itself are reserved: a mailbox named like a message
- * file (one or more ASCII digits then ".eml") or ".search" has its '.'
- * written %2E ("7%2Eeml", "%2Esearch"), so it never hides a message or a
+ * file (one or more ASCII digits then ".eml"), ".search" or ".parts" has
+ * its '.' written %2E ("7%2Eeml", "%2Esearch", "%2Eparts"), so it never hides a message or a
  * view; names_from_fs refuses the reserved spellings themselves (EINVAL).
  *
  * A file name longer than NAMES_MAX bytes, or one a sibling already has
@@ -63,7 +63,7 @@ int names_to_fs(const char *component, char **out);
 int names_from_fs(const char *fsname, char **out);
 
 /* Whether the decoded name NAME is one the mount reserves for its own
- * entries (N.eml, .search). */
+ * entries (N.eml, .search, .parts). */
 bool names_reserved(const char *name);
 
 /* FSNAME (from names_to_fs) cut to fit NAMES_MAX with the "%~HHHHHHHH"

@@ -302,7 +302,34 @@ int session_uid_search(struct session *s, const struct sq_node *q, uint32_t **ui
  * caller frees it with mime_part_clear), -ENOENT when the answer holds
  * none for UID, -EPROTO for a structure nested deeper than 32 parts. */
 struct mime_part;
-int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *out);
+/* With HEADER non-NULL, the message's header (BODY.PEEK[HEADER]) comes in
+ * the same command: a malloc'd *HEADER of *HLEN bytes, NULL when the
+ * answer held none. */
+int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *out, char **header,
+			    size_t *hlen);
+
+/* One piece of a message asked for by session_fetch_sections: SECTION as
+ * mime_entry_section writes it ("" the whole message, "2.1", "HEADER",
+ * "2.HEADER"; nothing else is accepted), from byte OFF, LEN bytes (0:
+ * the whole section, at most MAX bytes). Filled in: a malloc'd BUF of GOT
+ * bytes (fewer at the section's end), or BUF NULL when the answer held
+ * none for it. */
+struct session_section {
+	const char *section;
+	uint64_t off;
+	uint32_t len;
+	uint32_t max;
+	char *buf;
+	size_t got;
+};
+
+/* All of REQ (N of them) in one UID FETCH of UID in the selected mailbox
+ * (BODY.PEEK[sec]<off.len>, session_parts.c): 0 (pieces the answer did not
+ * hold have BUF NULL), -ENOENT when the answer held nothing for UID,
+ * -EINVAL for a section not of the form above, -EIO when the server sent
+ * more than asked for or from another offset (the session is dropped).
+ * On failure no BUF is left allocated. */
+int session_fetch_sections(struct session *s, uint32_t uid, struct session_section *req, size_t n);
 
 /* What the server reported during one IDLE, in the order it said it, as
  * plain data (session_news.c): enough for the watcher to tell news it

@@ -359,9 +359,9 @@ void session_no_progress(size_t current, size_t maximum, void *ctx)
 {
 }
 
-/* The largest literal the server may send for the next command (the guard
- * in tls_low.c refuses a larger one before libetpan buffers it). */
-static void session_literal_limit(struct session *s, uint64_t bytes)
+/* The largest literal the server may send for the next command
+ * (session_int.h). */
+void session_literal_limit(struct session *s, uint64_t bytes)
 {
 	if (s->imap->imap_stream != NULL)
 		tls_low_set_literal_limit(mailstream_get_low(s->imap->imap_stream), bytes);

@@ -244,6 +244,10 @@ struct session_meta_ctx {
 };
 void session_meta_handler(struct mailimap_msg_att *att, void *ctx);
 void session_no_progress(size_t current, size_t maximum, void *ctx);
+/* The largest literal the server may send for the next command (the guard
+ * in tls_low.c refuses a larger one before libetpan buffers it); set it
+ * back to GUARD_LITERAL_META after. session_fetch.c. */
+void session_literal_limit(struct session *s, uint64_t bytes);
 /* On Gmail, add X-GM-MSGID and X-GM-LABELS to a metadata FETCH. */
 void session_add_gmail_atts(struct session *s, struct mailimap_fetch_type *ft);
 

@@ -15,6 +15,8 @@
  * depth is bounded (MIME_DEPTH), so a hostile structure cannot recurse
  * without end.
  */
+#include "activity.h"
+#include "guard.h"
 #include "log.h"
 #include "mime_decode.h"
 #include "mime_parts.h"
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #define MIME_DEPTH 32
+#define PARTS_HEADER_MAX (1u << 20)	/* a header larger is not taken with the structure */
 
 static void lower_copy(char *dst, size_t len, const char *src)
 {
@@ -247,14 +250,262 @@ static int convert(const struct mailimap_body *b, const char *section, int depth
 	return rc;
 }
 
+/* ---- sections ----------------------------------------------------------- */
+
+/* SECTION ("", "HEADER", "2.1", "2.1.HEADER") as libetpan's section, or
+ * NULL (-EINVAL: anything else, so no other byte can reach the wire; or
+ * out of memory). Part numbers are 1 to 2^31 without leading zeros. */
+static int section_new(const char *section, struct mailimap_section **out)
+{
+	struct mailimap_section_part *part = NULL;
+	clist *ids = NULL;
+	const char *p = section;
+	bool header = false;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (strcmp(section, "") == 0) {
+		*out = mailimap_section_new(NULL);
+		return *out != NULL ? 0 : -ENOMEM;
+	}
+	if (strcmp(section, "HEADER") == 0) {
+		*out = mailimap_section_new_header();
+		return *out != NULL ? 0 : -ENOMEM;
+	}
+	ids = clist_new();
+	if (ids == NULL)
+		return -ENOMEM;
+	while (*p != '\0') {
+		uint32_t *id;
+		unsigned long v = 0;
+		const char *start = p;
+
+		if (strcmp(p, "HEADER") == 0 && p != section) {
+			header = true;
+			break;
+		}
+		while (*p >= '0' && *p <= '9' && p - start < 10)
+			v = v * 10 + (unsigned long)(*p++ - '0');
+		if (p == start || *start == '0' || v > 0x7fffffffUL || (*p != '.' && *p != '\0') ||
+		    (*p == '.' && p[1] == '\0')) {
+			rc = -EINVAL;
+			goto fail;
+		}
+		if (*p == '.')
+			p++;
+		id = malloc(sizeof(*id));
+		if (id == NULL || clist_append(ids, id) < 0) {
+			free(id);
+			goto fail;
+		}
+		*id = (uint32_t)v;
+	}
+	part = mailimap_section_part_new(ids);
+	if (part == NULL)
+		goto fail;
+	ids = NULL;
+	*out = header ? mailimap_section_new_part_header(part) : mailimap_section_new_part(part);
+	if (*out == NULL) {
+		mailimap_section_part_free(part);
+		return -ENOMEM;
+	}
+	return 0;
+fail:
+	if (ids != NULL) {
+		for (clistiter *it = clist_begin(ids); it != NULL; it = clist_next(it))
+			free(clist_content(it));
+		clist_free(ids);
+	}
+	return rc;
+}
+
+/* An answer's section written as section_new reads it, into BUF ("?" for
+ * any other kind: it matches no request). */
+static void section_str(const struct mailimap_section *sec, char *buf, size_t len)
+{
+	const struct mailimap_section_spec *sp = sec != NULL ? sec->sec_spec : NULL;
+	size_t at = 0;
+
+	buf[0] = '\0';
+	if (sp == NULL)
+		return;
+	if (sp->sec_type == MAILIMAP_SECTION_SPEC_SECTION_MSGTEXT) {
+		bool hdr = sp->sec_data.sec_msgtext != NULL &&
+			sp->sec_data.sec_msgtext->sec_type == MAILIMAP_SECTION_MSGTEXT_HEADER;
+
+		snprintf(buf, len, "%s", hdr ? "HEADER" : "?");
+		return;
+	}
+	for (clistiter *it = sp->sec_data.sec_part != NULL ? clist_begin(sp->sec_data.sec_part->sec_id) : NULL;
+	     it != NULL && at < len; it = clist_next(it)) {
+		int w = snprintf(buf + at, len - at, "%s%" PRIu32, at ? "." : "", *(uint32_t *)clist_content(it));
+
+		at = w < 0 ? len : at + (size_t)w;
+	}
+	if (sp->sec_text != NULL && at < len) {
+		bool hdr = sp->sec_text->sec_type == MAILIMAP_SECTION_TEXT_SECTION_MSGTEXT &&
+			sp->sec_text->sec_msgtext != NULL &&
+			sp->sec_text->sec_msgtext->sec_type == MAILIMAP_SECTION_MSGTEXT_HEADER;
+
+		snprintf(buf + at, len - at, hdr ? ".HEADER" : ".?");
+	}
+}
+
+static void sections_drop(struct session_section *req, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(req[i].buf);
+		req[i].buf = NULL;
+		req[i].got = 0;
+	}
+}
+
+/* One body section of the answer into the request it answers. */
+static int section_take(struct session *s, uint32_t uid, const struct mailimap_msg_att_body_section *b,
+			struct session_section *req, size_t n)
+{
+	char name[96];
+	size_t i;
+
+	section_str(b->sec_section, name, sizeof(name));
+	for (i = 0; i < n; i++) {
+		const struct session_section *r = &req[i];
+
+		/* a partial answer names its origin; a whole one none (0) */
+		if (r->buf == NULL && strcmp(r->section, name) == 0 && r->off == b->sec_origin_octet)
+			break;
+	}
+	if (i == n) {
+		/* nothing we asked for: a server that ignored <off.len> would
+		 * have us serve bytes at the wrong place */
+		log_err("imap[%d]: UID %u: an answer for section [%s]<%u> that was not asked for", s->id, uid,
+			name[0] == '?' ? "other" : name, b->sec_origin_octet);
+		s->broken = true;
+		return -EIO;
+	}
+	if (b->sec_length > (req[i].len ? req[i].len : req[i].max)) {
+		log_err("imap[%d]: UID %u: server sent %zu bytes of [%s] where at most %u were asked for", s->id,
+			uid, b->sec_length, name, req[i].len ? req[i].len : req[i].max);
+		s->broken = true;
+		return -EIO;
+	}
+	req[i].got = b->sec_body_part != NULL ? b->sec_length : 0;
+	req[i].buf = malloc(req[i].got + 1);
+	if (req[i].buf == NULL)
+		return -ENOMEM;
+	if (req[i].got)
+		memcpy(req[i].buf, b->sec_body_part, req[i].got);
+	req[i].buf[req[i].got] = '\0';
+	activity_fetched(0, req[i].got);
+	return 0;
+}
+
+/* REQ's items added to FT. */
+static int sections_add(struct mailimap_fetch_type *ft, const struct session_section *req, size_t n,
+			uint32_t *limit)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct mailimap_section *sec;
+		struct mailimap_fetch_att *fa;
+		int rc = section_new(req[i].section, &sec);
+
+		if (rc < 0)
+			return rc;
+		if (req[i].off > UINT32_MAX) {
+			mailimap_section_free(sec);
+			return -EFBIG;	/* IMAP partial offsets are 32-bit */
+		}
+		fa = req[i].len ? mailimap_fetch_att_new_body_peek_section_partial(sec, (uint32_t)req[i].off,
+										   req[i].len)
+				: mailimap_fetch_att_new_body_peek_section(sec);
+		if (fa == NULL) {
+			mailimap_section_free(sec);
+			return -ENOMEM;
+		}
+		if (mailimap_fetch_type_new_fetch_att_list_add(ft, fa) != MAILIMAP_NO_ERROR) {
+			mailimap_fetch_att_free(fa);
+			return -ENOMEM;
+		}
+		if ((req[i].len ? req[i].len : req[i].max) > *limit)
+			*limit = req[i].len ? req[i].len : req[i].max;
+	}
+	return 0;
+}
+
+int session_fetch_sections(struct session *s, uint32_t uid, struct session_section *req, size_t n)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_set *set = mailimap_set_new_single(uid);
+	uint32_t limit = 0;
+	clist *res = NULL;
+	bool found = false;
+	int rc, r;
+
+	for (size_t i = 0; i < n; i++) {
+		req[i].buf = NULL;
+		req[i].got = 0;
+	}
+	rc = ft != NULL && set != NULL ? sections_add(ft, req, n, &limit) : -ENOMEM;
+	if (rc == 0 && mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid()) !=
+			       MAILIMAP_NO_ERROR)
+		rc = -ENOMEM;
+	if (rc < 0)
+		goto out;
+	/* each literal of the answer is at most the largest piece asked for */
+	session_literal_limit(s, limit ? limit : 1);
+	session_doing(s, "UID FETCH %s %u (%zu sections, first [%s])", s->selected ? s->selected : "", uid, n,
+		      n ? req[0].section : "");
+	r = mailimap_uid_fetch(s->imap, set, ft, &res);
+	session_literal_limit(s, GUARD_LITERAL_META);
+	rc = session_rc(s, r, "UID FETCH (sections)");
+	if (rc < 0)
+		goto out;
+	for (clistiter *it = clist_begin(res); it != NULL && rc == 0; it = clist_next(it)) {
+		struct mailimap_msg_att *att = clist_content(it);
+		uint32_t got = 0;
+
+		for (clistiter *i = clist_begin(att->att_list); i != NULL; i = clist_next(i)) {
+			struct mailimap_msg_att_item *item = clist_content(i);
+
+			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
+			    item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
+				got = item->att_data.att_static->att_data.att_uid;
+		}
+		if (got != uid)
+			continue;
+		found = true;
+		for (clistiter *i = clist_begin(att->att_list); i != NULL && rc == 0; i = clist_next(i)) {
+			struct mailimap_msg_att_item *item = clist_content(i);
+
+			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
+			    item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+				rc = section_take(s, uid, item->att_data.att_static->att_data.att_body_section,
+						  req, n);
+		}
+	}
+	if (rc == 0 && !found)
+		rc = -ENOENT;
+	mailimap_fetch_list_free(res);
+out:
+	if (rc < 0)
+		sections_drop(req, n);
+	if (set != NULL)
+		mailimap_set_free(set);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	return rc;
+}
+
 /* ---- the commands ------------------------------------------------------- */
 
-int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *out)
+int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *out, char **header,
+			    size_t *hlen)
 {
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	struct mailimap_fetch_att *fa = mailimap_fetch_att_new_bodystructure();
 	struct mailimap_set *set = mailimap_set_new_single(uid);
 	clist *res = NULL;
+	uint32_t limit = 0;
 	int rc = -ENOENT, r;
 
 	memset(out, 0, sizeof(*out));
@@ -270,8 +521,20 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 		rc = -ENOMEM;
 		goto out;
 	}
-	session_doing(s, "UID FETCH %s %u (BODYSTRUCTURE)", s->selected ? s->selected : "", uid);
+	if (header != NULL) {
+		struct session_section hs = { .section = "HEADER", .max = PARTS_HEADER_MAX };
+
+		*header = NULL;
+		*hlen = 0;
+		rc = sections_add(ft, &hs, 1, &limit);
+		if (rc < 0)
+			goto out;
+	}
+	session_doing(s, "UID FETCH %s %u (BODYSTRUCTURE%s)", s->selected ? s->selected : "", uid,
+		      header != NULL ? " BODY.PEEK[HEADER]" : "");
+	session_literal_limit(s, limit > GUARD_LITERAL_META ? limit : GUARD_LITERAL_META);
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
+	session_literal_limit(s, GUARD_LITERAL_META);
 	rc = session_rc(s, r, "UID FETCH (BODYSTRUCTURE)");
 	if (rc < 0)
 		goto out;
@@ -279,6 +542,7 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 	for (clistiter *it = clist_begin(res); it != NULL && rc == -ENOENT; it = clist_next(it)) {
 		struct mailimap_msg_att *att = clist_content(it);
 		const struct mailimap_body *body = NULL;
+		const struct mailimap_msg_att_body_section *hdr = NULL;
 		uint32_t got = 0;
 
 		for (clistiter *i = clist_begin(att->att_list); i != NULL; i = clist_next(i)) {
@@ -290,6 +554,19 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 				got = item->att_data.att_static->att_data.att_uid;
 			else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODYSTRUCTURE)
 				body = item->att_data.att_static->att_data.att_bodystructure;
+			else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+				hdr = item->att_data.att_static->att_data.att_body_section;
+		}
+		if (got == uid && body != NULL && header != NULL && hdr != NULL && hdr->sec_length <= PARTS_HEADER_MAX) {
+			*hlen = hdr->sec_body_part != NULL ? hdr->sec_length : 0;
+			*header = malloc(*hlen + 1);
+			if (*header == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (*hlen)
+				memcpy(*header, hdr->sec_body_part, *hlen);
+			(*header)[*hlen] = '\0';
 		}
 		if (got == uid && body != NULL) {
 			rc = convert(body, "", 0, out);
@@ -299,6 +576,10 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 			if (rc < 0)
 				mime_part_clear(out);
 		}
+	}
+	if (rc < 0 && header != NULL) {
+		free(*header);
+		*header = NULL;
 	}
 	mailimap_fetch_list_free(res);
 out:

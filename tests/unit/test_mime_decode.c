@@ -5,6 +5,9 @@
  * parameter cases are what Python's email package decodes from the same
  * input.
  */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +58,91 @@ static const struct {
 	{ "=?windows-1252?Q?=80_5?=", "€ 5" },
 };
 
+/* DATA (N bytes) base64-encoded in lines of L characters ending in EOL,
+ * the last line ended too when LASTEOL, into OUT; its length. */
+static size_t b64_encode(const unsigned char *data, size_t n, size_t L, const char *eol, bool lasteol,
+			 char *out)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0, col = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16 | (i + 1 < n ? (uint32_t)data[i + 1] << 8 : 0) |
+			     (i + 2 < n ? data[i + 2] : 0);
+		char q[4] = { al[v >> 18 & 63], al[v >> 12 & 63], i + 1 < n ? al[v >> 6 & 63] : '=',
+			      i + 2 < n ? al[v & 63] : '=' };
+
+		for (int k = 0; k < 4; k++) {
+			if (col == L) {
+				o += (size_t)sprintf(out + o, "%s", eol);
+				col = 0;
+			}
+			out[o++] = q[k];
+			col++;
+		}
+	}
+	if (lasteol && o > 0)
+		o += (size_t)sprintf(out + o, "%s", eol);
+	return o;
+}
+
+static void base64_pieces(void)
+{
+	static unsigned char data[5000];
+	static char enc[8000], one[6000], pieces[6000];
+	size_t len, n1, n2;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7919 % 251);
+	len = b64_encode(data, sizeof(data), 76, "\r\n", true, enc);
+	n1 = mime_base64_decode(enc, len, one);
+	CHECK(n1 == sizeof(data) && memcmp(one, data, n1) == 0, "base64 of 5000 bytes decodes");
+	/* cut anywhere, in pieces of every size from 1 to 9 */
+	for (size_t step = 1; step < 10; step++) {
+		struct mime_b64 st = { 0 };
+
+		n2 = 0;
+		for (size_t at = 0; at < len; at += step)
+			n2 += mime_base64_step(&st, enc + at, len - at < step ? len - at : step, pieces + n2);
+		CHECK(n2 == n1 && memcmp(pieces, one, n1) == 0, "base64 in pieces of %zu", step);
+	}
+
+	/* the size from the two ends, for what encoders write */
+	static const struct {
+		size_t n, L;
+		const char *eol;
+		bool lasteol;
+	} sz[] = {
+		{ 5000, 76, "\r\n", true }, { 5000, 76, "\r\n", false }, { 4999, 76, "\r\n", true },
+		{ 4998, 76, "\n", true }, { 4998, 64, "\n", false }, { 57 * 30, 76, "\r\n", true },
+		{ 57 * 30, 76, "\r\n", false }, { 100, 76, "\r\n", true }, { 1, 76, "\n", true },
+		{ 3000, 72, "\r\n", true }, { 2000, 4, "\r\n", true },
+	};
+	for (size_t i = 0; i < sizeof(sz) / sizeof(sz[0]); i++) {
+		uint64_t got = 0;
+		size_t w = 1024;
+
+		len = b64_encode(data, sz[i].n, sz[i].L, sz[i].eol, sz[i].lasteol, enc);
+		/* windows smaller than the whole: the ends; else the whole */
+		int r = mime_base64_size(enc, len < w ? len : w, enc + (len < w ? 0 : len - w), len < w ? len : w,
+					 len, &got);
+		CHECK(r == 1 && got == sz[i].n, "base64 size of %zu bytes in lines of %zu: %d %" PRIu64, sz[i].n,
+		      sz[i].L, r, got);
+	}
+	/* a last line longer than the tail seen, lines of two lengths, and
+	 * garbage at the end are not guessed */
+	uint64_t got = 0;
+
+	len = b64_encode(data, 3000, 76, "\r\n", true, enc);
+	CHECK(mime_base64_size(enc, 100, enc + len - 40, 40, len, &got) == 0, "tail within one line");
+	memmove(enc + 300, enc + 302, len - 302);	/* one line break less: a line of 152 */
+	CHECK(mime_base64_size(enc, 1024, enc + len - 2 - 1024, 1024, len - 2, &got) == 0 || got != 3000,
+	      "irregular lines are no guess of 3000");
+	len = b64_encode(data, 3000, 76, "\r\n", true, enc);
+	memcpy(enc + len, "--\r\n", 4);
+	CHECK(mime_base64_size(enc, 1024, enc + len + 4 - 1024, 1024, len + 4, &got) == 0, "garbage at the end");
+}
+
 int main(void)
 {
 	char out[256], *s;
@@ -65,6 +153,7 @@ int main(void)
 		out[n] = '\0';
 		CHECK(strcmp(out, b64[i].want) == 0, "base64 %s -> %s", check_q(b64[i].in), check_q(out));
 	}
+	base64_pieces();
 	for (i = 0; i < sizeof(qp) / sizeof(qp[0]); i++) {
 		n = mime_qp_decode(qp[i].in, strlen(qp[i].in), out, qp[i].q);
 		out[n] = '\0';

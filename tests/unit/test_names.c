@@ -103,11 +103,13 @@ static const struct {
 	{ "007.eml", "007%2Eeml" },
 	{ "4294967296.eml", "4294967296%2Eeml" },
 	{ ".search", "%2Esearch" },
+	{ ".parts", "%2Eparts" },
 	{ "7.EML", "7.EML" },
 	{ "7.eml.", "7.eml." },
 	{ "a7.eml", "a7.eml" },
 	{ ".eml", ".eml" },
 	{ ".search2", ".search2" },
+	{ ".parts2", ".parts2" },
 	{ "&ADc-.eml", "%26ADc-.eml" },	/* "7" encoded: invalid, raw */
 };
 
@@ -154,7 +156,7 @@ static const char *const bad_fs[] = {
 	/* a names_tag tag is the tree's, never a typed name */
 	"x%~12345678", "%~", "a%~",
 	/* reserved for the mount's own entries */
-	"7.eml", "0.eml", "123.eml", ".search",
+	"7.eml", "0.eml", "123.eml", ".search", ".parts",
 };
 
 /* Hostile server names for the round trip, on top of the tables above. */

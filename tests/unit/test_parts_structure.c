@@ -69,7 +69,7 @@ int main(void)
 
 	s = open_with(&cfg, DOVECOT, &peer);
 	CHECK(s != NULL, "setup");
-	rc = session_fetch_structure(s, 7, &p);
+	rc = session_fetch_structure(s, 7, &p, NULL, NULL);
 	socksession_sent(peer, out, sizeof(out));
 	CHECK(strcmp(out, "1 UID FETCH 7 (BODYSTRUCTURE UID)\r\n") == 0, "sent %s", check_q(out));
 	CHECK(rc == 0, "rc %d", rc);
@@ -98,7 +98,7 @@ int main(void)
 	/* an answer for another UID only: none for ours */
 	s = open_with(&cfg, "* 1 FETCH (UID 8 BODYSTRUCTURE (\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1 NIL NIL "
 			    "NIL NIL))\r\n1 OK done\r\n", &peer);
-	rc = s != NULL ? session_fetch_structure(s, 7, &p) : -1;
+	rc = s != NULL ? session_fetch_structure(s, 7, &p, NULL, NULL) : -1;
 	CHECK(rc == -ENOENT, "other UID: %d", rc);
 	if (s != NULL)
 		session_close(s);
@@ -108,7 +108,7 @@ int main(void)
 	/* a single part: the body is part 1 */
 	s = open_with(&cfg, "* 1 FETCH (UID 7 BODYSTRUCTURE (\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1 NIL NIL "
 			    "NIL NIL))\r\n1 OK done\r\n", &peer);
-	rc = s != NULL ? session_fetch_structure(s, 7, &p) : -1;
+	rc = s != NULL ? session_fetch_structure(s, 7, &p, NULL, NULL) : -1;
 	CHECK(rc == 0 && strcmp(p.section, "1") == 0 && p.nchild == 0, "single: %d", rc);
 	if (rc == 0)
 		mime_part_clear(&p);
@@ -130,7 +130,7 @@ int main(void)
 			k += (size_t)snprintf(deep + k, sizeof(deep) - k, ") \"mixed\"");
 		k += (size_t)snprintf(deep + k, sizeof(deep) - k, "))\r\n1 OK done\r\n");
 		s = open_with(&cfg, deep, &peer);
-		rc = s != NULL ? session_fetch_structure(s, 7, &p) : -1;
+		rc = s != NULL ? session_fetch_structure(s, 7, &p, NULL, NULL) : -1;
 		CHECK(rc == -EPROTO, "deep: %d", rc);
 		if (s != NULL)
 			session_close(s);
