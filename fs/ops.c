@@ -359,8 +359,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	msg = !vfs_file_is_new(f);
 	if (msg)
 		fi->noflush = 1;	/* nothing to do at close for a message */
-	else
+	if (vfs_file_direct(fs->vfs, f)) {
+		/* its size may be wrong: reads go to the real end */
 		fi->direct_io = 1;
+		fi->keep_cache = 0;
+	}
 	if (msg && !size_changed)
 		push_body(fs, ino, f);
 	if (fuse_reply_open(req, fi) == -ENOENT) {

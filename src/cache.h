@@ -45,6 +45,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cache;
 struct cache_writer;
@@ -146,6 +147,9 @@ int cache_writer_add(struct cache_writer *w, const void *data, size_t len);
 int cache_writer_pwrite(struct cache_writer *w, uint64_t off, const void *data, size_t len);
 /* The end of the furthest byte written. */
 uint64_t cache_writer_len(const struct cache_writer *w);
+/* Read back up to LEN bytes at OFF of what W holds so far (the parts view
+ * serves a part while it is being decoded): the count, or -errno. */
+ssize_t cache_writer_pread(const struct cache_writer *w, void *buf, size_t len, uint64_t off);
 /* The writer's creator holds the claim on its key (cache_claim): a
  * failed commit gives the claim up. Writers without it never touch
  * another thread's claim. */

@@ -244,6 +244,22 @@ uint64_t cache_writer_len(const struct cache_writer *w)
 	return w->len;
 }
 
+ssize_t cache_writer_pread(const struct cache_writer *w, void *buf, size_t len, uint64_t off)
+{
+	ssize_t r;
+
+	if (w->failed)
+		return -EIO;
+	if (off >= w->len)
+		return 0;
+	if (len > w->len - off)
+		len = (size_t)(w->len - off);
+	do
+		r = pread(w->fd, buf, len, (off_t)(CACHE_DATA_OFF + off));
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
 void cache_writer_abort(struct cache_writer *w)
 {
 	if (w == NULL)

@@ -114,8 +114,10 @@ static const struct mime_part *find_body(const struct mime_part *p, const char *
 	return NULL;
 }
 
-/* Every part with a file name, under it; every part under its number
- * (leaves as files, message/rfc822 parts as directories). */
+/* Every part with a file name, under it (a file, a forwarded message too:
+ * one directory per part, so no directory has two names); every part
+ * under its number (leaves as files, message/rfc822 parts as
+ * directories). */
 static void walk(struct list *names, struct list *nums, const struct mime_part *p)
 {
 	if (is(p, "multipart", NULL)) {
@@ -129,7 +131,7 @@ static void walk(struct list *names, struct list *nums, const struct mime_part *
 		if (mime_safe_name(p->filename, 200, &safe) < 0)
 			names->oom = true;
 		else
-			add(names, safe, is(p, "message", "rfc822") ? MIME_MESSAGE : MIME_LEAF, p);
+			add(names, safe, MIME_LEAF, p);	/* a forwarded message too: NAME.eml */
 		free(safe);
 	}
 	if (p->section[0] != '\0')

@@ -12,9 +12,11 @@
  *   html          the same for text/html, when there is one
  *   NAME          every part that has a file name, under that name made
  *                 safe (mime_decode.h) and unique: a second "a.pdf" is
- *                 "a (2).pdf", and no attachment takes a name above
+ *                 "a (2).pdf", and no attachment takes a name above;
+ *                 always a file (a forwarded message: its bytes)
  *   1, 1.2, 2 ... every part also under its IMAP part number, for
  *                 scripts; a message/rfc822 part is a directory there
+ *                 (its only one: no directory has two names)
  *   raw           the whole message as stored, so that a message whose
  *                 structure is broken is never unreadable
  *

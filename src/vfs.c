@@ -20,6 +20,7 @@
 #include "tls_ctx.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_parts.h"
 #include "vfs_search.h"
 #include "vfs_bodies.h"
 #include "vfs_watch.h"
@@ -268,6 +269,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	pthread_mutex_init(&v->pend_lock, NULL);
 	aliases_init(&v->aliases);
 	vfs_views_init(v);
+	vfs_parts_init(v);
 	digests_init(&v->digests);
 	v->url = *url;
 	v->url.user = strdup(url->user);
@@ -346,6 +348,7 @@ out_free:
 	tree_destroy(&v->tree);
 	aliases_free(&v->aliases);
 	vfs_views_free(v);
+	vfs_parts_free(v);
 	digests_destroy(&v->digests);
 	free(v->url.user);
 	free(v->url.host);
@@ -390,6 +393,7 @@ void vfs_free(struct vfs *v)
 	pthread_mutex_destroy(&v->pend_lock);
 	aliases_free(&v->aliases);
 	vfs_views_free(v);
+	vfs_parts_free(v);
 	digests_destroy(&v->digests);
 	for (int i = 0; i < v->nns; i++)
 		free(v->ns_prefix[i]);

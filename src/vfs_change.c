@@ -748,6 +748,8 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 {
 	if (v->cfg->ro)
 		return -EROFS;
+	if (vfs_ino_is_parts(ino) && sa->set_size)
+		return -EPERM;	/* a part is read-only, like a message */
 	if (vfs_ino_is_view(ino))
 		return sa->set_size ? -EISDIR : vfs_getattr(v, ino, out);
 	if (vfs_ino_is_pending(ino))

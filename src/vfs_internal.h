@@ -48,6 +48,18 @@ struct views {
 	uint64_t tick;				/* guarded by lock: a use count, for the oldest */
 };
 
+/* The parts view's messages (vfs_parts.c): the last PARTS_MSGS taken
+ * apart, each known by a serial number that is part of its inodes. lock
+ * is a leaf (vfs_parts.h). */
+#define PARTS_MSGS 64
+struct parts_msg;
+struct parts_view {
+	pthread_mutex_t lock;
+	struct parts_msg *m[PARTS_MSGS];	/* guarded by lock; NULL: free */
+	uint32_t next_serial;			/* guarded by lock */
+	uint64_t tick;				/* guarded by lock: a use count, for the oldest */
+};
+
 struct vfs {
 	const struct config *cfg;	/* owned by the caller, immutable */
 	struct url url;			/* copy (strings owned here) */
@@ -91,6 +103,7 @@ struct vfs {
 	struct digests digests;		/* checksums of messages stored lately (digests.h; own lock) */
 
 	struct views views;		/* the search views' queries (vfs_search.h; own lock) */
+	struct parts_view parts;	/* messages taken apart (vfs_parts.h; own lock) */
 
 	pthread_mutex_t pend_lock;
 	struct vfs_pending *pending;	/* visible new files, guarded by pend_lock */
@@ -108,6 +121,11 @@ static inline bool vfs_ino_is_pending(uint64_t ino) { return (ino & VFS_PENDING_
 static inline bool vfs_ino_is_view(uint64_t ino)
 {
 	return (ino & (VFS_VIEW_BIT | VFS_PENDING_BIT | (1ULL << 61))) == VFS_VIEW_BIT;
+}
+/* The parts view's inodes are the views' kind 0 (vfs_parts.h). */
+static inline bool vfs_ino_is_parts(uint64_t ino)
+{
+	return vfs_ino_is_view(ino) && ((ino >> 58) & 3) == 0;
 }
 
 
@@ -136,6 +154,10 @@ struct vfs_file {
 	struct vfs_pending *pend;	/* a new message being written, else NULL */
 	bool writer;			/* opened for writing (pend only) */
 	bool lazy;			/* body not attached yet (vfs_file_attach); guarded by lock */
+	/* a part of the parts view (vfs_parts.c): its message (a reference
+	 * held until release) and entry; immutable, else NULL */
+	struct parts_msg *pm;
+	uint32_t pent;
 };
 
 #endif

@@ -132,6 +132,25 @@ int vfs_tree_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 	return rc;
 }
 
+int vfs_dirent_add(struct vfs_dirent **d, size_t *n, size_t *cap, const char *name, const struct vfs_attr *a)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct vfs_dirent *g = realloc(*d, nc * sizeof(**d));
+
+		if (g == NULL)
+			return -ENOMEM;
+		*d = g;
+		*cap = nc;
+	}
+	(*d)[*n].name = strdup(name);
+	if ((*d)[*n].name == NULL)
+		return -ENOMEM;
+	(*d)[*n].attr = *a;
+	(*n)++;
+	return 0;
+}
+
 void vfs_dirents_free(struct vfs_dirent *d, size_t n)
 {
 	size_t i;

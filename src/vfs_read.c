@@ -19,6 +19,7 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_parts.h"
 #include "vfs_base.h"
 #include "vfs_bodies.h"
 #include "vfs_gmail.h"
@@ -140,6 +141,10 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 	uint64_t to;
 	int rc, fw;
 
+	if (vfs_ino_is_parts(ino)) {
+		*size_changed = false;
+		return vfs_parts_open(v, ino, flags, out);
+	}
 	if (vfs_ino_is_view(ino))
 		return -EISDIR;
 	rc = open_once(v, ino, flags, out, size_changed);
@@ -505,6 +510,8 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 
 	if (f->pend != NULL)
 		return pending_read(f->pend, buf, size, off);
+	if (f->pm != NULL)
+		return vfs_parts_read(v, f, buf, size, off);
 	rc = vfs_file_attach(v, f, &sequential);	/* (op_read did it already) */
 	if (rc < 0)
 		return rc;
@@ -558,7 +565,7 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, char *buf, size_t size, uint
 
 int vfs_read_where(const struct vfs_file *f, size_t size, uint64_t off, int *fd, int64_t *pos, size_t *len)
 {
-	if (f->pend != NULL || f->fd < 0)
+	if (f->pend != NULL || f->pm != NULL || f->fd < 0)
 		return -ENOENT;
 	*fd = f->fd;
 	*pos = (int64_t)(CACHE_DATA_OFF + off);
@@ -576,11 +583,18 @@ bool vfs_file_is_new(const struct vfs_file *f)
 	return f->pend != NULL;
 }
 
+bool vfs_file_direct(struct vfs *v, const struct vfs_file *f)
+{
+	return f->pend != NULL || (f->pm != NULL && !vfs_parts_size_sure(v, f));
+}
+
 void vfs_release(struct vfs *v, struct vfs_file *f)
 {
 	if (f == NULL)
 		return;
 	if (f->pend != NULL)
 		pending_release(v, f->pend, f->writer);
+	if (f->pm != NULL)
+		vfs_parts_release(v, f);
 	vfs_file_free(f);
 }

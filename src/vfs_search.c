@@ -18,6 +18,7 @@
 #include "vfs_base.h"
 #include "vfs_internal.h"
 #include "vfs_lookup.h"
+#include "vfs_parts.h"
 #include "vfs_resync.h"
 #include "vfs_search.h"
 
@@ -767,26 +768,6 @@ static int view_lookup(struct vfs *v, uint64_t parent, const char *name, struct 
 
 /* ---- readdir ------------------------------------------------------------- */
 
-static int dirent_add(struct vfs_dirent **d, size_t *n, size_t *cap, const char *name,
-		      const struct vfs_attr *a)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct vfs_dirent *g = realloc(*d, nc * sizeof(**d));
-
-		if (g == NULL)
-			return -ENOMEM;
-		*d = g;
-		*cap = nc;
-	}
-	(*d)[*n].name = strdup(name);
-	if ((*d)[*n].name == NULL)
-		return -ENOMEM;
-	(*d)[*n].attr = *a;
-	(*n)++;
-	return 0;
-}
-
 /* The parent of view directory INO, for "..". Tree lock held. */
 static uint64_t view_parent(const struct tree *t, uint64_t ino)
 {
@@ -827,7 +808,7 @@ static int view_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, si
 
 	pthread_mutex_lock(&t->lock);
 	view_attr(v, ino, &a);
-	rc = dirent_add(&d, &n, &cap, ".", &a);
+	rc = vfs_dirent_add(&d, &n, &cap, ".", &a);
 	if (rc == 0) {
 		uint64_t p = view_parent(t, ino);
 
@@ -835,7 +816,7 @@ static int view_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, si
 			view_attr(v, p, &a);
 		else
 			vfs_dir_attr(v, tree_ino_node(p), &a);
-		rc = dirent_add(&d, &n, &cap, "..", &a);
+		rc = vfs_dirent_add(&d, &n, &cap, "..", &a);
 	}
 	/* the mirrors of child mailboxes with results under them */
 	if (rc == 0 && has != NULL) {
@@ -849,7 +830,7 @@ static int view_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, si
 			if (t->nodes[c].hidden || !mark[c])
 				continue;
 			view_attr(v, view_ino(VIEW_MIRROR, serial, c), &a);
-			rc = dirent_add(&d, &n, &cap, t->nodes[c].fsname, &a);
+			rc = vfs_dirent_add(&d, &n, &cap, t->nodes[c].fsname, &a);
 		}
 	}
 	/* the results that the listing holds (a newer one shows when the
@@ -865,7 +846,7 @@ static int view_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, si
 		vfs_msg_attr(v, node, &t->nodes[node], m, &a);
 		a.alias = true;
 		snprintf(name, sizeof(name), "%" PRIu32 ".eml", uids[i]);
-		rc = dirent_add(&d, &n, &cap, name, &a);
+		rc = vfs_dirent_add(&d, &n, &cap, name, &a);
 	}
 	pthread_mutex_unlock(&t->lock);
 out:
@@ -890,10 +871,12 @@ int vfs_search_check(const char *query, char *why, size_t len)
 	return rc;
 }
 
-/* ---- the public three ----------------------------------------------------- */
+/* ---- the public three (the parts view's inodes and name go to vfs_parts.c) -- */
 
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
+	if (vfs_ino_is_parts(parent) || (!vfs_ino_is_view(parent) && strcmp(name, VFS_PARTS_NAME) == 0))
+		return vfs_parts_lookup(v, parent, name, out);
 	if (vfs_ino_is_view(parent) || strcmp(name, VFS_VIEW_NAME) == 0)
 		return view_lookup(v, parent, name, out);
 	return vfs_tree_lookup(v, parent, name, out);
@@ -901,11 +884,15 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr
 
 int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 {
+	if (vfs_ino_is_parts(ino))
+		return vfs_parts_getattr(v, ino, out);
 	return vfs_ino_is_view(ino) ? view_getattr(v, ino, out) : vfs_tree_getattr(v, ino, out);
 }
 
 int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *n)
 {
+	if (vfs_ino_is_parts(ino))
+		return vfs_parts_readdir(v, ino, out, n);
 	return vfs_ino_is_view(ino) ? view_readdir(v, ino, out, n) : vfs_tree_readdir(v, ino, out, n);
 }
 
@@ -915,10 +902,10 @@ int vfs_view_real_dir(struct vfs *v, uint64_t parent, const char *name, uint64_t
 {
 	uint32_t node, uv, uid = vfs_parse_msg_name(name), *uids = NULL;
 	size_t n = 0;
-	int rc = view_check(v, parent);
+	int rc = vfs_ino_is_parts(parent) ? -EPERM : view_check(v, parent);
 
 	if (rc < 0)
-		return rc;
+		return rc;	/* nothing in .parts is removed or moved */
 	if (msgs_node(parent, &node) < 0)
 		return -EPERM;
 	/* only a name the view shows, of the listing's UIDVALIDITY: never a

@@ -18,6 +18,7 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_parts.h"
 #include "vfs_base.h"
 #include "vfs_flags.h"
 #include "vfs_gmail.h"
@@ -220,6 +221,8 @@ int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size
 	 * ls -l ask once per directory instead of twice per file */
 	if (strncmp(name, "user.", 5) != 0)
 		return -EOPNOTSUPP;
+	if (vfs_ino_is_parts(ino))
+		return vfs_parts_getxattr(v, ino, name, val, len);
 	if (vfs_ino_is_pending(ino) || vfs_ino_is_view(ino))
 		return -ENODATA;	/* set before close, applied by APPEND; a view has none */
 	rc = vfs_gmail_resolve(v, &ino);
@@ -247,6 +250,8 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
 
 	if (rc < 0)
 		return rc;
+	if (vfs_ino_is_parts(ino))
+		return vfs_parts_listxattr(v, ino, list, len);
 	if (vfs_ino_is_view(ino)) {
 		*list = NULL;	/* a search view has no attributes */
 		*len = 0;

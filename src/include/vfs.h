@@ -118,6 +118,11 @@ int vfs_next_msgs(struct vfs *v, uint64_t ino, uint64_t *out, int max);
 int vfs_open_if_cached(struct vfs *v, uint64_t ino, uint64_t max, struct vfs_file **out);
 /* True for a new file being written (it needs flush at close). */
 bool vfs_file_is_new(const struct vfs_file *f);
+/* True when the kernel must not trust the size it was given for F: reads
+ * go past it to the real end (a new file; a part of the parts view whose
+ * size was told from its two ends and is not yet decoded, imapfs.1
+ * PARTS). Asked once, at open. */
+bool vfs_file_direct(struct vfs *v, const struct vfs_file *f);
 
 /* Extended attributes. getxattr: the value in a malloc'd *VAL of *LEN bytes
  * (not NUL-terminated); -ENODATA when absent. listxattr: NUL-separated names. */

@@ -151,6 +151,70 @@ def msg_big(subject, size, seed):
                      ctype="application/octet-stream")
 
 
+def msg_nested(subject, pdf, inner_bin=b"inner attachment\x00\x01\xff"):
+    """What mail clients send, for the parts view: multipart/mixed holding
+    an alternative (quoted-printable ISO-8859-1 text, base64 UTF-8 html),
+    PDF with an RFC 2231 name in two continuations, a forwarded message
+    (itself mixed, with an RFC 2047-named attachment), a second
+    attachment of the same name, and names a directory must not take."""
+    b1, b2, b3 = "==outer==", "==alt==", "==inner=="
+    html = "<p>Gr\u00fc\u00dfe aus K\u00f6ln \u20ac</p>\r\n".encode("utf-8")
+    return _lines(
+        *_hdr(subject), "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="%s"' % b1, "",
+        "--" + b1, 'Content-Type: multipart/alternative; boundary="%s"' % b2, "",
+        "--" + b2, "Content-Type: text/plain; charset=iso-8859-1",
+        "Content-Transfer-Encoding: quoted-printable", "",
+        "Gr=FC=DFe aus K=F6ln, the rates are attached. A long line that is =",
+        "soft-broken in the middle.", "Trailing blank=20", "",
+        "--" + b2, "Content-Type: text/html; charset=utf-8",
+        "Content-Transfer-Encoding: base64", "",
+        _b64_lines(html), "",
+        "--" + b2 + "--", "",
+        "--" + b1, "Content-Type: application/pdf",
+        "Content-Transfer-Encoding: base64",
+        "Content-Disposition: attachment;",
+        " filename*0*=utf-8''%E2%82%AC%20rates%20for%20;",
+        " filename*1*=2024.pdf", "",
+        _b64_lines(pdf), "",
+        "--" + b1, "Content-Type: message/rfc822",
+        'Content-Disposition: attachment; filename="fwd.eml"', "",
+        "From: carol@example.org", "Subject: the forwarded one", "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="%s"' % b3, "",
+        "--" + b3, "Content-Type: text/plain; charset=utf-8", "",
+        "inner text body", "",
+        "--" + b3, "Content-Type: application/octet-stream",
+        "Content-Transfer-Encoding: base64",
+        'Content-Disposition: attachment; filename="=?UTF-8?B?w7xiZXIuYmlu?="', "",
+        _b64_lines(inner_bin), "",
+        "--" + b3 + "--", "",
+        "--" + b1, "Content-Type: application/pdf; name=\"\u20ac rates for 2024.pdf\"",
+        "Content-Transfer-Encoding: base64", "",
+        _b64_lines(b"the second one"), "",
+        "--" + b1, "Content-Type: text/plain; name=\"../../etc/passwd\"",
+        "Content-Disposition: attachment", "",
+        "not a password file", "",
+        "--" + b1, "Content-Type: text/plain; name=\"header\"",
+        "Content-Disposition: attachment", "",
+        "an attachment called header", "",
+        "--" + b1 + "--", "")
+
+
+def msg_broken_mime(subject):
+    """A multipart whose closing boundary never comes, a base64 part with
+    garbage, an unknown charset, and quoted-printable cut mid-escape."""
+    b = "zz"
+    return _lines(
+        *_hdr(subject), "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="%s"' % b, "",
+        "--" + b, "Content-Type: text/plain; charset=x-unknown-charset",
+        "Content-Transfer-Encoding: base64", "",
+        "R3L8/t9l!!!IGF1cw==", "",
+        "--" + b, 'Content-Type: application/octet-stream; name="cut.bin"',
+        "Content-Transfer-Encoding: quoted-printable", "",
+        "abc=", "def=4")
+
+
 # Subjects in RFC 2047 form.
 SUBJ_UTF8_B = "=?UTF-8?B?%s?=" % base64.b64encode(
     "Grüße – Übersicht 日本".encode()).decode()

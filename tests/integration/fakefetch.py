@@ -1,7 +1,8 @@
 """FETCH and UID FETCH for the scripted server's session (fakeserver.py
 _Session inherits _FetchCommands): metadata items, BODY[] sections and
-partial bodies, CONDSTORE's CHANGEDSINCE and MODSEQ, and the broken
-answers fs.garbage asks for. Runs on the session's thread; uses the
+partial bodies, CONDSTORE's CHANGEDSINCE and MODSEQ, the broken answers
+fs.garbage asks for, and the scripted MIME shapes of fs.structures
+(BODYSTRUCTURE and numbered sections). Runs on the session's thread; uses the
 session's send, caps, _mailbox and state.
 """
 
@@ -102,11 +103,16 @@ class _FetchCommands:
             parts = self._meta_parts(m, items)
             if since is not None or "MODSEQ" in items:
                 parts.append(b"MODSEQ (%d)" % m.modseq)
+            shape = self.srv.structures.get(m.uid)
+            if "BODYSTRUCTURE" in items and shape is not None:
+                parts.append(b"BODYSTRUCTURE " + shape[0])
             for bm in re.finditer(r"BODY(?:\.PEEK)?\[([^\]]*)\](?:<(\d+)"
                                   r"\.(\d+)>)?", items):
                 section = bm.group(1)
                 data = m.body
-                if section == "HEADER":
+                if shape is not None and section in shape[1]:
+                    data = shape[1][section]
+                elif section == "HEADER":
                     i = data.find(b"\r\n\r\n")
                     data = data[:i + 4] if i >= 0 else data
                 elif section == "TEXT":

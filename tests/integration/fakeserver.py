@@ -15,6 +15,9 @@
                            "body-endless": valid untagged lines, 20 a
                            second, for ever; "body-half-bye": half the
                            literal, then "* BYE", the connection left open)
+    fs.structures = {7: (b'("TEXT" "PLAIN" ...)', {"1": b"..."})}
+                           UID 7's BODYSTRUCTURE answer as given (garbage
+                           too) and the bytes of its BODY[section]s
     fs.append_refusal = b"NO Message contains invalid header"
                            answer every APPEND with this (after its
                            literal); fs.refused lists (mailbox, bytes)
@@ -164,6 +167,9 @@ class FakeServer(Listener):
             }
         self.mailboxes = mailboxes
         self.garbage = set()
+        # UID -> (BODYSTRUCTURE text, {section: bytes}): what a FETCH of
+        # BODYSTRUCTURE and of BODY[section] answers (the parts view)
+        self.structures = {}
         self.commands = []
         self.events = []
         self._conn_no = 0

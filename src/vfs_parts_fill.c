@@ -1,0 +1,414 @@
+/*
+ * vfs_parts_fill — the parts view's bytes (vfs_parts.h): a part fetched
+ * alone, in windows that grow as the reader goes on (the first 32 KiB,
+ * so head -c stays under 64 KiB), decoded from base64 or quoted-printable
+ * as it comes, text converted to UTF-8 at its end, and kept in the body
+ * cache; the sizes of parts before they are read, in one UID FETCH for a
+ * whole listing; reading.
+ */
+#include "cache.h"
+#include "log.h"
+#include "pool.h"
+#include "vfs_base.h"
+#include "vfs_parts.h"
+#include "vfs_parts_int.h"
+#include "vfs_resync.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void parts_take(struct parts_msg *pm)
+{
+	while (pm->busy)
+		pthread_cond_wait(&pm->cond, &pm->lock);
+	pm->busy = true;
+}
+
+void parts_give(struct parts_msg *pm)
+{
+	pm->busy = false;
+	pthread_cond_broadcast(&pm->cond);
+}
+
+
+/* OP on a session with PM's mailbox selected, its UIDVALIDITY checked;
+ * once more on a new connection when the connection broke (a FETCH with
+ * .PEEK changes nothing). No lock held. */
+int parts_run(struct vfs *v, const struct parts_msg *pm, struct op *op)
+{
+	struct session *s;
+	int rc = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool broken;
+
+		rc = vfs_session_checked(v, pm->node, pm->mailbox, pm->uv, pm->uid, &s);
+		if (rc < 0)
+			return rc;
+		if (op->top != NULL)
+			rc = session_fetch_structure(s, pm->uid, op->top, op->header, op->hlen);
+		else
+			rc = session_fetch_sections(s, pm->uid, op->req, op->n);
+		broken = rc < 0 && session_broken(s);
+		pool_checkin(v->pool, s);
+		if (!broken || attempt > 0)
+			break;
+		log_info("%s: connection lost while reading UID %u's parts; trying once more", pm->mailbox,
+			 pm->uid);
+	}
+	if (rc == -ENOENT)
+		log_err("%s: UID %u no longer exists on the server", pm->mailbox, pm->uid);
+	return rc;
+}
+
+/* The decoded bytes DATA (LEN) into fill F's writer, made when needed.
+ * Busy held, no lock. */
+static int fill_write(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char *data, size_t len)
+{
+	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
+			       .claim = (uint32_t)(f->enc_size + 1) };
+	int rc = 0;
+
+	if (f->w == NULL)
+		rc = cache_writer_new(v->cache, &k, &f->w);
+	if (rc == 0 && len > 0)
+		rc = cache_writer_add(f->w, data, len);
+	return rc;
+}
+
+/* LEN bytes of F's section (LAST: the end of it) decoded into F. At the
+ * end the fill is committed to the cache and done; a size told before
+ * that turns out other is logged and the kernel told. Busy held, no
+ * lock. */
+int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char *in, size_t len, bool last)
+{
+	char *out = NULL, *joined = NULL;
+	size_t nout = 0;
+	bool changed = false;
+	int rc = 0, fd = -1;
+
+	switch (f->mode) {
+	case PM_BYTES:
+		out = (char *)in;
+		nout = len;
+		break;
+	case PM_BASE64:
+		out = malloc(mime_base64_max(len) + 1);
+		if (out == NULL)
+			return -ENOMEM;
+		nout = mime_base64_step(&f->b64, in, len, out);
+		break;
+	case PM_QP: {
+		/* whole lines only, but at the end: "=" and "=4" cut by the
+		 * window's end are the start of an escape */
+		size_t all = f->ncarry + len, cut = all;
+
+		joined = malloc(all + 1);
+		out = malloc(all + 1);
+		if (joined == NULL || out == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (f->ncarry)
+			memcpy(joined, f->carry, f->ncarry);
+		if (len)
+			memcpy(joined + f->ncarry, in, len);
+		if (!last) {
+			while (cut > 0 && joined[cut - 1] != '\n')
+				cut--;
+		}
+		nout = mime_qp_decode(joined, cut, out, false);
+		free(f->carry);
+		f->carry = NULL;
+		f->ncarry = all - cut;
+		if (f->ncarry) {
+			f->carry = malloc(f->ncarry);
+			if (f->carry == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			memcpy(f->carry, joined + cut, f->ncarry);
+		}
+		break;
+	}
+	}
+	if (f->charset != NULL) {
+		/* converted whole at the end: a charset's state spans lines */
+		char *g = realloc(f->conv, f->nconv + nout + 1);
+
+		if (g == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		f->conv = g;
+		if (nout)
+			memcpy(f->conv + f->nconv, out, nout);
+		f->nconv += nout;
+		if (last) {
+			char *u = NULL;
+			size_t ulen = 0;
+
+			rc = mime_to_utf8(f->charset, f->conv, f->nconv, &u, &ulen);
+			if (rc == 0)
+				rc = fill_write(v, pm, f, u, ulen);
+			free(u);
+			free(f->conv);
+			f->conv = NULL;
+			f->nconv = 0;
+		}
+	} else {
+		rc = fill_write(v, pm, f, out, nout);
+	}
+	if (rc < 0)
+		goto out;
+	if (last) {
+		struct cache_writer *w = f->w;
+		uint64_t got = cache_writer_len(w);
+
+		pthread_mutex_lock(&pm->lock);
+		f->w = NULL;	/* readers wait for DONE now */
+		pthread_mutex_unlock(&pm->lock);
+		rc = cache_writer_commit(w, &fd);
+		pthread_mutex_lock(&pm->lock);
+		if (rc == 0) {
+			changed = f->size_known && f->size != got;
+			if (changed)
+				log_warn("%s: UID %u: part %s is %" PRIu64 " bytes decoded, not %" PRIu64
+					 " as its two ends said", pm->mailbox, pm->uid, f->section, got, f->size);
+			f->fd = fd;
+			f->size = got;
+			f->size_known = true;
+			f->done = true;
+		}
+		pthread_mutex_unlock(&pm->lock);
+		if (changed)
+			vfs_notify_inode(v, parts_ino(pm->serial, f->entry + 1));
+	} else {
+		pthread_mutex_lock(&pm->lock);
+		f->decoded = cache_writer_len(f->w);
+		pthread_mutex_unlock(&pm->lock);
+	}
+out:
+	if (out != in)
+		free(out);
+	free(joined);
+	return rc;
+}
+
+/* The next window of F's section, decoded. Busy held, no lock. */
+static int fill_step(struct vfs *v, struct parts_msg *pm, struct pfill *f)
+{
+	struct session_section r = { .section = f->section, .off = f->enc_off, .len = f->window };
+	struct op op = { .req = &r, .n = 1 };
+	bool last;
+	int rc;
+
+	/* one byte past what the structure says is left: a short answer is
+	 * the end, without asking once more for nothing */
+	if (f->enc_size > f->enc_off && f->enc_size - f->enc_off + 1 < r.len)
+		r.len = (uint32_t)(f->enc_size - f->enc_off + 1);
+	rc = parts_run(v, pm, &op);
+	if (rc == 0 && r.buf == NULL) {
+		log_err("%s: UID %u: the server sent nothing for part %s", pm->mailbox, pm->uid, f->section);
+		rc = -EIO;
+	}
+	if (rc < 0)
+		return rc;
+	last = r.got < r.len;
+	rc = parts_feed(v, pm, f, r.buf, r.got, last);
+	if (rc == 0) {
+		f->enc_off += r.got;
+		if (f->window < LAST_WINDOW)
+			f->window *= 2;
+	}
+	free(r.buf);
+	return rc;
+}
+
+/* Is F's decoded part in the cache (a part read on an earlier mount)?
+ * Busy held, no lock. */
+static void fill_cached(struct vfs *v, struct parts_msg *pm, struct pfill *f)
+{
+	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
+			       .claim = (uint32_t)(f->enc_size + 1) };
+	uint64_t len;
+	int fd;
+
+	if (cache_get(v->cache, &k, false, &fd, &len) < 0)
+		return;
+	pthread_mutex_lock(&pm->lock);
+	f->fd = fd;
+	f->size = len;
+	f->size_known = true;
+	f->done = true;
+	pthread_mutex_unlock(&pm->lock);
+}
+
+/* ---- sizes ------------------------------------------------------------------ */
+
+/* Make the sizes of the fills WANT[0..N) known: from the cache, else in
+ * one UID FETCH (a base64 part's two ends; a part of up to WHOLE_MAX
+ * whole, decoded and kept), else by decoding the part to its end. Lock
+ * not held. */
+int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n)
+{
+	struct session_section *req = NULL;
+	int *of = NULL, *large = NULL;
+	size_t nreq = 0, nlarge = 0, i;
+	int rc = 0;
+
+	pthread_mutex_lock(&pm->lock);
+	for (i = 0; i < n && (pm->fill[want[i]].size_known || pm->fill[want[i]].done); i++)
+		;
+	if (i == n) {
+		pthread_mutex_unlock(&pm->lock);
+		return 0;
+	}
+	parts_take(pm);
+	pthread_mutex_unlock(&pm->lock);
+
+	req = calloc(2 * n + 1, sizeof(*req));
+	of = calloc(2 * n + 1, sizeof(*of));
+	large = calloc(n + 1, sizeof(*large));
+	if (req == NULL || of == NULL || large == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct pfill *f = &pm->fill[want[i]];
+		bool seen = false;
+
+		for (size_t k = 0; k < i; k++)
+			seen = seen || want[k] == want[i];
+		if (seen || f->size_known || f->done)
+			continue;
+		fill_cached(v, pm, f);
+		if (f->done)
+			continue;
+		if (f->enc_off > 0) {
+			large[nlarge++] = want[i];	/* a read has begun it */
+		} else if (f->mode == PM_BASE64 && f->charset == NULL && f->enc_size > 2 * PROBE) {
+			req[nreq] = (struct session_section){ .section = f->section, .off = 0, .len = PROBE };
+			of[nreq++] = want[i];
+			req[nreq] = (struct session_section){ .section = f->section, .off = f->enc_size - PROBE,
+							      .len = PROBE };
+			of[nreq++] = want[i];
+		} else if (f->enc_size <= WHOLE_MAX) {
+			req[nreq] = (struct session_section){ .section = f->section,
+							      .max = f->enc_size ? (uint32_t)f->enc_size * 2 + 4096
+										 : HEADER_MAX };
+			of[nreq++] = want[i];
+		} else {
+			large[nlarge++] = want[i];
+		}
+	}
+	if (nreq > 0) {
+		struct op op = { .req = req, .n = nreq };
+
+		rc = parts_run(v, pm, &op);
+	}
+	for (i = 0; rc == 0 && i < nreq; i++) {
+		struct pfill *f = &pm->fill[of[i]];
+		uint64_t size;
+
+		if (req[i].buf == NULL) {
+			log_err("%s: UID %u: the server sent nothing for part %s", pm->mailbox, pm->uid, f->section);
+			continue;
+		}
+		if (req[i].len == 0) {
+			if (parts_feed(v, pm, f, req[i].buf, req[i].got, true) == 0)
+				f->enc_off = req[i].got;
+		} else if (req[i].off == 0 && i + 1 < nreq && of[i + 1] == of[i] && req[i + 1].buf != NULL) {
+			if (mime_base64_size(req[i].buf, req[i].got, req[i + 1].buf, req[i + 1].got, f->enc_size,
+					     &size) == 1) {
+				pthread_mutex_lock(&pm->lock);
+				f->size = size;
+				f->size_known = true;
+				f->guessed = true;
+				pthread_mutex_unlock(&pm->lock);
+			} else {
+				large[nlarge++] = of[i];	/* lines not all alike: decode it */
+			}
+			i++;
+		}
+	}
+	/* the rest: decoded to the end once, and kept */
+	for (i = 0; rc == 0 && i < nlarge; i++)
+		while (rc == 0 && !pm->fill[large[i]].done)
+			rc = fill_step(v, pm, &pm->fill[large[i]]);
+out:
+	for (i = 0; req != NULL && i < nreq; i++)
+		free(req[i].buf);
+	free(req);
+	free(of);
+	free(large);
+	pthread_mutex_lock(&pm->lock);
+	parts_give(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+ssize_t vfs_parts_read(struct vfs *v, struct vfs_file *vf, char *buf, size_t size, uint64_t off)
+{
+	struct parts_msg *pm = vf->pm;
+	struct pfill *f;
+	ssize_t r;
+	int fd, rc;
+
+	pthread_mutex_lock(&pm->lock);
+	f = &pm->fill[pm->e[vf->pent].fill];
+	for (;;) {
+		if (f->done) {
+			fd = f->fd;
+			pthread_mutex_unlock(&pm->lock);
+			/* FD lives as long as PM, which VF holds */
+			if (off >= f->size)
+				return 0;
+			if (size > f->size - off)
+				size = (size_t)(f->size - off);
+			do
+				r = pread(fd, buf, size, (off_t)(CACHE_DATA_OFF + off));
+			while (r < 0 && errno == EINTR);
+			return r < 0 ? -errno : r;
+		}
+		if (f->w != NULL && f->decoded >= off + size) {
+			r = cache_writer_pread(f->w, buf, size, off);
+			pthread_mutex_unlock(&pm->lock);
+			return r;
+		}
+		if (pm->busy) {
+			pthread_cond_wait(&pm->cond, &pm->lock);
+			continue;
+		}
+		parts_take(pm);
+		pthread_mutex_unlock(&pm->lock);
+		rc = fill_step(v, pm, f);
+		pthread_mutex_lock(&pm->lock);
+		parts_give(pm);
+		if (rc < 0) {
+			pthread_mutex_unlock(&pm->lock);
+			return rc == -ENOENT ? -ESTALE : rc;
+		}
+	}
+}
+
+bool vfs_parts_size_sure(struct vfs *v, const struct vfs_file *vf)
+{
+	struct parts_msg *pm = vf->pm;
+	const struct pfill *f;
+	bool sure;
+
+	(void)v;
+	pthread_mutex_lock(&pm->lock);
+	f = &pm->fill[pm->e[vf->pent].fill];
+	sure = f->done || (f->size_known && !f->guessed);
+	pthread_mutex_unlock(&pm->lock);
+	return sure;
+}
+
