@@ -44,7 +44,11 @@ void cmd_usage(FILE *out)
 		"  from: to: cc: subject: body: text: (a bare word is text:)  header:NAME:VALUE\n"
 		"  after: before: on: (YYYY-MM-DD)  larger: smaller: (bytes; k, M, G)\n"
 		"  is:seen|unseen|flagged|answered|draft|deleted  keyword:NAME  uid:1:100,200\n"
-		"  e.g. 'from:alice body:invoice after:2024-01-01', 'is:unseen -from:noreply'\n");
+		"  e.g. 'from:alice body:invoice after:2024-01-01', 'is:unseen -from:noreply'\n"
+		"\nPARTS: MNT/MAILBOX/.parts/UID/ is message UID taken apart: header, text\n"
+		"(UTF-8), html, raw, each attachment by its file name, each part by its\n"
+		"number (1, 1.2, 2; a forwarded message is a directory); a part is fetched\n"
+		"alone, decoded, and cached. e.g. cp MNT/INBOX/.parts/42/report.pdf .\n");
 	fprintf(out, "\nSee imapfs(1).\n");
 }
 

@@ -54,6 +54,21 @@ def _msg(msgid, frm, subject, epoch, body, to="Bob <bob@example.org>"):
 
 
 NOW = int(time.time())
+INVOICE_PDF = b"%PDF-1.4\n" + bytes(range(256)) * 300
+
+
+def _with_attachment(body, fname, data):
+    """BODY (from _msg) made multipart/mixed: its text, then DATA as an
+    attachment named FNAME, base64 in lines of 76."""
+    head, text = body.split(b"\r\n\r\n", 1)
+    head = re.sub(rb"(?im)^Content-Type:.*$", b'Content-Type: multipart/mixed; boundary="==b=="',
+                  head)
+    return corpus._lines(
+        head, "", "--==b==", "Content-Type: text/plain; charset=us-ascii", "", text,
+        "--==b==", "Content-Type: application/pdf",
+        "Content-Transfer-Encoding: base64",
+        'Content-Disposition: attachment; filename="%s"' % fname, "",
+        corpus._b64_lines(data), "--==b==--")
 
 # mailbox -> [(msgid, From, Subject, INTERNALDATE, flags, extra)]
 SEED = {
@@ -62,7 +77,8 @@ SEED = {
         ("in-q3", "Boss <%s>" % BOSS, "Q3 numbers", _epoch(2024, 6, 1), (),
          {}),
         ("in-invoice", "Alice <alice@example.org>", "invoice 2025-117",
-         _epoch(2025, 7, 15), (), {"body": ["The Invoice is attached."]}),
+         _epoch(2025, 7, 15), (), {"body": ["The Invoice is attached."],
+                                   "attach": ("invoice-2025-117.pdf", INVOICE_PDF)}),
         ("in-again", "carol@example.org", "hello again",
          _epoch(2024, 11, 20), (), {}),
         ("in-recent", "dave@example.org", "Re: hello", NOW - 2 * DAY, (), {}),
@@ -125,6 +141,8 @@ def seed(s, c, home):
             body = _msg(msgid, frm, subj, when,
                         extra.get("body", ["text of %s" % msgid]),
                         to=extra.get("to", "Bob <bob@example.org>"))
+            if "attach" in extra:
+                body = _with_attachment(body, *extra["attach"])
             imaputil.append_uid(c, box, body, flags,
                                 imaputil.internaldate_str(when))
             where[_mid(msgid)] = box
@@ -396,6 +414,18 @@ def check_search(x):
     _unchanged(x)
 
 
+def check_parts(x):
+    """The invoice's PDF saved from the parts view, byte for byte, and its
+    attributes shown; nothing changed on the server."""
+    with open(x.path("invoice-2025-117.pdf"), "rb") as f:
+        assert f.read() == INVOICE_PDF
+    assert x.uid["in-invoice"] == 4713, x.uid   # the recipe names it
+    out = x.result.stdout
+    assert 'user.mime.filename="invoice-2025-117.pdf"' in out, out
+    assert 'user.mime.type="application/pdf"' in out, out
+    _unchanged(x)
+
+
 CHECKERS = [
     (r"\Amkdir -p ~/mail\n\Z", check_mkdir_mail),
     (r"^ls ~/mail .*\n(.*\n)*rsync -a ~/mail/ ~/mail-backup/", check_tour_readme),
@@ -413,6 +443,7 @@ CHECKERS = [
     (r"\Arsync -aX ~/mail/ ~/mail-backup/\n\Z", check_backup_x),
     (r"\Arsync -aH ~/gmail/ ~/gmail-backup/\n\Z", check_gmail_backup),
     (r"\Als ~/mail/INBOX/\.search/", check_search),
+    (r"\A# save the PDFs", check_parts),
 ]
 
 
