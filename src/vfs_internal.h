@@ -52,12 +52,14 @@ struct views {
  * apart, each known by a serial number that is part of its inodes. lock
  * is a leaf (vfs_parts.h). */
 #define PARTS_MSGS 64
+#define PARTS_FDS 256	/* more done parts than this are reopened from the cache by their readers */
 struct parts_msg;
 struct parts_view {
 	pthread_mutex_t lock;
 	struct parts_msg *m[PARTS_MSGS];	/* guarded by lock; NULL: free */
 	uint32_t next_serial;			/* guarded by lock */
 	uint64_t tick;				/* guarded by lock: a use count, for the oldest */
+	uint64_t fds;				/* __atomic: fds the done parts hold */
 };
 
 struct vfs {
@@ -155,7 +157,8 @@ struct vfs_file {
 	bool writer;			/* opened for writing (pend only) */
 	bool lazy;			/* body not attached yet (vfs_file_attach); guarded by lock */
 	/* a part of the parts view (vfs_parts.c): its message (a reference
-	 * held until release) and entry; immutable, else NULL */
+	 * held until release) and entry; immutable, else NULL. FD is then
+	 * the part's cache entry once done, guarded by the message's lock */
 	struct parts_msg *pm;
 	uint32_t pent;
 };

@@ -37,15 +37,17 @@ void vfs_parts_init(struct vfs *v)
 	v->parts.next_serial = 1;
 }
 
-static void pm_free(struct parts_msg *pm)
+static void pm_free(struct vfs *v, struct parts_msg *pm)
 {
 	if (pm == NULL)
 		return;
 	for (size_t i = 0; i < pm->nfill; i++) {
 		struct pfill *f = &pm->fill[i];
 
-		if (f->fd >= 0)
+		if (f->fd >= 0) {
 			close(f->fd);
+			__atomic_sub_fetch(&v->parts.fds, 1, __ATOMIC_SEQ_CST);
+		}
 		cache_writer_abort(f->w);
 		free(f->key);
 		free(f->carry);
@@ -65,7 +67,7 @@ static void pm_free(struct parts_msg *pm)
 void vfs_parts_free(struct vfs *v)
 {
 	for (int i = 0; i < PARTS_MSGS; i++)
-		pm_free(v->parts.m[i]);
+		pm_free(v, v->parts.m[i]);
 	pthread_mutex_destroy(&v->parts.lock);
 }
 
@@ -77,7 +79,7 @@ static void pm_unref(struct vfs *v, struct parts_msg *pm)
 	last = --pm->refs == 0;
 	pthread_mutex_unlock(&v->parts.lock);
 	if (last)
-		pm_free(pm);
+		pm_free(v, pm);
 }
 
 /* Message SERIAL, referenced (pm_unref), or NULL when dropped. */
@@ -143,7 +145,7 @@ static int pm_get(struct vfs *v, uint32_t node, uint32_t uid, uint32_t uv, int64
 	pv->m[slot] = pm;
 	*serial = pm->serial;
 	pthread_mutex_unlock(&pv->lock);
-	pm_free(old);
+	pm_free(v, old);
 	return 0;
 }
 
@@ -175,7 +177,9 @@ static int fill_for(struct parts_msg *pm, const struct pent *e, uint32_t idx)
 		else if (strcmp(e->part->encoding, "quoted-printable") == 0)
 			mode = PM_QP;
 	}
-	if ((e->kind == MIME_TEXT || e->kind == MIME_HTML) && !passthrough_charset(e->part->charset))
+	/* converted whole at its end: held in memory until then */
+	if ((e->kind == MIME_TEXT || e->kind == MIME_HTML) && !passthrough_charset(e->part->charset) &&
+	    e->part->size <= CONV_MAX)
 		charset = e->part->charset;
 	for (size_t i = 0; i < pm->nfill; i++)
 		if (strcmp(pm->fill[i].section, sec) == 0 && (pm->fill[i].charset == NULL) == (charset == NULL))

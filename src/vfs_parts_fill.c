@@ -65,6 +65,41 @@ int parts_run(struct vfs *v, const struct parts_msg *pm, struct op *op)
 	return rc;
 }
 
+/* Keep FD, a done fill's cached bytes, in F; or, with PARTS_FDS open
+ * already, close it (a reader opens the cache entry for itself then). F's
+ * message's lock held. */
+static void fill_keep_fd(struct vfs *v, struct pfill *f, int fd)
+{
+	if (!f->pin && __atomic_add_fetch(&v->parts.fds, 1, __ATOMIC_SEQ_CST) > PARTS_FDS) {
+		__atomic_sub_fetch(&v->parts.fds, 1, __ATOMIC_SEQ_CST);
+		close(fd);
+		fd = -1;
+	} else if (f->pin) {
+		__atomic_add_fetch(&v->parts.fds, 1, __ATOMIC_SEQ_CST);
+	}
+	f->fd = fd;
+}
+
+/* F back to nothing decoded (a failure half way, or its cache entry
+ * gone): the next read starts it again. Its size, once known, stays.
+ * Lock held. */
+static void fill_reset(struct pfill *f)
+{
+	cache_writer_abort(f->w);
+	f->w = NULL;
+	f->done = false;
+	f->decoded = 0;
+	f->enc_off = 0;
+	f->window = FIRST_WINDOW;
+	memset(&f->b64, 0, sizeof(f->b64));
+	free(f->carry);
+	f->carry = NULL;
+	f->ncarry = 0;
+	free(f->conv);
+	f->conv = NULL;
+	f->nconv = 0;
+}
+
 /* The decoded bytes DATA (LEN) into fill F's writer, made when needed.
  * Busy held, no lock. */
 static int fill_write(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char *data, size_t len)
@@ -98,8 +133,10 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 		break;
 	case PM_BASE64:
 		out = malloc(mime_base64_max(len) + 1);
-		if (out == NULL)
-			return -ENOMEM;
+		if (out == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		nout = mime_base64_step(&f->b64, in, len, out);
 		break;
 	case PM_QP: {
@@ -179,9 +216,10 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 			if (changed)
 				log_warn("%s: UID %u: part %s is %" PRIu64 " bytes decoded, not %" PRIu64
 					 " as its two ends said", pm->mailbox, pm->uid, f->section, got, f->size);
-			f->fd = fd;
+			fill_keep_fd(v, f, fd);
 			f->size = got;
 			f->size_known = true;
+			f->guessed = false;
 			f->done = true;
 		}
 		pthread_mutex_unlock(&pm->lock);
@@ -193,6 +231,12 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 		pthread_mutex_unlock(&pm->lock);
 	}
 out:
+	if (rc < 0) {
+		/* half fed: what is decoded no longer follows from ENC_OFF */
+		pthread_mutex_lock(&pm->lock);
+		fill_reset(f);
+		pthread_mutex_unlock(&pm->lock);
+	}
 	if (out != in)
 		free(out);
 	free(joined);
@@ -241,9 +285,10 @@ static void fill_cached(struct vfs *v, struct parts_msg *pm, struct pfill *f)
 	if (cache_get(v->cache, &k, false, &fd, &len) < 0)
 		return;
 	pthread_mutex_lock(&pm->lock);
-	f->fd = fd;
+	fill_keep_fd(v, f, fd);
 	f->size = len;
 	f->size_known = true;
+	f->guessed = false;
 	f->done = true;
 	pthread_mutex_unlock(&pm->lock);
 }
@@ -259,6 +304,7 @@ int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n
 	struct session_section *req = NULL;
 	int *of = NULL, *large = NULL;
 	size_t nreq = 0, nlarge = 0, i;
+	uint64_t whole = 0;	/* bytes asked for whole in the one FETCH */
 	int rc = 0;
 
 	pthread_mutex_lock(&pm->lock);
@@ -297,7 +343,8 @@ int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n
 			req[nreq] = (struct session_section){ .section = f->section, .off = f->enc_size - PROBE,
 							      .len = PROBE };
 			of[nreq++] = want[i];
-		} else if (f->enc_size <= WHOLE_MAX) {
+		} else if (f->enc_size <= WHOLE_MAX && whole + (f->enc_size ? f->enc_size : HEADER_MAX) <= BATCH_MAX) {
+			whole += f->enc_size ? f->enc_size : HEADER_MAX;
 			req[nreq] = (struct session_section){ .section = f->section,
 							      .max = f->enc_size ? (uint32_t)f->enc_size * 2 + 4096
 										 : HEADER_MAX };
@@ -354,24 +401,58 @@ out:
 
 /* ---- reading ------------------------------------------------------------------ */
 
+/* A done fill's bytes from the cache, for reader VF (whose fd it
+ * becomes): 0, or -ENOENT when the entry is gone (evicted: F is started
+ * again) . Lock held; dropped while the cache checks the file. */
+static int fill_reopen(struct vfs *v, struct parts_msg *pm, struct pfill *f, struct vfs_file *vf)
+{
+	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
+			       .claim = (uint32_t)(f->enc_size + 1) };
+	uint64_t len;
+	int fd, rc;
+
+	pthread_mutex_unlock(&pm->lock);
+	rc = cache_get(v->cache, &k, false, &fd, &len);
+	pthread_mutex_lock(&pm->lock);
+	if (rc == 0 && vf->fd < 0)
+		vf->fd = fd;
+	else if (rc == 0)
+		close(fd);
+	if (rc < 0 && f->done && f->fd < 0) {
+		/* gone from the cache (a part larger than it, or evicted):
+		 * decoded again, and then kept open whatever PARTS_FDS says */
+		log_debug("%s: UID %u: part %s left the cache; fetching it again", pm->mailbox, pm->uid,
+			  f->section);
+		fill_reset(f);
+		f->pin = true;
+	}
+	return rc;
+}
+
 ssize_t vfs_parts_read(struct vfs *v, struct vfs_file *vf, char *buf, size_t size, uint64_t off)
 {
 	struct parts_msg *pm = vf->pm;
 	struct pfill *f;
+	uint64_t end;
 	ssize_t r;
 	int fd, rc;
 
 	pthread_mutex_lock(&pm->lock);
 	f = &pm->fill[pm->e[vf->pent].fill];
 	for (;;) {
+		if (f->done && f->fd < 0 && vf->fd < 0) {
+			fill_reopen(v, pm, f, vf);
+			continue;
+		}
 		if (f->done) {
-			fd = f->fd;
+			/* F's fd lives as long as PM, which VF holds; VF's its own */
+			fd = f->fd >= 0 ? f->fd : vf->fd;
+			end = f->size;
 			pthread_mutex_unlock(&pm->lock);
-			/* FD lives as long as PM, which VF holds */
-			if (off >= f->size)
+			if (off >= end)
 				return 0;
-			if (size > f->size - off)
-				size = (size_t)(f->size - off);
+			if (size > end - off)
+				size = (size_t)(end - off);
 			do
 				r = pread(fd, buf, size, (off_t)(CACHE_DATA_OFF + off));
 			while (r < 0 && errno == EINTR);

@@ -29,6 +29,8 @@
 #define WHOLE_MAX	(256 * 1024)	/* below this, a part is decoded whole to learn its size */
 #define PROBE		1024		/* each end of a base64 part fetched for its size */
 #define HEADER_MAX	(1024 * 1024)	/* a nested message's header */
+#define BATCH_MAX	(4 * 1024 * 1024)	/* whole parts in one listing's FETCH, in all */
+#define CONV_MAX	(64 * 1024 * 1024)	/* larger text is not converted (held whole to convert) */
 
 enum pmode { PM_BYTES, PM_BASE64, PM_QP };
 
@@ -42,7 +44,8 @@ struct pfill {
 	char *key;		/* the cache key's mailbox: mailbox 0x1f T|P section */
 	uint64_t enc_size;	/* the structure's size of the section; 0 unknown */
 	bool size_known;
-	bool guessed;		/* the size was told from the two ends (mime_base64_size) */
+	bool guessed;
+	bool pin;		/* keep FD whatever PARTS_FDS says (it was evicted once) */		/* the size was told from the two ends (mime_base64_size) */
 	uint64_t size;
 	bool done;		/* all decoded: FD holds it (body at CACHE_DATA_OFF) */
 	int fd;

@@ -18,8 +18,9 @@
  * Input: byte 0 picks the first command (list / meta / body / a flight
  * of UID STOREs / rm's flight of STORE and EXPUNGE: session_pipe.c / a
  * first listing's flight of SELECT or EXAMINE (bit 0x40), UID FETCH and
- * MYRIGHTS: session_load.c; the others follow while the session is not
- * broken) and whether the greeting
+ * MYRIGHTS: session_load.c / the parts view's BODYSTRUCTURE and header,
+ * made into entries / its sections: session_parts.c; the others follow
+ * while the session is not broken) and whether the greeting
  * announces CONDSTORE and X-GM-EXT-1 (Gmail's labels); the rest is the server's reply. Checked with abort():
  * only the documented errors, a broken session after a fatal one, every
  * callback value sane, no more body bytes than asked for.
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mime_parts.h"
 #include "names.h"
 
 #include "silent_log.h"
@@ -214,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || known_libetpan_crash(data, size))
 		return 0;
-	first = data[0] % 6;
+	first = data[0] % 8;
 	m.greeting = (data[0] & 0x80) ? greet_cs : greet_plain;
 	m.glen = strlen(m.greeting);
 	m.data = data + 1;
@@ -240,13 +242,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->imap->imap_state = MAILIMAP_STATE_SELECTED;
 	s->selected = strdup("INBOX");
 
-	for (i = 0; i < 6 && !s->broken; i++) {
+	for (i = 0; i < 8 && !s->broken; i++) {
 		struct session_flags add = { .sysflags = SESSION_F_SEEN, .keywords = "$Todo" };
 		struct session_flags del = { .sysflags = SESSION_F_DRAFT };
 		bool ambiguous = false;
 		int rc = 0;
 
-		switch ((first + i) % 6) {
+		switch ((first + i) % 8) {
 		case 0:
 			rc = session_list(s, "*", list_cb, &count);
 			break;
@@ -289,6 +291,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rc < 0 && rights != NULL)
 				abort();
 			free(rights);
+			break;
+		}
+		case 6: {
+			/* the parts view: a structure and its header; whatever
+			 * parses becomes entries */
+			struct mime_part top;
+			struct mime_entry *e = NULL;
+			char *hdr = NULL;
+			size_t hlen = 0, n = 0;
+
+			rc = session_fetch_structure(s, 7, &top, &hdr, &hlen);
+			if (rc < 0 && hdr != NULL)
+				abort();
+			if (rc == 0) {
+				if (mime_entries(&top, NULL, &e, &n) == 0) {
+					for (size_t k = 0; k < n; k++) {
+						char sec[128];
+
+						mime_entry_section(&e[k], NULL, sec, sizeof(sec));
+						if (e[k].name == NULL || e[k].name[0] == '\0' ||
+						    strchr(e[k].name, '/') != NULL)
+							abort();	/* a name a directory cannot hold */
+					}
+					mime_entries_free(e, n);
+				}
+				mime_part_clear(&top);
+				free(hdr);
+			}
+			break;
+		}
+		case 7: {
+			struct session_section r[3] = {
+				{ .section = "2.1", .off = 0, .len = 64 },
+				{ .section = "2.1", .off = 64, .len = 64 },
+				{ .section = "HEADER", .max = 4096 },
+			};
+
+			rc = session_fetch_sections(s, 7, r, 3);
+			for (int k = 0; k < 3; k++) {
+				if (rc < 0 && r[k].buf != NULL)
+					abort();	/* an error hands back nothing */
+				if (r[k].got > (r[k].len ? r[k].len : r[k].max))
+					abort();	/* never more than asked for */
+				free(r[k].buf);
+			}
 			break;
 		}
 		}

@@ -405,3 +405,56 @@ def test_irregular_base64_lines_are_read_whole(pki, mount):
         assert "as its two ends said" in m.log()
     finally:
         fs.stop()
+
+
+def _many_attachments(n, size):
+    bnd = "==many=="
+    lines = [*corpus._hdr("many parts"), "MIME-Version: 1.0",
+             'Content-Type: multipart/mixed; boundary="%s"' % bnd, ""]
+    datas = []
+    for i in range(n):
+        d = bytes((i * 131 + k * 7) % 256 for k in range(size))
+        datas.append(d)
+        lines += ["--" + bnd, "Content-Type: application/octet-stream",
+                  "Content-Transfer-Encoding: base64",
+                  'Content-Disposition: attachment; filename="p%03d.bin"' % i, "",
+                  corpus._b64_lines(d), ""]
+    lines += ["--" + bnd + "--", ""]
+    return corpus._lines(*lines), datas
+
+
+@pytest.mark.parametrize("cache", [["cache_size=200K"], ["cache=no", "cache_size=200K"]])
+def test_many_parts_in_a_small_cache(fresh_servers, mount, imap, cache):
+    """300 parts of 8 KiB, read in a cache that holds 25 of them: the done
+    parts beyond the 256 the mount keeps open are read back from the
+    cache, and those evicted meanwhile are fetched again; every byte
+    right, the daemon fine. The kernel's page cache is dropped before the
+    second round, so the reads reach the mount."""
+    s = fresh_servers("slash")
+    c = imap(s)
+    leaf = uniq("PartsMany")
+    name = personal_name(s, leaf)
+    imaputil.create(c, name)
+    body, datas = _many_attachments(300, 8 * 1024)
+    uid = imaputil.append_uid(c, name, body)
+    m = mount(s, opts=cache + ["debug"])
+    d = os.path.join(m.path, personal_rel(s, leaf), ".parts", str(uid))
+    assert len([n for n in os.listdir(d) if n.startswith("p")]) == 300
+    for rnd in range(2):
+        for i in range(300) if rnd == 0 else [299, 280, 260, 0, 1, 2, 150]:
+            fd = os.open(os.path.join(d, "p%03d.bin" % i), os.O_RDONLY)
+            try:
+                if rnd:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                got = b""
+                while True:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    got += chunk
+            finally:
+                os.close(fd)
+            assert got == datas[i], (rnd, i)
+    assert m.alive()
+    assert "Too many open files" not in m.log()
+    assert "left the cache; fetching it again" in m.log()
