@@ -30,18 +30,60 @@ void mime_entries_free(struct mime_entry *e, size_t n)
 	free(e);
 }
 
+/* Entries, and a hash of their names (open addressing: index + 1 of the
+ * entry, 0 free), so that thousands of parts of one name cost no more
+ * than a few lookups each. */
 struct list {
 	struct mime_entry *v;
 	size_t n, cap;
+	size_t *hash;
+	size_t hcap;	/* a power of two, at least twice N */
 	bool oom;
 };
 
+static size_t name_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
 static bool taken(const struct list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].name, name) == 0)
+	for (size_t i = l->hcap ? name_hash(name) & (l->hcap - 1) : 0; l->hcap && l->hash[i];
+	     i = (i + 1) & (l->hcap - 1))
+		if (strcmp(l->v[l->hash[i] - 1].name, name) == 0)
 			return true;
 	return false;
+}
+
+static void hash_put(size_t *hash, size_t hcap, const char *name, size_t idx)
+{
+	size_t i = name_hash(name) & (hcap - 1);
+
+	while (hash[i])
+		i = (i + 1) & (hcap - 1);
+	hash[i] = idx + 1;
+}
+
+/* Room in the hash for one more name. */
+static bool hash_grow(struct list *l)
+{
+	size_t ncap = l->hcap ? l->hcap * 2 : 64, *nh;
+
+	if ((l->n + 1) * 2 <= l->hcap)
+		return true;
+	nh = calloc(ncap, sizeof(*nh));
+	if (nh == NULL)
+		return false;
+	for (size_t i = 0; i < l->n; i++)
+		hash_put(nh, ncap, l->v[i].name, i);
+	free(l->hash);
+	l->hash = nh;
+	l->hcap = ncap;
+	return true;
 }
 
 /* Add NAME (copied) unless the list has it: then "stem (2).ext", "(3)" ... */
@@ -81,10 +123,12 @@ static void add(struct list *l, const char *name, enum mime_entry_kind kind, con
 				free(c);
 		}
 	}
-	if (nm == NULL) {
+	if (nm == NULL || !hash_grow(l)) {
+		free(nm);
 		l->oom = true;
 		return;
 	}
+	hash_put(l->hash, l->hcap, nm, l->n);
 	l->v[l->n].name = nm;
 	l->v[l->n].kind = kind;
 	l->v[l->n].part = p;
@@ -161,6 +205,9 @@ int mime_entries(const struct mime_part *top, const struct mime_part *msg, struc
 		add(&l, names.v[i].name, names.v[i].kind, names.v[i].part);
 	mime_entries_free(names.v, names.n);
 	mime_entries_free(nums.v, nums.n);
+	free(names.hash);
+	free(nums.hash);
+	free(l.hash);
 	if (l.oom || names.oom || nums.oom) {
 		mime_entries_free(l.v, l.n);
 		return -ENOMEM;

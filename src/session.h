@@ -300,11 +300,13 @@ int session_uid_search(struct session *s, const struct sq_node *q, uint32_t **ui
 /* UID's BODYSTRUCTURE in the selected mailbox as plain data, with IMAP
  * part numbers and decoded file names (session_parts.c): 0 and *OUT (the
  * caller frees it with mime_part_clear), -ENOENT when the answer holds
- * none for UID, -EPROTO for a structure nested deeper than 32 parts. */
+ * none for UID, -EPROTO for a structure that cannot be parsed, nested
+ * deeper than 32 parts or of more than 2000 (the session is dropped for
+ * the first: libetpan's parser cannot go on). */
 struct mime_part;
-/* With HEADER non-NULL, the message's header (BODY.PEEK[HEADER]) comes in
- * the same command: a malloc'd *HEADER of *HLEN bytes, NULL when the
- * answer held none. */
+/* With HEADER non-NULL, the message's header (BODY.PEEK[HEADER]<0.1M+1>)
+ * comes in the same command: a malloc'd *HEADER of *HLEN bytes, NULL when
+ * the answer held none, or one of more than 1 MiB. */
 int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *out, char **header,
 			    size_t *hlen);
 

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #define MIME_DEPTH 32
+#define MIME_PARTS 2000	/* parts in all: more is no mail but an attack on the listing */
 #define PARTS_HEADER_MAX (1u << 20)	/* a header larger is not taken with the structure */
 
 static void lower_copy(char *dst, size_t len, const char *src)
@@ -150,11 +151,11 @@ static int disposition(const struct mailimap_body_ext_1part *ext, struct mime_pa
 	return rc;
 }
 
-static int convert(const struct mailimap_body *b, const char *section, int depth, struct mime_part *p);
+static int convert(const struct mailimap_body *b, const char *section, int depth, int *count, struct mime_part *p);
 
 /* The children of multipart B as parts PREFIX.1, PREFIX.2 ... */
 static int convert_children(const struct mailimap_body_type_mpart *m, const char *prefix, int depth,
-			    struct mime_part *p)
+			    int *count, struct mime_part *p)
 {
 	size_t n = m->bd_list != NULL ? (size_t)clist_count(m->bd_list) : 0, k = 0;
 	char sec[sizeof(p->section)];
@@ -168,20 +169,20 @@ static int convert_children(const struct mailimap_body_type_mpart *m, const char
 
 		if (w < 0 || (size_t)w >= sizeof(sec))
 			return -EPROTO;	/* nested deeper than a part number holds */
-		rc = convert(clist_content(it), sec, depth + 1, &p->child[k]);
+		rc = convert(clist_content(it), sec, depth + 1, count, &p->child[k]);
 		p->nchild = ++k;
 	}
 	return rc;
 }
 
 /* B, which is part SECTION ("" for a message's multipart top), into P. */
-static int convert(const struct mailimap_body *b, const char *section, int depth, struct mime_part *p)
+static int convert(const struct mailimap_body *b, const char *section, int depth, int *count, struct mime_part *p)
 {
 	const struct mailimap_body_type_1part *one;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if (depth > MIME_DEPTH || b == NULL)
+	if (depth > MIME_DEPTH || b == NULL || ++*count > MIME_PARTS)
 		return -EPROTO;
 	if (b->bd_type == MAILIMAP_BODY_MPART) {
 		const struct mailimap_body_type_mpart *m = b->bd_data.bd_body_mpart;
@@ -191,7 +192,7 @@ static int convert(const struct mailimap_body *b, const char *section, int depth
 		/* a multipart has no number of its own but the one its
 		 * parent gives it (a multipart inside a multipart) */
 		snprintf(p->section, sizeof(p->section), "%s", section);
-		return convert_children(m, section, depth, p);
+		return convert_children(m, section, depth, count, p);
 	}
 	one = b->bd_data.bd_body_1part;
 	/* a single-part message's body is part 1 */
@@ -221,13 +222,13 @@ static int convert(const struct mailimap_body *b, const char *section, int depth
 
 				snprintf(c->type, sizeof(c->type), "multipart");
 				lower_copy(c->subtype, sizeof(c->subtype), m->bd_media_subtype);
-				rc = depth + 1 > MIME_DEPTH ? -EPROTO : convert_children(m, p->section, depth + 1, c);
+				rc = depth + 1 > MIME_DEPTH ? -EPROTO : convert_children(m, p->section, depth + 1, count, c);
 			} else {
 				char sec[sizeof(p->section)];
 				int w = snprintf(sec, sizeof(sec), "%s.1", p->section);
 
 				rc = w < 0 || (size_t)w >= sizeof(sec) ? -EPROTO :
-					convert(msg->bd_body, sec, depth + 1, &p->child[0]);
+					convert(msg->bd_body, sec, depth + 1, count, &p->child[0]);
 			}
 		}
 		break;
@@ -522,7 +523,9 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 		goto out;
 	}
 	if (header != NULL) {
-		struct session_section hs = { .section = "HEADER", .max = PARTS_HEADER_MAX };
+		/* one byte more than taken: a header that long is read later,
+		 * in windows, like a part */
+		struct session_section hs = { .section = "HEADER", .off = 0, .len = PARTS_HEADER_MAX + 1 };
 
 		*header = NULL;
 		*hlen = 0;
@@ -536,6 +539,8 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 	r = mailimap_uid_fetch(s->imap, set, ft, &res);
 	session_literal_limit(s, GUARD_LITERAL_META);
 	rc = session_rc(s, r, "UID FETCH (BODYSTRUCTURE)");
+	if (r == MAILIMAP_ERROR_PARSE)
+		rc = -EPROTO;	/* a structure that cannot be read, not a lost connection */
 	if (rc < 0)
 		goto out;
 	rc = -ENOENT;
@@ -557,6 +562,13 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 			else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
 				hdr = item->att_data.att_static->att_data.att_body_section;
 		}
+		if (hdr != NULL) {
+			char name[16];
+
+			section_str(hdr->sec_section, name, sizeof(name));
+			if (strcmp(name, "HEADER") != 0 || hdr->sec_origin_octet != 0)
+				hdr = NULL;	/* not what was asked for: not the header */
+		}
 		if (got == uid && body != NULL && header != NULL && hdr != NULL && hdr->sec_length <= PARTS_HEADER_MAX) {
 			*hlen = hdr->sec_body_part != NULL ? hdr->sec_length : 0;
 			*header = malloc(*hlen + 1);
@@ -569,10 +581,12 @@ int session_fetch_structure(struct session *s, uint32_t uid, struct mime_part *o
 			(*header)[*hlen] = '\0';
 		}
 		if (got == uid && body != NULL) {
-			rc = convert(body, "", 0, out);
+			int count = 0;
+
+			rc = convert(body, "", 0, &count, out);
 			if (rc == -EPROTO)
-				log_err("imap[%d]: UID %u: a MIME structure nested deeper than %d parts",
-					s->id, uid, MIME_DEPTH);
+				log_err("imap[%d]: UID %u: a MIME structure nested deeper than %d parts, or of "
+					"more than %d", s->id, uid, MIME_DEPTH, MIME_PARTS);
 			if (rc < 0)
 				mime_part_clear(out);
 		}

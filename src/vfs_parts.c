@@ -37,10 +37,9 @@ void vfs_parts_init(struct vfs *v)
 	v->parts.next_serial = 1;
 }
 
-static void pm_free(struct vfs *v, struct parts_msg *pm)
+/* PM's entries and fills (their files too). */
+static void entries_free(struct vfs *v, struct parts_msg *pm)
 {
-	if (pm == NULL)
-		return;
 	for (size_t i = 0; i < pm->nfill; i++) {
 		struct pfill *f = &pm->fill[i];
 
@@ -54,9 +53,20 @@ static void pm_free(struct vfs *v, struct parts_msg *pm)
 		free(f->conv);
 	}
 	free(pm->fill);
+	pm->fill = NULL;
+	pm->nfill = 0;
 	for (size_t i = 0; i < pm->n; i++)
 		free(pm->e[i].name);
 	free(pm->e);
+	pm->e = NULL;
+	pm->n = 0;
+}
+
+static void pm_free(struct vfs *v, struct parts_msg *pm)
+{
+	if (pm == NULL)
+		return;
+	entries_free(v, pm);
 	mime_part_clear(&pm->top);
 	free(pm->mailbox);
 	pthread_cond_destroy(&pm->cond);
@@ -101,8 +111,8 @@ static struct parts_msg *pm_ref(struct vfs *v, uint32_t serial)
 
 /* The serial of message UID (of UIDVALIDITY UV) of node NODE, taken into
  * the table (dropping the one used longest ago) when new. */
-static int pm_get(struct vfs *v, uint32_t node, uint32_t uid, uint32_t uv, int64_t date, const char *mailbox,
-		  uint32_t *serial)
+static int pm_get(struct vfs *v, uint32_t node, uint32_t uid, uint32_t uv, int64_t date, uint64_t msgsize,
+		  const char *mailbox, uint32_t *serial)
 {
 	struct parts_view *pv = &v->parts;
 	struct parts_msg *pm, *old = NULL;
@@ -132,6 +142,7 @@ static int pm_get(struct vfs *v, uint32_t node, uint32_t uid, uint32_t uv, int64
 	pm->uid = uid;
 	pm->uv = uv;
 	pm->date = date;
+	pm->msgsize = msgsize;
 	pm->refs = 1;
 	pm->used = ++pv->tick;
 	pm->serial = pv->next_serial;
@@ -284,7 +295,9 @@ static int pm_load(struct vfs *v, struct parts_msg *pm)
 	op.header = &header;
 	op.hlen = &hlen;
 	rc = parts_run(v, pm, &op);
-	if (rc == -EPROTO || rc == -EIO || rc == -EINVAL) {
+	/* a structure that cannot be parsed or is refused (BAD) will not be
+	 * had another time either; a lost connection is tried again */
+	if (rc == -EPROTO || rc == -EINVAL) {
 		log_warn("%s: UID %u: no MIME structure (%s); .parts shows its header and raw only", pm->mailbox,
 			 pm->uid, strerror(-rc));
 		memset(&top, 0, sizeof(top));
@@ -297,11 +310,8 @@ static int pm_load(struct vfs *v, struct parts_msg *pm)
 		pm->top = top;
 		rc = flatten(pm, &pm->top, NULL, 0);
 		if (rc < 0) {
-			for (size_t i = 0; i < pm->n; i++)
-				free(pm->e[i].name);
-			free(pm->e);
-			pm->e = NULL;
-			pm->n = 0;
+			/* the fills point into the structure: all go */
+			entries_free(v, pm);
 			mime_part_clear(&pm->top);
 			memset(&pm->top, 0, sizeof(pm->top));
 		}
@@ -443,6 +453,7 @@ static int lookup_msg(struct vfs *v, uint32_t node, const char *name, struct vfs
 	struct tree_msg *m;
 	uint64_t uid = 0;
 	uint32_t serial, uv = 0;
+	uint64_t msgsize = 0;
 	int64_t date = 0;
 	char *mailbox = NULL;
 	int rc;
@@ -464,12 +475,13 @@ static int lookup_msg(struct vfs *v, uint32_t node, const char *name, struct vfs
 	} else {
 		uv = t->nodes[node].uidvalidity;
 		date = m->date;
+		msgsize = m->size;
 		mailbox = strdup(t->nodes[node].mailbox);
 		rc = mailbox != NULL ? 0 : -ENOMEM;
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)
-		rc = pm_get(v, node, (uint32_t)uid, uv, date, mailbox, &serial);
+		rc = pm_get(v, node, (uint32_t)uid, uv, date, msgsize, mailbox, &serial);
 	if (rc == 0)
 		dir_attr(v, parts_ino(serial, 0), date, out);
 	free(mailbox);
@@ -702,9 +714,11 @@ static bool xattr_value(const struct parts_msg *pm, long idx, int k, char *buf, 
 			snprintf(buf, len, "%s/%s", p->type, p->subtype);
 		break;
 	case 1:
-		/* text and html are converted: UTF-8 */
+		/* text and html are converted to UTF-8 (but UTF-8 or ASCII
+		 * already, and text too large to convert) */
 		if (e != NULL && (e->kind == MIME_TEXT || e->kind == MIME_HTML))
-			snprintf(buf, len, "%s", passthrough_charset(p->charset) && p->charset != NULL ? p->charset : "utf-8");
+			snprintf(buf, len, "%s", pm->fill[e->fill].charset != NULL ? "utf-8" :
+				 p->charset != NULL ? p->charset : "us-ascii");
 		else if (e != NULL && e->kind == MIME_LEAF && p->charset != NULL)
 			snprintf(buf, len, "%s", p->charset);
 		break;

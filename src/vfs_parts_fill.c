@@ -40,15 +40,24 @@ void parts_give(struct parts_msg *pm)
  * .PEEK changes nothing). No lock held. */
 int parts_run(struct vfs *v, const struct parts_msg *pm, struct op *op)
 {
+	struct tree *t = &v->tree;
 	struct session *s;
+	char *mailbox = NULL;
 	int rc = 0;
 
+	/* the mailbox's name now (a RENAME since keeps its node and UIDs) */
+	pthread_mutex_lock(&t->lock);
+	if (pm->node < t->n && !t->nodes[pm->node].hidden && t->nodes[pm->node].mailbox != NULL)
+		mailbox = strdup(t->nodes[pm->node].mailbox);
+	pthread_mutex_unlock(&t->lock);
+	if (mailbox == NULL)
+		return -ENOENT;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool broken;
 
-		rc = vfs_session_checked(v, pm->node, pm->mailbox, pm->uv, pm->uid, &s);
+		rc = vfs_session_checked(v, pm->node, mailbox, pm->uv, pm->uid, &s);
 		if (rc < 0)
-			return rc;
+			break;
 		if (op->top != NULL)
 			rc = session_fetch_structure(s, pm->uid, op->top, op->header, op->hlen);
 		else
@@ -61,8 +70,16 @@ int parts_run(struct vfs *v, const struct parts_msg *pm, struct op *op)
 			 pm->uid);
 	}
 	if (rc == -ENOENT)
-		log_err("%s: UID %u no longer exists on the server", pm->mailbox, pm->uid);
+		log_err("%s: UID %u no longer exists on the server", mailbox, pm->uid);
+	free(mailbox);
 	return rc;
+}
+
+/* The cache claim of F's entry: its section's size (+1: 0 is "unknown"),
+ * so that a structure that changed is not answered from the cache. */
+static uint32_t fill_claim(const struct pfill *f)
+{
+	return f->enc_size >= UINT32_MAX ? UINT32_MAX : (uint32_t)f->enc_size + 1;
 }
 
 /* Keep FD, a done fill's cached bytes, in F; or, with PARTS_FDS open
@@ -105,11 +122,23 @@ static void fill_reset(struct pfill *f)
 static int fill_write(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char *data, size_t len)
 {
 	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
-			       .claim = (uint32_t)(f->enc_size + 1) };
+			       .claim = fill_claim(f) };
+	struct cache_writer *w = NULL;
+	size_t busy = 0;
 	int rc = 0;
 
-	if (f->w == NULL)
-		rc = cache_writer_new(v->cache, &k, &f->w);
+	if (f->w == NULL) {
+		rc = cache_writer_new(v->cache, &k, &w);
+		pthread_mutex_lock(&pm->lock);
+		/* each part begun and not read to its end holds a file: at
+		 * most PARTS_WRITERS per message, the others start again when
+		 * read on */
+		for (size_t i = 0; rc == 0 && i < pm->nfill; i++)
+			if (&pm->fill[i] != f && pm->fill[i].w != NULL && ++busy >= PARTS_WRITERS)
+				fill_reset(&pm->fill[i]);
+		f->w = w;
+		pthread_mutex_unlock(&pm->lock);
+	}
 	if (rc == 0 && len > 0)
 		rc = cache_writer_add(f->w, data, len);
 	return rc;
@@ -157,6 +186,10 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 		if (!last) {
 			while (cut > 0 && joined[cut - 1] != '\n')
 				cut--;
+			/* no line end for long (a hostile part): all but what
+			 * may begin an escape */
+			if (all - cut > QP_LINE_MAX)
+				cut = all - 3;
 		}
 		nout = mime_qp_decode(joined, cut, out, false);
 		free(f->carry);
@@ -175,8 +208,14 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 	}
 	if (f->charset != NULL) {
 		/* converted whole at the end: a charset's state spans lines */
-		char *g = realloc(f->conv, f->nconv + nout + 1);
+		char *g = f->nconv + nout <= CONV_MAX ? realloc(f->conv, f->nconv + nout + 1) : NULL;
 
+		if (g == NULL && f->nconv + nout > CONV_MAX) {
+			log_err("%s: UID %u: text part %s is over %d MiB, not the size its structure says",
+				pm->mailbox, pm->uid, f->section, CONV_MAX >> 20);
+			rc = -EFBIG;
+			goto out;
+		}
 		if (g == NULL) {
 			rc = -ENOMEM;
 			goto out;
@@ -225,7 +264,7 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 		pthread_mutex_unlock(&pm->lock);
 		if (changed)
 			vfs_notify_inode(v, parts_ino(pm->serial, f->entry + 1));
-	} else {
+	} else if (f->w != NULL) {	/* (text to convert has none yet) */
 		pthread_mutex_lock(&pm->lock);
 		f->decoded = cache_writer_len(f->w);
 		pthread_mutex_unlock(&pm->lock);
@@ -243,12 +282,41 @@ out:
 	return rc;
 }
 
+/* The answer to a window of LEN bytes of F's section from F->enc_off:
+ * GOT bytes at BUF. Fewer than asked is the section's end. A section that
+ * ends before its structure's size, or goes on past the message's, is an
+ * error: nothing of it is kept (a part cut short is never served as
+ * whole). Busy held, no lock. */
+static int fill_take(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char *buf, size_t got,
+		     uint32_t len)
+{
+	uint64_t end = f->enc_off + got;
+	bool last = got < len;
+	int rc;
+
+	if ((last && f->enc_size > 0 && end < f->enc_size) || (pm->msgsize > 0 && end > pm->msgsize + 65536)) {
+		log_err("%s: UID %u: the server sent %" PRIu64 "%s bytes of part %s; its structure says %"
+			PRIu64 ", the message has %" PRIu64, pm->mailbox, pm->uid, end, last ? "" : " or more",
+			f->section, f->enc_size, pm->msgsize);
+		pthread_mutex_lock(&pm->lock);
+		fill_reset(f);
+		pthread_mutex_unlock(&pm->lock);
+		return -EIO;
+	}
+	rc = parts_feed(v, pm, f, buf, got, last);
+	if (rc == 0) {
+		f->enc_off = end;
+		if (f->window < LAST_WINDOW)
+			f->window *= 2;
+	}
+	return rc;
+}
+
 /* The next window of F's section, decoded. Busy held, no lock. */
 static int fill_step(struct vfs *v, struct parts_msg *pm, struct pfill *f)
 {
 	struct session_section r = { .section = f->section, .off = f->enc_off, .len = f->window };
 	struct op op = { .req = &r, .n = 1 };
-	bool last;
 	int rc;
 
 	/* one byte past what the structure says is left: a short answer is
@@ -260,15 +328,8 @@ static int fill_step(struct vfs *v, struct parts_msg *pm, struct pfill *f)
 		log_err("%s: UID %u: the server sent nothing for part %s", pm->mailbox, pm->uid, f->section);
 		rc = -EIO;
 	}
-	if (rc < 0)
-		return rc;
-	last = r.got < r.len;
-	rc = parts_feed(v, pm, f, r.buf, r.got, last);
-	if (rc == 0) {
-		f->enc_off += r.got;
-		if (f->window < LAST_WINDOW)
-			f->window *= 2;
-	}
+	if (rc == 0)
+		rc = fill_take(v, pm, f, r.buf, r.got, r.len);
 	free(r.buf);
 	return rc;
 }
@@ -278,7 +339,7 @@ static int fill_step(struct vfs *v, struct parts_msg *pm, struct pfill *f)
 static void fill_cached(struct vfs *v, struct parts_msg *pm, struct pfill *f)
 {
 	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
-			       .claim = (uint32_t)(f->enc_size + 1) };
+			       .claim = fill_claim(f) };
 	uint64_t len;
 	int fd;
 
@@ -295,15 +356,27 @@ static void fill_cached(struct vfs *v, struct parts_msg *pm, struct pfill *f)
 
 /* ---- sizes ------------------------------------------------------------------ */
 
+/* The index of the request for SECTION <OFF.LEN> in REQ (added when
+ * new: two fills of one section, converted or not, ask once). */
+static int req_add(struct session_section *req, size_t *n, const char *section, uint64_t off, uint32_t len)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(req[i].section, section) == 0 && req[i].off == off && req[i].len == len)
+			return (int)i;
+	req[*n] = (struct session_section){ .section = section, .off = off, .len = len };
+	return (int)(*n)++;
+}
+
 /* Make the sizes of the fills WANT[0..N) known: from the cache, else in
  * one UID FETCH (a base64 part's two ends; a part of up to WHOLE_MAX
- * whole, decoded and kept), else by decoding the part to its end. Lock
- * not held. */
+ * whole, decoded and kept), else by decoding the part to its end. A part
+ * that fails is left unknown (logged; a listing leaves it out); only the
+ * one FETCH's failure is returned. Lock not held. */
 int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n)
 {
 	struct session_section *req = NULL;
-	int *of = NULL, *large = NULL;
-	size_t nreq = 0, nlarge = 0, i;
+	int *head = NULL, *tail = NULL, *todo = NULL, *large = NULL;
+	size_t nreq = 0, ntodo = 0, nlarge = 0, i;
 	uint64_t whole = 0;	/* bytes asked for whole in the one FETCH */
 	int rc = 0;
 
@@ -318,14 +391,17 @@ int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n
 	pthread_mutex_unlock(&pm->lock);
 
 	req = calloc(2 * n + 1, sizeof(*req));
-	of = calloc(2 * n + 1, sizeof(*of));
+	head = calloc(n + 1, sizeof(*head));
+	tail = calloc(n + 1, sizeof(*tail));
+	todo = calloc(n + 1, sizeof(*todo));
 	large = calloc(n + 1, sizeof(*large));
-	if (req == NULL || of == NULL || large == NULL) {
+	if (req == NULL || head == NULL || tail == NULL || todo == NULL || large == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		struct pfill *f = &pm->fill[want[i]];
+		uint64_t len = f->enc_size ? f->enc_size + 1 : HEADER_MAX + 1;
 		bool seen = false;
 
 		for (size_t k = 0; k < i; k++)
@@ -338,17 +414,16 @@ int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n
 		if (f->enc_off > 0) {
 			large[nlarge++] = want[i];	/* a read has begun it */
 		} else if (f->mode == PM_BASE64 && f->charset == NULL && f->enc_size > 2 * PROBE) {
-			req[nreq] = (struct session_section){ .section = f->section, .off = 0, .len = PROBE };
-			of[nreq++] = want[i];
-			req[nreq] = (struct session_section){ .section = f->section, .off = f->enc_size - PROBE,
-							      .len = PROBE };
-			of[nreq++] = want[i];
-		} else if (f->enc_size <= WHOLE_MAX && whole + (f->enc_size ? f->enc_size : HEADER_MAX) <= BATCH_MAX) {
-			whole += f->enc_size ? f->enc_size : HEADER_MAX;
-			req[nreq] = (struct session_section){ .section = f->section,
-							      .max = f->enc_size ? (uint32_t)f->enc_size * 2 + 4096
-										 : HEADER_MAX };
-			of[nreq++] = want[i];
+			todo[ntodo] = want[i];
+			head[ntodo] = req_add(req, &nreq, f->section, 0, PROBE);
+			tail[ntodo++] = req_add(req, &nreq, f->section, f->enc_size - PROBE, PROBE);
+		} else if (f->enc_size <= WHOLE_MAX && whole + len <= BATCH_MAX) {
+			/* one byte more than the structure says: a short
+			 * answer is the end */
+			whole += len;
+			todo[ntodo] = want[i];
+			head[ntodo] = req_add(req, &nreq, f->section, 0, (uint32_t)len);
+			tail[ntodo++] = -1;
 		} else {
 			large[nlarge++] = want[i];
 		}
@@ -358,40 +433,40 @@ int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n
 
 		rc = parts_run(v, pm, &op);
 	}
-	for (i = 0; rc == 0 && i < nreq; i++) {
-		struct pfill *f = &pm->fill[of[i]];
+	for (i = 0; rc == 0 && i < ntodo; i++) {
+		struct pfill *f = &pm->fill[todo[i]];
+		const struct session_section *h = &req[head[i]], *t = tail[i] >= 0 ? &req[tail[i]] : NULL;
 		uint64_t size;
 
-		if (req[i].buf == NULL) {
+		if (h->buf == NULL || (t != NULL && t->buf == NULL)) {
 			log_err("%s: UID %u: the server sent nothing for part %s", pm->mailbox, pm->uid, f->section);
-			continue;
-		}
-		if (req[i].len == 0) {
-			if (parts_feed(v, pm, f, req[i].buf, req[i].got, true) == 0)
-				f->enc_off = req[i].got;
-		} else if (req[i].off == 0 && i + 1 < nreq && of[i + 1] == of[i] && req[i + 1].buf != NULL) {
-			if (mime_base64_size(req[i].buf, req[i].got, req[i + 1].buf, req[i + 1].got, f->enc_size,
-					     &size) == 1) {
-				pthread_mutex_lock(&pm->lock);
-				f->size = size;
-				f->size_known = true;
-				f->guessed = true;
-				pthread_mutex_unlock(&pm->lock);
-			} else {
-				large[nlarge++] = of[i];	/* lines not all alike: decode it */
-			}
-			i++;
+		} else if (t == NULL) {
+			if (fill_take(v, pm, f, h->buf, h->got, h->len) == 0 && !f->done)
+				large[nlarge++] = todo[i];	/* more than its structure says */
+		} else if (mime_base64_size(h->buf, h->got, t->buf, t->got, f->enc_size, &size) == 1) {
+			pthread_mutex_lock(&pm->lock);
+			f->size = size;
+			f->size_known = true;
+			f->guessed = true;
+			pthread_mutex_unlock(&pm->lock);
+		} else {
+			large[nlarge++] = todo[i];	/* lines not all alike: decode it */
 		}
 	}
 	/* the rest: decoded to the end once, and kept */
-	for (i = 0; rc == 0 && i < nlarge; i++)
-		while (rc == 0 && !pm->fill[large[i]].done)
-			rc = fill_step(v, pm, &pm->fill[large[i]]);
+	for (i = 0; rc == 0 && i < nlarge; i++) {
+		int r = 0;
+
+		while (r == 0 && !pm->fill[large[i]].done)
+			r = fill_step(v, pm, &pm->fill[large[i]]);
+	}
 out:
 	for (i = 0; req != NULL && i < nreq; i++)
 		free(req[i].buf);
 	free(req);
-	free(of);
+	free(head);
+	free(tail);
+	free(todo);
 	free(large);
 	pthread_mutex_lock(&pm->lock);
 	parts_give(pm);
@@ -407,7 +482,7 @@ out:
 static int fill_reopen(struct vfs *v, struct parts_msg *pm, struct pfill *f, struct vfs_file *vf)
 {
 	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
-			       .claim = (uint32_t)(f->enc_size + 1) };
+			       .claim = fill_claim(f) };
 	uint64_t len;
 	int fd, rc;
 

@@ -31,6 +31,8 @@
 #define HEADER_MAX	(1024 * 1024)	/* a nested message's header */
 #define BATCH_MAX	(4 * 1024 * 1024)	/* whole parts in one listing's FETCH, in all */
 #define CONV_MAX	(64 * 1024 * 1024)	/* larger text is not converted (held whole to convert) */
+#define QP_LINE_MAX	(64 * 1024)	/* a quoted-printable "line" longer is decoded in pieces */
+#define PARTS_WRITERS	4		/* parts of one message begun and not read to their end */
 
 enum pmode { PM_BYTES, PM_BASE64, PM_QP };
 
@@ -44,12 +46,12 @@ struct pfill {
 	char *key;		/* the cache key's mailbox: mailbox 0x1f T|P section */
 	uint64_t enc_size;	/* the structure's size of the section; 0 unknown */
 	bool size_known;
-	bool guessed;
-	bool pin;		/* keep FD whatever PARTS_FDS says (it was evicted once) */		/* the size was told from the two ends (mime_base64_size) */
+	bool guessed;		/* the size was told from the two ends (mime_base64_size) */
+	bool pin;		/* keep FD however many are open (it left the cache once) */
 	uint64_t size;
-	bool done;		/* all decoded: FD holds it (body at CACHE_DATA_OFF) */
+	bool done;		/* all decoded and in the cache; FD holds it (body at
+				 * CACHE_DATA_OFF), or -1: readers open it themselves */
 	int fd;
-	int err;		/* the last fill failed so (told to a reader once per try) */
 	struct cache_writer *w;	/* what is decoded so far, while not done */
 	uint64_t decoded;	/* bytes in W */
 	uint64_t enc_off;	/* section bytes fetched so far */
@@ -74,6 +76,7 @@ struct parts_msg {
 	/* immutable */
 	uint32_t serial, node, uid, uv;
 	int64_t date;
+	uint64_t msgsize;	/* RFC822.SIZE: no section is longer */
 	char *mailbox;
 	/* guarded by parts.lock */
 	int refs;		/* the table's, and each open file's and caller's */

@@ -367,7 +367,7 @@ def _fake_mount(fs, pki, mount):
 @pytest.mark.parametrize("shape", [
     b'("TEXT" "PLAIN" ((( garbage',                                  # unparsable
     b"(" * 40 + b'"TEXT" "PLAIN" NIL NIL NIL "7BIT" 5 1' + b' "MIXED")' * 40,  # too deep
-])
+], ids=["unparsable", "too-deep"])
 def test_structure_the_server_cannot_give(pki, mount, shape):
     fs = _fake(pki, {1: (shape, {})})
     try:
@@ -458,3 +458,80 @@ def test_many_parts_in_a_small_cache(fresh_servers, mount, imap, cache):
     assert m.alive()
     assert "Too many open files" not in m.log()
     assert "left the cache; fetching it again" in m.log()
+
+
+def test_large_text_in_another_charset(fresh_servers, mount, imap):
+    """A quoted-printable ISO-8859-1 text of 400 KiB (read in windows, and
+    converted whole at its end): sizes exact, bytes what Python makes of
+    it; a rename of the mailbox meanwhile changes nothing."""
+    s = fresh_servers("slash")
+    c = imap(s)
+    leaf = uniq("PartsText")
+    name = personal_name(s, leaf)
+    imaputil.create(c, name)
+    line = "Gr=FC=DFe aus K=F6ln, caf=E9 cr=E8me br=FBl=E9e, a line of some length ="
+    body = corpus._lines(*corpus._hdr("long latin-1"), "MIME-Version: 1.0",
+                         "Content-Type: text/html; charset=iso-8859-1",
+                         "Content-Transfer-Encoding: quoted-printable", "",
+                         *([line, "and its end.<br>"] * 5000))
+    uid = imaputil.append_uid(c, name, body)
+    m = mount(s)
+    d = os.path.join(m.path, personal_rel(s, leaf), ".parts", str(uid))
+    sizes = {n: os.stat(os.path.join(d, n)).st_size for n in os.listdir(d)}
+    assert sorted(sizes) == ["1", "header", "html", "raw"]
+    imaputil.examine(c, name)
+    py = email.message_from_bytes(imaputil.fetch_body(c, uid), policy=email.policy.compat32)
+    assert sizes["html"] == len(_as_utf8(py)) > 400 * 1024
+    assert _read(os.path.join(d, "html")) == _as_utf8(py)
+    assert _read(os.path.join(d, "1")) == _decoded(py)
+    # renamed: the parts are read under the mailbox's new name
+    p1 = os.path.join(d, "1")
+    new_leaf = uniq("PartsTextRenamed")
+    os.rename(os.path.join(m.path, personal_rel(s, leaf)), os.path.join(m.path, personal_rel(s, new_leaf)))
+    d2 = os.path.join(m.path, personal_rel(s, new_leaf), ".parts", str(uid))
+    assert _read(os.path.join(d2, "1")) == _decoded(py)
+    assert not os.path.exists(p1)
+    assert m.alive()
+
+
+def _latin1_shape(claim):
+    return (b'("TEXT" "PLAIN" ("CHARSET" "ISO-8859-1") NIL NIL "QUOTED-PRINTABLE" %d 1 NIL NIL NIL NIL)'
+            % claim)
+
+
+@pytest.mark.parametrize("claim,sent,what", [
+    (1000, b"caf=E9 " * 60000, "more than its structure says"),     # 420 KB for 1 KB
+    (5000, b"caf=E9 " * 10, "cut short"),                            # 70 bytes for 5000
+], ids=["longer", "shorter"])
+def test_a_server_that_lies_about_a_part(pki, mount, claim, sent, what):
+    """The part's bytes disagree with its structure: that part fails with
+    EIO and a log line, nothing of it is kept, the daemon stays up with
+    its memory bounded by the message, and the message's raw is fine."""
+    big = SIMPLE + b"x" * 100000                       # RFC822.SIZE ~100 KB
+    fs = _fake(pki, {1: (_latin1_shape(claim), {"1": sent})}, body=big)
+    try:
+        m = _fake_mount(fs, pki, mount)
+        d = os.path.join(m.path, "INBOX", ".parts", "1")
+        names = sorted(os.listdir(d))
+        assert "text" not in names and "1" not in names, names   # left out, logged
+        for n in ("text", "1"):
+            with pytest.raises(OSError) as ei:
+                _read(os.path.join(d, n))
+            assert ei.value.errno == errno.EIO, (n, ei.value)
+        assert "bytes of part 1; its structure says" in m.log()
+        assert _read(os.path.join(d, "raw")) == big
+        assert m.alive()
+    finally:
+        fs.stop()
+
+
+def test_too_many_parts(pki, mount):
+    shape = b"(" + b'("TEXT" "PLAIN" NIL NIL NIL "7BIT" 1 1 NIL NIL NIL NIL)' * 2001 + b' "MIXED")'
+    fs = _fake(pki, {1: (shape, {})})
+    try:
+        m = _fake_mount(fs, pki, mount)
+        d = os.path.join(m.path, "INBOX", ".parts", "1")
+        assert sorted(os.listdir(d)) == ["header", "raw"]
+        assert "more than 2000" in m.log()
+    finally:
+        fs.stop()

@@ -5,7 +5,9 @@
  * part by number, nested messages as directories, and the sections each
  * entry is fetched with.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "check.h"
@@ -125,6 +127,32 @@ int main(void)
 		CHECK(mime_entries(&top, NULL, &e, &n) == 0 &&
 		      strcmp(list(e, n), "header|html|raw|1|2|notes.txt") == 0, "html only: %s", list(e, n));
 		mime_entries_free(e, n);
+		mime_part_clear(&top);
+	}
+	/* 2000 parts of one name: unique names, "a (2000).pdf" the last,
+	 * in well under a second (a hash, not a scan per candidate) */
+	{
+		struct mime_part top = { .type = "multipart", .subtype = "mixed" };
+		struct mime_entry *many;
+		size_t nm;
+		clock_t t0 = clock();
+		bool last = false;
+
+		top.nchild = 2000;
+		top.child = calloc(top.nchild, sizeof(*top.child));
+		for (size_t i = 0; top.child != NULL && i < top.nchild; i++) {
+			char num[24];
+
+			snprintf(num, sizeof(num), "%zu", i + 1);
+			top.child[i] = leaf(num, "application", "pdf", "a.pdf", true);
+		}
+		CHECK(top.child != NULL && mime_entries(&top, NULL, &many, &nm) == 0, "2000 of one name");
+		CHECK(nm == 2 + 2000 + 2000, "entries %zu", nm);
+		for (size_t i = 0; i < nm; i++)
+			last = last || strcmp(many[i].name, "a (2000).pdf") == 0;
+		CHECK(last, "a (2000).pdf");
+		CHECK(clock() - t0 < CLOCKS_PER_SEC, "took %ld ticks", (long)(clock() - t0));
+		mime_entries_free(many, nm);
 		mime_part_clear(&top);
 	}
 	return check_finish("test_mime_parts");
