@@ -133,8 +133,8 @@ int main(void)
 	 * in well under a second (a hash, not a scan per candidate) */
 	{
 		struct mime_part top = { .type = "multipart", .subtype = "mixed" };
-		struct mime_entry *many;
-		size_t nm;
+		struct mime_entry *many = NULL;
+		size_t nm = 0;
 		clock_t t0 = clock();
 		bool last = false;
 
