@@ -159,6 +159,15 @@ bool cache_fits(const struct cache *c, uint64_t len);
 int cache_writer_commit(struct cache_writer *w, int *fd);
 void cache_writer_abort(struct cache_writer *w);
 
+/* Mailboxes' listings kept beside the bodies (cache_listing.c; their
+ * bytes are listing.h's): put replaces MAILBOX's whole, crash-safe (0, or
+ * -errno and a log line); get gives a malloc'd copy (-ENOENT when there is
+ * none, or in memory mode; -EPERM when the file is not a private one of
+ * ours); drop removes it. No cache.lock: files of their own. */
+int cache_listing_put(struct cache *c, const char *mailbox, const void *data, size_t len);
+int cache_listing_get(struct cache *c, const char *mailbox, char **data, size_t *len);
+void cache_listing_drop(struct cache *c, const char *mailbox);
+
 struct cache_stats {
 	bool disk;
 	char dir[512];		/* the account's directory, "" in memory mode */

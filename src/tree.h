@@ -82,6 +82,9 @@ struct tree_node {
 				 * that moved by exactly this much holds nothing else
 				 * (vfs_watch_news.c). 0 whenever highestmodseq is set */
 	uint64_t gen;		/* bumped by every change to msgs */
+	bool kept;		/* the listing was kept in the cache (vfs_listing.h) ... */
+	uint64_t kept_gen;	/* ... at this gen, */
+	time_t kept_at;		/* ... at this CLOCK_MONOTONIC second */
 	struct session_status watched;	/* STATUS at the watcher's last look */
 	time_t used;		/* CLOCK_MONOTONIC seconds its listing was last asked for (vfs_load) */
 	uint32_t flag_next;	/* UID the next bounded FLAGS refetch starts at (flagpoll.c) */

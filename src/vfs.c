@@ -20,6 +20,7 @@
 #include "tls_ctx.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_listing.h"
 #include "vfs_parts.h"
 #include "vfs_search.h"
 #include "vfs_bodies.h"
@@ -384,6 +385,8 @@ void vfs_free(struct vfs *v)
 	watch_stop(v->watch);
 	prefetch_free(v->prefetch);	/* its workers use the pool */
 	pool_free(v->pool);
+	/* every folder's listing as it is now, for the next mount */
+	vfs_listing_keep_all(v);
 	cache_free(v->cache);
 	free(v->cache_dir);
 	tls_ctx_free(v->tls);

@@ -15,6 +15,7 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_listing.h"
 #include "vfs_base.h"
 #include "vfs_resync.h"
 
@@ -104,6 +105,7 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	struct session_mbox mb;
 	struct session *s;
 	char *mailbox, *rights = NULL;
+	bool keep = false;
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
@@ -122,6 +124,27 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	t->nodes[idx].state = TREE_LOADING;
 	mailbox = strdup(t->nodes[idx].mailbox);
 	pthread_mutex_unlock(&t->lock);
+
+	/* listed by an earlier mount: shown from the listing it kept and
+	 * brought up to date with one resync (vfs_listing.h); a resync that
+	 * fails leaves it to the full listing below */
+	if (mailbox != NULL && vfs_listing_restore(v, idx, mailbox) == 0) {
+		rc = vfs_resync(v, idx);
+		if (rc == -EAGAIN)	/* changed by us meanwhile: once more */
+			rc = vfs_resync(v, idx);
+		pthread_mutex_lock(&t->lock);
+		if (rc == 0) {
+			pthread_cond_broadcast(&t->loaded);
+			pthread_mutex_unlock(&t->lock);
+			vfs_listing_keep(v, idx, true);
+			free(mailbox);
+			return 0;
+		}
+		t->nodes[idx].state = TREE_LOADING;
+		pthread_mutex_unlock(&t->lock);
+		log_info("%s: bringing the kept listing up to date failed (%s); listing it anew", mailbox,
+			 strerror(-rc));
+	}
 
 	/* listing changes nothing: when the connection breaks, once more on
 	 * a new one (one retry in all, so a stalled server costs about two
@@ -164,6 +187,7 @@ int vfs_load(struct vfs *v, uint32_t idx)
 			rights = NULL;
 		}
 		log_debug("%s: %zu messages", mailbox, t->nodes[idx].nmsgs);
+		keep = true;
 	} else {
 		tree_msgs_free(acc.v, acc.n);
 		t->nodes[idx].state = TREE_UNLOADED;
@@ -171,6 +195,8 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	}
 	pthread_cond_broadcast(&t->loaded);
 	pthread_mutex_unlock(&t->lock);
+	if (keep)
+		vfs_listing_keep(v, idx, true);
 	free(rights);
 	free(mailbox);
 	return rc;

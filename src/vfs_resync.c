@@ -20,6 +20,7 @@
  */
 #include "log.h"
 #include "vfs_internal.h"
+#include "vfs_listing.h"
 #include "vfs_resync.h"
 
 #include <errno.h>
@@ -238,6 +239,7 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		notify_uid(v, idx, resized[i]);
 	if (fresh.n || changed.n || ngone)
 		log_debug("%s: %zu new, %zu re-flagged, %zu gone", mailbox, fresh.n, changed.n, ngone);
+	vfs_listing_keep(v, idx, false);
 out:
 	tree_msgs_free(fresh.v, fresh.n);
 	tree_msgs_free(changed.v, changed.n);
