@@ -139,6 +139,24 @@ static void sections(void)
 	close(peer);
 	config_free(&cfg);
 
+	/* two pieces from one place, the larger answered first: each gets
+	 * the answer it fits */
+	s = open_with(&cfg, "* 1 FETCH (UID 7 BODY[1]<0> {10}\r\n0123456789 BODY[1]<0> {4}\r\nabcd)\r\n"
+			    "1 OK done\r\n", &peer);
+	{
+		struct session_section r[2] = { { .section = "1", .len = 4 }, { .section = "1", .len = 11 } };
+
+		rc = s != NULL ? session_fetch_sections(s, 7, r, 2) : -1;
+		CHECK(rc == 0 && r[0].buf && r[1].buf && strcmp(r[0].buf, "abcd") == 0 &&
+		      strcmp(r[1].buf, "0123456789") == 0, "order: %d", rc);
+		free(r[0].buf);
+		free(r[1].buf);
+	}
+	if (s != NULL)
+		session_close(s);
+	close(peer);
+	config_free(&cfg);
+
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct session_section r = { .section = bad[i], .len = 4 };
 
