@@ -33,13 +33,28 @@ void mime_entries_free(struct mime_entry *e, size_t n)
 /* Entries, and a hash of their names (open addressing: index + 1 of the
  * entry, 0 free), so that thousands of parts of one name cost no more
  * than a few lookups each. */
+struct kslot {
+	char *name;
+	int next;
+};
+
 struct list {
 	struct mime_entry *v;
 	size_t n, cap;
 	size_t *hash;
 	size_t hcap;	/* a power of two, at least twice N */
+	struct kslot *k;	/* names given a number, and the next to try */
+	size_t nk, kcap;
 	bool oom;
 };
+
+static void list_free_aux(struct list *l)
+{
+	for (size_t i = 0; i < l->nk; i++)
+		free(l->k[i].name);
+	free(l->k);
+	free(l->hash);
+}
 
 static size_t name_hash(const char *s)
 {
@@ -66,6 +81,33 @@ static void hash_put(size_t *hash, size_t hcap, const char *name, size_t idx)
 	while (hash[i])
 		i = (i + 1) & (hcap - 1);
 	hash[i] = idx + 1;
+}
+
+/* The number to try first for another part named NAME (a slot of the
+ * list's own small table, made when new), or NULL when out of room or
+ * memory (then from 2). */
+static int *next_k(struct list *l, const char *name)
+{
+	size_t i;
+
+	if (l->nk == l->kcap) {
+		size_t cap = l->kcap ? l->kcap * 2 : 16;
+		struct kslot *g = realloc(l->k, cap * sizeof(*g));
+
+		if (g == NULL)
+			return NULL;
+		l->k = g;
+		l->kcap = cap;
+	}
+	for (i = 0; i < l->nk; i++)
+		if (strcmp(l->k[i].name, name) == 0)
+			return &l->k[i].next;
+	l->k[i].name = strdup(name);
+	if (l->k[i].name == NULL)
+		return NULL;
+	l->k[i].next = 2;
+	l->nk++;
+	return &l->k[i].next;
 }
 
 /* Room in the hash for one more name. */
@@ -110,17 +152,24 @@ static void add(struct list *l, const char *name, enum mime_entry_kind kind, con
 		const char *dot = strrchr(name, '.');
 		size_t stem = dot != NULL && dot != name ? (size_t)(dot - name) : strlen(name);
 
-		for (int k = 2; k < 10000 && nm == NULL; k++) {
+		/* from the last number this name was given: a run of one
+		 * name costs one try each, not one per name before it */
+		int *from = next_k(l, name);
+
+		for (int k = from != NULL && *from > 2 ? *from : 2; k < 100000 && nm == NULL; k++) {
 			char *c;
 
 			if (asprintf(&c, "%.*s (%d)%s", (int)stem, name, k, name + stem) < 0) {
 				l->oom = true;
 				return;
 			}
-			if (!taken(l, c))
+			if (!taken(l, c)) {
 				nm = c;
-			else
+				if (from != NULL)
+					*from = k + 1;
+			} else {
 				free(c);
+			}
 		}
 	}
 	if (nm == NULL || !hash_grow(l)) {
@@ -205,9 +254,9 @@ int mime_entries(const struct mime_part *top, const struct mime_part *msg, struc
 		add(&l, names.v[i].name, names.v[i].kind, names.v[i].part);
 	mime_entries_free(names.v, names.n);
 	mime_entries_free(nums.v, nums.n);
-	free(names.hash);
-	free(nums.hash);
-	free(l.hash);
+	list_free_aux(&names);
+	list_free_aux(&nums);
+	list_free_aux(&l);
 	if (l.oom || names.oom || nums.oom) {
 		mime_entries_free(l.v, l.n);
 		return -ENOMEM;

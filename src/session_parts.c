@@ -366,15 +366,27 @@ static int section_take(struct session *s, uint32_t uid, const struct mailimap_m
 			struct session_section *req, size_t n)
 {
 	char name[96];
-	size_t i;
+	size_t i, best = n, len = b->sec_body_part != NULL ? b->sec_length : 0;
 
 	section_str(b->sec_section, name, sizeof(name));
+	/* a partial answer names its origin, a whole one none (0); of two
+	 * pieces from one place (a whole section and its first KiB) the
+	 * smallest the answer fits, whatever order the server answers in */
 	for (i = 0; i < n; i++) {
 		const struct session_section *r = &req[i];
+		uint32_t lim = r->len ? r->len : r->max;
 
-		/* a partial answer names its origin; a whole one none (0) */
-		if (r->buf == NULL && strcmp(r->section, name) == 0 && r->off == b->sec_origin_octet)
-			break;
+		if (r->buf == NULL && strcmp(r->section, name) == 0 && r->off == b->sec_origin_octet &&
+		    len <= lim && (best == n || lim < (req[best].len ? req[best].len : req[best].max)))
+			best = i;
+	}
+	if (best == n) {
+		for (i = 0; i < n; i++)
+			if (req[i].buf == NULL && strcmp(req[i].section, name) == 0 &&
+			    req[i].off == b->sec_origin_octet)
+				break;
+	} else {
+		i = best;
 	}
 	if (i == n) {
 		/* nothing we asked for: a server that ignored <off.len> would

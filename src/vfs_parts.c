@@ -305,7 +305,8 @@ static int pm_load(struct vfs *v, struct parts_msg *pm)
 		snprintf(top.subtype, sizeof(top.subtype), "octet-stream");
 		rc = 0;
 	}
-	pthread_mutex_lock(&pm->lock);
+	/* made without the lock (a large structure takes a while): nobody
+	 * looks at the entries before LOADED, they wait for busy */
 	if (rc == 0) {
 		pm->top = top;
 		rc = flatten(pm, &pm->top, NULL, 0);
@@ -316,14 +317,18 @@ static int pm_load(struct vfs *v, struct parts_msg *pm)
 			memset(&pm->top, 0, sizeof(pm->top));
 		}
 	}
+	pthread_mutex_lock(&pm->lock);
 	pm->loaded = rc == 0;
 	pthread_mutex_unlock(&pm->lock);
 
 	/* the header came along: it is the "header" entry's whole */
 	for (size_t i = 0; rc == 0 && header != NULL && i < pm->nfill; i++)
-		if (strcmp(pm->fill[i].section, "HEADER") == 0 && !pm->fill[i].done &&
-		    parts_feed(v, pm, &pm->fill[i], header, hlen, true) == 0)
-			pm->fill[i].enc_off = hlen;
+		if (strcmp(pm->fill[i].section, "HEADER") == 0 && !pm->fill[i].done) {
+			pthread_mutex_lock(&pm->lock);
+			pm->fill[i].enc_off = hlen;	/* (a failed feed resets it) */
+			pthread_mutex_unlock(&pm->lock);
+			parts_feed(v, pm, &pm->fill[i], header, hlen, true);
+		}
 	free(header);
 	pthread_mutex_lock(&pm->lock);
 	parts_give(pm);
@@ -681,12 +686,18 @@ int vfs_parts_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out
 	f->uidvalidity = pm->uv;
 	f->pm = pm;		/* the reference is F's now */
 	f->pent = idx - 1;
+	pthread_mutex_lock(&pm->lock);
+	pm->fill[pm->e[idx - 1].fill].opens++;
+	pthread_mutex_unlock(&pm->lock);
 	*out = f;
 	return 0;
 }
 
 void vfs_parts_release(struct vfs *v, struct vfs_file *f)
 {
+	pthread_mutex_lock(&f->pm->lock);
+	f->pm->fill[f->pm->e[f->pent].fill].opens--;
+	pthread_mutex_unlock(&f->pm->lock);
 	pm_unref(v, f->pm);
 	f->pm = NULL;
 }

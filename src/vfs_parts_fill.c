@@ -87,6 +87,10 @@ static uint32_t fill_claim(const struct pfill *f)
  * message's lock held. */
 static void fill_keep_fd(struct vfs *v, struct pfill *f, int fd)
 {
+	if (f->fd >= 0) {
+		close(fd);	/* (it has one) */
+		return;
+	}
 	if (!f->pin && __atomic_add_fetch(&v->parts.fds, 1, __ATOMIC_SEQ_CST) > PARTS_FDS) {
 		__atomic_sub_fetch(&v->parts.fds, 1, __ATOMIC_SEQ_CST);
 		close(fd);
@@ -124,18 +128,32 @@ static int fill_write(struct vfs *v, struct parts_msg *pm, struct pfill *f, cons
 	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
 			       .claim = fill_claim(f) };
 	struct cache_writer *w = NULL;
-	size_t busy = 0;
 	int rc = 0;
 
 	if (f->w == NULL) {
 		rc = cache_writer_new(v->cache, &k, &w);
 		pthread_mutex_lock(&pm->lock);
 		/* each part begun and not read to its end holds a file: at
-		 * most PARTS_WRITERS per message, the others start again when
-		 * read on */
-		for (size_t i = 0; rc == 0 && i < pm->nfill; i++)
-			if (&pm->fill[i] != f && pm->fill[i].w != NULL && ++busy >= PARTS_WRITERS)
-				fill_reset(&pm->fill[i]);
+		 * most PARTS_WRITERS per message; over that, the one fed
+		 * longest ago that no file has open starts again when read
+		 * on (with every one open, the bound gives way) */
+		for (;;) {
+			struct pfill *old = NULL;
+			size_t held = 0;
+
+			for (size_t i = 0; i < pm->nfill; i++) {
+				struct pfill *g = &pm->fill[i];
+
+				if (g == f || g->w == NULL)
+					continue;
+				held++;
+				if (g->opens == 0 && (old == NULL || g->stepped < old->stepped))
+					old = g;
+			}
+			if (held < PARTS_WRITERS || old == NULL)
+				break;
+			fill_reset(old);
+		}
 		f->w = w;
 		pthread_mutex_unlock(&pm->lock);
 	}
@@ -188,8 +206,14 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 				cut--;
 			/* no line end for long (a hostile part): all but what
 			 * may begin an escape */
-			if (all - cut > QP_LINE_MAX)
+			if (all - cut > QP_LINE_MAX) {
 				cut = all - 3;
+				/* not inside an "=XY" */
+				if (joined[cut - 1] == '=')
+					cut -= 1;
+				else if (joined[cut - 2] == '=')
+					cut -= 2;
+			}
 		}
 		nout = mime_qp_decode(joined, cut, out, false);
 		free(f->carry);
@@ -294,7 +318,9 @@ static int fill_take(struct vfs *v, struct parts_msg *pm, struct pfill *f, const
 	bool last = got < len;
 	int rc;
 
-	if ((last && f->enc_size > 0 && end < f->enc_size) || (pm->msgsize > 0 && end > pm->msgsize + 65536)) {
+	uint64_t bound = (pm->msgsize > 0 ? pm->msgsize : f->enc_size > 0 ? f->enc_size : HEADER_MAX) + 65536;
+
+	if ((last && f->enc_size > 0 && end < f->enc_size) || end > bound) {
 		log_err("%s: UID %u: the server sent %" PRIu64 "%s bytes of part %s; its structure says %"
 			PRIu64 ", the message has %" PRIu64, pm->mailbox, pm->uid, end, last ? "" : " or more",
 			f->section, f->enc_size, pm->msgsize);
@@ -303,12 +329,15 @@ static int fill_take(struct vfs *v, struct parts_msg *pm, struct pfill *f, const
 		pthread_mutex_unlock(&pm->lock);
 		return -EIO;
 	}
+	/* before the feed, which may make it done (a reader may then start
+	 * it again: it must find all of it fed); a failed feed resets it */
+	pthread_mutex_lock(&pm->lock);
+	f->enc_off = end;
+	if (f->window < LAST_WINDOW)
+		f->window *= 2;
+	f->stepped = ++pm->steps;
+	pthread_mutex_unlock(&pm->lock);
 	rc = parts_feed(v, pm, f, buf, got, last);
-	if (rc == 0) {
-		f->enc_off = end;
-		if (f->window < LAST_WINDOW)
-			f->window *= 2;
-	}
 	return rc;
 }
 
@@ -408,12 +437,14 @@ int parts_resolve(struct vfs *v, struct parts_msg *pm, const int *want, size_t n
 			seen = seen || want[k] == want[i];
 		if (seen || f->size_known || f->done)
 			continue;
+		if (f->enc_off > 0) {
+			large[nlarge++] = want[i];	/* a read has begun it */
+			continue;
+		}
 		fill_cached(v, pm, f);
 		if (f->done)
 			continue;
-		if (f->enc_off > 0) {
-			large[nlarge++] = want[i];	/* a read has begun it */
-		} else if (f->mode == PM_BASE64 && f->charset == NULL && f->enc_size > 2 * PROBE) {
+		if (f->mode == PM_BASE64 && f->charset == NULL && f->enc_size > 2 * PROBE) {
 			todo[ntodo] = want[i];
 			head[ntodo] = req_add(req, &nreq, f->section, 0, PROBE);
 			tail[ntodo++] = req_add(req, &nreq, f->section, f->enc_size - PROBE, PROBE);
@@ -493,6 +524,8 @@ static int fill_reopen(struct vfs *v, struct parts_msg *pm, struct pfill *f, str
 		vf->fd = fd;
 	else if (rc == 0)
 		close(fd);
+	while (rc < 0 && pm->busy)
+		pthread_cond_wait(&pm->cond, &pm->lock);	/* nobody feeds it while it is reset */
 	if (rc < 0 && f->done && f->fd < 0) {
 		/* gone from the cache (a part larger than it, or evicted):
 		 * decoded again, and then kept open whatever PARTS_FDS says */

@@ -48,6 +48,8 @@ struct pfill {
 	bool size_known;
 	bool guessed;		/* the size was told from the two ends (mime_base64_size) */
 	bool pin;		/* keep FD however many are open (it left the cache once) */
+	int opens;		/* files open on it now (their readers go on with W) */
+	uint64_t stepped;	/* the message's step count when a window last came */
 	uint64_t size;
 	bool done;		/* all decoded and in the cache; FD holds it (body at
 				 * CACHE_DATA_OFF), or -1: readers open it themselves */
@@ -85,6 +87,7 @@ struct parts_msg {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;	/* busy went false */
 	bool busy;		/* a thread talks to the server for it */
+	uint64_t steps;		/* windows fed, for pfill.stepped */
 	bool loaded;
 	struct mime_part top;
 	struct pent *e;

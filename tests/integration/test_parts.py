@@ -535,3 +535,21 @@ def test_too_many_parts(pki, mount):
         assert "more than 2000" in m.log()
     finally:
         fs.stop()
+
+
+def test_quoted_printable_without_line_ends(pki, mount):
+    """300 KB of quoted-printable with no line end, read in windows: no
+    window's end splits an escape ("=C3=A9" every 10 bytes)."""
+    qp = b"caf=C3=A9 " * 30000
+    shape = (b'("TEXT" "PLAIN" ("CHARSET" "UTF-8") NIL NIL "QUOTED-PRINTABLE" %d 1 NIL NIL NIL NIL)'
+             % len(qp))
+    fs = _fake(pki, {1: (shape, {"1": qp})}, body=SIMPLE + b"x" * len(qp))
+    try:
+        m = _fake_mount(fs, pki, mount)
+        d = os.path.join(m.path, "INBOX", ".parts", "1")
+        want = "café ".encode() * 30000
+        assert os.stat(os.path.join(d, "1")).st_size == len(want)
+        assert _read(os.path.join(d, "1")) == want
+        assert _read(os.path.join(d, "text")) == want
+    finally:
+        fs.stop()

@@ -82,6 +82,15 @@ static const struct {
 	{ "* 1 FETCH (UID 8 BODY[2.1]<0> {3}\r\nabc)\r\n1 OK done\r\n", -ENOENT, NULL, NULL, false },
 };
 
+/* The end of one scripted session. */
+static void done_with(struct session *s, int peer, struct config *cfg)
+{
+	if (s != NULL)
+		session_close(s);
+	close(peer);
+	config_free(cfg);
+}
+
 static void sections(void)
 {
 	static const char *const bad[] = { "2.", ".2", "02", "2..1", "2.x", "HEADER.2", "2.TEXT", "MIME", "2 1",
@@ -110,10 +119,7 @@ static void sections(void)
 		CHECK(s != NULL && session_broken(s) == sec_cases[i].broken, "case %zu: broken", i);
 		free(r[0].buf);
 		free(r[1].buf);
-		if (s != NULL)
-			session_close(s);
-		close(peer);
-		config_free(&cfg);
+		done_with(s, peer, &cfg);
 	}
 
 	/* the spellings: whole, header, a nested header; no other byte */
@@ -134,10 +140,22 @@ static void sections(void)
 		for (int i = 0; i < 3; i++)
 			free(r[i].buf);
 	}
-	if (s != NULL)
-		session_close(s);
-	close(peer);
-	config_free(&cfg);
+	done_with(s, peer, &cfg);
+
+	/* two pieces from one place, the larger answered first: each gets
+	 * the answer it fits */
+	s = open_with(&cfg, "* 1 FETCH (UID 7 BODY[1]<0> {10}\r\n0123456789 BODY[1]<0> {4}\r\nabcd)\r\n"
+			    "1 OK done\r\n", &peer);
+	{
+		struct session_section r[2] = { { .section = "1", .len = 4 }, { .section = "1", .len = 11 } };
+
+		rc = s != NULL ? session_fetch_sections(s, 7, r, 2) : -1;
+		CHECK(rc == 0 && r[0].buf && r[1].buf && strcmp(r[0].buf, "abcd") == 0 &&
+		      strcmp(r[1].buf, "0123456789") == 0, "order: %d", rc);
+		free(r[0].buf);
+		free(r[1].buf);
+	}
+	done_with(s, peer, &cfg);
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct session_section r = { .section = bad[i], .len = 4 };
