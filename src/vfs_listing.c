@@ -12,9 +12,12 @@
 #include "log.h"
 #include "vfs_base.h"
 
+/* Kept where a resync can tell every change since: CONDSTORE (without
+ * it a flag changed meanwhile would not show), and not on Gmail (its
+ * labels tie folders together). */
 static bool keeps(const struct vfs *v)
 {
-	return v->cache != NULL && !v->gm.on;
+	return v->cache != NULL && v->condstore && !v->gm.on;
 }
 
 void vfs_listing_keep(struct vfs *v, uint32_t idx, bool force)

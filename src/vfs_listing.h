@@ -7,8 +7,10 @@
  * listed again from nothing.
  *
  * Kept (cache_listing_put) after a folder is listed, after a resync that
- * changed it, and at unmount for every folder that changed since; not in
- * memory mode (cache=no), not on Gmail (its labels tie folders together).
+ * changed it (at most every LISTING_EVERY seconds), and at unmount for
+ * every folder that changed since; not in memory mode (cache=no), not
+ * without CONDSTORE (a resync could not tell flags changed meanwhile),
+ * not on Gmail (its labels tie folders together).
  * Locks: tree.lock is taken to copy a listing out or put one in, never
  * across the file or network I/O.
  */
