@@ -38,6 +38,10 @@ int status_watch(const char *path);
  * STORE per folder. Exit 0, or EXIT_USAGE when a FILE was not changed
  * (each named on stderr; none is changed when one is not a message). */
 int cmd_flag(int argc, char **argv);
+/* imapfs sync [-q] DIR [MAILBOX...] (ARGV without "sync"): every message
+ * under them read once, so its body is in the cache (cmd_sync.c). Exit 0,
+ * or EXIT_USAGE when one could not be read (named on stderr). */
+int cmd_sync(int argc, char **argv);
 /* imapfs search [-0] DIR QUERY (ARGV without "search"): the paths of the
  * messages the server finds, one a line. Exit 0, or EXIT_USAGE (said). */
 int cmd_search(int argc, char **argv);
@@ -57,5 +61,7 @@ void cmd_usage(FILE *out);
  * any error. (cmd_account.c)
  */
 int account_load(const char *name, struct config *cfg, char **url);
+/* Is there an account NAME in the accounts file? Silent. */
+bool account_exists(const char *name);
 
 #endif

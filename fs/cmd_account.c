@@ -71,6 +71,26 @@ out_close:
 }
 
 /* See cmd.h. */
+bool account_exists(const char *name)
+{
+	struct accounts acc = { 0 };
+	char *path = accounts_path(), *text = NULL, err[512];
+	size_t len = 0;
+	struct stat st;
+	bool found = false;
+
+	if (path != NULL && accounts_read(path, &text, &len, &st) == 0) {
+		if (accounts_parse(text, len, path, &acc, err, sizeof(err)) == 0)
+			found = accounts_find(&acc, name) != NULL;
+		explicit_bzero(text, len);
+		free(text);
+		accounts_free(&acc);
+	}
+	free(path);
+	return found;
+}
+
+/* See cmd.h. */
 int account_load(const char *name, struct config *cfg, char **url)
 {
 	struct accounts acc = { 0 };

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 
 #include "cmd.h"
 #include "suggest.h"
@@ -22,6 +23,7 @@ void cmd_usage(FILE *out)
 		"       imapfs status [--watch] PATH   (PATH: the mount point or anything in it)\n"
 		"       imapfs flag [+|-|=]FLAGS FILE...   (one UID STORE per folder)\n"
 		"       imapfs search [-0] DIR QUERY   (the server searches; see SEARCH below)\n"
+		"       imapfs sync [-q] DIR [MAILBOX...]   (every body into the cache, ahead of time)\n"
 		"       imapfs [mount] -h | --help | -V | --version\n"
 		"\n"
 		"imaps:// is TLS from the first byte (port 993); imap:// requires STARTTLS\n"
@@ -63,7 +65,7 @@ void cmd_usage(FILE *out)
  */
 static bool mistyped_command(int argc, char **argv)
 {
-	static const char *const commands[] = { "mount", "umount", "unmount", "status", "flag", "search" };
+	static const char *const commands[] = { "mount", "umount", "unmount", "status", "flag", "search", "sync" };
 	struct suggest sg;
 	int words = 0;
 	const char *best;
@@ -84,6 +86,14 @@ static bool mistyped_command(int argc, char **argv)
 		return false;
 	fprintf(stderr, "imapfs: unknown command %s: did you mean %s? (see imapfs --help)\n", argv[1], best);
 	return true;
+}
+
+/* Is PATH on a FUSE file system? */
+static bool on_fuse(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && sf.f_type == 0x65735546;	/* FUSE_SUPER_MAGIC */
 }
 
 int main(int argc, char **argv)
@@ -142,6 +152,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "search") == 0 &&
 	    !(argc >= 3 && argv[2][0] == '/' && (argc == 3 || strcmp(argv[3], "-o") == 0)))
 		return cmd_search(argc - 2, argv + 2);
+	/* (an account named "sync" too: mount.fuse3 runs "imapfs sync
+	 * /MOUNTPOINT [-o OPTS]"; a mount point is not on a FUSE file
+	 * system, where everything sync is given is) */
+	if (strcmp(argv[1], "sync") == 0 &&
+	    !(argc >= 3 && argv[2][0] == '/' && (argc == 3 || strcmp(argv[3], "-o") == 0) && !on_fuse(argv[2]) &&
+	      account_exists("sync")))
+		return cmd_sync(argc - 2, argv + 2);
 	if (strcmp(argv[1], "umount") == 0 || strcmp(argv[1], "unmount") == 0) {
 		if (argc != 3) {
 			fprintf(stderr, "usage: imapfs umount MOUNTPOINT\n");
