@@ -114,3 +114,11 @@ class Section:
 def rate(nbytes):
     """-> function seconds -> "N MiB/s" for NBYTES in that time."""
     return lambda s: "%.0f MiB/s" % (nbytes / 2**20 / s) if s else "—"
+
+
+def emit(text, path):
+    """A standalone benchmark's report (bench/parts.py, remount.py,
+    sync.py): printed, and written to PATH as Markdown."""
+    print(text)
+    with open(path, "w") as f:
+        f.write(text)

@@ -39,14 +39,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+sys.path.insert(0, HERE)
 
+from benchutil import ENV_C, emit  # noqa: E402
 import dovecot      # noqa: E402
 import imaputil     # noqa: E402
 import mountutil    # noqa: E402
 from delayproxy import DelayProxy  # noqa: E402
 from proxy import Proxy  # noqa: E402
 
-ENV_C = dict(os.environ, LC_ALL="C")
 
 
 def _b64(data):
@@ -159,9 +160,7 @@ def main():
              "", "| link | what | time | vs whole | bytes from server | vs whole | flights |",
              "|---|---|---|---|---|---|---|"] + rows
     text = "\n".join(table) + "\n"
-    print(text)
-    with open(a.out, "w") as f:
-        f.write(text)
+    emit(text, a.out)
     return 0 if good else 1
 
 

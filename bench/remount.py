@@ -40,6 +40,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, HERE)
 
+from benchutil import ENV_C, emit  # noqa: E402
 import dovecot      # noqa: E402
 import gencorpus    # noqa: E402
 import imaputil     # noqa: E402
@@ -47,7 +48,6 @@ import mountutil    # noqa: E402
 from delayproxy import DelayProxy  # noqa: E402
 from rawimap import raw_fetch  # noqa: E402
 
-ENV_C = dict(os.environ, LC_ALL="C")
 
 
 def ls_l(m):
@@ -141,9 +141,7 @@ def main():
     text = "\n".join(["%d messages in one folder; %d runs each, medians; delayed: %.0f ms round trips"
                       % (a.count, a.reps, a.delay * 2000), "",
                       "| link | what | time | vs raw | flights |", "|---|---|---|---|---|"] + rows) + "\n"
-    print(text)
-    with open(a.out, "w") as f:
-        f.write(text)
+    emit(text, a.out)
     return 0 if good else 1
 
 

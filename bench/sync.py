@@ -37,13 +37,13 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, HERE)
 
+from benchutil import ENV_C, emit  # noqa: E402
 import dovecot      # noqa: E402
 import gencorpus    # noqa: E402
 import mountutil    # noqa: E402
 from delayproxy import DelayProxy  # noqa: E402
 from run import MBSYNC_CONF  # noqa: E402
 
-ENV_C = dict(os.environ, LC_ALL="C")
 
 
 def mbsync(d, port, work, count):
@@ -134,9 +134,7 @@ def main():
                       % (a.count, stats["bytes"] / 1048576.0, a.reps, a.delay * 2000,
                          "" if good else "; SOME RUN WAS WRONG"), "",
                       "| link | what | time | vs mbsync | runs |", "|---|---|---|---|---|"] + rows) + "\n"
-    print(text)
-    with open(a.out, "w") as f:
-        f.write(text)
+    emit(text, a.out)
     return 0 if good else 1
 
 
