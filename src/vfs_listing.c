@@ -10,7 +10,17 @@
 #include "cache.h"
 #include "listing.h"
 #include "log.h"
-#include "vfs_base.h"
+
+#include <time.h>
+
+/* CLOCK_MONOTONIC seconds (tree_node.kept_at). */
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 /* Kept where a resync can tell every change since: CONDSTORE (without
  * it a flag changed meanwhile would not show), and not on Gmail (its
@@ -27,7 +37,7 @@ void vfs_listing_keep(struct vfs *v, uint32_t idx, bool force)
 	char *mailbox = NULL, *buf = NULL;
 	size_t len = 0;
 	uint64_t gen = 0;
-	time_t now = vfs_now_s();
+	time_t now = mono_s();
 	int rc = -ENOENT;
 
 	if (!keeps(v))
@@ -102,7 +112,7 @@ int vfs_listing_restore(struct vfs *v, uint32_t idx, const char *mailbox)
 	/* what was just read is what is kept */
 	t->nodes[idx].kept = true;
 	t->nodes[idx].kept_gen = t->nodes[idx].gen;
-	t->nodes[idx].kept_at = vfs_now_s();
+	t->nodes[idx].kept_at = mono_s();
 	pthread_mutex_unlock(&t->lock);
 	log_debug("%s: %zu messages from the kept listing", mailbox, n);
 	return 0;

@@ -66,10 +66,12 @@ def _cache_files(d):
 
 
 def _bodies_in(d):
-    """The body files (UIDVALIDITY.UID) under cache directory D."""
+    """The body files (UIDVALIDITY.UID) under cache directory D (not the
+    folders' kept listings, ACCOUNT/listings/)."""
     return {p: st for p, st in _cache_files(d).items()
             if not os.path.relpath(p, d).startswith("tmp/")
-            and not os.path.basename(p).startswith("tmp.")}
+            and not os.path.basename(p).startswith("tmp.")
+            and os.path.basename(os.path.dirname(p)) != "listings"}
 
 
 def _status(m):
