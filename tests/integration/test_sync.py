@@ -110,7 +110,9 @@ def test_progress_on_a_terminal(fresh_servers, mount, imapfs_bin):
         out += chunk
     os.close(master)
     assert p.wait(timeout=120) == 0, out
-    n = sum(len(b[2]) for b in boxes)
+    # every message of the mount (the server may hold other tests' too)
+    n = sum(1 for _, _, files in os.walk(m.path) for f in files if f.endswith(".eml"))
+    assert n >= sum(len(b[2]) for b in boxes)
     text = out.decode()
     assert "\rimapfs: sync: %d of %d messages" % (n, n) in text, text
     assert "imapfs: sync: %d messages" % n in text, text
