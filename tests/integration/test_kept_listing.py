@@ -10,6 +10,7 @@ folder listed anew; the files are private; cache=no keeps none.
 """
 
 import os
+import tempfile
 import stat
 
 import imaputil
@@ -35,10 +36,10 @@ def _full_listings(cmds):
     return transcript.find(cmds, rb"^UID FETCH 1:\* ")
 
 
-def test_remount_catches_up(fresh_servers, mount, tmp_path_factory):
+def test_remount_catches_up(fresh_servers, mount):
     s = fresh_servers("slash", rawlog=True)
     c, name, rel, uids = _box(s, 40)
-    cache = str(tmp_path_factory.mktemp("kept") / "cache")
+    cache = os.path.join(tempfile.mkdtemp(prefix="kept-"), "cache")
     m = mount(s, opts=["cache_dir=" + cache])
     d = os.path.join(m.path, rel)
     assert _listed(d) == uids
@@ -62,10 +63,10 @@ def test_remount_catches_up(fresh_servers, mount, tmp_path_factory):
     m.stop()
 
 
-def test_recreated_mailbox_is_listed_anew(fresh_servers, mount, tmp_path_factory):
+def test_recreated_mailbox_is_listed_anew(fresh_servers, mount):
     s = fresh_servers("slash", rawlog=True)
     c, name, rel, uids = _box(s, 5)
-    cache = str(tmp_path_factory.mktemp("kept") / "cache")
+    cache = os.path.join(tempfile.mkdtemp(prefix="kept-"), "cache")
     m = mount(s, opts=["cache_dir=" + cache])
     assert _listed(os.path.join(m.path, rel)) == uids
     m.stop()
@@ -79,10 +80,10 @@ def test_recreated_mailbox_is_listed_anew(fresh_servers, mount, tmp_path_factory
         assert b"second life 0" in f.read()
 
 
-def test_damaged_listing_is_dropped(fresh_servers, mount, tmp_path_factory):
+def test_damaged_listing_is_dropped(fresh_servers, mount):
     s = fresh_servers("slash", rawlog=True)
     c, name, rel, uids = _box(s, 5)
-    cache = str(tmp_path_factory.mktemp("kept") / "cache")
+    cache = os.path.join(tempfile.mkdtemp(prefix="kept-"), "cache")
     m = mount(s, opts=["cache_dir=" + cache])
     assert _listed(os.path.join(m.path, rel)) == uids
     m.stop()
@@ -108,7 +109,7 @@ def test_damaged_listing_is_dropped(fresh_servers, mount, tmp_path_factory):
     assert _full_listings(transcript.since(s, snap))
 
 
-def test_no_listing_without_a_disk_cache(fresh_servers, mount, tmp_path_factory):
+def test_no_listing_without_a_disk_cache(fresh_servers, mount):
     s = fresh_servers("slash")
     c, name, rel, uids = _box(s, 3)
     m = mount(s, opts=["cache=no"])

@@ -9,6 +9,7 @@ smaller than what is asked is told so.
 """
 
 import os
+import tempfile
 import subprocess
 
 import corpus
@@ -36,11 +37,11 @@ def _sync(imapfs_bin, *args):
     return subprocess.run([imapfs_bin, "sync", *args], capture_output=True, text=True, timeout=300)
 
 
-def test_sync_then_read_without_fetching(fresh_servers, mount, imapfs_bin, tmp_path_factory):
+def test_sync_then_read_without_fetching(fresh_servers, mount, imapfs_bin):
     s = fresh_servers("slash", rawlog=True)
     c = transcript.connect(s)
     boxes = _boxes(s, c)
-    cache = str(tmp_path_factory.mktemp("sync") / "cache")
+    cache = os.path.join(tempfile.mkdtemp(prefix="sync-"), "cache")
     m = mount(s, opts=["cache_dir=" + cache])
     r = _sync(imapfs_bin, m.path)
     assert r.returncode == 0, r.stderr
@@ -74,8 +75,8 @@ def test_sync_named_mailbox_only(fresh_servers, mount, imapfs_bin):
     assert " %d bodies" % len(boxes[1][2]) in st, st
 
 
-def test_sync_errors(fresh_servers, mount, imapfs_bin, tmp_path_factory):
-    r = _sync(imapfs_bin, str(tmp_path_factory.mktemp("notamount")))
+def test_sync_errors(fresh_servers, mount, imapfs_bin):
+    r = _sync(imapfs_bin, tempfile.mkdtemp(prefix="notamount-"))
     assert r.returncode == 1 and "not inside an imapfs mount" in r.stderr, r.stderr
     r = _sync(imapfs_bin)
     assert r.returncode == 1 and "usage" in r.stderr
