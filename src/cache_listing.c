@@ -1,10 +1,10 @@
 /*
  * cache_listing — mailboxes' listings kept beside the bodies (cache.h,
  * listing.h): DIR/ACCOUNT/listings/MBOX, MBOX the hex of the mailbox's id
- * (cache_mbox_id). Written whole under a temporary name, flushed, then
- * renamed over the old one, so a crash leaves the old listing or the new
- * one, never half of one (and listing_decode's checksum catches what a
- * disk does). Reached only from the cache's directory descriptor, like
+ * (cache_mbox_id). Written whole under a temporary name, then renamed
+ * over the old one; not flushed to the disk first: a listing a crash
+ * left torn fails listing_decode's checksum and the folder is listed
+ * anew, so it is never wrong, and nobody waits for the disk. Reached only from the cache's directory descriptor, like
  * the bodies; the directory is 0700 and ours, the files 0600. Memory mode
  * keeps none.
  */
@@ -82,8 +82,9 @@ int cache_listing_put(struct cache *c, const char *mailbox, const void *data, si
 			len -= (size_t)w;
 		}
 	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
+	/* no fsync: a listing a crash tore is refused by its checksum
+	 * (the folder is then listed anew), and a lookup that keeps one
+	 * does not wait for the disk */
 	close(fd);
 	if (rc == 0 && renameat(dfd, tmp, dfd, name) < 0)
 		rc = -errno;

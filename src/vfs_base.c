@@ -130,13 +130,18 @@ int vfs_load(struct vfs *v, uint32_t idx)
 	 * fails leaves it to the full listing below */
 	if (mailbox != NULL && vfs_listing_restore(v, idx, mailbox) == 0) {
 		rc = vfs_resync(v, idx);
-		if (rc == -EAGAIN)	/* changed by us meanwhile: once more */
-			rc = vfs_resync(v, idx);
+		/* changed meanwhile: by a resync of the watcher's (it polls
+		 * the folder, READY now) or by our own change, each of which
+		 * brought the listing up to what it saw; what is left shows
+		 * at the watcher's next look, as for any listing */
+		if (rc == -EAGAIN)
+			rc = 0;
 		pthread_mutex_lock(&t->lock);
 		if (rc == 0) {
+			/* (kept again at the next change after LISTING_EVERY, or
+			 * at unmount: not on this lookup's way) */
 			pthread_cond_broadcast(&t->loaded);
 			pthread_mutex_unlock(&t->lock);
-			vfs_listing_keep(v, idx, true);
 			free(mailbox);
 			return 0;
 		}

@@ -160,6 +160,13 @@ void vfs_dirents_free(struct vfs_dirent *d, size_t n)
 	free(d);
 }
 
+int vfs_dir_prepare(struct vfs *v, uint64_t ino)
+{
+	if (vfs_ino_is_view(ino) || vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) || ino == 0)
+		return 0;
+	return vfs_load(v, tree_ino_node(ino));
+}
+
 int vfs_tree_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *nout)
 {
 	struct tree *t = &v->tree;

@@ -86,6 +86,12 @@ void vfs_shutdown(struct vfs *v);
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out);
 int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 
+/* Load the listing of directory INO (a mailbox) now, if it is not loaded:
+ * what loading tells the kernel (a kept listing's catch-up: messages gone
+ * since the last mount) then comes before a listing's snapshot, not in
+ * the middle of it. 0 or -errno (vfs_readdir says it again). */
+int vfs_dir_prepare(struct vfs *v, uint64_t ino);
+
 /* Snapshot of a directory ("." and ".." included). Caller frees with
  * vfs_dirents_free. */
 int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *n);
