@@ -218,10 +218,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* a first listing's own catch-up is no news to this listing */
-	vfs_dir_prepare(fs->vfs, ino);
-	snap->gone = notify_gone_count(fs->notify);
-	rc = vfs_readdir(fs->vfs, ino, &snap->d, &snap->n);
+	/* a first listing's own catch-up is no news to this listing; a
+	 * folder that cannot be listed fails here, not asked twice */
+	rc = vfs_dir_prepare(fs->vfs, ino);
+	if (rc == 0) {
+		snap->gone = notify_gone_count(fs->notify);
+		rc = vfs_readdir(fs->vfs, ino, &snap->d, &snap->n);
+	}
 	if (rc < 0) {
 		free(snap);
 		fuse_reply_err(req, -rc);

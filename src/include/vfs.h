@@ -89,7 +89,8 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out);
 /* Load the listing of directory INO (a mailbox) now, if it is not loaded:
  * what loading tells the kernel (a kept listing's catch-up: messages gone
  * since the last mount) then comes before a listing's snapshot, not in
- * the middle of it. 0 or -errno (vfs_readdir says it again). */
+ * the middle of it. 0, or -errno: the listing fails (as vfs_readdir's
+ * would). */
 int vfs_dir_prepare(struct vfs *v, uint64_t ino);
 
 /* Snapshot of a directory ("." and ".." included). Caller frees with
