@@ -21,8 +21,8 @@ struct out {
 
 static void put(struct out *o, const void *p, size_t len)
 {
-	if (o->oom)
-		return;
+	if (o->oom || len == 0)
+		return;	/* (an empty string's P may be NULL) */
 	if (o->n + len > o->cap) {
 		size_t cap = o->cap ? o->cap : 4096;
 		char *g;
