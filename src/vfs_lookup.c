@@ -162,9 +162,15 @@ void vfs_dirents_free(struct vfs_dirent *d, size_t n)
 
 int vfs_dir_prepare(struct vfs *v, uint64_t ino)
 {
+	bool mailbox;
+
 	if (vfs_ino_is_view(ino) || vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) || ino == 0)
 		return 0;
-	return vfs_load(v, tree_ino_node(ino));
+	/* only a visible mailbox: anything else is vfs_readdir's to refuse */
+	pthread_mutex_lock(&v->tree.lock);
+	mailbox = vfs_check_dir_ino(v, ino) == 0;
+	pthread_mutex_unlock(&v->tree.lock);
+	return mailbox ? vfs_load(v, tree_ino_node(ino)) : 0;
 }
 
 int vfs_tree_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *nout)
