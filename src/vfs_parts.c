@@ -387,6 +387,12 @@ static void entry_attr(const struct vfs *v, const struct parts_msg *pm, uint32_t
 	a->alias = true;
 }
 
+/* Is entry IDX of PM (0: the message's own) a directory? Lock held. */
+static bool is_dir(const struct parts_msg *pm, uint32_t idx)
+{
+	return idx == 0 || pm->e[idx - 1].kind == MIME_MESSAGE;
+}
+
 /* PM loaded and referenced for INO (kind 0, serial not 0): 0 and *PM,
  * *IDX (0: the message's directory, else entry + 1). */
 static int pm_of(struct vfs *v, uint64_t ino, struct parts_msg **pm, uint32_t *idx)
@@ -518,7 +524,7 @@ int vfs_parts_lookup(struct vfs *v, uint64_t parent, const char *name, struct vf
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&pm->lock);
-	if (idx > 0 && pm->e[idx - 1].kind != MIME_MESSAGE)
+	if (!is_dir(pm, idx))
 		rc = -ENOTDIR;
 	for (i = 0; rc == 0 && i < pm->n; i++)
 		if (pm->e[i].dir == idx && strcmp(pm->e[i].name, name) == 0)
@@ -587,7 +593,7 @@ int vfs_parts_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size
 		return rc;
 	/* every size the listing shows, in one go */
 	pthread_mutex_lock(&pm->lock);
-	if (idx > 0 && pm->e[idx - 1].kind != MIME_MESSAGE)
+	if (!is_dir(pm, idx))
 		rc = -ENOTDIR;
 	want = calloc(pm->n + 1, sizeof(*want));
 	if (want == NULL)
@@ -665,7 +671,7 @@ int vfs_parts_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&pm->lock);
-	if (idx == 0 || pm->e[idx - 1].kind == MIME_MESSAGE)
+	if (is_dir(pm, idx))
 		rc = -EISDIR;
 	else if (pm->e[idx - 1].fill < 0)
 		rc = -ENOENT;	/* the top raw is the message's own inode */

@@ -82,6 +82,13 @@ static uint32_t fill_claim(const struct pfill *f)
 	return f->enc_size >= UINT32_MAX ? UINT32_MAX : (uint32_t)f->enc_size + 1;
 }
 
+/* The cache key of F's decoded bytes. */
+static struct cache_key fill_key(const struct parts_msg *pm, const struct pfill *f)
+{
+	return (struct cache_key){ .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
+				   .claim = fill_claim(f) };
+}
+
 /* Keep FD, a done fill's cached bytes, in F; or, with PARTS_FDS open
  * already, close it (a reader opens the cache entry for itself then). F's
  * message's lock held. */
@@ -99,6 +106,17 @@ static void fill_keep_fd(struct vfs *v, struct pfill *f, int fd)
 		__atomic_add_fetch(&v->parts.fds, 1, __ATOMIC_SEQ_CST);
 	}
 	f->fd = fd;
+}
+
+/* F is whole in the cache (FD, of SIZE bytes): done, its size sure.
+ * Lock held. */
+static void fill_done(struct vfs *v, struct pfill *f, int fd, uint64_t size)
+{
+	fill_keep_fd(v, f, fd);
+	f->size = size;
+	f->size_known = true;
+	f->guessed = false;
+	f->done = true;
 }
 
 /* F back to nothing decoded (a failure half way, or its cache entry
@@ -125,8 +143,7 @@ static void fill_reset(struct pfill *f)
  * Busy held, no lock. */
 static int fill_write(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char *data, size_t len)
 {
-	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
-			       .claim = fill_claim(f) };
+	struct cache_key k = fill_key(pm, f);
 	struct cache_writer *w = NULL;
 	int rc = 0;
 
@@ -279,11 +296,7 @@ int parts_feed(struct vfs *v, struct parts_msg *pm, struct pfill *f, const char 
 			if (changed)
 				log_warn("%s: UID %u: part %s is %" PRIu64 " bytes decoded, not %" PRIu64
 					 " as its two ends said", pm->mailbox, pm->uid, f->section, got, f->size);
-			fill_keep_fd(v, f, fd);
-			f->size = got;
-			f->size_known = true;
-			f->guessed = false;
-			f->done = true;
+			fill_done(v, f, fd, got);
 		}
 		pthread_mutex_unlock(&pm->lock);
 		if (changed)
@@ -367,19 +380,14 @@ static int fill_step(struct vfs *v, struct parts_msg *pm, struct pfill *f)
  * Busy held, no lock. */
 static void fill_cached(struct vfs *v, struct parts_msg *pm, struct pfill *f)
 {
-	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
-			       .claim = fill_claim(f) };
+	struct cache_key k = fill_key(pm, f);
 	uint64_t len;
 	int fd;
 
 	if (cache_get(v->cache, &k, false, &fd, &len) < 0)
 		return;
 	pthread_mutex_lock(&pm->lock);
-	fill_keep_fd(v, f, fd);
-	f->size = len;
-	f->size_known = true;
-	f->guessed = false;
-	f->done = true;
+	fill_done(v, f, fd, len);
 	pthread_mutex_unlock(&pm->lock);
 }
 
@@ -512,8 +520,7 @@ out:
  * again) . Lock held; dropped while the cache checks the file. */
 static int fill_reopen(struct vfs *v, struct parts_msg *pm, struct pfill *f, struct vfs_file *vf)
 {
-	struct cache_key k = { .mailbox = f->key, .uidvalidity = pm->uv, .uid = pm->uid,
-			       .claim = fill_claim(f) };
+	struct cache_key k = fill_key(pm, f);
 	uint64_t len;
 	int fd, rc;
 
