@@ -8,7 +8,10 @@
  * no '/'); a bare word that names a directory counts only when the mount
  * point's place holds a URL, since an account may share its name with a
  * directory in the current one.
+ *
+ * Also the DIR argument of search and sync, as they take it.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,5 +44,20 @@ int mount_args_check(const char *src, const char *mnt)
 			"(usage: imapfs mount SOURCE MOUNTPOINT)\n", src);
 		return -1;
 	}
+	return 0;
+}
+
+/* See cmd.h. */
+int cmd_dir_arg(const char *cmd, const char *arg, char *dir)
+{
+	size_t len = strlen(arg);
+
+	if (len >= PATH_MAX) {
+		fprintf(stderr, "imapfs: %s: %s: path too long\n", cmd, arg);
+		return -1;
+	}
+	memcpy(dir, arg, len + 1);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
 	return 0;
 }

@@ -42,6 +42,10 @@ int cmd_flag(int argc, char **argv);
  * under them read once, so its body is in the cache (cmd_sync.c). Exit 0,
  * or EXIT_USAGE when one could not be read (named on stderr). */
 int cmd_sync(int argc, char **argv);
+/* The DIR argument ARG of sub-command CMD into DIR (PATH_MAX bytes) as
+ * given, without trailing slashes (the root stays "/"): 0, or -1 with one
+ * line said when it is too long. (argcheck.c) */
+int cmd_dir_arg(const char *cmd, const char *arg, char *dir);
 /* imapfs search [-0] DIR QUERY (ARGV without "search"): the paths of the
  * messages the server finds, one a line. Exit 0, or EXIT_USAGE (said). */
 int cmd_search(int argc, char **argv);

@@ -119,7 +119,6 @@ int cmd_search(int argc, char **argv)
 	char why[256], view[PATH_MAX], dir[PATH_MAX];
 	const char *query;
 	char end = '\n';
-	size_t len;
 	int i = 0;
 
 	if (argc > 0 && strcmp(argv[0], "-0") == 0) {
@@ -140,15 +139,8 @@ int cmd_search(int argc, char **argv)
 		fprintf(stderr, "imapfs: search: %s\n", why);
 		return EXIT_USAGE;
 	}
-	/* DIR as given, without trailing slashes (the root stays "/") */
-	len = strlen(argv[i]);
-	if (len >= sizeof(dir)) {
-		fprintf(stderr, "imapfs: search: %s: path too long\n", argv[i]);
+	if (cmd_dir_arg("search", argv[i], dir) < 0)
 		return EXIT_USAGE;
-	}
-	memcpy(dir, argv[i], len + 1);
-	while (len > 1 && dir[len - 1] == '/')
-		dir[--len] = '\0';
 	if (snprintf(view, sizeof(view), "%s/.search/%s", dir, query) >= (int)sizeof(view)) {
 		fprintf(stderr, "imapfs: search: %s: path too long\n", dir);
 		return EXIT_USAGE;

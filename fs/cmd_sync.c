@@ -277,7 +277,6 @@ int cmd_sync(int argc, char **argv)
 	uint64_t limit;
 	bool memory;
 	int i = 0, started = 0, rc = 0;
-	size_t len;
 
 	if (argc > 0 && (strcmp(argv[0], "-q") == 0 || strcmp(argv[0], "--quiet") == 0)) {
 		j.quiet = true;
@@ -287,14 +286,8 @@ int cmd_sync(int argc, char **argv)
 		fprintf(stderr, "usage: imapfs sync [-q] DIR [MAILBOX...]   (see imapfs(1), Cache)\n");
 		return EXIT_USAGE;
 	}
-	len = strlen(argv[i]);
-	if (len >= sizeof(dir)) {
-		fprintf(stderr, "imapfs: sync: %s: path too long\n", argv[i]);
+	if (cmd_dir_arg("sync", argv[i], dir) < 0)
 		return EXIT_USAGE;
-	}
-	memcpy(dir, argv[i], len + 1);
-	while (len > 1 && dir[len - 1] == '/')
-		dir[--len] = '\0';
 	limit = cache_limit(dir, &memory);
 	if (limit == UINT64_MAX)
 		return EXIT_USAGE;
