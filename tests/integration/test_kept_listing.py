@@ -32,18 +32,24 @@ def _listed(d):
     return sorted(int(n[:-4]) for n in os.listdir(d) if n.endswith(".eml"))
 
 
+def _listed_once(s, mount, n):
+    """A fresh folder of N messages listed by a mount with a cache of its
+    own, then unmounted: -> (imaplib session, name, rel, uids, cache)."""
+    c, name, rel, uids = _box(s, n)
+    cache = os.path.join(tempfile.mkdtemp(prefix="kept-"), "cache")
+    m = mount(s, opts=["cache_dir=" + cache])
+    assert _listed(os.path.join(m.path, rel)) == uids
+    m.stop()
+    return c, name, rel, uids, cache
+
+
 def _full_listings(cmds):
     return transcript.find(cmds, rb"^UID FETCH 1:\* ")
 
 
 def test_remount_catches_up(fresh_servers, mount):
     s = fresh_servers("slash", rawlog=True)
-    c, name, rel, uids = _box(s, 40)
-    cache = os.path.join(tempfile.mkdtemp(prefix="kept-"), "cache")
-    m = mount(s, opts=["cache_dir=" + cache])
-    d = os.path.join(m.path, rel)
-    assert _listed(d) == uids
-    m.stop()
+    c, name, rel, uids, cache = _listed_once(s, mount, 40)
     # what another client does while nothing is mounted
     imaputil.check(c.select(imaputil.quote(name)), "SELECT")
     for u in uids[3:5]:
@@ -65,11 +71,7 @@ def test_remount_catches_up(fresh_servers, mount):
 
 def test_recreated_mailbox_is_listed_anew(fresh_servers, mount):
     s = fresh_servers("slash", rawlog=True)
-    c, name, rel, uids = _box(s, 5)
-    cache = os.path.join(tempfile.mkdtemp(prefix="kept-"), "cache")
-    m = mount(s, opts=["cache_dir=" + cache])
-    assert _listed(os.path.join(m.path, rel)) == uids
-    m.stop()
+    c, name, rel, uids, cache = _listed_once(s, mount, 5)
     imaputil.check(c.delete(imaputil.quote(name)), "DELETE")
     imaputil.create(c, name)
     fresh = [imaputil.append_uid(c, name, msg("second life %d" % i)) for i in range(3)]
@@ -82,11 +84,7 @@ def test_recreated_mailbox_is_listed_anew(fresh_servers, mount):
 
 def test_damaged_listing_is_dropped(fresh_servers, mount):
     s = fresh_servers("slash", rawlog=True)
-    c, name, rel, uids = _box(s, 5)
-    cache = os.path.join(tempfile.mkdtemp(prefix="kept-"), "cache")
-    m = mount(s, opts=["cache_dir=" + cache])
-    assert _listed(os.path.join(m.path, rel)) == uids
-    m.stop()
+    c, name, rel, uids, cache = _listed_once(s, mount, 5)
     kept = []
     for root, dirs, files in os.walk(cache):
         if os.path.basename(root) == "listings":
