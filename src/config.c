@@ -21,6 +21,7 @@ enum opt_kind { OPT_FLAG, OPT_INT, OPT_STR, OPT_ENUM, OPT_SIZE, OPT_OCTAL };
 static const char *const config_auth_names[] = { "login", "xoauth2", "oauthbearer", NULL };
 static const char *const config_yes_no[] = { "yes", "no", NULL };
 static const char *const config_allmail_names[] = { "show", "hide", "only", NULL };
+static const char *const config_layout_names[] = { "files", "maildir", NULL };
 
 /* One entry per option, as sshfs's SSHFS_OPT makes its table: NAME, KIND, the
  * struct config FIELD it sets, the OPT_INT range MIN..MAX, CHOICES for
@@ -77,6 +78,9 @@ static const struct opt {
 	CONFIG_OPT("allmail", OPT_ENUM, allmail, 0, 0, config_allmail_names, "show|hide|only",
 		   "Gmail: show [Gmail]/All Mail with the labels (default), hide it, or show only it "
 		   "(for backups)"),
+	CONFIG_OPT("layout", OPT_ENUM, layout, 0, 0, config_layout_names, "files|maildir",
+		   "files: UID.eml in each mailbox's directory (default); maildir: each mailbox a "
+		   "Maildir (cur/ new/ tmp/) for mutt, mu and notmuch"),
 	CONFIG_OPT("cache_size", OPT_SIZE, cache_size, 0, 0, NULL, "BYTES",
 		   "at most this much in the body cache, least recently used out first (K, M, G "
 		   "suffixes; default 1G)"),

@@ -143,6 +143,11 @@ static bool kw_has(const char *list, const char *f, size_t n)
 	return false;
 }
 
+bool flags_has_keyword(const char *keywords, const char *kw)
+{
+	return kw_has(keywords, kw, strlen(kw));
+}
+
 /* Every flag of the space-separated A is (WANT) or is not (!WANT) in B. */
 static bool kw_all(const char *a, const char *b, bool want)
 {

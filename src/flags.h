@@ -45,6 +45,10 @@ void flags_change_free(struct flags_change *c);
  * Flags compare without regard to case, as IMAP's do. */
 bool flags_satisfied(const struct flags_change *c, uint8_t sysflags, const char *keywords);
 
+/* Does the space-separated KEYWORDS (may be NULL) hold KW, compared
+ * without regard to case? */
+bool flags_has_keyword(const char *keywords, const char *kw);
+
 #define FLAGS_XATTR_MAX 65536
 
 /* The value of user.imap.flags for SYSFLAGS (SESSION_F_*) and KEYWORDS

@@ -27,6 +27,7 @@
 
 #include "mutf7.h"
 #include "names.h"
+#include "maildir.h"
 
 static const char hex_digits[] = "0123456789ABCDEF";
 
@@ -143,6 +144,15 @@ static int raw_to_fs(const char *component, char **out)
 	return 0;
 }
 
+/* names_set_maildir: set once at mount, before the first name is made;
+ * read-only afterwards, so no lock. */
+static bool maildir_layout;
+
+void names_set_maildir(bool on)
+{
+	maildir_layout = on;
+}
+
 bool names_reserved(const char *name)
 {
 	const char *p = name;
@@ -161,7 +171,7 @@ static int decoded_to_fs(const char *utf8, char **out)
 	const char *p;
 	char *buf, *o;
 	size_t len;
-	bool reserved;
+	bool reserved, subdir;
 
 	/* These three are names a directory entry cannot have. */
 	if (strcmp(utf8, "") == 0)
@@ -181,6 +191,7 @@ static int decoded_to_fs(const char *utf8, char **out)
 	}
 
 	reserved = names_reserved(utf8);
+	subdir = maildir_layout && maildir_subdir_name(utf8);	/* "cur" -> "%63ur" */
 	len = strlen(utf8);
 	if (len > (SIZE_MAX - 1) / 3)
 		return -ENOMEM;
@@ -189,7 +200,8 @@ static int decoded_to_fs(const char *utf8, char **out)
 		return -ENOMEM;
 	o = buf;
 	for (p = utf8; *p; p++) {
-		if (*p == '/' || (reserved && *p == '.') || (*p == '%' && percent_needs_escape(p)))
+		if (*p == '/' || (reserved && *p == '.') || (subdir && p == utf8) ||
+		    (*p == '%' && percent_needs_escape(p)))
 			o = put_escape(o, (unsigned char)*p);
 		else
 			*o++ = *p;
@@ -314,7 +326,7 @@ int names_from_fs(const char *fsname, char **out)
 		return -EINVAL;
 	/* "7.eml" is message 7, ".search" and ".parts" views; such
 	 * mailboxes are spelled 7%2Eeml, %2Esearch and %2Eparts */
-	if (names_reserved(fsname))
+	if (names_reserved(fsname) || (maildir_layout && maildir_subdir_name(fsname)))
 		return -EINVAL;
 
 	rc = decode_fs(fsname, &comp);

@@ -30,6 +30,9 @@
  * file (one or more ASCII digits then ".eml"), ".search" or ".parts" has
  * its '.' written %2E ("7%2Eeml", "%2Esearch", "%2Eparts"), so it never hides a message or a
  * view; names_from_fs refuses the reserved spellings themselves (EINVAL).
+ * Under -o layout=maildir (names_set_maildir), "cur", "new" and "tmp" are
+ * the Maildir's own directories: such a mailbox has its first letter
+ * escaped ("%63ur", "%6Eew", "%74mp") and the plain names are refused.
  *
  * A file name longer than NAMES_MAX bytes, or one a sibling already has
  * (two server names that map to one path, e.g. "a.b" with delimiter '.'
@@ -65,6 +68,9 @@ int names_from_fs(const char *fsname, char **out);
 /* Whether the decoded name NAME is one the mount reserves for its own
  * entries (N.eml, .search, .parts). */
 bool names_reserved(const char *name);
+/* The Maildir view's names too (see above): set once at mount, before the
+ * first name is made. */
+void names_set_maildir(bool on);
 
 /* FSNAME (from names_to_fs) cut to fit NAMES_MAX with the "%~HHHHHHHH"
  * tag, HHHHHHHH a hash of MAILBOX (the full server name) and SALT (0

@@ -60,6 +60,10 @@ struct tree_node {
 	char *attrs;		/* LIST attributes, "" when none or not listed */
 	uint32_t nchildren;	/* visible child mailboxes, for st_nlink */
 	bool hidden;		/* not shown (-o subscribed, or removed by rmdir) */
+	/* -o layout=maildir: which of cur/, new/, tmp/ (1 << vfs_maildir_sub)
+	 * are not shown yet: those of a mailbox this mount made, until mkdir
+	 * makes them (mutt makes a Maildir so), and those rmdir removed */
+	uint8_t md_unmade;
 	bool filtered;		/* hidden by -o subscribed only: it still exists */
 	bool subscribed;	/* in LSUB */
 	char *rights;		/* MYRIGHTS (RFC 4314), NULL when unknown */

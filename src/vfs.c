@@ -267,6 +267,7 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 		return -ENOMEM;
 	v->cfg = cfg;
 	v->mounted_at = time(NULL);
+	names_set_maildir(cfg->layout == CONFIG_LAYOUT_MAILDIR);	/* before the first name */
 	pthread_mutex_init(&v->pend_lock, NULL);
 	aliases_init(&v->aliases);
 	vfs_views_init(v);

@@ -48,6 +48,8 @@ void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a)
 	a->mode = S_IFDIR | ((v->cfg->ro || (n->rights != NULL && strpbrk(n->rights, "ikc") == NULL))
 			     ? 0500 : 0700);
 	a->nlink = 2 + n->nchildren;
+	if (vfs_layout_maildir(v) && idx != 0 && n->selectable)
+		a->nlink += 3;	/* cur/, new/, tmp/ (vfs_maildir.h) */
 	a->size = 4096;
 	/* when we last saw it change, so ls -lt and find -newer find the
 	 * folders with new mail; the mount time until then */
@@ -349,8 +351,9 @@ uint32_t vfs_parse_msg_name(const char *name)
 
 int vfs_check_dir_ino(const struct vfs *v, uint64_t ino)
 {
-	if (vfs_ino_is_view(ino))
-		return -EPERM;	/* a search view: nothing is made or removed there */
+	if (vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino))
+		return -EPERM;	/* a search view: nothing is made or removed there;
+				 * a Maildir's subdirectory: vfs_maildir_change.c's */
 	if (vfs_ino_is_pending(ino) || tree_ino_is_msg(ino))
 		return -ENOTDIR;
 	if (ino == 0 || tree_ino_node(ino) >= v->tree.n || v->tree.nodes[tree_ino_node(ino)].hidden)

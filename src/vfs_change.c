@@ -25,6 +25,7 @@
 #include "vfs_gmail.h"
 #include "vfs_pending.h"
 #include "vfs_dedupe.h"
+#include "vfs_files.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -104,7 +105,7 @@ static int created_anyway(struct session *s, const char *name, const char *mailb
 	return 0;
 }
 
-int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
+int vfs_files_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
 	struct tree *t = &v->tree;
 	struct session *s;
@@ -222,7 +223,7 @@ static int delete_checked(struct session *s, const char *mailbox)
 	return -EBUSY;
 }
 
-int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
+int vfs_files_rmdir(struct vfs *v, uint64_t parent, const char *name)
 {
 	struct tree *t = &v->tree;
 	struct session_status st;
@@ -310,7 +311,7 @@ out:
 
 /* ---- unlink ---------------------------------------------------------------- */
 
-int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
+int vfs_files_unlink(struct vfs *v, uint64_t parent, const char *name)
 {
 	struct tree *t = &v->tree;
 	struct alias_target al;
@@ -325,7 +326,7 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 
 		rc = vfs_view_real_dir(v, parent, name, &real);
 		if (rc == 0)
-			rc = vfs_unlink(v, real, name);
+			rc = vfs_files_unlink(v, real, name);
 		if (rc == 0)
 			vfs_view_changed(v, real, name);
 		return rc;
@@ -582,7 +583,7 @@ static int rename_alias(struct vfs *v, uint32_t idx, const char *name, const cha
 	return aliases_name_set(&v->aliases, idx, newname, &al, vfs_now_s()) < 0 ? -ENOMEM : 0;
 }
 
-int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
+int vfs_files_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
 	       const char *newname, struct vfs_inval *inval, int *ninval)
 {
 	struct tree *t = &v->tree;
@@ -603,7 +604,7 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 
 		rc = vfs_view_real_dir(v, parent, name, &real);
 		if (rc == 0)
-			rc = vfs_rename(v, real, name, newparent, newname, inval, ninval);
+			rc = vfs_files_rename(v, real, name, newparent, newname, inval, ninval);
 		if (rc == 0)
 			vfs_view_changed(v, real, name);
 		return rc;
@@ -722,7 +723,13 @@ static int msg_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa
 		return rc;
 	if (sa->set_size && sa->size != out->size)
 		return -EPERM;	/* messages are immutable */
-	if (sa->set_mtime && sa->mtime != out->mtime) {
+	if (sa->set_mtime && sa->mtime != out->mtime && vfs_layout_maildir(v)) {
+		/* Maildir delivery (mutt, maildrop) sets the time after the
+		 * rename out of tmp/ that stored the message: accepted, and
+		 * the time stays the server's INTERNALDATE (imapfs.1 MAILDIR) */
+		log_debug("UID %u: the time set on a stored message is left as it is (INTERNALDATE)",
+			  tree_ino_uid(ino));
+	} else if (sa->set_mtime && sa->mtime != out->mtime) {
 		log_err("UID %u: a stored message's INTERNALDATE cannot change; set the time before "
 			"the file is closed (cp -p, rsync -t and tar do)", tree_ino_uid(ino));
 		return -EPERM;
@@ -750,7 +757,7 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 		return -EROFS;
 	if (vfs_ino_is_parts(ino) && sa->set_size)
 		return -EPERM;	/* a part is read-only, like a message */
-	if (vfs_ino_is_view(ino))
+	if (vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino))
 		return sa->set_size ? -EISDIR : vfs_getattr(v, ino, out);
 	if (vfs_ino_is_pending(ino))
 		return pending_setattr(v, ino, sa, out);

@@ -131,6 +131,22 @@ static inline bool vfs_ino_is_parts(uint64_t ino)
 }
 
 
+/* The Maildir view's cur/, new/ and tmp/ (vfs_maildir.h): bit 63, the
+ * subdirectory in bits 32-33 and node index + 1 below, which no other
+ * range sets (a misrouted one names no node: ENOENT). */
+#define VFS_MAILDIR_BIT (1ULL << 63)
+enum vfs_maildir_sub { VFS_MD_CUR = 0, VFS_MD_NEW = 1, VFS_MD_TMP = 2 };
+static inline bool vfs_ino_is_maildir(uint64_t ino) { return (ino & VFS_MAILDIR_BIT) != 0; }
+static inline uint64_t vfs_maildir_ino(uint32_t idx, enum vfs_maildir_sub sub)
+{
+	return VFS_MAILDIR_BIT | (uint64_t)sub << 32 | ((uint64_t)idx + 1);
+}
+static inline uint32_t vfs_maildir_node(uint64_t ino) { return (uint32_t)ino - 1; }
+static inline enum vfs_maildir_sub vfs_maildir_sub(uint64_t ino) { return (enum vfs_maildir_sub)((ino >> 32) & 3); }
+
+/* -o layout=maildir (imapfs.1 MAILDIR): mailboxes are Maildirs. */
+static inline bool vfs_layout_maildir(const struct vfs *v) { return v->cfg->layout == CONFIG_LAYOUT_MAILDIR; }
+
 /* Per open message. node/uid/uidvalidity/size/fd immutable after
  * vfs_open; the window and the cache writer are guarded by lock (the
  * kernel may read in parallel; no other lock is taken under it, see

@@ -164,6 +164,8 @@ int vfs_dir_prepare(struct vfs *v, uint64_t ino)
 {
 	bool mailbox;
 
+	if (vfs_ino_is_maildir(ino))	/* cur/ lists the messages (vfs_maildir.h) */
+		return vfs_maildir_sub(ino) == VFS_MD_CUR ? vfs_load(v, vfs_maildir_node(ino)) : 0;
 	if (vfs_ino_is_view(ino) || vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) || ino == 0)
 		return 0;
 	/* only a visible mailbox: anything else is vfs_readdir's to refuse */

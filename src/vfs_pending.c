@@ -39,6 +39,7 @@
 #include "vfs_base.h"
 #include "vfs_flags.h"
 #include "vfs_remove.h"
+#include "vfs_files.h"
 #include "vfs_pending.h"
 #include "vfs_append.h"
 #include "vfs_dedupe.h"
@@ -359,7 +360,7 @@ static bool name_taken(struct vfs *v, uint32_t idx, const char *name)
 	return found;
 }
 
-int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+int vfs_files_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	       struct vfs_file **out, struct vfs_attr *attr)
 {
 	struct tree *t = &v->tree;
@@ -596,7 +597,8 @@ int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval
 	name = p->name;
 	p->name = NULL;
 	if (name != NULL && *ninval < VFS_MAX_INVAL) {
-		inval[*ninval].parent = tree_dir_ino(idx);
+		/* under -o layout=maildir a new file shows in cur/ (vfs_maildir.h) */
+		inval[*ninval].parent = vfs_layout_maildir(v) ? vfs_maildir_ino(idx, VFS_MD_CUR) : tree_dir_ino(idx);
 		snprintf(inval[*ninval].name, sizeof(inval[*ninval].name), "%s", name);
 		(*ninval)++;
 	}

@@ -145,7 +145,7 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 		*size_changed = false;
 		return vfs_parts_open(v, ino, flags, out);
 	}
-	if (vfs_ino_is_view(ino))
+	if (vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino))
 		return -EISDIR;
 	rc = open_once(v, ino, flags, out, size_changed);
 

@@ -29,16 +29,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Under -o layout=maildir, a mailbox's messages are in its cur/, under
+ * names that carry their flags (vfs_maildir.h): what changed there is
+ * told as a change of cur/ itself (its time, for mutt's new-mail check,
+ * and its listing). */
+static bool maildir_box(const struct vfs *v, uint64_t ino)
+{
+	return vfs_layout_maildir(v) && !vfs_ino_is_maildir(ino) && !vfs_ino_is_view(ino) &&
+	       !vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino) && ino > 1;
+}
+
+/* "N.eml": a message's name in the files layout (a mailbox never has one:
+ * names.h reserves them). */
+static bool msg_name(const char *name)
+{
+	size_t digits = strspn(name, "0123456789");
+
+	return digits > 0 && strcmp(name + digits, ".eml") == 0;
+}
+
 void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name)
 {
-	if (v->notify != NULL)
+	if (v->notify == NULL)
+		return;
+	if (name != NULL && msg_name(name) && maildir_box(v, parent))
+		v->notify(v->notify_ctx, vfs_maildir_ino(tree_ino_node(parent), VFS_MD_CUR), NULL);
+	else
 		v->notify(v->notify_ctx, parent, name);
 }
 
 void vfs_notify_inode(struct vfs *v, uint64_t ino)
 {
-	if (v->notify != NULL)
-		v->notify(v->notify_ctx, ino, NULL);
+	if (v->notify == NULL)
+		return;
+	v->notify(v->notify_ctx, ino, NULL);
+	if (maildir_box(v, ino))
+		v->notify(v->notify_ctx, vfs_maildir_ino(tree_ino_node(ino), VFS_MD_CUR), NULL);
 }
 
 static void notify_uid(struct vfs *v, uint32_t idx, uint32_t uid)

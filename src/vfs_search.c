@@ -20,6 +20,7 @@
 #include "vfs_lookup.h"
 #include "vfs_parts.h"
 #include "vfs_resync.h"
+#include "vfs_maildir.h"
 #include "vfs_search.h"
 
 #include <errno.h>
@@ -873,17 +874,31 @@ int vfs_search_check(const char *query, char *why, size_t len)
 
 /* ---- the public three (the parts view's inodes and name go to vfs_parts.c) -- */
 
+/* Under -o layout=maildir, a mailbox directory's names are the Maildir
+ * view's (vfs_maildir.h), the views' aside. */
+static bool maildir_dir(const struct vfs *v, uint64_t ino)
+{
+	return vfs_ino_is_maildir(ino) ||
+	       (vfs_layout_maildir(v) && !vfs_ino_is_view(ino) && !vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino));
+}
+
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr *out)
 {
+	if (vfs_ino_is_maildir(parent))
+		return vfs_maildir_lookup(v, parent, name, out);
 	if (vfs_ino_is_parts(parent) || (!vfs_ino_is_view(parent) && strcmp(name, VFS_PARTS_NAME) == 0))
 		return vfs_parts_lookup(v, parent, name, out);
 	if (vfs_ino_is_view(parent) || strcmp(name, VFS_VIEW_NAME) == 0)
 		return view_lookup(v, parent, name, out);
+	if (maildir_dir(v, parent))
+		return vfs_maildir_lookup(v, parent, name, out);
 	return vfs_tree_lookup(v, parent, name, out);
 }
 
 int vfs_getattr(struct vfs *v, uint64_t ino, struct vfs_attr *out)
 {
+	if (vfs_ino_is_maildir(ino))
+		return vfs_maildir_getattr(v, ino, out);
 	if (vfs_ino_is_parts(ino))
 		return vfs_parts_getattr(v, ino, out);
 	return vfs_ino_is_view(ino) ? view_getattr(v, ino, out) : vfs_tree_getattr(v, ino, out);
@@ -893,6 +908,8 @@ int vfs_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *n)
 {
 	if (vfs_ino_is_parts(ino))
 		return vfs_parts_readdir(v, ino, out, n);
+	if (maildir_dir(v, ino))
+		return vfs_maildir_readdir(v, ino, out, n);
 	return vfs_ino_is_view(ino) ? view_readdir(v, ino, out, n) : vfs_tree_readdir(v, ino, out, n);
 }
 

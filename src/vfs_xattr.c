@@ -223,8 +223,8 @@ int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **val, size
 		return -EOPNOTSUPP;
 	if (vfs_ino_is_parts(ino))
 		return vfs_parts_getxattr(v, ino, name, val, len);
-	if (vfs_ino_is_pending(ino) || vfs_ino_is_view(ino))
-		return -ENODATA;	/* set before close, applied by APPEND; a view has none */
+	if (vfs_ino_is_pending(ino) || vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino))
+		return -ENODATA;	/* set before close, applied by APPEND; a view or cur/ has none */
 	rc = vfs_gmail_resolve(v, &ino);
 	if (rc < 0)
 		return rc;
@@ -252,8 +252,8 @@ int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len)
 		return rc;
 	if (vfs_ino_is_parts(ino))
 		return vfs_parts_listxattr(v, ino, list, len);
-	if (vfs_ino_is_view(ino)) {
-		*list = NULL;	/* a search view has no attributes */
+	if (vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino)) {
+		*list = NULL;	/* a search view or cur/ has no attributes */
 		*len = 0;
 		return 0;
 	}
@@ -370,8 +370,8 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 	uint64_t msgid;
 	int rc;
 
-	if (vfs_ino_is_view(ino))
-		return -EPERM;	/* a search view has no attributes to set */
+	if (vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino))
+		return -EPERM;	/* a search view or cur/ has no attributes to set */
 	if (strcmp(name, VFS_FLAG_XATTR) == 0)	/* imapfs flag, on a folder */
 		return vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) ? -ENOTDIR : vfs_flag_batch(v, ino, val, len);
 	if (strncmp(name, "user.imap.", 10) != 0)
@@ -438,7 +438,7 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	bool msg = vfs_ino_is_pending(ino) || tree_ino_is_msg(ino);
 	struct flags_change none = { .replace = true };
 
-	if (vfs_ino_is_view(ino))
+	if (vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino))
 		return -EPERM;
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;

@@ -35,6 +35,7 @@ struct config {
 	char *cache_dir;		/* cache_dir=PATH, default $XDG_CACHE_HOME/imapfs */
 	uint64_t cache_size;		/* cache_size=BYTES, default CONFIG_CACHE_SIZE_DEFAULT */
 	int allmail;			/* allmail=show|hide|only (enum config_allmail), Gmail only */
+	int layout;			/* layout=files|maildir (enum config_layout), default files */
 	unsigned mount_flags;		/* generic mount(8) flags passed to FUSE (CONFIG_MNT_*) */
 	/* sshfs / libfuse options (imapfs.1 OPTIONS; fs/mountpoint.c, fs/owner.h): */
 	int uid, gid;			/* uid=N, gid=N: owner shown; -1 = the mounting user */
@@ -70,6 +71,12 @@ enum config_allmail {
 	CONFIG_ALLMAIL_SHOW = 0,	/* with the label folders (default) */
 	CONFIG_ALLMAIL_HIDE,		/* not shown: each message once per label */
 	CONFIG_ALLMAIL_ONLY,		/* only it (and its parents): each message once */
+};
+
+/* How mailboxes and messages are shown (imapfs.1 MAILDIR). */
+enum config_layout {
+	CONFIG_LAYOUT_FILES = 0,	/* UID.eml in the mailbox's directory */
+	CONFIG_LAYOUT_MAILDIR,		/* MAILBOX/cur/NAME:2,FLAGS, new/, tmp/ */
 };
 
 /* Generic mount(8) options that are handed to the kernel through FUSE.

@@ -567,8 +567,38 @@ static void test_tree_cases(void)
 	}
 }
 
+/* -o layout=maildir: "cur", "new" and "tmp" are the Maildir's own; such
+ * mailboxes are shown with their first letter escaped, the plain names
+ * are refused, and every other name is as in the files layout. */
+static void test_maildir_layout(void)
+{
+	static const char *const pairs[][2] = {
+		{ "cur", "%63ur" }, { "new", "%6Eew" }, { "tmp", "%74mp" },
+		{ "Cur", "Cur" }, { "curr", "curr" }, { "tmp2", "tmp2" }, { ".search", "%2Esearch" },
+	};
+	char *out = NULL;
+
+	names_set_maildir(true);
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		CHECK(names_to_fs(pairs[i][0], &out) == 0 && strcmp(out, pairs[i][1]) == 0, "%s -> %s",
+		      pairs[i][0], out ? out : "(null)");
+		free(out);
+		out = NULL;
+		CHECK(names_from_fs(pairs[i][1], &out) == 0 && strcmp(out, pairs[i][0]) == 0, "%s <- %s",
+		      pairs[i][0], pairs[i][1]);
+		free(out);
+		out = NULL;
+	}
+	CHECK(names_from_fs("cur", &out) == -EINVAL && names_from_fs("new", &out) == -EINVAL &&
+	      names_from_fs("tmp", &out) == -EINVAL, "plain subdirectory names refused");
+	names_set_maildir(false);
+	CHECK(names_to_fs("cur", &out) == 0 && strcmp(out, "cur") == 0, "files layout: cur is cur");
+	free(out);
+}
+
 int main(void)
 {
+	test_maildir_layout();
 	test_tag();
 	test_tree_bijection();
 	test_tree_cases();
