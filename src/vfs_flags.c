@@ -136,12 +136,14 @@ int vfs_msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t
 	if (idx >= t->n || tree_msg_find(&t->nodes[idx], uid) == NULL ||
 	    !vfs_gmail_still(v, idx, uid, resolved_uv, resolved_id))
 		rc = -ENOENT;	/* (Gmail: it left, or the folder was recreated, since resolved) */
+	else if (resolved_uv != 0 && resolved_uv != t->nodes[idx].uidvalidity)
+		rc = -ESTALE;	/* recreated since the name was resolved: UID is another message */
 	else if (!flag_exts_shown(&t->nodes[idx], c->add_kw) || !flag_exts_shown(&t->nodes[idx], c->del_kw))
 		rc = -EINVAL;
 	else if ((mailbox = strdup(t->nodes[idx].mailbox)) == NULL)
 		rc = -ENOMEM;
 	if (rc == 0)
-		uidvalidity = resolved_id != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
+		uidvalidity = resolved_uv != 0 ? resolved_uv : t->nodes[idx].uidvalidity;
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;

@@ -13,7 +13,9 @@
 
 /* Change C on message inode INO (a stored message, already resolved on
  * Gmail: RESOLVED_UV and RESOLVED_ID are what vfs_gmail_resolve_write
- * checked, msgid 0 for a plain inode). */
+ * checked, msgid 0 for a plain inode). RESOLVED_UV, when not 0, is the
+ * UIDVALIDITY the UID was found under (-ESTALE if the mailbox has another
+ * now). */
 int vfs_msg_setflags(struct vfs *v, uint64_t ino, uint32_t resolved_uv, uint64_t resolved_id,
 		     const struct flags_change *c);
 

@@ -172,7 +172,9 @@ int vfs_dir_prepare(struct vfs *v, uint64_t ino)
 	pthread_mutex_lock(&v->tree.lock);
 	mailbox = vfs_check_dir_ino(v, ino) == 0;
 	pthread_mutex_unlock(&v->tree.lock);
-	return mailbox ? vfs_load(v, tree_ino_node(ino)) : 0;
+	/* (under -o layout=maildir a mailbox's directory lists no messages:
+	 * its cur/ does, above) */
+	return mailbox && !vfs_layout_maildir(v) ? vfs_load(v, tree_ino_node(ino)) : 0;
 }
 
 int vfs_tree_readdir(struct vfs *v, uint64_t ino, struct vfs_dirent **out, size_t *nout)

@@ -26,6 +26,17 @@ static uint32_t box_hash(const struct tree_node *n)
 	return crc32c(0, n->mailbox, strlen(n->mailbox));
 }
 
+uint32_t vfs_maildir_box_hash(struct vfs *v, uint32_t idx)
+{
+	uint32_t h = 0;
+
+	pthread_mutex_lock(&v->tree.lock);
+	if (idx < v->tree.n && v->tree.nodes[idx].mailbox != NULL)
+		h = box_hash(&v->tree.nodes[idx]);
+	pthread_mutex_unlock(&v->tree.lock);
+	return h;
+}
+
 static bool forwarded(const struct tree_msg *m)
 {
 	return flags_has_keyword(m->keywords, "$Forwarded");
@@ -37,10 +48,13 @@ static bool box_ok(struct vfs *v, uint32_t idx)
 	return vfs_check_dir_ino(v, tree_dir_ino(idx)) == 0 && idx != 0 && v->tree.nodes[idx].selectable;
 }
 
-/* Tree lock held: ... and shows subdirectory SUB (vfs_mkdir). */
+/* Tree lock held: ... and shows subdirectory SUB (vfs_mkdir); cur/
+ * always while it holds messages, whatever mkdir and rmdir did. */
 static bool sub_ok(struct vfs *v, uint32_t idx, int sub)
 {
-	return box_ok(v, idx) && !(v->tree.nodes[idx].md_unmade & (1u << sub));
+	const struct tree_node *n = &v->tree.nodes[idx];
+
+	return box_ok(v, idx) && (!(n->md_unmade & (1u << sub)) || (sub == VFS_MD_CUR && n->nmsgs > 0));
 }
 
 int vfs_maildir_box(struct vfs *v, uint64_t ino, uint32_t *idx)
@@ -75,7 +89,7 @@ char *vfs_maildir_tmp_name(const char *name)
 }
 
 int vfs_maildir_resolve(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, uint32_t *uv,
-			uint8_t *sysflags, bool *fwd, bool *alias)
+			uint8_t *sysflags, bool *fwd, bool *alias, struct alias_target *al)
 {
 	struct tree *t = &v->tree;
 	const struct tree_msg *m;
@@ -86,8 +100,9 @@ int vfs_maildir_resolve(struct vfs *v, uint32_t idx, const char *name, uint32_t 
 	/* an alias first: a message moved here keeps the name it was moved
 	 * under for a minute, and that name may read as one of ours. "N.eml"
 	 * is the files layout's name, not this one's. */
+	memset(al, 0, sizeof(*al));
 	if (vfs_parse_msg_name(name) == 0)
-		rc = vfs_resolve_name(v, idx, name, uid, uv, NULL);
+		rc = vfs_resolve_name(v, idx, name, uid, uv, al);
 	if (rc == -ENOENT) {
 		ours = maildir_name_parse(name, uv, uid, &box);
 		if (!ours)
@@ -150,11 +165,12 @@ static int msg_lookup(struct vfs *v, uint32_t idx, const char *name, struct vfs_
 	uint32_t uid, uv;
 	uint8_t sys;
 	bool fwd, alias;
+	struct alias_target al;
 	int rc;
 
 	if (name[0] != '.' && pending_lookup(v, idx, name, out) == 0)
 		return 0;	/* being delivered straight into cur/ or new/ */
-	rc = vfs_maildir_resolve(v, idx, name, &uid, &uv, &sys, &fwd, &alias);
+	rc = vfs_maildir_resolve(v, idx, name, &uid, &uv, &sys, &fwd, &alias, &al);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&t->lock);
@@ -166,13 +182,15 @@ static int msg_lookup(struct vfs *v, uint32_t idx, const char *name, struct vfs_
 
 		vfs_msg_attr(v, idx, &t->nodes[idx], m, out);
 		maildir_name(uv, uid, box_hash(&t->nodes[idx]), m->sysflags, forwarded(m), shown);
-		out->alias = strcmp(shown, name) != 0;	/* an alias: the kernel asks again */
 		/* Only the name it is listed under, with the flags it has: a
 		 * rename to change them must find no file at the new name,
 		 * because the kernel does nothing at all for a rename onto
 		 * the same file */
-		if (out->alias && !alias)
+		if (strcmp(shown, name) != 0 && !alias)
 			rc = -ENOENT;
+		/* and the kernel keeps no entry: a name stops being the
+		 * message's when its flags change, here or elsewhere */
+		out->alias = true;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc;
@@ -249,6 +267,7 @@ static int cur_list(struct vfs *v, uint32_t idx, struct vfs_dirent **d, size_t *
 
 		maildir_name(node->uidvalidity, m->uid, box, m->sysflags, forwarded(m), name);
 		vfs_msg_attr(v, idx, node, m, &a);
+		a.alias = true;	/* no entry kept: see msg_lookup */
 		rc = vfs_dirent_add(d, n, cap, name, &a);
 	}
 	return rc;

@@ -43,11 +43,17 @@ int vfs_maildir_box(struct vfs *v, uint64_t ino, uint32_t *idx);
 /* The message NAME stands for in cur/ or new/ of node IDX: one of the
  * view's names of the current UIDVALIDITY and the mailbox's hash (with
  * any info part: a name the kernel still holds after the flags changed),
- * or an alias a change made (aliases.h; then *ALIAS). 0 and *UID, *UV,
- * the message's flags in *SYSFLAGS and *FWD ($Forwarded); -ENOENT. Loads
- * the listing when needed; no lock held. */
+ * or an alias a change made (aliases.h; then *ALIAS, and *AL its
+ * target: AL->found means the name's message was there before and is
+ * not the name's to move, flag or remove). 0 and *UID, *UV, the
+ * message's flags in *SYSFLAGS and *FWD ($Forwarded); -ENOENT. Loads the
+ * listing when needed; no lock held. */
 int vfs_maildir_resolve(struct vfs *v, uint32_t idx, const char *name, uint32_t *uid, uint32_t *uv,
-			uint8_t *sysflags, bool *fwd, bool *alias);
+			uint8_t *sysflags, bool *fwd, bool *alias, struct alias_target *al);
+
+/* The BOX part of the names of node IDX's messages (maildir.h). Takes
+ * tree.lock. */
+uint32_t vfs_maildir_box_hash(struct vfs *v, uint32_t idx);
 
 /* A pending file's internal name for tmp/NAME ("." + NAME): malloc'd, or
  * NULL (out of memory). */

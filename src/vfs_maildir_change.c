@@ -22,6 +22,7 @@
 #include "vfs_flags.h"
 #include "vfs_maildir.h"
 #include "vfs_pending.h"
+#include "vfs_remove.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -62,6 +63,41 @@ static int no_file_here(struct vfs *v, uint64_t parent, const char *name)
 	struct vfs_attr a;
 
 	return vfs_maildir_lookup(v, parent, name, &a) == 0 ? -EISDIR : -ENOENT;
+}
+
+/* NEWNAME may be given to a file in cur/ or new/ of node NEWIDX: not a
+ * dot-name (tmp/'s, vfs_maildir.h) nor the files layout's UID.eml, and
+ * not a name that already means a message there (this view's names of
+ * that mailbox, an alias, a file being delivered) unless it means UID of
+ * UIDVALIDITY UV itself (0: none may). Renaming onto a message would
+ * replace it in a Maildir; here it is refused, -EEXIST (-EINVAL for one
+ * of this view's names of that mailbox that names nothing). */
+static int name_free(struct vfs *v, uint32_t newidx, const char *newname, uint32_t uid, uint32_t uv)
+{
+	uint32_t nuid, nuv, box;
+	struct alias_target al;
+	struct vfs_attr a;
+	uint8_t sys;
+	bool fwd, alias;
+	int rc;
+
+	if (newname[0] == '.' || vfs_parse_msg_name(newname) != 0) {
+		log_err("%s: a name beginning with '.' or of the form UID.eml cannot be given in cur/ or new/",
+			newname);
+		return -EPERM;
+	}
+	if (pending_lookup(v, newidx, newname, &a) == 0)
+		return -EEXIST;
+	rc = vfs_maildir_resolve(v, newidx, newname, &nuid, &nuv, &sys, &fwd, &alias, &al);
+	if (rc == 0)
+		return nuid == uid && nuv == uv ? 0 : -EEXIST;
+	if (rc != -ENOENT)
+		return rc;
+	if (maildir_name_parse(newname, &nuv, &nuid, &box) && box == vfs_maildir_box_hash(v, newidx)) {
+		log_err("%s: a name of this mailbox's own form that names none of its messages", newname);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* ---- directories ---------------------------------------------------------- */
@@ -108,8 +144,21 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 
 	if (vfs_ino_is_maildir(parent))
 		return no_file_here(v, parent, name) == -EISDIR ? -ENOTDIR : -ENOENT;
-	if (!vfs_layout_maildir(v) || sub < 0)
-		return vfs_files_rmdir(v, parent, name);
+	if (!vfs_layout_maildir(v) || sub < 0) {
+		rc = vfs_files_rmdir(v, parent, name);
+		if (rc < 0 && vfs_layout_maildir(v)) {
+			/* rm -r of a mailbox the server would not delete (mail
+			 * came meanwhile): its Maildir is whole again */
+			long child;
+
+			pthread_mutex_lock(&t->lock);
+			child = vfs_check_dir_ino(v, parent) == 0 ? tree_child(t, idx, name) : -1;
+			if (child > 0)
+				t->nodes[child].md_unmade = 0;
+			pthread_mutex_unlock(&t->lock);
+		}
+		return rc;
+	}
 	if (v->cfg->ro)
 		return -EROFS;
 	/* rm -r of a Maildir: cur/ once its messages are removed, then the
@@ -136,9 +185,10 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 {
 	uint32_t idx, uid, uv;
-	char real[32], *tmp;
+	struct alias_target al;
 	uint8_t sys;
 	bool fwd, alias;
+	char *tmp;
 	int rc;
 
 	if (!vfs_ino_is_maildir(parent))
@@ -157,13 +207,13 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	}
 	if (name[0] != '.' && (rc = pending_unlink(v, idx, name)) != -ENOENT)
 		return rc;
-	rc = vfs_maildir_resolve(v, idx, name, &uid, &uv, &sys, &fwd, &alias);
+	rc = vfs_maildir_resolve(v, idx, name, &uid, &uv, &sys, &fwd, &alias, &al);
 	if (rc < 0)
 		return rc;
 	if (alias)
 		return vfs_files_unlink(v, tree_dir_ino(idx), name);	/* an alias: its own rules */
-	snprintf(real, sizeof(real), "%" PRIu32 ".eml", uid);
-	return vfs_files_unlink(v, tree_dir_ino(idx), real);
+	/* that UID while the mailbox still has the name's UIDVALIDITY */
+	return vfs_remove_msg(v, idx, uid, uv, name);
 }
 
 int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
@@ -185,10 +235,11 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	rc = vfs_maildir_box(v, parent, &idx);
 	if (rc < 0)
 		return rc;
-	if (vfs_maildir_sub(parent) != VFS_MD_TMP)
-		/* delivered straight into cur/ or new/: stored at close. A
-		 * dot-name is tmp/'s (vfs_maildir.h). */
-		return name[0] == '.' ? -EPERM : vfs_files_create(v, tree_dir_ino(idx), name, mode, out, attr);
+	if (vfs_maildir_sub(parent) != VFS_MD_TMP) {
+		/* delivered straight into cur/ or new/: stored at close */
+		rc = name_free(v, idx, name, 0, 0);
+		return rc < 0 ? rc : vfs_files_create(v, tree_dir_ino(idx), name, mode, out, attr);
+	}
 	tmp = vfs_maildir_tmp_name(name);
 	rc = tmp == NULL ? -ENOMEM : vfs_files_create(v, tree_dir_ino(idx), tmp, mode, out, attr);
 	free(tmp);
@@ -198,10 +249,11 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 /* ---- rename --------------------------------------------------------------- */
 
 /* The flags NEWNAME's info part changes from NAME's (or from the
- * message's own, SYS and FWD), on UID of node IDX: one UID STORE for what
- * is added and one for what is removed, none when nothing changes. */
-static int rename_flags(struct vfs *v, uint32_t idx, uint32_t uid, uint8_t sys, bool fwd, const char *name,
-			const char *newname)
+ * message's own, SYS and FWD), on UID of node IDX (while it has
+ * UIDVALIDITY UV): one UID STORE for what is added and one for what is
+ * removed, none when nothing changes. */
+static int rename_flags(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uv, uint8_t sys, bool fwd,
+			const char *name, const char *newname)
 {
 	static char forwarded[] = "$Forwarded";	/* flags_change's keywords are not const; never written */
 	struct flags_change c = { .replace = false };
@@ -213,7 +265,7 @@ static int rename_flags(struct vfs *v, uint32_t idx, uint32_t uid, uint8_t sys, 
 	else if (kw < 0)
 		c.del_kw = forwarded;
 	if (c.add_sys != 0 || c.del_sys != 0 || kw != 0)
-		rc = vfs_msg_setflags(v, tree_msg_ino(idx, uid), 0, 0, &c);
+		rc = vfs_msg_setflags(v, tree_msg_ino(idx, uid), uv, 0, &c);
 	if (rc < 0)
 		log_err("%s -> %s: the flags could not be changed: %s", name, newname, strerror(-rc));
 	return rc;
@@ -224,15 +276,23 @@ static int rename_flags(struct vfs *v, uint32_t idx, uint32_t uid, uint8_t sys, 
 static int rename_msg(struct vfs *v, uint32_t idx, const char *name, uint32_t newidx, const char *newname,
 		      struct vfs_inval *inval, int *ninval)
 {
-	struct alias_target to = { .node = idx };
+	struct alias_target al, to;
 	uint32_t uid, uv;
 	char real[32];
 	uint8_t sys;
 	bool fwd, alias;
-	int rc = vfs_maildir_resolve(v, idx, name, &uid, &uv, &sys, &fwd, &alias);
+	int rc = vfs_maildir_resolve(v, idx, name, &uid, &uv, &sys, &fwd, &alias, &al);
 
+	if (rc == 0 && alias && al.found) {
+		/* nothing was stored for this name: the identical message
+		 * that was there before is not the name's to flag or move.
+		 * EXDEV makes mv copy it and remove the name. */
+		rc = -EXDEV;
+	}
 	if (rc == 0)
-		rc = rename_flags(v, idx, uid, sys, fwd, name, newname);
+		rc = name_free(v, newidx, newname, newidx == idx ? uid : 0, uv);
+	if (rc == 0)
+		rc = rename_flags(v, idx, uid, uv, sys, fwd, name, newname);
 	if (rc < 0)
 		return rc;
 	if (newidx != idx) {
@@ -240,12 +300,13 @@ static int rename_msg(struct vfs *v, uint32_t idx, const char *name, uint32_t ne
 		return vfs_files_rename(v, tree_dir_ino(idx), real, tree_dir_ino(newidx), newname, inval, ninval);
 	}
 	/* the same Maildir: the message keeps its UID, and NEWNAME, if it is
-	 * not the name it is listed under, means it for a while (aliases.h) */
-	to.uid = uid;
-	to.uidvalidity = uv;
+	 * not one of this view's names, means it for a while (aliases.h) */
+	to = alias ? al : (struct alias_target){ .node = idx, .uid = uid, .uidvalidity = uv };
 	if (!maildir_name_parse(newname, &uv, &uid, &(uint32_t){ 0 }) &&
 	    aliases_name_set(&v->aliases, idx, newname, &to, vfs_now_s()) < 0)
 		return -ENOMEM;
+	if (alias)
+		aliases_name_drop(&v->aliases, idx, name);
 	return 0;
 }
 
@@ -258,8 +319,8 @@ static int rename_new(struct vfs *v, uint32_t idx, int sub, const char *name, ui
 	char *to = newsub == VFS_MD_TMP ? vfs_maildir_tmp_name(newname) : strdup(newname);
 	int rc = from == NULL || to == NULL ? -ENOMEM : 0;
 
-	if (rc == 0 && newsub != VFS_MD_TMP && newname[0] == '.')
-		rc = -EPERM;	/* a dot-name in cur/ or new/ would be tmp/'s */
+	if (rc == 0 && newsub != VFS_MD_TMP)
+		rc = name_free(v, newidx, newname, 0, 0);
 	if (rc == 0)
 		rc = pending_rename(v, idx, from, newidx, to, NULL, inval, ninval);
 	free(from);

@@ -52,10 +52,17 @@ void vfs_notify_gone(struct vfs *v, uint64_t parent, const char *name)
 {
 	if (v->notify == NULL)
 		return;
-	if (name != NULL && msg_name(name) && maildir_box(v, parent))
-		v->notify(v->notify_ctx, vfs_maildir_ino(tree_ino_node(parent), VFS_MD_CUR), NULL);
-	else
+	if (name != NULL && msg_name(name) && maildir_box(v, parent)) {
+		uint64_t cur = vfs_maildir_ino(tree_ino_node(parent), VFS_MD_CUR);
+
+		/* the name there is not known, and no entry is kept for one
+		 * (vfs_maildir.c): the count the adapter keeps of names gone
+		 * moves, and cur/'s own attributes go */
+		v->notify(v->notify_ctx, cur, name);
+		v->notify(v->notify_ctx, cur, NULL);
+	} else {
 		v->notify(v->notify_ctx, parent, name);
+	}
 }
 
 void vfs_notify_inode(struct vfs *v, uint64_t ino)

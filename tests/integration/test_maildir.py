@@ -324,3 +324,47 @@ def test_notmuch_tags_reach_the_server(fresh_servers, mount, imap):
                                                        _name(uv, uids[0], name, _flags(c, name, uids[0])))]
     assert imaputil.uids(c, name) == uids
     shutil.rmtree(d)
+
+
+def test_review_cases_never_touch_another_message(fresh_servers, mount, imap):
+    """A name another client's flag change made stale is renamed anew (the
+    kernel keeps no entry that would make the rename a no-op); a delivery
+    identical to a message already there is no handle on that message; a
+    rename onto another message's name is refused; a dot-name is tmp/'s."""
+    s = _server(fresh_servers)
+    c = imap(s)
+    name, rel, uids = _box(s, c, "Review", [("a", ("\\Seen",)), ("b", ())])
+    m = _mount(mount, s)
+    d = os.path.join(m.path, rel)
+    cur = os.path.join(d, "cur")
+    uv = _uv(c, name)
+    a_seen = _name(uv, uids[0], name, ("\\Seen",))
+    a_plain = _name(uv, uids[0], name, ())
+    assert os.path.exists(os.path.join(cur, a_seen))
+    # another client clears \Seen; the mount shows the new name; mutt's rename back stores it
+    imaputil.store_flags(c, name, uids[0], "-FLAGS", ["\\Seen"])
+    wait_for(lambda: a_plain in os.listdir(cur), 30, "the other client's change in the name")
+    os.stat(os.path.join(cur, a_plain))
+    os.rename(os.path.join(cur, a_plain), os.path.join(cur, a_seen))
+    assert _flags(c, name, uids[0]) == {"\\Seen"}
+    # onto another message's name: refused, both intact
+    b = _name(uv, uids[1], name, ())
+    with pytest.raises(FileExistsError):
+        os.rename(os.path.join(cur, a_seen), os.path.join(cur, b))
+    with pytest.raises(PermissionError):
+        os.rename(os.path.join(cur, a_seen), os.path.join(cur, ".hidden"))
+    with pytest.raises(PermissionError):
+        os.rename(os.path.join(cur, a_seen), os.path.join(cur, "%d.eml" % uids[1]))
+    # a delivery identical to message b: nothing stored, and its name moves or flags nothing
+    imaputil.examine(c, name)
+    body_b = imaputil.fetch_body(c, uids[1])
+    with open(os.path.join(d, "tmp", "dup"), "wb") as f:
+        f.write(body_b)
+    os.rename(os.path.join(d, "tmp", "dup"), os.path.join(d, "new", "dup:2,"))
+    assert imaputil.uids(c, name) == uids
+    with pytest.raises(OSError) as e:
+        os.rename(os.path.join(d, "new", "dup:2,"), os.path.join(d, "new", "dup:2,T"))
+    assert e.value.errno == errno.EXDEV
+    os.unlink(os.path.join(d, "new", "dup:2,"))
+    assert imaputil.uids(c, name) == uids
+    assert _flags(c, name, uids[1]) == set() and _flags(c, name, uids[0]) == {"\\Seen"}
