@@ -259,6 +259,19 @@ bool session_qresync(const struct session *s);
  * *VANISHED (malloc'd) the UIDs expunged since then. Only where
  * session_qresync() holds. (libetpan's SELECT ... QRESYNC form sends the
  * wrong syntax, so the selection itself stays a plain SELECT/EXAMINE.) */
+/* A folder kept from an earlier listing (last UID LAST, HIGHESTMODSEQ
+ * MODSEQ, both not 0) brought up to date in one flight (session_load.c):
+ * session_select (a fresh SELECT, EXAMINE when READONLY), the metadata of
+ * the messages after LAST to FRESH_CB, and the UID FETCH ... (CHANGEDSINCE
+ * MODSEQ VANISHED) of session_fetch_vanished to CHANGED_CB and *VANISHED.
+ * Only where session_qresync() holds. The callbacks see nothing when the
+ * SELECT failed (its error is returned); when *OUT has another
+ * UIDVALIDITY than the caller's, what they saw is of the new mailbox and
+ * the caller lists it anew. -E2BIG: a VANISHED set too large to list
+ * (the SELECT and FETCH answers stand; compare UID lists instead). */
+int session_resync(struct session *s, const char *mailbox, bool readonly, uint64_t epoch, uint32_t last,
+		   uint64_t modseq, struct session_mbox *out, session_msg_cb *fresh_cb, void *fresh_ctx,
+		   session_msg_cb *changed_cb, void *changed_ctx, uint32_t **vanished, size_t *nvanished);
 int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, session_msg_cb *cb,
 			   void *ctx, uint32_t **vanished, size_t *nvanished);
 

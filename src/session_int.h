@@ -243,6 +243,12 @@ struct session_meta_ctx {
 	bool closed;
 };
 void session_meta_handler(struct mailimap_msg_att *att, void *ctx);
+/* The UIDs of a VANISHED answer appended to *V (*N of them, room for
+ * *CAP; realloc'd): 0, -ENOMEM, or -E2BIG past SESSION_VANISHED_MAX in
+ * all (a hostile set: the caller compares UID lists instead).
+ * session_sync.c. */
+struct mailimap_qresync_vanished;
+int session_vanished_add(const struct mailimap_qresync_vanished *van, uint32_t **v, size_t *n, size_t *cap);
 void session_no_progress(size_t current, size_t maximum, void *ctx);
 /* The largest literal the server may send for the next command (the guard
  * in tls_low.c refuses a larger one before libetpan buffers it); set it

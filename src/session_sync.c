@@ -251,6 +251,44 @@ bool session_qresync(const struct session *s)
 	return s->qresync;
 }
 
+int session_vanished_add(const struct mailimap_qresync_vanished *van, uint32_t **v, size_t *n, size_t *cap)
+{
+	clistiter *it;
+	int rc = 0;
+
+	if (van->qr_known_uids == NULL)
+		return 0;
+	/* "*" cannot occur in it (RFC 7162 3.2.10) */
+	for (it = clist_begin(van->qr_known_uids->set_list); it != NULL && rc == 0; it = clist_next(it)) {
+		struct mailimap_set_item *item = clist_content(it);
+		uint32_t u, end = item->set_last ? item->set_last : item->set_first;
+
+		for (u = item->set_first; u <= end && rc == 0; u++) {
+			if (*n >= SESSION_VANISHED_MAX) {
+				/* a hostile or absurd set: let the caller fall
+				 * back to comparing UID lists */
+				rc = -E2BIG;
+				break;
+			}
+			if (*n == *cap) {
+				size_t nc = *cap ? *cap * 2 : 64;
+				uint32_t *nv = realloc(*v, nc * sizeof(*nv));
+
+				if (nv == NULL) {
+					rc = -ENOMEM;
+					break;
+				}
+				*v = nv;
+				*cap = nc;
+			}
+			(*v)[(*n)++] = u;
+			if (u == UINT32_MAX)
+				break;
+		}
+	}
+	return rc;
+}
+
 int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, session_msg_cb *cb,
 			   void *ctx, uint32_t **vanished, size_t *nvanished)
 {
@@ -291,36 +329,8 @@ int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, se
 		free(kw);
 		free((char *)m.gm_labels);
 	}
-	/* expand the VANISHED set; "*" cannot occur in it (RFC 7162 3.2.10) */
-	if (rc == 0 && van != NULL && van->qr_known_uids != NULL) {
-		for (it = clist_begin(van->qr_known_uids->set_list); it != NULL && rc == 0; it = clist_next(it)) {
-			struct mailimap_set_item *item = clist_content(it);
-			uint32_t u, end = item->set_last ? item->set_last : item->set_first;
-
-			for (u = item->set_first; u <= end && rc == 0; u++) {
-				if (n >= SESSION_VANISHED_MAX) {
-					/* a hostile or absurd set: let the caller
-					 * fall back to comparing UID lists */
-					rc = -E2BIG;
-					break;
-				}
-				if (n == cap) {
-					size_t nc = cap ? cap * 2 : 64;
-					uint32_t *nv = realloc(*vanished, nc * sizeof(*nv));
-
-					if (nv == NULL) {
-						rc = -ENOMEM;
-						break;
-					}
-					*vanished = nv;
-					cap = nc;
-				}
-				(*vanished)[n++] = u;
-				if (u == UINT32_MAX)
-					break;
-			}
-		}
-	}
+	if (rc == 0 && van != NULL)
+		rc = session_vanished_add(van, vanished, &n, &cap);
 	*nvanished = n;
 out:
 	if (res)

@@ -26,6 +26,7 @@ reported per file.
 
 import os
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -33,8 +34,9 @@ import pytest
 import imaputil
 import profileutil
 import transcript
-from flightutil import c, link, s, session_with, steady  # noqa: F401 (fixtures)
-from mountutil import imapfs_bin
+from delayproxy import DelayProxy
+from flightutil import DELAY, c, link, s, session_with, steady  # noqa: F401 (fixtures)
+from mountutil import imapfs_bin, local_url
 from profileutil import flags
 
 def fill(c, box, n, flags=()):
@@ -44,6 +46,12 @@ def fill(c, box, n, flags=()):
             b"<flight-%d-%d@example.org>\r\n\r\nbody\r\n")
     return [imaputil.append_uid(c, box, body % (i, i, time.monotonic_ns()),
                                 flags) for i in range(n)]
+
+
+def fill_one(c, box):
+    """One more message in BOX: -> its UID."""
+    body = b"From: a@example.org\r\nSubject: one more\r\nMessage-ID: <one-%d@example.org>\r\n\r\nb\r\n"
+    return imaputil.append_uid(c, box, body % time.monotonic_ns())
 
 
 def listed(c, link, box, n):
@@ -96,6 +104,45 @@ def test_first_listing_one_flight(s, c, link):
         == b"\\Flagged $Todo"
     # MYRIGHTS came with it: the folder is writable (Dovecot grants all)
     assert os.stat(d).st_mode & 0o777 == 0o700
+
+
+def test_warm_remount_listing_one_flight(s, c, mount):
+    """A folder listed by an earlier mount on this cache (issue 17: kept
+    listings): the next mount's `ls -l` brings it up to date in one flight
+    -- SELECT, the messages after the last one known, and the flags changed
+    and messages expunged since (CHANGEDSINCE ... VANISHED) -- not the
+    full listing, and shows what another client did meanwhile."""
+    uids = fill(c, "FlightWarm", 30)
+    cache = os.path.join(tempfile.mkdtemp(prefix="warm-"), "cache")
+    # one link for both mounts: the cache is the account's, port included
+    p = DelayProxy(s.imaps_port, delay=DELAY).start()
+    m = mount(s, url=local_url(s.user, p.port), opts=["cache_dir=" + cache])
+    d = os.path.join(m.path, "FlightWarm")
+    assert sorted(os.listdir(d)) == sorted("%d.eml" % u for u in uids)
+    m.stop()
+    imaputil.check(c.select(imaputil.quote("FlightWarm")), "SELECT")
+    for u in uids[3:5]:
+        c.uid("STORE", str(u), "+FLAGS", "(\\Deleted)")
+    c.uid("EXPUNGE", "%d:%d" % (uids[3], uids[4]))
+    c.uid("STORE", str(uids[10]), "+FLAGS", "(\\Flagged)")
+    new = fill_one(c, "FlightWarm")
+    m = mount(s, url=local_url(s.user, p.port), opts=["cache_dir=" + cache])
+    d = os.path.join(m.path, "FlightWarm")
+    raw, snap = steady(p, s)
+    r = subprocess.run(["ls", "-l", d], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ops = p.op_flights(snap)
+    assert list(ops.values()) == [1], \
+        "ls -l: flights per connection %r (all: %r)" % (ops, p.flights(snap))
+    sent = session_with(s, raw, rb"VANISHED\)$")
+    assert sent[0] == b'SELECT "FlightWarm" (CONDSTORE)', sent
+    assert sent[1] == b"UID FETCH %d:* (UID RFC822.SIZE INTERNALDATE FLAGS MODSEQ)" % (uids[-1] + 1), sent
+    assert sent[2].startswith(b"UID FETCH 1:%d (UID FLAGS RFC822.SIZE MODSEQ) (CHANGEDSINCE " % uids[-1]), sent
+    assert len(sent) == 3, sent
+    want = sorted(set(uids) - set(uids[3:5]) | {new})
+    assert sorted(int(n[:-4]) for n in os.listdir(d)) == want == imaputil.uids(c, "FlightWarm")
+    assert b"\\Flagged" in os.getxattr(os.path.join(d, "%d.eml" % uids[10]), "user.imap.flags")
+    p.stop()
 
 
 def test_setfattr_one_flight(s, c, link):
