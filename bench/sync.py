@@ -46,7 +46,10 @@ from run import MBSYNC_CONF  # noqa: E402
 
 
 
-def mbsync(d, port, work, count):
+def mbsync(d, port, work, count, then=None):
+    """mbsync pulls the folder into an empty Maildir: -> (seconds, every
+    message there). THEN (may be None) is called with the Maildir's root
+    before it is removed (bench/maildir.py indexes it)."""
     m = os.path.join(work, "mbsync")
     shutil.rmtree(m, ignore_errors=True)
     os.makedirs(os.path.join(m, "mail"))
@@ -63,6 +66,8 @@ def mbsync(d, port, work, count):
     box = os.path.join(m, "mail", "Bench")
     got = sum(len(os.listdir(os.path.join(box, s))) for s in ("cur", "new")
               if os.path.isdir(os.path.join(box, s)))
+    if then is not None:
+        then(os.path.join(m, "mail"))
     shutil.rmtree(m, ignore_errors=True)
     return dt, r.returncode == 0 and got == count
 

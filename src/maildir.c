@@ -56,7 +56,7 @@ void maildir_name(uint32_t uidvalidity, uint32_t uid, uint32_t box, uint8_t sysf
 	if (sysflags & SESSION_F_DELETED)
 		*o++ = 'T';
 	*o = '\0';
-	snprintf(buf, MAILDIR_NAME_MAX, "%" PRIu32 "_%" PRIu32 "_%08" PRIx32 ".imapfs,U=%" PRIu32 ":2,%s",
+	snprintf(buf, MAILDIR_NAME_MAX, "%" PRIu32 "_%010" PRIu32 "_%08" PRIx32 ".imapfs,U=%" PRIu32 ":2,%s",
 		 uidvalidity, uid, box, uid, info);
 }
 
@@ -75,6 +75,26 @@ static bool take_u32(const char **p, uint32_t *out)
 			return false;
 	}
 	*p = s;
+	*out = (uint32_t)n;
+	return true;
+}
+
+/* Exactly ten decimal digits, not 0 (a UID as the names write it); *P
+ * moves past them. */
+static bool take_uid10(const char **p, uint32_t *out)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < 10; i++) {
+		char c = (*p)[i];
+
+		if (c < '0' || c > '9')
+			return false;
+		n = n * 10 + (uint64_t)(c - '0');
+	}
+	if (n == 0 || n > UINT32_MAX)
+		return false;
+	*p += 10;
 	*out = (uint32_t)n;
 	return true;
 }
@@ -104,7 +124,7 @@ bool maildir_name_parse(const char *name, uint32_t *uv, uint32_t *uid, uint32_t 
 	const char *p = name;
 	uint32_t again;
 
-	if (!take_u32(&p, uv) || *p++ != '_' || !take_u32(&p, uid) || *p++ != '_' ||
+	if (!take_u32(&p, uv) || *p++ != '_' || !take_uid10(&p, uid) || *p++ != '_' ||
 	    !take_hex8(&p, box) || strncmp(p, ".imapfs,U=", 10) != 0)
 		return false;
 	p += 10;

@@ -36,8 +36,10 @@ bool maildir_info_parse(const char *name, struct maildir_info *out);
  *
  *   UIDVALIDITY_UID_BOX.imapfs,U=UID:2,FLAGS
  *
- * UIDVALIDITY and UID in decimal without leading zeros; BOX eight
- * lower-case hex digits, a hash of the server's mailbox name (two
+ * UIDVALIDITY in decimal without leading zeros, UID in ten digits with
+ * leading zeros (so the names sort in UID order: a reader going through
+ * them in name order, as shell globs do, is one the read-ahead follows);
+ * BOX eight lower-case hex digits, a hash of the server's mailbox name (two
  * mailboxes may share a UIDVALIDITY: Dovecot takes the time of creation,
  * so without it a name moved to another folder could name a message
  * there); FLAGS the letters of the message's flags in ASCII order:

@@ -40,10 +40,11 @@ _LETTERS = (("\\Draft", "D"), ("\\Flagged", "F"), ("$Forwarded", "P"),
 
 
 def _name(uv, uid, mailbox, flags):
-    """The name imapfs.1 MAILDIR gives: UIDVALIDITY_UID_BOX.imapfs,U=UID:2,FLAGS."""
+    """The name imapfs.1 MAILDIR gives: UIDVALIDITY_UID_BOX.imapfs,U=UID:2,FLAGS
+    (the first UID in ten digits)."""
     low = {f.lower() for f in flags}
     info = "".join(l for f, l in _LETTERS if f.lower() in low)
-    return "%d_%d_%08x.imapfs,U=%d:2,%s" % (uv, uid, _crc32c(mailbox.encode()), uid, info)
+    return "%d_%010d_%08x.imapfs,U=%d:2,%s" % (uv, uid, _crc32c(mailbox.encode()), uid, info)
 
 
 def _uv(c, name):

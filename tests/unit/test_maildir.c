@@ -40,21 +40,24 @@ static const struct {
 static const char *const not_ours[] = {
 	"",
 	"13.eml",
-	"1_2_0000000a.imapfs,U=2:",		/* a colon, and no ":2," */
-	"01_2_0000000a.imapfs,U=2:2,S",	/* leading zero */
-	"1_02_0000000a.imapfs,U=02:2,S",
-	"0_2_0000000a.imapfs,U=2:2,S",		/* UIDVALIDITY 0 */
-	"1_0_0000000a.imapfs,U=0:2,S",		/* UID 0 */
-	"4294967296_2_0000000a.imapfs,U=2:2,",	/* 2^32 */
-	"1_2_0000000A.imapfs,U=2:2,",		/* upper-case hex */
-	"1_2_000000a.imapfs,U=2:2,",		/* seven digits */
-	"1_2_0000000a.imapfs,U=3:2,",		/* U= another UID */
-	"1_2_0000000a.imapfs,U=2:2,S:2,S",	/* a second colon */
-	"1_2_0000000a.imapfs,U=2:2,S.eml",
-	"1_2_0000000a.imapfs,U=2:1,S",
-	"1_2_0000000a.imapfs,U=2x:2,S",
-	"1_2_0000000a.mbsync,U=2:2,S",
-	"1.2.0000000a.imapfs,U=2:2,S",
+	"1_0000000002_0000000a.imapfs,U=2:",		/* a colon, and no ":2," */
+	"01_0000000002_0000000a.imapfs,U=2:2,S",	/* UIDVALIDITY with a leading zero */
+	"1_2_0000000a.imapfs,U=2:2,S",			/* UID not ten digits */
+	"1_00000000002_0000000a.imapfs,U=2:2,S",	/* eleven */
+	"0_0000000002_0000000a.imapfs,U=2:2,S",		/* UIDVALIDITY 0 */
+	"1_0000000000_0000000a.imapfs,U=0:2,S",		/* UID 0 */
+	"1_4294967296_0000000a.imapfs,U=4294967296:2,",	/* 2^32 */
+	"4294967296_0000000002_0000000a.imapfs,U=2:2,",
+	"1_0000000002_0000000A.imapfs,U=2:2,",		/* upper-case hex */
+	"1_0000000002_000000a.imapfs,U=2:2,",		/* seven hex digits */
+	"1_0000000002_0000000a.imapfs,U=3:2,",		/* U= another UID */
+	"1_0000000002_0000000a.imapfs,U=02:2,",		/* U= with a leading zero */
+	"1_0000000002_0000000a.imapfs,U=2:2,S:2,S",	/* a second colon */
+	"1_0000000002_0000000a.imapfs,U=2:2,S.eml",
+	"1_0000000002_0000000a.imapfs,U=2:1,S",
+	"1_0000000002_0000000a.imapfs,U=2x:2,S",
+	"1_0000000002_0000000a.mbsync,U=2:2,S",
+	"1.0000000002.0000000a.imapfs,U=2:2,S",
 };
 
 static void view_names(void)
@@ -70,9 +73,9 @@ static void view_names(void)
 	uint32_t uv, uid, box;
 
 	maildir_name(1700000000, 42, 0x1a2b3c, SESSION_F_SEEN | SESSION_F_FLAGGED | SESSION_F_ANSWERED, true, name);
-	CHECK(strcmp(name, "1700000000_42_001a2b3c.imapfs,U=42:2,FPRS") == 0, "%s", name);
+	CHECK(strcmp(name, "1700000000_0000000042_001a2b3c.imapfs,U=42:2,FPRS") == 0, "%s", name);
 	maildir_name(7, 9, 0, SESSION_F_DRAFT | SESSION_F_DELETED | SESSION_F_SEEN, false, name);
-	CHECK(strcmp(name, "7_9_00000000.imapfs,U=9:2,DST") == 0, "%s", name);
+	CHECK(strcmp(name, "7_0000000009_00000000.imapfs,U=9:2,DST") == 0, "%s", name);
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		for (size_t j = 0; j < sizeof(sets); j++) {
 			for (int fwd = 0; fwd < 2; fwd++) {
