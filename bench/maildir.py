@@ -28,9 +28,7 @@ sys.dont_write_bytecode = True  # noqa: E402
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,11 +37,8 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, HERE)
 
 from benchutil import ENV_C, emit  # noqa: E402
-import dovecot      # noqa: E402
-import gencorpus    # noqa: E402
 import mountutil    # noqa: E402
-from delayproxy import DelayProxy  # noqa: E402
-from sync import mbsync  # noqa: E402
+from sync import corpus_runs, mbsync, report  # noqa: E402
 
 
 def notmuch(work, root):
@@ -75,56 +70,28 @@ def main():
     ap.add_argument("--delay", type=float, default=0.04)
     ap.add_argument("--out", default=os.path.join(HERE, "last-maildir.md"))
     a = ap.parse_args()
-    d = dovecot.Dovecot("slash")
-    d.start()
-    work = tempfile.mkdtemp(prefix="imapfs-maildir-")
-    good = True
-    rows = []
-    try:
-        corpus = gencorpus.Corpus(a.count)
-        stats = gencorpus.load_dovecot(corpus, d.maildir_home(), "Bench", d.imaps_port, d.cafile, d.user,
-                                       d.password)
-        for link in ("loopback", "delayed"):
-            delay = DelayProxy(d.imaps_port, delay=a.delay).start() if link == "delayed" else None
-            port = delay.port if delay else d.imaps_port
-            res = {"mbsync + notmuch new": [], "imapfs + notmuch new": [], "notmuch new again": []}
-            try:
-                for rep in range(a.reps):
-                    indexed = []
-                    dt, ok = mbsync(d, port, work, a.count,
-                                    then=lambda root: indexed.append(notmuch(work, root)))
-                    res["mbsync + notmuch new"].append(dt + indexed[0][0])
-                    good = good and ok and indexed[0][1] == a.count
-                    cache = os.path.join(work, "cache-%d" % rep)
-                    m = mountutil.Mount(mountutil.local_url(d.user, port), cafile=d.cafile,
-                                        password=d.password,
-                                        opts=["layout=maildir", "cache_dir=" + cache, "cache_size=4G"])
-                    t0 = time.monotonic()
-                    m.start()
-                    try:
-                        dt, n, again = notmuch(work, m.path)
-                        res["imapfs + notmuch new"].append(time.monotonic() - t0)
-                        good = good and n == a.count
-                        res["notmuch new again"].append(again())
-                    finally:
-                        m.stop()
-                        shutil.rmtree(cache, ignore_errors=True)
-                base = statistics.median(res["mbsync + notmuch new"])
-                for what, ts in res.items():
-                    t = statistics.median(ts)
-                    rows.append("| %s | %s | %.2f s | %.2fx | %s |" % (
-                        link, what, t, t / base, ", ".join("%.2f" % x for x in ts)))
-            finally:
-                if delay:
-                    delay.stop()
-    finally:
-        d.stop()
-        shutil.rmtree(work, ignore_errors=True)
-    text = "\n".join(["%d messages, %.1f MiB; %d runs each, medians; delayed: %.0f ms round trips%s"
-                      % (a.count, stats["bytes"] / 1048576.0, a.reps, a.delay * 2000,
-                         "" if good else "; SOME RUN WAS WRONG"), "",
-                      "| link | what | time | vs mbsync + notmuch | runs |", "|---|---|---|---|---|"] + rows) + "\n"
-    emit(text, a.out)
+
+    def measure(d, port, work, rep, res):
+        indexed = []
+        dt, ok = mbsync(d, port, work, a.count, then=lambda root: indexed.append(notmuch(work, root)))
+        res.setdefault("mbsync + notmuch new", []).append(dt + indexed[0][0])
+        ok = ok and indexed[0][1] == a.count
+        cache = os.path.join(work, "cache-%d" % rep)
+        m = mountutil.Mount(mountutil.local_url(d.user, port), cafile=d.cafile, password=d.password,
+                            opts=["layout=maildir", "cache_dir=" + cache, "cache_size=4G"])
+        t0 = time.monotonic()
+        m.start()
+        try:
+            dt, n, again = notmuch(work, m.path)
+            res.setdefault("imapfs + notmuch new", []).append(time.monotonic() - t0)
+            res.setdefault("notmuch new again", []).append(again())
+        finally:
+            m.stop()
+            shutil.rmtree(cache, ignore_errors=True)
+        return ok and n == a.count
+
+    rows, stats, good = corpus_runs(a.count, a.reps, a.delay, measure, "imapfs-maildir-")
+    emit(report(a, rows, stats, good, "mbsync + notmuch"), a.out)
     return 0 if good else 1
 
 

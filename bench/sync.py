@@ -96,6 +96,51 @@ def sync(d, port, work, count, rep):
     return dt, ok
 
 
+def corpus_runs(count, reps, delay, measure, prefix):
+    """A Dovecot of its own with a folder "Bench" of COUNT corpus messages;
+    on loopback and through the delay proxy (DELAY seconds each way),
+    MEASURE(d, port, work, rep, res) REPS times: it appends seconds to
+    RES's lists (a dict; its first key is the baseline) and returns
+    whether the run was right. -> (table rows "| link | what | time |
+    ratio | runs |", the corpus's stats, every run right)."""
+    d = dovecot.Dovecot("slash")
+    d.start()
+    work = tempfile.mkdtemp(prefix=prefix)
+    good = True
+    rows = []
+    try:
+        corpus = gencorpus.Corpus(count)
+        stats = gencorpus.load_dovecot(corpus, d.maildir_home(), "Bench", d.imaps_port, d.cafile, d.user,
+                                       d.password)
+        for link in ("loopback", "delayed"):
+            proxy = DelayProxy(d.imaps_port, delay=delay).start() if link == "delayed" else None
+            port = proxy.port if proxy else d.imaps_port
+            res = {}
+            try:
+                for rep in range(reps):
+                    good = measure(d, port, work, rep, res) and good
+                base = statistics.median(next(iter(res.values())))
+                for what, ts in res.items():
+                    t = statistics.median(ts)
+                    rows.append("| %s | %s | %.2f s | %.2fx | %s |" % (
+                        link, what, t, t / base, ", ".join("%.2f" % x for x in ts)))
+            finally:
+                if proxy:
+                    proxy.stop()
+    finally:
+        d.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return rows, stats, good
+
+
+def report(a, rows, stats, good, baseline):
+    """The table under one line on what ran (A: the parsed arguments)."""
+    return "\n".join(["%d messages, %.1f MiB; %d runs each, medians; delayed: %.0f ms round trips%s"
+                      % (a.count, stats["bytes"] / 1048576.0, a.reps, a.delay * 2000,
+                         "" if good else "; SOME RUN WAS WRONG"), "",
+                      "| link | what | time | vs %s | runs |" % baseline, "|---|---|---|---|---|"] + rows) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=3000)
@@ -103,43 +148,16 @@ def main():
     ap.add_argument("--delay", type=float, default=0.04)
     ap.add_argument("--out", default=os.path.join(HERE, "last-sync.md"))
     a = ap.parse_args()
-    d = dovecot.Dovecot("slash")
-    d.start()
-    work = tempfile.mkdtemp(prefix="imapfs-sync-")
-    good = True
-    rows = []
-    try:
-        corpus = gencorpus.Corpus(a.count)
-        stats = gencorpus.load_dovecot(corpus, d.maildir_home(), "Bench", d.imaps_port, d.cafile, d.user,
-                                       d.password)
-        for link in ("loopback", "delayed"):
-            delay = DelayProxy(d.imaps_port, delay=a.delay).start() if link == "delayed" else None
-            port = delay.port if delay else d.imaps_port
-            try:
-                res = {"mbsync": [], "imapfs sync": []}
-                for rep in range(a.reps):
-                    dt, ok = mbsync(d, port, work, a.count)
-                    res["mbsync"].append(dt)
-                    good = good and ok
-                    dt, ok = sync(d, port, work, a.count, rep)
-                    res["imapfs sync"].append(dt)
-                    good = good and ok
-                base = statistics.median(res["mbsync"])
-                for what in ("mbsync", "imapfs sync"):
-                    t = statistics.median(res[what])
-                    rows.append("| %s | %s | %.2f s | %.2fx | %s |" % (
-                        link, what, t, t / base, ", ".join("%.2f" % x for x in res[what])))
-            finally:
-                if delay:
-                    delay.stop()
-    finally:
-        d.stop()
-        shutil.rmtree(work, ignore_errors=True)
-    text = "\n".join(["%d messages, %.1f MiB; %d runs each, medians; delayed: %.0f ms round trips%s"
-                      % (a.count, stats["bytes"] / 1048576.0, a.reps, a.delay * 2000,
-                         "" if good else "; SOME RUN WAS WRONG"), "",
-                      "| link | what | time | vs mbsync | runs |", "|---|---|---|---|---|"] + rows) + "\n"
-    emit(text, a.out)
+
+    def measure(d, port, work, rep, res):
+        dt, ok = mbsync(d, port, work, a.count)
+        res.setdefault("mbsync", []).append(dt)
+        dt, ok2 = sync(d, port, work, a.count, rep)
+        res.setdefault("imapfs sync", []).append(dt)
+        return ok and ok2
+
+    rows, stats, good = corpus_runs(a.count, a.reps, a.delay, measure, "imapfs-sync-")
+    emit(report(a, rows, stats, good, "mbsync"), a.out)
     return 0 if good else 1
 
 
