@@ -241,6 +241,9 @@ def test_mutt_flags_deletes_saves_and_creates(fresh_servers, mount, imap, prog):
     folder = os.path.join(m.path, rel)
     _mutt(prog, rc, folder, "<first-entry><flag-message><sync-mailbox><quit>")
     assert _flags(c, name, uids[0]) == {"\\Flagged"}
+    # reading it marks it read (the pager, then back to the index)
+    _mutt(prog, rc, folder, "<first-entry><display-message><exit><sync-mailbox><quit>")
+    assert _flags(c, name, uids[0]) == {"\\Flagged", "\\Seen"}
     _mutt(prog, rc, folder, "<first-entry><next-entry><delete-message><sync-mailbox><quit>")
     assert imaputil.uids(c, name) == [uids[0], uids[2]]
     imaputil.examine(c, name)
