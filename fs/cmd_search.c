@@ -5,7 +5,8 @@
  * scripts: imapfs search ~/mail 'is:unseen from:boss' | xargs -d '\n' grep -l budget.
  *
  * It reads the search view DIR/.search/QUERY/ (imapfs.1, SEARCH) and
- * prints each result under its real path, DIR/REL, not the view's. The
+ * prints each result under its real path, DIR/REL, not the view's (under
+ * -o layout=maildir the message's file in REL's cur/). The
  * query is checked here first (vfs_search_check), so a mistyped one is
  * explained on the terminal, not only in the mount's log. Messages of a
  * directory come in UID order, then its child mailboxes by name.
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "vfs.h"
@@ -48,6 +50,20 @@ static unsigned long msg_uid(const char *name)
 	return strcmp(end, ".eml") == 0 ? uid : 0;
 }
 
+/* Is REAL a Maildir of the Maildir view (it has cur/, new/ and tmp/)? */
+static bool maildir(const char *real)
+{
+	static const char *const sub[] = { "cur", "new", "tmp" };
+	char p[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < 3; i++)
+		if (snprintf(p, sizeof(p), "%s/%s", real, sub[i]) >= (int)sizeof(p) || stat(p, &st) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			return false;
+	return true;
+}
+
 static void say_error(const char *path, int err)
 {
 	if (err == EINVAL)
@@ -58,6 +74,34 @@ static void say_error(const char *path, int err)
 		fprintf(stderr, "imapfs: search: %s: %s\n", path, strerror(err));
 }
 
+/* Under -o layout=maildir, REAL is a Maildir and the messages are in
+ * REAL/cur/ under names of their own (imapfs.1, MAILDIR): the names of
+ * UIDs V[0..N) (those not 0) into NAMES[i], NULL for one not there. */
+static void maildir_names(const char *real, const struct ent *v, size_t n, char **names)
+{
+	char cur[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (snprintf(cur, sizeof(cur), "%s/cur", real) >= (int)sizeof(cur) || (d = opendir(cur)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long uid = vfs_name_uid(de->d_name);
+		char *p;
+
+		if (uid == 0 || msg_uid(de->d_name) != 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].uid != uid || names[i] != NULL)
+				continue;
+			if (asprintf(&p, "cur/%s", de->d_name) >= 0)
+				names[i] = p;
+			break;
+		}
+	}
+	closedir(d);
+}
+
 /* Print the messages under VIEW (a directory of the search view) as
  * REAL/name, then the same for each subdirectory. 0 or -1 (said). */
 static int walk(const char *view, const char *real, char end)
@@ -65,6 +109,7 @@ static int walk(const char *view, const char *real, char end)
 	struct ent *v = NULL;
 	size_t n = 0, cap = 0, i;
 	struct dirent *de;
+	char **names = NULL;	/* a Maildir's names, by V's index */
 	int rc = 0;
 	DIR *d = opendir(view);
 
@@ -95,11 +140,17 @@ static int walk(const char *view, const char *real, char end)
 	closedir(d);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), ent_cmp);	/* (V is NULL when nothing matched) */
+	names = n > 0 ? calloc(n, sizeof(*names)) : NULL;
+	if (n > 0 && names == NULL)
+		rc = -1;
+	if (rc == 0 && n > 0 && v[0].uid != 0 && maildir(real))
+		maildir_names(real, v, n, names);
 	for (i = 0; rc == 0 && i < n; i++) {
 		char vp[PATH_MAX], rp[PATH_MAX];
 
 		if (snprintf(vp, sizeof(vp), "%s/%s", view, v[i].name) >= (int)sizeof(vp) ||
-		    snprintf(rp, sizeof(rp), "%s/%s", real, v[i].name) >= (int)sizeof(rp)) {
+		    snprintf(rp, sizeof(rp), "%s/%s", real, names[i] != NULL ? names[i] : v[i].name) >=
+		    (int)sizeof(rp)) {
 			fprintf(stderr, "imapfs: search: %s/%s: path too long\n", real, v[i].name);
 			rc = -1;
 		} else if (v[i].uid != 0) {
@@ -108,8 +159,12 @@ static int walk(const char *view, const char *real, char end)
 			rc = walk(vp, rp, end);
 		}
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(v[i].name);
+		if (names != NULL)
+			free(names[i]);
+	}
+	free(names);
 	free(v);
 	return rc;
 }

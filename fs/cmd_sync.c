@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "vfs.h"
 
 #define SYNC_THREADS 4
 #define SYNC_BUF (1024 * 1024)
@@ -59,17 +60,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool is_msg(const char *name)
-{
-	const char *p = name;
-
-	if (*p < '1' || *p > '9')
-		return false;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	return strcmp(p, ".eml") == 0;
 }
 
 static int add(struct job *j, const char *path, uint64_t size)
@@ -131,7 +121,10 @@ static int collect(struct job *j, const char *dir)
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;	/* gone meanwhile */
-		if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && is_msg(de->d_name)))
+		/* a message under either layout's name (vfs_name_uid): in a
+		 * Maildir (-o layout=maildir) its cur/ is walked like a
+		 * mailbox, and tmp/'s files are no messages yet */
+		if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && vfs_name_uid(de->d_name) != 0))
 			continue;
 		if (n == cap) {
 			struct ent *g = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
@@ -147,7 +140,7 @@ static int collect(struct job *j, const char *dir)
 			rc = -1;
 			break;
 		}
-		v[n].uid = S_ISDIR(st.st_mode) ? 0 : strtoul(de->d_name, NULL, 10);
+		v[n].uid = S_ISDIR(st.st_mode) ? 0 : vfs_name_uid(de->d_name);
 		v[n].size = (uint64_t)st.st_size;
 		n++;
 	}

@@ -26,6 +26,15 @@ static uint32_t box_hash(const struct tree_node *n)
 	return crc32c(0, n->mailbox, strlen(n->mailbox));
 }
 
+uint32_t vfs_name_uid(const char *name)
+{
+	uint32_t uv, uid, box;
+
+	if (maildir_name_parse(name, &uv, &uid, &box))
+		return uid;
+	return vfs_parse_msg_name(name);
+}
+
 uint32_t vfs_maildir_box_hash(struct vfs *v, uint32_t idx)
 {
 	uint32_t h = 0;

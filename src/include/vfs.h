@@ -147,6 +147,12 @@ int vfs_status(struct vfs *v, char **out, size_t *len);
  * needed. vfs_search.c. */
 int vfs_search_check(const char *query, char *why, size_t len);
 
+/* `imapfs search` and `imapfs sync`: the UID a message's file name
+ * carries, in either layout ("12.eml", or -o layout=maildir's
+ * "UIDVALIDITY_0000000012_BOX.imapfs,U=12:2,FLAGS"); 0 for any other
+ * name. Pure. vfs_maildir.c. */
+uint32_t vfs_name_uid(const char *name);
+
 /* ---- changes (each is one IMAP change; see imapfs.1) ---- */
 
 /* A kernel directory entry a change made stale: the adapter drops it after

@@ -372,3 +372,26 @@ def test_review_cases_never_touch_another_message(fresh_servers, mount, imap):
     os.unlink(os.path.join(d, "new", "dup:2,"))
     assert imaputil.uids(c, name) == uids
     assert _flags(c, name, uids[1]) == set() and _flags(c, name, uids[0]) == {"\\Seen"}
+
+
+def test_search_and_sync_commands_use_the_maildir_names(fresh_servers, mount, imap, imapfs_bin):
+    """imapfs search prints each result's real path in the Maildir
+    (BOX/cur/NAME, a file that is there); imapfs sync reads the messages
+    in cur/ (every body into the cache, none marked read)."""
+    s = _server(fresh_servers)
+    c = imap(s)
+    name, rel, uids = _box(s, c, "Cmds", [("needle one", ()), ("hay", ()), ("needle two", ("\\Flagged",))])
+    m = _mount(mount, s)
+    uv = _uv(c, name)
+    r = subprocess.run([imapfs_bin, "search", os.path.join(m.path, rel), "subject:needle"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    want = [os.path.join(m.path, rel, "cur", _name(uv, u, name, _flags(c, name, u))) for u in (uids[0], uids[2])]
+    assert r.stdout.split("\n")[:-1] == want
+    assert all(os.path.isfile(p) for p in want)
+    r = subprocess.run([imapfs_bin, "sync", "-q", os.path.join(m.path, rel)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    st = subprocess.run([imapfs_bin, "status", m.path], capture_output=True, text=True).stdout
+    assert " 3 bodies" in st, st
+    assert all("\\Seen" not in _flags(c, name, u) for u in uids)
