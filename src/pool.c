@@ -1,5 +1,6 @@
 /*
- * pool — a bounded set of IMAP sessions with checkout/checkin.
+ * pool — a bounded set of IMAP sessions with checkout/checkin, and the
+ * reconnect thread of its offline state (see pool.h).
  */
 #include "pool.h"
 #include "deadline.h"
@@ -27,11 +28,20 @@ struct pool {
 	bool shutting_down;
 	int max;				/* max_conns as configured; immutable */
 	unsigned long opened;			/* sessions opened, for status */
+	bool offline;				/* the server cannot be reached (pool.h) */
+	pthread_cond_t wake;			/* for the reconnect thread: offline, or shutting down */
+	pthread_t reconnect;			/* when started (lock) */
+	bool started;				/* lock; joined at shutdown */
+	bool joined;				/* the caller's thread only (shutdown, free) */
+	void (*online)(void *ctx);		/* immutable */
+	void *online_ctx;			/* immutable */
 };
 
 #define POOL_RETRY_SECS 60	/* a lowered limit is raised again after this */
 #define POOL_BACKOFF_MIN_MS 100	/* first pause before connecting again */
 #define POOL_BACKOFF_MAX_MS 2000
+#define POOL_OFFLINE_MIN_MS 1000	/* offline: first connect after this, */
+#define POOL_OFFLINE_MAX_MS 30000	/* doubling up to this */
 
 /* The server itself said no (BYE greeting, login refused): it may cap
  * connections per user, so the pool lives with fewer. A reset, a timeout or
@@ -49,6 +59,15 @@ static bool pool_transient(int rc, enum session_err cls)
 	if (cls != SESSION_ERR_CONNECT && cls != SESSION_ERR_TLS)
 		return false;
 	return rc != -EPERM && rc != -EPROTO && rc != -EINVAL && rc != -ENOMEM && rc != -EACCES;
+}
+
+bool pool_unreachable(int rc, enum session_err cls)
+{
+	if (cls != SESSION_ERR_CONNECT)
+		return false;
+	/* (tcp.c reports a name that does not resolve as EHOSTUNREACH) */
+	return rc == -ECONNREFUSED || rc == -EHOSTUNREACH || rc == -ENETUNREACH || rc == -ENETDOWN ||
+	       rc == -EHOSTDOWN || rc == -ETIMEDOUT;
 }
 
 static void pool_sleep_ms(int64_t ms)
@@ -91,31 +110,160 @@ static int pool_connect(struct pool *pool, int id, struct session **s, enum sess
 	}
 }
 
-int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out)
+/* Wait MS on pool->wake unless shutting down. Lock held. */
+static void pool_wait_ms(struct pool *pool, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (!pool->shutting_down && pthread_cond_timedwait(&pool->wake, &pool->lock, &ts) == 0)
+		;
+}
+
+/* The reconnect thread: sleeps until the pool goes offline, then
+ * connects with backoff until a session opens (the pool is online
+ * again) or the pool shuts down. */
+static void *pool_reconnect_main(void *arg)
+{
+	struct pool *pool = arg;
+	int64_t delay = POOL_OFFLINE_MIN_MS;
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		struct session *s = NULL;
+		enum session_err cls;
+		char err[256];
+		int id, rc;
+
+		while (!pool->offline && !pool->shutting_down) {
+			delay = POOL_OFFLINE_MIN_MS;
+			pthread_cond_wait(&pool->wake, &pool->lock);
+		}
+		pool_wait_ms(pool, delay);
+		if (pool->shutting_down)
+			break;
+		pool->count++;	/* its slot, as a checkout's connect takes one */
+		id = pool->next_id++;
+		pthread_mutex_unlock(&pool->lock);
+
+		deadline_attempt(pool->params->cfg->timeout);
+		rc = session_open(pool->params, id, &s, &cls, err, sizeof(err));
+		deadline_attempt_end();
+
+		pthread_mutex_lock(&pool->lock);
+		if (rc < 0 || pool->shutting_down) {
+			pool->count--;
+			if (rc == 0) {
+				pthread_mutex_unlock(&pool->lock);
+				session_close(s);
+				pthread_mutex_lock(&pool->lock);
+				break;
+			}
+			delay = delay * 2 < POOL_OFFLINE_MAX_MS ? delay * 2 : POOL_OFFLINE_MAX_MS;
+			log_info("offline: still cannot connect (%s); trying again in %lld s", err,
+				 (long long)(delay / 1000));
+			continue;
+		}
+		pool->idle[pool->nidle++] = s;
+		pool->opened++;
+		pool->offline = false;
+		pthread_cond_broadcast(&pool->freed);
+		pthread_mutex_unlock(&pool->lock);
+		log_warn("the server can be reached again: back online");
+		if (pool->online != NULL)
+			pool->online(pool->online_ctx);
+		pthread_mutex_lock(&pool->lock);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+int pool_new(const struct session_params *p, int max_conns, struct session *first,
+	     void (*online)(void *ctx), void *ctx, struct pool **out)
 {
 	struct pool *pool = calloc(1, sizeof(*pool));
+	pthread_condattr_t ca;
+	int rc = -ENOMEM;
 
 	if (pool == NULL)
 		return -ENOMEM;
 	pool->idle = calloc((size_t)max_conns, sizeof(*pool->idle));
 	pool->busy = calloc((size_t)max_conns, sizeof(*pool->busy));
-	if (pool->idle == NULL || pool->busy == NULL) {
-		free(pool->idle);
-		free(pool->busy);
-		free(pool);
-		return -ENOMEM;
-	}
+	if (pool->idle == NULL || pool->busy == NULL)
+		goto out_free;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->freed, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* a clock set back must not stall it */
+	pthread_cond_init(&pool->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pool->params = p;
 	pool->limit = max_conns;
 	pool->max = max_conns;
-	pool->opened = 1;
-	pool->next_id = session_id(first) + 1;
-	pool->idle[pool->nidle++] = first;
-	pool->count = 1;
+	pool->online = online;
+	pool->online_ctx = ctx;
+	if (first != NULL) {
+		pool->opened = 1;
+		pool->next_id = session_id(first) + 1;
+		pool->idle[pool->nidle++] = first;
+		pool->count = 1;
+	} else {
+		pool->next_id = 1;
+		pool->offline = true;
+	}
 	*out = pool;
 	return 0;
+out_free:
+	free(pool->idle);
+	free(pool->busy);
+	free(pool);
+	return rc;
+}
+
+/* Start the reconnect thread unless it runs. Lock held. Not before the
+ * daemon detached: a thread started before the fork would be lost (so
+ * not in pool_new; pool_start, or going offline, does it). */
+static void pool_reconnect_start(struct pool *pool)
+{
+	int rc;
+
+	if (pool->started || pool->shutting_down)
+		return;
+	rc = pthread_create(&pool->reconnect, NULL, pool_reconnect_main, pool);
+	if (rc != 0)
+		log_err("cannot start the reconnect thread: %s; remount once the server is back", strerror(rc));
+	pool->started = rc == 0;
+}
+
+void pool_start(struct pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (pool->offline)
+		pool_reconnect_start(pool);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/* Stop the reconnect thread and wait for it (a connect under way ends
+ * within its deadline; an ONLINE callback under way finds every checkout
+ * refused). The caller's thread only. */
+static void pool_reconnect_stop(struct pool *pool)
+{
+	bool started;
+
+	pthread_mutex_lock(&pool->lock);
+	pool->shutting_down = true;
+	pthread_cond_broadcast(&pool->wake);
+	started = pool->started;
+	pthread_mutex_unlock(&pool->lock);
+	if (started && !pool->joined)
+		pthread_join(pool->reconnect, NULL);
+	pool->joined = true;
 }
 
 void pool_free(struct pool *pool)
@@ -124,13 +272,63 @@ void pool_free(struct pool *pool)
 
 	if (pool == NULL)
 		return;
+	pool_reconnect_stop(pool);
 	for (i = 0; i < pool->nidle; i++)
 		session_close(pool->idle[i]);
 	pthread_mutex_destroy(&pool->lock);
 	pthread_cond_destroy(&pool->freed);
+	pthread_cond_destroy(&pool->wake);
 	free(pool->idle);
 	free(pool->busy);
 	free(pool);
+}
+
+bool pool_offline(struct pool *pool)
+{
+	bool off;
+
+	pthread_mutex_lock(&pool->lock);
+	off = pool->offline;
+	pthread_mutex_unlock(&pool->lock);
+	return off;
+}
+
+/* A connect failed because the server cannot be reached (ERR says why):
+ * go offline, closing the idle sessions (a server that cannot be reached
+ * has most likely dropped them too; checkin closes the busy ones while
+ * offline, so the reconnect thread finds the idle array empty). Lock
+ * held; let go and taken again around the closes. */
+static void pool_go_offline(struct pool *pool, const char *err)
+{
+	struct session **idle;
+	int n = pool->nidle;
+
+	if (!pool->offline)
+		log_warn("offline: %s; file operations that need the server fail with ENETDOWN until "
+			 "it can be reached again", err);
+	pool->offline = true;
+	pool_reconnect_start(pool);
+	pthread_cond_broadcast(&pool->wake);
+	pthread_cond_broadcast(&pool->freed);
+	if (n == 0)
+		return;
+	idle = malloc((size_t)n * sizeof(*idle));
+	if (idle == NULL) {
+		/* out of memory: closed here, the lock held this once */
+		for (int i = 0; i < n; i++)
+			session_close(pool->idle[i]);
+		pool->nidle = 0;
+		pool->count -= n;
+		return;
+	}
+	memcpy(idle, pool->idle, (size_t)n * sizeof(*idle));
+	pool->nidle = 0;
+	pool->count -= n;
+	pthread_mutex_unlock(&pool->lock);
+	for (int i = 0; i < n; i++)
+		session_close(idle[i]);
+	free(idle);
+	pthread_mutex_lock(&pool->lock);
 }
 
 static void busy_add(struct pool *pool, struct session *s)
@@ -162,6 +360,11 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 		if (pool->shutting_down) {
 			pthread_mutex_unlock(&pool->lock);
 			return -ESHUTDOWN;
+		}
+		if (pool->offline) {
+			pool_reconnect_start(pool);
+			pthread_mutex_unlock(&pool->lock);
+			return -ENETDOWN;	/* at once: pool.h */
 		}
 		if (pool->nidle > 0) {
 			pick = pool->nidle - 1;	/* most recently used */
@@ -218,10 +421,16 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 			return pool_checkout(pool, want, out);
 		}
 		log_err("cannot open IMAP connection: %s", err);
+		/* tried until the attempt's deadline: later operations
+		 * fail at once until the reconnect thread gets through */
+		if (pool_unreachable(rc, cls) && !pool->shutting_down) {
+			pool_go_offline(pool, err);
+			rc = -ENETDOWN;
+		}
 		pthread_cond_broadcast(&pool->freed);
 		pthread_mutex_unlock(&pool->lock);
 		deadline_attempt_end();
-		return rc == -EACCES || rc == -EPERM ? -EACCES : (rc == -ETIMEDOUT ? -ETIMEDOUT : -EIO);
+		return rc == -ENETDOWN ? rc : rc == -EACCES || rc == -EPERM ? -EACCES : (rc == -ETIMEDOUT ? -ETIMEDOUT : -EIO);
 	}
 	busy_add(pool, s);
 	pool->opened++;
@@ -237,6 +446,8 @@ void pool_checkin(struct pool *pool, struct session *s)
 	deadline_attempt_end();
 	pthread_mutex_lock(&pool->lock);
 	busy_remove(pool, s);
+	/* offline: not kept (pool_go_offline) */
+	broken = broken || pool->offline;
 	if (broken || pool->shutting_down)
 		pool->count--;
 	else
@@ -257,6 +468,7 @@ void pool_shutdown(struct pool *pool)
 		session_shutdown(pool->busy[i]);
 	pthread_cond_broadcast(&pool->freed);
 	pthread_mutex_unlock(&pool->lock);
+	pool_reconnect_stop(pool);
 }
 
 void pool_get_stats(struct pool *pool, struct pool_stats *out)

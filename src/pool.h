@@ -16,13 +16,28 @@
  * Each checkout starts an attempt (deadline_attempt) on the calling thread;
  * checkin ends it.
  *
+ * Offline (issue 17, imapfs.1 "OFFLINE"): when the server cannot be
+ * reached (pool_unreachable: refused, unreachable, timed out, no such
+ * host) the pool is offline: it started so (pool_new with no session:
+ * the mount was made from the cache), or a checkout's connect failed so
+ * until its attempt's deadline. While offline every checkout fails at
+ * once with -ENETDOWN, instead of each file operation waiting for a
+ * connect deadline of its own, and the pool's reconnect thread tries to
+ * connect, 1 s after going offline and then doubling to 30 s; the first
+ * session it opens makes the pool online again, and the ONLINE callback
+ * given to pool_new is called on that thread (no lock held) so the caller
+ * can catch up with what changed meanwhile.
+ *
  * pool.lock is never held across network I/O; the one call into another
  * module under it is session_describe (pool_busy), which takes the
  * session's doing_lock. Its place in the lock order: src/README.md,
  * "Lock order".
  *
- * Ownership: pool_new takes a first, already-open session. pool_free closes
- * all sessions; no session may be checked out then.
+ * Ownership: pool_new takes a first, already-open session, or NULL (then
+ * the pool starts offline, and pool_start starts its reconnect thread).
+ * pool_shutdown and pool_free stop the reconnect thread (waiting for a
+ * connect under way, at most the timeout) and pool_free closes all
+ * sessions; no session may be checked out then.
  */
 #ifndef IMAPFS_POOL_H
 #define IMAPFS_POOL_H
@@ -31,11 +46,24 @@
 
 struct pool;
 
-int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out);
+/* ONLINE(CTX) runs on the reconnect thread each time the pool is back
+ * online; may be NULL. */
+int pool_new(const struct session_params *p, int max_conns, struct session *first,
+	     void (*online)(void *ctx), void *ctx, struct pool **out);
 void pool_free(struct pool *pool);
 
-/* 0 and a session in *OUT, or -errno (connection failures, ETIMEDOUT).
- * WANT may be NULL. */
+/* session_open failed because the server could not be reached (the
+ * network's doing: refused, unreachable, timed out, no such host), not
+ * because of TLS, the login or the server's answer. */
+bool pool_unreachable(int rc, enum session_err cls);
+/* After the daemon detached: start the reconnect thread when the pool
+ * started offline (a thread started before the fork would be lost). */
+void pool_start(struct pool *pool);
+/* Whether the pool is offline now (a snapshot). */
+bool pool_offline(struct pool *pool);
+
+/* 0 and a session in *OUT, or -errno (connection failures, ETIMEDOUT;
+ * -ENETDOWN while offline). WANT may be NULL. */
 int pool_checkout(struct pool *pool, const char *want, struct session **out);
 void pool_checkin(struct pool *pool, struct session *s);
 

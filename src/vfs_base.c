@@ -81,6 +81,17 @@ static int vfs_session_attempt(struct vfs *v, const char *mailbox, struct sessio
 	return rc;
 }
 
+int vfs_writable(struct vfs *v, const char *op)
+{
+	if (v->cfg->ro)
+		return -EROFS;
+	if (pool_offline(v->pool)) {
+		log_warn("offline: %s refused: the server cannot be reached (nothing is queued)", op);
+		return -ENETDOWN;
+	}
+	return 0;
+}
+
 /* Check out a session with MAILBOX selected (EXAMINE under -o ro). */
 int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb)
 {
@@ -136,6 +147,12 @@ int vfs_load(struct vfs *v, uint32_t idx)
 		 * at the watcher's next look, as for any listing */
 		if (rc == -EAGAIN)
 			rc = 0;
+		/* the server cannot be reached (pool.h): the kept listing is
+		 * what there is; caught up when back online (vfs.c) */
+		if (rc == -ENETDOWN) {
+			log_info("%s: offline; shown from its kept listing", mailbox);
+			rc = 0;
+		}
 		pthread_mutex_lock(&t->lock);
 		if (rc == 0) {
 			/* (kept again at the next change after LISTING_EVERY, or

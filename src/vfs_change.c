@@ -113,8 +113,9 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 	long idx;
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "mkdir");
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	if (rc == 0 && tree_child(t, pidx, name) >= 0)
@@ -233,8 +234,9 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 	long idx;
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "rmdir");
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	idx = rc == 0 ? tree_child(t, pidx, name) : -1;
@@ -317,8 +319,9 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	uint32_t idx = tree_ino_node(parent), uid, uv;
 	int rc, how;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "unlink");
+	if (rc < 0)
+		return rc;
 	if (vfs_ino_is_view(parent)) {
 		/* a search result: rm removes the original message */
 		uint64_t real;
@@ -595,8 +598,9 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 	int rc, how;
 
 	*ninval = 0;
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "rename");
+	if (rc < 0)
+		return rc;
 	if (vfs_ino_is_view(parent) && !vfs_ino_is_view(newparent)) {
 		/* a search result moved out: the original is moved */
 		uint64_t real;
@@ -746,6 +750,8 @@ int vfs_fsetattr(struct vfs *v, struct vfs_file *f, uint64_t ino, const struct v
 
 int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out)
 {
+	int rc;
+
 	if (v->cfg->ro)
 		return -EROFS;
 	if (vfs_ino_is_parts(ino) && sa->set_size)
@@ -754,6 +760,9 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 		return sa->set_size ? -EISDIR : vfs_getattr(v, ino, out);
 	if (vfs_ino_is_pending(ino))
 		return pending_setattr(v, ino, sa, out);
+	rc = vfs_writable(v, "setattr");
+	if (rc < 0)
+		return rc;
 	if (tree_ino_is_msg(ino))
 		return msg_setattr(v, ino, sa, out);
 	/* Directories: IMAP keeps no times or modes for mailboxes. Accept

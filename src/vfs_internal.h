@@ -91,6 +91,17 @@ struct vfs {
 	void (*notify)(void *ctx, uint64_t parent, const char *name);
 	void *notify_ctx;
 	struct watch *watch;		/* the watcher thread, or NULL */
+	/* mounted from the account's kept state (vfs_acct.h): the server
+	 * could not be reached; immutable. The note says so, for the
+	 * adapter to print (owned, NULL when online) */
+	bool offline_mount;
+	char *offline_note;
+	/* the tree was listed by the server during this mount (at mount, or
+	 * by the watcher's LIST once back online), so it may be kept
+	 * (__atomic access) */
+	bool tree_live;
+	uint64_t acct_kept_gen;		/* tree.gen when the state was last kept; tree.lock */
+	bool acct_kept;			/* tree.lock */
 	/* the watcher's LIST comparison, for `imapfs status` (__atomic access):
 	 * mailboxes in its last LIST, how long comparing and applying it took
 	 * (ns), and the longest it held tree.lock for it since mount (ns; wall

@@ -366,8 +366,9 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
 	uint32_t idx;
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "create");
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	idx = tree_ino_node(parent);

@@ -376,8 +376,9 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 		return vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) ? -ENOTDIR : vfs_flag_batch(v, ino, val, len);
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "setxattr");
+	if (rc < 0)
+		return rc;
 	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino)) {
 		if (strcmp(name, "user.imap.subscribed") == 0)
 			return dir_subscribe(v, ino, val, len);
@@ -437,13 +438,15 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 {
 	bool msg = vfs_ino_is_pending(ino) || tree_ino_is_msg(ino);
 	struct flags_change none = { .replace = true };
+	int rc;
 
 	if (vfs_ino_is_view(ino))
 		return -EPERM;
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "removexattr");
+	if (rc < 0)
+		return rc;
 	/* rsync -X removes what its source lacks: nothing to remove there
 	 * (a mailbox's subscription is changed by writing 0 or 1 only) */
 	if (server_state(name, msg) || (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.labels") == 0) ||
