@@ -1,0 +1,244 @@
+"""Mounting and reading when the server cannot be reached (issue 17;
+imapfs.1 "OFFLINE"; src/acctstate.c, vfs_acct.c, pool.c's offline state).
+
+A mount keeps the account's state (capabilities, NAMESPACE, the LIST/LSUB
+tree) with the cache. With the server stopped, a later mount is made from
+it: one line on stderr says so, cached bodies read byte for byte as
+imaplib fetched them, an uncached one and every change fail at once with
+ENETDOWN. When Dovecot is back on the same port, the mount catches up with
+what another client (imaplib) changed meanwhile. The same offline state
+follows when the server goes away while mounted. A TLS or login failure
+is never taken for an unreachable server: such a mount fails as before.
+"""
+
+import errno
+import os
+import stat
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import imaputil
+import mountutil
+from imaputil import personal_name, personal_rel
+from liveutil import msg, uniq, wait_for
+
+NOTE = "mounted from the cache of"
+# short waits: the first operation after the server went away tries to
+# connect until its deadline (timeout=) before the mount goes offline
+OPTS = ["timeout=3", "poll=2", "max_conns=1"]  # (max_conns=1: no read-ahead)
+
+
+def _box(s, n, tag="Off"):
+    """A fresh folder of N messages -> (imaplib session, name, rel, uids,
+    bodies by UID as imaplib fetched them)."""
+    c = imaputil.connect(s)
+    leaf = uniq(tag)
+    name = personal_name(s, leaf)
+    imaputil.create(c, name)
+    uids = [imaputil.append_uid(c, name, msg("offline %d" % i, lines=["line %d" % i] * (i + 1)))
+            for i in range(n)]
+    return c, name, personal_rel(s, leaf), uids, imaputil.bodies(c, name)
+
+
+def _cache():
+    return os.path.join(tempfile.mkdtemp(prefix="offline-"), "cache")
+
+
+def _listed(d):
+    return sorted(int(n[:-4]) for n in os.listdir(d) if n.endswith(".eml"))
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _errno_of(fn, *args):
+    """-> (errno or 0, seconds taken) of FN(*ARGS)."""
+    t = time.monotonic()
+    try:
+        fn(*args)
+        e = 0
+    except OSError as ex:
+        e = ex.errno
+    return e, time.monotonic() - t
+
+
+def _mounted_once(s, mount, n, read):
+    """A folder of N messages listed by a mount on a cache of its own,
+    the first READ of them read (so cached), then unmounted."""
+    c, name, rel, uids, bodies = _box(s, n)
+    cache = _cache()
+    m = mount(s, opts=["cache_dir=" + cache] + OPTS)
+    d = os.path.join(m.path, rel)
+    assert _listed(d) == uids
+    for u in uids[:read]:
+        assert _read(os.path.join(d, "%d.eml" % u)) == bodies[u]
+    m.stop()
+    return c, name, rel, uids, bodies, cache
+
+
+def test_state_file_is_private(fresh_servers, mount):
+    s = fresh_servers("slash")
+    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 1, 0)
+    c.logout()
+    found = []
+    for root, dirs, files in os.walk(cache):
+        if "account" in files:
+            found.append(root)
+    assert len(found) == 1, found
+    st = os.stat(os.path.join(found[0], "account"))
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(found[0]).st_mode) == 0o700
+
+
+def test_offline_mount_then_back(fresh_servers, mount):
+    s = fresh_servers("slash")
+    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 6, 3)
+    # a folder that exists but was never listed: nothing kept of it
+    other = personal_name(s, uniq("Never"))
+    imaputil.create(c, other)
+    imaputil.append_uid(c, other, msg("never listed"))
+    c.logout()
+    s.pause()
+    try:
+        m = mount(s, opts=["cache_dir=" + cache] + OPTS, foreground=False)
+        out = m.log()
+        lines = [ln for ln in out.splitlines() if NOTE in ln]
+        assert len(lines) == 1, out
+        assert "Connection refused" in lines[0] and "ENETDOWN" in lines[0], lines[0]
+        d = os.path.join(m.path, rel)
+        assert os.path.basename(rel) in os.listdir(os.path.dirname(d) or m.path)
+        assert _listed(d) == uids
+        # cached bodies, byte for byte as imaplib fetched them
+        for u in uids[:3]:
+            assert _read(os.path.join(d, "%d.eml" % u)) == bodies[u]
+        # an uncached one fails, at once
+        e, took = _errno_of(_read, os.path.join(d, "%d.eml" % uids[4]))
+        assert e == errno.ENETDOWN, e
+        assert took < 2.0, "uncached read took %.2f s offline" % took
+        print("uncached read offline: ENETDOWN in %.3f s" % took)
+        # a folder never listed and not kept
+        e, took = _errno_of(os.listdir, os.path.join(m.path, personal_rel(s, other.split(s.delimiter)[-1])))
+        assert e in (errno.ENETDOWN, errno.ENOENT), e   # (not in the kept tree: ENOENT)
+        # every change refused, none queued
+        f0 = os.path.join(d, "%d.eml" % uids[0])
+        assert _errno_of(os.unlink, f0)[0] == errno.ENETDOWN
+        assert _errno_of(os.rename, f0, os.path.join(m.path, "INBOX", "x.eml"))[0] == errno.ENETDOWN
+        assert _errno_of(os.mkdir, os.path.join(m.path, uniq("NewDir")))[0] == errno.ENETDOWN
+        assert _errno_of(os.rmdir, d)[0] in (errno.ENETDOWN, errno.ENOTEMPTY)
+        assert _errno_of(os.setxattr, f0, "user.imap.flags", b"\\Flagged")[0] == errno.ENETDOWN
+        assert _errno_of(lambda: open(os.path.join(d, "new.eml"), "wb").close())[0] == errno.ENETDOWN
+        assert b"\\Flagged" not in os.getxattr(f0, "user.imap.flags")
+
+        s.resume()
+        c = imaputil.connect(s)
+        new = imaputil.append_uid(c, name, msg("arrived while offline"))
+        imaputil.store_flags(c, name, uids[1], "+FLAGS", ["\\Flagged"])
+        c.uid("STORE", str(uids[5]), "+FLAGS", "(\\Deleted)")
+        c.uid("EXPUNGE", str(uids[5]))
+        want = sorted(set(uids) - {uids[5]} | {new})
+        assert imaputil.uids(c, name) == want
+        wait_for(lambda: _listed(d) == want, 90, lambda: "listing %r, want %r" % (_listed(d), want))
+        wait_for(lambda: b"\\Flagged" in os.getxattr(os.path.join(d, "%d.eml" % uids[1]), "user.imap.flags"),
+                 60, "flag set meanwhile")
+        # online again: uncached bodies read, changes reach the server
+        assert _read(os.path.join(d, "%d.eml" % uids[4])) == bodies[uids[4]]
+        os.unlink(f0)
+        assert uids[0] not in imaputil.uids(c, name)
+        c.logout()
+    finally:
+        if s.proc is None:
+            s.resume()
+
+
+def test_server_goes_away_while_mounted(fresh_servers, mount):
+    s = fresh_servers("slash")
+    c, name, rel, uids, bodies = _box(s, 5, "Away")
+    c.logout()
+    m = mount(s, opts=["cache_dir=" + _cache()] + OPTS)
+    d = os.path.join(m.path, rel)
+    assert _listed(d) == uids
+    for u in uids[:2]:
+        assert _read(os.path.join(d, "%d.eml" % u)) == bodies[u]
+    s.pause()
+    try:
+        for u in uids[:2]:
+            assert _read(os.path.join(d, "%d.eml" % u)) == bodies[u]
+        # the first one tries until its deadline (twice timeout= at most),
+        # then the mount is offline
+        e, took = _errno_of(_read, os.path.join(d, "%d.eml" % uids[2]))
+        assert e in (errno.ENETDOWN, errno.EIO, errno.ETIMEDOUT), e
+        assert took < 20, took
+        print("first uncached read after the server went away: %s in %.2f s" % (errno.errorcode[e], took))
+        e, took = _errno_of(_read, os.path.join(d, "%d.eml" % uids[3]))
+        assert e == errno.ENETDOWN, e
+        assert took < 2.0, "uncached read took %.2f s offline" % took
+        print("next uncached read: ENETDOWN in %.3f s" % took)
+        assert _errno_of(os.unlink, os.path.join(d, "%d.eml" % uids[0]))[0] == errno.ENETDOWN
+        s.resume()
+        c = imaputil.connect(s)
+        new = imaputil.append_uid(c, name, msg("arrived while away"))
+        wait_for(lambda: _read(os.path.join(d, "%d.eml" % uids[3])) == bodies[uids[3]], 60,
+                 "reading again once the server is back")
+        wait_for(lambda: new in _listed(d), 60, "the message stored meanwhile")
+        c.logout()
+    finally:
+        if s.proc is None:
+            s.resume()
+
+
+def _mount_fails(s, cache, **kw):
+    m = mountutil.Mount(kw.pop("url", s.url()), cafile=kw.pop("cafile", s.cafile),
+                        password=kw.pop("password", s.password),
+                        opts=["cache_dir=" + cache] + OPTS, **kw)
+    with pytest.raises(mountutil.MountError):
+        m.start(timeout=60)
+    m.stop(cleanup=False)
+    out = m.log()
+    m.cleanup()
+    assert NOTE not in out, out
+    return m.returncode, out
+
+
+def test_login_and_tls_failures_never_mount_offline(fresh_servers, mount, pki):
+    s = fresh_servers("slash")
+    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 1, 1)
+    c.logout()
+    rc, out = _mount_fails(s, cache, password="not the password")
+    assert rc == 3, out     # EXIT_AUTH, as without a kept state
+    rc, out = _mount_fails(s, cache, cafile=pki.cafile)    # another CA
+    assert rc == 2, out
+    assert "certificate" in out.lower() or "verify" in out.lower(), out
+
+
+def test_no_offline_mount_without_a_kept_state(fresh_servers, mount):
+    s = fresh_servers("slash")
+    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 1, 1)
+    c.logout()
+    s.pause()
+    try:
+        # a cache that kept nothing, and cache=no
+        rc, out = _mount_fails(s, _cache())
+        assert rc == 2 and "Connection refused" in out, out
+        m = mountutil.Mount(s.url(), cafile=s.cafile, password=s.password,
+                            opts=["cache_dir=" + cache, "cache=no"] + OPTS)
+        with pytest.raises(mountutil.MountError):
+            m.start(timeout=60)
+        m.stop()
+        # a damaged state is logged, removed and not used
+        state = [os.path.join(r, "account") for r, _, f in os.walk(cache) if "account" in f]
+        assert len(state) == 1
+        with open(state[0], "r+b") as f:
+            f.seek(20)
+            b = f.read(1)
+            f.seek(20)
+            f.write(bytes([b[0] ^ 0x40]))
+        rc, out = _mount_fails(s, cache)
+        assert rc == 2 and "damaged" in out, out
+        assert not os.path.exists(state[0])
+    finally:
+        s.resume()
