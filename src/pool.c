@@ -32,6 +32,7 @@ struct pool {
 	pthread_cond_t wake;			/* for the reconnect thread: offline, or shutting down */
 	pthread_t reconnect;			/* when started (lock) */
 	bool started;				/* lock; joined at shutdown */
+	bool connecting;			/* lock: it is in session_open */
 	bool joined;				/* the caller's thread only (shutdown, free) */
 	void (*online)(void *ctx);		/* immutable */
 	void *online_ctx;			/* immutable */
@@ -150,6 +151,7 @@ static void *pool_reconnect_main(void *arg)
 			break;
 		pool->count++;	/* its slot, as a checkout's connect takes one */
 		id = pool->next_id++;
+		pool->connecting = true;
 		pthread_mutex_unlock(&pool->lock);
 
 		deadline_attempt(pool->params->cfg->timeout);
@@ -157,6 +159,7 @@ static void *pool_reconnect_main(void *arg)
 		deadline_attempt_end();
 
 		pthread_mutex_lock(&pool->lock);
+		pool->connecting = false;
 		if (rc < 0 || pool->shutting_down) {
 			pool->count--;
 			if (rc == 0) {
@@ -173,6 +176,7 @@ static void *pool_reconnect_main(void *arg)
 		pool->idle[pool->nidle++] = s;
 		pool->opened++;
 		pool->offline = false;
+		delay = POOL_OFFLINE_MIN_MS;
 		pthread_cond_broadcast(&pool->freed);
 		pthread_mutex_unlock(&pool->lock);
 		log_warn("the server can be reached again: back online");
@@ -249,21 +253,25 @@ void pool_start(struct pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-/* Stop the reconnect thread and wait for it (a connect under way ends
- * within its deadline; an ONLINE callback under way finds every checkout
- * refused). The caller's thread only. */
-static void pool_reconnect_stop(struct pool *pool)
+/* Stop the reconnect thread and wait for it: an ONLINE callback under
+ * way ends soon (every checkout is refused now), so it is waited for;
+ * a connect under way only with WAIT_CONNECT (pool_free), since it may
+ * take the whole timeout and the unmount need not wait for it (the
+ * thread calls nothing once it sees the shutdown). The caller's thread
+ * only. */
+static void pool_reconnect_stop(struct pool *pool, bool wait_connect)
 {
-	bool started;
+	bool join;
 
 	pthread_mutex_lock(&pool->lock);
 	pool->shutting_down = true;
 	pthread_cond_broadcast(&pool->wake);
-	started = pool->started;
+	join = pool->started && !pool->joined && (wait_connect || !pool->connecting);
 	pthread_mutex_unlock(&pool->lock);
-	if (started && !pool->joined)
+	if (join) {
 		pthread_join(pool->reconnect, NULL);
-	pool->joined = true;
+		pool->joined = true;
+	}
 }
 
 void pool_free(struct pool *pool)
@@ -272,7 +280,7 @@ void pool_free(struct pool *pool)
 
 	if (pool == NULL)
 		return;
-	pool_reconnect_stop(pool);
+	pool_reconnect_stop(pool, true);
 	for (i = 0; i < pool->nidle; i++)
 		session_close(pool->idle[i]);
 	pthread_mutex_destroy(&pool->lock);
@@ -468,7 +476,7 @@ void pool_shutdown(struct pool *pool)
 		session_shutdown(pool->busy[i]);
 	pthread_cond_broadcast(&pool->freed);
 	pthread_mutex_unlock(&pool->lock);
-	pool_reconnect_stop(pool);
+	pool_reconnect_stop(pool, false);
 }
 
 void pool_get_stats(struct pool *pool, struct pool_stats *out)
@@ -479,6 +487,7 @@ void pool_get_stats(struct pool *pool, struct pool_stats *out)
 	out->limit = pool->limit;
 	out->max = pool->max;
 	out->opened = pool->opened;
+	out->offline = pool->offline;
 	pthread_mutex_unlock(&pool->lock);
 }
 

@@ -77,6 +77,7 @@ struct pool_stats {
 	int limit;		/* current limit (max_conns, or lower if the server capped us) */
 	int max;		/* max_conns as configured */
 	unsigned long opened;	/* sessions opened since mount, the first included */
+	bool offline;		/* the server cannot be reached (see above) */
 };
 void pool_get_stats(struct pool *pool, struct pool_stats *out);
 
