@@ -67,6 +67,16 @@ def _errno_of(fn, *args):
     return e, time.monotonic() - t
 
 
+def _daemon_log(m):
+    """What a mount in the background without a syslog socket logged."""
+    d = os.path.join(m.workdir, "state", "imapfs")
+    out = ""
+    for n in sorted(os.listdir(d)) if os.path.isdir(d) else ():
+        with open(os.path.join(d, n), errors="replace") as f:
+            out += f.read()
+    return out
+
+
 def _mounted_once(s, mount, n, read):
     """A folder of N messages listed by a mount on a cache of its own,
     the first READ of them read (so cached), then unmounted."""
@@ -99,16 +109,21 @@ def test_offline_mount_then_back(fresh_servers, mount):
     s = fresh_servers("slash")
     c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 6, 3)
     # a folder that exists but was never listed: nothing kept of it
-    other = personal_name(s, uniq("Never"))
+    other_leaf = uniq("Never")
+    other = personal_name(s, other_leaf)
     imaputil.create(c, other)
     imaputil.append_uid(c, other, msg("never listed"))
     c.logout()
     s.pause()
     try:
-        m = mount(s, opts=["cache_dir=" + cache] + OPTS, foreground=False)
+        # in the background, logging to a file of its own (no syslog)
+        m = mount(s, opts=["cache_dir=" + cache] + OPTS, foreground=False,
+                  env={"IMAPFS_SYSLOG_SOCKET": os.path.join(tempfile.mkdtemp(), "no-log")})
         out = m.log()
         lines = [ln for ln in out.splitlines() if NOTE in ln]
         assert len(lines) == 1, out
+        # (and where the log goes, when there is no syslog socket)
+        assert [ln for ln in out.splitlines() if "syslog" not in ln] == lines, out
         assert "Connection refused" in lines[0] and "ENETDOWN" in lines[0], lines[0]
         d = os.path.join(m.path, rel)
         assert os.path.basename(rel) in os.listdir(os.path.dirname(d) or m.path)
@@ -121,9 +136,13 @@ def test_offline_mount_then_back(fresh_servers, mount):
         assert e == errno.ENETDOWN, e
         assert took < 2.0, "uncached read took %.2f s offline" % took
         print("uncached read offline: ENETDOWN in %.3f s" % took)
-        # a folder never listed and not kept
-        e, took = _errno_of(os.listdir, os.path.join(m.path, personal_rel(s, other.split(s.delimiter)[-1])))
-        assert e in (errno.ENETDOWN, errno.ENOENT), e   # (not in the kept tree: ENOENT)
+        # a folder of the kept tree never listed: no listing to show
+        trash = os.path.join(m.path, personal_rel(s, "Trash"))
+        e, took = _errno_of(os.listdir, trash)
+        assert e == errno.ENETDOWN and took < 2.0, (e, took)
+        assert _errno_of(os.stat, os.path.join(trash, "1.eml"))[0] == errno.ENETDOWN
+        # one made after the state was kept is not in the tree
+        assert _errno_of(os.listdir, os.path.join(m.path, personal_rel(s, other_leaf)))[0] == errno.ENOENT
         # every change refused, none queued
         f0 = os.path.join(d, "%d.eml" % uids[0])
         assert _errno_of(os.unlink, f0)[0] == errno.ENETDOWN
@@ -133,6 +152,11 @@ def test_offline_mount_then_back(fresh_servers, mount):
         assert _errno_of(os.setxattr, f0, "user.imap.flags", b"\\Flagged")[0] == errno.ENETDOWN
         assert _errno_of(lambda: open(os.path.join(d, "new.eml"), "wb").close())[0] == errno.ENETDOWN
         assert b"\\Flagged" not in os.getxattr(f0, "user.imap.flags")
+        st = subprocess.run([mountutil.imapfs_bin(), "status", m.path], capture_output=True, timeout=30)
+        assert b"offline:" in st.stdout, st
+        # the daemon's log has the note, and each refusal by name
+        log = _daemon_log(m)
+        assert NOTE in log and "offline: unlink refused" in log and "offline: mkdir refused" in log, log
 
         s.resume()
         c = imaputil.connect(s)
