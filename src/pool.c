@@ -169,8 +169,11 @@ static void *pool_reconnect_main(void *arg)
 				break;
 			}
 			delay = delay * 2 < POOL_OFFLINE_MAX_MS ? delay * 2 : POOL_OFFLINE_MAX_MS;
-			log_info("offline: still cannot connect (%s); trying again in %lld s", err,
-				 (long long)(delay / 1000));
+			/* the server answered but said no (a changed password,
+			 * a certificate): worth a warning, and trying again */
+			log_msg(pool_unreachable(rc, cls) ? LOG_INFO : LOG_WARNING,
+				"offline: still cannot connect (%s); trying again in %lld s", err,
+				(long long)(delay / 1000));
 			continue;
 		}
 		pool->idle[pool->nidle++] = s;

@@ -164,9 +164,14 @@ def test_offline_mount_then_back(fresh_servers, mount):
         imaputil.store_flags(c, name, uids[1], "+FLAGS", ["\\Flagged"])
         c.uid("STORE", str(uids[5]), "+FLAGS", "(\\Deleted)")
         c.uid("EXPUNGE", str(uids[5]))
+        made_leaf = uniq("Meanwhile")
+        imaputil.create(c, personal_name(s, made_leaf))
         want = sorted(set(uids) - {uids[5]} | {new})
         assert imaputil.uids(c, name) == want
         wait_for(lambda: _listed(d) == want, 90, lambda: "listing %r, want %r" % (_listed(d), want))
+        # the tree is listed again too
+        wait_for(lambda: os.path.isdir(os.path.join(m.path, personal_rel(s, made_leaf))), 60,
+                 "a mailbox made while offline")
         wait_for(lambda: b"\\Flagged" in os.getxattr(os.path.join(d, "%d.eml" % uids[1]), "user.imap.flags"),
                  60, "flag set meanwhile")
         # online again: uncached bodies read, changes reach the server
@@ -264,5 +269,25 @@ def test_no_offline_mount_without_a_kept_state(fresh_servers, mount):
         rc, out = _mount_fails(s, cache)
         assert rc == 2 and "damaged" in out, out
         assert not os.path.exists(state[0])
+    finally:
+        s.resume()
+
+
+def test_unmount_while_offline(fresh_servers, mount):
+    """The reconnect thread holds no unmount up (it waits between tries)."""
+    s = fresh_servers("slash")
+    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 2, 1)
+    c.logout()
+    s.pause()
+    try:
+        m = mount(s, opts=["cache_dir=" + cache] + OPTS)
+        assert _read(os.path.join(m.path, rel, "%d.eml" % uids[0])) == bodies[uids[0]]
+        time.sleep(2.5)     # a try or two of connecting again behind it
+        t = time.monotonic()
+        rc = m.stop(cleanup=False)
+        took = time.monotonic() - t
+        print("unmount while offline: %.2f s" % took)
+        assert rc == 0 and took < 10, (rc, took, m.log())
+        assert NOTE in m.log()
     finally:
         s.resume()
