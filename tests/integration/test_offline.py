@@ -11,6 +11,7 @@ follows when the server goes away while mounted. A TLS or login failure
 is never taken for an unreachable server: such a mount fails as before.
 """
 
+import contextlib
 import errno
 import os
 import stat
@@ -91,10 +92,27 @@ def _mounted_once(s, mount, n, read):
     return c, name, rel, uids, bodies, cache
 
 
+@contextlib.contextmanager
+def _away(s):
+    """The server stopped for the block (mail and ports kept), then back."""
+    s.pause()
+    try:
+        yield
+    finally:
+        if s.proc is None:
+            s.resume()
+
+
+def _kept(s, mount, n, read):
+    """_mounted_once without the imaplib session."""
+    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, n, read)
+    c.logout()
+    return rel, uids, bodies, cache
+
+
 def test_state_file_is_private(fresh_servers, mount):
     s = fresh_servers("slash")
-    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 1, 0)
-    c.logout()
+    rel, uids, bodies, cache = _kept(s, mount, 1, 0)
     found = []
     for root, dirs, files in os.walk(cache):
         if "account" in files:
@@ -114,8 +132,7 @@ def test_offline_mount_then_back(fresh_servers, mount):
     imaputil.create(c, other)
     imaputil.append_uid(c, other, msg("never listed"))
     c.logout()
-    s.pause()
-    try:
+    with _away(s):
         # in the background, logging to a file of its own (no syslog)
         m = mount(s, opts=["cache_dir=" + cache] + OPTS, foreground=False,
                   env={"IMAPFS_SYSLOG_SOCKET": os.path.join(tempfile.mkdtemp(), "no-log")})
@@ -179,9 +196,6 @@ def test_offline_mount_then_back(fresh_servers, mount):
         os.unlink(f0)
         assert uids[0] not in imaputil.uids(c, name)
         c.logout()
-    finally:
-        if s.proc is None:
-            s.resume()
 
 
 def test_server_goes_away_while_mounted(fresh_servers, mount):
@@ -193,8 +207,7 @@ def test_server_goes_away_while_mounted(fresh_servers, mount):
     assert _listed(d) == uids
     for u in uids[:2]:
         assert _read(os.path.join(d, "%d.eml" % u)) == bodies[u]
-    s.pause()
-    try:
+    with _away(s):
         for u in uids[:2]:
             assert _read(os.path.join(d, "%d.eml" % u)) == bodies[u]
         # the first one tries until its deadline (twice timeout= at most),
@@ -215,9 +228,6 @@ def test_server_goes_away_while_mounted(fresh_servers, mount):
                  "reading again once the server is back")
         wait_for(lambda: new in _listed(d), 60, "the message stored meanwhile")
         c.logout()
-    finally:
-        if s.proc is None:
-            s.resume()
 
 
 def _mount_fails(s, cache, **kw):
@@ -235,8 +245,7 @@ def _mount_fails(s, cache, **kw):
 
 def test_login_and_tls_failures_never_mount_offline(fresh_servers, mount, pki):
     s = fresh_servers("slash")
-    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 1, 1)
-    c.logout()
+    rel, uids, bodies, cache = _kept(s, mount, 1, 1)
     rc, out = _mount_fails(s, cache, password="not the password")
     assert rc == 3, out     # EXIT_AUTH, as without a kept state
     rc, out = _mount_fails(s, cache, cafile=pki.cafile)    # another CA
@@ -246,10 +255,8 @@ def test_login_and_tls_failures_never_mount_offline(fresh_servers, mount, pki):
 
 def test_no_offline_mount_without_a_kept_state(fresh_servers, mount):
     s = fresh_servers("slash")
-    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 1, 1)
-    c.logout()
-    s.pause()
-    try:
+    rel, uids, bodies, cache = _kept(s, mount, 1, 1)
+    with _away(s):
         # a cache that kept nothing, and cache=no
         rc, out = _mount_fails(s, _cache())
         assert rc == 2 and "Connection refused" in out, out
@@ -269,17 +276,13 @@ def test_no_offline_mount_without_a_kept_state(fresh_servers, mount):
         rc, out = _mount_fails(s, cache)
         assert rc == 2 and "damaged" in out, out
         assert not os.path.exists(state[0])
-    finally:
-        s.resume()
 
 
 def test_unmount_while_offline(fresh_servers, mount):
     """The reconnect thread holds no unmount up (it waits between tries)."""
     s = fresh_servers("slash")
-    c, name, rel, uids, bodies, cache = _mounted_once(s, mount, 2, 1)
-    c.logout()
-    s.pause()
-    try:
+    rel, uids, bodies, cache = _kept(s, mount, 2, 1)
+    with _away(s):
         m = mount(s, opts=["cache_dir=" + cache] + OPTS)
         assert _read(os.path.join(m.path, rel, "%d.eml" % uids[0])) == bodies[uids[0]]
         time.sleep(2.5)     # a try or two of connecting again behind it
@@ -289,5 +292,3 @@ def test_unmount_while_offline(fresh_servers, mount):
         print("unmount while offline: %.2f s" % took)
         assert rc == 0 and took < 10, (rc, took, m.log())
         assert NOTE in m.log()
-    finally:
-        s.resume()
