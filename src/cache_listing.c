@@ -61,7 +61,7 @@ static void listing_name(const char *mailbox, char out[33])
 
 /* Keep LEN bytes at DATA as file NAME of the listings directory; WHAT
  * names it in the log ("the listing of INBOX"). */
-static int kept_put(struct cache *c, const char *name, const char *what, const void *data, size_t len)
+static int file_put(struct cache *c, const char *name, const char *what, const void *data, size_t len)
 {
 	char tmp[64];
 	const char *p = data;
@@ -108,12 +108,12 @@ int cache_listing_put(struct cache *c, const char *mailbox, const void *data, si
 
 	listing_name(mailbox, name);
 	snprintf(what, sizeof(what), "the listing of %s", mailbox);
-	return kept_put(c, name, what, data, len);
+	return file_put(c, name, what, data, len);
 }
 
 /* File NAME of the listings directory into a malloc'd *DATA (see
  * cache_listing_get); WHAT names it in the log. */
-static int kept_get(struct cache *c, const char *name, const char *what, char **data, size_t *len)
+static int file_get(struct cache *c, const char *name, const char *what, char **data, size_t *len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -166,10 +166,10 @@ int cache_listing_get(struct cache *c, const char *mailbox, char **data, size_t 
 
 	listing_name(mailbox, name);
 	snprintf(what, sizeof(what), "the listing of %s", mailbox);
-	return kept_get(c, name, what, data, len);
+	return file_get(c, name, what, data, len);
 }
 
-static void kept_drop(struct cache *c, const char *name)
+static void file_drop(struct cache *c, const char *name)
 {
 	int dfd = listings_dir(c, false);
 
@@ -184,20 +184,20 @@ void cache_listing_drop(struct cache *c, const char *mailbox)
 	char name[33];
 
 	listing_name(mailbox, name);
-	kept_drop(c, name);
+	file_drop(c, name);
 }
 
 int cache_acct_put(struct cache *c, const void *data, size_t len)
 {
-	return kept_put(c, ACCOUNT_FILE, "the account's state", data, len);
+	return file_put(c, ACCOUNT_FILE, "the account's state", data, len);
 }
 
 int cache_acct_get(struct cache *c, char **data, size_t *len)
 {
-	return kept_get(c, ACCOUNT_FILE, "the account's state", data, len);
+	return file_get(c, ACCOUNT_FILE, "the account's state", data, len);
 }
 
 void cache_acct_drop(struct cache *c)
 {
-	kept_drop(c, ACCOUNT_FILE);
+	file_drop(c, ACCOUNT_FILE);
 }
