@@ -319,9 +319,8 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 	uint32_t idx = tree_ino_node(parent), uid, uv;
 	int rc, how;
 
-	rc = vfs_writable(v, "unlink");
-	if (rc < 0)
-		return rc;
+	if (v->cfg->ro)
+		return -EROFS;
 	if (vfs_ino_is_view(parent)) {
 		/* a search result: rm removes the original message */
 		uint64_t real;
@@ -342,6 +341,9 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 		return rc;
 	rc = pending_unlink(v, idx, name);
 	if (rc != -ENOENT)
+		return rc;	/* a new file is ours alone: offline too (rsync's cleanup) */
+	rc = vfs_writable(v, "unlink");
+	if (rc < 0)
 		return rc;
 	/* a message's name, or the name a change just gave one (the file
 	 * the user sees under it is that message: rm removes it) */
@@ -598,9 +600,8 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 	int rc, how;
 
 	*ninval = 0;
-	rc = vfs_writable(v, "rename");
-	if (rc < 0)
-		return rc;
+	if (v->cfg->ro)
+		return -EROFS;
 	if (vfs_ino_is_view(parent) && !vfs_ino_is_view(newparent)) {
 		/* a search result moved out: the original is moved */
 		uint64_t real;
@@ -620,8 +621,10 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
-	if (child >= 0)
-		return rename_dir(v, (uint32_t)child, newidx, newname);
+	if (child >= 0) {
+		rc = vfs_writable(v, "rename");
+		return rc < 0 ? rc : rename_dir(v, (uint32_t)child, newidx, newname);
+	}
 
 	pthread_mutex_lock(&t->lock);
 	rc = newidx != 0 && t->nodes[newidx].selectable ? 0 : -EPERM;
@@ -651,6 +654,11 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		if (rc != -ENOENT)
 			return rc;
 	}
+	if (rc < 0)
+		return rc;
+	/* (a new file's rename is checked by pending_rename: only one that
+	 * would send it needs the server) */
+	rc = vfs_writable(v, "rename");
 	if (rc < 0)
 		return rc;
 	if (newidx == idx) {
@@ -750,19 +758,19 @@ int vfs_fsetattr(struct vfs *v, struct vfs_file *f, uint64_t ino, const struct v
 
 int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out)
 {
-	int rc;
-
 	if (v->cfg->ro)
 		return -EROFS;
 	if (vfs_ino_is_parts(ino) && sa->set_size)
 		return -EPERM;	/* a part is read-only, like a message */
 	if (vfs_ino_is_view(ino))
 		return sa->set_size ? -EISDIR : vfs_getattr(v, ino, out);
-	if (vfs_ino_is_pending(ino))
-		return pending_setattr(v, ino, sa, out);
-	rc = vfs_writable(v, "setattr");
-	if (rc < 0)
-		return rc;
+	/* none of the rest reaches the server (a stored message's size and
+	 * time cannot change, a directory's are not kept): offline too */
+	if (vfs_ino_is_pending(ino)) {
+		int rc = pending_setattr(v, ino, sa, out);
+
+		return rc < 0 ? rc : pending_send_kept(v, ino);
+	}
 	if (tree_ino_is_msg(ino))
 		return msg_setattr(v, ino, sa, out);
 	/* Directories: IMAP keeps no times or modes for mailboxes. Accept

@@ -376,12 +376,13 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 		return vfs_ino_is_pending(ino) || tree_ino_is_msg(ino) ? -ENOTDIR : vfs_flag_batch(v, ino, val, len);
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
-	rc = vfs_writable(v, "setxattr");
-	if (rc < 0)
-		return rc;
+	if (v->cfg->ro)
+		return -EROFS;
+	/* vfs_writable only before what reaches the server: a new file's
+	 * flags and date, and what changes nothing, are local (offline too) */
 	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino)) {
 		if (strcmp(name, "user.imap.subscribed") == 0)
-			return dir_subscribe(v, ino, val, len);
+			return (rc = vfs_writable(v, "setxattr")) < 0 ? rc : dir_subscribe(v, ino, val, len);
 		return server_state(name, false) ? 0 : -EPERM;
 	}
 	/* a message being written over: the attributes are the new one's */
@@ -411,6 +412,8 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 		rc = -EPERM;
 		goto out;
 	}
+	if (!vfs_ino_is_pending(ino) && (rc = vfs_writable(v, "setxattr")) < 0)
+		goto out;
 	/* Gmail: one inode, many folders; the kernel gives the inode, not
 	 * the name written through, so the place is chosen here */
 	rc = vfs_gmail_resolve_write(v, &ino, &uidvalidity, &msgid);
@@ -438,15 +441,14 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 {
 	bool msg = vfs_ino_is_pending(ino) || tree_ino_is_msg(ino);
 	struct flags_change none = { .replace = true };
-	int rc;
 
 	if (vfs_ino_is_view(ino))
 		return -EPERM;
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
-	rc = vfs_writable(v, "removexattr");
-	if (rc < 0)
-		return rc;
+	/* (nothing here reaches the server: no vfs_writable, offline too) */
+	if (v->cfg->ro)
+		return -EROFS;
 	/* rsync -X removes what its source lacks: nothing to remove there
 	 * (a mailbox's subscription is changed by writing 0 or 1 only) */
 	if (server_state(name, msg) || (vfs_ino_is_pending(ino) && strcmp(name, "user.imap.labels") == 0) ||

@@ -78,6 +78,17 @@ def _daemon_log(m):
     return out
 
 
+def _mounted_box(s, mount, n, tag):
+    """A folder of N messages listed by a mount that stays -> (mount,
+    name, its directory, uids, bodies)."""
+    c, name, rel, uids, bodies = _box(s, n, tag)
+    c.logout()
+    m = mount(s, opts=["cache_dir=" + _cache()] + OPTS)
+    d = os.path.join(m.path, rel)
+    assert _listed(d) == uids
+    return m, name, d, uids, bodies
+
+
 def _mounted_once(s, mount, n, read):
     """A folder of N messages listed by a mount on a cache of its own,
     the first READ of them read (so cached), then unmounted."""
@@ -200,11 +211,7 @@ def test_offline_mount_then_back(fresh_servers, mount):
 
 def test_server_goes_away_while_mounted(fresh_servers, mount):
     s = fresh_servers("slash")
-    c, name, rel, uids, bodies = _box(s, 5, "Away")
-    c.logout()
-    m = mount(s, opts=["cache_dir=" + _cache()] + OPTS)
-    d = os.path.join(m.path, rel)
-    assert _listed(d) == uids
+    m, name, d, uids, bodies = _mounted_box(s, mount, 5, "Away")
     for u in uids[:2]:
         assert _read(os.path.join(d, "%d.eml" % u)) == bodies[u]
     with _away(s):
@@ -292,3 +299,67 @@ def test_unmount_while_offline(fresh_servers, mount):
         print("unmount while offline: %.2f s" % took)
         assert rc == 0 and took < 10, (rc, took, m.log())
         assert NOTE in m.log()
+
+
+def _subjects(c, name, subject):
+    """UIDs of NAME whose body holds SUBJECT (imaplib's view)."""
+    return sorted(u for u, b in imaputil.bodies(c, name).items()
+                  if ("Subject: " + subject).encode() in b)
+
+
+def _gone_offline(d, uncached):
+    """Read UNCACHED (the server stopped): the mount is offline after it."""
+    e, took = _errno_of(_read, os.path.join(d, "%d.eml" % uncached[0]))
+    assert e in (errno.ENETDOWN, errno.EIO, errno.ETIMEDOUT), e
+    assert _errno_of(_read, os.path.join(d, "%d.eml" % uncached[1]))[0] == errno.ENETDOWN
+
+
+def test_close_while_offline_keeps_the_file(fresh_servers, mount):
+    """A new file written while online and closed once the mount went
+    offline: the close fails with ENETDOWN, nothing is sent, and the file
+    stays listed with its bytes (to copy out); local changes to it go on
+    offline; once back, closing it again sends it, once. The same for a
+    file written over a message."""
+    s = fresh_servers("slash")
+    m, name, d, uids, bodies = _mounted_box(s, mount, 4, "Keep")
+    new_subj, over_subj = uniq("WrittenOffline"), uniq("WrittenOver")
+    # (the same Message-ID: an edit of that message, which it replaces)
+    body, over_body = msg(new_subj), bodies[uids[0]].replace(b"Subject: ", b"Subject: %s " % over_subj.encode(), 1)
+    path, over = os.path.join(d, "new.eml"), os.path.join(d, "%d.eml" % uids[0])
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, body)
+    ofd = os.open(over, os.O_WRONLY | os.O_TRUNC)
+    os.write(ofd, over_body)
+    tmp = os.path.join(d, ".new.eml.AbC123")
+    with open(tmp, "wb") as f:
+        f.write(body)
+    with _away(s):
+        _gone_offline(d, uids[2:])
+        assert _errno_of(os.close, fd)[0] == errno.ENETDOWN
+        assert _errno_of(os.close, ofd)[0] == errno.ENETDOWN
+        assert "new.eml" in os.listdir(d) and _read(path) == body
+        # local to a new file, so offline too: flags, times, a hidden
+        # temporary file renamed and removed (rsync's cleanup)
+        os.setxattr(path, "user.imap.flags", b"\\Flagged")
+        os.utime(path, (1500000000, 1500000000))
+        os.rename(tmp, tmp + "x")
+        os.unlink(tmp + "x")
+        # a rename that would send it is refused, and changes nothing
+        assert _errno_of(os.rename, path, os.path.join(d, "other.eml"))[0] == errno.ENETDOWN
+        assert sorted(n for n in os.listdir(d) if not n[0].isdigit()) == ["new.eml"]
+        s.resume()
+        c = imaputil.connect(s)
+        assert _subjects(c, name, new_subj) == [] and _subjects(c, name, over_subj) == []
+        wait_for(lambda: _read(os.path.join(d, "%d.eml" % uids[2])) == bodies[uids[2]], 60,
+                 "reading again once the server is back")
+        # touch sends the new file, a later close the one written over,
+        # each once
+        os.utime(path, (1500000000, 1500000000))
+        os.close(os.open(over, os.O_WRONLY))
+        assert "new.eml" not in os.listdir(d)
+        sent = _subjects(c, name, new_subj)
+        assert len(sent) == 1, sent
+        assert "\\Flagged" in " ".join(imaputil.flags_of(c, name, sent[0]))
+        assert len(_subjects(c, name, over_subj)) == 1
+        assert uids[0] not in imaputil.uids(c, name)
+        c.logout()
