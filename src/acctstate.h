@@ -15,8 +15,11 @@
  * LIST attributes, and a u8 of ACCTSTATE_BOX_* bits).
  *
  * acctstate_decode trusts nothing: a file cut short, altered, of another
- * account, with an empty mailbox name, a name or attribute holding CR or
- * LF, unknown bits or lengths past its end is -EBADMSG.
+ * account, with an empty mailbox name, a name, prefix or attribute
+ * holding CR or LF, a delimiter that is CR or LF, unknown bits or lengths
+ * past its end is -EBADMSG. acctstate_encode applies the same tests (one
+ * set of predicates) and leaves out a mailbox or prefix that fails them,
+ * so a hostile server's names cannot make a file that is then refused.
  * Ownership: every string and array of a decoded struct acctstate is
  * malloc'd; acctstate_free frees them (not the struct). acctstate_encode
  * reads its argument only and gives a malloc'd *OUT.
@@ -67,8 +70,11 @@ struct acctstate {
 	size_t nboxes;
 };
 
-/* S into a malloc'd *OUT of *LEN bytes: 0 or -ENOMEM. */
-int acctstate_encode(const struct acctstate *s, char **out, size_t *len);
+/* S into a malloc'd *OUT of *LEN bytes: 0, -ENOMEM, or -EINVAL (a
+ * personal delimiter of CR or LF: nothing kept). *SKIPPED: how many
+ * mailboxes and prefixes were left out as acctstate_decode would refuse
+ * them (the caller logs it). */
+int acctstate_encode(const struct acctstate *s, char **out, size_t *len, size_t *skipped);
 /* LEN bytes at IN, which must be ACCOUNT's state: 0 and *S filled (free
  * with acctstate_free); -EBADMSG; -ENOMEM. *S holds nothing on failure. */
 int acctstate_decode(const char *in, size_t len, const char *account, struct acctstate *s);

@@ -63,8 +63,9 @@ void vfs_acct_keep(struct vfs *v)
 	struct tree *t = &v->tree;
 	struct acctstate st = { 0 };
 	char account[1024], *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, skipped = 0;
 	uint64_t gen;
+	bool tell;
 	int rc = -EALREADY;
 
 	if (!keeps(v) || !__atomic_load_n(&v->tree_live, __ATOMIC_SEQ_CST))
@@ -85,9 +86,18 @@ void vfs_acct_keep(struct vfs *v)
 	if (!v->acct_kept || v->acct_kept_gen != gen) {
 		rc = boxes_of(t, &st.boxes, &st.nboxes);
 		if (rc == 0)
-			rc = acctstate_encode(&st, &buf, &len);
+			rc = acctstate_encode(&st, &buf, &len, &skipped);
 	}
+	/* once per mount, not at every LIST that changed the tree */
+	tell = (skipped > 0 || rc == -EINVAL) && !v->acct_odd_told;
+	v->acct_odd_told = v->acct_odd_told || tell;
 	pthread_mutex_unlock(&t->lock);
+	if (tell && rc == -EINVAL)
+		log_warn("cache: the account's state is not kept: the server's hierarchy delimiter is a "
+			 "line break (a mount offline will not be possible)");
+	else if (tell)
+		log_warn("cache: %zu mailbox name(s) or namespace prefix(es) hold a line break; left out of "
+			 "the account's state (not shown when mounted offline)", skipped);
 	free(st.boxes);
 	if (rc == 0)
 		rc = cache_acct_put(v->cache, buf, len);

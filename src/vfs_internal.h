@@ -102,6 +102,7 @@ struct vfs {
 	bool tree_live;
 	uint64_t acct_kept_gen;		/* tree.gen when the state was last kept; tree.lock */
 	bool acct_kept;			/* tree.lock */
+	bool acct_odd_told;		/* tree.lock: names left out of it were logged */
 	/* the watcher's LIST comparison, for `imapfs status` (__atomic access):
 	 * mailboxes in its last LIST, how long comparing and applying it took
 	 * (ns), and the longest it held tree.lock for it since mount (ns; wall

@@ -2,9 +2,11 @@
  * test_acctstate — the account's state as bytes and back
  * (src/acctstate.c): every field survives the round trip; another
  * account's state, one cut short at any length, one with any byte
- * changed, and ones holding what no server sends (unknown bits, a line
- * break in a name, an empty name, too many namespaces) are refused
- * (EBADMSG), never half taken.
+ * changed, and ones holding what no server should send (unknown bits, a
+ * line break in a name, prefix, attribute or delimiter) are refused
+ * (EBADMSG), never half taken; the encoder leaves such names out (the
+ * same predicates), so a hostile server cannot make a state that is
+ * refused when read.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "acctstate.h"
 #include "check.h"
+#include "crc32c.h"
 
 #define ACCOUNT "joe@mail.example:993"
 
@@ -31,14 +34,28 @@ static const struct acctstate sample = {
 	.boxes = boxes, .nboxes = sizeof(boxes) / sizeof(boxes[0]),
 };
 
-/* Encode a variant of the sample and expect it refused. */
-static void refused(const struct acctstate *s, const char *what)
+/* What no server should send, in a file with a good checksum: the
+ * encoder leaves it out (the same predicates), so S is encoded with FROM
+ * where it goes and the N bytes are changed to TO afterwards, the
+ * checksum made again; the decoder must refuse it. */
+static void refused(const struct acctstate *s, const char *from, const char *to, size_t n, const char *what)
 {
 	struct acctstate out;
-	char *buf = NULL;
-	size_t len = 0;
+	char *buf = NULL, *at = NULL;
+	size_t len = 0, skipped = 1;
+	uint32_t crc;
 
-	CHECK(acctstate_encode(s, &buf, &len) == 0, "encode %s", what);
+	CHECK(acctstate_encode(s, &buf, &len, &skipped) == 0 && skipped == 0, "encode %s", what);
+	for (size_t i = 0; buf != NULL && i + n <= len && at == NULL; i++)
+		if (memcmp(buf + i, from, n) == 0)
+			at = buf + i;
+	CHECK(at != NULL, "%s: nothing to change", what);
+	if (at != NULL) {
+		memcpy(at, to, n);
+		crc = crc32c(0, buf, len - 4);
+		for (int b = 0; b < 4; b++)
+			buf[len - 4 + (size_t)b] = (char)(crc >> (8 * b));
+	}
 	CHECK(acctstate_decode(buf, len, ACCOUNT, &out) == -EBADMSG && out.account == NULL &&
 	      out.boxes == NULL, "%s taken", what);
 	free(buf);
@@ -47,12 +64,12 @@ static void refused(const struct acctstate *s, const char *what)
 int main(void)
 {
 	struct acctstate out, v;
-	struct acctstate_box bad[1];
+	struct acctstate_box bad[3];
 	char *buf = NULL, *copy;
-	size_t len = 0;
+	size_t len = 0, skipped = 0;
 	int rc, n = 0;
 
-	CHECK(acctstate_encode(&sample, &buf, &len) == 0, "encode");
+	CHECK(acctstate_encode(&sample, &buf, &len, &skipped) == 0, "encode");
 	rc = acctstate_decode(buf, len, ACCOUNT, &out);
 	CHECK(rc == 0, "decode: %d", rc);
 	if (rc == 0) {
@@ -94,35 +111,63 @@ int main(void)
 	free(copy);
 	free(buf);
 
-	/* what no server sends, written with a good checksum */
+	/* what no server should send, written with a good checksum */
 	v = sample;
 	v.caps |= 1u << 20;
-	refused(&v, "unknown capability bit");
+	CHECK(acctstate_encode(&v, &buf, &len, &skipped) == 0, "encode caps");
+	CHECK(acctstate_decode(buf, len, ACCOUNT, &out) == -EBADMSG && out.boxes == NULL,
+	      "unknown capability bit taken");
+	free(buf);
 	v = sample;
 	bad[0] = boxes[0];
-	bad[0].bits = 0x80;
+	bad[0].name = (char *)"BITS";
+	bad[0].attrs = NULL;
 	v.boxes = bad;
 	v.nboxes = 1;
-	refused(&v, "unknown mailbox bit");
+	refused(&v, "BITS/\0\0\0\0\x02", "BITS/\0\0\0\0\x80", 10, "unknown mailbox bit");
+	refused(&v, "BITS/", "BITS\n", 5, "line break as a delimiter");
+	bad[0].name = (char *)"INBOXxxA1 DELETE x";
+	refused(&v, "INBOXxx", "INBOX\r\n", 7, "line break in a name");
 	bad[0] = boxes[0];
-	bad[0].name = (char *)"INBOX\r\nA1 DELETE x";
-	refused(&v, "line break in a name");
-	bad[0] = boxes[0];
-	bad[0].name = NULL;
-	refused(&v, "empty name");
-	bad[0] = boxes[0];
-	bad[0].attrs = (char *)"\\Sent\n";
-	refused(&v, "line break in attributes");
+	bad[0].attrs = (char *)"\\Sentx";
+	refused(&v, "\\Sentx", "\\Sent\n", 6, "line break in attributes");
 	v = sample;
-	v.ns_prefix[1] = NULL;
-	refused(&v, "empty namespace prefix");
+	refused(&v, "Other Users/", "Other\nUsers/", 12, "line break in a namespace prefix");
+	refused(&v, "\0\0\0/", "\0\0\0\n", 4, "line break as the personal delimiter");
+	v.ns_prefix[1] = (char *)"";
+	CHECK(acctstate_encode(&v, &buf, &len, &skipped) == 0 && skipped == 1, "empty prefix left out");
+	free(buf);
+
+	/* a hostile server's names are left out when kept, not written to be
+	 * refused when read (the account would never mount offline) */
+	bad[0] = boxes[1];
+	bad[1] = boxes[0];
+	bad[1].name = (char *)"Evil\r\nName";
+	bad[2] = boxes[2];
+	bad[2].delim = '\n';
+	v = sample;
+	v.boxes = bad;
+	v.nboxes = 3;
+	v.ns_prefix[0] = (char *)"shared\n";
+	rc = acctstate_encode(&v, &buf, &len, &skipped);
+	CHECK(rc == 0 && skipped == 3, "hostile names: %d, %zu left out", rc, skipped);
+	rc = rc == 0 ? acctstate_decode(buf, len, ACCOUNT, &out) : rc;
+	CHECK(rc == 0, "hostile names: the rest refused (%d)", rc);
+	if (rc == 0) {
+		CHECK(out.nboxes == 1 && strcmp(out.boxes[0].name, boxes[1].name) == 0 && out.nns == 1 &&
+		      strcmp(out.ns_prefix[0], "Other Users/") == 0, "hostile names: what is kept");
+		acctstate_free(&out);
+	}
+	free(buf);
+	v.personal_delim = '\r';
+	CHECK(acctstate_encode(&v, &buf, &len, &skipped) == -EINVAL, "line break as the personal delimiter kept");
 
 	/* an account with nothing listed yet */
 	v = sample;
 	v.nboxes = 0;
 	v.boxes = NULL;
 	v.nns = 0;
-	CHECK(acctstate_encode(&v, &buf, &len) == 0 && acctstate_decode(buf, len, ACCOUNT, &out) == 0 &&
+	CHECK(acctstate_encode(&v, &buf, &len, &skipped) == 0 && acctstate_decode(buf, len, ACCOUNT, &out) == 0 &&
 	      out.nboxes == 0 && out.boxes == NULL && out.nns == 0, "empty");
 	acctstate_free(&out);
 	free(buf);
