@@ -32,7 +32,11 @@ struct pool {
 	pthread_cond_t wake;			/* for the reconnect thread: offline, or shutting down */
 	pthread_t reconnect;			/* when started (lock) */
 	bool started;				/* lock; joined at shutdown */
-	bool connecting;			/* lock: it is in session_open */
+	bool connecting;			/* lock: it is connecting (its loop, or a
+						 * checkout of its ONLINE callback) */
+	unsigned long epoch;			/* lock: times it got back online; a
+						 * connect begun in an older one does not
+						 * send the pool offline */
 	bool joined;				/* the caller's thread only (shutdown, free) */
 	void (*online)(void *ctx);		/* immutable */
 	void *online_ctx;			/* immutable */
@@ -43,6 +47,7 @@ struct pool {
 #define POOL_BACKOFF_MAX_MS 2000
 #define POOL_OFFLINE_MIN_MS 1000	/* offline: first connect after this, */
 #define POOL_OFFLINE_MAX_MS 30000	/* doubling up to this */
+#define POOL_REFUSED_MS (15 * 60 * 1000)	/* offline, the login or TLS refused */
 
 /* The server itself said no (BYE greeting, login refused): it may cap
  * connections per user, so the pool lives with fewer. A reset, a timeout or
@@ -57,14 +62,17 @@ static bool pool_refusal(enum session_err cls)
  * the configuration or the server's answer. */
 static bool pool_transient(int rc, enum session_err cls)
 {
-	if (cls != SESSION_ERR_CONNECT && cls != SESSION_ERR_TLS)
+	if (cls != SESSION_ERR_UNREACHABLE && cls != SESSION_ERR_CONNECT && cls != SESSION_ERR_TLS)
 		return false;
 	return rc != -EPERM && rc != -EPROTO && rc != -EINVAL && rc != -ENOMEM && rc != -EACCES;
 }
 
 bool pool_unreachable(int rc, enum session_err cls)
 {
-	if (cls != SESSION_ERR_CONNECT)
+	/* only session_open knows whether the server was reached: a cut
+	 * during the login (a server's penalty for a bad password, say)
+	 * is SESSION_ERR_CONNECT, and must not make the mount offline */
+	if (cls != SESSION_ERR_UNREACHABLE)
 		return false;
 	/* (tcp.c reports a name that does not resolve as EHOSTUNREACH) */
 	return rc == -ECONNREFUSED || rc == -EHOSTUNREACH || rc == -ENETUNREACH || rc == -ENETDOWN ||
@@ -81,7 +89,10 @@ static void pool_sleep_ms(int64_t ms)
 
 /* Open session ID, connecting again with backoff (100 ms, doubling to 2 s)
  * while the failure is transient and the attempt's deadline leaves room,
- * so that one reset connection or handshake costs no error. */
+ * so that one reset connection or handshake costs no error. The last
+ * try's own rc and *CLS are returned (the caller tells an expired
+ * deadline by deadline_left_ms), so that what failed decides whether the
+ * server is unreachable, not that the deadline ran out. */
 static int pool_connect(struct pool *pool, int id, struct session **s, enum session_err *cls,
 			char *err, unsigned errlen)
 {
@@ -93,10 +104,8 @@ static int pool_connect(struct pool *pool, int id, struct session **s, enum sess
 		if (rc == 0 || !pool_transient(rc, *cls))
 			return rc;
 		left = deadline_left_ms();
-		if (left < 0)
-			return rc;	/* no deadline to bound the retries */
 		if (left <= delay)
-			return left == 0 ? -ETIMEDOUT : rc;
+			return rc;	/* no room left, or no deadline to bound the retries */
 		pthread_mutex_lock(&pool->lock);
 		if (pool->shutting_down) {
 			pthread_mutex_unlock(&pool->lock);
@@ -168,9 +177,16 @@ static void *pool_reconnect_main(void *arg)
 				pthread_mutex_lock(&pool->lock);
 				break;
 			}
+			if (cls == SESSION_ERR_AUTH || cls == SESSION_ERR_TLS) {
+				/* the server answered but said no (a changed
+				 * password, a certificate): trying every 30 s
+				 * could lock the account, so rarely, and loudly */
+				delay = POOL_REFUSED_MS;
+				log_warn("offline: the server refused the connection (%s); trying again in "
+					 "%lld min (remount to try at once)", err, (long long)(delay / 60000));
+				continue;
+			}
 			delay = delay * 2 < POOL_OFFLINE_MAX_MS ? delay * 2 : POOL_OFFLINE_MAX_MS;
-			/* the server answered but said no (a changed password,
-			 * a certificate): worth a warning, and trying again */
 			log_msg(pool_unreachable(rc, cls) ? LOG_INFO : LOG_WARNING,
 				"offline: still cannot connect (%s); trying again in %lld s", err,
 				(long long)(delay / 1000));
@@ -179,6 +195,7 @@ static void *pool_reconnect_main(void *arg)
 		pool->idle[pool->nidle++] = s;
 		pool->opened++;
 		pool->offline = false;
+		pool->epoch++;
 		delay = POOL_OFFLINE_MIN_MS;
 		pthread_cond_broadcast(&pool->freed);
 		pthread_mutex_unlock(&pool->lock);
@@ -258,10 +275,11 @@ void pool_start(struct pool *pool)
 
 /* Stop the reconnect thread and wait for it: an ONLINE callback under
  * way ends soon (every checkout is refused now), so it is waited for;
- * a connect under way only with WAIT_CONNECT (pool_free), since it may
- * take the whole timeout and the unmount need not wait for it (the
- * thread calls nothing once it sees the shutdown). The caller's thread
- * only. */
+ * a connect under way (its own, or its callback's checkout) only with
+ * WAIT_CONNECT (pool_free), since it may take the whole timeout and the
+ * unmount need not wait for it (the thread calls nothing once it sees
+ * the shutdown; the callback's checkout then fails with ESHUTDOWN). The
+ * caller's thread only. */
 static void pool_reconnect_stop(struct pool *pool, bool wait_connect)
 {
 	bool join;
@@ -308,12 +326,11 @@ bool pool_offline(struct pool *pool)
  * go offline, closing the idle sessions (a server that cannot be reached
  * has most likely dropped them too; checkin closes the busy ones while
  * offline, so the reconnect thread finds the idle array empty). Lock
- * held; let go and taken again around the closes. */
+ * held; let go and taken again around each close (no allocation, so no
+ * failure that would close them under the lock). Only while still
+ * offline: a session the reconnect thread opened meanwhile is kept. */
 static void pool_go_offline(struct pool *pool, const char *err)
 {
-	struct session **idle;
-	int n = pool->nidle;
-
 	if (!pool->offline)
 		log_warn("offline: %s; file operations that need the server fail with ENETDOWN until "
 			 "it can be reached again", err);
@@ -321,25 +338,14 @@ static void pool_go_offline(struct pool *pool, const char *err)
 	pool_reconnect_start(pool);
 	pthread_cond_broadcast(&pool->wake);
 	pthread_cond_broadcast(&pool->freed);
-	if (n == 0)
-		return;
-	idle = malloc((size_t)n * sizeof(*idle));
-	if (idle == NULL) {
-		/* out of memory: closed here, the lock held this once */
-		for (int i = 0; i < n; i++)
-			session_close(pool->idle[i]);
-		pool->nidle = 0;
-		pool->count -= n;
-		return;
+	while (pool->offline && pool->nidle > 0) {
+		struct session *s = pool->idle[--pool->nidle];
+
+		pool->count--;
+		pthread_mutex_unlock(&pool->lock);
+		session_close(s);
+		pthread_mutex_lock(&pool->lock);
 	}
-	memcpy(idle, pool->idle, (size_t)n * sizeof(*idle));
-	pool->nidle = 0;
-	pool->count -= n;
-	pthread_mutex_unlock(&pool->lock);
-	for (int i = 0; i < n; i++)
-		session_close(idle[i]);
-	free(idle);
-	pthread_mutex_lock(&pool->lock);
 }
 
 static void busy_add(struct pool *pool, struct session *s)
@@ -365,6 +371,8 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 	enum session_err cls;
 	char err[256];
 	int i, pick = -1, id, rc;
+	unsigned long epoch;
+	bool mine;
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
@@ -413,12 +421,26 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 	/* open a new session, outside the lock */
 	pool->count++;
 	id = pool->next_id++;
+	epoch = pool->epoch;
+	/* the ONLINE callback's own connect: the unmount need not wait for it */
+	mine = pool->started && pthread_equal(pthread_self(), pool->reconnect);
+	pool->connecting = pool->connecting || mine;
 	pthread_mutex_unlock(&pool->lock);
 
 	deadline_attempt(pool->params->cfg->timeout);
 	rc = pool_connect(pool, id, &s, &cls, err, sizeof(err));
 
 	pthread_mutex_lock(&pool->lock);
+	if (mine)
+		pool->connecting = false;
+	if (rc == 0 && mine && pool->shutting_down) {
+		/* pool_shutdown did not wait for this connect: nothing more */
+		pool->count--;
+		pthread_mutex_unlock(&pool->lock);
+		session_close(s);
+		deadline_attempt_end();
+		return -ESHUTDOWN;
+	}
 	if (rc < 0) {
 		pool->count--;
 		/* The server may cap connections per user: live with what we have. */
@@ -433,13 +455,19 @@ int pool_checkout(struct pool *pool, const char *want, struct session **out)
 		}
 		log_err("cannot open IMAP connection: %s", err);
 		/* tried until the attempt's deadline: later operations
-		 * fail at once until the reconnect thread gets through */
-		if (pool_unreachable(rc, cls) && !pool->shutting_down) {
+		 * fail at once until the reconnect thread gets through. Not
+		 * when it got through meanwhile (a newer epoch): this connect
+		 * began before, and its failure says nothing of now */
+		if (pool_unreachable(rc, cls) && !pool->shutting_down && pool->epoch == epoch) {
 			pool_go_offline(pool, err);
 			rc = -ENETDOWN;
+		} else if (pool_unreachable(rc, cls) && pool->epoch != epoch) {
+			log_info("(a connect begun before the server was back failed: not offline again)");
 		}
 		pthread_cond_broadcast(&pool->freed);
 		pthread_mutex_unlock(&pool->lock);
+		if (rc != -ENETDOWN && deadline_left_ms() == 0)
+			rc = -ETIMEDOUT;	/* tried until the deadline */
 		deadline_attempt_end();
 		return rc == -ENETDOWN ? rc : rc == -EACCES || rc == -EPERM ? -EACCES : (rc == -ETIMEDOUT ? -ETIMEDOUT : -EIO);
 	}

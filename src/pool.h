@@ -23,10 +23,14 @@
  * until its attempt's deadline. While offline every checkout fails at
  * once with -ENETDOWN, instead of each file operation waiting for a
  * connect deadline of its own, and the pool's reconnect thread tries to
- * connect, 1 s after going offline and then doubling to 30 s; the first
- * session it opens makes the pool online again, and the ONLINE callback
- * given to pool_new is called on that thread (no lock held) so the caller
- * can catch up with what changed meanwhile.
+ * connect, 1 s after going offline and then doubling to 30 s (15 min
+ * after the server refused the login or the TLS handshake: retrying a
+ * bad password every 30 s could lock the account); the first session it
+ * opens makes the pool online again, and the ONLINE callback given to
+ * pool_new is called on that thread (no lock held) so the caller can
+ * catch up with what changed meanwhile. Each time back online starts a
+ * new epoch: a connect begun before it that fails does not send the pool
+ * offline again.
  *
  * pool.lock is never held across network I/O; the one call into another
  * module under it is session_describe (pool_busy), which takes the
@@ -35,9 +39,9 @@
  *
  * Ownership: pool_new takes a first, already-open session, or NULL (then
  * the pool starts offline, and pool_start starts its reconnect thread).
- * pool_shutdown and pool_free stop the reconnect thread (waiting for a
- * connect under way, at most the timeout) and pool_free closes all
- * sessions; no session may be checked out then.
+ * pool_shutdown stops the reconnect thread without waiting for a connect
+ * under way; pool_free waits for it (at most the timeout), then closes
+ * all sessions; no session may be checked out then.
  */
 #ifndef IMAPFS_POOL_H
 #define IMAPFS_POOL_H
@@ -52,9 +56,11 @@ int pool_new(const struct session_params *p, int max_conns, struct session *firs
 	     void (*online)(void *ctx), void *ctx, struct pool **out);
 void pool_free(struct pool *pool);
 
-/* session_open failed because the server could not be reached (the
- * network's doing: refused, unreachable, timed out, no such host), not
- * because of TLS, the login or the server's answer. */
+/* session_open failed because the server could not be reached
+ * (SESSION_ERR_UNREACHABLE: the TCP connect refused, unreachable, timed
+ * out, no such host, or no TLS handshake or greeting within the
+ * timeout), not because of TLS, the login, the server's answer or a
+ * connection cut once made. */
 bool pool_unreachable(int rc, enum session_err cls);
 /* After the daemon detached: start the reconnect thread when the pool
  * started offline (a thread started before the fork would be lost). */
@@ -67,7 +73,11 @@ bool pool_offline(struct pool *pool);
 int pool_checkout(struct pool *pool, const char *want, struct session **out);
 void pool_checkin(struct pool *pool, struct session *s);
 
-/* Interrupt every session's blocked I/O (unmount in progress). */
+/* Unmount in progress: interrupt every checked-out session's blocked
+ * I/O, refuse every checkout from now on (-ESHUTDOWN), and stop the
+ * reconnect thread, waiting for its ONLINE callback but not for a
+ * connect under way (pool_free does). The sessions stay open until
+ * pool_free. */
 void pool_shutdown(struct pool *pool);
 
 /* A consistent snapshot for `imapfs status`, taken under pool.lock. */

@@ -23,8 +23,10 @@ import pytest
 
 import imaputil
 import mountutil
+from fakeserver import FakeServer, Message
 from imaputil import personal_name, personal_rel
 from liveutil import msg, uniq, wait_for
+from mountutil import local_url
 
 NOTE = "mounted from the cache of"
 # short waits: the first operation after the server went away tries to
@@ -363,3 +365,34 @@ def test_close_while_offline_keeps_the_file(fresh_servers, mount):
         assert len(_subjects(c, name, over_subj)) == 1
         assert uids[0] not in imaputil.uids(c, name)
         c.logout()
+
+
+def test_login_cut_while_mounted_is_not_offline(pki, mount):
+    """A server that is reached but cuts the connection at LOGIN (a
+    server's penalty for a password it no longer takes) is retried until
+    the deadline, and that operation fails; the mount does not go offline
+    (it would then try the login every 30 s for ever)."""
+    body = msg("cut at login")
+    fs = FakeServer("imaps", cert=pki.leaf("fake-offline"), password="pw",
+                    mailboxes={b"INBOX": {"attrs": ["\\HasNoChildren"],
+                                          "messages": [Message(1, body, []), Message(2, body, [])]}}).start()
+    try:
+        m = mount(url=local_url("alice", fs.port), cafile=pki.cafile, password="pw",
+                  opts=["cache_dir=" + _cache(), "poll=0"] + OPTS)
+        d = os.path.join(m.path, "INBOX")
+        assert _listed(d) == [1, 2]
+        # the first LOGIN answered only after the timeout (a penalty
+        # delay), the rest cut at once
+        fs.before_cmd["LOGIN"] = lambda: time.sleep(8)
+        fs.drop_at["LOGIN"] = "before"
+        fs.drop_connections()
+        e, took = _errno_of(_read, os.path.join(d, "1.eml"))
+        assert e in (errno.EIO, errno.ETIMEDOUT), (e, m.log())
+        st = subprocess.run([mountutil.imapfs_bin(), "status", m.path], capture_output=True, timeout=30)
+        assert not [ln for ln in st.stdout.splitlines() if ln.startswith(b"offline")], st.stdout
+        assert "offline:" not in m.log(), m.log()
+        # and the next operation tries the server again, not ENETDOWN
+        del fs.drop_at["LOGIN"]
+        assert _read(os.path.join(d, "1.eml")) == body
+    finally:
+        fs.stop()
