@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,12 +82,56 @@ static int vfs_session_attempt(struct vfs *v, const char *mailbox, struct sessio
 	return rc;
 }
 
+/* Refusals of each kind of change while offline, so that rm -r of 10,000
+ * files logs a line per kind per REFUSAL_EVERY_S, with a count, not one
+ * per file. The kinds are vfs_writable's OP strings (literals, a dozen):
+ * a kind past the table is logged every time. refusals_lock guards the
+ * table; a leaf lock (src/README.md), let go before logging. */
+#define REFUSAL_KINDS 16
+#define REFUSAL_EVERY_S 10
+
+static pthread_mutex_t refusals_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	const char *op;
+	time_t logged;		/* when its last line was logged */
+	unsigned long held;	/* refused since, not logged */
+} refusals[REFUSAL_KINDS];
+
+static void refusal_log(const char *op)
+{
+	time_t now = vfs_now_s();
+	unsigned long more = 0;
+	bool say = true;
+	int i;
+
+	pthread_mutex_lock(&refusals_lock);
+	for (i = 0; i < REFUSAL_KINDS && refusals[i].op != NULL && strcmp(refusals[i].op, op) != 0; i++)
+		;
+	if (i < REFUSAL_KINDS && refusals[i].op == NULL) {
+		refusals[i].op = op;
+		refusals[i].logged = now;
+	} else if (i < REFUSAL_KINDS && now - refusals[i].logged < REFUSAL_EVERY_S) {
+		refusals[i].held++;
+		say = false;
+	} else if (i < REFUSAL_KINDS) {
+		more = refusals[i].held;
+		refusals[i].held = 0;
+		refusals[i].logged = now;
+	}
+	pthread_mutex_unlock(&refusals_lock);
+	if (say && more > 0)
+		log_warn("offline: %s refused: the server cannot be reached (nothing is queued; %lu more "
+			 "refused before this, not logged)", op, more);
+	else if (say)
+		log_warn("offline: %s refused: the server cannot be reached (nothing is queued)", op);
+}
+
 int vfs_writable(struct vfs *v, const char *op)
 {
 	if (v->cfg->ro)
 		return -EROFS;
 	if (pool_offline(v->pool)) {
-		log_warn("offline: %s refused: the server cannot be reached (nothing is queued)", op);
+		refusal_log(op);
 		return -ENETDOWN;
 	}
 	return 0;

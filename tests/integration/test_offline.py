@@ -187,6 +187,12 @@ def test_offline_mount_then_back(fresh_servers, mount):
         # the daemon's log has the note, and each refusal by name
         log = _daemon_log(m)
         assert NOTE in log and "offline: unlink refused" in log and "offline: mkdir refused" in log, log
+        # rm -r of many files: a line per kind per 10 s, not one per file
+        for _ in range(3):
+            for u in uids:
+                assert _errno_of(os.unlink, os.path.join(d, "%d.eml" % u))[0] == errno.ENETDOWN
+        log = _daemon_log(m)
+        assert log.count("offline: unlink refused") <= 2, log
 
         s.resume()
         c = imaputil.connect(s)
