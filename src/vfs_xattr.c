@@ -328,6 +328,8 @@ static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t le
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&t->lock);
+		if (t->nodes[idx].subscribed != on)
+			t->gen++;	/* the kept account state holds it (vfs_acct_keep) */
 		t->nodes[idx].subscribed = on;
 		pthread_mutex_unlock(&t->lock);
 	}
