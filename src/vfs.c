@@ -211,22 +211,28 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 	return rc;
 }
 
+/* Set the capability fields from ACCTSTATE_* bits (before any thread
+ * reads them: vfs_new only). */
+static void caps_set(struct vfs *v, uint32_t caps)
+{
+	v->condstore = caps & ACCTSTATE_CONDSTORE;
+	v->uidplus = caps & ACCTSTATE_UIDPLUS;
+	v->move = caps & ACCTSTATE_MOVE;
+	v->acl = caps & ACCTSTATE_ACL;
+	v->qresync = caps & ACCTSTATE_QRESYNC;
+	v->namespace = caps & ACCTSTATE_NAMESPACE;
+	v->unselect = caps & ACCTSTATE_UNSELECT;
+	v->sasl_ir = caps & ACCTSTATE_SASL_IR;
+}
+
 /* What vfs_new reads from a session it opened: the capabilities, the
  * tree, Gmail's set-up; then the state is kept for a mount without the
  * server. On failure S is closed and ERR says why. */
 static int vfs_from_server(struct vfs *v, struct session *s, enum vfs_err *cls, char *err, unsigned errlen)
 {
-	const struct config *cfg = v->cfg;
 	int rc;
 
-	v->condstore = session_has_cap(s, "CONDSTORE");
-	v->uidplus = session_has_cap(s, "UIDPLUS");
-	v->move = session_has_cap(s, "MOVE");
-	v->acl = session_has_cap(s, "ACL");
-	v->qresync = session_qresync(s);
-	v->namespace = session_has_cap(s, "NAMESPACE");
-	v->unselect = session_has_cap(s, "UNSELECT");
-	v->sasl_ir = cfg->auth != CONFIG_AUTH_LOGIN && session_has_cap(s, "SASL-IR");
+	caps_set(v, vfs_acct_session_caps(v, s));
 	v->append_limit = session_append_limit(s);
 	rc = vfs_load_tree(v, s);
 	if (rc < 0) {
@@ -254,14 +260,7 @@ static int vfs_from_cache(struct vfs *v, const char *why)
 
 	if (vfs_acct_read(v, &st) < 0)
 		return -ENOENT;
-	v->condstore = st.caps & ACCTSTATE_CONDSTORE;
-	v->uidplus = st.caps & ACCTSTATE_UIDPLUS;
-	v->move = st.caps & ACCTSTATE_MOVE;
-	v->acl = st.caps & ACCTSTATE_ACL;
-	v->qresync = st.caps & ACCTSTATE_QRESYNC;
-	v->namespace = st.caps & ACCTSTATE_NAMESPACE;
-	v->unselect = st.caps & ACCTSTATE_UNSELECT;
-	v->sasl_ir = st.caps & ACCTSTATE_SASL_IR;
+	caps_set(v, st.caps);
 	v->append_limit = st.append_limit;
 	v->personal_delim = st.personal_delim;
 	for (int i = 0; i < st.nns; i++) {
@@ -292,6 +291,7 @@ static int vfs_from_cache(struct vfs *v, const char *why)
 	if (rc < 0)
 		return rc;
 	v->offline_mount = true;
+	__atomic_store_n(&v->caps_state, VFS_CAPS_UNCHECKED, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -306,6 +306,8 @@ static void vfs_back_online(void *ctx)
 	struct tree *t = &v->tree;
 	size_t n, done = 0;
 
+	if (vfs_acct_caps_check(v) < 0)
+		return;	/* offline again, or a remount is needed (logged) */
 	pthread_mutex_lock(&t->lock);
 	n = t->n;
 	pthread_mutex_unlock(&t->lock);

@@ -11,6 +11,8 @@
 
 #include "cache.h"
 #include "log.h"
+#include "pool.h"
+#include "session.h"
 
 static bool keeps(const struct vfs *v)
 {
@@ -23,12 +25,83 @@ static void account_id(const struct vfs *v, char *buf, size_t len)
 	snprintf(buf, len, "%s@%s:%d", v->url.user, v->url.host, v->url.port);
 }
 
-static uint32_t caps_of(const struct vfs *v)
+uint32_t vfs_acct_caps(const struct vfs *v)
 {
 	return (v->condstore ? ACCTSTATE_CONDSTORE : 0) | (v->uidplus ? ACCTSTATE_UIDPLUS : 0) |
 	       (v->move ? ACCTSTATE_MOVE : 0) | (v->acl ? ACCTSTATE_ACL : 0) |
 	       (v->qresync ? ACCTSTATE_QRESYNC : 0) | (v->namespace ? ACCTSTATE_NAMESPACE : 0) |
 	       (v->unselect ? ACCTSTATE_UNSELECT : 0) | (v->sasl_ir ? ACCTSTATE_SASL_IR : 0);
+}
+
+/* The capabilities this mount would use on session S, as ACCTSTATE_*
+ * bits (vfs_acct_caps reads them back from struct vfs). */
+uint32_t vfs_acct_session_caps(const struct vfs *v, struct session *s)
+{
+	return (session_has_cap(s, "CONDSTORE") ? ACCTSTATE_CONDSTORE : 0) |
+	       (session_has_cap(s, "UIDPLUS") ? ACCTSTATE_UIDPLUS : 0) |
+	       (session_has_cap(s, "MOVE") ? ACCTSTATE_MOVE : 0) | (session_has_cap(s, "ACL") ? ACCTSTATE_ACL : 0) |
+	       (session_qresync(s) ? ACCTSTATE_QRESYNC : 0) |
+	       (session_has_cap(s, "NAMESPACE") ? ACCTSTATE_NAMESPACE : 0) |
+	       (session_has_cap(s, "UNSELECT") ? ACCTSTATE_UNSELECT : 0) |
+	       (v->cfg->auth != CONFIG_AUTH_LOGIN && session_has_cap(s, "SASL-IR") ? ACCTSTATE_SASL_IR : 0);
+}
+
+/* The capabilities whose loss changes what this mount does (SASL-IR only
+ * shortens a login), with their names for the log. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} used_caps[] = {
+	{ ACCTSTATE_CONDSTORE, "CONDSTORE" }, { ACCTSTATE_QRESYNC, "QRESYNC" },
+	{ ACCTSTATE_UIDPLUS, "UIDPLUS" },     { ACCTSTATE_MOVE, "MOVE" },
+	{ ACCTSTATE_ACL, "ACL" },	      { ACCTSTATE_NAMESPACE, "NAMESPACE" },
+	{ ACCTSTATE_UNSELECT, "UNSELECT" },
+};
+
+/* An offline mount's first time back online: compare the capabilities
+ * it was mounted with (kept) with the server's now. They are read
+ * without a lock all over the vfs, so they are not changed: a lost one
+ * refuses every change until a remount (a MOVE or UID EXPUNGE the server
+ * no longer has must not be tried; the catch-up is skipped too, as its
+ * commands rest on CONDSTORE/QRESYNC). 0 when the mount may go on as it
+ * is, -ENETDOWN when no session could be had (checked next time), or
+ * -EROFS. Any thread: the reconnect thread once back online, or
+ * vfs_writable when that one could not tell. */
+int vfs_acct_caps_check(struct vfs *v)
+{
+	uint32_t kept = vfs_acct_caps(v), now, lost;
+	struct session *s;
+	char names[160] = "";
+	int rc, want, unchecked = VFS_CAPS_UNCHECKED;
+
+	if (__atomic_load_n(&v->caps_state, __ATOMIC_SEQ_CST) != VFS_CAPS_UNCHECKED)
+		return 0;
+	rc = pool_checkout(v->pool, NULL, &s);
+	if (rc < 0)
+		return rc;
+	now = vfs_acct_session_caps(v, s);
+	pool_checkin(v->pool, s);
+	lost = 0;
+	for (size_t i = 0; i < sizeof(used_caps) / sizeof(used_caps[0]); i++) {
+		if ((kept & used_caps[i].bit) && !(now & used_caps[i].bit)) {
+			lost |= used_caps[i].bit;
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), " %s", used_caps[i].name);
+		}
+	}
+	want = lost != 0 ? VFS_CAPS_LOST : VFS_CAPS_OK;
+	/* (two threads may compare at once: one logs) */
+	if (!__atomic_compare_exchange_n(&v->caps_state, &unchecked, want, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return __atomic_load_n(&v->caps_state, __ATOMIC_SEQ_CST) == VFS_CAPS_LOST ? -EROFS : 0;
+	if (lost != 0) {
+		log_err("back online, but the server no longer offers%s, which this mount was made with "
+			"(from the cache): every change is refused (EROFS) until it is remounted", names);
+		return -EROFS;
+	}
+	if (now != kept)
+		log_info("back online: the server offers capabilities it did not when the account's state "
+			 "was kept; they are used after a remount");
+	return 0;
 }
 
 /* The tree's mailboxes the server listed (hidden by -o subscribed too:
@@ -70,10 +143,14 @@ void vfs_acct_keep(struct vfs *v)
 
 	if (!keeps(v) || !__atomic_load_n(&v->tree_live, __ATOMIC_SEQ_CST))
 		return;
+	/* capabilities the server no longer has are not kept for the next
+	 * mount, which then takes them from the server */
+	if (__atomic_load_n(&v->caps_state, __ATOMIC_SEQ_CST) == VFS_CAPS_LOST)
+		return;
 	account_id(v, account, sizeof(account));
 	st.account = account;
 	st.saved = (int64_t)time(NULL);
-	st.caps = caps_of(v);
+	st.caps = vfs_acct_caps(v);
 	st.append_limit = v->append_limit;
 	st.personal_delim = v->personal_delim;
 	st.nns = v->nns < ACCTSTATE_NS_MAX ? v->nns : ACCTSTATE_NS_MAX;

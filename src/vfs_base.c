@@ -17,6 +17,7 @@
 #include "vfs_internal.h"
 #include "vfs_listing.h"
 #include "vfs_base.h"
+#include "vfs_acct.h"
 #include "vfs_resync.h"
 
 #include <errno.h>
@@ -97,7 +98,7 @@ static struct {
 	unsigned long held;	/* refused since, not logged */
 } refusals[REFUSAL_KINDS];
 
-static void refusal_log(const char *op)
+static void refusal_log(const char *op, const char *why, bool offline)
 {
 	time_t now = vfs_now_s();
 	unsigned long more = 0;
@@ -120,18 +121,33 @@ static void refusal_log(const char *op)
 	}
 	pthread_mutex_unlock(&refusals_lock);
 	if (say && more > 0)
-		log_warn("offline: %s refused: the server cannot be reached (nothing is queued; %lu more "
-			 "refused before this, not logged)", op, more);
+		log_warn("%s%s refused: %s (nothing is queued; %lu more refused before this, not logged)",
+			 offline ? "offline: " : "", op, why, more);
 	else if (say)
-		log_warn("offline: %s refused: the server cannot be reached (nothing is queued)", op);
+		log_warn("%s%s refused: %s (nothing is queued)", offline ? "offline: " : "", op, why);
 }
 
 int vfs_writable(struct vfs *v, const char *op)
 {
+	int caps = __atomic_load_n(&v->caps_state, __ATOMIC_SEQ_CST);
+
 	if (v->cfg->ro)
 		return -EROFS;
-	if (pool_offline(v->pool)) {
-		refusal_log(op);
+	if (caps == VFS_CAPS_UNCHECKED && !pool_offline(v->pool)) {
+		/* back online, but the reconnect thread could not compare
+		 * them (a checkout failed): this change needs the server anyway */
+		int rc = vfs_acct_caps_check(v);
+
+		caps = rc == -EROFS ? VFS_CAPS_LOST : rc == 0 ? VFS_CAPS_OK : caps;
+	}
+	if (caps == VFS_CAPS_LOST) {
+		refusal_log(op, "the server lost a capability this mount uses: remount", false);
+		return -EROFS;
+	}
+	/* (an offline mount back online, its capabilities not compared yet:
+	 * as offline, for the moment that takes) */
+	if (pool_offline(v->pool) || caps == VFS_CAPS_UNCHECKED) {
+		refusal_log(op, "the server cannot be reached", true);
 		return -ENETDOWN;
 	}
 	return 0;

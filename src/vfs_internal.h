@@ -62,6 +62,12 @@ struct parts_view {
 	uint64_t fds;				/* __atomic: fds the done parts hold */
 };
 
+enum {
+	VFS_CAPS_OK,		/* from the server at mount, or compared since */
+	VFS_CAPS_UNCHECKED,	/* kept ones, not compared with the server yet */
+	VFS_CAPS_LOST,		/* the server lost one: changes refused (EROFS) */
+};
+
 struct vfs {
 	const struct config *cfg;	/* owned by the caller, immutable */
 	struct url url;			/* copy (strings owned here) */
@@ -96,6 +102,13 @@ struct vfs {
 	 * adapter to print (owned, NULL when online) */
 	bool offline_mount;
 	char *offline_note;
+	/* an offline mount's capabilities are the kept ones, which the
+	 * fields above (immutable, read without a lock) keep: until the first
+	 * session back online was compared with them (vfs_back_online),
+	 * changes are refused as while offline; if the server lost one this
+	 * mount uses, for good, until a remount (vfs_writable).
+	 * VFS_CAPS_*; __atomic access */
+	int caps_state;
 	/* the tree was listed by the server during this mount (at mount, or
 	 * by the watcher's LIST once back online), so it may be kept
 	 * (__atomic access) */

@@ -373,15 +373,21 @@ def test_close_while_offline_keeps_the_file(fresh_servers, mount):
         c.logout()
 
 
+def _fake(pki, body, port=0, **kw):
+    """A scripted server with an INBOX of two messages of BODY."""
+    return FakeServer("imaps", cert=pki.leaf("fake-offline"), password="pw",
+                      mailboxes={b"INBOX": {"attrs": ["\\HasNoChildren"],
+                                            "messages": [Message(1, body, []), Message(2, body, [])]}},
+                      **kw).start(port)
+
+
 def test_login_cut_while_mounted_is_not_offline(pki, mount):
     """A server that is reached but cuts the connection at LOGIN (a
     server's penalty for a password it no longer takes) is retried until
     the deadline, and that operation fails; the mount does not go offline
     (it would then try the login every 30 s for ever)."""
     body = msg("cut at login")
-    fs = FakeServer("imaps", cert=pki.leaf("fake-offline"), password="pw",
-                    mailboxes={b"INBOX": {"attrs": ["\\HasNoChildren"],
-                                          "messages": [Message(1, body, []), Message(2, body, [])]}}).start()
+    fs = _fake(pki, body)
     try:
         m = mount(url=local_url("alice", fs.port), cafile=pki.cafile, password="pw",
                   opts=["cache_dir=" + _cache(), "poll=0"] + OPTS)
@@ -400,5 +406,36 @@ def test_login_cut_while_mounted_is_not_offline(pki, mount):
         # and the next operation tries the server again, not ENETDOWN
         del fs.drop_at["LOGIN"]
         assert _read(os.path.join(d, "1.eml")) == body
+    finally:
+        fs.stop()
+
+
+def test_capability_lost_while_offline(pki, mount):
+    """An offline mount uses the capabilities kept with the cache. Once
+    back online they are compared with the server's: one lost meanwhile
+    (here UNSELECT) refuses every change with EROFS until a remount,
+    instead of commands the server no longer has."""
+    body = msg("caps")
+    fs = _fake(pki, body)
+    cache, port = _cache(), fs.port
+    opts = ["cache_dir=" + cache, "poll=0"] + OPTS
+    m = mount(url=local_url("alice", port), cafile=pki.cafile, password="pw", opts=opts)
+    assert _listed(os.path.join(m.path, "INBOX")) == [1, 2]
+    m.stop()
+    fs.stop()
+    m = mount(url=local_url("alice", port), cafile=pki.cafile, password="pw", opts=opts)
+    assert NOTE in m.log()
+    f = os.path.join(m.path, "INBOX", "1.eml")
+    assert _errno_of(os.setxattr, f, "user.imap.flags", b"\\Flagged")[0] == errno.ENETDOWN
+    caps = [c for c in FakeServer("imaps").caps_auth if c != "UNSELECT"]
+    fs = _fake(pki, body, port, caps_auth=caps)
+    try:
+        def settled():
+            e = _errno_of(os.setxattr, f, "user.imap.flags", b"\\Flagged")[0]
+            return None if e == errno.ENETDOWN else [e]
+        got = wait_for(settled, 60, lambda: "never back online\n" + m.log())
+        assert got == [errno.EROFS], (got, m.log())
+        assert "no longer offers UNSELECT" in m.log(), m.log()
+        assert "\\Flagged" not in fs.message(b"INBOX", 1).flags
     finally:
         fs.stop()
