@@ -47,7 +47,6 @@ struct pool {
 #define POOL_BACKOFF_MAX_MS 2000
 #define POOL_OFFLINE_MIN_MS 1000	/* offline: first connect after this, */
 #define POOL_OFFLINE_MAX_MS 30000	/* doubling up to this */
-#define POOL_REFUSED_MS (15 * 60 * 1000)	/* offline, the login or TLS refused */
 
 /* The server itself said no (BYE greeting, login refused): it may cap
  * connections per user, so the pool lives with fewer. A reset, a timeout or
@@ -65,6 +64,11 @@ static bool pool_transient(int rc, enum session_err cls)
 	if (cls != SESSION_ERR_UNREACHABLE && cls != SESSION_ERR_CONNECT && cls != SESSION_ERR_TLS)
 		return false;
 	return rc != -EPERM && rc != -EPROTO && rc != -EINVAL && rc != -ENOMEM && rc != -EACCES;
+}
+
+bool pool_refused_login(enum session_err cls)
+{
+	return cls == SESSION_ERR_AUTH || cls == SESSION_ERR_TLS;
 }
 
 bool pool_unreachable(int rc, enum session_err cls)
@@ -177,7 +181,7 @@ static void *pool_reconnect_main(void *arg)
 				pthread_mutex_lock(&pool->lock);
 				break;
 			}
-			if (cls == SESSION_ERR_AUTH || cls == SESSION_ERR_TLS) {
+			if (pool_refused_login(cls)) {
 				/* the server answered but said no (a changed
 				 * password, a certificate): trying every 30 s
 				 * could lock the account, so rarely, and loudly */

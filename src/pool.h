@@ -62,6 +62,14 @@ void pool_free(struct pool *pool);
  * timeout), not because of TLS, the login, the server's answer or a
  * connection cut once made. */
 bool pool_unreachable(int rc, enum session_err cls);
+/* session_open failed because the server refused the login or the TLS
+ * handshake (a changed password, a certificate): whoever connects again
+ * by itself (the reconnect thread, the watcher) waits POOL_REFUSED_MS
+ * before the next try, since trying a wrong password every few seconds
+ * could lock the account. */
+bool pool_refused_login(enum session_err cls);
+#define POOL_REFUSED_MS (15 * 60 * 1000)
+
 /* After the daemon detached: start the reconnect thread when the pool
  * started offline (a thread started before the fork would be lost). */
 void pool_start(struct pool *pool);

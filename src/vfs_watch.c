@@ -358,11 +358,15 @@ static void *watch_main(void *arg)
 
 			deadline_start(v->cfg->timeout);
 			if (session_open(&v->params, 0, &s, &cls, err, sizeof(err)) < 0) {
+				/* a refused login: rarely (pool.h), not every poll */
+				int retry_ms = pool_refused_login(cls) ? POOL_REFUSED_MS : backoff_ms;
+
 				log_warn("watcher: cannot connect (%s); changes by other clients will show "
-					 "late; trying again in %d s", err, backoff_ms / 1000);
-				if (watch_sleep(w, backoff_ms))
+					 "late; trying again in %d s", err, retry_ms / 1000);
+				if (watch_sleep(w, retry_ms))
 					break;
-				backoff_ms = backoff_ms * 2 < backoff_max ? backoff_ms * 2 : backoff_max;
+				if (retry_ms == backoff_ms)
+					backoff_ms = backoff_ms * 2 < backoff_max ? backoff_ms * 2 : backoff_max;
 				continue;
 			}
 			backoff_ms = 1000;

@@ -373,9 +373,9 @@ def test_close_while_offline_keeps_the_file(fresh_servers, mount):
         c.logout()
 
 
-def _fake(pki, body, port=0, **kw):
+def _fake(pki, body, port=0, password="pw", **kw):
     """A scripted server with an INBOX of two messages of BODY."""
-    return FakeServer("imaps", cert=pki.leaf("fake-offline"), password="pw",
+    return FakeServer("imaps", cert=pki.leaf("fake-offline"), password=password,
                       mailboxes={b"INBOX": {"attrs": ["\\HasNoChildren"],
                                             "messages": [Message(1, body, []), Message(2, body, [])]}},
                       **kw).start(port)
@@ -410,21 +410,45 @@ def test_login_cut_while_mounted_is_not_offline(pki, mount):
         fs.stop()
 
 
+def _offline_on_fake(pki, mount, body):
+    """A mount of a scripted server kept its state, then the server
+    stopped and a mount made offline from it -> (mount, the port)."""
+    fs = _fake(pki, body)
+    opts = ["cache_dir=" + _cache(), "poll=0"] + OPTS
+    m = mount(url=local_url("alice", fs.port), cafile=pki.cafile, password="pw", opts=opts)
+    assert _listed(os.path.join(m.path, "INBOX")) == [1, 2]
+    m.stop()
+    fs.stop()
+    m = mount(url=local_url("alice", fs.port), cafile=pki.cafile, password="pw", opts=opts)
+    assert NOTE in m.log()
+    return m, fs.port
+
+
+def test_login_refused_when_back_is_tried_rarely(pki, mount):
+    """Offline, the server comes back but refuses the password: the
+    reconnect thread says so and waits minutes, not seconds (retrying a
+    wrong password every few seconds could lock the account)."""
+    m, port = _offline_on_fake(pki, mount, msg("refused"))
+    fs = _fake(pki, msg("refused"), port, password="changed")
+    try:
+        # the pool's reconnect thread and the watcher each try once
+        wait_for(lambda: "15 min" in m.log() and "in 900 s" in m.log(), 30, m.log)
+        logins = fs.command_names().count("LOGIN")
+        time.sleep(5)   # 1, 2, 4 s apart before: more tries by now
+        assert fs.command_names().count("LOGIN") == logins <= 2, (fs.command_names(), m.log())
+        f = os.path.join(m.path, "INBOX", "1.eml")
+        assert _errno_of(os.setxattr, f, "user.imap.flags", b"\\Flagged")[0] == errno.ENETDOWN
+    finally:
+        fs.stop()
+
+
 def test_capability_lost_while_offline(pki, mount):
     """An offline mount uses the capabilities kept with the cache. Once
     back online they are compared with the server's: one lost meanwhile
     (here UNSELECT) refuses every change with EROFS until a remount,
     instead of commands the server no longer has."""
     body = msg("caps")
-    fs = _fake(pki, body)
-    cache, port = _cache(), fs.port
-    opts = ["cache_dir=" + cache, "poll=0"] + OPTS
-    m = mount(url=local_url("alice", port), cafile=pki.cafile, password="pw", opts=opts)
-    assert _listed(os.path.join(m.path, "INBOX")) == [1, 2]
-    m.stop()
-    fs.stop()
-    m = mount(url=local_url("alice", port), cafile=pki.cafile, password="pw", opts=opts)
-    assert NOTE in m.log()
+    m, port = _offline_on_fake(pki, mount, body)
     f = os.path.join(m.path, "INBOX", "1.eml")
     assert _errno_of(os.setxattr, f, "user.imap.flags", b"\\Flagged")[0] == errno.ENETDOWN
     caps = [c for c in FakeServer("imaps").caps_auth if c != "UNSELECT"]
