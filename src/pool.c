@@ -66,9 +66,9 @@ static bool pool_transient(int rc, enum session_err cls)
 	return rc != -EPERM && rc != -EPROTO && rc != -EINVAL && rc != -ENOMEM && rc != -EACCES;
 }
 
-bool pool_refused_login(enum session_err cls)
+bool pool_refused_login(int rc, enum session_err cls)
 {
-	return cls == SESSION_ERR_AUTH || cls == SESSION_ERR_TLS;
+	return cls == SESSION_ERR_AUTH || (cls == SESSION_ERR_TLS && !pool_transient(rc, cls));
 }
 
 bool pool_unreachable(int rc, enum session_err cls)
@@ -181,7 +181,7 @@ static void *pool_reconnect_main(void *arg)
 				pthread_mutex_lock(&pool->lock);
 				break;
 			}
-			if (pool_refused_login(cls)) {
+			if (pool_refused_login(rc, cls)) {
 				/* the server answered but said no (a changed
 				 * password, a certificate): trying every 30 s
 				 * could lock the account, so rarely, and loudly */

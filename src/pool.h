@@ -58,16 +58,15 @@ void pool_free(struct pool *pool);
 
 /* session_open failed because the server could not be reached
  * (SESSION_ERR_UNREACHABLE: the TCP connect refused, unreachable, timed
- * out, no such host, or no TLS handshake or greeting within the
- * timeout), not because of TLS, the login, the server's answer or a
- * connection cut once made. */
+ * out, no such host, or no greeting within the timeout), not because of
+ * TLS, the login, the server's answer or a connection cut once made. */
 bool pool_unreachable(int rc, enum session_err cls);
-/* session_open failed because the server refused the login or the TLS
- * handshake (a changed password, a certificate): whoever connects again
- * by itself (the reconnect thread, the watcher) waits POOL_REFUSED_MS
- * before the next try, since trying a wrong password every few seconds
- * could lock the account. */
-bool pool_refused_login(enum session_err cls);
+/* session_open failed because the server refused the login, or TLS
+ * failed for good (a certificate that does not verify; not a handshake
+ * cut or timed out): whoever connects again by itself (the reconnect
+ * thread, the watcher) waits POOL_REFUSED_MS before the next try, since
+ * trying a wrong password every few seconds could lock the account. */
+bool pool_refused_login(int rc, enum session_err cls);
 #define POOL_REFUSED_MS (15 * 60 * 1000)
 
 /* After the daemon detached: start the reconnect thread when the pool

@@ -50,10 +50,10 @@ enum session_err {
 					 * (Dovecot's NO [LIMIT]) is _AUTH */
 	SESSION_ERR_UNREACHABLE,	/* the server was never reached: the TCP
 					 * connect failed (refused, unreachable,
-					 * timed out, no such host), or not a byte
-					 * of TLS handshake or greeting came within
-					 * the timeout. A cut later on (during the
-					 * login, say) is _CONNECT */
+					 * timed out, no such host), or no IMAP
+					 * greeting came within the timeout. A cut
+					 * or stall later on (TLS handshake, login)
+					 * is _CONNECT or _TLS */
 };
 
 /* Connect, secure, log in. 0 and *OUT, or -errno with *CLASS and a one-line

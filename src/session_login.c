@@ -399,8 +399,6 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		rc = tls_low_tls(p->tls, fd, u->host, p->cfg->timeout, trace, &low, err, errlen);
 		if (rc == -EPROTO)
 			connhint_not_tls(u->user, u->host, u->port, err, errlen);
-		if (rc == -ETIMEDOUT)
-			*cls = SESSION_ERR_UNREACHABLE;	/* imaps' "no greeting" (tls.c) */
 	} else {
 		if (p->cfg->insecure_plaintext && !tcp_fd_is_loopback(fd)) {
 			close(fd);

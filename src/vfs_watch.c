@@ -357,9 +357,10 @@ static void *watch_main(void *arg)
 			struct session *s;
 
 			deadline_start(v->cfg->timeout);
-			if (session_open(&v->params, 0, &s, &cls, err, sizeof(err)) < 0) {
+			rc = session_open(&v->params, 0, &s, &cls, err, sizeof(err));
+			if (rc < 0) {
 				/* a refused login: rarely (pool.h), not every poll */
-				int retry_ms = pool_refused_login(cls) ? POOL_REFUSED_MS : backoff_ms;
+				int retry_ms = pool_refused_login(rc, cls) ? POOL_REFUSED_MS : backoff_ms;
 
 				log_warn("watcher: cannot connect (%s); changes by other clients will show "
 					 "late; trying again in %d s", err, retry_ms / 1000);
