@@ -263,6 +263,9 @@ int cmd_mount(int argc, char **argv)
 	if (!foreground)
 		log_detached();
 	log_info("mounted %s on %s", src, mnt);
+	/* vfs_new said it on the terminal; the log has it too */
+	if (!foreground && vfs_offline_note(vfs) != NULL)
+		log_warn("%s", vfs_offline_note(vfs));
 	/* before any thread starts; libfuse's own watcher cannot always
 	 * (for a user never, before 3.15): see watchdog.h */
 	if (cfg.auto_unmount)

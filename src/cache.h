@@ -167,6 +167,10 @@ void cache_writer_abort(struct cache_writer *w);
 int cache_listing_put(struct cache *c, const char *mailbox, const void *data, size_t len);
 int cache_listing_get(struct cache *c, const char *mailbox, char **data, size_t *len);
 void cache_listing_drop(struct cache *c, const char *mailbox);
+/* The account's state (acctstate.h), kept the same way beside them. */
+int cache_acct_put(struct cache *c, const void *data, size_t len);
+int cache_acct_get(struct cache *c, char **data, size_t *len);
+void cache_acct_drop(struct cache *c);
 
 struct cache_stats {
 	bool disk;

@@ -1,7 +1,9 @@
 /*
  * cache_listing — mailboxes' listings kept beside the bodies (cache.h,
  * listing.h): DIR/ACCOUNT/listings/MBOX, MBOX the hex of the mailbox's id
- * (cache_mbox_id). Written whole under a temporary name, then renamed
+ * (cache_mbox_id); and the account's state (acctstate.h) beside them, as
+ * DIR/ACCOUNT/listings/account (no listing's name: those are 32 hex
+ * digits). Both the same way: Written whole under a temporary name, then renamed
  * over the old one; not flushed to the disk first: a listing a crash
  * left torn fails listing_decode's checksum and the folder is listed
  * anew, so it is never wrong, and nobody waits for the disk. Reached only from the cache's directory descriptor, like
@@ -47,6 +49,8 @@ static int listings_dir(const struct cache *c, bool make)
 	return fd;
 }
 
+#define ACCOUNT_FILE	"account"
+
 static void listing_name(const char *mailbox, char out[33])
 {
 	uint8_t id[16];
@@ -55,16 +59,17 @@ static void listing_name(const char *mailbox, char out[33])
 	cache_hex16(id, out);
 }
 
-int cache_listing_put(struct cache *c, const char *mailbox, const void *data, size_t len)
+/* Keep LEN bytes at DATA as file NAME of the listings directory; WHAT
+ * names it in the log ("the listing of INBOX"). */
+static int file_put(struct cache *c, const char *name, const char *what, const void *data, size_t len)
 {
-	char name[33], tmp[64];
+	char tmp[64];
 	const char *p = data;
 	int dfd, fd, rc = 0;
 
 	dfd = listings_dir(c, true);
 	if (dfd < 0)
 		return dfd == -ENOENT ? 0 : dfd;
-	listing_name(mailbox, name);
 	fd = cache_create_excl(dfd, ".new-", tmp, sizeof(tmp));
 	if (fd < 0) {
 		rc = fd;
@@ -92,15 +97,26 @@ int cache_listing_put(struct cache *c, const char *mailbox, const void *data, si
 		unlinkat(dfd, tmp, 0);
 out:
 	if (rc < 0)
-		log_warn("cache: cannot keep the listing of %s: %s", mailbox, strerror(-rc));
+		log_warn("cache: cannot keep %s: %s", what, strerror(-rc));
 	close(dfd);
 	return rc;
 }
 
-int cache_listing_get(struct cache *c, const char *mailbox, char **data, size_t *len)
+int cache_listing_put(struct cache *c, const char *mailbox, const void *data, size_t len)
+{
+	char name[33], what[600];
+
+	listing_name(mailbox, name);
+	snprintf(what, sizeof(what), "the listing of %s", mailbox);
+	return file_put(c, name, what, data, len);
+}
+
+/* File NAME of the listings directory into a malloc'd *DATA (see
+ * cache_listing_get); WHAT names it in the log. */
+static int file_get(struct cache *c, const char *name, const char *what, char **data, size_t *len)
 {
 	struct stat st;
-	char name[33], *buf = NULL;
+	char *buf = NULL;
 	size_t got = 0;
 	int dfd, fd, rc = 0;
 
@@ -109,14 +125,13 @@ int cache_listing_get(struct cache *c, const char *mailbox, char **data, size_t 
 	dfd = listings_dir(c, false);
 	if (dfd < 0)
 		return dfd == -EPERM ? -EPERM : -ENOENT;
-	listing_name(mailbox, name);
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	close(dfd);
 	if (fd < 0)
 		return -ENOENT;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
 	    (uint64_t)st.st_size > LISTING_MAX) {
-		log_warn("cache: the listing of %s is not a private file of yours; not using it", mailbox);
+		log_warn("cache: %s is not a private file of yours; not using it", what);
 		rc = -EPERM;
 		goto out;
 	}
@@ -145,14 +160,44 @@ out:
 	return rc;
 }
 
-void cache_listing_drop(struct cache *c, const char *mailbox)
+int cache_listing_get(struct cache *c, const char *mailbox, char **data, size_t *len)
 {
-	char name[33];
+	char name[33], what[600];
+
+	listing_name(mailbox, name);
+	snprintf(what, sizeof(what), "the listing of %s", mailbox);
+	return file_get(c, name, what, data, len);
+}
+
+static void file_drop(struct cache *c, const char *name)
+{
 	int dfd = listings_dir(c, false);
 
 	if (dfd < 0)
 		return;
-	listing_name(mailbox, name);
 	unlinkat(dfd, name, 0);
 	close(dfd);
+}
+
+void cache_listing_drop(struct cache *c, const char *mailbox)
+{
+	char name[33];
+
+	listing_name(mailbox, name);
+	file_drop(c, name);
+}
+
+int cache_acct_put(struct cache *c, const void *data, size_t len)
+{
+	return file_put(c, ACCOUNT_FILE, "the account's state", data, len);
+}
+
+int cache_acct_get(struct cache *c, char **data, size_t *len)
+{
+	return file_get(c, ACCOUNT_FILE, "the account's state", data, len);
+}
+
+void cache_acct_drop(struct cache *c)
+{
+	file_drop(c, ACCOUNT_FILE);
 }

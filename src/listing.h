@@ -11,6 +11,8 @@
  * i16, flags u8, size_exact u8, claimed u32, keywords and Gmail labels
  * (u32 length, bytes each), and a CRC-32C of all that before it.
  *
+ * The framing (magic, integers, strings, checksum) is kept.h's.
+ *
  * listing_decode trusts nothing: a file cut short, altered, of another
  * mailbox, with UIDs out of order or lengths past its end is -EBADMSG.
  * Ownership: *OUT buffers and message arrays are malloc'd for the caller

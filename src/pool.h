@@ -16,12 +16,31 @@
  * Each checkout starts an attempt (deadline_attempt) on the calling thread;
  * checkin ends it.
  *
+ * Offline (issue 17, imapfs.1 "OFFLINE"): when the server cannot be
+ * reached (pool_unreachable: refused, unreachable, timed out, no such
+ * host) the pool is offline: it started so (pool_new with no session:
+ * the mount was made from the cache), or a checkout's connect failed so
+ * until its attempt's deadline. While offline every checkout fails at
+ * once with -ENETDOWN, instead of each file operation waiting for a
+ * connect deadline of its own, and the pool's reconnect thread tries to
+ * connect, 1 s after going offline and then doubling to 30 s (15 min
+ * after the server refused the login or the TLS handshake: retrying a
+ * bad password every 30 s could lock the account); the first session it
+ * opens makes the pool online again, and the ONLINE callback given to
+ * pool_new is called on that thread (no lock held) so the caller can
+ * catch up with what changed meanwhile. Each time back online starts a
+ * new epoch: a connect begun before it that fails does not send the pool
+ * offline again.
+ *
  * pool.lock is never held across network I/O; the one call into another
  * module under it is session_describe (pool_busy), which takes the
  * session's doing_lock. Its place in the lock order: src/README.md,
  * "Lock order".
  *
- * Ownership: pool_new takes a first, already-open session. pool_free closes
+ * Ownership: pool_new takes a first, already-open session, or NULL (then
+ * the pool starts offline, and pool_start starts its reconnect thread).
+ * pool_shutdown stops the reconnect thread without waiting for a connect
+ * under way; pool_free waits for it (at most the timeout), then closes
  * all sessions; no session may be checked out then.
  */
 #ifndef IMAPFS_POOL_H
@@ -31,15 +50,41 @@
 
 struct pool;
 
-int pool_new(const struct session_params *p, int max_conns, struct session *first, struct pool **out);
+/* ONLINE(CTX) runs on the reconnect thread each time the pool is back
+ * online; may be NULL. */
+int pool_new(const struct session_params *p, int max_conns, struct session *first,
+	     void (*online)(void *ctx), void *ctx, struct pool **out);
 void pool_free(struct pool *pool);
 
-/* 0 and a session in *OUT, or -errno (connection failures, ETIMEDOUT).
- * WANT may be NULL. */
+/* session_open failed because the server could not be reached
+ * (SESSION_ERR_UNREACHABLE: the TCP connect refused, unreachable, timed
+ * out, no such host, or no greeting within the timeout), not because of
+ * TLS, the login, the server's answer or a connection cut once made. */
+bool pool_unreachable(int rc, enum session_err cls);
+/* session_open failed because the server refused the login, or TLS
+ * failed for good (a certificate that does not verify; not a handshake
+ * cut or timed out): whoever connects again by itself (the reconnect
+ * thread, the watcher) waits POOL_REFUSED_MS before the next try, since
+ * trying a wrong password every few seconds could lock the account. */
+bool pool_refused_login(int rc, enum session_err cls);
+#define POOL_REFUSED_MS (15 * 60 * 1000)
+
+/* After the daemon detached: start the reconnect thread when the pool
+ * started offline (a thread started before the fork would be lost). */
+void pool_start(struct pool *pool);
+/* Whether the pool is offline now (a snapshot). */
+bool pool_offline(struct pool *pool);
+
+/* 0 and a session in *OUT, or -errno (connection failures, ETIMEDOUT;
+ * -ENETDOWN while offline). WANT may be NULL. */
 int pool_checkout(struct pool *pool, const char *want, struct session **out);
 void pool_checkin(struct pool *pool, struct session *s);
 
-/* Interrupt every session's blocked I/O (unmount in progress). */
+/* Unmount in progress: interrupt every checked-out session's blocked
+ * I/O, refuse every checkout from now on (-ESHUTDOWN), and stop the
+ * reconnect thread, waiting for its ONLINE callback but not for a
+ * connect under way (pool_free does). The sessions stay open until
+ * pool_free. */
 void pool_shutdown(struct pool *pool);
 
 /* A consistent snapshot for `imapfs status`, taken under pool.lock. */
@@ -49,6 +94,7 @@ struct pool_stats {
 	int limit;		/* current limit (max_conns, or lower if the server capped us) */
 	int max;		/* max_conns as configured */
 	unsigned long opened;	/* sessions opened since mount, the first included */
+	bool offline;		/* the server cannot be reached (see above) */
 };
 void pool_get_stats(struct pool *pool, struct pool_stats *out);
 

@@ -41,13 +41,19 @@ struct session_params {
 
 /* Error classes session_open reports, so the program can pick exit codes. */
 enum session_err {
-	SESSION_ERR_CONNECT = 1,	/* TCP, DNS, timeout */
+	SESSION_ERR_CONNECT = 1,	/* the connection failed once made */
 	SESSION_ERR_TLS,		/* TLS, certificate, STARTTLS refusals */
 	SESSION_ERR_AUTH,		/* login refused */
 	SESSION_ERR_PROTOCOL,		/* server misbehaved */
 	SESSION_ERR_REFUSED,		/* the server greeted with BYE (too many
 					 * connections, say); a refused login
 					 * (Dovecot's NO [LIMIT]) is _AUTH */
+	SESSION_ERR_UNREACHABLE,	/* the server was never reached: the TCP
+					 * connect failed (refused, unreachable,
+					 * timed out, no such host), or no IMAP
+					 * greeting came within the timeout. A cut
+					 * or stall later on (TLS handshake, login)
+					 * is _CONNECT or _TLS */
 };
 
 /* Connect, secure, log in. 0 and *OUT, or -errno with *CLASS and a one-line

@@ -390,7 +390,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 		goto out_free;
 	}
 
-	*cls = SESSION_ERR_CONNECT;
+	*cls = SESSION_ERR_UNREACHABLE;
 	rc = tcp_connect(u->host, u->port, p->cfg->timeout, &fd, err, errlen);
 	if (rc < 0)
 		goto out_imap;
@@ -443,6 +443,7 @@ int session_open(const struct session_params *p, int id, struct session **out,
 			session_fail(err, errlen, "%s refused the connection: %s", u->host, session_text(s));
 			*cls = SESSION_ERR_REFUSED;
 		} else if (rc == -ETIMEDOUT) {
+			*cls = SESSION_ERR_UNREACHABLE;	/* a server that hangs: as one that is gone */
 			session_fail(err, errlen, "%s sent no IMAP greeting within %d s", u->host, p->cfg->timeout);
 		} else {
 			session_fail(err, errlen, "%s did not greet like an IMAP server", u->host);

@@ -2,6 +2,10 @@
  * vfs — the account's lifecycle: vfs_new connects, reads the mailbox tree
  * (LIST, LSUB under -o subscribed, NAMESPACE), opens the body cache and
  * starts the pool and read-ahead; vfs_shutdown and vfs_free undo it.
+ * When the server cannot be reached at mount and the cache kept the
+ * account's state (vfs_acct.h), the mount is made from that with the
+ * pool offline, and caught up when the pool is back online
+ * (vfs_back_online; imapfs.1 "OFFLINE").
  * The inode operations live beside it, one job a file: vfs_lookup.c
  * (lookup, getattr, readdir), vfs_read.c (open, read), vfs_xattr.c,
  * vfs_change.c (mkdir, rmdir, unlink, rename, setattr), vfs_pending.c (new
@@ -10,6 +14,7 @@
  * from memory.
  */
 #include "vfs.h"
+#include "acctstate.h"
 #include "cache.h"
 #include "flags.h"
 #include "log.h"
@@ -20,7 +25,9 @@
 #include "tls_ctx.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_acct.h"
 #include "vfs_listing.h"
+#include "vfs_resync.h"
 #include "vfs_parts.h"
 #include "vfs_search.h"
 #include "vfs_bodies.h"
@@ -158,6 +165,16 @@ static void list_add(void *ctx, const char *name, char delim, const char *attrs,
 		log_err("cannot add mailbox %s: out of memory", name);
 }
 
+/* -o subscribed, after the tree is built: only what is subscribed, and
+ * the way to it, shows. */
+static void vfs_filter_tree(struct vfs *v)
+{
+	if (v->cfg->subscribed) {
+		v->tree.filtering = true;
+		hide_unsubscribed(&v->tree);
+	}
+}
+
 static int vfs_load_tree(struct vfs *v, struct session *s)
 {
 	struct ns_acc ns = { .n = 0 };
@@ -189,11 +206,129 @@ static int vfs_load_tree(struct vfs *v, struct session *s)
 	}
 	if (rc == 0)
 		rc = lsub_mark(s, &v->tree);
-	if (rc == 0 && v->cfg->subscribed) {
-		v->tree.filtering = true;
-		hide_unsubscribed(&v->tree);
-	}
+	if (rc == 0)
+		vfs_filter_tree(v);
 	return rc;
+}
+
+/* Set the capability fields from ACCTSTATE_* bits (before any thread
+ * reads them: vfs_new only). */
+static void caps_set(struct vfs *v, uint32_t caps)
+{
+	v->condstore = caps & ACCTSTATE_CONDSTORE;
+	v->uidplus = caps & ACCTSTATE_UIDPLUS;
+	v->move = caps & ACCTSTATE_MOVE;
+	v->acl = caps & ACCTSTATE_ACL;
+	v->qresync = caps & ACCTSTATE_QRESYNC;
+	v->namespace = caps & ACCTSTATE_NAMESPACE;
+	v->unselect = caps & ACCTSTATE_UNSELECT;
+	v->sasl_ir = caps & ACCTSTATE_SASL_IR;
+}
+
+/* What vfs_new reads from a session it opened: the capabilities, the
+ * tree, Gmail's set-up; then the state is kept for a mount without the
+ * server. On failure S is closed and ERR says why. */
+static int vfs_from_server(struct vfs *v, struct session *s, enum vfs_err *cls, char *err, unsigned errlen)
+{
+	int rc;
+
+	caps_set(v, vfs_acct_session_caps(v, s));
+	v->append_limit = session_append_limit(s);
+	rc = vfs_load_tree(v, s);
+	if (rc < 0) {
+		*cls = VFS_ERR_CONNECT;
+		snprintf(err, errlen, "cannot list the mailboxes on %s (see the log above)", v->url.host);
+		session_close(s);
+		return rc;
+	}
+	vfs_gmail_setup(v, s);
+	__atomic_store_n(&v->tree_live, true, __ATOMIC_SEQ_CST);
+	vfs_acct_keep(v);
+	return 0;
+}
+
+/* The server cannot be reached (WHY says how): the mount is made from
+ * the account's state an earlier mount kept, when there is one. 0, or
+ * -ENOENT (none: the mount fails as it would have). */
+static int vfs_from_cache(struct vfs *v, const char *why)
+{
+	struct acctstate st;
+	char when[64];
+	struct tm tm;
+	time_t saved;
+	int rc = 0;
+
+	if (vfs_acct_read(v, &st) < 0)
+		return -ENOENT;
+	caps_set(v, st.caps);
+	v->append_limit = st.append_limit;
+	v->personal_delim = st.personal_delim;
+	for (int i = 0; i < st.nns; i++) {
+		v->ns_prefix[v->nns] = strdup(st.ns_prefix[i]);
+		if (v->ns_prefix[v->nns] != NULL)
+			v->nns++;
+	}
+	for (size_t i = 0; i < st.nboxes && rc == 0; i++) {
+		const struct acctstate_box *b = &st.boxes[i];
+		long idx;
+
+		rc = tree_add_mailbox(&v->tree, b->name, b->delim, b->attrs != NULL ? b->attrs : "",
+				      b->bits & ACCTSTATE_BOX_NOSELECT);
+		idx = rc == 0 ? tree_find_raw(&v->tree, b->name) : -1;
+		if (idx > 0)
+			v->tree.nodes[idx].subscribed = b->bits & ACCTSTATE_BOX_SUBSCRIBED;
+	}
+	vfs_filter_tree(v);
+	saved = (time_t)st.saved;
+	if (localtime_r(&saved, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d %H:%M %Z", &tm) == 0)
+		snprintf(when, sizeof(when), "an earlier mount");
+	if (rc == 0 && asprintf(&v->offline_note, "%s; mounted from the cache of %s; changes are refused "
+				"(ENETDOWN) until the server can be reached again", why, when) < 0) {
+		v->offline_note = NULL;
+		rc = -ENOMEM;
+	}
+	acctstate_free(&st);
+	if (rc < 0)
+		return rc;
+	v->offline_mount = true;
+	__atomic_store_n(&v->caps_state, VFS_CAPS_UNCHECKED, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* The pool is back online (pool.h; on its reconnect thread, no lock
+ * held): every folder we hold a listing of catches up with what other
+ * clients changed meanwhile (vfs_resync: QRESYNC or its fallbacks). The
+ * tree's own changes come with the watcher's next LIST, which its
+ * reconnect asks for at once (vfs_watch.c). */
+static void vfs_back_online(void *ctx)
+{
+	struct vfs *v = ctx;
+	struct tree *t = &v->tree;
+	size_t n, done = 0;
+
+	if (vfs_acct_caps_check(v) < 0)
+		return;	/* offline again, or a remount is needed (logged) */
+	pthread_mutex_lock(&t->lock);
+	n = t->n;
+	pthread_mutex_unlock(&t->lock);
+	for (size_t i = 1; i < n; i++) {
+		bool ready;
+		int rc, tries = 0;
+
+		pthread_mutex_lock(&t->lock);
+		ready = t->nodes[i].state == TREE_READY && t->nodes[i].selectable && !t->nodes[i].hidden;
+		pthread_mutex_unlock(&t->lock);
+		if (!ready)
+			continue;
+		/* (-EAGAIN: the tree changed meanwhile; look again) */
+		do
+			rc = vfs_resync(v, (uint32_t)i);
+		while (rc == -EAGAIN && ++tries < 3);
+		if (rc == -ESHUTDOWN || rc == -ENETDOWN)
+			break;	/* unmounting, or offline again */
+		done += rc == 0;
+	}
+	log_info("back online: %zu folders brought up to date", done);
 }
 
 /* The body cache: on disk unless cache=no. A directory that is not safe
@@ -300,29 +435,21 @@ int vfs_new(const struct config *cfg, const struct url *url, const char *passwor
 	v->params.password = v->password;
 
 	rc = session_open(&v->params, 1, &s, &scls, err, errlen);
-	if (rc < 0) {
+	/* only when the network failed: a TLS or login failure, or a server
+	 * that answered wrongly, fails the mount as ever */
+	if (rc < 0 && pool_unreachable(rc, scls) && vfs_from_cache(v, err) == 0) {
+		s = NULL;	/* the pool starts offline */
+		log_warn("%s", v->offline_note);
+	} else if (rc < 0) {
 		*cls = scls == SESSION_ERR_AUTH ? VFS_ERR_AUTH :
 		       scls == SESSION_ERR_TLS ? VFS_ERR_TLS : VFS_ERR_CONNECT;
 		goto out_tls;
+	} else {
+		rc = vfs_from_server(v, s, cls, err, errlen);
+		if (rc < 0)
+			goto out_tls;
 	}
-	v->condstore = session_has_cap(s, "CONDSTORE");
-	v->uidplus = session_has_cap(s, "UIDPLUS");
-	v->move = session_has_cap(s, "MOVE");
-	v->acl = session_has_cap(s, "ACL");
-	v->qresync = session_qresync(s);
-	v->namespace = session_has_cap(s, "NAMESPACE");
-	v->unselect = session_has_cap(s, "UNSELECT");
-	v->sasl_ir = cfg->auth != CONFIG_AUTH_LOGIN && session_has_cap(s, "SASL-IR");
-	v->append_limit = session_append_limit(s);
-	rc = vfs_load_tree(v, s);
-	if (rc < 0) {
-		*cls = VFS_ERR_CONNECT;
-		snprintf(err, errlen, "cannot list the mailboxes on %s (see the log above)", url->host);
-		session_close(s);
-		goto out_tls;
-	}
-	vfs_gmail_setup(v, s);
-	rc = pool_new(&v->params, cfg->max_conns, s, &v->pool);
+	rc = pool_new(&v->params, cfg->max_conns, s, vfs_back_online, v, &v->pool);
 	if (rc == 0) {
 		/* read-ahead on the pool's other sessions; one stays for the reader */
 		rc = prefetch_new(&v->tree, v->cache, cfg->max_conns - 1, prefetch_fetch, v, &v->prefetch);
@@ -352,6 +479,9 @@ out_free:
 	vfs_views_free(v);
 	vfs_parts_free(v);
 	digests_destroy(&v->digests);
+	for (int i = 0; i < v->nns; i++)
+		free(v->ns_prefix[i]);
+	free(v->offline_note);
 	free(v->url.user);
 	free(v->url.host);
 	if (v->password)
@@ -359,6 +489,11 @@ out_free:
 	free(v->password);
 	free(v);
 	return rc;
+}
+
+const char *vfs_offline_note(const struct vfs *v)
+{
+	return v->offline_note;
 }
 
 void vfs_set_notify(struct vfs *v, void (*cb)(void *ctx, uint64_t parent, const char *name), void *ctx)
@@ -401,6 +536,7 @@ void vfs_free(struct vfs *v)
 	digests_destroy(&v->digests);
 	for (int i = 0; i < v->nns; i++)
 		free(v->ns_prefix[i]);
+	free(v->offline_note);
 	free(v->url.user);
 	free(v->url.host);
 	if (v->password)

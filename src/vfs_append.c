@@ -101,7 +101,7 @@ int vfs_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *n
 						 .found = true };
 		return 0;
 	}
-	if (rc < 0)
+	if (rc < 0 && rc != -ENETDOWN)	/* (offline: the checkout below says so) */
 		log_warn("%s: cannot check whether %s is already there (%s); appending it", mailbox, name,
 			 strerror(-rc));
 
@@ -111,6 +111,11 @@ int vfs_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *n
 		date = time(NULL);
 	for (attempt = 0; attempt < 2; attempt++) {
 		rc = pool_checkout(v->pool, mailbox, &s);
+		if (rc < 0 && attempt == 1) {
+			/* the first APPEND may have arrived: not knowable now */
+			rc = -EIO;
+			unsure = true;
+		}
 		if (rc < 0)
 			break;
 		ambiguous = false;	/* only an APPEND under way can be */
@@ -127,6 +132,9 @@ int vfs_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *n
 			/* a refusal is final (never repeated) and the user needs the why */
 			snprintf(said, sizeof(said), "%s", session_append_refusal(s));
 		}
+		/* ENETDOWN is kept for "offline, nothing sent" (vfs_append.h) */
+		if (rc == -ENETDOWN)
+			rc = -EIO;
 		pool_checkin(v->pool, s);
 		s = NULL;
 		if (rc == 0 || !ambiguous)
@@ -165,6 +173,12 @@ int vfs_append(struct vfs *v, struct vfs_pending *p, uint32_t idx, const char *n
 		log_info("%s: the message did not arrive; sending it once more", mailbox);
 	}
 	munmap(data, size);
+	if (rc == -ENETDOWN) {
+		/* offline: the checkout sent nothing; pending_commit keeps it */
+		free(msgid);
+		free(mailbox);
+		return rc;
+	}
 	if (rc < 0) {
 		free(msgid);
 		/* one line with all of it: `imapfs status` shows the last one */

@@ -17,10 +17,12 @@
 #include "vfs_internal.h"
 #include "vfs_listing.h"
 #include "vfs_base.h"
+#include "vfs_acct.h"
 #include "vfs_resync.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,76 @@ static int vfs_session_attempt(struct vfs *v, const char *mailbox, struct sessio
 	return rc;
 }
 
+/* Refusals of each kind of change while offline, so that rm -r of 10,000
+ * files logs a line per kind per REFUSAL_EVERY_S, with a count, not one
+ * per file. The kinds are vfs_writable's OP strings (literals, a dozen):
+ * a kind past the table is logged every time. refusals_lock guards the
+ * table; a leaf lock (src/README.md), let go before logging. */
+#define REFUSAL_KINDS 16
+#define REFUSAL_EVERY_S 10
+
+static pthread_mutex_t refusals_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	const char *op;
+	time_t logged;		/* when its last line was logged */
+	unsigned long held;	/* refused since, not logged */
+} refusals[REFUSAL_KINDS];
+
+static void refusal_log(const char *op, const char *why, bool offline)
+{
+	time_t now = vfs_now_s();
+	unsigned long more = 0;
+	bool say = true;
+	int i;
+
+	pthread_mutex_lock(&refusals_lock);
+	for (i = 0; i < REFUSAL_KINDS && refusals[i].op != NULL && strcmp(refusals[i].op, op) != 0; i++)
+		;
+	if (i < REFUSAL_KINDS && refusals[i].op == NULL) {
+		refusals[i].op = op;
+		refusals[i].logged = now;
+	} else if (i < REFUSAL_KINDS && now - refusals[i].logged < REFUSAL_EVERY_S) {
+		refusals[i].held++;
+		say = false;
+	} else if (i < REFUSAL_KINDS) {
+		more = refusals[i].held;
+		refusals[i].held = 0;
+		refusals[i].logged = now;
+	}
+	pthread_mutex_unlock(&refusals_lock);
+	if (say && more > 0)
+		log_warn("%s%s refused: %s (nothing is queued; %lu more refused before this, not logged)",
+			 offline ? "offline: " : "", op, why, more);
+	else if (say)
+		log_warn("%s%s refused: %s (nothing is queued)", offline ? "offline: " : "", op, why);
+}
+
+int vfs_writable(struct vfs *v, const char *op)
+{
+	int caps = __atomic_load_n(&v->caps_state, __ATOMIC_SEQ_CST);
+
+	if (v->cfg->ro)
+		return -EROFS;
+	if (caps == VFS_CAPS_UNCHECKED && !pool_offline(v->pool)) {
+		/* back online, but the reconnect thread could not compare
+		 * them (a checkout failed): this change needs the server anyway */
+		int rc = vfs_acct_caps_check(v);
+
+		caps = rc == -EROFS ? VFS_CAPS_LOST : rc == 0 ? VFS_CAPS_OK : caps;
+	}
+	if (caps == VFS_CAPS_LOST) {
+		refusal_log(op, "the server lost a capability this mount uses: remount", false);
+		return -EROFS;
+	}
+	/* (an offline mount back online, its capabilities not compared yet:
+	 * as offline, for the moment that takes) */
+	if (pool_offline(v->pool) || caps == VFS_CAPS_UNCHECKED) {
+		refusal_log(op, "the server cannot be reached", true);
+		return -ENETDOWN;
+	}
+	return 0;
+}
+
 /* Check out a session with MAILBOX selected (EXAMINE under -o ro). */
 int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb)
 {
@@ -138,6 +210,12 @@ int vfs_load(struct vfs *v, uint32_t idx)
 		 * at the watcher's next look, as for any listing */
 		if (rc == -EAGAIN)
 			rc = 0;
+		/* the server cannot be reached (pool.h): the kept listing is
+		 * what there is; caught up when back online (vfs.c) */
+		if (rc == -ENETDOWN) {
+			log_info("%s: offline; shown from its kept listing", mailbox);
+			rc = 0;
+		}
 		pthread_mutex_lock(&t->lock);
 		if (rc == 0) {
 			/* (kept again at the next change after LISTING_EVERY, or

@@ -24,6 +24,10 @@ void vfs_file_free(struct vfs_file *f);
 
 void vfs_dir_attr(const struct vfs *v, uint32_t idx, struct vfs_attr *a);
 int vfs_session(struct vfs *v, const char *mailbox, struct session **s, struct session_mbox *mb);
+/* Before change OP ("unlink", "mkdir"...): -EROFS under -o ro; -ENETDOWN,
+ * and a log line naming OP, while the server cannot be reached (pool.h:
+ * a change is refused, never queued); else 0. */
+int vfs_writable(struct vfs *v, const char *op);
 int vfs_load(struct vfs *v, uint32_t idx);
 /* Message inode INO's listing loaded (vfs_load) and tree.lock taken: 0
  * with the lock HELD and *M the message (valid while it is held), or

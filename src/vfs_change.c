@@ -114,8 +114,9 @@ int vfs_files_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs
 	long idx;
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "mkdir");
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	if (rc == 0 && tree_child(t, pidx, name) >= 0)
@@ -234,8 +235,9 @@ int vfs_files_rmdir(struct vfs *v, uint64_t parent, const char *name)
 	long idx;
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "rmdir");
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	idx = rc == 0 ? tree_child(t, pidx, name) : -1;
@@ -340,6 +342,9 @@ int vfs_files_unlink(struct vfs *v, uint64_t parent, const char *name)
 		return rc;
 	rc = pending_unlink(v, idx, name);
 	if (rc != -ENOENT)
+		return rc;	/* a new file is ours alone: offline too (rsync's cleanup) */
+	rc = vfs_writable(v, "unlink");
+	if (rc < 0)
 		return rc;
 	/* a message's name, or the name a change just gave one (the file
 	 * the user sees under it is that message: rm removes it) */
@@ -617,8 +622,10 @@ int vfs_files_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t 
 	pthread_mutex_unlock(&t->lock);
 	if (rc < 0)
 		return rc;
-	if (child >= 0)
-		return rename_dir(v, (uint32_t)child, newidx, newname);
+	if (child >= 0) {
+		rc = vfs_writable(v, "rename");
+		return rc < 0 ? rc : rename_dir(v, (uint32_t)child, newidx, newname);
+	}
 
 	pthread_mutex_lock(&t->lock);
 	rc = newidx != 0 && t->nodes[newidx].selectable ? 0 : -EPERM;
@@ -648,6 +655,11 @@ int vfs_files_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t 
 		if (rc != -ENOENT)
 			return rc;
 	}
+	if (rc < 0)
+		return rc;
+	/* (a new file's rename is checked by pending_rename: only one that
+	 * would send it needs the server) */
+	rc = vfs_writable(v, "rename");
 	if (rc < 0)
 		return rc;
 	if (newidx == idx) {
@@ -759,8 +771,13 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struc
 		return -EPERM;	/* a part is read-only, like a message */
 	if (vfs_ino_is_view(ino) || vfs_ino_is_maildir(ino))
 		return sa->set_size ? -EISDIR : vfs_getattr(v, ino, out);
-	if (vfs_ino_is_pending(ino))
-		return pending_setattr(v, ino, sa, out);
+	/* none of the rest reaches the server (a stored message's size and
+	 * time cannot change, a directory's are not kept): offline too */
+	if (vfs_ino_is_pending(ino)) {
+		int rc = pending_setattr(v, ino, sa, out);
+
+		return rc < 0 ? rc : pending_send_kept(v, ino);
+	}
 	if (tree_ino_is_msg(ino))
 		return msg_setattr(v, ino, sa, out);
 	/* Directories: IMAP keeps no times or modes for mailboxes. Accept

@@ -284,8 +284,9 @@ int vfs_flag_batch(struct vfs *v, uint64_t dir, const char *val, size_t len)
 	bool eq = speclen > 0 && val[0] == '=';
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "imapfs flag");
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, dir);
 	if (rc == 0 && (idx == 0 || !t->nodes[idx].selectable))

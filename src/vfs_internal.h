@@ -62,6 +62,12 @@ struct parts_view {
 	uint64_t fds;				/* __atomic: fds the done parts hold */
 };
 
+enum {
+	VFS_CAPS_OK,		/* from the server at mount, or compared since */
+	VFS_CAPS_UNCHECKED,	/* kept ones, not compared with the server yet */
+	VFS_CAPS_LOST,		/* the server lost one: changes refused (EROFS) */
+};
+
 struct vfs {
 	const struct config *cfg;	/* owned by the caller, immutable */
 	struct url url;			/* copy (strings owned here) */
@@ -91,6 +97,25 @@ struct vfs {
 	void (*notify)(void *ctx, uint64_t parent, const char *name);
 	void *notify_ctx;
 	struct watch *watch;		/* the watcher thread, or NULL */
+	/* mounted from the account's kept state (vfs_acct.h): the server
+	 * could not be reached; immutable. The note says so, for the
+	 * adapter to print (owned, NULL when online) */
+	bool offline_mount;
+	char *offline_note;
+	/* an offline mount's capabilities are the kept ones, which the
+	 * fields above (immutable, read without a lock) keep: until the first
+	 * session back online was compared with them (vfs_back_online),
+	 * changes are refused as while offline; if the server lost one this
+	 * mount uses, for good, until a remount (vfs_writable).
+	 * VFS_CAPS_*; __atomic access */
+	int caps_state;
+	/* the tree was listed by the server during this mount (at mount, or
+	 * by the watcher's LIST once back online), so it may be kept
+	 * (__atomic access) */
+	bool tree_live;
+	uint64_t acct_kept_gen;		/* tree.gen when the state was last kept; tree.lock */
+	bool acct_kept;			/* tree.lock */
+	bool acct_odd_told;		/* tree.lock: names left out of it were logged */
 	/* the watcher's LIST comparison, for `imapfs status` (__atomic access):
 	 * mailboxes in its last LIST, how long comparing and applying it took
 	 * (ns), and the longest it held tree.lock for it since mount (ns; wall

@@ -212,6 +212,9 @@ int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 		return rc;
 	if (alias)
 		return vfs_files_unlink(v, tree_dir_ino(idx), name);	/* an alias: its own rules */
+	rc = vfs_writable(v, "unlink");	/* offline: refused, not queued (imapfs.1 OFFLINE) */
+	if (rc < 0)
+		return rc;
 	/* that UID while the mailbox still has the name's UIDVALIDITY */
 	return vfs_remove_msg(v, idx, uid, uv, name);
 }
@@ -289,6 +292,8 @@ static int rename_msg(struct vfs *v, uint32_t idx, const char *name, uint32_t ne
 		 * EXDEV makes mv copy it and remove the name. */
 		rc = -EXDEV;
 	}
+	if (rc == 0)
+		rc = vfs_writable(v, "rename");	/* offline: refused, not queued */
 	if (rc == 0)
 		rc = name_free(v, newidx, newname, newidx == idx ? uid : 0, uv);
 	if (rc == 0)

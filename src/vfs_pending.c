@@ -16,6 +16,13 @@
  * have, which a later rsync or mv would take for stored (and which would
  * be gone at unmount); the writer still has its source.
  *
+ * Offline is the exception: the close fails with ENETDOWN before
+ * anything was sent, and the writer (an editor, a cp that already
+ * returned) may hold the only copy. So the file keeps its name, bytes
+ * and dirty state, stays listed and readable, and once online a touch
+ * (pending_send_kept), the next close of a writer or a rename sends it;
+ * nothing is sent by itself.
+ *
  * Names starting with '.' (rsync's and editors' temporary files) are held
  * until renamed to a visible name; an empty file appends nothing.
  *
@@ -309,10 +316,11 @@ void pending_release(struct vfs *v, struct vfs_pending *p, bool writer)
 		pthread_mutex_lock(&v->pend_lock);
 		p->opens--;
 	}
-	if (p->over && p->writers == 0 && !p->busy && p->name != NULL) {
+	if (p->over && p->writers == 0 && !p->busy && !p->dirty && p->name != NULL) {
 		/* written over a message and closed without anything to store
 		 * (": > 5.eml", a failed cp): the message stays as it was, and
-		 * this has no name of its own to keep it for */
+		 * this has no name of its own to keep it for (one kept while
+		 * offline is dirty: pending_open_over finds it again) */
 		free(p->name);
 		p->name = NULL;
 	}
@@ -367,8 +375,9 @@ int vfs_files_create(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 	uint32_t idx;
 	int rc;
 
-	if (v->cfg->ro)
-		return -EROFS;
+	rc = vfs_writable(v, "create");
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	idx = tree_ino_node(parent);
@@ -509,9 +518,9 @@ static int maildir_flags(const char *name, uint8_t *sysflags, char **keywords)
 
 /*
  * Append P if it is ready: visible name not starting with '.', written,
- * not empty. On success its name is gone, and INVAL gets the kernel entry
- * to drop; on failure it keeps its name and bytes (not dirty any more: only
- * writing it again sends it again). pend_lock is NOT held on entry.
+ * not empty. On success or failure its name is gone, and INVAL gets the
+ * kernel entry to drop; on -ENETDOWN (offline, nothing sent) it keeps its
+ * name, bytes and dirty state. pend_lock is NOT held on entry.
  */
 int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval)
 {
@@ -591,6 +600,15 @@ int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval
 
 	pthread_mutex_lock(&v->pend_lock);
 	p->busy = false;
+	if (rc == -ENETDOWN) {
+		/* offline, nothing sent: name, bytes and dirty stay, so the
+		 * file can still be read or copied out, and the next close or
+		 * rename once online sends it (imapfs.1, OFFLINE) */
+		pthread_mutex_unlock(&v->pend_lock);
+		log_warn("offline: %s (%" PRIu64 " bytes) is kept here, not stored: close it again "
+			 "or rename it once the server can be reached (it is gone at unmount)", shown, size);
+		return rc;
+	}
 	p->dirty = false;
 	/* appended, or failed: either way the name goes (the caller's close
 	 * reports a failure; a stored message shows under its UID) */

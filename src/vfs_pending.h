@@ -54,7 +54,8 @@ void pending_maybe_free(struct vfs *v, struct vfs_pending *p);
 int pending_add(struct vfs *v, uint32_t idx, const char *name, mode_t mode,
 		const struct alias_target *over, bool replace, struct vfs_file **out);
 /* Append P if it is ready (visible name not starting with '.', written,
- * not empty); INVAL gets the kernel entry to drop. pend_lock NOT held. */
+ * not empty); INVAL gets the kernel entry to drop. -ENETDOWN: offline,
+ * nothing sent, P kept as it was (name, bytes, dirty). pend_lock NOT held. */
 int pending_commit(struct vfs *v, struct vfs_pending *p, struct vfs_inval *inval, int *ninval);
 /* vfs_pending.c: hooks used by the other vfs files */
 int pending_lookup(struct vfs *v, uint32_t node, const char *name, struct vfs_attr *out);
@@ -78,6 +79,10 @@ void pending_free_all(struct vfs *v);
 struct flags_change;
 int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, struct vfs_attr *out);
 int pending_setflags(struct vfs *v, uint64_t ino, const struct flags_change *c);
+/* A new file closed while offline and so kept unsent (vfs_pending.c):
+ * sent now if the pool is online (touch once back); 0 when there is
+ * nothing to send, else pending_commit's result. No lock held. */
+int pending_send_kept(struct vfs *v, uint64_t ino);
 /* user.imap.internaldate written on a new file: its INTERNALDATE. */
 int pending_setdate(struct vfs *v, uint64_t ino, const char *val, size_t len);
 int pending_unlink(struct vfs *v, uint32_t node, const char *name);

@@ -11,6 +11,7 @@
 #include "session.h"
 #include "tree.h"
 #include "vfs_internal.h"
+#include "vfs_base.h"
 #include "vfs_pending.h"
 
 #include <errno.h>
@@ -57,6 +58,34 @@ int pending_setattr(struct vfs *v, uint64_t ino, const struct vfs_setattr *sa, s
 		p->mode = sa->mode & 0777;
 	pending_attr(p, out);
 out:
+	pthread_mutex_unlock(&v->pend_lock);
+	return rc;
+}
+
+int pending_send_kept(struct vfs *v, uint64_t ino)
+{
+	struct vfs_inval inval[VFS_MAX_INVAL];
+	struct vfs_pending *p;
+	int ninval = 0, rc;
+	bool send;
+
+	if (pool_offline(v->pool))
+		return 0;	/* still kept: a touch offline changes only its times */
+	pthread_mutex_lock(&v->pend_lock);
+	p = pending_find_ino(v, ino);
+	/* closed by every writer yet still dirty: kept by a close offline
+	 * (vfs_pending.c), never one still being written */
+	send = p != NULL && p->name != NULL && !p->busy && p->writers == 0 && p->dirty && !p->unflushed;
+	if (send)
+		p->opens++;	/* our reference while unlocked: nobody frees P */
+	pthread_mutex_unlock(&v->pend_lock);
+	if (!send)
+		return 0;
+	/* (no entry to drop: the kernel's inode of it means the stored one) */
+	rc = pending_commit(v, p, inval, &ninval);
+	pthread_mutex_lock(&v->pend_lock);
+	p->opens--;
+	pending_maybe_free(v, p);
 	pthread_mutex_unlock(&v->pend_lock);
 	return rc;
 }
@@ -176,7 +205,7 @@ int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newn
 {
 	struct vfs_pending *p, *old;
 	char *copy = strdup(newname);
-	bool commit;
+	bool commit, offline = pool_offline(v->pool);	/* (pool.lock is not under pend_lock) */
 	int rc;
 
 	if (copy == NULL)
@@ -187,6 +216,14 @@ int pending_rename(struct vfs *v, uint32_t node, const char *name, uint32_t newn
 		pthread_mutex_unlock(&v->pend_lock);
 		free(copy);
 		return p == NULL ? -ENOENT : -EBUSY;
+	}
+	if (!p->unflushed && p->dirty && p->size > 0 && newname[0] != '.' && offline) {
+		/* this rename would send it, which cannot be done now: refused
+		 * before anything changes, not renamed and left unsent (a
+		 * rename between hidden names is local and goes on offline) */
+		pthread_mutex_unlock(&v->pend_lock);
+		free(copy);
+		return vfs_writable(v, "rename");
 	}
 	old = pending_find_name(v, newnode, newname);
 	if (old != NULL && old != p) {

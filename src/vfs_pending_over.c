@@ -14,6 +14,7 @@
 #include "vfs_remove.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,23 @@ uint64_t pending_over_ino(struct vfs *v, uint64_t ino)
 	pthread_mutex_lock(&v->pend_lock);
 	for (p = v->pending; p != NULL && found == 0; p = p->next)
 		if (p->over && p->name != NULL && !p->busy &&
+		    tree_msg_ino(p->replace.node, p->replace.uid) == ino)
+			found = p->ino;
+	pthread_mutex_unlock(&v->pend_lock);
+	return found;
+}
+
+/* A new file written over message INO, closed while offline and so kept
+ * unsent (vfs_pending.c): its inode, or 0. Opening the message for
+ * writing again opens that one, so its close sends the kept bytes. */
+static uint64_t kept_over(struct vfs *v, uint64_t ino)
+{
+	struct vfs_pending *p;
+	uint64_t found = 0;
+
+	pthread_mutex_lock(&v->pend_lock);
+	for (p = v->pending; p != NULL && found == 0; p = p->next)
+		if (p->over && p->name != NULL && !p->busy && p->dirty && p->writers == 0 &&
 		    tree_msg_ino(p->replace.node, p->replace.uid) == ino)
 			found = p->ino;
 	pthread_mutex_unlock(&v->pend_lock);
@@ -70,6 +88,7 @@ int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **
 {
 	struct tree *t = &v->tree;
 	struct alias_target over = { .node = tree_ino_node(ino), .uid = tree_ino_uid(ino) };
+	uint64_t kept;
 	char name[32];
 	int rc;
 
@@ -98,6 +117,9 @@ int pending_open_over(struct vfs *v, uint64_t ino, bool keep, struct vfs_file **
 	}
 	if (rc < 0)
 		return rc;
+	kept = kept_over(v, ino);
+	if (kept != 0)	/* (-ENOENT if it went meanwhile: open again) */
+		return pending_open(v, kept, keep ? O_WRONLY : O_WRONLY | O_TRUNC, out);
 	snprintf(name, sizeof(name), "%" PRIu32 ".eml", over.uid);
 	rc = pending_add(v, over.node, name, 0600, &over, vfs_may_replace(v, &over, name), out);
 	if (rc == 0 && keep && (rc = fill_from(v, *out, &over)) < 0) {

@@ -283,8 +283,10 @@ static int open_once(struct vfs *v, uint64_t ino, int flags, struct vfs_file **o
 		return -EROFS;
 	/* bytes of a message never change; written over, whole or in
 	 * place, it is replaced by a new one (imapfs.1, Changes) */
-	if ((flags & O_ACCMODE) != O_RDONLY)
-		return pending_open_over(v, ino, !(flags & O_TRUNC), out);
+	if ((flags & O_ACCMODE) != O_RDONLY) {
+		rc = vfs_writable(v, "open for writing");
+		return rc < 0 ? rc : pending_open_over(v, ino, !(flags & O_TRUNC), out);
+	}
 	if (flags & O_TRUNC)
 		return -EPERM;	/* O_RDONLY|O_TRUNC: nothing to write with */
 	rc = vfs_load(v, idx);	/* -ENOENT when IDX is no node (t->n read under tree.lock) */

@@ -73,6 +73,9 @@ int vfs_status(struct vfs *v, char **out, size_t *len)
 	fprintf(f, "capabilities missing:%s%s%s%s%s\n", v->uidplus ? "" : " UIDPLUS (rm moves to Trash)",
 		v->move ? "" : " MOVE (mv copies and expunges)", v->condstore ? "" : " CONDSTORE",
 		v->acl ? "" : " ACL", v->uidplus && v->move && v->condstore && v->acl ? " none" : "");
+	if (ps.offline)
+		fprintf(f, "offline: the server cannot be reached; changes are refused (ENETDOWN) and "
+			"connecting again in the background%s\n", v->offline_mount ? " (mounted from the cache)" : "");
 	fprintf(f, "connections: %d open, %d busy, max %d", ps.open, ps.busy, ps.limit);
 	if (ps.limit < ps.max)
 		fprintf(f, " (max_conns=%d, lowered: the server refused more)", ps.max);

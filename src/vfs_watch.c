@@ -22,6 +22,7 @@
  */
 #include "deadline.h"
 #include "log.h"
+#include "vfs_acct.h"
 #include "vfs_internal.h"
 #include "vfs_resync.h"
 #include "vfs_watch.h"
@@ -342,6 +343,9 @@ static void *watch_main(void *arg)
 	/* after a failed connect: wait 1 s, then 2, 4... up to the poll
 	 * interval, so changes show soon after the server is back */
 	int backoff_ms = 1000, backoff_max = poll_ms > 0 ? poll_ms : 30000;
+	/* the connection was lost, or the mount was made offline: what
+	 * changed meanwhile is looked at once connected (LIST, STATUS) */
+	bool missed = v->offline_mount;
 
 	while (!cancelled(w)) {
 		enum session_err cls;
@@ -353,16 +357,24 @@ static void *watch_main(void *arg)
 			struct session *s;
 
 			deadline_start(v->cfg->timeout);
-			if (session_open(&v->params, 0, &s, &cls, err, sizeof(err)) < 0) {
+			rc = session_open(&v->params, 0, &s, &cls, err, sizeof(err));
+			if (rc < 0) {
+				/* a refused login: rarely (pool.h), not every poll */
+				int retry_ms = pool_refused_login(rc, cls) ? POOL_REFUSED_MS : backoff_ms;
+
 				log_warn("watcher: cannot connect (%s); changes by other clients will show "
-					 "late; trying again in %d s", err, backoff_ms / 1000);
-				if (watch_sleep(w, backoff_ms))
+					 "late; trying again in %d s", err, retry_ms / 1000);
+				if (watch_sleep(w, retry_ms))
 					break;
-				backoff_ms = backoff_ms * 2 < backoff_max ? backoff_ms * 2 : backoff_max;
+				if (retry_ms == backoff_ms)
+					backoff_ms = backoff_ms * 2 < backoff_max ? backoff_ms * 2 : backoff_max;
 				continue;
 			}
 			backoff_ms = 1000;
 			set_session(w, s);
+			if (missed)
+				last_poll = 0;
+			missed = false;
 			deadline_start(v->cfg->timeout);
 			/* the poller asks to hear about every mailbox at once */
 			notify = w->poller && poll_ms > 0 && session_notify(w->s, !w->notify_plain) == 0;
@@ -386,8 +398,13 @@ static void *watch_main(void *arg)
 			/* LIST first: a mailbox deleted or renamed by another
 			 * client is hidden before we ask its STATUS */
 			rc = watch_list_poll(v, w->s, &w->known);
-			if (rc == 0)
+			if (rc == 0) {
+				/* the tree is the server's now: kept for a
+				 * mount without it (vfs_acct.h) */
+				__atomic_store_n(&v->tree_live, true, __ATOMIC_SEQ_CST);
+				vfs_acct_keep(v);
 				rc = poll_loaded(w);
+			}
 			/* without CONDSTORE, STATUS misses flag changes: fetch
 			 * the flags of the mailboxes in recent use */
 			if (rc == 0 && !v->condstore)
@@ -433,6 +450,7 @@ static void *watch_main(void *arg)
 		free(mailbox);	/* also when the poll above failed */
 		if (rc < 0 || session_broken(w->s)) {
 			w->view.valid = false;
+			missed = true;
 			set_session(w, NULL);
 			if (watch_sleep(w, 1000))
 				break;
@@ -521,6 +539,7 @@ int vfs_watch_start(struct vfs *v)
 	bool first = true;
 	int rc = 0;
 
+	pool_start(v->pool);	/* a mount made offline starts connecting */
 	if (copy == NULL)
 		return -ENOMEM;
 	/* allmail=only hides INBOX: its new mail arrives in All Mail too */

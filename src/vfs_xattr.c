@@ -328,6 +328,8 @@ static int dir_subscribe(struct vfs *v, uint64_t ino, const char *val, size_t le
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&t->lock);
+		if (t->nodes[idx].subscribed != on)
+			t->gen++;	/* the kept account state holds it (vfs_acct_keep) */
 		t->nodes[idx].subscribed = on;
 		pthread_mutex_unlock(&t->lock);
 	}
@@ -378,9 +380,11 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 		return -ENOTSUP;
 	if (v->cfg->ro)
 		return -EROFS;
+	/* vfs_writable only before what reaches the server: a new file's
+	 * flags and date, and what changes nothing, are local (offline too) */
 	if (!vfs_ino_is_pending(ino) && !tree_ino_is_msg(ino)) {
 		if (strcmp(name, "user.imap.subscribed") == 0)
-			return dir_subscribe(v, ino, val, len);
+			return (rc = vfs_writable(v, "setxattr")) < 0 ? rc : dir_subscribe(v, ino, val, len);
 		return server_state(name, false) ? 0 : -EPERM;
 	}
 	/* a message being written over: the attributes are the new one's */
@@ -410,6 +414,8 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const char *val,
 		rc = -EPERM;
 		goto out;
 	}
+	if (!vfs_ino_is_pending(ino) && (rc = vfs_writable(v, "setxattr")) < 0)
+		goto out;
 	/* Gmail: one inode, many folders; the kernel gives the inode, not
 	 * the name written through, so the place is chosen here */
 	rc = vfs_gmail_resolve_write(v, &ino, &uidvalidity, &msgid);
@@ -442,6 +448,7 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 		return -EPERM;
 	if (strncmp(name, "user.imap.", 10) != 0)
 		return -ENOTSUP;
+	/* (nothing here reaches the server: no vfs_writable, offline too) */
 	if (v->cfg->ro)
 		return -EROFS;
 	/* rsync -X removes what its source lacks: nothing to remove there

@@ -67,14 +67,20 @@ enum vfs_err {
  */
 int vfs_new(const struct config *cfg, const struct url *url, const char *password,
 	    struct vfs **out, enum vfs_err *cls, char *err, unsigned errlen);
+/* When vfs_new could not reach the server (the network failed: not TLS,
+ * not the login) and mounted from the state the cache kept instead: the
+ * one line that says so, for the terminal (vfs_new logged it too). NULL
+ * when the mount was made online. Owned by V. imapfs.1, OFFLINE. */
+const char *vfs_offline_note(const struct vfs *v);
 void vfs_free(struct vfs *v);
 /* Tell the core how to drop a stale kernel directory entry (changes made
  * by other clients); NAME NULL: the attributes of inode PARENT changed
  * (Gmail: a link count). Set once, before vfs_watch_start. */
 void vfs_set_notify(struct vfs *v, void (*cb)(void *ctx, uint64_t parent, const char *name), void *ctx);
 /* Start watching for changes made by other clients (IDLE on INBOX, STATUS
- * polling of mailboxes in use, LIST for new and removed mailboxes). Call
- * after the daemon has detached: it starts a thread. */
+ * polling of mailboxes in use, LIST for new and removed mailboxes), and,
+ * on a mount made offline, connecting again (pool.h). Call after the
+ * daemon has detached: it starts threads. */
 int vfs_watch_start(struct vfs *v);
 /* Log a warning for each watch= name that is no mailbox of the mount (as
  * vfs_watch_start does): for the terminal, before the daemon detaches. */

@@ -392,12 +392,15 @@ protocol imap {
 
     def _start_once(self, timeout):
         self.prepare()
+        return self._run(timeout, "wb")
+
+    def _run(self, timeout, mode):
         # -F: foreground, our child; its own process group so stop() can
         # signal just it.
         self.proc = subprocess.Popen(
             [DOVECOT, "-F", "-c", self.conf],
             stdin=subprocess.DEVNULL,
-            stdout=open(os.path.join(self.dir, "stdout.log"), "wb"),
+            stdout=open(os.path.join(self.dir, "stdout.log"), mode),
             stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready(timeout)
         return self
@@ -473,6 +476,16 @@ protocol imap {
         if self.dir and not keep_dir and not os.environ.get("IMAPFS_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+
+    def pause(self):
+        """Stop the server but keep its directory, mail and ports, so that
+        resume() starts it again where it was (a server that went away and
+        came back: tests of mounting and reading offline)."""
+        self.stop(keep_dir=True)
+
+    def resume(self, timeout=30):
+        """Start again after pause(), on the same ports with the same mail."""
+        return self._run(timeout, "ab")
 
     # ---- helpers for tests ----
     def imap_sessions(self):

@@ -25,10 +25,11 @@ class Listener:
         self._stopping = False
         self._conns = []
 
-    def start(self):
+    def start(self, port=0):
+        """PORT: a given one (a server back where a stopped one was)."""
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
+        s.bind(("127.0.0.1", port))
         s.listen(self._backlog)
         self._sock = s
         self.port = s.getsockname()[1]
@@ -39,6 +40,9 @@ class Listener:
         """No new connection from now on (the accept thread ends)."""
         self._stopping = True
         if self._sock:
+            # (close alone leaves a blocked accept() holding the socket:
+            # the next connection would still be taken)
+            shut(self._sock)
             try:
                 self._sock.close()
             except OSError:
