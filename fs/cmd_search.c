@@ -26,6 +26,7 @@
 struct ent {
 	char *name;
 	unsigned long uid;	/* 0: a directory */
+	ino_t ino;		/* a result is the original's own inode (imapfs.1, SEARCH) */
 };
 
 static int ent_cmp(const void *a, const void *b)
@@ -74,32 +75,50 @@ static void say_error(const char *path, int err)
 		fprintf(stderr, "imapfs: search: %s: %s\n", path, strerror(err));
 }
 
+/* A result's index (in *KEY) by inode, for bsearch over the messages. */
+struct by_ino {
+	ino_t ino;
+	size_t i;
+};
+
+static int by_ino_cmp(const void *a, const void *b)
+{
+	const struct by_ino *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
 /* Under -o layout=maildir, REAL is a Maildir and the messages are in
- * REAL/cur/ under names of their own (imapfs.1, MAILDIR): the names of
- * UIDs V[0..N) (those not 0) into NAMES[i], NULL for one not there. */
+ * REAL/cur/ under names of their own (imapfs.1, MAILDIR): the name of
+ * each result V[i] (a message) into NAMES[i], found by its inode, which
+ * is the original's (so never another message's file, whatever its
+ * name says); NULL for one not listed there (yet). */
 static void maildir_names(const char *real, const struct ent *v, size_t n, char **names)
 {
+	struct by_ino *k = calloc(n, sizeof(*k)), key, *hit;
 	char cur[PATH_MAX];
 	struct dirent *de;
+	size_t nk = 0;
 	DIR *d;
 
-	if (snprintf(cur, sizeof(cur), "%s/cur", real) >= (int)sizeof(cur) || (d = opendir(cur)) == NULL)
+	for (size_t i = 0; k != NULL && i < n; i++)
+		if (v[i].uid != 0)
+			k[nk++] = (struct by_ino){ .ino = v[i].ino, .i = i };
+	if (k == NULL || snprintf(cur, sizeof(cur), "%s/cur", real) >= (int)sizeof(cur) ||
+	    (d = opendir(cur)) == NULL) {
+		free(k);
 		return;
+	}
+	qsort(k, nk, sizeof(*k), by_ino_cmp);
 	while ((de = readdir(d)) != NULL) {
-		unsigned long uid = vfs_name_uid(de->d_name);
-		char *p;
-
-		if (uid == 0 || msg_uid(de->d_name) != 0)
-			continue;
-		for (size_t i = 0; i < n; i++) {
-			if (v[i].uid != uid || names[i] != NULL)
-				continue;
-			if (asprintf(&p, "cur/%s", de->d_name) >= 0)
-				names[i] = p;
-			break;
-		}
+		key.ino = de->d_ino;
+		hit = nk > 0 ? bsearch(&key, k, nk, sizeof(*k), by_ino_cmp) : NULL;
+		if (hit != NULL && names[hit->i] == NULL && vfs_name_uid(de->d_name) == v[hit->i].uid &&
+		    asprintf(&names[hit->i], "cur/%s", de->d_name) < 0)
+			names[hit->i] = NULL;
 	}
 	closedir(d);
+	free(k);
 }
 
 /* Print the messages under VIEW (a directory of the search view) as
@@ -110,6 +129,7 @@ static int walk(const char *view, const char *real, char end)
 	size_t n = 0, cap = 0, i;
 	struct dirent *de;
 	char **names = NULL;	/* a Maildir's names, by V's index */
+	bool md;		/* REAL is a Maildir (-o layout=maildir) */
 	int rc = 0;
 	DIR *d = opendir(view);
 
@@ -131,6 +151,7 @@ static int walk(const char *view, const char *real, char end)
 		if (v[n].name == NULL)
 			break;
 		v[n].uid = de->d_type == DT_DIR ? 0 : msg_uid(de->d_name);
+		v[n].ino = de->d_ino;
 		n++;
 	}
 	if (errno != 0) {
@@ -143,7 +164,8 @@ static int walk(const char *view, const char *real, char end)
 	names = n > 0 ? calloc(n, sizeof(*names)) : NULL;
 	if (n > 0 && names == NULL)
 		rc = -1;
-	if (rc == 0 && n > 0 && v[0].uid != 0 && maildir(real))
+	md = rc == 0 && n > 0 && v[0].uid != 0 && maildir(real);
+	if (md)
 		maildir_names(real, v, n, names);
 	for (i = 0; rc == 0 && i < n; i++) {
 		char vp[PATH_MAX], rp[PATH_MAX];
@@ -153,6 +175,10 @@ static int walk(const char *view, const char *real, char end)
 		    (int)sizeof(rp)) {
 			fprintf(stderr, "imapfs: search: %s/%s: path too long\n", real, v[i].name);
 			rc = -1;
+		} else if (v[i].uid != 0 && md && names[i] == NULL) {
+			/* found by the server, not yet in the folder's listing
+			 * (new mail): no file to print */
+			fprintf(stderr, "imapfs: search: %s: UID %lu is not in cur/ yet; left out\n", real, v[i].uid);
 		} else if (v[i].uid != 0) {
 			printf("%s%c", rp, end);
 		} else {

@@ -260,11 +260,6 @@ int session_myrights(struct session *s, const char *mailbox, char **out);
 /* QRESYNC is enabled on this connection (RFC 7162). */
 bool session_qresync(const struct session *s);
 
-/* On the selected mailbox, UID FETCH 1:LAST (UID FLAGS RFC822.SIZE MODSEQ) (CHANGEDSINCE
- * MODSEQ VANISHED): CB gets every message whose flags changed since MODSEQ,
- * *VANISHED (malloc'd) the UIDs expunged since then. Only where
- * session_qresync() holds. (libetpan's SELECT ... QRESYNC form sends the
- * wrong syntax, so the selection itself stays a plain SELECT/EXAMINE.) */
 /* A folder kept from an earlier listing (last UID LAST, HIGHESTMODSEQ
  * MODSEQ, both not 0) brought up to date in one flight (session_load.c):
  * session_select (a fresh SELECT, EXAMINE when READONLY), the metadata of
@@ -274,10 +269,18 @@ bool session_qresync(const struct session *s);
  * SELECT failed (its error is returned); when *OUT has another
  * UIDVALIDITY than the caller's, what they saw is of the new mailbox and
  * the caller lists it anew. -E2BIG: a VANISHED set too large to list
- * (the SELECT and FETCH answers stand; compare UID lists instead). */
+ * (the SELECT and FETCH answers stand; compare UID lists instead).
+ * -ENAMETOOLONG (a name too long for the command buffers: nothing sent)
+ * and -EEXIST (NO [ALREADYEXISTS], Dovecot's now and then for INBOX):
+ * send the commands one by one. */
 int session_resync(struct session *s, const char *mailbox, bool readonly, uint64_t epoch, uint32_t last,
 		   uint64_t modseq, struct session_mbox *out, session_msg_cb *fresh_cb, void *fresh_ctx,
 		   session_msg_cb *changed_cb, void *changed_ctx, uint32_t **vanished, size_t *nvanished);
+/* On the selected mailbox, UID FETCH 1:LAST (UID FLAGS RFC822.SIZE MODSEQ) (CHANGEDSINCE
+ * MODSEQ VANISHED): CB gets every message whose flags changed since MODSEQ,
+ * *VANISHED (malloc'd) the UIDs expunged since then. Only where
+ * session_qresync() holds. (libetpan's SELECT ... QRESYNC form sends the
+ * wrong syntax, so the selection itself stays a plain SELECT/EXAMINE.) */
 int session_fetch_vanished(struct session *s, uint32_t last, uint64_t modseq, session_msg_cb *cb,
 			   void *ctx, uint32_t **vanished, size_t *nvanished);
 

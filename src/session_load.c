@@ -308,7 +308,8 @@ int session_resync(struct session *s, const char *mailbox, bool readonly, uint64
 		return -ENAMETOOLONG;	/* a name too long for the buffer: the caller's commands one by one */
 
 	cmds[0] = (struct session_pipe_cmd){ .what = readonly ? "EXAMINE" : "SELECT", .text = &text[0],
-					     .refused = MAILIMAP_ERROR_SELECT, .done = select_answered, .ctx = &a };
+					     .refused = MAILIMAP_ERROR_SELECT, .expected = "ALREADYEXISTS",
+					     .done = select_answered, .ctx = &a };
 	cmds[1] = (struct session_pipe_cmd){ .what = "UID FETCH (new since)", .text = &text[1],
 					     .refused = MAILIMAP_ERROR_UID_FETCH, .done = resync_fetched, .ctx = &a };
 	cmds[2] = (struct session_pipe_cmd){ .what = "UID FETCH (CHANGEDSINCE VANISHED)", .text = &text[2],

@@ -267,8 +267,11 @@ static int rename_flags(struct vfs *v, uint32_t idx, uint32_t uid, uint32_t uv, 
 		c.add_kw = forwarded;
 	else if (kw < 0)
 		c.del_kw = forwarded;
-	if (c.add_sys != 0 || c.del_sys != 0 || kw != 0)
-		rc = vfs_msg_setflags(v, tree_msg_ino(idx, uid), uv, 0, &c);
+	if (c.add_sys != 0 || c.del_sys != 0 || kw != 0) {
+		rc = vfs_writable(v, "rename");	/* offline: refused, not queued */
+		if (rc == 0)
+			rc = vfs_msg_setflags(v, tree_msg_ino(idx, uid), uv, 0, &c);
+	}
 	if (rc < 0)
 		log_err("%s -> %s: the flags could not be changed: %s", name, newname, strerror(-rc));
 	return rc;
@@ -292,8 +295,6 @@ static int rename_msg(struct vfs *v, uint32_t idx, const char *name, uint32_t ne
 		 * EXDEV makes mv copy it and remove the name. */
 		rc = -EXDEV;
 	}
-	if (rc == 0)
-		rc = vfs_writable(v, "rename");	/* offline: refused, not queued */
 	if (rc == 0)
 		rc = name_free(v, newidx, newname, newidx == idx ? uid : 0, uv);
 	if (rc == 0)

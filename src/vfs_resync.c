@@ -16,7 +16,8 @@
  *     a diff; the kernel is told to drop each vanished name.
  * With QRESYNC (RFC 7162, enabled per connection in session.c) the flag
  * changes and the expunges come from one UID FETCH ... (CHANGEDSINCE m
- * VANISHED) instead.
+ * VANISHED) instead, written together with the SELECT and the new
+ * messages' FETCH (session_resync): one round trip in all.
  */
 #include "log.h"
 #include "vfs_internal.h"
@@ -137,7 +138,7 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	struct tree_node *n;
 	uint32_t uidvalidity, maxuid, *uids = NULL, *gone = NULL, *vanished = NULL, *resized = NULL;
 	size_t count, nuids = 0, ngone = 0, nvanished = 0, nresized = 0, i;
-	bool qresync = false;
+	bool qresync = false, flight;
 	uint64_t modseq, gen;
 	int64_t seen;	/* the node's changed_ns before applying */
 	bool moved;
@@ -167,13 +168,21 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	session_forget_selection(s);	/* counts must be the server's now */
 	qresync = session_qresync(s) && modseq != 0;
 	fresh.after = maxuid;
-	rc = -EINVAL;
-	if (qresync && maxuid > 0) {
+	rc = 0;
+	flight = qresync && maxuid > 0;
+	if (flight) {
 		/* SELECT, the new messages, and the flags changed and the
 		 * messages expunged since, in one flight */
 		rc = session_resync(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST),
 				    maxuid, modseq, &mb, tree_msgbuf_add, &fresh, tree_msgbuf_add, &changed,
 				    &vanished, &nvanished);
+		if (rc == -ENAMETOOLONG || (rc == -EEXIST && !session_broken(s))) {
+			/* a name too long for its buffer, or Dovecot's NO
+			 * [ALREADYEXISTS] for INBOX: the commands one by one
+			 * (session_select asks once more) */
+			flight = false;
+			rc = 0;
+		}
 		if (rc == -E2BIG) {
 			/* too many to list: compare UID lists instead */
 			tree_msgs_free(changed.v, changed.n);
@@ -197,7 +206,7 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 			nuids = 0;
 		}
 	}
-	if (rc == -EINVAL || rc == -ENAMETOOLONG)
+	if (!flight)
 		rc = session_select(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), &mb);
 	else if (rc == 0 && mb.uidvalidity == uidvalidity)
 		goto fetched;
