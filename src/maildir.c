@@ -166,7 +166,12 @@ void maildir_info_diff(const char *from, uint8_t from_flags, bool from_fwd, cons
 	*fwd = tfwd == ffwd ? 0 : tfwd ? 1 : -1;
 }
 
-bool maildir_subdir_name(const char *name)
+const char *const maildir_subdirs[3] = { "cur", "new", "tmp" };
+
+int maildir_subdir(const char *name)
 {
-	return strcmp(name, "cur") == 0 || strcmp(name, "new") == 0 || strcmp(name, "tmp") == 0;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, maildir_subdirs[i]) == 0)
+			return i;
+	return -1;
 }

@@ -68,8 +68,11 @@ bool maildir_name_parse(const char *name, uint32_t *uv, uint32_t *uid, uint32_t 
 void maildir_info_diff(const char *from, uint8_t from_flags, bool from_fwd, const char *to,
 		       uint8_t *add, uint8_t *del, int *fwd);
 
-/* "cur", "new" and "tmp": the Maildir subdirectories, which a mailbox of
+/* "cur", "new" and "tmp": the Maildir subdirectories, in this order
+ * (vfs_internal.h's enum vfs_maildir_sub follows it), which a mailbox of
  * that name cannot be shown as in that layout (names.c escapes them). */
-bool maildir_subdir_name(const char *name);
+extern const char *const maildir_subdirs[3];
+/* NAME's index in maildir_subdirs, or -1. */
+int maildir_subdir(const char *name);
 
 #endif

@@ -191,7 +191,7 @@ static int decoded_to_fs(const char *utf8, char **out)
 	}
 
 	reserved = names_reserved(utf8);
-	subdir = maildir_layout && maildir_subdir_name(utf8);	/* "cur" -> "%63ur" */
+	subdir = maildir_layout && maildir_subdir(utf8) >= 0;	/* "cur" -> "%63ur" */
 	len = strlen(utf8);
 	if (len > (SIZE_MAX - 1) / 3)
 		return -ENOMEM;
@@ -326,7 +326,7 @@ int names_from_fs(const char *fsname, char **out)
 		return -EINVAL;
 	/* "7.eml" is message 7, ".search" and ".parts" views; such
 	 * mailboxes are spelled 7%2Eeml, %2Esearch and %2Eparts */
-	if (names_reserved(fsname) || (maildir_layout && maildir_subdir_name(fsname)))
+	if (names_reserved(fsname) || (maildir_layout && maildir_subdir(fsname) >= 0))
 		return -EINVAL;
 
 	rc = decode_fs(fsname, &comp);

@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const sub_names[] = { "cur", "new", "tmp" };
-
 /* The hash maildir.h's names carry: of the server's mailbox name. Tree
  * lock held. */
 static uint32_t box_hash(const struct tree_node *n)
@@ -150,13 +148,13 @@ static int box_lookup(struct vfs *v, uint64_t parent, const char *name, struct v
 	pthread_mutex_lock(&t->lock);
 	rc = vfs_check_dir_ino(v, parent);
 	if (rc == 0) {
+		int sub = maildir_subdir(name);
+
 		child = tree_child(t, idx, name);
 		rc = -ENOENT;
-		for (int i = VFS_MD_CUR; i <= VFS_MD_TMP; i++) {
-			if (strcmp(name, sub_names[i]) == 0 && sub_ok(v, idx, i)) {
-				sub_attr(v, idx, (enum vfs_maildir_sub)i, out);
-				rc = 0;
-			}
+		if (sub >= 0 && sub_ok(v, idx, sub)) {
+			sub_attr(v, idx, (enum vfs_maildir_sub)sub, out);
+			rc = 0;
 		}
 		if (child >= 0) {
 			vfs_dir_attr(v, (uint32_t)child, out);
@@ -251,7 +249,7 @@ static int box_list(struct vfs *v, uint32_t idx, struct vfs_dirent **d, size_t *
 		if (!sub_ok(v, idx, i))
 			continue;
 		sub_attr(v, idx, (enum vfs_maildir_sub)i, &a);
-		rc = vfs_dirent_add(d, n, cap, sub_names[i], &a);
+		rc = vfs_dirent_add(d, n, cap, maildir_subdirs[i], &a);
 	}
 	for (long i = tree_first_child(t, idx); rc == 0 && i != 0; i = tree_next_sibling(t, (uint32_t)i)) {
 		if (t->nodes[i].hidden)

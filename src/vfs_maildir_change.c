@@ -30,17 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Maildir subdirectory NAME of mailbox directory PARENT: its number, or -1. */
-static int sub_of(const char *name)
-{
-	static const char *const names[] = { "cur", "new", "tmp" };
-
-	for (int i = 0; i < 3; i++)
-		if (strcmp(name, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 /* A change's kernel entries are named in the mailboxes' directories by
  * the files layout's code; here they are in the subdirectories FROM and
  * TO of them. */
@@ -106,7 +95,7 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, struct vfs_attr 
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(parent);
-	int sub = sub_of(name), rc;
+	int sub = maildir_subdir(name), rc;
 
 	if (vfs_ino_is_maildir(parent))
 		return v->cfg->ro ? -EROFS : -EPERM;	/* a Maildir's subdirectories hold files only */
@@ -139,7 +128,7 @@ int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 {
 	struct tree *t = &v->tree;
 	uint32_t idx = tree_ino_node(parent);
-	int sub = sub_of(name), rc;
+	int sub = maildir_subdir(name), rc;
 	struct vfs_attr a;
 
 	if (vfs_ino_is_maildir(parent))
@@ -346,8 +335,10 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		if (!vfs_layout_maildir(v) || vfs_ino_is_view(parent) || vfs_ino_is_view(newparent))
 			return vfs_files_rename(v, parent, name, newparent, newname, inval, ninval);
 		/* mailboxes only: a Maildir's own subdirectories stay */
-		if (sub_of(name) >= 0 || no_file_here(v, parent, name) == -ENOENT)
-			return sub_of(name) >= 0 ? -EPERM : -ENOENT;
+		if (maildir_subdir(name) >= 0)
+			return -EPERM;
+		if (no_file_here(v, parent, name) == -ENOENT)
+			return -ENOENT;
 		return vfs_files_rename(v, parent, name, newparent, newname, inval, ninval);
 	}
 	if (v->cfg->ro)
@@ -361,8 +352,9 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		return rc;
 	sub = vfs_maildir_sub(parent);
 	newsub = vfs_maildir_sub(newparent);
-	if (sub == VFS_MD_TMP || (name[0] != '.' && vfs_maildir_lookup(v, parent, name, &a) == 0 &&
-				  vfs_ino_is_pending(a.ino))) {
+	/* a file being delivered straight into cur/ or new/ is found first,
+	 * as by lookup (vfs_maildir.c) */
+	if (sub == VFS_MD_TMP || (name[0] != '.' && pending_lookup(v, idx, name, &a) == 0)) {
 		rc = rename_new(v, idx, sub, name, newidx, newsub, newname, inval, ninval);
 	} else if (newsub == VFS_MD_TMP) {
 		log_err("%s: a stored message cannot go back into tmp/", name);

@@ -119,8 +119,8 @@ static void diffs(void)
 	/* lower-case letters (Dovecot's keyword slots) change nothing */
 	maildir_info_diff("x:2,S", 0, false, "x:2,Sab", &add, &del, &fwd);
 	CHECK(add == 0 && del == 0 && fwd == 0, "keyword slots");
-	CHECK(maildir_subdir_name("cur") && maildir_subdir_name("new") && maildir_subdir_name("tmp"), "subdirs");
-	CHECK(!maildir_subdir_name("Cur") && !maildir_subdir_name("curr") && !maildir_subdir_name(""), "not subdirs");
+	CHECK(maildir_subdir("cur") == 0 && maildir_subdir("new") == 1 && maildir_subdir("tmp") == 2, "subdirs");
+	CHECK(maildir_subdir("Cur") < 0 && maildir_subdir("curr") < 0 && maildir_subdir("") < 0, "not subdirs");
 }
 
 int main(void)
