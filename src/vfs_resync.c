@@ -168,7 +168,6 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 	session_forget_selection(s);	/* counts must be the server's now */
 	qresync = session_qresync(s) && modseq != 0;
 	fresh.after = maxuid;
-	rc = 0;
 	flight = qresync && maxuid > 0;
 	if (flight) {
 		/* SELECT, the new messages, and the flags changed and the
@@ -176,40 +175,28 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		rc = session_resync(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST),
 				    maxuid, modseq, &mb, tree_msgbuf_add, &fresh, tree_msgbuf_add, &changed,
 				    &vanished, &nvanished);
-		if (rc == -ENAMETOOLONG || (rc == -EEXIST && !session_broken(s))) {
-			/* a name too long for its buffer, or Dovecot's NO
-			 * [ALREADYEXISTS] for INBOX: the commands one by one
-			 * (session_select asks once more) */
-			flight = false;
-			rc = 0;
-		}
-		if (rc == -E2BIG) {
-			/* too many to list: compare UID lists instead */
-			tree_msgs_free(changed.v, changed.n);
-			memset(&changed, 0, sizeof(changed));
-			qresync = false;
-			rc = session_fetch_flags_since(s, maxuid, modseq, tree_msgbuf_add, &changed);
-			if (rc == 0 && mb.uidvalidity == uidvalidity && mb.exists != count + fresh.n)
-				rc = session_search_all(s, &uids, &nuids);
-		}
-		if (rc == 0 && mb.uidvalidity != uidvalidity) {
-			/* what came is the new mailbox's: listed anew below */
-			tree_msgs_free(fresh.v, fresh.n);
-			tree_msgs_free(changed.v, changed.n);
-			memset(&fresh, 0, sizeof(fresh));
-			memset(&changed, 0, sizeof(changed));
-			free(vanished);
-			vanished = NULL;
-			nvanished = 0;
-			free(uids);
-			uids = NULL;
-			nuids = 0;
-		}
+		/* a name too long for its buffer, or Dovecot's NO
+		 * [ALREADYEXISTS] for INBOX: the commands one by one
+		 * (session_select asks once more) */
+		flight = !(rc == -ENAMETOOLONG || (rc == -EEXIST && !session_broken(s)));
 	}
-	if (!flight)
+	if (!flight) {
 		rc = session_select(s, mailbox, v->cfg->ro, __atomic_load_n(&v->sel_epoch, __ATOMIC_SEQ_CST), &mb);
-	else if (rc == 0 && mb.uidvalidity == uidvalidity)
-		goto fetched;
+		if (rc == 0 && mb.uidvalidity == uidvalidity)
+			rc = session_fetch_meta(s, maxuid + 1, 0, tree_msgbuf_add, &fresh);
+		/* flag changes and expunges in one command (RFC 7162) */
+		if (rc == 0 && mb.uidvalidity == uidvalidity && maxuid > 0 && qresync)
+			rc = session_fetch_vanished(s, maxuid, modseq, tree_msgbuf_add, &changed,
+						    &vanished, &nvanished);
+	}
+	if (rc == -E2BIG) {
+		/* too many to list: compare UID lists instead (the SELECT and
+		 * the new messages stand) */
+		tree_msgs_free(changed.v, changed.n);
+		memset(&changed, 0, sizeof(changed));
+		qresync = false;
+		rc = 0;
+	}
 	if (rc == 0 && mb.uidvalidity != uidvalidity) {
 		log_warn("%s: UIDVALIDITY changed (%u -> %u): listing it anew", mailbox, uidvalidity,
 			 mb.uidvalidity);
@@ -217,28 +204,21 @@ int vfs_resync(struct vfs *v, uint32_t idx)
 		/* another session may still have the old mailbox selected
 		 * under this name: make every selection be sent again */
 		__atomic_add_fetch(&v->sel_epoch, 1, __ATOMIC_SEQ_CST);
-		fresh.after = 0;
+		/* what the flight brought is the new mailbox's, and partial */
+		tree_msgs_free(fresh.v, fresh.n);
+		tree_msgs_free(changed.v, changed.n);
+		memset(&fresh, 0, sizeof(fresh));
+		memset(&changed, 0, sizeof(changed));
+		free(vanished);
+		vanished = NULL;
+		nvanished = 0;
 		rc = session_fetch_meta(s, 1, 0, tree_msgbuf_add, &fresh);
 	} else if (rc == 0) {
-		rc = session_fetch_meta(s, maxuid + 1, 0, tree_msgbuf_add, &fresh);
-		/* flag changes and expunges in one command (RFC 7162) */
-		if (rc == 0 && maxuid > 0 && qresync) {
-			rc = session_fetch_vanished(s, maxuid, modseq, tree_msgbuf_add, &changed,
-						    &vanished, &nvanished);
-			if (rc == -E2BIG) {
-				/* too many to list: compare UID lists instead */
-				tree_msgs_free(changed.v, changed.n);
-				memset(&changed, 0, sizeof(changed));
-				qresync = false;
-				rc = 0;
-			}
-		}
-		if (rc == 0 && maxuid > 0 && !qresync && v->condstore)
+		if (maxuid > 0 && !qresync && v->condstore)
 			rc = session_fetch_flags_since(s, maxuid, modseq, tree_msgbuf_add, &changed);
 		if (rc == 0 && !qresync && mb.exists != count + fresh.n)
 			rc = session_search_all(s, &uids, &nuids);
 	}
-fetched:
 	pool_checkin(v->pool, s);
 	if (rc < 0)
 		goto out;
