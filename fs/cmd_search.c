@@ -40,17 +40,6 @@ static int ent_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static unsigned long msg_uid(const char *name)
-{
-	char *end;
-	unsigned long uid;
-
-	if (name[0] < '1' || name[0] > '9')
-		return 0;
-	uid = strtoul(name, &end, 10);
-	return strcmp(end, ".eml") == 0 ? uid : 0;
-}
-
 /* Is REAL a Maildir of the Maildir view (it has cur/, new/ and tmp/)? */
 static bool maildir(const char *real)
 {
@@ -150,7 +139,7 @@ static int walk(const char *view, const char *real, char end)
 		v[n].name = strdup(de->d_name);
 		if (v[n].name == NULL)
 			break;
-		v[n].uid = de->d_type == DT_DIR ? 0 : msg_uid(de->d_name);
+		v[n].uid = de->d_type == DT_DIR ? 0 : vfs_name_uid(de->d_name);
 		v[n].ino = de->d_ino;
 		n++;
 	}
